@@ -1,0 +1,193 @@
+# seqcast -- one non-recursive Makefile for the whole tree.
+#
+#   make                 library (build/libseqcast.a, .so) and binaries (build/bin/)
+#   make test            install missing Debian packages, build, run every suite
+#   make demo            install, build, show the product at work on loopback
+#   make install PREFIX=/usr/local
+#   make SAN=address,undefined test
+#   make fuzz [FUZZ_SECONDS=60]   clang + libFuzzer, every parser
+#   make V=1             show the commands
+#
+# Layers (DESIGN.md s.2): proto <- engine <- config <- feedhandler, replay, apps.
+# proto/ is compiled with no include path of ours at all, so it can only reach
+# its own siblings; tests/check-layers.sh enforces the rest (e.g. engine/ never
+# includes <yaml.h> or <pcap.h>).
+
+PREFIX    ?= /usr/local
+CC        ?= cc
+CLANG     ?= clang
+PKGCONF   ?= pkg-config
+BUILD     ?= build
+OPT       ?= -O2 -g
+SAN       ?=
+FUZZ_SECONDS ?= 60
+VERSION   := 0.1.0
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
+        -Wformat=2 -Wundef -Wvla -Wcast-qual -Wwrite-strings -Wno-missing-field-initializers \
+        -Werror=implicit-function-declaration -Werror=incompatible-pointer-types
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -pthread $(OPT) $(WARN) -MMD -MP
+ifneq ($(SAN),)
+BASE_CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_LDFLAGS := -fsanitize=$(SAN)
+endif
+
+YAML_CFLAGS := $(shell $(PKGCONF) --cflags yaml-0.1 2>/dev/null)
+YAML_LIBS   := $(shell $(PKGCONF) --libs yaml-0.1 2>/dev/null || echo -lyaml)
+PCAP_CFLAGS := $(shell $(PKGCONF) --cflags libpcap 2>/dev/null)
+PCAP_LIBS   := $(shell $(PKGCONF) --libs libpcap 2>/dev/null || echo -lpcap)
+CRIT_CFLAGS := $(shell $(PKGCONF) --cflags criterion 2>/dev/null)
+CRIT_LIBS   := $(shell $(PKGCONF) --libs criterion 2>/dev/null || echo -lcriterion)
+
+ifndef V
+Q          = @
+QUIET_CC   = @printf '  CC      %s\n' $@;
+QUIET_LINK = @printf '  LINK    %s\n' $@;
+QUIET_AR   = @printf '  AR      %s\n' $@;
+endif
+
+# Rebuild everything when the flags change (e.g. SAN=...), as git's GIT-CFLAGS does.
+FLAGS_STAMP := $(BUILD)/.flags
+$(shell mkdir -p $(BUILD) && echo '$(CC) $(BASE_CFLAGS) $(SAN_LDFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
+        echo '$(CC) $(BASE_CFLAGS) $(SAN_LDFLAGS)' > $(FLAGS_STAMP))
+
+# ---------------------------------------------------------------- sources
+PROTO_SRC  := $(wildcard proto/*.c)
+ENGINE_SRC := $(wildcard engine/*.c engine/transport/*.c)
+CONFIG_SRC := $(wildcard config/*.c)
+LIB_SRC    := $(PROTO_SRC) $(ENGINE_SRC) $(CONFIG_SRC)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_LIBS   := $(YAML_LIBS)
+
+REPLAY_LIB_SRC := $(filter-out replay/main_%.c,$(wildcard replay/*.c))
+REPLAY_LIB_OBJ := $(REPLAY_LIB_SRC:%.c=$(BUILD)/obj/%.o)
+
+# binaries: build/bin/<name> from <dir>/main_<name>.c (+ the module's helpers)
+BIN_MAINS := $(wildcard apps/main_*.c feedhandler/main_*.c replay/main_*.c)
+BINS      := $(patsubst main_%,$(BUILD)/bin/seqcast-%,$(basename $(notdir $(BIN_MAINS))))
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+SUPPORT_SRC := $(wildcard tests/support/*.c)
+SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
+
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES   := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz-replay-%)
+
+INC_LIB  := -Iinclude -I.
+# per-layer flags: proto sees nothing of ours
+$(BUILD)/obj/proto/%.o:       LAYER_CFLAGS :=
+$(BUILD)/obj/engine/%.o:      LAYER_CFLAGS := $(INC_LIB)
+$(BUILD)/obj/config/%.o:      LAYER_CFLAGS := $(INC_LIB) $(YAML_CFLAGS)
+$(BUILD)/obj/replay/%.o:      LAYER_CFLAGS := $(INC_LIB) $(PCAP_CFLAGS)
+$(BUILD)/obj/feedhandler/%.o: LAYER_CFLAGS := $(INC_LIB) $(PCAP_CFLAGS)
+$(BUILD)/obj/apps/%.o:        LAYER_CFLAGS := $(INC_LIB)
+$(BUILD)/obj/tests/%.o:       LAYER_CFLAGS := $(INC_LIB) $(CRIT_CFLAGS) $(PCAP_CFLAGS) $(YAML_CFLAGS)
+
+.PHONY: all lib bins test unit-tests demo deps install uninstall fuzz fuzz-build clean \
+        check-headers
+.DEFAULT_GOAL := all
+
+all: lib bins
+lib: $(BUILD)/libseqcast.a $(BUILD)/libseqcast.so $(BUILD)/seqcast.pc
+bins: $(BINS)
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(QUIET_CC)$(CC) $(BASE_CFLAGS) $(LAYER_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libseqcast.a: $(LIB_OBJ)
+	@rm -f $@
+	$(QUIET_AR)ar rcs $@ $^
+
+$(BUILD)/libseqcast.so: $(LIB_OBJ)
+	$(QUIET_LINK)$(CC) -shared -Wl,-soname,libseqcast.so.0 -o $@ $^ $(LIB_LIBS) $(SAN_LDFLAGS) -pthread
+
+$(BUILD)/seqcast.pc: Makefile
+	@mkdir -p $(@D)
+	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: seqcast' 'Description: reliable multicast for market data (PGM / MoldUDP64 / SoupBinTCP)' \
+	  'Version: $(VERSION)' 'Requires.private: yaml-0.1' \
+	  'Libs: -L$${libdir} -lseqcast' 'Libs.private: -pthread' 'Cflags: -I$${includedir}' > $@
+
+LINK_LIBS := $(BUILD)/libseqcast.a $(LIB_LIBS) -pthread $(SAN_LDFLAGS)
+
+$(BUILD)/bin/seqcast-%: $(BUILD)/obj/apps/main_%.o $(BUILD)/libseqcast.a
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) -o $@ $< $(LINK_LIBS)
+$(BUILD)/bin/seqcast-%: $(BUILD)/obj/feedhandler/main_%.o $(BUILD)/libseqcast.a
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) -o $@ $< $(LINK_LIBS) $(PCAP_LIBS)
+$(BUILD)/bin/seqcast-%: $(BUILD)/obj/replay/main_%.o $(REPLAY_LIB_OBJ) $(BUILD)/libseqcast.a
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) -o $@ $< $(REPLAY_LIB_OBJ) $(LINK_LIBS) $(PCAP_LIBS)
+
+# ---------------------------------------------------------------- tests
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(SUPPORT_OBJ) $(REPLAY_LIB_OBJ) $(BUILD)/libseqcast.a
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) -o $@ $< $(SUPPORT_OBJ) $(REPLAY_LIB_OBJ) $(LINK_LIBS) $(PCAP_LIBS) $(CRIT_LIBS)
+
+$(BUILD)/tests/fuzz-replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(BUILD)/libseqcast.a
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) -o $@ $^ $(LINK_LIBS)
+
+unit-tests: $(UNIT_BINS) $(FUZZ_REPLAYS) $(BINS)
+
+# `make test`: every suite speaks TAP; tests/run-suites.sh sums them and prints
+# the closing "N passed, N failed, N skipped" line.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all unit-tests
+	$(Q)BUILD=$(BUILD) tests/run-suites.sh $(UNIT_BINS) $(FUZZ_REPLAYS) tests/check-layers.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) scripts/demo.sh
+
+deps:
+	$(Q)scripts/deps.sh
+
+# ---------------------------------------------------------------- fuzzing (clang)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(INC_LIB) $(YAML_CFLAGS)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC)
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(YAML_LIBS) -pthread
+
+fuzz-build: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+
+fuzz: deps fuzz-build
+	$(Q)for f in $(FUZZ_NAMES); do \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$f; \
+	  echo "== fuzz $$f for $(FUZZ_SECONDS)s"; \
+	  $(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=$(BUILD)/fuzz/$$f- $(BUILD)/fuzz/corpus-$$f tests/fuzz/corpus/$$f \
+	    2>$(BUILD)/fuzz/$$f.log || { tail -30 $(BUILD)/fuzz/$$f.log; exit 1; }; \
+	  grep -E '^(#[0-9]+ *DONE|Done)' $(BUILD)/fuzz/$$f.log | tail -1; \
+	done; echo "fuzz: no findings"
+
+# ---------------------------------------------------------------- install
+install: lib bins
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include/seqcast $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(BUILD)/libseqcast.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libseqcast.so $(DESTDIR)$(PREFIX)/lib/libseqcast.so.$(VERSION)
+	ln -sf libseqcast.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libseqcast.so.0
+	ln -sf libseqcast.so.0 $(DESTDIR)$(PREFIX)/lib/libseqcast.so
+	install -m 644 include/seqcast/*.h $(DESTDIR)$(PREFIX)/include/seqcast/
+	install -m 644 $(BUILD)/seqcast.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	$(if $(BINS),install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/)
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/include/seqcast $(DESTDIR)$(PREFIX)/lib/libseqcast.* \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/seqcast.pc $(BINS:$(BUILD)/bin/%=$(DESTDIR)$(PREFIX)/bin/%)
+
+# every public header compiles on its own
+check-headers:
+	$(Q)for h in include/seqcast/*.h proto/*.h; do \
+	  echo "#include \"$$h\"" | $(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -I. -x c -fsyntax-only - \
+	  || exit 1; done; echo "headers: all self-contained"
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,133 @@
+#include "mold.h"
+
+#include <string.h>
+
+#include "endian.h"
+
+int
+sc_mold_enc_init(struct sc_mold_enc *e, uint8_t *buf, size_t cap,
+                 const uint8_t session[SC_MOLD_SESSION_LEN], uint64_t first_seq)
+{
+    if (cap < SC_MOLD_HDR_LEN)
+        return SC_PERR_NOSPACE;
+    e->buf = buf;
+    e->cap = cap;
+    e->len = SC_MOLD_HDR_LEN;
+    e->count = 0;
+    memcpy(buf, session, SC_MOLD_SESSION_LEN);
+    sc_store_be64(buf + 10, first_seq);
+    sc_store_be16(buf + 18, 0);
+    return 0;
+}
+
+int
+sc_mold_enc_add(struct sc_mold_enc *e, const void *msg, uint16_t len)
+{
+    if (e->count >= SC_MOLD_MAX_COUNT)
+        return SC_PERR_OVERSIZE;
+    if (e->cap - e->len < sc_mold_msg_size(len))
+        return SC_PERR_NOSPACE;
+    sc_store_be16(e->buf + e->len, len);
+    memcpy(e->buf + e->len + 2, msg, len);
+    e->len += sc_mold_msg_size(len);
+    e->count++;
+    sc_store_be16(e->buf + 18, e->count);
+    return 0;
+}
+
+static void
+put_hdr(uint8_t *buf, const struct sc_mold_hdr *h)
+{
+    memcpy(buf, h->session, SC_MOLD_SESSION_LEN);
+    sc_store_be64(buf + 10, h->seq);
+    sc_store_be16(buf + 18, h->count);
+}
+
+int
+sc_mold_encode_hdr(uint8_t *buf, size_t cap, const struct sc_mold_hdr *h)
+{
+    if (h->count != SC_MOLD_COUNT_HEARTBEAT && h->count != SC_MOLD_COUNT_EOS)
+        return SC_PERR_FIELD;
+    if (cap < SC_MOLD_HDR_LEN)
+        return SC_PERR_NOSPACE;
+    put_hdr(buf, h);
+    return SC_MOLD_HDR_LEN;
+}
+
+int
+sc_mold_encode_request(uint8_t *buf, size_t cap, const struct sc_mold_hdr *h)
+{
+    if (h->count == 0 || h->count == SC_MOLD_COUNT_EOS)
+        return SC_PERR_FIELD;
+    if (cap < SC_MOLD_REQUEST_LEN)
+        return SC_PERR_NOSPACE;
+    put_hdr(buf, h);
+    return SC_MOLD_REQUEST_LEN;
+}
+
+static void
+get_hdr(const uint8_t *buf, struct sc_mold_hdr *h)
+{
+    memcpy(h->session, buf, SC_MOLD_SESSION_LEN);
+    h->seq = sc_load_be64(buf + 10);
+    h->count = sc_load_be16(buf + 18);
+}
+
+int
+sc_mold_decode_request(const uint8_t *buf, size_t len, struct sc_mold_hdr *h)
+{
+    if (len < SC_MOLD_REQUEST_LEN)
+        return SC_PERR_SHORT;
+    if (len != SC_MOLD_REQUEST_LEN)
+        return SC_PERR_LENGTH;
+    get_hdr(buf, h);
+    if (h->count == 0 || h->count == SC_MOLD_COUNT_EOS)
+        return SC_PERR_FIELD;
+    return 0;
+}
+
+int
+sc_mold_iter_init(struct sc_mold_iter *it, const uint8_t *buf, size_t len,
+                  struct sc_mold_hdr *hdr)
+{
+    const uint8_t *p, *end = buf + len;
+
+    if (len < SC_MOLD_HDR_LEN)
+        return SC_PERR_SHORT;
+    get_hdr(buf, hdr);
+    it->p = buf + SC_MOLD_HDR_LEN;
+    it->end = end;
+    it->seq = hdr->seq;
+    it->left = 0;
+    if (hdr->count == SC_MOLD_COUNT_HEARTBEAT || hdr->count == SC_MOLD_COUNT_EOS)
+        return len == SC_MOLD_HDR_LEN ? 0 : SC_PERR_LENGTH;
+    if (hdr->seq + hdr->count < hdr->seq)
+        return SC_PERR_OVERSIZE;
+    p = it->p;
+    for (unsigned i = 0; i < hdr->count; i++) {
+        size_t n;
+        if (end - p < 2)
+            return SC_PERR_LENGTH;
+        n = sc_load_be16(p);
+        if ((size_t)(end - p - 2) < n)
+            return SC_PERR_LENGTH;
+        p += 2 + n;
+    }
+    if (p != end)
+        return SC_PERR_LENGTH;
+    it->left = hdr->count;
+    return 0;
+}
+
+bool
+sc_mold_iter_next(struct sc_mold_iter *it, uint64_t *seq, const uint8_t **msg, uint16_t *len)
+{
+    if (it->left == 0)
+        return false;
+    *len = sc_load_be16(it->p);
+    *msg = it->p + 2;
+    *seq = it->seq++;
+    it->p += 2u + *len;
+    it->left--;
+    return true;
+}
