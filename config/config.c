@@ -1,0 +1,1101 @@
+/* Configuration schema: the key tables, built-in defaults and profiles, value
+ * parsing and formatting, validation, --set overrides and printing.
+ * No YAML here (yaml.c walks the document and calls into this file).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config_int.h"
+
+#define NS_US UINT64_C(1000)
+#define NS_MS UINT64_C(1000000)
+#define NS_S UINT64_C(1000000000)
+
+/* ------------------------------------------------------------------ tables */
+
+static const char *const transport_names[] = { "udp", "dpdk", NULL };
+static const char *const framing_names[] = { "batched", "raw", NULL };
+static const char *const late_join_names[] = { "live", "window", NULL };
+static const char *const fsync_names[] = { "batch", "message", "none", NULL };
+const char *const sc_cfg_profile_names[] = { "lan", "wan", NULL };
+
+#define FIELD(st, f) .off = offsetof(st, f), .size = sizeof(((st *)0)->f)
+#define CH(f) FIELD(struct sc_channel_cfg, f)
+#define DP(f) FIELD(struct sc_dpdk_cfg, f)
+#define SS(f) FIELD(struct sc_session_cfg, f)
+#define US(f) FIELD(struct sc_user_cfg, f)
+#define U16MAX 65535
+#define U32MAX UINT32_MAX
+
+static const struct sc_cfg_key channel_keys[] = {
+    { "name", SC_VT_STR, CH(name), .flags = SC_KEY_IDENTITY,
+      .doc = "Channel name, unique in the file (required; --channel NAME selects it)." },
+    { "profile", SC_VT_STR, CH(profile), .flags = SC_KEY_IDENTITY,
+      .doc = "Profile the channel's defaults come from: `lan`, `wan` or one under `profiles:`." },
+    { "group", SC_VT_MCAST, CH(group), .flags = SC_KEY_IDENTITY,
+      .doc = "IPv4 multicast group of the feed." },
+    { "port", SC_VT_UINT, CH(port), .min = 1, .max = U16MAX, .flags = SC_KEY_IDENTITY,
+      .doc = "UDP port of the multicast data (OpenPGM's mcast port)." },
+    { "nak_port", SC_VT_UINT, CH(nak_port), .min = 1, .max = U16MAX, .flags = SC_KEY_IDENTITY,
+      .doc = "UDP port receivers send NAKs to (OpenPGM's ucast port). The publisher listens on "
+             "both ports; set it equal to `port` for OpenPGM peers." },
+    { "pgm_port", SC_VT_UINT, CH(pgm_port), .min = 1, .max = U16MAX, .flags = SC_KEY_IDENTITY,
+      .doc = "PGM data-destination port carried in every PGM header." },
+    { "interface", SC_VT_IPV4, CH(interface), .flags = SC_KEY_IDENTITY,
+      .doc = "Local address of the multicast interface (IP_MULTICAST_IF and group joins). "
+             "The default keeps all traffic on this machine." },
+    { "source", SC_VT_IPV4, CH(source), .flags = SC_KEY_IDENTITY,
+      .doc = "Unicast address the publisher advertises for NAKs (SPM path NLA); 0.0.0.0 = "
+             "`interface`." },
+    { "transport", SC_VT_ENUM, CH(transport), .names = transport_names,
+      .flags = SC_KEY_IDENTITY, .doc = "`udp` (kernel sockets) or `dpdk` (raw Ethernet)." },
+    { "framing", SC_VT_ENUM, CH(framing), .names = framing_names, .flags = SC_KEY_IDENTITY,
+      .doc = "`batched`: a MoldUDP64 block per packet, 64-bit message sequences; `raw`: one "
+             "message per packet (OpenPGM's format)." },
+    { "ttl", SC_VT_UINT, CH(ttl), .min = 0, .max = 255, .doc = "Multicast TTL." },
+    { "loop", SC_VT_BOOL, CH(loop),
+      .doc = "Multicast loopback: subscribers on the publisher's host see the data." },
+    { "mtu", SC_VT_UINT, CH(mtu), .min = 576, .max = U16MAX,
+      .doc = "Largest IP datagram sent (bytes); PGM packets are sized to fit." },
+    { "window.packets", SC_VT_UINT, CH(window_packets), .min = 16, .max = 1u << 24,
+      .doc = "Transmit window: packets kept for retransmission (rounded up to a power of two)." },
+    { "window.time", SC_VT_DURATION, CH(window_ns), .min = NS_MS, .max = 3600 * NS_S,
+      .doc = "Transmit window: longest time a packet is kept." },
+    { "rx_window", SC_VT_UINT, CH(rx_window_packets), .min = 16, .max = 1u << 24,
+      .doc = "Receive window per source, in packets (rounded up to a power of two)." },
+    { "data_rate", SC_VT_RATE, CH(data_rate_bps), .max = UINT64_MAX,
+      .doc = "Data rate limit in bits per second (0 = unlimited)." },
+    { "batch_delay", SC_VT_DURATION, CH(batch_delay_ns), .max = NS_S,
+      .doc = "Implicit batching: longest a message waits for more to share its packet." },
+    { "rtx.delay", SC_VT_DURATION, CH(rtx.delay_ns), .max = NS_S,
+      .doc = "Delay before an RDATA, coalescing duplicate NAKs (the NCF goes at once)." },
+    { "rtx.rate", SC_VT_RATE, CH(rtx.rate_bps), .max = UINT64_MAX,
+      .doc = "Retransmit rate limit in bits per second, separate from `data_rate` (0 = "
+             "unlimited)." },
+    { "rtx.budget", SC_VT_UINT, CH(rtx.budget), .min = 1, .max = U32MAX,
+      .doc = "Sequences one receiver may NAK per second; the rest are dropped and counted." },
+    { "nak.backoff", SC_VT_DURATION, CH(nak.backoff_ns), .min = NS_US, .max = 10 * NS_S,
+      .doc = "NAK_BO_IVL: a receiver waits a random time in (0, backoff] before NAKing." },
+    { "nak.repeat", SC_VT_DURATION, CH(nak.repeat_ns), .min = NS_US, .max = 60 * NS_S,
+      .doc = "NAK_RPT_IVL: wait for an NCF before NAKing again." },
+    { "nak.rdata", SC_VT_DURATION, CH(nak.rdata_ns), .min = NS_US, .max = 60 * NS_S,
+      .doc = "NAK_RDATA_IVL: wait for the repair after an NCF before NAKing again." },
+    { "nak.ncf_retries", SC_VT_UINT, CH(nak.ncf_retries), .min = 1, .max = 255,
+      .doc = "NAKs sent without an NCF before the gap is declared lost." },
+    { "nak.data_retries", SC_VT_UINT, CH(nak.data_retries), .min = 1, .max = 255,
+      .doc = "NCFs received without the data before the gap is declared lost." },
+    { "spm.ambient", SC_VT_DURATION, CH(spm.ambient_ns), .min = NS_MS, .max = 3600 * NS_S,
+      .doc = "SPM interval while the source is idle." },
+    { "spm.heartbeat", SC_VT_DURATION_LIST, CH(spm.heartbeat_ns[0]),
+      .count_off = offsetof(struct sc_channel_cfg, spm.nheartbeat),
+      .max_items = SC_CFG_MAX_HEARTBEATS, .min = NS_US, .max = 3600 * NS_S,
+      .doc = "SPM schedule after data (each entry the gap to the next SPM), then `spm.ambient`; "
+             "reveals tail loss quickly." },
+    { "source_timeout", SC_VT_DURATION, CH(source_timeout_ns), .min = NS_MS,
+      .max = 86400 * NS_S, .doc = "A source silent this long (no data, no SPM) is reported gone." },
+    { "late_join", SC_VT_ENUM, CH(late_join), .names = late_join_names,
+      .doc = "`live`: a new subscriber starts at the live edge; `window`: it recovers what the "
+             "publisher still holds." },
+    { "rcvbuf", SC_VT_SIZE, CH(rcvbuf), .min = 4096, .max = 1ull << 31,
+      .doc = "SO_RCVBUF (a warning is printed when the kernel clamps it)." },
+    { "sndbuf", SC_VT_SIZE, CH(sndbuf), .min = 4096, .max = 1ull << 31, .doc = "SO_SNDBUF." },
+};
+
+static const struct sc_cfg_key dpdk_keys[] = {
+    { "eal_args", SC_VT_STR_LIST, DP(eal_args[0]),
+      .count_off = offsetof(struct sc_dpdk_cfg, neal_args), .max_items = SC_CFG_MAX_EAL_ARGS,
+      .doc = "Extra EAL arguments, after the built-in `--in-memory --no-pci --file-prefix`." },
+    { "device", SC_VT_STR, DP(device),
+      .doc = "Device to attach: a vdev such as `net_af_packet0,iface=veth0` or "
+             "`net_memif0,role=server`, or a PCI address." },
+    { "port_id", SC_VT_UINT, DP(port_id), .max = 1023, .doc = "DPDK port id to use." },
+    { "mempool_size", SC_VT_UINT, DP(mempool_size), .min = 255, .max = 1u << 24,
+      .doc = "mbufs in the pool." },
+    { "mempool_cache", SC_VT_UINT, DP(mempool_cache), .max = 512, .doc = "Per-lcore mbuf cache." },
+    { "burst", SC_VT_UINT, DP(burst), .min = 1, .max = 512, .doc = "RX/TX burst size." },
+    { "rx_desc", SC_VT_UINT, DP(rx_desc), .min = 32, .max = 16384, .doc = "RX ring descriptors." },
+    { "tx_desc", SC_VT_UINT, DP(tx_desc), .min = 32, .max = 16384, .doc = "TX ring descriptors." },
+    { "no_huge", SC_VT_BOOL, DP(no_huge),
+      .doc = "Run without hugepages (`--no-huge`): works anywhere, slower." },
+};
+
+static const struct sc_cfg_key session_keys[] = {
+    { "name", SC_VT_STR, SS(name), .doc = "Session name, unique in the file (required)." },
+    { "session_id", SC_VT_ALPHA, SS(session_id),
+      .doc = "SoupBinTCP session id (up to 10 characters); defaults to `name`." },
+    { "listen", SC_VT_ENDPOINT, SS(listen),
+      .doc = "Server address: `tcp:HOST:PORT` or `unix:/path`." },
+    { "connect", SC_VT_ENDPOINT, SS(connect),
+      .doc = "Address the client connects to: `tcp:HOST:PORT` or `unix:/path`." },
+    { "heartbeat", SC_VT_DURATION, SS(heartbeat_ns), .min = NS_MS, .max = 3600 * NS_S,
+      .doc = "Send a heartbeat after this long without output." },
+    { "timeout", SC_VT_DURATION, SS(timeout_ns), .min = NS_MS, .max = 3600 * NS_S,
+      .doc = "End the session after this long without input." },
+    { "login.user", SC_VT_ALPHA, SS(login.name),
+      .doc = "Client: username it logs in with (up to 6 characters)." },
+    { "login.password", SC_VT_ALPHA, SS(login.password),
+      .doc = "Client: password it logs in with (up to 10 characters)." },
+    { "journal", SC_VT_STR, SS(journal),
+      .doc = "Server: journal file of sequenced messages (\"\" keeps them in memory only)." },
+    { "fsync", SC_VT_ENUM, SS(fsync), .names = fsync_names,
+      .doc = "Journal durability: `batch` (once per batch), `message` (every message), `none`." },
+    { "reconnect.min", SC_VT_DURATION, SS(reconnect_min_ns), .min = NS_MS, .max = 3600 * NS_S,
+      .doc = "Client: first reconnect delay, doubling on each failure ..." },
+    { "reconnect.max", SC_VT_DURATION, SS(reconnect_max_ns), .min = NS_MS, .max = 3600 * NS_S,
+      .doc = "... up to this." },
+    { "max_message", SC_VT_UINT, SS(max_message), .min = 1, .max = 65534,
+      .doc = "Largest message payload accepted (bytes); larger packets end the session." },
+};
+
+static const struct sc_cfg_key user_keys[] = {
+    { "name", SC_VT_ALPHA, US(name), .doc = "Username (up to 6 characters)." },
+    { "password", SC_VT_ALPHA, US(password), .doc = "Password (up to 10 characters)." },
+};
+
+static const struct {
+    const struct sc_cfg_key *keys;
+    size_t n;
+} sections[SC_SEC_COUNT] = {
+    [SC_SEC_CHANNEL] = { channel_keys, sizeof(channel_keys) / sizeof(channel_keys[0]) },
+    [SC_SEC_DPDK] = { dpdk_keys, sizeof(dpdk_keys) / sizeof(dpdk_keys[0]) },
+    [SC_SEC_SESSION] = { session_keys, sizeof(session_keys) / sizeof(session_keys[0]) },
+    [SC_SEC_USER] = { user_keys, sizeof(user_keys) / sizeof(user_keys[0]) },
+};
+
+const struct sc_cfg_key *
+sc_cfg_keys(enum sc_cfg_section sec, size_t *n)
+{
+    *n = sections[sec].n;
+    return sections[sec].keys;
+}
+
+const struct sc_cfg_key *
+sc_cfg_key_find(enum sc_cfg_section sec, const char *name)
+{
+    for (size_t i = 0; i < sections[sec].n; i++)
+        if (strcmp(sections[sec].keys[i].name, name) == 0)
+            return &sections[sec].keys[i];
+    return NULL;
+}
+
+bool
+sc_cfg_is_group(enum sc_cfg_section sec, const char *name)
+{
+    size_t l = strlen(name);
+
+    for (size_t i = 0; i < sections[sec].n; i++) {
+        const char *k = sections[sec].keys[i].name;
+        if (strncmp(k, name, l) == 0 && k[l] == '.')
+            return true;
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------- suggestions */
+
+static size_t
+edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[64];
+
+    if (la >= 63 || lb >= 63)
+        return 99;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t prev = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cur = row[j];
+            size_t sub = prev + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+            size_t best = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1 : row[j - 1] + 1;
+            row[j] = sub < best ? sub : best;
+            prev = cur;
+        }
+    }
+    return row[lb];
+}
+
+static bool
+close_enough(const char *bad, const char *cand, size_t d)
+{
+    size_t l = strlen(bad) > strlen(cand) ? strlen(bad) : strlen(cand);
+    return d <= 2 || d * 3 <= l;
+}
+
+const char *
+sc_cfg_suggest_word(const char *const *words, const char *bad)
+{
+    const char *best = NULL;
+    size_t bd = 99;
+
+    for (; *words; words++) {
+        size_t d = edit_distance(bad, *words);
+        if (d < bd && close_enough(bad, *words, d)) {
+            bd = d;
+            best = *words;
+        }
+    }
+    return best;
+}
+
+const char *
+sc_cfg_suggest(enum sc_cfg_section sec, const char *prefix, const char *bad, char *buf,
+               size_t len)
+{
+    size_t pl = strlen(prefix), bd = 99;
+    bool found = false;
+
+    for (size_t i = 0; i < sections[sec].n; i++) {
+        const char *k = sections[sec].keys[i].name, *dot;
+        char cand[64];
+        size_t d, cl;
+
+        if (strncmp(k, prefix, pl) != 0)
+            continue;
+        k += pl; /* the component at this level */
+        dot = strchr(k, '.');
+        cl = dot ? (size_t)(dot - k) : strlen(k);
+        if (cl >= sizeof(cand))
+            continue;
+        memcpy(cand, k, cl);
+        cand[cl] = '\0';
+        d = edit_distance(bad, cand);
+        if (d < bd && close_enough(bad, cand, d)) {
+            bd = d;
+            snprintf(buf, len, "%s", cand);
+            found = true;
+        }
+    }
+    return found ? buf : NULL;
+}
+
+/* ------------------------------------------------------------ value parsing */
+
+struct unit {
+    const char *name;
+    uint64_t mult;
+};
+
+static const struct unit duration_units[] = {
+    { "ns", 1 }, { "us", NS_US }, { "ms", NS_MS }, { "s", NS_S }, { "min", 60 * NS_S }, { NULL, 0 }
+};
+static const struct unit size_units[] = {
+    { "B", 1 },          { "KB", 1000 },        { "KiB", 1024 },         { "MB", 1000000 },
+    { "MiB", 1u << 20 }, { "GB", 1000000000 }, { "GiB", 1ull << 30 }, { NULL, 0 }
+};
+static const struct unit rate_units[] = {
+    { "bit", 1 }, { "kbit", 1000 }, { "Mbit", 1000000 }, { "Gbit", 1000000000 }, { NULL, 0 }
+};
+
+/* "<decimal>[.<fraction>][ ]<unit>"; a bare number is accepted only when
+ * bare_ok (then the first unit applies) or the value is 0. */
+static int
+parse_units(const char *s, const struct unit *units, bool bare_ok, uint64_t *out)
+{
+    uint64_t ip = 0, fp = 0, fscale = 1, mult = 0;
+    const char *p = s;
+    bool digits = false;
+
+    while (isspace((unsigned char)*p))
+        p++;
+    for (; isdigit((unsigned char)*p); p++, digits = true) {
+        if (ip > (UINT64_MAX - 9) / 10)
+            return -ERANGE;
+        ip = ip * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p == '.') {
+        p++;
+        for (; isdigit((unsigned char)*p); p++, digits = true)
+            if (fscale < UINT64_C(1000000000000)) {
+                fp = fp * 10 + (uint64_t)(*p - '0');
+                fscale *= 10;
+            }
+    }
+    if (!digits)
+        return -EINVAL;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '\0') {
+        if (!bare_ok && (ip || fp))
+            return -EINVAL;
+        mult = units[0].mult;
+    } else {
+        const char *e = p + strlen(p);
+        while (e > p && isspace((unsigned char)e[-1]))
+            e--;
+        for (const struct unit *u = units; u->name; u++)
+            if (strlen(u->name) == (size_t)(e - p) && strncmp(u->name, p, (size_t)(e - p)) == 0)
+                mult = u->mult;
+        if (!mult)
+            return -EINVAL;
+    }
+    if (ip > UINT64_MAX / mult)
+        return -ERANGE;
+    *out = ip * mult + (fp * mult) / fscale;
+    if ((fp * mult) % fscale)
+        return -EINVAL; /* finer than the smallest unit */
+    return 0;
+}
+
+static void
+format_units(uint64_t v, const struct unit *units, char *buf, size_t len)
+{
+    const struct unit *best = &units[0];
+
+    if (v != 0)
+        for (const struct unit *u = units; u->name; u++)
+            if (v % u->mult == 0 && u->mult > best->mult)
+                best = u;
+    snprintf(buf, len, "%llu%s", (unsigned long long)(v / best->mult), v ? best->name : "");
+}
+
+static bool
+is_alpha_value(const char *s)
+{
+    for (; *s; s++)
+        if (*s <= 0x20 || *s > 0x7E)
+            return false;
+    return true;
+}
+
+static int
+check_endpoint(const char *s, char *why, size_t len)
+{
+    if (strncmp(s, "unix:", 5) == 0) {
+        size_t l = strlen(s + 5);
+        if (l == 0 || l >= 108) {
+            snprintf(why, len, "expected unix:/path with a path of 1 to 107 characters");
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (strncmp(s, "tcp:", 4) == 0) {
+        const char *colon = strrchr(s + 4, ':');
+        char *end;
+        unsigned long port;
+        if (colon && colon > s + 4) {
+            port = strtoul(colon + 1, &end, 10);
+            if (*end == '\0' && colon[1] && port >= 1 && port <= 65535)
+                return 0;
+        }
+    }
+    snprintf(why, len, "expected tcp:HOST:PORT (port 1-65535) or unix:/path");
+    return -EINVAL;
+}
+
+static void *
+field(const struct sc_cfg_key *k, void *base)
+{
+    return (char *)base + k->off;
+}
+
+static uint32_t *
+list_count(const struct sc_cfg_key *k, void *base)
+{
+    return (uint32_t *)(void *)((char *)base + k->count_off);
+}
+
+void
+sc_cfg_list_clear(const struct sc_cfg_key *k, void *base)
+{
+    *list_count(k, base) = 0;
+}
+
+static int
+range_check(const struct sc_cfg_key *k, uint64_t v, char *why, size_t len)
+{
+    char lo[32], hi[32];
+
+    if (v >= k->min && v <= k->max)
+        return 0;
+    if (k->type == SC_VT_DURATION || k->type == SC_VT_DURATION_LIST) {
+        format_units(k->min, duration_units, lo, sizeof(lo));
+        format_units(k->max, duration_units, hi, sizeof(hi));
+    } else if (k->type == SC_VT_SIZE) {
+        format_units(k->min, size_units, lo, sizeof(lo));
+        format_units(k->max, size_units, hi, sizeof(hi));
+    } else {
+        snprintf(lo, sizeof(lo), "%llu", (unsigned long long)k->min);
+        snprintf(hi, sizeof(hi), "%llu", (unsigned long long)k->max);
+    }
+    snprintf(why, len, "out of range: expected %s to %s", lo, hi);
+    return -EINVAL;
+}
+
+int
+sc_cfg_parse(const struct sc_cfg_key *k, const char *s, void *base, char *why, size_t len)
+{
+    void *dst = field(k, base);
+    uint64_t v = 0;
+    int rc;
+
+    switch (k->type) {
+    case SC_VT_BOOL:
+        if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on"))
+            *(bool *)dst = true;
+        else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off"))
+            *(bool *)dst = false;
+        else {
+            snprintf(why, len, "expected true or false");
+            return -EINVAL;
+        }
+        return 0;
+    case SC_VT_UINT: {
+        char *end;
+        if (!isdigit((unsigned char)s[0])) {
+            snprintf(why, len, "expected a whole number");
+            return -EINVAL;
+        }
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (*end || errno) {
+            snprintf(why, len, "expected a whole number");
+            return -EINVAL;
+        }
+        if ((rc = range_check(k, v, why, len)) < 0)
+            return rc;
+        if (k->size == 1)
+            *(uint8_t *)dst = (uint8_t)v;
+        else if (k->size == 2)
+            *(uint16_t *)dst = (uint16_t)v;
+        else
+            *(uint32_t *)dst = (uint32_t)v;
+        return 0;
+    }
+    case SC_VT_DURATION:
+    case SC_VT_DURATION_LIST:
+        if (parse_units(s, duration_units, false, &v) < 0) {
+            snprintf(why, len, "expected a duration with a unit (ns, us, ms, s, min), e.g. 50us");
+            return -EINVAL;
+        }
+        if ((rc = range_check(k, v, why, len)) < 0)
+            return rc;
+        if (k->type == SC_VT_DURATION) {
+            *(uint64_t *)dst = v;
+        } else {
+            uint32_t *n = list_count(k, base);
+            if (*n >= k->max_items) {
+                snprintf(why, len, "too many entries: at most %u", k->max_items);
+                return -EINVAL;
+            }
+            ((uint64_t *)dst)[(*n)++] = v;
+        }
+        return 0;
+    case SC_VT_SIZE:
+        if (parse_units(s, size_units, true, &v) < 0) {
+            snprintf(why, len, "expected a size in bytes, e.g. 65536, 64KiB, 8MiB");
+            return -EINVAL;
+        }
+        if ((rc = range_check(k, v, why, len)) < 0)
+            return rc;
+        *(uint64_t *)dst = v;
+        return 0;
+    case SC_VT_RATE:
+        if (parse_units(s, rate_units, false, &v) < 0) {
+            snprintf(why, len, "expected a rate in bits per second, e.g. 100Mbit or 1Gbit "
+                               "(0 = unlimited)");
+            return -EINVAL;
+        }
+        *(uint64_t *)dst = v;
+        return 0;
+    case SC_VT_IPV4:
+    case SC_VT_MCAST: {
+        struct in_addr a;
+        bool mc;
+        if (inet_pton(AF_INET, s, &a) != 1) {
+            snprintf(why, len, "expected an IPv4 address such as %s",
+                     k->type == SC_VT_MCAST ? "239.192.0.1" : "127.0.0.1");
+            return -EINVAL;
+        }
+        mc = (ntohl(a.s_addr) >> 28) == 0xE;
+        if (k->type == SC_VT_MCAST && !mc) {
+            snprintf(why, len, "expected a multicast group (224.0.0.0/4), e.g. 239.192.0.1");
+            return -EINVAL;
+        }
+        if (k->type == SC_VT_IPV4 && mc) {
+            snprintf(why, len, "expected a unicast address, not a multicast group");
+            return -EINVAL;
+        }
+        *(struct in_addr *)dst = a;
+        return 0;
+    }
+    case SC_VT_ENUM:
+        for (unsigned i = 0; k->names[i]; i++)
+            if (!strcmp(s, k->names[i])) {
+                *(unsigned *)dst = i;
+                return 0;
+            }
+        {
+            size_t o = (size_t)snprintf(why, len, "expected one of:");
+            for (unsigned i = 0; k->names[i] && o < len; i++)
+                o += (size_t)snprintf(why + o, len - o, " %s", k->names[i]);
+        }
+        return -EINVAL;
+    case SC_VT_ALPHA:
+        if (!is_alpha_value(s)) {
+            snprintf(why, len, "expected printable ASCII without spaces");
+            return -EINVAL;
+        }
+        /* fall through */
+    case SC_VT_STR:
+    case SC_VT_ENDPOINT:
+        if (strlen(s) >= k->size) {
+            snprintf(why, len, "too long: at most %u characters", k->size - 1u);
+            return -EINVAL;
+        }
+        if (k->type == SC_VT_ENDPOINT && s[0] && (rc = check_endpoint(s, why, len)) < 0)
+            return rc;
+        memcpy(dst, s, strlen(s) + 1);
+        return 0;
+    case SC_VT_STR_LIST: {
+        uint32_t *n = list_count(k, base);
+        if (strlen(s) >= k->size) {
+            snprintf(why, len, "too long: at most %u characters", k->size - 1u);
+            return -EINVAL;
+        }
+        if (*n >= k->max_items) {
+            snprintf(why, len, "too many entries: at most %u", k->max_items);
+            return -EINVAL;
+        }
+        memcpy((char *)dst + (size_t)k->size * (*n)++, s, strlen(s) + 1);
+        return 0;
+    }
+    }
+    snprintf(why, len, "unsupported value type");
+    return -EINVAL;
+}
+
+void
+sc_cfg_format(const struct sc_cfg_key *k, const void *base, char *buf, size_t len)
+{
+    const void *src = (const char *)base + k->off;
+    const uint32_t *n = (const uint32_t *)(const void *)((const char *)base + k->count_off);
+    size_t o = 0;
+
+    switch (k->type) {
+    case SC_VT_BOOL:
+        snprintf(buf, len, "%s", *(const bool *)src ? "true" : "false");
+        return;
+    case SC_VT_UINT:
+        snprintf(buf, len, "%u",
+                 k->size == 1 ? *(const uint8_t *)src
+                 : k->size == 2 ? *(const uint16_t *)src : *(const uint32_t *)src);
+        return;
+    case SC_VT_DURATION:
+        format_units(*(const uint64_t *)src, duration_units, buf, len);
+        return;
+    case SC_VT_SIZE:
+        format_units(*(const uint64_t *)src, size_units, buf, len);
+        return;
+    case SC_VT_RATE:
+        format_units(*(const uint64_t *)src, rate_units, buf, len);
+        return;
+    case SC_VT_IPV4:
+    case SC_VT_MCAST:
+        inet_ntop(AF_INET, src, buf, (socklen_t)len);
+        return;
+    case SC_VT_ENUM:
+        snprintf(buf, len, "%s", k->names[*(const unsigned *)src]);
+        return;
+    case SC_VT_STR:
+    case SC_VT_ALPHA:
+    case SC_VT_ENDPOINT:
+        snprintf(buf, len, "\"%s\"", (const char *)src);
+        return;
+    case SC_VT_DURATION_LIST:
+    case SC_VT_STR_LIST:
+        o = (size_t)snprintf(buf, len, "[");
+        for (uint32_t i = 0; i < *n && o < len; i++) {
+            char one[SC_CFG_EAL_ARG_MAX + 4];
+            if (k->type == SC_VT_DURATION_LIST)
+                format_units(((const uint64_t *)src)[i], duration_units, one, sizeof(one));
+            else
+                snprintf(one, sizeof(one), "\"%s\"", (const char *)src + (size_t)k->size * i);
+            o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "", one);
+        }
+        if (o < len)
+            snprintf(buf + o, len - o, "]");
+        return;
+    }
+}
+
+/* ---------------------------------------------------------------- defaults */
+
+static void
+channel_lan(struct sc_channel_cfg *c)
+{
+    static const uint64_t hb[] = { 100 * NS_US, 200 * NS_US, 500 * NS_US, 1 * NS_MS, 2 * NS_MS,
+                                   5 * NS_MS,   10 * NS_MS,  50 * NS_MS,  100 * NS_MS,
+                                   500 * NS_MS };
+
+    memset(c, 0, sizeof(*c));
+    snprintf(c->name, sizeof(c->name), "default");
+    snprintf(c->profile, sizeof(c->profile), "lan");
+    inet_pton(AF_INET, "239.192.0.1", &c->group);
+    c->port = 3056;
+    c->nak_port = 3055;
+    c->pgm_port = 7500;
+    inet_pton(AF_INET, "127.0.0.1", &c->interface);
+    c->source.s_addr = 0;
+    c->transport = SC_TRANSPORT_UDP;
+    c->framing = SC_FRAMING_BATCHED;
+    c->ttl = 1;
+    c->loop = true;
+    c->mtu = 1500;
+    c->window_packets = 16384;
+    c->window_ns = 10 * NS_S;
+    c->rx_window_packets = 16384;
+    c->data_rate_bps = 0;
+    c->batch_delay_ns = 10 * NS_US;
+    c->rtx.delay_ns = 20 * NS_US;
+    c->rtx.rate_bps = 1000000000;
+    c->rtx.budget = 20000;
+    c->nak.backoff_ns = 50 * NS_US;
+    c->nak.repeat_ns = 1 * NS_MS;
+    c->nak.rdata_ns = 2 * NS_MS;
+    c->nak.ncf_retries = 5;
+    c->nak.data_retries = 5;
+    c->spm.ambient_ns = 1 * NS_S;
+    c->spm.nheartbeat = sizeof(hb) / sizeof(hb[0]);
+    memcpy(c->spm.heartbeat_ns, hb, sizeof(hb));
+    c->source_timeout_ns = 5 * NS_S;
+    c->late_join = SC_LATE_JOIN_LIVE;
+    c->rcvbuf = 8u << 20;
+    c->sndbuf = 4u << 20;
+}
+
+/* PGM's traditional timers (OpenPGM's examples): 50 ms back-off, seconds of
+ * patience, the 100 ms .. 30 s SPM decay. For links with real RTTs. */
+static void
+channel_wan(struct sc_channel_cfg *c)
+{
+    static const uint64_t hb[] = { 100 * NS_MS, 100 * NS_MS, 100 * NS_MS, 100 * NS_MS,
+                                   1300 * NS_MS, 7 * NS_S,   16 * NS_S,   25 * NS_S, 30 * NS_S };
+
+    channel_lan(c);
+    snprintf(c->profile, sizeof(c->profile), "wan");
+    c->ttl = 16;
+    c->batch_delay_ns = 1 * NS_MS;
+    c->rtx.delay_ns = 10 * NS_MS;
+    c->rtx.rate_bps = 100000000;
+    c->rtx.budget = 2000;
+    c->nak.backoff_ns = 50 * NS_MS;
+    c->nak.repeat_ns = 200 * NS_MS;
+    c->nak.rdata_ns = 500 * NS_MS;
+    c->nak.ncf_retries = 10;
+    c->nak.data_retries = 10;
+    c->spm.ambient_ns = 30 * NS_S;
+    c->spm.nheartbeat = sizeof(hb) / sizeof(hb[0]);
+    memcpy(c->spm.heartbeat_ns, hb, sizeof(hb));
+    c->source_timeout_ns = 300 * NS_S;
+    c->window_ns = 60 * NS_S;
+}
+
+bool
+sc_cfg_profile_builtin(const char *name, struct sc_channel_cfg *out)
+{
+    if (!strcmp(name, "lan"))
+        channel_lan(out);
+    else if (!strcmp(name, "wan"))
+        channel_wan(out);
+    else
+        return false;
+    return true;
+}
+
+void
+sc_cfg_apply_profile(struct sc_channel_cfg *ch, const struct sc_channel_cfg *tmpl,
+                     bool keep_identity)
+{
+    struct sc_channel_cfg keep = *ch;
+
+    *ch = *tmpl;
+    if (!keep_identity)
+        return;
+    for (size_t i = 0; i < sections[SC_SEC_CHANNEL].n; i++) {
+        const struct sc_cfg_key *k = &channel_keys[i];
+        if (k->flags & SC_KEY_IDENTITY && strcmp(k->name, "profile") != 0)
+            memcpy((char *)ch + k->off, (char *)&keep + k->off, k->size);
+    }
+}
+
+static void
+dpdk_defaults(struct sc_dpdk_cfg *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->mempool_size = 8191;
+    d->mempool_cache = 256;
+    d->burst = 32;
+    d->rx_desc = 1024;
+    d->tx_desc = 1024;
+}
+
+void
+sc_cfg_session_defaults(struct sc_session_cfg *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->heartbeat_ns = 1 * NS_S;
+    s->timeout_ns = 15 * NS_S;
+    s->fsync = SC_FSYNC_BATCH;
+    s->reconnect_min_ns = 100 * NS_MS;
+    s->reconnect_max_ns = 5 * NS_S;
+    s->max_message = 4096;
+}
+
+void
+sc_config_init(struct sc_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->origin, sizeof(cfg->origin), "<defaults>");
+    cfg->nchannels = 1;
+    channel_lan(&cfg->channels[0]);
+    dpdk_defaults(&cfg->dpdk);
+}
+
+/* --------------------------------------------------------------- validation */
+
+int
+sc_cfg_check_channel(const struct sc_channel_cfg *c, char *path, size_t plen, char *msg,
+                     size_t mlen)
+{
+    if (c->name[0] == '\0') {
+        snprintf(path, plen, "name");
+        snprintf(msg, mlen, "a channel needs a name");
+        return -EINVAL;
+    }
+    if (c->spm.nheartbeat == 0) {
+        snprintf(path, plen, "spm.heartbeat");
+        snprintf(msg, mlen, "the heartbeat schedule needs at least one interval");
+        return -EINVAL;
+    }
+    if (c->source_timeout_ns <= c->spm.ambient_ns) {
+        snprintf(path, plen, "source_timeout");
+        snprintf(msg, mlen, "must be longer than spm.ambient, or idle sources time out");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int
+sc_cfg_check_session(const struct sc_session_cfg *s, char *path, size_t plen, char *msg,
+                     size_t mlen)
+{
+    if (s->name[0] == '\0') {
+        snprintf(path, plen, "name");
+        snprintf(msg, mlen, "a session needs a name");
+        return -EINVAL;
+    }
+    if (s->session_id[0] == '\0' && (strlen(s->name) > 10 || !is_alpha_value(s->name))) {
+        snprintf(path, plen, "session_id");
+        snprintf(msg, mlen, "the name '%s' cannot be a SoupBinTCP session id (10 printable "
+                            "characters, no spaces): set session_id", s->name);
+        return -EINVAL;
+    }
+    if (s->heartbeat_ns >= s->timeout_ns) {
+        snprintf(path, plen, "timeout");
+        snprintf(msg, mlen, "must be longer than heartbeat, or live sessions time out");
+        return -EINVAL;
+    }
+    if (s->reconnect_min_ns > s->reconnect_max_ns) {
+        snprintf(path, plen, "reconnect.max");
+        snprintf(msg, mlen, "must not be below reconnect.min");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int
+sc_config_validate(const struct sc_config *cfg, struct sc_err *err)
+{
+    char path[64], msg[160];
+
+    for (uint32_t i = 0; i < cfg->nchannels; i++) {
+        if (sc_cfg_check_channel(&cfg->channels[i], path, sizeof(path), msg, sizeof(msg)) < 0)
+            goto bad_channel;
+        for (uint32_t j = 0; j < i; j++)
+            if (!strcmp(cfg->channels[i].name, cfg->channels[j].name)) {
+                snprintf(path, sizeof(path), "name");
+                snprintf(msg, sizeof(msg), "duplicate channel name");
+                goto bad_channel;
+            }
+        continue;
+bad_channel:
+        if (err) {
+            err->code = -EINVAL;
+            snprintf(err->msg, sizeof(err->msg), "%.60s: channels.%.31s.%.40s: %.90s", cfg->origin,
+                     cfg->channels[i].name, path, msg);
+        }
+        return -EINVAL;
+    }
+    for (uint32_t i = 0; i < cfg->nsessions; i++) {
+        if (sc_cfg_check_session(&cfg->sessions[i], path, sizeof(path), msg, sizeof(msg)) < 0)
+            goto bad_session;
+        for (uint32_t j = 0; j < i; j++)
+            if (!strcmp(cfg->sessions[i].name, cfg->sessions[j].name)) {
+                snprintf(path, sizeof(path), "name");
+                snprintf(msg, sizeof(msg), "duplicate session name");
+                goto bad_session;
+            }
+        continue;
+bad_session:
+        if (err) {
+            err->code = -EINVAL;
+            snprintf(err->msg, sizeof(err->msg), "%.60s: sessions.%.31s.%.40s: %.90s", cfg->origin,
+                     cfg->sessions[i].name, path, msg);
+        }
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* --------------------------------------------------------------- look-ups */
+
+struct sc_channel_cfg *
+sc_config_channel(struct sc_config *cfg, const char *name)
+{
+    for (uint32_t i = 0; i < cfg->nchannels; i++)
+        if (!name || !strcmp(cfg->channels[i].name, name))
+            return &cfg->channels[i];
+    return NULL;
+}
+
+struct sc_session_cfg *
+sc_config_session(struct sc_config *cfg, const char *name)
+{
+    for (uint32_t i = 0; i < cfg->nsessions; i++)
+        if (!name || !strcmp(cfg->sessions[i].name, name))
+            return &cfg->sessions[i];
+    return NULL;
+}
+
+/* -------------------------------------------------------------------- --set */
+
+static int
+set_err(struct sc_err *err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err) {
+        err->code = -EINVAL;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+    }
+    return -EINVAL;
+}
+
+/* Apply one value to one key of one section object (lists: comma-separated). */
+static int
+set_value(enum sc_cfg_section sec, void *obj, const char *where, const char *key,
+          const char *value, struct sc_err *err)
+{
+    const struct sc_cfg_key *k = sc_cfg_key_find(sec, key);
+    char why[160], sug[64];
+
+    if (!k) {
+        const char *dot = strrchr(key, '.');
+        char prefix[64] = "";
+        const char *s;
+        if (dot && (size_t)(dot - key) < sizeof(prefix) - 1)
+            snprintf(prefix, sizeof(prefix), "%.*s.", (int)(dot - key), key);
+        s = sc_cfg_suggest(sec, prefix, dot ? dot + 1 : key, sug, sizeof(sug));
+        return set_err(err, "--set %s%s: unknown key%s%s%s%s", where, key,
+                       s ? " (did you mean '" : "", s ? prefix : "", s ? s : "", s ? "'?)" : "");
+    }
+    if (sec == SC_SEC_CHANNEL && !strcmp(key, "profile")) {
+        struct sc_channel_cfg t;
+        if (!sc_cfg_profile_builtin(value, &t))
+            return set_err(err, "--set %s%s: bad value '%s': expected lan or wan", where, key,
+                           value);
+        sc_cfg_apply_profile(obj, &t, true);
+        snprintf(((struct sc_channel_cfg *)obj)->profile, SC_CFG_NAME_MAX, "%s", value);
+        return 0;
+    }
+    if (k->type == SC_VT_DURATION_LIST || k->type == SC_VT_STR_LIST) {
+        char tmp[1024], *save = NULL, *tok;
+        snprintf(tmp, sizeof(tmp), "%s", value);
+        sc_cfg_list_clear(k, obj);
+        for (tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            while (isspace((unsigned char)*tok))
+                tok++;
+            if (sc_cfg_parse(k, tok, obj, why, sizeof(why)) < 0)
+                return set_err(err, "--set %s%s: bad value '%s': %s", where, key, tok, why);
+        }
+        return 0;
+    }
+    if (sc_cfg_parse(k, value, obj, why, sizeof(why)) < 0)
+        return set_err(err, "--set %s%s: bad value '%s': %s", where, key, value, why);
+    return 0;
+}
+
+int
+sc_config_set(struct sc_config *cfg, const char *assignment, struct sc_err *err)
+{
+    char key[192], where[96];
+    const char *eq = strchr(assignment, '='), *value, *rest;
+    size_t kl;
+    int rc;
+
+    if (!eq || eq == assignment)
+        return set_err(err, "--set %s: expected KEY=VALUE", assignment);
+    kl = (size_t)(eq - assignment);
+    if (kl >= sizeof(key))
+        return set_err(err, "--set: key too long");
+    memcpy(key, assignment, kl);
+    key[kl] = '\0';
+    value = eq + 1;
+
+    if (!strncmp(key, "dpdk.", 5)) {
+        rc = set_value(SC_SEC_DPDK, &cfg->dpdk, "dpdk.", key + 5, value, err);
+    } else if (!strncmp(key, "channels.", 9) || !strncmp(key, "sessions.", 9)) {
+        bool is_ch = key[0] == 'c';
+        const char *dot = strchr(key + 9, '.');
+        char name[SC_CFG_NAME_MAX];
+        void *obj;
+        if (!dot || (size_t)(dot - key - 9) >= sizeof(name))
+            return set_err(err, "--set %s: expected %s.NAME.KEY=VALUE", key,
+                           is_ch ? "channels" : "sessions");
+        snprintf(name, sizeof(name), "%.*s", (int)(dot - key - 9), key + 9);
+        rest = dot + 1;
+        obj = is_ch ? (void *)sc_config_channel(cfg, name) : (void *)sc_config_session(cfg, name);
+        if (!obj)
+            return set_err(err, "--set %s: no %s named '%s'", key, is_ch ? "channel" : "session",
+                           name);
+        snprintf(where, sizeof(where), "%.*s", (int)(rest - key), key);
+        rc = set_value(is_ch ? SC_SEC_CHANNEL : SC_SEC_SESSION, obj, where, rest, value, err);
+    } else {
+        rc = 0;
+        for (uint32_t i = 0; i < cfg->nchannels && rc == 0; i++)
+            rc = set_value(SC_SEC_CHANNEL, &cfg->channels[i], "", key, value, err);
+    }
+    if (rc < 0)
+        return rc;
+    return sc_config_validate(cfg, err);
+}
+
+/* ----------------------------------------------------------------- printing */
+
+static void
+print_section(FILE *out, enum sc_cfg_section sec, const void *obj, const char *indent,
+              const char *first_prefix)
+{
+    char group[64] = "", val[4096];
+    const char *pre = first_prefix;
+
+    for (size_t i = 0; i < sections[sec].n; i++) {
+        const struct sc_cfg_key *k = &sections[sec].keys[i];
+        const char *dot = strchr(k->name, '.');
+
+        sc_cfg_format(k, obj, val, sizeof(val));
+        if (sec == SC_SEC_CHANNEL && !strcmp(k->name, "profile")) {
+            /* informational: every value is printed, and a user profile's
+             * definition is not, so the output must not depend on it */
+            fprintf(out, "%s%s# profile: %s\n", pre, indent, val);
+            pre = "";
+            indent = "    ";
+            continue;
+        }
+        if (dot) {
+            size_t gl = (size_t)(dot - k->name);
+            if (strlen(group) != gl || strncmp(group, k->name, gl)) {
+                snprintf(group, sizeof(group), "%.*s", (int)gl, k->name);
+                fprintf(out, "%s%s%s:\n", pre, indent, group);
+                pre = "";
+            }
+            fprintf(out, "%s  %s: %s\n", indent, dot + 1, val);
+        } else {
+            group[0] = '\0';
+            fprintf(out, "%s%s%s: %s\n", pre, indent, k->name, val);
+        }
+        pre = "";
+        if (*first_prefix)
+            indent = "    ";
+    }
+}
+
+void
+sc_config_print(const struct sc_config *cfg, FILE *out)
+{
+    fprintf(out, "# effective configuration (from %s)\nchannels:\n", cfg->origin);
+    for (uint32_t i = 0; i < cfg->nchannels; i++)
+        print_section(out, SC_SEC_CHANNEL, &cfg->channels[i], "", "  - ");
+    fprintf(out, "dpdk:\n");
+    print_section(out, SC_SEC_DPDK, &cfg->dpdk, "  ", "");
+    fprintf(out, "sessions:%s\n", cfg->nsessions ? "" : " []");
+    for (uint32_t i = 0; i < cfg->nsessions; i++) {
+        const struct sc_session_cfg *s = &cfg->sessions[i];
+        print_section(out, SC_SEC_SESSION, s, "", "  - ");
+        fprintf(out, "    users:%s\n", s->nusers ? "" : " []");
+        for (uint32_t u = 0; u < s->nusers; u++)
+            fprintf(out, "      - { name: \"%s\", password: \"%s\" }\n", s->users[u].name,
+                    s->users[u].password);
+    }
+}
+
+static const char *
+type_name(const struct sc_cfg_key *k)
+{
+    switch (k->type) {
+    case SC_VT_BOOL: return "bool";
+    case SC_VT_UINT: return "integer";
+    case SC_VT_DURATION: return "duration";
+    case SC_VT_SIZE: return "size";
+    case SC_VT_RATE: return "rate";
+    case SC_VT_IPV4: return "IPv4";
+    case SC_VT_MCAST: return "IPv4 group";
+    case SC_VT_ENUM: return "enum";
+    case SC_VT_STR: return "string";
+    case SC_VT_ALPHA: return "string";
+    case SC_VT_ENDPOINT: return "endpoint";
+    case SC_VT_DURATION_LIST: return "durations";
+    case SC_VT_STR_LIST: return "strings";
+    }
+    return "?";
+}
+
+void
+sc_cfg_print_reference(FILE *out)
+{
+    struct sc_channel_cfg lan, wan;
+    struct sc_dpdk_cfg d;
+    struct sc_session_cfg s;
+    struct sc_user_cfg u = { "", "" };
+    char a[512], b[512];
+
+    channel_lan(&lan);
+    channel_wan(&wan);
+    dpdk_defaults(&d);
+    sc_cfg_session_defaults(&s);
+    fprintf(out, "#### `channels[]`\n\n| key | type | lan | wan | meaning |\n|---|---|---|---|---|\n");
+    for (size_t i = 0; i < sections[SC_SEC_CHANNEL].n; i++) {
+        const struct sc_cfg_key *k = &channel_keys[i];
+        sc_cfg_format(k, &lan, a, sizeof(a));
+        sc_cfg_format(k, &wan, b, sizeof(b));
+        fprintf(out, "| `%s` | %s | `%s` | `%s` | %s |\n", k->name, type_name(k), a, b, k->doc);
+    }
+    fprintf(out, "\n#### `dpdk`\n\n| key | type | default | meaning |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < sections[SC_SEC_DPDK].n; i++) {
+        sc_cfg_format(&dpdk_keys[i], &d, a, sizeof(a));
+        fprintf(out, "| `%s` | %s | `%s` | %s |\n", dpdk_keys[i].name, type_name(&dpdk_keys[i]),
+                a, dpdk_keys[i].doc);
+    }
+    fprintf(out, "\n#### `sessions[]`\n\n| key | type | default | meaning |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < sections[SC_SEC_SESSION].n; i++) {
+        sc_cfg_format(&session_keys[i], &s, a, sizeof(a));
+        fprintf(out, "| `%s` | %s | `%s` | %s |\n", session_keys[i].name,
+                type_name(&session_keys[i]), a, session_keys[i].doc);
+    }
+    fprintf(out, "| `users` | list | `[]` | Server: who may log in, a list of `{name, password}`. |\n");
+    fprintf(out, "\n#### `sessions[].users[]`\n\n| key | type | default | meaning |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < sections[SC_SEC_USER].n; i++) {
+        sc_cfg_format(&user_keys[i], &u, a, sizeof(a));
+        fprintf(out, "| `%s` | %s | `%s` | %s |\n", user_keys[i].name, type_name(&user_keys[i]),
+                a, user_keys[i].doc);
+    }
+}

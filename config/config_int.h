@@ -1,0 +1,96 @@
+/* Internal interface between config.c (schema, values, defaults, validation)
+ * and yaml.c (the YAML walker). One key table per section drives YAML loading,
+ * --set overrides, printing and the reference table in docs/CONFIG.md.
+ */
+#ifndef SC_CONFIG_INT_H
+#define SC_CONFIG_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <seqcast/config.h>
+
+enum sc_cfg_section {
+    SC_SEC_CHANNEL = 0,
+    SC_SEC_DPDK,
+    SC_SEC_SESSION,
+    SC_SEC_USER,
+    SC_SEC_COUNT
+};
+
+enum sc_cfg_vtype {
+    SC_VT_BOOL,
+    SC_VT_UINT,       /* width from size: 1, 2, 4 bytes */
+    SC_VT_DURATION,   /* uint64_t ns; "50us", "2ms", "1.5s", "0" */
+    SC_VT_SIZE,       /* uint64_t bytes; "8MiB", "64KiB", "1500" */
+    SC_VT_RATE,       /* uint64_t bit/s; "100Mbit", "1Gbit", "0" = unlimited */
+    SC_VT_IPV4,       /* struct in_addr; unicast */
+    SC_VT_MCAST,      /* struct in_addr; multicast group */
+    SC_VT_ENUM,       /* unsigned enum, names in key->names */
+    SC_VT_STR,        /* char[size] */
+    SC_VT_ALPHA,      /* char[size]: printable ASCII, no spaces (SoupBinTCP fields) */
+    SC_VT_ENDPOINT,   /* char[size]: "tcp:HOST:PORT" or "unix:/path" */
+    SC_VT_DURATION_LIST, /* uint64_t[max], count at count_off */
+    SC_VT_STR_LIST,      /* char[max][size], count at count_off */
+};
+
+#define SC_KEY_IDENTITY 0x1 /* channel key that a profile never overrides */
+
+struct sc_cfg_key {
+    const char *name; /* dotted path inside its section, e.g. "nak.backoff" */
+    enum sc_cfg_vtype type;
+    uint16_t off;       /* offset in the section struct */
+    uint16_t size;      /* element size */
+    uint16_t count_off; /* lists: offset of the uint32_t count */
+    uint16_t max_items; /* lists: capacity */
+    uint64_t min, max;  /* numeric range (durations, sizes, rates, uints) */
+    const char *const *names; /* enums: names in value order, NULL-terminated */
+    unsigned flags;
+    const char *doc;
+};
+
+const struct sc_cfg_key *sc_cfg_keys(enum sc_cfg_section sec, size_t *n);
+const struct sc_cfg_key *sc_cfg_key_find(enum sc_cfg_section sec, const char *name);
+
+/* true when name is a strict prefix of some key ("nak" for "nak.backoff") */
+bool sc_cfg_is_group(enum sc_cfg_section sec, const char *name);
+
+/* Closest key or group name to a misspelt one, among those under the same
+ * parent (prefix ends with '.' or is ""), or NULL when nothing is close. */
+const char *sc_cfg_suggest(enum sc_cfg_section sec, const char *prefix, const char *bad,
+                           char *buf, size_t len);
+
+/* Closest of a NULL-terminated list of words. */
+const char *sc_cfg_suggest_word(const char *const *words, const char *bad);
+
+/* Parse a scalar value into base + key->off. Lists: append one element.
+ * On error fill why ("expected a duration such as 50us or 2ms") and return -EINVAL. */
+int sc_cfg_parse(const struct sc_cfg_key *k, const char *s, void *base, char *why, size_t len);
+void sc_cfg_list_clear(const struct sc_cfg_key *k, void *base);
+
+/* Canonical text of a value (what the parser reads back to the same value). */
+void sc_cfg_format(const struct sc_cfg_key *k, const void *base, char *buf, size_t len);
+
+/* Profiles: built-in channel templates ("lan", "wan"). */
+bool sc_cfg_profile_builtin(const char *name, struct sc_channel_cfg *out);
+extern const char *const sc_cfg_profile_names[];
+
+/* Copy a profile's values into ch; identity keys (name, group, ports,
+ * addresses, transport, framing) are kept when keep_identity is set. */
+void sc_cfg_apply_profile(struct sc_channel_cfg *ch, const struct sc_channel_cfg *tmpl,
+                          bool keep_identity);
+
+/* Section defaults */
+void sc_cfg_session_defaults(struct sc_session_cfg *s);
+
+/* Per-section checks; msg gets the reason, path names the failing key. */
+int sc_cfg_check_channel(const struct sc_channel_cfg *ch, char *path, size_t plen, char *msg,
+                         size_t mlen);
+int sc_cfg_check_session(const struct sc_session_cfg *s, char *path, size_t plen, char *msg,
+                         size_t mlen);
+
+/* Print a markdown reference table of every key (docs/CONFIG.md). */
+void sc_cfg_print_reference(FILE *out);
+
+#endif

@@ -1,0 +1,175 @@
+/* seqcast: deployment configuration as plain data.
+ *
+ * A deployment is one YAML file (docs/CONFIG.md documents every key and its
+ * default): channels (multicast feeds), DPDK settings, and order sessions. The
+ * loader turns it into the structs below; the engine reads only these structs
+ * and never sees YAML. Every struct is plain data with fixed-size arrays, so a
+ * config can be copied, zeroed and stored without ownership rules.
+ *
+ * Times are nanoseconds, sizes bytes, rates bits per second (0 = unlimited),
+ * addresses network order (struct in_addr).
+ */
+#ifndef SEQCAST_CONFIG_H
+#define SEQCAST_CONFIG_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <seqcast/err.h>
+
+#define SC_CFG_NAME_MAX 32
+#define SC_CFG_PATH_MAX 256
+#define SC_CFG_MAX_CHANNELS 16
+#define SC_CFG_MAX_SESSIONS 16
+#define SC_CFG_MAX_USERS 16
+#define SC_CFG_MAX_HEARTBEATS 16
+#define SC_CFG_MAX_EAL_ARGS 32
+#define SC_CFG_EAL_ARG_MAX 128
+
+enum sc_transport {
+    SC_TRANSPORT_UDP = 0, /* kernel sockets */
+    SC_TRANSPORT_DPDK,    /* raw Ethernet through DPDK */
+};
+
+enum sc_framing {
+    SC_FRAMING_BATCHED = 0, /* MoldUDP64 block per ODATA: many messages, 64-bit sequences */
+    SC_FRAMING_RAW,         /* one APDU per ODATA (what OpenPGM sends and expects) */
+};
+
+enum sc_late_join {
+    SC_LATE_JOIN_LIVE = 0, /* start at the live edge */
+    SC_LATE_JOIN_WINDOW,   /* recover what the publisher's window still holds */
+};
+
+enum sc_fsync {
+    SC_FSYNC_BATCH = 0, /* fsync once per do_work batch of journal appends */
+    SC_FSYNC_MESSAGE,   /* fsync after every sequenced message */
+    SC_FSYNC_NONE,      /* leave it to the kernel */
+};
+
+struct sc_nak_cfg {
+    uint64_t backoff_ns;   /* NAK_BO_IVL: random back-off in (0, backoff] before a NAK */
+    uint64_t repeat_ns;    /* NAK_RPT_IVL: wait for an NCF before NAKing again */
+    uint64_t rdata_ns;     /* NAK_RDATA_IVL: wait for the repair after an NCF */
+    uint32_t ncf_retries;  /* NAKs without an NCF before the gap is declared lost */
+    uint32_t data_retries; /* NCFs without data before the gap is declared lost */
+};
+
+struct sc_rtx_cfg {
+    uint64_t delay_ns; /* NCF at once; RDATA after this delay, coalescing duplicate NAKs */
+    uint64_t rate_bps; /* retransmit rate limit, separate from the data rate */
+    uint32_t budget;   /* sequences one receiver may NAK per second */
+};
+
+struct sc_spm_cfg {
+    uint64_t ambient_ns;                            /* SPM interval when idle */
+    uint32_t nheartbeat;                            /* entries in heartbeat_ns */
+    uint64_t heartbeat_ns[SC_CFG_MAX_HEARTBEATS];   /* schedule after data, then ambient */
+};
+
+struct sc_channel_cfg {
+    char name[SC_CFG_NAME_MAX];
+    char profile[SC_CFG_NAME_MAX]; /* the profile its defaults came from */
+    struct in_addr group;          /* multicast group */
+    uint16_t port;                 /* UDP port of the multicast data (OpenPGM: mcast port) */
+    uint16_t nak_port;             /* UDP port NAKs are sent to (OpenPGM: ucast port) */
+    uint16_t pgm_port;             /* PGM data-destination port in every header */
+    struct in_addr interface;      /* multicast interface: IP_MULTICAST_IF and joins */
+    struct in_addr source;         /* unicast address advertised for NAKs; 0 = interface */
+    enum sc_transport transport;
+    enum sc_framing framing;
+    uint8_t ttl;
+    bool loop;           /* IP_MULTICAST_LOOP: same-host subscribers see the data */
+    uint32_t mtu;        /* largest IP datagram sent */
+    uint32_t window_packets; /* transmit window: packets kept for repair ... */
+    uint64_t window_ns;      /* ... and for at most this long */
+    uint32_t rx_window_packets; /* receive window per source */
+    uint64_t data_rate_bps;     /* 0 = unlimited */
+    uint64_t batch_delay_ns;    /* implicit batching: longest a message waits to be sent */
+    struct sc_rtx_cfg rtx;
+    struct sc_nak_cfg nak;
+    struct sc_spm_cfg spm;
+    uint64_t source_timeout_ns; /* a source silent this long is reported gone */
+    enum sc_late_join late_join;
+    uint64_t rcvbuf; /* SO_RCVBUF bytes */
+    uint64_t sndbuf; /* SO_SNDBUF bytes */
+};
+
+struct sc_dpdk_cfg {
+    uint32_t neal_args;
+    char eal_args[SC_CFG_MAX_EAL_ARGS][SC_CFG_EAL_ARG_MAX]; /* added to the built-in ones */
+    char device[SC_CFG_PATH_MAX]; /* --vdev or PCI device, e.g. net_af_packet0,iface=veth0 */
+    uint16_t port_id;
+    uint32_t mempool_size; /* mbufs */
+    uint32_t mempool_cache;
+    uint16_t burst;
+    uint16_t rx_desc;
+    uint16_t tx_desc;
+    bool no_huge; /* run EAL with --no-huge (no hugepages needed, slower) */
+};
+
+struct sc_user_cfg {
+    char name[7];      /* SoupBinTCP username: up to 6 printable characters */
+    char password[11]; /* up to 10 printable characters */
+};
+
+struct sc_session_cfg {
+    char name[SC_CFG_NAME_MAX];
+    char session_id[11];            /* SoupBinTCP session; defaults to the name */
+    char listen[SC_CFG_PATH_MAX];   /* server: "tcp:HOST:PORT" or "unix:/path" */
+    char connect[SC_CFG_PATH_MAX];  /* client: "tcp:HOST:PORT" or "unix:/path" */
+    uint64_t heartbeat_ns;          /* send a heartbeat after this long without output */
+    uint64_t timeout_ns;            /* end the session after this long without input */
+    uint32_t nusers;
+    struct sc_user_cfg users[SC_CFG_MAX_USERS]; /* server: who may log in */
+    struct sc_user_cfg login;                   /* client: the credentials it uses */
+    char journal[SC_CFG_PATH_MAX];  /* sequenced-message journal; "" = memory only */
+    enum sc_fsync fsync;
+    uint64_t reconnect_min_ns;      /* client back-off, doubling up to max */
+    uint64_t reconnect_max_ns;
+    uint32_t max_message;           /* largest payload accepted */
+};
+
+struct sc_config {
+    char origin[SC_CFG_PATH_MAX]; /* the file it was loaded from, or "<defaults>" */
+    uint32_t nchannels;
+    struct sc_channel_cfg channels[SC_CFG_MAX_CHANNELS];
+    struct sc_dpdk_cfg dpdk;
+    uint32_t nsessions;
+    struct sc_session_cfg sessions[SC_CFG_MAX_SESSIONS];
+};
+
+/* Built-in defaults: one channel "default" (lan profile, group 239.192.0.1,
+ * interface 127.0.0.1 so nothing leaves the machine), no order sessions. */
+void sc_config_init(struct sc_config *cfg);
+
+/* Load a YAML deployment over the built-in defaults. A file with a channels:
+ * list replaces the default channel.
+ * @return 0, or -EINVAL / -ENOENT / ... with err->msg naming file:line:column,
+ *         the key path, the bad value and what was expected. */
+int sc_config_load_file(struct sc_config *cfg, const char *path, struct sc_err *err);
+
+/* The same from memory; name is used in error messages. */
+int sc_config_load_string(struct sc_config *cfg, const char *name, const char *text, size_t len,
+                          struct sc_err *err);
+
+/* Override one key: "KEY=VALUE". KEY is a channel key (applies to every
+ * channel, e.g. "nak.backoff=100us"), or "channels.NAME.KEY", "sessions.NAME.KEY",
+ * "dpdk.KEY". Lists take comma-separated values.
+ * @return 0 or -EINVAL with err->msg. */
+int sc_config_set(struct sc_config *cfg, const char *assignment, struct sc_err *err);
+
+/* Cross-field checks (also run by load and set). @return 0 or -EINVAL. */
+int sc_config_validate(const struct sc_config *cfg, struct sc_err *err);
+
+/* Look-ups by name; NULL name gives the first entry. NULL if absent. */
+struct sc_channel_cfg *sc_config_channel(struct sc_config *cfg, const char *name);
+struct sc_session_cfg *sc_config_session(struct sc_config *cfg, const char *name);
+
+/* Print the effective configuration as YAML that loads back to the same values. */
+void sc_config_print(const struct sc_config *cfg, FILE *out);
+
+#endif

@@ -1,0 +1,281 @@
+/* Config: every example loads; each error class gives its message at the right
+ * line:column; defaults are what docs/CONFIG.md says; profiles, --set, and
+ * print -> load round trips. */
+#include <criterion/criterion.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <seqcast/config.h>
+
+#include "config/config_int.h"
+
+static struct sc_config cfg;
+
+static int
+load(const char *yaml, struct sc_err *err)
+{
+    memset(err, 0, sizeof(*err));
+    return sc_config_load_string(&cfg, "t.yaml", yaml, strlen(yaml), err);
+}
+
+Test(config, every_example_loads)
+{
+    glob_t g;
+    struct sc_err err;
+
+    cr_assert_eq(glob("examples/*.yaml", 0, NULL, &g), 0, "run from the repository root");
+    cr_assert_geq(g.gl_pathc, 4);
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        cr_assert_eq(sc_config_load_file(&cfg, g.gl_pathv[i], &err), 0, "%s", err.msg);
+    globfree(&g);
+
+    cr_assert_eq(sc_config_load_file(&cfg, "examples/netns.yaml", &err), 0, "%s", err.msg);
+    cr_assert_eq(cfg.nchannels, 2);
+    cr_assert_str_eq(cfg.channels[0].profile, "lab");
+    cr_assert_eq(cfg.channels[0].nak.backoff_ns, 100000, "profile lab sets 100us");
+    cr_assert_eq(cfg.channels[0].nak.ncf_retries, 5, "lab inherits lan's retries");
+    cr_assert_eq(cfg.channels[0].rcvbuf, 16u << 20);
+    cr_assert_eq(cfg.channels[1].framing, SC_FRAMING_RAW);
+    cr_assert_eq(cfg.channels[0].loop, false);
+    cr_assert_eq(cfg.nsessions, 1);
+    cr_assert_eq(cfg.sessions[0].nusers, 2);
+    cr_assert_str_eq(cfg.sessions[0].users[1].name, "DESK2");
+    cr_assert_str_eq(cfg.sessions[0].login.name, "DESK1");
+    cr_assert_eq(cfg.sessions[0].fsync, SC_FSYNC_MESSAGE);
+
+    cr_assert_eq(sc_config_load_file(&cfg, "examples/dpdk-af_packet.yaml", &err), 0);
+    cr_assert_eq(cfg.channels[0].transport, SC_TRANSPORT_DPDK);
+    cr_assert(cfg.dpdk.no_huge);
+    cr_assert(strstr(cfg.dpdk.device, "net_af_packet0") != NULL);
+}
+
+struct err_case {
+    const char *yaml;
+    const char *msg; /* the whole message must contain this, position included */
+};
+
+static const struct err_case err_cases[] = {
+    /* unknown key, with a suggestion */
+    { "channels:\n  - name: a\n    nak:\n      backof: 50us\n",
+      "t.yaml:4:7: channels[0].nak.backof: unknown key (did you mean 'backoff'?)" },
+    { "chanels: []\n", "t.yaml:1:1: chanels: unknown key (did you mean 'channels'?)" },
+    { "channels:\n  - name: a\n    nakk: {backoff: 1ms}\n",
+      "t.yaml:3:5: channels[0].nakk: unknown key (did you mean 'nak'?)" },
+    { "nak: {backoff: 1ms}\n", "t.yaml:1:1: nak: unknown key: channel settings go inside" },
+    /* bad values, each naming the value and what was expected */
+    { "channels:\n  - name: a\n    nak: { backoff: 50 }\n",
+      "t.yaml:3:21: channels[0].nak.backoff: bad value '50': expected a duration with a unit" },
+    { "channels:\n  - name: a\n    group: 10.0.0.1\n",
+      "t.yaml:3:12: channels[0].group: bad value '10.0.0.1': expected a multicast group" },
+    { "channels:\n  - name: a\n    interface: 239.1.1.1\n",
+      "t.yaml:3:16: channels[0].interface: bad value '239.1.1.1': expected a unicast address" },
+    { "channels:\n  - name: a\n    framing: batch\n",
+      "t.yaml:3:14: channels[0].framing: bad value 'batch': expected one of: batched raw" },
+    { "channels:\n  - name: a\n    port: 70000\n",
+      "t.yaml:3:11: channels[0].port: bad value '70000': out of range: expected 1 to 65535" },
+    { "channels:\n  - name: a\n    nak: {backoff: 20s}\n",
+      "channels[0].nak.backoff: bad value '20s': out of range: expected 1us to 10s" },
+    { "channels:\n  - name: a\n    loop: maybe\n",
+      "t.yaml:3:11: channels[0].loop: bad value 'maybe': expected true or false" },
+    { "channels:\n  - name: a\n    rtx: {rate: 100M}\n",
+      "channels[0].rtx.rate: bad value '100M': expected a rate in bits per second" },
+    { "channels:\n  - name: a\n    rcvbuf: 8 furlongs\n",
+      "channels[0].rcvbuf: bad value '8 furlongs': expected a size in bytes" },
+    { "sessions:\n  - name: s\n    listen: tcp:1.2.3.4\n",
+      "t.yaml:3:13: sessions[0].listen: bad value 'tcp:1.2.3.4': expected tcp:HOST:PORT" },
+    { "sessions:\n  - name: s\n    users: [ {name: TOOLONGUSER, password: x} ]\n",
+      "sessions[0].users[0].name: bad value 'TOOLONGUSER': too long: at most 6 characters" },
+    { "version: 2\n", "t.yaml:1:10: version: bad value '2': expected 1" },
+    /* structure */
+    { "channels:\n  name: a\n", "t.yaml:2:3: channels: expected a list, found a mapping" },
+    { "channels:\n  - name: a\n    nak: 5ms\n",
+      "t.yaml:3:10: channels[0].nak: expected a mapping, found a value" },
+    { "channels:\n  - name: a\n    spm: {heartbeat: 1ms}\n",
+      "channels[0].spm.heartbeat: expected a list, found a value" },
+    { "channels:\n  - name: a\n    ttl: 1\n    ttl: 2\n",
+      "t.yaml:4:5: channels[0].ttl: duplicate key" },
+    { "channels:\n  - group: 239.1.1.1\n", "t.yaml:2:5: channels[0]: a channel needs a name" },
+    { "channels:\n  - name: a\n  - name: a\n",
+      "t.yaml:3:11: channels[1].name: bad value 'a': another channel has this name" },
+    { "channels: [ name: a\n", "YAML syntax error" },
+    /* profiles */
+    { "channels:\n  - name: a\n    profile: wna\n",
+      "t.yaml:3:14: channels[0].profile: bad value 'wna': unknown profile" },
+    { "profiles:\n  lan: {ttl: 3}\n", "t.yaml:2:3: profiles.lan: 'lan' is a built-in profile" },
+    { "profiles:\n  p: {base: nope}\n", "profiles.p.base: bad value 'nope': unknown profile" },
+    /* cross-field */
+    { "channels:\n  - name: a\n    spm: {ambient: 10s}\n    source_timeout: 5s\n",
+      "t.yaml:2:5: channels[0].source_timeout: must be longer than spm.ambient" },
+    { "sessions:\n  - name: s\n    heartbeat: 20s\n",
+      "sessions[0].timeout: must be longer than heartbeat" },
+    { "sessions:\n  - name: a_very_long_name\n",
+      "sessions[0].session_id: the name 'a_very_long_name' cannot be a SoupBinTCP session id" },
+};
+
+Test(config, each_error_class_names_position_key_value_and_expectation)
+{
+    for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
+        struct sc_err err;
+        int rc = load(err_cases[i].yaml, &err);
+        cr_assert_lt(rc, 0, "case %zu was accepted:\n%s", i, err_cases[i].yaml);
+        cr_assert(strstr(err.msg, err_cases[i].msg) != NULL, "case %zu:\n got: %s\nwant: %s", i,
+                  err.msg, err_cases[i].msg);
+    }
+}
+
+Test(config, missing_file)
+{
+    struct sc_err err;
+    cr_assert_lt(sc_config_load_file(&cfg, "no/such/file.yaml", &err), 0);
+    cr_assert(strstr(err.msg, "no/such/file.yaml: cannot open") != NULL, "%s", err.msg);
+}
+
+/* docs/CONFIG.md holds the generated reference table; every row must match. */
+Test(config, defaults_are_what_config_md_says)
+{
+    char *ref = NULL, *doc, *line, *save = NULL;
+    size_t reflen = 0, rows = 0;
+    FILE *m = open_memstream(&ref, &reflen), *f = fopen("docs/CONFIG.md", "r");
+    long n;
+
+    cr_assert_not_null(f, "docs/CONFIG.md missing");
+    sc_cfg_print_reference(m);
+    fclose(m);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    doc = calloc(1, (size_t)n + 1);
+    cr_assert_eq(fread(doc, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    for (line = strtok_r(ref, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char needle[1024];
+        if (strncmp(line, "| `", 3) != 0)
+            continue;
+        snprintf(needle, sizeof(needle), "\n%s\n", line);
+        cr_assert(strstr(doc, needle) != NULL,
+                  "docs/CONFIG.md disagrees with the code on:\n%s\n(regenerate with "
+                  "seqcast-config --reference)", line);
+        rows++;
+    }
+    cr_assert_geq(rows, 50);
+    free(ref);
+    free(doc);
+}
+
+Test(config, builtin_defaults)
+{
+    const struct sc_channel_cfg *c;
+
+    sc_config_init(&cfg);
+    cr_assert_eq(cfg.nchannels, 1);
+    c = &cfg.channels[0];
+    cr_assert_str_eq(c->name, "default");
+    cr_assert_eq(c->interface.s_addr, htonl(0x7F000001), "loopback: nothing leaves the machine");
+    cr_assert_eq(c->group.s_addr, htonl(0xEFC00001));
+    cr_assert_eq(c->ttl, 1);
+    cr_assert_eq(c->nak.backoff_ns, 50000, "LAN back-off in tens of microseconds");
+    cr_assert_eq(c->spm.heartbeat_ns[0], 100000);
+    cr_assert_eq(sc_config_validate(&cfg, NULL), 0);
+}
+
+Test(config, profiles_apply_in_order)
+{
+    struct sc_err err;
+    const char *y = "profile: mine\n"
+                    "profiles:\n"
+                    "  mine: { base: wan, ttl: 4 }\n"
+                    "  fast: { base: mine, nak: { backoff: 10us } }\n"
+                    "channels:\n"
+                    "  - name: a\n"
+                    "  - name: b\n"
+                    "    profile: fast\n"
+                    "    ttl: 9\n"
+                    "  - name: c\n"
+                    "    profile: lan\n";
+
+    cr_assert_eq(load(y, &err), 0, "%s", err.msg);
+    cr_assert_eq(cfg.channels[0].ttl, 4);
+    cr_assert_eq(cfg.channels[0].nak.backoff_ns, 50000000, "mine is based on wan");
+    cr_assert_str_eq(cfg.channels[0].profile, "mine");
+    cr_assert_eq(cfg.channels[1].ttl, 9, "a channel's own keys win");
+    cr_assert_eq(cfg.channels[1].nak.backoff_ns, 10000);
+    cr_assert_eq(cfg.channels[1].spm.ambient_ns, 30000000000ull, "fast <- mine <- wan");
+    cr_assert_eq(cfg.channels[2].nak.backoff_ns, 50000);
+    cr_assert_eq(cfg.channels[2].ttl, 1);
+}
+
+Test(config, set_overrides)
+{
+    struct sc_err err;
+
+    cr_assert_eq(sc_config_load_file(&cfg, "examples/netns.yaml", &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_config_set(&cfg, "nak.backoff=75us", &err), 0, "%s", err.msg);
+    cr_assert_eq(cfg.channels[0].nak.backoff_ns, 75000);
+    cr_assert_eq(cfg.channels[1].nak.backoff_ns, 75000, "a bare key sets every channel");
+    cr_assert_eq(sc_config_set(&cfg, "channels.feed-b.ttl=7", &err), 0, "%s", err.msg);
+    cr_assert_eq(cfg.channels[1].ttl, 7);
+    cr_assert_eq(cfg.channels[0].ttl, 1);
+    cr_assert_eq(sc_config_set(&cfg, "spm.heartbeat=1ms, 2ms,4ms", &err), 0, "%s", err.msg);
+    cr_assert_eq(cfg.channels[0].spm.nheartbeat, 3);
+    cr_assert_eq(cfg.channels[0].spm.heartbeat_ns[2], 4000000);
+    cr_assert_eq(sc_config_set(&cfg, "dpdk.eal_args=--log-level=8,-l,0", &err), 0, "%s", err.msg);
+    cr_assert_eq(cfg.dpdk.neal_args, 3);
+    cr_assert_str_eq(cfg.dpdk.eal_args[1], "-l");
+    cr_assert_eq(sc_config_set(&cfg, "sessions.gw1.timeout=30s", &err), 0, "%s", err.msg);
+    cr_assert_eq(cfg.sessions[0].timeout_ns, 30000000000ull);
+    cr_assert_eq(sc_config_set(&cfg, "profile=wan", &err), 0, "%s", err.msg);
+    cr_assert_eq(cfg.channels[0].nak.backoff_ns, 50000000);
+    cr_assert_eq(cfg.channels[0].group.s_addr, htonl(0xEFC61201), "identity survives a profile");
+
+    cr_assert_lt(sc_config_set(&cfg, "nak.backof=1ms", &err), 0);
+    cr_assert(strstr(err.msg, "did you mean 'nak.backoff'") != NULL, "%s", err.msg);
+    cr_assert_lt(sc_config_set(&cfg, "channels.nope.ttl=1", &err), 0);
+    cr_assert(strstr(err.msg, "no channel named 'nope'") != NULL, "%s", err.msg);
+    cr_assert_lt(sc_config_set(&cfg, "ttl", &err), 0);
+    cr_assert(strstr(err.msg, "expected KEY=VALUE") != NULL, "%s", err.msg);
+    cr_assert_lt(sc_config_set(&cfg, "source_timeout=1ms", &err), 0, "cross-field check");
+    cr_assert_lt(sc_config_set(&cfg, "profile=space", &err), 0);
+}
+
+/* sc_config_print writes YAML that loads back to the same values, key by key. */
+Test(config, print_load_round_trip)
+{
+    static struct sc_config a;
+    struct sc_err err;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m;
+
+    cr_assert_eq(sc_config_load_file(&a, "examples/netns.yaml", &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_config_set(&a, "dpdk.eal_args=-l,0", &err), 0, "%s", err.msg);
+    m = open_memstream(&text, &len);
+    sc_config_print(&a, m);
+    fclose(m);
+    cr_assert_eq(sc_config_load_string(&cfg, "printed", text, len, &err), 0, "%s\n%s", err.msg,
+                 text);
+    cr_assert_eq(cfg.nchannels, a.nchannels);
+    for (enum sc_cfg_section sec = SC_SEC_CHANNEL; sec <= SC_SEC_SESSION; sec++) {
+        size_t nk;
+        const struct sc_cfg_key *k = sc_cfg_keys(sec, &nk);
+        uint32_t nobj = sec == SC_SEC_CHANNEL ? a.nchannels : sec == SC_SEC_DPDK ? 1 : a.nsessions;
+        for (uint32_t o = 0; o < nobj; o++) {
+            const void *x = sec == SC_SEC_CHANNEL ? (void *)&a.channels[o]
+                            : sec == SC_SEC_DPDK  ? (void *)&a.dpdk : (void *)&a.sessions[o];
+            const void *y = sec == SC_SEC_CHANNEL ? (void *)&cfg.channels[o]
+                            : sec == SC_SEC_DPDK  ? (void *)&cfg.dpdk : (void *)&cfg.sessions[o];
+            for (size_t i = 0; i < nk; i++) {
+                char vx[4096], vy[4096];
+                if (!strcmp(k[i].name, "profile"))
+                    continue;
+                sc_cfg_format(&k[i], x, vx, sizeof(vx));
+                sc_cfg_format(&k[i], y, vy, sizeof(vy));
+                cr_assert_str_eq(vx, vy, "%s differs after round trip", k[i].name);
+            }
+        }
+    }
+    cr_assert_eq(cfg.sessions[0].nusers, 2);
+    cr_assert_str_eq(cfg.sessions[0].users[1].password, "pw2");
+    free(text);
+}
