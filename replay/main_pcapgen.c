@@ -1,0 +1,489 @@
+/* seqcast-pcapgen: write captures of every packet seqcast speaks, made by the
+ * project's own encoders, for Wireshark checks, demos and test data.
+ *
+ *   pgm.pcap         every PGM type and option seqcast sends, UDP-encapsulated
+ *   soupbintcp.pcap  every SoupBinTCP type, over real-looking TCP conversations
+ *   moldudp64.pcap   MoldUDP64 data, heartbeat and end-of-session blocks
+ *   --corrupt adds pgm_bad.pcap (two bad checksums) and soupbintcp_bad.pcap
+ *   (a left-justified sequence number), which a dissector must flag.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "proto/csum.h"
+#include "proto/endian.h"
+#include "proto/mold.h"
+#include "proto/netframe.h"
+#include "proto/pgm.h"
+#include "proto/soup.h"
+#include "replay/pcap_io.h"
+
+#define DLT_ETHERNET 1
+#define PUB_IP "198.18.0.1"
+#define SUB_IP "198.18.0.2"
+#define GROUP_IP "239.192.0.1"
+#define MCAST_PORT 3056
+#define NAK_PORT 3055
+#define TSI_PORT 0x1234
+#define DATA_PORT 7500
+#define SOUP_PORT 15000
+#define MOLD_PORT 30001
+
+static const uint8_t GSI[6] = { 0x9c, 0x5f, 0x10, 0x23, 0x44, 0xa1 };
+static const uint8_t PUB_MAC[6] = { 0x02, 0x53, 0x43, 0x00, 0x00, 0x01 };
+static const uint8_t SUB_MAC[6] = { 0x02, 0x53, 0x43, 0x00, 0x00, 0x02 };
+
+struct gen {
+    struct sc_pcapw *w;
+    uint64_t ts;
+    int frames;
+};
+
+static uint32_t
+ip(const char *s)
+{
+    return inet_addr(s);
+}
+
+static void
+emit(struct gen *g, const uint8_t *frame, int len)
+{
+    if (len < 0) {
+        fprintf(stderr, "seqcast-pcapgen: encoder error: %s\n", sc_perr_str(len));
+        exit(1);
+    }
+    sc_pcapw_write(g->w, g->ts, frame, (size_t)len);
+    g->ts += 1000000; /* 1 ms apart */
+    g->frames++;
+}
+
+/* A UDP datagram from src to dst (multicast destinations get the mapped MAC). */
+static void
+udp(struct gen *g, const char *src, const char *dst, uint16_t sport, uint16_t dport,
+    const uint8_t *payload, int len)
+{
+    uint8_t frame[2048];
+    struct sc_udp4_meta m = { .ttl = 64, .src_port = sport, .dst_port = dport };
+
+    if (len < 0) {
+        emit(g, NULL, len);
+        return;
+    }
+    m.src_ip = ip(src);
+    m.dst_ip = ip(dst);
+    memcpy(m.src_mac, !strcmp(src, PUB_IP) ? PUB_MAC : SUB_MAC, 6);
+    if (sc_ipv4_is_multicast(m.dst_ip)) {
+        sc_mcast_mac(m.dst_ip, m.dst_mac);
+        m.ttl = 1; /* multicast stays on the link */
+    } else
+        memcpy(m.dst_mac, !strcmp(dst, PUB_IP) ? PUB_MAC : SUB_MAC, 6);
+    m.ip_id = (uint16_t)g->frames;
+    emit(g, frame, sc_udp4_build(frame, sizeof(frame), &m, payload, (size_t)len, SC_NF_UDP_CSUM));
+}
+
+static struct sc_pgm_pkt
+down(uint8_t type)
+{
+    struct sc_pgm_pkt p = { .sport = TSI_PORT, .dport = DATA_PORT, .type = type };
+
+    memcpy(p.gsi, GSI, 6);
+    return p;
+}
+
+static struct sc_pgm_pkt
+nak_like(uint8_t type, uint32_t sqn)
+{
+    struct sc_pgm_pkt p = down(type);
+    uint32_t a = ip(PUB_IP), gr = ip(GROUP_IP);
+
+    if (type != SC_PGM_NCF) { /* upstream: ports swap */
+        p.sport = DATA_PORT;
+        p.dport = TSI_PORT;
+    }
+    p.nak.sqn = sqn;
+    p.nak.src.afi = p.nak.grp.afi = SC_PGM_AFI_IP;
+    memcpy(p.nak.src.addr, &a, 4);
+    memcpy(p.nak.grp.addr, &gr, 4);
+    return p;
+}
+
+static struct sc_pgm_pkt
+spm(uint32_t sqn, uint32_t trail, uint32_t lead)
+{
+    struct sc_pgm_pkt p = down(SC_PGM_SPM);
+    uint32_t a = ip(PUB_IP);
+
+    p.spm.sqn = sqn;
+    p.spm.trail = trail;
+    p.spm.lead = lead;
+    p.spm.nla.afi = SC_PGM_AFI_IP;
+    memcpy(p.spm.nla.addr, &a, 4);
+    return p;
+}
+
+static struct sc_pgm_pkt
+odata(uint32_t sqn, const void *payload, uint16_t len)
+{
+    struct sc_pgm_pkt p = down(SC_PGM_ODATA);
+
+    p.data.sqn = sqn;
+    p.data.trail = 0;
+    p.tsdu = payload;
+    p.tsdu_len = len;
+    return p;
+}
+
+static void
+pgm_to_group(struct gen *g, const struct sc_pgm_pkt *p)
+{
+    uint8_t b[2048];
+    udp(g, PUB_IP, GROUP_IP, 40000, MCAST_PORT, b, sc_pgm_encode(b, sizeof(b), p));
+}
+
+static void
+pgm_to_source(struct gen *g, const struct sc_pgm_pkt *p)
+{
+    uint8_t b[2048];
+    udp(g, SUB_IP, PUB_IP, 40001, NAK_PORT, b, sc_pgm_encode(b, sizeof(b), p));
+}
+
+/* The frame list here is mirrored by the expectations in tests/unit/test_wireshark.c. */
+static int
+gen_pgm(const char *dir, bool corrupt)
+{
+    static uint8_t apdu[3000];
+    uint8_t block[256];
+    struct sc_mold_enc me;
+    struct sc_gen_session { uint8_t s[10]; } sess = { { 'S', 'E', 'Q', 'C', 'A', 'S', 'T', '0', '0', '1' } };
+    struct sc_err err;
+    struct sc_pgm_pkt p;
+    struct gen g = { .ts = UINT64_C(1700000000) * 1000000000u };
+    char path[512];
+
+    for (size_t i = 0; i < sizeof(apdu); i++)
+        apdu[i] = (uint8_t)('A' + i % 26);
+    snprintf(path, sizeof(path), "%s/%s", dir, corrupt ? "pgm_bad.pcap" : "pgm.pcap");
+    if (!(g.w = sc_pcapw_open(path, DLT_ETHERNET, &err))) {
+        fprintf(stderr, "seqcast-pcapgen: %s\n", err.msg);
+        return 1;
+    }
+    if (corrupt) {
+        uint8_t b[256];
+        int n;
+        p = odata(0, "hello, world", 12);
+        n = sc_pgm_encode(b, sizeof(b), &p);
+        b[n - 1] ^= 0x01; /* payload damaged after the checksum was computed */
+        udp(&g, PUB_IP, GROUP_IP, 40000, MCAST_PORT, b, n);
+        p = nak_like(SC_PGM_NAK, 3);
+        n = sc_pgm_encode(b, sizeof(b), &p);
+        sc_store_be16(b + 6, (uint16_t)(sc_load_be16(b + 6) + 1)); /* wrong checksum */
+        udp(&g, SUB_IP, PUB_IP, 40001, NAK_PORT, b, n);
+        p = odata(1, "fine", 4); /* control: a good packet in the same capture */
+        pgm_to_group(&g, &p);
+        return sc_pcapw_close(g.w) ? 1 : 0;
+    }
+
+    p = spm(0, 0, 0xFFFFFFFF); /* 1: empty window */
+    pgm_to_group(&g, &p);
+    p = odata(0, "hello, world", 12); /* 2 */
+    pgm_to_group(&g, &p);
+    p = odata(1, "first", 5); /* 3: OPT_SYN */
+    p.opt.present = SC_PGM_HAS_SYN;
+    pgm_to_group(&g, &p);
+    p = odata(2, apdu, 1400); /* 4, 5: an APDU in two fragments */
+    p.opt.present = SC_PGM_HAS_FRAGMENT;
+    p.opt.frag = (struct sc_pgm_frag){ 2, 0, sizeof(apdu) };
+    pgm_to_group(&g, &p);
+    p = odata(3, apdu + 1400, 1400);
+    p.opt.present = SC_PGM_HAS_FRAGMENT;
+    p.opt.frag = (struct sc_pgm_frag){ 2, 1400, sizeof(apdu) };
+    pgm_to_group(&g, &p);
+    sc_mold_enc_init(&me, block, sizeof(block), sess.s, 1); /* 6: a batched block */
+    sc_mold_enc_add(&me, "\x41msg-1", 6);
+    sc_mold_enc_add(&me, "\x41msg-2", 6);
+    sc_mold_enc_add(&me, "\x41msg-3", 6);
+    p = odata(4, block, (uint16_t)me.len);
+    pgm_to_group(&g, &p);
+    p = nak_like(SC_PGM_NAK, 3); /* 7 */
+    pgm_to_source(&g, &p);
+    p = nak_like(SC_PGM_NAK, 5); /* 8: with a list */
+    p.opt.present = SC_PGM_HAS_NAK_LIST;
+    p.opt.nak_list_len = 3;
+    p.opt.nak_list[0] = 6;
+    p.opt.nak_list[1] = 7;
+    p.opt.nak_list[2] = 9;
+    pgm_to_source(&g, &p);
+    p = nak_like(SC_PGM_NCF, 3); /* 9 */
+    pgm_to_group(&g, &p);
+    p = nak_like(SC_PGM_NCF, 5); /* 10: with the same list */
+    p.opt.present = SC_PGM_HAS_NAK_LIST;
+    p.opt.nak_list_len = 3;
+    p.opt.nak_list[0] = 6;
+    p.opt.nak_list[1] = 7;
+    p.opt.nak_list[2] = 9;
+    pgm_to_group(&g, &p);
+    { /* 11: RDATA repairing sqn 3 -- the stored ODATA rewritten, as the engine does */
+        uint8_t b[2048];
+        int n;
+        p = odata(3, apdu + 1400, 1400);
+        p.opt.present = SC_PGM_HAS_FRAGMENT;
+        p.opt.frag = (struct sc_pgm_frag){ 2, 1400, sizeof(apdu) };
+        n = sc_pgm_encode(b, sizeof(b), &p);
+        sc_pgm_make_rdata(b, 1);
+        udp(&g, PUB_IP, GROUP_IP, 40002, MCAST_PORT, b, n);
+    }
+    p = nak_like(SC_PGM_SPMR, 0); /* 12: header only (tshark shows it as UDP data) */
+    pgm_to_source(&g, &p);
+    p = nak_like(SC_PGM_NNAK, 3); /* 13 */
+    pgm_to_source(&g, &p);
+    p = odata(5, "join me", 7); /* 14: OPT_JOIN */
+    p.opt.present = SC_PGM_HAS_JOIN;
+    p.opt.join_min_sqn = 2;
+    pgm_to_group(&g, &p);
+    p = odata(6, "last", 4); /* 15: OPT_FIN on the last data */
+    p.opt.present = SC_PGM_HAS_FIN;
+    pgm_to_group(&g, &p);
+    p = spm(1, 0, 6); /* 16: heartbeat with the window */
+    pgm_to_group(&g, &p);
+    p = spm(2, 0, 6); /* 17: OPT_FIN */
+    p.opt.present = SC_PGM_HAS_FIN;
+    pgm_to_group(&g, &p);
+    p = spm(3, 0, 6); /* 18: OPT_RST with the N bit */
+    p.opt.present = SC_PGM_HAS_RST;
+    p.opt.rst_code = 0x40;
+    pgm_to_group(&g, &p);
+    return sc_pcapw_close(g.w) ? 1 : 0;
+}
+
+/* ----------------------------------------------------------------- TCP */
+
+struct tcp_conn {
+    const char *cip, *sip;
+    uint16_t cport, sport;
+    uint32_t cseq, sseq; /* next sequence number each side sends */
+};
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_PSH 0x08
+#define TH_ACK 0x10
+
+static void
+tcp_seg(struct gen *g, struct tcp_conn *c, bool from_client, uint8_t flags, const void *data,
+        size_t len)
+{
+    uint8_t f[2048], pseudo[12];
+    uint8_t *ipb = f + SC_ETH_HDR_LEN, *t = ipb + SC_IPV4_HDR_LEN;
+    uint32_t *seq = from_client ? &c->cseq : &c->sseq, ack = from_client ? c->sseq : c->cseq;
+    uint32_t src = ip(from_client ? c->cip : c->sip), dst = ip(from_client ? c->sip : c->cip);
+    size_t tl = 20 + len, flen = SC_ETH_HDR_LEN + SC_IPV4_HDR_LEN + tl;
+    uint32_t sum;
+    uint16_t ck;
+
+    memcpy(f, from_client ? PUB_MAC : SUB_MAC, 6);
+    memcpy(f + 6, from_client ? SUB_MAC : PUB_MAC, 6);
+    sc_store_be16(f + 12, SC_ETHERTYPE_IPV4);
+    ipb[0] = 0x45;
+    ipb[1] = 0;
+    sc_store_be16(ipb + 2, (uint16_t)(SC_IPV4_HDR_LEN + tl));
+    sc_store_be16(ipb + 4, (uint16_t)g->frames);
+    sc_store_be16(ipb + 6, 0x4000);
+    ipb[8] = 64;
+    ipb[9] = 6;
+    sc_store_be16(ipb + 10, 0);
+    memcpy(ipb + 12, &src, 4);
+    memcpy(ipb + 16, &dst, 4);
+    sc_store_be16(ipb + 10, sc_ipv4_csum(ipb, SC_IPV4_HDR_LEN));
+    sc_store_be16(t, from_client ? c->cport : c->sport);
+    sc_store_be16(t + 2, from_client ? c->sport : c->cport);
+    sc_store_be32(t + 4, *seq);
+    sc_store_be32(t + 8, (flags & TH_ACK) ? ack : 0);
+    t[12] = 5 << 4;
+    t[13] = flags;
+    sc_store_be16(t + 14, 65535);
+    sc_store_be16(t + 16, 0);
+    sc_store_be16(t + 18, 0);
+    memcpy(t + 20, data, len);
+    memcpy(pseudo, ipb + 12, 8);
+    pseudo[8] = 0;
+    pseudo[9] = 6;
+    sc_store_be16(pseudo + 10, (uint16_t)tl);
+    sum = sc_csum_partial(t, tl, sc_csum_partial(pseudo, sizeof(pseudo), 0));
+    ck = sc_csum_fold(sum);
+    sc_store_be16(t + 16, ck);
+    *seq += (uint32_t)len + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
+    if (flen < SC_ETH_MIN_FRAME) {
+        memset(f + flen, 0, SC_ETH_MIN_FRAME - flen);
+        flen = SC_ETH_MIN_FRAME;
+    }
+    emit(g, f, (int)flen);
+}
+
+static void
+tcp_open(struct gen *g, struct tcp_conn *c)
+{
+    tcp_seg(g, c, true, TH_SYN, NULL, 0);
+    tcp_seg(g, c, false, TH_SYN | TH_ACK, NULL, 0);
+    tcp_seg(g, c, true, TH_ACK, NULL, 0);
+}
+
+static void
+tcp_close(struct gen *g, struct tcp_conn *c)
+{
+    tcp_seg(g, c, false, TH_FIN | TH_ACK, NULL, 0);
+    tcp_seg(g, c, true, TH_FIN | TH_ACK, NULL, 0);
+    tcp_seg(g, c, false, TH_ACK, NULL, 0);
+}
+
+static void
+soup(struct gen *g, struct tcp_conn *c, bool from_client, const uint8_t *b, int n)
+{
+    if (n < 0) {
+        emit(g, NULL, n);
+        return;
+    }
+    tcp_seg(g, c, from_client, TH_PSH | TH_ACK, b, (size_t)n);
+}
+
+/* The frame list here is mirrored by the expectations in tests/unit/test_wireshark.c. */
+static int
+gen_soup(const char *dir, bool corrupt)
+{
+    struct tcp_conn c = { SUB_IP, PUB_IP, 40001, SOUP_PORT, 1000, 5000 };
+    struct gen g = { .ts = UINT64_C(1700000000) * 1000000000u };
+    struct sc_err err;
+    uint8_t b[512];
+    char path[512];
+    int n, m;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, corrupt ? "soupbintcp_bad.pcap" : "soupbintcp.pcap");
+    if (!(g.w = sc_pcapw_open(path, DLT_ETHERNET, &err))) {
+        fprintf(stderr, "seqcast-pcapgen: %s\n", err.msg);
+        return 1;
+    }
+    tcp_open(&g, &c);
+    if (corrupt) {
+        n = sc_soup_encode_login_request(b, sizeof(b), "USER01", "secret", "", 1);
+        memcpy(b + 29, "1                   ", 20); /* left-justified number */
+        soup(&g, &c, true, b, n);
+        tcp_close(&g, &c);
+        return sc_pcapw_close(g.w) ? 1 : 0;
+    }
+    soup(&g, &c, true, b, sc_soup_encode_login_request(b, sizeof(b), "USER01", "secret", "", 1));
+    soup(&g, &c, false, b, sc_soup_encode_login_accepted(b, sizeof(b), "SESSION001", 1));
+    soup(&g, &c, false, b, sc_soup_encode(b, sizeof(b), 'S', "\x01\x02seq-1", 7));
+    soup(&g, &c, true, b, sc_soup_encode(b, sizeof(b), 'U', "O order-1", 9));
+    soup(&g, &c, false, b, sc_soup_encode(b, sizeof(b), 'H', NULL, 0));
+    soup(&g, &c, true, b, sc_soup_encode(b, sizeof(b), 'R', NULL, 0));
+    soup(&g, &c, true, b, sc_soup_encode(b, sizeof(b), '+', "debug text", 10));
+    n = sc_soup_encode(b, sizeof(b), 'S', "\x01\x02seq-2", 7); /* two packets, one segment */
+    m = sc_soup_encode(b + n, sizeof(b) - (size_t)n, 'H', NULL, 0);
+    soup(&g, &c, false, b, n + m);
+    n = sc_soup_encode(b, sizeof(b), 'S', "ack order-1 seq-3", 17); /* one packet, two segments */
+    soup(&g, &c, false, b, 8);
+    soup(&g, &c, false, b + 8, n - 8);
+    soup(&g, &c, false, b, sc_soup_encode(b, sizeof(b), 'Z', NULL, 0));
+    soup(&g, &c, true, b, sc_soup_encode(b, sizeof(b), 'O', NULL, 0));
+    tcp_close(&g, &c);
+
+    c = (struct tcp_conn){ SUB_IP, PUB_IP, 40002, SOUP_PORT, 2000, 6000 };
+    tcp_open(&g, &c);
+    soup(&g, &c, true, b, sc_soup_encode_login_request(b, sizeof(b), "USER01", "wrong", "", 1));
+    soup(&g, &c, false, b, sc_soup_encode_login_rejected(b, sizeof(b), 'A'));
+    tcp_close(&g, &c);
+    c = (struct tcp_conn){ SUB_IP, PUB_IP, 40003, SOUP_PORT, 3000, 7000 };
+    tcp_open(&g, &c);
+    soup(&g, &c, true, b,
+         sc_soup_encode_login_request(b, sizeof(b), "USER01", "secret", "OLDSESSION", 1));
+    soup(&g, &c, false, b, sc_soup_encode_login_rejected(b, sizeof(b), 'S'));
+    tcp_close(&g, &c);
+    return sc_pcapw_close(g.w) ? 1 : 0;
+}
+
+static int
+gen_mold(const char *dir)
+{
+    static const uint8_t sess[10] = { 'S', 'E', 'Q', 'C', 'A', 'S', 'T', '0', '0', '1' };
+    struct gen g = { .ts = UINT64_C(1700000000) * 1000000000u };
+    struct sc_mold_hdr h = { .seq = 3, .count = SC_MOLD_COUNT_HEARTBEAT };
+    struct sc_mold_enc e;
+    struct sc_err err;
+    uint8_t b[256];
+    char path[512];
+
+    snprintf(path, sizeof(path), "%s/moldudp64.pcap", dir);
+    if (!(g.w = sc_pcapw_open(path, DLT_ETHERNET, &err))) {
+        fprintf(stderr, "seqcast-pcapgen: %s\n", err.msg);
+        return 1;
+    }
+    memcpy(h.session, sess, 10);
+    sc_mold_enc_init(&e, b, sizeof(b), sess, 1);
+    sc_mold_enc_add(&e, "S\x00\x01", 3);
+    sc_mold_enc_add(&e, "hello", 5);
+    udp(&g, PUB_IP, GROUP_IP, 40000, MOLD_PORT, b, (int)e.len);
+    udp(&g, PUB_IP, GROUP_IP, 40000, MOLD_PORT, b, sc_mold_encode_hdr(b, sizeof(b), &h));
+    h.seq = 3;
+    h.count = SC_MOLD_COUNT_EOS;
+    udp(&g, PUB_IP, GROUP_IP, 40000, MOLD_PORT, b, sc_mold_encode_hdr(b, sizeof(b), &h));
+    return sc_pcapw_close(g.w) ? 1 : 0;
+}
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: seqcast-pcapgen [--out DIR] [--corrupt]\n"
+            "\n"
+            "Writes captures of every packet type seqcast speaks, built by its own encoders:\n"
+            "  DIR/pgm.pcap         PGM over UDP (ports %d and %d): SPM, ODATA (with SYN,\n"
+            "                       FRAGMENT, JOIN, FIN and a MoldUDP64 block), NAK and NCF\n"
+            "                       (with a NAK list), RDATA, SPMR, NNAK, SPM with FIN and RST\n"
+            "  DIR/soupbintcp.pcap  SoupBinTCP 4.0 on TCP port %d: every packet type\n"
+            "  DIR/moldudp64.pcap   MoldUDP64 on UDP port %d: data, heartbeat, end of session\n"
+            "\n"
+            "  -o, --out DIR   where to write (default .)\n"
+            "  -c, --corrupt   also write pgm_bad.pcap and soupbintcp_bad.pcap, which a\n"
+            "                  dissector must flag (bad checksums, bad padding)\n"
+            "  -h, --help      this text\n"
+            "\n"
+            "Inspect with:  tshark -r DIR/pgm.pcap -d udp.port==%d-%d,pgm -V\n",
+            NAK_PORT, MCAST_PORT, SOUP_PORT, MOLD_PORT, NAK_PORT, MCAST_PORT);
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = { { "out", required_argument, NULL, 'o' },
+                                           { "corrupt", no_argument, NULL, 'c' },
+                                           { "help", no_argument, NULL, 'h' },
+                                           { NULL, 0, NULL, 0 } };
+    const char *dir = ".";
+    bool corrupt = false;
+    int c, rc = 0;
+
+    while ((c = getopt_long(argc, argv, "o:ch", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': dir = optarg; break;
+        case 'c': corrupt = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "seqcast-pcapgen: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        fprintf(stderr, "seqcast-pcapgen: %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    rc |= gen_pgm(dir, false) | gen_soup(dir, false) | gen_mold(dir);
+    if (corrupt)
+        rc |= gen_pgm(dir, true) | gen_soup(dir, true);
+    return rc;
+}
