@@ -571,6 +571,34 @@ sc_cfg_parse(const struct sc_cfg_key *k, const char *s, void *base, char *why, s
     return -EINVAL;
 }
 
+/* A YAML double-quoted scalar: quotes, backslashes and control bytes escaped,
+ * so any string loads back as itself. */
+static void
+quote(const char *s, char *buf, size_t len)
+{
+    size_t o = 0;
+
+    if (len < 3) {
+        if (len)
+            buf[0] = '\0';
+        return;
+    }
+    buf[o++] = '"';
+    for (; *s && o + 6 < len; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            buf[o++] = '\\';
+            buf[o++] = (char)c;
+        } else if (c < 0x20 || c == 0x7F) { /* bytes >= 0x80 (UTF-8) pass as they are */
+            o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+        } else {
+            buf[o++] = (char)c;
+        }
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+}
+
 void
 sc_cfg_format(const struct sc_cfg_key *k, const void *base, char *buf, size_t len)
 {
@@ -606,17 +634,17 @@ sc_cfg_format(const struct sc_cfg_key *k, const void *base, char *buf, size_t le
     case SC_VT_STR:
     case SC_VT_ALPHA:
     case SC_VT_ENDPOINT:
-        snprintf(buf, len, "\"%s\"", (const char *)src);
+        quote(src, buf, len);
         return;
     case SC_VT_DURATION_LIST:
     case SC_VT_STR_LIST:
         o = (size_t)snprintf(buf, len, "[");
         for (uint32_t i = 0; i < *n && o < len; i++) {
-            char one[SC_CFG_EAL_ARG_MAX + 4];
+            char one[4 * SC_CFG_EAL_ARG_MAX + 8];
             if (k->type == SC_VT_DURATION_LIST)
                 format_units(((const uint64_t *)src)[i], duration_units, one, sizeof(one));
             else
-                snprintf(one, sizeof(one), "\"%s\"", (const char *)src + (size_t)k->size * i);
+                quote((const char *)src + (size_t)k->size * i, one, sizeof(one));
             o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "", one);
         }
         if (o < len)
@@ -985,7 +1013,7 @@ static void
 print_section(FILE *out, enum sc_cfg_section sec, const void *obj, const char *indent,
               const char *first_prefix)
 {
-    char group[64] = "", val[4096];
+    char group[64] = "", val[SC_CFG_FORMAT_MAX];
     const char *pre = first_prefix;
 
     for (size_t i = 0; i < sections[sec].n; i++) {
@@ -1032,9 +1060,12 @@ sc_config_print(const struct sc_config *cfg, FILE *out)
         const struct sc_session_cfg *s = &cfg->sessions[i];
         print_section(out, SC_SEC_SESSION, s, "", "  - ");
         fprintf(out, "    users:%s\n", s->nusers ? "" : " []");
-        for (uint32_t u = 0; u < s->nusers; u++)
-            fprintf(out, "      - { name: \"%s\", password: \"%s\" }\n", s->users[u].name,
-                    s->users[u].password);
+        for (uint32_t u = 0; u < s->nusers; u++) {
+            char name[32], pw[48];
+            quote(s->users[u].name, name, sizeof(name));
+            quote(s->users[u].password, pw, sizeof(pw));
+            fprintf(out, "      - { name: %s, password: %s }\n", name, pw);
+        }
     }
 }
 

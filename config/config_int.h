@@ -69,7 +69,9 @@ const char *sc_cfg_suggest_word(const char *const *words, const char *bad);
 int sc_cfg_parse(const struct sc_cfg_key *k, const char *s, void *base, char *why, size_t len);
 void sc_cfg_list_clear(const struct sc_cfg_key *k, void *base);
 
-/* Canonical text of a value (what the parser reads back to the same value). */
+/* Canonical text of a value (what the parser reads back to the same value).
+ * SC_CFG_FORMAT_MAX holds any value, escaped lists included. */
+#define SC_CFG_FORMAT_MAX (SC_CFG_MAX_EAL_ARGS * (4 * SC_CFG_EAL_ARG_MAX + 8) + 16)
 void sc_cfg_format(const struct sc_cfg_key *k, const void *base, char *buf, size_t len);
 
 /* Profiles: built-in channel templates ("lan", "wan"). */

@@ -308,7 +308,8 @@ tcp_seg(struct gen *g, struct tcp_conn *c, bool from_client, uint8_t flags, cons
     sc_store_be16(t + 14, 65535);
     sc_store_be16(t + 16, 0);
     sc_store_be16(t + 18, 0);
-    memcpy(t + 20, data, len);
+    if (len)
+        memcpy(t + 20, data, len);
     memcpy(pseudo, ipb + 12, 8);
     pseudo[8] = 0;
     pseudo[9] = 6;

@@ -249,7 +249,9 @@ Test(config, print_load_round_trip)
     FILE *m;
 
     cr_assert_eq(sc_config_load_file(&a, "examples/netns.yaml", &err), 0, "%s", err.msg);
-    cr_assert_eq(sc_config_set(&a, "dpdk.eal_args=-l,0", &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_config_set(&a, "dpdk.eal_args=-l,0,--x=\"q\\\\u\"", &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_config_set(&a, "dpdk.device=net_pcap0,rx_pcap=/tmp/a\\b\"c\td", &err), 0,
+                 "%s", err.msg);
     m = open_memstream(&text, &len);
     sc_config_print(&a, m);
     fclose(m);
@@ -266,7 +268,7 @@ Test(config, print_load_round_trip)
             const void *y = sec == SC_SEC_CHANNEL ? (void *)&cfg.channels[o]
                             : sec == SC_SEC_DPDK  ? (void *)&cfg.dpdk : (void *)&cfg.sessions[o];
             for (size_t i = 0; i < nk; i++) {
-                char vx[4096], vy[4096];
+                static char vx[SC_CFG_FORMAT_MAX], vy[SC_CFG_FORMAT_MAX];
                 if (!strcmp(k[i].name, "profile"))
                     continue;
                 sc_cfg_format(&k[i], x, vx, sizeof(vx));
