@@ -50,6 +50,9 @@ endif
 FLAGS_STAMP := $(BUILD)/.flags
 $(shell mkdir -p $(BUILD) && echo '$(CC) $(BASE_CFLAGS) $(SAN_LDFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
         echo '$(CC) $(BASE_CFLAGS) $(SAN_LDFLAGS)' > $(FLAGS_STAMP))
+# ... and seqcast.pc when PREFIX changes
+PREFIX_STAMP := $(BUILD)/.prefix
+$(shell echo '$(PREFIX)' | cmp -s - $(PREFIX_STAMP) || echo '$(PREFIX)' > $(PREFIX_STAMP))
 
 # ---------------------------------------------------------------- sources
 PROTO_SRC  := $(wildcard proto/*.c)
@@ -104,7 +107,7 @@ $(BUILD)/libseqcast.a: $(LIB_OBJ)
 $(BUILD)/libseqcast.so: $(LIB_OBJ)
 	$(QUIET_LINK)$(CC) -shared -Wl,-soname,libseqcast.so.0 -o $@ $^ $(LIB_LIBS) $(SAN_LDFLAGS) -pthread
 
-$(BUILD)/seqcast.pc: Makefile
+$(BUILD)/seqcast.pc: Makefile $(PREFIX_STAMP)
 	@mkdir -p $(@D)
 	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	  'Name: seqcast' 'Description: reliable multicast for market data (PGM / MoldUDP64 / SoupBinTCP)' \
