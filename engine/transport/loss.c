@@ -1,0 +1,229 @@
+/* A seeded impairment wrapper around any transport: random loss, burst loss,
+ * reordering and duplication, applied to what the endpoint receives (each
+ * subscriber sees its own losses, as on a real multicast tree) or to what it
+ * sends (every receiver loses the same packets, as with loss on the sender's
+ * link). Deterministic for a given seed and call sequence.
+ *
+ * Survivors go through a FIFO, so a burst never returns more than the caller
+ * asked for, and nothing read from the inner transport is lost by accident. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/compiler.h"
+#include "engine/transport/transport.h"
+
+#define HOLD_MAX 32
+#define PKT_BUF 2048
+#define FIFO_LEN 256 /* > 2 * SC_BURST + HOLD_MAX: one inner burst always fits */
+
+struct held {
+    struct sc_pkt p;
+    uint32_t release_after; /* packets still to pass before this one */
+    uint8_t data[PKT_BUF];
+};
+
+struct loss {
+    struct sc_xport x;
+    struct sc_xport *inner;
+    struct sc_loss_params p;
+    struct sc_loss_stats st;
+    uint64_t rng;
+    uint32_t burst_left;
+    unsigned nheld;
+    uint32_t head, tail;
+    struct held held[HOLD_MAX];
+    struct held fifo[FIFO_LEN];
+    uint8_t scratch[SC_BURST][PKT_BUF];
+};
+
+static struct loss *
+loss_of(struct sc_xport *x)
+{
+    return sc_container_of(x, struct loss, x);
+}
+
+static bool
+chance(struct loss *l, uint32_t ppm)
+{
+    return ppm && sc_rand(&l->rng) % 1000000u < ppm;
+}
+
+static bool
+drop_it(struct loss *l)
+{
+    if (l->burst_left) {
+        l->burst_left--;
+        l->st.burst_dropped++;
+        return true;
+    }
+    if (l->p.burst_len && chance(l, l->p.burst_ppm)) {
+        l->burst_left = l->p.burst_len - 1;
+        l->st.burst_dropped++;
+        return true;
+    }
+    if (chance(l, l->p.drop_ppm)) {
+        l->st.dropped++;
+        return true;
+    }
+    return false;
+}
+
+static void
+copy_into(struct held *h, const struct sc_pkt *p)
+{
+    h->p = *p;
+    h->p.data = h->data;
+    memcpy(h->data, p->data, p->len);
+}
+
+static void
+push(struct loss *l, const struct sc_pkt *p)
+{
+    copy_into(&l->fifo[l->tail++ % FIFO_LEN], p);
+}
+
+static unsigned
+fifo_count(const struct loss *l)
+{
+    return l->tail - l->head;
+}
+
+/* Run packets through the impairments into the FIFO. */
+static void
+impair(struct loss *l, const struct sc_pkt *in, uint16_t n)
+{
+    for (uint16_t i = 0; i < n; i++) {
+        if (in[i].len > PKT_BUF || drop_it(l))
+            continue;
+        if (l->nheld < HOLD_MAX && chance(l, l->p.reorder_ppm)) {
+            struct held *h = &l->held[l->nheld++];
+            copy_into(h, &in[i]);
+            h->release_after =
+                1 + (uint32_t)(sc_rand(&l->rng) % (l->p.reorder_depth ? l->p.reorder_depth : 3));
+            l->st.reordered++;
+            continue;
+        }
+        push(l, &in[i]);
+        if (chance(l, l->p.dup_ppm)) {
+            push(l, &in[i]);
+            l->st.duplicated++;
+        }
+        for (unsigned k = 0; k < l->nheld;) {
+            if (--l->held[k].release_after == 0) {
+                push(l, &l->held[k].p);
+                l->held[k] = l->held[--l->nheld];
+            } else {
+                k++;
+            }
+        }
+    }
+}
+
+static void
+release_one_held(struct loss *l)
+{
+    push(l, &l->held[0].p);
+    l->held[0] = l->held[--l->nheld];
+}
+
+static uint16_t
+loss_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
+{
+    struct loss *l = loss_of(x);
+    uint16_t o = 0;
+
+    if (l->p.on_tx)
+        return sc_xport_rx(l->inner, pkts, n);
+    if (fifo_count(l) < n && FIFO_LEN - fifo_count(l) >= 2 * SC_BURST + HOLD_MAX) {
+        struct sc_pkt raw[SC_BURST];
+        uint16_t got;
+        for (uint16_t i = 0; i < SC_BURST; i++) {
+            raw[i].data = l->scratch[i];
+            raw[i].cap = PKT_BUF;
+        }
+        got = sc_xport_rx(l->inner, raw, SC_BURST);
+        impair(l, raw, got);
+        if (got == 0 && fifo_count(l) == 0 && l->nheld)
+            release_one_held(l); /* idle: held packets must not wait forever */
+    }
+    while (o < n && fifo_count(l)) {
+        struct held *h = &l->fifo[l->head++ % FIFO_LEN];
+        if (h->p.len > pkts[o].cap) {
+            x->st.rx_truncated++;
+            continue;
+        }
+        memcpy(pkts[o].data, h->data, h->p.len);
+        pkts[o].len = h->p.len;
+        pkts[o].addr = h->p.addr;
+        pkts[o].port = h->p.port;
+        pkts[o].lport = h->p.lport;
+        o++;
+    }
+    x->st = l->inner->st;
+    return o;
+}
+
+static uint16_t
+loss_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
+{
+    struct loss *l = loss_of(x);
+
+    if (!l->p.on_tx)
+        return sc_xport_tx(l->inner, pkts, n);
+    if (n > SC_BURST)
+        n = SC_BURST;
+    impair(l, pkts, n);
+    if (l->nheld && fifo_count(l) == 0)
+        release_one_held(l);
+    while (fifo_count(l)) {
+        struct held *h = &l->fifo[l->head % FIFO_LEN];
+        if (sc_xport_tx(l->inner, &h->p, 1) != 1)
+            break; /* inner back-pressure: keep it for the next call */
+        l->head++;
+    }
+    x->st = l->inner->st;
+    return n; /* what was "lost" counts as sent: the sender cannot tell */
+}
+
+static int
+loss_fd(const struct sc_xport *x)
+{
+    const struct loss *l = sc_container_of_const(x, struct loss, x);
+    return sc_xport_fd(l->inner);
+}
+
+static void
+loss_close(struct sc_xport *x)
+{
+    struct loss *l = loss_of(x);
+
+    sc_xport_close(l->inner);
+    free(l);
+}
+
+static const struct sc_xport_ops loss_ops = {
+    .name = "loss", .rx_burst = loss_rx, .tx_burst = loss_tx, .fd = loss_fd, .close = loss_close,
+};
+
+int
+sc_xport_loss_wrap(struct sc_xport **out, struct sc_xport *inner, const struct sc_loss_params *p)
+{
+    struct loss *l = calloc(1, sizeof(*l));
+
+    if (!l)
+        return -ENOMEM;
+    l->x.ops = &loss_ops;
+    l->x.local_addr = inner->local_addr;
+    l->inner = inner;
+    l->p = *p;
+    l->rng = p->seed ? p->seed : 1;
+    *out = &l->x;
+    return 0;
+}
+
+const struct sc_loss_stats *
+sc_xport_loss_stats(const struct sc_xport *x)
+{
+    return &sc_container_of_const(x, struct loss, x)->st;
+}

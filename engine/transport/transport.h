@@ -1,0 +1,138 @@
+/* Transports: how PGM packets reach the network. An ops table with burst
+ * receive and send; the engine calls each op once per burst.
+ *
+ *   udp   kernel sockets: recvmmsg/sendmmsg, group join on a chosen interface
+ *   mem   a deterministic in-process network for simulations (struct sc_memnet)
+ *   loss  a seeded wrapper adding loss, burst loss, reordering and duplication
+ *         to any transport
+ *
+ * Addressing is IPv4 (network order) + UDP port (host order). A publisher
+ * endpoint receives unicast NAKs/SPMRs on nak_port (and on port, for OpenPGM
+ * peers that use one port for both) and sends to the group; a subscriber
+ * endpoint receives the group's traffic on port and sends unicast NAKs.
+ */
+#ifndef SC_ENGINE_TRANSPORT_H
+#define SC_ENGINE_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <seqcast/err.h>
+
+#define SC_BURST 32
+#define SC_PKT_MAX 65535
+
+struct sc_pkt {
+    uint8_t *data;
+    uint16_t len;   /* bytes in data */
+    uint16_t cap;   /* rx: capacity of data */
+    uint32_t addr;  /* rx: sender's address; tx: destination (network order) */
+    uint16_t port;  /* rx: sender's port; tx: destination port */
+    uint16_t lport; /* rx: the local port it arrived on */
+};
+
+struct sc_xport;
+
+struct sc_xport_ops {
+    const char *name;
+    /* Fill up to n caller-provided buffers (data/cap set); returns how many. */
+    uint16_t (*rx_burst)(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n);
+    /* Send up to n packets; returns how many the transport took. The caller
+     * keeps the rest (back-pressure). */
+    uint16_t (*tx_burst)(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n);
+    /* A descriptor that becomes readable when rx_burst has work, or -1. */
+    int (*fd)(const struct sc_xport *x);
+    void (*close)(struct sc_xport *x);
+};
+
+struct sc_xport_stats {
+    uint64_t rx_pkts, rx_bytes, rx_truncated;
+    uint64_t tx_pkts, tx_bytes, tx_dropped; /* dropped: the kernel/queue refused them */
+    uint64_t rcvbuf_requested, rcvbuf_effective;
+};
+
+struct sc_xport {
+    const struct sc_xport_ops *ops;
+    uint32_t local_addr; /* the unicast address peers reach us at (network order) */
+    struct sc_xport_stats st;
+};
+
+enum sc_xport_role {
+    SC_XPORT_PUB = 0,
+    SC_XPORT_SUB,
+};
+
+struct sc_xport_params {
+    enum sc_xport_role role;
+    uint32_t group;     /* network order */
+    uint16_t port;      /* multicast data port */
+    uint16_t nak_port;  /* unicast NAK port (publisher) */
+    uint32_t interface; /* network order */
+    uint8_t ttl;
+    bool loop;
+    uint64_t rcvbuf, sndbuf;
+};
+
+static inline uint16_t
+sc_xport_rx(struct sc_xport *x, struct sc_pkt *p, uint16_t n)
+{
+    return x->ops->rx_burst(x, p, n);
+}
+
+static inline uint16_t
+sc_xport_tx(struct sc_xport *x, const struct sc_pkt *p, uint16_t n)
+{
+    return x->ops->tx_burst(x, p, n);
+}
+
+static inline int
+sc_xport_fd(const struct sc_xport *x)
+{
+    return x->ops->fd ? x->ops->fd(x) : -1;
+}
+
+static inline void
+sc_xport_close(struct sc_xport *x)
+{
+    if (x)
+        x->ops->close(x);
+}
+
+/* udp.c */
+int sc_xport_udp_open(struct sc_xport **out, const struct sc_xport_params *p, struct sc_err *err);
+
+/* mem.c: a network in one process. Endpoints get addresses of their own;
+ * multicast reaches every subscriber endpoint joined to group:port (never the
+ * sender), unicast reaches the endpoint owning addr:port. Each endpoint queues
+ * up to queue_len packets; more are dropped and counted, like a full socket. */
+struct sc_memnet;
+struct sc_memnet *sc_memnet_create(unsigned max_endpoints, unsigned queue_len);
+void sc_memnet_destroy(struct sc_memnet *net);
+int sc_memnet_open(struct sc_memnet *net, struct sc_xport **out, uint32_t addr,
+                   const struct sc_xport_params *p);
+/* Inject raw bytes as if sent by from_addr:from_port (hostile-input tests). */
+void sc_memnet_inject(struct sc_memnet *net, uint32_t from_addr, uint16_t from_port, uint32_t to,
+                      uint16_t to_port, const void *data, uint16_t len);
+uint64_t sc_memnet_queued(const struct sc_memnet *net);
+
+/* loss.c */
+struct sc_loss_params {
+    uint64_t seed;
+    uint32_t drop_ppm;    /* independent loss, parts per million */
+    uint32_t burst_ppm;   /* chance per packet that a burst of burst_len losses starts */
+    uint32_t burst_len;
+    uint32_t reorder_ppm; /* chance a packet is held back and delivered after the next ones */
+    uint32_t reorder_depth;
+    uint32_t dup_ppm;     /* chance a packet is delivered twice */
+    bool on_tx;           /* damage what this endpoint sends (all receivers see it) instead of
+                             what it receives */
+};
+struct sc_loss_stats {
+    uint64_t dropped, burst_dropped, reordered, duplicated;
+};
+/* Wrap inner; closing the wrapper closes inner. */
+int sc_xport_loss_wrap(struct sc_xport **out, struct sc_xport *inner,
+                       const struct sc_loss_params *p);
+const struct sc_loss_stats *sc_xport_loss_stats(const struct sc_xport *x);
+
+#endif

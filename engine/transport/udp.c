@@ -1,0 +1,323 @@
+/* Kernel UDP transport: recvmmsg/sendmmsg bursts.
+ *
+ * Publisher: one socket bound to INADDR_ANY:nak_port sends everything (ODATA,
+ * RDATA, NCF, SPM to the group) and receives unicast NAKs/SPMRs; when port
+ * differs from nak_port a second socket on INADDR_ANY:port takes NAKs from
+ * OpenPGM-style peers, which send them to the data port. Both set
+ * IP_MULTICAST_ALL=0: they never join the group, and without it Linux would
+ * hand them every group datagram that any socket on the host joined.
+ *
+ * Subscriber: one socket bound to group:port and joined on the configured
+ * interface receives the feed. Binding to the group address (not INADDR_ANY)
+ * means a unicast NAK sent to this host's port can never land on a
+ * subscriber's socket -- the failure OpenPGM has when publisher and subscriber
+ * share a host and a port. A second, unbound socket sends our NAKs.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "engine/compiler.h"
+#include "engine/transport/transport.h"
+
+struct udp {
+    struct sc_xport x;
+    int rx[2];   /* receive sockets, -1 if unused */
+    uint16_t rx_port[2];
+    int tx;      /* the socket we send from */
+    int epfd;    /* readable when any rx socket is */
+};
+
+static struct udp *
+udp_of(struct sc_xport *x)
+{
+    return sc_container_of(x, struct udp, x);
+}
+
+static int
+fail(struct sc_err *err, int code, const char *what, const struct sc_xport_params *p)
+{
+    char g[INET_ADDRSTRLEN], i[INET_ADDRSTRLEN];
+
+    if (err) {
+        inet_ntop(AF_INET, &p->group, g, sizeof(g));
+        inet_ntop(AF_INET, &p->interface, i, sizeof(i));
+        err->code = code;
+        snprintf(err->msg, sizeof(err->msg), "udp %s:%u (interface %s, NAK port %u): %s: %s", g,
+                 p->port, i, p->nak_port, what, strerror(-code));
+    }
+    return code;
+}
+
+static int
+set_int(int fd, int level, int opt, int v)
+{
+    return setsockopt(fd, level, opt, &v, sizeof(v)) < 0 ? -errno : 0;
+}
+
+static int
+sized_buffers(int fd, const struct sc_xport_params *p, struct sc_xport_stats *st)
+{
+    int v = 0;
+    socklen_t l = sizeof(v);
+
+    /* SO_*BUFFORCE goes past net.core.*mem_max when we are allowed to */
+    if (p->rcvbuf && set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, (int)p->rcvbuf) < 0)
+        set_int(fd, SOL_SOCKET, SO_RCVBUF, (int)p->rcvbuf);
+    if (p->sndbuf && set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, (int)p->sndbuf) < 0)
+        set_int(fd, SOL_SOCKET, SO_SNDBUF, (int)p->sndbuf);
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &l) == 0) {
+        st->rcvbuf_requested = p->rcvbuf;
+        st->rcvbuf_effective = (uint64_t)v / 2; /* the kernel reports double */
+    }
+    return 0;
+}
+
+static int
+open_socket(const struct sc_xport_params *p, uint32_t bind_addr, uint16_t port, bool reuse,
+            struct sc_xport_stats *st, const char **what)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), rc;
+
+    *what = "socket";
+    if (fd < 0)
+        return -errno;
+    sa.sin_addr.s_addr = bind_addr;
+    if (reuse && (rc = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) < 0) {
+        *what = "SO_REUSEADDR";
+        goto out_close;
+    }
+    /* only traffic of groups this socket joined itself */
+    if ((rc = set_int(fd, IPPROTO_IP, IP_MULTICAST_ALL, 0)) < 0) {
+        *what = "IP_MULTICAST_ALL";
+        goto out_close;
+    }
+    sized_buffers(fd, p, st);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        rc = -errno;
+        *what = "bind";
+        goto out_close;
+    }
+    return fd;
+
+out_close:
+    close(fd);
+    return rc;
+}
+
+static int
+multicast_tx_options(int fd, const struct sc_xport_params *p, const char **what)
+{
+    struct in_addr ifa = { .s_addr = p->interface };
+    int rc;
+
+    *what = "IP_MULTICAST_IF";
+    if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &ifa, sizeof(ifa)) < 0)
+        return -errno;
+    *what = "IP_MULTICAST_TTL";
+    if ((rc = set_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, p->ttl)) < 0)
+        return rc;
+    *what = "IP_MULTICAST_LOOP";
+    return set_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, p->loop ? 1 : 0);
+}
+
+static uint16_t
+udp_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
+{
+    struct udp *u = udp_of(x);
+    struct mmsghdr mh[SC_BURST];
+    struct iovec iov[SC_BURST];
+    struct sockaddr_in from[SC_BURST];
+    uint16_t got = 0;
+
+    if (n > SC_BURST)
+        n = SC_BURST;
+    for (int s = 0; s < 2 && got < n; s++) {
+        int r;
+        uint16_t want = (uint16_t)(n - got);
+        if (u->rx[s] < 0)
+            continue;
+        for (uint16_t i = 0; i < want; i++) {
+            iov[i].iov_base = pkts[got + i].data;
+            iov[i].iov_len = pkts[got + i].cap;
+            memset(&mh[i].msg_hdr, 0, sizeof(mh[i].msg_hdr));
+            mh[i].msg_hdr.msg_iov = &iov[i];
+            mh[i].msg_hdr.msg_iovlen = 1;
+            mh[i].msg_hdr.msg_name = &from[i];
+            mh[i].msg_hdr.msg_namelen = sizeof(from[i]);
+        }
+        do
+            r = recvmmsg(u->rx[s], mh, want, MSG_DONTWAIT, NULL);
+        while (r < 0 && errno == EINTR);
+        if (r <= 0)
+            continue;
+        for (int i = 0; i < r; i++) {
+            struct sc_pkt *p = &pkts[got];
+            if (mh[i].msg_hdr.msg_flags & MSG_TRUNC) {
+                x->st.rx_truncated++;
+                continue;
+            }
+            /* compact: a truncated datagram leaves no hole in pkts */
+            if (p->data != iov[i].iov_base)
+                memmove(p->data, iov[i].iov_base, mh[i].msg_len);
+            p->len = (uint16_t)mh[i].msg_len;
+            p->addr = from[i].sin_addr.s_addr;
+            p->port = ntohs(from[i].sin_port);
+            p->lport = u->rx_port[s];
+            x->st.rx_pkts++;
+            x->st.rx_bytes += p->len;
+            got++;
+        }
+    }
+    return got;
+}
+
+static uint16_t
+udp_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
+{
+    struct udp *u = udp_of(x);
+    struct mmsghdr mh[SC_BURST];
+    struct iovec iov[SC_BURST];
+    struct sockaddr_in to[SC_BURST];
+    uint16_t done = 0;
+
+    if (n > SC_BURST)
+        n = SC_BURST;
+    for (uint16_t i = 0; i < n; i++) {
+        iov[i].iov_base = pkts[i].data;
+        iov[i].iov_len = pkts[i].len;
+        to[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(pkts[i].port) };
+        to[i].sin_addr.s_addr = pkts[i].addr;
+        memset(&mh[i].msg_hdr, 0, sizeof(mh[i].msg_hdr));
+        mh[i].msg_hdr.msg_iov = &iov[i];
+        mh[i].msg_hdr.msg_iovlen = 1;
+        mh[i].msg_hdr.msg_name = &to[i];
+        mh[i].msg_hdr.msg_namelen = sizeof(to[i]);
+    }
+    while (done < n) {
+        int r = sendmmsg(u->tx, mh + done, n - done, MSG_DONTWAIT);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == ENOBUFS)
+                break; /* back-pressure: the caller keeps the rest */
+            /* a datagram the kernel refuses outright (e.g. no route): drop that
+             * one, count it, carry on with the rest */
+            x->st.tx_dropped++;
+            done++;
+            continue;
+        }
+        for (int i = 0; i < r; i++) {
+            x->st.tx_pkts++;
+            x->st.tx_bytes += pkts[done + i].len;
+        }
+        done = (uint16_t)(done + r);
+    }
+    return done;
+}
+
+static int
+udp_fd(const struct sc_xport *x)
+{
+    return sc_container_of_const(x, struct udp, x)->epfd;
+}
+
+static void
+udp_close(struct sc_xport *x)
+{
+    struct udp *u = udp_of(x);
+
+    for (int s = 0; s < 2; s++)
+        if (u->rx[s] >= 0)
+            close(u->rx[s]);
+    if (u->tx >= 0 && u->tx != u->rx[0])
+        close(u->tx);
+    if (u->epfd >= 0)
+        close(u->epfd);
+    free(u);
+}
+
+static const struct sc_xport_ops udp_ops = {
+    .name = "udp", .rx_burst = udp_rx, .tx_burst = udp_tx, .fd = udp_fd, .close = udp_close,
+};
+
+int
+sc_xport_udp_open(struct sc_xport **out, const struct sc_xport_params *p, struct sc_err *err)
+{
+    struct udp *u = calloc(1, sizeof(*u));
+    const char *what = "";
+    int rc;
+
+    if (!u)
+        return fail(err, -ENOMEM, "allocation", p);
+    u->x.ops = &udp_ops;
+    u->x.local_addr = p->interface;
+    u->rx[0] = u->rx[1] = u->tx = u->epfd = -1;
+
+    if (p->role == SC_XPORT_PUB) {
+        rc = open_socket(p, htonl(INADDR_ANY), p->nak_port, true, &u->x.st, &what);
+        if (rc < 0)
+            goto out_fail;
+        u->rx[0] = u->tx = rc;
+        u->rx_port[0] = p->nak_port;
+        if (p->port != p->nak_port) {
+            rc = open_socket(p, htonl(INADDR_ANY), p->port, true, &u->x.st, &what);
+            if (rc < 0)
+                goto out_fail;
+            u->rx[1] = rc;
+            u->rx_port[1] = p->port;
+        }
+        if ((rc = multicast_tx_options(u->tx, p, &what)) < 0)
+            goto out_fail;
+    } else {
+        struct ip_mreq mreq = { .imr_multiaddr = { p->group }, .imr_interface = { p->interface } };
+        rc = open_socket(p, p->group, p->port, true, &u->x.st, &what);
+        if (rc < 0)
+            goto out_fail;
+        u->rx[0] = rc;
+        u->rx_port[0] = p->port;
+        if (setsockopt(u->rx[0], IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0) {
+            rc = -errno;
+            what = "IP_ADD_MEMBERSHIP (join the group on the interface)";
+            goto out_fail;
+        }
+        u->tx = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (u->tx < 0) {
+            rc = -errno;
+            what = "socket";
+            goto out_fail;
+        }
+        if ((rc = multicast_tx_options(u->tx, p, &what)) < 0)
+            goto out_fail;
+    }
+
+    u->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (u->epfd < 0) {
+        rc = -errno;
+        what = "epoll_create1";
+        goto out_fail;
+    }
+    for (int s = 0; s < 2; s++) {
+        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)s };
+        if (u->rx[s] >= 0 && epoll_ctl(u->epfd, EPOLL_CTL_ADD, u->rx[s], &ev) < 0) {
+            rc = -errno;
+            what = "epoll_ctl";
+            goto out_fail;
+        }
+    }
+    *out = &u->x;
+    return 0;
+
+out_fail:
+    fail(err, rc, what, p);
+    udp_close(&u->x);
+    return rc;
+}

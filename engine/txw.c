@@ -1,0 +1,80 @@
+#include "engine/txw.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/compiler.h"
+
+int
+sc_txw_init(struct sc_txw *w, uint32_t packets, uint32_t buf_size, uint64_t first_seq)
+{
+    uint64_t cap = sc_pow2_roundup(packets);
+
+    memset(w, 0, sizeof(*w));
+    w->mask = (uint32_t)(cap - 1);
+    w->buf_size = buf_size;
+    w->trail = w->next_tx = first_seq;
+    w->slot = calloc(cap, sizeof(*w->slot));
+    w->mem = malloc(cap * buf_size);
+    if (!w->slot || !w->mem) {
+        sc_txw_fini(w);
+        return -ENOMEM;
+    }
+    for (uint64_t i = 0; i < cap; i++)
+        w->slot[i].buf = w->mem + i * buf_size;
+    return 0;
+}
+
+void
+sc_txw_fini(struct sc_txw *w)
+{
+    free(w->slot);
+    free(w->mem);
+    w->slot = NULL;
+    w->mem = NULL;
+}
+
+static void
+evict_oldest(struct sc_txw *w)
+{
+    w->slot[w->trail & w->mask].rtx_pending = false;
+    w->trail++;
+    w->count--;
+    w->evicted++;
+}
+
+uint8_t *
+sc_txw_reserve(struct sc_txw *w)
+{
+    if (w->count == sc_txw_capacity(w)) {
+        if (w->trail == w->next_tx)
+            return NULL; /* everything held is still unsent */
+        evict_oldest(w);
+    }
+    return w->slot[(w->trail + w->count) & w->mask].buf;
+}
+
+void
+sc_txw_commit(struct sc_txw *w, uint16_t len, uint64_t now_ns)
+{
+    struct sc_txw_slot *s = &w->slot[(w->trail + w->count) & w->mask];
+
+    s->len = len;
+    s->rtx_pending = false;
+    s->stored_ns = now_ns;
+    w->count++;
+}
+
+uint64_t
+sc_txw_expire(struct sc_txw *w, uint64_t now_ns, uint64_t max_age_ns)
+{
+    uint64_t n = 0;
+
+    while (w->count && w->trail < w->next_tx &&
+           w->slot[w->trail & w->mask].stored_ns + max_age_ns < now_ns) {
+        evict_oldest(w);
+        n++;
+    }
+    return n;
+}

@@ -1,0 +1,72 @@
+/* Transmit window: the packets a publisher keeps for repair.
+ *
+ *   trail                 next_tx                  trail + count - 1 (lead)
+ *     |<---- sent, repairable ---->|<---- stored, not yet sent ---->|
+ *
+ * Sequences are 64-bit here; only the codec folds them to PGM's 32 bits.
+ * Slots are indexed by sequence & mask (capacity a power of two). A packet
+ * leaves the window when the window is full (the oldest sent packet makes
+ * room) or when it is older than the window's time bound; unsent packets are
+ * never evicted -- a full window of unsent packets refuses new ones (-EAGAIN
+ * at the API). Buffers are allocated once, at init.
+ */
+#ifndef SC_ENGINE_TXW_H
+#define SC_ENGINE_TXW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sc_txw_slot {
+    uint8_t *buf;
+    uint16_t len;
+    bool rtx_pending; /* a repair is queued (coalesces duplicate NAKs) */
+    uint64_t stored_ns;
+};
+
+struct sc_txw {
+    uint64_t trail;   /* oldest sequence held */
+    uint64_t count;   /* packets held */
+    uint64_t next_tx; /* next sequence to send as ODATA */
+    uint64_t evicted;
+    uint32_t mask;
+    uint32_t buf_size;
+    struct sc_txw_slot *slot;
+    uint8_t *mem;
+};
+
+int sc_txw_init(struct sc_txw *w, uint32_t packets, uint32_t buf_size, uint64_t first_seq);
+void sc_txw_fini(struct sc_txw *w);
+
+static inline uint64_t
+sc_txw_lead(const struct sc_txw *w) /* trail - 1 when empty */
+{
+    return w->trail + w->count - 1;
+}
+
+static inline uint32_t
+sc_txw_capacity(const struct sc_txw *w)
+{
+    return w->mask + 1;
+}
+
+/* The slot of seq if the window holds it, else NULL. */
+static inline struct sc_txw_slot *
+sc_txw_get(struct sc_txw *w, uint64_t seq)
+{
+    if (seq - w->trail >= w->count) /* also catches seq < trail (unsigned) */
+        return NULL;
+    return &w->slot[seq & w->mask];
+}
+
+/* The buffer for the next sequence (trail + count), evicting the oldest sent
+ * packet when full. NULL when the window is full of unsent packets. */
+uint8_t *sc_txw_reserve(struct sc_txw *w);
+
+/* Store the reserved buffer as the next sequence, len bytes long. */
+void sc_txw_commit(struct sc_txw *w, uint16_t len, uint64_t now_ns);
+
+/* Drop sent packets older than max_age. @return how many left. */
+uint64_t sc_txw_expire(struct sc_txw *w, uint64_t now_ns, uint64_t max_age_ns);
+
+#endif

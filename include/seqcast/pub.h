@@ -1,0 +1,92 @@
+/* seqcast publisher: sequenced PGM multicast with repair.
+ *
+ * An agent, not a thread: the application calls sc_pub_do_work() from its own
+ * loop (spinning, or after epoll on sc_pub_fd() with a timeout up to
+ * sc_pub_deadline()). Time is always a parameter (now_ns, CLOCK_MONOTONIC in
+ * production); the library never reads the clock.
+ *
+ *   struct sc_pub *pub;
+ *   sc_pub_create(&pub, &cfg, "itch", &err);
+ *   sc_pub_send(pub, msg, len, now);          // batched into packets
+ *   sc_pub_do_work(pub, now);                 // sends, repairs, heartbeats
+ *   sc_pub_destroy(pub);
+ *
+ * Messages are batched implicitly: a packet leaves when it is full, when
+ * sc_pub_flush() is called, or when its oldest message has waited the
+ * channel's batch_delay. With framing: batched every message gets a 64-bit
+ * sequence number (MoldUDP64 block, first message 1); with framing: raw every
+ * message is one PGM APDU (OpenPGM's format). Messages larger than a packet
+ * are fragmented (OPT_FRAGMENT). Nothing allocates after create.
+ */
+#ifndef SEQCAST_PUB_H
+#define SEQCAST_PUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <seqcast/config.h>
+#include <seqcast/err.h>
+
+struct sc_pub;
+
+struct sc_pub_stats {
+    uint64_t msgs_sent;       /* messages accepted by sc_pub_send */
+    uint64_t bytes_sent;      /* their payload bytes */
+    uint64_t odata_sent;      /* ODATA packets */
+    uint64_t rdata_sent;      /* repairs */
+    uint64_t ncf_sent;
+    uint64_t spm_sent;
+    uint64_t naks_received;   /* NAK packets accepted */
+    uint64_t nak_sqns;        /* sequence numbers they asked for */
+    uint64_t nak_coalesced;   /* asked for while a repair was already pending */
+    uint64_t nak_out_of_window; /* no longer held: answered with an SPM so the receiver gives up */
+    uint64_t nak_over_budget; /* a receiver over its per-second budget */
+    uint64_t nak_rtx_overflow; /* repair queue full */
+    uint64_t spmr_received;
+    uint64_t rtx_rate_limited; /* repairs delayed by the retransmit rate limit */
+    uint64_t data_rate_limited; /* packets delayed by the data rate limit */
+    uint64_t window_evicted;  /* packets that left the window (size or age) */
+    uint64_t tx_backpressure; /* sends the transport refused for now (retried) */
+    uint64_t rx_bad[13];      /* packets dropped, by codec error class (-enum sc_perr) */
+    uint64_t rx_not_ours;     /* well-formed, but for another session or port */
+    uint64_t rx_wrong_type;   /* well-formed, but not something a publisher takes */
+    uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
+    uint64_t window_trail, window_lead; /* packet sequence numbers held */
+    uint64_t next_msg_seq;    /* sequence the next message gets */
+    uint64_t rcvbuf_requested, rcvbuf_effective;
+};
+
+/* Create a publisher for one channel of cfg (NULL channel = the first).
+ * @return 0, or a negative errno with err->msg saying what failed (e.g. the
+ *         NAK port is in use, the interface has no such address). */
+int sc_pub_create(struct sc_pub **out, const struct sc_config *cfg, const char *channel,
+                  struct sc_err *err);
+
+/* Queue one message. @return 0; -EMSGSIZE if it exceeds 65535 bytes (raw) or
+ * 65533 (batched); -EAGAIN if the rate limit has let the unsent backlog fill
+ * the window (call sc_pub_do_work and retry). */
+int sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns);
+
+/* Close the open packet now instead of waiting for batch_delay. @return 0. */
+int sc_pub_flush(struct sc_pub *p, uint64_t now_ns);
+
+/* Send what is due, answer NAKs and SPMRs, repair, heartbeat.
+ * @return the amount of work done (0 = idle). */
+int sc_pub_do_work(struct sc_pub *p, uint64_t now_ns);
+
+/* Readable when NAKs are waiting; -1 if the transport has none. */
+int sc_pub_fd(const struct sc_pub *p);
+
+/* The latest time sc_pub_do_work must run again (timers), UINT64_MAX if none. */
+uint64_t sc_pub_deadline(const struct sc_pub *p);
+
+/* End the session: flush, then SPMs with OPT_FIN so subscribers see the end
+ * at once. Keep calling do_work afterwards to go on serving repairs. */
+int sc_pub_close(struct sc_pub *p, uint64_t now_ns);
+
+void sc_pub_get_stats(const struct sc_pub *p, struct sc_pub_stats *st);
+
+/* Safe on NULL. */
+void sc_pub_destroy(struct sc_pub *p);
+
+#endif

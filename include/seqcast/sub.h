@@ -1,0 +1,134 @@
+/* seqcast subscriber: an exactly-once, in-order stream per source, or a typed
+ * loss event saying precisely what could not be recovered. Never silent.
+ *
+ * An agent, like the publisher: call sc_sub_do_work(sub, now_ns) from your loop;
+ * it reads the network, repairs gaps (NAKs), and calls your callbacks:
+ *
+ *   on_msg(ctx, src, seq, msg, len)   each message once, in sequence order
+ *   on_event(ctx, ev)                 source up / down, loss
+ *
+ * Sequence numbers: with framing: batched, the publisher's 64-bit message
+ * sequence (first message 1); with framing: raw, the 64-bit PGM packet
+ * sequence of the message's first packet. Loss events use the same numbers.
+ *
+ * Late join: a subscriber that is there when a source starts (it sees the
+ * source's window still beginning at the session's first packet) gets the
+ * whole stream. One that arrives mid-stream starts at the live edge
+ * (late_join: live) or recovers what the publisher still holds
+ * (late_join: window); the source-up event says which.
+ */
+#ifndef SEQCAST_SUB_H
+#define SEQCAST_SUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <seqcast/config.h>
+#include <seqcast/err.h>
+
+struct sc_sub;
+
+struct sc_source {
+    uint8_t gsi[6];   /* the source's Global Source ID */
+    uint16_t sport;   /* its TSI port; GSI + sport identify a session */
+    uint32_t addr;    /* IPv4 address NAKs go to (network order) */
+    char name[24];    /* "9c5f102344a1.4660": GSI hex and TSI port */
+};
+
+enum sc_sub_event_type {
+    SC_EV_SOURCE_UP = 1,
+    SC_EV_SOURCE_DOWN,
+    SC_EV_LOSS,
+};
+
+enum sc_loss_reason {
+    SC_LOSS_RETRIES = 1,  /* NAKs unanswered or repairs never came, after every retry */
+    SC_LOSS_NOT_IN_WINDOW, /* the publisher no longer holds the data */
+    SC_LOSS_RX_WINDOW,    /* the gap outgrew this subscriber's receive window */
+    SC_LOSS_SOURCE_GONE,  /* the source timed out or ended with the data missing */
+};
+
+enum sc_join {
+    SC_JOIN_FROM_START = 1, /* there from the session's first packet */
+    SC_JOIN_LIVE,           /* joined mid-stream at the live edge */
+    SC_JOIN_WINDOW,         /* joined mid-stream, recovering the publisher's window */
+};
+
+enum sc_down_reason {
+    SC_DOWN_TIMEOUT = 1, /* silent for source_timeout */
+    SC_DOWN_FIN,         /* the publisher ended the session (OPT_FIN) */
+};
+
+struct sc_sub_event {
+    enum sc_sub_event_type type;
+    const struct sc_source *src;
+    union {
+        struct {
+            enum sc_join join;
+            uint64_t first_seq; /* the first sequence that will be delivered */
+        } up;
+        struct {
+            enum sc_down_reason reason;
+        } down;
+        struct {
+            enum sc_loss_reason reason;
+            uint64_t first, last; /* sequence range (inclusive); last is UINT64_MAX when
+                                     the end is unknowable (source gone after a tail loss) */
+            uint64_t packets;     /* PGM packets that could not be recovered */
+        } loss;
+    };
+};
+
+typedef void sc_sub_msg_fn(void *ctx, const struct sc_source *src, uint64_t seq,
+                           const void *msg, size_t len);
+typedef void sc_sub_event_fn(void *ctx, const struct sc_sub_event *ev);
+
+struct sc_sub_callbacks {
+    sc_sub_msg_fn *on_msg;
+    sc_sub_event_fn *on_event; /* may be NULL */
+    void *ctx;
+};
+
+struct sc_sub_stats {
+    uint64_t msgs_delivered;
+    uint64_t bytes_delivered;
+    uint64_t odata_received;
+    uint64_t rdata_received;
+    uint64_t duplicates;     /* packets already held or delivered */
+    uint64_t gaps;           /* holes detected (each a run of missing packets) */
+    uint64_t naks_sent;      /* NAK packets */
+    uint64_t nak_sqns;       /* sequence numbers NAKed, retries included */
+    uint64_t ncf_received;
+    uint64_t nak_suppressed; /* NAKs not sent because an NCF or a peer's NAK came first */
+    uint64_t repaired;       /* packets that arrived after being NAKed or detected missing */
+    uint64_t lost_packets;   /* packets given up on (typed loss events) */
+    uint64_t loss_events;
+    uint64_t spm_received;
+    uint64_t sources_up, sources_down;
+    uint64_t rx_bad[13];     /* dropped, by codec error class (-enum sc_perr) */
+    uint64_t rx_bad_payload; /* ODATA whose MoldUDP64 block is malformed */
+    uint64_t rx_not_ours;    /* well-formed PGM for another session or port */
+    uint64_t rx_wrong_type;  /* well-formed, but not for a subscriber */
+    uint64_t rx_before_join; /* older than where this subscriber started */
+    uint64_t rx_pool_empty;  /* no buffer free: dropped (and NAKed later) */
+    uint64_t source_table_full;
+    uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
+    uint64_t rcvbuf_requested, rcvbuf_effective;
+};
+
+/* @return 0, or a negative errno with err->msg (e.g. the group could not be
+ *         joined on the interface). */
+int sc_sub_create(struct sc_sub **out, const struct sc_config *cfg, const char *channel,
+                  const struct sc_sub_callbacks *cb, struct sc_err *err);
+
+/* Read, repair, deliver. @return the amount of work done (0 = idle). */
+int sc_sub_do_work(struct sc_sub *s, uint64_t now_ns);
+
+int sc_sub_fd(const struct sc_sub *s);
+uint64_t sc_sub_deadline(const struct sc_sub *s);
+void sc_sub_get_stats(const struct sc_sub *s, struct sc_sub_stats *st);
+
+/* Safe on NULL. */
+void sc_sub_destroy(struct sc_sub *s);
+
+#endif
