@@ -64,13 +64,16 @@ LIB_LIBS   := $(YAML_LIBS)
 
 REPLAY_LIB_SRC := $(filter-out replay/main_%.c,$(wildcard replay/*.c))
 REPLAY_LIB_OBJ := $(REPLAY_LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# helpers shared by the binaries (message generator, run loop, stats printing)
+APPS_LIB_SRC := $(filter-out apps/main_%.c,$(wildcard apps/*.c))
+APPS_LIB_OBJ := $(APPS_LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
 # binaries: build/bin/<name> from <dir>/main_<name>.c (+ the module's helpers)
 BIN_MAINS := $(wildcard apps/main_*.c feedhandler/main_*.c replay/main_*.c)
 BINS      := $(patsubst main_%,$(BUILD)/bin/seqcast-%,$(basename $(notdir $(BIN_MAINS))))
 
-UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c tests/sim/test_*.c)
+UNIT_BINS  := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRC))))
 SUPPORT_SRC := $(wildcard tests/support/*.c)
 SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
 
@@ -116,20 +119,24 @@ $(BUILD)/seqcast.pc: Makefile $(PREFIX_STAMP)
 
 LINK_LIBS := $(BUILD)/libseqcast.a $(LIB_LIBS) -pthread $(SAN_LDFLAGS)
 
-$(BUILD)/bin/seqcast-%: $(BUILD)/obj/apps/main_%.o $(BUILD)/libseqcast.a
+$(BUILD)/bin/seqcast-%: $(BUILD)/obj/apps/main_%.o $(APPS_LIB_OBJ) $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) -o $@ $< $(LINK_LIBS)
-$(BUILD)/bin/seqcast-%: $(BUILD)/obj/feedhandler/main_%.o $(BUILD)/libseqcast.a
+	$(QUIET_LINK)$(CC) -o $@ $< $(APPS_LIB_OBJ) $(LINK_LIBS)
+$(BUILD)/bin/seqcast-%: $(BUILD)/obj/feedhandler/main_%.o $(APPS_LIB_OBJ) $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) -o $@ $< $(LINK_LIBS) $(PCAP_LIBS)
+	$(QUIET_LINK)$(CC) -o $@ $< $(APPS_LIB_OBJ) $(LINK_LIBS) $(PCAP_LIBS)
 $(BUILD)/bin/seqcast-%: $(BUILD)/obj/replay/main_%.o $(REPLAY_LIB_OBJ) $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -o $@ $< $(REPLAY_LIB_OBJ) $(LINK_LIBS) $(PCAP_LIBS)
 
 # ---------------------------------------------------------------- tests
-$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(SUPPORT_OBJ) $(REPLAY_LIB_OBJ) $(BUILD)/libseqcast.a
+TEST_OBJ := $(SUPPORT_OBJ) $(REPLAY_LIB_OBJ) $(APPS_LIB_OBJ)
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(TEST_OBJ) $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) -o $@ $< $(SUPPORT_OBJ) $(REPLAY_LIB_OBJ) $(LINK_LIBS) $(PCAP_LIBS) $(CRIT_LIBS)
+	$(QUIET_LINK)$(CC) -o $@ $< $(TEST_OBJ) $(LINK_LIBS) $(PCAP_LIBS) $(CRIT_LIBS)
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/sim/test_%.o $(TEST_OBJ) $(BUILD)/libseqcast.a
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) -o $@ $< $(TEST_OBJ) $(LINK_LIBS) $(PCAP_LIBS) $(CRIT_LIBS)
 
 $(BUILD)/tests/fuzz-replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)

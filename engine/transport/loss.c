@@ -52,6 +52,12 @@ chance(struct loss *l, uint32_t ppm)
 static bool
 drop_it(struct loss *l)
 {
+    uint64_t idx = l->st.seen++;
+
+    if (l->p.cut_count && idx >= l->p.cut_from && idx - l->p.cut_from < l->p.cut_count) {
+        l->st.cut++;
+        return true;
+    }
     if (l->burst_left) {
         l->burst_left--;
         l->st.burst_dropped++;

@@ -124,11 +124,13 @@ struct sc_loss_params {
     uint32_t reorder_ppm; /* chance a packet is held back and delivered after the next ones */
     uint32_t reorder_depth;
     uint32_t dup_ppm;     /* chance a packet is delivered twice */
+    uint64_t cut_from;    /* drop every packet numbered [cut_from, cut_from + cut_count) */
+    uint64_t cut_count;   /* (0-based, in the order they pass): an outage of known extent */
     bool on_tx;           /* damage what this endpoint sends (all receivers see it) instead of
                              what it receives */
 };
 struct sc_loss_stats {
-    uint64_t dropped, burst_dropped, reordered, duplicated;
+    uint64_t seen, dropped, burst_dropped, cut, reordered, duplicated;
 };
 /* Wrap inner; closing the wrapper closes inner. */
 int sc_xport_loss_wrap(struct sc_xport **out, struct sc_xport *inner,

@@ -65,7 +65,7 @@ struct sc_sub_event {
     union {
         struct {
             enum sc_join join;
-            uint64_t first_seq; /* the first sequence that will be delivered */
+            uint64_t first_packet; /* the first PGM packet sequence it will deliver */
         } up;
         struct {
             enum sc_down_reason reason;

@@ -1,0 +1,48 @@
+/* Shared by publisher and subscriber: find the channel to run, refuse what
+ * this build cannot do, and describe the transport it needs. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/channel.h"
+
+const struct sc_channel_cfg *
+sc_channel_find(const struct sc_config *cfg, const char *name, struct sc_err *err)
+{
+    for (uint32_t i = 0; i < cfg->nchannels; i++)
+        if (!name || !strcmp(cfg->channels[i].name, name)) {
+            const struct sc_channel_cfg *ch = &cfg->channels[i];
+            if (ch->transport != SC_TRANSPORT_UDP) {
+                if (err) {
+                    err->code = -ENOTSUP;
+                    snprintf(err->msg, sizeof(err->msg),
+                             "channel %.31s: transport dpdk is not available in this build "
+                             "(use transport: udp)", ch->name);
+                }
+                return NULL;
+            }
+            return ch;
+        }
+    if (err) {
+        err->code = -ENOENT;
+        snprintf(err->msg, sizeof(err->msg), "%.100s: no channel named '%.40s'", cfg->origin,
+                 name ? name : "(any)");
+    }
+    return NULL;
+}
+
+void
+sc_xport_params_from(struct sc_xport_params *x, const struct sc_channel_cfg *ch,
+                     enum sc_xport_role role)
+{
+    memset(x, 0, sizeof(*x));
+    x->role = role;
+    x->group = ch->group.s_addr;
+    x->port = ch->port;
+    x->nak_port = ch->nak_port;
+    x->interface = ch->interface.s_addr;
+    x->ttl = ch->ttl;
+    x->loop = ch->loop;
+    x->rcvbuf = ch->rcvbuf;
+    x->sndbuf = ch->sndbuf;
+}

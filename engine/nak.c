@@ -1,0 +1,133 @@
+#include "engine/nak.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/compiler.h"
+
+int
+sc_nak_init(struct sc_nak *n, const struct sc_nak_params *p, uint64_t *rng, uint32_t capacity)
+{
+    uint64_t cap = sc_pow2_roundup(capacity);
+
+    memset(n, 0, sizeof(*n));
+    n->list = malloc(cap * sizeof(*n->list));
+    if (!n->list)
+        return -ENOMEM;
+    n->mask = (uint32_t)(cap - 1);
+    n->p = *p;
+    n->rng = rng;
+    return 0;
+}
+
+void
+sc_nak_fini(struct sc_nak *n)
+{
+    free(n->list);
+    n->list = NULL;
+}
+
+void
+sc_nak_reset(struct sc_nak *n)
+{
+    n->head = n->tail = 0;
+}
+
+static uint64_t
+backoff(struct sc_nak *n)
+{
+    /* NAK_RB_IVL: uniform in (0, backoff], as OpenPGM does (1 us minimum) */
+    return 1000 + sc_rand(n->rng) % (n->p.backoff_ns > 1000 ? n->p.backoff_ns - 999 : 1);
+}
+
+void
+sc_nak_missing(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t now_ns)
+{
+    struct sc_rxw_slot *s = sc_rxw_slot(w, seq);
+
+    s->state = SC_RXW_MISSING;
+    s->nak_state = SC_NAK_BACKOFF;
+    s->ncf_retries = s->data_retries = 0;
+    s->nakked = false;
+    s->nak_due_ns = now_ns + backoff(n);
+    /* the list holds at most the window's worth: gaps inside the window */
+    if (n->tail - n->head <= n->mask)
+        n->list[n->tail++ & n->mask] = seq;
+}
+
+bool
+sc_nak_confirmed(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t now_ns)
+{
+    struct sc_rxw_slot *s;
+    bool suppressed;
+
+    (void)n;
+    if (!sc_rxw_in_window(w, seq))
+        return false;
+    s = sc_rxw_slot(w, seq);
+    if (s->state != SC_RXW_MISSING)
+        return false;
+    suppressed = s->nak_state == SC_NAK_BACKOFF;
+    s->nak_state = SC_NAK_WAIT_DATA;
+    s->nak_due_ns = now_ns + n->p.rdata_ns;
+    return suppressed;
+}
+
+uint64_t
+sc_nak_poll(struct sc_nak *n, struct sc_rxw *w, uint64_t now_ns, sc_nak_send_fn *send,
+            sc_nak_lost_fn *lost, void *ctx)
+{
+    uint64_t batch[SC_NAK_MAX_LIST], next_due = UINT64_MAX;
+    unsigned nb = 0;
+    uint32_t keep = n->head;
+
+    /* walk the FIFO, compacting out sequences that are no longer missing */
+    for (uint32_t i = n->head; i != n->tail; i++) {
+        uint64_t seq = n->list[i & n->mask];
+        struct sc_rxw_slot *s;
+
+        if (!sc_rxw_in_window(w, seq))
+            continue;
+        s = sc_rxw_slot(w, seq);
+        if (s->state != SC_RXW_MISSING)
+            continue;
+        if (s->nak_due_ns <= now_ns) {
+            switch (s->nak_state) {
+            case SC_NAK_BACKOFF:
+                s->nak_state = SC_NAK_WAIT_NCF;
+                s->nak_due_ns = now_ns + n->p.repeat_ns;
+                s->nakked = true;
+                batch[nb++] = seq;
+                if (nb == SC_NAK_MAX_LIST) {
+                    send(ctx, batch, nb);
+                    nb = 0;
+                }
+                break;
+            case SC_NAK_WAIT_NCF:
+                if (++s->ncf_retries >= n->p.ncf_retries) {
+                    lost(ctx, seq);
+                    continue;
+                }
+                s->nak_state = SC_NAK_BACKOFF;
+                s->nak_due_ns = now_ns + backoff(n);
+                break;
+            case SC_NAK_WAIT_DATA:
+                if (++s->data_retries >= n->p.data_retries) {
+                    lost(ctx, seq);
+                    continue;
+                }
+                s->nak_state = SC_NAK_BACKOFF;
+                s->nak_due_ns = now_ns + backoff(n);
+                break;
+            }
+        }
+        if (s->nak_due_ns < next_due)
+            next_due = s->nak_due_ns;
+        n->list[keep++ & n->mask] = seq;
+    }
+    n->tail = keep;
+    if (nb)
+        send(ctx, batch, nb);
+    return next_due;
+}

@@ -1,0 +1,716 @@
+/* The publisher agent: batching, ODATA, NAK handling, repairs, heartbeats.
+ *
+ * Send path: sc_pub_send appends to the open packet (a MoldUDP64 block in the
+ * transmit window's next buffer, framing: batched) or stores the message as
+ * its own APDU (framing: raw); APDUs larger than one TPDU become OPT_FRAGMENT
+ * runs. The ODATA header is encoded in place when the packet closes. do_work
+ * sends what is stored, oldest first, in sendmmsg bursts.
+ *
+ * Each do_work: read NAKs and SPMRs -> NCFs (and out-of-window SPMs) queued
+ * at once; timers (batch deadline, heartbeat SPMs); window age limit; due
+ * repairs (RDATA, within the retransmit rate); new ODATA (within the data
+ * rate); one flush of everything queued.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "engine/channel.h"
+#include "engine/compiler.h"
+#include "engine/pub_int.h"
+#include "engine/rtx.h"
+#include "engine/timerwheel.h"
+#include "engine/txw.h"
+#include "proto/mold.h"
+#include "proto/pgm.h"
+#include "proto/seq.h"
+
+#define IP_UDP_OVERHEAD 28
+#define ODATA_HDR (SC_PGM_HDR_LEN + SC_PGM_DATA_BODY_LEN)
+#define FRAG_OPT_LEN (4 + 16)
+#define CTRL_BUFS 64
+#define CTRL_BUF_SIZE 512
+#define RX_BUF_SIZE 2048
+#define RTX_QUEUE 8192
+#define NS_PER_S UINT64_C(1000000000)
+
+enum txq_kind { TXQ_CTRL, TXQ_ODATA, TXQ_RDATA };
+
+struct sc_pub {
+    struct sc_channel_cfg ch;
+    struct sc_xport *x;
+    struct sc_txw w;
+    struct sc_rtx rtx;
+    struct sc_tw tw;
+    struct sc_timer batch_timer, spm_timer;
+    struct sc_pub_stats st;
+
+    uint8_t gsi[6];
+    uint16_t sport;     /* TSI port */
+    uint32_t nla;       /* unicast address we advertise for NAKs */
+    uint8_t session[SC_MOLD_SESSION_LEN];
+    uint32_t tpdu_max;  /* PGM packet bytes that fit the MTU */
+    uint32_t tsdu_max;  /* payload of an unfragmented ODATA */
+    uint32_t frag_max;  /* payload of a fragment */
+
+    /* the open batched packet */
+    bool open;
+    uint8_t *open_buf;
+    struct sc_mold_enc enc;
+    uint64_t next_msg_seq;
+
+    /* heartbeats */
+    uint32_t spm_sqn;
+    unsigned hb_index;
+    uint64_t hb_due_ns;
+    uint64_t last_spm_ns;
+    uint64_t last_data_ns;
+    bool started, closing, spm_now, clock_started;
+
+    /* data rate limit */
+    uint64_t tokens, last_refill_ns;
+
+    /* output queue, flushed once per do_work */
+    struct sc_pkt txq[SC_BURST];
+    uint8_t txq_kind[SC_BURST];
+    unsigned ntx;
+    uint64_t odata_queued; /* next ODATA sequence to queue (>= w.next_tx) */
+    unsigned ctrl_next;
+    uint8_t ctrl[CTRL_BUFS][CTRL_BUF_SIZE];
+
+    uint8_t rx[SC_BURST][RX_BUF_SIZE];
+    uint8_t apdu[SC_PGM_MAX_APDU + SC_MOLD_HDR_LEN + 2]; /* staging for fragmented APDUs */
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static struct sc_pgm_pkt
+downstream(const struct sc_pub *p, uint8_t type)
+{
+    struct sc_pgm_pkt k;
+
+    memset(&k, 0, offsetof(struct sc_pgm_pkt, opt));
+    k.opt.present = 0;
+    k.opt.nak_list_len = 0;
+    k.sport = p->sport;
+    k.dport = p->ch.pgm_port;
+    k.type = type;
+    memcpy(k.gsi, p->gsi, 6);
+    k.tsdu = NULL;
+    k.tsdu_len = 0;
+    return k;
+}
+
+static void
+set_nla(struct sc_pgm_nla *n, uint32_t addr)
+{
+    n->afi = SC_PGM_AFI_IP;
+    memset(n->addr, 0, sizeof(n->addr));
+    memcpy(n->addr, &addr, 4);
+}
+
+static int flush_txq(struct sc_pub *p);
+
+static void
+enqueue(struct sc_pub *p, uint8_t *data, uint16_t len, uint32_t addr, uint16_t port, uint8_t kind)
+{
+    if (p->ntx == SC_BURST)
+        flush_txq(p);
+    if (p->ntx == SC_BURST) {
+        p->st.tx_backpressure++; /* still full: the transport refuses; drop control packets */
+        return;
+    }
+    p->txq[p->ntx] = (struct sc_pkt){ .data = data, .len = len, .addr = addr, .port = port };
+    p->txq_kind[p->ntx++] = kind;
+}
+
+static uint8_t *
+ctrl_buf(struct sc_pub *p)
+{
+    return p->ctrl[p->ctrl_next++ % CTRL_BUFS];
+}
+
+/* Send what is queued. Unsent ODATA is re-queued from w.next_tx next time;
+ * unsent repairs are dropped (the receiver NAKs again) because their buffers
+ * belong to the window, which the application may recycle before the retry;
+ * unsent control packets stay queued. */
+static int
+flush_txq(struct sc_pub *p)
+{
+    uint16_t sent;
+    unsigned keep = 0;
+
+    if (!p->ntx)
+        return 0;
+    sent = sc_xport_tx(p->x, p->txq, (uint16_t)p->ntx);
+    for (unsigned i = 0; i < sent; i++) {
+        switch (p->txq_kind[i]) {
+        case TXQ_ODATA:
+            p->w.next_tx++;
+            p->st.odata_sent++;
+            break;
+        case TXQ_RDATA:
+            p->st.rdata_sent++;
+            break;
+        }
+    }
+    if (sent < p->ntx) {
+        p->st.tx_backpressure++;
+        for (unsigned i = sent; i < p->ntx; i++)
+            if (p->txq_kind[i] == TXQ_CTRL) {
+                p->txq[keep] = p->txq[i];
+                p->txq_kind[keep++] = TXQ_CTRL;
+            }
+        p->odata_queued = p->w.next_tx;
+    }
+    p->ntx = keep;
+    return sent;
+}
+
+static void
+queue_spm(struct sc_pub *p, uint64_t now_ns)
+{
+    struct sc_pgm_pkt k = downstream(p, SC_PGM_SPM);
+    uint8_t *b = ctrl_buf(p);
+    int n;
+
+    k.spm.sqn = p->spm_sqn++;
+    k.spm.trail = (uint32_t)p->w.trail;
+    k.spm.lead = (uint32_t)(p->w.next_tx - 1); /* the last ODATA sent */
+    set_nla(&k.spm.nla, p->nla);
+    if (p->closing)
+        k.opt.present = SC_PGM_HAS_FIN;
+    n = sc_pgm_encode(b, CTRL_BUF_SIZE, &k);
+    if (n > 0) {
+        enqueue(p, b, (uint16_t)n, p->ch.group.s_addr, p->ch.port, TXQ_CTRL);
+        p->st.spm_sent++;
+    }
+    p->last_spm_ns = now_ns;
+}
+
+/* ------------------------------------------------------------ heartbeats */
+
+/* Heartbeat SPMs after data: spm.heartbeat[0], [1], ... after the last data,
+ * then every spm.ambient. New data restarts the schedule; the timer is re-armed
+ * lazily when it fires, so a busy stream costs no timer work per packet. */
+static void
+spm_fire(struct sc_timer *t, uint64_t now_ns)
+{
+    struct sc_pub *p = sc_container_of(t, struct sc_pub, spm_timer);
+    uint64_t ambient_due = p->last_spm_ns + p->ch.spm.ambient_ns;
+
+    if (now_ns >= p->hb_due_ns || now_ns >= ambient_due) {
+        queue_spm(p, now_ns);
+        if (now_ns >= p->hb_due_ns) {
+            if (p->hb_index < p->ch.spm.nheartbeat)
+                p->hb_index++;
+            p->hb_due_ns = now_ns + (p->hb_index < p->ch.spm.nheartbeat
+                                         ? p->ch.spm.heartbeat_ns[p->hb_index]
+                                         : p->ch.spm.ambient_ns);
+        }
+        ambient_due = now_ns + p->ch.spm.ambient_ns;
+    }
+    sc_tw_arm(&p->tw, &p->spm_timer, p->hb_due_ns < ambient_due ? p->hb_due_ns : ambient_due);
+}
+
+static void
+data_sent(struct sc_pub *p, uint64_t now_ns)
+{
+    p->last_data_ns = now_ns;
+    p->hb_index = 0;
+    p->hb_due_ns = now_ns + p->ch.spm.heartbeat_ns[0];
+    if (!sc_timer_pending(&p->spm_timer))
+        sc_tw_arm(&p->tw, &p->spm_timer, p->hb_due_ns);
+}
+
+/* ------------------------------------------------------------ send path */
+
+static int
+encode_odata(struct sc_pub *p, uint8_t *buf, uint32_t tsdu_len, const struct sc_pgm_frag *frag,
+             uint64_t seq)
+{
+    struct sc_pgm_pkt k = downstream(p, SC_PGM_ODATA);
+
+    k.data.sqn = (uint32_t)seq;
+    k.data.trail = (uint32_t)p->w.trail;
+    k.tsdu_len = (uint16_t)tsdu_len;
+    if (frag) {
+        k.opt.present = SC_PGM_HAS_FRAGMENT;
+        k.opt.frag = *frag;
+    }
+    return sc_pgm_encode(buf, p->tpdu_max, &k);
+}
+
+static void
+close_block(struct sc_pub *p, uint64_t now_ns)
+{
+    uint64_t seq = p->w.trail + p->w.count;
+    int n;
+
+    if (!p->open)
+        return;
+    n = encode_odata(p, p->open_buf, (uint32_t)p->enc.len, NULL, seq);
+    sc_txw_commit(&p->w, (uint16_t)n, now_ns);
+    p->open = false;
+    sc_tw_cancel(&p->tw, &p->batch_timer);
+}
+
+static void
+batch_fire(struct sc_timer *t, uint64_t now_ns)
+{
+    close_block(sc_container_of(t, struct sc_pub, batch_timer), now_ns);
+}
+
+static uint64_t
+unsent(const struct sc_pub *p)
+{
+    return p->w.trail + p->w.count - p->w.next_tx;
+}
+
+/* Store an APDU as a run of OPT_FRAGMENT packets (all or nothing). */
+static int
+store_fragmented(struct sc_pub *p, const uint8_t *apdu, uint32_t len, uint64_t now_ns)
+{
+    uint32_t nfrag = (len + p->frag_max - 1) / p->frag_max;
+    uint64_t first = p->w.trail + p->w.count;
+    struct sc_pgm_frag f = { .first_sqn = (uint32_t)first, .apdu_len = len };
+
+    if (nfrag > sc_txw_capacity(&p->w) / 2)
+        return -EMSGSIZE; /* the window could not hold it for repair */
+    if (unsent(p) + nfrag > sc_txw_capacity(&p->w))
+        return -EAGAIN;
+    for (uint32_t i = 0; i < nfrag; i++) {
+        uint8_t *b = sc_txw_reserve(&p->w);
+        uint32_t chunk = len - f.offset < p->frag_max ? len - f.offset : p->frag_max;
+        int n;
+        memcpy(b + ODATA_HDR + FRAG_OPT_LEN, apdu + f.offset, chunk);
+        n = encode_odata(p, b, chunk, &f, first + i);
+        sc_txw_commit(&p->w, (uint16_t)n, now_ns);
+        f.offset += chunk;
+    }
+    return 0;
+}
+
+static int
+send_raw(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
+{
+    uint8_t *b;
+    int n;
+
+    if (len > SC_PGM_MAX_APDU)
+        return -EMSGSIZE;
+    if (len > p->tsdu_max)
+        return store_fragmented(p, msg, (uint32_t)len, now_ns);
+    if (!(b = sc_txw_reserve(&p->w)))
+        return -EAGAIN;
+    memcpy(b + ODATA_HDR, msg, len);
+    n = encode_odata(p, b, (uint32_t)len, NULL, p->w.trail + p->w.count);
+    sc_txw_commit(&p->w, (uint16_t)n, now_ns);
+    return 0;
+}
+
+static int
+send_batched(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
+{
+    if (len > SC_PGM_MAX_APDU - SC_MOLD_HDR_LEN - 2)
+        return -EMSGSIZE;
+    if (p->open && p->enc.cap - p->enc.len < sc_mold_msg_size((uint16_t)len))
+        close_block(p, now_ns);
+    if (SC_MOLD_HDR_LEN + sc_mold_msg_size((uint16_t)len) > p->tsdu_max) {
+        /* too big for one packet: a block of its own, fragmented */
+        struct sc_mold_enc e;
+        int rc;
+        sc_mold_enc_init(&e, p->apdu, sizeof(p->apdu), p->session, p->next_msg_seq);
+        sc_mold_enc_add(&e, msg, (uint16_t)len);
+        rc = store_fragmented(p, p->apdu, (uint32_t)e.len, now_ns);
+        if (rc == 0)
+            p->next_msg_seq++;
+        return rc;
+    }
+    if (!p->open) {
+        uint8_t *b = sc_txw_reserve(&p->w);
+        if (!b)
+            return -EAGAIN;
+        p->open_buf = b;
+        sc_mold_enc_init(&p->enc, b + ODATA_HDR, p->tsdu_max, p->session, p->next_msg_seq);
+        p->open = true;
+        if (p->ch.batch_delay_ns)
+            sc_tw_arm(&p->tw, &p->batch_timer, now_ns + p->ch.batch_delay_ns);
+    }
+    sc_mold_enc_add(&p->enc, msg, (uint16_t)len);
+    p->next_msg_seq++;
+    if (!p->ch.batch_delay_ns || p->enc.cap - p->enc.len < sc_mold_msg_size(1))
+        close_block(p, now_ns);
+    return 0;
+}
+
+/* The timer wheel starts at the first real time the application passes. */
+static void
+clock_start(struct sc_pub *p, uint64_t now_ns)
+{
+    if (unlikely(!p->clock_started)) {
+        sc_tw_init(&p->tw, now_ns);
+        p->clock_started = true;
+    }
+}
+
+int
+sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
+{
+    int rc;
+
+    clock_start(p, now_ns);
+    rc = p->ch.framing == SC_FRAMING_RAW ? send_raw(p, msg, len, now_ns)
+                                             : send_batched(p, msg, len, now_ns);
+    if (rc == 0) {
+        p->st.msgs_sent++;
+        p->st.bytes_sent += len;
+    }
+    return rc;
+}
+
+int
+sc_pub_flush(struct sc_pub *p, uint64_t now_ns)
+{
+    close_block(p, now_ns);
+    return 0;
+}
+
+/* Queue stored ODATA within the data rate. @return packets queued. */
+static int
+queue_odata(struct sc_pub *p, uint64_t now_ns)
+{
+    uint64_t end = p->w.trail + p->w.count;
+    int n = 0;
+
+    if (p->odata_queued < p->w.next_tx)
+        p->odata_queued = p->w.next_tx;
+    if (p->ch.data_rate_bps) {
+        uint64_t cap = p->ch.data_rate_bps / 100 > 12000 * 8 ? p->ch.data_rate_bps / 100 : 12000 * 8;
+        uint64_t dt = p->last_refill_ns ? now_ns - p->last_refill_ns : NS_PER_S;
+        uint64_t add = dt >= NS_PER_S ? p->ch.data_rate_bps : p->ch.data_rate_bps * dt / NS_PER_S;
+        p->tokens = p->tokens + add > cap ? cap : p->tokens + add;
+        p->last_refill_ns = now_ns;
+    }
+    while (p->odata_queued < end && p->ntx < SC_BURST) {
+        struct sc_txw_slot *s = sc_txw_get(&p->w, p->odata_queued);
+        uint64_t bits = ((uint64_t)s->len + IP_UDP_OVERHEAD) * 8;
+        if (p->ch.data_rate_bps) {
+            if (p->tokens < bits) {
+                p->st.data_rate_limited++;
+                break;
+            }
+            p->tokens -= bits;
+        }
+        enqueue(p, s->buf, s->len, p->ch.group.s_addr, p->ch.port, TXQ_ODATA);
+        p->odata_queued++;
+        n++;
+    }
+    if (n)
+        data_sent(p, now_ns);
+    return n;
+}
+
+/* ------------------------------------------------------------ NAKs */
+
+static bool
+send_rdata(void *ctx, uint64_t seq, struct sc_txw_slot *s)
+{
+    struct sc_pub *p = ctx;
+
+    (void)seq;
+    if (p->ntx == SC_BURST)
+        flush_txq(p);
+    if (p->ntx == SC_BURST)
+        return false;
+    sc_pgm_make_rdata(s->buf, (uint32_t)p->w.trail);
+    enqueue(p, s->buf, s->len, p->ch.group.s_addr, p->ch.port, TXQ_RDATA);
+    return true;
+}
+
+static void
+on_nak(struct sc_pub *p, const struct sc_pgm_pkt *k, uint32_t from, uint64_t now_ns)
+{
+    uint32_t sqns[1 + SC_PGM_MAX_NAK_LIST], confirmed[1 + SC_PGM_MAX_NAK_LIST];
+    unsigned n = 0, nc = 0;
+    bool outside = false;
+    uint64_t lead = p->w.next_tx ? p->w.next_tx - 1 : 0;
+
+    if (k->nak.grp.afi != SC_PGM_AFI_IP || memcmp(k->nak.grp.addr, &p->ch.group.s_addr, 4)) {
+        p->st.rx_not_ours++;
+        return;
+    }
+    p->st.naks_received++;
+    sqns[n++] = k->nak.sqn;
+    for (unsigned i = 0; i < k->opt.nak_list_len; i++)
+        sqns[n++] = k->opt.nak_list[i];
+    p->st.nak_sqns += n;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t seq = sc_seq32_widen(lead, sqns[i]);
+        switch (sc_rtx_request(&p->rtx, &p->w, seq, from, now_ns)) {
+        case SC_RTX_QUEUED:
+            confirmed[nc++] = sqns[i];
+            break;
+        case SC_RTX_COALESCED:
+            p->st.nak_coalesced++;
+            confirmed[nc++] = sqns[i];
+            break;
+        case SC_RTX_OUT_OF_WINDOW:
+            p->st.nak_out_of_window++;
+            outside = true;
+            break;
+        case SC_RTX_OVER_BUDGET:
+            p->st.nak_over_budget++;
+            break;
+        case SC_RTX_OVERFLOW:
+            p->st.nak_rtx_overflow++;
+            break;
+        }
+    }
+    if (nc) { /* NCF at once, echoing what will be repaired */
+        struct sc_pgm_pkt c = downstream(p, SC_PGM_NCF);
+        uint8_t *b = ctrl_buf(p);
+        int len;
+        c.nak.sqn = confirmed[0];
+        set_nla(&c.nak.src, p->nla);
+        set_nla(&c.nak.grp, p->ch.group.s_addr);
+        if (nc > 1) {
+            c.opt.present = SC_PGM_HAS_NAK_LIST;
+            c.opt.nak_list_len = (uint8_t)(nc - 1);
+            memcpy(c.opt.nak_list, confirmed + 1, (nc - 1) * sizeof(uint32_t));
+        }
+        len = sc_pgm_encode(b, CTRL_BUF_SIZE, &c);
+        if (len > 0) {
+            enqueue(p, b, (uint16_t)len, p->ch.group.s_addr, p->ch.port, TXQ_CTRL);
+            p->st.ncf_sent++;
+        }
+    }
+    /* data no longer held: an SPM now, whose trail lets the receiver declare
+     * the loss at once instead of retrying */
+    if (outside)
+        p->spm_now = true;
+}
+
+static void
+on_packet(struct sc_pub *p, const struct sc_pkt *pk, uint64_t now_ns)
+{
+    struct sc_pgm_pkt k;
+    int rc = sc_pgm_decode(pk->data, pk->len, &k, 0);
+
+    if (rc < 0) {
+        p->st.rx_bad[-rc]++;
+        return;
+    }
+    if (!sc_pgm_is_upstream(k.type)) {
+        p->st.rx_wrong_type++;
+        return;
+    }
+    if (memcmp(k.gsi, p->gsi, 6) || k.dport != p->sport || k.sport != p->ch.pgm_port) {
+        p->st.rx_not_ours++;
+        return;
+    }
+    switch (k.type) {
+    case SC_PGM_NAK:
+        on_nak(p, &k, pk->addr, now_ns);
+        break;
+    case SC_PGM_SPMR:
+        p->st.spmr_received++;
+        p->spm_now = true;
+        break;
+    default:
+        p->st.rx_wrong_type++; /* NNAK, POLR, ACK: not used by this source */
+        break;
+    }
+}
+
+/* ------------------------------------------------------------ agent */
+
+int
+sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
+{
+    struct sc_pkt in[SC_BURST];
+    uint16_t got;
+    int work = 0;
+
+    clock_start(p, now_ns);
+    if (unlikely(!p->started)) {
+        p->started = true;
+        p->last_spm_ns = now_ns;
+        queue_spm(p, now_ns); /* announce the source (and where NAKs go) at once */
+        data_sent(p, now_ns); /* then the heartbeat schedule, for early joiners */
+        p->last_data_ns = 0;
+        work++;
+    }
+    for (unsigned i = 0; i < SC_BURST; i++) {
+        in[i].data = p->rx[i];
+        in[i].cap = RX_BUF_SIZE;
+    }
+    got = sc_xport_rx(p->x, in, SC_BURST);
+    for (uint16_t i = 0; i < got; i++)
+        on_packet(p, &in[i], now_ns);
+    work += got;
+    work += sc_tw_expire(&p->tw, now_ns);
+    if (p->spm_now) {
+        p->spm_now = false;
+        queue_spm(p, now_ns);
+        work++;
+    }
+    sc_txw_expire(&p->w, now_ns, p->ch.window_ns);
+    work += sc_rtx_poll(&p->rtx, &p->w, now_ns, send_rdata, p);
+    /* new data: up to 8 bursts per call, so NAKs are read again soon */
+    for (int b = 0; b < 8; b++) {
+        int q = queue_odata(p, now_ns);
+        work += q;
+        if (p->ntx < SC_BURST)
+            break;
+        flush_txq(p);
+        if (p->ntx == SC_BURST || q == 0)
+            break; /* back-pressure */
+    }
+    flush_txq(p);
+    return work;
+}
+
+int
+sc_pub_close(struct sc_pub *p, uint64_t now_ns)
+{
+    close_block(p, now_ns);
+    p->closing = true;
+    /* drain the data first, then three SPMs with OPT_FIN (as OpenPGM does) */
+    while (unsent(p) && sc_pub_do_work(p, now_ns) > 0)
+        ;
+    for (int i = 0; i < 3; i++)
+        queue_spm(p, now_ns);
+    flush_txq(p);
+    return 0;
+}
+
+int
+sc_pub_fd(const struct sc_pub *p)
+{
+    return sc_xport_fd(p->x);
+}
+
+uint64_t
+sc_pub_deadline(const struct sc_pub *p)
+{
+    uint64_t d = sc_tw_next_ns(&p->tw), r = sc_rtx_deadline(&p->rtx);
+
+    if (r < d)
+        d = r;
+    if (unsent(p) || p->ntx)
+        d = 0; /* work waiting now (or as soon as the rate allows) */
+    return d;
+}
+
+void
+sc_pub_get_stats(const struct sc_pub *p, struct sc_pub_stats *st)
+{
+    *st = p->st;
+    st->rtx_rate_limited = p->rtx.rate_limited;
+    st->window_evicted = p->w.evicted;
+    st->window_trail = p->w.trail;
+    st->window_lead = p->w.trail + p->w.count - 1;
+    st->next_msg_seq = p->ch.framing == SC_FRAMING_RAW ? p->w.trail + p->w.count : p->next_msg_seq;
+    st->rx_pkts = p->x->st.rx_pkts;
+    st->rx_bytes = p->x->st.rx_bytes;
+    st->tx_pkts = p->x->st.tx_pkts;
+    st->tx_bytes = p->x->st.tx_bytes;
+    st->rcvbuf_requested = p->x->st.rcvbuf_requested;
+    st->rcvbuf_effective = p->x->st.rcvbuf_effective;
+}
+
+void
+sc_pub_tsi(const struct sc_pub *p, uint8_t gsi[6], uint16_t *sport)
+{
+    memcpy(gsi, p->gsi, 6);
+    *sport = p->sport;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+int
+sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc_xport *x,
+                 uint64_t seed, struct sc_err *err)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    struct sc_pub *p = calloc(1, sizeof(*p));
+    uint64_t r = seed ? seed : 1;
+    int rc;
+
+    if (!p) {
+        rc = -ENOMEM;
+        goto out_err;
+    }
+    p->ch = *ch;
+    p->x = x;
+    p->tpdu_max = ch->mtu - IP_UDP_OVERHEAD;
+    p->tsdu_max = p->tpdu_max - ODATA_HDR;
+    p->frag_max = p->tsdu_max - FRAG_OPT_LEN;
+    for (int i = 0; i < 6; i++)
+        p->gsi[i] = (uint8_t)(sc_rand(&r) >> 24);
+    do
+        p->sport = (uint16_t)(sc_rand(&r) >> 40);
+    while (p->sport == 0 || p->sport == ch->pgm_port);
+    for (int i = 0; i < SC_MOLD_SESSION_LEN; i++)
+        p->session[i] = (uint8_t)hex[(p->gsi[i / 2] >> (i % 2 ? 0 : 4)) & 0xF];
+    p->nla = ch->source.s_addr ? ch->source.s_addr : x->local_addr;
+    p->next_msg_seq = 1;
+    rc = sc_txw_init(&p->w, ch->window_packets, p->tpdu_max, 0);
+    if (rc < 0)
+        goto out_free;
+    rc = sc_rtx_init(&p->rtx, RTX_QUEUE, ch->rtx.delay_ns, ch->rtx.rate_bps, ch->rtx.budget);
+    if (rc < 0)
+        goto out_txw;
+    sc_timer_init(&p->batch_timer, batch_fire);
+    sc_timer_init(&p->spm_timer, spm_fire);
+    *out = p;
+    return 0;
+
+out_txw:
+    sc_txw_fini(&p->w);
+out_free:
+    free(p);
+out_err:
+    sc_xport_close(x);
+    if (err) {
+        err->code = rc;
+        snprintf(err->msg, sizeof(err->msg), "publisher %s: out of memory (window of %u packets)",
+                 ch->name, ch->window_packets);
+    }
+    return rc;
+}
+
+int
+sc_pub_create(struct sc_pub **out, const struct sc_config *cfg, const char *channel,
+              struct sc_err *err)
+{
+    const struct sc_channel_cfg *ch = sc_channel_find(cfg, channel, err);
+    struct sc_xport_params xp;
+    struct sc_xport *x;
+    uint64_t seed;
+    int rc;
+
+    if (!ch)
+        return err ? err->code : -ENOENT;
+    sc_xport_params_from(&xp, ch, SC_XPORT_PUB);
+    if ((rc = sc_xport_udp_open(&x, &xp, err)) < 0)
+        return rc;
+    if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+        seed = (uint64_t)(uintptr_t)&seed ^ 0x9e3779b97f4a7c15ull;
+    return sc_pub_create_on(out, ch, x, seed, err);
+}
+
+void
+sc_pub_destroy(struct sc_pub *p)
+{
+    if (!p)
+        return;
+    sc_rtx_fini(&p->rtx);
+    sc_txw_fini(&p->w);
+    sc_xport_close(p->x);
+    free(p);
+}

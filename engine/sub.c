@@ -1,0 +1,821 @@
+/* The subscriber agent: sources, receive windows, repair, in-order delivery.
+ *
+ * Receive path: rx_burst straight into pool buffers -> PGM decode (checksum)
+ * -> the source (GSI + TSI port; new ones are created) -> ODATA/RDATA go into
+ * the source's receive window (a hole arms NAK back-offs, nak.c), SPMs update
+ * where NAKs go and reveal tail loss and the source's trailing edge, NCFs and
+ * peer NAKs suppress our own NAKs -> delivery of everything now in order.
+ *
+ * Internal 64-bit sequences are the wire's 32-bit ones widened, offset by
+ * 2^32 (SEQ_BASE) so that "one before the first" never goes below zero;
+ * raw-framing users see them without the offset.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "engine/channel.h"
+#include "engine/compiler.h"
+#include "engine/nak.h"
+#include "engine/rxw.h"
+#include "engine/sub_int.h"
+#include "engine/timerwheel.h"
+#include "proto/mold.h"
+#include "proto/pgm.h"
+#include "proto/seq.h"
+
+#define SEQ_BASE (UINT64_C(1) << 32)
+#define IP_UDP_OVERHEAD 28
+#define TX_BUF_SIZE 512
+
+struct source {
+    bool used;
+    struct sc_sub *sub;
+    struct sc_source id;
+    struct sc_rxw w;
+    struct sc_nak nak;
+    struct sc_timer nak_timer, idle_timer;
+    uint64_t last_heard_ns;
+    uint32_t spm_sqn;
+    bool have_spm, fin;
+    enum sc_join join;
+    uint64_t start; /* the first sequence this subscriber follows */
+    /* batched framing: message sequence bookkeeping for loss ranges */
+    bool have_msg_seq;
+    uint64_t last_msg_seq;
+    /* a run of lost packets not yet reported (reported when the next data is
+     * delivered, which tells where it ended in message numbers) */
+    uint64_t loss_pkts, loss_first, loss_last;
+    uint8_t loss_reason;
+    uint8_t *reasm; /* APDU reassembly, 64 KiB */
+};
+
+struct sc_sub {
+    struct sc_channel_cfg ch;
+    struct sc_xport *x;
+    struct sc_sub_callbacks cb;
+    struct sc_tw tw;
+    uint64_t rng;
+    struct sc_sub_stats st;
+    uint32_t buf_size;
+    uint32_t window;
+    struct source src[SC_SUB_MAX_SOURCES];
+    /* receive buffer pool (a stack of free buffers) */
+    uint8_t *pool_mem;
+    uint8_t **free_bufs;
+    uint32_t nfree, npool;
+    /* NAKs out, flushed once per do_work */
+    struct sc_pkt txq[SC_BURST];
+    unsigned ntx;
+    uint8_t txbuf[SC_BURST][TX_BUF_SIZE];
+    uint64_t now_ns; /* of the current do_work, for callbacks from timers */
+    bool clock_started;
+};
+
+/* ---------------------------------------------------------------- pool */
+
+static uint8_t *
+buf_get(struct sc_sub *s)
+{
+    return s->nfree ? s->free_bufs[--s->nfree] : NULL;
+}
+
+static void
+buf_put(struct sc_sub *s, uint8_t *b)
+{
+    s->free_bufs[s->nfree++] = b;
+}
+
+/* ---------------------------------------------------------------- events */
+
+static void
+emit_event(struct sc_sub *s, const struct sc_sub_event *ev)
+{
+    if (s->cb.on_event)
+        s->cb.on_event(s->cb.ctx, ev);
+}
+
+/* Report the pending run of lost packets. next_first is the first message
+ * sequence delivered after it (batched), or 0 when none is (the end is then
+ * unknown, UINT64_MAX). */
+static void
+report_loss(struct source *src, uint64_t next_first)
+{
+    struct sc_sub *s = src->sub;
+    struct sc_sub_event ev = { .type = SC_EV_LOSS, .src = &src->id };
+
+    if (!src->loss_pkts)
+        return;
+    ev.loss.reason = (enum sc_loss_reason)src->loss_reason;
+    ev.loss.packets = src->loss_pkts;
+    if (s->ch.framing == SC_FRAMING_RAW) {
+        ev.loss.first = src->loss_first - SEQ_BASE;
+        ev.loss.last = src->loss_last - SEQ_BASE;
+    } else {
+        ev.loss.first = src->have_msg_seq ? src->last_msg_seq + 1
+                        : src->join == SC_JOIN_FROM_START ? 1 : 0;
+        ev.loss.last = next_first ? next_first - 1 : UINT64_MAX;
+        if (next_first && ev.loss.last < ev.loss.first)
+            ev.loss.last = ev.loss.first; /* cannot happen with a sane publisher */
+    }
+    s->st.loss_events++;
+    emit_event(s, &ev);
+    src->loss_pkts = 0;
+}
+
+/* ---------------------------------------------------------------- delivery */
+
+static void
+deliver_apdu(struct source *src, const uint8_t *apdu, uint32_t len, uint64_t first_pkt)
+{
+    struct sc_sub *s = src->sub;
+    struct sc_mold_iter it;
+    struct sc_mold_hdr h;
+    const uint8_t *m;
+    uint16_t ml;
+    uint64_t seq;
+
+    if (s->ch.framing == SC_FRAMING_RAW) {
+        report_loss(src, 0);
+        s->st.msgs_delivered++;
+        s->st.bytes_delivered += len;
+        s->cb.on_msg(s->cb.ctx, &src->id, first_pkt - SEQ_BASE, apdu, len);
+        return;
+    }
+    if (sc_mold_iter_init(&it, apdu, len, &h) < 0) {
+        s->st.rx_bad_payload++;
+        return;
+    }
+    if (h.count == SC_MOLD_COUNT_HEARTBEAT || h.count == SC_MOLD_COUNT_EOS)
+        return;
+    report_loss(src, h.seq);
+    while (sc_mold_iter_next(&it, &seq, &m, &ml)) {
+        if (src->have_msg_seq && seq <= src->last_msg_seq) {
+            s->st.duplicates++; /* a publisher bug or a replay: never deliver twice */
+            continue;
+        }
+        src->have_msg_seq = true;
+        src->last_msg_seq = seq;
+        s->st.msgs_delivered++;
+        s->st.bytes_delivered += ml;
+        s->cb.on_msg(s->cb.ctx, &src->id, seq, m, ml);
+    }
+}
+
+static void
+lose_slot(struct source *src, struct sc_rxw_slot *sl, uint64_t seq, uint8_t reason)
+{
+    if (!src->loss_pkts) {
+        src->loss_first = seq;
+        src->loss_reason = reason;
+    }
+    src->loss_last = seq;
+    src->loss_pkts++;
+    if (sl->state == SC_RXW_HAVE)
+        buf_put(src->sub, sl->buf);
+    sl->state = SC_RXW_EMPTY;
+}
+
+/* Is the APDU starting at next complete? @return its packet count, 0 if a
+ * fragment is still missing, -1 if it can never complete (a fragment lost). */
+static int
+apdu_ready(struct source *src, uint64_t first)
+{
+    struct sc_rxw_slot *f = sc_rxw_slot(&src->w, first);
+    uint32_t have = 0;
+    int n = 0;
+
+    for (uint64_t q = first; have < f->apdu_len; q++, n++) {
+        struct sc_rxw_slot *x;
+        if (q >= src->w.end)
+            return 0;
+        x = sc_rxw_slot(&src->w, q);
+        if (x->state == SC_RXW_MISSING)
+            return 0;
+        if (x->state != SC_RXW_HAVE || x->frag_first != first || x->frag_off != have ||
+            x->apdu_len != f->apdu_len)
+            return -1;
+        have += x->tsdu_len;
+    }
+    return have == f->apdu_len ? n : -1;
+}
+
+static void source_down(struct source *src, enum sc_down_reason why);
+
+static void
+deliver(struct source *src)
+{
+    struct sc_sub *s = src->sub;
+    struct sc_rxw *w = &src->w;
+
+    while (w->next < w->end) {
+        struct sc_rxw_slot *sl = sc_rxw_slot(w, w->next);
+        int n;
+
+        if (sl->state == SC_RXW_MISSING)
+            break;
+        if (sl->state == SC_RXW_LOST) {
+            lose_slot(src, sl, w->next, sl->loss_reason);
+            w->next++;
+            continue;
+        }
+        if (sl->apdu_len == 0) {
+            deliver_apdu(src, sl->buf + sl->tsdu_off, sl->tsdu_len, w->next);
+            buf_put(s, sl->buf);
+            sl->state = SC_RXW_EMPTY;
+            w->next++;
+            continue;
+        }
+        /* a fragment: deliver its APDU once every piece is here */
+        if (sl->frag_first != w->next || (n = apdu_ready(src, w->next)) < 0) {
+            lose_slot(src, sl, w->next, SC_LOSS_RETRIES); /* part of an APDU that lost a piece */
+            w->next++;
+            continue;
+        }
+        if (n == 0)
+            break;
+        {
+            uint32_t off = 0;
+            for (int i = 0; i < n; i++) {
+                struct sc_rxw_slot *x = sc_rxw_slot(w, w->next + (uint64_t)i);
+                memcpy(src->reasm + off, x->buf + x->tsdu_off, x->tsdu_len);
+                off += x->tsdu_len;
+            }
+            deliver_apdu(src, src->reasm, off, w->next);
+            for (int i = 0; i < n; i++) {
+                struct sc_rxw_slot *x = sc_rxw_slot(w, w->next);
+                buf_put(s, x->buf);
+                x->state = SC_RXW_EMPTY;
+                w->next++;
+            }
+        }
+    }
+    if (src->fin && w->next == w->end)
+        source_down(src, SC_DOWN_FIN);
+}
+
+/* ---------------------------------------------------------------- NAKs */
+
+static void
+arm_nak_timer(struct source *src, uint64_t due)
+{
+    if (!sc_timer_pending(&src->nak_timer) || due < src->nak_timer.expires << SC_TW_TICK_SHIFT)
+        sc_tw_arm(&src->sub->tw, &src->nak_timer, due);
+}
+
+static void
+mark_missing(struct source *src, uint64_t first, uint64_t end, uint64_t now_ns)
+{
+    for (uint64_t q = first; q < end; q++)
+        sc_nak_missing(&src->nak, &src->w, q, now_ns);
+    if (first < end) {
+        src->sub->st.gaps++;
+        arm_nak_timer(src, now_ns + 1000); /* the earliest back-off is >= 1 us */
+    }
+}
+
+static void
+send_nak(void *ctx, const uint64_t *seqs, unsigned n)
+{
+    struct source *src = ctx;
+    struct sc_sub *s = src->sub;
+    struct sc_pgm_pkt k;
+    uint8_t *b;
+    int len;
+
+    if (s->ntx == SC_BURST) {
+        sc_xport_tx(s->x, s->txq, (uint16_t)s->ntx);
+        s->ntx = 0;
+    }
+    b = s->txbuf[s->ntx];
+    memset(&k, 0, offsetof(struct sc_pgm_pkt, opt));
+    k.opt.present = 0;
+    k.type = SC_PGM_NAK;
+    k.sport = s->ch.pgm_port; /* upstream: the data-destination port ... */
+    k.dport = src->id.sport;  /* ... to the source's TSI port */
+    memcpy(k.gsi, src->id.gsi, 6);
+    k.tsdu = NULL;
+    k.tsdu_len = 0;
+    k.nak.sqn = (uint32_t)seqs[0];
+    k.nak.src.afi = k.nak.grp.afi = SC_PGM_AFI_IP;
+    memset(k.nak.src.addr, 0, 16);
+    memset(k.nak.grp.addr, 0, 16);
+    memcpy(k.nak.src.addr, &src->id.addr, 4);
+    memcpy(k.nak.grp.addr, &s->ch.group.s_addr, 4);
+    if (n > 1) {
+        k.opt.present = SC_PGM_HAS_NAK_LIST;
+        k.opt.nak_list_len = (uint8_t)(n - 1);
+        for (unsigned i = 1; i < n; i++)
+            k.opt.nak_list[i - 1] = (uint32_t)seqs[i];
+    }
+    len = sc_pgm_encode(b, TX_BUF_SIZE, &k);
+    if (len <= 0)
+        return;
+    s->txq[s->ntx++] = (struct sc_pkt){ .data = b, .len = (uint16_t)len, .addr = src->id.addr,
+                                        .port = s->ch.nak_port };
+    s->st.naks_sent++;
+    s->st.nak_sqns += n;
+}
+
+static void
+slot_lost(void *ctx, uint64_t seq)
+{
+    struct source *src = ctx;
+    struct sc_rxw_slot *sl = sc_rxw_slot(&src->w, seq);
+
+    sl->state = SC_RXW_LOST;
+    sl->loss_reason = SC_LOSS_RETRIES;
+    src->sub->st.lost_packets++;
+}
+
+static void
+nak_fire(struct sc_timer *t, uint64_t now_ns)
+{
+    struct source *src = sc_container_of(t, struct source, nak_timer);
+    uint64_t next = sc_nak_poll(&src->nak, &src->w, now_ns, send_nak, slot_lost, src);
+
+    if (next != UINT64_MAX)
+        sc_tw_arm(&src->sub->tw, &src->nak_timer, next);
+    deliver(src);
+}
+
+/* Everything missing before trail is gone from the publisher's window. */
+static void
+apply_trail(struct source *src, uint64_t trail)
+{
+    uint64_t end = trail < src->w.end ? trail : src->w.end;
+
+    for (uint64_t q = src->w.next; q < end; q++) {
+        struct sc_rxw_slot *sl = sc_rxw_slot(&src->w, q);
+        if (sl->state == SC_RXW_MISSING) {
+            sl->state = SC_RXW_LOST;
+            sl->loss_reason = SC_LOSS_NOT_IN_WINDOW;
+            src->sub->st.lost_packets++;
+        }
+    }
+}
+
+/* Make room for seq: a gap wider than the receive window cannot be repaired.
+ * Costs at most one window's worth of slots, however far ahead seq is. */
+static void
+make_room(struct source *src, uint64_t seq)
+{
+    struct sc_rxw *w = &src->w;
+    uint64_t cap = sc_rxw_capacity(w), new_next, stop;
+
+    if (seq < w->next + cap)
+        return;
+    new_next = seq + 1 - cap;
+    stop = new_next < w->end ? new_next : w->end;
+    for (uint64_t q = w->next; q < stop; q++) {
+        struct sc_rxw_slot *sl = sc_rxw_slot(w, q);
+        if (sl->state == SC_RXW_MISSING) {
+            sl->state = SC_RXW_LOST;
+            sl->loss_reason = SC_LOSS_RX_WINDOW;
+            src->sub->st.lost_packets++;
+        }
+    }
+    deliver(src);
+    while (w->next < new_next && w->next < w->end) { /* pieces of an APDU that cannot finish */
+        lose_slot(src, sc_rxw_slot(w, w->next), w->next, SC_LOSS_RX_WINDOW);
+        w->next++;
+    }
+    if (w->next < new_next) { /* never seen at all: one step, not one per sequence */
+        uint64_t n = new_next - w->next;
+        if (!src->loss_pkts) {
+            src->loss_first = w->next;
+            src->loss_reason = SC_LOSS_RX_WINDOW;
+        }
+        src->loss_last = new_next - 1;
+        src->loss_pkts += n;
+        src->sub->st.lost_packets += n;
+        w->next = new_next;
+    }
+    if (w->end < w->next)
+        w->end = w->next;
+}
+
+/* ---------------------------------------------------------------- sources */
+
+static void
+idle_fire(struct sc_timer *t, uint64_t now_ns)
+{
+    struct source *src = sc_container_of(t, struct source, idle_timer);
+    uint64_t due = src->last_heard_ns + src->sub->ch.source_timeout_ns;
+
+    if (now_ns >= due)
+        source_down(src, SC_DOWN_TIMEOUT);
+    else
+        sc_tw_arm(&src->sub->tw, &src->idle_timer, due);
+}
+
+static void
+source_down(struct source *src, enum sc_down_reason why)
+{
+    struct sc_sub *s = src->sub;
+    struct sc_sub_event ev = { .type = SC_EV_SOURCE_DOWN, .src = &src->id };
+
+    /* whatever is still missing is lost; deliver what remains in order */
+    for (uint64_t q = src->w.next; q < src->w.end; q++) {
+        struct sc_rxw_slot *sl = sc_rxw_slot(&src->w, q);
+        if (sl->state == SC_RXW_MISSING) {
+            sl->state = SC_RXW_LOST;
+            sl->loss_reason = SC_LOSS_SOURCE_GONE;
+            s->st.lost_packets++;
+        }
+    }
+    src->fin = false; /* no recursion through deliver() */
+    deliver(src);
+    for (uint64_t q = src->w.next; q < src->w.end; q++) { /* pieces of an unfinished APDU */
+        struct sc_rxw_slot *sl = sc_rxw_slot(&src->w, q);
+        if (sl->state == SC_RXW_HAVE || sl->state == SC_RXW_LOST)
+            lose_slot(src, sl, q, SC_LOSS_SOURCE_GONE);
+    }
+    report_loss(src, 0);
+    ev.down.reason = why;
+    s->st.sources_down++;
+    emit_event(s, &ev);
+    sc_tw_cancel(&s->tw, &src->nak_timer);
+    sc_tw_cancel(&s->tw, &src->idle_timer);
+    sc_nak_reset(&src->nak);
+    src->used = false;
+}
+
+static struct source *
+find_source(struct sc_sub *s, const struct sc_pgm_pkt *k)
+{
+    struct source *spare = NULL;
+
+    for (unsigned i = 0; i < SC_SUB_MAX_SOURCES; i++) {
+        struct source *src = &s->src[i];
+        if (src->used && src->id.sport == k->sport && !memcmp(src->id.gsi, k->gsi, 6))
+            return src;
+        if (!src->used && !spare)
+            spare = src;
+    }
+    return spare; /* unused: the caller starts it */
+}
+
+/* A new source. Where its stream starts for us (DESIGN s.6 late join):
+ * from its first packet if its window still starts at sequence 0 (we are
+ * there from the beginning), else the live edge or its window's trail. */
+static void
+start_source(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, uint32_t from,
+             uint64_t now_ns)
+{
+    const bool spm = k->type == SC_PGM_SPM;
+    uint32_t trail = spm ? k->spm.trail : k->data.trail;
+    uint32_t lead = spm ? k->spm.lead : k->data.sqn;
+    uint64_t cap = s->window, next;
+    struct sc_sub_event ev = { .type = SC_EV_SOURCE_UP, .src = &src->id };
+    static const char hex[] = "0123456789abcdef";
+
+    src->used = true;
+    memcpy(src->id.gsi, k->gsi, 6);
+    src->id.sport = k->sport;
+    src->id.addr = from;
+    for (int i = 0; i < 6; i++) {
+        src->id.name[2 * i] = hex[k->gsi[i] >> 4];
+        src->id.name[2 * i + 1] = hex[k->gsi[i] & 0xF];
+    }
+    snprintf(src->id.name + 12, sizeof(src->id.name) - 12, ".%u", k->sport);
+    src->have_spm = false;
+    src->fin = false;
+    src->have_msg_seq = false;
+    src->loss_pkts = 0;
+    src->last_heard_ns = now_ns;
+
+    if (trail == 0 && (uint32_t)(lead + 1) <= cap) {
+        src->join = SC_JOIN_FROM_START;
+        next = SEQ_BASE;
+    } else if (s->ch.late_join == SC_LATE_JOIN_WINDOW) {
+        uint64_t l = SEQ_BASE + lead, t = sc_seq32_widen(l, trail);
+        src->join = SC_JOIN_WINDOW;
+        next = l + 1 - t > cap ? l + 1 - cap : t;
+    } else {
+        src->join = SC_JOIN_LIVE;
+        next = SEQ_BASE + lead + (spm ? 1 : 0);
+    }
+    src->w.next = src->w.end = src->start = next;
+    ev.up.join = src->join;
+    ev.up.first_packet = next - SEQ_BASE;
+    s->st.sources_up++;
+    sc_tw_arm(&s->tw, &src->idle_timer, now_ns + s->ch.source_timeout_ns);
+    emit_event(s, &ev);
+}
+
+/* ---------------------------------------------------------------- receive */
+
+/* Data for src; returns true when the buffer was kept by the window. */
+static bool
+on_data(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, uint8_t *buf,
+        uint64_t now_ns)
+{
+    struct sc_rxw *w = &src->w;
+    uint64_t seq = sc_seq32_widen(w->end, k->data.sqn);
+    struct sc_rxw_slot *sl;
+
+    if (k->type == SC_PGM_RDATA)
+        s->st.rdata_received++;
+    else
+        s->st.odata_received++;
+    apply_trail(src, sc_seq32_widen(seq, k->data.trail));
+    if (seq < w->next) {
+        if (seq < src->start)
+            s->st.rx_before_join++;
+        else
+            s->st.duplicates++;
+        deliver(src);
+        return false;
+    }
+    make_room(src, seq);
+    if (seq >= w->end) {
+        mark_missing(src, w->end, seq, now_ns);
+        w->end = seq + 1;
+    }
+    sl = sc_rxw_slot(w, seq);
+    switch (sl->state) {
+    case SC_RXW_HAVE:
+        s->st.duplicates++;
+        return false;
+    case SC_RXW_LOST:
+        s->st.duplicates++; /* too late: already reported lost */
+        return false;
+    case SC_RXW_MISSING:
+        s->st.repaired++;
+        break;
+    }
+    sl->state = SC_RXW_HAVE;
+    sl->buf = buf;
+    sl->tsdu_off = (uint16_t)(k->tsdu - buf);
+    sl->tsdu_len = k->tsdu_len;
+    if (k->opt.present & SC_PGM_HAS_FRAGMENT) {
+        sl->frag_first = sc_seq32_widen(seq, k->opt.frag.first_sqn);
+        sl->apdu_len = k->opt.frag.apdu_len;
+        sl->frag_off = k->opt.frag.offset;
+    } else {
+        sl->apdu_len = 0;
+    }
+    deliver(src);
+    return true;
+}
+
+static void
+on_spm(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, uint64_t now_ns)
+{
+    uint64_t lead;
+
+    s->st.spm_received++;
+    if (src->have_spm && sc_seq32_lt(k->spm.sqn, src->spm_sqn))
+        return; /* older than one we have seen */
+    src->have_spm = true;
+    src->spm_sqn = k->spm.sqn;
+    if (k->spm.nla.afi == SC_PGM_AFI_IP)
+        memcpy(&src->id.addr, k->spm.nla.addr, 4); /* where NAKs go from now on */
+    lead = sc_seq32_widen(src->w.end, k->spm.lead);
+    apply_trail(src, sc_seq32_widen(lead, k->spm.trail));
+    if (lead + 1 > src->w.end && (uint32_t)(k->spm.lead + 1) != k->spm.trail) {
+        make_room(src, lead);
+        if (lead + 1 > src->w.end) { /* tail loss: data we never saw */
+            mark_missing(src, src->w.end, lead + 1, now_ns);
+            src->w.end = lead + 1;
+        }
+    }
+    if (k->opt.present & SC_PGM_HAS_FIN)
+        src->fin = true;
+    deliver(src);
+}
+
+static void
+on_ncf_or_peer_nak(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k,
+                   uint64_t now_ns)
+{
+    uint32_t sqns[1 + SC_PGM_MAX_NAK_LIST];
+    unsigned n = 0;
+
+    if (k->type == SC_PGM_NCF)
+        s->st.ncf_received++;
+    sqns[n++] = k->nak.sqn;
+    for (unsigned i = 0; i < k->opt.nak_list_len; i++)
+        sqns[n++] = k->opt.nak_list[i];
+    for (unsigned i = 0; i < n; i++)
+        if (sc_nak_confirmed(&src->nak, &src->w, sc_seq32_widen(src->w.end, sqns[i]), now_ns))
+            s->st.nak_suppressed++;
+    arm_nak_timer(src, now_ns + src->nak.p.rdata_ns);
+}
+
+/* @return true when the buffer was kept. */
+static bool
+on_packet(struct sc_sub *s, struct sc_pkt *pk, uint64_t now_ns)
+{
+    struct sc_pgm_pkt k;
+    struct source *src;
+    int rc = sc_pgm_decode(pk->data, pk->len, &k, 0);
+    bool downstream_nak;
+
+    if (rc < 0) {
+        s->st.rx_bad[-rc]++;
+        return false;
+    }
+    /* a peer's NAK seen on the group: upstream ports, but it names our source */
+    downstream_nak = k.type == SC_PGM_NAK;
+    if ((!downstream_nak && k.dport != s->ch.pgm_port) ||
+        (downstream_nak && k.sport != s->ch.pgm_port)) {
+        s->st.rx_not_ours++;
+        return false;
+    }
+    if (downstream_nak) { /* look the source up by (GSI, its TSI port = dport) */
+        k.sport = k.dport;
+        k.dport = s->ch.pgm_port;
+    }
+    switch (k.type) {
+    case SC_PGM_ODATA:
+    case SC_PGM_RDATA:
+    case SC_PGM_SPM:
+    case SC_PGM_NCF:
+    case SC_PGM_NAK:
+        break;
+    default:
+        s->st.rx_wrong_type++;
+        return false;
+    }
+    src = find_source(s, &k);
+    if (!src) {
+        s->st.source_table_full++;
+        return false;
+    }
+    if (!src->used) {
+        if (k.type == SC_PGM_NCF || k.type == SC_PGM_NAK)
+            return false; /* nothing to confirm for a source we do not follow yet */
+        start_source(s, src, &k, pk->addr, now_ns);
+    }
+    src->last_heard_ns = now_ns;
+    switch (k.type) {
+    case SC_PGM_ODATA:
+    case SC_PGM_RDATA:
+        return on_data(s, src, &k, pk->data, now_ns);
+    case SC_PGM_SPM:
+        on_spm(s, src, &k, now_ns);
+        return false;
+    default:
+        on_ncf_or_peer_nak(s, src, &k, now_ns);
+        return false;
+    }
+}
+
+int
+sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
+{
+    struct sc_pkt in[SC_BURST];
+    uint16_t want = 0, got;
+    int work = 0;
+
+    s->now_ns = now_ns;
+    if (unlikely(!s->clock_started)) { /* the wheel starts at the first real time */
+        sc_tw_init(&s->tw, now_ns);
+        s->clock_started = true;
+    }
+    while (want < SC_BURST && s->nfree) {
+        in[want].data = buf_get(s);
+        in[want].cap = (uint16_t)s->buf_size;
+        want++;
+    }
+    if (!want)
+        s->st.rx_pool_empty++; /* every buffer is in a window: back-pressure to the kernel */
+    got = want ? sc_xport_rx(s->x, in, want) : 0;
+    for (uint16_t i = 0; i < got; i++)
+        if (!on_packet(s, &in[i], now_ns))
+            buf_put(s, in[i].data);
+    for (uint16_t i = got; i < want; i++)
+        buf_put(s, in[i].data);
+    work += got;
+    work += sc_tw_expire(&s->tw, now_ns);
+    if (s->ntx) {
+        sc_xport_tx(s->x, s->txq, (uint16_t)s->ntx);
+        s->ntx = 0;
+        work++;
+    }
+    return work;
+}
+
+int
+sc_sub_fd(const struct sc_sub *s)
+{
+    return sc_xport_fd(s->x);
+}
+
+uint64_t
+sc_sub_deadline(const struct sc_sub *s)
+{
+    return sc_tw_next_ns(&s->tw);
+}
+
+void
+sc_sub_get_stats(const struct sc_sub *s, struct sc_sub_stats *st)
+{
+    *st = s->st;
+    st->rx_pkts = s->x->st.rx_pkts;
+    st->rx_bytes = s->x->st.rx_bytes;
+    st->tx_pkts = s->x->st.tx_pkts;
+    st->tx_bytes = s->x->st.tx_bytes;
+    st->rcvbuf_requested = s->x->st.rcvbuf_requested;
+    st->rcvbuf_effective = s->x->st.rcvbuf_effective;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void
+free_sub(struct sc_sub *s)
+{
+    for (unsigned i = 0; i < SC_SUB_MAX_SOURCES; i++) {
+        free(s->src[i].w.slot);
+        free(s->src[i].reasm);
+        sc_nak_fini(&s->src[i].nak);
+    }
+    free(s->free_bufs);
+    free(s->pool_mem);
+    sc_xport_close(s->x);
+    free(s);
+}
+
+int
+sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struct sc_xport *x,
+                 const struct sc_sub_callbacks *cb, uint64_t seed, struct sc_err *err)
+{
+    struct sc_sub *s = calloc(1, sizeof(*s));
+    struct sc_nak_params np;
+    uint32_t window = (uint32_t)sc_pow2_roundup(ch->rx_window_packets);
+
+    if (!s) {
+        sc_xport_close(x);
+        goto out_nomem;
+    }
+    s->ch = *ch;
+    s->x = x;
+    s->cb = *cb;
+    s->rng = seed ? seed : 1;
+    s->window = window;
+    s->buf_size = ch->mtu - IP_UDP_OVERHEAD < 1472 ? 1472 : ch->mtu - IP_UDP_OVERHEAD;
+    s->npool = window + 2 * SC_BURST;
+    s->pool_mem = malloc((size_t)s->npool * s->buf_size);
+    s->free_bufs = malloc(s->npool * sizeof(*s->free_bufs));
+    if (!s->pool_mem || !s->free_bufs)
+        goto out_free;
+    for (uint32_t i = 0; i < s->npool; i++)
+        buf_put(s, s->pool_mem + (size_t)i * s->buf_size);
+    np = (struct sc_nak_params){ ch->nak.backoff_ns, ch->nak.repeat_ns, ch->nak.rdata_ns,
+                                 ch->nak.ncf_retries, ch->nak.data_retries };
+    for (unsigned i = 0; i < SC_SUB_MAX_SOURCES; i++) {
+        struct source *src = &s->src[i];
+        src->sub = s;
+        src->w.mask = window - 1;
+        src->w.slot = calloc(window, sizeof(*src->w.slot));
+        src->reasm = malloc(SC_PGM_MAX_APDU);
+        if (!src->w.slot || !src->reasm || sc_nak_init(&src->nak, &np, &s->rng, window) < 0)
+            goto out_free;
+        sc_timer_init(&src->nak_timer, nak_fire);
+        sc_timer_init(&src->idle_timer, idle_fire);
+    }
+    *out = s;
+    return 0;
+
+out_free:
+    free_sub(s);
+out_nomem:
+    if (err) {
+        err->code = -ENOMEM;
+        snprintf(err->msg, sizeof(err->msg),
+                 "subscriber %.31s: out of memory (receive window of %u packets)", ch->name,
+                 window);
+    }
+    return -ENOMEM;
+}
+
+int
+sc_sub_create(struct sc_sub **out, const struct sc_config *cfg, const char *channel,
+              const struct sc_sub_callbacks *cb, struct sc_err *err)
+{
+    const struct sc_channel_cfg *ch = sc_channel_find(cfg, channel, err);
+    struct sc_xport_params xp;
+    struct sc_xport *x;
+    uint64_t seed;
+    int rc;
+
+    if (!ch)
+        return err ? err->code : -ENOENT;
+    sc_xport_params_from(&xp, ch, SC_XPORT_SUB);
+    if ((rc = sc_xport_udp_open(&x, &xp, err)) < 0)
+        return rc;
+    if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+        seed = (uint64_t)(uintptr_t)&seed ^ 0x9e3779b97f4a7c15ull;
+    return sc_sub_create_on(out, ch, x, cb, seed, err);
+}
+
+void
+sc_sub_destroy(struct sc_sub *s)
+{
+    if (s)
+        free_sub(s);
+}

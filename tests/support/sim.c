@@ -1,0 +1,256 @@
+#include "tests/support/sim.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "apps/msggen.h"
+#include "engine/channel.h"
+#include "engine/pub_int.h"
+#include "engine/sub_int.h"
+
+#define PUB_ADDR "198.18.0.1"
+
+static struct sim *current; /* callbacks find their sim here (one sim at a time) */
+
+void
+sim_channel(struct sc_channel_cfg *ch)
+{
+    struct sc_config cfg;
+
+    sc_config_init(&cfg);
+    *ch = cfg.channels[0];
+    inet_pton(AF_INET, "239.198.0.1", &ch->group);
+    inet_pton(AF_INET, PUB_ADDR, &ch->interface);
+}
+
+static struct sim_source *
+source_of(struct sim_sub *ss, const struct sc_source *src)
+{
+    for (unsigned i = 0; i < ss->nsrc; i++)
+        if (!strcmp(ss->src[i].name, src->name))
+            return &ss->src[i];
+    if (ss->nsrc == SIM_MAX_SOURCES)
+        return NULL;
+    memset(&ss->src[ss->nsrc], 0, sizeof(ss->src[0]));
+    snprintf(ss->src[ss->nsrc].name, sizeof(ss->src[0].name), "%s", src->name);
+    ss->src[ss->nsrc].next = 1; /* batched: message numbers; raw: generated message numbers */
+    return &ss->src[ss->nsrc++];
+}
+
+static void
+on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
+{
+    struct sim_sub *ss = ctx;
+    struct sim_source *so = source_of(ss, src);
+
+    if (!so)
+        return;
+    if (current->ch.framing == SC_FRAMING_RAW) {
+        /* raw: seq is a packet sequence; the message carries its own number */
+        if (len < 8 || seq < so->last_seq) {
+            if (!ss->order_errors++)
+                snprintf(ss->first_error, sizeof(ss->first_error), "raw seq %llu out of order",
+                         (unsigned long long)seq);
+        }
+        so->last_seq = seq + 1;
+        seq = (uint64_t)((const uint8_t *)msg)[0] << 56 | (uint64_t)((const uint8_t *)msg)[1] << 48 |
+              (uint64_t)((const uint8_t *)msg)[2] << 40 | (uint64_t)((const uint8_t *)msg)[3] << 32 |
+              (uint64_t)((const uint8_t *)msg)[4] << 24 | (uint64_t)((const uint8_t *)msg)[5] << 16 |
+              (uint64_t)((const uint8_t *)msg)[6] << 8 | ((const uint8_t *)msg)[7];
+    }
+    if (seq != so->next) {
+        if (!ss->order_errors++)
+            snprintf(ss->first_error, sizeof(ss->first_error),
+                     "source %s: got message %llu, expected %llu", src->name,
+                     (unsigned long long)seq, (unsigned long long)so->next);
+    }
+    if (len != sc_msggen_size(seq, current->msg_size) || !sc_msggen_check(seq, msg, len)) {
+        if (!ss->content_errors++ && !ss->first_error[0])
+            snprintf(ss->first_error, sizeof(ss->first_error),
+                     "message %llu: bad content (len %zu, want %zu; first bytes %02x%02x%02x%02x"
+                     "%02x%02x%02x%02x)",
+                     (unsigned long long)seq, len, sc_msggen_size(seq, current->msg_size),
+                     ((const uint8_t *)msg)[0], ((const uint8_t *)msg)[1], ((const uint8_t *)msg)[2],
+                     ((const uint8_t *)msg)[3], ((const uint8_t *)msg)[4], ((const uint8_t *)msg)[5],
+                     ((const uint8_t *)msg)[6], ((const uint8_t *)msg)[7]);
+    }
+    so->next = seq + 1;
+    so->delivered++;
+}
+
+static void
+on_event(void *ctx, const struct sc_sub_event *ev)
+{
+    struct sim_sub *ss = ctx;
+    struct sim_source *so = source_of(ss, ev->src);
+
+    if (!so)
+        return;
+    switch (ev->type) {
+    case SC_EV_SOURCE_UP:
+        so->join = ev->up.join;
+        break;
+    case SC_EV_SOURCE_DOWN:
+        so->down = true;
+        so->down_reason = ev->down.reason;
+        break;
+    case SC_EV_LOSS:
+        if (ev->loss.first != so->next && ev->loss.first != 0) {
+            if (!ss->order_errors++)
+                snprintf(ss->first_error, sizeof(ss->first_error),
+                         "loss starts at %llu, expected %llu", (unsigned long long)ev->loss.first,
+                         (unsigned long long)so->next);
+        }
+        if (so->nloss < SIM_MAX_LOSS)
+            so->loss[so->nloss++] = (struct sim_loss){ ev->loss.first, ev->loss.last,
+                                                       ev->loss.packets, ev->loss.reason };
+        if (ev->loss.last != UINT64_MAX)
+            so->next = ev->loss.last + 1;
+        break;
+    }
+}
+
+void
+sim_new_publisher(struct sim *s, const struct sc_loss_params *tx_loss)
+{
+    struct sc_xport_params xp;
+    struct sc_xport *x;
+    struct sc_err err;
+
+    if (s->pub)
+        sc_pub_destroy(s->pub);
+    sc_xport_params_from(&xp, &s->ch, SC_XPORT_PUB);
+    cr_assert_eq(sc_memnet_open(s->net, &x, inet_addr(PUB_ADDR), &xp), 0);
+    if (tx_loss) {
+        struct sc_xport *l;
+        cr_assert_eq(sc_xport_loss_wrap(&l, x, tx_loss), 0);
+        x = l;
+    }
+    cr_assert_eq(sc_pub_create_on(&s->pub, &s->ch, x, 1000 + s->npub, &err), 0, "%s", err.msg);
+    s->npub++;
+    s->sent = 0;
+}
+
+void
+sim_init(struct sim *s, const struct sc_channel_cfg *ch, unsigned nsubs,
+         const struct sc_loss_params *loss, const struct sc_loss_params *tx_loss)
+{
+    memset(s, 0, sizeof(*s));
+    current = s;
+    s->ch = *ch;
+    s->step_ns = 50000; /* 64 messages a step = ~1.3M msg/s, ~400 Mbit/s: a real feed */
+    s->now = 1000000000;
+    s->net = sc_memnet_create(nsubs + 4, 8192);
+    cr_assert_not_null(s->net);
+    s->nsubs = nsubs;
+    for (unsigned i = 0; i < nsubs; i++) {
+        struct sc_xport_params xp;
+        struct sc_xport *x;
+        struct sc_err err;
+        struct sc_sub_callbacks cb = { on_msg, on_event, &s->subs[i] };
+        char addr[32];
+        snprintf(addr, sizeof(addr), "198.18.1.%u", i + 1);
+        sc_xport_params_from(&xp, ch, SC_XPORT_SUB);
+        cr_assert_eq(sc_memnet_open(s->net, &x, inet_addr(addr), &xp), 0);
+        if (loss) {
+            struct sc_loss_params lp = *loss;
+            lp.seed = loss->seed * 7919 + i + 1;
+            cr_assert_eq(sc_xport_loss_wrap(&s->subs[i].loss_x, x, &lp), 0);
+            x = s->subs[i].loss_x;
+        }
+        cr_assert_eq(sc_sub_create_on(&s->subs[i].sub, ch, x, &cb, 77 + i, &err), 0, "%s",
+                     err.msg);
+    }
+    sim_new_publisher(s, tx_loss);
+}
+
+void
+sim_fini(struct sim *s)
+{
+    sc_pub_destroy(s->pub);
+    for (unsigned i = 0; i < s->nsubs; i++)
+        sc_sub_destroy(s->subs[i].sub);
+    sc_memnet_destroy(s->net);
+    current = NULL;
+}
+
+static void
+tick(struct sim *s)
+{
+    sc_pub_do_work(s->pub, s->now);
+    for (unsigned i = 0; i < s->nsubs; i++)
+        while (sc_sub_do_work(s->subs[i].sub, s->now) > 0)
+            ;
+    s->now += s->step_ns;
+}
+
+void
+sim_publish(struct sim *s, uint64_t n, unsigned per_step)
+{
+    uint8_t buf[65536];
+
+    for (uint64_t i = 0; i < n;) {
+        for (unsigned k = 0; k < per_step && i < n; k++, i++) {
+            uint64_t seq = s->sent + 1;
+            size_t len = sc_msggen_size(seq, s->msg_size);
+            int rc;
+            sc_msggen_fill(seq, buf, len);
+            while ((rc = sc_pub_send(s->pub, buf, len, s->now)) == -EAGAIN)
+                tick(s);
+            cr_assert_eq(rc, 0, "send %llu: %d", (unsigned long long)seq, rc);
+            s->sent++;
+        }
+        tick(s);
+    }
+    sc_pub_flush(s->pub, s->now);
+}
+
+struct sim_source *
+sim_source(struct sim *s, unsigned sub, unsigned pub_index)
+{
+    struct sim_sub *ss = &s->subs[sub];
+    return pub_index < ss->nsrc ? &ss->src[pub_index] : NULL;
+}
+
+bool
+sim_drain(struct sim *s, uint64_t want, uint64_t max_ns)
+{
+    uint64_t end = s->now + max_ns;
+
+    while (s->now < end) {
+        bool all = true;
+        for (unsigned i = 0; i < s->nsubs && all; i++) {
+            struct sim_source *so = sim_source(s, i, s->npub - 1);
+            all = so && so->next > want;
+        }
+        if (all)
+            return true;
+        tick(s);
+    }
+    for (unsigned i = 0; i < s->nsubs; i++) { /* say who is behind, and why */
+        struct sim_source *so = sim_source(s, i, s->npub - 1);
+        struct sc_sub_stats st;
+        sc_sub_get_stats(s->subs[i].sub, &st);
+        if (so && so->next > want)
+            continue;
+        printf("# behind: sub %u next %llu of %llu; naks %llu ncf %llu repaired %llu lost %llu "
+               "dups %llu pool-empty %llu bad %llu %s\n",
+               i, so ? (unsigned long long)so->next : 0ull, (unsigned long long)want,
+               (unsigned long long)st.naks_sent, (unsigned long long)st.ncf_received,
+               (unsigned long long)st.repaired, (unsigned long long)st.lost_packets,
+               (unsigned long long)st.duplicates, (unsigned long long)st.rx_pool_empty,
+               (unsigned long long)st.rx_bad_payload, s->subs[i].first_error);
+    }
+    return false;
+}
+
+void
+sim_run_for(struct sim *s, uint64_t ns)
+{
+    uint64_t end = s->now + ns;
+    while (s->now < end)
+        tick(s);
+}
