@@ -685,10 +685,10 @@ channel_lan(struct sc_channel_cfg *c)
     c->rtx.rate_bps = 1000000000;
     c->rtx.budget = 20000;
     c->nak.backoff_ns = 50 * NS_US;
-    c->nak.repeat_ns = 1 * NS_MS;
-    c->nak.rdata_ns = 2 * NS_MS;
-    c->nak.ncf_retries = 5;
-    c->nak.data_retries = 5;
+    c->nak.repeat_ns = 2 * NS_MS;
+    c->nak.rdata_ns = 4 * NS_MS;
+    c->nak.ncf_retries = 10;
+    c->nak.data_retries = 10;
     c->spm.ambient_ns = 1 * NS_S;
     c->spm.nheartbeat = sizeof(hb) / sizeof(hb[0]);
     memcpy(c->spm.heartbeat_ns, hb, sizeof(hb));
@@ -716,8 +716,8 @@ channel_wan(struct sc_channel_cfg *c)
     c->nak.backoff_ns = 50 * NS_MS;
     c->nak.repeat_ns = 200 * NS_MS;
     c->nak.rdata_ns = 500 * NS_MS;
-    c->nak.ncf_retries = 10;
-    c->nak.data_retries = 10;
+    c->nak.ncf_retries = 50;
+    c->nak.data_retries = 50;
     c->spm.ambient_ns = 30 * NS_S;
     c->spm.nheartbeat = sizeof(hb) / sizeof(hb[0]);
     memcpy(c->spm.heartbeat_ns, hb, sizeof(hb));

@@ -669,7 +669,6 @@ int
 sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
 {
     struct sc_pkt in[SC_BURST];
-    uint16_t want = 0, got;
     int work = 0;
 
     s->now_ns = now_ns;
@@ -677,20 +676,30 @@ sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
         sc_tw_init(&s->tw, now_ns);
         s->clock_started = true;
     }
-    while (want < SC_BURST && s->nfree) {
-        in[want].data = buf_get(s);
-        in[want].cap = (uint16_t)s->buf_size;
-        want++;
-    }
-    if (!want)
-        s->st.rx_pool_empty++; /* every buffer is in a window: back-pressure to the kernel */
-    got = want ? sc_xport_rx(s->x, in, want) : 0;
-    for (uint16_t i = 0; i < got; i++)
-        if (!on_packet(s, &in[i], now_ns))
+    /* Drain the socket (bounded) before timers: after a stall, the NCFs and
+     * repairs that answer our NAKs are queued there, and a timer that fired
+     * first would retry -- or give up -- without having seen them. */
+    for (int burst = 0; burst < 64; burst++) {
+        uint16_t want = 0, got;
+        while (want < SC_BURST && s->nfree) {
+            in[want].data = buf_get(s);
+            in[want].cap = (uint16_t)s->buf_size;
+            want++;
+        }
+        if (!want) {
+            s->st.rx_pool_empty++; /* every buffer is in a window: back-pressure to the kernel */
+            break;
+        }
+        got = sc_xport_rx(s->x, in, want);
+        for (uint16_t i = 0; i < got; i++)
+            if (!on_packet(s, &in[i], now_ns))
+                buf_put(s, in[i].data);
+        for (uint16_t i = got; i < want; i++)
             buf_put(s, in[i].data);
-    for (uint16_t i = got; i < want; i++)
-        buf_put(s, in[i].data);
-    work += got;
+        work += got;
+        if (got < want)
+            break;
+    }
     work += sc_tw_expire(&s->tw, now_ns);
     if (s->ntx) {
         sc_xport_tx(s->x, s->txq, (uint16_t)s->ntx);

@@ -35,7 +35,7 @@ Test(config, every_example_loads)
     cr_assert_eq(cfg.nchannels, 2);
     cr_assert_str_eq(cfg.channels[0].profile, "lab");
     cr_assert_eq(cfg.channels[0].nak.backoff_ns, 100000, "profile lab sets 100us");
-    cr_assert_eq(cfg.channels[0].nak.ncf_retries, 5, "lab inherits lan's retries");
+    cr_assert_eq(cfg.channels[0].nak.ncf_retries, 10, "lab inherits lan's retries");
     cr_assert_eq(cfg.channels[0].rcvbuf, 16u << 20);
     cr_assert_eq(cfg.channels[1].framing, SC_FRAMING_RAW);
     cr_assert_eq(cfg.channels[0].loop, false);

@@ -1,0 +1,77 @@
+/* What seqcast-pub and seqcast-sub share: the common options, loading the
+ * configuration they describe, stats output (human on a tty, JSON lines with
+ * --json), and waiting for work. */
+#ifndef SC_APPS_CLI_H
+#define SC_APPS_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <seqcast/config.h>
+#include <seqcast/pub.h>
+#include <seqcast/sub.h>
+
+#define SC_CLI_MAX_SETS 64
+
+struct sc_cli {
+    const char *prog;
+    const char *config;    /* --config FILE */
+    const char *channel;   /* --channel NAME */
+    const char *group;     /* --group ADDR:PORT */
+    const char *interface; /* --interface ADDR */
+    const char *sets[SC_CLI_MAX_SETS];
+    int nsets;
+    bool json;             /* --json: stats lines as JSON */
+    bool spin;             /* --spin: busy-poll instead of sleeping in epoll */
+    double stats_every;    /* --stats SECONDS (0 = only at the end) */
+};
+
+/* getopt_long entries for the common options (values 0x100 and up) and their
+ * help text, to be merged into each binary's own. */
+#define SC_CLI_OPTS                                                                        \
+    { "config", required_argument, NULL, 'c' }, { "channel", required_argument, NULL, 0x101 }, \
+        { "group", required_argument, NULL, 0x102 },                                       \
+        { "interface", required_argument, NULL, 0x103 },                                   \
+        { "set", required_argument, NULL, 0x104 }, { "json", no_argument, NULL, 0x105 },   \
+        { "spin", no_argument, NULL, 0x106 }, { "stats", required_argument, NULL, 0x107 }
+
+#define SC_CLI_HELP                                                                        \
+    "  -c, --config FILE       YAML deployment (default: built-in lan defaults, one channel\n" \
+    "                          on 239.192.0.1:3056 over 127.0.0.1)\n"                         \
+    "      --channel NAME      channel of the file to use (default: the first)\n"             \
+    "      --group ADDR:PORT   multicast group and data port (overrides the file)\n"          \
+    "      --interface ADDR    local address of the multicast interface (default 127.0.0.1)\n" \
+    "      --set KEY=VALUE     any configuration key, e.g. --set nak.backoff=100us\n"         \
+    "                          (repeatable; keys in docs/CONFIG.md)\n"                        \
+    "      --stats SECONDS     print stats every SECONDS (human on a tty, else JSON lines)\n" \
+    "      --json              stats lines as JSON even on a tty\n"                           \
+    "      --spin              busy-poll (lowest latency, one core at 100%%)\n"                \
+    "  -h, --help              this text\n"
+
+/* Handle a common option; @return true if it was one. */
+bool sc_cli_option(struct sc_cli *c, int opt, const char *arg);
+
+/* Load the configuration the options describe and pick the channel.
+ * @return the channel, or NULL after printing the reason. */
+const struct sc_channel_cfg *sc_cli_config(struct sc_cli *c, struct sc_config *cfg);
+
+/* Wait until fd is readable or deadline_ns (CLOCK_MONOTONIC) passes, at most
+ * max_wait_ns; returns at once when spinning. */
+void sc_cli_wait(const struct sc_cli *c, int fd, uint64_t deadline_ns, uint64_t max_wait_ns);
+
+/* Stats: one line, JSON or human. */
+void sc_cli_pub_stats(FILE *out, const struct sc_pub_stats *st, bool json);
+void sc_cli_sub_stats(FILE *out, const struct sc_sub_stats *st, bool json);
+
+/* Every counter of a stats struct as JSON members ("name": value, ...). */
+void sc_cli_json_pub(FILE *out, const struct sc_pub_stats *st);
+void sc_cli_json_sub(FILE *out, const struct sc_sub_stats *st);
+
+/* Warn (once) when the kernel clamped the receive buffer. */
+void sc_cli_warn_rcvbuf(const char *prog, uint64_t requested, uint64_t effective);
+
+extern volatile int sc_cli_stop; /* set by SIGINT/SIGTERM */
+void sc_cli_signals(void);
+
+#endif
