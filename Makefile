@@ -148,7 +148,8 @@ unit-tests: $(UNIT_BINS) $(FUZZ_REPLAYS) $(BINS)
 # the closing "N passed, N failed, N skipped" line.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit-tests
-	$(Q)BUILD=$(BUILD) tests/run-suites.sh $(UNIT_BINS) $(FUZZ_REPLAYS) tests/check-layers.sh
+	$(Q)BUILD=$(BUILD) tests/run-suites.sh $(UNIT_BINS) $(FUZZ_REPLAYS) tests/check-layers.sh \
+	  $(wildcard tests/integration/*.sh tests/interop/*.sh)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -24,9 +24,12 @@ usage(FILE *out)
             "                          length then the bytes (NASDAQ's binary ITCH file framing)\n"
             "  -n, --count N           N generated messages; their content is a function of the\n"
             "                          sequence (seqcast-sub --verify checks every byte)\n"
-            "  -s, --size BYTES        generated message size (default 0 = mixed, 8 to 64 bytes)\n"
+            "  -s, --size BYTES        generated message size (default 0 = mixed: 8 to 64 bytes,\n"
+            "                          and every thousandth message 3000 bytes)\n"
             "  -r, --rate MSGS         messages per second (default 0 = as fast as possible)\n"
             "  -l, --linger SECONDS    keep serving NAKs after the last message (default 2)\n"
+            "  -w, --write FILE        with --count: write the generated messages to FILE in\n"
+            "                          --input's framing instead of publishing them\n"
             SC_CLI_HELP
             "\n"
             "Prints a JSON summary on stdout at the end; exits 0 when everything was sent.\n"
@@ -68,6 +71,7 @@ main(int argc, char **argv)
                                            { "size", required_argument, NULL, 's' },
                                            { "rate", required_argument, NULL, 'r' },
                                            { "linger", required_argument, NULL, 'l' },
+                                           { "write", required_argument, NULL, 'w' },
                                            { "help", no_argument, NULL, 'h' },
                                            { NULL, 0, NULL, 0 } };
     static struct sc_config cfg;
@@ -78,14 +82,14 @@ main(int argc, char **argv)
     struct sc_pub *pub;
     struct sc_pub_stats st;
     struct sc_err err;
-    const char *input = NULL;
+    const char *input = NULL, *write_to = NULL;
     uint64_t count = 0, size = 0, t0, now, next_stats, linger_end;
     double rate = 0, linger = 2;
     bool tty = isatty(STDERR_FILENO), done = false, truncated = false;
     uint64_t sent = 0;
     int c;
 
-    while ((c = getopt_long(argc, argv, "c:i:n:s:r:l:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:i:n:s:r:l:w:h", opts, NULL)) != -1) {
         char *end = NULL;
         if (sc_cli_option(&cli, c, optarg))
             continue;
@@ -95,6 +99,7 @@ main(int argc, char **argv)
         case 's': size = strtoull(optarg, &end, 10); break;
         case 'r': rate = strtod(optarg, &end); break;
         case 'l': linger = strtod(optarg, &end); break;
+        case 'w': write_to = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -110,6 +115,22 @@ main(int argc, char **argv)
                 : (input && count) ? "--input and --count exclude each other"
                                    : "nothing to publish: give --input FILE or --count N");
         return 2;
+    }
+    if (write_to) { /* the generated messages to a file, nothing on the network */
+        FILE *f = strcmp(write_to, "-") ? fopen(write_to, "wb") : stdout;
+        if (!f || !count) {
+            fprintf(stderr, "seqcast-pub: --write %s: %s\n", write_to,
+                    f ? "needs --count N" : strerror(errno));
+            return f ? 2 : 1;
+        }
+        for (uint64_t i = 1; i <= count; i++) {
+            size_t len = sc_msggen_size(i, size);
+            uint8_t h[2] = { (uint8_t)(len >> 8), (uint8_t)len };
+            sc_msggen_fill(i, gen, len);
+            fwrite(h, 1, 2, f);
+            fwrite(gen, 1, len, f);
+        }
+        return fclose(f) == 0 ? 0 : 1;
     }
     if (input) {
         in.path = input;

@@ -9,7 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* size 0 = mixed sizes: 8 + seq % 57 bytes, in [8, 64] */
+/* size 0 = mixed sizes: 8 + seq % 57 bytes (8 to 64), and 3000 bytes for every
+ * thousandth message (larger than a packet: fragmented) */
 size_t sc_msggen_size(uint64_t seq, size_t size);
 void sc_msggen_fill(uint64_t seq, uint8_t *buf, size_t len);
 bool sc_msggen_check(uint64_t seq, const uint8_t *buf, size_t len);
