@@ -91,13 +91,21 @@ $(BUILD)/obj/feedhandler/%.o: LAYER_CFLAGS := $(INC_LIB) $(PCAP_CFLAGS)
 $(BUILD)/obj/apps/%.o:        LAYER_CFLAGS := $(INC_LIB)
 $(BUILD)/obj/tests/%.o:       LAYER_CFLAGS := $(INC_LIB) $(CRIT_CFLAGS) $(PCAP_CFLAGS) $(YAML_CFLAGS)
 
-.PHONY: all lib bins test unit-tests demo deps install uninstall fuzz fuzz-build clean \
+.PHONY: all lib bins examples test unit-tests demo deps install uninstall fuzz fuzz-build clean \
         check-headers
 .DEFAULT_GOAL := all
 
-all: lib bins
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+
+all: lib bins examples
 lib: $(BUILD)/libseqcast.a $(BUILD)/libseqcast.so $(BUILD)/seqcast.pc
 bins: $(BINS)
+examples: $(EXAMPLES)
+
+# examples build as a user would: only the public headers and the library
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libseqcast.a
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -o $@ $< $(LINK_LIBS)
 
 $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
@@ -142,7 +150,14 @@ $(BUILD)/tests/fuzz-replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/test
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -o $@ $^ $(LINK_LIBS)
 
-unit-tests: $(UNIT_BINS) $(FUZZ_REPLAYS) $(BINS)
+# the OpenPGM peer for interop tests (Debian libpgm-dev; its symbols are pgm_*)
+PGM_PC := openpgm-5.3
+PGM_PEER := $(if $(shell $(PKGCONF) --exists $(PGM_PC) && echo y),$(BUILD)/tests/pgm_peer)
+$(BUILD)/tests/pgm_peer: tests/interop/pgm_peer.c
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) -std=gnu11 -O2 -g -Wall -o $@ $< $(shell $(PKGCONF) --cflags --libs $(PGM_PC)) -pthread
+
+unit-tests: $(UNIT_BINS) $(FUZZ_REPLAYS) $(BINS) $(PGM_PEER)
 
 # `make test`: every suite speaks TAP; tests/run-suites.sh sums them and prints
 # the closing "N passed, N failed, N skipped" line.
@@ -177,7 +192,9 @@ fuzz: deps fuzz-build
 	done; echo "fuzz: no findings"
 
 # ---------------------------------------------------------------- install
-install: lib bins
+instEXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+
+all: lib bins examples
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/include/seqcast $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(BUILD)/libseqcast.a $(DESTDIR)$(PREFIX)/lib/

@@ -91,23 +91,24 @@ field() { grep -o "\"$2\": [0-9a-z]*" "$1" | head -1 | awk '{print $2}'; }
 dropped=$(ns pub nft list table netdev loss 2>/dev/null | grep -o 'packets [0-9]*' | awk '{print $2}')
 
 n=0
-check() { # description, condition exit status
+check() { # description, exit status of the condition (captured before the description's
+           # command substitutions run, which would overwrite $?)
     n=$((n + 1))
     if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi
 }
 for i in 1 2; do
-    cmp -s "$tmp/in.bin" "$tmp/out$i.bin"
-    check "subscriber $i: output equals the input ($N messages; $(field "$tmp/sub$i.json" repaired) packets repaired, $(field "$tmp/sub$i.json" naks_sent) NAKs)" $?
-    [ "$(eval echo \$rc$i)" -eq 0 ] && [ "$(field "$tmp/sub$i.json" complete)" = true ]
-    check "subscriber $i: exit 0, complete, no loss, $(field "$tmp/sub$i.json" duplicates_dropped) duplicates dropped" $?
+    cmp -s "$tmp/in.bin" "$tmp/out$i.bin"; r=$?
+    check "subscriber $i: output equals the input ($N messages; $(field "$tmp/sub$i.json" repaired) packets repaired, $(field "$tmp/sub$i.json" naks_sent) NAKs)" $r
+    [ "$(eval echo \$rc$i)" -eq 0 ] && [ "$(field "$tmp/sub$i.json" complete)" = true ]; r=$?
+    check "subscriber $i: exit 0, complete, no loss, $(field "$tmp/sub$i.json" duplicates_dropped) duplicates dropped" $r
 done
-[ "${dropped:-0}" -gt 0 ] && [ "$(field "$tmp/sub1.json" repaired)" -gt 0 ]
-check "loss was real: nftables dropped ${dropped:-0} of the publisher's packets, and they were repaired" $?
-[ "$rcp" -eq 0 ] && [ "$(field "$tmp/pub.json" naks_received)" -gt 0 ]
-check "publisher: exit 0, $(field "$tmp/pub.json" naks_received) NAKs served with $(field "$tmp/pub.json" rdata_sent) repairs despite subscriber 3's kill -9" $?
+[ "${dropped:-0}" -gt 0 ] && [ "$(field "$tmp/sub1.json" repaired)" -gt 0 ]; r=$?
+check "loss was real: nftables dropped ${dropped:-0} of the publisher's packets, and they were repaired" $r
+[ "$rcp" -eq 0 ] && [ "$(field "$tmp/pub.json" naks_received)" -gt 0 ]; r=$?
+check "publisher: exit 0, $(field "$tmp/pub.json" naks_received) NAKs served with $(field "$tmp/pub.json" rdata_sent) repairs despite subscriber 3's kill -9" $r
 in=$(stat -c %s "$tmp/in.bin"); out3=$(stat -c %s "$tmp/out3.bin" 2>/dev/null || echo 0)
-[ "$out3" -lt "$in" ]
-check "subscriber 3 really died mid-stream (its output stopped at $out3 of $in bytes)" $?
+[ "$out3" -lt "$in" ]; r=$?
+check "subscriber 3 really died mid-stream (its output stopped at $out3 of $in bytes)" $r
 if [ "$n" -ne "$CHECKS" ]; then
     echo "not ok $((n + 1)) - internal: $n checks ran, $CHECKS planned"
 fi

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# OpenPGM interop (Debian libpgm-dev 5.3), both directions, raw framing, with
+# 2% loss on the sender's link (nftables egress drop in a network namespace):
+#   seqcast-pub  -> OpenPGM receiver (tests/interop/pgm_peer.c)
+#   OpenPGM sender -> seqcast-sub
+# All data must arrive (cmp against the input) and repairs must have happened
+# (NAK and RDATA counters). OpenPGM uses one UDP port for data and NAKs, so the
+# channel sets port = nak_port. Namespaces, not loopback: on one host OpenPGM's
+# receiver would take the unicast NAKs meant for the publisher (its socket is
+# bound to INADDR_ANY:port).
+set -u
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+B=$ROOT/$BUILD/bin
+PEER=$ROOT/$BUILD/tests/pgm_peer
+N=${INTEROP_MSGS:-50000}
+T=sp$$
+tmp=$(mktemp -d /tmp/seqcast-interop-XXXXXX)
+CHECKS=6
+echo "TAP version 13"
+echo "1..$CHECKS"
+skip_all() {
+    for i in $(seq 1 $CHECKS); do echo "ok $i - OpenPGM interop # SKIP $1"; done
+    rm -rf "$tmp"
+    exit 0
+}
+[ -x "$PEER" ] || skip_all "OpenPGM (libpgm-dev) not installed: pgm_peer not built"
+[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces, nftables)"
+ip netns add "${T}probe" 2>/dev/null || skip_all "cannot create network namespaces here"
+ip netns del "${T}probe"
+
+cleanup() {
+    jobs -p | xargs -r kill -9 2>/dev/null
+    ip netns del "${T}a" 2>/dev/null
+    ip netns del "${T}b" 2>/dev/null
+    rm -rf "$tmp" "/etc/netns/${T}a" "/etc/netns/${T}b"
+}
+trap cleanup EXIT
+ip netns add "${T}a"
+ip netns add "${T}b"
+ip link add "${T}x" type veth peer name "${T}y"
+ip link set "${T}x" netns "${T}a"
+ip link set "${T}y" netns "${T}b"
+ip -n "${T}a" link set "${T}x" name eth0
+ip -n "${T}b" link set "${T}y" name eth0
+ip -n "${T}a" addr add 198.18.1.1/24 dev eth0
+ip -n "${T}b" addr add 198.18.1.2/24 dev eth0
+for n in a b; do ip -n "$T$n" link set eth0 up; ip -n "$T$n" link set lo up; done
+# OpenPGM takes its own address from the host name: make it resolve, in each
+# namespace, to that namespace's address (ip netns exec mounts these over /etc/hosts)
+mkdir -p "/etc/netns/${T}a" "/etc/netns/${T}b"
+printf '198.18.1.1 %s\n127.0.0.1 localhost\n' "$(hostname)" >"/etc/netns/${T}a/hosts"
+printf '198.18.1.2 %s\n127.0.0.1 localhost\n' "$(hostname)" >"/etc/netns/${T}b/hosts"
+# the loss: 2% of what host a sends
+ip netns exec "${T}a" nft add table netdev loss
+ip netns exec "${T}a" nft add chain netdev loss eg "{ type filter hook egress device eth0 priority 0; }"
+ip netns exec "${T}a" nft add rule netdev loss eg meta protocol ip numgen random mod 1000 '<' 20 counter drop
+
+GROUP=239.198.18.3
+PORT=7600
+DPORT=7500
+CH=(--group "$GROUP:$PORT" --set nak_port=$PORT --set framing=raw --set loop=false)
+"$B/seqcast-pub" --count "$N" --write "$tmp/in.bin"          # mixed sizes, some fragmented
+"$B/seqcast-pub" --count "$N" --size 100 --write "$tmp/in2.bin"  # libpgm cannot send fragments
+
+n=0
+check() { n=$((n + 1)); if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
+field() { grep -o "\"$2\": [0-9a-z]*" "$1" | head -1 | awk '{print $2}'; }
+
+# --- seqcast-pub -> OpenPGM receiver
+ip netns exec "${T}b" "$PEER" recv 198.18.1.2 "$GROUP" $PORT $DPORT "$N" "$tmp/out1.bin" 60 \
+    >"$tmp/peer1.json" 2>"$tmp/peer1.err" &
+peer=$!
+sleep 0.5
+ip netns exec "${T}a" "$B/seqcast-pub" "${CH[@]}" --interface 198.18.1.1 --input "$tmp/in.bin" \
+    --rate 50000 --linger 3 >"$tmp/pub1.json" 2>"$tmp/pub1.err"
+wait $peer; rc=$?
+cmp -s "$tmp/in.bin" "$tmp/out1.bin"; r=$?
+check "seqcast-pub -> OpenPGM receiver: all $N mixed-size messages (fragments included) arrived intact (cmp; receiver exit $rc)" $(( r + rc ))
+[ "$(field "$tmp/pub1.json" naks_received)" -gt 0 ] && [ "$(field "$tmp/pub1.json" rdata_sent)" -gt 0 ]; r=$?
+check "  OpenPGM's NAKs reached seqcast-pub and were repaired: $(field "$tmp/pub1.json" naks_received) NAKs, $(field "$tmp/pub1.json" ncf_sent) NCFs, $(field "$tmp/pub1.json" rdata_sent) RDATA ($(field "$tmp/pub1.json" nak_coalesced) coalesced, $(field "$tmp/pub1.json" nak_out_of_window) out of window, $(field "$tmp/pub1.json" nak_over_budget) over budget, $(field "$tmp/pub1.json" tx_backpressure) back-pressure)" $r
+bad=$(grep -o '"rx_bad_total": [0-9]*' "$tmp/pub1.json" | awk '{print $2}')
+[ "${bad:-1}" -eq 0 ]; r=$?
+check "  seqcast-pub rejected none of OpenPGM's packets (rx_bad_total ${bad:-?})" $r
+
+# --- OpenPGM sender -> seqcast-sub
+# an OpenPGM source repairs in tens of milliseconds (rate-limited RDATA, served
+# from its owner's receive calls): give it OpenPGM-like patience
+ip netns exec "${T}b" "$B/seqcast-sub" "${CH[@]}" --interface 198.18.1.2 --count "$N" \
+    --set nak.repeat=50ms --set nak.rdata=50ms --set nak.ncf_retries=50 --set nak.data_retries=50 \
+    --output "$tmp/out2.bin" --timeout 60 --quiet >"$tmp/sub2.json" 2>"$tmp/sub2.err" &
+sub=$!
+sleep 0.5
+ip netns exec "${T}a" "$PEER" send 198.18.1.1 "$GROUP" $PORT $DPORT "$tmp/in2.bin" 5 \
+    >"$tmp/peer2.json" 2>"$tmp/peer2.err"
+wait $sub; rc=$?
+cmp -s "$tmp/in2.bin" "$tmp/out2.bin"; r=$?
+check "OpenPGM sender -> seqcast-sub: all $N messages arrived intact (cmp; subscriber exit $rc)" $(( r + rc ))
+[ "$(field "$tmp/sub2.json" naks_sent)" -gt 0 ] && [ "$(field "$tmp/sub2.json" repaired)" -gt 0 ]; r=$?
+check "  seqcast-sub's NAKs were accepted by OpenPGM: $(field "$tmp/sub2.json" naks_sent) NAKs, $(field "$tmp/sub2.json" ncf_received) NCFs back, $(field "$tmp/sub2.json" repaired) packets repaired" $r
+bad=$(grep -o '"rx_bad_total": [0-9]*' "$tmp/sub2.json" | awk '{print $2}')
+[ "${bad:-1}" -eq 0 ]; r=$?
+check "  seqcast-sub rejected none of OpenPGM's packets (rx_bad_total ${bad:-?})" $r
+for f in "$tmp"/*.err "$tmp"/peer*.json; do sed "s|^|# $(basename "$f"): |" "$f" | head -5; done
+exit 0
