@@ -42,6 +42,7 @@ struct source {
     bool have_spm, fin;
     enum sc_join join;
     uint64_t start; /* the first sequence this subscriber follows */
+    bool delivered_any;
     /* batched framing: message sequence bookkeeping for loss ranges */
     bool have_msg_seq;
     uint64_t last_msg_seq;
@@ -108,6 +109,14 @@ report_loss(struct source *src, uint64_t next_first)
 
     if (!src->loss_pkts)
         return;
+    if (src->join == SC_JOIN_WINDOW && !src->delivered_any) {
+        /* a window joiner's stream starts at the first message it delivers: what
+         * the publisher dropped before that was never promised to it. Counted,
+         * and the start moves; every gap after it is a loss event. */
+        s->st.rx_before_join += src->loss_pkts;
+        src->loss_pkts = 0;
+        return;
+    }
     ev.loss.reason = (enum sc_loss_reason)src->loss_reason;
     ev.loss.packets = src->loss_pkts;
     if (s->ch.framing == SC_FRAMING_RAW) {
@@ -139,6 +148,7 @@ deliver_apdu(struct source *src, const uint8_t *apdu, uint32_t len, uint64_t fir
 
     if (s->ch.framing == SC_FRAMING_RAW) {
         report_loss(src, 0);
+        src->delivered_any = true;
         s->st.msgs_delivered++;
         s->st.bytes_delivered += len;
         s->cb.on_msg(s->cb.ctx, &src->id, first_pkt - SEQ_BASE, apdu, len);
@@ -157,6 +167,7 @@ deliver_apdu(struct source *src, const uint8_t *apdu, uint32_t len, uint64_t fir
             continue;
         }
         src->have_msg_seq = true;
+        src->delivered_any = true;
         src->last_msg_seq = seq;
         s->st.msgs_delivered++;
         s->st.bytes_delivered += ml;
@@ -484,6 +495,7 @@ start_source(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, u
     src->have_spm = false;
     src->fin = false;
     src->have_msg_seq = false;
+    src->delivered_any = false;
     src->loss_pkts = 0;
     src->last_heard_ns = now_ns;
 
@@ -649,6 +661,12 @@ on_packet(struct sc_sub *s, struct sc_pkt *pk, uint64_t now_ns)
     if (!src->used) {
         if (k.type == SC_PGM_NCF || k.type == SC_PGM_NAK)
             return false; /* nothing to confirm for a source we do not follow yet */
+        if (k.type == SC_PGM_RDATA && k.data.trail != 0) {
+            /* a repair for someone else is old data, not the live edge: wait for
+             * ODATA or an SPM to decide where this subscriber starts */
+            s->st.rx_before_join++;
+            return false;
+        }
         start_source(s, src, &k, pk->addr, now_ns);
     }
     src->last_heard_ns = now_ns;

@@ -15,7 +15,9 @@
  * source's window still beginning at the session's first packet) gets the
  * whole stream. One that arrives mid-stream starts at the live edge
  * (late_join: live) or recovers what the publisher still holds
- * (late_join: window); the source-up event says which.
+ * (late_join: window); the source-up event says which. A window joiner's
+ * stream starts at the first message it delivers: what the publisher dropped
+ * before that is counted (rx_before_join), not reported as loss.
  */
 #ifndef SEQCAST_SUB_H
 #define SEQCAST_SUB_H
@@ -109,7 +111,9 @@ struct sc_sub_stats {
     uint64_t rx_bad_payload; /* ODATA whose MoldUDP64 block is malformed */
     uint64_t rx_not_ours;    /* well-formed PGM for another session or port */
     uint64_t rx_wrong_type;  /* well-formed, but not for a subscriber */
-    uint64_t rx_before_join; /* older than where this subscriber started */
+    uint64_t rx_before_join; /* older than where this subscriber started (a late joiner with
+                                late_join: window counts here what left the publisher before
+                                its first delivery: its stream starts there) */
     uint64_t rx_pool_empty;  /* no buffer free: dropped (and NAKed later) */
     uint64_t source_table_full;
     uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;

@@ -89,6 +89,7 @@ open_sock(const char *ifaddr, const char *group, int port, int dport, int sender
         set_int(PGM_RECV_ONLY, 1, "recv only");
         set_int(PGM_PASSIVE, 0, "passive");
         set_int(PGM_RXW_SQNS, 65536, "rxw sqns");
+
         set_int(PGM_PEER_EXPIRY, 300 * 1000000, "peer expiry");
         set_int(PGM_SPMR_EXPIRY, 250 * 1000, "spmr expiry");
         set_int(PGM_NAK_BO_IVL, 5 * 1000, "nak bo ivl");
@@ -115,6 +116,15 @@ open_sock(const char *ifaddr, const char *group, int port, int dport, int sender
     set_int(PGM_NOBLOCK, 1, "noblock");
     if (!pgm_connect(sock, &err))
         die("pgm_connect", err);
+    if (!sender) {
+        /* a single-threaded receiver on a shared 2-core machine: give its socket
+         * room to absorb scheduling stalls (libpgm 5.3 has no option for it) */
+        int fd = -1, size = 16 << 20;
+        socklen_t l = sizeof(fd);
+        if (pgm_getsockopt(sock, IPPROTO_PGM, PGM_RECV_SOCK, &fd, &l) && fd >= 0 &&
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    }
 }
 
 /* Wait for the socket or its next timer, at most max_ms. */

@@ -61,6 +61,11 @@ on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, si
               (uint64_t)((const uint8_t *)msg)[4] << 24 | (uint64_t)((const uint8_t *)msg)[5] << 16 |
               (uint64_t)((const uint8_t *)msg)[6] << 8 | ((const uint8_t *)msg)[7];
     }
+    if (!so->delivered) {
+        so->first = seq;
+        if (so->join != SC_JOIN_FROM_START)
+            so->next = seq; /* a late joiner starts where it joined */
+    }
     if (seq != so->next) {
         if (!ss->order_errors++)
             snprintf(ss->first_error, sizeof(ss->first_error),
@@ -134,6 +139,29 @@ sim_new_publisher(struct sim *s, const struct sc_loss_params *tx_loss)
     s->sent = 0;
 }
 
+static void
+add_sub(struct sim *s, const struct sc_channel_cfg *ch, const struct sc_loss_params *loss)
+{
+    unsigned i = s->nsubs++;
+    struct sc_xport_params xp;
+    struct sc_xport *x;
+    struct sc_err err;
+    struct sc_sub_callbacks cb = { on_msg, on_event, &s->subs[i] };
+    char addr[32];
+
+    cr_assert_lt(i, SIM_MAX_SUBS);
+    snprintf(addr, sizeof(addr), "198.18.1.%u", i + 1);
+    sc_xport_params_from(&xp, ch, SC_XPORT_SUB);
+    cr_assert_eq(sc_memnet_open(s->net, &x, inet_addr(addr), &xp), 0);
+    if (loss) {
+        struct sc_loss_params lp = *loss;
+        lp.seed = loss->seed * 7919 + i + 1;
+        cr_assert_eq(sc_xport_loss_wrap(&s->subs[i].loss_x, x, &lp), 0);
+        x = s->subs[i].loss_x;
+    }
+    cr_assert_eq(sc_sub_create_on(&s->subs[i].sub, ch, x, &cb, 77 + i, &err), 0, "%s", err.msg);
+}
+
 void
 sim_init(struct sim *s, const struct sc_channel_cfg *ch, unsigned nsubs,
          const struct sc_loss_params *loss, const struct sc_loss_params *tx_loss)
@@ -143,28 +171,20 @@ sim_init(struct sim *s, const struct sc_channel_cfg *ch, unsigned nsubs,
     s->ch = *ch;
     s->step_ns = 50000; /* 64 messages a step = ~1.3M msg/s, ~400 Mbit/s: a real feed */
     s->now = 1000000000;
-    s->net = sc_memnet_create(nsubs + 4, 8192);
+    s->net = sc_memnet_create(SIM_MAX_SUBS + 4, 8192);
     cr_assert_not_null(s->net);
-    s->nsubs = nsubs;
-    for (unsigned i = 0; i < nsubs; i++) {
-        struct sc_xport_params xp;
-        struct sc_xport *x;
-        struct sc_err err;
-        struct sc_sub_callbacks cb = { on_msg, on_event, &s->subs[i] };
-        char addr[32];
-        snprintf(addr, sizeof(addr), "198.18.1.%u", i + 1);
-        sc_xport_params_from(&xp, ch, SC_XPORT_SUB);
-        cr_assert_eq(sc_memnet_open(s->net, &x, inet_addr(addr), &xp), 0);
-        if (loss) {
-            struct sc_loss_params lp = *loss;
-            lp.seed = loss->seed * 7919 + i + 1;
-            cr_assert_eq(sc_xport_loss_wrap(&s->subs[i].loss_x, x, &lp), 0);
-            x = s->subs[i].loss_x;
-        }
-        cr_assert_eq(sc_sub_create_on(&s->subs[i].sub, ch, x, &cb, 77 + i, &err), 0, "%s",
-                     err.msg);
-    }
+    for (unsigned i = 0; i < nsubs; i++)
+        add_sub(s, ch, loss);
     sim_new_publisher(s, tx_loss);
+}
+
+void
+sim_add_sub(struct sim *s, const struct sc_loss_params *loss, enum sc_late_join lj)
+{
+    struct sc_channel_cfg ch = s->ch;
+
+    ch.late_join = lj;
+    add_sub(s, &ch, loss);
 }
 
 void

@@ -30,6 +30,7 @@ struct sim_source { /* what one subscriber saw of one source */
     uint64_t last_seq;  /* raw framing: one past the last packet sequence delivered */
     uint64_t delivered; /* messages */
     int join;
+    uint64_t first; /* the first message it delivered */
     bool down;
     int down_reason;
     unsigned nloss;
@@ -67,6 +68,9 @@ void sim_init(struct sim *s, const struct sc_channel_cfg *ch, unsigned nsubs,
               const struct sc_loss_params *loss, const struct sc_loss_params *tx_loss);
 void sim_new_publisher(struct sim *s, const struct sc_loss_params *tx_loss);
 void sim_fini(struct sim *s);
+
+/* A subscriber that joins now, with its own late-join policy. */
+void sim_add_sub(struct sim *s, const struct sc_loss_params *loss, enum sc_late_join lj);
 
 /* Publish n messages at `per_step` per clock step, running every agent. */
 void sim_publish(struct sim *s, uint64_t n, unsigned per_step);
