@@ -46,21 +46,31 @@ QUIET_LINK = @printf '  LINK    %s\n' $@;
 QUIET_AR   = @printf '  AR      %s\n' $@;
 endif
 
+# DPDK: on when libdpdk-dev is installed (make DPDK=0 builds the stub transport)
+DPDK ?= $(shell $(PKGCONF) --exists libdpdk && echo 1 || echo 0)
+ifeq ($(DPDK),1)
+DPDK_CFLAGS := $(patsubst -I%,-isystem %,$(shell $(PKGCONF) --cflags libdpdk))
+DPDK_LIBS   := $(shell $(PKGCONF) --libs libdpdk)
+DPDK_OUT    := engine/transport/dpdk_stub.c
+else
+DPDK_OUT    := engine/transport/dpdk.c
+endif
+
 # Rebuild everything when the flags change (e.g. SAN=...), as git's GIT-CFLAGS does.
 FLAGS_STAMP := $(BUILD)/.flags
-$(shell mkdir -p $(BUILD) && echo '$(CC) $(BASE_CFLAGS) $(SAN_LDFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
-        echo '$(CC) $(BASE_CFLAGS) $(SAN_LDFLAGS)' > $(FLAGS_STAMP))
+$(shell mkdir -p $(BUILD) && echo '$(CC) $(BASE_CFLAGS) $(SAN_LDFLAGS) DPDK=$(DPDK)' | cmp -s - $(FLAGS_STAMP) || \
+        echo '$(CC) $(BASE_CFLAGS) $(SAN_LDFLAGS) DPDK=$(DPDK)' > $(FLAGS_STAMP))
 # ... and seqcast.pc when PREFIX changes
 PREFIX_STAMP := $(BUILD)/.prefix
 $(shell echo '$(PREFIX)' | cmp -s - $(PREFIX_STAMP) || echo '$(PREFIX)' > $(PREFIX_STAMP))
 
 # ---------------------------------------------------------------- sources
 PROTO_SRC  := $(wildcard proto/*.c)
-ENGINE_SRC := $(wildcard engine/*.c engine/transport/*.c)
+ENGINE_SRC := $(filter-out $(DPDK_OUT),$(wildcard engine/*.c engine/transport/*.c))
 CONFIG_SRC := $(wildcard config/*.c)
 LIB_SRC    := $(PROTO_SRC) $(ENGINE_SRC) $(CONFIG_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-LIB_LIBS   := $(YAML_LIBS)
+LIB_LIBS   := $(YAML_LIBS) $(DPDK_LIBS)
 
 REPLAY_LIB_SRC := $(filter-out replay/main_%.c,$(wildcard replay/*.c))
 REPLAY_LIB_OBJ := $(REPLAY_LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -85,6 +95,7 @@ INC_LIB  := -Iinclude -I.
 # per-layer flags: proto sees nothing of ours
 $(BUILD)/obj/proto/%.o:       LAYER_CFLAGS :=
 $(BUILD)/obj/engine/%.o:      LAYER_CFLAGS := $(INC_LIB)
+$(BUILD)/obj/engine/transport/dpdk.o: LAYER_CFLAGS := $(INC_LIB) $(DPDK_CFLAGS)
 $(BUILD)/obj/config/%.o:      LAYER_CFLAGS := $(INC_LIB) $(YAML_CFLAGS)
 $(BUILD)/obj/replay/%.o:      LAYER_CFLAGS := $(INC_LIB) $(PCAP_CFLAGS)
 $(BUILD)/obj/feedhandler/%.o: LAYER_CFLAGS := $(INC_LIB) $(PCAP_CFLAGS)
@@ -122,7 +133,7 @@ $(BUILD)/seqcast.pc: Makefile $(PREFIX_STAMP)
 	@mkdir -p $(@D)
 	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	  'Name: seqcast' 'Description: reliable multicast for market data (PGM / MoldUDP64 / SoupBinTCP)' \
-	  'Version: $(VERSION)' 'Requires.private: yaml-0.1' \
+	  'Version: $(VERSION)' 'Requires.private: yaml-0.1$(if $(DPDK_LIBS), libdpdk)' \
 	  'Libs: -L$${libdir} -lseqcast' 'Libs.private: -pthread' 'Cflags: -I$${includedir}' > $@
 
 LINK_LIBS := $(BUILD)/libseqcast.a $(LIB_LIBS) -pthread $(SAN_LDFLAGS)

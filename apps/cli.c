@@ -126,8 +126,8 @@ sc_cli_wait(const struct sc_cli *c, int fd, uint64_t deadline_ns, uint64_t max_w
     uint64_t now, wait;
     struct pollfd p = { .fd = fd, .events = POLLIN };
 
-    if (c->spin)
-        return;
+    if (c->spin || fd < 0)
+        return; /* busy-poll, or a poll-mode transport (DPDK) with nothing to wait on */
     now = sc_clock_ns();
     if (deadline_ns <= now)
         return;
@@ -156,7 +156,8 @@ static const struct field pub_fields[] = {
     PF(spmr_received),    PF(rtx_rate_limited),  PF(data_rate_limited), PF(window_evicted),
     PF(tx_backpressure),  PF(rx_not_ours),       PF(rx_wrong_type),    PF(rx_pkts),
     PF(rx_bytes),         PF(tx_pkts),           PF(tx_bytes),         PF(window_trail),
-    PF(window_lead),      PF(next_msg_seq),
+    PF(window_lead),      PF(next_msg_seq),      PF(link_rx_filtered), PF(link_rx_malformed),
+    PF(link_arp_replies), PF(link_no_mbuf),      PF(link_no_neighbour), PF(link_tx_dropped),
 };
 
 #define SF(f) { #f, offsetof(struct sc_sub_stats, f) }
@@ -167,7 +168,8 @@ static const struct field sub_fields[] = {
     SF(loss_events),    SF(spm_received),    SF(sources_up),     SF(sources_down),
     SF(rx_bad_payload), SF(rx_not_ours),     SF(rx_wrong_type),  SF(rx_before_join),
     SF(rx_pool_empty),  SF(source_table_full), SF(rx_pkts),      SF(rx_bytes),
-    SF(tx_pkts),        SF(tx_bytes),
+    SF(tx_pkts),        SF(tx_bytes),        SF(link_rx_filtered), SF(link_rx_malformed),
+    SF(link_arp_replies), SF(link_no_mbuf),  SF(link_no_neighbour), SF(link_tx_dropped),
 };
 
 static const char *const bad_names[] = { NULL,         "need_more", "short",    "version",

@@ -57,7 +57,7 @@ bool sc_cli_option(struct sc_cli *c, int opt, const char *arg);
 const struct sc_channel_cfg *sc_cli_config(struct sc_cli *c, struct sc_config *cfg);
 
 /* Wait until fd is readable or deadline_ns (CLOCK_MONOTONIC) passes, at most
- * max_wait_ns; returns at once when spinning. */
+ * max_wait_ns; returns at once when spinning or when fd is -1 (DPDK polls). */
 void sc_cli_wait(const struct sc_cli *c, int fd, uint64_t deadline_ns, uint64_t max_wait_ns);
 
 /* Stats: one line, JSON or human. */

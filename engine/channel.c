@@ -10,19 +10,8 @@ const struct sc_channel_cfg *
 sc_channel_find(const struct sc_config *cfg, const char *name, struct sc_err *err)
 {
     for (uint32_t i = 0; i < cfg->nchannels; i++)
-        if (!name || !strcmp(cfg->channels[i].name, name)) {
-            const struct sc_channel_cfg *ch = &cfg->channels[i];
-            if (ch->transport != SC_TRANSPORT_UDP) {
-                if (err) {
-                    err->code = -ENOTSUP;
-                    snprintf(err->msg, sizeof(err->msg),
-                             "channel %.31s: transport dpdk is not available in this build "
-                             "(use transport: udp)", ch->name);
-                }
-                return NULL;
-            }
-            return ch;
-        }
+        if (!name || !strcmp(cfg->channels[i].name, name))
+            return &cfg->channels[i];
     if (err) {
         err->code = -ENOENT;
         snprintf(err->msg, sizeof(err->msg), "%.100s: no channel named '%.40s'", cfg->origin,
@@ -45,4 +34,16 @@ sc_xport_params_from(struct sc_xport_params *x, const struct sc_channel_cfg *ch,
     x->loop = ch->loop;
     x->rcvbuf = ch->rcvbuf;
     x->sndbuf = ch->sndbuf;
+}
+
+int
+sc_xport_open_channel(struct sc_xport **out, const struct sc_config *cfg,
+                      const struct sc_channel_cfg *ch, enum sc_xport_role role, struct sc_err *err)
+{
+    struct sc_xport_params xp;
+
+    sc_xport_params_from(&xp, ch, role);
+    if (ch->transport == SC_TRANSPORT_DPDK)
+        return sc_xport_dpdk_open(out, &xp, &cfg->dpdk, err);
+    return sc_xport_udp_open(out, &xp, err);
 }

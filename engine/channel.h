@@ -5,13 +5,18 @@
 
 #include "engine/transport/transport.h"
 
-/* The channel called name (NULL: the first), if this build can run it; else
- * NULL with err filled (-ENOENT, -ENOTSUP). */
+/* The channel called name (NULL: the first); else NULL with err filled (-ENOENT). */
 const struct sc_channel_cfg *sc_channel_find(const struct sc_config *cfg, const char *name,
                                              struct sc_err *err);
 
 /* The transport description of a channel, for a publisher or a subscriber. */
 void sc_xport_params_from(struct sc_xport_params *x, const struct sc_channel_cfg *ch,
                           enum sc_xport_role role);
+
+/* The channel's transport (udp, or dpdk with cfg->dpdk), for a publisher or a
+ * subscriber. */
+int sc_xport_open_channel(struct sc_xport **out, const struct sc_config *cfg,
+                          const struct sc_channel_cfg *ch, enum sc_xport_role role,
+                          struct sc_err *err);
 
 #endif

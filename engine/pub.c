@@ -621,6 +621,12 @@ sc_pub_get_stats(const struct sc_pub *p, struct sc_pub_stats *st)
     st->tx_bytes = p->x->st.tx_bytes;
     st->rcvbuf_requested = p->x->st.rcvbuf_requested;
     st->rcvbuf_effective = p->x->st.rcvbuf_effective;
+    st->link_rx_filtered = p->x->st.rx_filtered;
+    st->link_rx_malformed = p->x->st.rx_malformed;
+    st->link_arp_replies = p->x->st.arp_replies;
+    st->link_no_mbuf = p->x->st.tx_no_mbuf;
+    st->link_no_neighbour = p->x->st.tx_no_neighbour;
+    st->link_tx_dropped = p->x->st.tx_dropped;
 }
 
 void
@@ -689,15 +695,13 @@ sc_pub_create(struct sc_pub **out, const struct sc_config *cfg, const char *chan
               struct sc_err *err)
 {
     const struct sc_channel_cfg *ch = sc_channel_find(cfg, channel, err);
-    struct sc_xport_params xp;
     struct sc_xport *x;
     uint64_t seed;
     int rc;
 
     if (!ch)
         return err ? err->code : -ENOENT;
-    sc_xport_params_from(&xp, ch, SC_XPORT_PUB);
-    if ((rc = sc_xport_udp_open(&x, &xp, err)) < 0)
+    if ((rc = sc_xport_open_channel(&x, cfg, ch, SC_XPORT_PUB, err)) < 0)
         return rc;
     if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
         seed = (uint64_t)(uintptr_t)&seed ^ 0x9e3779b97f4a7c15ull;

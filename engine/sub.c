@@ -749,6 +749,12 @@ sc_sub_get_stats(const struct sc_sub *s, struct sc_sub_stats *st)
     st->tx_bytes = s->x->st.tx_bytes;
     st->rcvbuf_requested = s->x->st.rcvbuf_requested;
     st->rcvbuf_effective = s->x->st.rcvbuf_effective;
+    st->link_rx_filtered = s->x->st.rx_filtered;
+    st->link_rx_malformed = s->x->st.rx_malformed;
+    st->link_arp_replies = s->x->st.arp_replies;
+    st->link_no_mbuf = s->x->st.tx_no_mbuf;
+    st->link_no_neighbour = s->x->st.tx_no_neighbour;
+    st->link_tx_dropped = s->x->st.tx_dropped;
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -825,15 +831,13 @@ sc_sub_create(struct sc_sub **out, const struct sc_config *cfg, const char *chan
               const struct sc_sub_callbacks *cb, struct sc_err *err)
 {
     const struct sc_channel_cfg *ch = sc_channel_find(cfg, channel, err);
-    struct sc_xport_params xp;
     struct sc_xport *x;
     uint64_t seed;
     int rc;
 
     if (!ch)
         return err ? err->code : -ENOENT;
-    sc_xport_params_from(&xp, ch, SC_XPORT_SUB);
-    if ((rc = sc_xport_udp_open(&x, &xp, err)) < 0)
+    if ((rc = sc_xport_open_channel(&x, cfg, ch, SC_XPORT_SUB, err)) < 0)
         return rc;
     if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
         seed = (uint64_t)(uintptr_t)&seed ^ 0x9e3779b97f4a7c15ull;

@@ -124,7 +124,7 @@ parse_arp(const uint8_t *p, size_t len, struct sc_frame *out)
 }
 
 static int
-parse_ipv4(const uint8_t *ip, size_t len, struct sc_frame *out)
+parse_ipv4(const uint8_t *ip, size_t len, struct sc_frame *out, unsigned flags)
 {
     size_t ihl, tot, ulen;
     const uint8_t *udp;
@@ -153,7 +153,8 @@ parse_ipv4(const uint8_t *ip, size_t len, struct sc_frame *out)
     ulen = sc_load_be16(udp + 4);
     if (ulen < SC_UDP_HDR_LEN || ulen != tot - ihl)
         return SC_PERR_LENGTH;
-    if (sc_load_be16(udp + 6) != 0 && sc_csum_fold(udp4_sum(ip, udp, ulen)) != 0)
+    if (!(flags & SC_NF_NO_UDP_CSUM) && sc_load_be16(udp + 6) != 0 &&
+        sc_csum_fold(udp4_sum(ip, udp, ulen)) != 0)
         return SC_PERR_CHECKSUM;
     out->kind = SC_FRAME_UDP4;
     memcpy(&out->udp.src_ip, ip + 12, 4);
@@ -171,6 +172,12 @@ parse_ipv4(const uint8_t *ip, size_t len, struct sc_frame *out)
 int
 sc_frame_parse(const uint8_t *buf, size_t len, struct sc_frame *out)
 {
+    return sc_frame_parse_flags(buf, len, out, 0);
+}
+
+int
+sc_frame_parse_flags(const uint8_t *buf, size_t len, struct sc_frame *out, unsigned flags)
+{
     if (len < SC_ETH_HDR_LEN)
         return SC_PERR_SHORT;
     memcpy(out->dst_mac, buf, 6);
@@ -182,7 +189,7 @@ sc_frame_parse(const uint8_t *buf, size_t len, struct sc_frame *out)
     case SC_ETHERTYPE_IPV4:
         memcpy(out->udp.dst_mac, buf, 6);
         memcpy(out->udp.src_mac, buf + 6, 6);
-        return parse_ipv4(buf + SC_ETH_HDR_LEN, len - SC_ETH_HDR_LEN, out);
+        return parse_ipv4(buf + SC_ETH_HDR_LEN, len - SC_ETH_HDR_LEN, out, flags);
     }
     out->kind = SC_FRAME_OTHER;
     return 0;

@@ -84,11 +84,15 @@ struct sc_frame {
     struct sc_arp arp; /* SC_FRAME_ARP */
 };
 
+/* Parser flags */
+#define SC_NF_NO_UDP_CSUM 0x4 /* do not verify UDP checksums (the payload has its own) */
+
 /* Parse a frame of len bytes (Ethernet padding allowed after the IP packet).
  * @return 0, or SC_PERR_SHORT, SC_PERR_VERSION (not IPv4 / bad IHL),
  *         SC_PERR_LENGTH (IP or UDP length vs bytes present), SC_PERR_CHECKSUM,
  *         SC_PERR_FIELD (fragment, unsupported ARP hardware/protocol). */
 int sc_frame_parse(const uint8_t *buf, size_t len, struct sc_frame *out);
+int sc_frame_parse_flags(const uint8_t *buf, size_t len, struct sc_frame *out, unsigned flags);
 
 /* IPv4 header checksum over hlen bytes (its checksum field taken as is: 0
  * when computing, the wire value when verifying -> result 0 means valid). */

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <seqcast/config.h>
 #include <seqcast/err.h>
 
 #define SC_BURST 32
@@ -49,6 +50,12 @@ struct sc_xport_stats {
     uint64_t rx_pkts, rx_bytes, rx_truncated;
     uint64_t tx_pkts, tx_bytes, tx_dropped; /* dropped: the kernel/queue refused them */
     uint64_t rcvbuf_requested, rcvbuf_effective;
+    /* raw-Ethernet transports */
+    uint64_t rx_filtered;     /* frames not for us: other groups, ports, protocols */
+    uint64_t rx_malformed;    /* frames that failed Ethernet/IPv4/UDP parsing */
+    uint64_t arp_replies;     /* ARP answered for our own address */
+    uint64_t tx_no_mbuf;      /* mbuf pool exhausted */
+    uint64_t tx_no_neighbour; /* unicast to an address whose MAC is not known yet (ARP sent) */
 };
 
 struct sc_xport {
@@ -100,6 +107,11 @@ sc_xport_close(struct sc_xport *x)
 
 /* udp.c */
 int sc_xport_udp_open(struct sc_xport **out, const struct sc_xport_params *p, struct sc_err *err);
+
+/* dpdk.c (dpdk_stub.c when built without DPDK): raw Ethernet through a DPDK
+ * port; p->interface is our own IPv4 address on that link. */
+int sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
+                       const struct sc_dpdk_cfg *cfg, struct sc_err *err);
 
 /* mem.c: a network in one process. Endpoints get addresses of their own;
  * multicast reaches every subscriber endpoint joined to group:port (never the

@@ -61,6 +61,24 @@ Test(netframe, udp_round_trip_with_checksums)
     cr_assert_eq(sc_frame_parse(b, (size_t)n, &f), SC_PERR_CHECKSUM);
 }
 
+/* The raw-Ethernet path skips UDP checksums (PGM carries its own): a frame whose
+ * UDP checksum is wrong -- e.g. a partial sum left by checksum offload -- is
+ * accepted with SC_NF_NO_UDP_CSUM, and rejected without it. */
+Test(netframe, udp_checksum_can_be_left_to_the_payload)
+{
+    uint8_t b[256];
+    struct sc_udp4_meta m = meta();
+    struct sc_frame f;
+    int n = sc_udp4_build(b, sizeof(b), &m, "pgm", 3, SC_NF_UDP_CSUM);
+
+    b[14 + 20 + 6] ^= 0x55; /* damage the UDP checksum only */
+    cr_assert_eq(sc_frame_parse(b, (size_t)n, &f), SC_PERR_CHECKSUM);
+    cr_assert_eq(sc_frame_parse_flags(b, (size_t)n, &f, SC_NF_NO_UDP_CSUM), 0);
+    cr_assert_eq(f.payload_len, 3);
+    b[14 + 8] ^= 1; /* the IPv4 header checksum is still verified */
+    cr_assert_eq(sc_frame_parse_flags(b, (size_t)n, &f, SC_NF_NO_UDP_CSUM), SC_PERR_CHECKSUM);
+}
+
 Test(netframe, ip_checksum_known_value)
 {
     /* RFC 1071 style example: a well-known header (Wikipedia's IPv4 example) */

@@ -1,0 +1,435 @@
+/* DPDK transport: the same PGM/UDP/IPv4 packets, as raw Ethernet frames
+ * through a DPDK port (kernel bypass), framed by proto/netframe.
+ *
+ * EAL is initialised once per process from the config (built-in arguments
+ * first: --no-pci, a file prefix of our own, one lcore mapped to the CPUs we
+ * may run on, and either --in-memory with hugepages or --no-huge --no-shconf;
+ * then the configured extra arguments). The device (a vdev such as
+ * net_af_packet0,iface=veth0 or net_memif0,role=server, or a PCI device) is
+ * hot-plugged with rte_dev_probe, so several channels can each have theirs.
+ *
+ * The port: one RX and one TX queue, promiscuous and all-multicast, IPv4
+ * checksum offload when the port offers it (software otherwise). RX keeps only
+ * frames for us (subscriber: our group and port; publisher: our address and
+ * NAK ports) and counts the rest; it answers ARP for our own address (kernel
+ * receivers must reach us with unicast NAKs) and learns peers' MACs from every
+ * frame they send. TX returns how many the port took; the caller keeps the rest.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_dev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "engine/compiler.h"
+#include "engine/transport/transport.h"
+#include "proto/netframe.h"
+
+#define NEIGHBOURS 64
+
+struct neighbour {
+    uint32_t ip;
+    uint8_t mac[6];
+};
+
+struct dpdk {
+    struct sc_xport x;
+    struct sc_xport_params p;
+    uint16_t port;
+    uint16_t burst;
+    struct rte_mempool *pool;
+    uint8_t mac[6];
+    bool csum_offload;
+    uint16_t ip_id;
+    unsigned nneigh, next_evict;
+    struct neighbour neigh[NEIGHBOURS];
+    char name[SC_CFG_PATH_MAX];
+};
+
+static bool eal_up;
+
+static struct dpdk *
+dpdk_of(struct sc_xport *x)
+{
+    return sc_container_of(x, struct dpdk, x);
+}
+
+static int fail(struct sc_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(struct sc_err *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err) {
+        err->code = code;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* ------------------------------------------------------------------ EAL */
+
+static int
+eal_init(const struct sc_dpdk_cfg *d, struct sc_err *err)
+{
+    static char store[16 + SC_CFG_MAX_EAL_ARGS][SC_CFG_EAL_ARG_MAX]; /* EAL keeps pointers */
+    char *argv[16 + SC_CFG_MAX_EAL_ARGS + 1];
+    char lcores[120], *o = lcores;
+    cpu_set_t set;
+    int argc = 0, rc;
+
+    if (eal_up)
+        return 0;
+    /* one lcore, allowed on every CPU we may run on: EAL pins the calling
+     * thread to its lcore, and a pin to CPU 0 would stack every DPDK process
+     * of a test machine on one core */
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        o += snprintf(o, sizeof(lcores), "0@(");
+        for (int c = 0; c < CPU_SETSIZE && o < lcores + sizeof(lcores) - 8; c++)
+            if (CPU_ISSET(c, &set))
+                o += snprintf(o, (size_t)(lcores + sizeof(lcores) - o), "%s%d",
+                              o[-1] == '(' ? "" : ",", c);
+        snprintf(o, (size_t)(lcores + sizeof(lcores) - o), ")");
+    } else {
+        snprintf(lcores, sizeof(lcores), "0");
+    }
+#define ARG(...) (snprintf(store[argc], sizeof(store[0]), __VA_ARGS__), argv[argc] = store[argc], argc++)
+    ARG("seqcast");
+    ARG("--no-pci");
+    ARG("--file-prefix=seqcast-%d", (int)getpid());
+    ARG("--lcores");
+    ARG("%s", lcores);
+    ARG("--log-level=4"); /* warnings and worse */
+    if (d->no_huge) {
+        ARG("--no-huge");
+        ARG("--no-shconf");
+        ARG("-m");
+        ARG("512");
+    } else {
+        ARG("--in-memory");
+    }
+    for (uint32_t i = 0; i < d->neal_args; i++)
+        ARG("%s", d->eal_args[i]);
+#undef ARG
+    argv[argc] = NULL;
+    rc = rte_eal_init(argc, argv);
+    if (rc < 0) {
+        rc = rte_errno ? -rte_errno : -EINVAL;
+        return fail(err, rc,
+                    "DPDK EAL initialisation failed (%s): without hugepages, set dpdk.no_huge: "
+                    "true or reserve them as root with scripts/hugepages.sh",
+                    rte_strerror(-rc));
+    }
+    eal_up = true;
+    return 0;
+}
+
+/* --------------------------------------------------------------- neighbours */
+
+static void
+learn(struct dpdk *d, uint32_t ip, const uint8_t mac[6])
+{
+    if (sc_ipv4_is_multicast(ip) || ip == 0 || (mac[0] & 1))
+        return;
+    for (unsigned i = 0; i < d->nneigh; i++)
+        if (d->neigh[i].ip == ip) {
+            memcpy(d->neigh[i].mac, mac, 6);
+            return;
+        }
+    if (d->nneigh < NEIGHBOURS) {
+        d->neigh[d->nneigh].ip = ip;
+        memcpy(d->neigh[d->nneigh++].mac, mac, 6);
+    } else { /* full: replace round-robin */
+        d->neigh[d->next_evict].ip = ip;
+        memcpy(d->neigh[d->next_evict].mac, mac, 6);
+        d->next_evict = (d->next_evict + 1) % NEIGHBOURS;
+    }
+}
+
+static const uint8_t *
+lookup(const struct dpdk *d, uint32_t ip)
+{
+    for (unsigned i = 0; i < d->nneigh; i++)
+        if (d->neigh[i].ip == ip)
+            return d->neigh[i].mac;
+    return NULL;
+}
+
+static void
+send_frame(struct dpdk *d, struct rte_mbuf *m)
+{
+    if (rte_eth_tx_burst(d->port, 0, &m, 1) != 1) {
+        rte_pktmbuf_free(m);
+        d->x.st.tx_dropped++;
+    }
+}
+
+static void
+send_arp(struct dpdk *d, uint16_t op, uint32_t tip, const uint8_t tmac[6])
+{
+    static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    struct rte_mbuf *m = rte_pktmbuf_alloc(d->pool);
+    struct sc_arp a = { .op = op, .spa = d->p.interface, .tpa = tip };
+    int n;
+
+    if (!m) {
+        d->x.st.tx_no_mbuf++;
+        return;
+    }
+    memcpy(a.sha, d->mac, 6);
+    if (tmac)
+        memcpy(a.tha, tmac, 6);
+    n = sc_arp_build(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m),
+                     op == SC_ARP_REQUEST ? bcast : tmac, &a);
+    m->data_len = m->pkt_len = (uint32_t)n;
+    send_frame(d, m);
+    if (op == SC_ARP_REPLY)
+        d->x.st.arp_replies++;
+}
+
+/* ----------------------------------------------------------------- bursts */
+
+static bool
+for_us(const struct dpdk *d, const struct sc_frame *f)
+{
+    if (d->p.role == SC_XPORT_SUB)
+        return f->udp.dst_ip == d->p.group && f->udp.dst_port == d->p.port;
+    return f->udp.dst_ip == d->p.interface &&
+           (f->udp.dst_port == d->p.nak_port || f->udp.dst_port == d->p.port);
+}
+
+static uint16_t
+dpdk_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
+{
+    struct dpdk *d = dpdk_of(x);
+    struct rte_mbuf *m[SC_BURST];
+    uint16_t got, out = 0;
+
+    if (n > SC_BURST)
+        n = SC_BURST;
+    got = rte_eth_rx_burst(d->port, 0, m, n);
+    for (uint16_t i = 0; i < got; i++) {
+        struct sc_frame f;
+        const uint8_t *frame = rte_pktmbuf_mtod(m[i], const uint8_t *);
+        /* UDP checksums are not verified: PGM's own (mandatory for data) covers
+         * the payload, and frames from a kernel sender on a veth reach
+         * AF_PACKET with checksum offload's partial sums */
+        int rc = sc_frame_parse_flags(frame, rte_pktmbuf_data_len(m[i]), &f, SC_NF_NO_UDP_CSUM);
+
+        if (rc < 0) {
+            x->st.rx_malformed++;
+        } else if (f.kind == SC_FRAME_ARP) {
+            learn(d, f.arp.spa, f.arp.sha);
+            if (f.arp.op == SC_ARP_REQUEST && f.arp.tpa == d->p.interface)
+                send_arp(d, SC_ARP_REPLY, f.arp.spa, f.arp.sha);
+        } else if (f.kind != SC_FRAME_UDP4) {
+            x->st.rx_filtered++;
+        } else {
+            learn(d, f.udp.src_ip, f.src_mac);
+            if (!for_us(d, &f)) {
+                x->st.rx_filtered++;
+            } else if (f.payload_len > pkts[out].cap) {
+                x->st.rx_truncated++;
+            } else {
+                struct sc_pkt *p = &pkts[out++];
+                memcpy(p->data, f.payload, f.payload_len);
+                p->len = f.payload_len;
+                p->addr = f.udp.src_ip;
+                p->port = f.udp.src_port;
+                p->lport = f.udp.dst_port;
+                x->st.rx_pkts++;
+                x->st.rx_bytes += p->len;
+            }
+        }
+        rte_pktmbuf_free(m[i]);
+    }
+    return out;
+}
+
+/* Returns how many of the caller's packets were taken: sent, or dropped for
+ * good (no MAC for the destination yet, or too large to frame). The first
+ * packet the port refused, and everything after it, stay with the caller. */
+static uint16_t
+dpdk_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
+{
+    struct dpdk *d = dpdk_of(x);
+    struct rte_mbuf *m[SC_BURST];
+    uint16_t from[SC_BURST]; /* the caller's index of each built frame */
+    uint16_t built = 0, sent, done = 0;
+
+    if (n > SC_BURST)
+        n = SC_BURST;
+    for (; done < n; done++) {
+        const struct sc_pkt *p = &pkts[done];
+        struct sc_udp4_meta meta = { .src_ip = d->p.interface, .dst_ip = p->addr,
+                                     .src_port = d->p.role == SC_XPORT_PUB ? d->p.nak_port
+                                                                           : d->p.port,
+                                     .dst_port = p->port, .ip_id = d->ip_id++ };
+        struct rte_mbuf *b;
+        int len;
+
+        memcpy(meta.src_mac, d->mac, 6);
+        if (sc_ipv4_is_multicast(p->addr)) {
+            sc_mcast_mac(p->addr, meta.dst_mac);
+            meta.ttl = d->p.ttl;
+        } else {
+            const uint8_t *mac = lookup(d, p->addr);
+            if (!mac) { /* ask, and drop this one: the protocol retries */
+                send_arp(d, SC_ARP_REQUEST, p->addr, NULL);
+                x->st.tx_no_neighbour++;
+                continue;
+            }
+            memcpy(meta.dst_mac, mac, 6);
+            meta.ttl = 64;
+        }
+        if (!(b = rte_pktmbuf_alloc(d->pool))) {
+            x->st.tx_no_mbuf++;
+            break; /* the caller keeps this one and the rest */
+        }
+        len = sc_udp4_build(rte_pktmbuf_mtod(b, uint8_t *), rte_pktmbuf_tailroom(b), &meta,
+                            p->data, p->len, d->csum_offload ? SC_NF_NO_IP_CSUM : 0);
+        if (len < 0) {
+            rte_pktmbuf_free(b);
+            x->st.tx_dropped++; /* larger than an mbuf: cannot be framed */
+            continue;
+        }
+        b->data_len = b->pkt_len = (uint32_t)len;
+        if (d->csum_offload) {
+            b->l2_len = SC_ETH_HDR_LEN;
+            b->l3_len = SC_IPV4_HDR_LEN;
+            b->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+        }
+        from[built] = done;
+        m[built++] = b;
+    }
+    sent = built ? rte_eth_tx_burst(d->port, 0, m, built) : 0;
+    for (uint16_t i = 0; i < sent; i++) {
+        x->st.tx_pkts++;
+        x->st.tx_bytes += pkts[from[i]].len;
+    }
+    if (sent < built) { /* back-pressure: the caller keeps the refused ones */
+        done = from[sent];
+        for (uint16_t i = sent; i < built; i++)
+            rte_pktmbuf_free(m[i]);
+    }
+    return done;
+}
+
+static int
+dpdk_fd(const struct sc_xport *x)
+{
+    (void)x;
+    return -1; /* poll mode: spin */
+}
+
+static void
+dpdk_close(struct sc_xport *x)
+{
+    struct dpdk *d = dpdk_of(x);
+
+    rte_eth_dev_stop(d->port);
+    rte_eth_dev_close(d->port);
+    rte_mempool_free(d->pool);
+    free(d);
+}
+
+static const struct sc_xport_ops dpdk_ops = {
+    .name = "dpdk", .rx_burst = dpdk_rx, .tx_burst = dpdk_tx, .fd = dpdk_fd, .close = dpdk_close,
+};
+
+/* ------------------------------------------------------------------- open */
+
+int
+sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
+                   const struct sc_dpdk_cfg *cfg, struct sc_err *err)
+{
+    struct dpdk *d;
+    struct rte_eth_dev_info info;
+    struct rte_eth_conf conf;
+    struct rte_ether_addr mac;
+    char pool_name[RTE_MEMPOOL_NAMESIZE];
+    uint16_t nrx = cfg->rx_desc, ntx = cfg->tx_desc;
+    int rc, socket;
+
+    if ((rc = eal_init(cfg, err)) < 0)
+        return rc;
+    if (!(d = calloc(1, sizeof(*d))))
+        return fail(err, -ENOMEM, "%s", "out of memory");
+    d->x.ops = &dpdk_ops;
+    d->x.local_addr = p->interface;
+    d->p = *p;
+    d->burst = cfg->burst;
+    if (cfg->device[0]) {
+        char *comma;
+        snprintf(d->name, sizeof(d->name), "%s", cfg->device);
+        if ((comma = strchr(d->name, ',')))
+            *comma = '\0';
+        rc = rte_dev_probe(cfg->device);
+        if (rc < 0 && rc != -EEXIST) {
+            free(d);
+            return fail(err, rc, "DPDK: cannot attach device %.180s (check the devargs and that "
+                                 "the interface or socket exists)", cfg->device);
+        }
+        if (rte_eth_dev_get_port_by_name(d->name, &d->port) != 0) {
+            free(d);
+            return fail(err, -ENODEV, "DPDK: device %.180s attached, but no ethdev port by that name",
+                        cfg->device);
+        }
+    } else {
+        d->port = cfg->port_id;
+    }
+    if (!rte_eth_dev_is_valid_port(d->port)) {
+        free(d);
+        return fail(err, -ENODEV, "DPDK: no port %.180s (set dpdk.device or dpdk.port_id)",
+                    cfg->device[0] ? cfg->device : "0");
+    }
+    socket = rte_eth_dev_socket_id(d->port);
+    if (socket < 0)
+        socket = 0;
+    snprintf(pool_name, sizeof(pool_name), "sc%u_%p", d->port, (void *)d);
+    d->pool = rte_pktmbuf_pool_create(pool_name, cfg->mempool_size, cfg->mempool_cache, 0,
+                                      RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    if (!d->pool) {
+        rc = -rte_errno;
+        free(d);
+        return fail(err, rc, "DPDK: cannot create an mbuf pool (%s): lower dpdk.mempool_size or "
+                             "give EAL more memory", rte_strerror(-rc));
+    }
+    memset(&conf, 0, sizeof(conf));
+    if (rte_eth_dev_info_get(d->port, &info) == 0 &&
+        (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)) {
+        conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+        d->csum_offload = true;
+    }
+    if ((rc = rte_eth_dev_configure(d->port, 1, 1, &conf)) < 0 ||
+        (rc = rte_eth_dev_adjust_nb_rx_tx_desc(d->port, &nrx, &ntx)) < 0 ||
+        (rc = rte_eth_rx_queue_setup(d->port, 0, nrx, (unsigned)socket, NULL, d->pool)) < 0 ||
+        (rc = rte_eth_tx_queue_setup(d->port, 0, ntx, (unsigned)socket, NULL)) < 0 ||
+        (rc = rte_eth_dev_start(d->port)) < 0) {
+        rte_mempool_free(d->pool);
+        free(d);
+        return fail(err, rc, "DPDK: cannot set up the port: %s", rte_strerror(-rc));
+    }
+    rte_eth_promiscuous_enable(d->port); /* best effort: not every PMD can */
+    rte_eth_allmulticast_enable(d->port);
+    rte_eth_macaddr_get(d->port, &mac);
+    memcpy(d->mac, mac.addr_bytes, 6);
+    *out = &d->x;
+    return 0;
+}
