@@ -89,9 +89,11 @@ check "  seqcast-pub rejected none of OpenPGM's packets (rx_bad_total ${bad:-?})
 
 # --- OpenPGM sender -> seqcast-sub
 # an OpenPGM source repairs in tens of milliseconds (rate-limited RDATA, served
-# from its owner's receive calls): give it OpenPGM-like patience
+# from its owner's receive calls): give it OpenPGM-like patience, and a receive
+# window that covers rate x repair time
 ip netns exec "${T}b" "$B/seqcast-sub" "${CH[@]}" --interface 198.18.1.2 --count "$N" \
     --set nak.repeat=50ms --set nak.rdata=50ms --set nak.ncf_retries=50 --set nak.data_retries=50 \
+    --set rx_window=65536 \
     --output "$tmp/out2.bin" --timeout 60 --quiet >"$tmp/sub2.json" 2>"$tmp/sub2.err" &
 sub=$!
 sleep 0.5

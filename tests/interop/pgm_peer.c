@@ -81,7 +81,7 @@ open_sock(const char *ifaddr, const char *group, int port, int dport, int sender
                                   256000, 512000, 1000000 };
         set_int(PGM_SEND_ONLY, 1, "send only");
         set_int(PGM_TXW_SQNS, 200000, "txw sqns");
-        set_int(PGM_TXW_MAX_RTE, 40 * 1000 * 1000, "txw max rate");
+        set_int(PGM_TXW_MAX_RTE, 5 * 1000 * 1000, "txw max rate"); /* 5 MB/s: ~40k msg/s */
         set_int(PGM_AMBIENT_SPM, 1000000, "ambient spm");
         if (!pgm_setsockopt(sock, IPPROTO_PGM, PGM_HEARTBEAT_SPM, hb, sizeof(hb)))
             die("heartbeat spm", NULL);
