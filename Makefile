@@ -102,7 +102,7 @@ $(BUILD)/obj/feedhandler/%.o: LAYER_CFLAGS := $(INC_LIB) $(PCAP_CFLAGS)
 $(BUILD)/obj/apps/%.o:        LAYER_CFLAGS := $(INC_LIB)
 $(BUILD)/obj/tests/%.o:       LAYER_CFLAGS := $(INC_LIB) $(CRIT_CFLAGS) $(PCAP_CFLAGS) $(YAML_CFLAGS)
 
-.PHONY: all lib bins examples test unit-tests demo deps install uninstall fuzz fuzz-build clean \
+.PHONY: hugepages bench all lib bins examples test unit-tests demo deps install uninstall fuzz fuzz-build clean \
         check-headers
 .DEFAULT_GOAL := all
 
@@ -183,6 +183,16 @@ demo: deps
 
 deps:
 	$(Q)scripts/deps.sh
+
+# reserve 2 MB hugepages and mount hugetlbfs for DPDK (root); see docs/OPERATIONS.md
+HUGEPAGES ?= 512
+hugepages:
+	$(Q)scripts/hugepages.sh $(HUGEPAGES)
+
+# make bench: measured figures (docs/BENCHMARKS.md); needs root for namespaces
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) bench/dpdk.sh
 
 # ---------------------------------------------------------------- fuzzing (clang)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(INC_LIB) $(YAML_CFLAGS)

@@ -86,7 +86,8 @@ main(int argc, char **argv)
     uint64_t count = 0, size = 0, t0, now, next_stats, linger_end;
     double rate = 0, linger = 2;
     bool tty = isatty(STDERR_FILENO), done = false, truncated = false;
-    uint64_t sent = 0;
+    uint64_t sent = 0, blocked_since = 0;
+    bool warned = false;
     int c;
 
     while ((c = getopt_long(argc, argv, "c:i:n:s:r:l:w:h", opts, NULL)) != -1) {
@@ -173,7 +174,15 @@ main(int argc, char **argv)
             while ((rc = sc_pub_send(pub, msg, len, now)) == -EAGAIN && !sc_cli_stop) {
                 sc_pub_do_work(pub, now);
                 now = sc_clock_ns();
+                if (!blocked_since)
+                    blocked_since = now;
+                else if (!warned && now - blocked_since > 5000000000ull) {
+                    fprintf(stderr, "seqcast-pub: warning: the transport has refused packets for "
+                                    "5 s (link down, or no peer connected?); still trying\n");
+                    warned = true;
+                }
             }
+            blocked_since = 0;
             if (rc < 0) {
                 fprintf(stderr, "seqcast-pub: message %llu (%zu bytes): %s\n",
                         (unsigned long long)sent + 1, len, strerror(-rc));

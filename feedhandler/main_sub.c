@@ -180,7 +180,7 @@ main(int argc, char **argv)
     struct sc_err err;
     const char *output = NULL;
     double timeout = 0, loss_pct = 0;
-    uint64_t t0, now, next_stats, end;
+    uint64_t t0, now, next_stats, end, t_first = 0, t_last = 0;
     bool tty = isatty(STDERR_FILENO), complete;
     FILE *summary = stdout;
     int c;
@@ -240,6 +240,11 @@ main(int argc, char **argv)
     while (!sc_cli_stop && now < end) {
         while (sc_sub_do_work(sub, now) > 0)
             now = sc_clock_ns();
+        if (a.delivered) { /* the delivery rate is measured from first to last message */
+            if (!t_first)
+                t_first = now;
+            t_last = now;
+        }
         if (a.count && a.delivered + a.lost_msgs >= a.count)
             break;
         if (!a.count && a.fins && a.sources_down == a.sources_up)
@@ -263,11 +268,13 @@ main(int argc, char **argv)
     fprintf(summary,
             "{\"seqcast-sub\": {\"channel\": \"%s\", \"complete\": %s, \"received\": %llu, "
             "\"expected\": %llu, \"duplicates_dropped\": %llu, \"lost_messages\": %llu, "
-            "\"verify_errors\": %llu, \"seconds\": %.3f, \"lost_ranges\": [",
+            "\"verify_errors\": %llu, \"seconds\": %.3f, \"msgs_per_s\": %.0f, "
+            "\"lost_ranges\": [",
             ch->name, complete ? "true" : "false", (unsigned long long)a.delivered,
             (unsigned long long)a.count, (unsigned long long)st.duplicates,
             (unsigned long long)a.lost_msgs, (unsigned long long)a.verify_errors,
-            (double)(now - t0) / 1e9);
+            (double)(now - t0) / 1e9,
+            t_last > t_first ? (double)a.delivered * 1e9 / (double)(t_last - t_first) : 0.0);
     for (unsigned i = 0; i < a.nranges; i++)
         fprintf(summary, "%s{\"first\": %llu, \"last\": %llu, \"reason\": \"%s\"}", i ? ", " : "",
                 (unsigned long long)a.ranges[i].first, (unsigned long long)a.ranges[i].last,

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# make bench, DPDK section: publisher -> subscriber throughput in msgs/s for 32 and
+# 288-byte messages (batched), all in one run, side by side:
+#   kernel UDP over loopback | DPDK net_af_packet over a veth pair (two namespaces)
+#   | DPDK net_memif between two processes | DPDK net_null (publisher only: the ceiling)
+# Every transfer must deliver every message (the subscriber verifies each byte); a
+# run that loses data fails. Writes build/bench/dpdk.json and a table for
+# docs/BENCHMARKS.md. Needs root for the namespaces.
+set -u
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=$ROOT/$BUILD/bin
+N=${BENCH_MSGS:-1000000}
+out=$ROOT/$BUILD/bench
+mkdir -p "$out"
+tmp=$(mktemp -d /tmp/seqcast-bench-XXXXXX)
+T=sb$$
+cleanup() {
+    jobs -p | xargs -r kill -9 2>/dev/null
+    ip netns del "${T}a" 2>/dev/null
+    ip netns del "${T}b" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+field() { grep -o "\"$2\": [0-9.a-z]*" "$1" | head -1 | awk '{print $2}'; }
+DP=(--set transport=dpdk --set dpdk.no_huge=true)
+: >"$tmp/results"
+
+# one transfer: name size order pub-args... -- sub-args...; prints msgs/s or FAIL.
+# order "sub-first" or "pub-first" (a memif client must start after its server).
+# Multicast has no flow control: a publisher at full speed can overrun a receiver,
+# and then repairs cannot keep up (a typed loss, correctly). The figure is the rate
+# delivered with no loss: full speed first, then up to two retries each publishing
+# at 70% of what the previous try delivered.
+run() {
+    local name=$1 size=$2 order=$3; shift 3
+    local try rate=0 got
+    for try in 1 2 3; do
+        got=$(transfer "$name" "$size" "$order" "$rate" "$@")
+        case $got in
+        FAIL*) rate=$(awk -v r="${got#FAIL }" 'BEGIN{printf "%.0f", r * 0.7}')
+               [ "$rate" -gt 0 ] || rate=100000 ;;
+        *) [ "$try" -gt 1 ] && echo "note: $name $size B: full speed overran the receiver; $got msg/s published at $rate msg/s" >&2
+           echo "$got"; return ;;
+        esac
+    done
+    echo FAIL
+}
+
+transfer() {
+    local name=$1 size=$2 order=$3 prate=$4; shift 4
+    local pubargs=() subargs=() seen=0
+    for a in "$@"; do
+        if [ "$a" = "--" ]; then seen=1; continue; fi
+        if [ $seen = 0 ]; then pubargs+=("$a"); else subargs+=("$a"); fi
+    done
+    local sp pp rc rate
+    if [ "$order" = pub-first ]; then
+        timeout 90 "${pubargs[@]}" --count "$N" --size "$size" --rate "$prate" --linger 2 >"$tmp/pub.json" 2>"$tmp/pub.err" &
+        pp=$!
+        sleep 1
+        timeout 90 "${subargs[@]}" --count "$N" --verify --timeout 60 --quiet >"$tmp/sub.json" 2>"$tmp/sub.err"
+        rc=$?
+        wait "$pp"
+    else
+        timeout 90 "${subargs[@]}" --count "$N" --verify --timeout 60 --quiet >"$tmp/sub.json" 2>"$tmp/sub.err" &
+        sp=$!
+        sleep 1
+        timeout 90 "${pubargs[@]}" --count "$N" --size "$size" --rate "$prate" --linger 2 >"$tmp/pub.json" 2>"$tmp/pub.err"
+        wait "$sp"
+        rc=$?
+    fi
+    rate=$(field "$tmp/sub.json" msgs_per_s)
+    if [ "$rc" -ne 0 ] || [ "$(field "$tmp/sub.json" received)" != "$N" ]; then
+        echo "FAIL ${rate:-0}"
+        return
+    fi
+    echo "{\"system\": \"seqcast\", \"transport\": \"$name\", \"size\": $size, \"test\": \"throughput\", \"msgs_per_s\": $rate, \"published_rate\": $prate, \"lost\": 0, \"duplicates\": $(field "$tmp/sub.json" duplicates_dropped), \"repaired\": $(field "$tmp/sub.json" repaired)}" >>"$tmp/results"
+    echo "$rate"
+}
+# the DPDK pair over a veth, in two namespaces (no addresses: DPDK owns the links)
+ip netns add "${T}a" && ip netns add "${T}b" || { echo "bench/dpdk.sh: needs root" >&2; exit 2; }
+ip link add "${T}x" type veth peer name "${T}y"
+ip link set "${T}x" netns "${T}a"
+ip link set "${T}y" netns "${T}b"
+for s in a b; do
+    ip -n "$T$s" link set lo up
+done
+ip -n "${T}a" link set "${T}x" name eth0 && ip -n "${T}a" link set eth0 up
+ip -n "${T}b" link set "${T}y" name eth0 && ip -n "${T}b" link set eth0 up
+
+declare -A R
+for size in 32 288; do
+    G=(--group 239.198.18.11:34001 --set nak_port=34000)
+    R[udp,$size]=$(run "udp-loopback" $size sub-first "$B/seqcast-pub" "${G[@]}" -- "$B/seqcast-sub" "${G[@]}")
+    AF=net_af_packet0,iface=eth0,framecnt=4096
+    R[afp,$size]=$(run "dpdk-af_packet" $size sub-first \
+        ip netns exec "${T}a" "$B/seqcast-pub" "${G[@]}" "${DP[@]}" --set "dpdk.device=$AF" --interface 198.18.4.1 -- \
+        ip netns exec "${T}b" "$B/seqcast-sub" "${G[@]}" "${DP[@]}" --set "dpdk.device=$AF" --interface 198.18.4.2)
+    MS=$tmp/memif.sock
+    R[memif,$size]=$(run "dpdk-memif" $size pub-first \
+        "$B/seqcast-pub" "${G[@]}" "${DP[@]}" --set "dpdk.device=net_memif0,role=server,socket=$MS" --interface 198.18.5.1 -- \
+        "$B/seqcast-sub" "${G[@]}" "${DP[@]}" --set "dpdk.device=net_memif0,role=client,socket=$MS" --interface 198.18.5.2)
+    "$B/seqcast-pub" "${G[@]}" "${DP[@]}" --set dpdk.device=net_null0 --interface 198.18.6.1 \
+        --count "$N" --size "$size" --linger 0 >"$tmp/null.json" 2>/dev/null
+    R[null,$size]=$(awk -v n="$N" -v s="$(field "$tmp/null.json" seconds)" 'BEGIN{printf "%.0f", n/s}')
+    echo "{\"system\": \"seqcast\", \"transport\": \"dpdk-net_null (publisher only)\", \"size\": $size, \"test\": \"throughput\", \"msgs_per_s\": ${R[null,$size]}, \"lost\": 0, \"duplicates\": 0}" >>"$tmp/results"
+done
+
+fmt() { [ "$1" = FAIL ] && echo FAIL || awk -v v="$1" 'BEGIN{printf "%.2fM", v/1e6}'; }
+{
+    echo "| message | kernel UDP loopback | DPDK net_af_packet (veth) | DPDK net_memif | DPDK net_null ceiling (publisher only) |"
+    echo "|---|---|---|---|---|"
+    for size in 32 288; do
+        echo "| $size B | $(fmt "${R[udp,$size]}") msg/s | $(fmt "${R[afp,$size]}") msg/s | $(fmt "${R[memif,$size]}") msg/s | $(fmt "${R[null,$size]}") msg/s |"
+    done
+} >"$out/dpdk-table.md"
+{ echo "["; paste -sd, "$tmp/results"; echo "]"; } >"$out/dpdk.json"
+cat "$out/dpdk-table.md"
+grep -q FAIL "$out/dpdk-table.md" && exit 1
+exit 0
