@@ -50,6 +50,24 @@ else
     echo "== RESULT: FAILED -- see above"; cat "$tmp"/*.err; exit 1
 fi
 echo
+if [ "$(id -u)" -eq 0 ] && grep -q 'DPDK=1' "$BUILD/.flags" 2>/dev/null; then
+    echo "== the same engine over DPDK (kernel bypass, no NIC needed): two processes joined by net_memif"
+    D=(--group 239.192.0.9:3066 --set nak_port=3065 --set transport=dpdk --set dpdk.no_huge=true)
+    "$B/seqcast-pub" "${D[@]}" --set "dpdk.device=net_memif0,role=server,socket=$tmp/memif.sock" \
+        --interface 198.18.3.1 --count 1000000 --size 32 --linger 1 >"$tmp/dpub.json" 2>"$tmp/dpub.err" &
+    pids+=($!)
+    sleep 1
+    if "$B/seqcast-sub" "${D[@]}" --set "dpdk.device=net_memif0,role=client,socket=$tmp/memif.sock" \
+        --interface 198.18.3.2 --count 1000000 --verify --timeout 20 --quiet >"$tmp/dsub.json" 2>"$tmp/dsub.err"; then
+        printf '   1000000 messages of 32 bytes, verified, at %s msg/s\n' "$(field "$tmp/dsub.json" msgs_per_s)"
+    else
+        echo "   DPDK run failed:"; cat "$tmp/dsub.err"
+    fi
+    echo "   (af_packet on a veth, hugepages and the rest: docs/OPERATIONS.md)"
+else
+    echo "== DPDK (kernel bypass) part skipped: it needs root and a DPDK build; docs/OPERATIONS.md shows how"
+fi
+echo
 echo "== what is on the wire (seqcast-pcapgen + tshark; Wireshark: -d udp.port==3055-3056,pgm)"
 "$B/seqcast-pcapgen" --out "$tmp/cap"
 tshark -r "$tmp/cap/pgm.pcap" -d udp.port==3055-3056,pgm 2>/dev/null | sed -n '1,2p;6,11p' || true
