@@ -1,0 +1,234 @@
+/* seqcast-order: send orders to an order gateway and collect acknowledgements,
+ * reconnecting and resuming until every order is acknowledged. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <seqcast/order.h>
+
+#include "apps/cli.h"
+#include "engine/clock.h"
+#include "proto/endian.h"
+
+struct app {
+    uint64_t n;              /* orders to send */
+    uint64_t *sent_ns;       /* per order id (0 = not sent yet) */
+    uint8_t *acked;          /* per order id */
+    uint64_t *rtt;           /* round trips measured */
+    uint64_t nrtt, nacked, dup_acks, out_of_order, last_seq, sent, resent;
+    uint64_t caught_up_at;   /* resend unacked orders once next_seq reaches this */
+    bool resend_pending, rejected, ended;
+    size_t size;
+};
+
+static struct app a;
+static uint64_t now_cached;
+
+static void
+on_msg(void *ctx, uint64_t seq, const void *msg, size_t len)
+{
+    uint64_t id;
+
+    (void)ctx;
+    if (a.last_seq && seq != a.last_seq + 1)
+        a.out_of_order++;
+    a.last_seq = seq;
+    if (len < 9 || ((const uint8_t *)msg)[8] != 'A')
+        return;
+    id = sc_load_be64(msg);
+    if (id >= a.n)
+        return;
+    if (a.acked[id]) {
+        a.dup_acks++;
+        return;
+    }
+    a.acked[id] = 1;
+    a.nacked++;
+    if (a.sent_ns[id])
+        a.rtt[a.nrtt++] = now_cached - a.sent_ns[id];
+}
+
+static void
+on_event(void *ctx, enum sc_ocli_event ev, uint64_t arg)
+{
+    (void)ctx;
+    switch (ev) {
+    case SC_OCLI_LOGGED_IN:
+        a.caught_up_at = arg; /* replay until here, then resend what is still unacknowledged */
+        a.resend_pending = true;
+        break;
+    case SC_OCLI_REJECTED:
+        fprintf(stderr, "seqcast-order: login rejected (%s)\n",
+                arg == 'A' ? "not authorized" : "no such session");
+        a.rejected = true;
+        break;
+    case SC_OCLI_END_OF_SESSION:
+        fprintf(stderr, "seqcast-order: the server ended the session\n");
+        a.ended = true;
+        break;
+    case SC_OCLI_DISCONNECTED:
+        fprintf(stderr, "seqcast-order: disconnected (%s); reconnecting\n",
+                arg == 1 ? "timeout" : arg == 2 ? "protocol error" : "peer closed");
+        break;
+    case SC_OCLI_GAP:
+        fprintf(stderr, "seqcast-order: the server no longer has messages from %llu\n",
+                (unsigned long long)arg);
+        break;
+    }
+}
+
+static int
+cmp64(const void *x, const void *y)
+{
+    uint64_t p = *(const uint64_t *)x, q = *(const uint64_t *)y;
+    return p < q ? -1 : p > q;
+}
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: seqcast-order --config FILE [--session NAME] --count N [--rate R] [--size B]\n"
+            "\n"
+            "Sends N orders (unsequenced SoupBinTCP messages: an 8-byte big-endian order id,\n"
+            "padded to --size bytes) to seqcast-orderd and waits for each acknowledgement.\n"
+            "Keeps reconnecting and resuming until every order is acknowledged, then prints a\n"
+            "JSON summary (sent, acknowledged, duplicates, reconnects, round trips) and exits 0;\n"
+            "1 if the timeout passes first or the login is rejected.\n"
+            "\n"
+            "  -c, --config FILE     the deployment (sessions: connect, login, heartbeat, ...)\n"
+            "  -s, --session NAME    the session (default: the first with a connect address)\n"
+            "  -n, --count N         orders to send\n"
+            "  -r, --rate R          orders per second (default 0 = one at a time, ping-pong)\n"
+            "  -b, --size BYTES      order size (default 32, at least 8)\n"
+            "  -t, --timeout SECONDS give up after this long (default 120)\n"
+            "      --set KEY=VALUE   override a key, e.g. sessions.ouch.heartbeat=200ms\n"
+            "  -h, --help            this text\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+                                           { "session", required_argument, NULL, 's' },
+                                           { "count", required_argument, NULL, 'n' },
+                                           { "rate", required_argument, NULL, 'r' },
+                                           { "size", required_argument, NULL, 'b' },
+                                           { "timeout", required_argument, NULL, 't' },
+                                           { "set", required_argument, NULL, 'S' },
+                                           { "help", no_argument, NULL, 'h' },
+                                           { NULL, 0, NULL, 0 } };
+    static struct sc_config cfg;
+    static uint8_t order[65536];
+    const char *config = NULL, *session = NULL, *sets[64];
+    double rate = 0, timeout = 120;
+    int nsets = 0, c;
+    struct sc_ocli *cli;
+    struct sc_ocli_stats st;
+    struct sc_err err;
+    uint64_t t0, end, next_id = 0;
+
+    a.size = 32;
+    while ((c = getopt_long(argc, argv, "c:s:n:r:b:t:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 's': session = optarg; break;
+        case 'n': a.n = strtoull(optarg, NULL, 10); break;
+        case 'r': rate = strtod(optarg, NULL); break;
+        case 'b': a.size = strtoul(optarg, NULL, 10); break;
+        case 't': timeout = strtod(optarg, NULL); break;
+        case 'S': if (nsets < 64) sets[nsets++] = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!config || !a.n || a.size < 8 || a.size > 65534) {
+        fprintf(stderr, "seqcast-order: %s\n", !config ? "--config FILE is required"
+                                               : !a.n  ? "--count N is required"
+                                                       : "--size: 8 to 65534 bytes");
+        return 2;
+    }
+    if (sc_config_load_file(&cfg, config, &err) < 0) {
+        fprintf(stderr, "seqcast-order: %s\n", err.msg);
+        return 1;
+    }
+    for (int i = 0; i < nsets; i++)
+        if (sc_config_set(&cfg, sets[i], &err) < 0) {
+            fprintf(stderr, "seqcast-order: %s\n", err.msg);
+            return 1;
+        }
+    a.sent_ns = calloc(a.n, sizeof(uint64_t));
+    a.acked = calloc(a.n, 1);
+    a.rtt = calloc(a.n, sizeof(uint64_t));
+    if (!a.sent_ns || !a.acked || !a.rtt)
+        return 1;
+    /* resume from sequence 1: the replay tells a restarted client what was acknowledged */
+    if (sc_ocli_create(&cli, &cfg, session, 1, on_msg, on_event, NULL, &err) < 0) {
+        fprintf(stderr, "seqcast-order: %s\n", err.msg);
+        return 1;
+    }
+    sc_cli_signals();
+    t0 = now_cached = sc_clock_ns();
+    end = t0 + (uint64_t)(timeout * 1e9);
+    while (!sc_cli_stop && !a.rejected && !a.ended && a.nacked < a.n && now_cached < end) {
+        struct pollfd p = { .fd = sc_ocli_fd(cli), .events = POLLIN };
+        sc_ocli_do_work(cli, now_cached);
+        now_cached = sc_clock_ns();
+        sc_ocli_get_stats(cli, &st);
+        if (sc_ocli_logged_in(cli) && a.resend_pending && st.next_seq >= a.caught_up_at) {
+            a.resend_pending = false; /* caught up: what is unacknowledged was lost in flight */
+            for (uint64_t id = 0; id < next_id; id++)
+                if (!a.acked[id]) {
+                    sc_store_be64(order, id);
+                    if (sc_ocli_send(cli, order, a.size, now_cached) == 0)
+                        a.resent++;
+                }
+            /* a restarted client: its earlier incarnation sent up to the highest acked id */
+            while (next_id < a.n && a.acked[next_id])
+                next_id++;
+        }
+        if (sc_ocli_logged_in(cli) && !a.resend_pending && next_id < a.n) {
+            uint64_t due = rate > 0 ? (uint64_t)((double)(now_cached - t0) * rate / 1e9) + 1
+                                    : a.nacked + 1; /* ping-pong: one in flight */
+            while (next_id < a.n && next_id < due && (rate > 0 || next_id == a.nacked)) {
+                if (a.acked[next_id]) {
+                    next_id++;
+                    continue;
+                }
+                sc_store_be64(order, next_id);
+                if (sc_ocli_send(cli, order, a.size, now_cached) < 0)
+                    break;
+                a.sent_ns[next_id] = now_cached;
+                a.sent++;
+                next_id++;
+            }
+            sc_ocli_do_work(cli, now_cached); /* flush now */
+        }
+        if (p.fd >= 0 && rate == 0 && a.nacked < a.n)
+            poll(&p, 1, 0);
+        else if (p.fd < 0)
+            usleep(1000);
+        now_cached = sc_clock_ns();
+    }
+    sc_ocli_get_stats(cli, &st);
+    qsort(a.rtt, a.nrtt, sizeof(uint64_t), cmp64);
+#define PCT(q) (a.nrtt ? (double)a.rtt[(uint64_t)((double)(a.nrtt - 1) * (q))] / 1000.0 : 0.0)
+    printf("{\"seqcast-order\": {\"complete\": %s, \"orders\": %llu, \"sent\": %llu, "
+           "\"resent\": %llu, \"acknowledged\": %llu, \"duplicate_acks\": %llu, "
+           "\"out_of_order\": %llu, \"reconnects\": %llu, \"logins\": %llu, \"seconds\": %.3f, "
+           "\"rtt_us\": {\"n\": %llu, \"p50\": %.1f, \"p99\": %.1f, \"p999\": %.1f, \"max\": %.1f}}}\n",
+           a.nacked == a.n && !a.dup_acks && !a.out_of_order ? "true" : "false",
+           (unsigned long long)a.n, (unsigned long long)a.sent, (unsigned long long)a.resent,
+           (unsigned long long)a.nacked, (unsigned long long)a.dup_acks,
+           (unsigned long long)a.out_of_order, (unsigned long long)(st.logins ? st.logins - 1 : 0),
+           (unsigned long long)st.logins, (double)(now_cached - t0) / 1e9,
+           (unsigned long long)a.nrtt, PCT(0.5), PCT(0.99), PCT(0.999),
+           a.nrtt ? (double)a.rtt[a.nrtt - 1] / 1000.0 : 0.0);
+    sc_ocli_logout(cli, now_cached);
+    sc_ocli_destroy(cli);
+    return a.nacked == a.n && !a.dup_acks && !a.out_of_order ? 0 : 1;
+}

@@ -1,0 +1,177 @@
+#include "engine/osock.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "proto/soup.h"
+
+static int
+resolve(const char *ep, struct sockaddr_storage *ss, socklen_t *len, struct sc_err *err)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (!strncmp(ep, "unix:", 5)) {
+        struct sockaddr_un *u = (struct sockaddr_un *)ss;
+        if (strlen(ep + 5) >= sizeof(u->sun_path))
+            goto bad;
+        u->sun_family = AF_UNIX;
+        memcpy(u->sun_path, ep + 5, strlen(ep + 5) + 1);
+        *len = sizeof(*u);
+        return 0;
+    }
+    if (!strncmp(ep, "tcp:", 4)) {
+        char host[256];
+        const char *colon = strrchr(ep + 4, ':');
+        struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res;
+        if (!colon || (size_t)(colon - ep - 4) >= sizeof(host))
+            goto bad;
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - ep - 4), ep + 4);
+        if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
+            goto bad;
+        memcpy(ss, res->ai_addr, res->ai_addrlen);
+        *len = res->ai_addrlen;
+        freeaddrinfo(res);
+        return 0;
+    }
+bad:
+    if (err) {
+        err->code = -EINVAL;
+        snprintf(err->msg, sizeof(err->msg), "endpoint '%.200s': expected tcp:HOST:PORT or "
+                                             "unix:/path", ep);
+    }
+    return -EINVAL;
+}
+
+static void
+nodelay(int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails harmlessly on unix */
+}
+
+int
+sc_osock_listen(const char *ep, struct sc_err *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fd, one = 1, rc;
+
+    if ((rc = resolve(ep, &ss, &len, err)) < 0)
+        return rc;
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        goto fail;
+    if (ss.ss_family == AF_UNIX)
+        unlink(((struct sockaddr_un *)&ss)->sun_path); /* a stale socket of a dead server */
+    else
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0)
+        goto fail;
+    return fd;
+fail:
+    rc = -errno;
+    if (fd >= 0)
+        close(fd);
+    if (err) {
+        err->code = rc;
+        snprintf(err->msg, sizeof(err->msg), "listen %.200s: %s", ep, strerror(-rc));
+    }
+    return rc;
+}
+
+int
+sc_osock_connect(const char *ep, bool *in_progress, struct sc_err *err)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fd, rc;
+
+    if ((rc = resolve(ep, &ss, &len, err)) < 0)
+        return rc;
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    nodelay(fd);
+    *in_progress = false;
+    if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+        if (errno == EINPROGRESS || errno == EAGAIN) {
+            *in_progress = true;
+            return fd;
+        }
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+int
+sc_osock_accept(int lfd)
+{
+    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+    if (fd >= 0)
+        nodelay(fd);
+    return fd;
+}
+
+int
+sc_obuf_init(struct sc_obuf *o, size_t cap)
+{
+    o->b = malloc(cap);
+    o->len = 0;
+    o->cap = cap;
+    return o->b ? 0 : -ENOMEM;
+}
+
+void
+sc_obuf_fini(struct sc_obuf *o)
+{
+    free(o->b);
+    o->b = NULL;
+}
+
+int
+sc_obuf_raw(struct sc_obuf *o, const void *data, size_t len)
+{
+    if (o->cap - o->len < len)
+        return -ENOBUFS;
+    memcpy(o->b + o->len, data, len);
+    o->len += len;
+    return 0;
+}
+
+int
+sc_obuf_packet(struct sc_obuf *o, uint8_t type, const void *payload, size_t len)
+{
+    uint8_t h[SC_SOUP_HDR_LEN];
+
+    if (o->cap - o->len < SC_SOUP_HDR_LEN + len)
+        return -ENOBUFS;
+    sc_soup_put_hdr(h, type, (uint16_t)len);
+    sc_obuf_raw(o, h, sizeof(h));
+    return sc_obuf_raw(o, payload, len);
+}
+
+int
+sc_obuf_flush(struct sc_obuf *o, int fd)
+{
+    ssize_t n;
+
+    if (!o->len)
+        return 0;
+    n = send(fd, o->b, o->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0)
+        return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+    memmove(o->b, o->b + n, o->len - (size_t)n);
+    o->len -= (size_t)n;
+    return 0;
+}

@@ -1,0 +1,32 @@
+/* Order-session plumbing shared by server and client: endpoints
+ * ("tcp:HOST:PORT", "unix:/path"), non-blocking listen/connect with
+ * TCP_NODELAY, and an output buffer written once per do_work. */
+#ifndef SC_ENGINE_OSOCK_H
+#define SC_ENGINE_OSOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <seqcast/err.h>
+
+int sc_osock_listen(const char *endpoint, struct sc_err *err);
+/* Starts a non-blocking connect; *in_progress set when it has not finished. */
+int sc_osock_connect(const char *endpoint, bool *in_progress, struct sc_err *err);
+/* Accept one connection (non-blocking, TCP_NODELAY), -1 when none is waiting. */
+int sc_osock_accept(int lfd);
+
+struct sc_obuf {
+    uint8_t *b;
+    size_t len, cap;
+};
+
+int sc_obuf_init(struct sc_obuf *o, size_t cap);
+void sc_obuf_fini(struct sc_obuf *o);
+/* Append a SoupBinTCP packet (type + payload). @return 0, or -ENOBUFS when full. */
+int sc_obuf_packet(struct sc_obuf *o, uint8_t type, const void *payload, size_t len);
+int sc_obuf_raw(struct sc_obuf *o, const void *data, size_t len);
+/* Write what is queued (one write). @return 0 (rest kept), -EPIPE etc. on a dead peer. */
+int sc_obuf_flush(struct sc_obuf *o, int fd);
+
+#endif

@@ -1,0 +1,96 @@
+/* seqcast order sessions: SoupBinTCP 4.0 over TCP or a Unix socket.
+ *
+ * Server (an order gateway): accepts clients, checks their login against the
+ * session's users, journals every sequenced message before sending it, replays
+ * from any sequence number a client asks for (across a server restart), sends a
+ * heartbeat after `heartbeat` without output and ends a connection after
+ * `timeout` without input. Client: connects, logs in, delivers sequenced
+ * messages with their sequence numbers, reconnects with back-off and resumes
+ * from its next expected sequence.
+ *
+ * Both are agents (do_work(now) + a pollable fd, no threads). Output is queued
+ * during a do_work and written once at its end (one system call per burst,
+ * TCP_NODELAY always).
+ */
+#ifndef SEQCAST_ORDER_H
+#define SEQCAST_ORDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <seqcast/config.h>
+#include <seqcast/err.h>
+
+/* ---------------------------------------------------------------- server */
+
+struct sc_osrv;
+
+/* An unsequenced message (an order) from a logged-in client; conn identifies
+ * the connection for this call only, user is its login name. */
+typedef void sc_osrv_msg_fn(void *ctx, uint32_t conn, const char *user, const void *msg,
+                            size_t len);
+
+struct sc_osrv_stats {
+    uint64_t accepted, logins, login_rejected_auth, login_rejected_session;
+    uint64_t closed_timeout, closed_logout, closed_protocol, closed_slow, closed_peer;
+    uint64_t rx_msgs, tx_sequenced, tx_heartbeats, replayed;
+    uint64_t rx_bad[13];    /* protocol errors by class (-enum sc_perr) */
+    uint64_t journal_msgs, journal_torn_bytes, journal_syncs;
+    uint64_t connections;   /* open now */
+};
+
+int sc_osrv_create(struct sc_osrv **out, const struct sc_config *cfg, const char *session,
+                   sc_osrv_msg_fn *on_msg, void *ctx, struct sc_err *err);
+
+/* Journal and send one sequenced message to every logged-in client.
+ * @return its sequence number (>= 1), or a negative errno. */
+int64_t sc_osrv_send(struct sc_osrv *s, const void *msg, size_t len, uint64_t now_ns);
+
+/* End of Session to every client (then they disconnect). */
+void sc_osrv_end_session(struct sc_osrv *s, uint64_t now_ns);
+
+int sc_osrv_do_work(struct sc_osrv *s, uint64_t now_ns);
+int sc_osrv_fd(const struct sc_osrv *s);
+void sc_osrv_get_stats(const struct sc_osrv *s, struct sc_osrv_stats *st);
+void sc_osrv_destroy(struct sc_osrv *s);
+
+/* ---------------------------------------------------------------- client */
+
+struct sc_ocli;
+
+enum sc_ocli_event {
+    SC_OCLI_LOGGED_IN = 1,  /* arg: the server's next sequence number */
+    SC_OCLI_REJECTED,       /* arg: 'A' not authorized, 'S' no such session (no retry) */
+    SC_OCLI_DISCONNECTED,   /* arg: 0 peer closed, 1 timeout, 2 protocol error; retrying */
+    SC_OCLI_END_OF_SESSION, /* the server ended the session (no retry) */
+    SC_OCLI_GAP,            /* the server started after what we asked for: arg = first missing */
+};
+
+typedef void sc_ocli_msg_fn(void *ctx, uint64_t seq, const void *msg, size_t len);
+typedef void sc_ocli_event_fn(void *ctx, enum sc_ocli_event ev, uint64_t arg);
+
+struct sc_ocli_stats {
+    uint64_t connects, logins, reconnects, timeouts, rx_sequenced, tx_unsequenced;
+    uint64_t tx_heartbeats, rx_heartbeats, rx_bad[13];
+    uint64_t next_seq; /* the next sequenced message expected */
+};
+
+/* first_seq: the sequence to resume from (1 = from the start, 0 = only new). */
+int sc_ocli_create(struct sc_ocli **out, const struct sc_config *cfg, const char *session,
+                   uint64_t first_seq, sc_ocli_msg_fn *on_msg, sc_ocli_event_fn *on_event,
+                   void *ctx, struct sc_err *err);
+
+/* Queue an unsequenced message (an order). @return 0, or -ENOTCONN when not
+ * logged in (the caller keeps it and sends again after SC_OCLI_LOGGED_IN). */
+int sc_ocli_send(struct sc_ocli *c, const void *msg, size_t len, uint64_t now_ns);
+
+/* Logout request, then close; no reconnect. */
+void sc_ocli_logout(struct sc_ocli *c, uint64_t now_ns);
+
+int sc_ocli_do_work(struct sc_ocli *c, uint64_t now_ns);
+int sc_ocli_fd(const struct sc_ocli *c); /* -1 while disconnected: poll with a timeout */
+int sc_ocli_logged_in(const struct sc_ocli *c);
+void sc_ocli_get_stats(const struct sc_ocli *c, struct sc_ocli_stats *st);
+void sc_ocli_destroy(struct sc_ocli *c);
+
+#endif

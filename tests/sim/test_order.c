@@ -1,0 +1,224 @@
+/* Order sessions in one process over a real Unix socket, with simulated time:
+ * an idle session lives on heartbeats alone for 60 s; hostile connections --
+ * bad lengths, unknown types, a 65,535-byte length, a login flood, wrong
+ * passwords, one that never logs in -- each get their rejection or close and a
+ * counter, while an honest client keeps being served; a login fed one byte at a
+ * time is accepted. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <seqcast/order.h>
+
+#include "proto/soup.h"
+
+#define MS(x) ((uint64_t)(x) * 1000000u)
+
+static struct sc_config cfg;
+static char path[108];
+static uint64_t got, last_seq, events[8];
+
+static void
+on_msg(void *ctx, uint64_t seq, const void *msg, size_t len)
+{
+    (void)ctx;
+    (void)msg;
+    (void)len;
+    if (seq == last_seq + 1)
+        got++;
+    last_seq = seq;
+}
+
+static void
+on_event(void *ctx, enum sc_ocli_event ev, uint64_t arg)
+{
+    (void)ctx;
+    (void)arg;
+    events[ev]++;
+}
+
+static void
+setup(void)
+{
+    char y[1024];
+    struct sc_err err;
+
+    snprintf(path, sizeof(path), "/tmp/seqcast-order-test-%d.sock", (int)getpid());
+    snprintf(y, sizeof(y),
+             "sessions:\n"
+             "  - name: T1\n"
+             "    listen: unix:%s\n"
+             "    connect: unix:%s\n"
+             "    heartbeat: 1s\n"
+             "    timeout: 15s\n"
+             "    max_message: 1024\n"
+             "    users: [ {name: DESK1, password: pw1} ]\n"
+             "    login: {user: DESK1, password: pw1}\n",
+             path, path);
+    cr_assert_eq(sc_config_load_string(&cfg, "t.yaml", y, strlen(y), &err), 0, "%s", err.msg);
+    got = last_seq = 0;
+    memset(events, 0, sizeof(events));
+}
+
+static void
+teardown(void)
+{
+    unlink(path);
+}
+
+static int
+raw_connect(void)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "connect: %s", strerror(errno));
+    return fd;
+}
+
+/* run both agents for `ms` of simulated time in 10 ms steps */
+static uint64_t t;
+static void
+run(struct sc_osrv *s, struct sc_ocli *c, uint64_t ms)
+{
+    for (uint64_t end = t + MS(ms); t < end; t += MS(10)) {
+        for (int k = 0; k < 3; k++) { /* let bytes cross the socket within a step */
+            sc_osrv_do_work(s, t);
+            if (c)
+                sc_ocli_do_work(c, t);
+        }
+    }
+}
+
+Test(order, idle_session_lives_on_heartbeats, .init = setup, .fini = teardown)
+{
+    struct sc_osrv *s;
+    struct sc_ocli *c;
+    struct sc_osrv_stats ss;
+    struct sc_ocli_stats cs;
+    struct sc_err err;
+
+    t = MS(1000);
+    cr_assert_eq(sc_osrv_create(&s, &cfg, "T1", NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_ocli_create(&c, &cfg, "T1", 1, on_msg, on_event, NULL, &err), 0, "%s",
+                 err.msg);
+    run(s, c, 200);
+    cr_assert(sc_ocli_logged_in(c));
+    run(s, c, 60000); /* 60 s, nothing to say: heartbeats only */
+    sc_osrv_get_stats(s, &ss);
+    sc_ocli_get_stats(c, &cs);
+    cr_assert(sc_ocli_logged_in(c), "the idle session died");
+    cr_assert_eq(cs.logins, 1);
+    cr_assert_eq(ss.closed_timeout, 0);
+    cr_assert_eq(events[SC_OCLI_DISCONNECTED], 0);
+    cr_assert_geq(ss.tx_heartbeats, 55, "server heartbeats: %llu", (unsigned long long)ss.tx_heartbeats);
+    cr_assert_geq(cs.tx_heartbeats, 55, "client heartbeats: %llu", (unsigned long long)cs.tx_heartbeats);
+    cr_assert_leq(ss.tx_heartbeats, 61, "more heartbeats than one a second");
+    sc_ocli_destroy(c);
+    sc_osrv_destroy(s);
+}
+
+Test(order, a_peer_that_stops_talking_is_dropped_at_the_timeout, .init = setup, .fini = teardown)
+{
+    struct sc_osrv *s;
+    struct sc_ocli *c;
+    struct sc_osrv_stats ss;
+    struct sc_err err;
+    uint64_t stopped;
+
+    t = MS(1000);
+    cr_assert_eq(sc_osrv_create(&s, &cfg, "T1", NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_ocli_create(&c, &cfg, "T1", 1, on_msg, on_event, NULL, &err), 0, "%s",
+                 err.msg);
+    run(s, c, 2000);
+    stopped = t;
+    /* the client is frozen: only the server runs. Its silence began with its last
+     * heartbeat, at most one interval (1 s) before it froze: the close must come
+     * 14 to 15 s after the freeze, inside the timeout's +-10 % */
+    run(s, NULL, 13900);
+    sc_osrv_get_stats(s, &ss);
+    cr_assert_eq(ss.closed_timeout, 0, "closed before 14 s of silence");
+    run(s, NULL, 1200);
+    sc_osrv_get_stats(s, &ss);
+    cr_assert_eq(ss.closed_timeout, 1, "not closed 15.1 s after the client froze (at %llu ns)",
+                 (unsigned long long)stopped);
+    sc_ocli_destroy(c);
+    sc_osrv_destroy(s);
+}
+
+Test(order, hostile_connections_are_counted_and_the_honest_client_is_served, .init = setup,
+     .fini = teardown)
+{
+    struct sc_osrv *s;
+    struct sc_ocli *c;
+    struct sc_osrv_stats ss;
+    struct sc_err err;
+    uint8_t b[128], reply[16];
+    int fd[8], n, flood[20];
+
+    t = MS(1000);
+    cr_assert_eq(sc_osrv_create(&s, &cfg, "T1", NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_ocli_create(&c, &cfg, "T1", 1, on_msg, on_event, NULL, &err), 0, "%s",
+                 err.msg);
+    run(s, c, 100);
+    cr_assert(sc_ocli_logged_in(c));
+
+    fd[0] = raw_connect(); /* zero length */
+    cr_assert_eq(write(fd[0], "\x00\x00", 2), 2);
+    fd[1] = raw_connect(); /* unknown type */
+    cr_assert_eq(write(fd[1], "\x00\x01Q", 3), 3);
+    fd[2] = raw_connect(); /* a 65,535-byte length: refused from the header, no waiting */
+    cr_assert_eq(write(fd[2], "\xff\xff", 2), 2);
+    fd[3] = raw_connect(); /* data before a login */
+    cr_assert_eq(write(fd[3], "\x00\x02U!", 4), 4);
+    fd[4] = raw_connect(); /* wrong password: rejected with 'A' */
+    n = sc_soup_encode_login_request(b, sizeof(b), "DESK1", "wrong", "", 1);
+    cr_assert_eq(write(fd[4], b, (size_t)n), n);
+    fd[5] = raw_connect(); /* unknown session: rejected with 'S' */
+    n = sc_soup_encode_login_request(b, sizeof(b), "DESK1", "pw1", "NOPE", 1);
+    cr_assert_eq(write(fd[5], b, (size_t)n), n);
+    fd[6] = raw_connect(); /* a valid login, one byte at a time */
+    n = sc_soup_encode_login_request(b, sizeof(b), "DESK1", "pw1", "", 0);
+    for (int i = 0; i < n; i++) {
+        cr_assert_eq(write(fd[6], b + i, 1), 1);
+        run(s, c, 10);
+    }
+    fd[7] = raw_connect(); /* never logs in */
+    for (int i = 0; i < 20; i++) { /* a login flood with a wrong password */
+        flood[i] = raw_connect();
+        n = sc_soup_encode_login_request(b, sizeof(b), "DESK1", "guess", "", 1);
+        cr_assert_eq(write(flood[i], b, (size_t)n), n);
+    }
+    for (int i = 0; i < 100; i++) { /* the honest stream goes on meanwhile */
+        sc_osrv_send(s, "fill", 4, t);
+        run(s, c, 10);
+    }
+    sc_osrv_get_stats(s, &ss);
+    cr_assert_eq(got, 100, "the honest client got %llu of 100", (unsigned long long)got);
+    cr_assert_eq(ss.rx_bad[-SC_PERR_LENGTH], 1);
+    cr_assert_geq(ss.rx_bad[-SC_PERR_TYPE], 2, "unknown type + data before login");
+    cr_assert_eq(ss.rx_bad[-SC_PERR_OVERSIZE], 1);
+    cr_assert_eq(ss.login_rejected_auth, 21);
+    cr_assert_eq(ss.login_rejected_session, 1);
+    cr_assert_eq(ss.logins, 2, "the client and the byte-at-a-time login");
+    cr_assert_eq(read(fd[4], reply, sizeof(reply)), 4);
+    cr_assert_eq(reply[2], 'J');
+    cr_assert_eq(reply[3], 'A');
+    cr_assert_eq(read(fd[5], reply, sizeof(reply)), 4);
+    cr_assert_eq(reply[3], 'S');
+    run(s, c, 16000); /* the one that never logged in times out; the client lives on */
+    sc_osrv_get_stats(s, &ss);
+    cr_assert_geq(ss.closed_timeout, 1, "a connection that never logs in must be closed");
+    cr_assert(sc_ocli_logged_in(c));
+    for (int i = 0; i < 8; i++)
+        close(fd[i]);
+    for (int i = 0; i < 20; i++)
+        close(flood[i]);
+    sc_ocli_destroy(c);
+    sc_osrv_destroy(s);
+}
