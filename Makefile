@@ -168,6 +168,12 @@ $(BUILD)/tests/pgm_peer: tests/interop/pgm_peer.c
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -std=gnu11 -O2 -g -Wall -o $@ $< $(shell $(PKGCONF) --cflags --libs $(PGM_PC)) -pthread
 
+# benchmark helpers (bench/*.c), built with the engine's headers
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libseqcast.a
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(INC_LIB) -o $@ $< $(LINK_LIBS)
+
 unit-tests: $(UNIT_BINS) $(FUZZ_REPLAYS) $(BINS) $(PGM_PEER)
 
 # `make test`: every suite speaks TAP; tests/run-suites.sh sums them and prints
@@ -191,8 +197,8 @@ hugepages:
 
 # make bench: measured figures (docs/BENCHMARKS.md); needs root for namespaces
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
-	$(Q)BUILD=$(BUILD) bench/dpdk.sh
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
+	$(Q)BUILD=$(BUILD) bench/run.sh
 
 # ---------------------------------------------------------------- fuzzing (clang)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(INC_LIB) $(YAML_CFLAGS)

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# make bench, order-session section: order -> acknowledgement round trip (one in
+# flight), seqcast-order against seqcast-orderd over TCP loopback and over a Unix
+# socket, beside a plain TCP ping-pong of the same 32-byte size, in one run.
+# The journal is in memory (fsync: none): this measures the protocol, not the disk.
+set -u
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=$ROOT/$BUILD/bin
+out=$ROOT/$BUILD/bench
+N=${BENCH_ORDERS:-50000}
+tmp=$(mktemp -d /tmp/seqcast-bench-order-XXXXXX)
+trap 'jobs -p | xargs -r kill 2>/dev/null; rm -rf "$tmp"' EXIT
+mkdir -p "$out"
+PORT=$((30000 + $$ % 10000))
+pct() { grep -o "\"$2\": [0-9.]*" "$1" | head -1 | awk '{print $2}'; }
+row() { # name json
+    printf '| %s | %s | %s | %s | %s |\n' "$1" "$(pct "$2" p50)" "$(pct "$2" p99)" "$(pct "$2" p999)" "$(pct "$2" max)"
+    printf '{"system": "%s", "transport": "%s", "size": 32, "test": "rtt", "p50_us": %s, "p99_us": %s, "p999_us": %s, "max_us": %s}\n' \
+        "$3" "$4" "$(pct "$2" p50)" "$(pct "$2" p99)" "$(pct "$2" p999)" "$(pct "$2" max)" >>"$tmp/results"
+}
+: >"$tmp/results"
+"$ROOT/$BUILD/bench/pingpong" server "tcp:127.0.0.1:$PORT" 32 &
+sleep 0.2
+"$ROOT/$BUILD/bench/pingpong" client "tcp:127.0.0.1:$PORT" 32 "$N" >"$tmp/pp.json"
+kill %1 2>/dev/null; wait 2>/dev/null
+for ep in "tcp:127.0.0.1:$((PORT + 1))" "unix:$tmp/o.sock"; do
+    name=${ep%%:*}
+    printf 'sessions:\n  - name: gw1\n    session_id: GW1\n    listen: %s\n    connect: %s\n    users: [ { name: DESK1, password: pw1 } ]\n    login: { user: DESK1, password: pw1 }\n    fsync: none\n' "$ep" "$ep" >"$tmp/$name.yaml"
+    "$B/seqcast-orderd" --config "$tmp/$name.yaml" >/dev/null 2>&1 &
+    d=$!
+    sleep 0.3
+    "$B/seqcast-order" --config "$tmp/$name.yaml" --count "$N" >"$tmp/$name.json" || echo "FAIL: order over $name" >&2
+    kill -INT "$d"; wait "$d" 2>/dev/null
+done
+{
+    echo "| round trip, 32 B, one in flight | p50 µs | p99 µs | p99.9 µs | max µs |"
+    echo "|---|---|---|---|---|"
+    row "plain TCP ping-pong (the floor)" "$tmp/pp.json" plain-tcp tcp
+    row "seqcast order → ack, TCP loopback" "$tmp/tcp.json" seqcast tcp
+    row "seqcast order → ack, Unix socket" "$tmp/unix.json" seqcast unix
+} | tee "$out/order-table.md"
+awk -v a="$(pct "$tmp/tcp.json" p50)" -v b="$(pct "$tmp/pp.json" p50)" \
+    'BEGIN{printf "\norder p50 / ping-pong p50 = %.2f (target <= 1.2)\n", a / b}' | tee -a "$out/order-table.md"
+{ echo "["; paste -sd, "$tmp/results"; echo "]"; } >"$out/order.json"

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Writes docs/BENCHMARKS.md (stdout) from the tables the bench sections left in
+# $BUILD/bench/, with the machine described.
+set -u
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+out=$ROOT/$BUILD/bench
+cat <<EOM
+# Benchmarks
+
+Figures come from \`make bench\` only (never from timed tests), every comparison in one run on one
+machine; this file is written by \`bench/report.sh\` from that run. Raw results:
+\`$BUILD/bench/results.json\` (system, transport, size, test, msgs/s or round-trip percentiles,
+lost, duplicates). Still to come (issue 7): kernel-UDP throughput and latency beside OpenPGM and
+ZeroMQ, recovery under loss, the plot.
+
+## Machine
+
+| | |
+|---|---|
+| CPU | $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) vCPUs (a VM) |
+| kernel | $(uname -r) |
+| memory | $(free -g | awk '/Mem:/ {print $2}') GiB |
+| DPDK | $(pkg-config --modversion libdpdk 2>/dev/null || echo none) (Debian libdpdk-dev), EAL \`--no-huge\` |
+| run | $(date -u '+%F %H:%M UTC') |
+
+## DPDK data path: publisher → subscriber throughput (\`bench/dpdk.sh\`)
+
+Batched framing (MoldUDP64 blocks in PGM ODATA, MTU 1500), 1,000,000 generated messages per
+transfer; the subscriber verifies every byte and must receive all of them (a transfer that loses
+data is retried at a lower published rate, and a note says so); msgs/s are measured at the
+subscriber from its first to its last message. Publisher and subscriber are two processes on the
+same 2-vCPU machine.
+
+$(cat "$out/dpdk-table.md")
+
+* **net_null** is DPDK's own ceiling: a port that drops everything, so the figure is the publisher
+  alone (batching, ODATA encoding, framing, \`rte_eth_tx_burst\`). How close a transport gets to it
+  is what its link costs.
+* At **32 B** (~40 messages a packet) the per-message path dominates; at **288 B** (5 a packet) the
+  packet rate does, and memif (shared memory) moves the most packets.
+* af_packet on a veth crosses the kernel on both ends: it is the way to reach a kernel interface,
+  not a speed-up over kernel UDP. A NIC with a DPDK driver, the case the PMD exists for, is not
+  available on this machine.
+* Two processes share 2 vCPUs of a VM: figures move by tens of percent between runs (32 B over
+  af_packet measured 7.8M and 3.2M msg/s in two runs on the same day). Compare within one run.
+
+## Order session: order → acknowledgement round trip (\`bench/order.sh\`)
+
+\`seqcast-order\` (one order in flight) against \`seqcast-orderd\` (journal in memory, \`fsync: none\`:
+the protocol, not the disk), 32-byte orders, beside a plain TCP ping-pong of the same size with
+TCP_NODELAY, in the same run.
+
+$(cat "$out/order-table.md")
+
+* The median is within a few microseconds of the socket floor; the gateway sleeps in \`poll\` between
+  orders (its process is idle at one order in flight), and its p99.9 shows millisecond wake-ups that
+  a busy-polling ping-pong does not pay. Tuning this, and the ≤ 1.2 × target on the median, is
+  issue 7's work.
+* With \`fsync: batch\` or \`message\` every acknowledgement also waits for \`fdatasync\` (the journal
+  is written before the acknowledgement is sent): the round trip is then the disk's.
+EOM
