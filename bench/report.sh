@@ -53,10 +53,11 @@ TCP_NODELAY, in the same run.
 
 $(cat "$out/order-table.md")
 
-* The median is within a few microseconds of the socket floor; the gateway sleeps in \`poll\` between
-  orders (its process is idle at one order in flight), and its p99.9 shows millisecond wake-ups that
-  a busy-polling ping-pong does not pay. Tuning this, and the ≤ 1.2 × target on the median, is
-  issue 7's work.
+* The median is within a few microseconds of the socket floor. The gateway's p99.9 shows
+  millisecond stalls that the bare ping-pong (whose server also sleeps, in \`read\`) does not; not
+  yet explained -- candidates are its wake-up through \`poll\` on an epoll descriptor, several
+  more system calls per order, and the doubling growth of the order-id set and the in-memory
+  journal. Finding it, and the ≤ 1.2 × target on the median, is issue 7's work.
 * With \`fsync: batch\` or \`message\` every acknowledgement also waits for \`fdatasync\` (the journal
   is written before the acknowledgement is sent): the round trip is then the disk's.
 EOM
