@@ -21,8 +21,12 @@ struct app {
     uint64_t *rtt;           /* round trips measured */
     uint64_t nrtt, nacked, dup_acks, out_of_order, last_seq, sent, resent;
     uint64_t caught_up_at;   /* resend unacked orders once next_seq reaches this */
-    bool resend_pending, rejected, ended;
+    bool resend_pending, rejected, ended, print;
     size_t size;
+    /* --input: the orders' bodies, in file order */
+    uint8_t *body;
+    uint64_t *body_off;
+    uint16_t *body_len;
 };
 
 static struct app a;
@@ -50,6 +54,65 @@ on_msg(void *ctx, uint64_t seq, const void *msg, size_t len)
     a.nacked++;
     if (a.sent_ns[id])
         a.rtt[a.nrtt++] = now_cached - a.sent_ns[id];
+    if (a.print)
+        printf("ack seq=%llu order=%llu rtt_us=%.1f\n", (unsigned long long)seq,
+               (unsigned long long)id,
+               a.sent_ns[id] ? (double)(now_cached - a.sent_ns[id]) / 1e3 : -1.0);
+}
+
+/* The order with this id: its 8-byte id, then the file's bytes or filler. */
+static size_t
+build(uint8_t *o, uint64_t id)
+{
+    sc_store_be64(o, id);
+    if (a.body) {
+        memcpy(o + 8, a.body + a.body_off[id], a.body_len[id]);
+        return 8 + (size_t)a.body_len[id];
+    }
+    return a.size;
+}
+
+/* Orders from a file of 2-byte big-endian length + bytes records ('-' = stdin). */
+static int
+load(const char *path)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    size_t cap = 1 << 20, used = 0, n = 0, ncap = 1024;
+    uint8_t h[2];
+
+    if (!f) {
+        fprintf(stderr, "seqcast-order: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    a.body = malloc(cap);
+    a.body_off = malloc(ncap * sizeof(uint64_t));
+    a.body_len = malloc(ncap * sizeof(uint16_t));
+    while (a.body && a.body_off && a.body_len && fread(h, 1, 2, f) == 2) {
+        size_t len = (size_t)h[0] << 8 | h[1];
+        if (len > 65534 - 8) {
+            fprintf(stderr, "seqcast-order: %s: order %zu is %zu bytes (at most 65526)\n",
+                    path, n + 1, len);
+            return -1;
+        }
+        while (used + len > cap)
+            a.body = realloc(a.body, cap *= 2);
+        if (n == ncap) {
+            ncap *= 2;
+            a.body_off = realloc(a.body_off, ncap * sizeof(uint64_t));
+            a.body_len = realloc(a.body_len, ncap * sizeof(uint16_t));
+        }
+        if (!a.body || !a.body_off || !a.body_len || fread(a.body + used, 1, len, f) != len) {
+            fprintf(stderr, "seqcast-order: %s: truncated after %zu orders\n", path, n);
+            return -1;
+        }
+        a.body_off[n] = used;
+        a.body_len[n++] = (uint16_t)len;
+        used += len;
+    }
+    if (f != stdin)
+        fclose(f);
+    a.n = n;
+    return n ? 0 : -1;
 }
 
 static void
@@ -92,17 +155,21 @@ static void
 usage(FILE *out)
 {
     fprintf(out,
-            "usage: seqcast-order --config FILE [--session NAME] --count N [--rate R] [--size B]\n"
+            "usage: seqcast-order --config FILE [--session NAME] (--count N | --input FILE)\n"
+            "                     [--rate R] [--size B] [--print]\n"
             "\n"
-            "Sends N orders (unsequenced SoupBinTCP messages: an 8-byte big-endian order id,\n"
-            "padded to --size bytes) to seqcast-orderd and waits for each acknowledgement.\n"
+            "Sends orders (unsequenced SoupBinTCP messages starting with an 8-byte big-endian\n"
+            "order id) to seqcast-orderd and waits for each acknowledgement.\n"
             "Keeps reconnecting and resuming until every order is acknowledged, then prints a\n"
             "JSON summary (sent, acknowledged, duplicates, reconnects, round trips) and exits 0;\n"
             "1 if the timeout passes first or the login is rejected.\n"
             "\n"
             "  -c, --config FILE     the deployment (sessions: connect, login, heartbeat, ...)\n"
             "  -s, --session NAME    the session (default: the first with a connect address)\n"
-            "  -n, --count N         orders to send\n"
+            "  -n, --count N         N generated orders (the id, padded to --size bytes)\n"
+            "  -i, --input FILE      orders from FILE ('-' = stdin), 2-byte big-endian length +\n"
+            "                        bytes each; each is sent as its 8-byte id + those bytes\n"
+            "  -p, --print           print each acknowledgement (sequence, order id, round trip)\n"
             "  -r, --rate R          orders per second (default 0 = one at a time, ping-pong)\n"
             "  -b, --size BYTES      order size (default 32, at least 8)\n"
             "  -t, --timeout SECONDS give up after this long (default 120)\n"
@@ -120,11 +187,13 @@ main(int argc, char **argv)
                                            { "size", required_argument, NULL, 'b' },
                                            { "timeout", required_argument, NULL, 't' },
                                            { "set", required_argument, NULL, 'S' },
+                                           { "input", required_argument, NULL, 'i' },
+                                           { "print", no_argument, NULL, 'p' },
                                            { "help", no_argument, NULL, 'h' },
                                            { NULL, 0, NULL, 0 } };
     static struct sc_config cfg;
     static uint8_t order[65536];
-    const char *config = NULL, *session = NULL, *sets[64];
+    const char *config = NULL, *session = NULL, *sets[64], *input = NULL;
     double rate = 0, timeout = 120;
     int nsets = 0, c;
     struct sc_ocli *cli;
@@ -133,7 +202,7 @@ main(int argc, char **argv)
     uint64_t t0, end, next_id = 0;
 
     a.size = 32;
-    while ((c = getopt_long(argc, argv, "c:s:n:r:b:t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:s:n:r:b:t:i:ph", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
         case 's': session = optarg; break;
@@ -142,13 +211,17 @@ main(int argc, char **argv)
         case 'b': a.size = strtoul(optarg, NULL, 10); break;
         case 't': timeout = strtod(optarg, NULL); break;
         case 'S': if (nsets < 64) sets[nsets++] = optarg; break;
+        case 'i': input = optarg; break;
+        case 'p': a.print = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
+    if (input && load(input) < 0)
+        return 1;
     if (!config || !a.n || a.size < 8 || a.size > 65534) {
         fprintf(stderr, "seqcast-order: %s\n", !config ? "--config FILE is required"
-                                               : !a.n  ? "--count N is required"
+                                               : !a.n  ? "--count N or --input FILE is required"
                                                        : "--size: 8 to 65534 bytes");
         return 2;
     }
@@ -182,11 +255,8 @@ main(int argc, char **argv)
         if (sc_ocli_logged_in(cli) && a.resend_pending && st.next_seq >= a.caught_up_at) {
             a.resend_pending = false; /* caught up: what is unacknowledged was lost in flight */
             for (uint64_t id = 0; id < next_id; id++)
-                if (!a.acked[id]) {
-                    sc_store_be64(order, id);
-                    if (sc_ocli_send(cli, order, a.size, now_cached) == 0)
-                        a.resent++;
-                }
+                if (!a.acked[id] && sc_ocli_send(cli, order, build(order, id), now_cached) == 0)
+                    a.resent++;
             /* a restarted client: its earlier incarnation sent up to the highest acked id */
             while (next_id < a.n && a.acked[next_id])
                 next_id++;
@@ -199,8 +269,7 @@ main(int argc, char **argv)
                     next_id++;
                     continue;
                 }
-                sc_store_be64(order, next_id);
-                if (sc_ocli_send(cli, order, a.size, now_cached) < 0)
+                if (sc_ocli_send(cli, order, build(order, next_id), now_cached) < 0)
                     break;
                 a.sent_ns[next_id] = now_cached;
                 a.sent++;

@@ -222,3 +222,57 @@ Test(order, hostile_connections_are_counted_and_the_honest_client_is_served, .in
     sc_ocli_destroy(c);
     sc_osrv_destroy(s);
 }
+
+/* Sequence 0 asks for only new messages; N asks for N onwards; End of Session
+ * ends the client for good (no reconnect); a logout closes the connection. */
+Test(order, resume_points_end_of_session_and_logout, .init = setup, .fini = teardown)
+{
+    struct sc_osrv *s;
+    struct sc_ocli *from0, *from5;
+    struct sc_osrv_stats ss;
+    struct sc_ocli_stats cs;
+    struct sc_err err;
+
+    t = MS(1000);
+    cr_assert_eq(sc_osrv_create(&s, &cfg, "T1", NULL, NULL, &err), 0, "%s", err.msg);
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(sc_osrv_send(s, "old", 3, t), i + 1);
+    cr_assert_eq(sc_ocli_create(&from0, &cfg, "T1", 0, on_msg, on_event, NULL, &err), 0);
+    cr_assert_eq(sc_ocli_create(&from5, &cfg, "T1", 5, on_msg, on_event, NULL, &err), 0);
+    for (int k = 0; k < 30; k++) {
+        sc_osrv_do_work(s, t);
+        sc_ocli_do_work(from0, t);
+        sc_ocli_do_work(from5, t);
+        t += MS(10);
+    }
+    sc_ocli_get_stats(from0, &cs);
+    cr_assert_eq(cs.rx_sequenced, 0, "0 means only new messages");
+    cr_assert_eq(cs.next_seq, 11);
+    sc_ocli_get_stats(from5, &cs);
+    cr_assert_eq(cs.rx_sequenced, 6, "5 means 5..10");
+    sc_osrv_send(s, "new", 3, t);
+    for (int k = 0; k < 10; k++) {
+        sc_osrv_do_work(s, t);
+        sc_ocli_do_work(from0, t);
+        sc_ocli_do_work(from5, t);
+        t += MS(10);
+    }
+    sc_ocli_get_stats(from0, &cs);
+    cr_assert_eq(cs.rx_sequenced, 1);
+    sc_ocli_logout(from5, t);
+    sc_osrv_end_session(s, t);
+    for (int k = 0; k < 50; k++) {
+        sc_osrv_do_work(s, t);
+        sc_ocli_do_work(from0, t);
+        t += MS(100);
+    }
+    sc_osrv_get_stats(s, &ss);
+    cr_assert_eq(ss.closed_logout, 1);
+    cr_assert_eq(events[SC_OCLI_END_OF_SESSION], 1);
+    cr_assert(!sc_ocli_logged_in(from0));
+    sc_ocli_get_stats(from0, &cs);
+    cr_assert_eq(cs.connects, 1, "no reconnect after End of Session");
+    sc_ocli_destroy(from0);
+    sc_ocli_destroy(from5);
+    sc_osrv_destroy(s);
+}
