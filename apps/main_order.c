@@ -121,7 +121,11 @@ on_event(void *ctx, enum sc_ocli_event ev, uint64_t arg)
     (void)ctx;
     switch (ev) {
     case SC_OCLI_LOGGED_IN:
-        a.caught_up_at = arg; /* replay until here, then resend what is still unacknowledged */
+        /* arg is where the stream starts (what we asked for), not the server's head:
+         * SoupBinTCP never says how far the replay goes. So unacknowledged orders are
+         * resent at once; the gateway recognises an order id it has acknowledged and
+         * does not acknowledge it twice (its ack arrives in the replay). */
+        a.caught_up_at = arg;
         a.resend_pending = true;
         break;
     case SC_OCLI_REJECTED:
@@ -253,7 +257,7 @@ main(int argc, char **argv)
         now_cached = sc_clock_ns();
         sc_ocli_get_stats(cli, &st);
         if (sc_ocli_logged_in(cli) && a.resend_pending && st.next_seq >= a.caught_up_at) {
-            a.resend_pending = false; /* caught up: what is unacknowledged was lost in flight */
+            a.resend_pending = false; /* resend what is unacknowledged (see on_event) */
             for (uint64_t id = 0; id < next_id; id++)
                 if (!a.acked[id] && sc_ocli_send(cli, order, build(order, id), now_cached) == 0)
                     a.resent++;

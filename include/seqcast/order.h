@@ -59,7 +59,7 @@ void sc_osrv_destroy(struct sc_osrv *s);
 struct sc_ocli;
 
 enum sc_ocli_event {
-    SC_OCLI_LOGGED_IN = 1,  /* arg: the server's next sequence number */
+    SC_OCLI_LOGGED_IN = 1,  /* arg: the sequence the stream starts at (Login Accepted's) */
     SC_OCLI_REJECTED,       /* arg: 'A' not authorized, 'S' no such session (no retry) */
     SC_OCLI_DISCONNECTED,   /* arg: 0 peer closed, 1 timeout, 2 protocol error; retrying */
     SC_OCLI_END_OF_SESSION, /* the server ended the session (no retry) */

@@ -14,7 +14,7 @@ trap 'jobs -p | xargs -r kill -9 2>/dev/null; rm -rf "$tmp"' EXIT
 PORT=$((20000 + $$ % 20000))
 N=100000
 echo "TAP version 13"
-echo "1..7"
+echo "1..8"
 n=0
 check() { n=$((n + 1)); if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
 field() { grep -o "\"$2\": [0-9a-z.]*" "$1" | tail -1 | awk '{print $2}'; }
@@ -90,6 +90,34 @@ awk -v d="$dt" 'BEGIN{exit !(d >= 1.8 && d <= 2.2)}'; r=$?
 check "SIGSTOPped client declared dead after ${dt} s of silence (timeout 2 s, +-10 %)" $r
 [ "$(field "$tmp/d3.json" heartbeats)" -gt 0 ]; r=$?
 check "  heartbeats flowed while it was alive ($(field "$tmp/d3.json" heartbeats) from the gateway)" $r
+
+# --- many sessions at once: one gateway, two sessions, two clients concurrently
+cat >"$tmp/o5.yaml" <<EOC
+sessions:
+  - name: gwA
+    listen: tcp:127.0.0.1:$((PORT + 1))
+    connect: tcp:127.0.0.1:$((PORT + 1))
+    users: [ { name: DESKA, password: pa } ]
+    login: { user: DESKA, password: pa }
+    journal: $tmp/ja.bin
+  - name: gwB
+    listen: unix:$tmp/b.sock
+    connect: unix:$tmp/b.sock
+    users: [ { name: DESKB, password: pb } ]
+    login: { user: DESKB, password: pb }
+    journal: $tmp/jb.bin
+EOC
+"$B/seqcast-orderd" --config "$tmp/o5.yaml" >"$tmp/d5.json" 2>"$tmp/d5.err" &
+d=$!
+sleep 0.3
+"$B/seqcast-order" --config "$tmp/o5.yaml" --session gwA --count 20000 --rate 20000 >"$tmp/c5a.json" 2>/dev/null &
+ca=$!
+"$B/seqcast-order" --config "$tmp/o5.yaml" --session gwB --count 20000 --rate 20000 >"$tmp/c5b.json" 2>/dev/null
+rb=$?
+wait "$ca"; ra=$?
+kill -INT "$d"; wait "$d"
+[ "$ra" -eq 0 ] && [ "$rb" -eq 0 ] && [ "$(grep -c '"acks": 20000' "$tmp/d5.json")" -eq 2 ]; r=$?
+check "one gateway, two sessions (TCP and Unix socket) at once: $(field "$tmp/c5a.json" acknowledged) + $(field "$tmp/c5b.json" acknowledged) orders acknowledged, each session journaled apart" $r
 
 # --- 4. tshark sees well-formed SoupBinTCP
 if command -v tshark >/dev/null && command -v tcpdump >/dev/null; then
