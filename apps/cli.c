@@ -148,6 +148,15 @@ struct field {
     size_t off;
 };
 
+/* the link counters, named link_* in JSON */
+#define LINK(who)                                                                          \
+    { "link_rx_filtered", offsetof(struct sc_##who##_stats, link.rx_filtered) },            \
+        { "link_rx_malformed", offsetof(struct sc_##who##_stats, link.rx_malformed) },      \
+        { "link_arp_replies", offsetof(struct sc_##who##_stats, link.arp_replies) },        \
+        { "link_no_mbuf", offsetof(struct sc_##who##_stats, link.no_mbuf) },                \
+        { "link_no_neighbour", offsetof(struct sc_##who##_stats, link.no_neighbour) },      \
+        { "link_tx_dropped", offsetof(struct sc_##who##_stats, link.tx_dropped) }
+
 #define PF(f) { #f, offsetof(struct sc_pub_stats, f) }
 static const struct field pub_fields[] = {
     PF(msgs_sent),        PF(bytes_sent),        PF(odata_sent),       PF(rdata_sent),
@@ -156,8 +165,7 @@ static const struct field pub_fields[] = {
     PF(spmr_received),    PF(rtx_rate_limited),  PF(data_rate_limited), PF(window_evicted),
     PF(tx_backpressure),  PF(rx_not_ours),       PF(rx_wrong_type),    PF(rx_pkts),
     PF(rx_bytes),         PF(tx_pkts),           PF(tx_bytes),         PF(window_trail),
-    PF(window_lead),      PF(next_msg_seq),      PF(link_rx_filtered), PF(link_rx_malformed),
-    PF(link_arp_replies), PF(link_no_mbuf),      PF(link_no_neighbour), PF(link_tx_dropped),
+    PF(window_lead),      PF(next_msg_seq),      LINK(pub),
 };
 
 #define SF(f) { #f, offsetof(struct sc_sub_stats, f) }
@@ -168,8 +176,7 @@ static const struct field sub_fields[] = {
     SF(loss_events),    SF(spm_received),    SF(sources_up),     SF(sources_down),
     SF(rx_bad_payload), SF(rx_not_ours),     SF(rx_wrong_type),  SF(rx_before_join),
     SF(rx_pool_empty),  SF(source_table_full), SF(rx_pkts),      SF(rx_bytes),
-    SF(tx_pkts),        SF(tx_bytes),        SF(link_rx_filtered), SF(link_rx_malformed),
-    SF(link_arp_replies), SF(link_no_mbuf),  SF(link_no_neighbour), SF(link_tx_dropped),
+    SF(tx_pkts),        SF(tx_bytes),        LINK(sub),
 };
 
 static const char *const bad_names[] = { NULL,         "need_more", "short",    "version",

@@ -47,3 +47,14 @@ sc_xport_open_channel(struct sc_xport **out, const struct sc_config *cfg,
         return sc_xport_dpdk_open(out, &xp, &cfg->dpdk, err);
     return sc_xport_udp_open(out, &xp, err);
 }
+
+void
+sc_link_stats_from(struct sc_link_stats *l, const struct sc_xport_stats *x)
+{
+    l->rx_filtered = x->rx_filtered;
+    l->rx_malformed = x->rx_malformed;
+    l->arp_replies = x->arp_replies;
+    l->no_mbuf = x->tx_no_mbuf;
+    l->no_neighbour = x->tx_no_neighbour;
+    l->tx_dropped = x->tx_dropped;
+}

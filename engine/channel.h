@@ -2,6 +2,7 @@
 #define SC_ENGINE_CHANNEL_H
 
 #include <seqcast/config.h>
+#include <seqcast/stats.h>
 
 #include "engine/transport/transport.h"
 
@@ -18,5 +19,8 @@ void sc_xport_params_from(struct sc_xport_params *x, const struct sc_channel_cfg
 int sc_xport_open_channel(struct sc_xport **out, const struct sc_config *cfg,
                           const struct sc_channel_cfg *ch, enum sc_xport_role role,
                           struct sc_err *err);
+
+/* The link counters a publisher or subscriber reports, from its transport's. */
+void sc_link_stats_from(struct sc_link_stats *l, const struct sc_xport_stats *x);
 
 #endif

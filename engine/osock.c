@@ -144,7 +144,8 @@ sc_obuf_raw(struct sc_obuf *o, const void *data, size_t len)
 {
     if (o->cap - o->len < len)
         return -ENOBUFS;
-    memcpy(o->b + o->len, data, len);
+    if (len) /* heartbeats, End of Session, logout carry no payload (data may be NULL) */
+        memcpy(o->b + o->len, data, len);
     o->len += len;
     return 0;
 }

@@ -621,12 +621,7 @@ sc_pub_get_stats(const struct sc_pub *p, struct sc_pub_stats *st)
     st->tx_bytes = p->x->st.tx_bytes;
     st->rcvbuf_requested = p->x->st.rcvbuf_requested;
     st->rcvbuf_effective = p->x->st.rcvbuf_effective;
-    st->link_rx_filtered = p->x->st.rx_filtered;
-    st->link_rx_malformed = p->x->st.rx_malformed;
-    st->link_arp_replies = p->x->st.arp_replies;
-    st->link_no_mbuf = p->x->st.tx_no_mbuf;
-    st->link_no_neighbour = p->x->st.tx_no_neighbour;
-    st->link_tx_dropped = p->x->st.tx_dropped;
+    sc_link_stats_from(&st->link, &p->x->st);
 }
 
 void

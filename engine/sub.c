@@ -749,12 +749,7 @@ sc_sub_get_stats(const struct sc_sub *s, struct sc_sub_stats *st)
     st->tx_bytes = s->x->st.tx_bytes;
     st->rcvbuf_requested = s->x->st.rcvbuf_requested;
     st->rcvbuf_effective = s->x->st.rcvbuf_effective;
-    st->link_rx_filtered = s->x->st.rx_filtered;
-    st->link_rx_malformed = s->x->st.rx_malformed;
-    st->link_arp_replies = s->x->st.arp_replies;
-    st->link_no_mbuf = s->x->st.tx_no_mbuf;
-    st->link_no_neighbour = s->x->st.tx_no_neighbour;
-    st->link_tx_dropped = s->x->st.tx_dropped;
+    sc_link_stats_from(&st->link, &s->x->st);
 }
 
 /* ---------------------------------------------------------------- lifecycle */

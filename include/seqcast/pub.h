@@ -26,6 +26,7 @@
 
 #include <seqcast/config.h>
 #include <seqcast/err.h>
+#include <seqcast/stats.h>
 
 struct sc_pub;
 
@@ -54,13 +55,7 @@ struct sc_pub_stats {
     uint64_t window_trail, window_lead; /* packet sequence numbers held */
     uint64_t next_msg_seq;    /* sequence the next message gets */
     uint64_t rcvbuf_requested, rcvbuf_effective;
-    /* the link (raw-Ethernet transports; 0 on kernel UDP) */
-    uint64_t link_rx_filtered;   /* frames not for this channel */
-    uint64_t link_rx_malformed;  /* frames failing Ethernet/IPv4/UDP checks */
-    uint64_t link_arp_replies;   /* ARP answered for our own address */
-    uint64_t link_no_mbuf;       /* packet buffers exhausted */
-    uint64_t link_no_neighbour;  /* unicast to a MAC not known yet (ARP asked) */
-    uint64_t link_tx_dropped;    /* frames the device or kernel refused */
+    struct sc_link_stats link;
 };
 
 /* Create a publisher for one channel of cfg (NULL channel = the first).

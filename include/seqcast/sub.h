@@ -27,6 +27,7 @@
 
 #include <seqcast/config.h>
 #include <seqcast/err.h>
+#include <seqcast/stats.h>
 
 struct sc_sub;
 
@@ -118,13 +119,7 @@ struct sc_sub_stats {
     uint64_t source_table_full;
     uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
     uint64_t rcvbuf_requested, rcvbuf_effective;
-    /* the link (raw-Ethernet transports; 0 on kernel UDP) */
-    uint64_t link_rx_filtered;   /* frames not for this channel */
-    uint64_t link_rx_malformed;  /* frames failing Ethernet/IPv4/UDP checks */
-    uint64_t link_arp_replies;   /* ARP answered for our own address */
-    uint64_t link_no_mbuf;       /* packet buffers exhausted */
-    uint64_t link_no_neighbour;  /* unicast to a MAC not known yet (ARP asked) */
-    uint64_t link_tx_dropped;    /* frames the device or kernel refused */
+    struct sc_link_stats link;
 };
 
 /* @return 0, or a negative errno with err->msg (e.g. the group could not be

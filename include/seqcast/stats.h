@@ -1,0 +1,17 @@
+/* seqcast: counters shared by publisher and subscriber statistics. */
+#ifndef SEQCAST_STATS_H
+#define SEQCAST_STATS_H
+
+#include <stdint.h>
+
+/* The link under a channel (raw-Ethernet transports; all 0 on kernel UDP). */
+struct sc_link_stats {
+    uint64_t rx_filtered;  /* frames not for this channel */
+    uint64_t rx_malformed; /* frames failing Ethernet/IPv4/UDP checks */
+    uint64_t arp_replies;  /* ARP answered for our own address */
+    uint64_t no_mbuf;      /* packet buffers exhausted */
+    uint64_t no_neighbour; /* unicast to a MAC not known yet (ARP asked) */
+    uint64_t tx_dropped;   /* frames the device or kernel refused */
+};
+
+#endif
