@@ -138,15 +138,15 @@ $(BUILD)/seqcast.pc: Makefile $(PREFIX_STAMP)
 
 LINK_LIBS := $(BUILD)/libseqcast.a $(LIB_LIBS) -pthread $(SAN_LDFLAGS)
 
-$(BUILD)/bin/seqcast-%: $(BUILD)/obj/apps/main_%.o $(APPS_LIB_OBJ) $(BUILD)/libseqcast.a
+$(BUILD)/bin/seqcast-%: $(BUILD)/obj/apps/main_%.o $(APPS_LIB_OBJ) $(REPLAY_LIB_OBJ) $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) -o $@ $< $(APPS_LIB_OBJ) $(LINK_LIBS)
-$(BUILD)/bin/seqcast-%: $(BUILD)/obj/feedhandler/main_%.o $(APPS_LIB_OBJ) $(BUILD)/libseqcast.a
+	$(QUIET_LINK)$(CC) -o $@ $< $(APPS_LIB_OBJ) $(REPLAY_LIB_OBJ) $(LINK_LIBS) $(PCAP_LIBS)
+$(BUILD)/bin/seqcast-%: $(BUILD)/obj/feedhandler/main_%.o $(APPS_LIB_OBJ) $(REPLAY_LIB_OBJ) $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) -o $@ $< $(APPS_LIB_OBJ) $(LINK_LIBS) $(PCAP_LIBS)
-$(BUILD)/bin/seqcast-%: $(BUILD)/obj/replay/main_%.o $(REPLAY_LIB_OBJ) $(BUILD)/libseqcast.a
+	$(QUIET_LINK)$(CC) -o $@ $< $(APPS_LIB_OBJ) $(REPLAY_LIB_OBJ) $(LINK_LIBS) $(PCAP_LIBS)
+$(BUILD)/bin/seqcast-%: $(BUILD)/obj/replay/main_%.o $(APPS_LIB_OBJ) $(REPLAY_LIB_OBJ) $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) -o $@ $< $(REPLAY_LIB_OBJ) $(LINK_LIBS) $(PCAP_LIBS)
+	$(QUIET_LINK)$(CC) -o $@ $< $(APPS_LIB_OBJ) $(REPLAY_LIB_OBJ) $(LINK_LIBS) $(PCAP_LIBS)
 
 # ---------------------------------------------------------------- tests
 TEST_OBJ := $(SUPPORT_OBJ) $(REPLAY_LIB_OBJ) $(APPS_LIB_OBJ)

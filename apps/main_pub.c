@@ -4,13 +4,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <seqcast/pub.h>
 
 #include "apps/cli.h"
 #include "apps/msggen.h"
+#include "engine/channel.h"
 #include "engine/clock.h"
+#include "engine/pub_int.h"
+#include "replay/xport_pcap.h"
 
 static void
 usage(FILE *out)
@@ -30,6 +34,7 @@ usage(FILE *out)
             "  -l, --linger SECONDS    keep serving NAKs after the last message (default 2)\n"
             "  -w, --write FILE        with --count: write the generated messages to FILE in\n"
             "                          --input's framing instead of publishing them\n"
+            SC_RECORD_HELP
             SC_CLI_HELP
             "\n"
             "Prints a JSON summary on stdout at the end; exits 0 when everything was sent.\n"
@@ -62,6 +67,28 @@ next_input(struct input *in, size_t *len)
     return 1;
 }
 
+/* The publisher, behind a recorder when --record asks for one. */
+static int
+create(struct sc_pub **pub, const struct sc_config *cfg, const struct sc_channel_cfg *ch,
+       const struct sc_record_params *rec, struct sc_err *err)
+{
+    struct sc_xport_params xp;
+    struct sc_xport *x;
+    uint64_t seed;
+    int rc;
+
+    if (!rec->path)
+        return sc_pub_create(pub, cfg, ch->name, err);
+    if ((rc = sc_xport_open_channel(&x, cfg, ch, SC_XPORT_PUB, err)) < 0)
+        return rc;
+    sc_xport_params_from(&xp, ch, SC_XPORT_PUB);
+    if ((rc = sc_xport_record_wrap(&x, x, &xp, rec, err)) < 0)
+        return rc;
+    if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+        seed = sc_clock_ns();
+    return sc_pub_create_on(pub, ch, x, seed, err);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -72,12 +99,14 @@ main(int argc, char **argv)
                                            { "rate", required_argument, NULL, 'r' },
                                            { "linger", required_argument, NULL, 'l' },
                                            { "write", required_argument, NULL, 'w' },
+                                           SC_RECORD_OPTS,
                                            { "help", no_argument, NULL, 'h' },
                                            { NULL, 0, NULL, 0 } };
     static struct sc_config cfg;
     static struct input in;
     static uint8_t gen[65536];
     struct sc_cli cli = { .prog = "seqcast-pub" };
+    struct sc_record_params rec = { 0 };
     const struct sc_channel_cfg *ch;
     struct sc_pub *pub;
     struct sc_pub_stats st;
@@ -94,6 +123,10 @@ main(int argc, char **argv)
         char *end = NULL;
         if (sc_cli_option(&cli, c, optarg))
             continue;
+        switch (sc_record_option(&rec, "seqcast-pub", c, optarg)) {
+        case 1: continue;
+        case -1: return 2;
+        }
         switch (c) {
         case 'i': input = optarg; break;
         case 'n': count = strtoull(optarg, &end, 10); break;
@@ -143,7 +176,7 @@ main(int argc, char **argv)
     }
     if (!(ch = sc_cli_config(&cli, &cfg)))
         return 2;
-    if (sc_pub_create(&pub, &cfg, ch->name, &err) < 0) {
+    if (create(&pub, &cfg, ch, &rec, &err) < 0) {
         fprintf(stderr, "seqcast-pub: %s\n", err.msg);
         return 1;
     }

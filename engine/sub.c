@@ -667,6 +667,13 @@ on_packet(struct sc_sub *s, struct sc_pkt *pk, uint64_t now_ns)
             s->st.rx_before_join++;
             return false;
         }
+        if (k.opt.present & SC_PGM_HAS_FIN) {
+            /* the session is over (publishers repeat the FIN a few times, so
+             * this is also what follows our own SOURCE_DOWN): nothing to join,
+             * and a source started here would NAK a window no one serves */
+            s->st.rx_before_join++;
+            return false;
+        }
         start_source(s, src, &k, pk->addr, now_ns);
     }
     src->last_heard_ns = now_ns;

@@ -1,4 +1,5 @@
 /* seqcast-sub: subscribe to a channel; write, verify and count what arrives. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include "engine/channel.h"
 #include "engine/clock.h"
 #include "engine/sub_int.h"
+#include "replay/pcap_io.h"
+#include "replay/xport_pcap.h"
 
 #define MAX_RANGES 64
 
@@ -108,27 +111,51 @@ on_event(void *ctx, const struct sc_sub_event *ev)
     }
 }
 
-/* The subscriber, behind a seeded loss wrapper when --loss asks for damage. */
+struct source_opts {
+    double loss_pct;                /* --loss */
+    const char *pcap, *pcap_filter; /* --pcap: a capture instead of the network */
+    struct sc_record_params rec;    /* --record */
+};
+
+/* The subscriber on the network or on a capture, behind a seeded loss wrapper
+ * when --loss asks for damage, and a recorder (outermost: it records what the
+ * engine saw) when --record asks for one. *base is the innermost transport. */
 static int
 create(struct sc_sub **sub, const struct sc_config *cfg, const struct sc_channel_cfg *ch,
-       const struct sc_sub_callbacks *cb, double loss_pct, struct sc_err *err)
+       const struct sc_sub_callbacks *cb, const struct source_opts *o, struct sc_xport **base,
+       struct sc_err *err)
 {
     struct sc_xport_params xp;
-    struct sc_loss_params lp = { .drop_ppm = (uint32_t)(loss_pct * 10000) };
+    struct sc_loss_params lp = { .drop_ppm = (uint32_t)(o->loss_pct * 10000) };
     struct sc_xport *x, *l;
     int rc;
 
-    if (loss_pct == 0)
-        return sc_sub_create(sub, cfg, ch->name, cb, err);
     sc_xport_params_from(&xp, ch, SC_XPORT_SUB);
-    if ((rc = sc_xport_udp_open(&x, &xp, err)) < 0)
+    rc = o->pcap ? sc_xport_pcap_open(&x, o->pcap, o->pcap_filter, &xp, err)
+                 : sc_xport_open_channel(&x, cfg, ch, SC_XPORT_SUB, err);
+    if (rc < 0)
         return rc;
+    *base = x;
     lp.seed = sc_clock_ns() | 1;
-    if ((rc = sc_xport_loss_wrap(&l, x, &lp)) < 0) {
-        sc_xport_close(x);
-        return rc;
+    if (o->loss_pct > 0) {
+        if ((rc = sc_xport_loss_wrap(&l, x, &lp)) < 0) {
+            sc_xport_close(x);
+            return rc;
+        }
+        x = l;
     }
-    return sc_sub_create_on(sub, ch, l, cb, lp.seed, err);
+    if (o->rec.path && (rc = sc_xport_record_wrap(&x, x, &xp, &o->rec, err)) < 0)
+        return rc;
+    return sc_sub_create_on(sub, ch, x, cb, lp.seed, err);
+}
+
+/* After a capture ends, how long until every gap still open has been given
+ * up on: NAKs to a capture are never confirmed, so each runs out of retries. */
+static uint64_t
+pcap_drain_ns(const struct sc_channel_cfg *ch)
+{
+    return ch->nak.backoff_ns + (uint64_t)(ch->nak.ncf_retries + 2) * ch->nak.repeat_ns +
+           (uint64_t)(ch->nak.data_retries + 1) * ch->nak.rdata_ns + 20000000u;
 }
 
 static void
@@ -149,6 +176,11 @@ usage(FILE *out)
             "  -q, --quiet             no source up/down lines on stderr\n"
             "      --loss PERCENT      drop this share of received packets on purpose (testing,\n"
             "                          demos: the repairs that follow are real)\n"
+            "      --pcap FILE         read the channel's packets from a capture instead of the\n"
+            "                          network (NAKs go nowhere): reports exactly which ranges\n"
+            "                          the capture lacks, then ends\n"
+            "      --pcap-filter EXPR  BPF filter (tcpdump syntax) applied to --pcap's records\n"
+            SC_RECORD_HELP
             SC_CLI_HELP
             "\n"
             "Ends when --count messages arrived, the source ends its session, --timeout passes\n"
@@ -168,6 +200,9 @@ main(int argc, char **argv)
                                            { "timeout", required_argument, NULL, 't' },
                                            { "quiet", no_argument, NULL, 'q' },
                                            { "loss", required_argument, NULL, 'L' },
+                                           { "pcap", required_argument, NULL, 0x301 },
+                                           { "pcap-filter", required_argument, NULL, 0x302 },
+                                           SC_RECORD_OPTS,
                                            { "help", no_argument, NULL, 'h' },
                                            { NULL, 0, NULL, 0 } };
     static struct sc_config cfg;
@@ -179,7 +214,10 @@ main(int argc, char **argv)
     struct sc_sub_stats st;
     struct sc_err err;
     const char *output = NULL;
-    double timeout = 0, loss_pct = 0;
+    double timeout = 0;
+    struct source_opts so = { 0 };
+    struct sc_xport *base = NULL;
+    uint64_t drain_end = 0;
     uint64_t t0, now, next_stats, end, t_first = 0, t_last = 0;
     bool tty = isatty(STDERR_FILENO), complete;
     FILE *summary = stdout;
@@ -189,13 +227,19 @@ main(int argc, char **argv)
         char *e = NULL;
         if (sc_cli_option(&cli, c, optarg))
             continue;
+        switch (sc_record_option(&so.rec, "seqcast-sub", c, optarg)) {
+        case 1: continue;
+        case -1: return 2;
+        }
         switch (c) {
+        case 0x301: so.pcap = optarg; break;
+        case 0x302: so.pcap_filter = optarg; break;
         case 'o': output = optarg; break;
         case 'v': a.verify = true; break;
         case 'n': a.count = strtoull(optarg, &e, 10); break;
         case 't': timeout = strtod(optarg, &e); break;
         case 'q': a.quiet = true; break;
-        case 'L': loss_pct = strtod(optarg, &e); break;
+        case 'L': so.loss_pct = strtod(optarg, &e); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -221,11 +265,16 @@ main(int argc, char **argv)
             summary = stderr;
         setvbuf(a.out, NULL, _IOFBF, 1 << 20);
     }
-    if (loss_pct < 0 || loss_pct > 100) {
-        fprintf(stderr, "seqcast-sub: --loss %g: expected a percentage from 0 to 100\n", loss_pct);
+    if (so.loss_pct < 0 || so.loss_pct > 100) {
+        fprintf(stderr, "seqcast-sub: --loss %g: expected a percentage from 0 to 100\n",
+                so.loss_pct);
         return 2;
     }
-    if (create(&sub, &cfg, ch, &cb, loss_pct, &err) < 0) {
+    if (so.pcap_filter && !so.pcap) {
+        fprintf(stderr, "seqcast-sub: --pcap-filter needs --pcap FILE\n");
+        return 2;
+    }
+    if (create(&sub, &cfg, ch, &cb, &so, &base, &err) < 0) {
         fprintf(stderr, "seqcast-sub: %s\n", err.msg);
         return 1;
     }
@@ -247,8 +296,12 @@ main(int argc, char **argv)
         }
         if (a.count && a.delivered + a.lost_msgs >= a.count)
             break;
-        if (!a.count && a.fins && a.sources_down == a.sources_up)
+        if (!a.count && !so.pcap && a.fins && a.sources_down == a.sources_up)
             break; /* every source ended its session */
+        if (so.pcap && !drain_end && sc_xport_pcap_done(base))
+            drain_end = now + pcap_drain_ns(ch); /* give open gaps time to be declared */
+        if (drain_end && now >= drain_end)
+            break;
         if (cli.stats_every > 0 && now >= next_stats) {
             sc_sub_get_stats(sub, &st);
             sc_cli_sub_stats(stderr, &st, cli.json || !tty);
@@ -263,7 +316,7 @@ main(int argc, char **argv)
     sc_sub_get_stats(sub, &st);
     if (a.out)
         fflush(a.out);
-    complete = a.count ? a.delivered == a.count : (a.fins > 0 || timeout > 0);
+    complete = a.count ? a.delivered == a.count : (a.fins > 0 || timeout > 0 || (drain_end && a.delivered));
     complete = complete && a.loss_events == 0 && a.verify_errors == 0 && !sc_cli_stop;
     fprintf(summary,
             "{\"seqcast-sub\": {\"channel\": \"%s\", \"complete\": %s, \"received\": %llu, "
@@ -282,6 +335,16 @@ main(int argc, char **argv)
     fprintf(summary, "], ");
     sc_cli_json_sub(summary, &st);
     fprintf(summary, "}}\n");
+    if (so.pcap && !st.rx_pkts) {
+        const struct sc_pcapr_stats *ps = sc_xport_pcap_stats(base);
+        fprintf(stderr,
+                "seqcast-sub: %s: no packet for %s:%u (%llu records: %llu filtered, %llu not "
+                "IPv4/UDP, %llu cut short, %llu malformed, %llu to other groups or ports)\n",
+                so.pcap, inet_ntoa(ch->group), ch->port, (unsigned long long)ps->records,
+                (unsigned long long)ps->filtered, (unsigned long long)ps->not_udp,
+                (unsigned long long)ps->truncated, (unsigned long long)ps->malformed,
+                (unsigned long long)(ps->datagrams - st.rx_pkts));
+    }
     if (a.verify_errors)
         fprintf(stderr, "seqcast-sub: %llu damaged messages (first: %llu)\n",
                 (unsigned long long)a.verify_errors, (unsigned long long)a.first_verify_error);

@@ -1,6 +1,9 @@
 #include "replay/pcap_io.h"
 
+#include "proto/netframe.h"
+
 #include <errno.h>
+#include <stdbool.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,4 +72,260 @@ sc_pcapw_close(struct sc_pcapw *w)
     pcap_close(w->dead);
     free(w);
     return rc;
+}
+
+/* ------------------------------------------------------------------ reading */
+
+#define LT_NULL 0       /* BSD loopback: 4-byte address family, host order */
+#define LT_ETHERNET 1
+#define LT_RAW 101      /* raw IP (pcap_datalink() says DLT_RAW: 12 or 14) */
+#define LT_LINUX_SLL 113
+#define LT_IPV4 228
+#define LT_LINUX_SLL2 276
+#define SCRATCH (65536 + 64)
+
+struct sc_pcapr {
+    pcap_t *p;
+    char *path, *filter;
+    int linktype;
+    struct bpf_program prog;
+    bool have_prog;
+    struct sc_pcapr_stats st;
+    char errbuf[PCAP_ERRBUF_SIZE + 256];
+    uint8_t scratch[SCRATCH];
+};
+
+static int
+set_err(struct sc_err *err, int code, const char *path, const char *what)
+{
+    if (err) {
+        err->code = code;
+        snprintf(err->msg, sizeof(err->msg), "%.100s: %.150s", path, what);
+    }
+    return code;
+}
+
+static int
+reader_open(struct sc_pcapr *r, struct sc_err *err)
+{
+    char eb[PCAP_ERRBUF_SIZE] = "";
+    int lt;
+
+    r->p = pcap_open_offline_with_tstamp_precision(r->path, PCAP_TSTAMP_PRECISION_NANO, eb);
+    if (!r->p)
+        return set_err(err, -EIO, r->path, eb[0] ? eb : "cannot be read as pcap or pcapng");
+    lt = pcap_datalink(r->p);
+    if (lt == DLT_RAW || lt == 12 || lt == 14)
+        lt = LT_RAW;
+    switch (lt) {
+    case LT_NULL: case LT_ETHERNET: case LT_RAW: case LT_LINUX_SLL: case LT_IPV4:
+    case LT_LINUX_SLL2:
+        break;
+    default: {
+        char what[160];
+        const char *name = pcap_datalink_val_to_name(pcap_datalink(r->p));
+        snprintf(what, sizeof(what),
+                 "link type %d (%s) is not supported: Ethernet, raw IPv4, Linux cooked or "
+                 "loopback captures only",
+                 pcap_datalink(r->p), name ? name : "unknown");
+        pcap_close(r->p);
+        r->p = NULL;
+        return set_err(err, -EPROTONOSUPPORT, r->path, what);
+    }
+    }
+    r->linktype = lt;
+    if (r->filter) {
+        if (r->have_prog)
+            pcap_freecode(&r->prog);
+        r->have_prog = false;
+        if (pcap_compile(r->p, &r->prog, r->filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+            char what[PCAP_ERRBUF_SIZE + 64];
+            snprintf(what, sizeof(what), "filter '%s': %s", r->filter, pcap_geterr(r->p));
+            pcap_close(r->p);
+            r->p = NULL;
+            return set_err(err, -EINVAL, r->path, what);
+        }
+        r->have_prog = true; /* applied in sc_pcapr_next, so filtered records are counted */
+    }
+    return 0;
+}
+
+struct sc_pcapr *
+sc_pcapr_open(const char *path, const char *filter, struct sc_err *err)
+{
+    struct sc_pcapr *r = calloc(1, sizeof(*r));
+
+    if (!r || !(r->path = strdup(path)) || (filter && !(r->filter = strdup(filter)))) {
+        if (r)
+            free(r->path);
+        free(r);
+        set_err(err, -ENOMEM, path, "out of memory");
+        return NULL;
+    }
+    if (reader_open(r, err) < 0) {
+        sc_pcapr_close(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* The IPv4 packet inside a record, rebuilt as an Ethernet frame in scratch
+ * when the link layer is not plain Ethernet, so that one parser serves all. */
+static const uint8_t *
+as_ethernet(struct sc_pcapr *r, const uint8_t *rec, uint32_t len, uint32_t *flen)
+{
+    uint32_t off, proto_be = 0;
+
+    switch (r->linktype) {
+    case LT_ETHERNET:
+        if (len >= 18 && rec[12] == 0x81 && rec[13] == 0x00) { /* 802.1Q: drop the tag */
+            off = 18;
+            memcpy(r->scratch, rec, 12);
+            memcpy(r->scratch + 12, rec + 16, 2);
+            break;
+        }
+        *flen = len;
+        return rec;
+    case LT_NULL:
+        if (len < 4)
+            return NULL;
+        if (!((rec[0] == 2 && rec[1] == 0 && rec[2] == 0 && rec[3] == 0) ||
+              (rec[0] == 0 && rec[1] == 0 && rec[2] == 0 && rec[3] == 2)))
+            return NULL; /* not AF_INET */
+        off = 4;
+        proto_be = 0x0800;
+        break;
+    case LT_RAW: case LT_IPV4:
+        if (len < 1 || (rec[0] >> 4) != 4)
+            return NULL;
+        off = 0;
+        proto_be = 0x0800;
+        break;
+    case LT_LINUX_SLL:
+        if (len < 16)
+            return NULL;
+        off = 16;
+        proto_be = (uint32_t)rec[14] << 8 | rec[15];
+        break;
+    case LT_LINUX_SLL2:
+        if (len < 20)
+            return NULL;
+        off = 20;
+        proto_be = (uint32_t)rec[0] << 8 | rec[1];
+        break;
+    default:
+        return NULL;
+    }
+    if (len < off || len - off + 14 > SCRATCH)
+        return NULL;
+    if (r->linktype != LT_ETHERNET) {
+        memset(r->scratch, 0, 12);
+        r->scratch[12] = (uint8_t)(proto_be >> 8);
+        r->scratch[13] = (uint8_t)proto_be;
+    }
+    memcpy(r->scratch + 14, rec + off, len - off);
+    *flen = len - off + 14;
+    return r->scratch;
+}
+
+static bool
+filter_ok(const struct sc_pcapr *r, const struct pcap_pkthdr *h, const u_char *rec)
+{
+    return pcap_offline_filter(&r->prog, h, rec) != 0;
+}
+
+int
+sc_pcapr_next(struct sc_pcapr *r, struct sc_capd *d)
+{
+    struct pcap_pkthdr *h;
+    const u_char *rec;
+    struct sc_frame f;
+    const uint8_t *eth;
+    uint32_t flen;
+    int rc;
+
+    if (!r->p)
+        return 0;
+    while ((rc = pcap_next_ex(r->p, &h, &rec)) == 1) {
+        uint64_t idx = r->st.records++;
+        if (r->filter && !filter_ok(r, h, rec)) {
+            r->st.filtered++;
+            continue;
+        }
+        if (h->caplen < h->len) {
+            r->st.truncated++;
+            continue;
+        }
+        if (!(eth = as_ethernet(r, rec, h->caplen, &flen))) {
+            r->st.not_udp++;
+            continue;
+        }
+        rc = sc_frame_parse_flags(eth, flen, &f, SC_NF_NO_UDP_CSUM);
+        if (rc < 0) {
+            r->st.malformed++;
+            continue;
+        }
+        if (f.kind != SC_FRAME_UDP4) {
+            r->st.not_udp++;
+            continue;
+        }
+        r->st.datagrams++;
+        d->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec;
+        d->index = idx;
+        d->src_ip = f.udp.src_ip;
+        d->dst_ip = f.udp.dst_ip;
+        d->src_port = f.udp.src_port;
+        d->dst_port = f.udp.dst_port;
+        d->payload = f.payload;
+        d->len = f.payload_len;
+        d->frame = rec;
+        d->frame_len = h->caplen;
+        return 1;
+    }
+    if (rc == PCAP_ERROR_BREAK || rc == -2)
+        return 0;
+    snprintf(r->errbuf, sizeof(r->errbuf), "%s: damaged after record %llu: %s", r->path,
+             (unsigned long long)r->st.records, pcap_geterr(r->p));
+    return -EIO;
+}
+
+int
+sc_pcapr_rewind(struct sc_pcapr *r, struct sc_err *err)
+{
+    if (r->p)
+        pcap_close(r->p);
+    r->p = NULL;
+    return reader_open(r, err);
+}
+
+const char *
+sc_pcapr_error(const struct sc_pcapr *r)
+{
+    return r->errbuf;
+}
+
+const struct sc_pcapr_stats *
+sc_pcapr_stats(const struct sc_pcapr *r)
+{
+    return &r->st;
+}
+
+int
+sc_pcapr_linktype(const struct sc_pcapr *r)
+{
+    return r->linktype;
+}
+
+void
+sc_pcapr_close(struct sc_pcapr *r)
+{
+    if (!r)
+        return;
+    if (r->p)
+        pcap_close(r->p);
+    if (r->have_prog)
+        pcap_freecode(&r->prog);
+    free(r->path);
+    free(r->filter);
+    free(r);
 }
