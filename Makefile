@@ -102,7 +102,7 @@ $(BUILD)/obj/feedhandler/%.o: LAYER_CFLAGS := $(INC_LIB) $(PCAP_CFLAGS)
 $(BUILD)/obj/apps/%.o:        LAYER_CFLAGS := $(INC_LIB)
 $(BUILD)/obj/tests/%.o:       LAYER_CFLAGS := $(INC_LIB) $(CRIT_CFLAGS) $(PCAP_CFLAGS) $(YAML_CFLAGS)
 
-.PHONY: hugepages bench all lib bins examples test unit-tests demo deps install uninstall fuzz fuzz-build clean \
+.PHONY: test-data hugepages bench all lib bins examples test unit-tests demo deps install uninstall fuzz fuzz-build clean \
         check-headers
 .DEFAULT_GOAL := all
 
@@ -182,6 +182,11 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all unit-tests
 	$(Q)BUILD=$(BUILD) tests/run-suites.sh $(UNIT_BINS) $(FUZZ_REPLAYS) tests/check-layers.sh \
 	  $(wildcard tests/integration/*.sh tests/interop/*.sh)
+
+# tests/data: captures made by our own generator (tests/integration/replay.sh
+# checks that the committed files are exactly what it makes)
+test-data: $(BUILD)/bin/seqcast-pcapgen
+	$(Q)$(BUILD)/bin/seqcast-pcapgen -o tests/data
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -335,6 +335,10 @@ main(int argc, char **argv)
     fprintf(summary, "], ");
     sc_cli_json_sub(summary, &st);
     fprintf(summary, "}}\n");
+    if (so.pcap && sc_xport_pcap_error(base)) {
+        fprintf(stderr, "seqcast-sub: %s\n", sc_xport_pcap_error(base));
+        complete = false;
+    }
     if (so.pcap && !st.rx_pkts) {
         const struct sc_pcapr_stats *ps = sc_xport_pcap_stats(base);
         fprintf(stderr,

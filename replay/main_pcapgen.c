@@ -22,6 +22,7 @@
 #include "proto/pgm.h"
 #include "proto/soup.h"
 #include "replay/pcap_io.h"
+#include "apps/msggen.h"
 
 #define DLT_ETHERNET 1
 #define PUB_IP "198.18.0.1"
@@ -38,10 +39,15 @@ static const uint8_t GSI[6] = { 0x9c, 0x5f, 0x10, 0x23, 0x44, 0xa1 };
 static const uint8_t PUB_MAC[6] = { 0x02, 0x53, 0x43, 0x00, 0x00, 0x01 };
 static const uint8_t SUB_MAC[6] = { 0x02, 0x53, 0x43, 0x00, 0x00, 0x02 };
 
+#define DLT_RAW_IP 12   /* raw IPv4 (written as LINKTYPE_RAW, 101) */
+#define DLT_SLL 113     /* Linux cooked capture */
+#define DLT_WIFI 105    /* IEEE 802.11: a link type seqcast does not read */
+
 struct gen {
     struct sc_pcapw *w;
     uint64_t ts;
     int frames;
+    int linktype; /* 0 = Ethernet; DLT_RAW_IP or DLT_SLL: the frame is re-wrapped */
 };
 
 static uint32_t
@@ -57,7 +63,19 @@ emit(struct gen *g, const uint8_t *frame, int len)
         fprintf(stderr, "seqcast-pcapgen: encoder error: %s\n", sc_perr_str(len));
         exit(1);
     }
-    sc_pcapw_write(g->w, g->ts, frame, (size_t)len);
+    if (g->linktype && len > SC_ETH_HDR_LEN) { /* the IPv4 packet without Ethernet padding */
+        uint8_t out[2048];
+        size_t ip_len = (size_t)frame[16] << 8 | frame[17], hl = 0;
+        if (g->linktype == DLT_SLL) { /* packet type, ARPHRD_ETHER, address, protocol */
+            static const uint8_t sll[16] = { 0, 2, 0, 1, 0, 6, 0x02, 0x53, 0x43, 0, 0, 1, 0, 0,
+                                             0x08, 0x00 };
+            memcpy(out, sll, hl = sizeof(sll));
+        }
+        memcpy(out + hl, frame + SC_ETH_HDR_LEN, ip_len);
+        sc_pcapw_write(g->w, g->ts, out, hl + ip_len);
+    } else {
+        sc_pcapw_write(g->w, g->ts, frame, (size_t)len);
+    }
     g->ts += 1000000; /* 1 ms apart */
     g->frames++;
 }
@@ -434,6 +452,68 @@ gen_mold(const char *dir)
     return sc_pcapw_close(g.w) ? 1 : 0;
 }
 
+/* A feed as seqcast-pub sends it (defaults: 239.192.0.1:3056, PGM port 7500):
+ * an SPM, then n ODATA each carrying one 32-byte generated message (sequence =
+ * sqn + 1, so seqcast-sub --verify checks every byte), an SPM every 100 packets
+ * and a final SPM with FIN; 100 us apart. ODATA hole_from..hole_to (sqns,
+ * inclusive) are left out when hole_to >= hole_from: the messages
+ * hole_from + 1 .. hole_to + 1 are missing, and nobody can repair them. */
+static int
+gen_feed(const char *dir, const char *name, uint32_t n, int64_t hole_from, int64_t hole_to,
+         int linktype)
+{
+    struct gen g = { .ts = UINT64_C(1700000000) * 1000000000u, .linktype = linktype };
+    static const uint8_t sess[SC_MOLD_SESSION_LEN] = "FEED000001";
+    char path[4096];
+    struct sc_err err;
+    uint32_t spm_sqn = 0;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (!(g.w = sc_pcapw_open(path, linktype ? linktype : DLT_ETHERNET, &err))) {
+        fprintf(stderr, "seqcast-pcapgen: %s\n", err.msg);
+        return 1;
+    }
+    if (linktype == DLT_WIFI) { /* one frame of a link nobody here reads */
+        static const uint8_t beacon[24] = { 0x80, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+        sc_pcapw_write(g.w, g.ts, beacon, sizeof(beacon));
+        return sc_pcapw_close(g.w) < 0;
+    }
+    {
+        struct sc_pgm_pkt p = spm(spm_sqn++, 0, UINT32_MAX);
+        pgm_to_group(&g, &p);
+    }
+    for (uint32_t sqn = 0; sqn < n; sqn++) {
+        uint8_t msg[32], block[64];
+        struct sc_mold_enc me;
+        if (sqn % 100 == 99) {
+            struct sc_pgm_pkt p = spm(spm_sqn++, 0, sqn - 1);
+            pgm_to_group(&g, &p);
+        }
+        if ((int64_t)sqn >= hole_from && (int64_t)sqn <= hole_to) {
+            g.ts += 100000;
+            continue;
+        }
+        sc_msggen_fill(sqn + 1, msg, sizeof(msg));
+        sc_mold_enc_init(&me, block, sizeof(block), sess, sqn + 1);
+        sc_mold_enc_add(&me, msg, sizeof(msg));
+        {
+            struct sc_pgm_pkt p = odata(sqn, block, (uint16_t)me.len);
+            pgm_to_group(&g, &p);
+        }
+        g.ts -= 900000; /* emit() steps 1 ms; a feed is denser */
+    }
+    {
+        struct sc_pgm_pkt p = spm(spm_sqn, 0, n - 1);
+        p.opt.present |= SC_PGM_HAS_FIN;
+        pgm_to_group(&g, &p);
+    }
+    if (sc_pcapw_close(g.w) < 0) {
+        fprintf(stderr, "seqcast-pcapgen: %s: write failed\n", path);
+        return 1;
+    }
+    return 0;
+}
+
 static void
 usage(FILE *out)
 {
@@ -446,6 +526,12 @@ usage(FILE *out)
             "                       (with a NAK list), RDATA, SPMR, NNAK, SPM with FIN and RST\n"
             "  DIR/soupbintcp.pcap  SoupBinTCP 4.0 on TCP port %d: every packet type\n"
             "  DIR/moldudp64.pcap   MoldUDP64 on UDP port %d: data, heartbeat, end of session\n"
+            "  DIR/feed.pcap        a 1000-packet feed to 239.192.0.1:3056 as seqcast-pub sends\n"
+            "                       it (seqcast-sub --pcap --verify reads it whole)\n"
+            "  DIR/feed_hole.pcap   the same without ODATA 100-109 (messages 101-110): a\n"
+            "                       hole nobody can repair\n"
+            "  DIR/feed_rawip.pcap, DIR/feed_sll.pcap  feed.pcap as raw IP and Linux cooked\n"
+            "                       captures; DIR/wifi.pcap  an 802.11 link (not read)\n"
             "\n"
             "  -o, --out DIR   where to write (default .)\n"
             "  -c, --corrupt   also write pgm_bad.pcap and soupbintcp_bad.pcap, which a\n"
@@ -484,6 +570,11 @@ main(int argc, char **argv)
         return 1;
     }
     rc |= gen_pgm(dir, false) | gen_soup(dir, false) | gen_mold(dir);
+    rc |= gen_feed(dir, "feed.pcap", 1000, 1, 0, 0);
+    rc |= gen_feed(dir, "feed_hole.pcap", 1000, 100, 109, 0);
+    rc |= gen_feed(dir, "feed_rawip.pcap", 1000, 1, 0, DLT_RAW_IP);
+    rc |= gen_feed(dir, "feed_sll.pcap", 1000, 1, 0, DLT_SLL);
+    rc |= gen_feed(dir, "wifi.pcap", 0, 1, 0, DLT_WIFI);
     if (corrupt)
         rc |= gen_pgm(dir, true) | gen_soup(dir, true);
     return rc;

@@ -60,6 +60,12 @@ sc_pcapw_write(struct sc_pcapw *w, uint64_t ts_ns, const void *frame, size_t len
 }
 
 int
+sc_pcapw_flush(struct sc_pcapw *w)
+{
+    return pcap_dump_flush(w->dump) == 0 ? 0 : -EIO;
+}
+
+int
 sc_pcapw_close(struct sc_pcapw *w)
 {
     int rc = 0;

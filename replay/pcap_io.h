@@ -23,6 +23,9 @@ struct sc_pcapw *sc_pcapw_open(const char *path, int linktype, struct sc_err *er
 /* Append one frame captured at ts_ns (ns since the epoch). @return 0 or -EIO. */
 int sc_pcapw_write(struct sc_pcapw *w, uint64_t ts_ns, const void *frame, size_t len);
 
+/* Push buffered records to the file. @return 0 or -EIO. */
+int sc_pcapw_flush(struct sc_pcapw *w);
+
 /* Flush and close; NULL is fine. @return 0 or -EIO if anything failed to reach disk. */
 int sc_pcapw_close(struct sc_pcapw *w);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/clock.h"
 #include "engine/compiler.h"
 #include "proto/netframe.h"
 #include "replay/pcap_io.h"
@@ -25,6 +26,8 @@ struct rec {
     unsigned seq;          /* number of the file being written (0 = path itself) */
     uint64_t in_file_bytes, in_file_pkts;
     uint16_t ip_id;
+    bool dirty;
+    uint64_t flushed_ns;
     uint8_t frame[SC_PKT_MAX + SC_UDP4_FRAME_OVERHEAD + 64];
 };
 
@@ -90,6 +93,7 @@ rec_write(struct rec *r, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dp
         r->st.write_errors++;
         return;
     }
+    r->dirty = true;
     r->st.packets++;
     r->st.bytes += (uint64_t)flen;
     r->in_file_pkts++;
@@ -117,6 +121,15 @@ rec_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
     struct rec *r = rec_of(x);
     uint16_t got = sc_xport_rx(r->inner, pkts, n);
 
+    if (!got && r->dirty && r->w) { /* idle: let readers of the growing file see whole records */
+        uint64_t now = sc_clock_ns();
+        if (now - r->flushed_ns > 100000000u) {
+            if (sc_pcapw_flush(r->w) < 0)
+                r->st.write_errors++;
+            r->dirty = false;
+            r->flushed_ns = now;
+        }
+    }
     for (uint16_t i = 0; i < got; i++) {
         /* on the data port it came to the group; on any other, to us */
         uint32_t dst = pkts[i].lport == r->xp.port ? r->xp.group : rec_local(r);
@@ -230,7 +243,7 @@ struct cap {
     struct sc_xport x;
     struct sc_pcapr *r;
     struct sc_xport_params xp;
-    bool done;
+    bool done, damaged;
 };
 
 static struct cap *
@@ -249,8 +262,7 @@ cap_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
     while (o < n && !c->done) {
         int rc = sc_pcapr_next(c->r, &d);
         if (rc <= 0) {
-            if (rc < 0)
-                fprintf(stderr, "seqcast: %s\n", sc_pcapr_error(c->r));
+            c->damaged = rc < 0;
             c->done = true;
             break;
         }
@@ -325,6 +337,13 @@ bool
 sc_xport_pcap_done(const struct sc_xport *x)
 {
     return sc_container_of_const(x, struct cap, x)->done;
+}
+
+const char *
+sc_xport_pcap_error(const struct sc_xport *x)
+{
+    const struct cap *c = sc_container_of_const(x, struct cap, x);
+    return c->damaged ? sc_pcapr_error(c->r) : NULL;
 }
 
 const struct sc_pcapr_stats *

@@ -3,7 +3,8 @@
  *
  *   record  wraps any transport and writes every packet it receives and sends
  *           to pcap, as Ethernet/IPv4/UDP frames with nanosecond timestamps;
- *           bounded by size or count per file, rotating through numbered files.
+ *           bounded by size or count per file, rotating through numbered files;
+ *           flushed when idle, so a reader of the growing file sees whole records.
  *   pcap    a capture as the network: rx_burst returns the capture's datagrams
  *           for the endpoint's group and port, in order and as fast as asked;
  *           what the engine sends (NAKs) goes nowhere and is counted. A
@@ -43,6 +44,8 @@ int sc_xport_pcap_open(struct sc_xport **out, const char *path, const char *filt
                        const struct sc_xport_params *xp, struct sc_err *err);
 /* True once the capture has been read to its end. */
 bool sc_xport_pcap_done(const struct sc_xport *x);
+/* Why the capture ended early (damaged past some record), or NULL. */
+const char *sc_xport_pcap_error(const struct sc_xport *x);
 const struct sc_pcapr_stats *sc_xport_pcap_stats(const struct sc_xport *x);
 
 /* Command-line options shared by seqcast-pub and seqcast-sub. */
