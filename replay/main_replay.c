@@ -27,13 +27,17 @@ usage(FILE *out)
             "usage: seqcast-replay [options] FILE.pcap\n"
             "\n"
             "Sends the UDP datagrams of a capture (pcap or pcapng; Ethernet, raw IP, Linux\n"
-            "cooked or loopback) to the channel's group and port through kernel UDP.\n"
+            "cooked or loopback) to the channel's group and port through kernel UDP, or\n"
+            "through DPDK when the channel's transport is dpdk (--set transport=dpdk and\n"
+            "dpdk.* keys: the datagrams are re-framed for the port's own MAC and address).\n"
             "\n"
             "Timing (default --speed 1: the capture's own gaps)\n"
             "  -x, --speed X           the original gaps divided by X\n"
             "  -p, --pps N             N datagrams per second, evenly spaced\n"
             "  -m, --max               as fast as possible\n"
             "  -L, --loop N            play the capture N times (default 1, 0 = until SIGINT)\n"
+            "  -w, --wait SECONDS      pause before the first datagram (let subscribers join,\n"
+            "                          a DPDK link come up)\n"
             "Selection and destination\n"
             "  -f, --filter EXPR       BPF filter (tcpdump syntax), e.g. 'udp dst port 3056'\n"
             "      --group ADDR:PORT   where to send (rewrites every datagram's destination;\n"
@@ -248,6 +252,7 @@ main(int argc, char **argv)
                                            { "pps", required_argument, NULL, 'p' },
                                            { "max", no_argument, NULL, 'm' },
                                            { "loop", required_argument, NULL, 'L' },
+                                           { "wait", required_argument, NULL, 'w' },
                                            { "filter", required_argument, NULL, 'f' },
                                            { "keep-dest", no_argument, NULL, 'k' },
                                            { "loss", required_argument, NULL, 0x301 },
@@ -265,7 +270,7 @@ main(int argc, char **argv)
     struct sc_loss_params lp = { .seed = 1, .on_tx = true };
     const struct sc_channel_cfg *ch;
     const char *path, *filter = NULL;
-    double speed = 1, pps = 0;
+    double speed = 1, pps = 0, wait_s = 0;
     bool max = false, keep = false, list = false, quiet = false, tty, damaged = false;
     unsigned long loops = 1, pass;
     struct sc_pcapr *r;
@@ -278,7 +283,7 @@ main(int argc, char **argv)
     int64_t *gaps = NULL;
     int c, rc;
 
-    while ((c = getopt_long(argc, argv, "c:x:p:mL:f:klqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:x:p:mL:w:f:klqh", opts, NULL)) != -1) {
         char *e = NULL;
         if (sc_cli_option(&cli, c, optarg))
             continue;
@@ -287,6 +292,7 @@ main(int argc, char **argv)
         case 'p': pps = strtod(optarg, &e); break;
         case 'm': max = true; break;
         case 'L': loops = strtoul(optarg, &e, 10); break;
+        case 'w': wait_s = strtod(optarg, &e); break;
         case 'f': filter = optarg; break;
         case 'k': keep = true; break;
         case 'l': list = true; break;
@@ -352,7 +358,12 @@ main(int argc, char **argv)
         }
         total *= loops ? loops : 1;
     }
-    if ((rc = sender_open(&sock, ch)) < 0) {
+    if (ch->transport == SC_TRANSPORT_DPDK) { /* the engine's raw-Ethernet path */
+        if (sc_xport_open_channel(&sock, &cfg, ch, SC_XPORT_PUB, &err) < 0) {
+            fprintf(stderr, "seqcast-replay: %s\n", err.msg);
+            return 1;
+        }
+    } else if ((rc = sender_open(&sock, ch)) < 0) {
         fprintf(stderr, "seqcast-replay: socket: %s\n", strerror(-rc));
         return 1;
     }
@@ -363,6 +374,8 @@ main(int argc, char **argv)
         return 1;
     }
     sc_cli_signals();
+    if (wait_s > 0)
+        wait_until(sc_clock_ns() + (uint64_t)(wait_s * 1e9));
     t0 = now = sc_clock_ns();
     next_progress = t0;
     for (pass = 1; (loops == 0 || pass <= loops) && !sc_cli_stop; pass++) {
@@ -464,6 +477,9 @@ main(int argc, char **argv)
                (unsigned long long)ngaps, damaged ? "true" : "false");
     }
     free(gaps);
+    if (ch->transport == SC_TRANSPORT_DPDK) /* let the port's queue drain before it goes down
+                                               (a memif peer loses what is still in the ring) */
+        wait_until(sc_clock_ns() + 500000000u);
     sc_xport_close(x);
     sc_pcapr_close(r);
     return damaged || sc_cli_stop ? 1 : 0;

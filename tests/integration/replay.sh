@@ -13,6 +13,8 @@
 #     ODATA, read while the publisher's recording still grows): all delivered
 #  6. --speed 1 on a 10,000-packet capture: the gap error, reported (median, p99), not asserted
 #  7. truncated, garbage, empty and unsupported-link-type files: a clear error, no crash
+#  8. --record-count with --record-files rotates through a bounded set of files; on a tty
+#     seqcast-replay shows a progress line (packets, %, rate, ETA), and none when piped
 # Checks 5 needs root and network namespaces; without them it is skipped, loudly.
 set -u
 BUILD=${BUILD:-build}
@@ -24,7 +26,7 @@ NS=scrp$$
 trap 'jobs -p | xargs -r kill -9 2>/dev/null; ip netns del $NS 2>/dev/null; rm -rf "$tmp"' EXIT
 P=$((30000 + $$ % 10000))
 echo "TAP version 13"
-echo "1..15"
+echo "1..17"
 n=0
 check() { n=$((n + 1)); if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
 skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
@@ -147,4 +149,20 @@ check "garbage, empty and header-only files: exit 1 with the file named ($(head 
 "$B/seqcast-replay" -q "$D/wifi.pcap" >/dev/null 2>"$tmp/w.err"; rc=$?
 [ $rc -eq 1 ] && grep -q "link type 105 (IEEE802_11) is not supported" "$tmp/w.err"; r=$?
 check "an 802.11 capture: refused by name ($(sed "s|$D/||" "$tmp/w.err"))" $r
+
+# --- 8. rotation; progress on a tty
+"$B/seqcast-pub" --count 3000 --size 64 --rate 50000 --linger 0.1 --group 239.192.5.6:$((P + 10)) \
+    --record "$tmp/rot.pcap" --record-count 400 --record-files 3 >/dev/null 2>&1
+r=0; tot=0; for f in "$tmp/rot.pcap" "$tmp/rot.pcap.1" "$tmp/rot.pcap.2"; do
+    k=$("$B/seqcast-replay" --list "$f" | wc -l); tot=$((tot + k)); [ "$k" -ge 1 ] && [ "$k" -le 400 ] || r=1; done
+[ -e "$tmp/rot.pcap.3" ] && r=1
+check "--record-count 400 --record-files 3: three files of at most 400 packets ($tot in all), the oldest overwritten, no fourth" $r
+if command -v script >/dev/null; then
+    script -qec "$B/seqcast-replay --pps 2000 --group 239.192.5.7:$((P + 12)) $D/feed.pcap" /dev/null >"$tmp/tty.out" 2>&1
+    "$B/seqcast-replay" --pps 20000 --group 239.192.5.7:$((P + 12)) "$D/feed.pcap" >"$tmp/notty.out" 2>&1
+    grep -q 'datagrams (100%).*ETA' "$tmp/tty.out" && ! grep -q ETA "$tmp/notty.out"; r=$?
+    check "progress line on a tty ('$(tr '\r' '\n' <"$tmp/tty.out" | grep ETA | tail -1 | sed 's/ *$//')'), none when piped" $r
+else
+    skip "progress line on a tty" "script (util-linux) not installed"
+fi
 exit 0
