@@ -13,6 +13,9 @@
 #     ODATA, read while the publisher's recording still grows): all delivered
 #  6. --speed 1 on a 10,000-packet capture: the gap error, reported (median, p99), not asserted
 #  7. truncated, garbage, empty and unsupported-link-type files: a clear error, no crash
+#  9. --loop 2 with --reorder and --duplicate into a live subscriber: every message once, in
+#     order (the second pass and the copies are dropped as duplicates); --burst-loss drops in
+#     runs of N
 #  8. --record-count with --record-files rotates through a bounded set of files; on a tty
 #     seqcast-replay shows a progress line (packets, %, rate, ETA), and none when piped
 # Checks 5 needs root and network namespaces; without them it is skipped, loudly.
@@ -26,7 +29,7 @@ NS=scrp$$
 trap 'jobs -p | xargs -r kill -9 2>/dev/null; ip netns del $NS 2>/dev/null; rm -rf "$tmp"' EXIT
 P=$((30000 + $$ % 10000))
 echo "TAP version 13"
-echo "1..17"
+echo "1..19"
 n=0
 check() { n=$((n + 1)); if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
 skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
@@ -149,6 +152,28 @@ check "garbage, empty and header-only files: exit 1 with the file named ($(head 
 "$B/seqcast-replay" -q "$D/wifi.pcap" >/dev/null 2>"$tmp/w.err"; rc=$?
 [ $rc -eq 1 ] && grep -q "link type 105 (IEEE802_11) is not supported" "$tmp/w.err"; r=$?
 check "an 802.11 capture: refused by name ($(sed "s|$D/||" "$tmp/w.err"))" $r
+
+# --- 9. loop, reorder, duplicate, burst loss
+G9=239.192.5.8:$((P + 14))
+"$B/seqcast-sub" --group $G9 --count 1001 --verify --timeout 2.5 -q >"$tmp/s9.json" 2>"$tmp/s9.err" &
+s=$!
+sleep 0.3
+# (ODATA only: with the SPMs, the first pass's FIN would end the session and the second pass
+#  would be a new session of the same source, delivered again)
+"$B/seqcast-replay" --loop 2 --reorder 5 --duplicate 5 --seed 5 --pps 20000 -q --group $G9 --filter 'udp[12] = 4' \
+    "$D/feed.pcap" >"$tmp/r9.json" 2>&1
+wait $s
+[ "$(field "$tmp/s9.json" received)" = 1000 ] && [ "$(field "$tmp/s9.json" verify_errors)" = 0 ] \
+    && [ "$(field "$tmp/s9.json" lost_messages)" = 0 ] && [ "$(field "$tmp/r9.json" reordered)" -gt 0 ] \
+    && [ "$(field "$tmp/r9.json" duplicated)" -gt 0 ] \
+    && [ "$(field "$tmp/r9.json" sent)" = $((2 * 1000 + $(field "$tmp/r9.json" duplicated))) ] \
+    && [ "$(field "$tmp/s9.json" duplicates_dropped)" -ge 1000 ]; r=$?
+check "--loop 2 --reorder 5 --duplicate 5: $(field "$tmp/r9.json" sent) datagrams sent ($(field "$tmp/r9.json" reordered) reordered, $(field "$tmp/r9.json" duplicated) duplicated); the subscriber delivered 1000 once, in order, verified ($(field "$tmp/s9.json" duplicates_dropped) duplicates dropped)" $r
+"$B/seqcast-replay" --max --burst-loss 10@1 --seed 9 -q --group 239.192.5.9:$((P + 16)) --loop 5 "$D/feed.pcap" >"$tmp/r9b.json" 2>&1
+bd=$(field "$tmp/r9b.json" burst_dropped)
+[ "${bd:-0}" -gt 0 ] && [ $((bd % 10)) -eq 0 ] && [ "$(field "$tmp/r9b.json" dropped)" = 0 ] \
+    && [ "$(field "$tmp/r9b.json" sent)" = $((5 * 1012 - bd)) ]; r=$?
+check "--burst-loss 10@1 over 5 loops: $bd datagrams dropped, in whole runs of 10; the rest sent" $r
 
 # --- 8. rotation; progress on a tty
 "$B/seqcast-pub" --count 3000 --size 64 --rate 50000 --linger 0.1 --group 239.192.5.6:$((P + 10)) \
