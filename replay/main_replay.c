@@ -43,6 +43,8 @@ usage(FILE *out)
             "      --group ADDR:PORT   where to send (rewrites every datagram's destination;\n"
             "                          default: the channel's, 239.192.0.1:3056)\n"
             "  -k, --keep-dest         send each datagram to its captured group and port instead\n"
+            "  -R, --raw-frames        DPDK only: send the captured Ethernet frames byte for byte\n"
+            "                          (MACs, VLAN tags, TTL and all; implies --keep-dest)\n"
             "Damage, reproducible with --seed (percentages)\n"
             "      --loss P            drop P%% of datagrams at random\n"
             "      --burst-loss N@P    with chance P%% per datagram, drop the next N\n"
@@ -144,6 +146,36 @@ sender_open(struct sc_xport **out, const struct sc_channel_cfg *ch)
     *out = &s->x;
     return 0;
 }
+
+/* The DPDK port seen as a frame sender: tx_burst sends whole captured frames,
+ * so the seeded damage wrapper can sit on top unchanged. */
+struct framer {
+    struct sc_xport x;
+    struct sc_xport *inner;
+};
+
+static uint16_t
+framer_tx(struct sc_xport *x, const struct sc_pkt *p, uint16_t n)
+{
+    struct framer *f = sc_container_of(x, struct framer, x);
+    uint16_t k = f->inner->ops->tx_frames(f->inner, p, n);
+
+    x->st = f->inner->st;
+    return k;
+}
+
+static void
+framer_close(struct sc_xport *x)
+{
+    struct framer *f = sc_container_of(x, struct framer, x);
+
+    sc_xport_close(f->inner);
+    free(f);
+}
+
+static const struct sc_xport_ops framer_ops = {
+    .name = "frames", .rx_burst = sender_rx, .tx_burst = framer_tx, .close = framer_close,
+};
 
 /* ------------------------------------------------------------------ list */
 
@@ -255,6 +287,7 @@ main(int argc, char **argv)
                                            { "wait", required_argument, NULL, 'w' },
                                            { "filter", required_argument, NULL, 'f' },
                                            { "keep-dest", no_argument, NULL, 'k' },
+                                           { "raw-frames", no_argument, NULL, 'R' },
                                            { "loss", required_argument, NULL, 0x301 },
                                            { "burst-loss", required_argument, NULL, 0x302 },
                                            { "reorder", required_argument, NULL, 0x303 },
@@ -271,7 +304,7 @@ main(int argc, char **argv)
     const struct sc_channel_cfg *ch;
     const char *path, *filter = NULL;
     double speed = 1, pps = 0, wait_s = 0;
-    bool max = false, keep = false, list = false, quiet = false, tty, damaged = false;
+    bool max = false, keep = false, raw = false, list = false, quiet = false, tty, damaged = false;
     unsigned long loops = 1, pass;
     struct sc_pcapr *r;
     struct sc_xport *x = NULL, *sock = NULL;
@@ -281,9 +314,10 @@ main(int argc, char **argv)
     uint64_t total = 0, sent = 0, t0, now, next_progress, first_ts = 0, prev_target = 0,
              prev_actual = 0, ngaps = 0, gap_cap = 0;
     int64_t *gaps = NULL;
+    uint64_t too_big = 0;
     int c, rc;
 
-    while ((c = getopt_long(argc, argv, "c:x:p:mL:w:f:klqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:x:p:mL:w:f:kRlqh", opts, NULL)) != -1) {
         char *e = NULL;
         if (sc_cli_option(&cli, c, optarg))
             continue;
@@ -295,6 +329,7 @@ main(int argc, char **argv)
         case 'w': wait_s = strtod(optarg, &e); break;
         case 'f': filter = optarg; break;
         case 'k': keep = true; break;
+        case 'R': raw = keep = true; break;
         case 'l': list = true; break;
         case 'q': quiet = true; break;
         case 0x301: if (pct("loss", optarg, &lp.drop_ppm)) return 2; break;
@@ -367,6 +402,21 @@ main(int argc, char **argv)
         fprintf(stderr, "seqcast-replay: socket: %s\n", strerror(-rc));
         return 1;
     }
+    if (raw) {
+        struct framer *f = calloc(1, sizeof(*f));
+        if (!sock->ops->tx_frames || sc_pcapr_linktype(r) != 1 || !f) {
+            fprintf(stderr, "seqcast-replay: --raw-frames: %s\n",
+                    !sock->ops->tx_frames ? "needs a DPDK channel (--set transport=dpdk)"
+                    : !f                  ? "out of memory"
+                                          : "needs an Ethernet capture");
+            free(f);
+            sc_xport_close(sock);
+            return 2;
+        }
+        f->x.ops = &framer_ops;
+        f->inner = sock;
+        sock = &f->x;
+    }
     x = sock;
     if ((lp.drop_ppm || lp.burst_ppm || lp.reorder_ppm || lp.dup_ppm) &&
         (rc = sc_xport_loss_wrap(&x, sock, &lp)) < 0) {
@@ -412,10 +462,19 @@ main(int argc, char **argv)
                 prev_actual = now;
                 prev_target = target;
             }
-            memcpy(bufs[nb], d.payload, d.len);
-            burst[nb] = (struct sc_pkt){ .data = bufs[nb], .len = d.len,
-                                         .addr = keep ? d.dst_ip : ch->group.s_addr,
-                                         .port = keep ? d.dst_port : ch->port };
+            if (raw && d.frame_len > SC_PKT_MAX) {
+                too_big++; /* a jumbo capture record: no mbuf holds it */
+                continue;
+            }
+            if (raw) {
+                memcpy(bufs[nb], d.frame, d.frame_len);
+                burst[nb] = (struct sc_pkt){ .data = bufs[nb], .len = (uint16_t)d.frame_len };
+            } else {
+                memcpy(bufs[nb], d.payload, d.len);
+                burst[nb] = (struct sc_pkt){ .data = bufs[nb], .len = d.len,
+                                             .addr = keep ? d.dst_ip : ch->group.s_addr,
+                                             .port = keep ? d.dst_port : ch->port };
+            }
             if (++nb == SC_BURST || !max) {
                 uint16_t done = 0;
                 while (done < nb && !sc_cli_stop) /* back-pressure: the socket buffer is full */
@@ -464,7 +523,7 @@ main(int argc, char **argv)
                "\"sent\": %llu, \"dropped\": %llu, \"burst_dropped\": %llu, \"reordered\": %llu, "
                "\"duplicated\": %llu, \"seconds\": %.3f, \"datagrams_per_s\": %.0f, "
                "\"gap_error_us\": {\"median\": %.2f, \"p99\": %.2f, \"gaps\": %llu}, "
-               "\"damaged_file\": %s}}\n",
+               "\"too_big\": %llu, \"damaged_file\": %s}}\n",
                path, (unsigned long long)ps->records, (unsigned long long)ps->filtered,
                (unsigned long long)ps->not_udp, (unsigned long long)ps->truncated,
                (unsigned long long)ps->malformed, (unsigned long long)ps->datagrams,
@@ -474,7 +533,7 @@ main(int argc, char **argv)
                (unsigned long long)(ls ? ls->reordered : 0),
                (unsigned long long)(ls ? ls->duplicated : 0), secs,
                secs > 0 ? (double)sock->st.tx_pkts / secs : 0.0, med, p99,
-               (unsigned long long)ngaps, damaged ? "true" : "false");
+               (unsigned long long)ngaps, (unsigned long long)too_big, damaged ? "true" : "false");
     }
     free(gaps);
     if (ch->transport == SC_TRANSPORT_DPDK) /* let the port's queue drain before it goes down

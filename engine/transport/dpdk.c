@@ -331,6 +331,46 @@ dpdk_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
     return done;
 }
 
+/* Whole frames, copied as they are (seqcast-replay --raw-frames). */
+static uint16_t
+dpdk_tx_frames(struct sc_xport *x, const struct sc_pkt *frames, uint16_t n)
+{
+    struct dpdk *d = dpdk_of(x);
+    struct rte_mbuf *m[SC_BURST];
+    uint16_t built = 0, sent, done = 0;
+    uint16_t from[SC_BURST];
+
+    if (n > SC_BURST)
+        n = SC_BURST;
+    for (; done < n; done++) {
+        struct rte_mbuf *b;
+        if (!(b = rte_pktmbuf_alloc(d->pool))) {
+            x->st.tx_no_mbuf++;
+            break;
+        }
+        if (frames[done].len > rte_pktmbuf_tailroom(b)) {
+            rte_pktmbuf_free(b);
+            x->st.tx_dropped++; /* larger than an mbuf */
+            continue;
+        }
+        memcpy(rte_pktmbuf_mtod(b, uint8_t *), frames[done].data, frames[done].len);
+        b->data_len = b->pkt_len = frames[done].len;
+        from[built] = done;
+        m[built++] = b;
+    }
+    sent = built ? rte_eth_tx_burst(d->port, 0, m, built) : 0;
+    for (uint16_t i = 0; i < sent; i++) {
+        x->st.tx_pkts++;
+        x->st.tx_bytes += frames[from[i]].len;
+    }
+    if (sent < built) { /* back-pressure: the caller keeps the refused ones */
+        done = from[sent];
+        for (uint16_t i = sent; i < built; i++)
+            rte_pktmbuf_free(m[i]);
+    }
+    return done;
+}
+
 static int
 dpdk_fd(const struct sc_xport *x)
 {
@@ -350,7 +390,8 @@ dpdk_close(struct sc_xport *x)
 }
 
 static const struct sc_xport_ops dpdk_ops = {
-    .name = "dpdk", .rx_burst = dpdk_rx, .tx_burst = dpdk_tx, .fd = dpdk_fd, .close = dpdk_close,
+    .name = "dpdk", .rx_burst = dpdk_rx, .tx_burst = dpdk_tx, .tx_frames = dpdk_tx_frames,
+    .fd = dpdk_fd, .close = dpdk_close,
 };
 
 /* ------------------------------------------------------------------- open */

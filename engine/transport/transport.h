@@ -41,6 +41,10 @@ struct sc_xport_ops {
     /* Send up to n packets; returns how many the transport took. The caller
      * keeps the rest (back-pressure). */
     uint16_t (*tx_burst)(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n);
+    /* Optional (raw-Ethernet transports): send n whole Ethernet frames as they
+     * are (data/len); returns how many were taken, like tx_burst. NULL if the
+     * transport has no link layer of its own (kernel UDP). */
+    uint16_t (*tx_frames)(struct sc_xport *x, const struct sc_pkt *frames, uint16_t n);
     /* A descriptor that becomes readable when rx_burst has work, or -1. */
     int (*fd)(const struct sc_xport *x);
     void (*close)(struct sc_xport *x);

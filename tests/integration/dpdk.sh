@@ -14,7 +14,8 @@
 #  F. seqcast-replay through DPDK: tests/data/feed.pcap over net_memif into a DPDK
 #     subscriber in another process: all 1000 messages, verified (the subscriber is the
 #     memif server, up first, and the replay waits 1 s after connecting: frames sent while
-#     a memif connection is still settling can vanish, and a capture repairs nothing).
+#     a memif connection is still settling can vanish, and a capture repairs nothing);
+#     then --raw-frames: the captured Ethernet frames byte for byte, to their own group.
 set -u
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,7 +23,7 @@ B=$ROOT/$BUILD/bin
 N=${DPDK_MSGS:-100000}
 T=sd$$
 tmp=$(mktemp -d /tmp/seqcast-dpdk-XXXXXX)
-CHECKS=11
+CHECKS=12
 echo "TAP version 13"
 echo "1..$CHECKS"
 skip_all() {
@@ -144,6 +145,18 @@ rrc=$?
 wait "$fsub"; rc=$?
 [ "$rc" -eq 0 ] && [ "$rrc" -eq 0 ] && [ "$(field "$tmp/f.json" received)" -eq 1000 ] && [ "$(field "$tmp/f.json" verify_errors)" -eq 0 ]; r=$?
 check "F: seqcast-replay of tests/data/feed.pcap through DPDK (net_memif) -> DPDK subscriber: $(field "$tmp/f.json" received) of 1000 messages, verified" $r
+
+CHF=(--set nak_port=33010 "${DPDK[@]}") # feed.pcap's own group and port: 239.192.0.1:3056
+"$B/seqcast-sub" "${CHF[@]}" --set "dpdk.device=net_memif0,role=server,socket=$tmp/memif-g.sock" \
+    --interface 198.18.3.2 --count 1000 --verify --timeout 30 --quiet >"$tmp/g.json" 2>"$tmp/g.err" &
+fsub=$!
+sleep 2
+"$B/seqcast-replay" "${CHF[@]}" --set "dpdk.device=net_memif0,role=client,socket=$tmp/memif-g.sock" \
+    --interface 198.18.3.1 -q --wait 1 --raw-frames "$ROOT/tests/data/feed.pcap" >"$tmp/g-replay.json" 2>"$tmp/g-replay.err"
+rrc=$?
+wait "$fsub"; rc=$?
+[ "$rc" -eq 0 ] && [ "$rrc" -eq 0 ] && [ "$(field "$tmp/g.json" received)" -eq 1000 ] && [ "$(field "$tmp/g.json" verify_errors)" -eq 0 ]; r=$?
+check "F: seqcast-replay --raw-frames (captured frames byte for byte) through net_memif -> DPDK subscriber: $(field "$tmp/g.json" received) of 1000, verified" $r
 
 # --- D: the capture of A fed in through net_pcap
 if [ -s "$tmp/cap.pcap" ]; then
