@@ -29,7 +29,7 @@ NS=scrp$$
 trap 'jobs -p | xargs -r kill -9 2>/dev/null; ip netns del $NS 2>/dev/null; rm -rf "$tmp"' EXIT
 P=$((30000 + $$ % 10000))
 echo "TAP version 13"
-echo "1..19"
+echo "1..20"
 n=0
 check() { n=$((n + 1)); if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
 skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
@@ -182,6 +182,13 @@ r=0; tot=0; for f in "$tmp/rot.pcap" "$tmp/rot.pcap.1" "$tmp/rot.pcap.2"; do
     k=$("$B/seqcast-replay" --list "$f" | wc -l); tot=$((tot + k)); [ "$k" -ge 1 ] && [ "$k" -le 400 ] || r=1; done
 [ -e "$tmp/rot.pcap.3" ] && r=1
 check "--record-count 400 --record-files 3: three files of at most 400 packets ($tot in all), the oldest overwritten, no fourth" $r
+"$B/seqcast-pub" --count 2000 --size 64 --rate 50000 --linger 0.1 --group 239.192.5.6:$((P + 10)) \
+    --record "$tmp/sz.pcap" --record-size 0.05 >/dev/null 2>&1
+nf=$(ls "$tmp"/sz.pcap* | wc -l); big=$(stat -c %s "$tmp"/sz.pcap* | sort -n | tail -1)
+tot=$(for f in "$tmp"/sz.pcap*; do "$B/seqcast-replay" --list --filter "udp dst port $((P + 10))" "$f"; done |
+      awk '$10=="ODATA" {split($16, a, "+"); s += a[2]} END {print s + 0}')
+[ "$nf" -ge 3 ] && [ "$big" -le 51600 ] && [ "$tot" = 2000 ]; r=$?
+check "--record-size 0.05 (50 kB): $nf files, the largest $big bytes; their ODATA hold all $tot of 2000 messages (none lost to rotation)" $r
 if command -v script >/dev/null; then
     script -qec "$B/seqcast-replay --pps 2000 --group 239.192.5.7:$((P + 12)) $D/feed.pcap" /dev/null >"$tmp/tty.out" 2>&1
     "$B/seqcast-replay" --pps 20000 --group 239.192.5.7:$((P + 12)) "$D/feed.pcap" >"$tmp/notty.out" 2>&1
