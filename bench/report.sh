@@ -11,8 +11,8 @@ cat <<EOM
 Figures come from \`make bench\` only (never from timed tests), every comparison in one run on one
 machine; this file is written by \`bench/report.sh\` from that run. Raw results:
 \`$BUILD/bench/results.json\` (system, transport, size, test, msgs/s or round-trip percentiles,
-lost, duplicates). Still to come (issue 7): kernel-UDP throughput and latency beside OpenPGM and
-ZeroMQ, recovery under loss, the plot.
+lost, duplicates). Still to come (issue 7): OpenPGM and ZeroMQ beside the throughput figures,
+the veth pair, latency, recovery under loss, the plot.
 
 ## Machine
 
@@ -23,6 +23,22 @@ ZeroMQ, recovery under loss, the plot.
 | memory | $(free -g | awk '/Mem:/ {print $2}') GiB |
 | DPDK | $(pkg-config --modversion libdpdk 2>/dev/null || echo none) (Debian libdpdk-dev), EAL \`--no-huge\` |
 | run | $(date -u '+%F %H:%M UTC') |
+
+## Kernel UDP throughput over loopback multicast (\`bench/throughput.sh\`)
+
+One publisher → one subscriber, two processes on the same machine, \`BENCH_MSGS\` (default
+500,000) generated messages per transfer, the subscriber verifying every byte (a transfer that
+loses or damages a message fails the section); msgs/s at the subscriber, first to last message.
+The raw-UDP floor is \`bench/udpfloor.c\`: sendmmsg/recvmmsg of datagrams carrying only a
+sequence number, no reliability, 32 MiB receive buffer.
+
+$(cat "$out/throughput-table.md" 2>/dev/null || echo "(section not run)")
+
+* **batched** packs MoldUDP64 messages into each packet, so at 32 B it moves several times the kernel's
+  packet rate; **raw** is one message per packet and should sit near the floor's packet rate.
+* The ratio lines under the table are computed from this run. Not profiled yet: at 1344 B the
+  per-packet cost on the publisher (window copy, checksum) is the first suspect.
+* OpenPGM and ZeroMQ epgm are not in this table yet (issue 7).
 
 ## DPDK data path: publisher → subscriber throughput (\`bench/dpdk.sh\`)
 
