@@ -528,12 +528,22 @@ main(int argc, char **argv)
                (unsigned long long)ps->not_udp, (unsigned long long)ps->truncated,
                (unsigned long long)ps->malformed, (unsigned long long)ps->datagrams,
                (unsigned long long)sock->st.tx_pkts,
-               (unsigned long long)(ls ? ls->dropped + ls->cut : 0),
+               (unsigned long long)(ls ? ls->dropped + ls->cut + ls->oversize : 0),
                (unsigned long long)(ls ? ls->burst_dropped : 0),
                (unsigned long long)(ls ? ls->reordered : 0),
                (unsigned long long)(ls ? ls->duplicated : 0), secs,
                secs > 0 ? (double)sock->st.tx_pkts / secs : 0.0, med, p99,
                (unsigned long long)ngaps, (unsigned long long)too_big, damaged ? "true" : "false");
+    }
+    if (!sent && !damaged) {
+        const struct sc_pcapr_stats *ps = sc_pcapr_stats(r);
+        fprintf(stderr,
+                "seqcast-replay: %s: nothing to send (%llu records: %llu filtered, %llu not "
+                "IPv4/UDP, %llu cut short, %llu malformed)\n",
+                path, (unsigned long long)ps->records, (unsigned long long)ps->filtered,
+                (unsigned long long)ps->not_udp, (unsigned long long)ps->truncated,
+                (unsigned long long)ps->malformed);
+        damaged = true; /* exit 1: a replay that sends nothing is not a success */
     }
     free(gaps);
     if (ch->transport == SC_TRANSPORT_DPDK) /* let the port's queue drain before it goes down

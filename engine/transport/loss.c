@@ -100,7 +100,11 @@ static void
 impair(struct loss *l, const struct sc_pkt *in, uint16_t n)
 {
     for (uint16_t i = 0; i < n; i++) {
-        if (in[i].len > PKT_BUF || drop_it(l))
+        if (in[i].len > PKT_BUF) {
+            l->st.oversize++; /* cannot be held for reordering: dropped, and counted */
+            continue;
+        }
+        if (drop_it(l))
             continue;
         if (l->nheld < HOLD_MAX && chance(l, l->p.reorder_ppm)) {
             struct held *h = &l->held[l->nheld++];

@@ -147,6 +147,7 @@ struct sc_loss_params {
 };
 struct sc_loss_stats {
     uint64_t seen, dropped, burst_dropped, cut, reordered, duplicated;
+    uint64_t oversize; /* larger than the wrapper's 2048-byte buffers: dropped (jumbo frames) */
 };
 /* Wrap inner; closing the wrapper closes inner. */
 int sc_xport_loss_wrap(struct sc_xport **out, struct sc_xport *inner,
