@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <seqcast/pub.h>
@@ -74,7 +73,6 @@ create(struct sc_pub **pub, const struct sc_config *cfg, const struct sc_channel
 {
     struct sc_xport_params xp;
     struct sc_xport *x;
-    uint64_t seed;
     int rc;
 
     if (!rec->path)
@@ -84,9 +82,7 @@ create(struct sc_pub **pub, const struct sc_config *cfg, const struct sc_channel
     sc_xport_params_from(&xp, ch, SC_XPORT_PUB);
     if ((rc = sc_xport_record_wrap(&x, x, &xp, rec, err)) < 0)
         return rc;
-    if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-        seed = sc_clock_ns();
-    return sc_pub_create_on(pub, ch, x, seed, err);
+    return sc_pub_create_on(pub, ch, x, sc_seed_random(), err);
 }
 
 int

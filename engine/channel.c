@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "engine/channel.h"
+#include "engine/clock.h"
 
 const struct sc_channel_cfg *
 sc_channel_find(const struct sc_config *cfg, const char *name, struct sc_err *err)
@@ -46,6 +48,16 @@ sc_xport_open_channel(struct sc_xport **out, const struct sc_config *cfg,
     if (ch->transport == SC_TRANSPORT_DPDK)
         return sc_xport_dpdk_open(out, &xp, &cfg->dpdk, err);
     return sc_xport_udp_open(out, &xp, err);
+}
+
+uint64_t
+sc_seed_random(void)
+{
+    uint64_t seed;
+
+    if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+        seed = ((uint64_t)(uintptr_t)&seed ^ 0x9e3779b97f4a7c15ull) + sc_clock_ns();
+    return seed;
 }
 
 void

@@ -16,6 +16,10 @@ void sc_xport_params_from(struct sc_xport_params *x, const struct sc_channel_cfg
 
 /* The channel's transport (udp, or dpdk with cfg->dpdk), for a publisher or a
  * subscriber. */
+/* A seed for a new publisher (GSI, TSI port) or subscriber (NAK back-off):
+ * getrandom, or the stack address and clock if that fails. */
+uint64_t sc_seed_random(void);
+
 int sc_xport_open_channel(struct sc_xport **out, const struct sc_config *cfg,
                           const struct sc_channel_cfg *ch, enum sc_xport_role role,
                           struct sc_err *err);

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "engine/channel.h"
 #include "engine/compiler.h"
@@ -691,16 +690,13 @@ sc_pub_create(struct sc_pub **out, const struct sc_config *cfg, const char *chan
 {
     const struct sc_channel_cfg *ch = sc_channel_find(cfg, channel, err);
     struct sc_xport *x;
-    uint64_t seed;
     int rc;
 
     if (!ch)
         return err ? err->code : -ENOENT;
     if ((rc = sc_xport_open_channel(&x, cfg, ch, SC_XPORT_PUB, err)) < 0)
         return rc;
-    if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-        seed = (uint64_t)(uintptr_t)&seed ^ 0x9e3779b97f4a7c15ull;
-    return sc_pub_create_on(out, ch, x, seed, err);
+    return sc_pub_create_on(out, ch, x, sc_seed_random(), err);
 }
 
 void

@@ -262,6 +262,28 @@ dpdk_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
     return out;
 }
 
+/* Send the built mbufs m[0..built) (m[k] made from the caller's pkts[from[k]]);
+ * the caller looked at pkts[0..done). @return how many of the caller's packets
+ * were taken: all it looked at, or up to the first the port refused (which,
+ * and everything after, stay with the caller: back-pressure). */
+static uint16_t
+tx_built(struct dpdk *d, const struct sc_pkt *pkts, struct rte_mbuf **m, const uint16_t *from,
+         uint16_t built, uint16_t done)
+{
+    uint16_t sent = built ? rte_eth_tx_burst(d->port, 0, m, built) : 0;
+
+    for (uint16_t i = 0; i < sent; i++) {
+        d->x.st.tx_pkts++;
+        d->x.st.tx_bytes += pkts[from[i]].len;
+    }
+    if (sent < built) {
+        done = from[sent];
+        for (uint16_t i = sent; i < built; i++)
+            rte_pktmbuf_free(m[i]);
+    }
+    return done;
+}
+
 /* Returns how many of the caller's packets were taken: sent, or dropped for
  * good (no MAC for the destination yet, or too large to frame). The first
  * packet the port refused, and everything after it, stay with the caller. */
@@ -271,7 +293,7 @@ dpdk_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
     struct dpdk *d = dpdk_of(x);
     struct rte_mbuf *m[SC_BURST];
     uint16_t from[SC_BURST]; /* the caller's index of each built frame */
-    uint16_t built = 0, sent, done = 0;
+    uint16_t built = 0, done = 0;
 
     if (n > SC_BURST)
         n = SC_BURST;
@@ -318,17 +340,7 @@ dpdk_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
         from[built] = done;
         m[built++] = b;
     }
-    sent = built ? rte_eth_tx_burst(d->port, 0, m, built) : 0;
-    for (uint16_t i = 0; i < sent; i++) {
-        x->st.tx_pkts++;
-        x->st.tx_bytes += pkts[from[i]].len;
-    }
-    if (sent < built) { /* back-pressure: the caller keeps the refused ones */
-        done = from[sent];
-        for (uint16_t i = sent; i < built; i++)
-            rte_pktmbuf_free(m[i]);
-    }
-    return done;
+    return tx_built(d, pkts, m, from, built, done);
 }
 
 /* Whole frames, copied as they are (seqcast-replay --raw-frames). */
@@ -337,7 +349,7 @@ dpdk_tx_frames(struct sc_xport *x, const struct sc_pkt *frames, uint16_t n)
 {
     struct dpdk *d = dpdk_of(x);
     struct rte_mbuf *m[SC_BURST];
-    uint16_t built = 0, sent, done = 0;
+    uint16_t built = 0, done = 0;
     uint16_t from[SC_BURST];
 
     if (n > SC_BURST)
@@ -358,17 +370,7 @@ dpdk_tx_frames(struct sc_xport *x, const struct sc_pkt *frames, uint16_t n)
         from[built] = done;
         m[built++] = b;
     }
-    sent = built ? rte_eth_tx_burst(d->port, 0, m, built) : 0;
-    for (uint16_t i = 0; i < sent; i++) {
-        x->st.tx_pkts++;
-        x->st.tx_bytes += frames[from[i]].len;
-    }
-    if (sent < built) { /* back-pressure: the caller keeps the refused ones */
-        done = from[sent];
-        for (uint16_t i = sent; i < built; i++)
-            rte_pktmbuf_free(m[i]);
-    }
-    return done;
+    return tx_built(d, frames, m, from, built, done);
 }
 
 static int
