@@ -308,3 +308,31 @@ Test(sim, late_join_live_and_window, .timeout = 120)
     }
     sim_fini(&sim);
 }
+
+/* A publisher ends its session: it repeats the FIN. The first FIN ends the
+ * source once everything is delivered; the repeats that follow must not start
+ * a new source (which would NAK the whole ended session and report it lost). */
+Test(sim, repeated_fin_after_the_end_starts_nothing, .timeout = 60)
+{
+    struct sc_channel_cfg ch;
+
+    sim_channel(&ch);
+    sim_init(&sim, &ch, 3, NULL, NULL);
+    sim_publish(&sim, 5000, 64);
+    cr_assert(sim_drain(&sim, 5000, S(1)));
+    sc_pub_close(sim.pub, sim.now);
+    sim_run_for(&sim, S(1));
+    for (unsigned i = 0; i < sim.nsubs; i++) {
+        struct sim_sub *u = &sim.subs[i];
+        struct sc_sub_stats st;
+        sc_sub_get_stats(u->sub, &st);
+        cr_assert_eq(u->nsrc, 1, "subscriber %u saw %u sources", i, u->nsrc);
+        cr_assert(u->src[0].down && u->src[0].down_reason == SC_DOWN_FIN);
+        cr_assert_eq(u->src[0].delivered, 5000);
+        cr_assert_eq(u->src[0].nloss, 0, "subscriber %u: %u loss events after the end", i,
+                     u->src[0].nloss);
+        cr_assert_eq(st.sources_up, 1);
+        cr_assert_eq(st.naks_sent, 0);
+    }
+    sim_fini(&sim);
+}
