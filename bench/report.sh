@@ -36,6 +36,8 @@ $(cat "$out/throughput-table.md" 2>/dev/null || echo "(section not run)")
 
 * **batched** packs MoldUDP64 messages into each packet, so at 32 B it moves several times the kernel's
   packet rate; **raw** is one message per packet and should sit near the floor's packet rate.
+* **batched+record** is the batched transfer again with \`seqcast-pub --record\` writing every
+  packet to a pcap file on the publisher's thread: what recording costs.
 * The ratio lines under the table are computed from this run. Not profiled yet: at 1344 B the
   per-packet cost on the publisher (window copy, checksum) is the first suspect.
 * OpenPGM and ZeroMQ epgm are not in this table yet (issue 7).

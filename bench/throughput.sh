@@ -2,8 +2,9 @@
 # make bench, throughput section: one publisher -> one subscriber over loopback
 # multicast, kernel UDP, 32 / 288 / 1344-byte messages, seqcast batched and raw
 # framing, beside the raw-UDP floor (bench/udpfloor.c: sendmmsg/recvmmsg, no
-# reliability) in the same run. Every seqcast transfer must deliver every message,
-# verified byte for byte; a transfer that loses or damages data fails the section.
+# reliability) in the same run, and what the publisher's --record costs. Every
+# seqcast transfer must deliver every message, verified byte for byte; a transfer
+# that loses or damages data fails the section.
 # Still to come (issue 7): OpenPGM and ZeroMQ epgm beside these, and the veth pair.
 set -u
 BUILD=${BUILD:-build}
@@ -31,13 +32,16 @@ for size in 32 288 1344; do
         "$(f "$tmp/floor.json" mb_per_s)" "$(f "$tmp/floor.json" lost)" "$(f "$tmp/floor.json" duplicates)"
     printf '{"system": "udp-floor", "transport": "udp-loopback", "size": %s, "test": "throughput", "msgs_per_s": %s, "mb_per_s": %s, "lost": %s, "duplicates": %s}\n' \
         "$size" "$(f "$tmp/floor.json" msgs_per_s)" "$(f "$tmp/floor.json" mb_per_s)" "$(f "$tmp/floor.json" lost)" "$(f "$tmp/floor.json" duplicates)" >>"$tmp/results"
-    for framing in batched raw; do
+    # the last row: batched again, with the publisher recording every packet (--record)
+    for framing in batched raw batched+record; do
         P=$((P + 4))
-        G=(--group 239.192.9.2:$P --set nak_port=$((P + 1)) --set framing=$framing --set rcvbuf=32MiB)
+        rec=(); [ "$framing" = batched+record ] && rec=(--record "$tmp/rec.pcap")
+        G=(--group 239.192.9.2:$P --set nak_port=$((P + 1)) --set framing=${framing%+record} --set rcvbuf=32MiB)
         "$B/seqcast-sub" "${G[@]}" --count "$N" --verify --timeout 120 -q >"$tmp/sub.json" 2>"$tmp/sub.err" &
         s=$!
         sleep 0.3
-        "$B/seqcast-pub" "${G[@]}" --count "$N" --size "$size" --linger 1 >"$tmp/pub.json" 2>/dev/null
+        "$B/seqcast-pub" "${G[@]}" "${rec[@]}" --count "$N" --size "$size" --linger 1 >"$tmp/pub.json" 2>/dev/null
+        rm -f "$tmp/rec.pcap"
         wait $s; src=$?
         got=$(f "$tmp/sub.json" received); lost=$(f "$tmp/sub.json" lost_messages); bad=$(f "$tmp/sub.json" verify_errors)
         mps=$(f "$tmp/sub.json" msgs_per_s)
@@ -55,7 +59,7 @@ awk '{ line = $0 }
      /"udp-floor"/ { match(line, /"size": [0-9]+/); sz = substr(line, RSTART + 8, RLENGTH - 8);
                      match(line, /"msgs_per_s": [0-9.]+/); fl[sz] = substr(line, RSTART + 14, RLENGTH - 14) }
      /"seqcast"/ { match(line, /"size": [0-9]+/); sz = substr(line, RSTART + 8, RLENGTH - 8);
-                   match(line, /"framing": "[a-z]+"/); fr = substr(line, RSTART + 12, RLENGTH - 13);
+                   match(line, /"framing": "[a-z+]+"/); fr = substr(line, RSTART + 12, RLENGTH - 13);
                    match(line, /"msgs_per_s": [0-9.]+/); v = substr(line, RSTART + 14, RLENGTH - 14);
                    if (fl[sz] > 0) printf "* %s B, %s: %.2f x the floor (msgs/s and bytes/s alike: same message size)\n", sz, fr, v / fl[sz] }' "$tmp/results"
 } | tee "$out/throughput-table.md"
