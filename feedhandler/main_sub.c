@@ -341,12 +341,10 @@ main(int argc, char **argv)
     }
     if (so.pcap && !st.rx_pkts) {
         const struct sc_pcapr_stats *ps = sc_xport_pcap_stats(base);
-        fprintf(stderr,
-                "seqcast-sub: %s: no packet for %s:%u (%llu records: %llu filtered, %llu not "
-                "IPv4/UDP, %llu cut short, %llu malformed, %llu to other groups or ports)\n",
-                so.pcap, inet_ntoa(ch->group), ch->port, (unsigned long long)ps->records,
-                (unsigned long long)ps->filtered, (unsigned long long)ps->not_udp,
-                (unsigned long long)ps->truncated, (unsigned long long)ps->malformed,
+        char why[200];
+        sc_pcapr_describe(ps, why, sizeof(why));
+        fprintf(stderr, "seqcast-sub: %s: no packet for %s:%u (%s, %llu to other groups or ports)\n",
+                so.pcap, inet_ntoa(ch->group), ch->port, why,
                 (unsigned long long)(ps->datagrams - st.rx_pkts));
     }
     if (a.verify_errors)

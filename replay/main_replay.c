@@ -66,87 +66,6 @@ usage(FILE *out)
             "Example:  seqcast-replay --loss 5 --seed 7 --group 239.192.0.9:3056 feed.pcap\n");
 }
 
-/* ------------------------------------------------------- a sending socket */
-
-struct sender {
-    struct sc_xport x;
-    int fd;
-};
-
-static uint16_t
-sender_tx(struct sc_xport *x, const struct sc_pkt *p, uint16_t n)
-{
-    struct sender *s = sc_container_of(x, struct sender, x);
-    struct mmsghdr m[SC_BURST];
-    struct iovec iov[SC_BURST];
-    struct sockaddr_in to[SC_BURST];
-    int sent;
-
-    if (n > SC_BURST)
-        n = SC_BURST;
-    for (uint16_t i = 0; i < n; i++) {
-        to[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(p[i].port),
-                                      .sin_addr.s_addr = p[i].addr };
-        iov[i] = (struct iovec){ p[i].data, p[i].len };
-        m[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &to[i], .msg_namelen = sizeof(to[i]),
-                                              .msg_iov = &iov[i], .msg_iovlen = 1 } };
-    }
-    sent = sendmmsg(s->fd, m, n, 0);
-    if (sent < 0)
-        sent = 0;
-    for (int i = 0; i < sent; i++) {
-        x->st.tx_pkts++;
-        x->st.tx_bytes += p[i].len;
-    }
-    return (uint16_t)sent;
-}
-
-static uint16_t
-sender_rx(struct sc_xport *x, struct sc_pkt *p, uint16_t n)
-{
-    (void)x, (void)p, (void)n;
-    return 0;
-}
-
-static void
-sender_close(struct sc_xport *x)
-{
-    struct sender *s = sc_container_of(x, struct sender, x);
-
-    close(s->fd);
-    free(s);
-}
-
-static const struct sc_xport_ops sender_ops = {
-    .name = "replay", .rx_burst = sender_rx, .tx_burst = sender_tx, .close = sender_close,
-};
-
-static int
-sender_open(struct sc_xport **out, const struct sc_channel_cfg *ch)
-{
-    struct sender *s = calloc(1, sizeof(*s));
-    unsigned char ttl = ch->ttl, loop = ch->loop;
-    int sndbuf = 4 << 20;
-
-    if (!s || (s->fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0) {
-        free(s);
-        return -errno;
-    }
-    if (setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF, &ch->interface, sizeof(ch->interface)) ||
-        setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, 1) ||
-        setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, 1)) {
-        int e = errno;
-        close(s->fd);
-        free(s);
-        return -e;
-    }
-    setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-    s->x.ops = &sender_ops;
-    s->x.local_addr = ch->interface.s_addr;
-    *out = &s->x;
-    return 0;
-}
-
 /* The DPDK port seen as a frame sender: tx_burst sends whole captured frames,
  * so the seeded damage wrapper can sit on top unchanged. */
 struct framer {
@@ -164,6 +83,13 @@ framer_tx(struct sc_xport *x, const struct sc_pkt *p, uint16_t n)
     return k;
 }
 
+static uint16_t
+framer_rx(struct sc_xport *x, struct sc_pkt *p, uint16_t n)
+{
+    (void)x, (void)p, (void)n;
+    return 0;
+}
+
 static void
 framer_close(struct sc_xport *x)
 {
@@ -174,7 +100,7 @@ framer_close(struct sc_xport *x)
 }
 
 static const struct sc_xport_ops framer_ops = {
-    .name = "frames", .rx_burst = sender_rx, .tx_burst = framer_tx, .close = framer_close,
+    .name = "frames", .rx_burst = framer_rx, .tx_burst = framer_tx, .close = framer_close,
 };
 
 /* ------------------------------------------------------------------ list */
@@ -185,10 +111,6 @@ list_one(const struct sc_capd *d)
     char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
     struct sc_pgm_pkt k;
     uint64_t fnv = 0xcbf29ce484222325ull; /* FNV-1a of the payload: equal bytes, equal hash */
-    static const char *names[] = { [SC_PGM_SPM] = "SPM",   [SC_PGM_ODATA] = "ODATA",
-                                   [SC_PGM_RDATA] = "RDATA", [SC_PGM_NAK] = "NAK",
-                                   [SC_PGM_NNAK] = "NNAK", [SC_PGM_NCF] = "NCF",
-                                   [SC_PGM_SPMR] = "SPMR" };
 
     inet_ntop(AF_INET, &d->src_ip, src, sizeof(src));
     inet_ntop(AF_INET, &d->dst_ip, dst, sizeof(dst));
@@ -201,8 +123,7 @@ list_one(const struct sc_capd *d)
         printf(" not-pgm\n");
         return;
     }
-    printf(" %s", k.type < sizeof(names) / sizeof(names[0]) && names[k.type] ? names[k.type]
-                                                                          : "PGM?");
+    printf(" %s", sc_pgm_type_str(k.type));
     if (k.type == SC_PGM_SPM)
         printf(" sqn %u trail %u lead %u%s", k.spm.sqn, k.spm.trail, k.spm.lead,
                k.opt.present & SC_PGM_HAS_FIN ? " fin" : "");
@@ -393,13 +314,9 @@ main(int argc, char **argv)
         }
         total *= loops ? loops : 1;
     }
-    if (ch->transport == SC_TRANSPORT_DPDK) { /* the engine's raw-Ethernet path */
-        if (sc_xport_open_channel(&sock, &cfg, ch, SC_XPORT_PUB, &err) < 0) {
-            fprintf(stderr, "seqcast-replay: %s\n", err.msg);
-            return 1;
-        }
-    } else if ((rc = sender_open(&sock, ch)) < 0) {
-        fprintf(stderr, "seqcast-replay: socket: %s\n", strerror(-rc));
+    /* kernel UDP: a send-only socket; DPDK: the engine's raw-Ethernet path */
+    if (sc_xport_open_channel(&sock, &cfg, ch, SC_XPORT_SEND_ONLY, &err) < 0) {
+        fprintf(stderr, "seqcast-replay: %s\n", err.msg);
         return 1;
     }
     if (raw) {
@@ -536,13 +453,9 @@ main(int argc, char **argv)
                (unsigned long long)ngaps, (unsigned long long)too_big, damaged ? "true" : "false");
     }
     if (!sent && !damaged) {
-        const struct sc_pcapr_stats *ps = sc_pcapr_stats(r);
-        fprintf(stderr,
-                "seqcast-replay: %s: nothing to send (%llu records: %llu filtered, %llu not "
-                "IPv4/UDP, %llu cut short, %llu malformed)\n",
-                path, (unsigned long long)ps->records, (unsigned long long)ps->filtered,
-                (unsigned long long)ps->not_udp, (unsigned long long)ps->truncated,
-                (unsigned long long)ps->malformed);
+        char why[200];
+        sc_pcapr_describe(sc_pcapr_stats(r), why, sizeof(why));
+        fprintf(stderr, "seqcast-replay: %s: nothing to send (%s)\n", path, why);
         damaged = true; /* exit 1: a replay that sends nothing is not a success */
     }
     free(gaps);

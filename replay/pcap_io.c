@@ -310,6 +310,16 @@ sc_pcapr_error(const struct sc_pcapr *r)
     return r->errbuf;
 }
 
+void
+sc_pcapr_describe(const struct sc_pcapr_stats *st, char *buf, size_t len)
+{
+    snprintf(buf, len,
+             "%llu records: %llu filtered, %llu not IPv4/UDP, %llu cut short, %llu malformed",
+             (unsigned long long)st->records, (unsigned long long)st->filtered,
+             (unsigned long long)st->not_udp, (unsigned long long)st->truncated,
+             (unsigned long long)st->malformed);
+}
+
 const struct sc_pcapr_stats *
 sc_pcapr_stats(const struct sc_pcapr *r)
 {

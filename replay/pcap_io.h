@@ -64,6 +64,8 @@ int sc_pcapr_next(struct sc_pcapr *r, struct sc_capd *d);
 int sc_pcapr_rewind(struct sc_pcapr *r, struct sc_err *err);
 
 const char *sc_pcapr_error(const struct sc_pcapr *r);
+/* "N records: N filtered, N not IPv4/UDP, N cut short, N malformed" into buf. */
+void sc_pcapr_describe(const struct sc_pcapr_stats *st, char *buf, size_t len);
 const struct sc_pcapr_stats *sc_pcapr_stats(const struct sc_pcapr *r);
 int sc_pcapr_linktype(const struct sc_pcapr *r);
 void sc_pcapr_close(struct sc_pcapr *r);

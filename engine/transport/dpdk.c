@@ -300,7 +300,7 @@ dpdk_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
     for (; done < n; done++) {
         const struct sc_pkt *p = &pkts[done];
         struct sc_udp4_meta meta = { .src_ip = d->p.interface, .dst_ip = p->addr,
-                                     .src_port = d->p.role == SC_XPORT_PUB ? d->p.nak_port
+                                     .src_port = d->p.role != SC_XPORT_SUB ? d->p.nak_port
                                                                            : d->p.port,
                                      .dst_port = p->port, .ip_id = d->ip_id++ };
         struct rte_mbuf *b;

@@ -71,6 +71,8 @@ struct sc_xport {
 enum sc_xport_role {
     SC_XPORT_PUB = 0,
     SC_XPORT_SUB,
+    SC_XPORT_SEND_ONLY, /* udp: one unbound socket with the multicast options, nothing
+                           received (seqcast-replay); other transports treat it as PUB */
 };
 
 struct sc_xport_params {

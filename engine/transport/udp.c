@@ -279,15 +279,17 @@ sc_xport_udp_open(struct sc_xport **out, const struct sc_xport_params *p, struct
             goto out_fail;
     } else {
         struct ip_mreq mreq = { .imr_multiaddr = { p->group }, .imr_interface = { p->interface } };
-        rc = open_socket(p, p->group, p->port, true, &u->x.st, &what);
-        if (rc < 0)
-            goto out_fail;
-        u->rx[0] = rc;
-        u->rx_port[0] = p->port;
-        if (setsockopt(u->rx[0], IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0) {
-            rc = -errno;
-            what = "IP_ADD_MEMBERSHIP (join the group on the interface)";
-            goto out_fail;
+        if (p->role == SC_XPORT_SUB) {
+            rc = open_socket(p, p->group, p->port, true, &u->x.st, &what);
+            if (rc < 0)
+                goto out_fail;
+            u->rx[0] = rc;
+            u->rx_port[0] = p->port;
+            if (setsockopt(u->rx[0], IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0) {
+                rc = -errno;
+                what = "IP_ADD_MEMBERSHIP (join the group on the interface)";
+                goto out_fail;
+            }
         }
         u->tx = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (u->tx < 0) {
