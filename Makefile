@@ -164,7 +164,7 @@ $(BUILD)/tests/fuzz-replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/test
 # the OpenPGM peer for interop tests (Debian libpgm-dev; its symbols are pgm_*)
 PGM_PC := openpgm-5.3
 PGM_PEER := $(if $(shell $(PKGCONF) --exists $(PGM_PC) && echo y),$(BUILD)/tests/pgm_peer)
-$(BUILD)/tests/pgm_peer: tests/interop/pgm_peer.c
+$(BUILD)/tests/pgm_peer: tests/interop/pgm_peer.c tests/interop/pgm_sock.h
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -std=gnu11 -O2 -g -Wall -o $@ $< $(shell $(PKGCONF) --cflags --libs $(PGM_PC)) -pthread
 
@@ -173,6 +173,17 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(INC_LIB) -o $@ $< $(LINK_LIBS)
+
+# bench/peer drives every system the benchmarks compare; OpenPGM and ZeroMQ
+# are compiled in when their -dev packages are there (make bench installs them)
+ZMQ_PC := libzmq
+PEER_DEFS := $(if $(shell $(PKGCONF) --exists $(PGM_PC) && echo y),-DHAVE_PGM $(shell $(PKGCONF) --cflags $(PGM_PC))) \
+             $(if $(shell $(PKGCONF) --exists $(ZMQ_PC) && echo y),-DHAVE_ZMQ $(shell $(PKGCONF) --cflags $(ZMQ_PC)))
+PEER_LIBS := $(if $(shell $(PKGCONF) --exists $(PGM_PC) && echo y),$(shell $(PKGCONF) --libs $(PGM_PC))) \
+             $(if $(shell $(PKGCONF) --exists $(ZMQ_PC) && echo y),$(shell $(PKGCONF) --libs $(ZMQ_PC)))
+$(BUILD)/bench/peer: bench/peer.c bench/hist.h tests/interop/pgm_sock.h $(BUILD)/libseqcast.a
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -Wno-unused-function $(INC_LIB) $(PEER_DEFS) -o $@ $< $(LINK_LIBS) $(PEER_LIBS) -pthread
 
 unit-tests: $(UNIT_BINS) $(FUZZ_REPLAYS) $(BINS) $(PGM_PEER)
 

@@ -30,6 +30,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "pgm_sock.h"
+
 static pgm_sock_t *sock;
 
 static double
@@ -41,112 +43,16 @@ now_s(void)
 }
 
 static void
-die(const char *what, pgm_error_t *err)
-{
-    fprintf(stderr, "pgm_peer: %s: %s\n", what, err ? err->message : "failed");
-    exit(3);
-}
-
-static void
-set_int(int opt, int v, const char *name)
-{
-    if (!pgm_setsockopt(sock, IPPROTO_PGM, opt, &v, sizeof(v))) {
-        fprintf(stderr, "pgm_peer: setsockopt %s failed\n", name);
-        exit(3);
-    }
-}
-
-static void
 open_sock(const char *ifaddr, const char *group, int port, int dport, int sender)
 {
-    struct pgm_addrinfo_t *res = NULL;
-    pgm_error_t *err = NULL;
-    struct pgm_sockaddr_t addr;
-    char network[256];
-
-    if (!pgm_init(&err))
-        die("pgm_init", err);
-    snprintf(network, sizeof(network), "%s;%s", ifaddr, group);
-    if (!pgm_getaddrinfo(network, NULL, &res, &err))
-        die("pgm_getaddrinfo", err);
-    if (!pgm_socket(&sock, AF_INET, SOCK_SEQPACKET, IPPROTO_UDP, &err))
-        die("pgm_socket", err);
-    set_int(PGM_UDP_ENCAP_UCAST_PORT, port, "ucast port");
-    set_int(PGM_UDP_ENCAP_MCAST_PORT, port, "mcast port");
-    set_int(PGM_IP_ROUTER_ALERT, 0, "router alert");
-    set_int(PGM_MTU, 1500, "mtu");
-    if (sender) {
-        /* heartbeat SPMs (microseconds) as in OpenPGM's examples, tightened for a LAN */
-        static const int hb[] = { 1000, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 128000,
-                                  256000, 512000, 1000000 };
-        set_int(PGM_SEND_ONLY, 1, "send only");
-        set_int(PGM_TXW_SQNS, 200000, "txw sqns");
-        set_int(PGM_TXW_MAX_RTE, 5 * 1000 * 1000, "txw max rate"); /* 5 MB/s: ~40k msg/s */
-        set_int(PGM_AMBIENT_SPM, 1000000, "ambient spm");
-        if (!pgm_setsockopt(sock, IPPROTO_PGM, PGM_HEARTBEAT_SPM, hb, sizeof(hb)))
-            die("heartbeat spm", NULL);
-    } else {
-        set_int(PGM_RECV_ONLY, 1, "recv only");
-        set_int(PGM_PASSIVE, 0, "passive");
-        set_int(PGM_RXW_SQNS, 65536, "rxw sqns");
-
-        set_int(PGM_PEER_EXPIRY, 300 * 1000000, "peer expiry");
-        set_int(PGM_SPMR_EXPIRY, 250 * 1000, "spmr expiry");
-        set_int(PGM_NAK_BO_IVL, 5 * 1000, "nak bo ivl");
-        set_int(PGM_NAK_RPT_IVL, 50 * 1000, "nak rpt ivl");
-        set_int(PGM_NAK_RDATA_IVL, 50 * 1000, "nak rdata ivl");
-        set_int(PGM_NAK_DATA_RETRIES, 50, "nak data retries");
-        set_int(PGM_NAK_NCF_RETRIES, 50, "nak ncf retries");
-    }
-    memset(&addr, 0, sizeof(addr));
-    addr.sa_port = (uint16_t)dport;
-    addr.sa_addr.sport = 0; /* a random data-source port */
-    if (!pgm_gsi_create_from_hostname(&addr.sa_addr.gsi, &err))
-        die("gsi", err);
-    if (!pgm_bind(sock, &addr, sizeof(addr), &err))
-        die("pgm_bind", err);
-    for (unsigned i = 0; i < res->ai_recv_addrs_len; i++)
-        pgm_setsockopt(sock, IPPROTO_PGM, PGM_JOIN_GROUP, &res->ai_recv_addrs[i],
-                       sizeof(struct group_req));
-    pgm_setsockopt(sock, IPPROTO_PGM, PGM_SEND_GROUP, &res->ai_send_addrs[0],
-                   sizeof(struct group_req));
-    pgm_freeaddrinfo(res);
-    set_int(PGM_MULTICAST_LOOP, 0, "loop");
-    set_int(PGM_MULTICAST_HOPS, 1, "hops");
-    set_int(PGM_NOBLOCK, 1, "noblock");
-    if (!pgm_connect(sock, &err))
-        die("pgm_connect", err);
-    if (!sender) {
-        /* a single-threaded receiver on a shared 2-core machine: give its socket
-         * room to absorb scheduling stalls (libpgm 5.3 has no option for it) */
-        int fd = -1, size = 16 << 20;
-        socklen_t l = sizeof(fd);
-        if (pgm_getsockopt(sock, IPPROTO_PGM, PGM_RECV_SOCK, &fd, &l) && fd >= 0 &&
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-    }
-}
-
-/* Wait for the socket or its next timer, at most max_ms. */
-static void
-wait_sock(int status, int max_ms)
-{
-    fd_set rd;
-    int nfds = 0;
-    struct timeval tv = { 0, max_ms * 1000 };
-    socklen_t l = sizeof(tv);
-
-    if (status == PGM_IO_STATUS_TIMER_PENDING)
-        pgm_getsockopt(sock, IPPROTO_PGM, PGM_TIME_REMAIN, &tv, &l);
-    else if (status == PGM_IO_STATUS_RATE_LIMITED)
-        pgm_getsockopt(sock, IPPROTO_PGM, PGM_RATE_REMAIN, &tv, &l);
-    if (tv.tv_sec > 0 || tv.tv_usec > max_ms * 1000) {
-        tv.tv_sec = 0;
-        tv.tv_usec = max_ms * 1000;
-    }
-    FD_ZERO(&rd);
-    pgm_select_info(sock, &rd, NULL, &nfds);
-    select(nfds, &rd, NULL, NULL, &tv);
+    /* 5 MB/s: ~40k msg/s of 100 B; NAK timers 5/50/50 ms */
+    struct pgm_sock_params p = { .ifaddr = ifaddr, .group = group, .port = port, .dport = dport,
+                                 .sender = sender, .max_rate = 5 * 1000 * 1000, .txw_sqns = 200000,
+                                 .nak_bo_us = 5000, .nak_rpt_us = 50000, .nak_rdata_us = 50000,
+                                 /* a single-threaded receiver on a shared 2-core machine:
+                                  * room to absorb scheduling stalls */
+                                 .rcvbuf = 16 << 20 };
+    sock = pgm_sock_open(&p);
 }
 
 static int
@@ -179,7 +85,7 @@ do_recv(uint64_t count, const char *out_path, double timeout)
         case PGM_IO_STATUS_TIMER_PENDING:
         case PGM_IO_STATUS_RATE_LIMITED:
         case PGM_IO_STATUS_WOULD_BLOCK:
-            wait_sock(st, 50);
+            pgm_sock_wait(sock, st, 50000);
             break;
         default:
             if (err)
@@ -210,7 +116,7 @@ pump(int max_ms)
             pgm_error_free(err);
     } while (st == PGM_IO_STATUS_NORMAL);
     if (max_ms)
-        wait_sock(st, max_ms);
+        pgm_sock_wait(sock, st, (long)max_ms * 1000);
 }
 
 static int

@@ -1,0 +1,738 @@
+/* peer: one sender/receiver program for every system `make bench` compares,
+ * so each is driven, paced, timed and checked the same way.
+ *
+ *   peer SYSTEM send|recv [options]     SYSTEM: udp | seqcast | openpgm | zmq
+ *
+ * udp is the raw-UDP floor: sendmmsg/recvmmsg multicast, no reliability.
+ * seqcast uses the library's API (sc_pub / sc_sub), openpgm libpgm 5.3
+ * (tests/interop/pgm_sock.h), zmq a ZeroMQ PUB/SUB pair over epgm://.
+ *
+ * Every message starts with its sequence number (8 bytes, 1..count) and, when
+ * paced (--rate), the sender's CLOCK_MONOTONIC time just before the send call
+ * (8 more bytes): sender and receiver share the machine's clock, so the
+ * receiver measures one-way latency directly into an HDR-style histogram
+ * (bench/hist.h). The receiver counts lost and duplicated messages from the
+ * sequence numbers and prints one JSON line; it exits 1 if anything was lost
+ * or duplicated, which is how a benchmark that loses data fails.
+ *
+ * Receivers block (poll/recv with a timeout) or, with --busy, spin on
+ * non-blocking reads: the same mode for every system in a row. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <seqcast/pub.h>
+#include <seqcast/sub.h>
+
+#include "hist.h"
+
+#ifdef HAVE_PGM
+#include "../tests/interop/pgm_sock.h"
+#endif
+#ifdef HAVE_ZMQ
+#include <zmq.h>
+#endif
+
+static struct opt {
+    const char *sys, *mode, *group, *iface, *label, *curve, *framing, *test;
+    int port, nak_port, busy;
+    size_t size;
+    uint64_t count;
+    double rate, timeout, idle, linger;
+    long pgm_rate;            /* openpgm: bytes/s; zmq: kbit/s (ZMQ_RATE) */
+    int nak_bo_us, nak_rpt_us, nak_rdata_us;
+} o = {
+    .group = "239.192.9.1", .iface = "127.0.0.1", .port = 47000, .size = 32, .count = 100000,
+    .timeout = 60, .idle = 2, .linger = 1, .framing = "batched", .nak_bo_us = 2000,
+    .nak_rpt_us = 20000, .nak_rdata_us = 20000,
+};
+
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+sleep_until(uint64_t t)
+{
+    struct timespec ts = { (time_t)(t / 1000000000u), (long)(t % 1000000000u) };
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+/* ------------------------------------------------------------ receiving side */
+
+static struct rx {
+    uint8_t *seen;
+    uint64_t got, dups, t_first, t_last;
+    struct hist lat;
+} rx;
+
+/* Unpaced, the clock is read at the first message of each receive call (rx_now,
+ * reset to 0 before each), not per message: reading it costs about as much as
+ * a 32-byte message's whole path through the engine. */
+static uint64_t rx_now;
+
+static void
+on_msg(const void *msg, size_t len)
+{
+    uint64_t s, ts, now = rx_now ? rx_now : (rx_now = now_ns());
+
+    if (len < 8)
+        return;
+    memcpy(&s, msg, 8);
+    if (len >= 16) {
+        memcpy(&ts, (const uint8_t *)msg + 8, 8);
+        if (ts) {
+            now = now_ns();
+            hist_add(&rx.lat, now > ts ? now - ts : 0);
+        }
+    }
+    if (s >= 1 && s <= o.count) {
+        if (rx.seen[s]++)
+            rx.dups++;
+        else
+            rx.got++;
+    }
+    rx.t_last = now;
+    if (!rx.t_first)
+        rx.t_first = now;
+}
+
+/* A system: open a sender or a receiver; send one message (blocking until it
+ * is accepted); push what is queued; let the sender serve repairs and timers
+ * until `until`; receive (deliver through on_msg) waiting at most max_ns. */
+struct sys {
+    const char *name;
+    void (*open)(int sender);
+    void (*send)(const void *msg, size_t len);
+    void (*flush)(void);
+    void (*serve)(uint64_t until);
+    void (*recv)(uint64_t max_ns);
+    void (*close)(void);
+};
+
+/* ------------------------------------------------------------ udp (the floor) */
+
+#define BATCH 64
+static int u_fd = -1, u_n;
+static struct sockaddr_in u_dst;
+static uint8_t u_buf[BATCH][2048];
+static struct mmsghdr u_m[BATCH];
+static struct iovec u_iov[BATCH];
+
+static void
+udp_open(int sender)
+{
+    int one = 1, buf = 32 << 20;
+    struct in_addr ifa;
+
+    u_fd = socket(AF_INET, SOCK_DGRAM, 0);
+    memset(&u_dst, 0, sizeof(u_dst));
+    u_dst.sin_family = AF_INET;
+    u_dst.sin_port = htons((uint16_t)o.port);
+    if (u_fd < 0 || inet_pton(AF_INET, o.group, &u_dst.sin_addr) != 1 ||
+        inet_pton(AF_INET, o.iface, &ifa) != 1) {
+        fprintf(stderr, "peer udp: bad group or interface\n");
+        exit(2);
+    }
+    for (int i = 0; i < BATCH; i++) {
+        u_iov[i] = (struct iovec){ u_buf[i], sizeof(u_buf[i]) };
+        u_m[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &u_iov[i], .msg_iovlen = 1 } };
+        if (sender) {
+            u_m[i].msg_hdr.msg_name = &u_dst;
+            u_m[i].msg_hdr.msg_namelen = sizeof(u_dst);
+        }
+    }
+    if (sender) {
+        unsigned char ttl = 1;
+        setsockopt(u_fd, IPPROTO_IP, IP_MULTICAST_IF, &ifa, sizeof(ifa));
+        setsockopt(u_fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, 1);
+        setsockopt(u_fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+    } else {
+        struct ip_mreq mr = { u_dst.sin_addr, ifa };
+        setsockopt(u_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (setsockopt(u_fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
+            setsockopt(u_fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+        if (bind(u_fd, (struct sockaddr *)&u_dst, sizeof(u_dst)) < 0 ||
+            setsockopt(u_fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
+            perror("peer udp: bind/join");
+            exit(3);
+        }
+    }
+}
+
+static void
+udp_flush(void)
+{
+    int done = 0;
+
+    while (done < u_n) {
+        int k = sendmmsg(u_fd, u_m + done, (unsigned)(u_n - done), 0);
+        if (k > 0)
+            done += k;
+        else if (errno != EINTR && errno != EAGAIN && errno != ENOBUFS) {
+            perror("peer udp: sendmmsg");
+            exit(3);
+        }
+    }
+    u_n = 0;
+}
+
+static void
+udp_send(const void *msg, size_t len)
+{
+    memcpy(u_buf[u_n], msg, len);
+    u_iov[u_n].iov_len = len;
+    if (++u_n == BATCH)
+        udp_flush();
+}
+
+static void
+udp_serve(uint64_t until)
+{
+    sleep_until(until);
+}
+
+static void
+udp_recv(uint64_t max_ns)
+{
+    int k;
+
+    for (int i = 0; i < BATCH; i++)
+        u_iov[i].iov_len = sizeof(u_buf[i]);
+    if (!o.busy) {
+        struct pollfd p = { .fd = u_fd, .events = POLLIN };
+        if (poll(&p, 1, (int)(max_ns / 1000000u) + 1) <= 0)
+            return;
+    }
+    k = recvmmsg(u_fd, u_m, BATCH, MSG_DONTWAIT, NULL);
+    for (int i = 0; i < k; i++)
+        on_msg(u_buf[i], u_m[i].msg_len);
+}
+
+static void
+udp_close(void)
+{
+    close(u_fd);
+}
+
+/* ------------------------------------------------------------ seqcast */
+
+static struct sc_pub *s_pub;
+static struct sc_sub *s_sub;
+
+static void
+sc_on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
+{
+    (void)ctx, (void)src, (void)seq;
+    on_msg(msg, len);
+}
+
+static void
+sc_open(int sender)
+{
+    struct sc_config cfg;
+    struct sc_err err;
+    char a[160];
+    const char *keys[] = { "group", "interface", "framing" };
+    const char *vals[] = { o.group, o.iface, o.framing };
+    int rc;
+
+    sc_config_init(&cfg);
+    for (int i = 0; i < 3; i++) {
+        snprintf(a, sizeof(a), "%s=%s", keys[i], vals[i]);
+        if (sc_config_set(&cfg, a, &err) < 0)
+            goto bad;
+    }
+    snprintf(a, sizeof(a), "port=%d", o.port);
+    if (sc_config_set(&cfg, a, &err) < 0)
+        goto bad;
+    snprintf(a, sizeof(a), "nak_port=%d", o.nak_port ? o.nak_port : o.port + 1);
+    if (sc_config_set(&cfg, a, &err) < 0 || sc_config_set(&cfg, "rcvbuf=32MiB", &err) < 0)
+        goto bad;
+    if (sender) {
+        rc = sc_pub_create(&s_pub, &cfg, NULL, &err);
+    } else {
+        struct sc_sub_callbacks cb = { .on_msg = sc_on_msg };
+        rc = sc_sub_create(&s_sub, &cfg, NULL, &cb, &err);
+    }
+    if (rc == 0)
+        return;
+bad:
+    fprintf(stderr, "peer seqcast: %s\n", err.msg);
+    exit(3);
+}
+
+static void
+sc_send(const void *msg, size_t len)
+{
+    static unsigned n;
+    static uint64_t now;
+
+    if (o.rate || n % 256 == 0)
+        now = now_ns();
+    while (sc_pub_send(s_pub, msg, len, now) == -EAGAIN)
+        sc_pub_do_work(s_pub, now = now_ns());
+    /* unpaced: run the engine every 256 messages, as seqcast-pub does (each
+     * sc_pub_do_work reads the socket for NAKs: a system call) */
+    if (!o.rate && ++n % 256 == 0)
+        while (sc_pub_do_work(s_pub, now) > 0)
+            now = now_ns();
+}
+
+static void
+sc_flush(void)
+{
+    uint64_t now = now_ns();
+
+    sc_pub_flush(s_pub, now);
+    sc_pub_do_work(s_pub, now);
+}
+
+/* wait for NAKs or the engine's next timer until `until` */
+static void
+sc_serve(uint64_t until)
+{
+    for (;;) {
+        uint64_t now = now_ns(), d;
+        struct pollfd p = { .fd = sc_pub_fd(s_pub), .events = POLLIN };
+        struct timespec ts;
+
+        while (sc_pub_do_work(s_pub, now) > 0)
+            now = now_ns();
+        if (now >= until)
+            return;
+        d = sc_pub_deadline(s_pub);
+        d = d < until ? d : until;
+        if (d <= now)
+            continue;
+        ts = (struct timespec){ (time_t)((d - now) / 1000000000u), (long)((d - now) % 1000000000u) };
+        ppoll(&p, p.fd >= 0 ? 1 : 0, &ts, NULL);
+    }
+}
+
+static void
+sc_recv(uint64_t max_ns)
+{
+    uint64_t now = now_ns(), d;
+    struct pollfd p = { .fd = sc_sub_fd(s_sub), .events = POLLIN };
+    struct timespec ts;
+
+    if (sc_sub_do_work(s_sub, now) > 0 || o.busy)
+        return;
+    d = sc_sub_deadline(s_sub);
+    if (d <= now)
+        return;
+    if (d - now < max_ns)
+        max_ns = d - now;
+    ts = (struct timespec){ (time_t)(max_ns / 1000000000u), (long)(max_ns % 1000000000u) };
+    ppoll(&p, 1, &ts, NULL);
+}
+
+static void
+sc_close(void)
+{
+    if (s_pub) {
+        struct sc_pub_stats st;
+        sc_pub_close(s_pub, now_ns());
+        sc_serve(now_ns() + (uint64_t)(o.linger * 1e9));
+        sc_pub_get_stats(s_pub, &st);
+        fprintf(stderr, "peer seqcast: %llu ODATA, %llu NAKs for %llu packets, %llu RDATA\n",
+                (unsigned long long)st.odata_sent, (unsigned long long)st.naks_received,
+                (unsigned long long)st.nak_sqns, (unsigned long long)st.rdata_sent);
+    }
+    if (s_sub) {
+        struct sc_sub_stats st;
+        sc_sub_get_stats(s_sub, &st);
+        fprintf(stderr, "peer seqcast: %llu NAKs sent, %llu repaired, %llu lost\n",
+                (unsigned long long)st.naks_sent, (unsigned long long)st.repaired,
+                (unsigned long long)st.lost_packets);
+    }
+    sc_pub_destroy(s_pub);
+    sc_sub_destroy(s_sub);
+}
+
+/* ------------------------------------------------------------ OpenPGM */
+#ifdef HAVE_PGM
+static pgm_sock_t *p_sock;
+
+static void
+pg_open(int sender)
+{
+    struct pgm_sock_params p = {
+        .ifaddr = o.iface, .group = o.group, .port = o.port, .dport = o.nak_port ? o.nak_port : 7500,
+        .sender = sender, .max_rate = o.pgm_rate ? (int)o.pgm_rate : 200 * 1000 * 1000,
+        .txw_sqns = 1 << 20, .nak_bo_us = o.nak_bo_us, .nak_rpt_us = o.nak_rpt_us,
+        .nak_rdata_us = o.nak_rdata_us, .rcvbuf = 32 << 20,
+    };
+    p_sock = pgm_sock_open(&p);
+}
+
+/* OpenPGM reads NAKs and runs its timers only from its receive path */
+static int
+pg_pump(void)
+{
+    static char buf[4096];
+    size_t len;
+    int st;
+
+    do {
+        pgm_error_t *err = NULL;
+        st = pgm_recv(p_sock, buf, sizeof(buf), MSG_DONTWAIT, &len, &err);
+        if (err)
+            pgm_error_free(err);
+    } while (st == PGM_IO_STATUS_NORMAL);
+    return st;
+}
+
+static void
+pg_send(const void *msg, size_t len)
+{
+    size_t wrote = 0;
+
+    for (;;) {
+        int st = pgm_send(p_sock, msg, len, &wrote);
+        if (st == PGM_IO_STATUS_NORMAL)
+            break;
+        if (st != PGM_IO_STATUS_RATE_LIMITED && st != PGM_IO_STATUS_WOULD_BLOCK) {
+            fprintf(stderr, "peer openpgm: pgm_send failed (%d)\n", st);
+            exit(3);
+        }
+        pgm_sock_wait(p_sock, pg_pump(), 1000);
+    }
+    if (o.rate)
+        pg_pump();
+}
+
+static void
+pg_flush(void)
+{
+}
+
+static void
+pg_serve(uint64_t until)
+{
+    for (;;) {
+        uint64_t now = now_ns();
+        int st = pg_pump();
+        if (now >= until)
+            return;
+        pgm_sock_wait(p_sock, st, (long)((until - now) / 1000u) + 1);
+    }
+}
+
+static void
+pg_recv(uint64_t max_ns)
+{
+    static char buf[65536];
+    size_t len = 0;
+    pgm_error_t *err = NULL;
+    int st = pgm_recv(p_sock, buf, sizeof(buf), o.busy ? MSG_DONTWAIT : 0, &len, &err);
+
+    if (st == PGM_IO_STATUS_NORMAL)
+        on_msg(buf, len);
+    else if (st == PGM_IO_STATUS_RESET)
+        fprintf(stderr, "peer openpgm: unrecoverable loss (session reset)\n");
+    else if (!o.busy && st != PGM_IO_STATUS_NORMAL)
+        pgm_sock_wait(p_sock, st, (long)(max_ns / 1000u));
+    if (err)
+        pgm_error_free(err);
+}
+
+static void
+pg_close(void)
+{
+    if (o.mode[0] == 's')
+        pg_serve(now_ns() + (uint64_t)(o.linger * 1e9));
+    pgm_close(p_sock, TRUE);
+    pgm_shutdown();
+}
+#endif
+
+/* ------------------------------------------------------------ ZeroMQ epgm */
+#ifdef HAVE_ZMQ
+static void *z_ctx, *z_sock;
+
+static void
+zm_set(int opt, int v, const char *name)
+{
+    if (zmq_setsockopt(z_sock, opt, &v, sizeof(v)) < 0) {
+        fprintf(stderr, "peer zmq: %s: %s\n", name, zmq_strerror(errno));
+        exit(3);
+    }
+}
+
+static void
+zm_open(int sender)
+{
+    char ep[160];
+
+    z_ctx = zmq_ctx_new();
+    z_sock = zmq_socket(z_ctx, sender ? ZMQ_PUB : ZMQ_SUB);
+    /* the settings that keep epgm from crawling or dropping: a rate limit high
+     * enough for the test (kbit/s), big kernel buffers, unbounded queues (a PUB
+     * at its high-water mark drops silently), a window of 10 s for repairs */
+    zm_set(ZMQ_RATE, o.pgm_rate ? (int)o.pgm_rate : 1000000, "rate");
+    zm_set(ZMQ_RECOVERY_IVL, 10000, "recovery ivl");
+    zm_set(ZMQ_SNDBUF, 32 << 20, "sndbuf");
+    zm_set(ZMQ_RCVBUF, 32 << 20, "rcvbuf");
+    zm_set(ZMQ_SNDHWM, 0, "sndhwm");
+    zm_set(ZMQ_RCVHWM, 0, "rcvhwm");
+    zm_set(ZMQ_LINGER, (int)(o.linger * 1000), "linger");
+    zm_set(ZMQ_MULTICAST_HOPS, 1, "hops");
+    if (!sender) {
+        zmq_setsockopt(z_sock, ZMQ_SUBSCRIBE, "", 0);
+        zm_set(ZMQ_RCVTIMEO, 100, "rcvtimeo");
+    }
+    snprintf(ep, sizeof(ep), "epgm://%s;%s:%d", o.iface, o.group, o.port);
+    if ((sender ? zmq_connect(z_sock, ep) : zmq_connect(z_sock, ep)) < 0) {
+        fprintf(stderr, "peer zmq: %s: %s\n", ep, zmq_strerror(errno));
+        exit(3);
+    }
+}
+
+static void
+zm_send(const void *msg, size_t len)
+{
+    while (zmq_send(z_sock, msg, len, 0) < 0)
+        if (errno != EINTR && errno != EAGAIN) {
+            fprintf(stderr, "peer zmq: send: %s\n", zmq_strerror(errno));
+            exit(3);
+        }
+}
+
+static void
+zm_flush(void)
+{
+}
+
+static void
+zm_recv(uint64_t max_ns)
+{
+    static char buf[65536];
+    int n;
+
+    (void)max_ns; /* ZMQ_RCVTIMEO bounds the wait */
+    n = zmq_recv(z_sock, buf, sizeof(buf), o.busy ? ZMQ_DONTWAIT : 0);
+    if (n >= 0)
+        on_msg(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf));
+}
+
+static void
+zm_close(void)
+{
+    zmq_close(z_sock); /* a PUB waits up to ZMQ_LINGER for its queue to leave */
+    zmq_ctx_term(z_ctx);
+}
+#endif
+
+static const struct sys systems[] = {
+    { "udp", udp_open, udp_send, udp_flush, udp_serve, udp_recv, udp_close },
+    { "seqcast", sc_open, sc_send, sc_flush, sc_serve, sc_recv, sc_close },
+#ifdef HAVE_PGM
+    { "openpgm", pg_open, pg_send, pg_flush, pg_serve, pg_recv, pg_close },
+#endif
+#ifdef HAVE_ZMQ
+    { "zmq", zm_open, zm_send, zm_flush, udp_serve, zm_recv, zm_close },
+#endif
+};
+
+/* ------------------------------------------------------------ the two roles */
+
+static int
+run_send(const struct sys *s)
+{
+    static uint8_t msg[65536];
+    uint64_t period = o.rate > 0 ? (uint64_t)(1e9 / o.rate) : 0, start, t0;
+
+    s->open(1);
+    s->serve(now_ns() + 300000000u); /* let receivers see the source (SPMs) */
+    start = now_ns();
+    for (uint64_t i = 1; i <= o.count; i++) {
+        memcpy(msg, &i, 8);
+        if (period) {
+            uint64_t due = start + (i - 1) * period, t;
+            if (now_ns() < due)
+                s->serve(due);
+            t = now_ns();
+            memcpy(msg + 8, &t, 8);
+            s->send(msg, o.size);
+            s->flush();
+        } else {
+            s->send(msg, o.size);
+        }
+    }
+    s->flush();
+    t0 = now_ns() - start;
+    s->close();
+    fprintf(stderr, "peer %s: sent %llu in %.3f s\n", s->name, (unsigned long long)o.count,
+            (double)t0 / 1e9);
+    return 0;
+}
+
+static int
+run_recv(const struct sys *s)
+{
+    uint64_t end, lost;
+    double secs;
+
+    rx.seen = calloc(o.count + 1, 1);
+    if (!rx.seen)
+        return 3;
+    s->open(0);
+    end = now_ns() + (uint64_t)(o.timeout * 1e9);
+    while (rx.got < o.count) {
+        uint64_t now = now_ns();
+        if (now >= end || (rx.t_last && now - rx.t_last > (uint64_t)(o.idle * 1e9)))
+            break; /* the whole time is up, or the stream went quiet */
+        rx_now = 0;
+        s->recv(100000000u);
+    }
+    s->close();
+    lost = o.count - rx.got;
+    secs = rx.t_last > rx.t_first ? (double)(rx.t_last - rx.t_first) / 1e9 : 0;
+    printf("{\"system\": \"%s\", \"transport\": \"%s\", \"size\": %zu, \"test\": \"%s\", "
+           "\"mode\": \"%s\", \"rate\": %.0f, \"received\": %llu, \"lost\": %llu, "
+           "\"duplicates\": %llu, \"seconds\": %.3f, \"msgs_per_s\": %.0f, \"mb_per_s\": %.1f",
+           o.label ? o.label : s->name, o.iface[0] == '1' && !strncmp(o.iface, "127.", 4)
+                                             ? "udp-loopback" : "udp-veth",
+           o.size, o.test ? o.test : (o.rate ? "latency" : "throughput"),
+           o.busy ? "busy-poll" : "blocking", o.rate, (unsigned long long)rx.got,
+           (unsigned long long)lost, (unsigned long long)rx.dups, secs,
+           secs > 0 ? (double)rx.got / secs : 0.0,
+           secs > 0 ? (double)rx.got * (double)o.size / secs / 1e6 : 0.0);
+    if (rx.lat.n)
+        printf(", \"p50_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": %.1f, \"max_us\": %.1f",
+               (double)hist_pct(&rx.lat, 50) / 1e3, (double)hist_pct(&rx.lat, 99) / 1e3,
+               (double)hist_pct(&rx.lat, 99.9) / 1e3, (double)rx.lat.max / 1e3);
+    printf("}\n");
+    if (o.curve && rx.lat.n) {
+        FILE *f = fopen(o.curve, "w");
+        if (f) {
+            hist_write_curve(&rx.lat, f);
+            fclose(f);
+        }
+    }
+    return lost || rx.dups ? 1 : 0;
+}
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+            "usage: peer SYSTEM send|recv [options]\n"
+            "  SYSTEM            udp (the raw-UDP floor), seqcast, openpgm, zmq (built: ");
+    for (size_t i = 0; i < sizeof(systems) / sizeof(systems[0]); i++)
+        fprintf(f, "%s%s", i ? " " : "", systems[i].name);
+    fprintf(f, ")\n"
+            "  --group ADDR:PORT multicast group and port (default 239.192.9.1:47000)\n"
+            "  --iface ADDR      interface address (default 127.0.0.1)\n"
+            "  --nak-port N      seqcast: NAK port (default port+1); openpgm: data-destination port\n"
+            "  --size B          message size, >= 8 (>= 16 to carry a timestamp; default 32)\n"
+            "  --count N         messages (default 100000)\n"
+            "  --rate R          sender: paced at R msgs/s, each timestamped (latency); 0 = flat out\n"
+            "  --framing F       seqcast: batched or raw (default batched)\n"
+            "  --pgm-rate R      openpgm: rate limit in bytes/s; zmq: ZMQ_RATE in kbit/s\n"
+            "  --nak-timers B,R,D openpgm receiver: NAK back-off, repeat, RDATA wait in us\n"
+            "  --busy            receiver: spin on non-blocking reads instead of blocking\n"
+            "  --timeout S       receiver: give up after S seconds (default 60)\n"
+            "  --idle S          receiver: stop after S quiet seconds once data came (default 2)\n"
+            "  --linger S        sender: serve repairs S seconds after the last message (default 1)\n"
+            "  --label NAME      receiver: system name in the JSON line\n"
+            "  --test NAME       receiver: test name in the JSON line\n"
+            "  --curve FILE      receiver: write the latency percentile curve (for gnuplot)\n"
+            "The receiver prints one JSON line and exits 1 if any message was lost or duplicated.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "group", 1, 0, 'g' },   { "iface", 1, 0, 'i' },  { "nak-port", 1, 0, 'n' },
+        { "size", 1, 0, 's' },    { "count", 1, 0, 'c' },  { "rate", 1, 0, 'r' },
+        { "framing", 1, 0, 'f' }, { "pgm-rate", 1, 0, 'R' }, { "nak-timers", 1, 0, 'T' },
+        { "busy", 0, 0, 'b' },    { "timeout", 1, 0, 't' }, { "idle", 1, 0, 'I' },
+        { "linger", 1, 0, 'L' },  { "label", 1, 0, 'l' },  { "test", 1, 0, 'X' },
+        { "curve", 1, 0, 'C' },   { "help", 0, 0, 'h' },   { 0, 0, 0, 0 },
+    };
+    static char group[64];
+    const struct sys *s = NULL;
+    int c;
+
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc < 3 || (strcmp(argv[2], "send") && strcmp(argv[2], "recv"))) {
+        usage(stderr);
+        return 2;
+    }
+    o.sys = argv[1];
+    o.mode = argv[2];
+    optind = 3;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'g': {
+            const char *colon = strrchr(optarg, ':');
+            if (!colon || (size_t)(colon - optarg) >= sizeof(group)) {
+                fprintf(stderr, "peer: --group %s: expected ADDR:PORT\n", optarg);
+                return 2;
+            }
+            snprintf(group, sizeof(group), "%.*s", (int)(colon - optarg), optarg);
+            o.group = group;
+            o.port = atoi(colon + 1);
+            break;
+        }
+        case 'i': o.iface = optarg; break;
+        case 'n': o.nak_port = atoi(optarg); break;
+        case 's': o.size = strtoul(optarg, NULL, 10); break;
+        case 'c': o.count = strtoull(optarg, NULL, 10); break;
+        case 'r': o.rate = atof(optarg); break;
+        case 'f': o.framing = optarg; break;
+        case 'R': o.pgm_rate = atol(optarg); break;
+        case 'T':
+            if (sscanf(optarg, "%d,%d,%d", &o.nak_bo_us, &o.nak_rpt_us, &o.nak_rdata_us) != 3) {
+                fprintf(stderr, "peer: --nak-timers %s: expected BO,RPT,RDATA in us\n", optarg);
+                return 2;
+            }
+            break;
+        case 'b': o.busy = 1; break;
+        case 't': o.timeout = atof(optarg); break;
+        case 'I': o.idle = atof(optarg); break;
+        case 'L': o.linger = atof(optarg); break;
+        case 'l': o.label = optarg; break;
+        case 'X': o.test = optarg; break;
+        case 'C': o.curve = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (o.size < 8 || o.size > 65000 || (o.rate > 0 && o.size < 16) || !o.count) {
+        fprintf(stderr, "peer: --size must be 8..65000 (16.. with --rate), --count > 0\n");
+        return 2;
+    }
+    for (size_t i = 0; i < sizeof(systems) / sizeof(systems[0]); i++)
+        if (!strcmp(systems[i].name, o.sys))
+            s = &systems[i];
+    if (!s) {
+        fprintf(stderr, "peer: unknown or not built system '%s'\n", o.sys);
+        return 2;
+    }
+    if (!strcmp(s->name, "udp") && o.size > sizeof(u_buf[0])) {
+        fprintf(stderr, "peer udp: --size at most %zu\n", sizeof(u_buf[0]));
+        return 2;
+    }
+    return o.mode[0] == 's' ? run_send(s) : run_recv(s);
+}
