@@ -75,7 +75,7 @@ sleep_until(uint64_t t)
 
 static struct rx {
     uint8_t *seen;
-    uint64_t got, dups, t_first, t_last;
+    uint64_t got, dups, t_first, t_last, last_lat;
     struct hist lat;
 } rx;
 
@@ -97,6 +97,8 @@ on_msg(const void *msg, size_t len)
         if (ts) {
             now = now_ns();
             hist_add(&rx.lat, now > ts ? now - ts : 0);
+            if (s == o.count)
+                rx.last_lat = now > ts ? now - ts : 1; /* the final message (tail-loss test) */
         }
     }
     if (s >= 1 && s <= o.count) {
@@ -605,14 +607,21 @@ run_recv(const struct sys *s)
     secs = rx.t_last > rx.t_first ? (double)(rx.t_last - rx.t_first) / 1e9 : 0;
     printf("{\"system\": \"%s\", \"transport\": \"%s\", \"size\": %zu, \"test\": \"%s\", "
            "\"mode\": \"%s\", \"rate\": %.0f, \"received\": %llu, \"lost\": %llu, "
-           "\"duplicates\": %llu, \"seconds\": %.3f, \"msgs_per_s\": %.0f, \"mb_per_s\": %.1f",
+           "\"duplicates\": %llu, \"seconds\": %.3f, \"msgs_per_s\": %.0f, \"mb_per_s\": %.1f, "
+           "\"framing\": \"%s\"",
            o.label ? o.label : s->name, o.iface[0] == '1' && !strncmp(o.iface, "127.", 4)
                                              ? "udp-loopback" : "udp-veth",
            o.size, o.test ? o.test : (o.rate ? "latency" : "throughput"),
            o.busy ? "busy-poll" : "blocking", o.rate, (unsigned long long)rx.got,
            (unsigned long long)lost, (unsigned long long)rx.dups, secs,
            secs > 0 ? (double)rx.got / secs : 0.0,
-           secs > 0 ? (double)rx.got * (double)o.size / secs / 1e6 : 0.0);
+           secs > 0 ? (double)rx.got * (double)o.size / secs / 1e6 : 0.0,
+           !strcmp(s->name, "seqcast") ? o.framing
+           : !strcmp(s->name, "openpgm") ? "raw" /* one APDU per packet */
+           : !strcmp(s->name, "zmq") ? "batched" /* ZeroMQ packs messages into APDUs */
+           : "-");
+    if (o.count >= 1 && rx.seen[o.count] && rx.last_lat)
+        printf(", \"last_us\": %.1f", (double)rx.last_lat / 1e3);
     if (rx.lat.n)
         printf(", \"p50_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": %.1f, \"max_us\": %.1f",
                (double)hist_pct(&rx.lat, 50) / 1e3, (double)hist_pct(&rx.lat, 99) / 1e3,

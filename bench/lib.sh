@@ -1,0 +1,92 @@
+# Sourced by the bench sections: one way to run a sender/receiver pair of
+# bench/peer, read its JSON line, and build the veth pair between two network
+# namespaces (with nftables loss) that the veth and loss sections use.
+#
+# Needs: ROOT, BUILD set by the caller.
+
+PEER=$ROOT/$BUILD/bench/peer
+
+# jget FILE KEY: a number or string field of the last JSON line of FILE
+# (OpenPGM prints warnings to stdout)
+jget() {
+    grep '^{' "$1" | tail -1 | grep -o "\"$2\": \"\?[^,}\"]*" | head -1 | sed 's/.*: "\?//'
+}
+
+# pair "RECV_PREFIX" "SEND_PREFIX" OUT_JSON SYSTEM ARGS... -- RECV_ARGS... -- SEND_ARGS...
+# Runs `peer SYSTEM recv` (under RECV_PREFIX, e.g. "ip netns exec X"), then
+# `peer SYSTEM send`; the receiver's JSON line goes to OUT_JSON. Returns the
+# receiver's exit status (1 = lost or duplicated data).
+pair() {
+    local rp=$1 sp=$2 out=$3 sys=$4 common=() ra=() sa=() r
+    shift 4
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do common+=("$1"); shift; done
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do ra+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    sa=("$@")
+    $rp "$PEER" "$sys" recv "${common[@]}" "${ra[@]}" >"$out" 2>"$out.err" &
+    r=$!
+    sleep 0.4
+    $sp "$PEER" "$sys" send "${common[@]}" "${sa[@]}" >/dev/null 2>"$out.send.err"
+    wait $r
+}
+
+# The veth pair: namespaces ${NS}a (198.18.2.1) and ${NS}b (198.18.2.2), each
+# with eth0. OpenPGM (and ZeroMQ's epgm, which is OpenPGM) take their own
+# address from the host name, so each namespace gets a hosts file mapping it to
+# that namespace's address (ip netns exec mounts /etc/netns/NAME/hosts).
+netns_up() {
+    NS=${NS:-scb$$}
+    ip netns add "${NS}a" 2>/dev/null || return 1
+    ip netns add "${NS}b"
+    ip link add "${NS}x" type veth peer name "${NS}y"
+    ip link set "${NS}x" netns "${NS}a"
+    ip link set "${NS}y" netns "${NS}b"
+    ip -n "${NS}a" link set "${NS}x" name eth0
+    ip -n "${NS}b" link set "${NS}y" name eth0
+    ip -n "${NS}a" addr add 198.18.2.1/24 dev eth0
+    ip -n "${NS}b" addr add 198.18.2.2/24 dev eth0
+    for n in a b; do
+        ip -n "$NS$n" link set eth0 up
+        ip -n "$NS$n" link set lo up
+    done
+    mkdir -p "/etc/netns/${NS}a" "/etc/netns/${NS}b"
+    printf '198.18.2.1 %s\n127.0.0.1 localhost\n' "$(hostname)" >"/etc/netns/${NS}a/hosts"
+    printf '198.18.2.2 %s\n127.0.0.1 localhost\n' "$(hostname)" >"/etc/netns/${NS}b/hosts"
+    NSA="ip netns exec ${NS}a"
+    NSB="ip netns exec ${NS}b"
+}
+
+netns_down() {
+    [ -n "${NS:-}" ] || return 0
+    ip netns del "${NS}a" 2>/dev/null
+    ip netns del "${NS}b" 2>/dev/null
+    rm -rf "/etc/netns/${NS}a" "/etc/netns/${NS}b"
+}
+
+# netns_loss PER_MILLE [EXTRA_MATCH]: drop that share of UDP leaving ${NS}a's
+# eth0 (nftables egress hook; this kernel has no netem). netns_loss 0 removes it.
+netns_loss() {
+    $NSA nft delete table netdev bloss 2>/dev/null
+    [ "$1" -gt 0 ] || return 0
+    $NSA nft add table netdev bloss
+    $NSA nft add chain netdev bloss eg "{ type filter hook egress device eth0 priority 0; }"
+    $NSA nft add rule netdev bloss eg meta protocol ip ip protocol udp numgen random mod 1000 '<' "$1" counter drop
+}
+
+# netns_drop_rule MATCH...: drop UDP leaving ${NS}a that matches (e.g. one payload)
+netns_drop_rule() {
+    $NSA nft delete table netdev bloss 2>/dev/null
+    $NSA nft add table netdev bloss
+    $NSA nft add chain netdev bloss eg "{ type filter hook egress device eth0 priority 0; }"
+    $NSA nft add rule netdev bloss eg meta protocol ip ip protocol udp "$@" counter drop
+}
+
+# packets the loss rule dropped so far
+netns_dropped() {
+    $NSA nft list table netdev bloss 2>/dev/null | grep -o 'packets [0-9]*' | awk '{s += $2} END {print s + 0}'
+}
+
+# awk prelude: j("key") is that field of the JSON line in $0
+JAWK='function j(k,  r) { if (match($0, "\"" k "\": \"?[^,}\"]*")) { r = substr($0, RSTART, RLENGTH); sub(/^[^:]*: "?/, "", r); return r } return "" }
+'
