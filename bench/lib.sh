@@ -64,27 +64,31 @@ netns_down() {
     rm -rf "/etc/netns/${NS}a" "/etc/netns/${NS}b"
 }
 
-# netns_loss PER_MILLE [EXTRA_MATCH]: drop that share of UDP leaving ${NS}a's
-# eth0 (nftables egress hook; this kernel has no netem). netns_loss 0 removes it.
+# netns_loss PER_MILLE [MATCH...]: drop that share (of the UDP leaving ${NS}a's
+# eth0, or, with MATCH, every packet matching it) on the nftables egress hook
+# (this kernel has no netem), and count the PGM NAKs arriving at ${NS}a.
+# netns_loss 0 counts NAKs and drops nothing.
 netns_loss() {
-    $NSA nft delete table netdev bloss 2>/dev/null
-    [ "$1" -gt 0 ] || return 0
-    $NSA nft add table netdev bloss
-    $NSA nft add chain netdev bloss eg "{ type filter hook egress device eth0 priority 0; }"
-    $NSA nft add rule netdev bloss eg meta protocol ip ip protocol udp numgen random mod 1000 '<' "$1" counter drop
-}
-
-# netns_drop_rule MATCH...: drop UDP leaving ${NS}a that matches (e.g. one payload)
-netns_drop_rule() {
+    local pm=$1
+    shift
     $NSA nft delete table netdev bloss 2>/dev/null
     $NSA nft add table netdev bloss
+    $NSA nft add counter netdev bloss dropped
+    $NSA nft add counter netdev bloss naks
     $NSA nft add chain netdev bloss eg "{ type filter hook egress device eth0 priority 0; }"
-    $NSA nft add rule netdev bloss eg meta protocol ip ip protocol udp "$@" counter drop
+    $NSA nft add chain netdev bloss in "{ type filter hook ingress device eth0 priority 0; }"
+    # the PGM type byte is at UDP offset 12 (0x08 = NAK)
+    $NSA nft add rule netdev bloss in meta protocol ip ip protocol udp @th,96,8 0x08 counter name naks
+    if [ $# -gt 0 ]; then
+        $NSA nft add rule netdev bloss eg meta protocol ip ip protocol udp "$@" counter name dropped drop
+    elif [ "$pm" -gt 0 ]; then
+        $NSA nft add rule netdev bloss eg meta protocol ip ip protocol udp numgen random mod 1000 '<' "$pm" counter name dropped drop
+    fi
 }
 
-# packets the loss rule dropped so far
-netns_dropped() {
-    $NSA nft list table netdev bloss 2>/dev/null | grep -o 'packets [0-9]*' | awk '{s += $2} END {print s + 0}'
+# netns_count dropped|naks: packets counted so far by netns_loss's rules
+netns_count() {
+    $NSA nft list counter netdev bloss "$1" 2>/dev/null | grep -o 'packets [0-9]*' | awk '{print $2 + 0}'
 }
 
 # awk prelude: j("key") is that field of the JSON line in $0

@@ -47,7 +47,7 @@ transfer() {
     zmq) extra=(--pgm-rate "$(zrate "$size")") ;;
     esac
     pair "$rp" "$sp" "$tmp/r.json" "$sys" --group 239.192.9.1:$P --size "$size" --count "$n" "${extra[@]}" \
-        -- --iface $ifr --timeout 120 --idle 3 -- --iface $ifs --linger "$([ "$sys" = zmq ] && echo 60 || echo 0.2)"
+        -- --iface $ifr --timeout 120 --idle 3 -- --iface $ifs --linger 0.2
     st=$?
     if ! grep -q "^{" "$tmp/r.json"; then
         echo "{\"system\": \"$sys\", \"transport\": \"udp-$where\", \"size\": $size, \"framing\": \"$fr\", \"test\": \"throughput\", \"msgs_per_s\": 0, \"mb_per_s\": 0, \"lost\": $n, \"duplicates\": 0, \"failed\": 1}" >"$tmp/r.json"

@@ -218,10 +218,17 @@ spm_fire(struct sc_timer *t, uint64_t now_ns)
 static void
 data_sent(struct sc_pub *p, uint64_t now_ns)
 {
+    /* While data flows the schedule stays at its first step and the pending
+     * timer is never later than the new due time, so it is left alone (re-armed
+     * lazily when it fires). After a pause the schedule has advanced and the
+     * timer may be armed a long step ahead (up to spm.ambient): re-arm it, or a
+     * lost tail of this burst would wait that long for its heartbeat. */
+    bool resumed = p->hb_index != 0 || !sc_timer_pending(&p->spm_timer);
+
     p->last_data_ns = now_ns;
     p->hb_index = 0;
     p->hb_due_ns = now_ns + p->ch.spm.heartbeat_ns[0];
-    if (!sc_timer_pending(&p->spm_timer))
+    if (resumed)
         sc_tw_arm(&p->tw, &p->spm_timer, p->hb_due_ns);
 }
 
@@ -543,6 +550,19 @@ sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
         p->last_data_ns = 0;
         work++;
     }
+    /* New data first, so a live message never waits behind the NAK read (a
+     * system call); up to 8 bursts per call, so NAKs are read again soon.
+     * Repairs follow in the same call. */
+    for (int b = 0; b < 8; b++) {
+        int q = queue_odata(p, now_ns);
+        work += q;
+        if (p->ntx < SC_BURST)
+            break;
+        flush_txq(p);
+        if (p->ntx == SC_BURST || q == 0)
+            break; /* back-pressure */
+    }
+    flush_txq(p);
     for (unsigned i = 0; i < SC_BURST; i++) {
         in[i].data = p->rx[i];
         in[i].cap = RX_BUF_SIZE;
@@ -559,16 +579,6 @@ sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
     }
     sc_txw_expire(&p->w, now_ns, p->ch.window_ns);
     work += sc_rtx_poll(&p->rtx, &p->w, now_ns, send_rdata, p);
-    /* new data: up to 8 bursts per call, so NAKs are read again soon */
-    for (int b = 0; b < 8; b++) {
-        int q = queue_odata(p, now_ns);
-        work += q;
-        if (p->ntx < SC_BURST)
-            break;
-        flush_txq(p);
-        if (p->ntx == SC_BURST || q == 0)
-            break; /* back-pressure */
-    }
     flush_txq(p);
     return work;
 }
