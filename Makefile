@@ -212,7 +212,9 @@ hugepages:
 	$(Q)scripts/hugepages.sh $(HUGEPAGES)
 
 # make bench: measured figures (docs/BENCHMARKS.md); needs root for namespaces
-bench: deps
+# (ZeroMQ and gnuplot only for the benchmarks: the ZeroMQ epgm column and the plot)
+bench:
+	$(Q)scripts/deps.sh libzmq3-dev gnuplot-nox
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
 	$(Q)BUILD=$(BUILD) bench/run.sh
 

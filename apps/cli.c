@@ -155,7 +155,9 @@ struct field {
         { "link_arp_replies", offsetof(struct sc_##who##_stats, link.arp_replies) },        \
         { "link_no_mbuf", offsetof(struct sc_##who##_stats, link.no_mbuf) },                \
         { "link_no_neighbour", offsetof(struct sc_##who##_stats, link.no_neighbour) },      \
-        { "link_tx_dropped", offsetof(struct sc_##who##_stats, link.tx_dropped) }
+        { "link_tx_dropped", offsetof(struct sc_##who##_stats, link.tx_dropped) },          \
+        { "link_tx_gso_sends", offsetof(struct sc_##who##_stats, link.tx_gso_sends) },      \
+        { "link_gso_disabled", offsetof(struct sc_##who##_stats, link.gso_disabled) }
 
 #define PF(f) { #f, offsetof(struct sc_pub_stats, f) }
 static const struct field pub_fields[] = {

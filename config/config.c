@@ -60,6 +60,9 @@ static const struct sc_cfg_key channel_keys[] = {
     { "ttl", SC_VT_UINT, CH(ttl), .min = 0, .max = 255, .doc = "Multicast TTL." },
     { "loop", SC_VT_BOOL, CH(loop),
       .doc = "Multicast loopback: subscribers on the publisher's host see the data." },
+    { "gso", SC_VT_BOOL, CH(gso),
+      .doc = "Kernel UDP: send runs of equal-size packets as one UDP GSO send (UDP_SEGMENT); "
+             "turned off by itself where the kernel or device refuses it." },
     { "mtu", SC_VT_UINT, CH(mtu), .min = 576, .max = U16MAX,
       .doc = "Largest IP datagram sent (bytes); PGM packets are sized to fit." },
     { "window.packets", SC_VT_UINT, CH(window_packets), .min = 16, .max = 1u << 24,
@@ -675,6 +678,7 @@ channel_lan(struct sc_channel_cfg *c)
     c->framing = SC_FRAMING_BATCHED;
     c->ttl = 1;
     c->loop = true;
+    c->gso = true;
     c->mtu = 1500;
     c->window_packets = 16384;
     c->window_ns = 10 * NS_S;

@@ -34,6 +34,7 @@ sc_xport_params_from(struct sc_xport_params *x, const struct sc_channel_cfg *ch,
     x->interface = ch->interface.s_addr;
     x->ttl = ch->ttl;
     x->loop = ch->loop;
+    x->gso = ch->gso;
     x->rcvbuf = ch->rcvbuf;
     x->sndbuf = ch->sndbuf;
 }
@@ -69,4 +70,6 @@ sc_link_stats_from(struct sc_link_stats *l, const struct sc_xport_stats *x)
     l->no_mbuf = x->tx_no_mbuf;
     l->no_neighbour = x->tx_no_neighbour;
     l->tx_dropped = x->tx_dropped;
+    l->tx_gso_sends = x->tx_gso_sends;
+    l->gso_disabled = x->gso_disabled;
 }

@@ -124,7 +124,8 @@ static void
 read_sock(struct sc_ocli *c, uint64_t now)
 {
     for (;;) {
-        ssize_t n = read(c->fd, c->rx + c->rxlen, sizeof(c->rx) - c->rxlen);
+        size_t want = sizeof(c->rx) - c->rxlen;
+        ssize_t n = read(c->fd, c->rx + c->rxlen, want);
         size_t off = 0;
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
             drop(c, now, 0);
@@ -154,6 +155,8 @@ read_sock(struct sc_ocli *c, uint64_t now)
         }
         memmove(c->rx, c->rx + off, c->rxlen - off);
         c->rxlen -= off;
+        if ((size_t)n < want)
+            return; /* drained: no second read just to hear EAGAIN */
     }
 }
 

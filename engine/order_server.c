@@ -23,10 +23,12 @@
 
 #define MAX_CONNS 64
 #define OUT_BUF (1u << 20)
+#define LISTEN_TAG UINT32_MAX /* epoll data of the listening socket; connections carry their slot */
 
 struct conn {
     int fd;
     bool logged_in, closing;
+    bool readable; /* epoll said so in this do_work pass */
     uint32_t id;
     char user[SC_SOUP_USER_LEN + 1];
     uint64_t next_seq; /* next sequenced message this connection gets */
@@ -110,7 +112,8 @@ read_conn(struct sc_osrv *s, struct conn *c, uint64_t now)
     const size_t cap = 3 + s->s.max_message;
 
     for (;;) {
-        ssize_t n = read(c->fd, c->rx + c->rxlen, cap - c->rxlen);
+        size_t want = cap - c->rxlen;
+        ssize_t n = read(c->fd, c->rx + c->rxlen, want);
         size_t off = 0;
         if (n == 0) {
             conn_close(s, c, &s->st.closed_peer);
@@ -158,6 +161,8 @@ read_conn(struct sc_osrv *s, struct conn *c, uint64_t now)
         }
         memmove(c->rx, c->rx + off, c->rxlen - off);
         c->rxlen -= off;
+        if ((size_t)n < want)
+            return; /* drained: epoll (level-triggered) reports anything newer */
     }
 }
 
@@ -211,9 +216,19 @@ sc_osrv_end_session(struct sc_osrv *s, uint64_t now_ns)
 int
 sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
 {
-    int work = 0, fd;
+    struct epoll_event evs[MAX_CONNS + 1];
+    int work = 0, fd, nev;
+    bool listen_ready = false;
 
-    while ((fd = sc_osock_accept(s->lfd)) >= 0) {
+    /* one system call says which sockets have something: accept and read only those */
+    nev = epoll_wait(s->epfd, evs, MAX_CONNS + 1, 0);
+    for (int i = 0; i < nev; i++) {
+        if (evs[i].data.u32 == LISTEN_TAG)
+            listen_ready = true;
+        else if (evs[i].data.u32 < MAX_CONNS)
+            s->c[evs[i].data.u32].readable = true;
+    }
+    while (listen_ready && (fd = sc_osock_accept(s->lfd)) >= 0) {
         struct conn *c = NULL;
         struct epoll_event ev = { .events = EPOLLIN };
         for (int i = 0; i < MAX_CONNS && !c; i++)
@@ -226,11 +241,12 @@ sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
         }
         c->fd = fd;
         c->logged_in = c->closing = false;
+        c->readable = true; /* a login may already be waiting */
         c->rxlen = 0;
         c->out.len = 0;
         c->id = ++s->next_id;
         c->last_rx_ns = c->last_tx_ns = now;
-        ev.data.fd = fd;
+        ev.data.u32 = (uint32_t)(c - s->c);
         epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
         s->st.accepted++;
         s->st.connections++;
@@ -241,7 +257,10 @@ sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
         struct conn *c = &s->c[i];
         if (c->fd < 0)
             continue;
-        read_conn(s, c, now);
+        if (c->readable) {
+            c->readable = false;
+            read_conn(s, c, now);
+        }
         if (c->fd >= 0 && !c->closing && now - c->last_rx_ns >= s->s.timeout_ns)
             conn_close(s, c, &s->st.closed_timeout);
     }
@@ -335,7 +354,7 @@ sc_osrv_create(struct sc_osrv **out, const struct sc_config *cfg, const char *se
         goto out_journal;
     s->lfd = rc;
     s->epfd = epoll_create1(EPOLL_CLOEXEC);
-    ev.data.fd = s->lfd;
+    ev.data.u32 = LISTEN_TAG;
     epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev);
     *out = s;
     return 0;

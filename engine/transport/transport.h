@@ -53,6 +53,8 @@ struct sc_xport_ops {
 struct sc_xport_stats {
     uint64_t rx_pkts, rx_bytes, rx_truncated;
     uint64_t tx_pkts, tx_bytes, tx_dropped; /* dropped: the kernel/queue refused them */
+    uint64_t tx_gso_sends;    /* kernel UDP: sends that carried a run of packets (UDP GSO) */
+    uint64_t gso_disabled;    /* kernel UDP: 1 if the kernel refused GSO and it was turned off */
     uint64_t rcvbuf_requested, rcvbuf_effective;
     /* raw-Ethernet transports */
     uint64_t rx_filtered;     /* frames not for us: other groups, ports, protocols */
@@ -83,6 +85,7 @@ struct sc_xport_params {
     uint32_t interface; /* network order */
     uint8_t ttl;
     bool loop;
+    bool gso;
     uint64_t rcvbuf, sndbuf;
 };
 

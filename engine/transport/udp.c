@@ -17,6 +17,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,7 @@ struct udp {
     int rx[2];   /* receive sockets, -1 if unused */
     uint16_t rx_port[2];
     int tx;      /* the socket we send from */
+    bool gso;    /* send runs of equal datagrams with UDP_SEGMENT */
     int epfd;    /* readable when any rx socket is */
 };
 
@@ -180,6 +183,19 @@ udp_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
     return got;
 }
 
+/* UDP GSO (UDP_SEGMENT, Linux >= 4.18): a run of datagrams to the same
+ * destination with the same length (the last may be shorter) goes down as one
+ * sendmsg whose iovec lists them all; the kernel builds one large packet, takes
+ * it through the stack once and cuts it into the datagrams at the device (or
+ * at the receiving socket on loopback and veth). Full-size packets of a busy
+ * stream are exactly such runs. */
+#define GSO_MAX_BYTES 65000 /* under the 64 KiB an IP packet can carry */
+
+struct txmsg {
+    uint16_t first, count; /* the packets it carries */
+    char cmsg[CMSG_SPACE(sizeof(uint16_t))];
+};
+
 static uint16_t
 udp_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
 {
@@ -187,39 +203,79 @@ udp_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
     struct mmsghdr mh[SC_BURST];
     struct iovec iov[SC_BURST];
     struct sockaddr_in to[SC_BURST];
-    uint16_t done = 0;
+    struct txmsg tm[SC_BURST];
+    uint16_t done = 0, nm = 0, sent_msgs = 0;
 
     if (n > SC_BURST)
         n = SC_BURST;
     for (uint16_t i = 0; i < n; i++) {
         iov[i].iov_base = pkts[i].data;
         iov[i].iov_len = pkts[i].len;
-        to[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(pkts[i].port) };
-        to[i].sin_addr.s_addr = pkts[i].addr;
-        memset(&mh[i].msg_hdr, 0, sizeof(mh[i].msg_hdr));
-        mh[i].msg_hdr.msg_iov = &iov[i];
-        mh[i].msg_hdr.msg_iovlen = 1;
-        mh[i].msg_hdr.msg_name = &to[i];
-        mh[i].msg_hdr.msg_namelen = sizeof(to[i]);
     }
-    while (done < n) {
-        int r = sendmmsg(u->tx, mh + done, n - done, MSG_DONTWAIT);
+    /* group the burst into messages: runs for GSO, else one datagram each */
+    for (uint16_t i = 0; i < n;) {
+        uint16_t k = 1;
+        size_t bytes = pkts[i].len;
+        if (u->gso)
+            while (i + k < n && pkts[i + k].addr == pkts[i].addr &&
+                   pkts[i + k].port == pkts[i].port && pkts[i + k - 1].len == pkts[i].len &&
+                   pkts[i + k].len <= pkts[i].len && bytes + pkts[i + k].len <= GSO_MAX_BYTES) {
+                bytes += pkts[i + k].len;
+                k++;
+            }
+        to[nm] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(pkts[i].port) };
+        to[nm].sin_addr.s_addr = pkts[i].addr;
+        memset(&mh[nm].msg_hdr, 0, sizeof(mh[nm].msg_hdr));
+        mh[nm].msg_hdr.msg_iov = &iov[i];
+        mh[nm].msg_hdr.msg_iovlen = k;
+        mh[nm].msg_hdr.msg_name = &to[nm];
+        mh[nm].msg_hdr.msg_namelen = sizeof(to[nm]);
+        tm[nm].first = i;
+        tm[nm].count = k;
+        if (k > 1) {
+            struct cmsghdr *c;
+            uint16_t seg = pkts[i].len;
+            mh[nm].msg_hdr.msg_control = tm[nm].cmsg;
+            mh[nm].msg_hdr.msg_controllen = sizeof(tm[nm].cmsg);
+            c = CMSG_FIRSTHDR(&mh[nm].msg_hdr);
+            c->cmsg_level = SOL_UDP;
+            c->cmsg_type = UDP_SEGMENT;
+            c->cmsg_len = CMSG_LEN(sizeof(seg));
+            memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+        }
+        nm++;
+        i = (uint16_t)(i + k);
+    }
+    while (sent_msgs < nm) {
+        int r = sendmmsg(u->tx, mh + sent_msgs, nm - sent_msgs, MSG_DONTWAIT);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == ENOBUFS)
                 break; /* back-pressure: the caller keeps the rest */
+            if (tm[sent_msgs].count > 1 && (errno == EINVAL || errno == EIO ||
+                                            errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
+                /* this kernel or device cannot segment: send datagrams one by one from now */
+                u->gso = false;
+                x->st.gso_disabled++;
+                return (uint16_t)(done + udp_tx(x, pkts + done, (uint16_t)(n - done)));
+            }
             /* a datagram the kernel refuses outright (e.g. no route): drop that
-             * one, count it, carry on with the rest */
-            x->st.tx_dropped++;
-            done++;
+             * message, count it, carry on with the rest */
+            x->st.tx_dropped += tm[sent_msgs].count;
+            done = (uint16_t)(done + tm[sent_msgs].count);
+            sent_msgs++;
             continue;
         }
-        for (int i = 0; i < r; i++) {
-            x->st.tx_pkts++;
-            x->st.tx_bytes += pkts[done + i].len;
+        for (int m = 0; m < r; m++) {
+            const struct txmsg *t = &tm[sent_msgs + m];
+            for (uint16_t i = 0; i < t->count; i++)
+                x->st.tx_bytes += pkts[t->first + i].len;
+            x->st.tx_pkts += t->count;
+            x->st.tx_gso_sends += t->count > 1;
+            done = (uint16_t)(done + t->count);
         }
-        done = (uint16_t)(done + r);
+        sent_msgs = (uint16_t)(sent_msgs + r);
     }
     return done;
 }
@@ -261,6 +317,7 @@ sc_xport_udp_open(struct sc_xport **out, const struct sc_xport_params *p, struct
     u->x.ops = &udp_ops;
     u->x.local_addr = p->interface;
     u->rx[0] = u->rx[1] = u->tx = u->epfd = -1;
+    u->gso = p->gso;
 
     if (p->role == SC_XPORT_PUB) {
         rc = open_socket(p, htonl(INADDR_ANY), p->nak_port, true, &u->x.st, &what);

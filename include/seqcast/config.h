@@ -83,6 +83,7 @@ struct sc_channel_cfg {
     enum sc_framing framing;
     uint8_t ttl;
     bool loop;           /* IP_MULTICAST_LOOP: same-host subscribers see the data */
+    bool gso;            /* kernel UDP: UDP_SEGMENT sends of equal-size packet runs */
     uint32_t mtu;        /* largest IP datagram sent */
     uint32_t window_packets; /* transmit window: packets kept for repair ... */
     uint64_t window_ns;      /* ... and for at most this long */

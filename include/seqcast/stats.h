@@ -4,7 +4,8 @@
 
 #include <stdint.h>
 
-/* The link under a channel (raw-Ethernet transports; all 0 on kernel UDP). */
+/* The link under a channel (the rx/arp/mbuf/neighbour counters are for
+ * raw-Ethernet transports and 0 on kernel UDP; the gso ones are kernel UDP's). */
 struct sc_link_stats {
     uint64_t rx_filtered;  /* frames not for this channel */
     uint64_t rx_malformed; /* frames failing Ethernet/IPv4/UDP checks */
@@ -12,6 +13,8 @@ struct sc_link_stats {
     uint64_t no_mbuf;      /* packet buffers exhausted */
     uint64_t no_neighbour; /* unicast to a MAC not known yet (ARP asked) */
     uint64_t tx_dropped;   /* frames the device or kernel refused */
+    uint64_t tx_gso_sends; /* sends that carried a run of equal-size packets (UDP GSO) */
+    uint64_t gso_disabled; /* 1 if the kernel refused UDP GSO and it was turned off */
 };
 
 #endif
