@@ -160,7 +160,7 @@ usage(FILE *out)
 {
     fprintf(out,
             "usage: seqcast-order --config FILE [--session NAME] (--count N | --input FILE)\n"
-            "                     [--rate R] [--size B] [--print]\n"
+            "                     [--rate R] [--size B] [--print] [--spin]\n"
             "\n"
             "Sends orders (unsequenced SoupBinTCP messages starting with an 8-byte big-endian\n"
             "order id) to seqcast-orderd and waits for each acknowledgement.\n"
@@ -177,6 +177,8 @@ usage(FILE *out)
             "  -r, --rate R          orders per second (default 0 = one at a time, ping-pong)\n"
             "  -b, --size BYTES      order size (default 32, at least 8)\n"
             "  -t, --timeout SECONDS give up after this long (default 120)\n"
+            "      --spin            busy-poll the socket instead of sleeping in poll() while\n"
+            "                        waiting for an acknowledgement (lower latency, a whole core)\n"
             "      --set KEY=VALUE   override a key, e.g. sessions.ouch.heartbeat=200ms\n"
             "  -h, --help            this text\n");
 }
@@ -193,6 +195,7 @@ main(int argc, char **argv)
                                            { "set", required_argument, NULL, 'S' },
                                            { "input", required_argument, NULL, 'i' },
                                            { "print", no_argument, NULL, 'p' },
+                                           { "spin", no_argument, NULL, 'P' },
                                            { "help", no_argument, NULL, 'h' },
                                            { NULL, 0, NULL, 0 } };
     static struct sc_config cfg;
@@ -200,6 +203,7 @@ main(int argc, char **argv)
     const char *config = NULL, *session = NULL, *sets[64], *input = NULL;
     double rate = 0, timeout = 120;
     int nsets = 0, c;
+    bool spin = false;
     struct sc_ocli *cli;
     struct sc_ocli_stats st;
     struct sc_err err;
@@ -217,6 +221,7 @@ main(int argc, char **argv)
         case 'S': if (nsets < 64) sets[nsets++] = optarg; break;
         case 'i': input = optarg; break;
         case 'p': a.print = true; break;
+        case 'P': spin = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -282,7 +287,7 @@ main(int argc, char **argv)
             sc_ocli_do_work(cli, now_cached); /* flush now */
         }
         if (p.fd >= 0 && rate == 0 && a.nacked < a.n)
-            poll(&p, 1, 0);
+            poll(&p, 1, spin ? 0 : 1); /* wait for the acknowledgement (1 ms: heartbeats) */
         else if (p.fd < 0)
             usleep(1000);
         now_cached = sc_clock_ns();

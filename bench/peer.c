@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -175,11 +176,41 @@ udp_open(int sender)
     }
 }
 
+/* --gso: the whole batch as one sendmsg with UDP_SEGMENT (the kernel's best
+ * path for equal-size datagrams, the one seqcast's udp transport uses) */
+static int u_gso;
+
+static void
+udp_flush_gso(void)
+{
+    char cbuf[CMSG_SPACE(sizeof(uint16_t))];
+    struct msghdr mh = { .msg_name = &u_dst, .msg_namelen = sizeof(u_dst), .msg_iov = u_iov,
+                         .msg_iovlen = (size_t)u_n, .msg_control = cbuf,
+                         .msg_controllen = sizeof(cbuf) };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    uint16_t seg = (uint16_t)o.size;
+
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(seg));
+    memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+    while (sendmsg(u_fd, &mh, 0) < 0)
+        if (errno != EINTR && errno != EAGAIN && errno != ENOBUFS) {
+            perror("peer udp: sendmsg (UDP_SEGMENT)");
+            exit(3);
+        }
+    u_n = 0;
+}
+
 static void
 udp_flush(void)
 {
     int done = 0;
 
+    if (u_gso && u_n > 1) {
+        udp_flush_gso();
+        return;
+    }
     while (done < u_n) {
         int k = sendmmsg(u_fd, u_m + done, (unsigned)(u_n - done), 0);
         if (k > 0)
@@ -197,7 +228,7 @@ udp_send(const void *msg, size_t len)
 {
     memcpy(u_buf[u_n], msg, len);
     u_iov[u_n].iov_len = len;
-    if (++u_n == BATCH)
+    if (++u_n == BATCH || (u_gso && (size_t)(u_n + 1) * len > 65000))
         udp_flush();
 }
 
@@ -655,6 +686,7 @@ usage(FILE *f)
             "  --count N         messages (default 100000)\n"
             "  --rate R          sender: paced at R msgs/s, each timestamped (latency); 0 = flat out\n"
             "  --framing F       seqcast: batched or raw (default batched)\n"
+            "  --gso             udp sender: each batch as one UDP GSO send (UDP_SEGMENT)\n"
             "  --pgm-rate R      openpgm: rate limit in bytes/s; zmq: ZMQ_RATE in kbit/s\n"
             "  --nak-timers B,R,D openpgm receiver: NAK back-off, repeat, RDATA wait in us\n"
             "  --busy            receiver: spin on non-blocking reads instead of blocking\n"
@@ -677,7 +709,8 @@ main(int argc, char **argv)
         { "framing", 1, 0, 'f' }, { "pgm-rate", 1, 0, 'R' }, { "nak-timers", 1, 0, 'T' },
         { "busy", 0, 0, 'b' },    { "timeout", 1, 0, 't' }, { "idle", 1, 0, 'I' },
         { "linger", 1, 0, 'L' },  { "label", 1, 0, 'l' },  { "test", 1, 0, 'X' },
-        { "curve", 1, 0, 'C' },   { "help", 0, 0, 'h' },   { 0, 0, 0, 0 },
+        { "curve", 1, 0, 'C' },   { "help", 0, 0, 'h' },   { "gso", 0, 0, 'G' },
+        { 0, 0, 0, 0 },
     };
     static char group[64];
     const struct sys *s = NULL;
@@ -727,6 +760,7 @@ main(int argc, char **argv)
         case 'l': o.label = optarg; break;
         case 'X': o.test = optarg; break;
         case 'C': o.curve = optarg; break;
+        case 'G': u_gso = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

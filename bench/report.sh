@@ -125,15 +125,16 @@ $(cat "$out/dpdk-table.md")
 
 \`seqcast-order\` (one order in flight) against \`seqcast-orderd\` (journal in memory, \`fsync: none\`:
 the protocol, not the disk), 32-byte orders, beside a plain TCP ping-pong of the same size with
-TCP_NODELAY, in the same run.
+TCP_NODELAY, in the same run; every side blocks until the other's message arrives (the client's
+\`--spin\` would busy-poll instead). Three interleaved repetitions, the median-p50 one shown.
 
 $(cat "$out/order-table.md")
 
-* The median is within a few microseconds of the socket floor. The gateway's p99.9 shows
-  millisecond stalls that the bare ping-pong (whose server also sleeps, in \`read\`) does not; not
-  yet explained -- candidates are its wake-up through \`poll\` on an epoll descriptor, several
-  more system calls per order, and the doubling growth of the order-id set and the in-memory
-  journal. Finding it, and the ≤ 1.2 × target on the median, is issue 7's work.
+* What separates the gateway from the bare socket is system calls: per order it waits in
+  \`poll\`, asks \`epoll_wait\` which sockets are ready, reads once and writes once (the ping-pong
+  server: one read, one write). It used to also try \`accept\` and a second \`read\` (to hear
+  EAGAIN) on every pass, and the client used to spin; the millisecond p99.9 stalls measured
+  before went with those changes (see the change table).
 * With \`fsync: batch\` or \`message\` every acknowledgement also waits for \`fdatasync\` (the journal
   is written before the acknowledgement is sent): the round trip is then the disk's.
 
@@ -146,5 +147,7 @@ Each measured before and after on this machine (same commands, several runs).
 | the test-message generator (\`apps/msggen.c\`, used by \`seqcast-pub --count\` and \`--verify\`) writes and checks 8 bytes at a time instead of one: \`perf\` showed it at 29 % of the publisher's time at 1344 B, more than the engine | seqcast-cli 1344 B batched, msgs/s | 121,000–165,000 | 171,000–181,000 |
 | \`sc_pub_do_work\` sends new data before it reads the socket for NAKs (a system call), then serves repairs in the same call: a live message no longer waits behind the NAK read | busy-poll p50, 32 B × 100,000/s | 6.3–7.0 µs | 5.0–5.7 µs |
 | the publisher re-arms its heartbeat timer when data resumes after a pause (\`data_sent\` in \`engine/pub.c\`): the timer was left at the pause's long heartbeat step, so a lost tail of the next burst waited for it; found by the tail-loss benchmark, pinned by a simulation test | final message lost, repaired after | 171 ms (up to \`spm.ambient\`) | ~0.2–2 ms |
+| the order gateway asks epoll which sockets are ready and reads only those, and stops reading at a short read instead of reading again for EAGAIN; the client stops at a short read too and blocks in \`poll\` instead of spinning (\`--spin\` keeps spinning available); \`bench/order.sh\` compares blocking with blocking | order p50 / TCP ping-pong p50; p99.9 | 1.66 (client spinning vs blocking ping-pong); 3.7 ms | 1.1–1.2 (both blocking); 0.1 ms |
+| kernel UDP sends runs of equal-size packets as one UDP GSO send (\`gso\`, \`engine/transport/udp.c\`): the stack is crossed once per run of up to 32 packets instead of once per packet | raw 32 B / raw 1344 B / batched 32 B, msgs/s | 0.9 × / 0.8 × the floor; 6.2M | 2–3 × / 2.1–2.6 × the floor; 6.5–8.3M |
 | the benchmark receiver reads the clock once per receive call, not per message, when it is not measuring latency (\`perf\`: \`clock_gettime\` was 20–30 % of both sides at 32 B) -- a harness fix, not an engine one | bench/peer batched 32 B, msgs/s | 4.8M | 6.2–6.7M |
 EOM

@@ -2,8 +2,10 @@
 # make bench, throughput section: one publisher -> one subscriber, kernel UDP
 # multicast, 32 / 288 / 1344-byte messages, over loopback and across a veth
 # pair between two network namespaces: the raw-UDP floor, seqcast batched and
-# raw, OpenPGM (libpgm 5.3) and ZeroMQ PUB/SUB over epgm, all driven by
-# bench/peer in the same run. Every receiver checks sequence numbers: a seqcast
+# raw, OpenPGM (libpgm 5.3) and ZeroMQ PUB/SUB over epgm, plus the floor sent
+# with UDP GSO (UDP_SEGMENT): the kernel's best path for equal-size datagrams,
+# the one seqcast's transport uses; all driven by bench/peer in the same run.
+# Every receiver checks sequence numbers: a seqcast
 # transfer that loses or duplicates a message fails the section. On loopback,
 # seqcast-pub -> seqcast-sub --verify rows add the CLI path with every byte
 # checked, and what the publisher's --record costs.
@@ -27,6 +29,8 @@ count() {
     seqcast/batched/32) echo $((N * 20)) ;;
     zmq/*/32) echo $((N * 8)) ;;
     seqcast/batched/288 | zmq/*/288) echo $((N * 3)) ;;
+    udp-gso/*) echo $((N * 4)) ;;
+    seqcast/raw/*) echo $((N * 2)) ;;
     *) echo "$N" ;;
     esac
 }
@@ -43,6 +47,7 @@ transfer() {
     P=$((P + 4))
     if [ "$where" = veth ]; then rp=$NSB sp=$NSA ifr=198.18.2.2 ifs=198.18.2.1; fi
     case $sys in
+    udp-gso) sys=udp extra=(--gso --label udp-gso) ;;
     seqcast) extra=(--framing "$fr") ;;
     zmq) extra=(--pgm-rate "$(zrate "$size")") ;;
     esac
@@ -90,7 +95,7 @@ if [ "$(id -u)" -eq 0 ] && netns_up; then
 else
     echo "throughput: SKIPPED the veth pair: needs root and network namespaces" >&2
 fi
-systems="udp:- seqcast:batched seqcast:raw openpgm:raw zmq:batched"
+systems="udp:- udp-gso:- seqcast:batched seqcast:raw openpgm:raw zmq:batched"
 [ -x "$PEER" ] && "$PEER" --help | grep -q 'built: .*openpgm' || systems=${systems/openpgm:raw/}
 [ -x "$PEER" ] && "$PEER" --help | grep -q 'built: .*zmq' || systems=${systems/zmq:batched/}
 for where in "${wheres[@]}"; do
@@ -114,7 +119,7 @@ awk "$JAWK"'
       if (j("system") == "udp") floor[w, sz] = j("msgs_per_s") }
     END { for (i = 1; i <= NR; i++) { $0 = rows[i]; w = j("transport"); sz = j("size")
             printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", substr(w, 5), sz,
-              j("system") == "udp" ? "raw-UDP floor" : j("system"), j("framing"), j("msgs_per_s"),
+              j("system") == "udp" ? "raw-UDP floor" : j("system") == "udp-gso" ? "UDP + GSO (kernel best)" : j("system"), j("framing"), j("msgs_per_s"),
               j("mb_per_s"), j("lost"), j("duplicates"),
               floor[w, sz] > 0 ? sprintf("%.2f", j("msgs_per_s") / floor[w, sz]) : "-") } }' "$tmp/results"
 echo

@@ -158,6 +158,46 @@ decode_options(const uint8_t *p, size_t rem, struct sc_pgm_opts *o, size_t *used
 }
 
 int
+sc_pgm_packet_len(const uint8_t *buf, size_t len)
+{
+    size_t off = SC_PGM_HDR_LEN, used;
+    struct sc_pgm_nla nla;
+    uint8_t t;
+    int rc;
+
+    if (len < SC_PGM_HDR_LEN)
+        return SC_PERR_SHORT;
+    t = buf[4];
+    if (t & 0xF0)
+        return SC_PERR_VERSION;
+    if (t == SC_PGM_SPM) {
+        if (len - off < 12)
+            return SC_PERR_SHORT;
+        if ((rc = decode_nla(buf + off + 12, len - off - 12, &nla, &used)) < 0)
+            return rc;
+        off += 12 + used;
+    } else if (is_data(t)) {
+        off += 8;
+    } else if (is_nak_like(t)) {
+        off += 4;
+        for (int i = 0; i < 2; i++) {
+            if (off > len || (rc = decode_nla(buf + off, len - off, &nla, &used)) < 0)
+                return off > len ? SC_PERR_SHORT : rc;
+            off += used;
+        }
+    } else if (t != SC_PGM_SPMR) {
+        return SC_PERR_TYPE;
+    }
+    if (buf[5] & SC_PGM_OPT_PRESENT) {
+        if (off + 4 > len || buf[off] != SC_PGM_OPT_LENGTH || buf[off + 1] != 4)
+            return off + 4 > len ? SC_PERR_SHORT : SC_PERR_OPTIONS;
+        off += sc_load_be16(buf + off + 2);
+    }
+    off += sc_load_be16(buf + 14);
+    return off <= len ? (int)off : SC_PERR_SHORT;
+}
+
+int
 sc_pgm_decode(const uint8_t *buf, size_t len, struct sc_pgm_pkt *out, unsigned flags)
 {
     size_t off = SC_PGM_HDR_LEN, used = 0, rem;

@@ -123,6 +123,15 @@ struct sc_pgm_pkt {
  */
 int sc_pgm_decode(const uint8_t *buf, size_t len, struct sc_pgm_pkt *out, unsigned flags);
 
+/* The length of the PGM packet at the start of buf, which may be followed by
+ * more bytes: a capture taken on the sending host (loopback, veth) shows a UDP
+ * GSO send as one datagram holding several PGM packets back to back. Reads the
+ * type body, the option area's OPT_LENGTH and the TSDU length; validates
+ * nothing else (decode each piece with sc_pgm_decode).
+ * @return the length (<= len), or SC_PERR_SHORT / VERSION / TYPE / ADDRESS /
+ *         OPTIONS. */
+int sc_pgm_packet_len(const uint8_t *buf, size_t len);
+
 /* Bytes the header, type body and options of p take (the TSDU starts there). */
 size_t sc_pgm_header_len(const struct sc_pgm_pkt *p);
 

@@ -379,6 +379,8 @@ main(int argc, char **argv)
                 prev_actual = now;
                 prev_target = target;
             }
+            if (raw && !d.frame)
+                continue; /* a later packet of a split GSO record: the record went whole */
             if (raw && d.frame_len > SC_PKT_MAX) {
                 too_big++; /* a jumbo capture record: no mbuf holds it */
                 continue;

@@ -1,6 +1,7 @@
 #include "replay/pcap_io.h"
 
 #include "proto/netframe.h"
+#include "proto/pgm.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -97,6 +98,7 @@ struct sc_pcapr {
     struct bpf_program prog;
     bool have_prog;
     struct sc_pcapr_stats st;
+    struct sc_capd rest;    /* the rest of a split GSO datagram (rest.len > 0) */
     char errbuf[PCAP_ERRBUF_SIZE + 256];
     uint8_t scratch[SCRATCH];
 };
@@ -234,6 +236,43 @@ as_ethernet(struct sc_pcapr *r, const uint8_t *rec, uint32_t len, uint32_t *flen
     return r->scratch;
 }
 
+/* A UDP GSO send captured on the sending host (loopback, veth) is one
+ * datagram holding several PGM packets back to back (the kernel cuts it at the
+ * device; packet taps see it whole). @return the first packet's length when
+ * the payload tiles exactly into two or more PGM packets that each decode with
+ * a good checksum, else 0 (an ordinary datagram). */
+static uint16_t
+gso_first(const uint8_t *p, size_t len)
+{
+    size_t off = 0;
+    unsigned n = 0;
+    int first = 0;
+
+    while (off < len) {
+        struct sc_pgm_pkt k;
+        int l = sc_pgm_packet_len(p + off, len - off);
+        if (l <= 0 || sc_pgm_decode(p + off, (size_t)l, &k, 0) < 0)
+            return 0;
+        if (!n++)
+            first = l;
+        off += (size_t)l;
+    }
+    return n >= 2 ? (uint16_t)first : 0;
+}
+
+/* the next packet of a split datagram into d */
+static int
+next_piece(struct sc_pcapr *r, struct sc_capd *d, uint16_t len)
+{
+    *d = r->rest;
+    d->len = len;
+    r->rest.payload += len;
+    r->rest.len = (uint16_t)(r->rest.len - len);
+    r->rest.frame = NULL; /* the record goes out once, with its first packet */
+    r->rest.frame_len = 0;
+    return 1;
+}
+
 static bool
 filter_ok(const struct sc_pcapr *r, const struct pcap_pkthdr *h, const u_char *rec)
 {
@@ -252,7 +291,12 @@ sc_pcapr_next(struct sc_pcapr *r, struct sc_capd *d)
 
     if (!r->p)
         return 0;
+    if (r->rest.len) {
+        int l = sc_pgm_packet_len(r->rest.payload, r->rest.len);
+        return next_piece(r, d, (uint16_t)l); /* gso_first checked every piece */
+    }
     while ((rc = pcap_next_ex(r->p, &h, &rec)) == 1) {
+        uint16_t first;
         uint64_t idx = r->st.records++;
         if (r->filter && !filter_ok(r, h, rec)) {
             r->st.filtered++;
@@ -286,6 +330,11 @@ sc_pcapr_next(struct sc_pcapr *r, struct sc_capd *d)
         d->len = f.payload_len;
         d->frame = rec;
         d->frame_len = h->caplen;
+        if (d->len > SC_PGM_HDR_LEN && (first = gso_first(d->payload, d->len)) > 0) {
+            r->st.gso_split++;
+            r->rest = *d;
+            return next_piece(r, d, first);
+        }
         return 1;
     }
     if (rc == PCAP_ERROR_BREAK || rc == -2)
@@ -301,6 +350,7 @@ sc_pcapr_rewind(struct sc_pcapr *r, struct sc_err *err)
     if (r->p)
         pcap_close(r->p);
     r->p = NULL;
+    r->rest.len = 0;
     return reader_open(r, err);
 }
 
@@ -314,10 +364,11 @@ void
 sc_pcapr_describe(const struct sc_pcapr_stats *st, char *buf, size_t len)
 {
     snprintf(buf, len,
-             "%llu records: %llu filtered, %llu not IPv4/UDP, %llu cut short, %llu malformed",
+             "%llu records: %llu filtered, %llu not IPv4/UDP, %llu cut short, %llu malformed, "
+             "%llu UDP GSO sends split into their packets",
              (unsigned long long)st->records, (unsigned long long)st->filtered,
              (unsigned long long)st->not_udp, (unsigned long long)st->truncated,
-             (unsigned long long)st->malformed);
+             (unsigned long long)st->malformed, (unsigned long long)st->gso_split);
 }
 
 const struct sc_pcapr_stats *

@@ -39,7 +39,8 @@ struct sc_capd {
     uint16_t src_port, dst_port;
     const uint8_t *payload;
     uint16_t len;
-    const uint8_t *frame;   /* the record as captured (its link layer) */
+    const uint8_t *frame;   /* the record as captured (its link layer); NULL for the
+                               second and later packets split out of one record */
     uint32_t frame_len;
 };
 
@@ -50,6 +51,8 @@ struct sc_pcapr_stats {
     uint64_t truncated; /* cut short by the capture's snap length */
     uint64_t malformed; /* IPv4/UDP headers that do not parse, fragments */
     uint64_t datagrams; /* returned */
+    uint64_t gso_split; /* datagrams that were UDP GSO sends seen on the sending host,
+                           returned as the PGM packets they carry */
 };
 
 /* Open path; filter is a BPF expression (tcpdump syntax) or NULL.

@@ -18,7 +18,10 @@
 #     runs of N
 #  8. --record-count with --record-files rotates through a bounded set of files; on a tty
 #     seqcast-replay shows a progress line (packets, %, rate, ETA), and none when piped
-# Checks 5 needs root and network namespaces; without them it is skipped, loudly.
+# 10. a capture taken with tshark on the sending host's loopback, where the publisher's UDP GSO
+#     sends appear as single datagrams holding many PGM packets: seqcast-sub --pcap splits
+#     them and delivers every message, verified
+# Checks 5 and 10 need root (namespaces, capturing); without it they are skipped, loudly.
 set -u
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,7 +32,7 @@ NS=scrp$$
 trap 'jobs -p | xargs -r kill -9 2>/dev/null; ip netns del $NS 2>/dev/null; rm -rf "$tmp"' EXIT
 P=$((30000 + $$ % 10000))
 echo "TAP version 13"
-echo "1..20"
+echo "1..21"
 n=0
 check() { n=$((n + 1)); if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
 skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
@@ -196,5 +199,24 @@ if command -v script >/dev/null; then
     check "progress line on a tty ('$(tr '\r' '\n' <"$tmp/tty.out" | grep ETA | tail -1 | sed 's/ *$//')'), none when piped" $r
 else
     skip "progress line on a tty" "script (util-linux) not installed"
+fi
+# --- 10. a capture on the sending host shows UDP GSO sends whole
+if [ "$(id -u)" -eq 0 ] && command -v tshark >/dev/null; then
+    tshark -i lo -f "udp port $((P + 14))" -F pcap -w "$tmp/lo.pcap" -q 2>/dev/null &
+    ts=$!
+    for i in $(seq 1 50); do [ -s "$tmp/lo.pcap" ] && break; sleep 0.1; done # capturing
+    sleep 0.5
+    "$B/seqcast-pub" --count 3000 --size 100 --set framing=raw --group 239.192.5.8:$((P + 14)) \
+        --linger 0.3 >"$tmp/gp.json" 2>/dev/null
+    sleep 0.5; kill -INT $ts; wait $ts 2>/dev/null
+    recs=$(tshark -r "$tmp/lo.pcap" 2>/dev/null | wc -l)
+    dgrams=$("$B/seqcast-replay" --list "$tmp/lo.pcap" 2>/dev/null | wc -l)
+    "$B/seqcast-sub" --pcap "$tmp/lo.pcap" --group 239.192.5.8:$((P + 14)) --set framing=raw --verify -q \
+        >"$tmp/g.json" 2>&1; rc=$?
+    [ "$(field "$tmp/gp.json" link_tx_gso_sends)" -gt 0 ] && [ "$dgrams" -gt "$recs" ] && [ $rc -eq 0 ] \
+        && [ "$(field "$tmp/g.json" received)" = 3000 ] && [ "$(field "$tmp/g.json" verify_errors)" = 0 ]; r=$?
+    check "tshark on the sender's loopback: $recs records hold $dgrams PGM packets ($(field "$tmp/gp.json" link_tx_gso_sends) GSO sends); seqcast-sub --pcap splits them: $(field "$tmp/g.json" received) of 3000 messages, verified" $r
+else
+    skip "a capture on the sending host with UDP GSO sends" "needs root and tshark to capture on lo"
 fi
 exit 0

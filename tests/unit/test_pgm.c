@@ -50,6 +50,20 @@ Test(pgm, golden_decode_encode_identical)
     }
 }
 
+/* sc_pgm_packet_len finds where each golden packet ends when others follow it
+ * (a UDP GSO send seen whole in a capture), and refuses a cut one. */
+Test(pgm, packet_len_with_more_behind)
+{
+    for (size_t i = 0; i < sizeof(goldens) / sizeof(goldens[0]); i++) {
+        uint8_t in[512];
+        size_t n = tu_hex(goldens[i].hex, in, sizeof(in) / 2);
+        memcpy(in + n, in, n); /* the same packet again behind it */
+        cr_assert_eq(sc_pgm_packet_len(in, 2 * n), (int)n, "%s", goldens[i].name);
+        cr_assert_eq(sc_pgm_packet_len(in, n), (int)n, "%s alone", goldens[i].name);
+        cr_assert_lt(sc_pgm_packet_len(in, n - 1), 0, "%s cut by one byte", goldens[i].name);
+    }
+}
+
 Test(pgm, golden_fields)
 {
     uint8_t b[256];
