@@ -58,7 +58,7 @@ $(cat "$out/throughput-table.md" 2>/dev/null || echo "(section not run)")
   32 B it moves many times the kernel's packet rate; **raw** is one message per packet (OpenPGM's
   format) and should sit near the floor's packet rate.
 * OpenPGM runs with its rate limit at 200 MB/s (not the limit here) and a 1M-packet window;
-  ZeroMQ with ZMQ_RATE 2 Gbit/s (1 Gbit/s at 1344 B), 32 MiB socket buffers and unbounded
+  ZeroMQ with ZMQ_RATE 2 Gbit/s at 32 B and 1 Gbit/s above, 32 MiB socket buffers and unbounded
   high-water marks -- faster rates overran its receiver into unrecoverable loss (lost rows),
   lower ones cap it. ZeroMQ batches small messages too: it is the peer to beat at 32 B.
 * At 1344 B the floor is a byte rate: raw 1344 B is compared with it in bytes/s (same size, so

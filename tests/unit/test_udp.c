@@ -1,0 +1,83 @@
+/* The kernel UDP transport over loopback multicast: a burst mixing runs of
+ * equal-size datagrams (sent as UDP GSO runs) with odd sizes and destinations
+ * arrives as exactly the datagrams sent, in order, byte for byte -- with GSO
+ * on (and then some sends must have been GSO runs) and with it off. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/transport/transport.h"
+
+#define NPKT 32
+
+static uint16_t
+len_of(unsigned i)
+{
+    /* 0-11: 1200 B (a run), 12: 1000 (ends that run, shorter), 13: 1300 alone,
+     * 14-29: 100 B (a run), 30: 60, 31: 100 again */
+    return i < 12 ? 1200 : i == 12 ? 1000 : i == 13 ? 1300 : i == 30 ? 60 : 100;
+}
+
+static void
+run(bool gso, uint16_t port)
+{
+    struct sc_xport_params pp = { .role = SC_XPORT_PUB, .port = port, .nak_port = port + 1,
+                                  .ttl = 0, .loop = true, .gso = gso, .rcvbuf = 1 << 20 };
+    struct sc_xport_params sp = pp;
+    struct sc_xport *pub, *sub;
+    struct sc_err err;
+    static uint8_t out[NPKT][1400], in[NPKT + 8][2048];
+    struct sc_pkt tx[NPKT], rx[NPKT + 8];
+    unsigned got = 0;
+    uint16_t sent;
+
+    inet_pton(AF_INET, "239.192.77.3", &pp.group);
+    inet_pton(AF_INET, "127.0.0.1", &pp.interface);
+    sp.group = pp.group;
+    sp.interface = pp.interface;
+    sp.role = SC_XPORT_SUB;
+    cr_assert_eq(sc_xport_udp_open(&sub, &sp, &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_xport_udp_open(&pub, &pp, &err), 0, "%s", err.msg);
+    for (unsigned i = 0; i < NPKT; i++) {
+        for (unsigned b = 0; b < len_of(i); b++)
+            out[i][b] = (uint8_t)(i * 7 + b);
+        tx[i] = (struct sc_pkt){ .data = out[i], .len = len_of(i), .addr = pp.group,
+                                 .port = port };
+    }
+    sent = sc_xport_tx(pub, tx, NPKT);
+    cr_assert_eq(sent, NPKT);
+    for (int tries = 0; got < NPKT && tries < 200; tries++) {
+        uint16_t n;
+        for (unsigned i = 0; i < NPKT + 8; i++)
+            rx[i] = (struct sc_pkt){ .data = in[i], .cap = sizeof(in[i]) };
+        n = sc_xport_rx(sub, rx, (uint16_t)(NPKT + 8 - got));
+        for (uint16_t k = 0; k < n; k++, got++) {
+            cr_assert_lt(got, NPKT, "more datagrams than were sent");
+            cr_assert_eq(rx[k].len, len_of(got), "datagram %u: %u bytes, sent %u", got, rx[k].len,
+                         len_of(got));
+            cr_assert_arr_eq(rx[k].data, out[got], rx[k].len, "datagram %u differs", got);
+        }
+        if (got < NPKT)
+            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+    }
+    cr_assert_eq(got, NPKT, "received %u of %u datagrams", got, NPKT);
+    if (gso)
+        cr_assert_gt(pub->st.tx_gso_sends + pub->st.gso_disabled, 0,
+                     "no GSO run sent, and GSO was not turned off either");
+    else
+        cr_assert_eq(pub->st.tx_gso_sends, 0);
+    cr_assert_eq(pub->st.tx_pkts, NPKT);
+    sc_xport_close(pub);
+    sc_xport_close(sub);
+}
+
+Test(udp, burst_with_gso_arrives_as_sent)
+{
+    run(true, 47710);
+}
+
+Test(udp, burst_without_gso_arrives_as_sent)
+{
+    run(false, 47720);
+}
