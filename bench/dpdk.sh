@@ -75,7 +75,7 @@ transfer() {
         echo "FAIL ${rate:-0}"
         return
     fi
-    echo "{\"system\": \"seqcast\", \"transport\": \"$name\", \"size\": $size, \"test\": \"throughput\", \"msgs_per_s\": $rate, \"published_rate\": $prate, \"lost\": 0, \"duplicates\": $(field "$tmp/sub.json" duplicates_dropped), \"repaired\": $(field "$tmp/sub.json" repaired)}" >>"$tmp/results"
+    echo "{\"system\": \"seqcast\", \"transport\": \"$name\", \"size\": $size, \"test\": \"throughput\", \"msgs_per_s\": $rate, \"mb_per_s\": $(awk -v m="$rate" -v s="$size" 'BEGIN {printf "%.1f", m * s / 1e6}'), \"published_rate\": $prate, \"lost\": 0, \"duplicates\": $(field "$tmp/sub.json" duplicates_dropped), \"repaired\": $(field "$tmp/sub.json" repaired)}" >>"$tmp/results"
     echo "$rate"
 }
 # the DPDK pair over a veth, in two namespaces (no addresses: DPDK owns the links)
@@ -104,7 +104,7 @@ for size in 32 288; do
     "$B/seqcast-pub" "${G[@]}" "${DP[@]}" --set dpdk.device=net_null0 --interface 198.18.6.1 \
         --count "$N" --size "$size" --linger 0 >"$tmp/null.json" 2>/dev/null
     R[null,$size]=$(awk -v n="$N" -v s="$(field "$tmp/null.json" seconds)" 'BEGIN{printf "%.0f", n/s}')
-    echo "{\"system\": \"seqcast\", \"transport\": \"dpdk-net_null (publisher only)\", \"size\": $size, \"test\": \"throughput\", \"msgs_per_s\": ${R[null,$size]}, \"lost\": 0, \"duplicates\": 0}" >>"$tmp/results"
+    echo "{\"system\": \"seqcast\", \"transport\": \"dpdk-net_null (publisher only)\", \"size\": $size, \"test\": \"throughput\", \"msgs_per_s\": ${R[null,$size]}, \"mb_per_s\": $(awk -v m="${R[null,$size]}" -v s="$size" 'BEGIN {printf "%.1f", m * s / 1e6}'), \"lost\": 0, \"duplicates\": 0}" >>"$tmp/results"
 done
 
 fmt() { [ "$1" = FAIL ] && echo FAIL || awk -v v="$1" 'BEGIN{printf "%.2fM", v/1e6}'; }
