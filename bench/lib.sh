@@ -31,38 +31,10 @@ pair() {
     wait $r
 }
 
-# The veth pair: namespaces ${NS}a (198.18.2.1) and ${NS}b (198.18.2.2), each
-# with eth0. OpenPGM (and ZeroMQ's epgm, which is OpenPGM) take their own
-# address from the host name, so each namespace gets a hosts file mapping it to
-# that namespace's address (ip netns exec mounts /etc/netns/NAME/hosts).
-netns_up() {
-    NS=${NS:-scb$$}
-    ip netns add "${NS}a" 2>/dev/null || return 1
-    ip netns add "${NS}b"
-    ip link add "${NS}x" type veth peer name "${NS}y"
-    ip link set "${NS}x" netns "${NS}a"
-    ip link set "${NS}y" netns "${NS}b"
-    ip -n "${NS}a" link set "${NS}x" name eth0
-    ip -n "${NS}b" link set "${NS}y" name eth0
-    ip -n "${NS}a" addr add 198.18.2.1/24 dev eth0
-    ip -n "${NS}b" addr add 198.18.2.2/24 dev eth0
-    for n in a b; do
-        ip -n "$NS$n" link set eth0 up
-        ip -n "$NS$n" link set lo up
-    done
-    mkdir -p "/etc/netns/${NS}a" "/etc/netns/${NS}b"
-    printf '198.18.2.1 %s\n127.0.0.1 localhost\n' "$(hostname)" >"/etc/netns/${NS}a/hosts"
-    printf '198.18.2.2 %s\n127.0.0.1 localhost\n' "$(hostname)" >"/etc/netns/${NS}b/hosts"
-    NSA="ip netns exec ${NS}a"
-    NSB="ip netns exec ${NS}b"
-}
+# the veth pair (scripts/netns.sh): bench_netns_up -> ${NS}a 198.18.2.1, ${NS}b 198.18.2.2
+. "$ROOT/scripts/netns.sh"
+bench_netns_up() { netns_up "scb$$" 198.18.2; }
 
-netns_down() {
-    [ -n "${NS:-}" ] || return 0
-    ip netns del "${NS}a" 2>/dev/null
-    ip netns del "${NS}b" 2>/dev/null
-    rm -rf "/etc/netns/${NS}a" "/etc/netns/${NS}b"
-}
 
 # netns_loss PER_MILLE [MATCH...]: drop that share (of the UDP leaving ${NS}a's
 # eth0, or, with MATCH, every packet matching it) on the nftables egress hook

@@ -26,7 +26,7 @@ finish() {
     { echo "["; paste -sd, "$tmp/results"; echo "]"; } >"$out/recovery.json"
     exit "$1"
 }
-if [ "$(id -u)" -ne 0 ] || ! netns_up; then
+if [ "$(id -u)" -ne 0 ] || ! bench_netns_up; then
     echo "(section SKIPPED: needs root and network namespaces)" | tee "$out/recovery-table.md"
     finish 0
 fi

@@ -90,7 +90,7 @@ cli_transfer() {
 }
 
 wheres=(loopback)
-if [ "$(id -u)" -eq 0 ] && netns_up; then
+if [ "$(id -u)" -eq 0 ] && bench_netns_up; then
     wheres+=(veth)
 else
     echo "throughput: SKIPPED the veth pair: needs root and network namespaces" >&2

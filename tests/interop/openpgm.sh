@@ -26,31 +26,14 @@ skip_all() {
 }
 [ -x "$PEER" ] || skip_all "OpenPGM (libpgm-dev) not installed: pgm_peer not built"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces, nftables)"
-ip netns add "${T}probe" 2>/dev/null || skip_all "cannot create network namespaces here"
-ip netns del "${T}probe"
-
+. "$ROOT/scripts/netns.sh"
 cleanup() {
     jobs -p | xargs -r kill -9 2>/dev/null
-    ip netns del "${T}a" 2>/dev/null
-    ip netns del "${T}b" 2>/dev/null
-    rm -rf "$tmp" "/etc/netns/${T}a" "/etc/netns/${T}b"
+    netns_down
+    rm -rf "$tmp"
 }
 trap cleanup EXIT
-ip netns add "${T}a"
-ip netns add "${T}b"
-ip link add "${T}x" type veth peer name "${T}y"
-ip link set "${T}x" netns "${T}a"
-ip link set "${T}y" netns "${T}b"
-ip -n "${T}a" link set "${T}x" name eth0
-ip -n "${T}b" link set "${T}y" name eth0
-ip -n "${T}a" addr add 198.18.1.1/24 dev eth0
-ip -n "${T}b" addr add 198.18.1.2/24 dev eth0
-for n in a b; do ip -n "$T$n" link set eth0 up; ip -n "$T$n" link set lo up; done
-# OpenPGM takes its own address from the host name: make it resolve, in each
-# namespace, to that namespace's address (ip netns exec mounts these over /etc/hosts)
-mkdir -p "/etc/netns/${T}a" "/etc/netns/${T}b"
-printf '198.18.1.1 %s\n127.0.0.1 localhost\n' "$(hostname)" >"/etc/netns/${T}a/hosts"
-printf '198.18.1.2 %s\n127.0.0.1 localhost\n' "$(hostname)" >"/etc/netns/${T}b/hosts"
+netns_up "$T" 198.18.1 || skip_all "cannot create network namespaces here"
 # the loss: 2% of what host a sends
 ip netns exec "${T}a" nft add table netdev loss
 ip netns exec "${T}a" nft add chain netdev loss eg "{ type filter hook egress device eth0 priority 0; }"
