@@ -61,8 +61,9 @@ static const struct sc_cfg_key channel_keys[] = {
     { "loop", SC_VT_BOOL, CH(loop),
       .doc = "Multicast loopback: subscribers on the publisher's host see the data." },
     { "gso", SC_VT_BOOL, CH(gso),
-      .doc = "Kernel UDP: send runs of equal-size packets as one UDP GSO send (UDP_SEGMENT); "
-             "turned off by itself where the kernel or device refuses it." },
+      .doc = "Kernel UDP: send runs of equal-size packets as one UDP GSO send (UDP_SEGMENT), "
+             "and let the subscriber's socket receive such runs whole (UDP_GRO); turned off by "
+             "itself where the kernel or device refuses it." },
     { "mtu", SC_VT_UINT, CH(mtu), .min = 576, .max = U16MAX,
       .doc = "Largest IP datagram sent (bytes); PGM packets are sized to fit." },
     { "window.packets", SC_VT_UINT, CH(window_packets), .min = 16, .max = 1u << 24,

@@ -742,6 +742,8 @@ sc_sub_fd(const struct sc_sub *s)
 uint64_t
 sc_sub_deadline(const struct sc_sub *s)
 {
+    if (sc_xport_rx_pending(s->x))
+        return 0; /* packets already read from the kernel wait for do_work */
     return sc_tw_next_ns(&s->tw);
 }
 

@@ -158,6 +158,12 @@ rec_fd(const struct sc_xport *x)
     return sc_xport_fd(sc_container_of_const(x, struct rec, x)->inner);
 }
 
+static bool
+rec_pending(const struct sc_xport *x)
+{
+    return sc_xport_rx_pending(sc_container_of_const(x, struct rec, x)->inner);
+}
+
 static void
 rec_close(struct sc_xport *x)
 {
@@ -171,7 +177,8 @@ rec_close(struct sc_xport *x)
 }
 
 static const struct sc_xport_ops rec_ops = {
-    .name = "record", .rx_burst = rec_rx, .tx_burst = rec_tx, .fd = rec_fd, .close = rec_close,
+    .name = "record", .rx_burst = rec_rx, .tx_burst = rec_tx, .fd = rec_fd,
+    .rx_pending = rec_pending, .close = rec_close,
 };
 
 int

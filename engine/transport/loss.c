@@ -203,6 +203,12 @@ loss_fd(const struct sc_xport *x)
     return sc_xport_fd(l->inner);
 }
 
+static bool
+loss_pending(const struct sc_xport *x)
+{
+    return sc_xport_rx_pending(sc_container_of_const(x, struct loss, x)->inner);
+}
+
 static void
 loss_close(struct sc_xport *x)
 {
@@ -213,7 +219,8 @@ loss_close(struct sc_xport *x)
 }
 
 static const struct sc_xport_ops loss_ops = {
-    .name = "loss", .rx_burst = loss_rx, .tx_burst = loss_tx, .fd = loss_fd, .close = loss_close,
+    .name = "loss", .rx_burst = loss_rx, .tx_burst = loss_tx, .fd = loss_fd,
+    .rx_pending = loss_pending, .close = loss_close,
 };
 
 int

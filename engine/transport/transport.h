@@ -47,6 +47,9 @@ struct sc_xport_ops {
     uint16_t (*tx_frames)(struct sc_xport *x, const struct sc_pkt *frames, uint16_t n);
     /* A descriptor that becomes readable when rx_burst has work, or -1. */
     int (*fd)(const struct sc_xport *x);
+    /* Optional: true when rx_burst has packets already taken from the kernel
+     * (so fd will not become readable for them): the caller must not block. */
+    bool (*rx_pending)(const struct sc_xport *x);
     void (*close)(struct sc_xport *x);
 };
 
@@ -55,6 +58,7 @@ struct sc_xport_stats {
     uint64_t tx_pkts, tx_bytes, tx_dropped; /* dropped: the kernel/queue refused them */
     uint64_t tx_gso_sends;    /* kernel UDP: sends that carried a run of packets (UDP GSO) */
     uint64_t gso_disabled;    /* kernel UDP: 1 if the kernel refused GSO and it was turned off */
+    uint64_t rx_gro_msgs;     /* kernel UDP: reads that carried a run of datagrams (UDP GRO) */
     uint64_t rcvbuf_requested, rcvbuf_effective;
     /* raw-Ethernet transports */
     uint64_t rx_filtered;     /* frames not for us: other groups, ports, protocols */
@@ -88,6 +92,12 @@ struct sc_xport_params {
     bool gso;
     uint64_t rcvbuf, sndbuf;
 };
+
+static inline bool
+sc_xport_rx_pending(const struct sc_xport *x)
+{
+    return x->ops->rx_pending && x->ops->rx_pending(x);
+}
 
 static inline uint16_t
 sc_xport_rx(struct sc_xport *x, struct sc_pkt *p, uint16_t n)

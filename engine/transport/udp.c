@@ -29,8 +29,27 @@
 #include "engine/compiler.h"
 #include "engine/transport/transport.h"
 
+/* UDP GRO on the subscriber's socket (UDP_GRO, Linux >= 5.0): the kernel may
+ * hand over a run of datagrams of one flow as one, with their size in a control
+ * message -- on loopback and veth the publisher's GSO runs arrive so, never cut
+ * up. They are read into the transport's own buffers and copied out one
+ * datagram per packet buffer; what the caller had no room for waits here
+ * (rx_pending) for the next call. */
+#define GRO_MSGS 8
+#define GRO_BUF 65536
+
+struct gro_msg {
+    uint32_t len, addr; /* addr: network order */
+    uint16_t seg, port; /* seg: datagram size, 0 = one datagram */
+};
+
 struct udp {
     struct sc_xport x;
+    bool gro;                 /* subscriber: UDP_GRO is on */
+    uint8_t (*gro_buf)[GRO_BUF];
+    struct gro_msg gm[GRO_MSGS];
+    unsigned gro_n, gro_cur;  /* messages held, the one being split */
+    uint32_t gro_off;         /* where its next datagram starts */
     int rx[2];   /* receive sockets, -1 if unused */
     uint16_t rx_port[2];
     int tx;      /* the socket we send from */
@@ -132,6 +151,92 @@ multicast_tx_options(int fd, const struct sc_xport_params *p, const char **what)
     return set_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, p->loop ? 1 : 0);
 }
 
+/* read up to GRO_MSGS (possibly coalesced) messages into the GRO buffers */
+static void
+gro_read(struct udp *u)
+{
+    struct mmsghdr mh[GRO_MSGS];
+    struct iovec iov[GRO_MSGS];
+    struct sockaddr_in from[GRO_MSGS];
+    char cbuf[GRO_MSGS][CMSG_SPACE(sizeof(int))];
+    int r;
+
+    u->gro_n = u->gro_cur = 0;
+    u->gro_off = 0;
+    for (int i = 0; i < GRO_MSGS; i++) {
+        iov[i] = (struct iovec){ u->gro_buf[i], GRO_BUF };
+        mh[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
+                                         .msg_iov = &iov[i], .msg_iovlen = 1,
+                                         .msg_control = cbuf[i], .msg_controllen = sizeof(cbuf[i]) };
+    }
+    do
+        r = recvmmsg(u->rx[0], mh, GRO_MSGS, MSG_DONTWAIT, NULL);
+    while (r < 0 && errno == EINTR);
+    for (int i = 0; i < r; i++) {
+        struct gro_msg *m = &u->gm[u->gro_n];
+        struct cmsghdr *c;
+        if (mh[i].msg_hdr.msg_flags & MSG_TRUNC) {
+            u->x.st.rx_truncated++;
+            continue;
+        }
+        *m = (struct gro_msg){ .len = mh[i].msg_len, .addr = from[i].sin_addr.s_addr,
+                               .port = ntohs(from[i].sin_port) };
+        for (c = CMSG_FIRSTHDR(&mh[i].msg_hdr); c; c = CMSG_NXTHDR(&mh[i].msg_hdr, c))
+            if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+                int seg;
+                memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+                m->seg = seg > 0 && (uint32_t)seg < m->len ? (uint16_t)seg : 0;
+                u->x.st.rx_gro_msgs += m->seg != 0;
+            }
+        if ((unsigned)i != u->gro_n) /* keep the buffers in step with gm[] after a skipped one */
+            memmove(u->gro_buf[u->gro_n], u->gro_buf[i], m->len);
+        u->gro_n++;
+    }
+}
+
+static uint16_t
+gro_rx(struct udp *u, struct sc_pkt *pkts, uint16_t n)
+{
+    uint16_t got = 0;
+
+    for (;;) {
+        while (got < n && u->gro_cur < u->gro_n) {
+            const struct gro_msg *m = &u->gm[u->gro_cur];
+            uint32_t left = m->len - u->gro_off, take = m->seg && m->seg < left ? m->seg : left;
+            struct sc_pkt *p = &pkts[got];
+            if (take > p->cap) {
+                u->x.st.rx_truncated++;
+            } else if (take) {
+                memcpy(p->data, u->gro_buf[u->gro_cur] + u->gro_off, take);
+                p->len = (uint16_t)take;
+                p->addr = m->addr;
+                p->port = m->port;
+                p->lport = u->rx_port[0];
+                u->x.st.rx_pkts++;
+                u->x.st.rx_bytes += take;
+                got++;
+            }
+            u->gro_off += take;
+            if (u->gro_off >= m->len) {
+                u->gro_cur++;
+                u->gro_off = 0;
+            }
+        }
+        if (got == n || u->gro_cur < u->gro_n)
+            return got;
+        gro_read(u);
+        if (!u->gro_n)
+            return got;
+    }
+}
+
+static bool
+udp_rx_pending(const struct sc_xport *x)
+{
+    const struct udp *u = sc_container_of_const(x, struct udp, x);
+    return u->gro_cur < u->gro_n;
+}
+
 static uint16_t
 udp_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
 {
@@ -141,6 +246,8 @@ udp_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
     struct sockaddr_in from[SC_BURST];
     uint16_t got = 0;
 
+    if (u->gro)
+        return gro_rx(u, pkts, n);
     if (n > SC_BURST)
         n = SC_BURST;
     for (int s = 0; s < 2 && got < n; s++) {
@@ -298,11 +405,13 @@ udp_close(struct sc_xport *x)
         close(u->tx);
     if (u->epfd >= 0)
         close(u->epfd);
+    free(u->gro_buf);
     free(u);
 }
 
 static const struct sc_xport_ops udp_ops = {
-    .name = "udp", .rx_burst = udp_rx, .tx_burst = udp_tx, .fd = udp_fd, .close = udp_close,
+    .name = "udp", .rx_burst = udp_rx, .tx_burst = udp_tx, .fd = udp_fd,
+    .rx_pending = udp_rx_pending, .close = udp_close,
 };
 
 int
@@ -347,6 +456,10 @@ sc_xport_udp_open(struct sc_xport **out, const struct sc_xport_params *p, struct
                 what = "IP_ADD_MEMBERSHIP (join the group on the interface)";
                 goto out_fail;
             }
+            /* GRO with GSO (one switch): runs arrive whole, if the kernel can */
+            if (p->gso && (u->gro_buf = malloc(sizeof(*u->gro_buf) * GRO_MSGS)) &&
+                set_int(u->rx[0], SOL_UDP, UDP_GRO, 1) == 0)
+                u->gro = true;
         }
         u->tx = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (u->tx < 0) {
