@@ -130,6 +130,7 @@ struct sys {
 
 #define BATCH 64
 static int u_fd = -1, u_n;
+static int u_gso; /* --gso: UDP_SEGMENT sends, UDP_GRO receives */
 static struct sockaddr_in u_dst;
 static uint8_t u_buf[BATCH][2048];
 static struct mmsghdr u_m[BATCH];
@@ -168,6 +169,8 @@ udp_open(int sender)
         setsockopt(u_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         if (setsockopt(u_fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
             setsockopt(u_fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+        if (u_gso && setsockopt(u_fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0)
+            perror("peer udp: UDP_GRO");
         if (bind(u_fd, (struct sockaddr *)&u_dst, sizeof(u_dst)) < 0 ||
             setsockopt(u_fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
             perror("peer udp: bind/join");
@@ -178,7 +181,6 @@ udp_open(int sender)
 
 /* --gso: the whole batch as one sendmsg with UDP_SEGMENT (the kernel's best
  * path for equal-size datagrams, the one seqcast's udp transport uses) */
-static int u_gso;
 
 static void
 udp_flush_gso(void)
@@ -238,11 +240,52 @@ udp_serve(uint64_t until)
     sleep_until(until);
 }
 
+/* --gso on the receiver: UDP_GRO, runs read whole and cut by their segment size */
+#define GRO_MSGS 8
+static uint8_t u_gro[GRO_MSGS][65536];
+
+static void
+udp_recv_gro(void)
+{
+    struct mmsghdr m[GRO_MSGS];
+    struct iovec iov[GRO_MSGS];
+    char cb[GRO_MSGS][CMSG_SPACE(sizeof(int))];
+    int k;
+
+    for (int i = 0; i < GRO_MSGS; i++) {
+        iov[i] = (struct iovec){ u_gro[i], sizeof(u_gro[i]) };
+        m[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1,
+                                        .msg_control = cb[i], .msg_controllen = sizeof(cb[i]) };
+    }
+    k = recvmmsg(u_fd, m, GRO_MSGS, MSG_DONTWAIT, NULL);
+    for (int i = 0; i < k; i++) {
+        size_t seg = m[i].msg_len;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&m[i].msg_hdr); c; c = CMSG_NXTHDR(&m[i].msg_hdr, c))
+            if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+                int v;
+                memcpy(&v, CMSG_DATA(c), sizeof(v));
+                if (v > 0)
+                    seg = (size_t)v;
+            }
+        for (size_t off = 0; off < m[i].msg_len; off += seg)
+            on_msg(u_gro[i] + off, m[i].msg_len - off < seg ? m[i].msg_len - off : seg);
+    }
+}
+
 static void
 udp_recv(uint64_t max_ns)
 {
     int k;
 
+    if (u_gso) {
+        if (!o.busy) {
+            struct pollfd p = { .fd = u_fd, .events = POLLIN };
+            if (poll(&p, 1, (int)(max_ns / 1000000u) + 1) <= 0)
+                return;
+        }
+        udp_recv_gro();
+        return;
+    }
     for (int i = 0; i < BATCH; i++)
         u_iov[i].iov_len = sizeof(u_buf[i]);
     if (!o.busy) {
@@ -686,7 +729,8 @@ usage(FILE *f)
             "  --count N         messages (default 100000)\n"
             "  --rate R          sender: paced at R msgs/s, each timestamped (latency); 0 = flat out\n"
             "  --framing F       seqcast: batched or raw (default batched)\n"
-            "  --gso             udp sender: each batch as one UDP GSO send (UDP_SEGMENT)\n"
+            "  --gso             udp: the sender sends each batch as one UDP GSO send\n"
+            "                    (UDP_SEGMENT), the receiver reads runs whole (UDP_GRO)\n"
             "  --pgm-rate R      openpgm: rate limit in bytes/s; zmq: ZMQ_RATE in kbit/s\n"
             "  --nak-timers B,R,D openpgm receiver: NAK back-off, repeat, RDATA wait in us\n"
             "  --busy            receiver: spin on non-blocking reads instead of blocking\n"

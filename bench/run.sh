@@ -23,6 +23,8 @@ section "DPDK data path" dpdk.sh
 section "order sessions" order.sh
 BUILD=$BUILD "$ROOT/bench/plot.sh" "$ROOT/docs/bench-latency.png" || rc=1
 BUILD=$BUILD "$ROOT/bench/report.sh" >"$ROOT/docs/BENCHMARKS.md" || rc=1
+echo "== targets (issue 7) in this run; details in docs/BENCHMARKS.md"
+sed -n '/^## Targets/,/^## Kernel UDP/p' "$ROOT/docs/BENCHMARKS.md" | grep '^|'
 { echo "["; for f in "$out"/{throughput,latency,recovery,dpdk,order}.json; do [ -s "$f" ] && sed '1d;$d' "$f"; done | paste -sd, ; echo "]"; } >"$out/results.json"
 echo "== wrote docs/BENCHMARKS.md, docs/bench-latency.png and $BUILD/bench/results.json in $(( $(date +%s) - t0 )) s"
 [ $rc -eq 0 ] || echo "== some section FAILED (see above)" >&2
