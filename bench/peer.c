@@ -50,6 +50,8 @@ static struct opt {
     uint64_t count;
     double rate, timeout, idle, linger;
     long pgm_rate;            /* openpgm: bytes/s; zmq: kbit/s (ZMQ_RATE) */
+    const char *sets[16];     /* seqcast: --set KEY=VALUE */
+    int nsets;
     int nak_bo_us, nak_rpt_us, nak_rdata_us;
 } o = {
     .group = "239.192.9.1", .iface = "127.0.0.1", .port = 47000, .size = 32, .count = 100000,
@@ -338,6 +340,9 @@ sc_open(int sender)
     snprintf(a, sizeof(a), "nak_port=%d", o.nak_port ? o.nak_port : o.port + 1);
     if (sc_config_set(&cfg, a, &err) < 0 || sc_config_set(&cfg, "rcvbuf=32MiB", &err) < 0)
         goto bad;
+    for (int i = 0; i < o.nsets; i++)
+        if (sc_config_set(&cfg, o.sets[i], &err) < 0)
+            goto bad;
     if (sender) {
         rc = sc_pub_create(&s_pub, &cfg, NULL, &err);
     } else {
@@ -729,6 +734,7 @@ usage(FILE *f)
             "  --count N         messages (default 100000)\n"
             "  --rate R          sender: paced at R msgs/s, each timestamped (latency); 0 = flat out\n"
             "  --framing F       seqcast: batched or raw (default batched)\n"
+            "  --set KEY=VALUE   seqcast: a channel key, e.g. --set gso=false\n"
             "  --gso             udp: the sender sends each batch as one UDP GSO send\n"
             "                    (UDP_SEGMENT), the receiver reads runs whole (UDP_GRO)\n"
             "  --pgm-rate R      openpgm: rate limit in bytes/s; zmq: ZMQ_RATE in kbit/s\n"
@@ -754,6 +760,7 @@ main(int argc, char **argv)
         { "busy", 0, 0, 'b' },    { "timeout", 1, 0, 't' }, { "idle", 1, 0, 'I' },
         { "linger", 1, 0, 'L' },  { "label", 1, 0, 'l' },  { "test", 1, 0, 'X' },
         { "curve", 1, 0, 'C' },   { "help", 0, 0, 'h' },   { "gso", 0, 0, 'G' },
+        { "set", 1, 0, 'S' },
         { 0, 0, 0, 0 },
     };
     static char group[64];
@@ -805,6 +812,13 @@ main(int argc, char **argv)
         case 'X': o.test = optarg; break;
         case 'C': o.curve = optarg; break;
         case 'G': u_gso = 1; break;
+        case 'S':
+            if (o.nsets == 16) {
+                fprintf(stderr, "peer: at most 16 --set options\n");
+                return 2;
+            }
+            o.sets[o.nsets++] = optarg;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -43,10 +43,20 @@ struct gro_msg {
     uint16_t seg, port; /* seg: datagram size, 0 = one datagram */
 };
 
+/* recvmmsg's arguments for the GRO buffers, built once (a busy-polling
+ * subscriber calls rx_burst millions of times a second, mostly for nothing) */
+struct gro_io {
+    uint8_t buf[GRO_MSGS][GRO_BUF];
+    struct mmsghdr mh[GRO_MSGS];
+    struct iovec iov[GRO_MSGS];
+    struct sockaddr_in from[GRO_MSGS];
+    char cbuf[GRO_MSGS][CMSG_SPACE(sizeof(int))];
+};
+
 struct udp {
     struct sc_xport x;
     bool gro;                 /* subscriber: UDP_GRO is on */
-    uint8_t (*gro_buf)[GRO_BUF];
+    struct gro_io *gio;
     struct gro_msg gm[GRO_MSGS];
     unsigned gro_n, gro_cur;  /* messages held, the one being split */
     uint32_t gro_off;         /* where its next datagram starts */
@@ -153,43 +163,55 @@ multicast_tx_options(int fd, const struct sc_xport_params *p, const char **what)
 
 /* read up to GRO_MSGS (possibly coalesced) messages into the GRO buffers */
 static void
+gro_setup(struct gro_io *g)
+{
+    for (int i = 0; i < GRO_MSGS; i++) {
+        g->iov[i] = (struct iovec){ g->buf[i], GRO_BUF };
+        g->mh[i].msg_hdr = (struct msghdr){ .msg_name = &g->from[i],
+                                            .msg_namelen = sizeof(g->from[i]),
+                                            .msg_iov = &g->iov[i], .msg_iovlen = 1,
+                                            .msg_control = g->cbuf[i],
+                                            .msg_controllen = sizeof(g->cbuf[i]) };
+    }
+}
+
+static void
 gro_read(struct udp *u)
 {
-    struct mmsghdr mh[GRO_MSGS];
-    struct iovec iov[GRO_MSGS];
-    struct sockaddr_in from[GRO_MSGS];
-    char cbuf[GRO_MSGS][CMSG_SPACE(sizeof(int))];
+    struct gro_io *g = u->gio;
+    struct mmsghdr *mh = g->mh;
+    struct sockaddr_in *from = g->from;
     int r;
 
     u->gro_n = u->gro_cur = 0;
     u->gro_off = 0;
-    for (int i = 0; i < GRO_MSGS; i++) {
-        iov[i] = (struct iovec){ u->gro_buf[i], GRO_BUF };
-        mh[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
-                                         .msg_iov = &iov[i], .msg_iovlen = 1,
-                                         .msg_control = cbuf[i], .msg_controllen = sizeof(cbuf[i]) };
-    }
     do
         r = recvmmsg(u->rx[0], mh, GRO_MSGS, MSG_DONTWAIT, NULL);
     while (r < 0 && errno == EINTR);
     for (int i = 0; i < r; i++) {
+        struct msghdr *h = &mh[i].msg_hdr;
         struct gro_msg *m = &u->gm[u->gro_n];
         struct cmsghdr *c;
-        if (mh[i].msg_hdr.msg_flags & MSG_TRUNC) {
-            u->x.st.rx_truncated++;
-            continue;
-        }
+        bool trunc = h->msg_flags & MSG_TRUNC;
+
         *m = (struct gro_msg){ .len = mh[i].msg_len, .addr = from[i].sin_addr.s_addr,
                                .port = ntohs(from[i].sin_port) };
-        for (c = CMSG_FIRSTHDR(&mh[i].msg_hdr); c; c = CMSG_NXTHDR(&mh[i].msg_hdr, c))
+        for (c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) /* the kernel's controllen */
             if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
                 int seg;
                 memcpy(&seg, CMSG_DATA(c), sizeof(seg));
                 m->seg = seg > 0 && (uint32_t)seg < m->len ? (uint16_t)seg : 0;
                 u->x.st.rx_gro_msgs += m->seg != 0;
             }
+        /* what the kernel changed, back for the next call */
+        h->msg_namelen = sizeof(from[i]);
+        h->msg_controllen = sizeof(g->cbuf[i]);
+        if (trunc) {
+            u->x.st.rx_truncated++;
+            continue;
+        }
         if ((unsigned)i != u->gro_n) /* keep the buffers in step with gm[] after a skipped one */
-            memmove(u->gro_buf[u->gro_n], u->gro_buf[i], m->len);
+            memmove(g->buf[u->gro_n], g->buf[i], m->len);
         u->gro_n++;
     }
 }
@@ -207,7 +229,7 @@ gro_rx(struct udp *u, struct sc_pkt *pkts, uint16_t n)
             if (take > p->cap) {
                 u->x.st.rx_truncated++;
             } else if (take) {
-                memcpy(p->data, u->gro_buf[u->gro_cur] + u->gro_off, take);
+                memcpy(p->data, u->gio->buf[u->gro_cur] + u->gro_off, take);
                 p->len = (uint16_t)take;
                 p->addr = m->addr;
                 p->port = m->port;
@@ -405,7 +427,7 @@ udp_close(struct sc_xport *x)
         close(u->tx);
     if (u->epfd >= 0)
         close(u->epfd);
-    free(u->gro_buf);
+    free(u->gio);
     free(u);
 }
 
@@ -457,9 +479,11 @@ sc_xport_udp_open(struct sc_xport **out, const struct sc_xport_params *p, struct
                 goto out_fail;
             }
             /* GRO with GSO (one switch): runs arrive whole, if the kernel can */
-            if (p->gso && (u->gro_buf = malloc(sizeof(*u->gro_buf) * GRO_MSGS)) &&
-                set_int(u->rx[0], SOL_UDP, UDP_GRO, 1) == 0)
+            if (p->gso && (u->gio = malloc(sizeof(*u->gio))) &&
+                set_int(u->rx[0], SOL_UDP, UDP_GRO, 1) == 0) {
+                gro_setup(u->gio);
                 u->gro = true;
+            }
         }
         u->tx = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (u->tx < 0) {
