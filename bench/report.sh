@@ -97,10 +97,17 @@ counted arriving at the publisher by an nftables counter. OpenPGM's receivers us
 
 $(cat "$out/recovery-table.md" 2>/dev/null || echo "(section not run)")
 
-* At 10,000 msg/s a lost packet is noticed only when the next one arrives (100 µs later), then
-  NAKed after seqcast's 50 µs back-off and repaired one round trip later; messages behind it wait
-  (in-order delivery). With 1 % of packets lost, that puts the p99 right at the edge of the
-  repaired share -- compare p99.9 and the curves, not only p99.
+* At 10,000 msg/s a lost packet is noticed only when the next packet (data or the heartbeat SPM,
+  100 µs after data) arrives, then NAKed after a back-off of up to 50 µs and repaired a round trip
+  later, while the messages behind it wait (in-order delivery): each loss delays two or three
+  messages by 150–300 µs even with no scheduling noise. With 1 % of packets dropped that is
+  2–3 % of all messages, so **the p99 under loss is the repair time by arithmetic**, and "p99 ≤
+  1.5 × the floor's p99 without loss" can hold only when the floor's own p99 is a VM wake-up of
+  several hundred µs. The ratio to OpenPGM's p99 (whose repairs wait on its 2 ms back-off) is the
+  meaningful one here.
+* p99.9 and max (a few ms) are a lost NCF or repair: the receiver then waits \`nak.rdata\`
+  (4 ms on the lan profile) before NAKing again. Retrying sooner at first (1/8, 1/4, 1/2 of the
+  wait, then the full value) would cut that tail; not done yet.
 * 8 subscribers in one namespace see the same drops; NAK suppression (a subscriber that hears
   another's NAK or the NCF holds its own) is what keeps NAKs per dropped packet well below 8.
 * Tail loss: the last message's ODATA is dropped and the publisher goes quiet; only its
