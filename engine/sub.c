@@ -31,6 +31,11 @@
 
 struct source {
     bool used;
+    /* not used, but remembered: the session timed out here (SOURCE_DOWN
+     * timeout) and, if the same TSI is heard again, goes on after what was
+     * delivered instead of joining afresh (which would skip messages, or
+     * deliver the session again from its start) */
+    bool resumable;
     struct sc_sub *sub;
     struct sc_source id;
     struct sc_rxw w;
@@ -450,22 +455,34 @@ source_down(struct source *src, enum sc_down_reason why)
     sc_tw_cancel(&s->tw, &src->nak_timer);
     sc_tw_cancel(&s->tw, &src->idle_timer);
     sc_nak_reset(&src->nak);
+    /* the window is settled: everything up to end was delivered or reported
+     * lost; a resumed session continues after it */
+    for (uint64_t q = src->w.next; q < src->w.end; q++)
+        sc_rxw_slot(&src->w, q)->state = SC_RXW_EMPTY;
+    src->w.next = src->w.end;
+    src->loss_pkts = 0;
     src->used = false;
+    src->resumable = why == SC_DOWN_TIMEOUT;
 }
 
 static struct source *
 find_source(struct sc_sub *s, const struct sc_pgm_pkt *k)
 {
-    struct source *spare = NULL;
+    struct source *spare = NULL, *old = NULL;
 
     for (unsigned i = 0; i < SC_SUB_MAX_SOURCES; i++) {
         struct source *src = &s->src[i];
-        if (src->used && src->id.sport == k->sport && !memcmp(src->id.gsi, k->gsi, 6))
-            return src;
-        if (!src->used && !spare)
+        if ((src->used || src->resumable) && src->id.sport == k->sport &&
+            !memcmp(src->id.gsi, k->gsi, 6))
+            return src; /* followed, or timed out and remembered */
+        if (!src->used && !src->resumable && !spare)
             spare = src;
+        if (!src->used && src->resumable && !old)
+            old = src;
     }
-    return spare; /* unused: the caller starts it */
+    if (!spare && old) /* every free entry remembers a session: forget one */
+        old->resumable = false;
+    return spare ? spare : old; /* unused: the caller starts it */
 }
 
 /* A new source. Where its stream starts for us (DESIGN s.6 late join):
@@ -482,6 +499,20 @@ start_source(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, u
     struct sc_sub_event ev = { .type = SC_EV_SOURCE_UP, .src = &src->id };
     static const char hex[] = "0123456789abcdef";
 
+    if (src->resumable) { /* find_source matched its TSI: the same session */
+        src->used = true;
+        src->resumable = false;
+        src->join = SC_JOIN_RESUMED;
+        src->fin = false;
+        src->id.addr = from;
+        src->last_heard_ns = now_ns;
+        ev.up.join = src->join;
+        ev.up.first_packet = src->w.next - SEQ_BASE;
+        s->st.sources_up++;
+        sc_tw_arm(&s->tw, &src->idle_timer, now_ns + s->ch.source_timeout_ns);
+        emit_event(s, &ev);
+        return; /* what it sent meanwhile is a gap like any other: NAKed */
+    }
     src->used = true;
     memcpy(src->id.gsi, k->gsi, 6);
     src->id.sport = k->sport;
@@ -660,16 +691,17 @@ on_packet(struct sc_sub *s, struct sc_pkt *pk, uint64_t now_ns)
     if (!src->used) {
         if (k.type == SC_PGM_NCF || k.type == SC_PGM_NAK)
             return false; /* nothing to confirm for a source we do not follow yet */
-        if (k.type == SC_PGM_RDATA && k.data.trail != 0) {
+        if (k.type == SC_PGM_RDATA && k.data.trail != 0 && !src->resumable) {
             /* a repair for someone else is old data, not the live edge: wait for
              * ODATA or an SPM to decide where this subscriber starts */
             s->st.rx_before_join++;
             return false;
         }
-        if (k.opt.present & SC_PGM_HAS_FIN) {
+        if ((k.opt.present & SC_PGM_HAS_FIN) && !src->resumable) {
             /* the session is over (publishers repeat the FIN a few times, so
              * this is also what follows our own SOURCE_DOWN): nothing to join,
-             * and a source started here would NAK a window no one serves */
+             * and a source started here would NAK a window no one serves.
+             * (A session lost to a timeout resumes: its tail may need repair.) */
             s->st.rx_before_join++;
             return false;
         }

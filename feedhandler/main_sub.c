@@ -84,6 +84,7 @@ on_event(void *ctx, const struct sc_sub_event *ev)
             fprintf(stderr, "seqcast-sub: source %s up (%s, first packet %llu)\n", ev->src->name,
                     ev->up.join == SC_JOIN_FROM_START ? "from its start"
                     : ev->up.join == SC_JOIN_LIVE    ? "joined live"
+                    : ev->up.join == SC_JOIN_RESUMED ? "heard again after a timeout, resuming"
                                                      : "joined, recovering its window",
                     (unsigned long long)ev->up.first_packet);
         break;

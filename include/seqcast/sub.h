@@ -55,6 +55,9 @@ enum sc_join {
     SC_JOIN_FROM_START = 1, /* there from the session's first packet */
     SC_JOIN_LIVE,           /* joined mid-stream at the live edge */
     SC_JOIN_WINDOW,         /* joined mid-stream, recovering the publisher's window */
+    SC_JOIN_RESUMED,        /* the same session heard again after its SOURCE_DOWN (timeout):
+                               delivery goes on after the last message delivered; what was
+                               sent meanwhile is repaired or reported as loss, never skipped */
 };
 
 enum sc_down_reason {

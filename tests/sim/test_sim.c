@@ -389,3 +389,58 @@ Test(sim, tail_loss_after_a_pause_is_repaired_at_the_first_heartbeat, .timeout =
            (double)t / 1e6);
     cr_assert_lt(t, 2000000, "tail repaired only after %llu ns", (unsigned long long)t);
 }
+
+/* A subscriber that hears nothing from a session for longer than
+ * source_timeout (its link down: data and heartbeats lost), then hears the
+ * same session again, must go on from where it stopped: the messages sent
+ * meanwhile are still in the publisher's window, so they are repaired and
+ * everything is delivered once, in order -- not skipped (joining live) nor
+ * delivered again from the start. */
+static void
+outage_run(uint64_t cut_from, uint64_t cut_count, uint64_t *seen_before, uint64_t *seen_after)
+{
+    struct sc_loss_params lp = { .seed = 13, .cut_from = cut_from, .cut_count = cut_count };
+    struct sc_channel_cfg ch;
+
+    sim_channel(&ch);
+    ch.spm.ambient_ns = 100000000;    /* 100 ms */
+    ch.source_timeout_ns = 300000000; /* 300 ms */
+    sim_init(&sim, &ch, 1, &lp, NULL);
+    sim.step_ns = 10000;
+    sim.msg_size = 1000; /* one message a packet */
+    sim_publish(&sim, 100, 1);
+    cr_assert(sim_drain(&sim, 100, S(1)));
+    *seen_before = sc_xport_loss_stats(sim.subs[0].loss_x)->seen;
+    sim_publish(&sim, 20, 1);  /* the outage starts here ... */
+    sim_run_for(&sim, S(1));   /* ... and lasts past source_timeout */
+    *seen_after = sc_xport_loss_stats(sim.subs[0].loss_x)->seen;
+    sim_publish(&sim, 20, 1);  /* the link is back */
+}
+
+Test(sim, a_session_heard_again_after_a_timeout_resumes, .timeout = 60)
+{
+    uint64_t before, after, b2, a2;
+    struct sim_source *so;
+    struct sc_sub_stats st;
+
+    outage_run(UINT64_MAX, 0, &before, &after); /* clean: where the outage's packets are */
+    sim_fini(&sim);
+    outage_run(before, after - before, &b2, &a2);
+    cr_assert_eq(sc_xport_loss_stats(sim.subs[0].loss_x)->cut, after - before);
+    cr_assert(sim_drain(&sim, 140, S(2)), "the session did not resume to message 140");
+    so = sim_source(&sim, 0, 0);
+    sc_sub_get_stats(sim.subs[0].sub, &st);
+    printf("# outage of %llu packets (%.1f s): source down %llu, up %llu, join %d, %llu repaired, "
+           "%u loss events\n", (unsigned long long)(after - before), 1.0,
+           (unsigned long long)st.sources_down, (unsigned long long)st.sources_up, so->join,
+           (unsigned long long)st.repaired, so->nloss);
+    cr_assert_eq(sim.subs[0].order_errors + sim.subs[0].content_errors, 0, "%s",
+                 sim.subs[0].first_error);
+    cr_assert_eq(so->nloss, 0, "loss event %llu..%llu reason %d for data the publisher still held",
+                 (unsigned long long)so->loss[0].first, (unsigned long long)so->loss[0].last,
+                 so->loss[0].reason);
+    cr_assert_eq(so->delivered, 140, "delivered %llu of 140", (unsigned long long)so->delivered);
+    cr_assert_eq(st.sources_down, 1, "the timeout was not reported");
+    cr_assert_eq(so->join, SC_JOIN_RESUMED);
+    sim_fini(&sim);
+}
