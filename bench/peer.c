@@ -187,7 +187,7 @@ udp_open(int sender)
 static void
 udp_flush_gso(void)
 {
-    char cbuf[CMSG_SPACE(sizeof(uint16_t))];
+    _Alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(uint16_t))];
     struct msghdr mh = { .msg_name = &u_dst, .msg_namelen = sizeof(u_dst), .msg_iov = u_iov,
                          .msg_iovlen = (size_t)u_n, .msg_control = cbuf,
                          .msg_controllen = sizeof(cbuf) };
@@ -251,7 +251,7 @@ udp_recv_gro(void)
 {
     struct mmsghdr m[GRO_MSGS];
     struct iovec iov[GRO_MSGS];
-    char cb[GRO_MSGS][CMSG_SPACE(sizeof(int))];
+    _Alignas(struct cmsghdr) char cb[GRO_MSGS][CMSG_SPACE(sizeof(int))];
     int k;
 
     for (int i = 0; i < GRO_MSGS; i++) {

@@ -50,7 +50,7 @@ struct gro_io {
     struct mmsghdr mh[GRO_MSGS];
     struct iovec iov[GRO_MSGS];
     struct sockaddr_in from[GRO_MSGS];
-    char cbuf[GRO_MSGS][CMSG_SPACE(sizeof(int))];
+    _Alignas(struct cmsghdr) char cbuf[GRO_MSGS][CMSG_SPACE(sizeof(int))];
 };
 
 struct udp {
@@ -322,7 +322,7 @@ udp_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
 
 struct txmsg {
     uint16_t first, count; /* the packets it carries */
-    char cmsg[CMSG_SPACE(sizeof(uint16_t))];
+    _Alignas(struct cmsghdr) char cmsg[CMSG_SPACE(sizeof(uint16_t))];
 };
 
 static uint16_t
