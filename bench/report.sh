@@ -105,9 +105,9 @@ $(cat "$out/recovery-table.md" 2>/dev/null || echo "(section not run)")
   1.5 × the floor's p99 without loss" can hold only when the floor's own p99 is a VM wake-up of
   several hundred µs. The ratio to OpenPGM's p99 (whose repairs wait on its 2 ms back-off) is the
   meaningful one here.
-* p99.9 and max (a few ms) are a lost NCF or repair: the receiver then waits \`nak.rdata\`
-  (4 ms on the lan profile) before NAKing again. Retrying sooner at first (1/8, 1/4, 1/2 of the
-  wait, then the full value) would cut that tail; not done yet.
+* p99.9 and max are a lost NCF or repair: the receiver waits before NAKing again. With
+  \`nak.ramp\` (lan default) the first waits are 1/8, 1/4, 1/2 of \`nak.repeat\`/\`nak.rdata\`
+  (250/500 µs first) instead of 2/4 ms.
 * 8 subscribers in one namespace see the same drops; NAK suppression (a subscriber that hears
   another's NAK or the NCF holds its own) is what keeps NAKs per dropped packet well below 8.
 * Tail loss: the last message's ODATA is dropped and the publisher goes quiet; only its
@@ -164,5 +164,7 @@ Each measured before and after on this machine (same commands, several runs).
 | the publisher re-arms its heartbeat timer when data resumes after a pause (\`data_sent\` in \`engine/pub.c\`): the timer was left at the pause's long heartbeat step, so a lost tail of the next burst waited for it; found by the tail-loss benchmark, pinned by a simulation test | final message lost, repaired after | 171 ms (up to \`spm.ambient\`) | ~0.2–2 ms |
 | the order gateway asks epoll which sockets are ready and reads only those, and stops reading at a short read instead of reading again for EAGAIN; the client stops at a short read too and blocks in \`poll\` instead of spinning (\`--spin\` keeps spinning available); \`bench/order.sh\` compares blocking with blocking | order p50 / TCP ping-pong p50; p99.9 | 1.66 (client spinning vs blocking ping-pong); 3.7 ms | 1.1–1.2 (both blocking); 0.1 ms |
 | kernel UDP sends runs of equal-size packets as one UDP GSO send (\`gso\`, \`engine/transport/udp.c\`): the stack is crossed once per run of up to 32 packets instead of once per packet | raw 32 B / raw 1344 B / batched 32 B, msgs/s | 0.9 × / 0.8 × the floor; 6.2M | 2–3 × / 2.1–2.6 × the floor; 6.5–8.3M |
+| NAK retries ramp up (\`nak.ramp\`, lan): the first waits for an NCF / a repair are 1/8 of \`nak.repeat\` / \`nak.rdata\`, then 1/4, 1/2, full; a lost repair no longer costs 4 ms. Needed the timeout fix below first (the ramp changed a simulation's random pattern into a 9 s outage) | 1 subscriber, 1 % loss, 24 B × 10,000/s: p99.9 / max, blocking; busy-poll | 3.0–3.6 ms / 4.5 ms; 3.6 / 4.3 ms | 1.1 ms / 3.1 ms; 0.47 / 1.1 ms |
+| a session heard again after its source timeout resumes (\`SC_JOIN_RESUMED\`) and its gaps are held for a grace of another \`source_timeout\`: before, it was started afresh (delivered again from message 1, or joined live skipping the gap) | correctness, \`tests/sim/test_sim.c\` | duplicates or a silent gap | every message once |
 | the benchmark receiver reads the clock once per receive call, not per message, when it is not measuring latency (\`perf\`: \`clock_gettime\` was 20–30 % of both sides at 32 B) -- a harness fix, not an engine one | bench/peer batched 32 B, msgs/s | 4.8M | 6.2–6.7M |
 EOM

@@ -93,6 +93,10 @@ static const struct sc_cfg_key channel_keys[] = {
       .doc = "NAKs sent without an NCF before the gap is declared lost." },
     { "nak.data_retries", SC_VT_UINT, CH(nak.data_retries), .min = 1, .max = 255,
       .doc = "NCFs received without the data before the gap is declared lost." },
+    { "nak.ramp", SC_VT_BOOL, CH(nak.ramp),
+      .doc = "Retry sooner at first: the waits for an NCF and for the repair start at 1/8 of "
+             "`nak.repeat` / `nak.rdata` and double up to them, so a lost NCF or repair costs "
+             "a fraction of the full wait." },
     { "spm.ambient", SC_VT_DURATION, CH(spm.ambient_ns), .min = NS_MS, .max = 3600 * NS_S,
       .doc = "SPM interval while the source is idle." },
     { "spm.heartbeat", SC_VT_DURATION_LIST, CH(spm.heartbeat_ns[0]),
@@ -694,6 +698,7 @@ channel_lan(struct sc_channel_cfg *c)
     c->nak.rdata_ns = 4 * NS_MS;
     c->nak.ncf_retries = 10;
     c->nak.data_retries = 10;
+    c->nak.ramp = true;
     c->spm.ambient_ns = 1 * NS_S;
     c->spm.nheartbeat = sizeof(hb) / sizeof(hb[0]);
     memcpy(c->spm.heartbeat_ns, hb, sizeof(hb));
@@ -723,6 +728,7 @@ channel_wan(struct sc_channel_cfg *c)
     c->nak.rdata_ns = 500 * NS_MS;
     c->nak.ncf_retries = 50;
     c->nak.data_retries = 50;
+    c->nak.ramp = false; /* round trips vary too much for early retries */
     c->spm.ambient_ns = 30 * NS_S;
     c->spm.nheartbeat = sizeof(hb) / sizeof(hb[0]);
     memcpy(c->spm.heartbeat_ns, hb, sizeof(hb));

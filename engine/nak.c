@@ -41,6 +41,13 @@ backoff(struct sc_nak *n)
     return 1000 + sc_rand(n->rng) % (n->p.backoff_ns > 1000 ? n->p.backoff_ns - 999 : 1);
 }
 
+/* the wait for an NCF (repeat) or the data (rdata) after the k-th try */
+static uint64_t
+wait_ns(const struct sc_nak *n, uint64_t full, uint32_t k)
+{
+    return n->p.ramp && k < 3 ? full >> (3 - k) : full;
+}
+
 void
 sc_nak_missing(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t now_ns)
 {
@@ -70,7 +77,7 @@ sc_nak_confirmed(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t now_
         return false;
     suppressed = s->nak_state == SC_NAK_BACKOFF;
     s->nak_state = SC_NAK_WAIT_DATA;
-    s->nak_due_ns = now_ns + n->p.rdata_ns;
+    s->nak_due_ns = now_ns + wait_ns(n, n->p.rdata_ns, s->data_retries);
     return suppressed;
 }
 
@@ -96,7 +103,7 @@ sc_nak_poll(struct sc_nak *n, struct sc_rxw *w, uint64_t now_ns, sc_nak_send_fn 
             switch (s->nak_state) {
             case SC_NAK_BACKOFF:
                 s->nak_state = SC_NAK_WAIT_NCF;
-                s->nak_due_ns = now_ns + n->p.repeat_ns;
+                s->nak_due_ns = now_ns + wait_ns(n, n->p.repeat_ns, s->ncf_retries);
                 s->nakked = true;
                 batch[nb++] = seq;
                 if (nb == SC_NAK_MAX_LIST) {

@@ -5,6 +5,8 @@
  *   WAIT-NCF ──expires (repeat)──> back to BACK-OFF, or LOST after ncf_retries NAKs
  *   BACK-OFF ──NCF or peer NAK──> WAIT-DATA (our NAK is suppressed)
  *   WAIT-DATA ──expires (rdata)──> back to BACK-OFF, or LOST after data_retries NCFs
+ *   (with ramp, the first waits for an NCF and for the data are 1/8, 1/4, 1/2 of
+ *   repeat / rdata: a lost NCF or repair on a LAN costs a fraction of the full wait)
  *   any state ──the data arrives──> done;   ──the source's trail passes it──> LOST
  *
  * Every sequence whose back-off expired at a poll is NAKed in the same packet
@@ -24,6 +26,7 @@
 struct sc_nak_params {
     uint64_t backoff_ns, repeat_ns, rdata_ns;
     uint32_t ncf_retries, data_retries;
+    bool ramp; /* the k-th wait (k = 0, 1, 2) is repeat or rdata >> (3 - k), then the full value */
 };
 
 struct sc_nak {

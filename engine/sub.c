@@ -36,6 +36,10 @@ struct source {
      * delivered instead of joining afresh (which would skip messages, or
      * deliver the session again from its start) */
     bool resumable;
+    /* timed out less than a source_timeout ago: its window (gaps and the data
+     * after them) is still held, so a session heard again in time loses
+     * nothing; when the grace runs out it is settled (gaps reported lost) */
+    bool held;
     struct sc_sub *sub;
     struct sc_source id;
     struct sc_rxw w;
@@ -414,23 +418,32 @@ make_room(struct source *src, uint64_t seq)
 
 /* ---------------------------------------------------------------- sources */
 
+static void settle(struct source *src);
+
 static void
 idle_fire(struct sc_timer *t, uint64_t now_ns)
 {
     struct source *src = sc_container_of(t, struct source, idle_timer);
     uint64_t due = src->last_heard_ns + src->sub->ch.source_timeout_ns;
 
-    if (now_ns >= due)
+    if (src->held) { /* the grace is over: give up what it still owes */
+        src->held = false;
+        settle(src);
+    } else if (now_ns >= due) {
         source_down(src, SC_DOWN_TIMEOUT);
-    else
+        sc_tw_arm(&src->sub->tw, &src->idle_timer, now_ns + src->sub->ch.source_timeout_ns);
+    } else {
         sc_tw_arm(&src->sub->tw, &src->idle_timer, due);
+    }
 }
 
+/* Give up a source's gaps: whatever is still missing is lost, what it holds is
+ * delivered in order, pieces of unfinished APDUs are discarded, all reported.
+ * The window is then empty, at its end. */
 static void
-source_down(struct source *src, enum sc_down_reason why)
+settle(struct source *src)
 {
     struct sc_sub *s = src->sub;
-    struct sc_sub_event ev = { .type = SC_EV_SOURCE_DOWN, .src = &src->id };
 
     /* whatever is still missing is lost; deliver what remains in order */
     for (uint64_t q = src->w.next; q < src->w.end; q++) {
@@ -449,20 +462,34 @@ source_down(struct source *src, enum sc_down_reason why)
             lose_slot(src, sl, q, SC_LOSS_SOURCE_GONE);
     }
     report_loss(src, 0);
+    sc_tw_cancel(&s->tw, &src->nak_timer);
+    sc_nak_reset(&src->nak);
+    for (uint64_t q = src->w.next; q < src->w.end; q++)
+        sc_rxw_slot(&src->w, q)->state = SC_RXW_EMPTY;
+    src->w.next = src->w.end;
+    src->loss_pkts = 0;
+}
+
+/* FIN: the session is over, settle it now. Timeout: it may only be out of
+ * reach -- stop NAKing, keep its window for a grace of another source_timeout
+ * (idle_fire settles it then), and remember it so that, heard again, it
+ * resumes where it stopped. */
+static void
+source_down(struct source *src, enum sc_down_reason why)
+{
+    struct sc_sub *s = src->sub;
+    struct sc_sub_event ev = { .type = SC_EV_SOURCE_DOWN, .src = &src->id };
+
+    if (why == SC_DOWN_FIN)
+        settle(src);
     ev.down.reason = why;
     s->st.sources_down++;
     emit_event(s, &ev);
     sc_tw_cancel(&s->tw, &src->nak_timer);
     sc_tw_cancel(&s->tw, &src->idle_timer);
-    sc_nak_reset(&src->nak);
-    /* the window is settled: everything up to end was delivered or reported
-     * lost; a resumed session continues after it */
-    for (uint64_t q = src->w.next; q < src->w.end; q++)
-        sc_rxw_slot(&src->w, q)->state = SC_RXW_EMPTY;
-    src->w.next = src->w.end;
-    src->loss_pkts = 0;
     src->used = false;
     src->resumable = why == SC_DOWN_TIMEOUT;
+    src->held = why == SC_DOWN_TIMEOUT;
 }
 
 static struct source *
@@ -480,8 +507,14 @@ find_source(struct sc_sub *s, const struct sc_pgm_pkt *k)
         if (!src->used && src->resumable && !old)
             old = src;
     }
-    if (!spare && old) /* every free entry remembers a session: forget one */
+    if (!spare && old) { /* every free entry remembers a session: forget one */
+        if (old->held) {
+            old->held = false;
+            settle(old);
+        }
+        sc_tw_cancel(&s->tw, &old->idle_timer);
         old->resumable = false;
+    }
     return spare ? spare : old; /* unused: the caller starts it */
 }
 
@@ -502,6 +535,13 @@ start_source(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, u
     if (src->resumable) { /* find_source matched its TSI: the same session */
         src->used = true;
         src->resumable = false;
+        if (src->held) { /* back within the grace: NAK its gaps afresh */
+            src->held = false;
+            for (uint64_t q = src->w.next; q < src->w.end; q++)
+                if (sc_rxw_slot(&src->w, q)->state == SC_RXW_MISSING)
+                    sc_nak_missing(&src->nak, &src->w, q, now_ns);
+            arm_nak_timer(src, now_ns + 1000);
+        }
         src->join = SC_JOIN_RESUMED;
         src->fin = false;
         src->id.addr = from;
@@ -834,7 +874,7 @@ sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struct sc
     for (uint32_t i = 0; i < s->npool; i++)
         buf_put(s, s->pool_mem + (size_t)i * s->buf_size);
     np = (struct sc_nak_params){ ch->nak.backoff_ns, ch->nak.repeat_ns, ch->nak.rdata_ns,
-                                 ch->nak.ncf_retries, ch->nak.data_retries };
+                                 ch->nak.ncf_retries, ch->nak.data_retries, ch->nak.ramp };
     for (unsigned i = 0; i < SC_SUB_MAX_SOURCES; i++) {
         struct source *src = &s->src[i];
         src->sub = s;

@@ -56,6 +56,7 @@ struct sc_nak_cfg {
     uint64_t rdata_ns;     /* NAK_RDATA_IVL: wait for the repair after an NCF */
     uint32_t ncf_retries;  /* NAKs without an NCF before the gap is declared lost */
     uint32_t data_retries; /* NCFs without data before the gap is declared lost */
+    bool ramp;             /* first waits 1/8, 1/4, 1/2 of repeat/rdata, then the full value */
 };
 
 struct sc_rtx_cfg {

@@ -61,7 +61,9 @@ enum sc_join {
 };
 
 enum sc_down_reason {
-    SC_DOWN_TIMEOUT = 1, /* silent for source_timeout */
+    SC_DOWN_TIMEOUT = 1, /* silent for source_timeout; its gaps are held for another
+                            source_timeout (heard again: SOURCE_UP resumed, nothing lost),
+                            then reported as SC_LOSS_SOURCE_GONE */
     SC_DOWN_FIN,         /* the publisher ended the session (OPT_FIN) */
 };
 

@@ -61,7 +61,10 @@ run_loss(const char *what, unsigned nsubs, const struct sc_loss_params *lp, uint
     ch.framing = framing;
     sim_init(&sim, &ch, nsubs, lp, NULL);
     sim_publish(&sim, n, 64);
-    cr_assert(sim_drain(&sim, n, S(5)), "%s: not caught up after 5 s of simulated time", what);
+    /* 15 s: a burst of losses at the very end, when only heartbeats follow, can
+     * silence a subscriber for seconds -- past source_timeout, and back within
+     * its grace: it must then resume and lose nothing */
+    cr_assert(sim_drain(&sim, n, S(15)), "%s: not caught up after 15 s of simulated time", what);
     assert_all_delivered(&sim, n, what);
     sc_pub_get_stats(sim.pub, &ps);
     drops = sub_drops(&sim);
@@ -432,7 +435,7 @@ Test(sim, a_session_heard_again_after_a_timeout_resumes, .timeout = 60)
     sc_sub_get_stats(sim.subs[0].sub, &st);
     printf("# outage of %llu packets (%.1f s): source down %llu, up %llu, join %d, %llu repaired, "
            "%u loss events\n", (unsigned long long)(after - before), 1.0,
-           (unsigned long long)st.sources_down, (unsigned long long)st.sources_up, so->join,
+           (unsigned long long)st.sources_down, (unsigned long long)st.sources_up, so->last_join,
            (unsigned long long)st.repaired, so->nloss);
     cr_assert_eq(sim.subs[0].order_errors + sim.subs[0].content_errors, 0, "%s",
                  sim.subs[0].first_error);
@@ -441,6 +444,6 @@ Test(sim, a_session_heard_again_after_a_timeout_resumes, .timeout = 60)
                  so->loss[0].reason);
     cr_assert_eq(so->delivered, 140, "delivered %llu of 140", (unsigned long long)so->delivered);
     cr_assert_eq(st.sources_down, 1, "the timeout was not reported");
-    cr_assert_eq(so->join, SC_JOIN_RESUMED);
+    cr_assert_eq(so->last_join, SC_JOIN_RESUMED);
     sim_fini(&sim);
 }

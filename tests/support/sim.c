@@ -96,7 +96,9 @@ on_event(void *ctx, const struct sc_sub_event *ev)
         return;
     switch (ev->type) {
     case SC_EV_SOURCE_UP:
-        so->join = ev->up.join;
+        if (!so->join)
+            so->join = ev->up.join; /* how it started */
+        so->last_join = ev->up.join; /* how it came up last (resumed after a timeout) */
         break;
     case SC_EV_SOURCE_DOWN:
         so->down = true;

@@ -29,7 +29,7 @@ struct sim_source { /* what one subscriber saw of one source */
     uint64_t next;      /* next message number expected */
     uint64_t last_seq;  /* raw framing: one past the last packet sequence delivered */
     uint64_t delivered; /* messages */
-    int join;
+    int join, last_join;
     uint64_t first; /* the first message it delivered */
     bool down;
     int down_reason;
