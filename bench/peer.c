@@ -577,7 +577,7 @@ zm_open(int sender)
         zm_set(ZMQ_RCVTIMEO, 100, "rcvtimeo");
     }
     snprintf(ep, sizeof(ep), "epgm://%s;%s:%d", o.iface, o.group, o.port);
-    if ((sender ? zmq_connect(z_sock, ep) : zmq_connect(z_sock, ep)) < 0) {
+    if (zmq_connect(z_sock, ep) < 0) { /* epgm: both ends "connect" to the group */
         fprintf(stderr, "peer zmq: %s: %s\n", ep, zmq_strerror(errno));
         exit(3);
     }
