@@ -6,7 +6,7 @@
 # ZeroMQ epgm, all through bench/peer (paced sender, timestamp in the message,
 # HDR-style histogram at the receiver, no message lost or duplicated).
 #
-# Each case runs BENCH_LAT_REPS times (default 3), interleaved across systems
+# Each case runs BENCH_LAT_REPS times (default 5), interleaved across systems
 # so a noisy stretch of the VM hits all of them; the table shows the run with
 # the median p99 and the percentile curve of that run goes to the plot.
 set -u
@@ -15,7 +15,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
 out=$ROOT/$BUILD/bench
 SECS=${BENCH_LAT_SECONDS:-2}
-REPS=${BENCH_LAT_REPS:-3}
+REPS=${BENCH_LAT_REPS:-5}
 tmp=$(mktemp -d /tmp/seqcast-bench-lat-XXXXXX)
 trap 'jobs -p | xargs -r kill 2>/dev/null; rm -rf "$tmp"' EXIT
 mkdir -p "$out/curves"

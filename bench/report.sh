@@ -24,7 +24,7 @@ messages; a seqcast transfer that loses or duplicates anything fails \`make benc
 2-vCPU Firecracker VM: publisher and subscriber share the two vCPUs, and an idle vCPU that
 blocks waits for the hypervisor to wake it, which puts millisecond steps into every blocking
 receiver's tail at low rates (the floor's own p99 moves from 30 µs to 2 ms between identical
-runs). The latency section therefore runs each case three times and shows the run with the
+runs). The latency section therefore runs each case five times and shows the run with the
 median p99; the targets below are evaluated on this run's figures, as the issue asks.
 
 ## Machine
@@ -78,7 +78,7 @@ Paced publisher (\`clock_nanosleep\` to each message's slot, the send time stamp
 message just before the send call), one receiver; loopback; each message flushed at once
 (seqcast: \`sc_pub_flush\` after every message). **blocking** receivers sleep in
 poll/recv until data comes; **busy-poll** receivers spin on non-blocking reads; the same mode for
-every system in a row. Median-p99 run of three per row.
+every system in a row. Median-p99 run of five per row.
 
 $(cat "$out/latency-table.md" 2>/dev/null || echo "(section not run)")
 
