@@ -462,21 +462,10 @@ pg_open(int sender)
     p_sock = pgm_sock_open(&p);
 }
 
-/* OpenPGM reads NAKs and runs its timers only from its receive path */
 static int
 pg_pump(void)
 {
-    static char buf[4096];
-    size_t len;
-    int st;
-
-    do {
-        pgm_error_t *err = NULL;
-        st = pgm_recv(p_sock, buf, sizeof(buf), MSG_DONTWAIT, &len, &err);
-        if (err)
-            pgm_error_free(err);
-    } while (st == PGM_IO_STATUS_NORMAL);
-    return st;
+    return pgm_sock_pump(p_sock);
 }
 
 static void
@@ -527,7 +516,7 @@ pg_recv(uint64_t max_ns)
         on_msg(buf, len);
     else if (st == PGM_IO_STATUS_RESET)
         fprintf(stderr, "peer openpgm: unrecoverable loss (session reset)\n");
-    else if (!o.busy && st != PGM_IO_STATUS_NORMAL)
+    else if (!o.busy)
         pgm_sock_wait(p_sock, st, (long)(max_ns / 1000u));
     if (err)
         pgm_error_free(err);

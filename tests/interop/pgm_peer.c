@@ -105,16 +105,8 @@ do_recv(uint64_t count, const char *out_path, double timeout)
 static void
 pump(int max_ms)
 {
-    static char buf[4096];
-    size_t len;
-    int st;
+    int st = pgm_sock_pump(sock);
 
-    do {
-        pgm_error_t *err = NULL;
-        st = pgm_recv(sock, buf, sizeof(buf), MSG_DONTWAIT, &len, &err);
-        if (err)
-            pgm_error_free(err);
-    } while (st == PGM_IO_STATUS_NORMAL);
     if (max_ms)
         pgm_sock_wait(sock, st, (long)max_ms * 1000);
 }

@@ -115,6 +115,25 @@ pgm_sock_open(const struct pgm_sock_params *p)
     return s;
 }
 
+/* A sender's OpenPGM socket reads NAKs and runs its timers only from its
+ * receive path: drain it without blocking. @return the last pgm_recv status
+ * (what to wait on with pgm_sock_wait). */
+static int
+pgm_sock_pump(pgm_sock_t *s)
+{
+    static char buf[4096];
+    size_t len;
+    int st;
+
+    do {
+        pgm_error_t *err = NULL;
+        st = pgm_recv(s, buf, sizeof(buf), MSG_DONTWAIT, &len, &err);
+        if (err)
+            pgm_error_free(err);
+    } while (st == PGM_IO_STATUS_NORMAL);
+    return st;
+}
+
 /* Wait for the socket or its next timer (status is the last call's), at most max_us. */
 static void
 pgm_sock_wait(pgm_sock_t *s, int status, long max_us)
