@@ -67,6 +67,7 @@ struct sc_pub {
     uint64_t hb_due_ns;
     uint64_t last_spm_ns;
     uint64_t last_data_ns;
+    uint64_t data_gap_ns; /* mean gap between data sends while steady, else 0 */
     bool started, closing, spm_now, clock_started;
 
     /* data rate limit */
@@ -209,26 +210,46 @@ spm_fire(struct sc_timer *t, uint64_t now_ns)
             p->hb_due_ns = now_ns + (p->hb_index < p->ch.spm.nheartbeat
                                          ? p->ch.spm.heartbeat_ns[p->hb_index]
                                          : p->ch.spm.ambient_ns);
+            /* a steady stream: no more heartbeats until its data is late */
+            if (p->data_gap_ns && p->hb_due_ns < p->last_data_ns + 2 * p->data_gap_ns)
+                p->hb_due_ns = p->last_data_ns + 2 * p->data_gap_ns;
         }
         ambient_due = now_ns + p->ch.spm.ambient_ns;
     }
     sc_tw_arm(&p->tw, &p->spm_timer, p->hb_due_ns < ambient_due ? p->hb_due_ns : ambient_due);
 }
 
+/* Heartbeats reveal a lost tail when the stream goes quiet; while it flows
+ * steadily the next data packet reveals a loss anyway, and every SPM wakes every
+ * subscriber. So on a steady stream (mean gap G between data sends, at most
+ * HB_STEADY_MAX_NS) the schedule sends at most one heartbeat before the data is
+ * late (2 G): its first step if that comes clearly before the next data
+ * (heartbeat[0] <= G/2), else none. A lan stream at 1,000 msg/s thus costs one
+ * SPM per packet instead of three, at 10,000 msg/s none instead of about one;
+ * a lost final packet is still revealed within about 2 G. */
+#define HB_STEADY_MAX_NS 10000000ull /* 10 ms */
+
 static void
 data_sent(struct sc_pub *p, uint64_t now_ns)
 {
-    /* While data flows the schedule stays at its first step and the pending
-     * timer is never later than the new due time, so it is left alone (re-armed
-     * lazily when it fires). After a pause the schedule has advanced and the
-     * timer may be armed a long step ahead (up to spm.ambient): re-arm it, or a
-     * lost tail of this burst would wait that long for its heartbeat. */
-    bool resumed = p->hb_index != 0 || !sc_timer_pending(&p->spm_timer);
+    uint64_t h0 = p->ch.spm.heartbeat_ns[0], g = now_ns - p->last_data_ns;
 
+    if (!p->last_data_ns || g > HB_STEADY_MAX_NS)
+        p->data_gap_ns = 0; /* after a pause: not steady (yet) */
+    else if (!p->data_gap_ns)
+        p->data_gap_ns = g;
+    else
+        p->data_gap_ns = (p->data_gap_ns * 7 + g) / 8;
     p->last_data_ns = now_ns;
     p->hb_index = 0;
-    p->hb_due_ns = now_ns + p->ch.spm.heartbeat_ns[0];
-    if (resumed)
+    p->hb_due_ns = now_ns + h0;
+    if (p->data_gap_ns && 2 * h0 > p->data_gap_ns && h0 < 2 * p->data_gap_ns)
+        p->hb_due_ns = now_ns + 2 * p->data_gap_ns; /* the first step would race the data */
+    /* While data flows the pending timer is rarely later than the new due time,
+     * so it is left alone (re-armed lazily when it fires). After a pause it may
+     * be armed a long step ahead (up to spm.ambient): re-arm it, or a lost tail
+     * of this burst would wait that long for its heartbeat. */
+    if (!sc_timer_pending(&p->spm_timer) || sc_timer_due_ns(&p->spm_timer) > p->hb_due_ns)
         sc_tw_arm(&p->tw, &p->spm_timer, p->hb_due_ns);
 }
 

@@ -57,6 +57,13 @@ sc_timer_pending(const struct sc_timer *t)
     return t->pprev != 0;
 }
 
+/* When an armed timer fires (its tick, in ns; rounded down to a tick). */
+static inline uint64_t
+sc_timer_due_ns(const struct sc_timer *t)
+{
+    return t->expires << SC_TW_TICK_SHIFT;
+}
+
 /* Fire every timer due at now_ns, in expiry order. Callbacks may arm and
  * cancel timers. @return the number of timers fired. */
 int sc_tw_expire(struct sc_tw *tw, uint64_t now_ns);
