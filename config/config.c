@@ -78,6 +78,9 @@ static const struct sc_cfg_key channel_keys[] = {
       .doc = "Implicit batching: longest a message waits for more to share its packet." },
     { "rtx.delay", SC_VT_DURATION, CH(rtx.delay_ns), .max = NS_S,
       .doc = "Delay before an RDATA, coalescing duplicate NAKs (the NCF goes at once)." },
+    { "rtx.holdoff", SC_VT_DURATION, CH(rtx.holdoff_ns), .max = 60 * NS_S,
+      .doc = "A packet repaired less than this ago is not repaired again: late NAKs for it "
+             "get an NCF only (keep it below the receivers' first nak.rdata wait)." },
     { "rtx.rate", SC_VT_RATE, CH(rtx.rate_bps), .max = UINT64_MAX,
       .doc = "Retransmit rate limit in bits per second, separate from `data_rate` (0 = "
              "unlimited)." },
@@ -103,7 +106,8 @@ static const struct sc_cfg_key channel_keys[] = {
       .count_off = offsetof(struct sc_channel_cfg, spm.nheartbeat),
       .max_items = SC_CFG_MAX_HEARTBEATS, .min = NS_US, .max = 3600 * NS_S,
       .doc = "SPM schedule after data (each entry the gap to the next SPM), then `spm.ambient`; "
-             "reveals tail loss quickly." },
+             "reveals tail loss quickly. On a steady stream (gap G <= 10 ms) at most one SPM "
+             "per 2 G (PROTOCOL.md, Heartbeats)." },
     { "source_timeout", SC_VT_DURATION, CH(source_timeout_ns), .min = NS_MS,
       .max = 86400 * NS_S, .doc = "A source silent this long (no data, no SPM) is reported gone." },
     { "late_join", SC_VT_ENUM, CH(late_join), .names = late_join_names,
@@ -690,7 +694,8 @@ channel_lan(struct sc_channel_cfg *c)
     c->rx_window_packets = 16384;
     c->data_rate_bps = 0;
     c->batch_delay_ns = 10 * NS_US;
-    c->rtx.delay_ns = 20 * NS_US;
+    c->rtx.delay_ns = 0;
+    c->rtx.holdoff_ns = 300 * NS_US;
     c->rtx.rate_bps = 1000000000;
     c->rtx.budget = 20000;
     c->nak.backoff_ns = 50 * NS_US;
@@ -721,6 +726,7 @@ channel_wan(struct sc_channel_cfg *c)
     c->ttl = 16;
     c->batch_delay_ns = 1 * NS_MS;
     c->rtx.delay_ns = 10 * NS_MS;
+    c->rtx.holdoff_ns = 100 * NS_MS;
     c->rtx.rate_bps = 100000000;
     c->rtx.budget = 2000;
     c->nak.backoff_ns = 50 * NS_MS;

@@ -485,6 +485,10 @@ on_nak(struct sc_pub *p, const struct sc_pgm_pkt *k, uint32_t from, uint64_t now
             p->st.nak_coalesced++;
             confirmed[nc++] = sqns[i];
             break;
+        case SC_RTX_HELD_OFF:
+            p->st.nak_held_off++;
+            confirmed[nc++] = sqns[i];
+            break;
         case SC_RTX_OUT_OF_WINDOW:
             p->st.nak_out_of_window++;
             outside = true;
@@ -693,7 +697,8 @@ sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc
     rc = sc_txw_init(&p->w, ch->window_packets, p->tpdu_max, 0);
     if (rc < 0)
         goto out_free;
-    rc = sc_rtx_init(&p->rtx, RTX_QUEUE, ch->rtx.delay_ns, ch->rtx.rate_bps, ch->rtx.budget);
+    rc = sc_rtx_init(&p->rtx, RTX_QUEUE, ch->rtx.delay_ns, ch->rtx.holdoff_ns,
+                     ch->rtx.rate_bps, ch->rtx.budget);
     if (rc < 0)
         goto out_txw;
     sc_timer_init(&p->batch_timer, batch_fire);

@@ -9,8 +9,8 @@
 #define NS_PER_S UINT64_C(1000000000)
 
 int
-sc_rtx_init(struct sc_rtx *r, uint32_t queue_len, uint64_t delay_ns, uint64_t rate_bps,
-            uint32_t budget)
+sc_rtx_init(struct sc_rtx *r, uint32_t queue_len, uint64_t delay_ns, uint64_t holdoff_ns,
+            uint64_t rate_bps, uint32_t budget)
 {
     uint64_t cap = sc_pow2_roundup(queue_len);
 
@@ -20,6 +20,7 @@ sc_rtx_init(struct sc_rtx *r, uint32_t queue_len, uint64_t delay_ns, uint64_t ra
         return -ENOMEM;
     r->mask = (uint32_t)(cap - 1);
     r->delay_ns = delay_ns;
+    r->holdoff_ns = holdoff_ns;
     r->rate_bps = rate_bps;
     r->budget = budget;
     return 0;
@@ -65,8 +66,10 @@ sc_rtx_request(struct sc_rtx *r, struct sc_txw *w, uint64_t seq, uint32_t from_a
 
     if (!s || seq >= w->next_tx)
         return SC_RTX_OUT_OF_WINDOW;
-    if (!charge(r, from_addr, now_ns))
+    if (!charge(r, from_addr, now_ns)) /* held-off NAKs count too: each costs an NCF */
         return SC_RTX_OVER_BUDGET;
+    if (s->rtx_sent_ns && now_ns - s->rtx_sent_ns < r->holdoff_ns)
+        return SC_RTX_HELD_OFF; /* the repair is on its way to this receiver too */
     if (s->rtx_pending)
         return SC_RTX_COALESCED;
     if (r->tail - r->head > r->mask)
@@ -120,6 +123,7 @@ sc_rtx_poll(struct sc_rtx *r, struct sc_txw *w, uint64_t now_ns, sc_rtx_send_fn 
         if (r->rate_bps)
             r->tokens -= (uint64_t)s->len * 8;
         s->rtx_pending = false;
+        s->rtx_sent_ns = now_ns ? now_ns : 1;
         r->head++;
         sent++;
     }

@@ -1,8 +1,10 @@
 /* Sender-side repair handling (RFC 3208 s.5.3): what happens to a NAK.
  *
  *   NAK for seq held in the window ──> NCF at once (by the caller)
- *       └─ not already pending ──> queued, due at now + delay  (duplicates within
- *                                   the delay coalesce into the one RDATA)
+ *       ├─ not already pending ──> queued, due at now + delay  (duplicates within
+ *       │                           the delay coalesce into the one RDATA)
+ *       └─ repaired < holdoff ago ─> nothing more (late NAKs from receivers that
+ *                                   had not yet seen the repair)
  *   NAK for seq no longer held ───> counted; the caller answers with an SPM whose
  *                                   trail tells the receiver to give up at once
  *   receiver over its budget ─────> dropped and counted (one lossy receiver cannot
@@ -25,6 +27,7 @@
 enum sc_rtx_res {
     SC_RTX_QUEUED = 0,
     SC_RTX_COALESCED,
+    SC_RTX_HELD_OFF,
     SC_RTX_OUT_OF_WINDOW,
     SC_RTX_OVER_BUDGET,
     SC_RTX_OVERFLOW,
@@ -43,6 +46,7 @@ struct sc_rtx_receiver {
 
 struct sc_rtx {
     uint64_t delay_ns;
+    uint64_t holdoff_ns;
     uint64_t rate_bps; /* 0 = unlimited */
     uint32_t budget;   /* sequences per receiver per second */
     uint64_t tokens;   /* bits */
@@ -53,8 +57,8 @@ struct sc_rtx {
     uint64_t rate_limited;
 };
 
-int sc_rtx_init(struct sc_rtx *r, uint32_t queue_len, uint64_t delay_ns, uint64_t rate_bps,
-                uint32_t budget);
+int sc_rtx_init(struct sc_rtx *r, uint32_t queue_len, uint64_t delay_ns, uint64_t holdoff_ns,
+                uint64_t rate_bps, uint32_t budget);
 void sc_rtx_fini(struct sc_rtx *r);
 
 /* A receiver at from_addr asks for seq. */

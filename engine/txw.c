@@ -63,6 +63,7 @@ sc_txw_commit(struct sc_txw *w, uint16_t len, uint64_t now_ns)
     s->len = len;
     s->rtx_pending = false;
     s->stored_ns = now_ns;
+    s->rtx_sent_ns = 0;
     w->count++;
 }
 

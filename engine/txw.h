@@ -22,6 +22,7 @@ struct sc_txw_slot {
     uint16_t len;
     bool rtx_pending; /* a repair is queued (coalesces duplicate NAKs) */
     uint64_t stored_ns;
+    uint64_t rtx_sent_ns; /* last repair sent (0 = none): NAKs soon after it are held off */
 };
 
 struct sc_txw {

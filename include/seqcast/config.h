@@ -60,7 +60,8 @@ struct sc_nak_cfg {
 };
 
 struct sc_rtx_cfg {
-    uint64_t delay_ns; /* NCF at once; RDATA after this delay, coalescing duplicate NAKs */
+    uint64_t delay_ns;   /* NCF at once; RDATA after this delay, coalescing duplicate NAKs */
+    uint64_t holdoff_ns; /* a packet repaired less than this ago is not repaired again */
     uint64_t rate_bps; /* retransmit rate limit, separate from the data rate */
     uint32_t budget;   /* sequences one receiver may NAK per second */
 };
