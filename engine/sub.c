@@ -871,6 +871,8 @@ sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struct sc
     s->free_bufs = malloc(s->npool * sizeof(*s->free_bufs));
     if (!s->pool_mem || !s->free_bufs)
         goto out_free;
+    /* resident now, not at the first loss burst that parks buffers in a window */
+    memset(s->pool_mem, 0, (size_t)s->npool * s->buf_size);
     for (uint32_t i = 0; i < s->npool; i++)
         buf_put(s, s->pool_mem + (size_t)i * s->buf_size);
     np = (struct sc_nak_params){ ch->nak.backoff_ns, ch->nak.repeat_ns, ch->nak.rdata_ns,
