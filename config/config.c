@@ -39,6 +39,10 @@ static const struct sc_cfg_key channel_keys[] = {
       .doc = "Profile the channel's defaults come from: `lan`, `wan` or one under `profiles:`." },
     { "group", SC_VT_MCAST, CH(group), .flags = SC_KEY_IDENTITY,
       .doc = "IPv4 multicast group of the feed." },
+    { "group_b", SC_VT_MCAST, CH(group_b), .flags = SC_KEY_IDENTITY | SC_KEY_NONE_OK,
+      .doc = "A second group, the B line: the publisher sends every packet to both groups and "
+             "subscribers take whichever copy comes first (A/B arbitration; twice the "
+             "bandwidth). `none` = one line. Kernel UDP transport only." },
     { "port", SC_VT_UINT, CH(port), .min = 1, .max = U16MAX, .flags = SC_KEY_IDENTITY,
       .doc = "UDP port of the multicast data (OpenPGM's mcast port)." },
     { "nak_port", SC_VT_UINT, CH(nak_port), .min = 1, .max = U16MAX, .flags = SC_KEY_IDENTITY,
@@ -520,6 +524,10 @@ sc_cfg_parse(const struct sc_cfg_key *k, const char *s, void *base, char *why, s
     case SC_VT_MCAST: {
         struct in_addr a;
         bool mc;
+        if ((k->flags & SC_KEY_NONE_OK) && !strcmp(s, "none")) {
+            ((struct in_addr *)dst)->s_addr = 0;
+            return 0;
+        }
         if (inet_pton(AF_INET, s, &a) != 1) {
             snprintf(why, len, "expected an IPv4 address such as %s",
                      k->type == SC_VT_MCAST ? "239.192.0.1" : "127.0.0.1");
@@ -638,7 +646,10 @@ sc_cfg_format(const struct sc_cfg_key *k, const void *base, char *buf, size_t le
         return;
     case SC_VT_IPV4:
     case SC_VT_MCAST:
-        inet_ntop(AF_INET, src, buf, (socklen_t)len);
+        if ((k->flags & SC_KEY_NONE_OK) && !((const struct in_addr *)src)->s_addr)
+            snprintf(buf, len, "none");
+        else
+            inet_ntop(AF_INET, src, buf, (socklen_t)len);
         return;
     case SC_VT_ENUM:
         snprintf(buf, len, "%s", k->names[*(const unsigned *)src]);
@@ -817,6 +828,16 @@ sc_cfg_check_channel(const struct sc_channel_cfg *c, char *path, size_t plen, ch
     if (c->spm.nheartbeat == 0) {
         snprintf(path, plen, "spm.heartbeat");
         snprintf(msg, mlen, "the heartbeat schedule needs at least one interval");
+        return -EINVAL;
+    }
+    if (c->group_b.s_addr && c->group_b.s_addr == c->group.s_addr) {
+        snprintf(path, plen, "group_b");
+        snprintf(msg, mlen, "the B line must be a different group from `group`");
+        return -EINVAL;
+    }
+    if (c->group_b.s_addr && c->transport != SC_TRANSPORT_UDP) {
+        snprintf(path, plen, "group_b");
+        snprintf(msg, mlen, "A/B lines are supported on the kernel UDP transport only");
         return -EINVAL;
     }
     if (c->source_timeout_ns <= c->spm.ambient_ns) {

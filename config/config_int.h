@@ -36,6 +36,7 @@ enum sc_cfg_vtype {
 };
 
 #define SC_KEY_IDENTITY 0x1 /* channel key that a profile never overrides */
+#define SC_KEY_NONE_OK 0x2  /* address key: "none" (0.0.0.0) means unset */
 
 struct sc_cfg_key {
     const char *name; /* dotted path inside its section, e.g. "nak.backoff" */

@@ -29,6 +29,7 @@ sc_xport_params_from(struct sc_xport_params *x, const struct sc_channel_cfg *ch,
     memset(x, 0, sizeof(*x));
     x->role = role;
     x->group = ch->group.s_addr;
+    x->group_b = ch->group_b.s_addr;
     x->port = ch->port;
     x->nak_port = ch->nak_port;
     x->interface = ch->interface.s_addr;

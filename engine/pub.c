@@ -133,6 +133,26 @@ ctrl_buf(struct sc_pub *p)
     return p->ctrl[p->ctrl_next++ % CTRL_BUFS];
 }
 
+/* The B line: what just went to the group goes to group_b too, in the same
+ * order (runs stay runs for GSO). A copy the transport refuses is not retried
+ * -- the A copy is out and repairs cover both -- but counted. */
+static void
+send_line_b(struct sc_pub *p, unsigned n)
+{
+    struct sc_pkt b[SC_BURST];
+    unsigned nb = 0;
+    uint16_t sent;
+
+    for (unsigned i = 0; i < n; i++)
+        if (p->txq[i].addr == p->ch.group.s_addr) {
+            b[nb] = p->txq[i];
+            b[nb++].addr = p->ch.group_b.s_addr;
+        }
+    sent = nb ? sc_xport_tx(p->x, b, (uint16_t)nb) : 0;
+    p->st.line_b_sent += sent;
+    p->st.line_b_dropped += nb - sent;
+}
+
 /* Send what is queued. Unsent ODATA is re-queued from w.next_tx next time;
  * unsent repairs are dropped (the receiver NAKs again) because their buffers
  * belong to the window, which the application may recycle before the retry;
@@ -146,6 +166,8 @@ flush_txq(struct sc_pub *p)
     if (!p->ntx)
         return 0;
     sent = sc_xport_tx(p->x, p->txq, (uint16_t)p->ntx);
+    if (p->ch.group_b.s_addr && sent)
+        send_line_b(p, sent);
     for (unsigned i = 0; i < sent; i++) {
         switch (p->txq_kind[i]) {
         case TXQ_ODATA:

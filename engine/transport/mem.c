@@ -106,7 +106,8 @@ deliver(struct sc_memnet *net, const struct mem_ep *from_ep, uint32_t from, uint
         if (!e->open || e == from_ep)
             continue;
         if (is_mcast(to)) {
-            if (e->p.role == SC_XPORT_SUB && e->p.group == to && e->p.port == to_port)
+            if (e->p.role == SC_XPORT_SUB && e->p.port == to_port &&
+                (e->p.group == to || (e->p.group_b && e->p.group_b == to)))
                 enqueue(net, e, from, from_port, to_port, data, len);
         } else if (e->x.local_addr == to && e->p.role == SC_XPORT_PUB &&
                    (e->p.nak_port == to_port || e->p.port == to_port)) {

@@ -84,6 +84,7 @@ enum sc_xport_role {
 struct sc_xport_params {
     enum sc_xport_role role;
     uint32_t group;     /* network order */
+    uint32_t group_b;   /* the B line, 0 = none (subscriber: joins both) */
     uint16_t port;      /* multicast data port */
     uint16_t nak_port;  /* unicast NAK port (publisher) */
     uint32_t interface; /* network order */

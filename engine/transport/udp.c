@@ -468,7 +468,11 @@ sc_xport_udp_open(struct sc_xport **out, const struct sc_xport_params *p, struct
     } else {
         struct ip_mreq mreq = { .imr_multiaddr = { p->group }, .imr_interface = { p->interface } };
         if (p->role == SC_XPORT_SUB) {
-            rc = open_socket(p, p->group, p->port, true, &u->x.st, &what);
+            /* bound to the group, so other groups on the port stay out; with a
+             * B line bound to the port, and IP_MULTICAST_ALL 0 keeps it to the
+             * two groups this socket joins */
+            rc = open_socket(p, p->group_b ? htonl(INADDR_ANY) : p->group, p->port, true,
+                             &u->x.st, &what);
             if (rc < 0)
                 goto out_fail;
             u->rx[0] = rc;
@@ -476,6 +480,13 @@ sc_xport_udp_open(struct sc_xport **out, const struct sc_xport_params *p, struct
             if (setsockopt(u->rx[0], IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0) {
                 rc = -errno;
                 what = "IP_ADD_MEMBERSHIP (join the group on the interface)";
+                goto out_fail;
+            }
+            mreq.imr_multiaddr.s_addr = p->group_b;
+            if (p->group_b &&
+                setsockopt(u->rx[0], IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0) {
+                rc = -errno;
+                what = "IP_ADD_MEMBERSHIP (join group_b, the B line, on the interface)";
                 goto out_fail;
             }
             /* GRO with GSO (one switch): runs arrive whole, if the kernel can */

@@ -76,6 +76,7 @@ struct sc_channel_cfg {
     char name[SC_CFG_NAME_MAX];
     char profile[SC_CFG_NAME_MAX]; /* the profile its defaults came from */
     struct in_addr group;          /* multicast group */
+    struct in_addr group_b;        /* the B line: every packet also sent here (0 = none) */
     uint16_t port;                 /* UDP port of the multicast data (OpenPGM: mcast port) */
     uint16_t nak_port;             /* UDP port NAKs are sent to (OpenPGM: ucast port) */
     uint16_t pgm_port;             /* PGM data-destination port in every header */

@@ -1,6 +1,7 @@
 /* Config: every example loads; each error class gives its message at the right
  * line:column; defaults are what docs/CONFIG.md says; profiles, --set, and
  * print -> load round trips. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <glob.h>
 #include <stdio.h>
@@ -108,6 +109,12 @@ static const struct err_case err_cases[] = {
     /* cross-field */
     { "channels:\n  - name: a\n    spm: {ambient: 10s}\n    source_timeout: 5s\n",
       "t.yaml:2:5: channels[0].source_timeout: must be longer than spm.ambient" },
+    { "channels:\n  - name: a\n    group_b: 10.0.0.1\n",
+      "t.yaml:3:14: channels[0].group_b: bad value '10.0.0.1': expected a multicast group" },
+    { "channels:\n  - name: a\n    group: 239.1.1.1\n    group_b: 239.1.1.1\n",
+      "channels[0].group_b: the B line must be a different group from `group`" },
+    { "channels:\n  - name: a\n    transport: dpdk\n    group_b: 239.1.1.2\n",
+      "channels[0].group_b: A/B lines are supported on the kernel UDP transport only" },
     { "sessions:\n  - name: s\n    heartbeat: 20s\n",
       "sessions[0].timeout: must be longer than heartbeat" },
     { "sessions:\n  - name: a_very_long_name\n",
@@ -123,6 +130,21 @@ Test(config, each_error_class_names_position_key_value_and_expectation)
         cr_assert(strstr(err.msg, err_cases[i].msg) != NULL, "case %zu:\n got: %s\nwant: %s", i,
                   err.msg, err_cases[i].msg);
     }
+}
+
+Test(config, the_b_line_is_optional)
+{
+    struct sc_err err;
+    char a[INET_ADDRSTRLEN];
+
+    cr_assert_eq(load("channels:\n  - name: a\n    group_b: none\n", &err), 0, "%s", err.msg);
+    cr_assert_eq(cfg.channels[0].group_b.s_addr, 0);
+    cr_assert_eq(load("channels:\n  - name: a\n    group_b: 239.192.0.2\n", &err), 0, "%s",
+                 err.msg);
+    inet_ntop(AF_INET, &cfg.channels[0].group_b, a, sizeof(a));
+    cr_assert_str_eq(a, "239.192.0.2");
+    cr_assert_eq(load("channels:\n  - name: a\n", &err), 0, "%s", err.msg);
+    cr_assert_eq(cfg.channels[0].group_b.s_addr, 0, "a B line by default");
 }
 
 Test(config, missing_file)
