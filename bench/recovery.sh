@@ -32,7 +32,7 @@ if [ "$(id -u)" -ne 0 ] || ! bench_netns_up; then
 fi
 P=$((47000 + $$ % 2000))
 rc=0
-systems="udp seqcast"
+systems="udp seqcast seqcast-ab"
 "$PEER" --help | grep -q 'built: .*openpgm' && systems="$systems openpgm"
 "$PEER" --help | grep -q 'built: .*zmq' && systems="$systems zmq"
 
@@ -79,16 +79,19 @@ for rep in $(seq 1 "$REPS"); do
         for sys in $systems; do
             P=$((P + 4))
             if [ "$sys" = udp ]; then netns_loss 0; test=latency-no-loss; else netns_loss 10; test=latency-1pct-loss; fi
-            extra=(); [ "$sys" = openpgm ] && extra=(--nak-timers 2000,20000,20000)
-            run_k "$k" "$sys" --group 239.192.9.7:$P --size 24 --rate $RATE --count $((RATE * SECS)) \
+            extra=() psys=$sys
+            [ "$sys" = openpgm ] && extra=(--nak-timers 2000,20000,20000)
+            # A/B lines: every packet also on a second group, the first copy wins
+            [ "$sys" = seqcast-ab ] && { psys=seqcast; extra=(--set group_b=239.192.10.7 --label seqcast-ab); }
+            run_k "$k" "$psys" --group 239.192.9.7:$P --size 24 --rate $RATE --count $((RATE * SECS)) \
                 --test "$test" "${extra[@]}" -- --linger 1
             worst "$k" "$sys" >"$tmp/lat-$k-$sys-$rep.json"
             cp "$tmp/c$WORST" "$tmp/lat-$k-$sys-$rep.dat" 2>/dev/null
-            if [ "$sys" = seqcast ] && [ "$(jget "$tmp/lat-$k-$sys-$rep.json" lost_all)" != 0 ]; then
+            if [ "${sys%-ab}" = seqcast ] && [ "$(jget "$tmp/lat-$k-$sys-$rep.json" lost_all)" != 0 ]; then
                 rc=1
                 echo "recovery: seqcast receivers lost data under 1 % loss ($k subscribers)" >&2
             fi
-            if [ "$sys" = seqcast ] && [ "$(jget "$tmp/lat-$k-$sys-$rep.json" duplicates_all)" != 0 ]; then
+            if [ "${sys%-ab}" = seqcast ] && [ "$(jget "$tmp/lat-$k-$sys-$rep.json" duplicates_all)" != 0 ]; then
                 rc=1
                 echo "recovery: seqcast receivers delivered duplicates ($k subscribers)" >&2
             fi
@@ -145,7 +148,7 @@ awk "$JAWK"'
     /"test": "latency/ { rows[++n] = $0; if (j("system") == "udp") fl[j("subscribers")] = j("p99_us") }
     END { for (i = 1; i <= n; i++) { $0 = rows[i]; k = fl[j("subscribers")]
             printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", j("subscribers"),
-              j("system") == "udp" ? "raw-UDP floor" : j("system"), j("test") == "latency-no-loss" ? "none" : "1 %",
+              j("system") == "udp" ? "raw-UDP floor" : j("system") == "seqcast-ab" ? "seqcast, A/B lines" : j("system"), j("test") == "latency-no-loss" ? "none" : "1 %",
               j("p50_us"), j("p99_us"), j("p999_us"), j("max_us"), j("lost_all"), j("duplicates_all"),
               j("dropped"), j("naks"), j("dropped") > 0 ? sprintf("%.2f", j("naks") / j("dropped")) : "-",
               k > 0 ? sprintf("%.2f", j("p99_us") / k) : "-") } }' "$tmp/results"
@@ -164,6 +167,7 @@ awk "$JAWK"'
       if (t == "latency-no-loss") fl[k] = j("p99_us")
       if (t == "latency-1pct-loss" && s == "seqcast") { sq[k] = j("p99_us"); sl[k] = j("lost_all") }
       if (t == "latency-1pct-loss" && s == "openpgm") pg[k] = j("p99_us")
+      if (t == "latency-1pct-loss" && s == "seqcast-ab") { ab[k] = j("p99_us"); abl[k] = j("lost_all") }
       if (t == "throughput-no-loss") t0 = j("msgs_per_s"); if (t == "throughput-1pct-loss") t1 = j("msgs_per_s")
       if (t == "tail-loss" && s == "seqcast") tl = j("last_us") }
     function v(ok) { return ok ? "holds" : "does not hold" }
@@ -172,7 +176,8 @@ awk "$JAWK"'
         if (sq[k] == "") continue
         printf("* %d subscriber(s), 1 %% loss: %s messages lost (target 0: %s)\n", k, sl[k], v(sl[k] == 0))
         if (fl[k] > 0) printf("* %d subscriber(s): seqcast p99 under loss = %.2f × the floor without loss (target ≤ 1.5: %s)\n", k, sq[k] / fl[k], v(sq[k] / fl[k] <= 1.5))
-        if (pg[k] > 0) printf("* %d subscriber(s): seqcast p99 under loss = %.2f × OpenPGM (2/20/20 ms) under loss (target ≤ 0.2: %s)\n", k, sq[k] / pg[k], v(sq[k] / pg[k] <= 0.2)) }
+        if (pg[k] > 0) printf("* %d subscriber(s): seqcast p99 under loss = %.2f × OpenPGM (2/20/20 ms) under loss (target ≤ 0.2: %s)\n", k, sq[k] / pg[k], v(sq[k] / pg[k] <= 0.2))
+        if (ab[k] != "" && fl[k] > 0) printf("* %d subscriber(s), seqcast with A/B lines (group_b, 2× the packets): %s lost, p99 under loss = %.2f × the floor without loss (target ≤ 1.5: %s)\n", k, abl[k], ab[k] / fl[k], v(abl[k] == 0 && ab[k] / fl[k] <= 1.5)) }
       if (t0 > 0) printf("* batched 32 B under 1 %% loss = %.2f × without (target ≥ 0.8: %s)\n", t1 / t0, v(t1 / t0 >= 0.8))
       printf("* lost final message repaired after %s µs (target < 5000: %s)\n", tl == "" ? "never" : tl, v(tl != "" && tl + 0 < 5000)) }' "$tmp/results"
 } | tee "$out/recovery-table.md"

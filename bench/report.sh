@@ -104,7 +104,12 @@ $(cat "$out/recovery-table.md" 2>/dev/null || echo "(section not run)")
   2–3 % of all messages, so **the p99 under loss is the repair time by arithmetic**, and "p99 ≤
   1.5 × the floor's p99 without loss" can hold only when the floor's own p99 is a VM wake-up of
   several hundred µs. The ratio to OpenPGM's p99 (whose repairs wait on its 2 ms back-off) is the
-  meaningful one here.
+  meaningful one for NAK repair.
+* **seqcast, A/B lines** is the market-data answer to that arithmetic: \`group_b\` sends every
+  packet to a second group and the subscriber takes the first copy, so a message waits for a
+  repair only when both copies were dropped (0.01 % here), at twice the packets. Here both lines
+  cross the same veth and nftables drops each copy independently, which is what separate A and B
+  paths give; copies lost together (one congested path carrying both) would not be hidden.
 * p99.9 and max are a lost NCF or repair: the receiver waits before NAKing again. With
   \`nak.ramp\` (lan default) the first waits are 1/8, 1/4, 1/2 of \`nak.repeat\`/\`nak.rdata\`
   (250/500 µs first) instead of 2/4 ms.
