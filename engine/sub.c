@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/bigmem.h"
 #include "engine/channel.h"
 #include "engine/compiler.h"
 #include "engine/nak.h"
@@ -867,12 +868,10 @@ sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struct sc
     s->window = window;
     s->buf_size = ch->mtu - IP_UDP_OVERHEAD < 1472 ? 1472 : ch->mtu - IP_UDP_OVERHEAD;
     s->npool = window + 2 * SC_BURST;
-    s->pool_mem = malloc((size_t)s->npool * s->buf_size);
+    s->pool_mem = sc_mem_big_alloc((size_t)s->npool * s->buf_size);
     s->free_bufs = malloc(s->npool * sizeof(*s->free_bufs));
     if (!s->pool_mem || !s->free_bufs)
         goto out_free;
-    /* resident now, not at the first loss burst that parks buffers in a window */
-    memset(s->pool_mem, 0, (size_t)s->npool * s->buf_size);
     for (uint32_t i = 0; i < s->npool; i++)
         buf_put(s, s->pool_mem + (size_t)i * s->buf_size);
     np = (struct sc_nak_params){ ch->nak.backoff_ns, ch->nak.repeat_ns, ch->nak.rdata_ns,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/bigmem.h"
 #include "engine/compiler.h"
 
 int
@@ -16,14 +17,11 @@ sc_txw_init(struct sc_txw *w, uint32_t packets, uint32_t buf_size, uint64_t firs
     w->buf_size = buf_size;
     w->trail = w->next_tx = first_seq;
     w->slot = calloc(cap, sizeof(*w->slot));
-    w->mem = malloc(cap * buf_size);
+    w->mem = sc_mem_big_alloc(cap * buf_size);
     if (!w->slot || !w->mem) {
         sc_txw_fini(w);
         return -ENOMEM;
     }
-    /* touch every page now: otherwise the first pass through the ring takes a
-     * page fault every few packets, on the send path (a p99-sized cost) */
-    memset(w->mem, 0, cap * buf_size);
     for (uint64_t i = 0; i < cap; i++)
         w->slot[i].buf = w->mem + i * buf_size;
     return 0;
@@ -33,7 +31,7 @@ void
 sc_txw_fini(struct sc_txw *w)
 {
     free(w->slot);
-    free(w->mem);
+    free(w->mem); /* sc_mem_big_alloc memory is malloc's */
     w->slot = NULL;
     w->mem = NULL;
 }
