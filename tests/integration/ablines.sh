@@ -13,20 +13,9 @@ BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=$ROOT/$BUILD/bin
 tmp=$(mktemp -d /tmp/seqcast-ab-XXXXXX)
-CHECKS=2
-echo "TAP version 13"
-echo "1..$CHECKS"
-skip_all() {
-    for i in $(seq 1 $CHECKS); do echo "ok $i - A/B lines # SKIP $1"; done
-    rm -rf "$tmp"
-    exit 0
-}
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces, nftables)"
-command -v nft >/dev/null || skip_all "needs nftables"
-. "$ROOT/scripts/netns.sh"
-trap 'jobs -p | xargs -r kill -9 2>/dev/null; netns_down; rm -rf "$tmp"' EXIT
-netns_up "sab$$" 198.18.4 || skip_all "cannot create network namespaces here"
-field() { grep -o "\"$2\": [0-9a-z]*" "$1" | tail -1 | awk '{print $2}'; }
+. "$ROOT/tests/support/netns_tap.sh"
+netns_tap_begin "A/B lines" 2 "sab$$" 198.18.4
+field() { json_field "$@"; }
 
 N=20000
 GA=239.198.18.11 GB=239.198.18.12
