@@ -284,7 +284,7 @@ main(int argc, char **argv)
                 a.sent++;
                 next_id++;
             }
-            sc_ocli_do_work(cli, now_cached); /* flush now */
+            sc_ocli_flush(cli, now_cached); /* one send, no read */
         }
         if (p.fd >= 0 && rate == 0 && a.nacked < a.n)
             poll(&p, 1, spin ? 0 : 1); /* wait for the acknowledgement (1 ms: heartbeats) */

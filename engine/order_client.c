@@ -229,15 +229,20 @@ sc_ocli_do_work(struct sc_ocli *c, uint64_t now)
         sc_obuf_packet(&c->out, SC_SOUP_CLIENT_HEARTBEAT, NULL, 0);
         c->stats.tx_heartbeats++;
     }
-    if (c->out.len) {
-        if (sc_obuf_flush(&c->out, c->fd) < 0) {
-            drop(c, now, 0);
-            return work + 1;
-        }
-        c->last_tx_ns = now;
-        work++;
+    return work + sc_ocli_flush(c, now);
+}
+
+int
+sc_ocli_flush(struct sc_ocli *c, uint64_t now)
+{
+    if (c->fd < 0 || c->st == CONNECTING || !c->out.len)
+        return 0;
+    if (sc_obuf_flush(&c->out, c->fd) < 0) {
+        drop(c, now, 0);
+        return 1;
     }
-    return work;
+    c->last_tx_ns = now;
+    return 1;
 }
 
 int

@@ -217,7 +217,7 @@ int
 sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
 {
     struct epoll_event evs[MAX_CONNS + 1];
-    int work = 0, fd, nev;
+    int more = 0, fd, nev;
     bool listen_ready = false;
 
     /* one system call says which sockets have something: accept and read only those */
@@ -250,7 +250,6 @@ sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
         epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
         s->st.accepted++;
         s->st.connections++;
-        work++;
     }
     /* 1. read: orders arrive, acknowledgements are journaled */
     for (int i = 0; i < MAX_CONNS; i++) {
@@ -290,11 +289,13 @@ sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
             }
             if (c->out.len < before) {
                 c->last_tx_ns = now;
-                work++;
+                /* call again at once only while a replay makes progress: the
+                 * epoll fd does not wake a poller for it (it waits on input) */
+                more += c->out.len || (c->logged_in && c->next_seq <= s->j.count);
             }
         }
     }
-    return work;
+    return more;
 }
 
 int

@@ -49,6 +49,11 @@ int64_t sc_osrv_send(struct sc_osrv *s, const void *msg, size_t len, uint64_t no
 /* End of Session to every client (then they disconnect). */
 void sc_osrv_end_session(struct sc_osrv *s, uint64_t now_ns);
 
+/* Accept, read (the message callback runs here), journal, and write what is
+ * queued -- sc_osrv_send's messages included -- with heartbeats and timeouts.
+ * Wait on sc_osrv_fd (input) between calls, at most 10 ms or so (timers).
+ * @return > 0 if more output is ready at once (a replay that fills the
+ * socket's buffer in steps): call again before waiting; 0 otherwise. */
 int sc_osrv_do_work(struct sc_osrv *s, uint64_t now_ns);
 int sc_osrv_fd(const struct sc_osrv *s);
 void sc_osrv_get_stats(const struct sc_osrv *s, struct sc_osrv_stats *st);
@@ -87,7 +92,16 @@ int sc_ocli_send(struct sc_ocli *c, const void *msg, size_t len, uint64_t now_ns
 /* Logout request, then close; no reconnect. */
 void sc_ocli_logout(struct sc_ocli *c, uint64_t now_ns);
 
+/* Read what the server sent (callbacks run here), heartbeat, time out,
+ * reconnect, and write what is queued. @return > 0 if it did anything. */
 int sc_ocli_do_work(struct sc_ocli *c, uint64_t now_ns);
+
+/* Write what sc_ocli_send queued, now, without reading: the order goes out in
+ * one system call (sc_ocli_do_work would read the socket first). Output the
+ * kernel cannot take yet stays queued for the next flush or do_work.
+ * @return 1 if it wrote (or the write failed: the connection is dropped and
+ * SC_OCLI_DISCONNECTED reported), 0 if there was nothing to write. */
+int sc_ocli_flush(struct sc_ocli *c, uint64_t now_ns);
 int sc_ocli_fd(const struct sc_ocli *c); /* -1 while disconnected: poll with a timeout */
 int sc_ocli_logged_in(const struct sc_ocli *c);
 void sc_ocli_get_stats(const struct sc_ocli *c, struct sc_ocli_stats *st);

@@ -276,3 +276,61 @@ Test(order, resume_points_end_of_session_and_logout, .init = setup, .fini = tear
     sc_ocli_destroy(from5);
     sc_osrv_destroy(s);
 }
+
+static uint64_t orders_seen;
+static void
+on_order(void *ctx, uint32_t conn, const char *user, const void *msg, size_t len)
+{
+    (void)ctx;
+    (void)conn;
+    (void)user;
+    (void)msg;
+    (void)len;
+    orders_seen++;
+}
+
+/* sc_ocli_flush writes the queued order at once and reads nothing (no callback
+ * runs in it); sc_osrv_do_work says "call again" only while a replay that
+ * fills the socket's buffer in steps still has output ready, and 0 when idle. */
+Test(order, flush_writes_without_reading_and_do_work_asks_again_only_for_a_replay, .init = setup,
+     .fini = teardown)
+{
+    static uint8_t big[1000];
+    struct sc_osrv *s;
+    struct sc_ocli *c;
+    struct sc_ocli_stats cs;
+    struct sc_err err;
+    int more = 0, k;
+
+    t = MS(1000);
+    orders_seen = 0;
+    cr_assert_eq(sc_osrv_create(&s, &cfg, "T1", on_order, NULL, &err), 0, "%s", err.msg);
+    for (int i = 0; i < 3000; i++) /* 3 MB: more than a Unix socket's buffer */
+        cr_assert_eq(sc_osrv_send(s, big, sizeof(big), t), i + 1);
+    cr_assert_eq(sc_ocli_create(&c, &cfg, "T1", 1, on_msg, on_event, NULL, &err), 0, "%s",
+                 err.msg);
+    for (k = 0; k < 20000 && got < 3000; k++) { /* the replay: the server never waits */
+        more += sc_osrv_do_work(s, t) > 0;
+        sc_ocli_do_work(c, t);
+    }
+    cr_assert_eq(got, 3000, "replayed %llu of 3000", (unsigned long long)got);
+    cr_assert_gt(more, 0, "a replay larger than the socket buffer never asked to be called again");
+    cr_assert_eq(sc_osrv_do_work(s, t), 0, "caught up, yet the server asks to be called again");
+    cr_assert_eq(sc_osrv_do_work(s, t), 0);
+
+    sc_osrv_send(s, "fill", 4, t); /* queued and written by the server... */
+    cr_assert_eq(sc_osrv_do_work(s, t), 0, "written in one go, yet it asks to be called again");
+    cr_assert_eq(sc_ocli_send(c, "order", 5, t), 0);
+    cr_assert_eq(sc_ocli_flush(c, t), 1, "a queued order was not written");
+    cr_assert_eq(got, 3000, "flush read the socket (a message callback ran)");
+    cr_assert_eq(sc_ocli_flush(c, t), 0, "nothing left to write");
+    for (k = 0; k < 100 && orders_seen < 1; k++)
+        sc_osrv_do_work(s, t);
+    cr_assert_eq(orders_seen, 1, "the flushed order did not reach the server");
+    sc_ocli_do_work(c, t); /* ...and read by the client only here */
+    cr_assert_eq(got, 3001);
+    sc_ocli_get_stats(c, &cs);
+    cr_assert_eq(cs.tx_unsequenced, 1);
+    sc_ocli_destroy(c);
+    sc_osrv_destroy(s);
+}
