@@ -383,25 +383,27 @@ sc_flush(void)
     sc_pub_do_work(s_pub, now);
 }
 
-/* wait for NAKs or the engine's next timer until `until` */
+/* until `until`: run the engine when its deadline comes or a NAK arrives,
+ * and sleep otherwise (the engine ran in the flush that preceded this) */
 static void
 sc_serve(uint64_t until)
 {
     for (;;) {
-        uint64_t now = now_ns(), d;
+        uint64_t now = now_ns(), due, d;
         struct pollfd p = { .fd = sc_pub_fd(s_pub), .events = POLLIN };
         struct timespec ts;
 
-        while (sc_pub_do_work(s_pub, now) > 0)
-            now = now_ns();
         if (now >= until)
             return;
-        d = sc_pub_deadline(s_pub);
-        d = d < until ? d : until;
-        if (d <= now)
+        due = sc_pub_deadline(s_pub);
+        if (due <= now) {
+            sc_pub_do_work(s_pub, now);
             continue;
+        }
+        d = due < until ? due : until;
         ts = (struct timespec){ (time_t)((d - now) / 1000000000u), (long)((d - now) % 1000000000u) };
-        ppoll(&p, p.fd >= 0 ? 1 : 0, &ts, NULL);
+        if (ppoll(&p, p.fd >= 0 ? 1 : 0, &ts, NULL) > 0)
+            sc_pub_do_work(s_pub, now_ns());
     }
 }
 
@@ -412,8 +414,12 @@ sc_recv(uint64_t max_ns)
     struct pollfd p = { .fd = sc_sub_fd(s_sub), .events = POLLIN };
     struct timespec ts;
 
-    if (sc_sub_do_work(s_sub, now) > 0 || o.busy)
+    /* one pass, then wait: the deadline is 0 while read packets wait, and a
+     * packet that came meanwhile makes ppoll return at once */
+    sc_sub_do_work(s_sub, now);
+    if (o.busy)
         return;
+    now = now_ns();
     d = sc_sub_deadline(s_sub);
     if (d <= now)
         return;

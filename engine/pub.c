@@ -216,8 +216,9 @@ queue_spm(struct sc_pub *p, uint64_t now_ns)
 /* ------------------------------------------------------------ heartbeats */
 
 /* Heartbeat SPMs after data: spm.heartbeat[0], [1], ... after the last data,
- * then every spm.ambient. New data restarts the schedule; the timer is re-armed
- * lazily when it fires, so a busy stream costs no timer work per packet. */
+ * then every spm.ambient. New data restarts the schedule and re-arms the timer
+ * (once per burst sent, O(1)), so a steady stream never wakes the publisher for
+ * a heartbeat it will not send. */
 static void
 spm_fire(struct sc_timer *t, uint64_t now_ns)
 {
@@ -254,7 +255,7 @@ spm_fire(struct sc_timer *t, uint64_t now_ns)
 static void
 data_sent(struct sc_pub *p, uint64_t now_ns)
 {
-    uint64_t h0 = p->ch.spm.heartbeat_ns[0], g = now_ns - p->last_data_ns;
+    uint64_t h0 = p->ch.spm.heartbeat_ns[0], g = now_ns - p->last_data_ns, ambient_due;
 
     if (!p->last_data_ns || g > HB_STEADY_MAX_NS)
         p->data_gap_ns = 0; /* after a pause: not steady (yet) */
@@ -267,12 +268,12 @@ data_sent(struct sc_pub *p, uint64_t now_ns)
     p->hb_due_ns = now_ns + h0;
     if (p->data_gap_ns && 2 * h0 > p->data_gap_ns && h0 < 2 * p->data_gap_ns)
         p->hb_due_ns = now_ns + 2 * p->data_gap_ns; /* the first step would race the data */
-    /* While data flows the pending timer is rarely later than the new due time,
-     * so it is left alone (re-armed lazily when it fires). After a pause it may
-     * be armed a long step ahead (up to spm.ambient): re-arm it, or a lost tail
-     * of this burst would wait that long for its heartbeat. */
-    if (!sc_timer_pending(&p->spm_timer) || sc_timer_due_ns(&p->spm_timer) > p->hb_due_ns)
-        sc_tw_arm(&p->tw, &p->spm_timer, p->hb_due_ns);
+    /* Re-arm at the new due time (or the ambient SPM's, if sooner), once per
+     * burst sent -- O(1) on the wheel. Leaving an earlier timer to fire and
+     * re-arm itself lazily cost a wake-up of the publisher per packet or two on
+     * a steady 10,000 msg/s stream (5,000 a second) for nothing to send. */
+    ambient_due = p->last_spm_ns + p->ch.spm.ambient_ns;
+    sc_tw_arm(&p->tw, &p->spm_timer, p->hb_due_ns < ambient_due ? p->hb_due_ns : ambient_due);
 }
 
 /* ------------------------------------------------------------ send path */

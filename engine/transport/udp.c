@@ -175,7 +175,8 @@ gro_setup(struct gro_io *g)
     }
 }
 
-static void
+/* @return what recvmmsg returned (datagrams read, truncated ones included) */
+static int
 gro_read(struct udp *u)
 {
     struct gro_io *g = u->gio;
@@ -214,12 +215,14 @@ gro_read(struct udp *u)
             memmove(g->buf[u->gro_n], g->buf[i], m->len);
         u->gro_n++;
     }
+    return r;
 }
 
 static uint16_t
 gro_rx(struct udp *u, struct sc_pkt *pkts, uint16_t n)
 {
     uint16_t got = 0;
+    bool drained = false;
 
     for (;;) {
         while (got < n && u->gro_cur < u->gro_n) {
@@ -246,7 +249,9 @@ gro_rx(struct udp *u, struct sc_pkt *pkts, uint16_t n)
         }
         if (got == n || u->gro_cur < u->gro_n)
             return got;
-        gro_read(u);
+        if (drained)
+            return got; /* this call's read emptied the socket: no second one to hear EAGAIN */
+        drained = gro_read(u) < GRO_MSGS;
         if (!u->gro_n)
             return got;
     }
@@ -267,15 +272,25 @@ udp_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
     struct iovec iov[SC_BURST];
     struct sockaddr_in from[SC_BURST];
     uint16_t got = 0;
+    unsigned ready = 1; /* bit s: read rx[s] */
 
     if (u->gro)
         return gro_rx(u, pkts, n);
     if (n > SC_BURST)
         n = SC_BURST;
+    if (u->rx[1] >= 0) {
+        /* two sockets (the publisher's NAK and data ports): one epoll_wait says
+         * which has anything, instead of a read of each that mostly hears EAGAIN */
+        struct epoll_event ev[2];
+        int ne = epoll_wait(u->epfd, ev, 2, 0);
+        ready = 0;
+        for (int i = 0; i < ne; i++)
+            ready |= 1u << ev[i].data.u32;
+    }
     for (int s = 0; s < 2 && got < n; s++) {
         int r;
         uint16_t want = (uint16_t)(n - got);
-        if (u->rx[s] < 0)
+        if (u->rx[s] < 0 || !(ready & (1u << s)))
             continue;
         for (uint16_t i = 0; i < want; i++) {
             iov[i].iov_base = pkts[got + i].data;

@@ -134,10 +134,28 @@ struct sc_sub_stats {
 int sc_sub_create(struct sc_sub **out, const struct sc_config *cfg, const char *channel,
                   const struct sc_sub_callbacks *cb, struct sc_err *err);
 
-/* Read, repair, deliver. @return the amount of work done (0 = idle). */
+/* Read, repair, deliver. @return the amount of work done (0 = idle).
+ *
+ * A blocking loop calls it once per wake-up, then sleeps on sc_sub_fd() until
+ * sc_sub_deadline() (0 = packets already read wait: do not sleep):
+ *
+ *   for (;;) {
+ *       sc_sub_do_work(sub, now);
+ *       d = sc_sub_deadline(sub);
+ *       if (d > now)
+ *           ppoll(&(struct pollfd){ sc_sub_fd(sub), POLLIN }, 1, &timeout(d - now), NULL);
+ *       now = clock();
+ *   }
+ *
+ * Calling it again until it returns 0 costs a read that only hears EAGAIN per
+ * wake-up; poll returns at once anyway if more arrived meanwhile. */
 int sc_sub_do_work(struct sc_sub *s, uint64_t now_ns);
 
+/* Readable when packets wait in the kernel (an epoll fd); -1 with a poll-mode
+ * transport (DPDK): spin on sc_sub_do_work instead. */
 int sc_sub_fd(const struct sc_sub *s);
+/* The latest time sc_sub_do_work must run again (timers), 0 if packets it has
+ * read already wait, UINT64_MAX if nothing is pending. */
 uint64_t sc_sub_deadline(const struct sc_sub *s);
 void sc_sub_get_stats(const struct sc_sub *s, struct sc_sub_stats *st);
 
