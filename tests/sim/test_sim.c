@@ -451,17 +451,20 @@ Test(sim, a_session_heard_again_after_a_timeout_resumes, .timeout = 60)
 /* Heartbeats exist to reveal a lost tail when the stream goes quiet; on a steady
  * stream the next data packet reveals a loss anyway. So a steady stream costs
  * at most one heartbeat SPM per packet (the first step, when it comes clearly
- * before the next data), none when the first step would race the next data --
- * and a lost final packet is still revealed within a few inter-packet gaps. */
+ * before the next data), none when the first step would race the next data; the
+ * publisher's deadline does not fall between packets for anything else (a timer
+ * left to re-arm itself woke it every packet or two); and a lost final packet
+ * is still revealed within a few inter-packet gaps. */
 static void
 steady_stream(uint64_t gap_ns, uint64_t cut_from, uint64_t *odata, uint64_t *spm,
-              uint64_t *tail_ns, uint64_t *seen)
+              uint64_t *tail_ns, uint64_t *seen, uint64_t *early)
 {
     struct sc_loss_params lp = { .seed = 14, .cut_from = cut_from, .cut_count = 1 };
     struct sc_channel_cfg ch;
     struct sc_pub_stats a, b;
     uint64_t t_end;
 
+    *early = 0;
     sim_channel(&ch);
     sim_init(&sim, &ch, 1, &lp, NULL);
     sim.step_ns = 2000; /* the agents run every 2 us, as a polling loop would */
@@ -472,8 +475,15 @@ steady_stream(uint64_t gap_ns, uint64_t cut_from, uint64_t *odata, uint64_t *spm
         if (i == 1049)
             sc_pub_get_stats(sim.pub, &b);
         sim_publish(&sim, 1, 1);
-        if (i < 1049)
-            sim_run_for(&sim, gap_ns - sim.step_ns);
+        if (i == 1049)
+            break;
+        /* a publisher that sleeps until its deadline once the packet is out:
+         * does it want to wake before the next data, for anything but a
+         * heartbeat it sends? */
+        sim_run_for(&sim, sim.step_ns);
+        if (i >= 50 && sc_pub_deadline(sim.pub) < sim.now + gap_ns - 2 * sim.step_ns)
+            (*early)++;
+        sim_run_for(&sim, gap_ns - 2 * sim.step_ns);
     }
     *odata = b.odata_sent - a.odata_sent; /* 999 packets and the gaps after them */
     *spm = b.spm_sent - a.spm_sent;
@@ -498,9 +508,9 @@ Test(sim, a_steady_stream_sends_few_heartbeats_and_still_reveals_a_lost_tail, .t
     static const double max_per_pkt[] = { 1.05, 0.05, 0.05 };
 
     for (unsigned i = 0; i < sizeof(gaps) / sizeof(gaps[0]); i++) {
-        uint64_t odata, spm, tail, seen, o2, s2, tail2, seen2;
+        uint64_t odata, spm, tail, seen, o2, s2, tail2, seen2, early, e2;
 
-        steady_stream(gaps[i], UINT64_MAX, &odata, &spm, &tail, &seen);
+        steady_stream(gaps[i], UINT64_MAX, &odata, &spm, &tail, &seen, &early);
         cr_assert_eq(odata, 999);
         cr_assert_lt(tail, gaps[i] + 20000, "clean run: the last message took %llu ns",
                      (unsigned long long)tail);
@@ -509,9 +519,12 @@ Test(sim, a_steady_stream_sends_few_heartbeats_and_still_reveals_a_lost_tail, .t
         cr_assert_leq((double)spm / (double)odata, max_per_pkt[i],
                       "%llu SPMs for %llu packets at a %llu ns gap", (unsigned long long)spm,
                       (unsigned long long)odata, (unsigned long long)gaps[i]);
+        /* and no timer wake-up between packets beyond the heartbeats it sends */
+        cr_assert_leq(early, spm + 2, "%llu of 999 gaps had a publisher deadline before the next "
+                      "data, for %llu SPMs", (unsigned long long)early, (unsigned long long)spm);
         /* the same run with the final ODATA (the last packet seen when the last
          * message was delivered) dropped: revealed by a heartbeat, repaired */
-        steady_stream(gaps[i], seen - 1, &o2, &s2, &tail2, &seen2);
+        steady_stream(gaps[i], seen - 1, &o2, &s2, &tail2, &seen2, &e2);
         printf("# ... its lost final packet delivered %.3f ms after the stream stopped\n",
                (double)tail2 / 1e6);
         cr_assert_lt(tail2, 2 * gaps[i] + 1000000, "tail repaired only after %llu ns",
