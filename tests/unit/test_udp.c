@@ -3,11 +3,12 @@
  * the datagrams sent, in order, byte for byte -- with GSO/GRO on (then some
  * sends must have been GSO runs, the subscriber must have read runs whole, and
  * a reader with room for 5 packets at a time finds the rest of a run waiting,
- * rx_pending) and with them off. */
+ * rx_pending) and with them off; the publisher reads NAKs on both its ports. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine/transport/transport.h"
 
@@ -93,4 +94,48 @@ Test(udp, burst_with_gso_arrives_as_sent)
 Test(udp, burst_without_gso_arrives_as_sent)
 {
     run(false, 47720);
+}
+
+/* The publisher listens on two ports (NAKs to nak_port, and OpenPGM-style to
+ * the data port): a datagram to either is read, each with the port it came in
+ * on, and a quiet publisher reads nothing (its epoll fd says which socket has
+ * anything before any read). */
+Test(udp, the_publisher_reads_both_of_its_ports)
+{
+    struct sc_xport_params pp = { .role = SC_XPORT_PUB, .port = 47730, .nak_port = 47731,
+                                  .ttl = 0, .loop = false, .rcvbuf = 1 << 20 };
+    struct sc_xport *pub;
+    struct sc_err err;
+    struct sockaddr_in to = { .sin_family = AF_INET };
+    static uint8_t in[8][2048];
+    struct sc_pkt rx[8];
+    unsigned seen_nak = 0, seen_data = 0;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+    inet_pton(AF_INET, "239.192.77.4", &pp.group);
+    inet_pton(AF_INET, "127.0.0.1", &pp.interface);
+    cr_assert_eq(sc_xport_udp_open(&pub, &pp, &err), 0, "%s", err.msg);
+    for (unsigned i = 0; i < 8; i++)
+        rx[i] = (struct sc_pkt){ .data = in[i], .cap = sizeof(in[i]) };
+    cr_assert_eq(sc_xport_rx(pub, rx, 8), 0, "a quiet publisher read something");
+    to.sin_addr.s_addr = pp.interface;
+    for (int k = 0; k < 3; k++) {
+        to.sin_port = htons(k == 1 ? pp.port : pp.nak_port);
+        cr_assert_eq(sendto(fd, "nak", 3, 0, (struct sockaddr *)&to, sizeof(to)), 3);
+    }
+    for (int tries = 0; seen_nak + seen_data < 3 && tries < 100; tries++) {
+        uint16_t n = sc_xport_rx(pub, rx, 8);
+        for (uint16_t i = 0; i < n; i++) {
+            cr_assert_eq(rx[i].len, 3);
+            seen_nak += rx[i].lport == pp.nak_port;
+            seen_data += rx[i].lport == pp.port;
+        }
+        if (!n)
+            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+    }
+    cr_assert_eq(seen_nak, 2, "%u of 2 datagrams to nak_port read", seen_nak);
+    cr_assert_eq(seen_data, 1, "%u of 1 datagram to the data port read", seen_data);
+    cr_assert_eq(pub->st.rx_pkts, 3);
+    close(fd);
+    sc_xport_close(pub);
 }
