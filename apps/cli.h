@@ -72,6 +72,7 @@ void sc_cli_json_sub(FILE *out, const struct sc_sub_stats *st);
 void sc_cli_warn_rcvbuf(const char *prog, uint64_t requested, uint64_t effective);
 
 extern volatile int sc_cli_stop; /* set by SIGINT/SIGTERM */
+/* SIGINT/SIGTERM stop the loop, SIGPIPE ignored; timer slack 1 ns. */
 void sc_cli_signals(void);
 
 #endif
