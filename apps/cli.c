@@ -160,7 +160,8 @@ struct field {
         { "link_tx_dropped", offsetof(struct sc_##who##_stats, link.tx_dropped) },          \
         { "link_tx_gso_sends", offsetof(struct sc_##who##_stats, link.tx_gso_sends) },      \
         { "link_gso_disabled", offsetof(struct sc_##who##_stats, link.gso_disabled) },      \
-        { "link_rx_gro_msgs", offsetof(struct sc_##who##_stats, link.rx_gro_msgs) }
+        { "link_rx_gro_msgs", offsetof(struct sc_##who##_stats, link.rx_gro_msgs) },        \
+        { "link_tx_calls", offsetof(struct sc_##who##_stats, link.tx_calls) }
 
 #define PF(f) { #f, offsetof(struct sc_pub_stats, f) }
 static const struct field pub_fields[] = {

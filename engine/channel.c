@@ -74,4 +74,5 @@ sc_link_stats_from(struct sc_link_stats *l, const struct sc_xport_stats *x)
     l->tx_gso_sends = x->tx_gso_sends;
     l->gso_disabled = x->gso_disabled;
     l->rx_gro_msgs = x->rx_gro_msgs;
+    l->tx_calls = x->tx_calls;
 }

@@ -59,6 +59,7 @@ struct sc_xport_stats {
     uint64_t tx_gso_sends;    /* kernel UDP: sends that carried a run of packets (UDP GSO) */
     uint64_t gso_disabled;    /* kernel UDP: 1 if the kernel refused GSO and it was turned off */
     uint64_t rx_gro_msgs;     /* kernel UDP: reads that carried a run of datagrams (UDP GRO) */
+    uint64_t tx_calls;        /* sc_xport_tx calls (counted here, for every transport) */
     uint64_t rcvbuf_requested, rcvbuf_effective;
     /* raw-Ethernet transports */
     uint64_t rx_filtered;     /* frames not for us: other groups, ports, protocols */
@@ -109,6 +110,7 @@ sc_xport_rx(struct sc_xport *x, struct sc_pkt *p, uint16_t n)
 static inline uint16_t
 sc_xport_tx(struct sc_xport *x, const struct sc_pkt *p, uint16_t n)
 {
+    x->st.tx_calls++;
     return x->ops->tx_burst(x, p, n);
 }
 

@@ -16,6 +16,8 @@ struct sc_link_stats {
     uint64_t tx_gso_sends; /* sends that carried a run of equal-size packets (UDP GSO) */
     uint64_t gso_disabled; /* 1 if the kernel refused UDP GSO and it was turned off */
     uint64_t rx_gro_msgs;  /* reads that carried a run of datagrams (UDP GRO) */
+    uint64_t tx_calls;     /* send calls into the transport (one sendmmsg each on kernel
+                              UDP): packets sent / tx_calls is the batching achieved */
 };
 
 #endif
