@@ -84,8 +84,10 @@ $(cat "$out/latency-table.md" 2>/dev/null || echo "(section not run)")
 
 ![latency percentiles](bench-latency.png)
 
-* Busy-polling removes the wake-up: there the medians show each stack's own cost (seqcast ~1 µs
-  over the floor), and the tails are the VM's.
+* Busy-polling removes the wake-up: there the medians show each stack's own cost (seqcast within
+  ~0.2–1.7 µs of the floor), and the tails are the VM's: with a 5–7 µs floor p99, 1.3 × is a
+  2 µs budget, and the same code has measured 1.01–2.1 × across runs (change table: what was
+  done about the part that was seqcast's).
 * ZeroMQ hands every message through its I/O thread on both sides: two more thread hops.
 
 ## Recovery under loss (\`bench/recovery.sh\`)
@@ -152,7 +154,8 @@ $(cat "$out/order-table.md")
 
 * What separates the gateway from the bare socket is system calls: per order it waits in
   \`poll\`, asks \`epoll_wait\` which sockets are ready, reads once and writes once (the ping-pong
-  server: one read, one write). It used to also try \`accept\` and a second \`read\` (to hear
+  server: one read, one write); the client writes the order with one \`send\`
+  (\`sc_ocli_flush\`), waits in \`poll\` and reads the acknowledgement once. It used to also try \`accept\` and a second \`read\` (to hear
   EAGAIN) on every pass, and the client used to spin; the millisecond p99.9 stalls measured
   before went with those changes (see the change table).
 * With \`fsync: batch\` or \`message\` every acknowledgement also waits for \`fdatasync\` (the journal
