@@ -37,7 +37,7 @@ median p99; the targets below are evaluated on this run's figures, as the issue 
 | OpenPGM | $(dpkg-query -W -f='${Version}' libpgm-dev 2>/dev/null || echo none) (Debian libpgm-dev) |
 | ZeroMQ | $(pkg-config --modversion libzmq 2>/dev/null || echo none) (Debian libzmq3-dev) |
 | DPDK | $(pkg-config --modversion libdpdk 2>/dev/null || echo none) (Debian libdpdk-dev), EAL \`--no-huge\` |
-| run | $(date -u '+%F %H:%M UTC') |
+| run | $(date -u -r "$out/latency-table.md" '+%F %H:%M UTC' 2>/dev/null || date -u '+%F %H:%M UTC') |
 
 ## Targets (issue 7), from this run
 
