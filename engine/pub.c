@@ -146,17 +146,19 @@ static uint16_t
 send_lines(struct sc_pub *p)
 {
     struct sc_pkt b[SC_BURST];
-    unsigned nb = 0, na = p->ntx, nb_sent_a = 0, lone = na <= SC_BURST / 2;
+    unsigned na = p->ntx, nb = 0, nb_sent_a = 0;
+    bool one_call = na <= SC_BURST / 2;
+    unsigned off = one_call ? na : 0; /* where the B copies start in b[] */
     uint16_t sent, sent_a, sent_b;
 
-    if (lone)
+    if (one_call)
         memcpy(b, p->txq, na * sizeof(b[0]));
     for (unsigned i = 0; i < na; i++)
         if (p->txq[i].addr == p->ch.group.s_addr) {
-            b[lone * na + nb] = p->txq[i];
-            b[lone * na + nb++].addr = p->ch.group_b.s_addr;
+            b[off + nb] = p->txq[i];
+            b[off + nb++].addr = p->ch.group_b.s_addr;
         }
-    if (lone) {
+    if (one_call) {
         sent = sc_xport_tx(p->x, b, (uint16_t)(na + nb));
         sent_a = (uint16_t)(sent < na ? sent : na);
         sent_b = (uint16_t)(sent - sent_a);
@@ -166,7 +168,7 @@ send_lines(struct sc_pub *p)
     }
     for (unsigned i = 0; i < sent_a; i++) /* the B copies owed: those of the A copies sent */
         nb_sent_a += p->txq[i].addr == p->ch.group.s_addr;
-    if (!lone && nb_sent_a)
+    if (!one_call && nb_sent_a)
         sent_b = sc_xport_tx(p->x, b, (uint16_t)nb_sent_a);
     p->st.line_b_sent += sent_b;
     p->st.line_b_dropped += nb_sent_a - sent_b;
