@@ -31,6 +31,7 @@ struct app {
     } ranges[MAX_RANGES];
     unsigned sources_up, sources_down, fins;
     uint64_t first_verify_error;
+    uint64_t t_first; /* when the first message was delivered */
 };
 
 static const char *
@@ -51,7 +52,8 @@ on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, si
     struct app *a = ctx;
 
     (void)src;
-    a->delivered++;
+    if (!a->delivered++)
+        a->t_first = sc_clock_ns();
     if (a->out) {
         uint8_t h[2] = { (uint8_t)(len >> 8), (uint8_t)len };
         fwrite(h, 1, 2, a->out);
@@ -219,7 +221,7 @@ main(int argc, char **argv)
     struct source_opts so = { 0 };
     struct sc_xport *base = NULL;
     uint64_t drain_end = 0;
-    uint64_t t0, now, next_stats, end, t_first = 0, t_last = 0;
+    uint64_t t0, now, next_stats, end, t_last = 0, delivered_seen = 0;
     bool tty = isatty(STDERR_FILENO), complete;
     FILE *summary = stdout;
     int c;
@@ -290,9 +292,10 @@ main(int argc, char **argv)
     while (!sc_cli_stop && now < end) {
         sc_sub_do_work(sub, now); /* one pass: sc_cli_wait returns at once if more came */
         now = sc_clock_ns();
-        if (a.delivered) { /* the delivery rate is measured from first to last message */
-            if (!t_first)
-                t_first = now;
+        if (a.delivered != delivered_seen) { /* the rate: from the first message to the pass
+                                                that delivered the last (a whole transfer
+                                                can take a single loop of passes) */
+            delivered_seen = a.delivered;
             t_last = now;
         }
         if (a.count && a.delivered + a.lost_msgs >= a.count)
@@ -328,7 +331,7 @@ main(int argc, char **argv)
             (unsigned long long)a.count, (unsigned long long)st.duplicates,
             (unsigned long long)a.lost_msgs, (unsigned long long)a.verify_errors,
             (double)(now - t0) / 1e9,
-            t_last > t_first ? (double)a.delivered * 1e9 / (double)(t_last - t_first) : 0.0);
+            t_last > a.t_first ? (double)a.delivered * 1e9 / (double)(t_last - a.t_first) : 0.0);
     for (unsigned i = 0; i < a.nranges; i++)
         fprintf(summary, "%s{\"first\": %llu, \"last\": %llu, \"reason\": \"%s\"}", i ? ", " : "",
                 (unsigned long long)a.ranges[i].first, (unsigned long long)a.ranges[i].last,
