@@ -76,6 +76,10 @@ struct sc_sub {
     uint8_t *pool_mem;
     uint8_t **free_bufs;
     uint32_t nfree, npool;
+    /* the read's buffers, kept from one do_work to the next: in[0..nin) hold a
+     * free buffer each (only those a packet kept are replaced) */
+    struct sc_pkt in[SC_BURST];
+    uint16_t nin;
     /* NAKs out, flushed once per do_work */
     struct sc_pkt txq[SC_BURST];
     unsigned ntx;
@@ -765,7 +769,7 @@ on_packet(struct sc_sub *s, struct sc_pkt *pk, uint64_t now_ns)
 int
 sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
 {
-    struct sc_pkt in[SC_BURST];
+    struct sc_pkt *in = s->in;
     int work = 0;
 
     s->now_ns = now_ns;
@@ -777,22 +781,25 @@ sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
      * repairs that answer our NAKs are queued there, and a timer that fired
      * first would retry -- or give up -- without having seen them. */
     for (int burst = 0; burst < 64; burst++) {
-        uint16_t want = 0, got;
-        while (want < SC_BURST && s->nfree) {
-            in[want].data = buf_get(s);
-            in[want].cap = (uint16_t)s->buf_size;
-            want++;
-        }
-        if (!want) {
+        uint16_t want, got, keep = 0;
+        while (s->nin < SC_BURST && s->nfree) /* top up after packets kept buffers */
+            s->in[s->nin++] = (struct sc_pkt){ .data = buf_get(s), .cap = (uint16_t)s->buf_size };
+        if (!(want = s->nin)) {
             s->st.rx_pool_empty++; /* every buffer is in a window: back-pressure to the kernel */
             break;
         }
         got = sc_xport_rx(s->x, in, want);
+        /* a buffer a packet kept (in a window, or delivered from there later)
+         * leaves in[]; the others stay for the next read, moved down over the gaps */
         for (uint16_t i = 0; i < got; i++)
             if (!on_packet(s, &in[i], now_ns))
-                buf_put(s, in[i].data);
-        for (uint16_t i = got; i < want; i++)
-            buf_put(s, in[i].data);
+                in[keep++].data = in[i].data;
+        if (keep < got)
+            for (uint16_t i = got; i < want; i++)
+                in[keep++].data = in[i].data;
+        else
+            keep = want;
+        s->nin = keep;
         work += got;
         if (got < want)
             break;
