@@ -411,11 +411,9 @@ static void
 sc_recv(uint64_t max_ns)
 {
     uint64_t now = now_ns(), d;
-    struct pollfd p = { .fd = sc_sub_fd(s_sub), .events = POLLIN };
-    struct timespec ts;
 
-    /* one pass, then wait: the deadline is 0 while read packets wait, and a
-     * packet that came meanwhile makes ppoll return at once */
+    /* one pass, then wait (the loop in seqcast/sub.h): the deadline is 0 while
+     * read packets wait, and sc_sub_wait returns at once if more came */
     sc_sub_do_work(s_sub, now);
     if (o.busy)
         return;
@@ -423,10 +421,7 @@ sc_recv(uint64_t max_ns)
     d = sc_sub_deadline(s_sub);
     if (d <= now)
         return;
-    if (d - now < max_ns)
-        max_ns = d - now;
-    ts = (struct timespec){ (time_t)(max_ns / 1000000000u), (long)(max_ns % 1000000000u) };
-    ppoll(&p, 1, &ts, NULL);
+    sc_sub_wait(s_sub, d - now < max_ns ? d - now : max_ns);
 }
 
 static void

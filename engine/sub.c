@@ -819,6 +819,14 @@ sc_sub_fd(const struct sc_sub *s)
     return sc_xport_fd(s->x);
 }
 
+int
+sc_sub_wait(struct sc_sub *s, uint64_t timeout_ns)
+{
+    if (sc_xport_fd(s->x) < 0 && !s->x->ops->rx_wait)
+        return sc_xport_rx_pending(s->x) ? 1 : -1; /* a poll-mode transport: spin */
+    return sc_xport_rx_wait(s->x, timeout_ns);
+}
+
 uint64_t
 sc_sub_deadline(const struct sc_sub *s)
 {

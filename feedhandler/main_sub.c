@@ -290,7 +290,7 @@ main(int argc, char **argv)
     end = timeout > 0 ? t0 + (uint64_t)(timeout * 1e9) : UINT64_MAX;
     next_stats = t0 + (uint64_t)(cli.stats_every * 1e9);
     while (!sc_cli_stop && now < end) {
-        sc_sub_do_work(sub, now); /* one pass: sc_cli_wait returns at once if more came */
+        sc_sub_do_work(sub, now); /* one pass: sc_sub_wait returns at once if more came */
         now = sc_clock_ns();
         if (a.delivered != delivered_seen) { /* the rate: from the first message to the pass
                                                 that delivered the last (a whole transfer
@@ -311,9 +311,11 @@ main(int argc, char **argv)
             sc_cli_sub_stats(stderr, &st, cli.json || !tty);
             next_stats = now + (uint64_t)(cli.stats_every * 1e9);
         }
-        {
-            uint64_t d = sc_sub_deadline(sub);
-            sc_cli_wait(&cli, sc_sub_fd(sub), d < end ? d : end, 100000000);
+        if (!cli.spin) { /* sleep in the read itself where it can (sc_sub_wait) */
+            uint64_t d = sc_sub_deadline(sub), t = sc_clock_ns();
+            d = d < end ? d : end;
+            if (d > t + 50000) /* closer than the scheduler can wake us: spin */
+                sc_sub_wait(sub, d - t < 100000000 ? d - t : 100000000);
         }
         now = sc_clock_ns();
     }

@@ -14,8 +14,10 @@
 #ifndef SC_ENGINE_TRANSPORT_H
 #define SC_ENGINE_TRANSPORT_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <seqcast/config.h>
 #include <seqcast/err.h>
@@ -50,6 +52,12 @@ struct sc_xport_ops {
     /* Optional: true when rx_burst has packets already taken from the kernel
      * (so fd will not become readable for them): the caller must not block. */
     bool (*rx_pending)(const struct sc_xport *x);
+    /* Optional: sleep until rx_burst has work or timeout_ns passes, possibly
+     * reading ahead into the transport's own buffers (then rx_pending is true):
+     * one system call where waiting on fd and then reading is two. Returns 1
+     * if rx_burst has work, 0 on timeout or a signal. NULL: no sleeping read
+     * (callers wait on fd, or spin when it is -1). */
+    int (*rx_wait)(struct sc_xport *x, uint64_t timeout_ns);
     void (*close)(struct sc_xport *x);
 };
 
@@ -101,6 +109,7 @@ sc_xport_rx_pending(const struct sc_xport *x)
     return x->ops->rx_pending && x->ops->rx_pending(x);
 }
 
+
 static inline uint16_t
 sc_xport_rx(struct sc_xport *x, struct sc_pkt *p, uint16_t n)
 {
@@ -118,6 +127,24 @@ static inline int
 sc_xport_fd(const struct sc_xport *x)
 {
     return x->ops->fd ? x->ops->fd(x) : -1;
+}
+
+/* Sleep until there is something to read or timeout_ns passes: the
+ * transport's rx_wait, else a poll on its fd (none: return 0 at once).
+ * @return 1 if there is something to read, 0 otherwise. */
+static inline int
+sc_xport_rx_wait(struct sc_xport *x, uint64_t timeout_ns)
+{
+    struct pollfd p = { .fd = sc_xport_fd(x), .events = POLLIN };
+    struct timespec ts = { (time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u) };
+
+    if (sc_xport_rx_pending(x))
+        return 1;
+    if (x->ops->rx_wait)
+        return x->ops->rx_wait(x, timeout_ns);
+    if (p.fd < 0)
+        return 0;
+    return ppoll(&p, 1, &ts, NULL) > 0;
 }
 
 static inline void

@@ -60,6 +60,8 @@ struct udp {
     struct gro_msg gm[GRO_MSGS];
     unsigned gro_n, gro_cur;  /* messages held, the one being split */
     uint32_t gro_off;         /* where its next datagram starts */
+    bool gro_short;           /* the read that filled them came back short (socket empty) */
+    bool blocking;            /* rx[0]'s O_NONBLOCK is off (reads pass MSG_DONTWAIT) */
     int rx[2];   /* receive sockets, -1 if unused */
     uint16_t rx_port[2];
     int tx;      /* the socket we send from */
@@ -175,9 +177,10 @@ gro_setup(struct gro_io *g)
     }
 }
 
-/* @return what recvmmsg returned (datagrams read, truncated ones included) */
+/* flags: MSG_DONTWAIT, or MSG_WAITFORONE to sleep for the first (rx_wait).
+ * @return what recvmmsg returned (datagrams read, truncated ones included) */
 static int
-gro_read(struct udp *u)
+gro_read(struct udp *u, int flags)
 {
     struct gro_io *g = u->gio;
     struct mmsghdr *mh = g->mh;
@@ -187,8 +190,9 @@ gro_read(struct udp *u)
     u->gro_n = u->gro_cur = 0;
     u->gro_off = 0;
     do
-        r = recvmmsg(u->rx[0], mh, GRO_MSGS, MSG_DONTWAIT, NULL);
-    while (r < 0 && errno == EINTR);
+        r = recvmmsg(u->rx[0], mh, GRO_MSGS, flags, NULL);
+    while (r < 0 && errno == EINTR && flags == MSG_DONTWAIT); /* a sleep ends at a signal */
+    u->gro_short = r < GRO_MSGS;
     for (int i = 0; i < r; i++) {
         struct msghdr *h = &mh[i].msg_hdr;
         struct gro_msg *m = &u->gm[u->gro_n];
@@ -222,7 +226,7 @@ static uint16_t
 gro_rx(struct udp *u, struct sc_pkt *pkts, uint16_t n)
 {
     uint16_t got = 0;
-    bool drained = false;
+    bool drained = u->gro_cur < u->gro_n && u->gro_short; /* what waits came from a short read */
 
     for (;;) {
         while (got < n && u->gro_cur < u->gro_n) {
@@ -251,10 +255,42 @@ gro_rx(struct udp *u, struct sc_pkt *pkts, uint16_t n)
             return got;
         if (drained)
             return got; /* this call's read emptied the socket: no second one to hear EAGAIN */
-        drained = gro_read(u) < GRO_MSGS;
+        drained = gro_read(u, MSG_DONTWAIT) < GRO_MSGS;
         if (!u->gro_n)
             return got;
     }
+}
+
+/* rx_wait: a subscriber with GRO sleeps in the read itself, its datagrams
+ * landing in the GRO buffers for the next rx_burst -- one system call per
+ * wake-up instead of poll + read. SO_RCVTIMEO counts in jiffies (1-4 ms), so
+ * only long waits take that path, with a fixed 10 ms (set once; a wait cut
+ * short is harmless, the caller waits again); short ones -- NAK timers of
+ * microseconds -- poll with a nanosecond timeout. */
+#define SLEEP_READ_MIN_NS 15000000u
+#define SLEEP_READ_NS 10000000u
+
+static int
+udp_rx_wait(struct sc_xport *x, uint64_t timeout_ns)
+{
+    struct udp *u = udp_of(x);
+    struct pollfd p = { .fd = u->epfd, .events = POLLIN };
+    struct timespec ts = { (time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u) };
+
+    if (u->gro && u->gro_cur < u->gro_n)
+        return 1;
+    if (!u->gro || timeout_ns < SLEEP_READ_MIN_NS)
+        return ppoll(&p, 1, &ts, NULL) > 0;
+    if (!u->blocking) {
+        struct timeval tv = { 0, SLEEP_READ_NS / 1000 };
+        int fl = fcntl(u->rx[0], F_GETFL);
+        if (fl < 0 || fcntl(u->rx[0], F_SETFL, fl & ~O_NONBLOCK) < 0 ||
+            setsockopt(u->rx[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+            return ppoll(&p, 1, &ts, NULL) > 0;
+        u->blocking = true;
+    }
+    gro_read(u, MSG_WAITFORONE);
+    return u->gro_n > 0;
 }
 
 static bool
@@ -448,7 +484,7 @@ udp_close(struct sc_xport *x)
 
 static const struct sc_xport_ops udp_ops = {
     .name = "udp", .rx_burst = udp_rx, .tx_burst = udp_tx, .fd = udp_fd,
-    .rx_pending = udp_rx_pending, .close = udp_close,
+    .rx_pending = udp_rx_pending, .rx_wait = udp_rx_wait, .close = udp_close,
 };
 
 int

@@ -136,20 +136,31 @@ int sc_sub_create(struct sc_sub **out, const struct sc_config *cfg, const char *
 
 /* Read, repair, deliver. @return the amount of work done (0 = idle).
  *
- * A blocking loop calls it once per wake-up, then sleeps on sc_sub_fd() until
- * sc_sub_deadline() (0 = packets already read wait: do not sleep):
+ * A blocking loop calls it once per wake-up, then sleeps until
+ * sc_sub_deadline() (0 = packets already read wait: do not sleep) in
+ * sc_sub_wait(), or in your own poll/epoll on sc_sub_fd():
  *
  *   for (;;) {
  *       sc_sub_do_work(sub, now);
+ *       now = clock();
  *       d = sc_sub_deadline(sub);
  *       if (d > now)
- *           ppoll(&(struct pollfd){ sc_sub_fd(sub), POLLIN }, 1, &timeout(d - now), NULL);
+ *           sc_sub_wait(sub, d - now);
  *       now = clock();
  *   }
  *
  * Calling it again until it returns 0 costs a read that only hears EAGAIN per
  * wake-up; poll returns at once anyway if more arrived meanwhile. */
 int sc_sub_do_work(struct sc_sub *s, uint64_t now_ns);
+
+/* Sleep until packets arrive or timeout_ns passes. On kernel UDP with
+ * gso: true (UDP GRO) a long wait sleeps in the read itself and leaves what
+ * it read for the next sc_sub_do_work -- one system call per wake-up, where
+ * poll + read is two (shorter waits, as when NAK timers run, poll). It may
+ * return early (at most ~10 ms into a long wait, or at a signal): loop.
+ * @return 1 if packets wait, 0 if none came, -1 with a poll-mode transport
+ * (DPDK: nothing to sleep on, spin on sc_sub_do_work). */
+int sc_sub_wait(struct sc_sub *s, uint64_t timeout_ns);
 
 /* Readable when packets wait in the kernel (an epoll fd); -1 with a poll-mode
  * transport (DPDK): spin on sc_sub_do_work instead. */

@@ -3,7 +3,8 @@
  * the datagrams sent, in order, byte for byte -- with GSO/GRO on (then some
  * sends must have been GSO runs, the subscriber must have read runs whole, and
  * a reader with room for 5 packets at a time finds the rest of a run waiting,
- * rx_pending) and with them off; the publisher reads NAKs on both its ports. */
+ * rx_pending) and with them off; the publisher reads NAKs on both its ports; a
+ * subscriber sleeps until data or its timeout (rx_wait). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <string.h>
@@ -138,4 +139,72 @@ Test(udp, the_publisher_reads_both_of_its_ports)
     cr_assert_eq(pub->st.rx_pkts, 3);
     close(fd);
     sc_xport_close(pub);
+}
+
+static uint64_t
+mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* rx_wait: a subscriber sleeps until data comes or the timeout passes -- a long
+ * wait in the read itself (GRO), whose datagrams then wait for rx_burst
+ * (rx_pending) and arrive as sent; a short wait (a NAK timer) by poll. */
+Test(udp, a_subscriber_sleeps_until_data_or_the_timeout)
+{
+    struct sc_xport_params pp = { .role = SC_XPORT_PUB, .port = 47740, .nak_port = 47741,
+                                  .ttl = 0, .loop = true, .gso = true, .rcvbuf = 1 << 20 };
+    struct sc_xport_params sp;
+    struct sc_xport *pub, *sub;
+    struct sc_err err;
+    static uint8_t out[3][200], in[8][2048];
+    struct sc_pkt tx[3], rx[8];
+    uint64_t t;
+    uint16_t n;
+    int r;
+
+    inet_pton(AF_INET, "239.192.77.5", &pp.group);
+    inet_pton(AF_INET, "127.0.0.1", &pp.interface);
+    sp = pp;
+    sp.role = SC_XPORT_SUB;
+    cr_assert_eq(sc_xport_udp_open(&sub, &sp, &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_xport_udp_open(&pub, &pp, &err), 0, "%s", err.msg);
+
+    t = mono_ns(); /* nothing comes: a short wait, then a long one, each ends on time */
+    r = sc_xport_rx_wait(sub, 200000);
+    cr_assert_eq(r, 0);
+    cr_assert_geq(mono_ns() - t, 150000, "a 200 us wait returned after %llu ns",
+                  (unsigned long long)(mono_ns() - t));
+    t = mono_ns();
+    r = sc_xport_rx_wait(sub, 30000000);
+    cr_assert_eq(r, 0);
+    cr_assert_geq(mono_ns() - t, 5000000, "a 30 ms wait returned after %llu ns",
+                  (unsigned long long)(mono_ns() - t));
+    cr_assert_lt(mono_ns() - t, 1000000000u, "a 30 ms wait took a second");
+
+    for (unsigned i = 0; i < 3; i++) {
+        memset(out[i], (int)(i + 1), sizeof(out[i]));
+        tx[i] = (struct sc_pkt){ .data = out[i], .len = (uint16_t)(100 + i), .addr = pp.group,
+                                 .port = pp.port };
+    }
+    cr_assert_eq(sc_xport_tx(pub, tx, 3), 3);
+    t = mono_ns();
+    r = sc_xport_rx_wait(sub, 2000000000u); /* data already there: at once */
+    cr_assert_eq(r, 1);
+    cr_assert_lt(mono_ns() - t, 500000000u);
+    for (unsigned i = 0; i < 8; i++)
+        rx[i] = (struct sc_pkt){ .data = in[i], .cap = sizeof(in[i]) };
+    n = sc_xport_rx(sub, rx, 8);
+    if (n < 3) /* the wait may have slept for the first only: the rest follow at once */
+        n = (uint16_t)(n + sc_xport_rx(sub, rx + n, (uint16_t)(8 - n)));
+    cr_assert_eq(n, 3, "read %u of 3 datagrams after the wait", n);
+    for (unsigned i = 0; i < 3; i++) {
+        cr_assert_eq(rx[i].len, 100 + i);
+        cr_assert_arr_eq(rx[i].data, out[i], rx[i].len);
+    }
+    cr_assert(!sc_xport_rx_pending(sub));
+    sc_xport_close(pub);
+    sc_xport_close(sub);
 }
