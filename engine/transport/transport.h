@@ -109,7 +109,6 @@ sc_xport_rx_pending(const struct sc_xport *x)
     return x->ops->rx_pending && x->ops->rx_pending(x);
 }
 
-
 static inline uint16_t
 sc_xport_rx(struct sc_xport *x, struct sc_pkt *p, uint16_t n)
 {

@@ -277,8 +277,7 @@ udp_rx_wait(struct sc_xport *x, uint64_t timeout_ns)
     struct pollfd p = { .fd = u->epfd, .events = POLLIN };
     struct timespec ts = { (time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u) };
 
-    if (u->gro && u->gro_cur < u->gro_n)
-        return 1;
+    /* (what the GRO buffers still hold, sc_xport_rx_wait has answered already) */
     if (!u->gro || timeout_ns < SLEEP_READ_MIN_NS)
         return ppoll(&p, 1, &ts, NULL) > 0;
     if (!u->blocking) {
