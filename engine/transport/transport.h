@@ -55,8 +55,8 @@ struct sc_xport_ops {
     /* Optional: sleep until rx_burst has work or timeout_ns passes, possibly
      * reading ahead into the transport's own buffers (then rx_pending is true):
      * one system call where waiting on fd and then reading is two. Returns 1
-     * if rx_burst has work, 0 on timeout or a signal. NULL: no sleeping read
-     * (callers wait on fd, or spin when it is -1). */
+     * if rx_burst has work, 0 on timeout or a signal, -1 if it will not sleep
+     * in a read for this wait (the caller polls fd instead, as for NULL). */
     int (*rx_wait)(struct sc_xport *x, uint64_t timeout_ns);
     void (*close)(struct sc_xport *x);
 };
@@ -137,10 +137,12 @@ sc_xport_rx_wait(struct sc_xport *x, uint64_t timeout_ns)
     struct pollfd p = { .fd = sc_xport_fd(x), .events = POLLIN };
     struct timespec ts = { (time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u) };
 
+    int r;
+
     if (sc_xport_rx_pending(x))
         return 1;
-    if (x->ops->rx_wait)
-        return x->ops->rx_wait(x, timeout_ns);
+    if (x->ops->rx_wait && (r = x->ops->rx_wait(x, timeout_ns)) >= 0)
+        return r;
     if (p.fd < 0)
         return 0;
     return ppoll(&p, 1, &ts, NULL) > 0;

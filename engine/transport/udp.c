@@ -266,7 +266,7 @@ gro_rx(struct udp *u, struct sc_pkt *pkts, uint16_t n)
  * wake-up instead of poll + read. SO_RCVTIMEO counts in jiffies (1-4 ms), so
  * only long waits take that path, with a fixed 10 ms (set once; a wait cut
  * short is harmless, the caller waits again); short ones -- NAK timers of
- * microseconds -- poll with a nanosecond timeout. */
+ * microseconds -- are left to the caller's poll (-1), which has nanoseconds. */
 #define SLEEP_READ_MIN_NS 15000000u
 #define SLEEP_READ_NS 10000000u
 
@@ -274,18 +274,16 @@ static int
 udp_rx_wait(struct sc_xport *x, uint64_t timeout_ns)
 {
     struct udp *u = udp_of(x);
-    struct pollfd p = { .fd = u->epfd, .events = POLLIN };
-    struct timespec ts = { (time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u) };
 
     /* (what the GRO buffers still hold, sc_xport_rx_wait has answered already) */
     if (!u->gro || timeout_ns < SLEEP_READ_MIN_NS)
-        return ppoll(&p, 1, &ts, NULL) > 0;
+        return -1;
     if (!u->blocking) {
         struct timeval tv = { 0, SLEEP_READ_NS / 1000 };
         int fl = fcntl(u->rx[0], F_GETFL);
         if (fl < 0 || fcntl(u->rx[0], F_SETFL, fl & ~O_NONBLOCK) < 0 ||
             setsockopt(u->rx[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
-            return ppoll(&p, 1, &ts, NULL) > 0;
+            return -1;
         u->blocking = true;
     }
     gro_read(u, MSG_WAITFORONE);

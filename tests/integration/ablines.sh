@@ -16,7 +16,6 @@ tmp=$(mktemp -d /tmp/seqcast-ab-XXXXXX)
 . "$ROOT/tests/support/netns_tap.sh"
 netns_tap_begin "A/B lines" 2 "sab$$" 198.18.4
 
-
 N=20000
 GA=239.198.18.11 GB=239.198.18.12
 # run NAME RULE: the publisher's egress drops what RULE matches while N messages flow

@@ -15,7 +15,6 @@ tmp=$(mktemp -d /tmp/seqcast-outage-XXXXXX)
 . "$ROOT/tests/support/netns_tap.sh"
 netns_tap_begin "outage test" 2 "so$$" 198.18.3
 
-
 N=12000
 CH=(--group 239.198.18.9:32100 --set nak_port=32101)
 $NSB "$B/seqcast-sub" "${CH[@]}" --interface 198.18.3.2 --count $N --verify --timeout 60 \
