@@ -111,7 +111,8 @@ static const struct sc_cfg_key channel_keys[] = {
       .max_items = SC_CFG_MAX_HEARTBEATS, .min = NS_US, .max = 3600 * NS_S,
       .doc = "SPM schedule after data (each entry the gap to the next SPM), then `spm.ambient`; "
              "reveals tail loss quickly. On a steady stream (gap G <= 10 ms) at most one SPM "
-             "per 2 G (PROTOCOL.md, Heartbeats)." },
+             "per 2 G; at session start it runs once whatever the data does (PROTOCOL.md, "
+             "Heartbeats)." },
     { "source_timeout", SC_VT_DURATION, CH(source_timeout_ns), .min = NS_MS,
       .max = 86400 * NS_S, .doc = "A source silent this long (no data, no SPM) is reported gone." },
     { "late_join", SC_VT_ENUM, CH(late_join), .names = late_join_names,

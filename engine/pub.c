@@ -65,6 +65,8 @@ struct sc_pub {
     uint32_t spm_sqn;
     unsigned hb_index;
     uint64_t hb_due_ns;
+    unsigned intro_index;  /* the start-up SPMs (spm_intro_step): the next step */
+    uint64_t intro_due_ns; /* UINT64_MAX once the schedule has run out */
     uint64_t last_spm_ns;
     uint64_t last_data_ns;
     uint64_t data_gap_ns; /* mean gap between data sends while steady, else 0 */
@@ -235,6 +237,36 @@ queue_spm(struct sc_pub *p, uint64_t now_ns)
 
 /* ------------------------------------------------------------ heartbeats */
 
+/* The SPM timer's next due time: the heartbeat step, the ambient SPM, or the
+ * start-up schedule's next step, whichever comes first. */
+static void
+spm_arm(struct sc_pub *p)
+{
+    uint64_t due = p->last_spm_ns + p->ch.spm.ambient_ns;
+
+    if (p->hb_due_ns < due)
+        due = p->hb_due_ns;
+    if (p->intro_due_ns < due)
+        due = p->intro_due_ns;
+    sc_tw_arm(&p->tw, &p->spm_timer, due);
+}
+
+/* The start-up SPMs: after the session's first SPM, the spm.heartbeat steps
+ * run once more whatever the data does (on a steady stream data suppresses the
+ * heartbeats, so the first SPM would be the only one until spm.ambient). A
+ * receiver learns from an SPM where to send NAKs -- OpenPGM's gives up at once
+ * on any loss it cannot NAK yet -- so a lost first SPM must be followed by
+ * others within milliseconds, not a second later (lan: 10 SPMs in 0.7 s). */
+static void
+spm_intro_step(struct sc_pub *p, uint64_t now_ns)
+{
+    const struct sc_channel_cfg *c = &p->ch;
+
+    p->intro_due_ns = p->intro_index < c->spm.nheartbeat
+                          ? now_ns + c->spm.heartbeat_ns[p->intro_index++]
+                          : UINT64_MAX;
+}
+
 /* Heartbeat SPMs after data: spm.heartbeat[0], [1], ... after the last data,
  * then every spm.ambient. New data restarts the schedule and re-arms the timer
  * (once per burst sent, O(1)), so a steady stream never wakes the publisher for
@@ -243,11 +275,13 @@ static void
 spm_fire(struct sc_timer *t, uint64_t now_ns)
 {
     struct sc_pub *p = sc_container_of(t, struct sc_pub, spm_timer);
-    uint64_t ambient_due = p->last_spm_ns + p->ch.spm.ambient_ns;
+    bool hb = now_ns >= p->hb_due_ns, intro = now_ns >= p->intro_due_ns;
 
-    if (now_ns >= p->hb_due_ns || now_ns >= ambient_due) {
-        queue_spm(p, now_ns);
-        if (now_ns >= p->hb_due_ns) {
+    if (hb || intro || now_ns >= p->last_spm_ns + p->ch.spm.ambient_ns) {
+        queue_spm(p, now_ns); /* one SPM, whichever schedules it serves */
+        if (intro)
+            spm_intro_step(p, now_ns);
+        if (hb) {
             if (p->hb_index < p->ch.spm.nheartbeat)
                 p->hb_index++;
             p->hb_due_ns = now_ns + (p->hb_index < p->ch.spm.nheartbeat
@@ -257,9 +291,8 @@ spm_fire(struct sc_timer *t, uint64_t now_ns)
             if (p->data_gap_ns && p->hb_due_ns < p->last_data_ns + 2 * p->data_gap_ns)
                 p->hb_due_ns = p->last_data_ns + 2 * p->data_gap_ns;
         }
-        ambient_due = now_ns + p->ch.spm.ambient_ns;
     }
-    sc_tw_arm(&p->tw, &p->spm_timer, p->hb_due_ns < ambient_due ? p->hb_due_ns : ambient_due);
+    spm_arm(p);
 }
 
 /* Heartbeats reveal a lost tail when the stream goes quiet; while it flows
@@ -275,7 +308,7 @@ spm_fire(struct sc_timer *t, uint64_t now_ns)
 static void
 data_sent(struct sc_pub *p, uint64_t now_ns)
 {
-    uint64_t h0 = p->ch.spm.heartbeat_ns[0], g = now_ns - p->last_data_ns, ambient_due;
+    uint64_t h0 = p->ch.spm.heartbeat_ns[0], g = now_ns - p->last_data_ns;
 
     if (!p->last_data_ns || g > HB_STEADY_MAX_NS)
         p->data_gap_ns = 0; /* after a pause: not steady (yet) */
@@ -292,8 +325,7 @@ data_sent(struct sc_pub *p, uint64_t now_ns)
      * burst sent -- O(1) on the wheel. Leaving an earlier timer to fire and
      * re-arm itself lazily cost a wake-up of the publisher per packet or two on
      * a steady 10,000 msg/s stream (5,000 a second) for nothing to send. */
-    ambient_due = p->last_spm_ns + p->ch.spm.ambient_ns;
-    sc_tw_arm(&p->tw, &p->spm_timer, p->hb_due_ns < ambient_due ? p->hb_due_ns : ambient_due);
+    spm_arm(p);
 }
 
 /* ------------------------------------------------------------ send path */
@@ -613,8 +645,11 @@ sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
     if (unlikely(!p->started)) {
         p->started = true;
         p->last_spm_ns = now_ns;
-        queue_spm(p, now_ns); /* announce the source (and where NAKs go) at once */
-        data_sent(p, now_ns); /* then the heartbeat schedule, for early joiners */
+        queue_spm(p, now_ns); /* announce the source (and where NAKs go) at once, */
+        flush_txq(p);         /* alone: in one UDP GSO send with the first data, a
+                               * loss on the way (veth, loopback) would take both */
+        spm_intro_step(p, now_ns); /* then more, whatever the data does */
+        data_sent(p, now_ns);
         p->last_data_ns = 0;
         work++;
     }
@@ -746,6 +781,7 @@ sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc
         goto out_txw;
     sc_timer_init(&p->batch_timer, batch_fire);
     sc_timer_init(&p->spm_timer, spm_fire);
+    p->intro_due_ns = UINT64_MAX; /* armed when the session starts */
     *out = p;
     return 0;
 

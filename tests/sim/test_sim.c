@@ -532,6 +532,53 @@ Test(sim, a_steady_stream_sends_few_heartbeats_and_still_reveals_a_lost_tail, .t
     }
 }
 
+/* A receiver learns from an SPM where to send its NAKs (OpenPGM's gives up at
+ * once on a loss it cannot NAK yet). On a steady stream data suppresses the
+ * heartbeats, so a session that announced itself only once would leave a
+ * receiver that missed that SPM unable to repair anything until spm.ambient:
+ * the spm.heartbeat steps run once more at start-up whatever the data does --
+ * and cost nothing after that. */
+Test(sim, a_steady_stream_announces_its_source_again_within_milliseconds, .timeout = 60)
+{
+    struct sc_channel_cfg ch;
+    struct sc_pub_stats st;
+    uint64_t step_sum = 0, want_early = 1, spm_early, spm_1s, t0;
+    const uint64_t gap = 50000, early = 10000000; /* 20,000 msg/s; the first 10 ms */
+
+    sim_channel(&ch);
+    for (unsigned i = 0; i < ch.spm.nheartbeat; i++) /* SPMs due in the first 10 ms */
+        if ((step_sum += ch.spm.heartbeat_ns[i]) <= early)
+            want_early++;
+    cr_assert_geq(want_early, 4, "lan's heartbeat steps should fit several SPMs in 10 ms");
+    sim_init(&sim, &ch, 1, NULL, NULL);
+    sim.step_ns = 2000;
+    sim.msg_size = 1000; /* one message a packet */
+    t0 = sim.now;
+    while (sim.now - t0 < early) {
+        sim_publish(&sim, 1, 1);
+        sim_run_for(&sim, gap - sim.step_ns);
+    }
+    sc_pub_get_stats(sim.pub, &st);
+    spm_early = st.spm_sent;
+    while (sim.now - t0 < S(1)) {
+        sim_publish(&sim, 1, 1);
+        sim_run_for(&sim, gap - sim.step_ns);
+    }
+    sc_pub_get_stats(sim.pub, &st);
+    spm_1s = st.spm_sent;
+    printf("# steady stream at 20,000 msg/s: %llu SPMs in its first 10 ms, %llu in its first "
+           "second (%llu packets)\n", (unsigned long long)spm_early, (unsigned long long)spm_1s,
+           (unsigned long long)st.odata_sent);
+    cr_assert_geq(spm_early, want_early, "%llu SPMs in the first 10 ms, want %llu",
+                  (unsigned long long)spm_early, (unsigned long long)want_early);
+    /* the start-up steps, an ambient SPM: no more */
+    cr_assert_leq(spm_1s, 1 + ch.spm.nheartbeat + 1, "%llu SPMs in the first second",
+                  (unsigned long long)spm_1s);
+    cr_assert_eq(sim.subs[0].order_errors + sim.subs[0].content_errors, 0, "%s",
+                 sim.subs[0].first_error);
+    sim_fini(&sim);
+}
+
 /* A/B lines (group_b): the publisher sends every packet to both groups, the
  * subscriber takes whichever copy comes first. With 5 % independent loss on
  * every copy, a packet is missing only when both copies are (0.25 %): every
