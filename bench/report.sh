@@ -88,6 +88,17 @@ $(cat "$out/latency-table.md" 2>/dev/null || echo "(section not run)")
   ~0.2–1.7 µs of the floor), and the tails are the VM's: with a 5–7 µs floor p99, 1.3 × is a
   2 µs budget, and the same code has measured 1.01–2.1 × across runs (change table: what was
   done about the part that was seqcast's).
+* What decides the 32 B × 100,000/s busy-poll p99 (a per-message trace, 200,000 messages, 3–5
+  runs per system): the receiving vCPU stops for 10–20 µs about a thousand times a second
+  (receive-loop gaps of 10–50 µs: ~2,000–2,500 a run, floor and seqcast alike; late messages
+  recur every 100 messages, i.e. every 1 ms), which touches 1–1.5 % of the messages. The 99th
+  percentile sits on the edge of that population: in the body (~6 µs) or inside it (~12 µs),
+  run by run, for either system. Now and then the vCPU stops for 0.5, 1.5 or 2.1 ms (the host
+  scheduler's steps), again for both. seqcast's own part is a fixed shift: its minimum and every
+  percentile up to p95 sit 0.6–0.8 µs above the floor's -- ~0.35 µs to build and hand over the
+  packet before \`sendmmsg\` (~1,500 instructions: \`sc_pub_send\`, ODATA encoding with the PGM
+  checksum, the transport's burst) and ~0.3 µs more from \`recvmmsg\` to the callback (GRO buffer
+  copy, parsing, checksum, ordering) -- which puts more of its messages over that edge.
 * ZeroMQ hands every message through its I/O thread on both sides: two more thread hops.
 
 ## Recovery under loss (\`bench/recovery.sh\`)

@@ -62,6 +62,7 @@ struct udp {
     uint32_t gro_off;         /* where its next datagram starts */
     bool gro_short;           /* the read that filled them came back short (socket empty) */
     bool blocking;            /* rx[0]'s O_NONBLOCK is off (reads pass MSG_DONTWAIT) */
+    uint32_t rcvtimeo_ms;     /* rx[0]'s SO_RCVTIMEO while blocking (a power of two) */
     int rx[2];   /* receive sockets, -1 if unused */
     uint16_t rx_port[2];
     int tx;      /* the socket we send from */
@@ -263,26 +264,40 @@ gro_rx(struct udp *u, struct sc_pkt *pkts, uint16_t n)
 
 /* rx_wait: a subscriber with GRO sleeps in the read itself, its datagrams
  * landing in the GRO buffers for the next rx_burst -- one system call per
- * wake-up instead of poll + read. SO_RCVTIMEO counts in jiffies (1-4 ms), so
- * only long waits take that path, with a fixed 10 ms (set once; a wait cut
- * short is harmless, the caller waits again); short ones -- NAK timers of
- * microseconds -- are left to the caller's poll (-1), which has nanoseconds. */
+ * wake-up instead of poll + read. SO_RCVTIMEO counts in jiffies (a read may
+ * sleep a jiffy or two longer than asked), so only long waits take that path,
+ * and they ask for less: the largest power of two of milliseconds at most the
+ * wait less SLEEP_READ_SLACK_MS, between 8 ms and 1 s. A wait cut short is
+ * harmless (the caller waits again); the timeout is set only when that power
+ * of two changes, so a steady caller pays no extra system call, and an idle
+ * subscriber waiting 100 ms at a time wakes every 64 ms, not every few.
+ * Short waits -- NAK timers of microseconds -- are left to the caller's poll
+ * (-1), which has nanoseconds. */
 #define SLEEP_READ_MIN_NS 15000000u
-#define SLEEP_READ_NS 10000000u
+#define SLEEP_READ_SLACK_MS 5u
+#define SLEEP_READ_MAX_MS 1024u
 
 static int
 udp_rx_wait(struct sc_xport *x, uint64_t timeout_ns)
 {
     struct udp *u = udp_of(x);
+    uint64_t want_ms = timeout_ns / 1000000u - SLEEP_READ_SLACK_MS;
+    uint32_t ms = 8;
 
     /* (what the GRO buffers still hold, sc_xport_rx_wait has answered already) */
     if (!u->gro || timeout_ns < SLEEP_READ_MIN_NS)
         return -1;
+    while (ms < SLEEP_READ_MAX_MS && 2 * (uint64_t)ms <= want_ms)
+        ms *= 2;
+    if (ms != u->rcvtimeo_ms) { /* first, so a blocking read always has a timeout */
+        struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+        if (setsockopt(u->rx[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+            return -1;
+        u->rcvtimeo_ms = ms;
+    }
     if (!u->blocking) {
-        struct timeval tv = { 0, SLEEP_READ_NS / 1000 };
         int fl = fcntl(u->rx[0], F_GETFL);
-        if (fl < 0 || fcntl(u->rx[0], F_SETFL, fl & ~O_NONBLOCK) < 0 ||
-            setsockopt(u->rx[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+        if (fl < 0 || fcntl(u->rx[0], F_SETFL, fl & ~O_NONBLOCK) < 0)
             return -1;
         u->blocking = true;
     }

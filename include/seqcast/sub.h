@@ -157,7 +157,8 @@ int sc_sub_do_work(struct sc_sub *s, uint64_t now_ns);
  * gso: true (UDP GRO) a long wait sleeps in the read itself and leaves what
  * it read for the next sc_sub_do_work -- one system call per wake-up, where
  * poll + read is two (shorter waits, as when NAK timers run, poll). It may
- * return early (at most ~10 ms into a long wait, or at a signal): loop.
+ * return early (a long wait sleeps in powers of two of milliseconds, 8 ms to
+ * 1 s, within the time asked; or at a signal): loop.
  * @return 1 if packets wait, 0 if none came, -1 with a poll-mode transport
  * (DPDK: nothing to sleep on, spin on sc_sub_do_work). */
 int sc_sub_wait(struct sc_sub *s, uint64_t timeout_ns);

@@ -183,6 +183,16 @@ Test(udp, a_subscriber_sleeps_until_data_or_the_timeout)
     cr_assert_geq(mono_ns() - t, 5000000, "a 30 ms wait returned after %llu ns",
                   (unsigned long long)(mono_ns() - t));
     cr_assert_lt(mono_ns() - t, 1000000000u, "a 30 ms wait took a second");
+    /* an idle subscriber waiting long sleeps long (not 10 ms at a time), yet
+     * not past the time it asked for (256 ms asked of the kernel; the bound
+     * leaves a loaded machine's scheduling delay) */
+    t = mono_ns();
+    r = sc_xport_rx_wait(sub, 300000000);
+    cr_assert_eq(r, 0);
+    cr_assert_geq(mono_ns() - t, 100000000, "a 300 ms wait returned after %llu ns",
+                  (unsigned long long)(mono_ns() - t));
+    cr_assert_lt(mono_ns() - t, 450000000, "a 300 ms wait took %llu ns",
+                 (unsigned long long)(mono_ns() - t));
 
     for (unsigned i = 0; i < 3; i++) {
         memset(out[i], (int)(i + 1), sizeof(out[i]));
