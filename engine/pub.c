@@ -256,7 +256,7 @@ spm_arm(struct sc_pub *p)
  * heartbeats, so the first SPM would be the only one until spm.ambient). A
  * receiver learns from an SPM where to send NAKs -- OpenPGM's gives up at once
  * on any loss it cannot NAK yet -- so a lost first SPM must be followed by
- * others within milliseconds, not a second later (lan: 10 SPMs in 0.7 s). */
+ * others within milliseconds, not a second later (lan: 11 SPMs in 0.7 s). */
 static void
 spm_intro_step(struct sc_pub *p, uint64_t now_ns)
 {
