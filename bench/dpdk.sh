@@ -31,7 +31,9 @@ DP=(--set transport=dpdk --set dpdk.no_huge=true)
 # Multicast has no flow control: a publisher at full speed can overrun a receiver,
 # and then repairs cannot keep up (a typed loss, correctly). The figure is the rate
 # delivered with no loss: full speed first, then up to two retries each publishing
-# at 70% of what the previous try delivered.
+# at 70% of what the previous try delivered. A try that fails waits out the
+# subscriber's --timeout (20 s: a transfer takes 1-4 s, and 10 s at the slowest
+# retry rate); with 60 s, one overrun put make bench at 596 s of its 600.
 run() {
     local name=$1 size=$2 order=$3; shift 3
     local try rate=0 got
@@ -59,11 +61,11 @@ transfer() {
         timeout 90 "${pubargs[@]}" --count "$N" --size "$size" --rate "$prate" --linger 2 >"$tmp/pub.json" 2>"$tmp/pub.err" &
         pp=$!
         sleep 1
-        timeout 90 "${subargs[@]}" --count "$N" --verify --timeout 60 --quiet >"$tmp/sub.json" 2>"$tmp/sub.err"
+        timeout 90 "${subargs[@]}" --count "$N" --verify --timeout 20 --quiet >"$tmp/sub.json" 2>"$tmp/sub.err"
         rc=$?
         wait "$pp"
     else
-        timeout 90 "${subargs[@]}" --count "$N" --verify --timeout 60 --quiet >"$tmp/sub.json" 2>"$tmp/sub.err" &
+        timeout 90 "${subargs[@]}" --count "$N" --verify --timeout 20 --quiet >"$tmp/sub.json" 2>"$tmp/sub.err" &
         sp=$!
         sleep 1
         timeout 90 "${pubargs[@]}" --count "$N" --size "$size" --rate "$prate" --linger 2 >"$tmp/pub.json" 2>"$tmp/pub.err"
