@@ -270,7 +270,7 @@ gro_rx(struct udp *u, struct sc_pkt *pkts, uint16_t n)
  * wait less SLEEP_READ_SLACK_MS, between 8 ms and 1 s. A wait cut short is
  * harmless (the caller waits again); the timeout is set only when that power
  * of two changes, so a steady caller pays no extra system call, and an idle
- * subscriber waiting 100 ms at a time wakes every 64 ms, not every few.
+ * subscriber waiting 100 ms at a time wakes every 64 ms, not every 10.
  * Short waits -- NAK timers of microseconds -- are left to the caller's poll
  * (-1), which has nanoseconds. */
 #define SLEEP_READ_MIN_NS 15000000u
