@@ -281,12 +281,13 @@ static int
 udp_rx_wait(struct sc_xport *x, uint64_t timeout_ns)
 {
     struct udp *u = udp_of(x);
-    uint64_t want_ms = timeout_ns / 1000000u - SLEEP_READ_SLACK_MS;
+    uint64_t want_ms;
     uint32_t ms = 8;
 
     /* (what the GRO buffers still hold, sc_xport_rx_wait has answered already) */
     if (!u->gro || timeout_ns < SLEEP_READ_MIN_NS)
         return -1;
+    want_ms = timeout_ns / 1000000u - SLEEP_READ_SLACK_MS;
     while (ms < SLEEP_READ_MAX_MS && 2 * (uint64_t)ms <= want_ms)
         ms *= 2;
     if (ms != u->rcvtimeo_ms) { /* first, so a blocking read always has a timeout */
