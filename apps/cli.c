@@ -182,7 +182,7 @@ static const struct field sub_fields[] = {
     SF(ncf_received),   SF(nak_suppressed),  SF(repaired),       SF(lost_packets),
     SF(loss_events),    SF(spm_received),    SF(sources_up),     SF(sources_down),
     SF(rx_bad_payload), SF(rx_not_ours),     SF(rx_wrong_type),  SF(rx_before_join),
-    SF(rx_pool_empty),  SF(source_table_full), SF(rx_pkts),      SF(rx_bytes),
+    SF(rx_pool_empty),  SF(rx_pool_grow_failed), SF(source_table_full), SF(rx_pkts),      SF(rx_bytes),
     SF(tx_pkts),        SF(tx_bytes),        LINK(sub),
 };
 

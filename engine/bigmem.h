@@ -16,4 +16,9 @@
 
 void *sc_mem_big_alloc(size_t bytes);
 
+/* The same, but not touched: for memory added while running (a subscriber's
+ * buffers for a new source), where faulting tens of MB in at once would stall
+ * the receive loop for milliseconds; its pages fault in as they are first used. */
+void *sc_mem_big_reserve(size_t bytes);
+
 #endif

@@ -44,7 +44,7 @@ struct sc_pub {
     struct sc_txw w;
     struct sc_rtx rtx;
     struct sc_tw tw;
-    struct sc_timer batch_timer, spm_timer;
+    struct sc_timer spm_timer;
     struct sc_pub_stats st;
 
     uint8_t gsi[6];
@@ -54,10 +54,12 @@ struct sc_pub {
     uint32_t tpdu_max;  /* PGM packet bytes that fit the MTU */
     uint32_t tsdu_max;  /* payload of an unfragmented ODATA */
     uint32_t frag_max;  /* payload of a fragment */
+    struct sc_pgm_odata_tmpl odata_tmpl; /* this source's ODATA header */
 
     /* the open batched packet */
     bool open;
     uint8_t *open_buf;
+    uint64_t batch_due_ns; /* when it closes by batch_delay; UINT64_MAX when none is open */
     struct sc_mold_enc enc;
     uint64_t next_msg_seq;
 
@@ -334,15 +336,17 @@ static int
 encode_odata(struct sc_pub *p, uint8_t *buf, uint32_t tsdu_len, const struct sc_pgm_frag *frag,
              uint64_t seq)
 {
-    struct sc_pgm_pkt k = downstream(p, SC_PGM_ODATA);
+    struct sc_pgm_pkt k;
 
+    if (likely(!frag)) /* the per-packet case: from the template */
+        return (int)sc_pgm_encode_odata(buf, &p->odata_tmpl, (uint32_t)seq, (uint32_t)p->w.trail,
+                                        (uint16_t)tsdu_len);
+    k = downstream(p, SC_PGM_ODATA);
     k.data.sqn = (uint32_t)seq;
     k.data.trail = (uint32_t)p->w.trail;
     k.tsdu_len = (uint16_t)tsdu_len;
-    if (frag) {
-        k.opt.present = SC_PGM_HAS_FRAGMENT;
-        k.opt.frag = *frag;
-    }
+    k.opt.present = SC_PGM_HAS_FRAGMENT;
+    k.opt.frag = *frag;
     return sc_pgm_encode(buf, p->tpdu_max, &k);
 }
 
@@ -357,13 +361,7 @@ close_block(struct sc_pub *p, uint64_t now_ns)
     n = encode_odata(p, p->open_buf, (uint32_t)p->enc.len, NULL, seq);
     sc_txw_commit(&p->w, (uint16_t)n, now_ns);
     p->open = false;
-    sc_tw_cancel(&p->tw, &p->batch_timer);
-}
-
-static void
-batch_fire(struct sc_timer *t, uint64_t now_ns)
-{
-    close_block(sc_container_of(t, struct sc_pub, batch_timer), now_ns);
+    p->batch_due_ns = UINT64_MAX;
 }
 
 static uint64_t
@@ -439,8 +437,11 @@ send_batched(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
         p->open_buf = b;
         sc_mold_enc_init(&p->enc, b + ODATA_HDR, p->tsdu_max, p->session, p->next_msg_seq);
         p->open = true;
+        /* not a wheel timer: a block a flush closes (every message, at low
+         * latency) would pay an arm and a cancel for nothing; sc_pub_do_work
+         * and sc_pub_deadline look at the due time instead */
         if (p->ch.batch_delay_ns)
-            sc_tw_arm(&p->tw, &p->batch_timer, now_ns + p->ch.batch_delay_ns);
+            p->batch_due_ns = now_ns + p->ch.batch_delay_ns;
     }
     sc_mold_enc_add(&p->enc, msg, (uint16_t)len);
     p->next_msg_seq++;
@@ -653,6 +654,8 @@ sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
         p->last_data_ns = 0;
         work++;
     }
+    if (now_ns >= p->batch_due_ns) /* batch_delay is up: out in this call */
+        close_block(p, now_ns);
     /* New data first, so a live message never waits behind the NAK read (a
      * system call); up to 8 bursts per call, so NAKs are read again soon.
      * Repairs follow in the same call. */
@@ -713,6 +716,8 @@ sc_pub_deadline(const struct sc_pub *p)
 
     if (r < d)
         d = r;
+    if (p->batch_due_ns < d)
+        d = p->batch_due_ns;
     if (unsent(p) || p->ntx)
         d = 0; /* work waiting now (or as soon as the rate allows) */
     return d;
@@ -779,7 +784,8 @@ sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc
                      ch->rtx.rate_bps, ch->rtx.budget);
     if (rc < 0)
         goto out_txw;
-    sc_timer_init(&p->batch_timer, batch_fire);
+    sc_pgm_odata_tmpl_init(&p->odata_tmpl, p->sport, ch->pgm_port, p->gsi);
+    p->batch_due_ns = UINT64_MAX;
     sc_timer_init(&p->spm_timer, spm_fire);
     p->intro_due_ns = UINT64_MAX; /* armed when the session starts */
     *out = p;

@@ -72,8 +72,11 @@ struct sc_sub {
     uint32_t buf_size;
     uint32_t window;
     struct source src[SC_SUB_MAX_SOURCES];
-    /* receive buffer pool (a stack of free buffers) */
-    uint8_t *pool_mem;
+    /* receive buffer pool (a stack of free buffers): chunk 0 (one window and
+     * two bursts) from create, one window more for each further source that
+     * holds buffers at once (pool_fit) */
+    uint8_t *chunk[SC_SUB_MAX_SOURCES];
+    unsigned nchunks, max_chunks;
     uint8_t **free_bufs;
     uint32_t nfree, npool;
     /* the read's buffers, kept from one do_work to the next: in[0..nin) hold a
@@ -100,6 +103,38 @@ static void
 buf_put(struct sc_sub *s, uint8_t *b)
 {
     s->free_bufs[s->nfree++] = b;
+}
+
+/* Every source that holds buffers (followed, or timed out and held for its
+ * grace) may fill its whole window: the pool grows by a window for each such
+ * source beyond the first, when it starts -- an allocation on that rare event,
+ * never per packet, and never returned before destroy. (A pool of one window
+ * shared by four sources with losses ran dry: every buffer sat in a window
+ * waiting for a repair that could no longer be read.) If memory runs out the
+ * sources share what there is, and on_data keeps reading going. */
+static void
+pool_fit(struct sc_sub *s)
+{
+    unsigned holders = 0;
+
+    for (unsigned i = 0; i < SC_SUB_MAX_SOURCES; i++)
+        holders += s->src[i].used || s->src[i].held;
+    while (s->nchunks < holders) {
+        uint32_t n = s->window;
+        uint8_t *mem = s->nchunks < s->max_chunks ? sc_mem_big_reserve((size_t)n * s->buf_size)
+                                                  : NULL;
+        uint8_t **fb = mem ? realloc(s->free_bufs, (s->npool + n) * sizeof(*fb)) : NULL;
+        if (!fb) {
+            free(mem);
+            s->st.rx_pool_grow_failed++;
+            return;
+        }
+        s->free_bufs = fb;
+        s->chunk[s->nchunks++] = mem;
+        s->npool += n;
+        for (uint32_t i = 0; i < n; i++)
+            buf_put(s, mem + (size_t)i * s->buf_size);
+    }
 }
 
 /* ---------------------------------------------------------------- events */
@@ -555,6 +590,7 @@ start_source(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, u
         ev.up.first_packet = src->w.next - SEQ_BASE;
         s->st.sources_up++;
         sc_tw_arm(&s->tw, &src->idle_timer, now_ns + s->ch.source_timeout_ns);
+        pool_fit(s);
         emit_event(s, &ev);
         return; /* what it sent meanwhile is a gap like any other: NAKed */
     }
@@ -590,6 +626,7 @@ start_source(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, u
     ev.up.first_packet = next - SEQ_BASE;
     s->st.sources_up++;
     sc_tw_arm(&s->tw, &src->idle_timer, now_ns + s->ch.source_timeout_ns);
+    pool_fit(s);
     emit_event(s, &ev);
 }
 
@@ -618,21 +655,29 @@ on_data(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, uint8_
         return false;
     }
     make_room(src, seq);
+    sl = sc_rxw_slot(w, seq);
+    if (seq < w->end && sl->state != SC_RXW_MISSING) {
+        s->st.duplicates++; /* held already, or too late: already reported lost */
+        return false;
+    }
+    if (unlikely(!s->nfree) && seq != w->next) {
+        /* No free buffer to take this one's place in the read burst: keeping
+         * it would shrink the burst, and once every buffer waited in a window
+         * for a repair, reading -- and with it the repairs -- would stop. It
+         * stays missing (NAKed again); the next in order is always kept, as
+         * delivering it gives its buffer back at once. */
+        s->st.rx_pool_empty++;
+        if (seq >= w->end) {
+            mark_missing(src, w->end, seq + 1, now_ns);
+            w->end = seq + 1;
+        }
+        return false;
+    }
     if (seq >= w->end) {
         mark_missing(src, w->end, seq, now_ns);
         w->end = seq + 1;
-    }
-    sl = sc_rxw_slot(w, seq);
-    switch (sl->state) {
-    case SC_RXW_HAVE:
-        s->st.duplicates++;
-        return false;
-    case SC_RXW_LOST:
-        s->st.duplicates++; /* too late: already reported lost */
-        return false;
-    case SC_RXW_MISSING:
+    } else {
         s->st.repaired++;
-        break;
     }
     sl->state = SC_RXW_HAVE;
     sl->buf = buf;
@@ -782,6 +827,7 @@ sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
      * first would retry -- or give up -- without having seen them. */
     for (int burst = 0; burst < 64; burst++) {
         uint16_t want, got, keep = 0;
+        bool holes = false;
         while (s->nin < SC_BURST && s->nfree) /* top up after packets kept buffers */
             s->in[s->nin++] = (struct sc_pkt){ .data = buf_get(s), .cap = (uint16_t)s->buf_size };
         if (!(want = s->nin)) {
@@ -790,16 +836,19 @@ sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
         }
         got = sc_xport_rx(s->x, in, want);
         /* a buffer a packet kept (in a window, or delivered from there later)
-         * leaves in[]; the others stay for the next read, moved down over the gaps */
+         * leaves in[]: a free one takes its place at once (one delivered in
+         * order came back to the pool already), so in[] stays full without
+         * moving the rest; only when the pool runs dry are the others moved
+         * down over the holes */
         for (uint16_t i = 0; i < got; i++)
-            if (!on_packet(s, &in[i], now_ns))
-                in[keep++].data = in[i].data;
-        if (keep < got)
-            for (uint16_t i = got; i < want; i++)
-                in[keep++].data = in[i].data;
-        else
-            keep = want;
-        s->nin = keep;
+            if (on_packet(s, &in[i], now_ns) && !(in[i].data = buf_get(s)))
+                holes = true;
+        if (unlikely(holes)) {
+            for (uint16_t i = 0; i < want; i++)
+                if (in[i].data)
+                    in[keep++].data = in[i].data;
+            s->nin = keep;
+        }
         work += got;
         if (got < want)
             break;
@@ -811,6 +860,12 @@ sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
         work++;
     }
     return work;
+}
+
+void
+sc_sub_cap_pool(struct sc_sub *s, unsigned chunks)
+{
+    s->max_chunks = chunks;
 }
 
 int
@@ -859,7 +914,8 @@ free_sub(struct sc_sub *s)
         sc_nak_fini(&s->src[i].nak);
     }
     free(s->free_bufs);
-    free(s->pool_mem);
+    for (unsigned i = 0; i < s->nchunks; i++)
+        free(s->chunk[i]);
     sc_xport_close(s->x);
     free(s);
 }
@@ -883,12 +939,14 @@ sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struct sc
     s->window = window;
     s->buf_size = ch->mtu - IP_UDP_OVERHEAD < 1472 ? 1472 : ch->mtu - IP_UDP_OVERHEAD;
     s->npool = window + 2 * SC_BURST;
-    s->pool_mem = sc_mem_big_alloc((size_t)s->npool * s->buf_size);
+    s->chunk[0] = sc_mem_big_alloc((size_t)s->npool * s->buf_size);
+    s->nchunks = 1;
+    s->max_chunks = SC_SUB_MAX_SOURCES;
     s->free_bufs = malloc(s->npool * sizeof(*s->free_bufs));
-    if (!s->pool_mem || !s->free_bufs)
+    if (!s->chunk[0] || !s->free_bufs)
         goto out_free;
     for (uint32_t i = 0; i < s->npool; i++)
-        buf_put(s, s->pool_mem + (size_t)i * s->buf_size);
+        buf_put(s, s->chunk[0] + (size_t)i * s->buf_size);
     np = (struct sc_nak_params){ ch->nak.backoff_ns, ch->nak.repeat_ns, ch->nak.rdata_ns,
                                  ch->nak.ncf_retries, ch->nak.data_retries, ch->nak.ramp };
     for (unsigned i = 0; i < SC_SUB_MAX_SOURCES; i++) {

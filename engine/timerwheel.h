@@ -39,6 +39,8 @@ struct sc_timer { /* embedded in its owner; reach the owner with sc_container_of
 
 struct sc_tw {
     uint64_t tick; /* every timer with expires <= tick has fired */
+    uint64_t next_tick; /* no timer fires or cascades before it (a lower bound):
+                         * an expire before it returns at once */
     uint64_t occupied[SC_TW_LEVELS];
     struct sc_timer *slot[SC_TW_LEVELS][SC_TW_SLOTS];
     uint32_t armed;

@@ -489,6 +489,35 @@ sc_pgm_encode(uint8_t *buf, size_t cap, const struct sc_pgm_pkt *p)
 }
 
 void
+sc_pgm_odata_tmpl_init(struct sc_pgm_odata_tmpl *t, uint16_t sport, uint16_t dport,
+                       const uint8_t gsi[6])
+{
+    memset(t->hdr, 0, sizeof(t->hdr));
+    sc_store_be16(t->hdr, sport);
+    sc_store_be16(t->hdr + 2, dport);
+    t->hdr[4] = SC_PGM_ODATA;
+    memcpy(t->hdr + 8, gsi, 6);
+    t->sum = sc_csum_partial(t->hdr, sizeof(t->hdr), 0);
+}
+
+size_t
+sc_pgm_encode_odata(uint8_t *buf, const struct sc_pgm_odata_tmpl *t, uint32_t sqn,
+                    uint32_t trail, uint16_t tsdu_len)
+{
+    const size_t total = SC_PGM_HDR_LEN + SC_PGM_DATA_BODY_LEN + (size_t)tsdu_len;
+    uint16_t c;
+
+    memcpy(buf, t->hdr, SC_PGM_HDR_LEN);
+    sc_store_be16(buf + 14, tsdu_len);
+    sc_store_be32(buf + SC_PGM_HDR_LEN, sqn);
+    sc_store_be32(buf + SC_PGM_HDR_LEN + 4, trail);
+    /* the template's words, then everything from the TSDU length on (an even offset) */
+    c = sc_csum_fold(sc_csum_partial(buf + 14, total - 14, t->sum));
+    sc_store_be16(buf + 6, c == 0 ? 0xFFFF : c);
+    return total;
+}
+
+void
 sc_pgm_make_rdata(uint8_t *pkt, uint32_t trail)
 {
     uint16_t csum = sc_load_be16(pkt + 6);

@@ -143,6 +143,24 @@ size_t sc_pgm_header_len(const struct sc_pgm_pkt *p);
  */
 int sc_pgm_encode(uint8_t *buf, size_t cap, const struct sc_pgm_pkt *p);
 
+/* ODATA without options -- a publisher's every packet -- from a template: the
+ * fields fixed for a source (ports, type, GSI) are laid out once with their
+ * checksum partial sum, so a packet costs four stores and the sum of the
+ * bytes that change (about a quarter of the generic sc_pgm_encode's work; the
+ * result is byte for byte what sc_pgm_encode gives). */
+struct sc_pgm_odata_tmpl {
+    uint8_t hdr[SC_PGM_HDR_LEN]; /* TSDU length and checksum zero */
+    uint32_t sum;                /* sc_csum_partial of hdr */
+};
+
+void sc_pgm_odata_tmpl_init(struct sc_pgm_odata_tmpl *t, uint16_t sport, uint16_t dport,
+                            const uint8_t gsi[6]);
+
+/* Write the header of an ODATA whose tsdu_len-byte TSDU the caller has placed
+ * at buf + SC_PGM_HDR_LEN + SC_PGM_DATA_BODY_LEN. @return the packet length. */
+size_t sc_pgm_encode_odata(uint8_t *buf, const struct sc_pgm_odata_tmpl *t, uint32_t sqn,
+                           uint32_t trail, uint16_t tsdu_len);
+
 /* Checksum of a whole encoded packet (its csum field is treated as zero). The
  * value to put on the wire: never 0, which means "no checksum". */
 uint16_t sc_pgm_checksum(const uint8_t *pkt, size_t len);

@@ -123,6 +123,8 @@ struct sc_sub_stats {
                                 late_join: window counts here what left the publisher before
                                 its first delivery: its stream starts there) */
     uint64_t rx_pool_empty;  /* no buffer free: dropped (and NAKed later) */
+    uint64_t rx_pool_grow_failed; /* a further source's window of buffers could not be
+                                     allocated: the sources share the pool (see rx_pool_empty) */
     uint64_t source_table_full;
     uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
     uint64_t rcvbuf_requested, rcvbuf_effective;

@@ -11,7 +11,9 @@
 
 #include "engine/channel.h"
 #include "engine/pub_int.h"
+#include "engine/sub_int.h"
 #include "tests/support/sim.h"
+
 
 #define MSGS 1000000
 #define S(x) ((uint64_t)(x) * 1000000000u)
@@ -630,5 +632,89 @@ Test(sim, a_b_lines_hide_independent_losses, .timeout = 120)
            (unsigned long long)ps.link.tx_calls, (unsigned long long)single_calls);
     cr_assert_lt(ps.link.tx_calls * 10, single_calls * 12, "A/B: %llu send calls, one line %llu",
                  (unsigned long long)ps.link.tx_calls, (unsigned long long)single_calls);
+    sim_fini(&sim);
+}
+
+/* Four sources at once into one subscriber, each with thousands of packets
+ * held behind its gaps (slow repairs): each gets its own window of buffers
+ * (the pool grows by a window per further source), so four lose nothing, as
+ * one would not. Capped at one window (as if memory ran out) the pool runs
+ * dry: data that cannot be delivered at once is then left missing and NAKed
+ * again, reading never stops, and every source still reaches its end --
+ * each message delivered once and in order, or reported lost. (A shared pool
+ * of one window used to wedge here: every buffer waited in a window for a
+ * repair that could no longer be read.) */
+static void
+run_four_sources(unsigned cap, struct sc_sub_stats *st)
+{
+    struct sc_loss_params lp = { .seed = 21, .drop_ppm = 50000 };
+    struct sc_channel_cfg ch;
+    const uint64_t n = 200000;
+    uint64_t end;
+
+    sim_channel(&ch);
+    ch.rx_window_packets = 16384;
+    ch.nak.backoff_ns = 2000000; /* slow repairs: thousands of packets held per source */
+    sim_init(&sim, &ch, 1, &lp, NULL);
+    sim.msg_size = 1000; /* a message a packet: 64 packets a step from each source */
+    if (cap)
+        sc_sub_cap_pool(sim.subs[0].sub, cap);
+    for (int i = 0; i < 3; i++)
+        sim_add_publisher(&sim);
+    sim_publish(&sim, n, 64);
+    end = sim.now + S(10);
+    for (;;) { /* until every source has delivered everything, or 10 s */
+        bool all = sim.subs[0].nsrc == 4;
+        for (unsigned k = 0; k < sim.subs[0].nsrc && all; k++)
+            all = sim.subs[0].src[k].next > n;
+        if (all || sim.now >= end)
+            break;
+        sim_run_for(&sim, 1000000);
+    }
+    /* the publishers end their sessions: what is still missing is reported lost */
+    sc_pub_close(sim.pub, sim.now);
+    for (unsigned m = 0; m < sim.nmore; m++)
+        sc_pub_close(sim.more[m], sim.now);
+    sim_run_for(&sim, S(2));
+    cr_assert_eq(sim.subs[0].order_errors + sim.subs[0].content_errors, 0, "%s",
+                 sim.subs[0].first_error);
+    cr_assert_eq(sim.subs[0].nsrc, 4);
+    for (unsigned k = 0; k < 4; k++) {
+        struct sim_source *so = &sim.subs[0].src[k];
+        cr_assert(so->down && so->down_reason == SC_DOWN_FIN,
+                  "source %u never reached its end (at message %llu)", k,
+                  (unsigned long long)so->next);
+    }
+    sc_sub_get_stats(sim.subs[0].sub, st);
+    printf("# 4 sources, pool %s: %llu of %llu delivered, pool empty %llu times, %llu repaired\n",
+           cap ? "capped at one window" : "a window per source",
+           (unsigned long long)st->msgs_delivered, (unsigned long long)(4 * n),
+           (unsigned long long)st->rx_pool_empty, (unsigned long long)st->repaired);
+}
+
+Test(sim, four_sources_each_get_a_window_of_buffers, .timeout = 120)
+{
+    struct sc_sub_stats st;
+
+    run_four_sources(0, &st);
+    for (unsigned k = 0; k < 4; k++) {
+        cr_assert_eq(sim.subs[0].src[k].delivered, 200000, "source %u", k);
+        cr_assert_eq(sim.subs[0].src[k].nloss, 0, "source %u", k);
+    }
+    cr_assert_eq(st.rx_pool_empty, 0);
+    cr_assert_eq(st.rx_pool_grow_failed, 0);
+    cr_assert_gt(st.repaired, 10000, "losses were in flight on every source");
+    sim_fini(&sim);
+}
+
+Test(sim, four_sources_on_a_pool_that_runs_dry_keep_reading, .timeout = 120)
+{
+    struct sc_sub_stats st;
+
+    run_four_sources(1, &st);
+    cr_assert_gt(st.rx_pool_grow_failed, 0);
+    cr_assert_gt(st.rx_pool_empty, 0, "the pool never ran dry: the test proves nothing");
+    for (unsigned k = 0; k < 4; k++)
+        cr_assert_gt(sim.subs[0].src[k].delivered, 200000 / 10, "source %u", k);
     sim_fini(&sim);
 }

@@ -190,9 +190,28 @@ sim_add_sub(struct sim *s, const struct sc_loss_params *loss, enum sc_late_join 
 }
 
 void
+sim_add_publisher(struct sim *s)
+{
+    struct sc_xport_params xp;
+    struct sc_xport *x;
+    struct sc_err err;
+    char addr[32];
+
+    cr_assert_lt(s->nmore, SIM_MAX_SOURCES - 1);
+    snprintf(addr, sizeof(addr), "198.18.0.%u", 2 + s->nmore);
+    sc_xport_params_from(&xp, &s->ch, SC_XPORT_PUB);
+    cr_assert_eq(sc_memnet_open(s->net, &x, inet_addr(addr), &xp), 0);
+    cr_assert_eq(sc_pub_create_on(&s->more[s->nmore], &s->ch, x, 2000 + s->nmore, &err), 0, "%s",
+                 err.msg);
+    s->nmore++;
+}
+
+void
 sim_fini(struct sim *s)
 {
     sc_pub_destroy(s->pub);
+    for (unsigned i = 0; i < s->nmore; i++)
+        sc_pub_destroy(s->more[i]);
     for (unsigned i = 0; i < s->nsubs; i++)
         sc_sub_destroy(s->subs[i].sub);
     sc_memnet_destroy(s->net);
@@ -203,6 +222,8 @@ static void
 tick(struct sim *s)
 {
     sc_pub_do_work(s->pub, s->now);
+    for (unsigned i = 0; i < s->nmore; i++)
+        sc_pub_do_work(s->more[i], s->now);
     for (unsigned i = 0; i < s->nsubs; i++)
         while (sc_sub_do_work(s->subs[i].sub, s->now) > 0)
             ;
@@ -223,11 +244,19 @@ sim_publish(struct sim *s, uint64_t n, unsigned per_step)
             while ((rc = sc_pub_send(s->pub, buf, len, s->now)) == -EAGAIN)
                 tick(s);
             cr_assert_eq(rc, 0, "send %llu: %d", (unsigned long long)seq, rc);
+            for (unsigned m = 0; m < s->nmore; m++) {
+                while ((rc = sc_pub_send(s->more[m], buf, len, s->now)) == -EAGAIN)
+                    tick(s);
+                cr_assert_eq(rc, 0, "publisher %u: send %llu: %d", m + 1,
+                             (unsigned long long)seq, rc);
+            }
             s->sent++;
         }
         tick(s);
     }
     sc_pub_flush(s->pub, s->now);
+    for (unsigned m = 0; m < s->nmore; m++)
+        sc_pub_flush(s->more[m], s->now);
 }
 
 struct sim_source *

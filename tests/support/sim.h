@@ -51,6 +51,8 @@ struct sim {
     struct sc_channel_cfg ch;
     struct sc_pub *pub;
     unsigned npub; /* publishers created so far (restarts) */
+    struct sc_pub *more[SIM_MAX_SOURCES - 1]; /* concurrent publishers, sending what pub sends */
+    unsigned nmore;
     unsigned nsubs;
     struct sim_sub subs[SIM_MAX_SUBS];
     uint64_t now;
@@ -68,6 +70,11 @@ void sim_init(struct sim *s, const struct sc_channel_cfg *ch, unsigned nsubs,
               const struct sc_loss_params *loss, const struct sc_loss_params *tx_loss);
 void sim_new_publisher(struct sim *s, const struct sc_loss_params *tx_loss);
 void sim_fini(struct sim *s);
+
+/* Another publisher beside pub, at its own address, from now on sending every
+ * message sim_publish sends (its own source at each subscriber, seen in order
+ * of first arrival). */
+void sim_add_publisher(struct sim *s);
 
 /* A subscriber that joins now, with its own late-join policy. */
 void sim_add_sub(struct sim *s, const struct sc_loss_params *loss, enum sc_late_join lj);
