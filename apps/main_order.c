@@ -286,8 +286,9 @@ main(int argc, char **argv)
             }
             sc_ocli_flush(cli, now_cached); /* one send, no read */
         }
-        if (p.fd >= 0 && rate == 0 && a.nacked < a.n)
-            poll(&p, 1, spin ? 0 : 1); /* wait for the acknowledgement (1 ms: heartbeats) */
+        /* wait for the acknowledgement (1 ms: heartbeats) -- sleeping in the read itself */
+        if (p.fd >= 0 && rate == 0 && a.nacked < a.n && (spin || sc_ocli_wait(cli, 1000000) < 0))
+            poll(&p, 1, spin ? 0 : 1);
         else if (p.fd < 0)
             usleep(1000);
         now_cached = sc_clock_ns();

@@ -146,9 +146,14 @@ main(int argc, char **argv)
     }
     sc_cli_signals();
     while (!sc_cli_stop) {
-        for (int i = 0; i < ngw; i++)
-            pfd[i] = (struct pollfd){ .fd = sc_osrv_fd(gw[i].srv), .events = POLLIN };
-        poll(pfd, (nfds_t)ngw, 10); /* heartbeats and timeouts: 10 ms resolution */
+        /* heartbeats and timeouts: 10 ms resolution */
+        if (ngw == 1) {
+            sc_osrv_wait(gw[0].srv, 10); /* one system call for the wait and the readiness */
+        } else {
+            for (int i = 0; i < ngw; i++)
+                pfd[i] = (struct pollfd){ .fd = sc_osrv_fd(gw[i].srv), .events = POLLIN };
+            poll(pfd, (nfds_t)ngw, 10);
+        }
         now_cached = sc_clock_ns();
         for (int i = 0; i < ngw; i++) {
             struct sc_osrv_stats st;

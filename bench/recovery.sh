@@ -37,6 +37,8 @@ systems="udp seqcast seqcast-ab"
 "$PEER" --help | grep -q 'built: .*zmq' && systems="$systems zmq"
 
 # run K receivers in ${NS}b and the sender in ${NS}a: run_k K SYSTEM COMMON... -- SEND...
+# (RPIN / SPIN: a command prefix for the receivers / the sender, e.g. taskset)
+RPIN=() SPIN=()
 run_k() {
     local k=$1 sys=$2 common=() i pids=()
     shift 2
@@ -44,12 +46,12 @@ run_k() {
     while [ $# -gt 0 ] && [ "$1" != -- ]; do common+=("$1"); shift; done
     shift
     for i in $(seq 1 "$k"); do
-        $NSB "$PEER" "$sys" recv "${common[@]}" --iface 198.18.2.2 --timeout 60 --idle 3 \
+        $NSB "${RPIN[@]}" "$PEER" "$sys" recv "${common[@]}" --iface 198.18.2.2 --timeout 60 --idle 3 \
             --curve "$tmp/c$i" >"$tmp/r$i.json" 2>"$tmp/r$i.err" &
         pids+=($!)
     done
     sleep 0.5
-    $NSA "$PEER" "$sys" send "${common[@]}" --iface 198.18.2.1 "$@" >/dev/null 2>"$tmp/send.err"
+    $NSA "${SPIN[@]}" "$PEER" "$sys" send "${common[@]}" --iface 198.18.2.1 "$@" >/dev/null 2>"$tmp/send.err"
     for i in "${!pids[@]}"; do wait "${pids[$i]}"; done
 }
 
@@ -108,16 +110,22 @@ for k in 1 8; do
     done
 done
 
-# --- throughput, batched 32 B, without and with the loss: a transfer lasts only
-# 0.1-0.3 s, so one VM stall moves a single run by a third; BENCH_TPUT_REPS
-# (default 3) interleaved pairs, the median-rate run of each kind reported
+# --- throughput, batched 32 B, without and with the loss: BENCH_TPUT_REPS
+# (default 3) interleaved pairs, the median-rate run of each kind reported.
+# 9M messages (~0.8 s: 3M lasted 0.2 s, and one VM stall moved a run by a
+# third), receiver and sender pinned to different vCPUs: left to the scheduler,
+# runs fell into two modes (~12M and ~19M msg/s, with or without loss alike),
+# so the ratio of two medians was a draw between modes
 N=${BENCH_MSGS:-300000}
 TREPS=${BENCH_TPUT_REPS:-3}
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    RPIN=(taskset -c 1) SPIN=(taskset -c 0) PIN_NOTE="; receiver and sender pinned to different vCPUs"
+fi
 for rep in $(seq 1 "$TREPS"); do
     for pm in 0 10; do
         P=$((P + 4))
         netns_loss "$pm"
-        run_k 1 seqcast --group 239.192.9.8:$P --size 32 --count $((N * 10)) \
+        run_k 1 seqcast --group 239.192.9.8:$P --size 32 --count $((N * 30)) \
             --test "throughput-$([ "$pm" = 0 ] && echo no-loss || echo 1pct-loss)" -- --linger 0.5
         worst 1 seqcast >"$tmp/tput-$pm-$rep"
         [ "$(jget "$tmp/r1.json" lost)" = 0 ] || { rc=1; echo "recovery: seqcast lost data in the throughput run (loss ${pm}‰)" >&2; }
@@ -128,6 +136,8 @@ for pm in 0 10; do
         echo "$(jget "$tmp/tput-$pm-$rep" msgs_per_s) $tmp/tput-$pm-$rep"
     done | sort -n | awk '{ a[NR] = $2 } END { print a[int((NR + 1) / 2)] }' | xargs cat >>"$tmp/results"
 done
+
+RPIN=() SPIN=()
 
 # --- tail loss: drop the final message's ODATA (PGM type 0x04 at UDP offset 12;
 # the message's own 8-byte little-endian sequence number, at UDP offset 54 in a
@@ -163,7 +173,7 @@ awk "$JAWK"'
               j("dropped"), j("naks"), j("dropped") > 0 ? sprintf("%.2f", j("naks") / j("dropped")) : "-",
               k > 0 ? sprintf("%.2f", j("p99_us") / k) : "-") } }' "$tmp/results"
 echo
-echo "Throughput rows: batched 32 B, unpaced, the median-rate run of $TREPS interleaved pairs (without / with the loss)."
+echo "Throughput rows: batched 32 B, unpaced, $((N * 30)) messages, the median-rate run of $TREPS interleaved pairs (without / with the loss)${PIN_NOTE:-}."
 echo
 echo "| test | system | msgs/s | MB/s | lost | packets dropped | NAKs | final message delivered after (µs) |"
 echo "|---|---|---|---|---|---|---|---|"

@@ -163,12 +163,15 @@ TCP_NODELAY, in the same run; every side blocks until the other's message arrive
 
 $(cat "$out/order-table.md")
 
-* What separates the gateway from the bare socket is system calls: per order it waits in
-  \`poll\`, asks \`epoll_wait\` which sockets are ready, reads once and writes once (the ping-pong
-  server: one read, one write); the client writes the order with one \`send\`
-  (\`sc_ocli_flush\`), waits in \`poll\` and reads the acknowledgement once. It used to also try \`accept\` and a second \`read\` (to hear
-  EAGAIN) on every pass, and the client used to spin; the millisecond p99.9 stalls measured
-  before went with those changes (see the change table).
+* What separates the gateway from the bare socket is system calls: per order the gateway sleeps
+  in \`epoll_wait\` (\`sc_osrv_wait\`: the wait and the readiness in one call), reads once and
+  writes once (the ping-pong server: one read, one write); the client writes the order with one
+  \`send\` (\`sc_ocli_flush\`) and sleeps in the read of the acknowledgement itself
+  (\`sc_ocli_wait\`) -- five system calls a round trip to the ping-pong's four. They used to
+  be seven (\`poll\` before \`epoll_wait\` on the gateway, \`poll\` before the read on the
+  client), and before that the gateway also tried \`accept\` and a second \`read\` (to hear
+  EAGAIN) on every pass and the client spun; the millisecond p99.9 stalls measured before went
+  with those changes (see the change table).
 * With \`fsync: batch\` or \`message\` every acknowledgement also waits for \`fdatasync\` (the journal
   is written before the acknowledgement is sent): the round trip is then the disk's.
 
@@ -200,4 +203,6 @@ Each measured before and after on this machine (same commands, several runs).
 | fewer instructions between the timestamp and \`sendmmsg\`, and per receive pass: ODATA from a per-source header template with its checksum partial sum (\`sc_pgm_encode_odata\`: encode 386 → 117 instructions at 32 B); \`batch_delay\` a due time instead of a wheel timer armed and cancelled for every flushed block; the timer wheel caches its next event, so an expire with nothing due (every busy-poll pass) is one comparison (87 → 29 instructions with the call); a read buffer a packet kept is replaced in place instead of moving the rest of the burst down (~250 instructions per packet kept) | callgrind of \`bench/peer seqcast\`, 32 B: publisher \`send\` + \`flush\` per message; subscriber per idle busy-poll pass. One-way p50, busy-poll, 32 B × 100,000/s, 6 interleaved runs each, mean (floor in brackets) | 1,746; 274 instructions; 4.85 µs (3.92) | 1,344; 186 instructions; 4.60 µs |
 | the publisher prefetches the next window buffer (two cache lines) when it commits a packet (\`sc_txw_commit\`): that buffer was last written a whole window (24 MB) ago, so building the next packet missed the cache on the send path | one-way p50 / min, busy-poll, 32 B × 100,000/s, 6 + 6 interleaved runs, mean (floor in brackets); raw 32 B msgs/s, 3 interleaved runs | 4.67–4.75 / 3.33–3.44 µs (3.65–3.70); 2.5–3.1M | 4.30–4.34 / 3.11–3.16 µs; 3.3–5.4M |
 | a subscriber's buffer pool grows by one window for each further source holding buffers at once (\`pool_fit\`, \`engine/sub.c\`), and a dry pool keeps reading (only the next packet in order is kept, the rest NAKed again): four sources with losses on a pool of one window wedged -- every buffer waited for a repair that could no longer be read | \`tests/sim/test_sim.c\` \`four_sources_*\`: 4 × 200,000 messages, 5 % loss, slow repairs: delivered; and with the pool capped at one window | 76,290 of 800,000 delivered (17,700–21,300 per source), the rest reported lost | all 800,000, none lost; capped: every source reaches its end, 225,000 delivered, the rest reported lost |
+| order sessions: the gateway sleeps in \`epoll_wait\` itself (\`sc_osrv_wait\`, used by \`seqcast-orderd\` serving one session) and the client in the read of the acknowledgement (\`sc_ocli_wait\`, used by \`seqcast-order\`): a round trip is 5 system calls instead of 7 (\`strace -c\`: client 1 \`sendto\` + 1 \`recvfrom\` per order); \`bench/order.sh\` pins client and server to different vCPUs, as the throughput-under-loss pairs are | order p50 / TCP ping-pong p50, \`/tmp\` script of \`bench/order.sh\`'s commands, interleaved runs | 1.10–1.15 (4 runs, unpinned) | 0.90–1.11 (6 runs, pinned to different vCPUs) |
+| the throughput-under-loss pairs (\`bench/recovery.sh\`) move 9M messages instead of 3M and pin receiver and sender to different vCPUs: unpinned, runs fell into two modes (~12M and ~19M msg/s, with or without loss alike), so the ratio of two medians was a draw between modes; a transfer of 0.2 s was also moved by a third by one VM stall | batched 32 B under 1 % loss ÷ without, veth | 0.75–1.00 between runs (unpinned, 3M); unpinned 10M pairs 0.65–0.94 | pinned 10M pairs 0.89–0.96 in 3 of 4 (one 0.71: its no-loss run reached 15.5M) |
 EOM

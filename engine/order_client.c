@@ -3,6 +3,7 @@
  * connection reconnect with back-off (reconnect.min doubling to .max) and
  * resume where it left off. Rejection and End of Session are final. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,12 @@ struct sc_ocli {
     sc_ocli_event_fn *on_event;
     void *ctx;
     struct sc_ocli_stats stats;
+    /* sc_ocli_wait: the socket turned blocking (every other call passes
+     * MSG_DONTWAIT), its receive timeout, and what its read left for do_work */
+    bool blocking;
+    uint64_t rcvtimeo_us;
+    int waited; /* 0: nothing; 1: bytes read (short: the socket is drained); 2: the peer closed */
+    bool waited_short;
     size_t rxlen;
     uint8_t rx[3 + 65535];
     struct sc_obuf out;
@@ -48,6 +55,9 @@ drop(struct sc_ocli *c, uint64_t now, uint64_t why)
     c->fd = -1;
     c->rxlen = 0;
     c->out.len = 0;
+    c->blocking = false;
+    c->rcvtimeo_us = 0;
+    c->waited = 0;
     if (c->st == DONE)
         return;
     c->st = DOWN;
@@ -124,16 +134,25 @@ static void
 read_sock(struct sc_ocli *c, uint64_t now)
 {
     for (;;) {
-        size_t want = sizeof(c->rx) - c->rxlen;
-        ssize_t n = read(c->fd, c->rx + c->rxlen, want);
-        size_t off = 0;
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        size_t want = sizeof(c->rx) - c->rxlen, off = 0;
+        ssize_t n;
+        if (c->waited == 2) { /* sc_ocli_wait heard the peer close */
             drop(c, now, 0);
             return;
         }
-        if (n < 0)
-            return;
-        c->rxlen += (size_t)n;
+        if (c->waited == 1) { /* sc_ocli_wait read these already */
+            c->waited = 0;
+            n = c->waited_short ? 0 : (ssize_t)want; /* drained, or read on */
+        } else {
+            n = recv(c->fd, c->rx + c->rxlen, want, MSG_DONTWAIT);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                drop(c, now, 0);
+                return;
+            }
+            if (n < 0)
+                return;
+            c->rxlen += (size_t)n;
+        }
         c->last_rx_ns = now;
         for (;;) {
             struct sc_soup_pkt p;
@@ -243,6 +262,45 @@ sc_ocli_flush(struct sc_ocli *c, uint64_t now)
     }
     c->last_tx_ns = now;
     return 1;
+}
+
+int
+sc_ocli_wait(struct sc_ocli *c, uint64_t timeout_ns)
+{
+    uint64_t us = (timeout_ns + 999) / 1000;
+    size_t want = sizeof(c->rx) - c->rxlen;
+    ssize_t n;
+
+    if (c->fd < 0 || (c->st != UP && c->st != LOGGING_IN))
+        return -1; /* connecting, or waiting to retry: the caller sleeps */
+    if (c->waited || !want)
+        return 1; /* what the last wait read is still to be parsed */
+    if (us < 1)
+        us = 1;
+    if (us != c->rcvtimeo_us) { /* first, so a blocking read always has a timeout */
+        struct timeval tv = { (time_t)(us / 1000000u), (suseconds_t)(us % 1000000u) };
+        if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+            return -1;
+        c->rcvtimeo_us = us;
+    }
+    if (!c->blocking) {
+        int fl = fcntl(c->fd, F_GETFL);
+        if (fl < 0 || fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+            return -1;
+        c->blocking = true;
+    }
+    n = recv(c->fd, c->rx + c->rxlen, want, 0);
+    if (n > 0) {
+        c->rxlen += (size_t)n;
+        c->waited = 1;
+        c->waited_short = (size_t)n < want;
+        return 1;
+    }
+    if (n == 0) {
+        c->waited = 2;
+        return 1;
+    }
+    return 0; /* the timeout (EAGAIN), a signal, or an error the next do_work's read meets */
 }
 
 int

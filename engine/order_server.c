@@ -47,6 +47,9 @@ struct sc_osrv {
     sc_osrv_msg_fn *on_msg;
     void *ctx;
     struct sc_osrv_stats st;
+    /* what sc_osrv_wait's epoll_wait answered, for the next do_work */
+    struct epoll_event evs[MAX_CONNS + 1];
+    int nev; /* -1: nothing waiting (do_work asks epoll itself) */
     uint8_t msg[65536];
     struct conn c[MAX_CONNS];
 };
@@ -214,20 +217,35 @@ sc_osrv_end_session(struct sc_osrv *s, uint64_t now_ns)
 }
 
 int
+sc_osrv_wait(struct sc_osrv *s, int timeout_ms)
+{
+    if (s->nev < 0) { /* nothing kept from an earlier wait */
+        s->nev = epoll_wait(s->epfd, s->evs, MAX_CONNS + 1, timeout_ms);
+        if (s->nev <= 0) { /* the timeout, or EINTR: a signal (the caller looks at why) */
+            s->nev = -1;
+            return 0;
+        }
+    }
+    return s->nev;
+}
+
+int
 sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
 {
-    struct epoll_event evs[MAX_CONNS + 1];
-    int more = 0, fd, nev;
+    int more = 0, fd;
     bool listen_ready = false;
 
-    /* one system call says which sockets have something: accept and read only those */
-    nev = epoll_wait(s->epfd, evs, MAX_CONNS + 1, 0);
-    for (int i = 0; i < nev; i++) {
-        if (evs[i].data.u32 == LISTEN_TAG)
+    /* one system call says which sockets have something -- sc_osrv_wait's, if
+     * the caller slept there: accept and read only those */
+    if (s->nev < 0)
+        s->nev = epoll_wait(s->epfd, s->evs, MAX_CONNS + 1, 0);
+    for (int i = 0; i < s->nev; i++) {
+        if (s->evs[i].data.u32 == LISTEN_TAG)
             listen_ready = true;
-        else if (evs[i].data.u32 < MAX_CONNS)
-            s->c[evs[i].data.u32].readable = true;
+        else if (s->evs[i].data.u32 < MAX_CONNS)
+            s->c[s->evs[i].data.u32].readable = true;
     }
+    s->nev = -1;
     while (listen_ready && (fd = sc_osock_accept(s->lfd)) >= 0) {
         struct conn *c = NULL;
         struct epoll_event ev = { .events = EPOLLIN };
@@ -341,6 +359,7 @@ sc_osrv_create(struct sc_osrv **out, const struct sc_config *cfg, const char *se
     s->on_msg = on_msg;
     s->ctx = ctx;
     s->lfd = s->epfd = -1;
+    s->nev = -1;
     for (int i = 0; i < MAX_CONNS; i++) {
         s->c[i].fd = -1;
         if (!(s->c[i].rx = malloc(3 + sc->max_message)) ||

@@ -51,10 +51,18 @@ void sc_osrv_end_session(struct sc_osrv *s, uint64_t now_ns);
 
 /* Accept, read (the message callback runs here), journal, and write what is
  * queued -- sc_osrv_send's messages included -- with heartbeats and timeouts.
- * Wait on sc_osrv_fd (input) between calls, at most 10 ms or so (timers).
+ * Wait between calls, at most 10 ms or so (timers): in sc_osrv_wait, or in
+ * your own poll/epoll on sc_osrv_fd (input) when it serves more than this.
  * @return > 0 if more output is ready at once (a replay that fills the
  * socket's buffer in steps): call again before waiting; 0 otherwise. */
 int sc_osrv_do_work(struct sc_osrv *s, uint64_t now_ns);
+
+/* Sleep until input arrives or timeout_ms passes, in the one system call that
+ * also says which sockets have it (the next sc_osrv_do_work uses that answer
+ * instead of asking again): a round trip costs a system call less than
+ * poll(sc_osrv_fd) + do_work. @return > 0 if input is waiting, 0 otherwise
+ * (the timeout, or a signal). */
+int sc_osrv_wait(struct sc_osrv *s, int timeout_ms);
 int sc_osrv_fd(const struct sc_osrv *s);
 void sc_osrv_get_stats(const struct sc_osrv *s, struct sc_osrv_stats *st);
 void sc_osrv_destroy(struct sc_osrv *s);
@@ -103,6 +111,16 @@ int sc_ocli_do_work(struct sc_ocli *c, uint64_t now_ns);
  * SC_OCLI_DISCONNECTED reported), 0 if there was nothing to write. */
 int sc_ocli_flush(struct sc_ocli *c, uint64_t now_ns);
 int sc_ocli_fd(const struct sc_ocli *c); /* -1 while disconnected: poll with a timeout */
+
+/* Sleep until the server's next bytes arrive or timeout_ns passes, reading
+ * them in that same system call (the next sc_ocli_do_work parses them): a
+ * round trip costs a system call less than poll(sc_ocli_fd) + do_work. The
+ * socket turns blocking for it (every other read and write stays
+ * non-blocking); the timeout counts in scheduler ticks (milliseconds), so
+ * keep waits of a millisecond or more, as heartbeats need.
+ * @return 1 if bytes (or the peer's close) wait for do_work, 0 at the
+ * timeout or a signal, -1 while not connected: sleep some other way. */
+int sc_ocli_wait(struct sc_ocli *c, uint64_t timeout_ns);
 int sc_ocli_logged_in(const struct sc_ocli *c);
 void sc_ocli_get_stats(const struct sc_ocli *c, struct sc_ocli_stats *st);
 void sc_ocli_destroy(struct sc_ocli *c);

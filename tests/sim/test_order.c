@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <seqcast/order.h>
@@ -333,4 +334,76 @@ Test(order, flush_writes_without_reading_and_do_work_asks_again_only_for_a_repla
     cr_assert_eq(cs.tx_unsequenced, 1);
     sc_ocli_destroy(c);
     sc_osrv_destroy(s);
+}
+
+static uint64_t
+real_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* sc_osrv_wait and sc_ocli_wait sleep until input comes (or their timeout),
+ * in the read itself; what they learn or read waits for the next do_work
+ * (no callback runs in a wait); a client not connected is told to sleep some
+ * other way; the server's close wakes the client's wait. */
+Test(order, waits_sleep_until_input_and_leave_the_work_to_do_work, .init = setup,
+     .fini = teardown)
+{
+    struct sc_osrv *s;
+    struct sc_ocli *c;
+    struct sc_err err;
+    uint64_t t0;
+    int k;
+
+    t = MS(1000);
+    orders_seen = 0;
+    cr_assert_eq(sc_osrv_create(&s, &cfg, "T1", on_order, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_ocli_create(&c, &cfg, "T1", 1, on_msg, on_event, NULL, &err), 0, "%s",
+                 err.msg);
+    cr_assert_eq(sc_ocli_wait(c, MS(5)), -1, "not connected: nothing to wait on");
+    t0 = real_ms();
+    cr_assert_eq(sc_osrv_wait(s, 30), 0, "input without a client");
+    cr_assert_geq(real_ms() - t0, 25, "the server's wait did not sleep");
+    sc_ocli_do_work(c, t); /* connects */
+    t0 = real_ms();
+    cr_assert_gt(sc_osrv_wait(s, 2000), 0, "the connection did not wake the server");
+    cr_assert_lt(real_ms() - t0, 1000);
+    run(s, c, 100);
+    cr_assert(sc_ocli_logged_in(c));
+
+    cr_assert_eq(sc_ocli_send(c, "order", 5, t), 0);
+    cr_assert_eq(sc_ocli_flush(c, t), 1);
+    t0 = real_ms();
+    cr_assert_gt(sc_osrv_wait(s, 2000), 0, "the order did not wake the server");
+    cr_assert_lt(real_ms() - t0, 1000);
+    cr_assert_eq(orders_seen, 0, "a callback ran in the wait");
+    sc_osrv_do_work(s, t);
+    cr_assert_eq(orders_seen, 1);
+    cr_assert_eq(sc_osrv_send(s, "ack", 3, t), 1);
+    sc_osrv_do_work(s, t); /* writes it */
+    t0 = real_ms();
+    cr_assert_eq(sc_ocli_wait(c, MS(2000)), 1, "the acknowledgement did not wake the client");
+    cr_assert_lt(real_ms() - t0, 1000);
+    cr_assert_eq(got, 0, "a callback ran in the wait");
+    cr_assert_eq(sc_ocli_wait(c, MS(2000)), 1, "read bytes still wait for do_work");
+    sc_ocli_do_work(c, t);
+    cr_assert_eq(got, 1, "do_work did not deliver what the wait read");
+
+    t0 = real_ms();
+    cr_assert_eq(sc_ocli_wait(c, MS(30)), 0, "input from nowhere");
+    cr_assert_geq(real_ms() - t0, 25, "the client's wait did not sleep");
+    sc_ocli_do_work(c, t);
+    cr_assert(sc_ocli_logged_in(c), "a timed-out wait broke the session");
+
+    sc_osrv_destroy(s); /* the server goes away: the client's wait wakes, do_work reports it */
+    for (k = 0; k < 3 && !events[SC_OCLI_DISCONNECTED]; k++) {
+        t0 = real_ms();
+        sc_ocli_wait(c, MS(2000));
+        cr_assert_lt(real_ms() - t0, 1000, "the close did not wake the client");
+        sc_ocli_do_work(c, t);
+    }
+    cr_assert_eq(events[SC_OCLI_DISCONNECTED], 1);
+    sc_ocli_destroy(c);
 }
