@@ -95,10 +95,13 @@ $(cat "$out/latency-table.md" 2>/dev/null || echo "(section not run)")
   percentile sits on the edge of that population: in the body (~6 µs) or inside it (~12 µs),
   run by run, for either system. Now and then the vCPU stops for 0.5, 1.5 or 2.1 ms (the host
   scheduler's steps), again for both. seqcast's own part is a fixed shift: its minimum and every
-  percentile up to p95 sit 0.6–0.8 µs above the floor's -- ~0.35 µs to build and hand over the
-  packet before \`sendmmsg\` (~1,500 instructions: \`sc_pub_send\`, ODATA encoding with the PGM
-  checksum, the transport's burst) and ~0.3 µs more from \`recvmmsg\` to the callback (GRO buffer
-  copy, parsing, checksum, ordering) -- which puts more of its messages over that edge.
+  percentile up to p95 sit above the floor's -- 0.6–0.8 µs before this round's hot-path work,
+  0.4–0.6 µs after it (interleaved runs, p50 means 4.30 vs 3.65–3.70 µs): building and handing
+  over the packet before \`sendmmsg\` (~800 instructions, was ~1,250, and a cache miss on the
+  window buffer, now prefetched) and from \`recvmmsg\` to the callback (~850 instructions: GRO
+  buffer copy, parsing, checksum, ordering) -- which puts more of its messages over that edge.
+  Which side of the edge a run's p99 lands on is a draw for both systems (pinning the two
+  processes to different vCPUs did not change that: floor p99 6.7–15.5 µs over 5 pinned runs).
 * ZeroMQ hands every message through its I/O thread on both sides: two more thread hops.
 
 ## Recovery under loss (\`bench/recovery.sh\`)
