@@ -170,7 +170,7 @@ static const struct field pub_fields[] = {
     PF(nak_coalesced),    PF(nak_held_off),      PF(nak_out_of_window), PF(nak_over_budget),
     PF(nak_rtx_overflow), PF(line_b_sent),       PF(line_b_dropped),
     PF(spmr_received),    PF(rtx_rate_limited),  PF(data_rate_limited), PF(window_evicted),
-    PF(tx_backpressure),  PF(rx_not_ours),       PF(rx_wrong_type),    PF(rx_pkts),
+    PF(tx_backpressure),  PF(close_unsent),      PF(rx_not_ours),       PF(rx_wrong_type),    PF(rx_pkts),
     PF(rx_bytes),         PF(tx_pkts),           PF(tx_bytes),         PF(window_trail),
     PF(window_lead),      PF(next_msg_seq),      LINK(pub),
 };

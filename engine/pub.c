@@ -689,14 +689,64 @@ sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
     return work;
 }
 
+/* Batched framing: the session's last ODATA is a MoldUDP64 End of Session
+ * block (count 0xFFFF, seq = the next message number), sequenced and held for
+ * repair like any data. A subscriber that lost the tail learns from it exactly
+ * which messages it lost; the FIN SPMs alone would leave that range open (the
+ * message numbers of a lost block are inside it). @return false while the
+ * window holds only unsent data (send some first). */
+static bool
+queue_end_of_session(struct sc_pub *p, uint64_t now_ns)
+{
+    struct sc_mold_hdr h = { .seq = p->next_msg_seq, .count = SC_MOLD_COUNT_EOS };
+    uint8_t *b = sc_txw_reserve(&p->w);
+    int n;
+
+    if (!b)
+        return false;
+    memcpy(h.session, p->session, SC_MOLD_SESSION_LEN);
+    sc_mold_encode_hdr(b + ODATA_HDR, SC_MOLD_HDR_LEN, &h);
+    n = encode_odata(p, b, SC_MOLD_HDR_LEN, NULL, p->w.trail + p->w.count);
+    sc_txw_commit(&p->w, (uint16_t)n, now_ns);
+    return true;
+}
+
+/* Send what is stored. A full socket empties within microseconds, so passes
+ * that send nothing are retried -- but only so many: a peer gone (a memif
+ * with no client) must not hold the close forever (do_work counts queueing
+ * as work, so "until it returns 0" never ended). What is left is counted.
+ * @return true when nothing is left unsent. */
+#define DRAIN_IDLE_PASSES 100000
+
+static bool
+drain(struct sc_pub *p, uint64_t now_ns)
+{
+    uint64_t left;
+    unsigned idle = 0;
+
+    while ((left = unsent(p))) {
+        sc_pub_do_work(p, now_ns);
+        if (unsent(p) < left)
+            idle = 0;
+        else if (++idle == DRAIN_IDLE_PASSES)
+            return false;
+    }
+    return true;
+}
+
 int
 sc_pub_close(struct sc_pub *p, uint64_t now_ns)
 {
     close_block(p, now_ns);
+    /* the End of Session block before any SPM says FIN: a subscriber settles
+     * a source once it holds everything up to the FIN's lead */
+    if (!p->closing && p->ch.framing == SC_FRAMING_BATCHED && !queue_end_of_session(p, now_ns) &&
+        drain(p, now_ns))
+        queue_end_of_session(p, now_ns); /* the window was all unsent data */
     p->closing = true;
     /* drain the data first, then three SPMs with OPT_FIN (as OpenPGM does) */
-    while (unsent(p) && sc_pub_do_work(p, now_ns) > 0)
-        ;
+    if (!drain(p, now_ns))
+        p->st.close_unsent += unsent(p);
     for (int i = 0; i < 3; i++)
         queue_spm(p, now_ns);
     flush_txq(p);

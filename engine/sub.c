@@ -206,9 +206,12 @@ deliver_apdu(struct source *src, const uint8_t *apdu, uint32_t len, uint64_t fir
         s->st.rx_bad_payload++;
         return;
     }
+    /* every block names the next message number -- a heartbeat or the End of
+     * Session block (the publisher's last ODATA) too: a loss before it ends
+     * just before that number */
+    report_loss(src, h.seq);
     if (h.count == SC_MOLD_COUNT_HEARTBEAT || h.count == SC_MOLD_COUNT_EOS)
         return;
-    report_loss(src, h.seq);
     while (sc_mold_iter_next(&it, &seq, &m, &ml)) {
         if (src->have_msg_seq && seq <= src->last_msg_seq) {
             s->st.duplicates++; /* a publisher bug or a replay: never deliver twice */

@@ -51,6 +51,8 @@ struct sc_pub_stats {
     uint64_t data_rate_limited; /* packets delayed by the data rate limit */
     uint64_t window_evicted;  /* packets that left the window (size or age) */
     uint64_t tx_backpressure; /* sends the transport refused for now (retried) */
+    uint64_t close_unsent;    /* packets still unsent when sc_pub_close gave up on the
+                                 transport (a peer gone): never sent, never announced */
     uint64_t rx_bad[13];      /* packets dropped, by codec error class (-enum sc_perr) */
     uint64_t rx_not_ours;     /* well-formed, but for another session or port */
     uint64_t rx_wrong_type;   /* well-formed, but not something a publisher takes */
@@ -85,8 +87,12 @@ int sc_pub_fd(const struct sc_pub *p);
 /* The latest time sc_pub_do_work must run again (timers), UINT64_MAX if none. */
 uint64_t sc_pub_deadline(const struct sc_pub *p);
 
-/* End the session: flush, then SPMs with OPT_FIN so subscribers see the end
- * at once. Keep calling do_work afterwards to go on serving repairs. */
+/* End the session: flush; with batched framing, a last ODATA holding a
+ * MoldUDP64 End of Session block (the next message number: a subscriber that
+ * lost the tail reports exactly which messages); then SPMs with OPT_FIN so
+ * subscribers see the end at once. A transport that takes nothing for many
+ * passes (its peer gone) is given up on, counted in close_unsent. Keep calling
+ * do_work afterwards to go on serving repairs. */
 int sc_pub_close(struct sc_pub *p, uint64_t now_ns);
 
 void sc_pub_get_stats(const struct sc_pub *p, struct sc_pub_stats *st);

@@ -81,7 +81,8 @@ struct sc_sub_event {
         struct {
             enum sc_loss_reason reason;
             uint64_t first, last; /* sequence range (inclusive); last is UINT64_MAX when
-                                     the end is unknowable (source gone after a tail loss;
+                                     the end is unknowable (source gone after a tail loss
+                                     that took its End of Session block too;
                                      should the same session be heard again, SOURCE_UP with
                                      SC_JOIN_RESUMED, delivery goes on after that gap) */
             uint64_t packets;     /* PGM packets that could not be recovered */

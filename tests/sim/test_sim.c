@@ -718,3 +718,56 @@ Test(sim, four_sources_on_a_pool_that_runs_dry_keep_reading, .timeout = 120)
         cr_assert_gt(sim.subs[0].src[k].delivered, 200000 / 10, "source %u", k);
     sim_fini(&sim);
 }
+
+/* The last messages of a session are lost and can no longer be repaired (the
+ * publisher closes, then is gone): the loss event names exactly which ones --
+ * the End of Session block, the session's last ODATA, gives the number after
+ * them -- where the FIN SPMs alone left the range open (UINT64_MAX), and a
+ * subscriber counting to N could not know it had reached N. */
+Test(sim, a_lost_tail_at_the_end_of_a_session_is_an_exact_loss, .timeout = 60)
+{
+    struct sc_loss_params lp = { .seed = 14 };
+    struct sc_channel_cfg ch;
+    struct sim_source *so;
+    uint64_t seen;
+
+    sim_channel(&ch);
+    sim_init(&sim, &ch, 1, &lp, NULL);
+    sim.step_ns = 10000;
+    sim.msg_size = 1000; /* one message a packet */
+    sim_publish(&sim, 97, 1);
+    cr_assert(sim_drain(&sim, 97, S(1)));
+    sim_run_for(&sim, S(1)); /* quiet: the heartbeats after the data are over */
+    seen = sc_xport_loss_stats(sim.subs[0].loss_x)->seen;
+    sim_fini(&sim);
+
+    /* the same run, with the next three packets the subscriber sees cut: the
+     * last three messages (or two, if a heartbeat SPM came between them) */
+    lp.cut_from = seen;
+    lp.cut_count = 3;
+    sim_init(&sim, &ch, 1, &lp, NULL);
+    sim.step_ns = 10000;
+    sim.msg_size = 1000;
+    sim_publish(&sim, 97, 1);
+    cr_assert(sim_drain(&sim, 97, S(1)));
+    sim_run_for(&sim, S(1));
+    cr_assert_eq(sc_xport_loss_stats(sim.subs[0].loss_x)->seen, seen, "the runs diverged");
+    sim_publish(&sim, 3, 1);
+    sc_pub_close(sim.pub, sim.now); /* End of Session and FIN are on their way... */
+    sim_stop_publisher(&sim);       /* ... and nobody will answer a NAK */
+    sim_run_for(&sim, S(2));
+    so = sim_source(&sim, 0, 0);
+    cr_assert_eq(sim.subs[0].order_errors + sim.subs[0].content_errors, 0, "%s",
+                 sim.subs[0].first_error);
+    cr_assert_eq(sc_xport_loss_stats(sim.subs[0].loss_x)->cut, 3);
+    cr_assert_eq(so->nloss, 1, "%u loss events", so->nloss);
+    cr_assert_neq(so->loss[0].last, UINT64_MAX, "the lost tail's range is open");
+    cr_assert_eq(so->loss[0].last, 100, "loss %llu..%llu", (unsigned long long)so->loss[0].first,
+                 (unsigned long long)so->loss[0].last);
+    cr_assert_geq(so->loss[0].first, 98);
+    cr_assert_eq(so->delivered + (so->loss[0].last - so->loss[0].first + 1), 100);
+    cr_assert(so->down && so->down_reason == SC_DOWN_FIN, "the session did not end");
+    printf("# lost tail at the end of a session: loss event %llu..%llu, then end of session\n",
+           (unsigned long long)so->loss[0].first, (unsigned long long)so->loss[0].last);
+    sim_fini(&sim);
+}

@@ -207,9 +207,17 @@ sim_add_publisher(struct sim *s)
 }
 
 void
-sim_fini(struct sim *s)
+sim_stop_publisher(struct sim *s)
 {
     sc_pub_destroy(s->pub);
+    s->pub = NULL;
+}
+
+void
+sim_fini(struct sim *s)
+{
+    if (s->pub)
+        sc_pub_destroy(s->pub);
     for (unsigned i = 0; i < s->nmore; i++)
         sc_pub_destroy(s->more[i]);
     for (unsigned i = 0; i < s->nsubs; i++)
@@ -221,7 +229,8 @@ sim_fini(struct sim *s)
 static void
 tick(struct sim *s)
 {
-    sc_pub_do_work(s->pub, s->now);
+    if (s->pub)
+        sc_pub_do_work(s->pub, s->now);
     for (unsigned i = 0; i < s->nmore; i++)
         sc_pub_do_work(s->more[i], s->now);
     for (unsigned i = 0; i < s->nsubs; i++)

@@ -76,6 +76,9 @@ void sim_fini(struct sim *s);
  * of first arrival). */
 void sim_add_publisher(struct sim *s);
 
+/* The publisher goes away without a word more (no repairs, no SPMs). */
+void sim_stop_publisher(struct sim *s);
+
 /* A subscriber that joins now, with its own late-join policy. */
 void sim_add_sub(struct sim *s, const struct sc_loss_params *loss, enum sc_late_join lj);
 
