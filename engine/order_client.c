@@ -267,7 +267,10 @@ sc_ocli_flush(struct sc_ocli *c, uint64_t now)
 int
 sc_ocli_wait(struct sc_ocli *c, uint64_t timeout_ns)
 {
-    uint64_t us = (timeout_ns + 999) / 1000;
+    /* whole milliseconds (the kernel counts this timeout in ticks anyway): a
+     * caller passing its deadline's remainder changes it, and pays a
+     * setsockopt, once a millisecond at most rather than on every call */
+    uint64_t us = (timeout_ns + 999999) / 1000000 * 1000;
     size_t want = sizeof(c->rx) - c->rxlen;
     ssize_t n;
 
@@ -275,8 +278,8 @@ sc_ocli_wait(struct sc_ocli *c, uint64_t timeout_ns)
         return -1; /* connecting, or waiting to retry: the caller sleeps */
     if (c->waited || !want)
         return 1; /* what the last wait read is still to be parsed */
-    if (us < 1)
-        us = 1;
+    if (us < 1000)
+        us = 1000;
     if (us != c->rcvtimeo_us) { /* first, so a blocking read always has a timeout */
         struct timeval tv = { (time_t)(us / 1000000u), (suseconds_t)(us % 1000000u) };
         if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)

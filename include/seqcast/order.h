@@ -116,8 +116,8 @@ int sc_ocli_fd(const struct sc_ocli *c); /* -1 while disconnected: poll with a t
  * them in that same system call (the next sc_ocli_do_work parses them): a
  * round trip costs a system call less than poll(sc_ocli_fd) + do_work. The
  * socket turns blocking for it (every other read and write stays
- * non-blocking); the timeout counts in scheduler ticks (milliseconds), so
- * keep waits of a millisecond or more, as heartbeats need.
+ * non-blocking); the timeout is rounded up to whole milliseconds (the kernel
+ * counts it in scheduler ticks): for heartbeats, not microsecond timers.
  * @return 1 if bytes (or the peer's close) wait for do_work, 0 at the
  * timeout or a signal, -1 while not connected: sleep some other way. */
 int sc_ocli_wait(struct sc_ocli *c, uint64_t timeout_ns);
