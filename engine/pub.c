@@ -646,9 +646,16 @@ sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
     if (unlikely(!p->started)) {
         p->started = true;
         p->last_spm_ns = now_ns;
-        queue_spm(p, now_ns); /* announce the source (and where NAKs go) at once, */
-        flush_txq(p);         /* alone: in one UDP GSO send with the first data, a
-                               * loss on the way (veth, loopback) would take both */
+        /* Announce the source (and where NAKs go) at once, twice, each SPM in
+         * a send of its own (in one UDP GSO send, with each other or with the
+         * first data, a loss on the way -- veth, loopback -- would take all):
+         * an OpenPGM receiver defines its window from the first packet it
+         * sees, and only an SPM (lead = before the first data) puts ODATA 0
+         * inside it -- a lost first SPM and a lost ODATA 0 lost message 0 */
+        for (int i = 0; i < 2; i++) {
+            queue_spm(p, now_ns);
+            flush_txq(p);
+        }
         spm_intro_step(p, now_ns); /* then more, whatever the data does */
         data_sent(p, now_ns);
         p->last_data_ns = 0;
