@@ -45,7 +45,7 @@
 #endif
 
 static struct opt {
-    const char *sys, *mode, *group, *iface, *label, *curve, *framing, *test;
+    const char *sys, *mode, *group, *iface, *label, *curve, *framing, *test, *trace;
     int port, nak_port, busy;
     size_t size;
     uint64_t count;
@@ -81,6 +81,7 @@ static struct rx {
     uint8_t *seen;
     uint64_t got, dups, t_first, t_last, last_lat;
     struct hist lat;
+    uint64_t *arrived, *sent; /* --trace: each message's receive and send times, by number */
 } rx;
 
 /* Unpaced, the clock is read at the first message of each receive call (rx_now,
@@ -101,6 +102,10 @@ on_msg(const void *msg, size_t len)
         if (ts) {
             now = now_ns();
             hist_add(&rx.lat, now > ts ? now - ts : 0);
+            if (rx.arrived && s >= 1 && s <= o.count && !rx.arrived[s]) {
+                rx.arrived[s] = now;
+                rx.sent[s] = ts;
+            }
             if (s == o.count)
                 rx.last_lat = now > ts ? now - ts : 1; /* the final message (tail-loss test) */
         }
@@ -665,6 +670,9 @@ run_recv(const struct sys *s)
     rx.seen = calloc(o.count + 1, 1);
     if (!rx.seen)
         return 3;
+    if (o.trace && (!(rx.arrived = calloc(o.count + 1, sizeof(*rx.arrived))) ||
+                    !(rx.sent = calloc(o.count + 1, sizeof(*rx.sent)))))
+        return 3;
     s->open(0);
     end = now_ns() + (uint64_t)(o.timeout * 1e9);
     while (rx.got < o.count) {
@@ -706,6 +714,16 @@ run_recv(const struct sys *s)
             fclose(f);
         }
     }
+    if (rx.arrived) { /* number, send and receive times (ns, CLOCK_MONOTONIC), latency */
+        FILE *f = fopen(o.trace, "w");
+        if (f) {
+            for (uint64_t i = 1; i <= o.count; i++)
+                fprintf(f, "%llu %llu %llu %lld\n", (unsigned long long)i,
+                        (unsigned long long)rx.sent[i], (unsigned long long)rx.arrived[i],
+                        rx.arrived[i] ? (long long)(rx.arrived[i] - rx.sent[i]) : -1LL);
+            fclose(f);
+        }
+    }
     return lost || rx.dups ? 1 : 0;
 }
 
@@ -738,6 +756,9 @@ usage(FILE *f)
             "  --label NAME      receiver: system name in the JSON line\n"
             "  --test NAME       receiver: test name in the JSON line\n"
             "  --curve FILE      receiver: write the latency percentile curve (for gnuplot)\n"
+            "  --trace FILE      receiver, paced: per message its number, send and receive\n"
+            "                    times (ns, CLOCK_MONOTONIC; 0 = never) and latency (-1 = never):\n"
+            "                    what a tail is made of\n"
             "The receiver prints one JSON line and exits 1 if any message was lost or duplicated.\n");
 }
 
@@ -751,7 +772,7 @@ main(int argc, char **argv)
         { "busy", 0, 0, 'b' },    { "timeout", 1, 0, 't' }, { "idle", 1, 0, 'I' },
         { "linger", 1, 0, 'L' },  { "label", 1, 0, 'l' },  { "test", 1, 0, 'X' },
         { "curve", 1, 0, 'C' },   { "help", 0, 0, 'h' },   { "gso", 0, 0, 'G' },
-        { "set", 1, 0, 'S' },
+        { "set", 1, 0, 'S' },     { "trace", 1, 0, 'Z' },
         { 0, 0, 0, 0 },
     };
     static char group[64];
@@ -807,6 +828,7 @@ main(int argc, char **argv)
         case 'l': o.label = optarg; break;
         case 'X': o.test = optarg; break;
         case 'C': o.curve = optarg; break;
+        case 'Z': o.trace = optarg; break;
         case 'G': u_gso = 1; break;
         case 'S':
             if (o.nsets == 16) {
