@@ -747,9 +747,10 @@ sc_pub_close(struct sc_pub *p, uint64_t now_ns)
     close_block(p, now_ns);
     /* the End of Session block before any SPM says FIN: a subscriber settles
      * a source once it holds everything up to the FIN's lead */
-    if (!p->closing && p->ch.framing == SC_FRAMING_BATCHED && !queue_end_of_session(p, now_ns) &&
-        drain(p, now_ns))
-        queue_end_of_session(p, now_ns); /* the window was all unsent data */
+    if (!p->closing && p->ch.framing == SC_FRAMING_BATCHED && !queue_end_of_session(p, now_ns)) {
+        if (drain(p, now_ns)) /* the window held only unsent data: send it, then the block */
+            queue_end_of_session(p, now_ns);
+    }
     p->closing = true;
     /* drain the data first, then three SPMs with OPT_FIN (as OpenPGM does) */
     if (!drain(p, now_ns))
