@@ -9,30 +9,40 @@
 # Each case runs BENCH_LAT_REPS times (default 5), interleaved across systems
 # so a noisy stretch of the VM hits all of them; the table shows the run with
 # the median p99 and the percentile curve of that run goes to the plot.
+#
+#   latency.sh           every rep, then the table
+#   latency.sh rep N     rep N only (every case once), kept in $BUILD/bench/raw/latency
+#   latency.sh report    the table from the reps kept there
+# bench/run.sh runs the reps apart, between other sections: the VM's noisy
+# stretches last about a minute, and five reps inside one minute could all
+# fall into one.
 set -u
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
 out=$ROOT/$BUILD/bench
+raw=$out/raw/latency
 SECS=${BENCH_LAT_SECONDS:-2}
 REPS=${BENCH_LAT_REPS:-5}
 tmp=$(mktemp -d /tmp/seqcast-bench-lat-XXXXXX)
 trap 'jobs -p | xargs -r kill 2>/dev/null; rm -rf "$tmp"' EXIT
-mkdir -p "$out/curves"
+mkdir -p "$out/curves" "$raw"
 P=$((45000 + $$ % 5000))
 rc=0
 systems="udp seqcast"
 "$PEER" --help | grep -q 'built: .*openpgm' && systems="$systems openpgm"
 "$PEER" --help | grep -q 'built: .*zmq' && systems="$systems zmq"
 
-for rep in $(seq 1 "$REPS"); do
+# one rep: every case (size x rate, mode, system) once
+run_rep() {
+    local rep=$1 point size rate mode busy sys f
     for point in 24:50000 32:100000; do
         size=${point%%:*} rate=${point#*:}
         for mode in blocking busy-poll; do
             busy=(); [ "$mode" = busy-poll ] && busy=(--busy)
             for sys in $systems; do
                 P=$((P + 4))
-                f=$tmp/$sys-$size-$mode-$rep
+                f=$raw/$sys-$size-$mode-$rep
                 pair "" "" "$f.json" "$sys" --group 239.192.9.5:$P --size "$size" --rate "$rate" \
                     --count $((rate * SECS)) -- "${busy[@]}" --timeout 60 --curve "$f.curve" -- --linger 0.3
                 if [ $? -ne 0 ] && [ "$sys" = seqcast ]; then
@@ -42,7 +52,15 @@ for rep in $(seq 1 "$REPS"); do
             done
         done
     done
-done
+}
+
+case "${1:-all}" in
+rep) run_rep "$2"; exit $rc ;;
+report) ;;
+all) rm -f "$raw"/*; for rep in $(seq 1 "$REPS"); do run_rep "$rep"; done ;;
+*) echo "usage: latency.sh [rep N | report]" >&2; exit 2 ;;
+esac
+REPS=$(ls "$raw" | grep -c '^udp-24-blocking-.*\.json$')
 
 # per case: the run with the median p99
 : >"$tmp/results"
@@ -51,7 +69,7 @@ for point in 24:50000 32:100000; do
     for mode in blocking busy-poll; do
         for sys in $systems; do
             best=$(for rep in $(seq 1 "$REPS"); do
-                       f=$tmp/$sys-$size-$mode-$rep
+                       f=$raw/$sys-$size-$mode-$rep
                        [ -n "$(jget "$f.json" p99_us)" ] && echo "$(jget "$f.json" p99_us) $f"
                    done | sort -n | awk '{ a[NR] = $2 } END { if (NR) print a[int((NR + 1) / 2)] }')
             if [ -z "$best" ]; then

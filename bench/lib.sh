@@ -12,6 +12,26 @@ jget() {
     grep '^{' "$1" | tail -1 | grep -o "\"$2\": \"\?[^,}\"]*" | head -1 | sed 's/.*: "\?//'
 }
 
+# wait_ready FILE PID...: wait until every receiver PID has created its --ready
+# FILE.1, FILE.2, ... (in PID order), at most 20 s, then let the group settle
+# 0.1 s (ZeroMQ joins in its I/O thread after the call that started it). A
+# receiver that exits first ends the wait: its JSON line tells why.
+# Replaces a fixed sleep: 8 receivers set up in 65-100 ms here, but a run that
+# starts sending while one is still faulting in its buffers measures that.
+wait_ready() {
+    local f=$1 i=0 n end
+    shift
+    end=$((SECONDS + 20))
+    for n in $(seq 1 $#); do
+        i=$((i + 1))
+        while [ ! -e "$f.$i" ] && kill -0 "${!n}" 2>/dev/null && [ $SECONDS -lt $end ]; do
+            sleep 0.01
+        done
+    done
+    rm -f "$f".*
+    sleep 0.1
+}
+
 # pair "RECV_PREFIX" "SEND_PREFIX" OUT_JSON SYSTEM ARGS... -- RECV_ARGS... -- SEND_ARGS...
 # Runs `peer SYSTEM recv` (under RECV_PREFIX, e.g. "ip netns exec X"), then
 # `peer SYSTEM send`; the receiver's JSON line goes to OUT_JSON. Returns the
@@ -24,9 +44,9 @@ pair() {
     while [ $# -gt 0 ] && [ "$1" != -- ]; do ra+=("$1"); shift; done
     [ $# -gt 0 ] && shift
     sa=("$@")
-    $rp "$PEER" "$sys" recv "${common[@]}" "${ra[@]}" >"$out" 2>"$out.err" &
+    $rp "$PEER" "$sys" recv "${common[@]}" "${ra[@]}" --ready "$out.ready.1" >"$out" 2>"$out.err" &
     r=$!
-    sleep 0.4
+    wait_ready "$out.ready" $r
     $sp "$PEER" "$sys" send "${common[@]}" "${sa[@]}" >/dev/null 2>"$out.send.err"
     wait $r
 }

@@ -45,7 +45,7 @@
 #endif
 
 static struct opt {
-    const char *sys, *mode, *group, *iface, *label, *curve, *framing, *test, *trace;
+    const char *sys, *mode, *group, *iface, *label, *curve, *framing, *test, *trace, *ready;
     int port, nak_port, busy;
     size_t size;
     uint64_t count;
@@ -674,6 +674,13 @@ run_recv(const struct sys *s)
                     !(rx.sent = calloc(o.count + 1, sizeof(*rx.sent)))))
         return 3;
     s->open(0);
+    if (o.ready) { /* joined, buffers allocated: the sender may start */
+        FILE *f = fopen(o.ready, "w");
+        if (!f || fclose(f) != 0) {
+            fprintf(stderr, "peer: --ready %s: %s\n", o.ready, strerror(errno));
+            return 3;
+        }
+    }
     end = now_ns() + (uint64_t)(o.timeout * 1e9);
     while (rx.got < o.count) {
         uint64_t now = now_ns();
@@ -759,6 +766,8 @@ usage(FILE *f)
             "  --trace FILE      receiver, paced: per message its number, send and receive\n"
             "                    times (ns, CLOCK_MONOTONIC; 0 = never) and latency (-1 = never):\n"
             "                    what a tail is made of\n"
+            "  --ready FILE      receiver: create FILE once joined and set up (a script\n"
+            "                    waits for it before starting the sender)\n"
             "The receiver prints one JSON line and exits 1 if any message was lost or duplicated.\n");
 }
 
@@ -773,6 +782,7 @@ main(int argc, char **argv)
         { "linger", 1, 0, 'L' },  { "label", 1, 0, 'l' },  { "test", 1, 0, 'X' },
         { "curve", 1, 0, 'C' },   { "help", 0, 0, 'h' },   { "gso", 0, 0, 'G' },
         { "set", 1, 0, 'S' },     { "trace", 1, 0, 'Z' },
+        { "ready", 1, 0, 'Y' },
         { 0, 0, 0, 0 },
     };
     static char group[64];
@@ -829,6 +839,7 @@ main(int argc, char **argv)
         case 'X': o.test = optarg; break;
         case 'C': o.curve = optarg; break;
         case 'Z': o.trace = optarg; break;
+        case 'Y': o.ready = optarg; break;
         case 'G': u_gso = 1; break;
         case 'S':
             if (o.nsets == 16) {

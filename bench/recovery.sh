@@ -16,11 +16,12 @@ BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
 out=$ROOT/$BUILD/bench
+raw=$out/raw/recovery
 SECS=${BENCH_LOSS_SECONDS:-3}
 RATE=10000
 tmp=$(mktemp -d /tmp/seqcast-bench-loss-XXXXXX)
 trap 'jobs -p | xargs -r kill 2>/dev/null; netns_down; rm -rf "$tmp"' EXIT
-mkdir -p "$out/curves"
+mkdir -p "$out/curves" "$raw"
 : >"$tmp/results"
 finish() {
     { echo "["; paste -sd, "$tmp/results"; echo "]"; } >"$out/recovery.json"
@@ -47,10 +48,10 @@ run_k() {
     shift
     for i in $(seq 1 "$k"); do
         $NSB "${RPIN[@]}" "$PEER" "$sys" recv "${common[@]}" --iface 198.18.2.2 --timeout 60 --idle 3 \
-            --curve "$tmp/c$i" >"$tmp/r$i.json" 2>"$tmp/r$i.err" &
+            --curve "$tmp/c$i" --ready "$tmp/ready.$i" >"$tmp/r$i.json" 2>"$tmp/r$i.err" &
         pids+=($!)
     done
-    sleep 0.5
+    wait_ready "$tmp/ready" "${pids[@]}"
     $NSA "${SPIN[@]}" "$PEER" "$sys" send "${common[@]}" --iface 198.18.2.1 "$@" >/dev/null 2>"$tmp/send.err"
     for i in "${!pids[@]}"; do wait "${pids[$i]}"; done
 }
@@ -75,8 +76,8 @@ worst() {
 
 # --- latency under loss, 1 and 8 receivers; BENCH_LOSS_REPS runs of each case,
 # interleaved, and the run with the median p99 is the one reported
-REPS=${BENCH_LOSS_REPS:-3}
-for rep in $(seq 1 "$REPS"); do
+run_rep() {
+    local rep=$1 k sys test extra psys
     for k in 1 8; do
         for sys in $systems; do
             P=$((P + 4))
@@ -87,23 +88,36 @@ for rep in $(seq 1 "$REPS"); do
             [ "$sys" = seqcast-ab ] && { psys=seqcast; extra=(--set group_b=239.192.10.7 --label seqcast-ab); }
             run_k "$k" "$psys" --group 239.192.9.7:$P --size 24 --rate $RATE --count $((RATE * SECS)) \
                 --test "$test" "${extra[@]}" -- --linger 1
-            worst "$k" "$sys" >"$tmp/lat-$k-$sys-$rep.json"
-            cp "$tmp/c$WORST" "$tmp/lat-$k-$sys-$rep.dat" 2>/dev/null
-            if [ "${sys%-ab}" = seqcast ] && [ "$(jget "$tmp/lat-$k-$sys-$rep.json" lost_all)" != 0 ]; then
+            worst "$k" "$sys" >"$raw/lat-$k-$sys-$rep.json"
+            cp "$tmp/c$WORST" "$raw/lat-$k-$sys-$rep.dat" 2>/dev/null
+            if [ "${sys%-ab}" = seqcast ] && [ "$(jget "$raw/lat-$k-$sys-$rep.json" lost_all)" != 0 ]; then
                 rc=1
                 echo "recovery: seqcast receivers lost data under 1 % loss ($k subscribers)" >&2
             fi
-            if [ "${sys%-ab}" = seqcast ] && [ "$(jget "$tmp/lat-$k-$sys-$rep.json" duplicates_all)" != 0 ]; then
+            if [ "${sys%-ab}" = seqcast ] && [ "$(jget "$raw/lat-$k-$sys-$rep.json" duplicates_all)" != 0 ]; then
                 rc=1
                 echo "recovery: seqcast receivers delivered duplicates ($k subscribers)" >&2
             fi
         done
     done
-done
+}
+
+#   recovery.sh          every rep of the latency runs, the rest, then the table
+#   recovery.sh rep N    latency rep N only, kept in $BUILD/bench/raw/recovery
+#   recovery.sh report   throughput and tail loss, then the table with the reps kept
+# (bench/run.sh runs the reps apart in time, as for latency.sh)
+REPS=${BENCH_LOSS_REPS:-3}
+case "${1:-all}" in
+rep) run_rep "$2"; netns_loss 0; exit $rc ;;
+report) ;;
+all) rm -f "$raw"/*; for rep in $(seq 1 "$REPS"); do run_rep "$rep"; done ;;
+*) echo "usage: recovery.sh [rep N | report]" >&2; exit 2 ;;
+esac
+REPS=$(ls "$raw" | grep -c '^lat-1-udp-.*\.json$')
 for k in 1 8; do
     for sys in $systems; do
         m=$(for rep in $(seq 1 "$REPS"); do
-                f=$tmp/lat-$k-$sys-$rep; p=$(jget "$f.json" p99_us); echo "${p:-999999999} $f"
+                f=$raw/lat-$k-$sys-$rep; p=$(jget "$f.json" p99_us); echo "${p:-999999999} $f"
             done | sort -n | awk '{ a[NR] = $2 } END { print a[int((NR + 1) / 2)] }')
         cat "$m.json" >>"$tmp/results"
         cp "$m.dat" "$out/curves/loss-$sys-$k.dat" 2>/dev/null
