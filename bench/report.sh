@@ -91,6 +91,11 @@ $(cat "$out/latency-table.md" 2>/dev/null || echo "(section not run)")
 
 ![latency percentiles](bench-latency.png)
 
+* **raw-UDP floor, again (A/A)** is the floor run a second time in every rep, beside seqcast:
+  its ratio to the floor is what the noise alone does to a ratio in this run (in the target
+  lines too). Before it was added, 10 interleaved runs each at 32 B × 100,000/s busy-poll: floor
+  against floor per run 0.45–1.84 × in p99, median of five 0.94–1.21 ×; seqcast against the
+  same floor runs, median of five, 1.19–1.32 ×. A p99 target of 1.3 × sits inside that spread.
 * Busy-polling removes the wake-up: there the medians show each stack's own cost (seqcast within
   ~0.2–1.7 µs of the floor), and the tails are the VM's: with a 5–7 µs floor p99, 1.3 × is a
   2 µs budget, and the same code has measured 1.01–2.1 × across runs (change table: what was
