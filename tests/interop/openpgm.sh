@@ -45,14 +45,22 @@ netns_up "$T" 198.18.1 || skip_all "cannot create network namespaces here"
 # UDP offset 24) is dropped too: OpenPGM's window starts at the first packet it
 # sees, so unless an SPM reaches it before the data, message 0 would be outside
 # it for good (the random 2% did that in one run of fifty: 49,999 of 50,000).
+# The session's second SPM (SPM_SQN 1, at UDP offset 24) is kept from the random
+# 2%: with the first SPM and ODATA 0 gone, an OpenPGM receiver that also loses
+# that one first sees a later packet and, by its rules, never asks for message 0
+# (49,999 of 50,000 in one CI run of about fifty) -- a late joiner, not the case
+# this check is about.
 ip netns exec "${T}a" nft add table netdev loss
 ip netns exec "${T}a" nft add counter netdev loss first_spm
 ip netns exec "${T}a" nft add counter netdev loss first_odata
+ip netns exec "${T}a" nft add counter netdev loss second_spm
 ip netns exec "${T}a" nft add chain netdev loss eg "{ type filter hook egress device eth0 priority 0; }"
 ip netns exec "${T}a" nft add rule netdev loss eg meta protocol ip ip protocol udp @th,96,8 0x00 \
     limit rate 1/hour burst 1 packets counter name first_spm drop
 ip netns exec "${T}a" nft add rule netdev loss eg meta protocol ip ip protocol udp @th,96,8 0x04 \
     @th,192,32 0 limit rate 1/hour burst 1 packets counter name first_odata drop
+ip netns exec "${T}a" nft add rule netdev loss eg meta protocol ip ip protocol udp @th,96,8 0x00 \
+    @th,192,32 1 counter name second_spm accept
 ip netns exec "${T}a" nft add rule netdev loss eg meta protocol ip numgen random mod 1000 '<' 20 counter drop
 
 GROUP=239.198.18.3
@@ -87,9 +95,10 @@ bad=$(grep -o '"rx_bad_total": [0-9]*' "$tmp/pub1.json" | awk '{print $2}')
 check "  seqcast-pub rejected none of OpenPGM's packets (rx_bad_total ${bad:-?})" $r
 spm_cut=$(ip netns exec "${T}a" nft list counter netdev loss first_spm | grep -o 'packets [0-9]*' | awk '{print $2}')
 odata_cut=$(ip netns exec "${T}a" nft list counter netdev loss first_odata | grep -o 'packets [0-9]*' | awk '{print $2}')
-[ "${spm_cut:-0}" -eq 1 ] && [ "${odata_cut:-0}" -eq 1 ]; r=$?
-check "  the session's first SPM and its first ODATA were dropped ($spm_cut + $odata_cut packets): check 1 ran without them" $r
-for c in first_spm first_odata; do
+spm2=$(ip netns exec "${T}a" nft list counter netdev loss second_spm | grep -o 'packets [0-9]*' | awk '{print $2}')
+[ "${spm_cut:-0}" -eq 1 ] && [ "${odata_cut:-0}" -eq 1 ] && [ "${spm2:-0}" -eq 1 ]; r=$?
+check "  the session's first SPM and its first ODATA were dropped ($spm_cut + $odata_cut packets), its second SPM went through ($spm2): check 1 ran without the first two" $r
+for c in first_spm first_odata second_spm; do
     ip netns exec "${T}a" nft delete rule netdev loss eg handle \
         "$(ip netns exec "${T}a" nft -a list chain netdev loss eg | awk -v c="$c" '$0 ~ c { print $NF }')"
 done
