@@ -25,7 +25,10 @@ section() { # NAME SCRIPT [ARGS...]
 LREPS=${BENCH_LAT_REPS:-5} RREPS=${BENCH_LOSS_REPS:-3}
 others=("kernel UDP throughput: seqcast, the raw-UDP floor, OpenPGM, ZeroMQ; loopback and veth:throughput.sh"
         "DPDK data path:dpdk.sh" "order sessions:order.sh")
-for i in $(seq 1 $(( LREPS > RREPS ? (LREPS > 3 ? LREPS : 3) : (RREPS > 3 ? RREPS : 3) ))); do
+rounds=${#others[@]}
+[ "$LREPS" -gt "$rounds" ] && rounds=$LREPS
+[ "$RREPS" -gt "$rounds" ] && rounds=$RREPS
+for i in $(seq 1 "$rounds"); do
     [ "$i" -le "$LREPS" ] && section "one-way latency, rep $i of $LREPS" latency.sh rep "$i"
     [ "$i" -le "$RREPS" ] && section "recovery under 1 % loss, rep $i of $RREPS" recovery.sh rep "$i"
     [ "$i" -le ${#others[@]} ] && section "${others[$((i - 1))]%:*}" "${others[$((i - 1))]##*:}"
