@@ -167,7 +167,8 @@ struct field {
 static const struct field pub_fields[] = {
     PF(msgs_sent),        PF(bytes_sent),        PF(odata_sent),       PF(rdata_sent),
     PF(ncf_sent),         PF(spm_sent),          PF(naks_received),    PF(nak_sqns),
-    PF(nak_coalesced),    PF(nak_held_off),      PF(nak_out_of_window), PF(nak_over_budget),
+    PF(nak_coalesced),    PF(nak_held_off),      PF(nak_ncf_held),      PF(nak_out_of_window),
+    PF(nak_over_budget),
     PF(nak_rtx_overflow), PF(line_b_sent),       PF(line_b_dropped),
     PF(spmr_received),    PF(rtx_rate_limited),  PF(data_rate_limited), PF(window_evicted),
     PF(tx_backpressure),  PF(close_unsent),      PF(rx_not_ours),       PF(rx_wrong_type),    PF(rx_pkts),

@@ -437,10 +437,12 @@ sc_close(void)
         sc_pub_close(s_pub, now_ns());
         sc_serve(now_ns() + 200000000u); /* repairs the end-of-session SPM reveals */
         sc_pub_get_stats(s_pub, &st);
-        fprintf(stderr, "peer seqcast: %llu ODATA, %llu NAKs for %llu packets, %llu RDATA, %llu packets read\n",
+        fprintf(stderr, "peer seqcast: %llu ODATA, %llu NAKs for %llu packets (%llu over budget, "
+                "%llu not confirmed twice), %llu NCFs, %llu RDATA, %llu packets read\n",
                 (unsigned long long)st.odata_sent, (unsigned long long)st.naks_received,
-                (unsigned long long)st.nak_sqns, (unsigned long long)st.rdata_sent,
-                (unsigned long long)st.rx_pkts);
+                (unsigned long long)st.nak_sqns, (unsigned long long)st.nak_over_budget,
+                (unsigned long long)st.nak_ncf_held, (unsigned long long)st.ncf_sent,
+                (unsigned long long)st.rdata_sent, (unsigned long long)st.rx_pkts);
     }
     if (s_sub) {
         struct sc_sub_stats st;

@@ -83,8 +83,11 @@ static const struct sc_cfg_key channel_keys[] = {
     { "rtx.delay", SC_VT_DURATION, CH(rtx.delay_ns), .max = NS_S,
       .doc = "Delay before an RDATA, coalescing duplicate NAKs (the NCF goes at once)." },
     { "rtx.holdoff", SC_VT_DURATION, CH(rtx.holdoff_ns), .max = 60 * NS_S,
-      .doc = "A packet repaired less than this ago is not repaired again: late NAKs for it "
-             "get an NCF only (keep it below the receivers' first nak.rdata wait)." },
+      .doc = "A packet repaired less than this ago is not repaired again, and one an NCF "
+             "confirmed less than half of this ago gets no second NCF: late NAKs come from "
+             "receivers the multicast repair or NCF had not reached yet (keep it below the "
+             "receivers' first nak.rdata wait, and half of it below their first nak.repeat "
+             "wait)." },
     { "rtx.rate", SC_VT_RATE, CH(rtx.rate_bps), .max = UINT64_MAX,
       .doc = "Retransmit rate limit in bits per second, separate from `data_rate` (0 = "
              "unlimited)." },

@@ -555,27 +555,29 @@ on_nak(struct sc_pub *p, const struct sc_pgm_pkt *k, uint32_t from, uint64_t now
         uint64_t seq = sc_seq32_widen(lead, sqns[i]);
         switch (sc_rtx_request(&p->rtx, &p->w, seq, from, now_ns)) {
         case SC_RTX_QUEUED:
-            confirmed[nc++] = sqns[i];
             break;
         case SC_RTX_COALESCED:
             p->st.nak_coalesced++;
-            confirmed[nc++] = sqns[i];
             break;
         case SC_RTX_HELD_OFF:
             p->st.nak_held_off++;
-            confirmed[nc++] = sqns[i];
             break;
         case SC_RTX_OUT_OF_WINDOW:
             p->st.nak_out_of_window++;
             outside = true;
-            break;
+            continue;
         case SC_RTX_OVER_BUDGET:
             p->st.nak_over_budget++;
-            break;
+            continue;
         case SC_RTX_OVERFLOW:
             p->st.nak_rtx_overflow++;
-            break;
+            continue;
         }
+        /* held, repaired or to be: confirmed, unless an NCF just did that */
+        if (sc_rtx_confirm(&p->rtx, &p->w, seq, now_ns))
+            confirmed[nc++] = sqns[i];
+        else
+            p->st.nak_ncf_held++;
     }
     if (nc) { /* NCF at once, echoing what will be repaired */
         struct sc_pgm_pkt c = downstream(p, SC_PGM_NCF);

@@ -79,6 +79,19 @@ sc_rtx_request(struct sc_rtx *r, struct sc_txw *w, uint64_t seq, uint32_t from_a
     return SC_RTX_QUEUED;
 }
 
+bool
+sc_rtx_confirm(const struct sc_rtx *r, struct sc_txw *w, uint64_t seq, uint64_t now_ns)
+{
+    struct sc_txw_slot *s = sc_txw_get(w, seq);
+
+    if (!s)
+        return false;
+    if (s->ncf_sent_ns && now_ns - s->ncf_sent_ns < r->holdoff_ns / 2)
+        return false;
+    s->ncf_sent_ns = now_ns ? now_ns : 1;
+    return true;
+}
+
 static void
 refill(struct sc_rtx *r, uint64_t now_ns)
 {

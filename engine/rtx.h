@@ -1,6 +1,9 @@
 /* Sender-side repair handling (RFC 3208 s.5.3): what happens to a NAK.
  *
- *   NAK for seq held in the window ──> NCF at once (by the caller)
+ *   NAK for seq held in the window ──> NCF at once (by the caller), unless an NCF
+ *       │                           confirmed seq less than holdoff/2 ago (the
+ *       │                           NAKs of receivers that one had not reached
+ *       │                           yet: each NCF wakes every receiver)
  *       ├─ not already pending ──> queued, due at now + delay  (duplicates within
  *       │                           the delay coalesce into the one RDATA)
  *       └─ repaired < holdoff ago ─> nothing more (late NAKs from receivers that
@@ -64,6 +67,12 @@ void sc_rtx_fini(struct sc_rtx *r);
 /* A receiver at from_addr asks for seq. */
 enum sc_rtx_res sc_rtx_request(struct sc_rtx *r, struct sc_txw *w, uint64_t seq,
                                uint32_t from_addr, uint64_t now_ns);
+
+/* Whether the NCF answering a NAK should echo seq (held in the window): yes
+ * unless an NCF confirmed it less than holdoff / 2 ago, and then it is stamped
+ * as confirmed now. Half the hold-off: a receiver whose NAK got no NCF NAKs
+ * again after its first NCF wait (lan 250 us, wan 200 ms), past that. */
+bool sc_rtx_confirm(const struct sc_rtx *r, struct sc_txw *w, uint64_t seq, uint64_t now_ns);
 
 typedef bool sc_rtx_send_fn(void *ctx, uint64_t seq, struct sc_txw_slot *slot);
 

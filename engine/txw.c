@@ -65,6 +65,7 @@ sc_txw_commit(struct sc_txw *w, uint16_t len, uint64_t now_ns)
     s->rtx_pending = false;
     s->stored_ns = now_ns;
     s->rtx_sent_ns = 0;
+    s->ncf_sent_ns = 0;
     w->count++;
     /* the next packet's buffer was last written a whole window ago (tens of
      * MB): fetch its header and first bytes now, while the application is

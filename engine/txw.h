@@ -23,6 +23,7 @@ struct sc_txw_slot {
     bool rtx_pending; /* a repair is queued (coalesces duplicate NAKs) */
     uint64_t stored_ns;
     uint64_t rtx_sent_ns; /* last repair sent (0 = none): NAKs soon after it are held off */
+    uint64_t ncf_sent_ns; /* last NCF that confirmed it (0 = none): no second one soon after */
 };
 
 struct sc_txw {

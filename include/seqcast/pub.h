@@ -40,7 +40,9 @@ struct sc_pub_stats {
     uint64_t naks_received;   /* NAK packets accepted */
     uint64_t nak_sqns;        /* sequence numbers they asked for */
     uint64_t nak_coalesced;   /* asked for while a repair was already pending */
-    uint64_t nak_held_off;    /* asked for within rtx.holdoff of its last repair: NCF only */
+    uint64_t nak_held_off;    /* asked for within rtx.holdoff of its last repair: not repaired again */
+    uint64_t nak_ncf_held;    /* asked for within rtx.holdoff / 2 of the NCF that confirmed it:
+                                 no second NCF (that one, multicast, reached every receiver) */
     uint64_t line_b_sent;     /* copies sent to group_b, the B line */
     uint64_t line_b_dropped;  /* B-line copies the transport refused (not retried) */
     uint64_t nak_out_of_window; /* no longer held: answered with an SPM so the receiver gives up */

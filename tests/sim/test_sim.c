@@ -150,13 +150,15 @@ Test(sim, thirty_two_subscribers_mixed_damage, .timeout = 300)
 }
 
 /* NAKs reaching the publisher per lost packet must not grow with the number of
- * subscribers: NCFs suppress the NAKs of receivers still in back-off. */
+ * subscribers: NCFs suppress the NAKs of receivers still in back-off. Nor may
+ * the NCFs (each wakes every subscriber): the NAKs of receivers the first NCF
+ * had not reached yet get no second one. */
 Test(sim, nak_suppression_bounds_implosion, .timeout = 300)
 {
     struct sc_loss_params lp = { .seed = 8, .on_tx = true, .drop_ppm = 20000 };
     struct sc_channel_cfg ch;
     struct sc_pub_stats ps;
-    double per[2];
+    double per[2], ncf[2];
     const unsigned n[2] = { 1, 32 };
 
     for (int k = 0; k < 2; k++) {
@@ -173,14 +175,19 @@ Test(sim, nak_suppression_bounds_implosion, .timeout = 300)
         assert_all_delivered(&sim, 300000, "shared loss");
         sc_pub_get_stats(sim.pub, &ps);
         per[k] = (double)ps.nak_sqns / (double)(ps.rdata_sent ? ps.rdata_sent : 1);
+        ncf[k] = (double)ps.ncf_sent / (double)(ps.rdata_sent ? ps.rdata_sent : 1);
         printf("# shared 2%% loss, %u subscriber(s): %llu NAK sqns at the publisher for %llu "
-               "repairs: %.2f per repaired packet\n", n[k], (unsigned long long)ps.nak_sqns,
-               (unsigned long long)ps.rdata_sent, per[k]);
+               "repairs: %.2f per repaired packet; %llu NCFs, %.2f per repaired packet (%llu "
+               "NAK sqns not confirmed twice)\n", n[k], (unsigned long long)ps.nak_sqns,
+               (unsigned long long)ps.rdata_sent, per[k], (unsigned long long)ps.ncf_sent,
+               ncf[k], (unsigned long long)ps.nak_ncf_held);
         sim_fini(&sim);
     }
     cr_assert_leq(per[1], 4.0, "32 subscribers: %.2f NAKs per repaired packet", per[1]);
     cr_assert_leq(per[1], 4.0 * per[0], "implosion: %.2f vs %.2f with one subscriber", per[1],
                   per[0]);
+    cr_assert_leq(ncf[1], 1.25 * ncf[0], "NCF storm: %.2f NCFs per repair with 32 subscribers, "
+                  "%.2f with one", ncf[1], ncf[0]);
 }
 
 /* A publisher killed mid-stream and started again is a new source (new GSI):

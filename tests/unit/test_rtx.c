@@ -111,3 +111,38 @@ Test(rtx, one_receivers_budget_does_not_starve_another)
     cr_assert_eq(sc_rtx_poll(&r, &w, 1000 * US, record, NULL), 4);
     teardown_window();
 }
+
+/* One NCF per burst of NAKs: a sequence an NCF confirmed less than holdoff / 2
+ * ago is not confirmed again (that NCF, multicast, reached every receiver; with
+ * 32 receivers each NAK's own NCF woke all 32), then it is; a sequence no
+ * longer held is never confirmed; a reused slot starts unconfirmed. */
+Test(rtx, an_ncf_confirms_a_sequence_once_per_half_hold_off)
+{
+    setup_window(0, 300 * US, 1000);
+    cr_assert(sc_rtx_confirm(&r, &w, 4, 1000 * US), "first NAK: confirmed");
+    cr_assert_not(sc_rtx_confirm(&r, &w, 4, 1001 * US), "a second NAK 1 us later");
+    cr_assert_not(sc_rtx_confirm(&r, &w, 4, 1149 * US), "149 us later: still held");
+    cr_assert(sc_rtx_confirm(&r, &w, 5, 1149 * US), "another sequence is its own");
+    cr_assert(sc_rtx_confirm(&r, &w, 4, 1150 * US), "150 us later: confirmed again");
+    cr_assert_not(sc_rtx_confirm(&r, &w, 4, 1151 * US), "and held again from then");
+    cr_assert_not(sc_rtx_confirm(&r, &w, 10, 1200 * US), "not sent yet: not held");
+    teardown_window();
+
+    setup_window(0, 0, 1000); /* no hold-off: every NAK is confirmed */
+    cr_assert(sc_rtx_confirm(&r, &w, 4, 1000 * US));
+    cr_assert(sc_rtx_confirm(&r, &w, 4, 1000 * US));
+    teardown_window();
+}
+
+Test(rtx, a_reused_slot_starts_unconfirmed)
+{
+    setup_window(0, 300 * US, 1000);
+    cr_assert(sc_rtx_confirm(&r, &w, 0, 1000 * US));
+    for (int i = 10; i < 74; i++) { /* a whole window later, slot 0 holds sequence 64 */
+        cr_assert_not_null(sc_txw_reserve(&w));
+        sc_txw_commit(&w, 100, 1000 * US);
+    }
+    w.next_tx = 74;
+    cr_assert(sc_rtx_confirm(&r, &w, 64, 1001 * US), "sequence 64 inherited sequence 0's NCF");
+    teardown_window();
+}
