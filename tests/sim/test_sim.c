@@ -159,6 +159,7 @@ Test(sim, nak_suppression_bounds_implosion, .timeout = 300)
     struct sc_channel_cfg ch;
     struct sc_pub_stats ps;
     double per[2], ncf[2];
+    uint64_t held[2];
     const unsigned n[2] = { 1, 32 };
 
     for (int k = 0; k < 2; k++) {
@@ -176,6 +177,7 @@ Test(sim, nak_suppression_bounds_implosion, .timeout = 300)
         sc_pub_get_stats(sim.pub, &ps);
         per[k] = (double)ps.nak_sqns / (double)(ps.rdata_sent ? ps.rdata_sent : 1);
         ncf[k] = (double)ps.ncf_sent / (double)(ps.rdata_sent ? ps.rdata_sent : 1);
+        held[k] = ps.nak_ncf_held;
         printf("# shared 2%% loss, %u subscriber(s): %llu NAK sqns at the publisher for %llu "
                "repairs: %.2f per repaired packet; %llu NCFs, %.2f per repaired packet (%llu "
                "NAK sqns not confirmed twice)\n", n[k], (unsigned long long)ps.nak_sqns,
@@ -188,6 +190,9 @@ Test(sim, nak_suppression_bounds_implosion, .timeout = 300)
                   per[0]);
     cr_assert_leq(ncf[1], 1.25 * ncf[0], "NCF storm: %.2f NCFs per repair with 32 subscribers, "
                   "%.2f with one", ncf[1], ncf[0]);
+    /* the stat says where the duplicate NAKs went: with one subscriber none */
+    cr_assert_eq(held[0], 0);
+    cr_assert_gt(held[1], 0);
 }
 
 /* A publisher killed mid-stream and started again is a new source (new GSI):
