@@ -78,6 +78,12 @@ worst() {
 # interleaved, and the run with the median p99 is the one reported
 run_rep() {
     local rep=$1 k sys test extra psys
+    # a discarded second of the floor first, as in latency.sh: it takes the
+    # after-effects of the section before
+    sync
+    P=$((P + 4))
+    netns_loss 0
+    run_k 1 udp --group 239.192.9.7:$P --size 24 --rate $RATE --count $RATE --test warm-up -- --linger 0.1
     for k in 1 8; do
         for sys in $systems; do
             P=$((P + 4))
