@@ -32,7 +32,10 @@ a bad stretch showed the benchmark's own processes appearing to run 1–3 ms at 
 ~10 µs a wake-up) with the guest's steal counter silent, and 8-subscriber p99 under loss went
 from ~0.3 ms to ~2 ms in 3 of 10 runs in a row, then in none of the next 40; the guest's own
 agent (PID 1's tokio workers) also takes a vCPU for ~2 ms about once a second. Receivers report
-ready (\`peer --ready\`) before the sender starts, so no run measures a receiver still setting up.
+ready (\`peer --ready\`) before the sender starts, so no run measures a receiver still setting up,
+and each rep starts with a discarded second of the floor, which takes the after-effects of the
+section before it (without it, the first run of a rep -- the floor's -- once read 2.8–5.6 ms at p99
+in 3 of 5 reps while its A/A copy read 35 µs).
 
 ## Machine
 
