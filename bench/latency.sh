@@ -73,7 +73,7 @@ report) ;;
 all) rm -f "$raw"/*; for rep in $(seq 1 "$REPS"); do run_rep "$rep"; done ;;
 *) echo "usage: latency.sh [rep N | report]" >&2; exit 2 ;;
 esac
-REPS=$(ls "$raw" | grep -c '^udp-24-blocking-.*\.json$')
+REPS=$(ls "$raw" | grep -c '^udp-24-blocking-[0-9]*\.json$')
 
 # per case: the run with the median p99
 : >"$tmp/results"
@@ -81,10 +81,8 @@ for point in 24:50000 32:100000; do
     size=${point%%:*}
     for mode in blocking busy-poll; do
         for sys in $systems; do
-            best=$(for rep in $(seq 1 "$REPS"); do
-                       f=$raw/$sys-$size-$mode-$rep
-                       [ -e "$f.json" ] && [ -n "$(jget "$f.json" p99_us)" ] && echo "$(jget "$f.json" p99_us) $f"
-                   done | sort -n | awk '{ a[NR] = $2 } END { if (NR) print a[int((NR + 1) / 2)] }')
+            best=$(median_run p99_us 999999999 "$raw/$sys-$size-$mode-"[0-9]*.json)
+            best=${best%.json}
             if [ -z "$best" ]; then
                 echo "{\"system\": \"$sys\", \"transport\": \"udp-loopback\", \"size\": $size, \"test\": \"latency\", \"mode\": \"$mode\", \"rate\": ${point#*:}, \"lost\": -1, \"failed\": 1}" >>"$tmp/results"
                 continue

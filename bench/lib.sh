@@ -12,6 +12,19 @@ jget() {
     grep '^{' "$1" | tail -1 | grep -o "\"$2\": \"\?[^,}\"]*" | head -1 | sed 's/.*: "\?//'
 }
 
+# median_run KEY WORST FILE...: the FILE (of those that exist) whose JSON field
+# KEY is the median -- the lower middle one of an even count; a run without the
+# field (it failed) counts as WORST (e.g. 999999999 for a latency, 0 for a rate)
+median_run() {
+    local key=$1 worst=$2 f v
+    shift 2
+    for f in "$@"; do
+        [ -e "$f" ] || continue
+        v=$(jget "$f" "$key")
+        echo "${v:-$worst} $f"
+    done | sort -g | awk '{ a[NR] = $2 } END { if (NR) print a[int((NR + 1) / 2)] }'
+}
+
 # wait_ready FILE PID...: wait until every receiver PID has created its --ready
 # FILE.1, FILE.2, ... (in PID order), at most 20 s, then let the group settle
 # 0.1 s (ZeroMQ joins in its I/O thread after the call that started it). A

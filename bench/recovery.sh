@@ -119,12 +119,12 @@ report) ;;
 all) rm -f "$raw"/*; for rep in $(seq 1 "$REPS"); do run_rep "$rep"; done ;;
 *) echo "usage: recovery.sh [rep N | report]" >&2; exit 2 ;;
 esac
-REPS=$(ls "$raw" | grep -c '^lat-1-udp-.*\.json$')
+REPS=$(ls "$raw" | grep -c '^lat-1-udp-[0-9]*\.json$')
 for k in 1 8; do
     for sys in $systems; do
-        m=$(for rep in $(seq 1 "$REPS"); do
-                f=$raw/lat-$k-$sys-$rep; p=$(jget "$f.json" p99_us); echo "${p:-999999999} $f"
-            done | sort -n | awk '{ a[NR] = $2 } END { print a[int((NR + 1) / 2)] }')
+        m=$(median_run p99_us 999999999 "$raw/lat-$k-$sys-"[0-9]*.json)
+        m=${m%.json}
+        [ -n "$m" ] || continue
         cat "$m.json" >>"$tmp/results"
         cp "$m.dat" "$out/curves/loss-$sys-$k.dat" 2>/dev/null
     done
@@ -152,9 +152,8 @@ for rep in $(seq 1 "$TREPS"); do
     done
 done
 for pm in 0 10; do
-    for rep in $(seq 1 "$TREPS"); do
-        echo "$(jget "$tmp/tput-$pm-$rep" msgs_per_s) $tmp/tput-$pm-$rep"
-    done | sort -n | awk '{ a[NR] = $2 } END { print a[int((NR + 1) / 2)] }' | xargs cat >>"$tmp/results"
+    m=$(median_run msgs_per_s 0 "$tmp/tput-$pm-"*)
+    [ -n "$m" ] && cat "$m" >>"$tmp/results"
 done
 
 RPIN=() SPIN=()
