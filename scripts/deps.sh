@@ -1,13 +1,47 @@
 #!/usr/bin/env bash
-# make deps: install the Debian packages seqcast builds and tests with.
+# make deps: install the Debian packages seqcast builds, tests and benchmarks with.
+#
+#   scripts/deps.sh [GROUP...]         install what is missing (groups: test, the
+#                                      default; bench)
+#   scripts/deps.sh --list [GROUP...]  print the packages, one per line
+#   scripts/deps.sh --tools            print "tool package" for tools whose package
+#                                      may not be installed here (tests/check-tools.sh)
+#
 # A quick no-op when everything is present; installs with apt-get as root;
-# without root, prints the exact command and fails.
+# without root, prints the exact command and fails. Every tool that a test,
+# `make demo` or `make bench` runs comes from one of these packages, or from a
+# package every Debian 12 system has (Essential or Priority: required):
+# tests/check-tools.sh checks that.
 set -euo pipefail
 
-# build + tests (DESIGN.md s.1); benchmarks add their own in `make bench`
-PKGS=(build-essential pkg-config clang libdpdk-dev libpcap-dev libyaml-dev libcriterion-dev
-      libpgm-dev tshark iproute2 nftables)
-PKGS+=("$@")
+# build + tests (DESIGN.md s.1): the compiler, the libraries, OpenPGM for the
+# interop tests, tshark/tcpdump for the capture checks, iproute2/nftables for
+# the network-namespace tests
+TEST_PKGS=(build-essential pkg-config clang libdpdk-dev libpcap-dev libyaml-dev libcriterion-dev
+           libpgm-dev tshark tcpdump iproute2 nftables)
+# make bench adds ZeroMQ (its epgm column) and gnuplot (the plot)
+BENCH_PKGS=(libzmq3-dev gnuplot-nox)
+# tools of packages above that a machine may lack until that group is installed
+TOOLS=("gnuplot gnuplot-nox")
+
+list=false
+case ${1:-} in
+--list) list=true; shift ;;
+--tools) printf '%s\n' "${TOOLS[@]}"; exit 0 ;;
+esac
+PKGS=()
+[ $# -eq 0 ] && set -- test
+for g in "$@"; do
+    case $g in
+    test) PKGS+=("${TEST_PKGS[@]}") ;;
+    bench) PKGS+=("${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+    *) echo "deps: unknown group '$g' (test, bench)" >&2; exit 2 ;;
+    esac
+done
+if $list; then
+    printf '%s\n' "${PKGS[@]}" | sort -u
+    exit 0
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -16,6 +50,7 @@ for p in "${PKGS[@]}"; do
     fi
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 
 cmd="apt-get install -y --no-install-recommends ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
