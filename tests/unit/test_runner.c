@@ -1,0 +1,252 @@
+/* The runner: one clock reading per cycle for every agent, agents in the order
+ * added, each strategy's idling (sleep until the earliest deadline or input;
+ * one agent sleeps in its own wait; a poll-mode agent forces a spin), stop
+ * conditions. Fake agents count calls; a pipe is their input. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <seqcast/agent.h>
+
+struct fake {
+    int calls, waits;
+    uint64_t last_now;
+    uint64_t deadline_in; /* deadline = now + this (UINT64_MAX: none) */
+    int work;             /* what do_work reports */
+    int pipe[2];          /* input; -1: a poll-mode agent */
+    bool own_wait;        /* offers wait() */
+    int *order, *norder, id;
+};
+
+static int
+f_work(void *self, uint64_t now)
+{
+    struct fake *f = self;
+    char b[64];
+
+    f->calls++;
+    f->last_now = now;
+    if (f->order)
+        f->order[(*f->norder)++] = f->id;
+    if (f->pipe[0] >= 0)
+        while (read(f->pipe[0], b, sizeof(b)) > 0)
+            ;
+    return f->work;
+}
+
+static uint64_t
+f_deadline(const void *self, uint64_t now)
+{
+    const struct fake *f = self;
+    return f->deadline_in == UINT64_MAX ? UINT64_MAX : now + f->deadline_in;
+}
+
+static int
+f_fd(const void *self)
+{
+    return ((const struct fake *)self)->pipe[0];
+}
+
+static int
+f_wait(void *self, uint64_t ns)
+{
+    struct fake *f = self;
+    (void)ns;
+    f->waits++;
+    return 0;
+}
+
+static const struct sc_agent_ops ops = { "fake", f_work, f_deadline, NULL, f_fd };
+static const struct sc_agent_ops ops_wait = { "fake", f_work, f_deadline, f_wait, f_fd };
+
+static struct fake
+fake(bool with_input)
+{
+    struct fake f = { .deadline_in = UINT64_MAX, .pipe = { -1, -1 } };
+    if (with_input)
+        cr_assert_eq(pipe2(f.pipe, O_NONBLOCK), 0);
+    return f;
+}
+
+static struct sc_agent
+agent(struct fake *f)
+{
+    return (struct sc_agent){ f->own_wait ? &ops_wait : &ops, f };
+}
+
+static uint64_t
+elapsed_since(uint64_t t0)
+{
+    return sc_clock_now() - t0;
+}
+
+Test(runner, one_cycle_calls_every_agent_once_in_order_with_one_time)
+{
+    struct sc_runner *r;
+    struct fake a = fake(true), b = fake(true);
+    int order[8], n = 0;
+
+    a.order = b.order = order;
+    a.norder = b.norder = &n;
+    a.id = 1;
+    b.id = 2;
+    a.work = 3;
+    b.work = 4;
+    cr_assert_eq(sc_runner_create(&r, SC_IDLE_SPIN, NULL), 0);
+    cr_assert_eq(sc_runner_add(r, agent(&a)), 0);
+    cr_assert_eq(sc_runner_add(r, agent(&b)), 0);
+    cr_assert_eq(sc_runner_run_once(r, 0), 7);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(order[0], 1);
+    cr_assert_eq(order[1], 2);
+    cr_assert_eq(a.last_now, b.last_now);
+    cr_assert_eq(a.last_now, sc_runner_now(r));
+    sc_runner_destroy(r);
+}
+
+Test(runner, sleep_lasts_until_the_earliest_deadline)
+{
+    struct sc_runner *r;
+    struct fake a = fake(true), b = fake(true);
+    uint64_t t0, dt;
+
+    a.deadline_in = 30000000; /* 30 ms */
+    b.deadline_in = 5000000;  /*  5 ms: the one that counts */
+    cr_assert_eq(sc_runner_create(&r, SC_IDLE_SLEEP, NULL), 0);
+    sc_runner_add(r, agent(&a));
+    sc_runner_add(r, agent(&b));
+    t0 = sc_clock_now();
+    sc_runner_run_once(r, 1000000000);
+    dt = elapsed_since(t0);
+    cr_assert_geq(dt, 4000000, "woke after %llu ns", (unsigned long long)dt);
+    cr_assert_lt(dt, 25000000, "slept %llu ns: past the earliest deadline", (unsigned long long)dt);
+    sc_runner_destroy(r);
+}
+
+Test(runner, input_on_any_agent_ends_the_sleep)
+{
+    struct sc_runner *r;
+    struct fake a = fake(true), b = fake(true);
+    uint64_t t0, dt;
+
+    cr_assert_eq(sc_runner_create(&r, SC_IDLE_SLEEP, NULL), 0);
+    sc_runner_add(r, agent(&a));
+    sc_runner_add(r, agent(&b));
+    if (fork() == 0) { /* input 20 ms into the sleep */
+        usleep(20000);
+        _exit(write(b.pipe[1], "x", 1) == 1 ? 0 : 1);
+    }
+    t0 = sc_clock_now();
+    sc_runner_run_once(r, 2000000000);
+    dt = elapsed_since(t0);
+    cr_assert_lt(dt, 1000000000, "input did not wake the runner (%llu ns)", (unsigned long long)dt);
+    cr_assert_geq(dt, 15000000, "woke before the input came (%llu ns)", (unsigned long long)dt);
+    sc_runner_run_once(r, 0); /* the next cycle gives b its input */
+    cr_assert_eq(b.calls, 2);
+    wait(NULL);
+    sc_runner_destroy(r);
+}
+
+Test(runner, max_wait_caps_a_sleep_without_deadline)
+{
+    struct sc_runner *r;
+    struct fake a = fake(true);
+    uint64_t t0, dt;
+
+    cr_assert_eq(sc_runner_create(&r, SC_IDLE_SLEEP, NULL), 0);
+    sc_runner_add(r, agent(&a));
+    t0 = sc_clock_now();
+    sc_runner_run_once(r, 20000000);
+    dt = elapsed_since(t0);
+    cr_assert_geq(dt, 15000000, "%llu ns", (unsigned long long)dt);
+    cr_assert_lt(dt, 500000000, "%llu ns", (unsigned long long)dt);
+    sc_runner_destroy(r);
+}
+
+Test(runner, a_single_agent_sleeps_in_its_own_wait)
+{
+    struct sc_runner *r;
+    struct fake a = fake(true);
+
+    a.own_wait = true;
+    a.deadline_in = 10000000;
+    cr_assert_eq(sc_runner_create(&r, SC_IDLE_SLEEP, NULL), 0);
+    sc_runner_add(r, agent(&a));
+    sc_runner_run_once(r, 1000000000);
+    cr_assert_eq(a.waits, 1);
+    sc_runner_destroy(r);
+}
+
+Test(runner, a_near_deadline_or_a_poll_mode_agent_spins)
+{
+    struct sc_runner *r;
+    struct fake a = fake(true), poll_mode = fake(false);
+    uint64_t t0, dt;
+
+    a.own_wait = true;
+    a.deadline_in = 10000; /* 10 us: closer than a sleep can be timed */
+    cr_assert_eq(sc_runner_create(&r, SC_IDLE_SLEEP, NULL), 0);
+    sc_runner_add(r, agent(&a));
+    sc_runner_run_once(r, 1000000000);
+    cr_assert_eq(a.waits, 0);
+    a.deadline_in = UINT64_MAX;
+    a.own_wait = false;
+    sc_runner_destroy(r);
+    /* a DPDK-like agent beside one with an fd: nothing may sleep */
+    cr_assert_eq(sc_runner_create(&r, SC_IDLE_SLEEP, NULL), 0);
+    sc_runner_add(r, agent(&a));
+    sc_runner_add(r, agent(&poll_mode));
+    t0 = sc_clock_now();
+    for (int i = 0; i < 100; i++)
+        sc_runner_run_once(r, 1000000000);
+    dt = elapsed_since(t0);
+    cr_assert_lt(dt, 200000000, "100 cycles took %llu ns: it slept", (unsigned long long)dt);
+    cr_assert_eq(poll_mode.calls, 100);
+    sc_runner_destroy(r);
+}
+
+static bool
+after_five(void *ctx)
+{
+    return ((struct fake *)ctx)->calls >= 5;
+}
+
+Test(runner, run_stops_on_its_condition_or_flag)
+{
+    struct sc_runner *r;
+    struct fake a = fake(false);
+    volatile int flag = 1;
+
+    a.work = 1;
+    cr_assert_eq(sc_runner_create(&r, SC_IDLE_YIELD, NULL), 0);
+    sc_runner_add(r, agent(&a));
+    cr_assert_eq(sc_runner_run(r, after_five, &a, NULL, 1000000), 5);
+    cr_assert_eq(a.calls, 5);
+    cr_assert_eq(sc_runner_run(r, NULL, NULL, &flag, 1000000), 0); /* flag already up */
+    cr_assert_eq(a.calls, 5);
+    sc_runner_destroy(r);
+}
+
+Test(runner, bad_input_is_refused)
+{
+    struct sc_runner *r;
+    struct sc_err err = { 0 };
+    struct fake f[SC_RUNNER_MAX_AGENTS + 1];
+    struct sc_agent_ops none = { "none", NULL, NULL, NULL, NULL };
+
+    cr_assert_eq(sc_runner_create(&r, (enum sc_idle)42, &err), -EINVAL);
+    cr_assert(err.msg[0]);
+    cr_assert_eq(sc_runner_create(&r, SC_IDLE_SPIN, NULL), 0);
+    cr_assert_eq(sc_runner_add(r, (struct sc_agent){ &none, NULL }), -EINVAL);
+    for (int i = 0; i < SC_RUNNER_MAX_AGENTS; i++) {
+        f[i] = fake(false);
+        cr_assert_eq(sc_runner_add(r, agent(&f[i])), 0);
+    }
+    f[SC_RUNNER_MAX_AGENTS] = fake(false);
+    cr_assert_eq(sc_runner_add(r, agent(&f[SC_RUNNER_MAX_AGENTS])), -ENOSPC);
+    sc_runner_destroy(r);
+    sc_runner_destroy(NULL);
+}
