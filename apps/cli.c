@@ -183,7 +183,9 @@ static const struct field sub_fields[] = {
     SF(ncf_received),   SF(nak_suppressed),  SF(repaired),       SF(lost_packets),
     SF(loss_events),    SF(spm_received),    SF(sources_up),     SF(sources_down),
     SF(rx_bad_payload), SF(rx_not_ours),     SF(rx_wrong_type),  SF(rx_before_join),
-    SF(rx_pool_empty),  SF(rx_pool_grow_failed), SF(source_table_full), SF(rx_pkts),      SF(rx_bytes),
+    SF(rx_pool_empty),  SF(rx_pool_grow_failed), SF(source_table_full),
+    SF(sources_evicted), SF(sources_forgotten), SF(rx_source_denied), SF(nak_unreachable),
+    SF(nak_unanswered), SF(rx_pkts),      SF(rx_bytes),
     SF(tx_pkts),        SF(tx_bytes),        LINK(sub),
 };
 
@@ -251,11 +253,22 @@ sc_cli_sub_stats(FILE *out, const struct sc_sub_stats *st, bool json)
     } else {
         fprintf(out,
                 "sub: %llu msgs, %llu gaps, %llu naks (%llu suppressed), %llu repaired, "
-                "%llu lost, %llu dups\n",
+                "%llu lost, %llu dups",
                 (unsigned long long)st->msgs_delivered, (unsigned long long)st->gaps,
                 (unsigned long long)st->naks_sent, (unsigned long long)st->nak_suppressed,
                 (unsigned long long)st->repaired, (unsigned long long)st->lost_packets,
                 (unsigned long long)st->duplicates);
+        /* what is zero in a healthy run is shown only when it is not */
+        if (st->nak_unreachable || st->nak_unanswered)
+            fprintf(out, "; naks unanswered: %llu icmp unreachable, %llu packets lost",
+                    (unsigned long long)st->nak_unreachable,
+                    (unsigned long long)st->nak_unanswered);
+        if (st->sources_evicted || st->source_table_full || st->rx_source_denied)
+            fprintf(out, "; sources: %llu evicted, %llu refused (table full), %llu packets "
+                         "denied", (unsigned long long)st->sources_evicted,
+                    (unsigned long long)st->source_table_full,
+                    (unsigned long long)st->rx_source_denied);
+        fprintf(out, "\n");
     }
     fflush(out);
 }

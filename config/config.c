@@ -45,9 +45,12 @@ static const struct sc_cfg_key channel_keys[] = {
              "bandwidth). `none` = one line. Kernel UDP transport only." },
     { "port", SC_VT_UINT, CH(port), .min = 1, .max = U16MAX, .flags = SC_KEY_IDENTITY,
       .doc = "UDP port of the multicast data (OpenPGM's mcast port)." },
-    { "nak_port", SC_VT_UINT, CH(nak_port), .min = 1, .max = U16MAX, .flags = SC_KEY_IDENTITY,
-      .doc = "UDP port receivers send NAKs to (OpenPGM's ucast port). The publisher listens on "
-             "both ports; set it equal to `port` for OpenPGM peers." },
+    { "nak_port", SC_VT_UINT, CH(nak_port), .min = 1, .max = U16MAX,
+      .flags = SC_KEY_IDENTITY | SC_KEY_AUTO_OK,
+      .doc = "UDP port receivers send NAKs to. `auto`: subscribers NAK to `port`, the data port, "
+             "where OpenPGM senders (at their default ports too) and seqcast publishers read "
+             "them; a publisher sends from 3055 and listens there and on `port`. A number: "
+             "subscribers NAK to it; a publisher sends from it and listens on it and on `port`." },
     { "pgm_port", SC_VT_UINT, CH(pgm_port), .min = 1, .max = U16MAX, .flags = SC_KEY_IDENTITY,
       .doc = "PGM data-destination port carried in every PGM header." },
     { "interface", SC_VT_IPV4, CH(interface), .flags = SC_KEY_IDENTITY,
@@ -118,6 +121,19 @@ static const struct sc_cfg_key channel_keys[] = {
              "Heartbeats)." },
     { "source_timeout", SC_VT_DURATION, CH(source_timeout_ns), .min = NS_MS,
       .max = 86400 * NS_S, .doc = "A source silent this long (no data, no SPM) is reported gone." },
+    { "max_sources", SC_VT_UINT, CH(max_sources), .min = 1, .max = 4096,
+      .doc = "Subscriber: sources (sessions) followed or remembered at once. Each costs its "
+             "receive-window slots and NAK list (`rx_window` x 56 B) and a 64 KiB reassembly "
+             "buffer, touched as used, plus a window of packet buffers (`rx_window` x 1472 B) "
+             "once it sends data. A newcomer to a full table takes the place of a source that "
+             "never sent data (SPMs only), least recently heard first; sources that sent data "
+             "are never evicted (the newcomer is refused and counted)." },
+    { "source_allow", SC_VT_CIDR_LIST, CH(source_allow[0]),
+      .count_off = offsetof(struct sc_channel_cfg, nsource_allow),
+      .max_items = SC_CFG_MAX_SOURCE_ALLOW,
+      .doc = "Subscriber: IPv4 addresses or prefixes (`10.1.2.3`, `198.18.0.0/15`) whose "
+             "packets are read; anything else is dropped before it is parsed and counted "
+             "(`rx_source_denied`). `[]` = any." },
     { "late_join", SC_VT_ENUM, CH(late_join), .names = late_join_names,
       .doc = "`live`: a new subscriber starts at the live edge; `window`: it recovers what the "
              "publisher still holds." },
@@ -448,6 +464,61 @@ range_check(const struct sc_cfg_key *k, uint64_t v, char *why, size_t len)
     return -EINVAL;
 }
 
+/* "A.B.C.D" or "A.B.C.D/N", appended to a CIDR list */
+static int
+parse_cidr(const struct sc_cfg_key *k, const char *s, void *base, char *why, size_t len)
+{
+    struct sc_cidr c = { .prefix = 32 };
+    const char *slash = strchr(s, '/');
+    char a[INET_ADDRSTRLEN];
+    uint32_t *n = list_count(k, base), mask;
+
+    if ((slash ? (size_t)(slash - s) : strlen(s)) >= sizeof(a))
+        goto bad;
+    snprintf(a, sizeof(a), "%.*s", slash ? (int)(slash - s) : (int)strlen(s), s);
+    if (inet_pton(AF_INET, a, &c.addr) != 1)
+        goto bad;
+    if (slash) {
+        char *end;
+        unsigned long p;
+        if (!isdigit((unsigned char)slash[1]))
+            goto bad;
+        p = strtoul(slash + 1, &end, 10);
+        if (*end || p > 32)
+            goto bad;
+        c.prefix = (uint8_t)p;
+    }
+    if ((ntohl(c.addr.s_addr) >> 28) == 0xE) {
+        snprintf(why, len, "expected a unicast address or prefix, not a multicast group");
+        return -EINVAL;
+    }
+    mask = c.prefix ? htonl(~0u << (32 - c.prefix)) : 0;
+    if (c.addr.s_addr & ~mask) {
+        struct in_addr net = { c.addr.s_addr & mask };
+        inet_ntop(AF_INET, &net, a, sizeof(a));
+        snprintf(why, len, "host bits set after the /%u prefix: did you mean %s/%u?", c.prefix, a,
+                 c.prefix);
+        return -EINVAL;
+    }
+    if (*n >= k->max_items) {
+        snprintf(why, len, "too many entries: at most %u", k->max_items);
+        return -EINVAL;
+    }
+    ((struct sc_cidr *)field(k, base))[(*n)++] = c;
+    return 0;
+
+bad:
+    snprintf(why, len, "expected an IPv4 address or prefix, e.g. 10.1.2.3 or 198.18.0.0/15");
+    return -EINVAL;
+}
+
+bool
+sc_cfg_is_list(const struct sc_cfg_key *k)
+{
+    return k->type == SC_VT_DURATION_LIST || k->type == SC_VT_STR_LIST ||
+           k->type == SC_VT_CIDR_LIST;
+}
+
 int
 sc_cfg_parse(const struct sc_cfg_key *k, const char *s, void *base, char *why, size_t len)
 {
@@ -468,6 +539,10 @@ sc_cfg_parse(const struct sc_cfg_key *k, const char *s, void *base, char *why, s
         return 0;
     case SC_VT_UINT: {
         char *end;
+        if ((k->flags & SC_KEY_AUTO_OK) && !strcmp(s, "auto")) {
+            v = 0;
+            goto store_uint;
+        }
         if (!isdigit((unsigned char)s[0])) {
             snprintf(why, len, "expected a whole number");
             return -EINVAL;
@@ -478,8 +553,12 @@ sc_cfg_parse(const struct sc_cfg_key *k, const char *s, void *base, char *why, s
             snprintf(why, len, "expected a whole number");
             return -EINVAL;
         }
-        if ((rc = range_check(k, v, why, len)) < 0)
+        if ((rc = range_check(k, v, why, len)) < 0) {
+            if (k->flags & SC_KEY_AUTO_OK)
+                snprintf(why + strlen(why), len - strlen(why), ", or auto");
             return rc;
+        }
+store_uint:
         if (k->size == 1)
             *(uint8_t *)dst = (uint8_t)v;
         else if (k->size == 2)
@@ -590,6 +669,8 @@ sc_cfg_parse(const struct sc_cfg_key *k, const char *s, void *base, char *why, s
         memcpy((char *)dst + (size_t)k->size * (*n)++, s, strlen(s) + 1);
         return 0;
     }
+    case SC_VT_CIDR_LIST:
+        return parse_cidr(k, s, base, why, len);
     }
     snprintf(why, len, "unsupported value type");
     return -EINVAL;
@@ -635,6 +716,12 @@ sc_cfg_format(const struct sc_cfg_key *k, const void *base, char *buf, size_t le
         snprintf(buf, len, "%s", *(const bool *)src ? "true" : "false");
         return;
     case SC_VT_UINT:
+        if ((k->flags & SC_KEY_AUTO_OK) && !(k->size == 1 ? *(const uint8_t *)src
+                                             : k->size == 2 ? *(const uint16_t *)src
+                                                            : *(const uint32_t *)src)) {
+            snprintf(buf, len, "auto");
+            return;
+        }
         snprintf(buf, len, "%u",
                  k->size == 1 ? *(const uint8_t *)src
                  : k->size == 2 ? *(const uint16_t *)src : *(const uint32_t *)src);
@@ -665,12 +752,18 @@ sc_cfg_format(const struct sc_cfg_key *k, const void *base, char *buf, size_t le
         return;
     case SC_VT_DURATION_LIST:
     case SC_VT_STR_LIST:
+    case SC_VT_CIDR_LIST:
         o = (size_t)snprintf(buf, len, "[");
         for (uint32_t i = 0; i < *n && o < len; i++) {
             char one[4 * SC_CFG_EAL_ARG_MAX + 8];
-            if (k->type == SC_VT_DURATION_LIST)
+            if (k->type == SC_VT_DURATION_LIST) {
                 format_units(((const uint64_t *)src)[i], duration_units, one, sizeof(one));
-            else
+            } else if (k->type == SC_VT_CIDR_LIST) {
+                const struct sc_cidr *c = &((const struct sc_cidr *)src)[i];
+                inet_ntop(AF_INET, &c->addr, one, sizeof(one));
+                if (c->prefix != 32)
+                    snprintf(one + strlen(one), sizeof(one) - strlen(one), "/%u", c->prefix);
+            } else
                 quote((const char *)src + (size_t)k->size * i, one, sizeof(one));
             o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "", one);
         }
@@ -694,7 +787,7 @@ channel_lan(struct sc_channel_cfg *c)
     snprintf(c->profile, sizeof(c->profile), "lan");
     inet_pton(AF_INET, "239.192.0.1", &c->group);
     c->port = 3056;
-    c->nak_port = 3055;
+    c->nak_port = 0; /* auto */
     c->pgm_port = 7500;
     inet_pton(AF_INET, "127.0.0.1", &c->interface);
     c->source.s_addr = 0;
@@ -723,6 +816,7 @@ channel_lan(struct sc_channel_cfg *c)
     c->spm.nheartbeat = sizeof(hb) / sizeof(hb[0]);
     memcpy(c->spm.heartbeat_ns, hb, sizeof(hb));
     c->source_timeout_ns = 5 * NS_S;
+    c->max_sources = 16;
     c->late_join = SC_LATE_JOIN_LIVE;
     c->rcvbuf = 8u << 20;
     c->sndbuf = 4u << 20;
@@ -987,7 +1081,7 @@ set_value(enum sc_cfg_section sec, void *obj, const char *where, const char *key
         snprintf(((struct sc_channel_cfg *)obj)->profile, SC_CFG_NAME_MAX, "%s", value);
         return 0;
     }
-    if (k->type == SC_VT_DURATION_LIST || k->type == SC_VT_STR_LIST) {
+    if (sc_cfg_is_list(k)) {
         char tmp[1024], *save = NULL, *tok;
         snprintf(tmp, sizeof(tmp), "%s", value);
         sc_cfg_list_clear(k, obj);
@@ -1128,6 +1222,7 @@ type_name(const struct sc_cfg_key *k)
     case SC_VT_ENDPOINT: return "endpoint";
     case SC_VT_DURATION_LIST: return "durations";
     case SC_VT_STR_LIST: return "strings";
+    case SC_VT_CIDR_LIST: return "IPv4 prefixes";
     }
     return "?";
 }

@@ -33,10 +33,12 @@ enum sc_cfg_vtype {
     SC_VT_ENDPOINT,   /* char[size]: "tcp:HOST:PORT" or "unix:/path" */
     SC_VT_DURATION_LIST, /* uint64_t[max], count at count_off */
     SC_VT_STR_LIST,      /* char[max][size], count at count_off */
+    SC_VT_CIDR_LIST,     /* struct sc_cidr[max], count at count_off; "10.0.0.0/8", "10.1.2.3" */
 };
 
 #define SC_KEY_IDENTITY 0x1 /* channel key that a profile never overrides */
 #define SC_KEY_NONE_OK 0x2  /* address key: "none" (0.0.0.0) means unset */
+#define SC_KEY_AUTO_OK 0x4  /* integer key: "auto" is 0 (chosen at run time) */
 
 struct sc_cfg_key {
     const char *name; /* dotted path inside its section, e.g. "nak.backoff" */
@@ -69,6 +71,7 @@ const char *sc_cfg_suggest_word(const char *const *words, const char *bad);
  * On error fill why ("expected a duration such as 50us or 2ms") and return -EINVAL. */
 int sc_cfg_parse(const struct sc_cfg_key *k, const char *s, void *base, char *why, size_t len);
 void sc_cfg_list_clear(const struct sc_cfg_key *k, void *base);
+bool sc_cfg_is_list(const struct sc_cfg_key *k);
 
 /* Canonical text of a value (what the parser reads back to the same value).
  * SC_CFG_FORMAT_MAX holds any value, escaped lists included. */

@@ -167,7 +167,7 @@ walk_keys(struct walk *w, enum sc_cfg_section sec, yaml_node_t *map, void *obj,
             return fail(w, kn, "%s: unknown key%s%s%s", kpath, s ? " (did you mean '" : "",
                         s ? s : "", s ? "'?)" : "");
         }
-        if (k->type == SC_VT_DURATION_LIST || k->type == SC_VT_STR_LIST) {
+        if (sc_cfg_is_list(k)) {
             if ((rc = expect(w, v, YAML_SEQUENCE_NODE, kpath)) < 0)
                 return rc;
             sc_cfg_list_clear(k, obj);

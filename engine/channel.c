@@ -22,6 +22,14 @@ sc_channel_find(const struct sc_config *cfg, const char *name, struct sc_err *er
     return NULL;
 }
 
+uint16_t
+sc_channel_nak_port(const struct sc_channel_cfg *ch, enum sc_xport_role role)
+{
+    if (ch->nak_port)
+        return ch->nak_port;
+    return role == SC_XPORT_SUB ? ch->port : SC_NAK_PORT_COMPAT;
+}
+
 void
 sc_xport_params_from(struct sc_xport_params *x, const struct sc_channel_cfg *ch,
                      enum sc_xport_role role)
@@ -31,7 +39,7 @@ sc_xport_params_from(struct sc_xport_params *x, const struct sc_channel_cfg *ch,
     x->group = ch->group.s_addr;
     x->group_b = ch->group_b.s_addr;
     x->port = ch->port;
-    x->nak_port = ch->nak_port;
+    x->nak_port = sc_channel_nak_port(ch, role);
     x->interface = ch->interface.s_addr;
     x->ttl = ch->ttl;
     x->loop = ch->loop;

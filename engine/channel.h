@@ -10,6 +10,15 @@
 const struct sc_channel_cfg *sc_channel_find(const struct sc_config *cfg, const char *name,
                                              struct sc_err *err);
 
+/* The NAK port of a channel for a role. nak_port, or when it is auto (0):
+ * a subscriber NAKs to port, the data port -- where an OpenPGM sender reads
+ * NAKs (its socket bound to 0.0.0.0:mcast port; it sends from ephemeral ports,
+ * so the data's source port is no address), and where a seqcast publisher
+ * listens too; a publisher keeps SC_NAK_PORT_COMPAT, what subscribers before
+ * `auto` NAK to by default, as the port it sends from and also listens on. */
+#define SC_NAK_PORT_COMPAT 3055
+uint16_t sc_channel_nak_port(const struct sc_channel_cfg *ch, enum sc_xport_role role);
+
 /* The transport description of a channel, for a publisher or a subscriber. */
 void sc_xport_params_from(struct sc_xport_params *x, const struct sc_channel_cfg *ch,
                           enum sc_xport_role role);

@@ -1,7 +1,9 @@
 /* The subscriber agent: sources, receive windows, repair, in-order delivery.
  *
- * Receive path: rx_burst straight into pool buffers -> PGM decode (checksum)
- * -> the source (GSI + TSI port; new ones are created) -> ODATA/RDATA go into
+ * Receive path: rx_burst straight into pool buffers -> source_allow (the
+ * packet's IP source) -> PGM decode (checksum) -> the source (GSI + TSI port;
+ * new ones are created, in a full table in the place of one that never sent
+ * data) -> ODATA/RDATA go into
  * the source's receive window (a hole arms NAK back-offs, nak.c), SPMs update
  * where NAKs go and reveal tail loss and the source's trailing edge, NCFs and
  * peer NAKs suppress our own NAKs -> delivery of everything now in order.
@@ -10,6 +12,7 @@
  * 2^32 (SEQ_BASE) so that "one before the first" never goes below zero;
  * raw-framing users see them without the offset.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +52,11 @@ struct source {
     uint64_t last_heard_ns;
     uint32_t spm_sqn;
     bool have_spm, fin;
+    /* ODATA or RDATA accepted from it: it holds buffers (a window of the pool
+     * is kept for it) and is never evicted for a newcomer */
+    bool had_data;
+    uint32_t naks_unanswered; /* NAK packets sent since its last NCF or RDATA */
+    bool nak_fault_said;      /* SC_EV_NAK_UNANSWERED emitted (once per source) */
     enum sc_join join;
     uint64_t start; /* the first sequence this subscriber follows */
     bool delivered_any;
@@ -71,11 +79,13 @@ struct sc_sub {
     struct sc_sub_stats st;
     uint32_t buf_size;
     uint32_t window;
-    struct source src[SC_SUB_MAX_SOURCES];
+    uint16_t nak_dport; /* the UDP port NAKs go to (sc_channel_nak_port) */
+    unsigned nsrc;      /* ch.max_sources */
+    struct source *src; /* [nsrc] */
     /* receive buffer pool (a stack of free buffers): chunk 0 (one window and
      * two bursts) from create, one window more for each further source that
-     * holds buffers at once (pool_fit) */
-    uint8_t *chunk[SC_SUB_MAX_SOURCES];
+     * holds buffers at once (pool_fit); [nsrc] */
+    uint8_t **chunk;
     unsigned nchunks, max_chunks;
     uint8_t **free_bufs;
     uint32_t nfree, npool;
@@ -106,8 +116,9 @@ buf_put(struct sc_sub *s, uint8_t *b)
 }
 
 /* Every source that holds buffers (followed, or timed out and held for its
- * grace) may fill its whole window: the pool grows by a window for each such
- * source beyond the first, when it starts -- an allocation on that rare event,
+ * grace, and sent data: one that only sent SPMs holds none) may fill its whole
+ * window: the pool grows by a window for each such source beyond the first,
+ * when its first data arrives -- an allocation on that rare event,
  * never per packet, and never returned before destroy. (A pool of one window
  * shared by four sources with losses ran dry: every buffer sat in a window
  * waiting for a repair that could no longer be read.) If memory runs out the
@@ -117,8 +128,8 @@ pool_fit(struct sc_sub *s)
 {
     unsigned holders = 0;
 
-    for (unsigned i = 0; i < SC_SUB_MAX_SOURCES; i++)
-        holders += s->src[i].used || s->src[i].held;
+    for (unsigned i = 0; i < s->nsrc; i++)
+        holders += (s->src[i].used || s->src[i].held) && s->src[i].had_data;
     while (s->nchunks < holders) {
         uint32_t n = s->window;
         uint8_t *mem = s->nchunks < s->max_chunks ? sc_mem_big_reserve((size_t)n * s->buf_size)
@@ -376,20 +387,71 @@ send_nak(void *ctx, const uint64_t *seqs, unsigned n)
     if (len <= 0)
         return;
     s->txq[s->ntx++] = (struct sc_pkt){ .data = b, .len = (uint16_t)len, .addr = src->id.addr,
-                                        .port = s->ch.nak_port };
+                                        .port = s->nak_dport };
+    src->naks_unanswered++;
     s->st.naks_sent++;
     s->st.nak_sqns += n;
+}
+
+/* The source does not answer our NAKs: say so once (the likely cause is
+ * where they go -- nak_port, or the address its SPMs advertise), and count. */
+static void
+nak_fault(struct source *src, enum sc_nak_fault why, uint8_t icmp_code)
+{
+    struct sc_sub *s = src->sub;
+    struct sc_sub_event ev = { .type = SC_EV_NAK_UNANSWERED, .src = &src->id };
+
+    if (src->nak_fault_said)
+        return;
+    src->nak_fault_said = true;
+    ev.nak.reason = why;
+    ev.nak.addr = src->id.addr;
+    ev.nak.port = s->nak_dport;
+    ev.nak.icmp_code = icmp_code;
+    ev.nak.naks = src->naks_unanswered;
+    emit_event(s, &ev);
 }
 
 static void
 slot_lost(void *ctx, uint64_t seq)
 {
     struct source *src = ctx;
+    struct sc_sub *s = src->sub;
     struct sc_rxw_slot *sl = sc_rxw_slot(&src->w, seq);
 
+    /* given up while waiting for an NCF, with at least as many NAKs in a row
+     * unanswered (neither NCF nor RDATA since): not a lost repair -- the
+     * source never heard us */
+    if (sl->nak_state == SC_NAK_WAIT_NCF && src->naks_unanswered >= s->ch.nak.ncf_retries) {
+        s->st.nak_unanswered++;
+        nak_fault(src, SC_NAK_NO_NCF, 0);
+    }
     sl->state = SC_RXW_LOST;
     sl->loss_reason = SC_LOSS_RETRIES;
-    src->sub->st.lost_packets++;
+    s->st.lost_packets++;
+}
+
+/* ICMP errors returned for our NAKs (kernel UDP, IP_RECVERR): each counted,
+ * and the sources NAKed there told about once. Read just before NAKs are
+ * sent, so a subscriber that sends none pays nothing; the error for a NAK
+ * shows at the next one (a gap unanswered is NAKed nak.ncf_retries times). */
+static void
+read_tx_errors(struct sc_sub *s)
+{
+    struct sc_xport_txerr e[8];
+    uint16_t n;
+
+    do {
+        n = sc_xport_tx_errors(s->x, e, 8);
+        for (uint16_t i = 0; i < n; i++) {
+            if (e[i].icmp_type != 3) /* only destination unreachable says "nobody there" */
+                continue;
+            s->st.nak_unreachable++;
+            for (unsigned j = 0; j < s->nsrc; j++)
+                if (s->src[j].used && s->src[j].id.addr == e[i].addr && e[i].port == s->nak_dport)
+                    nak_fault(&s->src[j], SC_NAK_UNREACHABLE, e[i].icmp_code);
+        }
+    } while (n == 8);
 }
 
 static void
@@ -513,7 +575,8 @@ settle(struct source *src)
     src->loss_pkts = 0;
 }
 
-/* FIN: the session is over, settle it now. Timeout: it may only be out of
+/* FIN: the session is over, settle it now. Evicted (it never sent data):
+ * settle what its SPMs announced, forget it. Timeout: it may only be out of
  * reach -- stop NAKing, keep its window for a grace of another source_timeout
  * (idle_fire settles it then), and remember it so that, heard again, it
  * resumes where it stopped. */
@@ -523,7 +586,7 @@ source_down(struct source *src, enum sc_down_reason why)
     struct sc_sub *s = src->sub;
     struct sc_sub_event ev = { .type = SC_EV_SOURCE_DOWN, .src = &src->id };
 
-    if (why == SC_DOWN_FIN)
+    if (why != SC_DOWN_TIMEOUT)
         settle(src);
     ev.down.reason = why;
     s->st.sources_down++;
@@ -535,30 +598,74 @@ source_down(struct source *src, enum sc_down_reason why)
     src->held = why == SC_DOWN_TIMEOUT;
 }
 
+/* The entry of k's session: followed, or timed out and remembered. */
 static struct source *
 find_source(struct sc_sub *s, const struct sc_pgm_pkt *k)
 {
-    struct source *spare = NULL, *old = NULL;
-
-    for (unsigned i = 0; i < SC_SUB_MAX_SOURCES; i++) {
+    for (unsigned i = 0; i < s->nsrc; i++) {
         struct source *src = &s->src[i];
         if ((src->used || src->resumable) && src->id.sport == k->sport &&
             !memcmp(src->id.gsi, k->gsi, 6))
-            return src; /* followed, or timed out and remembered */
-        if (!src->used && !src->resumable && !spare)
-            spare = src;
-        if (!src->used && src->resumable && !old)
-            old = src;
+            return src;
     }
-    if (!spare && old) { /* every free entry remembers a session: forget one */
-        if (old->held) {
-            old->held = false;
-            settle(old);
-        }
-        sc_tw_cancel(&s->tw, &old->idle_timer);
-        old->resumable = false;
+    return NULL;
+}
+
+/* A remembered session gives its place away: a held window is settled. */
+static void
+forget(struct source *src)
+{
+    struct sc_sub *s = src->sub;
+
+    if (src->held) {
+        src->held = false;
+        settle(src);
     }
-    return spare ? spare : old; /* unused: the caller starts it */
+    sc_tw_cancel(&s->tw, &src->idle_timer);
+    src->resumable = false;
+    s->st.sources_forgotten++;
+}
+
+static struct source *
+older(struct source *a, struct source *b)
+{
+    return !a || b->last_heard_ns < a->last_heard_ns ? b : a;
+}
+
+/* An entry for a new session, the caller starts it. In this order: a free
+ * one; a remembered session that never sent data; the followed source that
+ * never sent data (SPMs only) heard least recently, evicted -- whoever can
+ * send SPMs from enough addresses must not keep a publisher out; the
+ * remembered session heard least recently. A source that sent data is never
+ * evicted: NULL when every entry holds one. */
+static struct source *
+take_entry(struct sc_sub *s)
+{
+    struct source *quiet_mem = NULL, *quiet = NULL, *mem = NULL;
+
+    for (unsigned i = 0; i < s->nsrc; i++) {
+        struct source *src = &s->src[i];
+        if (!src->used && !src->resumable)
+            return src;
+        if (src->used && !src->had_data)
+            quiet = older(quiet, src);
+        else if (!src->used && !src->had_data)
+            quiet_mem = older(quiet_mem, src);
+        else if (!src->used)
+            mem = older(mem, src);
+    }
+    if (quiet_mem) {
+        forget(quiet_mem);
+        return quiet_mem;
+    }
+    if (quiet) {
+        s->st.sources_evicted++;
+        source_down(quiet, SC_DOWN_EVICTED);
+        return quiet;
+    }
+    if (mem)
+        forget(mem);
+    return mem;
 }
 
 /* A new source. Where its stream starts for us (DESIGN s.6 late join):
@@ -608,6 +715,9 @@ start_source(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, u
     snprintf(src->id.name + 12, sizeof(src->id.name) - 12, ".%u", k->sport);
     src->have_spm = false;
     src->fin = false;
+    src->had_data = false;
+    src->naks_unanswered = 0;
+    src->nak_fault_said = false;
     src->have_msg_seq = false;
     src->delivered_any = false;
     src->loss_pkts = 0;
@@ -644,10 +754,16 @@ on_data(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, uint8_
     uint64_t seq = sc_seq32_widen(w->end, k->data.sqn);
     struct sc_rxw_slot *sl;
 
-    if (k->type == SC_PGM_RDATA)
+    if (k->type == SC_PGM_RDATA) {
         s->st.rdata_received++;
-    else
+        src->naks_unanswered = 0; /* a repair: someone's NAK was heard */
+    } else {
         s->st.odata_received++;
+    }
+    if (unlikely(!src->had_data)) {
+        src->had_data = true;
+        pool_fit(s); /* the first data: its window of buffers */
+    }
     apply_trail(src, sc_seq32_widen(seq, k->data.trail));
     if (seq < w->next) {
         if (seq < src->start)
@@ -730,8 +846,10 @@ on_ncf_or_peer_nak(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt
     uint32_t sqns[1 + SC_PGM_MAX_NAK_LIST];
     unsigned n = 0;
 
-    if (k->type == SC_PGM_NCF)
+    if (k->type == SC_PGM_NCF) {
         s->st.ncf_received++;
+        src->naks_unanswered = 0;
+    }
     sqns[n++] = k->nak.sqn;
     for (unsigned i = 0; i < k->opt.nak_list_len; i++)
         sqns[n++] = k->opt.nak_list[i];
@@ -741,15 +859,32 @@ on_ncf_or_peer_nak(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt
     arm_nak_timer(src, now_ns + src->nak.p.rdata_ns);
 }
 
+static bool
+source_allowed(const struct sc_channel_cfg *ch, uint32_t addr)
+{
+    for (uint32_t i = 0; i < ch->nsource_allow; i++) {
+        const struct sc_cidr *c = &ch->source_allow[i];
+        uint32_t mask = c->prefix ? htonl(~UINT32_C(0) << (32 - c->prefix)) : 0;
+        if ((addr & mask) == c->addr.s_addr)
+            return true;
+    }
+    return false;
+}
+
 /* @return true when the buffer was kept. */
 static bool
 on_packet(struct sc_sub *s, struct sc_pkt *pk, uint64_t now_ns)
 {
     struct sc_pgm_pkt k;
     struct source *src;
-    int rc = sc_pgm_decode(pk->data, pk->len, &k, 0);
     bool downstream_nak;
+    int rc;
 
+    if (s->ch.nsource_allow && !source_allowed(&s->ch, pk->addr)) {
+        s->st.rx_source_denied++; /* before the checksum: the cheapest drop */
+        return false;
+    }
+    rc = sc_pgm_decode(pk->data, pk->len, &k, 0);
     if (rc < 0) {
         s->st.rx_bad[-rc]++;
         return false;
@@ -777,25 +912,26 @@ on_packet(struct sc_sub *s, struct sc_pkt *pk, uint64_t now_ns)
         return false;
     }
     src = find_source(s, &k);
-    if (!src) {
-        s->st.source_table_full++;
-        return false;
-    }
-    if (!src->used) {
+    if (!src || !src->used) {
+        const bool remembered = src != NULL;
         if (k.type == SC_PGM_NCF || k.type == SC_PGM_NAK)
             return false; /* nothing to confirm for a source we do not follow yet */
-        if (k.type == SC_PGM_RDATA && k.data.trail != 0 && !src->resumable) {
+        if (k.type == SC_PGM_RDATA && k.data.trail != 0 && !remembered) {
             /* a repair for someone else is old data, not the live edge: wait for
              * ODATA or an SPM to decide where this subscriber starts */
             s->st.rx_before_join++;
             return false;
         }
-        if ((k.opt.present & SC_PGM_HAS_FIN) && !src->resumable) {
+        if ((k.opt.present & SC_PGM_HAS_FIN) && !remembered) {
             /* the session is over (publishers repeat the FIN a few times, so
              * this is also what follows our own SOURCE_DOWN): nothing to join,
              * and a source started here would NAK a window no one serves.
              * (A session lost to a timeout resumes: its tail may need repair.) */
             s->st.rx_before_join++;
+            return false;
+        }
+        if (!src && !(src = take_entry(s))) {
+            s->st.source_table_full++;
             return false;
         }
         start_source(s, src, &k, pk->addr, now_ns);
@@ -858,6 +994,7 @@ sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
     }
     work += sc_tw_expire(&s->tw, now_ns);
     if (s->ntx) {
+        read_tx_errors(s);
         sc_xport_tx(s->x, s->txq, (uint16_t)s->ntx);
         s->ntx = 0;
         work++;
@@ -868,7 +1005,7 @@ sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
 void
 sc_sub_cap_pool(struct sc_sub *s, unsigned chunks)
 {
-    s->max_chunks = chunks;
+    s->max_chunks = chunks < s->nsrc ? chunks : s->nsrc;
 }
 
 int
@@ -911,14 +1048,16 @@ sc_sub_get_stats(const struct sc_sub *s, struct sc_sub_stats *st)
 static void
 free_sub(struct sc_sub *s)
 {
-    for (unsigned i = 0; i < SC_SUB_MAX_SOURCES; i++) {
+    for (unsigned i = 0; s->src && i < s->nsrc; i++) {
         free(s->src[i].w.slot);
         free(s->src[i].reasm);
         sc_nak_fini(&s->src[i].nak);
     }
+    free(s->src);
     free(s->free_bufs);
     for (unsigned i = 0; i < s->nchunks; i++)
         free(s->chunk[i]);
+    free(s->chunk);
     sc_xport_close(s->x);
     free(s);
 }
@@ -941,10 +1080,16 @@ sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struct sc
     s->rng = seed ? seed : 1;
     s->window = window;
     s->buf_size = ch->mtu - IP_UDP_OVERHEAD < 1472 ? 1472 : ch->mtu - IP_UDP_OVERHEAD;
+    s->nak_dport = sc_channel_nak_port(ch, SC_XPORT_SUB);
+    s->nsrc = ch->max_sources ? ch->max_sources : 1;
+    s->src = calloc(s->nsrc, sizeof(*s->src));
+    s->chunk = calloc(s->nsrc, sizeof(*s->chunk));
+    if (!s->src || !s->chunk)
+        goto out_free;
     s->npool = window + 2 * SC_BURST;
     s->chunk[0] = sc_mem_big_alloc((size_t)s->npool * s->buf_size);
     s->nchunks = 1;
-    s->max_chunks = SC_SUB_MAX_SOURCES;
+    s->max_chunks = s->nsrc;
     s->free_bufs = malloc(s->npool * sizeof(*s->free_bufs));
     if (!s->chunk[0] || !s->free_bufs)
         goto out_free;
@@ -952,7 +1097,7 @@ sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struct sc
         buf_put(s, s->chunk[0] + (size_t)i * s->buf_size);
     np = (struct sc_nak_params){ ch->nak.backoff_ns, ch->nak.repeat_ns, ch->nak.rdata_ns,
                                  ch->nak.ncf_retries, ch->nak.data_retries, ch->nak.ramp };
-    for (unsigned i = 0; i < SC_SUB_MAX_SOURCES; i++) {
+    for (unsigned i = 0; i < s->nsrc; i++) {
         struct source *src = &s->src[i];
         src->sub = s;
         src->w.mask = window - 1;
@@ -972,8 +1117,8 @@ out_nomem:
     if (err) {
         err->code = -ENOMEM;
         snprintf(err->msg, sizeof(err->msg),
-                 "subscriber %.31s: out of memory (receive window of %u packets)", ch->name,
-                 window);
+                 "subscriber %.31s: out of memory (receive window of %u packets, %u sources)",
+                 ch->name, window, ch->max_sources);
     }
     return -ENOMEM;
 }

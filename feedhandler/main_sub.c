@@ -32,7 +32,53 @@ struct app {
     unsigned sources_up, sources_down, fins;
     uint64_t first_verify_error;
     uint64_t t_first; /* when the first message was delivered */
+    uint16_t data_port;  /* the channel's port, for the advice on NAKs unanswered */
+    bool nak_port_auto;  /* nak_port: auto */
+    bool pcap;           /* --pcap: NAKs go nowhere, by design */
 };
+
+/* One line when a source does not answer our NAKs, with the likely fix. */
+static void
+say_naks_unanswered(const struct app *a, const struct sc_sub_event *ev)
+{
+    char to[INET_ADDRSTRLEN + 8], why[96];
+    struct in_addr ia = { ev->nak.addr };
+    const bool to_data_port = ev->nak.port == a->data_port;
+
+    if (a->pcap)
+        return;
+    inet_ntop(AF_INET, &ia, to, sizeof(to));
+    snprintf(to + strlen(to), sizeof(to) - strlen(to), ":%u", ev->nak.port);
+    if (ev->nak.reason == SC_NAK_UNREACHABLE && ev->nak.icmp_code == 3 && to_data_port)
+        fprintf(stderr,
+                "seqcast-sub: NAKs to %s get no answer (ICMP port unreachable): nothing "
+                "listens on the data port there -- set nak_port to the port the sender reads "
+                "NAKs on (a seqcast publisher's nak_port), e.g. --set nak_port=3055\n", to);
+    else if (ev->nak.reason == SC_NAK_UNREACHABLE && ev->nak.icmp_code == 3)
+        fprintf(stderr,
+                "seqcast-sub: NAKs to %s get no answer (ICMP port unreachable): the sender "
+                "listens elsewhere -- set nak_port to its data port, e.g. --set nak_port=%u "
+                "(or nak_port=auto)\n", to, a->data_port);
+    else if (ev->nak.reason == SC_NAK_UNREACHABLE)
+        fprintf(stderr,
+                "seqcast-sub: NAKs to %s get no answer (ICMP %s unreachable): the address the "
+                "source advertises for NAKs (its SPM path NLA) cannot be reached from here -- "
+                "check the sender's interface/source address (OpenPGM: its host name must "
+                "resolve to it) and the route\n", to,
+                ev->nak.icmp_code == 0 ? "network" : ev->nak.icmp_code == 1 ? "host"
+                : ev->nak.icmp_code >= 9 && ev->nak.icmp_code != 11 && ev->nak.icmp_code != 12
+                    ? "administratively filtered" : "destination");
+    else {
+        snprintf(why, sizeof(why), "%llu NAKs in a row, no NCF or repair",
+                 (unsigned long long)ev->nak.naks);
+        fprintf(stderr,
+                "seqcast-sub: NAKs to %s get no answer (%s; packets are being lost): the "
+                "sender does not read NAKs there, or they are dropped on the way -- check "
+                "nak_port (%s; OpenPGM senders read NAKs on their data port, %u), firewalls, "
+                "and the address the source advertises\n", to, why,
+                a->nak_port_auto ? "auto: the data port" : "set explicitly", a->data_port);
+    }
+}
 
 static const char *
 reason_name(int r)
@@ -96,7 +142,13 @@ on_event(void *ctx, const struct sc_sub_event *ev)
             a->fins++;
         if (!a->quiet)
             fprintf(stderr, "seqcast-sub: source %s down (%s)\n", ev->src->name,
-                    ev->down.reason == SC_DOWN_FIN ? "end of session" : "timeout");
+                    ev->down.reason == SC_DOWN_FIN       ? "end of session"
+                    : ev->down.reason == SC_DOWN_EVICTED ? "evicted: it never sent data and "
+                                                           "the source table was full"
+                                                         : "timeout");
+        break;
+    case SC_EV_NAK_UNANSWERED:
+        say_naks_unanswered(a, ev);
         break;
     case SC_EV_LOSS:
         a->loss_events++;
@@ -258,6 +310,9 @@ main(int argc, char **argv)
     if (!(ch = sc_cli_config(&cli, &cfg)))
         return 2;
     a.raw = ch->framing == SC_FRAMING_RAW;
+    a.data_port = ch->port;
+    a.nak_port_auto = ch->nak_port == 0;
+    a.pcap = so.pcap != NULL;
     if (output) {
         a.out = strcmp(output, "-") ? fopen(output, "wb") : stdout;
         if (!a.out) {

@@ -164,6 +164,12 @@ rec_pending(const struct sc_xport *x)
     return sc_xport_rx_pending(sc_container_of_const(x, struct rec, x)->inner);
 }
 
+static uint16_t
+rec_tx_errors(struct sc_xport *x, struct sc_xport_txerr *errs, uint16_t n)
+{
+    return sc_xport_tx_errors(rec_of(x)->inner, errs, n);
+}
+
 static void
 rec_close(struct sc_xport *x)
 {
@@ -178,7 +184,7 @@ rec_close(struct sc_xport *x)
 
 static const struct sc_xport_ops rec_ops = {
     .name = "record", .rx_burst = rec_rx, .tx_burst = rec_tx, .fd = rec_fd,
-    .rx_pending = rec_pending, .close = rec_close,
+    .rx_pending = rec_pending, .tx_errors = rec_tx_errors, .close = rec_close,
 };
 
 int

@@ -209,6 +209,12 @@ loss_pending(const struct sc_xport *x)
     return sc_xport_rx_pending(sc_container_of_const(x, struct loss, x)->inner);
 }
 
+static uint16_t
+loss_tx_errors(struct sc_xport *x, struct sc_xport_txerr *errs, uint16_t n)
+{
+    return sc_xport_tx_errors(loss_of(x)->inner, errs, n);
+}
+
 static void
 loss_close(struct sc_xport *x)
 {
@@ -220,7 +226,7 @@ loss_close(struct sc_xport *x)
 
 static const struct sc_xport_ops loss_ops = {
     .name = "loss", .rx_burst = loss_rx, .tx_burst = loss_tx, .fd = loss_fd,
-    .rx_pending = loss_pending, .close = loss_close,
+    .rx_pending = loss_pending, .tx_errors = loss_tx_errors, .close = loss_close,
 };
 
 int

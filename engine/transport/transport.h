@@ -34,6 +34,17 @@ struct sc_pkt {
     uint16_t lport; /* rx: the local port it arrived on */
 };
 
+/* An error the network returned for a datagram sent earlier (kernel UDP:
+ * ICMP destination unreachable, from the sending socket's error queue). */
+struct sc_xport_txerr {
+    uint32_t addr;      /* the datagram's destination (network order) */
+    uint16_t port;      /* its destination port */
+    uint8_t icmp_type;  /* 3: destination unreachable */
+    uint8_t icmp_code;  /* 3: port unreachable (nothing listens); 0/1: net/host; 13: filtered */
+    int err;            /* the errno it maps to, e.g. ECONNREFUSED for port unreachable */
+    uint32_t reporter;  /* who sent the ICMP (network order), 0 if unknown */
+};
+
 struct sc_xport;
 
 struct sc_xport_ops {
@@ -58,6 +69,11 @@ struct sc_xport_ops {
      * if rx_burst has work, 0 on timeout or a signal, -1 if it will not sleep
      * in a read for this wait (the caller polls fd instead, as for NULL). */
     int (*rx_wait)(struct sc_xport *x, uint64_t timeout_ns);
+    /* Optional: errors the network returned for datagrams sent earlier, oldest
+     * first, each once: fills up to n, returns how many (0: none, or the
+     * transport cannot tell -- NULL is the same). A subscriber's kernel UDP
+     * transport reports them (IP_RECVERR on its sending socket). */
+    uint16_t (*tx_errors)(struct sc_xport *x, struct sc_xport_txerr *errs, uint16_t n);
     void (*close)(struct sc_xport *x);
 };
 
@@ -95,7 +111,7 @@ struct sc_xport_params {
     uint32_t group;     /* network order */
     uint32_t group_b;   /* the B line, 0 = none (subscriber: joins both) */
     uint16_t port;      /* multicast data port */
-    uint16_t nak_port;  /* unicast NAK port (publisher) */
+    uint16_t nak_port;  /* unicast NAK port (publisher: sc_channel_nak_port, never 0) */
     uint32_t interface; /* network order */
     uint8_t ttl;
     bool loop;
@@ -120,6 +136,12 @@ sc_xport_tx(struct sc_xport *x, const struct sc_pkt *p, uint16_t n)
 {
     x->st.tx_calls++;
     return x->ops->tx_burst(x, p, n);
+}
+
+static inline uint16_t
+sc_xport_tx_errors(struct sc_xport *x, struct sc_xport_txerr *errs, uint16_t n)
+{
+    return x->ops->tx_errors ? x->ops->tx_errors(x, errs, n) : 0;
 }
 
 static inline int

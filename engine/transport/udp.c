@@ -11,11 +11,15 @@
  * interface receives the feed. Binding to the group address (not INADDR_ANY)
  * means a unicast NAK sent to this host's port can never land on a
  * subscriber's socket -- the failure OpenPGM has when publisher and subscriber
- * share a host and a port. A second, unbound socket sends our NAKs.
+ * share a host and a port. A second, unbound socket sends our NAKs, with
+ * IP_RECVERR: an ICMP error for a NAK (nothing listens on the port NAKed, the
+ * host is unreachable) is queued on it and read back by tx_errors -- how a
+ * subscriber learns that its NAKs go nowhere.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdbool.h>
@@ -66,6 +70,7 @@ struct udp {
     int rx[2];   /* receive sockets, -1 if unused */
     uint16_t rx_port[2];
     int tx;      /* the socket we send from */
+    bool recverr; /* tx has IP_RECVERR (subscriber): ICMP errors queue on it */
     bool gso;    /* send runs of equal datagrams with UDP_SEGMENT */
     int epfd;    /* readable when any rx socket is */
 };
@@ -398,6 +403,7 @@ udp_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
     struct sockaddr_in to[SC_BURST];
     struct txmsg tm[SC_BURST];
     uint16_t done = 0, nm = 0, sent_msgs = 0;
+    int retry_at = -1; /* the message already sent a second time after an error */
 
     if (n > SC_BURST)
         n = SC_BURST;
@@ -444,6 +450,13 @@ udp_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
         if (r < 0) {
             if (errno == EINTR)
                 continue;
+            if (u->recverr && retry_at != sent_msgs) {
+                /* with IP_RECVERR an ICMP error for an earlier datagram is
+                 * also reported once by the next send, which sends nothing:
+                 * the error waits in the queue for tx_errors; send again */
+                retry_at = sent_msgs;
+                continue;
+            }
             if (errno == EAGAIN || errno == ENOBUFS)
                 break; /* back-pressure: the caller keeps the rest */
             if (tm[sent_msgs].count > 1 && (errno == EINVAL || errno == EIO ||
@@ -473,6 +486,58 @@ udp_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
     return done;
 }
 
+/* tx_errors: the sending socket's error queue, non-blocking. Each entry is
+ * the ICMP error (origin ICMP) with the original datagram's destination in
+ * msg_name and the ICMP's sender after the extended error. */
+static uint16_t
+udp_tx_errors(struct sc_xport *x, struct sc_xport_txerr *errs, uint16_t n)
+{
+    struct udp *u = udp_of(x);
+    uint16_t got = 0;
+
+    if (!u->recverr)
+        return 0;
+    while (got < n) {
+        struct sockaddr_in to;
+        _Alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(struct sock_extended_err) +
+                                                      sizeof(struct sockaddr_in))];
+        char data[64];
+        struct iovec iov = { data, sizeof(data) };
+        struct msghdr mh = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov,
+                             .msg_iovlen = 1, .msg_control = cbuf,
+                             .msg_controllen = sizeof(cbuf) };
+        struct cmsghdr *c;
+
+        if (recvmsg(u->tx, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+            if (errno == EINTR)
+                continue;
+            break; /* EAGAIN: the queue is empty */
+        }
+        for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+            struct sock_extended_err ee;
+            struct sc_xport_txerr *e = &errs[got];
+            if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_RECVERR ||
+                c->cmsg_len < CMSG_LEN(sizeof(ee)))
+                continue;
+            memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+            if (ee.ee_origin != SO_EE_ORIGIN_ICMP)
+                continue;
+            *e = (struct sc_xport_txerr){ .addr = to.sin_addr.s_addr, .port = ntohs(to.sin_port),
+                                          .icmp_type = ee.ee_type, .icmp_code = ee.ee_code,
+                                          .err = (int)ee.ee_errno };
+            if (c->cmsg_len >= CMSG_LEN(sizeof(ee) + sizeof(struct sockaddr_in))) {
+                struct sockaddr_in off; /* SO_EE_OFFENDER: right after the extended error */
+                memcpy(&off, CMSG_DATA(c) + sizeof(ee), sizeof(off));
+                if (off.sin_family == AF_INET)
+                    e->reporter = off.sin_addr.s_addr;
+            }
+            got++;
+            break;
+        }
+    }
+    return got;
+}
+
 static int
 udp_fd(const struct sc_xport *x)
 {
@@ -497,7 +562,8 @@ udp_close(struct sc_xport *x)
 
 static const struct sc_xport_ops udp_ops = {
     .name = "udp", .rx_burst = udp_rx, .tx_burst = udp_tx, .fd = udp_fd,
-    .rx_pending = udp_rx_pending, .rx_wait = udp_rx_wait, .close = udp_close,
+    .rx_pending = udp_rx_pending, .rx_wait = udp_rx_wait, .tx_errors = udp_tx_errors,
+    .close = udp_close,
 };
 
 int
@@ -568,6 +634,8 @@ sc_xport_udp_open(struct sc_xport **out, const struct sc_xport_params *p, struct
         }
         if ((rc = multicast_tx_options(u->tx, p, &what)) < 0)
             goto out_fail;
+        /* best effort: without it a subscriber still sees NAKs go unanswered */
+        u->recverr = p->role == SC_XPORT_SUB && set_int(u->tx, IPPROTO_IP, IP_RECVERR, 1) == 0;
     }
 
     u->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -28,6 +28,7 @@
 #define SC_CFG_MAX_HEARTBEATS 16
 #define SC_CFG_MAX_EAL_ARGS 32
 #define SC_CFG_EAL_ARG_MAX 128
+#define SC_CFG_MAX_SOURCE_ALLOW 16
 
 enum sc_transport {
     SC_TRANSPORT_UDP = 0, /* kernel sockets */
@@ -72,13 +73,20 @@ struct sc_spm_cfg {
     uint64_t heartbeat_ns[SC_CFG_MAX_HEARTBEATS];   /* schedule after data, then ambient */
 };
 
+/* An IPv4 prefix: addr (network order, host bits zero) / prefix (0-32). */
+struct sc_cidr {
+    struct in_addr addr;
+    uint8_t prefix;
+};
+
 struct sc_channel_cfg {
     char name[SC_CFG_NAME_MAX];
     char profile[SC_CFG_NAME_MAX]; /* the profile its defaults came from */
     struct in_addr group;          /* multicast group */
     struct in_addr group_b;        /* the B line: every packet also sent here (0 = none) */
     uint16_t port;                 /* UDP port of the multicast data (OpenPGM: mcast port) */
-    uint16_t nak_port;             /* UDP port NAKs are sent to (OpenPGM: ucast port) */
+    uint16_t nak_port;             /* UDP port NAKs are sent to; 0 = auto: subscribers NAK to
+                                      port, a publisher also listens on 3055 (sc_channel_nak_port) */
     uint16_t pgm_port;             /* PGM data-destination port in every header */
     struct in_addr interface;      /* multicast interface: IP_MULTICAST_IF and joins */
     struct in_addr source;         /* unicast address advertised for NAKs; 0 = interface */
@@ -97,6 +105,9 @@ struct sc_channel_cfg {
     struct sc_nak_cfg nak;
     struct sc_spm_cfg spm;
     uint64_t source_timeout_ns; /* a source silent this long is reported gone */
+    uint32_t max_sources;       /* subscriber: sources followed or remembered at once */
+    uint32_t nsource_allow;     /* subscriber: 0 = packets from any address */
+    struct sc_cidr source_allow[SC_CFG_MAX_SOURCE_ALLOW]; /* else only from these */
     enum sc_late_join late_join;
     uint64_t rcvbuf; /* SO_RCVBUF bytes */
     uint64_t sndbuf; /* SO_SNDBUF bytes */

@@ -5,7 +5,7 @@
  * it reads the network, repairs gaps (NAKs), and calls your callbacks:
  *
  *   on_msg(ctx, src, seq, msg, len)   each message once, in sequence order
- *   on_event(ctx, ev)                 source up / down, loss
+ *   on_event(ctx, ev)                 source up / down, loss, NAKs unanswered
  *
  * Sequence numbers: with framing: batched, the publisher's 64-bit message
  * sequence (first message 1); with framing: raw, the 64-bit PGM packet
@@ -18,6 +18,14 @@
  * (late_join: window); the source-up event says which. A window joiner's
  * stream starts at the first message it delivers: what the publisher dropped
  * before that is counted (rx_before_join), not reported as loss.
+ *
+ * Sources: the channel's max_sources sessions are followed or remembered at
+ * once. A newcomer to a full table takes the place of a source that never sent
+ * data (only SPMs), the least recently heard (SOURCE_DOWN, SC_DOWN_EVICTED);
+ * a source that sent data is never evicted, and with every place taken by such
+ * sources the newcomer is refused (source_table_full). With source_allow set,
+ * packets from other addresses are dropped before anything else
+ * (rx_source_denied).
  */
 #ifndef SEQCAST_SUB_H
 #define SEQCAST_SUB_H
@@ -42,6 +50,14 @@ enum sc_sub_event_type {
     SC_EV_SOURCE_UP = 1,
     SC_EV_SOURCE_DOWN,
     SC_EV_LOSS,
+    SC_EV_NAK_UNANSWERED, /* the source does not answer our NAKs: said once per source */
+};
+
+enum sc_nak_fault {
+    SC_NAK_UNREACHABLE = 1, /* an ICMP destination unreachable came back for a NAK (port
+                               unreachable: nothing listens on the port NAKed) */
+    SC_NAK_NO_NCF,          /* nak.ncf_retries NAKs in a row got no NCF and no repair, and a
+                               packet was given up on for it (SC_LOSS_RETRIES) */
 };
 
 enum sc_loss_reason {
@@ -65,6 +81,8 @@ enum sc_down_reason {
                             source_timeout (heard again: SOURCE_UP resumed, nothing lost),
                             then reported as SC_LOSS_SOURCE_GONE */
     SC_DOWN_FIN,         /* the publisher ended the session (OPT_FIN) */
+    SC_DOWN_EVICTED,     /* it never sent data (SPMs only) and the source table was full
+                            when a new source appeared: its place went to the newcomer */
 };
 
 struct sc_sub_event {
@@ -87,6 +105,13 @@ struct sc_sub_event {
                                      SC_JOIN_RESUMED, delivery goes on after that gap) */
             uint64_t packets;     /* PGM packets that could not be recovered */
         } loss;
+        struct {
+            enum sc_nak_fault reason;
+            uint32_t addr;      /* where the NAKs went: the source's NLA (network order) ... */
+            uint16_t port;      /* ... and UDP port (nak_port; auto: the data port) */
+            uint8_t icmp_code;  /* SC_NAK_UNREACHABLE: the ICMP code (3 = port unreachable) */
+            uint64_t naks;      /* NAK packets sent to the source since its last NCF or repair */
+        } nak;
     };
 };
 
@@ -126,7 +151,14 @@ struct sc_sub_stats {
     uint64_t rx_pool_empty;  /* no buffer free: dropped (and NAKed later) */
     uint64_t rx_pool_grow_failed; /* a further source's window of buffers could not be
                                      allocated: the sources share the pool (see rx_pool_empty) */
-    uint64_t source_table_full;
+    uint64_t source_table_full; /* packets of a new source refused: every place holds a source
+                                   that sent data (or is remembered with data) */
+    uint64_t sources_evicted;   /* sources that never sent data, evicted for a newcomer */
+    uint64_t sources_forgotten; /* remembered (timed-out) sessions dropped for a newcomer */
+    uint64_t rx_source_denied;  /* packets from an address outside source_allow */
+    uint64_t nak_unreachable;   /* ICMP unreachable errors returned for our NAKs */
+    uint64_t nak_unanswered;    /* packets given up on after nak.ncf_retries NAKs in a row
+                                   that the source answered with neither NCF nor repair */
     uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
     uint64_t rcvbuf_requested, rcvbuf_effective;
     struct sc_link_stats link;

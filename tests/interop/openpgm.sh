@@ -3,9 +3,12 @@
 # 2% loss on the sender's link (nftables egress drop in a network namespace):
 #   seqcast-pub  -> OpenPGM receiver (tests/interop/pgm_peer.c)
 #   OpenPGM sender -> seqcast-sub
+#   OpenPGM sender at its default ports (3055 ucast, 3056 mcast) -> seqcast-sub
+#   at its defaults (nak_port auto): the case of issue 16, where NAKs went to
+#   3055 and OpenPGM reads them only on 3056
 # All data must arrive (cmp against the input) and repairs must have happened
-# (NAK and RDATA counters). OpenPGM uses one UDP port for data and NAKs, so the
-# channel sets port = nak_port. Namespaces, not loopback: on one host OpenPGM's
+# (NAK and RDATA counters). The first two runs use one UDP port for data and
+# NAKs on both sides, as OpenPGM deployments do. Namespaces, not loopback: on one host OpenPGM's
 # receiver would take the unicast NAKs meant for the publisher (its socket is
 # bound to INADDR_ANY:port).
 set -u
@@ -16,7 +19,7 @@ PEER=$ROOT/$BUILD/tests/pgm_peer
 N=${INTEROP_MSGS:-50000}
 T=sp$$
 tmp=$(mktemp -d /tmp/seqcast-interop-XXXXXX)
-CHECKS=7
+CHECKS=10
 echo "TAP version 13"
 echo "1..$CHECKS"
 skip_all() {
@@ -123,5 +126,25 @@ check "  seqcast-sub's NAKs were accepted by OpenPGM: $(field "$tmp/sub2.json" n
 bad=$(grep -o '"rx_bad_total": [0-9]*' "$tmp/sub2.json" | awk '{print $2}')
 [ "${bad:-1}" -eq 0 ]; r=$?
 check "  seqcast-sub rejected none of OpenPGM's packets (rx_bad_total ${bad:-?})" $r
+# --- OpenPGM sender at its default ports -> seqcast-sub at its defaults
+# (framing raw: OpenPGM's data format; NAK addressing and timers untouched)
+N3=20000
+"$B/seqcast-pub" --count "$N3" --size 100 --write "$tmp/in3.bin"
+ip netns exec "${T}b" "$B/seqcast-sub" --group "$GROUP:3056" --interface 198.18.1.2 \
+    --set framing=raw --count "$N3" --output "$tmp/out3.bin" --timeout 60 --quiet \
+    >"$tmp/sub3.json" 2>"$tmp/sub3.err" &
+sub=$!
+sleep 0.5
+ip netns exec "${T}a" "$PEER" send 198.18.1.1 "$GROUP" default $DPORT "$tmp/in3.bin" 5 \
+    >"$tmp/peer3.json" 2>"$tmp/peer3.err"
+wait $sub; rc=$?
+cmp -s "$tmp/in3.bin" "$tmp/out3.bin"; r=$?
+check "OpenPGM at its default ports -> seqcast-sub at its defaults: all $N3 messages arrived intact (cmp; subscriber exit $rc)" $(( r + rc ))
+[ "$(field "$tmp/sub3.json" naks_sent)" -gt 0 ] && [ "$(field "$tmp/sub3.json" ncf_received)" -gt 0 ] &&
+    [ "$(field "$tmp/sub3.json" repaired)" -gt 0 ]; r=$?
+check "  its NAKs (to the data port, 3056) were answered: $(field "$tmp/sub3.json" naks_sent) NAKs, $(field "$tmp/sub3.json" ncf_received) NCFs back, $(field "$tmp/sub3.json" repaired) packets repaired" $r
+un=$(( $(field "$tmp/sub3.json" nak_unreachable) + $(field "$tmp/sub3.json" nak_unanswered) ))
+! grep -q "get no answer" "$tmp/sub3.err" && [ "$un" -eq 0 ]; r=$?
+check "  no NAK went unanswered (nak_unreachable + nak_unanswered = $un, no warning)" $r
 for f in "$tmp"/*.err "$tmp"/peer*.json; do sed "s|^|# $(basename "$f"): |" "$f" | head -5; done
 exit 0

@@ -16,8 +16,9 @@
  * send any APDU larger than one TPDU over UDP encapsulation, so the send mode
  * is used with messages that fit one packet. Receiving fragments works.
  *
- * PORT is used for both of OpenPGM's UDP encapsulation ports (as every OpenPGM
- * deployment does); DPORT is the PGM data-destination port. Single-threaded:
+ * PORT is used for both of OpenPGM's UDP encapsulation ports (as most OpenPGM
+ * deployments do); PORT `default` leaves them at OpenPGM's defaults (3055
+ * unicast, 3056 multicast). DPORT is the PGM data-destination port. Single-threaded:
  * the sender interleaves pgm_send with non-blocking pgm_recv, which is what
  * makes OpenPGM read NAKs and run its timers.
  */
@@ -43,8 +44,9 @@ now_s(void)
 }
 
 static void
-open_sock(const char *ifaddr, const char *group, int port, int dport, int sender)
+open_sock(const char *ifaddr, const char *group, const char *port_arg, int dport, int sender)
 {
+    int port = strcmp(port_arg, "default") ? atoi(port_arg) : 0;
     /* 5 MB/s: ~40k msg/s of 100 B; NAK timers 5/50/50 ms */
     struct pgm_sock_params p = { .ifaddr = ifaddr, .group = group, .port = port, .dport = dport,
                                  .sender = sender, .max_rate = 5 * 1000 * 1000, .txw_sqns = 200000,
@@ -152,14 +154,14 @@ main(int argc, char **argv)
     int rc;
 
     if (argc == 9 && !strcmp(argv[1], "recv")) {
-        open_sock(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), 0);
+        open_sock(argv[2], argv[3], argv[4], atoi(argv[5]), 0);
         rc = do_recv(strtoull(argv[6], NULL, 10), argv[7], atof(argv[8]));
     } else if (argc == 8 && !strcmp(argv[1], "send")) {
-        open_sock(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), 1);
+        open_sock(argv[2], argv[3], argv[4], atoi(argv[5]), 1);
         rc = do_send(argv[6], atof(argv[7]));
     } else {
-        fprintf(stderr, "usage: pgm_peer recv IFADDR GROUP PORT DPORT COUNT OUTFILE TIMEOUT_S\n"
-                        "       pgm_peer send IFADDR GROUP PORT DPORT INFILE LINGER_S\n");
+        fprintf(stderr, "usage: pgm_peer recv IFADDR GROUP PORT|default DPORT COUNT OUTFILE TIMEOUT_S\n"
+                        "       pgm_peer send IFADDR GROUP PORT|default DPORT INFILE LINGER_S\n");
         return 2;
     }
     pgm_close(sock, TRUE);

@@ -7,9 +7,11 @@
  * per-namespace /etc/netns/NAME/hosts). Multicast without repairs works on
  * loopback with ifaddr 127.0.0.1.
  *
- * port is used for both of OpenPGM's UDP encapsulation ports, as every OpenPGM
- * deployment does; dport is the PGM data-destination port. Exits on failure
- * (these are test programs). */
+ * port is used for both of OpenPGM's UDP encapsulation ports, as most OpenPGM
+ * deployments do; port 0 leaves both at OpenPGM's defaults (3055 unicast,
+ * 3056 multicast: data goes to the group on 3056, the socket that reads NAKs
+ * is bound to INADDR_ANY:3056, and receivers NAK to 3055). dport is the PGM
+ * data-destination port. Exits on failure (these are test programs). */
 #ifndef SEQCAST_TESTS_PGM_SOCK_H
 #define SEQCAST_TESTS_PGM_SOCK_H
 
@@ -22,7 +24,7 @@
 
 struct pgm_sock_params {
     const char *ifaddr, *group;
-    int port, dport;
+    int port, dport; /* port 0: OpenPGM's default encapsulation ports */
     int sender;
     int max_rate;      /* sender: bytes/s (PGM_TXW_MAX_RTE) */
     int txw_sqns;      /* sender: transmit window in packets */
@@ -60,8 +62,10 @@ pgm_sock_open(const struct pgm_sock_params *p)
         pgm_sock_die("pgm_getaddrinfo", err);
     if (!pgm_socket(&s, AF_INET, SOCK_SEQPACKET, IPPROTO_UDP, &err))
         pgm_sock_die("pgm_socket", err);
-    pgm_sock_int(s, PGM_UDP_ENCAP_UCAST_PORT, p->port, "ucast port");
-    pgm_sock_int(s, PGM_UDP_ENCAP_MCAST_PORT, p->port, "mcast port");
+    if (p->port) {
+        pgm_sock_int(s, PGM_UDP_ENCAP_UCAST_PORT, p->port, "ucast port");
+        pgm_sock_int(s, PGM_UDP_ENCAP_MCAST_PORT, p->port, "mcast port");
+    }
     pgm_sock_int(s, PGM_IP_ROUTER_ALERT, 0, "router alert");
     pgm_sock_int(s, PGM_MTU, 1500, "mtu");
     if (p->sender) {

@@ -2,12 +2,17 @@
  * wrong checksums, NAKs outside the window and a NAK flood from one host, all
  * while a real stream with loss is being repaired. Each kind must end up in its
  * own counter; nothing crashes; the honest subscribers still get every message
- * once, in order. */
+ * once, in order. Spoofed sources (SPMs from many addresses, more than the
+ * source table holds, refreshed every source_timeout, newcomers all the time)
+ * must not keep a publisher that starts after them out; source_allow drops
+ * them before they become sources. NAKs that reach no one are reported once. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "engine/channel.h"
 #include "engine/pub_int.h"
+#include "engine/sub_int.h"
 #include "proto/endian.h"
 #include "proto/pgm.h"
 #include "tests/support/sim.h"
@@ -47,6 +52,7 @@ attack_round(uint64_t *rng, const struct sc_channel_cfg *ch, uint64_t round)
 {
     uint8_t b[1600];
     uint32_t pub = ip("198.18.0.1"), me = ip(ATTACKER);
+    uint16_t nak_port = sc_channel_nak_port(ch, SC_XPORT_PUB); /* where the publisher listens */
     size_t n = 1 + tu_rand(rng) % 1500;
     int len;
 
@@ -54,22 +60,22 @@ attack_round(uint64_t *rng, const struct sc_channel_cfg *ch, uint64_t round)
     for (size_t i = 0; i < n; i++)
         b[i] = (uint8_t)tu_rand(rng);
     sc_memnet_inject(sim.net, me, 40000, ch->group.s_addr, ch->port, b, (uint16_t)n);
-    sc_memnet_inject(sim.net, me, 40000, pub, ch->nak_port, b, (uint16_t)n);
+    sc_memnet_inject(sim.net, me, 40000, pub, nak_port, b, (uint16_t)n);
     /* 2. a valid NAK, truncated */
     len = forge_nak(b, sizeof(b), 5, ch);
-    sc_memnet_inject(sim.net, me, 40000, pub, ch->nak_port, b, (uint16_t)(len - 1 - round % 20));
+    sc_memnet_inject(sim.net, me, 40000, pub, nak_port, b, (uint16_t)(len - 1 - round % 20));
     /* 3. a valid NAK with a wrong checksum */
     len = forge_nak(b, sizeof(b), 6, ch);
     b[7] ^= 0x5a;
-    sc_memnet_inject(sim.net, me, 40000, pub, ch->nak_port, b, (uint16_t)len);
+    sc_memnet_inject(sim.net, me, 40000, pub, nak_port, b, (uint16_t)len);
     /* 4. NAKs far outside the window */
     len = forge_nak(b, sizeof(b), 0x40000000u + (uint32_t)round, ch);
-    sc_memnet_inject(sim.net, me, 40000, pub, ch->nak_port, b, (uint16_t)len);
+    sc_memnet_inject(sim.net, me, 40000, pub, nak_port, b, (uint16_t)len);
     /* 5. a NAK flood for data the publisher holds: 500 per round from one host,
      * ~300,000 a second, far past the per-receiver budget (20,000/s) */
     for (int i = 0; i < 500; i++) {
         len = forge_nak(b, sizeof(b), (uint32_t)(tu_rand(rng) % 64), ch);
-        sc_memnet_inject(sim.net, me, 40000, pub, ch->nak_port, b, (uint16_t)len);
+        sc_memnet_inject(sim.net, me, 40000, pub, nak_port, b, (uint16_t)len);
     }
     /* 6. a valid ODATA with a wrong checksum, at the subscribers */
     {
@@ -113,6 +119,8 @@ Test(hostile, garbage_and_floods_are_counted_and_the_stream_survives, .timeout =
         for (int c = 0; c < 13; c++)
             bad_sub += st.rx_bad[c];
         cr_assert_eq(st.sources_up, 1, "garbage must not become a source");
+        cr_assert_eq(st.nak_unanswered + st.nak_unreachable, 0, "answered NAKs reported");
+        cr_assert_eq(sim.subs[i].nak_events, 0);
     }
     sc_pub_get_stats(sim.pub, &ps);
     for (int c = 0; c < 13; c++)
@@ -152,9 +160,242 @@ Test(hostile, every_truncation_and_bit_flip_is_rejected)
         memcpy(c, b, (size_t)len);
         c[bit / 8] ^= (uint8_t)(1 << (bit % 8));
         cr_assert_lt(sc_pgm_decode(c, (size_t)len, &k, 0), 0, "bit %d flip accepted", bit);
-        sc_memnet_inject(sim.net, ip(ATTACKER), 40000, ip("198.18.0.1"), ch.nak_port, c,
+        sc_memnet_inject(sim.net, ip(ATTACKER), 40000, ip("198.18.0.1"), ch.port, c,
                          (uint16_t)len);
     }
     sim_run_for(&sim, 1000000);
+    sim_fini(&sim);
+}
+
+/* ---------------------------------------------------------------- spoofed sources */
+
+#define JUNK_NET "198.18.50.0"
+#define JUNK_MASK "255.255.255.0"
+#define JUNK_LONG 24 /* more than the table's 16 places */
+
+/* An SPM of a session that will never send data, from an address of its own
+ * (198.18.50.x) and a GSI of its own: an empty window (trail 0, lead -1), as a
+ * publisher announces itself. */
+static void
+junk_spm(const struct sc_channel_cfg *ch, unsigned id, uint32_t sqn)
+{
+    struct sc_pgm_pkt k;
+    uint8_t b[256];
+    uint32_t from = htonl(ntohl(ip(JUNK_NET)) + 1 + id % 250);
+    int len;
+
+    memset(&k, 0, sizeof(k));
+    k.type = SC_PGM_SPM;
+    k.gsi[0] = 0xde;
+    k.gsi[1] = 0xad;
+    k.gsi[2] = (uint8_t)(id >> 8);
+    k.gsi[3] = (uint8_t)id;
+    k.sport = (uint16_t)(1000 + id);
+    k.dport = ch->pgm_port;
+    k.spm.sqn = sqn;
+    k.spm.trail = 0;
+    k.spm.lead = UINT32_MAX;
+    k.spm.nla.afi = SC_PGM_AFI_IP;
+    memcpy(k.spm.nla.addr, &from, 4);
+    len = sc_pgm_encode(b, sizeof(b), &k);
+    cr_assert_gt(len, 0);
+    sc_memnet_inject(sim.net, from, 40000, ch->group.s_addr, ch->port, b, (uint16_t)len);
+}
+
+struct junk {
+    uint64_t next_refresh[JUNK_LONG]; /* each long-lived one: one SPM per source_timeout */
+    uint32_t sqn;
+    uint64_t next_new;  /* a fresh one, heard once, every 50 ms */
+    unsigned fresh, sent;
+};
+
+/* the spoofed SPMs due by now */
+static void
+junk_due(struct junk *j, const struct sc_channel_cfg *ch)
+{
+    for (unsigned i = 0; i < JUNK_LONG; i++)
+        if (sim.now >= j->next_refresh[i]) {
+            junk_spm(ch, i, j->sqn++);
+            j->sent++;
+            j->next_refresh[i] = sim.now + ch->source_timeout_ns - S(1) / 10;
+        }
+    if (sim.now >= j->next_new) {
+        junk_spm(ch, 1000 + j->fresh++, j->sqn++);
+        j->sent++;
+        j->next_new = sim.now + S(1) / 20;
+    }
+}
+
+/* the subscribers alone (the publisher has not started), junk arriving */
+static void
+junk_only(struct junk *j, const struct sc_channel_cfg *ch, uint64_t ns)
+{
+    uint64_t end = sim.now + ns;
+
+    while (sim.now < end) {
+        junk_due(j, ch);
+        for (unsigned i = 0; i < sim.nsubs; i++)
+            while (sc_sub_do_work(sim.subs[i].sub, sim.now) > 0)
+                ;
+        sim.now += S(1) / 1000;
+    }
+}
+
+/* sim_drain with the junk still coming: every subscriber has caught up with
+ * want messages of the publisher, or max_ns passed */
+static bool
+drain_with_junk(struct junk *j, const struct sc_channel_cfg *ch, uint64_t want, uint64_t max_ns)
+{
+    uint64_t end = sim.now + max_ns;
+
+    while (sim.now < end) {
+        bool all = true;
+        for (unsigned i = 0; i < sim.nsubs && all; i++) {
+            struct sim_source *so = sim_source(&sim, i, 0);
+            all = so && so->next > want;
+        }
+        if (all)
+            return true;
+        junk_due(j, ch);
+        sim_run_for(&sim, S(1) / 1000);
+    }
+    return false;
+}
+
+/* The attack of issue 16: spoofed sources, each refreshed by one SPM per
+ * source_timeout, hold every place of the source table (24 of them for 16
+ * places, the first arriving 10 ms apart); 6 s later a publisher starts, and
+ * from then on fresh ones come and go, one every 50 ms. It must be delivered completely, while
+ * the junk keeps coming; the junk never grows the buffer pool (capped at one
+ * window: a further holder would count rx_pool_grow_failed). */
+Test(hostile, spoofed_sources_cannot_keep_a_publisher_out, .timeout = 120)
+{
+    struct sc_loss_params lp = { .seed = 8, .drop_ppm = 10000 };
+    struct sc_channel_cfg ch;
+    struct junk j = { .next_new = 0 };
+    const uint64_t n = 20000;
+
+    sim_channel(&ch);
+    cr_assert_eq(ch.max_sources, 16);
+    sim_init(&sim, &ch, 2, &lp, NULL);
+    sim.ignore_net = ip(JUNK_NET);
+    sim.ignore_mask = ip(JUNK_MASK);
+    for (unsigned i = 0; i < JUNK_LONG; i++)
+        j.next_refresh[i] = sim.now + i * (S(1) / 100);
+    j.next_new = UINT64_MAX; /* every place held by a live (refreshed) one ... */
+    for (unsigned i = 0; i < sim.nsubs; i++)
+        sc_sub_cap_pool(sim.subs[i].sub, 1);
+    junk_only(&j, &ch, S(6));
+    j.next_new = sim.now; /* ... and from now on more come and go */
+    for (uint64_t sent = 0; sent < n; sent += 500) {
+        sim_publish(&sim, 500, 16);
+        junk_due(&j, &ch);
+    }
+    cr_assert(drain_with_junk(&j, &ch, n, S(12)), "the publisher was not delivered");
+    for (unsigned i = 0; i < sim.nsubs; i++) {
+        struct sim_source *so = sim_source(&sim, i, 0);
+        struct sc_sub_stats st;
+        sc_sub_get_stats(sim.subs[i].sub, &st);
+        printf("# sub %u: %u junk SPMs; sources up %llu (junk %u), evicted %llu, forgotten "
+               "%llu, refused %llu; delivered %llu\n", i, j.sent,
+               (unsigned long long)st.sources_up, sim.subs[i].ignored_up,
+               (unsigned long long)st.sources_evicted, (unsigned long long)st.sources_forgotten,
+               (unsigned long long)st.source_table_full,
+               (unsigned long long)(so ? so->delivered : 0));
+        cr_assert_not_null(so, "subscriber %u never saw the publisher", i);
+        cr_assert_eq(sim.subs[i].order_errors + sim.subs[i].content_errors, 0, "%s",
+                     sim.subs[i].first_error);
+        cr_assert_eq(so->join, SC_JOIN_FROM_START);
+        cr_assert_eq(so->delivered, n, "subscriber %u: %llu of %llu delivered", i,
+                     (unsigned long long)so->delivered, (unsigned long long)n);
+        cr_assert_eq(so->nloss, 0);
+        cr_assert(!so->down, "the publisher was taken down");
+        /* every junk source came up; each one that left did so by eviction
+         * (none ever sent data; none timed out: refreshed, or evicted first) */
+        cr_assert_gt(sim.subs[i].ignored_up, 16);
+        cr_assert_gt(st.sources_evicted, 0);
+        cr_assert_eq(st.sources_evicted, sim.subs[i].evicted_down);
+        cr_assert_eq(st.sources_up, 1 + sim.subs[i].ignored_up);
+        cr_assert_eq(st.source_table_full, 0, "a newcomer was refused with junk in the table");
+        cr_assert_eq(st.rx_pool_grow_failed, 0, "junk sources made the pool grow");
+    }
+    sim_fini(&sim);
+}
+
+/* source_allow: packets from elsewhere are dropped before they are parsed,
+ * each counted; the junk never becomes a source. */
+Test(hostile, source_allow_keeps_spoofed_sources_out, .timeout = 60)
+{
+    struct sc_channel_cfg ch;
+    struct junk j = { .next_new = 0 };
+    const uint64_t n = 5000;
+    struct sc_config cfg;
+    struct sc_err err;
+
+    sc_config_init(&cfg);
+    cr_assert_eq(sc_config_set(&cfg, "source_allow=198.18.0.0/24, 10.9.8.7", &err), 0, "%s",
+                 err.msg);
+    sim_channel(&ch);
+    ch.nsource_allow = cfg.channels[0].nsource_allow;
+    memcpy(ch.source_allow, cfg.channels[0].source_allow, sizeof(ch.source_allow));
+    cr_assert_eq(ch.nsource_allow, 2);
+    sim_init(&sim, &ch, 1, NULL, NULL);
+    sim.ignore_net = ip(JUNK_NET);
+    sim.ignore_mask = ip(JUNK_MASK);
+    j.next_new = sim.now;
+    junk_only(&j, &ch, S(1));
+    for (uint64_t sent = 0; sent < n; sent += 500) {
+        sim_publish(&sim, 500, 16);
+        junk_due(&j, &ch);
+    }
+    cr_assert(drain_with_junk(&j, &ch, n, S(5)));
+    {
+        struct sim_source *so = sim_source(&sim, 0, 0);
+        struct sc_sub_stats st;
+        sc_sub_get_stats(sim.subs[0].sub, &st);
+        cr_assert_not_null(so);
+        cr_assert_eq(so->delivered, n);
+        cr_assert_eq(st.sources_up, 1, "a spoofed source came up");
+        cr_assert_eq(sim.subs[0].ignored_up, 0);
+        cr_assert_eq(st.rx_source_denied, j.sent, "%llu of %u junk packets denied",
+                     (unsigned long long)st.rx_source_denied, j.sent);
+        cr_assert_eq(st.spm_received + st.odata_received + st.rdata_received + st.ncf_received,
+                     st.rx_pkts - st.rx_source_denied, "a denied packet was read as PGM");
+    }
+    sim_fini(&sim);
+}
+
+/* A publisher that never hears this subscriber's NAKs (they are all lost on
+ * the way): the packets it cannot repair are lost after nak.ncf_retries NAKs
+ * with no NCF, and the subscriber says so once -- the source, where the NAKs
+ * went (auto: the data port) -- and counts each packet given up that way. */
+Test(hostile, naks_that_reach_no_one_are_reported_once, .timeout = 60)
+{
+    struct sc_loss_params tx_loss = { .seed = 3, .drop_ppm = 5000, .on_tx = true };
+    struct sc_loss_params naks_lost = { .seed = 4, .drop_ppm = 1000000, .on_tx = true };
+    struct sc_channel_cfg ch;
+    struct sc_sub_stats st;
+    struct sim_source *so;
+    const uint64_t n = 20000;
+
+    sim_channel(&ch);
+    cr_assert_eq(ch.nak_port, 0, "nak_port is auto by default");
+    sim_init(&sim, &ch, 1, &naks_lost, &tx_loss);
+    sim_publish(&sim, n, 16);
+    cr_assert(sim_drain(&sim, n, S(5)));
+    so = sim_source(&sim, 0, 0);
+    sc_sub_get_stats(sim.subs[0].sub, &st);
+    printf("# %llu NAKs sent, %llu NCFs, %llu packets lost, %llu of them unanswered\n",
+           (unsigned long long)st.naks_sent, (unsigned long long)st.ncf_received,
+           (unsigned long long)st.lost_packets, (unsigned long long)st.nak_unanswered);
+    cr_assert_gt(so->nloss, 1, "the publisher's losses were not lost for this subscriber");
+    cr_assert_eq(st.ncf_received, 0);
+    cr_assert_eq(sim.subs[0].nak_events, 1, "%u reports", sim.subs[0].nak_events);
+    cr_assert_eq(sim.subs[0].nak_reason, SC_NAK_NO_NCF);
+    cr_assert_str_eq(sim.subs[0].nak_src.name, so->name);
+    cr_assert_eq(sim.subs[0].nak_addr, ip("198.18.0.1"));
+    cr_assert_eq(sim.subs[0].nak_port, ch.port, "auto: NAKs go to the data port");
+    cr_assert_eq(st.nak_unanswered, st.lost_packets);
+    cr_assert_eq(st.nak_unreachable, 0);
     sim_fini(&sim);
 }

@@ -29,6 +29,8 @@ sim_channel(struct sc_channel_cfg *ch)
 static struct sim_source *
 source_of(struct sim_sub *ss, const struct sc_source *src)
 {
+    if (current->ignore_mask && (src->addr & current->ignore_mask) == current->ignore_net)
+        return NULL;
     for (unsigned i = 0; i < ss->nsrc; i++)
         if (!strcmp(ss->src[i].name, src->name))
             return &ss->src[i];
@@ -92,8 +94,21 @@ on_event(void *ctx, const struct sc_sub_event *ev)
     struct sim_sub *ss = ctx;
     struct sim_source *so = source_of(ss, ev->src);
 
-    if (!so)
+    if (ev->type == SC_EV_NAK_UNANSWERED) {
+        if (!ss->nak_events++) {
+            ss->nak_src = *ev->src;
+            ss->nak_reason = ev->nak.reason;
+            ss->nak_addr = ev->nak.addr;
+            ss->nak_port = ev->nak.port;
+        }
         return;
+    }
+    if (!so) {
+        ss->ignored_up += ev->type == SC_EV_SOURCE_UP;
+        ss->ignored_down += ev->type == SC_EV_SOURCE_DOWN;
+        ss->evicted_down += ev->type == SC_EV_SOURCE_DOWN && ev->down.reason == SC_DOWN_EVICTED;
+        return;
+    }
     switch (ev->type) {
     case SC_EV_SOURCE_UP:
         if (!so->join)
@@ -116,6 +131,8 @@ on_event(void *ctx, const struct sc_sub_event *ev)
                                                        ev->loss.packets, ev->loss.reason };
         if (ev->loss.last != UINT64_MAX)
             so->next = ev->loss.last + 1;
+        break;
+    case SC_EV_NAK_UNANSWERED:
         break;
     }
 }

@@ -44,6 +44,12 @@ struct sim_sub {
     struct sim_source src[SIM_MAX_SOURCES];
     uint64_t order_errors, content_errors;
     char first_error[200];
+    unsigned ignored_up, ignored_down, evicted_down; /* events of ignored sources */
+    unsigned nak_events; /* SC_EV_NAK_UNANSWERED: the first one's fields */
+    struct sc_source nak_src;
+    enum sc_nak_fault nak_reason;
+    uint32_t nak_addr;
+    uint16_t nak_port;
 };
 
 struct sim {
@@ -59,6 +65,10 @@ struct sim {
     uint64_t step_ns;
     size_t msg_size; /* 0 = mixed sizes */
     uint64_t sent;   /* messages published by the current publisher */
+    /* sources whose address is in ignore_net/ignore_mask (network order; mask
+     * 0 = none) are not tracked: hostile tests' spoofed sources; their up and
+     * down events are only counted */
+    uint32_t ignore_net, ignore_mask;
 };
 
 /* A channel for simulations: defaults (lan) with overrides applied by the caller. */

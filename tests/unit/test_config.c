@@ -89,6 +89,22 @@ static const struct err_case err_cases[] = {
     { "sessions:\n  - name: s\n    users: [ {name: TOOLONGUSER, password: x} ]\n",
       "sessions[0].users[0].name: bad value 'TOOLONGUSER': too long: at most 6 characters" },
     { "version: 2\n", "t.yaml:1:10: version: bad value '2': expected 1" },
+    { "channels:\n  - name: a\n    source_allow: [10.0.0.0/8, 10.1.2.3/8]\n",
+      "t.yaml:3:32: channels[0].source_allow: bad value '10.1.2.3/8': host bits set after the /8 "
+      "prefix: did you mean 10.0.0.0/8?" },
+    { "channels:\n  - name: a\n    source_allow: [10.0.0.0/33]\n",
+      "t.yaml:3:20: channels[0].source_allow: bad value '10.0.0.0/33': expected an IPv4 address "
+      "or prefix, e.g. 10.1.2.3 or 198.18.0.0/15" },
+    { "channels:\n  - name: a\n    source_allow: [host.example]\n",
+      "channels[0].source_allow: bad value 'host.example': expected an IPv4 address or prefix" },
+    { "channels:\n  - name: a\n    source_allow: [239.1.1.1]\n",
+      "channels[0].source_allow: bad value '239.1.1.1': expected a unicast address or prefix" },
+    { "channels:\n  - name: a\n    source_allow: 10.0.0.0/8\n",
+      "channels[0].source_allow: expected a list, found a value" },
+    { "channels:\n  - name: a\n    nak_port: 0\n",
+      "channels[0].nak_port: bad value '0': out of range: expected 1 to 65535, or auto" },
+    { "channels:\n  - name: a\n    max_sources: 0\n",
+      "channels[0].max_sources: bad value '0': out of range: expected 1 to 4096" },
     /* structure */
     { "channels:\n  name: a\n", "t.yaml:2:3: channels: expected a list, found a mapping" },
     { "channels:\n  - name: a\n    nak: 5ms\n",
@@ -199,7 +215,39 @@ Test(config, builtin_defaults)
     cr_assert_eq(c->ttl, 1);
     cr_assert_eq(c->nak.backoff_ns, 50000, "LAN back-off in tens of microseconds");
     cr_assert_eq(c->spm.heartbeat_ns[0], 100000);
+    cr_assert_eq(c->nak_port, 0, "nak_port: auto");
+    cr_assert_eq(c->max_sources, 16);
+    cr_assert_eq(c->nsource_allow, 0, "packets from any address");
     cr_assert_eq(sc_config_validate(&cfg, NULL), 0);
+}
+
+Test(config, source_allow_and_nak_port_auto)
+{
+    struct sc_err err;
+    char a[INET_ADDRSTRLEN];
+    const struct sc_channel_cfg *c = &cfg.channels[0];
+
+    cr_assert_eq(load("channels:\n  - name: a\n    nak_port: auto\n    source_allow: "
+                      "[198.18.0.0/15, 10.1.2.3, 0.0.0.0/0]\n", &err), 0, "%s", err.msg);
+    cr_assert_eq(c->nak_port, 0);
+    cr_assert_eq(c->nsource_allow, 3);
+    inet_ntop(AF_INET, &c->source_allow[0].addr, a, sizeof(a));
+    cr_assert_str_eq(a, "198.18.0.0");
+    cr_assert_eq(c->source_allow[0].prefix, 15);
+    inet_ntop(AF_INET, &c->source_allow[1].addr, a, sizeof(a));
+    cr_assert_str_eq(a, "10.1.2.3");
+    cr_assert_eq(c->source_allow[1].prefix, 32);
+    cr_assert_eq(c->source_allow[2].prefix, 0);
+    cr_assert_eq(sc_config_set(&cfg, "nak_port=3056", &err), 0, "%s", err.msg);
+    cr_assert_eq(c->nak_port, 3056);
+    cr_assert_eq(sc_config_set(&cfg, "nak_port=auto", &err), 0, "%s", err.msg);
+    cr_assert_eq(c->nak_port, 0);
+    cr_assert_eq(sc_config_set(&cfg, "source_allow=10.0.0.0/8", &err), 0, "%s", err.msg);
+    cr_assert_eq(c->nsource_allow, 1);
+    cr_assert_eq(sc_config_set(&cfg, "source_allow=", &err), 0, "%s", err.msg);
+    cr_assert_eq(c->nsource_allow, 0, "an empty --set clears the list");
+    cr_assert_lt(sc_config_set(&cfg, "source_allow=10.0.0.1/24", &err), 0);
+    cr_assert(strstr(err.msg, "did you mean 10.0.0.0/24?"), "%s", err.msg);
 }
 
 Test(config, profiles_apply_in_order)
@@ -274,6 +322,8 @@ Test(config, print_load_round_trip)
     cr_assert_eq(sc_config_set(&a, "dpdk.eal_args=-l,0,--x=\"q\\\\u\"", &err), 0, "%s", err.msg);
     cr_assert_eq(sc_config_set(&a, "dpdk.device=net_pcap0,rx_pcap=/tmp/a\\b\"c\td", &err), 0,
                  "%s", err.msg);
+    cr_assert_eq(sc_config_set(&a, "source_allow=198.18.0.0/15,10.1.2.3", &err), 0, "%s",
+                 err.msg);
     m = open_memstream(&text, &len);
     sc_config_print(&a, m);
     fclose(m);

@@ -4,14 +4,19 @@
  * sends must have been GSO runs, the subscriber must have read runs whole, and
  * a reader with room for 5 packets at a time finds the rest of a run waiting,
  * rx_pending) and with them off; the publisher reads NAKs on both its ports; a
- * subscriber sleeps until data or its timeout (rx_wait). */
+ * subscriber sleeps until data or its timeout (rx_wait); a subscriber whose
+ * NAKs come back as ICMP port unreachable says so once (IP_RECVERR). */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <criterion/criterion.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/channel.h"
+#include "engine/sub_int.h"
 #include "engine/transport/transport.h"
+#include "proto/pgm.h"
 
 #define NPKT 32
 
@@ -217,4 +222,166 @@ Test(udp, a_subscriber_sleeps_until_data_or_the_timeout)
     cr_assert(!sc_xport_rx_pending(sub));
     sc_xport_close(pub);
     sc_xport_close(sub);
+}
+
+/* The subscriber's sending socket (IP_RECVERR): a datagram to a closed port
+ * comes back as an ICMP error that tx_errors reads once, with the datagram's
+ * destination; the kernel also reports it on the next send, which must not
+ * cost that next datagram. */
+Test(udp, a_subscriber_reads_icmp_errors_and_loses_no_send_to_them)
+{
+    struct sc_xport_params sp = { .role = SC_XPORT_SUB, .port = 47760, .ttl = 0 };
+    struct sc_xport *sub;
+    struct sc_err err;
+    struct sc_xport_txerr e[4];
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t al = sizeof(a);
+    uint8_t nak[20] = { 0 };
+    struct sc_pkt p = { .data = nak, .len = sizeof(nak) };
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    uint16_t n = 0;
+
+    inet_pton(AF_INET, "239.192.77.7", &sp.group);
+    inet_pton(AF_INET, "127.0.0.1", &sp.interface);
+    a.sin_addr.s_addr = sp.interface;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    close(fd); /* a port surely closed */
+    cr_assert_eq(sc_xport_udp_open(&sub, &sp, &err), 0, "%s", err.msg);
+    p.addr = sp.interface;
+    p.port = ntohs(a.sin_port);
+    cr_assert_eq(sc_xport_tx_errors(sub, e, 4), 0);
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(sc_xport_tx(sub, &p, 1), 1);
+        nanosleep(&(struct timespec){ 0, 20000000 }, NULL); /* the ICMP is back */
+    }
+    cr_assert_eq(sub->st.tx_pkts, 2, "%llu of 2 sent (a pending error took one)",
+                 (unsigned long long)sub->st.tx_pkts);
+    cr_assert_eq(sub->st.tx_dropped, 0);
+    for (int tries = 0; n < 2 && tries < 100; tries++) {
+        n = (uint16_t)(n + sc_xport_tx_errors(sub, e + n, (uint16_t)(4 - n)));
+        if (n < 2)
+            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+    }
+    cr_assert_eq(n, 2, "%u ICMP errors read for 2 datagrams", n);
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(e[k].addr, p.addr);
+        cr_assert_eq(e[k].port, p.port);
+        cr_assert_eq(e[k].icmp_type, 3);
+        cr_assert_eq(e[k].icmp_code, 3);
+        cr_assert_eq(e[k].err, ECONNREFUSED);
+        cr_assert_eq(e[k].reporter, sp.interface);
+    }
+    cr_assert_eq(sc_xport_tx_errors(sub, e, 4), 0, "an error read twice");
+    sc_xport_close(sub);
+}
+
+struct nak_events {
+    unsigned n;
+    struct sc_sub_event first;
+};
+
+static void
+ignore_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
+{
+    (void)ctx, (void)src, (void)seq, (void)msg, (void)len;
+}
+
+static void
+count_nak_events(void *ctx, const struct sc_sub_event *ev)
+{
+    struct nak_events *e = ctx;
+    if (ev->type == SC_EV_NAK_UNANSWERED && !e->n++)
+        e->first = *ev;
+}
+
+/* a raw-framing ODATA of session 1.2.3.4.5.6 port 4242 */
+static void
+send_odata(int fd, const struct sc_channel_cfg *ch, uint32_t sqn)
+{
+    struct sc_pgm_pkt k;
+    uint8_t b[256];
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(ch->port),
+                              .sin_addr = ch->group };
+    int len;
+
+    memset(&k, 0, sizeof(k));
+    k.type = SC_PGM_ODATA;
+    memcpy(k.gsi, "\1\2\3\4\5\6", 6);
+    k.sport = 4242;
+    k.dport = ch->pgm_port;
+    k.data.sqn = sqn;
+    k.data.trail = 0;
+    k.tsdu = (const uint8_t *)"payload!";
+    k.tsdu_len = 8;
+    len = sc_pgm_encode(b, sizeof(b), &k);
+    cr_assert_gt(len, 0);
+    cr_assert_eq(sendto(fd, b, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to)), len);
+}
+
+/* A subscriber NAKs a gap to a port where nothing listens: the ICMP port
+ * unreachable that comes back (IP_RECVERR on its sending socket) is counted,
+ * reported once as SC_EV_NAK_UNANSWERED with where the NAKs went, and the
+ * error the kernel then reports on the next send drops no NAK. */
+Test(udp, naks_to_a_closed_port_are_reported_once)
+{
+    struct sc_config cfg;
+    struct sc_channel_cfg ch;
+    struct sc_xport_params sp;
+    struct sc_xport *x;
+    struct sc_sub *sub;
+    struct sc_sub_stats st;
+    struct sc_err err;
+    struct nak_events ev = { 0 };
+    struct sc_sub_callbacks cb = { ignore_msg, count_nak_events, &ev };
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t al = sizeof(a);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0), off = 0;
+    struct in_addr lo;
+    uint64_t end;
+
+    /* a port surely closed: the kernel's choice, given back */
+    inet_pton(AF_INET, "127.0.0.1", &lo);
+    a.sin_addr = lo;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    close(fd);
+    sc_config_init(&cfg);
+    ch = cfg.channels[0];
+    inet_pton(AF_INET, "239.192.77.6", &ch.group);
+    ch.port = 47750;
+    ch.nak_port = ntohs(a.sin_port);
+    ch.interface = lo;
+    ch.framing = SC_FRAMING_RAW;
+    sc_xport_params_from(&sp, &ch, SC_XPORT_SUB);
+    cr_assert_eq(sc_xport_udp_open(&x, &sp, &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_sub_create_on(&sub, &ch, x, &cb, 1, &err), 0, "%s", err.msg);
+
+    fd = socket(AF_INET, SOCK_DGRAM, 0);
+    cr_assert_eq(setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &lo, sizeof(lo)), 0);
+    cr_assert_eq(setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &off, sizeof(off)), 0);
+    send_odata(fd, &ch, 0);
+    send_odata(fd, &ch, 2); /* 1 is missing: NAKed to 127.0.0.1:nak_port, retried */
+    end = mono_ns() + 2000000000u;
+    do {
+        sc_sub_do_work(sub, mono_ns());
+        sc_sub_get_stats(sub, &st);
+        nanosleep(&(struct timespec){ 0, 100000 }, NULL);
+    } while (mono_ns() < end && (st.lost_packets == 0 || st.nak_unreachable < 2));
+    printf("# %llu NAKs sent, %llu ICMP unreachable read, %llu packets lost (%llu unanswered)\n",
+           (unsigned long long)st.naks_sent, (unsigned long long)st.nak_unreachable,
+           (unsigned long long)st.lost_packets, (unsigned long long)st.nak_unanswered);
+    cr_assert_gt(st.naks_sent, 1);
+    cr_assert_geq(st.nak_unreachable, 2, "the ICMP errors were not read");
+    cr_assert_eq(ev.n, 1, "%u reports, expected one", ev.n);
+    cr_assert_eq(ev.first.nak.reason, SC_NAK_UNREACHABLE);
+    cr_assert_eq(ev.first.nak.icmp_code, 3, "ICMP code %u, not port unreachable",
+                 ev.first.nak.icmp_code);
+    cr_assert_eq(ev.first.nak.addr, lo.s_addr);
+    cr_assert_eq(ev.first.nak.port, ch.nak_port);
+    cr_assert_eq(st.lost_packets, 1, "the gap was not given up on after its retries");
+    cr_assert_eq(st.link.tx_dropped, 0, "a NAK was dropped on a pending ICMP error");
+    cr_assert_eq(st.tx_pkts, st.naks_sent);
+    close(fd);
+    sc_sub_destroy(sub);
 }
