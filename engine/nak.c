@@ -48,6 +48,22 @@ wait_ns(const struct sc_nak *n, uint64_t full, uint32_t k)
     return n->p.ramp && k < 3 ? full >> (3 - k) : full;
 }
 
+/* A wait ran out -- for the NCF (our NAK was not heard) or for the data (the
+ * repair was lost): back to back-off for another NAK, unless that wait has
+ * run out its retries. @return false when the sequence is lost. */
+static bool
+retry(struct sc_nak *n, struct sc_rxw_slot *s, uint64_t now_ns)
+{
+    bool ncf = s->nak_state == SC_NAK_WAIT_NCF;
+    uint8_t *tries = ncf ? &s->ncf_retries : &s->data_retries;
+
+    if (++*tries >= (ncf ? n->p.ncf_retries : n->p.data_retries))
+        return false;
+    s->nak_state = SC_NAK_BACKOFF;
+    s->nak_due_ns = now_ns + backoff(n);
+    return true;
+}
+
 void
 sc_nak_missing(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t now_ns)
 {
@@ -112,20 +128,11 @@ sc_nak_poll(struct sc_nak *n, struct sc_rxw *w, uint64_t now_ns, sc_nak_send_fn 
                 }
                 break;
             case SC_NAK_WAIT_NCF:
-                if (++s->ncf_retries >= n->p.ncf_retries) {
-                    lost(ctx, seq);
-                    continue;
-                }
-                s->nak_state = SC_NAK_BACKOFF;
-                s->nak_due_ns = now_ns + backoff(n);
-                break;
             case SC_NAK_WAIT_DATA:
-                if (++s->data_retries >= n->p.data_retries) {
+                if (!retry(n, s, now_ns)) {
                     lost(ctx, seq);
                     continue;
                 }
-                s->nak_state = SC_NAK_BACKOFF;
-                s->nak_due_ns = now_ns + backoff(n);
                 break;
             }
         }

@@ -465,20 +465,28 @@ nak_fire(struct sc_timer *t, uint64_t now_ns)
     deliver(src);
 }
 
-/* Everything missing before trail is gone from the publisher's window. */
+/* Every packet still missing before end (at most the window's end) can no
+ * longer be repaired, for reason: lost, reported when delivery reaches it. */
 static void
-apply_trail(struct source *src, uint64_t trail)
+give_up(struct source *src, uint64_t end, uint8_t reason)
 {
-    uint64_t end = trail < src->w.end ? trail : src->w.end;
-
+    if (end > src->w.end)
+        end = src->w.end;
     for (uint64_t q = src->w.next; q < end; q++) {
         struct sc_rxw_slot *sl = sc_rxw_slot(&src->w, q);
         if (sl->state == SC_RXW_MISSING) {
             sl->state = SC_RXW_LOST;
-            sl->loss_reason = SC_LOSS_NOT_IN_WINDOW;
+            sl->loss_reason = reason;
             src->sub->st.lost_packets++;
         }
     }
+}
+
+/* Everything missing before trail is gone from the publisher's window. */
+static void
+apply_trail(struct source *src, uint64_t trail)
+{
+    give_up(src, trail, SC_LOSS_NOT_IN_WINDOW);
 }
 
 /* Make room for seq: a gap wider than the receive window cannot be repaired.
@@ -487,20 +495,12 @@ static void
 make_room(struct source *src, uint64_t seq)
 {
     struct sc_rxw *w = &src->w;
-    uint64_t cap = sc_rxw_capacity(w), new_next, stop;
+    uint64_t cap = sc_rxw_capacity(w), new_next;
 
     if (seq < w->next + cap)
         return;
     new_next = seq + 1 - cap;
-    stop = new_next < w->end ? new_next : w->end;
-    for (uint64_t q = w->next; q < stop; q++) {
-        struct sc_rxw_slot *sl = sc_rxw_slot(w, q);
-        if (sl->state == SC_RXW_MISSING) {
-            sl->state = SC_RXW_LOST;
-            sl->loss_reason = SC_LOSS_RX_WINDOW;
-            src->sub->st.lost_packets++;
-        }
-    }
+    give_up(src, new_next, SC_LOSS_RX_WINDOW);
     deliver(src);
     while (w->next < new_next && w->next < w->end) { /* pieces of an APDU that cannot finish */
         lose_slot(src, sc_rxw_slot(w, w->next), w->next, SC_LOSS_RX_WINDOW);
@@ -551,14 +551,7 @@ settle(struct source *src)
     struct sc_sub *s = src->sub;
 
     /* whatever is still missing is lost; deliver what remains in order */
-    for (uint64_t q = src->w.next; q < src->w.end; q++) {
-        struct sc_rxw_slot *sl = sc_rxw_slot(&src->w, q);
-        if (sl->state == SC_RXW_MISSING) {
-            sl->state = SC_RXW_LOST;
-            sl->loss_reason = SC_LOSS_SOURCE_GONE;
-            s->st.lost_packets++;
-        }
-    }
+    give_up(src, src->w.end, SC_LOSS_SOURCE_GONE);
     src->fin = false; /* no recursion through deliver() */
     deliver(src);
     for (uint64_t q = src->w.next; q < src->w.end; q++) { /* pieces of an unfinished APDU */
