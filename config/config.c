@@ -313,26 +313,26 @@ sc_cfg_suggest(enum sc_cfg_section sec, const char *prefix, const char *bad, cha
 
 /* ------------------------------------------------------------ value parsing */
 
-struct unit {
+struct sc_cfg_unit {
     const char *name;
     uint64_t mult;
 };
 
-static const struct unit duration_units[] = {
+static const struct sc_cfg_unit duration_units[] = {
     { "ns", 1 }, { "us", NS_US }, { "ms", NS_MS }, { "s", NS_S }, { "min", 60 * NS_S }, { NULL, 0 }
 };
-static const struct unit size_units[] = {
+static const struct sc_cfg_unit size_units[] = {
     { "B", 1 },          { "KB", 1000 },        { "KiB", 1024 },         { "MB", 1000000 },
     { "MiB", 1u << 20 }, { "GB", 1000000000 }, { "GiB", 1ull << 30 }, { NULL, 0 }
 };
-static const struct unit rate_units[] = {
+static const struct sc_cfg_unit rate_units[] = {
     { "bit", 1 }, { "kbit", 1000 }, { "Mbit", 1000000 }, { "Gbit", 1000000000 }, { NULL, 0 }
 };
 
 /* "<decimal>[.<fraction>][ ]<unit>"; a bare number is accepted only when
  * bare_ok (then the first unit applies) or the value is 0. */
 static int
-parse_units(const char *s, const struct unit *units, bool bare_ok, uint64_t *out)
+parse_units(const char *s, const struct sc_cfg_unit *units, bool bare_ok, uint64_t *out)
 {
     uint64_t ip = 0, fp = 0, fscale = 1, mult = 0;
     const char *p = s;
@@ -365,7 +365,7 @@ parse_units(const char *s, const struct unit *units, bool bare_ok, uint64_t *out
         const char *e = p + strlen(p);
         while (e > p && isspace((unsigned char)e[-1]))
             e--;
-        for (const struct unit *u = units; u->name; u++)
+        for (const struct sc_cfg_unit *u = units; u->name; u++)
             if (strlen(u->name) == (size_t)(e - p) && strncmp(u->name, p, (size_t)(e - p)) == 0)
                 mult = u->mult;
         if (!mult)
@@ -380,12 +380,12 @@ parse_units(const char *s, const struct unit *units, bool bare_ok, uint64_t *out
 }
 
 static void
-format_units(uint64_t v, const struct unit *units, char *buf, size_t len)
+format_units(uint64_t v, const struct sc_cfg_unit *units, char *buf, size_t len)
 {
-    const struct unit *best = &units[0];
+    const struct sc_cfg_unit *best = &units[0];
 
     if (v != 0)
-        for (const struct unit *u = units; u->name; u++)
+        for (const struct sc_cfg_unit *u = units; u->name; u++)
             if (v % u->mult == 0 && u->mult > best->mult)
                 best = u;
     snprintf(buf, len, "%llu%s", (unsigned long long)(v / best->mult), v ? best->name : "");
@@ -450,229 +450,15 @@ range_check(const struct sc_cfg_key *k, uint64_t v, char *why, size_t len)
 
     if (v >= k->min && v <= k->max)
         return 0;
-    if (k->type == SC_VT_DURATION || k->type == SC_VT_DURATION_LIST) {
-        format_units(k->min, duration_units, lo, sizeof(lo));
-        format_units(k->max, duration_units, hi, sizeof(hi));
-    } else if (k->type == SC_VT_SIZE) {
-        format_units(k->min, size_units, lo, sizeof(lo));
-        format_units(k->max, size_units, hi, sizeof(hi));
+    if (k->type->units) {
+        format_units(k->min, k->type->units, lo, sizeof(lo));
+        format_units(k->max, k->type->units, hi, sizeof(hi));
     } else {
         snprintf(lo, sizeof(lo), "%llu", (unsigned long long)k->min);
         snprintf(hi, sizeof(hi), "%llu", (unsigned long long)k->max);
     }
-    snprintf(why, len, "out of range: expected %s to %s", lo, hi);
-    return -EINVAL;
-}
-
-/* "A.B.C.D" or "A.B.C.D/N", appended to a CIDR list */
-static int
-parse_cidr(const struct sc_cfg_key *k, const char *s, void *base, char *why, size_t len)
-{
-    struct sc_cidr c = { .prefix = 32 };
-    const char *slash = strchr(s, '/');
-    char a[INET_ADDRSTRLEN];
-    uint32_t *n = list_count(k, base), mask;
-
-    if ((slash ? (size_t)(slash - s) : strlen(s)) >= sizeof(a))
-        goto bad;
-    snprintf(a, sizeof(a), "%.*s", slash ? (int)(slash - s) : (int)strlen(s), s);
-    if (inet_pton(AF_INET, a, &c.addr) != 1)
-        goto bad;
-    if (slash) {
-        char *end;
-        unsigned long p;
-        if (!isdigit((unsigned char)slash[1]))
-            goto bad;
-        p = strtoul(slash + 1, &end, 10);
-        if (*end || p > 32)
-            goto bad;
-        c.prefix = (uint8_t)p;
-    }
-    if ((ntohl(c.addr.s_addr) >> 28) == 0xE) {
-        snprintf(why, len, "expected a unicast address or prefix, not a multicast group");
-        return -EINVAL;
-    }
-    mask = c.prefix ? htonl(~0u << (32 - c.prefix)) : 0;
-    if (c.addr.s_addr & ~mask) {
-        struct in_addr net = { c.addr.s_addr & mask };
-        inet_ntop(AF_INET, &net, a, sizeof(a));
-        snprintf(why, len, "host bits set after the /%u prefix: did you mean %s/%u?", c.prefix, a,
-                 c.prefix);
-        return -EINVAL;
-    }
-    if (*n >= k->max_items) {
-        snprintf(why, len, "too many entries: at most %u", k->max_items);
-        return -EINVAL;
-    }
-    ((struct sc_cidr *)field(k, base))[(*n)++] = c;
-    return 0;
-
-bad:
-    snprintf(why, len, "expected an IPv4 address or prefix, e.g. 10.1.2.3 or 198.18.0.0/15");
-    return -EINVAL;
-}
-
-bool
-sc_cfg_is_list(const struct sc_cfg_key *k)
-{
-    return k->type == SC_VT_DURATION_LIST || k->type == SC_VT_STR_LIST ||
-           k->type == SC_VT_CIDR_LIST;
-}
-
-int
-sc_cfg_parse(const struct sc_cfg_key *k, const char *s, void *base, char *why, size_t len)
-{
-    void *dst = field(k, base);
-    uint64_t v = 0;
-    int rc;
-
-    switch (k->type) {
-    case SC_VT_BOOL:
-        if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on"))
-            *(bool *)dst = true;
-        else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off"))
-            *(bool *)dst = false;
-        else {
-            snprintf(why, len, "expected true or false");
-            return -EINVAL;
-        }
-        return 0;
-    case SC_VT_UINT: {
-        char *end;
-        if ((k->flags & SC_KEY_AUTO_OK) && !strcmp(s, "auto")) {
-            v = 0;
-            goto store_uint;
-        }
-        if (!isdigit((unsigned char)s[0])) {
-            snprintf(why, len, "expected a whole number");
-            return -EINVAL;
-        }
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (*end || errno) {
-            snprintf(why, len, "expected a whole number");
-            return -EINVAL;
-        }
-        if ((rc = range_check(k, v, why, len)) < 0) {
-            if (k->flags & SC_KEY_AUTO_OK)
-                snprintf(why + strlen(why), len - strlen(why), ", or auto");
-            return rc;
-        }
-store_uint:
-        if (k->size == 1)
-            *(uint8_t *)dst = (uint8_t)v;
-        else if (k->size == 2)
-            *(uint16_t *)dst = (uint16_t)v;
-        else
-            *(uint32_t *)dst = (uint32_t)v;
-        return 0;
-    }
-    case SC_VT_DURATION:
-    case SC_VT_DURATION_LIST:
-        if (parse_units(s, duration_units, false, &v) < 0) {
-            snprintf(why, len, "expected a duration with a unit (ns, us, ms, s, min), e.g. 50us");
-            return -EINVAL;
-        }
-        if ((rc = range_check(k, v, why, len)) < 0)
-            return rc;
-        if (k->type == SC_VT_DURATION) {
-            *(uint64_t *)dst = v;
-        } else {
-            uint32_t *n = list_count(k, base);
-            if (*n >= k->max_items) {
-                snprintf(why, len, "too many entries: at most %u", k->max_items);
-                return -EINVAL;
-            }
-            ((uint64_t *)dst)[(*n)++] = v;
-        }
-        return 0;
-    case SC_VT_SIZE:
-        if (parse_units(s, size_units, true, &v) < 0) {
-            snprintf(why, len, "expected a size in bytes, e.g. 65536, 64KiB, 8MiB");
-            return -EINVAL;
-        }
-        if ((rc = range_check(k, v, why, len)) < 0)
-            return rc;
-        *(uint64_t *)dst = v;
-        return 0;
-    case SC_VT_RATE:
-        if (parse_units(s, rate_units, false, &v) < 0) {
-            snprintf(why, len, "expected a rate in bits per second, e.g. 100Mbit or 1Gbit "
-                               "(0 = unlimited)");
-            return -EINVAL;
-        }
-        *(uint64_t *)dst = v;
-        return 0;
-    case SC_VT_IPV4:
-    case SC_VT_MCAST: {
-        struct in_addr a;
-        bool mc;
-        if ((k->flags & SC_KEY_NONE_OK) && !strcmp(s, "none")) {
-            ((struct in_addr *)dst)->s_addr = 0;
-            return 0;
-        }
-        if (inet_pton(AF_INET, s, &a) != 1) {
-            snprintf(why, len, "expected an IPv4 address such as %s",
-                     k->type == SC_VT_MCAST ? "239.192.0.1" : "127.0.0.1");
-            return -EINVAL;
-        }
-        mc = (ntohl(a.s_addr) >> 28) == 0xE;
-        if (k->type == SC_VT_MCAST && !mc) {
-            snprintf(why, len, "expected a multicast group (224.0.0.0/4), e.g. 239.192.0.1");
-            return -EINVAL;
-        }
-        if (k->type == SC_VT_IPV4 && mc) {
-            snprintf(why, len, "expected a unicast address, not a multicast group");
-            return -EINVAL;
-        }
-        *(struct in_addr *)dst = a;
-        return 0;
-    }
-    case SC_VT_ENUM:
-        for (unsigned i = 0; k->names[i]; i++)
-            if (!strcmp(s, k->names[i])) {
-                *(unsigned *)dst = i;
-                return 0;
-            }
-        {
-            size_t o = (size_t)snprintf(why, len, "expected one of:");
-            for (unsigned i = 0; k->names[i] && o < len; i++)
-                o += (size_t)snprintf(why + o, len - o, " %s", k->names[i]);
-        }
-        return -EINVAL;
-    case SC_VT_ALPHA:
-        if (!is_alpha_value(s)) {
-            snprintf(why, len, "expected printable ASCII without spaces");
-            return -EINVAL;
-        }
-        /* fall through */
-    case SC_VT_STR:
-    case SC_VT_ENDPOINT:
-        if (strlen(s) >= k->size) {
-            snprintf(why, len, "too long: at most %u characters", k->size - 1u);
-            return -EINVAL;
-        }
-        if (k->type == SC_VT_ENDPOINT && s[0] && (rc = check_endpoint(s, why, len)) < 0)
-            return rc;
-        memcpy(dst, s, strlen(s) + 1);
-        return 0;
-    case SC_VT_STR_LIST: {
-        uint32_t *n = list_count(k, base);
-        if (strlen(s) >= k->size) {
-            snprintf(why, len, "too long: at most %u characters", k->size - 1u);
-            return -EINVAL;
-        }
-        if (*n >= k->max_items) {
-            snprintf(why, len, "too many entries: at most %u", k->max_items);
-            return -EINVAL;
-        }
-        memcpy((char *)dst + (size_t)k->size * (*n)++, s, strlen(s) + 1);
-        return 0;
-    }
-    case SC_VT_CIDR_LIST:
-        return parse_cidr(k, s, base, why, len);
-    }
-    snprintf(why, len, "unsupported value type");
+    snprintf(why, len, "out of range: expected %s to %s%s", lo, hi,
+             (k->flags & SC_KEY_AUTO_OK) ? ", or auto" : "");
     return -EINVAL;
 }
 
@@ -704,73 +490,310 @@ quote(const char *s, char *buf, size_t len)
     buf[o] = '\0';
 }
 
+/* ------------------------------------------------- value types (parse, format)
+ * One handler pair per type, as nginx's ngx_conf_set_*_slot: parse one value
+ * into dst (the field, or a list's next element) or say why not; format one
+ * value back to the text that parses to it. The key table names each key's
+ * type; lists, ranges and errors are handled once, around the handlers. */
+
+static int
+parse_bool(const struct sc_cfg_key *k, const char *s, void *dst, char *why, size_t len)
+{
+    (void)k;
+    if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on"))
+        *(bool *)dst = true;
+    else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off"))
+        *(bool *)dst = false;
+    else {
+        snprintf(why, len, "expected true or false");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static void
+format_bool(const struct sc_cfg_key *k, const void *src, char *buf, size_t len)
+{
+    (void)k;
+    snprintf(buf, len, "%s", *(const bool *)src ? "true" : "false");
+}
+
+static uint64_t
+load_uint(const struct sc_cfg_key *k, const void *src)
+{
+    return k->size == 1 ? *(const uint8_t *)src
+           : k->size == 2 ? *(const uint16_t *)src : *(const uint32_t *)src;
+}
+
+static int
+parse_uint(const struct sc_cfg_key *k, const char *s, void *dst, char *why, size_t len)
+{
+    uint64_t v = 0;
+    char *end = NULL;
+    int rc;
+
+    if (!((k->flags & SC_KEY_AUTO_OK) && !strcmp(s, "auto"))) {
+        errno = 0;
+        if (isdigit((unsigned char)s[0]))
+            v = strtoull(s, &end, 10);
+        if (!end || *end || errno) {
+            snprintf(why, len, "expected a whole number");
+            return -EINVAL;
+        }
+        if ((rc = range_check(k, v, why, len)) < 0)
+            return rc;
+    }
+    if (k->size == 1)
+        *(uint8_t *)dst = (uint8_t)v;
+    else if (k->size == 2)
+        *(uint16_t *)dst = (uint16_t)v;
+    else
+        *(uint32_t *)dst = (uint32_t)v;
+    return 0;
+}
+
+static void
+format_uint(const struct sc_cfg_key *k, const void *src, char *buf, size_t len)
+{
+    uint64_t v = load_uint(k, src);
+
+    if ((k->flags & SC_KEY_AUTO_OK) && !v)
+        snprintf(buf, len, "auto");
+    else
+        snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+/* durations, sizes and rates: a number and one of the type's units (a bare
+ * number only for sizes, or 0) */
+static int
+parse_measure(const struct sc_cfg_key *k, const char *s, void *dst, char *why, size_t len)
+{
+    uint64_t v;
+    int rc;
+
+    if (parse_units(s, k->type->units, k->type->units == size_units, &v) < 0) {
+        snprintf(why, len, "%s", k->type->expect);
+        return -EINVAL;
+    }
+    if (k->type->units != rate_units && (rc = range_check(k, v, why, len)) < 0)
+        return rc;
+    *(uint64_t *)dst = v;
+    return 0;
+}
+
+static void
+format_measure(const struct sc_cfg_key *k, const void *src, char *buf, size_t len)
+{
+    format_units(*(const uint64_t *)src, k->type->units, buf, len);
+}
+
+static int
+parse_addr(const struct sc_cfg_key *k, const char *s, void *dst, char *why, size_t len)
+{
+    const bool group = k->type == SC_VT_MCAST;
+    struct in_addr a;
+    bool mc;
+
+    if ((k->flags & SC_KEY_NONE_OK) && !strcmp(s, "none")) {
+        ((struct in_addr *)dst)->s_addr = 0;
+        return 0;
+    }
+    if (inet_pton(AF_INET, s, &a) != 1) {
+        snprintf(why, len, "expected an IPv4 address such as %s",
+                 group ? "239.192.0.1" : "127.0.0.1");
+        return -EINVAL;
+    }
+    mc = (ntohl(a.s_addr) >> 28) == 0xE;
+    if (group != mc) {
+        snprintf(why, len, "%s",
+                 group ? "expected a multicast group (224.0.0.0/4), e.g. 239.192.0.1"
+                       : "expected a unicast address, not a multicast group");
+        return -EINVAL;
+    }
+    *(struct in_addr *)dst = a;
+    return 0;
+}
+
+static void
+format_addr(const struct sc_cfg_key *k, const void *src, char *buf, size_t len)
+{
+    if ((k->flags & SC_KEY_NONE_OK) && !((const struct in_addr *)src)->s_addr)
+        snprintf(buf, len, "none");
+    else
+        inet_ntop(AF_INET, src, buf, (socklen_t)len);
+}
+
+static int
+parse_enum(const struct sc_cfg_key *k, const char *s, void *dst, char *why, size_t len)
+{
+    size_t o;
+
+    for (unsigned i = 0; k->names[i]; i++)
+        if (!strcmp(s, k->names[i])) {
+            *(unsigned *)dst = i;
+            return 0;
+        }
+    o = (size_t)snprintf(why, len, "expected one of:");
+    for (unsigned i = 0; k->names[i] && o < len; i++)
+        o += (size_t)snprintf(why + o, len - o, " %s", k->names[i]);
+    return -EINVAL;
+}
+
+static void
+format_enum(const struct sc_cfg_key *k, const void *src, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", k->names[*(const unsigned *)src]);
+}
+
+/* strings: plain, ALPHA (SoupBinTCP fields: printable, no spaces) and
+ * endpoints (tcp:HOST:PORT, unix:/path); the size is the buffer's */
+static int
+parse_string(const struct sc_cfg_key *k, const char *s, void *dst, char *why, size_t len)
+{
+    int rc;
+
+    if (k->type == SC_VT_ALPHA && !is_alpha_value(s)) {
+        snprintf(why, len, "expected printable ASCII without spaces");
+        return -EINVAL;
+    }
+    if (strlen(s) >= k->size) {
+        snprintf(why, len, "too long: at most %u characters", k->size - 1u);
+        return -EINVAL;
+    }
+    if (k->type == SC_VT_ENDPOINT && s[0] && (rc = check_endpoint(s, why, len)) < 0)
+        return rc;
+    memcpy(dst, s, strlen(s) + 1);
+    return 0;
+}
+
+static void
+format_string(const struct sc_cfg_key *k, const void *src, char *buf, size_t len)
+{
+    (void)k;
+    quote(src, buf, len);
+}
+
+/* "A.B.C.D" or "A.B.C.D/N" */
+static int
+parse_cidr(const struct sc_cfg_key *k, const char *s, void *dst, char *why, size_t len)
+{
+    struct sc_cidr c = { .prefix = 32 };
+    const char *slash = strchr(s, '/');
+    char a[INET_ADDRSTRLEN];
+    uint32_t mask;
+
+    (void)k;
+    if ((slash ? (size_t)(slash - s) : strlen(s)) >= sizeof(a))
+        goto bad;
+    snprintf(a, sizeof(a), "%.*s", slash ? (int)(slash - s) : (int)strlen(s), s);
+    if (inet_pton(AF_INET, a, &c.addr) != 1)
+        goto bad;
+    if (slash) {
+        char *end;
+        unsigned long p;
+        if (!isdigit((unsigned char)slash[1]))
+            goto bad;
+        p = strtoul(slash + 1, &end, 10);
+        if (*end || p > 32)
+            goto bad;
+        c.prefix = (uint8_t)p;
+    }
+    if ((ntohl(c.addr.s_addr) >> 28) == 0xE) {
+        snprintf(why, len, "expected a unicast address or prefix, not a multicast group");
+        return -EINVAL;
+    }
+    mask = c.prefix ? htonl(~0u << (32 - c.prefix)) : 0;
+    if (c.addr.s_addr & ~mask) {
+        struct in_addr net = { c.addr.s_addr & mask };
+        inet_ntop(AF_INET, &net, a, sizeof(a));
+        snprintf(why, len, "host bits set after the /%u prefix: did you mean %s/%u?", c.prefix, a,
+                 c.prefix);
+        return -EINVAL;
+    }
+    *(struct sc_cidr *)dst = c;
+    return 0;
+
+bad:
+    snprintf(why, len, "expected an IPv4 address or prefix, e.g. 10.1.2.3 or 198.18.0.0/15");
+    return -EINVAL;
+}
+
+static void
+format_cidr(const struct sc_cfg_key *k, const void *src, char *buf, size_t len)
+{
+    const struct sc_cidr *c = src;
+
+    (void)k;
+    inet_ntop(AF_INET, &c->addr, buf, (socklen_t)len);
+    if (c->prefix != 32)
+        snprintf(buf + strlen(buf), len - strlen(buf), "/%u", c->prefix);
+}
+
+#define DURATION_EXPECT "expected a duration with a unit (ns, us, ms, s, min), e.g. 50us"
+#define TYPE(n, ref, list, parse, format, units, expect)                                  \
+    const struct sc_cfg_type sc_cfg_vt_##n = { ref, list, parse, format, units, expect }
+TYPE(bool, "bool", false, parse_bool, format_bool, NULL, NULL);
+TYPE(uint, "integer", false, parse_uint, format_uint, NULL, NULL);
+TYPE(duration, "duration", false, parse_measure, format_measure, duration_units, DURATION_EXPECT);
+TYPE(size, "size", false, parse_measure, format_measure, size_units,
+     "expected a size in bytes, e.g. 65536, 64KiB, 8MiB");
+TYPE(rate, "rate", false, parse_measure, format_measure, rate_units,
+     "expected a rate in bits per second, e.g. 100Mbit or 1Gbit (0 = unlimited)");
+TYPE(ipv4, "IPv4", false, parse_addr, format_addr, NULL, NULL);
+TYPE(mcast, "IPv4 group", false, parse_addr, format_addr, NULL, NULL);
+TYPE(enum, "enum", false, parse_enum, format_enum, NULL, NULL);
+TYPE(str, "string", false, parse_string, format_string, NULL, NULL);
+TYPE(alpha, "string", false, parse_string, format_string, NULL, NULL);
+TYPE(endpoint, "endpoint", false, parse_string, format_string, NULL, NULL);
+TYPE(duration_list, "durations", true, parse_measure, format_measure, duration_units,
+     DURATION_EXPECT);
+TYPE(str_list, "strings", true, parse_string, format_string, NULL, NULL);
+TYPE(cidr_list, "IPv4 prefixes", true, parse_cidr, format_cidr, NULL, NULL);
+
+bool
+sc_cfg_is_list(const struct sc_cfg_key *k)
+{
+    return k->type->list;
+}
+
+int
+sc_cfg_parse(const struct sc_cfg_key *k, const char *s, void *base, char *why, size_t len)
+{
+    uint32_t *n;
+    int rc;
+
+    if (!k->type->list)
+        return k->type->parse(k, s, field(k, base), why, len);
+    n = list_count(k, base);
+    if (*n >= k->max_items) {
+        snprintf(why, len, "too many entries: at most %u", k->max_items);
+        return -EINVAL;
+    }
+    if ((rc = k->type->parse(k, s, (char *)field(k, base) + (size_t)k->size * *n, why, len)) < 0)
+        return rc;
+    (*n)++;
+    return 0;
+}
+
 void
 sc_cfg_format(const struct sc_cfg_key *k, const void *base, char *buf, size_t len)
 {
-    const void *src = (const char *)base + k->off;
+    const char *src = (const char *)base + k->off;
     const uint32_t *n = (const uint32_t *)(const void *)((const char *)base + k->count_off);
-    size_t o = 0;
+    size_t o;
 
-    switch (k->type) {
-    case SC_VT_BOOL:
-        snprintf(buf, len, "%s", *(const bool *)src ? "true" : "false");
-        return;
-    case SC_VT_UINT:
-        if ((k->flags & SC_KEY_AUTO_OK) && !(k->size == 1 ? *(const uint8_t *)src
-                                             : k->size == 2 ? *(const uint16_t *)src
-                                                            : *(const uint32_t *)src)) {
-            snprintf(buf, len, "auto");
-            return;
-        }
-        snprintf(buf, len, "%u",
-                 k->size == 1 ? *(const uint8_t *)src
-                 : k->size == 2 ? *(const uint16_t *)src : *(const uint32_t *)src);
-        return;
-    case SC_VT_DURATION:
-        format_units(*(const uint64_t *)src, duration_units, buf, len);
-        return;
-    case SC_VT_SIZE:
-        format_units(*(const uint64_t *)src, size_units, buf, len);
-        return;
-    case SC_VT_RATE:
-        format_units(*(const uint64_t *)src, rate_units, buf, len);
-        return;
-    case SC_VT_IPV4:
-    case SC_VT_MCAST:
-        if ((k->flags & SC_KEY_NONE_OK) && !((const struct in_addr *)src)->s_addr)
-            snprintf(buf, len, "none");
-        else
-            inet_ntop(AF_INET, src, buf, (socklen_t)len);
-        return;
-    case SC_VT_ENUM:
-        snprintf(buf, len, "%s", k->names[*(const unsigned *)src]);
-        return;
-    case SC_VT_STR:
-    case SC_VT_ALPHA:
-    case SC_VT_ENDPOINT:
-        quote(src, buf, len);
-        return;
-    case SC_VT_DURATION_LIST:
-    case SC_VT_STR_LIST:
-    case SC_VT_CIDR_LIST:
-        o = (size_t)snprintf(buf, len, "[");
-        for (uint32_t i = 0; i < *n && o < len; i++) {
-            char one[4 * SC_CFG_EAL_ARG_MAX + 8];
-            if (k->type == SC_VT_DURATION_LIST) {
-                format_units(((const uint64_t *)src)[i], duration_units, one, sizeof(one));
-            } else if (k->type == SC_VT_CIDR_LIST) {
-                const struct sc_cidr *c = &((const struct sc_cidr *)src)[i];
-                inet_ntop(AF_INET, &c->addr, one, sizeof(one));
-                if (c->prefix != 32)
-                    snprintf(one + strlen(one), sizeof(one) - strlen(one), "/%u", c->prefix);
-            } else
-                quote((const char *)src + (size_t)k->size * i, one, sizeof(one));
-            o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "", one);
-        }
-        if (o < len)
-            snprintf(buf + o, len - o, "]");
+    if (!k->type->list) {
+        k->type->format(k, src, buf, len);
         return;
     }
+    o = (size_t)snprintf(buf, len, "[");
+    for (uint32_t i = 0; i < *n && o < len; i++) {
+        char one[4 * SC_CFG_EAL_ARG_MAX + 8];
+        k->type->format(k, src + (size_t)k->size * i, one, sizeof(one));
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "", one);
+    }
+    if (o < len)
+        snprintf(buf + o, len - o, "]");
 }
 
 /* ---------------------------------------------------------------- defaults */
@@ -974,48 +997,60 @@ sc_cfg_check_session(const struct sc_session_cfg *s, char *path, size_t plen, ch
     return 0;
 }
 
-int
-sc_config_validate(const struct sc_config *cfg, struct sc_err *err)
+/* The items of one section (channels, sessions): each passes its own check,
+ * and no two share a name (the first field of both structs). */
+typedef int section_check_fn(const void *item, char *path, size_t plen, char *msg, size_t mlen);
+
+static int
+check_items(const struct sc_config *cfg, const char *section, const void *items, size_t size,
+            uint32_t n, section_check_fn *check, struct sc_err *err)
 {
     char path[64], msg[160];
 
-    for (uint32_t i = 0; i < cfg->nchannels; i++) {
-        if (sc_cfg_check_channel(&cfg->channels[i], path, sizeof(path), msg, sizeof(msg)) < 0)
-            goto bad_channel;
-        for (uint32_t j = 0; j < i; j++)
-            if (!strcmp(cfg->channels[i].name, cfg->channels[j].name)) {
+    for (uint32_t i = 0; i < n; i++) {
+        const char *name = (const char *)items + size * i;
+        bool bad = check(name, path, sizeof(path), msg, sizeof(msg)) < 0;
+        for (uint32_t j = 0; j < i && !bad; j++)
+            if (!strcmp(name, (const char *)items + size * j)) {
                 snprintf(path, sizeof(path), "name");
-                snprintf(msg, sizeof(msg), "duplicate channel name");
-                goto bad_channel;
+                snprintf(msg, sizeof(msg), "duplicate %.10s name", section);
+                bad = true;
             }
-        continue;
-bad_channel:
-        if (err) {
-            err->code = -EINVAL;
-            snprintf(err->msg, sizeof(err->msg), "%.60s: channels.%.31s.%.40s: %.90s", cfg->origin,
-                     cfg->channels[i].name, path, msg);
-        }
-        return -EINVAL;
-    }
-    for (uint32_t i = 0; i < cfg->nsessions; i++) {
-        if (sc_cfg_check_session(&cfg->sessions[i], path, sizeof(path), msg, sizeof(msg)) < 0)
-            goto bad_session;
-        for (uint32_t j = 0; j < i; j++)
-            if (!strcmp(cfg->sessions[i].name, cfg->sessions[j].name)) {
-                snprintf(path, sizeof(path), "name");
-                snprintf(msg, sizeof(msg), "duplicate session name");
-                goto bad_session;
+        if (bad) {
+            if (err) {
+                err->code = -EINVAL;
+                snprintf(err->msg, sizeof(err->msg), "%.60s: %ss.%.31s.%.40s: %.90s", cfg->origin,
+                         section, name, path, msg);
             }
-        continue;
-bad_session:
-        if (err) {
-            err->code = -EINVAL;
-            snprintf(err->msg, sizeof(err->msg), "%.60s: sessions.%.31s.%.40s: %.90s", cfg->origin,
-                     cfg->sessions[i].name, path, msg);
+            return -EINVAL;
         }
-        return -EINVAL;
     }
     return 0;
+}
+
+static int
+check_channel(const void *c, char *path, size_t plen, char *msg, size_t mlen)
+{
+    return sc_cfg_check_channel(c, path, plen, msg, mlen);
+}
+
+static int
+check_session(const void *s, char *path, size_t plen, char *msg, size_t mlen)
+{
+    return sc_cfg_check_session(s, path, plen, msg, mlen);
+}
+
+_Static_assert(offsetof(struct sc_channel_cfg, name) == 0, "check_items: name comes first");
+_Static_assert(offsetof(struct sc_session_cfg, name) == 0, "check_items: name comes first");
+
+int
+sc_config_validate(const struct sc_config *cfg, struct sc_err *err)
+{
+    int rc = check_items(cfg, "channel", cfg->channels, sizeof(cfg->channels[0]), cfg->nchannels,
+                         check_channel, err);
+
+    return rc < 0 ? rc : check_items(cfg, "session", cfg->sessions, sizeof(cfg->sessions[0]),
+                                     cfg->nsessions, check_session, err);
 }
 
 /* --------------------------------------------------------------- look-ups */
@@ -1205,28 +1240,6 @@ sc_config_print(const struct sc_config *cfg, FILE *out)
     }
 }
 
-static const char *
-type_name(const struct sc_cfg_key *k)
-{
-    switch (k->type) {
-    case SC_VT_BOOL: return "bool";
-    case SC_VT_UINT: return "integer";
-    case SC_VT_DURATION: return "duration";
-    case SC_VT_SIZE: return "size";
-    case SC_VT_RATE: return "rate";
-    case SC_VT_IPV4: return "IPv4";
-    case SC_VT_MCAST: return "IPv4 group";
-    case SC_VT_ENUM: return "enum";
-    case SC_VT_STR: return "string";
-    case SC_VT_ALPHA: return "string";
-    case SC_VT_ENDPOINT: return "endpoint";
-    case SC_VT_DURATION_LIST: return "durations";
-    case SC_VT_STR_LIST: return "strings";
-    case SC_VT_CIDR_LIST: return "IPv4 prefixes";
-    }
-    return "?";
-}
-
 void
 sc_cfg_print_reference(FILE *out)
 {
@@ -1245,25 +1258,25 @@ sc_cfg_print_reference(FILE *out)
         const struct sc_cfg_key *k = &channel_keys[i];
         sc_cfg_format(k, &lan, a, sizeof(a));
         sc_cfg_format(k, &wan, b, sizeof(b));
-        fprintf(out, "| `%s` | %s | `%s` | `%s` | %s |\n", k->name, type_name(k), a, b, k->doc);
+        fprintf(out, "| `%s` | %s | `%s` | `%s` | %s |\n", k->name, k->type->ref, a, b, k->doc);
     }
     fprintf(out, "\n#### `dpdk`\n\n| key | type | default | meaning |\n|---|---|---|---|\n");
     for (size_t i = 0; i < sections[SC_SEC_DPDK].n; i++) {
         sc_cfg_format(&dpdk_keys[i], &d, a, sizeof(a));
-        fprintf(out, "| `%s` | %s | `%s` | %s |\n", dpdk_keys[i].name, type_name(&dpdk_keys[i]),
+        fprintf(out, "| `%s` | %s | `%s` | %s |\n", dpdk_keys[i].name, dpdk_keys[i].type->ref,
                 a, dpdk_keys[i].doc);
     }
     fprintf(out, "\n#### `sessions[]`\n\n| key | type | default | meaning |\n|---|---|---|---|\n");
     for (size_t i = 0; i < sections[SC_SEC_SESSION].n; i++) {
         sc_cfg_format(&session_keys[i], &s, a, sizeof(a));
         fprintf(out, "| `%s` | %s | `%s` | %s |\n", session_keys[i].name,
-                type_name(&session_keys[i]), a, session_keys[i].doc);
+                session_keys[i].type->ref, a, session_keys[i].doc);
     }
     fprintf(out, "| `users` | list | `[]` | Server: who may log in, a list of `{name, password}`. |\n");
     fprintf(out, "\n#### `sessions[].users[]`\n\n| key | type | default | meaning |\n|---|---|---|---|\n");
     for (size_t i = 0; i < sections[SC_SEC_USER].n; i++) {
         sc_cfg_format(&user_keys[i], &u, a, sizeof(a));
-        fprintf(out, "| `%s` | %s | `%s` | %s |\n", user_keys[i].name, type_name(&user_keys[i]),
+        fprintf(out, "| `%s` | %s | `%s` | %s |\n", user_keys[i].name, user_keys[i].type->ref,
                 a, user_keys[i].doc);
     }
 }

@@ -19,22 +19,42 @@ enum sc_cfg_section {
     SC_SEC_COUNT
 };
 
-enum sc_cfg_vtype {
-    SC_VT_BOOL,
-    SC_VT_UINT,       /* width from size: 1, 2, 4 bytes */
-    SC_VT_DURATION,   /* uint64_t ns; "50us", "2ms", "1.5s", "0" */
-    SC_VT_SIZE,       /* uint64_t bytes; "8MiB", "64KiB", "1500" */
-    SC_VT_RATE,       /* uint64_t bit/s; "100Mbit", "1Gbit", "0" = unlimited */
-    SC_VT_IPV4,       /* struct in_addr; unicast */
-    SC_VT_MCAST,      /* struct in_addr; multicast group */
-    SC_VT_ENUM,       /* unsigned enum, names in key->names */
-    SC_VT_STR,        /* char[size] */
-    SC_VT_ALPHA,      /* char[size]: printable ASCII, no spaces (SoupBinTCP fields) */
-    SC_VT_ENDPOINT,   /* char[size]: "tcp:HOST:PORT" or "unix:/path" */
-    SC_VT_DURATION_LIST, /* uint64_t[max], count at count_off */
-    SC_VT_STR_LIST,      /* char[max][size], count at count_off */
-    SC_VT_CIDR_LIST,     /* struct sc_cidr[max], count at count_off; "10.0.0.0/8", "10.1.2.3" */
+struct sc_cfg_key;
+struct sc_cfg_unit;
+
+/* A value type: its handlers (config.c, nginx's ngx_conf_set_*_slot is the
+ * model). parse reads one value into dst -- the field, or a list's next
+ * element -- or fills why and returns -EINVAL; format writes one value as the
+ * text that parses back to it. Lists, ranges and error framing are handled
+ * once, around them (sc_cfg_parse, sc_cfg_format). */
+struct sc_cfg_type {
+    const char *ref; /* its name in the reference table of docs/CONFIG.md */
+    bool list;       /* a list: elements of key->size at key->off, count at key->count_off */
+    int (*parse)(const struct sc_cfg_key *k, const char *s, void *dst, char *why, size_t len);
+    void (*format)(const struct sc_cfg_key *k, const void *src, char *buf, size_t len);
+    const struct sc_cfg_unit *units; /* durations, sizes, rates */
+    const char *expect;              /* their "expected ..." message */
 };
+
+extern const struct sc_cfg_type sc_cfg_vt_bool, sc_cfg_vt_uint, sc_cfg_vt_duration,
+    sc_cfg_vt_size, sc_cfg_vt_rate, sc_cfg_vt_ipv4, sc_cfg_vt_mcast, sc_cfg_vt_enum,
+    sc_cfg_vt_str, sc_cfg_vt_alpha, sc_cfg_vt_endpoint, sc_cfg_vt_duration_list,
+    sc_cfg_vt_str_list, sc_cfg_vt_cidr_list;
+
+#define SC_VT_BOOL (&sc_cfg_vt_bool)
+#define SC_VT_UINT (&sc_cfg_vt_uint)         /* width from size: 1, 2, 4 bytes */
+#define SC_VT_DURATION (&sc_cfg_vt_duration) /* uint64_t ns; "50us", "2ms", "1.5s", "0" */
+#define SC_VT_SIZE (&sc_cfg_vt_size)         /* uint64_t bytes; "8MiB", "64KiB", "1500" */
+#define SC_VT_RATE (&sc_cfg_vt_rate)         /* uint64_t bit/s; "100Mbit", "0" = unlimited */
+#define SC_VT_IPV4 (&sc_cfg_vt_ipv4)         /* struct in_addr; unicast */
+#define SC_VT_MCAST (&sc_cfg_vt_mcast)       /* struct in_addr; multicast group */
+#define SC_VT_ENUM (&sc_cfg_vt_enum)         /* unsigned enum, names in key->names */
+#define SC_VT_STR (&sc_cfg_vt_str)           /* char[size] */
+#define SC_VT_ALPHA (&sc_cfg_vt_alpha)       /* char[size]: printable ASCII, no spaces */
+#define SC_VT_ENDPOINT (&sc_cfg_vt_endpoint) /* char[size]: "tcp:HOST:PORT" or "unix:/path" */
+#define SC_VT_DURATION_LIST (&sc_cfg_vt_duration_list) /* uint64_t[max_items] */
+#define SC_VT_STR_LIST (&sc_cfg_vt_str_list)           /* char[max_items][size] */
+#define SC_VT_CIDR_LIST (&sc_cfg_vt_cidr_list) /* struct sc_cidr[]; "10.0.0.0/8", "10.1.2.3" */
 
 #define SC_KEY_IDENTITY 0x1 /* channel key that a profile never overrides */
 #define SC_KEY_NONE_OK 0x2  /* address key: "none" (0.0.0.0) means unset */
@@ -42,7 +62,7 @@ enum sc_cfg_vtype {
 
 struct sc_cfg_key {
     const char *name; /* dotted path inside its section, e.g. "nak.backoff" */
-    enum sc_cfg_vtype type;
+    const struct sc_cfg_type *type;
     uint16_t off;       /* offset in the section struct */
     uint16_t size;      /* element size */
     uint16_t count_off; /* lists: offset of the uint32_t count */
