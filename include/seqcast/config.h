@@ -28,6 +28,7 @@
 #define SC_CFG_MAX_HEARTBEATS 16
 #define SC_CFG_MAX_EAL_ARGS 32
 #define SC_CFG_EAL_ARG_MAX 128
+#define SC_CFG_DPDK_BURST_MAX 32 /* dpdk.burst: the engine's burst (frames per call) */
 
 enum sc_transport {
     SC_TRANSPORT_UDP = 0, /* kernel sockets */
@@ -64,12 +65,15 @@ struct sc_rtx_cfg {
     uint64_t holdoff_ns; /* a packet repaired less than this ago is not repaired again */
     uint64_t rate_bps; /* retransmit rate limit, separate from the data rate */
     uint32_t budget;   /* sequences one receiver may NAK per second */
+    uint32_t ncf_rate; /* NCF packets per second, all receivers together (0 = unlimited) */
 };
 
 struct sc_spm_cfg {
     uint64_t ambient_ns;                            /* SPM interval when idle */
     uint32_t nheartbeat;                            /* entries in heartbeat_ns */
     uint64_t heartbeat_ns[SC_CFG_MAX_HEARTBEATS];   /* schedule after data, then ambient */
+    uint64_t answer_interval_ns; /* SPMs answering SPMRs and NAKs for data no longer held:
+                                    at most one per interval */
 };
 
 struct sc_channel_cfg {
@@ -97,6 +101,8 @@ struct sc_channel_cfg {
     struct sc_nak_cfg nak;
     struct sc_spm_cfg spm;
     uint64_t source_timeout_ns; /* a source silent this long is reported gone */
+    uint64_t close_timeout_ns;  /* a closing publisher whose transport takes nothing this
+                                   long gives up on what is unsent */
     enum sc_late_join late_join;
     uint64_t rcvbuf; /* SO_RCVBUF bytes */
     uint64_t sndbuf; /* SO_SNDBUF bytes */
