@@ -44,8 +44,7 @@
 #define CTRL_BUFS 64
 #define CTRL_BUF_SIZE 512
 #define RX_BUF_SIZE 2048
-#define RTX_QUEUE 8192
-#define NS_PER_S UINT64_C(1000000000)
+#define RTX_QUEUE 8192 /* repairs queued from anyone before admission is by share (rtx.h) */
 #define NCF_MAX (1 + SC_PGM_MAX_NAK_LIST) /* sequences one NCF confirms */
 
 enum txq_kind { TXQ_CTRL, TXQ_ODATA, TXQ_RDATA };
