@@ -168,7 +168,8 @@ static const struct field pub_fields[] = {
     PF(msgs_sent),        PF(bytes_sent),        PF(odata_sent),       PF(rdata_sent),
     PF(ncf_sent),         PF(spm_sent),          PF(naks_received),    PF(nak_sqns),
     PF(nak_coalesced),    PF(nak_held_off),      PF(nak_ncf_held),      PF(nak_out_of_window),
-    PF(nak_over_budget),
+    PF(nak_over_budget),  PF(nak_budget_shared), PF(nak_bad_nla),       PF(ncf_rate_limited),
+    PF(spm_answers_held),
     PF(nak_rtx_overflow), PF(line_b_sent),       PF(line_b_dropped),
     PF(spmr_received),    PF(rtx_rate_limited),  PF(data_rate_limited), PF(window_evicted),
     PF(tx_backpressure),  PF(close_unsent),      PF(rx_not_ours),       PF(rx_wrong_type),    PF(rx_pkts),
@@ -239,6 +240,14 @@ sc_cli_pub_stats(FILE *out, const struct sc_pub_stats *st, bool json)
                 (unsigned long long)st->ncf_sent, (unsigned long long)st->rdata_sent,
                 (unsigned long long)st->spm_sent, (unsigned long long)st->window_trail,
                 (unsigned long long)st->window_lead);
+        if (st->nak_over_budget + st->nak_bad_nla + st->ncf_rate_limited + st->spm_answers_held)
+            fprintf(out, "pub: limits: %llu NAK sqns over budget (%llu on the shared budget), "
+                         "%llu NAKs with a foreign NLA, %llu sqns without NCF (ncf_rate), "
+                         "%llu SPM requests served by another's SPM\n",
+                    (unsigned long long)st->nak_over_budget,
+                    (unsigned long long)st->nak_budget_shared,
+                    (unsigned long long)st->nak_bad_nla, (unsigned long long)st->ncf_rate_limited,
+                    (unsigned long long)st->spm_answers_held);
     }
     fflush(out);
 }

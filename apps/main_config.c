@@ -40,39 +40,46 @@ main(int argc, char **argv)
     struct sc_err err = { 0 };
     const char *file = NULL;
     char **sets = calloc((size_t)argc, sizeof(char *));
-    int nsets = 0, print = 0, c;
+    int nsets = 0, print = 0, c, rc = 0;
 
-    if (!sets)
+    if (!sets) {
+        fprintf(stderr, "seqcast-config: out of memory\n");
         return 1;
+    }
+    /* every exit from here on goes through out: (sets freed) */
     while ((c = getopt_long(argc, argv, "c:s:prh", opts, NULL)) != -1) {
         switch (c) {
         case 'c': file = optarg; break;
         case 's': sets[nsets++] = optarg; break;
         case 'p': print = 1; break;
-        case 'r': sc_cfg_print_reference(stdout); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'r': sc_cfg_print_reference(stdout); goto out;
+        case 'h': usage(stdout); goto out;
+        default: usage(stderr); rc = 2; goto out;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "seqcast-config: unexpected argument '%s' (use --config FILE)\n",
                 argv[optind]);
-        return 2;
+        rc = 2;
+        goto out;
     }
     if (file ? sc_config_load_file(&cfg, file, &err) : (sc_config_init(&cfg), 0)) {
         fprintf(stderr, "seqcast-config: %s\n", err.msg);
-        return 1;
+        rc = 1;
+        goto out;
     }
     for (int i = 0; i < nsets; i++)
         if (sc_config_set(&cfg, sets[i], &err) < 0) {
             fprintf(stderr, "seqcast-config: %s\n", err.msg);
-            return 1;
+            rc = 1;
+            goto out;
         }
     if (print)
         sc_config_print(&cfg, stdout);
     else
         printf("%s: ok (%u channel%s, %u session%s)\n", cfg.origin, cfg.nchannels,
                cfg.nchannels == 1 ? "" : "s", cfg.nsessions, cfg.nsessions == 1 ? "" : "s");
+out:
     free(sets);
-    return 0;
+    return rc;
 }

@@ -30,13 +30,17 @@ usage(FILE *out)
             "  -s, --size BYTES        generated message size (default 0 = mixed: 8 to 64 bytes,\n"
             "                          and every thousandth message 3000 bytes)\n"
             "  -r, --rate MSGS         messages per second (default 0 = as fast as possible)\n"
-            "  -l, --linger SECONDS    keep serving NAKs after the last message (default 2)\n"
+            "  -l, --linger SECONDS    keep serving NAKs after the session's end (default 2)\n"
             "  -w, --write FILE        with --count: write the generated messages to FILE in\n"
             "                          --input's framing instead of publishing them\n"
             SC_RECORD_HELP
             SC_CLI_HELP
             "\n"
-            "Prints a JSON summary on stdout at the end; exits 0 when everything was sent.\n"
+            "At the end the session is closed: the rest of the data (within data_rate), the\n"
+            "End of Session block and the FIN go out, then NAKs are served for --linger.\n"
+            "SIGINT/SIGTERM end the session the same way without the linger; a second one\n"
+            "exits at once. Prints a JSON summary on stdout at the end; exits 0 when\n"
+            "everything was sent.\n"
             "Example (no YAML needed):\n"
             "  seqcast-pub --count 100000 --rate 50000 --group 239.192.0.1:3056\n");
 }
@@ -112,7 +116,7 @@ main(int argc, char **argv)
     double rate = 0, linger = 2;
     bool tty = isatty(STDERR_FILENO), done = false, truncated = false;
     uint64_t sent = 0, blocked_since = 0;
-    bool warned = false;
+    bool warned = false, stopped, closed;
     int c;
 
     while ((c = getopt_long(argc, argv, "c:i:n:s:r:l:w:h", opts, NULL)) != -1) {
@@ -241,9 +245,30 @@ main(int argc, char **argv)
     if (truncated)
         fprintf(stderr, "seqcast-pub: %s: truncated after %llu messages\n", in.path,
                 (unsigned long long)in.msgs);
-    /* linger: keep answering NAKs, heartbeating the tail */
+    /* the end: do_work sends the backlog (within data_rate), the End of Session
+     * block and the FIN SPMs with the real time; a second signal gives up */
+    stopped = sc_cli_stop;
+    sc_cli_stop = 0;
+    sc_pub_close(pub, now);
+    while (!sc_cli_stop) {
+        sc_pub_do_work(pub, now);
+        now = sc_clock_ns();
+        if (sc_pub_closed(pub))
+            break;
+        sc_cli_wait(&cli, sc_pub_fd(pub), sc_pub_deadline(pub), 10000000);
+        now = sc_clock_ns();
+        if (cli.stats_every > 0 && now >= next_stats) {
+            sc_pub_get_stats(pub, &st);
+            sc_cli_pub_stats(stderr, &st, cli.json || !tty);
+            next_stats = now + (uint64_t)(cli.stats_every * 1e9);
+        }
+    }
+    if (!sc_pub_closed(pub))
+        fprintf(stderr, "seqcast-pub: interrupted while closing: the session's end was not "
+                        "sent\n");
+    /* linger: repairs of the tail and of the End of Session block */
     linger_end = now + (uint64_t)(linger * 1e9);
-    while (!sc_cli_stop && now < linger_end) {
+    while (!stopped && !sc_cli_stop && now < linger_end) {
         while (sc_pub_do_work(pub, now) > 0)
             now = sc_clock_ns();
         sc_cli_wait(&cli, sc_pub_fd(pub), sc_pub_deadline(pub) < linger_end ? sc_pub_deadline(pub)
@@ -256,7 +281,6 @@ main(int argc, char **argv)
             next_stats = now + (uint64_t)(cli.stats_every * 1e9);
         }
     }
-    sc_pub_close(pub, now);
     sc_pub_get_stats(pub, &st);
     sc_cli_warn_rcvbuf("seqcast-pub", st.rcvbuf_requested, st.rcvbuf_effective);
     printf("{\"seqcast-pub\": {\"channel\": \"%s\", \"framing\": \"%s\", \"sent\": %llu, "
@@ -265,8 +289,12 @@ main(int argc, char **argv)
            (unsigned long long)sent, (double)(now - t0) / 1e9);
     sc_cli_json_pub(stdout, &st);
     printf("}}\n");
+    closed = sc_pub_closed(pub);
+    if (st.close_unsent)
+        fprintf(stderr, "seqcast-pub: the transport took nothing for close_timeout: %llu packets "
+                        "were never sent\n", (unsigned long long)st.close_unsent);
     sc_pub_destroy(pub);
     if (in.f && in.f != stdin)
         fclose(in.f);
-    return truncated || sc_cli_stop ? 1 : 0;
+    return truncated || stopped || sc_cli_stop || !closed || st.close_unsent ? 1 : 0;
 }

@@ -434,7 +434,10 @@ sc_close(void)
 {
     if (s_pub) {
         struct sc_pub_stats st;
+        uint64_t give_up = now_ns() + 30000000000u;
         sc_pub_close(s_pub, now_ns());
+        while (!sc_pub_closed(s_pub) && now_ns() < give_up) /* the rest, the end, the FIN */
+            sc_serve(now_ns() + 1000000u);
         sc_serve(now_ns() + 200000000u); /* repairs the end-of-session SPM reveals */
         sc_pub_get_stats(s_pub, &st);
         fprintf(stderr, "peer seqcast: %llu ODATA, %llu NAKs for %llu packets (%llu over budget, "

@@ -95,7 +95,14 @@ static const struct sc_cfg_key channel_keys[] = {
       .doc = "Retransmit rate limit in bits per second, separate from `data_rate` (0 = "
              "unlimited)." },
     { "rtx.budget", SC_VT_UINT, CH(rtx.budget), .min = 1, .max = U32MAX,
-      .doc = "Sequences one receiver may NAK per second; the rest are dropped and counted." },
+      .doc = "Sequences one receiver (NAKing address) may NAK per second; the rest are dropped "
+             "and counted (`nak_over_budget`). Addresses beyond the publisher's table of 1,024 "
+             "active this second share one such budget (`nak_budget_shared`)." },
+    { "rtx.ncf_rate", SC_VT_UINT, CH(rtx.ncf_rate), .max = U32MAX,
+      .doc = "NCF packets per second the publisher multicasts, all receivers together (0 = "
+             "unlimited); each NCF confirms up to 63 sequences. NAKs whose NCF it holds back "
+             "are still repaired (the repair itself tells the receivers), and counted "
+             "(`ncf_rate_limited`)." },
     { "nak.backoff", SC_VT_DURATION, CH(nak.backoff_ns), .min = NS_US, .max = 10 * NS_S,
       .doc = "NAK_BO_IVL: a receiver waits a random time in (0, backoff] before NAKing." },
     { "nak.repeat", SC_VT_DURATION, CH(nak.repeat_ns), .min = NS_US, .max = 60 * NS_S,
@@ -119,6 +126,10 @@ static const struct sc_cfg_key channel_keys[] = {
              "reveals tail loss quickly. On a steady stream (gap G <= 10 ms) at most one SPM "
              "per 2 G; at session start it runs once whatever the data does (PROTOCOL.md, "
              "Heartbeats)." },
+    { "spm.answer_interval", SC_VT_DURATION, CH(spm.answer_interval_ns), .max = 60 * NS_S,
+      .doc = "SPMs answering SPMRs and NAKs for data no longer held: at most one per interval "
+             "(the first at once; one SPM answers everyone who asked meanwhile, counted in "
+             "`spm_answers_held`); 0 = one for every request." },
     { "source_timeout", SC_VT_DURATION, CH(source_timeout_ns), .min = NS_MS,
       .max = 86400 * NS_S, .doc = "A source silent this long (no data, no SPM) is reported gone." },
     { "max_sources", SC_VT_UINT, CH(max_sources), .min = 1, .max = 4096,
@@ -134,6 +145,9 @@ static const struct sc_cfg_key channel_keys[] = {
       .doc = "Subscriber: IPv4 addresses or prefixes (`10.1.2.3`, `198.18.0.0/15`) whose "
              "packets are read; anything else is dropped before it is parsed and counted "
              "(`rx_source_denied`). `[]` = any." },
+    { "close_timeout", SC_VT_DURATION, CH(close_timeout_ns), .min = NS_MS, .max = 3600 * NS_S,
+      .doc = "A closing publisher whose transport takes nothing for this long (a peer gone) "
+             "gives up on what is unsent (counted in `close_unsent`) and ends the session." },
     { "late_join", SC_VT_ENUM, CH(late_join), .names = late_join_names,
       .doc = "`live`: a new subscriber starts at the live edge; `window`: it recovers what the "
              "publisher still holds." },
@@ -153,7 +167,10 @@ static const struct sc_cfg_key dpdk_keys[] = {
     { "mempool_size", SC_VT_UINT, DP(mempool_size), .min = 255, .max = 1u << 24,
       .doc = "mbufs in the pool." },
     { "mempool_cache", SC_VT_UINT, DP(mempool_cache), .max = 512, .doc = "Per-lcore mbuf cache." },
-    { "burst", SC_VT_UINT, DP(burst), .min = 1, .max = 512, .doc = "RX/TX burst size." },
+    { "burst", SC_VT_UINT, DP(burst), .min = 1, .max = SC_CFG_DPDK_BURST_MAX,
+      .doc = "Frames per call to the port: the most one poll reads (`rte_eth_rx_burst`), and "
+             "the size of the pieces a send is cut into (`rte_eth_tx_burst`). At most 32, the "
+             "engine's own burst." },
     { "rx_desc", SC_VT_UINT, DP(rx_desc), .min = 32, .max = 16384, .doc = "RX ring descriptors." },
     { "tx_desc", SC_VT_UINT, DP(tx_desc), .min = 32, .max = 16384, .doc = "TX ring descriptors." },
     { "no_huge", SC_VT_BOOL, DP(no_huge),
@@ -829,6 +846,7 @@ channel_lan(struct sc_channel_cfg *c)
     c->rtx.holdoff_ns = 300 * NS_US;
     c->rtx.rate_bps = 1000000000;
     c->rtx.budget = 20000;
+    c->rtx.ncf_rate = 20000;
     c->nak.backoff_ns = 50 * NS_US;
     c->nak.repeat_ns = 2 * NS_MS;
     c->nak.rdata_ns = 4 * NS_MS;
@@ -838,8 +856,10 @@ channel_lan(struct sc_channel_cfg *c)
     c->spm.ambient_ns = 1 * NS_S;
     c->spm.nheartbeat = sizeof(hb) / sizeof(hb[0]);
     memcpy(c->spm.heartbeat_ns, hb, sizeof(hb));
+    c->spm.answer_interval_ns = 1 * NS_MS;
     c->source_timeout_ns = 5 * NS_S;
     c->max_sources = 16;
+    c->close_timeout_ns = 1 * NS_S;
     c->late_join = SC_LATE_JOIN_LIVE;
     c->rcvbuf = 8u << 20;
     c->sndbuf = 4u << 20;
@@ -861,6 +881,7 @@ channel_wan(struct sc_channel_cfg *c)
     c->rtx.holdoff_ns = 100 * NS_MS;
     c->rtx.rate_bps = 100000000;
     c->rtx.budget = 2000;
+    c->rtx.ncf_rate = 2000;
     c->nak.backoff_ns = 50 * NS_MS;
     c->nak.repeat_ns = 200 * NS_MS;
     c->nak.rdata_ns = 500 * NS_MS;
@@ -870,7 +891,9 @@ channel_wan(struct sc_channel_cfg *c)
     c->spm.ambient_ns = 30 * NS_S;
     c->spm.nheartbeat = sizeof(hb) / sizeof(hb[0]);
     memcpy(c->spm.heartbeat_ns, hb, sizeof(hb));
+    c->spm.answer_interval_ns = 100 * NS_MS;
     c->source_timeout_ns = 300 * NS_S;
+    c->close_timeout_ns = 10 * NS_S;
     c->window_ns = 60 * NS_S;
 }
 

@@ -6,10 +6,21 @@
  * runs. The ODATA header is encoded in place when the packet closes. do_work
  * sends what is stored, oldest first, in sendmmsg bursts.
  *
- * Each do_work: read NAKs and SPMRs -> NCFs (and out-of-window SPMs) queued
- * at once; timers (batch deadline, heartbeat SPMs); window age limit; due
- * repairs (RDATA, within the retransmit rate); new ODATA (within the data
- * rate); one flush of everything queued.
+ * Each do_work: new ODATA (within the data rate); read NAKs and SPMRs -> the
+ * sequences confirmed in the whole read go out as NCFs of up to 63 (within
+ * rtx.ncf_rate), requests that only an SPM answers (SPMRs, NAKs for data no
+ * longer held) get one SPM per spm.answer_interval; timers (batch deadline,
+ * heartbeat SPMs); window age limit; due repairs (RDATA, within the
+ * retransmit rate); one flush of everything queued.
+ *
+ * Closing is a state, driven by do_work with the caller's clock:
+ *
+ *   OPEN ──sc_pub_close──> CLOSING ──all data and the End of Session block
+ *                            │         sent──> 3 SPMs with OPT_FIN ──> CLOSED
+ *                            └─transport took nothing for close_timeout──> gives up
+ *                              on the rest (close_unsent), FIN SPMs ──> CLOSED
+ *
+ * CLOSED still answers NAKs and heartbeats (with OPT_FIN) until destroy.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +31,7 @@
 #include "engine/channel.h"
 #include "engine/compiler.h"
 #include "engine/pub_int.h"
+#include "engine/rate.h"
 #include "engine/rtx.h"
 #include "engine/timerwheel.h"
 #include "engine/txw.h"
@@ -27,16 +39,17 @@
 #include "proto/pgm.h"
 #include "proto/seq.h"
 
-#define IP_UDP_OVERHEAD 28
 #define ODATA_HDR (SC_PGM_HDR_LEN + SC_PGM_DATA_BODY_LEN)
 #define FRAG_OPT_LEN (4 + 16)
 #define CTRL_BUFS 64
 #define CTRL_BUF_SIZE 512
 #define RX_BUF_SIZE 2048
-#define RTX_QUEUE 8192
-#define NS_PER_S UINT64_C(1000000000)
+#define RTX_QUEUE 8192 /* repairs queued from anyone before admission is by share (rtx.h) */
+#define NCF_MAX (1 + SC_PGM_MAX_NAK_LIST) /* sequences one NCF confirms */
 
 enum txq_kind { TXQ_CTRL, TXQ_ODATA, TXQ_RDATA };
+
+enum pub_state { PUB_OPEN, PUB_CLOSING, PUB_CLOSED };
 
 struct sc_pub {
     struct sc_channel_cfg ch;
@@ -72,10 +85,27 @@ struct sc_pub {
     uint64_t last_spm_ns;
     uint64_t last_data_ns;
     uint64_t data_gap_ns; /* mean gap between data sends while steady, else 0 */
-    bool started, closing, spm_now, clock_started;
+    bool started, clock_started;
+
+    /* SPMs answering SPMRs and NAKs for data no longer held */
+    bool spm_answer;         /* one is owed */
+    uint64_t last_answer_ns; /* when the last went (0 = never) */
+
+    /* NCFs: the sequences confirmed in this read, one NCF per NCF_MAX */
+    uint32_t ncf_list[NCF_MAX];
+    unsigned nncf;
+    struct sc_tbucket ncf_rate; /* packets */
 
     /* data rate limit */
-    uint64_t tokens, last_refill_ns;
+    struct sc_tbucket data_rate; /* bits */
+    uint64_t rate_wait_bits;     /* the next ODATA's bits while the rate holds it, else 0 */
+
+    /* closing */
+    enum pub_state state;
+    bool eos_owed;        /* the End of Session block waits for room in the window */
+    bool fin_out;         /* closing is over: the FIN SPMs are out, or it gave up */
+    uint64_t close_left;  /* packets left to send at the last progress */
+    uint64_t close_progress_ns;
 
     /* output queue, flushed once per do_work */
     struct sc_pkt txq[SC_BURST];
@@ -209,6 +239,8 @@ flush_txq(struct sc_pub *p)
             if (p->txq_kind[i] == TXQ_CTRL) {
                 p->txq[keep] = p->txq[i];
                 p->txq_kind[keep++] = TXQ_CTRL;
+            } else if (p->txq_kind[i] == TXQ_ODATA) { /* not sent: not spent */
+                sc_tbucket_give(&p->data_rate, sc_wire_bits(p->txq[i].len));
             }
         p->odata_queued = p->w.next_tx;
     }
@@ -227,7 +259,7 @@ queue_spm(struct sc_pub *p, uint64_t now_ns)
     k.spm.trail = (uint32_t)p->w.trail;
     k.spm.lead = (uint32_t)(p->w.next_tx - 1); /* the last ODATA sent */
     set_nla(&k.spm.nla, p->nla);
-    if (p->closing)
+    if (p->state == PUB_CLOSED) /* not while closing: the data after lead is still to come */
         k.opt.present = SC_PGM_HAS_FIN;
     n = sc_pgm_encode(b, CTRL_BUF_SIZE, &k);
     if (n > 0) {
@@ -235,6 +267,29 @@ queue_spm(struct sc_pub *p, uint64_t now_ns)
         p->st.spm_sent++;
     }
     p->last_spm_ns = now_ns;
+    if (p->spm_answer) { /* any SPM answers whoever asked for one */
+        p->spm_answer = false;
+        p->last_answer_ns = now_ns ? now_ns : 1;
+    }
+}
+
+/* An SPMR, or a NAK for data no longer held: the SPM's trail (and NLA) is the
+ * answer, and one SPM answers everyone who asked before it went. At most one
+ * per spm.answer_interval (do_work sends it): a flood of such requests cannot
+ * turn into a multicast flood. */
+static void
+want_spm_answer(struct sc_pub *p)
+{
+    if (p->spm_answer)
+        p->st.spm_answers_held++;
+    p->spm_answer = true;
+}
+
+static bool
+spm_answer_due(const struct sc_pub *p, uint64_t now_ns)
+{
+    return p->spm_answer && (!p->last_answer_ns ||
+                             now_ns - p->last_answer_ns >= p->ch.spm.answer_interval_ns);
 }
 
 /* ------------------------------------------------------------ heartbeats */
@@ -465,6 +520,8 @@ sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
 {
     int rc;
 
+    if (unlikely(p->state != PUB_OPEN))
+        return -EPIPE;
     clock_start(p, now_ns);
     rc = p->ch.framing == SC_FRAMING_RAW ? send_raw(p, msg, len, now_ns)
                                              : send_batched(p, msg, len, now_ns);
@@ -491,22 +548,15 @@ queue_odata(struct sc_pub *p, uint64_t now_ns)
 
     if (p->odata_queued < p->w.next_tx)
         p->odata_queued = p->w.next_tx;
-    if (p->ch.data_rate_bps) {
-        uint64_t cap = p->ch.data_rate_bps / 100 > 12000 * 8 ? p->ch.data_rate_bps / 100 : 12000 * 8;
-        uint64_t dt = p->last_refill_ns ? now_ns - p->last_refill_ns : NS_PER_S;
-        uint64_t add = dt >= NS_PER_S ? p->ch.data_rate_bps : p->ch.data_rate_bps * dt / NS_PER_S;
-        p->tokens = p->tokens + add > cap ? cap : p->tokens + add;
-        p->last_refill_ns = now_ns;
-    }
+    sc_tbucket_refill(&p->data_rate, now_ns);
+    p->rate_wait_bits = 0;
     while (p->odata_queued < end && p->ntx < SC_BURST) {
         struct sc_txw_slot *s = sc_txw_get(&p->w, p->odata_queued);
-        uint64_t bits = ((uint64_t)s->len + IP_UDP_OVERHEAD) * 8;
-        if (p->ch.data_rate_bps) {
-            if (p->tokens < bits) {
-                p->st.data_rate_limited++;
-                break;
-            }
-            p->tokens -= bits;
+        uint64_t bits = sc_wire_bits(s->len);
+        if (!sc_tbucket_take(&p->data_rate, bits)) {
+            p->st.data_rate_limited++;
+            p->rate_wait_bits = bits;
+            break;
         }
         enqueue(p, s->buf, s->len, p->ch.group.s_addr, p->ch.port, TXQ_ODATA);
         p->odata_queued++;
@@ -534,14 +584,69 @@ send_rdata(void *ctx, uint64_t seq, struct sc_txw_slot *s)
     return true;
 }
 
+/* Multicast the NCF for the sequences collected (one packet, OPT_NAK_LIST for
+ * more than one), within rtx.ncf_rate. One held back is not sent later: the
+ * repair it announces is on its way and tells the receivers itself. */
+static void
+send_ncf(struct sc_pub *p, uint64_t now_ns)
+{
+    struct sc_pgm_pkt c;
+    uint8_t *b;
+    int len;
+
+    if (!p->nncf)
+        return;
+    sc_tbucket_refill(&p->ncf_rate, now_ns);
+    if (!sc_tbucket_take(&p->ncf_rate, 1)) {
+        p->st.ncf_rate_limited += p->nncf;
+        p->nncf = 0;
+        return;
+    }
+    c = downstream(p, SC_PGM_NCF);
+    b = ctrl_buf(p);
+    c.nak.sqn = p->ncf_list[0];
+    set_nla(&c.nak.src, p->nla);
+    set_nla(&c.nak.grp, p->ch.group.s_addr);
+    if (p->nncf > 1) {
+        c.opt.present = SC_PGM_HAS_NAK_LIST;
+        c.opt.nak_list_len = (uint8_t)(p->nncf - 1);
+        memcpy(c.opt.nak_list, p->ncf_list + 1, (p->nncf - 1) * sizeof(uint32_t));
+    }
+    len = sc_pgm_encode(b, CTRL_BUF_SIZE, &c);
+    if (len > 0) {
+        enqueue(p, b, (uint16_t)len, p->ch.group.s_addr, p->ch.port, TXQ_CTRL);
+        p->st.ncf_sent++;
+    }
+    p->nncf = 0;
+}
+
+/* The NAK's source NLA must name this publisher (RFC 3208 s.8.3: the unicast
+ * NLA of the source of the missing data), as OpenPGM requires: the address it
+ * advertises in its SPMs, or the one its data comes from (a receiver that has
+ * not seen an SPM yet NAKs that one). IPv6 or anyone else's address: not ours. */
+static bool
+nla_is_ours(const struct sc_pub *p, const struct sc_pgm_nla *n)
+{
+    uint32_t a;
+
+    if (n->afi != SC_PGM_AFI_IP)
+        return false;
+    memcpy(&a, n->addr, 4);
+    return a == p->nla || (a == p->x->local_addr && a != 0);
+}
+
 static void
 on_nak(struct sc_pub *p, const struct sc_pgm_pkt *k, uint32_t from, uint64_t now_ns)
 {
-    uint32_t sqns[1 + SC_PGM_MAX_NAK_LIST], confirmed[1 + SC_PGM_MAX_NAK_LIST];
-    unsigned n = 0, nc = 0;
+    uint32_t sqns[1 + SC_PGM_MAX_NAK_LIST];
+    unsigned n = 0;
     bool outside = false;
     uint64_t lead = p->w.next_tx ? p->w.next_tx - 1 : 0;
 
+    if (!nla_is_ours(p, &k->nak.src)) {
+        p->st.nak_bad_nla++;
+        return;
+    }
     if (k->nak.grp.afi != SC_PGM_AFI_IP || memcmp(k->nak.grp.addr, &p->ch.group.s_addr, 4)) {
         p->st.rx_not_ours++;
         return;
@@ -573,34 +678,21 @@ on_nak(struct sc_pub *p, const struct sc_pgm_pkt *k, uint32_t from, uint64_t now
             p->st.nak_rtx_overflow++;
             continue;
         }
-        /* held, repaired or to be: confirmed, unless an NCF just did that */
-        if (sc_rtx_confirm(&p->rtx, &p->w, seq, now_ns))
-            confirmed[nc++] = sqns[i];
-        else
+        /* held, repaired or to be: confirmed, unless an NCF just did that. The
+         * NCF goes once the whole read is handled (do_work), carrying every
+         * sequence confirmed in it: one multicast per read, not per NAK. */
+        if (!sc_rtx_confirm(&p->rtx, &p->w, seq, now_ns)) {
             p->st.nak_ncf_held++;
-    }
-    if (nc) { /* NCF at once, echoing what will be repaired */
-        struct sc_pgm_pkt c = downstream(p, SC_PGM_NCF);
-        uint8_t *b = ctrl_buf(p);
-        int len;
-        c.nak.sqn = confirmed[0];
-        set_nla(&c.nak.src, p->nla);
-        set_nla(&c.nak.grp, p->ch.group.s_addr);
-        if (nc > 1) {
-            c.opt.present = SC_PGM_HAS_NAK_LIST;
-            c.opt.nak_list_len = (uint8_t)(nc - 1);
-            memcpy(c.opt.nak_list, confirmed + 1, (nc - 1) * sizeof(uint32_t));
+            continue;
         }
-        len = sc_pgm_encode(b, CTRL_BUF_SIZE, &c);
-        if (len > 0) {
-            enqueue(p, b, (uint16_t)len, p->ch.group.s_addr, p->ch.port, TXQ_CTRL);
-            p->st.ncf_sent++;
-        }
+        p->ncf_list[p->nncf++] = sqns[i];
+        if (p->nncf == NCF_MAX)
+            send_ncf(p, now_ns);
     }
-    /* data no longer held: an SPM now, whose trail lets the receiver declare
-     * the loss at once instead of retrying */
+    /* data no longer held: an SPM, whose trail lets the receiver declare the
+     * loss at once instead of retrying */
     if (outside)
-        p->spm_now = true;
+        want_spm_answer(p);
 }
 
 static void
@@ -627,12 +719,109 @@ on_packet(struct sc_pub *p, const struct sc_pkt *pk, uint64_t now_ns)
         break;
     case SC_PGM_SPMR:
         p->st.spmr_received++;
-        p->spm_now = true;
+        want_spm_answer(p);
         break;
     default:
         p->st.rx_wrong_type++; /* NNAK, POLR, ACK: not used by this source */
         break;
     }
+}
+
+/* ------------------------------------------------------------ closing */
+
+/* Batched framing: the session's last ODATA is a MoldUDP64 End of Session
+ * block (count 0xFFFF, seq = the next message number), sequenced and held for
+ * repair like any data. A subscriber that lost the tail learns from it exactly
+ * which messages it lost; the FIN SPMs alone would leave that range open (the
+ * message numbers of a lost block are inside it). @return false while the
+ * window holds only unsent data (send some first). */
+static bool
+queue_end_of_session(struct sc_pub *p, uint64_t now_ns)
+{
+    struct sc_mold_hdr h = { .seq = p->next_msg_seq, .count = SC_MOLD_COUNT_EOS };
+    uint8_t *b = sc_txw_reserve(&p->w);
+    int n;
+
+    if (!b)
+        return false;
+    memcpy(h.session, p->session, SC_MOLD_SESSION_LEN);
+    sc_mold_encode_hdr(b + ODATA_HDR, SC_MOLD_HDR_LEN, &h);
+    n = encode_odata(p, b, SC_MOLD_HDR_LEN, NULL, p->w.trail + p->w.count);
+    sc_txw_commit(&p->w, (uint16_t)n, now_ns);
+    return true;
+}
+
+static void
+try_end_of_session(struct sc_pub *p, uint64_t now_ns)
+{
+    if (p->eos_owed && queue_end_of_session(p, now_ns))
+        p->eos_owed = false;
+}
+
+/* Three SPMs with OPT_FIN (as OpenPGM sends), each in a send of its own (in
+ * one UDP GSO send a single loss would take all three). */
+static void
+send_fin(struct sc_pub *p, uint64_t now_ns)
+{
+    p->state = PUB_CLOSED;
+    for (int i = 0; i < 3; i++) {
+        queue_spm(p, now_ns);
+        flush_txq(p);
+    }
+}
+
+/* CLOSING, after this do_work's data went out: the FIN once everything is
+ * sent (the End of Session block included). Progress is the backlog
+ * shrinking, or the data rate holding it back; a transport that takes nothing
+ * for close_timeout (a peer gone: a memif without its client) is given up on,
+ * and what it never took is counted and forgotten -- never sent after the FIN.
+ * @return work done. */
+static int
+close_step(struct sc_pub *p, uint64_t now_ns)
+{
+    uint64_t left = unsent(p) + p->eos_owed;
+
+    if (!left) {
+        send_fin(p, now_ns);
+        return 1;
+    }
+    if (left < p->close_left || p->rate_wait_bits) {
+        p->close_left = left;
+        p->close_progress_ns = now_ns;
+        return 0;
+    }
+    if (now_ns - p->close_progress_ns < p->ch.close_timeout_ns)
+        return 0;
+    p->st.close_unsent += left;
+    sc_txw_drop_unsent(&p->w);
+    p->odata_queued = p->w.next_tx;
+    p->eos_owed = false;
+    send_fin(p, now_ns);
+    p->fin_out = true; /* whether the FIN SPMs leave or not: nothing more to wait for */
+    return 1;
+}
+
+int
+sc_pub_close(struct sc_pub *p, uint64_t now_ns)
+{
+    if (p->state != PUB_OPEN)
+        return 0;
+    clock_start(p, now_ns);
+    close_block(p, now_ns);
+    p->state = PUB_CLOSING;
+    /* the End of Session block before any SPM says FIN: a subscriber settles
+     * a source once it holds everything up to the FIN's lead */
+    p->eos_owed = p->ch.framing == SC_FRAMING_BATCHED;
+    try_end_of_session(p, now_ns); /* else once the window has room */
+    p->close_left = unsent(p) + p->eos_owed;
+    p->close_progress_ns = now_ns;
+    return 0;
+}
+
+bool
+sc_pub_closed(const struct sc_pub *p)
+{
+    return p->fin_out;
 }
 
 /* ------------------------------------------------------------ agent */
@@ -665,6 +854,8 @@ sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
     }
     if (now_ns >= p->batch_due_ns) /* batch_delay is up: out in this call */
         close_block(p, now_ns);
+    if (unlikely(p->state == PUB_CLOSING))
+        try_end_of_session(p, now_ns);
     /* New data first, so a live message never waits behind the NAK read (a
      * system call); up to 8 bursts per call, so NAKs are read again soon.
      * Repairs follow in the same call. */
@@ -678,6 +869,8 @@ sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
             break; /* back-pressure */
     }
     flush_txq(p);
+    if (unlikely(p->state == PUB_CLOSING))
+        work += close_step(p, now_ns);
     for (unsigned i = 0; i < SC_BURST; i++) {
         in[i].data = p->rx[i];
         in[i].cap = RX_BUF_SIZE;
@@ -685,82 +878,19 @@ sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
     got = sc_xport_rx(p->x, in, SC_BURST);
     for (uint16_t i = 0; i < got; i++)
         on_packet(p, &in[i], now_ns);
+    send_ncf(p, now_ns); /* what this read confirmed */
     work += got;
     work += sc_tw_expire(&p->tw, now_ns);
-    if (p->spm_now) {
-        p->spm_now = false;
+    if (spm_answer_due(p, now_ns)) {
         queue_spm(p, now_ns);
         work++;
     }
     sc_txw_expire(&p->w, now_ns, p->ch.window_ns);
     work += sc_rtx_poll(&p->rtx, &p->w, now_ns, send_rdata, p);
     flush_txq(p);
+    if (p->state == PUB_CLOSED && !p->ntx)
+        p->fin_out = true;
     return work;
-}
-
-/* Batched framing: the session's last ODATA is a MoldUDP64 End of Session
- * block (count 0xFFFF, seq = the next message number), sequenced and held for
- * repair like any data. A subscriber that lost the tail learns from it exactly
- * which messages it lost; the FIN SPMs alone would leave that range open (the
- * message numbers of a lost block are inside it). @return false while the
- * window holds only unsent data (send some first). */
-static bool
-queue_end_of_session(struct sc_pub *p, uint64_t now_ns)
-{
-    struct sc_mold_hdr h = { .seq = p->next_msg_seq, .count = SC_MOLD_COUNT_EOS };
-    uint8_t *b = sc_txw_reserve(&p->w);
-    int n;
-
-    if (!b)
-        return false;
-    memcpy(h.session, p->session, SC_MOLD_SESSION_LEN);
-    sc_mold_encode_hdr(b + ODATA_HDR, SC_MOLD_HDR_LEN, &h);
-    n = encode_odata(p, b, SC_MOLD_HDR_LEN, NULL, p->w.trail + p->w.count);
-    sc_txw_commit(&p->w, (uint16_t)n, now_ns);
-    return true;
-}
-
-/* Send what is stored. A full socket empties within microseconds, so passes
- * that send nothing are retried -- but only so many: a peer gone (a memif
- * with no client) must not hold the close forever (do_work counts queueing
- * as work, so "until it returns 0" never ended). What is left is counted.
- * @return true when nothing is left unsent. */
-#define DRAIN_IDLE_PASSES 100000
-
-static bool
-drain(struct sc_pub *p, uint64_t now_ns)
-{
-    uint64_t left;
-    unsigned idle = 0;
-
-    while ((left = unsent(p))) {
-        sc_pub_do_work(p, now_ns);
-        if (unsent(p) < left)
-            idle = 0;
-        else if (++idle == DRAIN_IDLE_PASSES)
-            return false;
-    }
-    return true;
-}
-
-int
-sc_pub_close(struct sc_pub *p, uint64_t now_ns)
-{
-    close_block(p, now_ns);
-    /* the End of Session block before any SPM says FIN: a subscriber settles
-     * a source once it holds everything up to the FIN's lead */
-    if (!p->closing && p->ch.framing == SC_FRAMING_BATCHED && !queue_end_of_session(p, now_ns)) {
-        if (drain(p, now_ns)) /* the window held only unsent data: send it, then the block */
-            queue_end_of_session(p, now_ns);
-    }
-    p->closing = true;
-    /* drain the data first, then three SPMs with OPT_FIN (as OpenPGM does) */
-    if (!drain(p, now_ns))
-        p->st.close_unsent += unsent(p);
-    for (int i = 0; i < 3; i++)
-        queue_spm(p, now_ns);
-    flush_txq(p);
-    return 0;
 }
 
 int
@@ -778,8 +908,24 @@ sc_pub_deadline(const struct sc_pub *p)
         d = r;
     if (p->batch_due_ns < d)
         d = p->batch_due_ns;
-    if (unsent(p) || p->ntx)
-        d = 0; /* work waiting now (or as soon as the rate allows) */
+    if (p->spm_answer) {
+        uint64_t a = p->last_answer_ns + p->ch.spm.answer_interval_ns;
+        if (a < d)
+            d = a;
+    }
+    if (p->ntx || (p->state == PUB_CLOSING && !unsent(p)))
+        return 0; /* work waiting now: queued packets, or the FIN */
+    if (unsent(p)) {
+        /* data waiting: now, or when the data rate lets the next packet go */
+        uint64_t t = p->rate_wait_bits ? sc_tbucket_when(&p->data_rate, p->rate_wait_bits) : 0;
+        if (p->state == PUB_CLOSING) {
+            uint64_t give_up = p->close_progress_ns + p->ch.close_timeout_ns;
+            if (give_up < t)
+                t = give_up;
+        }
+        if (t < d)
+            d = t;
+    }
     return d;
 }
 
@@ -788,6 +934,7 @@ sc_pub_get_stats(const struct sc_pub *p, struct sc_pub_stats *st)
 {
     *st = p->st;
     st->rtx_rate_limited = p->rtx.rate_limited;
+    st->nak_budget_shared = p->rtx.budget_shared;
     st->window_evicted = p->w.evicted;
     st->window_trail = p->w.trail;
     st->window_lead = p->w.trail + p->w.count - 1;
@@ -815,17 +962,29 @@ sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc
                  uint64_t seed, struct sc_err *err)
 {
     static const char hex[] = "0123456789ABCDEF";
-    struct sc_pub *p = calloc(1, sizeof(*p));
-    uint64_t r = seed ? seed : 1;
+    struct sc_pub *p;
+    uint64_t r = seed ? seed : 1, min_depth;
     int rc;
 
-    if (!p) {
+    if (!ch->source.s_addr && !x->local_addr) {
+        /* SPMs would tell receivers to NAK 0.0.0.0, which is themselves */
+        sc_xport_close(x);
+        if (err) {
+            err->code = -EINVAL;
+            snprintf(err->msg, sizeof(err->msg),
+                     "publisher %s: no unicast address to advertise for NAKs (interface "
+                     "0.0.0.0 and no source): set interface or source",
+                     ch->name);
+        }
+        return -EINVAL;
+    }
+    if (!(p = calloc(1, sizeof(*p)))) {
         rc = -ENOMEM;
         goto out_err;
     }
     p->ch = *ch;
     p->x = x;
-    p->tpdu_max = ch->mtu - IP_UDP_OVERHEAD;
+    p->tpdu_max = ch->mtu - SC_IP_UDP_OVERHEAD;
     p->tsdu_max = p->tpdu_max - ODATA_HDR;
     p->frag_max = p->tsdu_max - FRAG_OPT_LEN;
     for (int i = 0; i < 6; i++)
@@ -840,10 +999,14 @@ sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc
     rc = sc_txw_init(&p->w, ch->window_packets, p->tpdu_max, 0);
     if (rc < 0)
         goto out_free;
+    /* the rate buckets: 10 ms of rate, and always room for the largest packet */
+    min_depth = sc_wire_bits(p->tpdu_max) > 12000 * 8 ? sc_wire_bits(p->tpdu_max) : 12000 * 8;
     rc = sc_rtx_init(&p->rtx, RTX_QUEUE, ch->rtx.delay_ns, ch->rtx.holdoff_ns,
-                     ch->rtx.rate_bps, ch->rtx.budget);
+                     ch->rtx.rate_bps, min_depth, ch->rtx.budget);
     if (rc < 0)
         goto out_txw;
+    sc_tbucket_init(&p->data_rate, ch->data_rate_bps, ch->data_rate_bps / 100, min_depth);
+    sc_tbucket_init(&p->ncf_rate, ch->rtx.ncf_rate, ch->rtx.ncf_rate / 100, 16);
     sc_pgm_odata_tmpl_init(&p->odata_tmpl, p->sport, ch->pgm_port, p->gsi);
     p->batch_due_ns = UINT64_MAX;
     sc_timer_init(&p->spm_timer, spm_fire);

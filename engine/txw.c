@@ -89,3 +89,12 @@ sc_txw_expire(struct sc_txw *w, uint64_t now_ns, uint64_t max_age_ns)
     }
     return n;
 }
+
+uint64_t
+sc_txw_drop_unsent(struct sc_txw *w)
+{
+    uint64_t n = w->trail + w->count - w->next_tx;
+
+    w->count -= n;
+    return n;
+}

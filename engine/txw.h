@@ -21,6 +21,7 @@ struct sc_txw_slot {
     uint8_t *buf;
     uint16_t len;
     bool rtx_pending; /* a repair is queued (coalesces duplicate NAKs) */
+    uint32_t rtx_pos; /* while rtx_pending: where its queue entry is (engine/rtx.c) */
     uint64_t stored_ns;
     uint64_t rtx_sent_ns; /* last repair sent (0 = none): NAKs soon after it are held off */
     uint64_t ncf_sent_ns; /* last NCF that confirmed it (0 = none): no second one soon after */
@@ -70,5 +71,9 @@ void sc_txw_commit(struct sc_txw *w, uint16_t len, uint64_t now_ns);
 
 /* Drop sent packets older than max_age. @return how many left. */
 uint64_t sc_txw_expire(struct sc_txw *w, uint64_t now_ns, uint64_t max_age_ns);
+
+/* Forget the packets stored but not sent (a close that gave up on its
+ * transport): the window ends at next_tx - 1. @return how many. */
+uint64_t sc_txw_drop_unsent(struct sc_txw *w);
 
 #endif

@@ -14,6 +14,12 @@
  * NAK ports) and counts the rest; it answers ARP for our own address (kernel
  * receivers must reach us with unicast NAKs) and learns peers' MACs from every
  * frame they send. TX returns how many the port took; the caller keeps the rest.
+ *
+ * dpdk.burst is the most frames per call to the port: one receive reads at most
+ * that many (rte_eth_rx_burst), and a send of the engine's burst (SC_BURST,
+ * 32) is cut into pieces of at most that many (rte_eth_tx_burst), stopping at
+ * the first piece the port does not take whole. The engine never hands over
+ * more than SC_BURST, so larger values are refused (the key's range).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +44,8 @@
 #include "proto/netframe.h"
 
 #define NEIGHBOURS 64
+
+_Static_assert(SC_CFG_DPDK_BURST_MAX <= SC_BURST, "dpdk.burst above the engine's burst");
 
 struct neighbour {
     uint32_t ip;
@@ -221,8 +229,8 @@ dpdk_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
     struct rte_mbuf *m[SC_BURST];
     uint16_t got, out = 0;
 
-    if (n > SC_BURST)
-        n = SC_BURST;
+    if (n > d->burst)
+        n = d->burst;
     got = rte_eth_rx_burst(d->port, 0, m, n);
     for (uint16_t i = 0; i < got; i++) {
         struct sc_frame f;
@@ -270,7 +278,15 @@ static uint16_t
 tx_built(struct dpdk *d, const struct sc_pkt *pkts, struct rte_mbuf **m, const uint16_t *from,
          uint16_t built, uint16_t done)
 {
-    uint16_t sent = built ? rte_eth_tx_burst(d->port, 0, m, built) : 0;
+    uint16_t sent = 0;
+
+    while (sent < built) { /* pieces of dpdk.burst */
+        uint16_t piece = built - sent < d->burst ? built - sent : d->burst;
+        uint16_t took = rte_eth_tx_burst(d->port, 0, m + sent, piece);
+        sent += took;
+        if (took < piece)
+            break; /* the port is full: the rest stays with the caller */
+    }
 
     for (uint16_t i = 0; i < sent; i++) {
         d->x.st.tx_pkts++;
@@ -410,6 +426,9 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
     uint16_t nrx = cfg->rx_desc, ntx = cfg->tx_desc;
     int rc, socket;
 
+    if (cfg->burst < 1 || cfg->burst > SC_CFG_DPDK_BURST_MAX)
+        return fail(err, -EINVAL, "dpdk.burst %u: expected 1 to %d (frames per call to the port, "
+                                  "at most the engine's burst)", cfg->burst, SC_CFG_DPDK_BURST_MAX);
     if ((rc = eal_init(cfg, err)) < 0)
         return rc;
     if (!(d = calloc(1, sizeof(*d))))

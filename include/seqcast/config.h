@@ -29,6 +29,7 @@
 #define SC_CFG_MAX_EAL_ARGS 32
 #define SC_CFG_EAL_ARG_MAX 128
 #define SC_CFG_MAX_SOURCE_ALLOW 16
+#define SC_CFG_DPDK_BURST_MAX 32 /* dpdk.burst: the engine's burst (frames per call) */
 
 enum sc_transport {
     SC_TRANSPORT_UDP = 0, /* kernel sockets */
@@ -65,12 +66,15 @@ struct sc_rtx_cfg {
     uint64_t holdoff_ns; /* a packet repaired less than this ago is not repaired again */
     uint64_t rate_bps; /* retransmit rate limit, separate from the data rate */
     uint32_t budget;   /* sequences one receiver may NAK per second */
+    uint32_t ncf_rate; /* NCF packets per second, all receivers together (0 = unlimited) */
 };
 
 struct sc_spm_cfg {
     uint64_t ambient_ns;                            /* SPM interval when idle */
     uint32_t nheartbeat;                            /* entries in heartbeat_ns */
     uint64_t heartbeat_ns[SC_CFG_MAX_HEARTBEATS];   /* schedule after data, then ambient */
+    uint64_t answer_interval_ns; /* SPMs answering SPMRs and NAKs for data no longer held:
+                                    at most one per interval */
 };
 
 /* An IPv4 prefix: addr (network order, host bits zero) / prefix (0-32). */
@@ -108,6 +112,8 @@ struct sc_channel_cfg {
     uint32_t max_sources;       /* subscriber: sources followed or remembered at once */
     uint32_t nsource_allow;     /* subscriber: 0 = packets from any address */
     struct sc_cidr source_allow[SC_CFG_MAX_SOURCE_ALLOW]; /* else only from these */
+    uint64_t close_timeout_ns;  /* a closing publisher whose transport takes nothing this
+                                   long gives up on what is unsent */
     enum sc_late_join late_join;
     uint64_t rcvbuf; /* SO_RCVBUF bytes */
     uint64_t sndbuf; /* SO_SNDBUF bytes */

@@ -9,6 +9,11 @@
  *   sc_pub_create(&pub, &cfg, "itch", &err);
  *   sc_pub_send(pub, msg, len, now);          // batched into packets
  *   sc_pub_do_work(pub, now);                 // sends, repairs, heartbeats
+ *   ...
+ *   sc_pub_close(pub, now);                   // the end: marks the session closing
+ *   while (!sc_pub_closed(pub))               // do_work sends the rest, then the FIN
+ *       sc_pub_do_work(pub, now = clock());   //   (wait up to sc_pub_deadline between)
+ *   ... go on calling do_work a while: late NAKs for the tail are repaired
  *   sc_pub_destroy(pub);
  *
  * Messages are batched implicitly: a packet leaves when it is full, when
@@ -21,6 +26,7 @@
 #ifndef SEQCAST_PUB_H
 #define SEQCAST_PUB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,7 +42,7 @@ struct sc_pub_stats {
     uint64_t odata_sent;      /* ODATA packets */
     uint64_t rdata_sent;      /* repairs */
     uint64_t ncf_sent;
-    uint64_t spm_sent;
+    uint64_t ncf_rate_limited; /* sequences whose NCF rtx.ncf_rate held back (still repaired) */    uint64_t spm_sent;
     uint64_t naks_received;   /* NAK packets accepted */
     uint64_t nak_sqns;        /* sequence numbers they asked for */
     uint64_t nak_coalesced;   /* asked for while a repair was already pending */
@@ -47,14 +53,20 @@ struct sc_pub_stats {
     uint64_t line_b_dropped;  /* B-line copies the transport refused (not retried) */
     uint64_t nak_out_of_window; /* no longer held: answered with an SPM so the receiver gives up */
     uint64_t nak_over_budget; /* a receiver over its per-second budget */
+    uint64_t nak_budget_shared; /* charged to the shared budget: the address found no room in
+                                   the table of receivers (a flood from many addresses) */
+    uint64_t nak_bad_nla;     /* NAKs whose source NLA is not this publisher's (IPv6, or
+                                 another address): dropped, as OpenPGM does */
     uint64_t nak_rtx_overflow; /* repair queue full */
     uint64_t spmr_received;
-    uint64_t rtx_rate_limited; /* repairs delayed by the retransmit rate limit */
+    uint64_t spm_answers_held; /* SPMRs and NAKs for data no longer held that got no SPM of
+                                  their own: one answer per spm.answer_interval served them */    uint64_t rtx_rate_limited; /* repairs delayed by the retransmit rate limit */
     uint64_t data_rate_limited; /* packets delayed by the data rate limit */
     uint64_t window_evicted;  /* packets that left the window (size or age) */
     uint64_t tx_backpressure; /* sends the transport refused for now (retried) */
-    uint64_t close_unsent;    /* packets still unsent when sc_pub_close gave up on the
-                                 transport (a peer gone): never sent, never announced */
+    uint64_t close_unsent;    /* packets still unsent when closing gave up on the transport
+                                 (it took nothing for close_timeout: a peer gone): never
+                                 sent, never announced */
     uint64_t rx_bad[13];      /* packets dropped, by codec error class (-enum sc_perr) */
     uint64_t rx_not_ours;     /* well-formed, but for another session or port */
     uint64_t rx_wrong_type;   /* well-formed, but not something a publisher takes */
@@ -73,7 +85,7 @@ int sc_pub_create(struct sc_pub **out, const struct sc_config *cfg, const char *
 
 /* Queue one message. @return 0; -EMSGSIZE if it exceeds 65535 bytes (raw) or
  * 65533 (batched); -EAGAIN if the rate limit has let the unsent backlog fill
- * the window (call sc_pub_do_work and retry). */
+ * the window (call sc_pub_do_work and retry); -EPIPE after sc_pub_close. */
 int sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns);
 
 /* Close the open packet now instead of waiting for batch_delay. @return 0. */
@@ -89,13 +101,21 @@ int sc_pub_fd(const struct sc_pub *p);
 /* The latest time sc_pub_do_work must run again (timers), UINT64_MAX if none. */
 uint64_t sc_pub_deadline(const struct sc_pub *p);
 
-/* End the session: flush; with batched framing, a last ODATA holding a
- * MoldUDP64 End of Session block (the next message number: a subscriber that
- * lost the tail reports exactly which messages); then SPMs with OPT_FIN so
- * subscribers see the end at once. A transport that takes nothing for many
- * passes (its peer gone) is given up on, counted in close_unsent. Keep calling
- * do_work afterwards to go on serving repairs. */
+/* End the session. Sends nothing itself and returns at once: it closes the
+ * open packet and marks the session closing; sc_pub_do_work, called with the
+ * real time as always, then sends the backlog within data_rate, with batched
+ * framing a last ODATA holding a MoldUDP64 End of Session block (the next
+ * message number: a subscriber that lost the tail reports exactly which
+ * messages), then three SPMs with OPT_FIN so subscribers see the end at once.
+ * A transport that takes nothing for the channel's close_timeout (its peer
+ * gone) is given up on: what it never took is counted in close_unsent and
+ * never sent. Later calls do nothing. @return 0. */
 int sc_pub_close(struct sc_pub *p, uint64_t now_ns);
+
+/* True once closing is over: everything sent and the FIN SPMs out (or given up
+ * on, see sc_pub_close). Keep calling do_work afterwards for as long as
+ * receivers may NAK the tail: repairs are served until sc_pub_destroy. */
+bool sc_pub_closed(const struct sc_pub *p);
 
 void sc_pub_get_stats(const struct sc_pub *p, struct sc_pub_stats *st);
 

@@ -5,7 +5,13 @@
  * once, in order. Spoofed sources (SPMs from many addresses, more than the
  * source table holds, refreshed every source_timeout, newcomers all the time)
  * must not keep a publisher that starts after them out; source_allow drops
- * them before they become sources. NAKs that reach no one are reported once. */
+ * them before they become sources. NAKs that reach no one are reported once.
+ *
+ * The publisher under a NAK flood from many (spoofed) addresses: NAKs whose
+ * source NLA is not the publisher's are dropped and counted; NCFs and the SPMs
+ * answering NAKs for data no longer held stay within their limits however many
+ * NAKs come; repairs stay within rtx.rate counted as data_rate counts; and a
+ * subscriber with real losses still gets every repair. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <string.h>
@@ -14,6 +20,7 @@
 #include "engine/pub_int.h"
 #include "engine/sub_int.h"
 #include "proto/endian.h"
+#include "proto/mold.h"
 #include "proto/pgm.h"
 #include "tests/support/sim.h"
 #include "tests/support/testutil.h"
@@ -397,5 +404,294 @@ Test(hostile, naks_that_reach_no_one_are_reported_once, .timeout = 60)
     cr_assert_eq(sim.subs[0].nak_port, ch.port, "auto: NAKs go to the data port");
     cr_assert_eq(st.nak_unanswered, st.lost_packets);
     cr_assert_eq(st.nak_unreachable, 0);
+    sim_fini(&sim);
+}
+
+/* ------------------------------------------------------------ NAK floods */
+
+#define PUB_ADDR "198.18.0.1"
+#define SPOOFED 250 /* flood sources: 198.18.100.0 .. 198.18.100.249 */
+#define PUB_NAK_PORT(c) sc_channel_nak_port((c), SC_XPORT_PUB) /* where the publisher reads NAKs */
+
+static uint32_t
+spoofed(unsigned i)
+{
+    return htonl(0xc6126400u + i);
+}
+
+/* A NAK naming the publisher's session, source NLA (afi, addr), for the wire
+ * sequences sqns[0..n) (n <= 63: the rest in OPT_NAK_LIST). */
+static int
+forge_nak_list(uint8_t *b, size_t cap, const struct sc_channel_cfg *ch, uint16_t afi,
+               const uint8_t *nla, const uint32_t *sqns, unsigned n)
+{
+    struct sc_pgm_pkt k;
+
+    memset(&k, 0, sizeof(k));
+    sc_pub_tsi(sim.pub, k.gsi, &k.dport);
+    k.sport = ch->pgm_port;
+    k.type = SC_PGM_NAK;
+    k.nak.sqn = sqns[0];
+    k.nak.src.afi = afi;
+    memcpy(k.nak.src.addr, nla, afi == SC_PGM_AFI_IP6 ? 16 : 4);
+    k.nak.grp.afi = SC_PGM_AFI_IP;
+    memcpy(k.nak.grp.addr, &ch->group.s_addr, 4);
+    if (n > 1) {
+        k.opt.present = SC_PGM_HAS_NAK_LIST;
+        k.opt.nak_list_len = (uint8_t)(n - 1);
+        memcpy(k.opt.nak_list, sqns + 1, (n - 1) * sizeof(uint32_t));
+    }
+    return sc_pgm_encode(b, cap, &k);
+}
+
+/* n NAKs from random spoofed addresses, each for 63 random sequences the
+ * publisher holds (src NLA right: only the budget, the queue and the limits
+ * stand in their way) */
+static void
+flood_in_window(uint64_t *rng, const struct sc_channel_cfg *ch, unsigned n)
+{
+    uint32_t pub = ip(PUB_ADDR), sqns[63];
+    struct sc_pub_stats ps;
+    uint8_t b[512];
+
+    sc_pub_get_stats(sim.pub, &ps);
+    for (unsigned i = 0; i < n; i++) {
+        int len;
+        for (unsigned k = 0; k < 63; k++)
+            sqns[k] = (uint32_t)(ps.window_trail +
+                                 tu_rand(rng) % (ps.window_lead - ps.window_trail + 1));
+        len = forge_nak_list(b, sizeof(b), ch, SC_PGM_AFI_IP, (const uint8_t *)&pub, sqns, 63);
+        sc_memnet_inject(sim.net, spoofed((unsigned)(tu_rand(rng) % SPOOFED)), 40000, pub,
+                         PUB_NAK_PORT(ch), b, (uint16_t)len);
+    }
+}
+
+/* a NAK for 63 sequences far outside the window, from a spoofed address */
+static void
+flood_out_of_window(uint64_t *rng, const struct sc_channel_cfg *ch)
+{
+    uint32_t pub = ip(PUB_ADDR), sqns[63], first = 0x40000000u + (uint32_t)(tu_rand(rng) % 1000000);
+    uint8_t b[512];
+    int len;
+
+    for (unsigned k = 0; k < 63; k++)
+        sqns[k] = first + k;
+    len = forge_nak_list(b, sizeof(b), ch, SC_PGM_AFI_IP, (const uint8_t *)&pub, sqns, 63);
+    sc_memnet_inject(sim.net, spoofed((unsigned)(tu_rand(rng) % SPOOFED)), 40000, ip(PUB_ADDR),
+                     PUB_NAK_PORT(ch), b, (uint16_t)len);
+}
+
+/* Every NAK must name the publisher in its source NLA (RFC 3208 s.8.3), as
+ * OpenPGM requires: an IPv6 NLA or another IPv4 address gets no NCF and no
+ * repair, only a count (they used to be answered: 200 of 200 each). The
+ * publisher's own addresses -- the one its SPMs advertise (source) and the one
+ * its data comes from -- are accepted. */
+Test(hostile, naks_with_a_foreign_or_ipv6_source_nla_are_dropped_and_counted, .timeout = 60)
+{
+    static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+    struct sc_channel_cfg ch;
+    struct sc_pub_stats a, b, c;
+    uint32_t foreign = ip("198.18.77.7"), pub = ip(PUB_ADDR), sq;
+    uint8_t pkt[512];
+    int len;
+
+    sim_channel(&ch);
+    inet_pton(AF_INET, "198.18.0.50", &ch.source); /* advertised in SPMs */
+    sim_init(&sim, &ch, 1, NULL, NULL);
+    sim_publish(&sim, 2000, 64);
+    sim_run_for(&sim, 1000000);
+    sc_pub_get_stats(sim.pub, &a);
+    for (unsigned i = 0; i < 200; i++) {
+        sq = (uint32_t)(a.window_trail + i % 8);
+        len = forge_nak_list(pkt, sizeof(pkt), &ch, SC_PGM_AFI_IP6, v6, &sq, 1);
+        sc_memnet_inject(sim.net, spoofed(i), 40000, pub, PUB_NAK_PORT(&ch), pkt, (uint16_t)len);
+        len = forge_nak_list(pkt, sizeof(pkt), &ch, SC_PGM_AFI_IP, (const uint8_t *)&foreign, &sq,
+                             1);
+        sc_memnet_inject(sim.net, spoofed(i), 40000, pub, PUB_NAK_PORT(&ch), pkt, (uint16_t)len);
+        sim_run_for(&sim, 50000);
+    }
+    sc_pub_get_stats(sim.pub, &b);
+    cr_assert_eq(b.nak_bad_nla - a.nak_bad_nla, 400);
+    cr_assert_eq(b.naks_received, a.naks_received, "a NAK with a foreign NLA was accepted");
+    cr_assert_eq(b.ncf_sent, a.ncf_sent, "%llu NCFs for NAKs with a foreign NLA",
+                 (unsigned long long)(b.ncf_sent - a.ncf_sent));
+    cr_assert_eq(b.rdata_sent, a.rdata_sent, "%llu repairs for NAKs with a foreign NLA",
+                 (unsigned long long)(b.rdata_sent - a.rdata_sent));
+    /* the advertised NLA and the data's own source address: served */
+    for (unsigned i = 0; i < 2; i++) {
+        sq = (uint32_t)(a.window_trail + 20 + i);
+        len = forge_nak_list(pkt, sizeof(pkt), &ch, SC_PGM_AFI_IP,
+                             (const uint8_t *)(i ? &pub : &ch.source.s_addr), &sq, 1);
+        sc_memnet_inject(sim.net, spoofed(i), 40000, pub, PUB_NAK_PORT(&ch), pkt, (uint16_t)len);
+        sim_run_for(&sim, 50000);
+    }
+    sc_pub_get_stats(sim.pub, &c);
+    cr_assert_eq(c.naks_received - b.naks_received, 2);
+    cr_assert_eq(c.ncf_sent - b.ncf_sent, 2);
+    cr_assert_eq(c.rdata_sent - b.rdata_sent, 2);
+    cr_assert_eq(c.nak_bad_nla, b.nak_bad_nla);
+    sim_fini(&sim);
+}
+
+/* 80,000 NAKs for data the publisher holds, in one second, from 250 addresses,
+ * 63 sequences each: the NCFs stay within rtx.ncf_rate (each confirming up to
+ * 63 sequences, those of one read together) -- they used to be one per NAK,
+ * 80,000 multicasts to every receiver. What the limit held back is counted. */
+Test(hostile, an_in_window_nak_flood_gets_ncfs_within_the_rate, .timeout = 120)
+{
+    struct sc_channel_cfg ch;
+    struct sc_pub_stats a, b;
+    uint64_t rng = 77, ncfs;
+
+    sim_channel(&ch);
+    sim_init(&sim, &ch, 1, NULL, NULL);
+    sim_publish(&sim, 20000, 64);
+    sc_pub_get_stats(sim.pub, &a);
+    for (unsigned step = 0; step < 20000; step++) { /* 1 s of 50 us steps, 4 NAKs each */
+        sim_publish(&sim, 64, 64);
+        flood_in_window(&rng, &ch, 4);
+    }
+    sim_run_for(&sim, 1000000);
+    sc_pub_get_stats(sim.pub, &b);
+    ncfs = b.ncf_sent - a.ncf_sent;
+    printf("# in-window NAK flood: %llu NAKs (%llu sqns) in 1 s -> %llu NCFs, %llu sqns not "
+           "confirmed by the rate, %llu over budget, %llu repairs\n",
+           (unsigned long long)(b.naks_received - a.naks_received),
+           (unsigned long long)(b.nak_sqns - a.nak_sqns), (unsigned long long)ncfs,
+           (unsigned long long)(b.ncf_rate_limited - a.ncf_rate_limited),
+           (unsigned long long)(b.nak_over_budget - a.nak_over_budget),
+           (unsigned long long)(b.rdata_sent - a.rdata_sent));
+    cr_assert_eq(b.naks_received - a.naks_received, 80000, "the flood did not arrive");
+    /* 1.05 s at the rate, plus the bucket (1/100 of the rate) */
+    cr_assert_leq(ncfs, (uint64_t)ch.rtx.ncf_rate * 105 / 100 + ch.rtx.ncf_rate / 100,
+                  "%llu NCFs in 1 s at rtx.ncf_rate %u", (unsigned long long)ncfs,
+                  ch.rtx.ncf_rate);
+    cr_assert_gt(b.ncf_rate_limited - a.ncf_rate_limited, 0);
+    sim_fini(&sim);
+}
+
+/* 8,000 NAKs for data no longer held, in one second: an SPM answers them, one
+ * per spm.answer_interval (lan 1 ms) -- not one per NAK. */
+Test(hostile, out_of_window_naks_get_one_spm_per_interval, .timeout = 120)
+{
+    struct sc_channel_cfg ch;
+    struct sc_pub_stats a, b;
+    uint64_t rng = 78, spms, answers_max;
+
+    sim_channel(&ch);
+    sim_init(&sim, &ch, 1, NULL, NULL);
+    sim_publish(&sim, 64 * 20000, 64); /* a second: past the start-up SPMs */
+    sc_pub_get_stats(sim.pub, &a);
+    for (unsigned step = 0; step < 20000; step++) { /* 1 s: 8,000 NAKs, 2 every 5 steps */
+        sim_publish(&sim, 64, 64);
+        if (step % 5 == 0 || step % 5 == 2)
+            flood_out_of_window(&rng, &ch);
+    }
+    sc_pub_get_stats(sim.pub, &b);
+    spms = b.spm_sent - a.spm_sent;
+    answers_max = 1000000000ull / ch.spm.answer_interval_ns + 1;
+    printf("# 8,000 out-of-window NAKs in 1 s: %llu SPMs (%llu requests answered by another's "
+           "SPM)\n", (unsigned long long)spms,
+           (unsigned long long)(b.spm_answers_held - a.spm_answers_held));
+    cr_assert_eq(b.naks_received - a.naks_received, 8000);
+    cr_assert_eq(b.nak_out_of_window - a.nak_out_of_window, 8000 * 63);
+    cr_assert_leq(spms, answers_max + 20, "%llu SPMs for 8,000 NAKs in a second",
+                  (unsigned long long)spms); /* + the heartbeats of a steady stream */
+    cr_assert_geq(b.spm_answers_held - a.spm_answers_held, 8000 - answers_max);
+    sim_fini(&sim);
+}
+
+/* Repairs within rtx.rate, counted as data_rate counts: IP datagram bits.
+ * Raw 8-byte messages make 32-byte PGM packets, 60 bytes on the wire: counting
+ * only the PGM bytes let 1.9 times the rate out. A flood keeps the repair
+ * queue full for one second. */
+Test(hostile, repairs_on_the_wire_stay_within_rtx_rate, .timeout = 120)
+{
+    const uint64_t rate = 1000000, pkt = SC_PGM_HDR_LEN + SC_PGM_DATA_BODY_LEN + 8;
+    struct sc_channel_cfg ch;
+    struct sc_pub_stats a, b;
+    uint64_t rng = 79, bits;
+
+    sim_channel(&ch);
+    ch.framing = SC_FRAMING_RAW;
+    ch.rtx.rate_bps = rate;
+    sim_init(&sim, &ch, 1, NULL, NULL);
+    sim.msg_size = 8;
+    sim_publish(&sim, 20000, 1);
+    sc_pub_get_stats(sim.pub, &a);
+    for (unsigned step = 0; step < 20000; step++) {
+        sim_publish(&sim, 1, 1);
+        flood_in_window(&rng, &ch, 1);
+    }
+    sc_pub_get_stats(sim.pub, &b);
+    bits = (b.rdata_sent - a.rdata_sent) * (pkt + 28) * 8;
+    printf("# rtx.rate 1 Mbit/s under a flood: %llu repairs, %llu bits on the wire in 1 s\n",
+           (unsigned long long)(b.rdata_sent - a.rdata_sent), (unsigned long long)bits);
+    cr_assert_leq(bits, rate + 12000 * 8, "%llu bits of repairs in 1 s at rtx.rate 1 Mbit/s",
+                  (unsigned long long)bits); /* + the bucket: a few packets' worth */
+    cr_assert_geq(bits, rate * 9 / 10, "the flood did not keep the repairs at the rate");
+    sim_fini(&sim);
+}
+
+/* The flood of issue 16 -- 250 spoofed addresses, NAKs of 63 sequences for held
+ * data (80,000 a second), NAKs for data long gone, NAKs with foreign NLAs,
+ * malformed packets -- while two subscribers lose 1 % of what they receive:
+ * both get every message, once, in order, repaired in time; each kind of
+ * hostile input is counted where it belongs. */
+Test(hostile, subscribers_with_real_losses_are_repaired_during_a_nak_flood, .timeout = 300)
+{
+    struct sc_loss_params lp = { .seed = 31, .drop_ppm = 10000 };
+    struct sc_channel_cfg ch;
+    struct sc_pub_stats ps;
+    uint32_t pub = ip(PUB_ADDR), foreign = ip("198.18.77.7");
+    uint64_t rng = 80, sent = 0, lost = 0;
+    uint8_t b[1600];
+
+    sim_channel(&ch);
+    sim_init(&sim, &ch, 2, &lp, NULL);
+    for (unsigned step = 0; step < 20000; step++, sent += 64) { /* 1 s */
+        size_t n = 1 + tu_rand(&rng) % 1000;
+        uint32_t sq = (uint32_t)step;
+        int len;
+        sim_publish(&sim, 64, 64);
+        flood_in_window(&rng, &ch, 4);
+        if (step % 5 == 0 || step % 5 == 2)
+            flood_out_of_window(&rng, &ch);
+        len = forge_nak_list(b, sizeof(b), &ch, SC_PGM_AFI_IP, (const uint8_t *)&foreign, &sq, 1);
+        sc_memnet_inject(sim.net, spoofed(step % SPOOFED), 40000, pub, PUB_NAK_PORT(&ch), b,
+                         (uint16_t)len);
+        for (size_t i = 0; i < n; i++)
+            b[i] = (uint8_t)tu_rand(&rng);
+        sc_memnet_inject(sim.net, spoofed(step % SPOOFED), 40000, pub, PUB_NAK_PORT(&ch), b,
+                         (uint16_t)n);
+    }
+    cr_assert(sim_drain(&sim, sent, S(5)), "the subscribers did not catch up");
+    for (unsigned i = 0; i < sim.nsubs; i++) {
+        struct sim_source *so = sim_source(&sim, i, 0);
+        cr_assert_eq(sim.subs[i].order_errors + sim.subs[i].content_errors, 0, "%s",
+                     sim.subs[i].first_error);
+        cr_assert_eq(so->nloss, 0, "subscriber %u: loss %llu..%llu (reason %d)", i,
+                     (unsigned long long)so->loss[0].first, (unsigned long long)so->loss[0].last,
+                     so->loss[0].reason);
+        cr_assert_eq(so->delivered, sent);
+        lost += sc_xport_loss_stats(sim.subs[i].loss_x)->dropped;
+    }
+    sc_pub_get_stats(sim.pub, &ps);
+    printf("# NAK flood (250 addresses): %llu NAKs, %llu sqns (%llu over budget, %llu outside "
+           "the window, %llu coalesced, %llu held off, %llu queue full), %llu foreign NLAs, "
+           "%llu malformed; %llu NCFs (%llu sqns held back), %llu SPMs (%llu requests served "
+           "by another's), %llu repairs; subscribers lost %llu packets, all repaired\n",
+           (unsigned long long)ps.naks_received, (unsigned long long)ps.nak_sqns,
+           (unsigned long long)ps.nak_over_budget, (unsigned long long)ps.nak_out_of_window,
+           (unsigned long long)ps.nak_coalesced, (unsigned long long)ps.nak_held_off,
+           (unsigned long long)ps.nak_rtx_overflow, (unsigned long long)ps.nak_bad_nla,
+           (unsigned long long)(ps.rx_bad[-SC_PERR_CHECKSUM] + ps.rx_bad[-SC_PERR_SHORT]),
+           (unsigned long long)ps.ncf_sent, (unsigned long long)ps.ncf_rate_limited,
+           (unsigned long long)ps.spm_sent, (unsigned long long)ps.spm_answers_held,
+           (unsigned long long)ps.rdata_sent, (unsigned long long)lost);
+    cr_assert_gt(lost, 0, "the loss wrapper lost nothing: the test would prove nothing");
+    cr_assert_eq(ps.nak_bad_nla, 20000);
+    cr_assert_gt(ps.nak_out_of_window, 0);
+    cr_assert_leq(ps.ncf_sent, (uint64_t)ch.rtx.ncf_rate * 2);
     sim_fini(&sim);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "apps/msggen.h"
 #include "engine/channel.h"
 #include "engine/pub_int.h"
 #include "engine/sub_int.h"
@@ -337,7 +338,7 @@ Test(sim, repeated_fin_after_the_end_starts_nothing, .timeout = 60)
     sim_init(&sim, &ch, 3, NULL, NULL);
     sim_publish(&sim, 5000, 64);
     cr_assert(sim_drain(&sim, 5000, S(1)));
-    sc_pub_close(sim.pub, sim.now);
+    cr_assert(sim_close(&sim, S(1)), "the publisher did not finish closing");
     sim_run_for(&sim, S(1));
     for (unsigned i = 0; i < sim.nsubs; i++) {
         struct sim_sub *u = &sim.subs[i];
@@ -684,9 +685,7 @@ run_four_sources(unsigned cap, struct sc_sub_stats *st)
         sim_run_for(&sim, 1000000);
     }
     /* the publishers end their sessions: what is still missing is reported lost */
-    sc_pub_close(sim.pub, sim.now);
-    for (unsigned m = 0; m < sim.nmore; m++)
-        sc_pub_close(sim.more[m], sim.now);
+    cr_assert(sim_close(&sim, S(1)), "the publishers did not finish closing");
     sim_run_for(&sim, S(2));
     cr_assert_eq(sim.subs[0].order_errors + sim.subs[0].content_errors, 0, "%s",
                  sim.subs[0].first_error);
@@ -766,7 +765,9 @@ Test(sim, a_lost_tail_at_the_end_of_a_session_is_an_exact_loss, .timeout = 60)
     cr_assert_eq(sc_xport_loss_stats(sim.subs[0].loss_x)->seen, seen, "the runs diverged");
     sim_publish(&sim, 3, 1);
     sc_pub_close(sim.pub, sim.now); /* End of Session and FIN are on their way... */
-    sim_stop_publisher(&sim);       /* ... and nobody will answer a NAK */
+    while (!sc_pub_closed(sim.pub)) /* (the publisher alone: no NAK reaches it meanwhile) */
+        sc_pub_do_work(sim.pub, sim.now += sim.step_ns);
+    sim_stop_publisher(&sim); /* ... and nobody will answer a NAK */
     sim_run_for(&sim, S(2));
     so = sim_source(&sim, 0, 0);
     cr_assert_eq(sim.subs[0].order_errors + sim.subs[0].content_errors, 0, "%s",
@@ -781,5 +782,173 @@ Test(sim, a_lost_tail_at_the_end_of_a_session_is_an_exact_loss, .timeout = 60)
     cr_assert(so->down && so->down_reason == SC_DOWN_FIN, "the session did not end");
     printf("# lost tail at the end of a session: loss event %llu..%llu, then end of session\n",
            (unsigned long long)so->loss[0].first, (unsigned long long)so->loss[0].last);
+    sim_fini(&sim);
+}
+
+/* ------------------------------------------------------------ closing */
+
+/* Closing is a state do_work drains with the real clock. With data_rate set, a
+ * whole window of data is still unsent when the application closes (and so
+ * the End of Session block has no room yet): do_work sends it within the rate,
+ * then the block, then the FIN. sc_pub_close used to spin do_work 100,000 times
+ * at the same instant, when the rate let nothing more out: it gave up on the
+ * backlog (close_unsent) and announced the end before it. */
+Test(sim, closing_sends_a_rate_limited_backlog_then_the_end, .timeout = 60)
+{
+    const uint64_t n = 1024, rate = 10000000;
+    struct sc_channel_cfg ch;
+    struct sc_pub_stats ps;
+    uint8_t buf[1000];
+    uint64_t t0, took;
+    struct sim_source *so;
+
+    sim_channel(&ch);
+    ch.window_packets = 1024;
+    ch.data_rate_bps = rate;
+    sim_init(&sim, &ch, 1, NULL, NULL);
+    sim.msg_size = sizeof(buf); /* one message a packet */
+    for (uint64_t i = 1; i <= n; i++) { /* all at once: the whole window unsent */
+        sc_msggen_fill(i, buf, sizeof(buf));
+        cr_assert_eq(sc_pub_send(sim.pub, buf, sizeof(buf), sim.now), 0, "message %llu",
+                     (unsigned long long)i);
+    }
+    sim.sent = n;
+    t0 = sim.now;
+    sc_pub_close(sim.pub, sim.now);
+    cr_assert_eq(sc_pub_send(sim.pub, buf, 8, sim.now), -EPIPE, "a message after the close");
+    cr_assert_not(sc_pub_closed(sim.pub));
+    cr_assert(sim_close(&sim, S(10)), "not closed after 10 s");
+    took = sim.now - t0;
+    sim_run_for(&sim, S(1));
+    sc_pub_get_stats(sim.pub, &ps);
+    so = sim_source(&sim, 0, 0);
+    printf("# close with %llu packets unsent at %llu Mbit/s: closed after %.3f s\n",
+           (unsigned long long)n, (unsigned long long)(rate / 1000000), (double)took / 1e9);
+    cr_assert_eq(ps.close_unsent, 0);
+    cr_assert_eq(ps.odata_sent, n + 1, "%llu ODATA: the End of Session block is missing",
+                 (unsigned long long)ps.odata_sent);
+    /* at the rate: n packets of 1,046 bytes (+ 28), less the bucket's 10 ms */
+    cr_assert_geq(took, n * (1046 + 28) * 8 * 1000 / (rate / 1000000) - 10000000, "%llu ns",
+                  (unsigned long long)took);
+    cr_assert_eq(sim.subs[0].order_errors + sim.subs[0].content_errors, 0, "%s",
+                 sim.subs[0].first_error);
+    cr_assert_eq(so->delivered, n);
+    cr_assert_eq(so->nloss, 0);
+    cr_assert(so->down && so->down_reason == SC_DOWN_FIN, "the session did not end");
+    sim_fini(&sim);
+}
+
+/* A transport that takes nothing (a peer gone: a memif without its client).
+ * Closing gives up after close_timeout without progress -- time, not passes:
+ * a frozen clock never gets there -- counts what was never sent, and never
+ * sends it after the FIN. */
+static uint16_t
+refuse_rx(struct sc_xport *x, struct sc_pkt *p, uint16_t n)
+{
+    (void)x;
+    (void)p;
+    (void)n;
+    return 0;
+}
+
+static uint16_t
+refuse_tx(struct sc_xport *x, const struct sc_pkt *p, uint16_t n)
+{
+    (void)x;
+    (void)p;
+    (void)n;
+    return 0;
+}
+
+static void
+refuse_close(struct sc_xport *x)
+{
+    (void)x;
+}
+
+Test(sim, closing_gives_up_on_a_transport_that_takes_nothing, .timeout = 60)
+{
+    static const struct sc_xport_ops ops = { .name = "refuse", .rx_burst = refuse_rx,
+                                             .tx_burst = refuse_tx, .close = refuse_close };
+    struct sc_xport x = { .ops = &ops, .local_addr = inet_addr("198.18.0.1") };
+    struct sc_channel_cfg ch;
+    struct sc_pub_stats ps;
+    struct sc_pub *p;
+    struct sc_err err;
+    uint64_t now = S(1), closed_at = 0;
+
+    sim_channel(&ch);
+    cr_assert_eq(sc_pub_create_on(&p, &ch, &x, 9, &err), 0, "%s", err.msg);
+    for (int i = 0; i < 10; i++) {
+        cr_assert_eq(sc_pub_send(p, "ten bytes!", 10, now), 0);
+        cr_assert_eq(sc_pub_flush(p, now), 0);
+    }
+    sc_pub_do_work(p, now);
+    sc_pub_close(p, now);
+    for (int i = 0; i < 100000; i++) /* a frozen clock: passes are not time */
+        sc_pub_do_work(p, now);
+    cr_assert_not(sc_pub_closed(p), "gave up without any time passing");
+    for (uint64_t t = now; t <= now + 2 * ch.close_timeout_ns; t += 1000000) {
+        sc_pub_do_work(p, t);
+        if (sc_pub_closed(p)) {
+            closed_at = t;
+            break;
+        }
+        cr_assert_leq(sc_pub_deadline(p), t + ch.close_timeout_ns);
+    }
+    cr_assert_geq(closed_at, now + ch.close_timeout_ns, "gave up early");
+    cr_assert_lt(closed_at, now + ch.close_timeout_ns + 2000000, "gave up late");
+    sc_pub_get_stats(p, &ps);
+    cr_assert_eq(ps.close_unsent, 11, "10 packets and the End of Session block, counted %llu",
+                 (unsigned long long)ps.close_unsent);
+    cr_assert_eq(ps.odata_sent, 0);
+    cr_assert_eq(ps.window_lead + 1, ps.window_trail, "the unsent packets were kept");
+    sc_pub_destroy(p);
+}
+
+/* After the FIN the publisher goes on repairing: a subscriber that lost the
+ * session's last packets gets them (and the End of Session block) back. */
+Test(sim, repairs_are_served_after_the_fin, .timeout = 60)
+{
+    struct sc_loss_params lp = { .seed = 15 };
+    struct sc_channel_cfg ch;
+    struct sc_pub_stats at_close, after;
+    struct sim_source *so;
+    uint64_t seen;
+
+    sim_channel(&ch);
+    sim_init(&sim, &ch, 1, &lp, NULL);
+    sim.step_ns = 10000;
+    sim.msg_size = 1000;
+    sim_publish(&sim, 100, 1);
+    cr_assert(sim_drain(&sim, 100, S(1)));
+    sim_run_for(&sim, S(1));
+    seen = sc_xport_loss_stats(sim.subs[0].loss_x)->seen;
+    sim_fini(&sim);
+
+    lp.cut_from = seen; /* the subscriber loses what comes next: the tail, the block, a FIN */
+    lp.cut_count = 4;
+    sim_init(&sim, &ch, 1, &lp, NULL);
+    sim.step_ns = 10000;
+    sim.msg_size = 1000;
+    sim_publish(&sim, 100, 1);
+    cr_assert(sim_drain(&sim, 100, S(1)));
+    sim_run_for(&sim, S(1));
+    sim_publish(&sim, 2, 1);
+    sc_pub_close(sim.pub, sim.now);
+    while (!sc_pub_closed(sim.pub)) /* the publisher alone until the FIN is out */
+        sc_pub_do_work(sim.pub, sim.now += sim.step_ns);
+    sc_pub_get_stats(sim.pub, &at_close);
+    sim_run_for(&sim, S(1));
+    sc_pub_get_stats(sim.pub, &after);
+    so = sim_source(&sim, 0, 0);
+    cr_assert_eq(sc_xport_loss_stats(sim.subs[0].loss_x)->cut, 4);
+    cr_assert_gt(after.rdata_sent, at_close.rdata_sent, "nothing repaired after the FIN");
+    cr_assert_eq(sim.subs[0].order_errors + sim.subs[0].content_errors, 0, "%s",
+                 sim.subs[0].first_error);
+    cr_assert_eq(so->delivered, 102);
+    cr_assert_eq(so->nloss, 0, "loss %llu..%llu", (unsigned long long)so->loss[0].first,
+                 (unsigned long long)so->loss[0].last);
+    cr_assert(so->down && so->down_reason == SC_DOWN_FIN);
     sim_fini(&sim);
 }

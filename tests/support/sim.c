@@ -15,6 +15,8 @@
 
 static struct sim *current; /* callbacks find their sim here (one sim at a time) */
 
+static void tick(struct sim *s);
+
 void
 sim_channel(struct sc_channel_cfg *ch)
 {
@@ -221,6 +223,31 @@ sim_add_publisher(struct sim *s)
     cr_assert_eq(sc_pub_create_on(&s->more[s->nmore], &s->ch, x, 2000 + s->nmore, &err), 0, "%s",
                  err.msg);
     s->nmore++;
+}
+
+static bool
+all_closed(const struct sim *s)
+{
+    if (s->pub && !sc_pub_closed(s->pub))
+        return false;
+    for (unsigned i = 0; i < s->nmore; i++)
+        if (!sc_pub_closed(s->more[i]))
+            return false;
+    return true;
+}
+
+bool
+sim_close(struct sim *s, uint64_t max_ns)
+{
+    uint64_t end = s->now + max_ns;
+
+    if (s->pub)
+        sc_pub_close(s->pub, s->now);
+    for (unsigned i = 0; i < s->nmore; i++)
+        sc_pub_close(s->more[i], s->now);
+    while (!all_closed(s) && s->now < end)
+        tick(s);
+    return all_closed(s);
 }
 
 void

@@ -86,6 +86,11 @@ void sim_fini(struct sim *s);
  * of first arrival). */
 void sim_add_publisher(struct sim *s);
 
+/* Every publisher ends its session (sc_pub_close), and the clock runs, every
+ * agent with it, until all of them are closed (sc_pub_closed) or max_ns
+ * passes. @return true if all closed. */
+bool sim_close(struct sim *s, uint64_t max_ns);
+
 /* The publisher goes away without a word more (no repairs, no SPMs). */
 void sim_stop_publisher(struct sim *s);
 

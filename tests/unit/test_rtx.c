@@ -1,8 +1,12 @@
 /* Sender-side repairs (engine/rtx.c): duplicate NAKs within rtx.delay coalesce
  * into one RDATA; a NAK within rtx.holdoff of the last repair of that packet
  * sends nothing more; after the hold-off a NAK is served again; data no longer
- * held is refused; one receiver's budget does not starve another. */
+ * held is refused; one receiver's budget does not starve another, for any
+ * number of addresses (a crowded table shares one budget, never none); repairs
+ * go out fairly between requesters; rtx.rate counts IP datagram bits. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "engine/rtx.h"
@@ -14,14 +18,27 @@ static struct sc_txw w;
 static struct sc_rtx r;
 static uint64_t sent[64];
 static unsigned nsent;
+static unsigned accept_left = ~0u; /* sends record() takes before it refuses */
 
 static bool
 record(void *ctx, uint64_t seq, struct sc_txw_slot *slot)
 {
     (void)ctx;
     (void)slot;
+    if (!accept_left)
+        return false;
+    accept_left--;
     cr_assert_lt(nsent, 64);
     sent[nsent++] = seq;
+    return true;
+}
+
+static bool
+count_only(void *ctx, uint64_t seq, struct sc_txw_slot *slot)
+{
+    (void)seq;
+    (void)slot;
+    ++*(uint64_t *)ctx;
     return true;
 }
 
@@ -36,8 +53,9 @@ setup_window(uint64_t delay_ns, uint64_t holdoff_ns, uint32_t budget)
         sc_txw_commit(&w, 100, 1);
     }
     w.next_tx = 10;
-    cr_assert_eq(sc_rtx_init(&r, 64, delay_ns, holdoff_ns, 0, budget), 0);
+    cr_assert_eq(sc_rtx_init(&r, 64, delay_ns, holdoff_ns, 0, 0, budget), 0);
     nsent = 0;
+    accept_left = ~0u;
 }
 
 static void
@@ -144,5 +162,159 @@ Test(rtx, a_reused_slot_starts_unconfirmed)
     }
     w.next_tx = 74;
     cr_assert(sc_rtx_confirm(&r, &w, 64, 1001 * US), "sequence 64 inherited sequence 0's NCF");
+    teardown_window();
+}
+
+/* The measured case of issue 16: 64 receivers in one /16 (127.0.x.y), each
+ * asking for 2,520 sequences in a second against a budget of 2,000. Each is
+ * over its budget by 520: 33,280 in all. (The old hash kept the first octet
+ * and two bits of the second: every address shared one slot's probe run, 16
+ * found a slot and the rest were "not punished": 8,320.) */
+Test(rtx, the_budget_holds_per_address_in_one_subnet)
+{
+    uint64_t over = 0, now = 5000000000ull;
+
+    setup_window(0, 0, 2000);
+    for (int k = 0; k < 2520; k++)
+        for (uint32_t a = 0; a < 64; a++) {
+            uint32_t addr = htonl(0x7f000000u | (a * 37 % 256) << 8 | (a * 11 % 256));
+            if (sc_rtx_request(&r, &w, (uint64_t)(k % 10), addr, now + (uint64_t)k * 100 * US) ==
+                SC_RTX_OVER_BUDGET)
+                over++;
+        }
+    cr_assert_eq(over, 64ull * (2520 - 2000), "over budget: %llu", (unsigned long long)over);
+    cr_assert_eq(r.budget_shared, 0, "64 addresses fit the table");
+    teardown_window();
+}
+
+/* More addresses than the table holds, all in one second: those that find no
+ * slot share one budget -- a flood from many addresses is throttled as a
+ * group, never let through. A second later the slots are free again. */
+Test(rtx, addresses_beyond_the_table_share_one_budget)
+{
+    const uint32_t naddr = 4 * SC_RTX_RECEIVERS, budget = 4, asks = 8;
+    uint64_t allowed = 0, over = 0, now = 5000000000ull;
+
+    setup_window(0, 0, budget);
+    for (uint32_t a = 0; a < naddr; a++)
+        for (uint32_t k = 0; k < asks; k++) {
+            enum sc_rtx_res res = sc_rtx_request(&r, &w, k % 10, htonl(0xc6120000u + a), now + a);
+            if (res == SC_RTX_OVER_BUDGET)
+                over++;
+            else
+                allowed++;
+        }
+    printf("# %u addresses x %u sequences, budget %u: %llu allowed, %llu over budget, %llu "
+           "charged to the shared budget\n", naddr, asks, budget, (unsigned long long)allowed,
+           (unsigned long long)over, (unsigned long long)r.budget_shared);
+    cr_assert_leq(allowed, (uint64_t)SC_RTX_RECEIVERS * budget + budget,
+                  "%llu allowed: more than one budget per slot plus the shared one",
+                  (unsigned long long)allowed);
+    cr_assert_gt(r.budget_shared, 0);
+    /* every address that fits has its own budget: the table fills up */
+    cr_assert_geq(allowed, (uint64_t)SC_RTX_RECEIVERS * budget * 3 / 4);
+    /* a second later: stale slots are reused, new addresses have budgets again */
+    over = r.budget_shared;
+    for (uint32_t a = 0; a < 64; a++)
+        cr_assert_neq(sc_rtx_request(&r, &w, 0, htonl(0x0a000000u + a), now + 2000000000ull),
+                      SC_RTX_OVER_BUDGET, "address %u after the second", a);
+    cr_assert_eq(r.budget_shared, over, "a fresh address was sent to the shared budget");
+    teardown_window();
+}
+
+/* Repairs go out fairly between requesters: a receiver with one loss is not
+ * served after everything a flood of NAKs from another address queued first,
+ * and a NAK for a repair already queued for the flood moves it up. */
+Test(rtx, a_receiver_with_one_loss_is_served_before_a_floods_queue)
+{
+    uint32_t flood = htonl(0xc6120909u), honest = htonl(0xc6120101u);
+
+    setup_window(0, 0, 1000);
+    for (uint64_t s = 0; s < 8; s++)
+        cr_assert_eq(sc_rtx_request(&r, &w, s, flood, 1000 * US), SC_RTX_QUEUED);
+    cr_assert_eq(sc_rtx_request(&r, &w, 9, honest, 1001 * US), SC_RTX_QUEUED);
+    accept_left = 2;
+    cr_assert_eq(sc_rtx_poll(&r, &w, 1002 * US, record, NULL), 2);
+    cr_assert(sent[0] == 9 || sent[1] == 9, "the honest repair waited behind the flood's: %llu %llu",
+              (unsigned long long)sent[0], (unsigned long long)sent[1]);
+    /* the flood's last one, asked for by the honest receiver too */
+    cr_assert_eq(sc_rtx_request(&r, &w, 7, honest, 1003 * US), SC_RTX_COALESCED);
+    accept_left = 2;
+    cr_assert_eq(sc_rtx_poll(&r, &w, 1004 * US, record, NULL), 2);
+    cr_assert(sent[2] == 7 || sent[3] == 7, "the coalesced repair kept the flood's turn: %llu %llu",
+              (unsigned long long)sent[2], (unsigned long long)sent[3]);
+    accept_left = ~0u;
+    cr_assert_eq(sc_rtx_poll(&r, &w, 1005 * US, record, NULL), 5, "the rest, all of it");
+    teardown_window();
+}
+
+/* rtx.rate counts what data_rate counts: the IP datagram (PGM packet + 28
+ * bytes of IP and UDP headers). 100-byte packets are 1,024 bits on the wire,
+ * not 800: in one second at 1 Mbit/s at most (1 Mbit + the bucket) / 1,024 of
+ * them. (Counting 800 let 1.28 times the rate out.) */
+Test(rtx, the_repair_rate_counts_ip_and_udp_headers)
+{
+    const uint64_t rate = 1000000, depth = 12000 * 8, t0 = 5000000000ull;
+    uint64_t n = 0, bits;
+
+    cr_assert_eq(sc_txw_init(&w, 64, 256, 0), 0);
+    for (int i = 0; i < 10; i++) {
+        cr_assert_not_null(sc_txw_reserve(&w));
+        sc_txw_commit(&w, 100, 1);
+    }
+    w.next_tx = 10;
+    cr_assert_eq(sc_rtx_init(&r, 64, 0, 0, rate, 0, UINT32_MAX), 0);
+    for (uint64_t t = t0; t < t0 + 1000000000ull; t += 100 * US) {
+        for (uint64_t s = 0; s < 10; s++)
+            sc_rtx_request(&r, &w, s, 1, t);
+        sc_rtx_poll(&r, &w, t, count_only, &n);
+    }
+    bits = n * (100 + 28) * 8;
+    printf("# 1 s at rtx.rate 1 Mbit/s: %llu repairs, %llu bits on the wire\n",
+           (unsigned long long)n, (unsigned long long)bits);
+    cr_assert_leq(bits, rate + depth, "%llu bits in a second at 1 Mbit/s", (unsigned long long)bits);
+    cr_assert_geq(bits, rate - 2 * 1024, "the limit held back more than the rate");
+    cr_assert_gt(r.rate_limited, 0);
+    /* held back: the deadline is when the bucket has the next repair's bits */
+    cr_assert_gt(sc_rtx_deadline(&r), t0 + 1000000000ull - 100 * US);
+    cr_assert_leq(sc_rtx_deadline(&r), t0 + 1000000000ull + 1024 * 1000000000ull / rate);
+    teardown_window();
+}
+
+/* Admission is fair too: a flood that fills the queue (more asked for than the
+ * rate sends) keeps a receiver that asks for little out of nothing. Past
+ * queue_len, each requester adds only while it has fewer than SC_RTX_SHARE
+ * repairs queued. */
+Test(rtx, a_flood_that_fills_the_queue_does_not_lock_out_a_receiver)
+{
+    uint32_t flood = htonl(0xc6120909u), honest = htonl(0xc6120101u);
+    uint64_t refused = 0;
+
+    cr_assert_eq(sc_txw_init(&w, 512, 256, 0), 0);
+    for (int i = 0; i < 400; i++) {
+        cr_assert_not_null(sc_txw_reserve(&w));
+        sc_txw_commit(&w, 100, 1);
+    }
+    w.next_tx = 400;
+    cr_assert_eq(sc_rtx_init(&r, 64, 0, 0, 0, 0, UINT32_MAX), 0);
+    for (uint64_t s = 0; s < 300; s++)
+        refused += sc_rtx_request(&r, &w, s, flood, 1000 * US) == SC_RTX_OVERFLOW;
+    cr_assert_eq(refused, 300 - 64, "the flood took %llu", (unsigned long long)(300 - refused));
+    for (uint64_t s = 300; s < 300 + SC_RTX_SHARE; s++)
+        cr_assert_eq(sc_rtx_request(&r, &w, s, honest, 1001 * US), SC_RTX_QUEUED,
+                     "the honest receiver's repair %llu was refused", (unsigned long long)s);
+    cr_assert_eq(sc_rtx_request(&r, &w, 399, honest, 1001 * US), SC_RTX_OVERFLOW,
+                 "past its share");
+    /* served fairly: the honest receiver's 16 alternate with the flood's first
+     * 16, not after all 64 of them */
+    accept_left = 2 * SC_RTX_SHARE;
+    cr_assert_eq(sc_rtx_poll(&r, &w, 1002 * US, record, NULL), 2 * SC_RTX_SHARE);
+    {
+        unsigned honest_sent = 0;
+        for (unsigned i = 0; i < nsent; i++)
+            honest_sent += sent[i] >= 300;
+        cr_assert_eq(honest_sent, SC_RTX_SHARE, "%u of the first %u repairs were the honest "
+                     "receiver's", honest_sent, nsent);
+    }
     teardown_window();
 }
