@@ -161,7 +161,7 @@ commands_of() {
             if (v == "nice" || v == "xargs" || v == "stdbuf" || v == "setsid" || v == "nohup" || v == "env" || v == "flock" || v == "chrt" || v == "runuser" || v == "sudo") {
                 print v
                 k = v; i++
-                while (i <= n && (w[i] ~ /^-/ || w[i] ~ /^[A-Za-z_][A-Za-z0-9_]*=/)) { if ((k == "nice" && w[i] == "-n") || (k == "runuser" && w[i] == "-u") || (k == "sudo" && w[i] == "-u") || (k == "xargs" && w[i] ~ /^-[IPnLs]$/)) i++; i++ }
+                while (i <= n && (w[i] ~ /^-/ || w[i] ~ /^[A-Za-z_][A-Za-z0-9_]*=/)) { if ((k == "nice" && w[i] == "-n") || (k == "runuser" && w[i] == "-u") || (k == "sudo" && w[i] == "-u") || (k == "env" && (w[i] == "-u" || w[i] == "-C")) || (k == "xargs" && w[i] ~ /^-[IPnLs]$/)) i++; i++ }
                 if (k == "flock" || k == "chrt") i++
                 continue
             }
