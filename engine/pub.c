@@ -126,24 +126,8 @@ downstream(const struct sc_pub *p, uint8_t type)
 {
     struct sc_pgm_pkt k;
 
-    memset(&k, 0, offsetof(struct sc_pgm_pkt, opt));
-    k.opt.present = 0;
-    k.opt.nak_list_len = 0;
-    k.sport = p->sport;
-    k.dport = p->ch.pgm_port;
-    k.type = type;
-    memcpy(k.gsi, p->gsi, 6);
-    k.tsdu = NULL;
-    k.tsdu_len = 0;
+    sc_pgm_pkt_init(&k, type, p->gsi, p->sport, p->ch.pgm_port);
     return k;
-}
-
-static void
-set_nla(struct sc_pgm_nla *n, uint32_t addr)
-{
-    n->afi = SC_PGM_AFI_IP;
-    memset(n->addr, 0, sizeof(n->addr));
-    memcpy(n->addr, &addr, 4);
 }
 
 static int flush_txq(struct sc_pub *p);
@@ -258,7 +242,7 @@ queue_spm(struct sc_pub *p, uint64_t now_ns)
     k.spm.sqn = p->spm_sqn++;
     k.spm.trail = (uint32_t)p->w.trail;
     k.spm.lead = (uint32_t)(p->w.next_tx - 1); /* the last ODATA sent */
-    set_nla(&k.spm.nla, p->nla);
+    sc_pgm_nla_ipv4(&k.spm.nla, p->nla);
     if (p->state == PUB_CLOSED) /* not while closing: the data after lead is still to come */
         k.opt.present = SC_PGM_HAS_FIN;
     n = sc_pgm_encode(b, CTRL_BUF_SIZE, &k);
@@ -604,14 +588,7 @@ send_ncf(struct sc_pub *p, uint64_t now_ns)
     }
     c = downstream(p, SC_PGM_NCF);
     b = ctrl_buf(p);
-    c.nak.sqn = p->ncf_list[0];
-    set_nla(&c.nak.src, p->nla);
-    set_nla(&c.nak.grp, p->ch.group.s_addr);
-    if (p->nncf > 1) {
-        c.opt.present = SC_PGM_HAS_NAK_LIST;
-        c.opt.nak_list_len = (uint8_t)(p->nncf - 1);
-        memcpy(c.opt.nak_list, p->ncf_list + 1, (p->nncf - 1) * sizeof(uint32_t));
-    }
+    sc_pgm_set_nak(&c, p->nla, p->ch.group.s_addr, p->ncf_list, p->nncf);
     len = sc_pgm_encode(b, CTRL_BUF_SIZE, &c);
     if (len > 0) {
         enqueue(p, b, (uint16_t)len, p->ch.group.s_addr, p->ch.port, TXQ_CTRL);

@@ -355,6 +355,7 @@ send_nak(void *ctx, const uint64_t *seqs, unsigned n)
     struct source *src = ctx;
     struct sc_sub *s = src->sub;
     struct sc_pgm_pkt k;
+    uint32_t sqns[SC_NAK_MAX_LIST];
     uint8_t *b;
     int len;
 
@@ -363,26 +364,11 @@ send_nak(void *ctx, const uint64_t *seqs, unsigned n)
         s->ntx = 0;
     }
     b = s->txbuf[s->ntx];
-    memset(&k, 0, offsetof(struct sc_pgm_pkt, opt));
-    k.opt.present = 0;
-    k.type = SC_PGM_NAK;
-    k.sport = s->ch.pgm_port; /* upstream: the data-destination port ... */
-    k.dport = src->id.sport;  /* ... to the source's TSI port */
-    memcpy(k.gsi, src->id.gsi, 6);
-    k.tsdu = NULL;
-    k.tsdu_len = 0;
-    k.nak.sqn = (uint32_t)seqs[0];
-    k.nak.src.afi = k.nak.grp.afi = SC_PGM_AFI_IP;
-    memset(k.nak.src.addr, 0, 16);
-    memset(k.nak.grp.addr, 0, 16);
-    memcpy(k.nak.src.addr, &src->id.addr, 4);
-    memcpy(k.nak.grp.addr, &s->ch.group.s_addr, 4);
-    if (n > 1) {
-        k.opt.present = SC_PGM_HAS_NAK_LIST;
-        k.opt.nak_list_len = (uint8_t)(n - 1);
-        for (unsigned i = 1; i < n; i++)
-            k.opt.nak_list[i - 1] = (uint32_t)seqs[i];
-    }
+    for (unsigned i = 0; i < n; i++)
+        sqns[i] = (uint32_t)seqs[i]; /* the wire's 32 bits */
+    /* upstream: from the data-destination port to the source's TSI port */
+    sc_pgm_pkt_init(&k, SC_PGM_NAK, src->id.gsi, s->ch.pgm_port, src->id.sport);
+    sc_pgm_set_nak(&k, src->id.addr, s->ch.group.s_addr, sqns, n);
     len = sc_pgm_encode(b, TX_BUF_SIZE, &k);
     if (len <= 0)
         return;

@@ -336,6 +336,42 @@ body_len(const struct sc_pgm_pkt *p)
     return 0;
 }
 
+void
+sc_pgm_pkt_init(struct sc_pgm_pkt *k, uint8_t type, const uint8_t gsi[6], uint16_t sport,
+                uint16_t dport)
+{
+    memset(k, 0, offsetof(struct sc_pgm_pkt, opt));
+    k->opt.present = 0;
+    k->opt.nak_list_len = 0;
+    k->type = type;
+    memcpy(k->gsi, gsi, 6);
+    k->sport = sport;
+    k->dport = dport;
+    k->tsdu = NULL;
+    k->tsdu_len = 0;
+}
+
+void
+sc_pgm_nla_ipv4(struct sc_pgm_nla *n, uint32_t addr)
+{
+    n->afi = SC_PGM_AFI_IP;
+    memset(n->addr, 0, sizeof(n->addr));
+    memcpy(n->addr, &addr, 4);
+}
+
+void
+sc_pgm_set_nak(struct sc_pgm_pkt *k, uint32_t src, uint32_t grp, const uint32_t *sqns, unsigned n)
+{
+    sc_pgm_nla_ipv4(&k->nak.src, src);
+    sc_pgm_nla_ipv4(&k->nak.grp, grp);
+    k->nak.sqn = sqns[0];
+    if (n > 1) {
+        k->opt.present |= SC_PGM_HAS_NAK_LIST;
+        k->opt.nak_list_len = (uint8_t)(n - 1);
+        memcpy(k->opt.nak_list, sqns + 1, (n - 1) * sizeof(uint32_t));
+    }
+}
+
 size_t
 sc_pgm_header_len(const struct sc_pgm_pkt *p)
 {

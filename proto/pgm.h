@@ -132,6 +132,22 @@ int sc_pgm_decode(const uint8_t *buf, size_t len, struct sc_pgm_pkt *out, unsign
  *         OPTIONS. */
 int sc_pgm_packet_len(const uint8_t *buf, size_t len);
 
+/* A packet to encode: type, GSI and ports set, everything else zero (no
+ * options, no TSDU). Downstream packets (SPM, ODATA, RDATA, NCF) go from the
+ * source's TSI port to the data-destination port; upstream ones (NAK, SPMR)
+ * the other way round. */
+void sc_pgm_pkt_init(struct sc_pgm_pkt *k, uint8_t type, const uint8_t gsi[6], uint16_t sport,
+                     uint16_t dport);
+
+/* An IPv4 NLA (addr in network order). */
+void sc_pgm_nla_ipv4(struct sc_pgm_nla *n, uint32_t addr);
+
+/* A NAK's or NCF's body: source and group NLAs (IPv4, network order) and the
+ * sequences asked for or confirmed -- sqns[0] in the header, the rest (up to
+ * SC_PGM_MAX_NAK_LIST) in OPT_NAK_LIST. */
+void sc_pgm_set_nak(struct sc_pgm_pkt *k, uint32_t src, uint32_t grp, const uint32_t *sqns,
+                    unsigned n);
+
 /* Bytes the header, type body and options of p take (the TSDU starts there). */
 size_t sc_pgm_header_len(const struct sc_pgm_pkt *p);
 

@@ -1,5 +1,6 @@
 /* PGM codec: golden packets from wire-specs.md s.1.11 (verified in tshark),
  * round trips, every malformed class, boundary sizes, incremental RDATA checksum. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -431,5 +432,38 @@ Test(pgm, odata_template_equals_generic_encode)
         sc_pgm_encode_odata(b, &t, 0, 0, 2);
         cr_assert_eq(sc_load_be16(b + 6), 0xFFFF);
         cr_assert_eq(sc_pgm_decode(b, 26, &q, 0), 0, "the 0xFFFF checksum verifies");
+    }
+}
+
+/* The builders the engine's NAKs and NCFs come from: what they set is what
+ * decodes, the list split between the header and OPT_NAK_LIST. */
+Test(pgm, nak_builders_encode_what_they_set)
+{
+    static const uint8_t gsi[6] = { 1, 2, 3, 4, 5, 6 };
+    uint32_t sqns[SC_PGM_MAX_NAK_LIST + 1], src = htonl(0xc6120001), grp = htonl(0xefc00001);
+    struct sc_pgm_pkt k, d;
+    uint8_t b[512];
+    int n;
+
+    for (unsigned i = 0; i <= SC_PGM_MAX_NAK_LIST; i++)
+        sqns[i] = 1000 + 3 * i;
+    for (unsigned cnt = 1; cnt <= SC_PGM_MAX_NAK_LIST + 1; cnt += SC_PGM_MAX_NAK_LIST) {
+        sc_pgm_pkt_init(&k, SC_PGM_NAK, gsi, 7500, 4321);
+        sc_pgm_set_nak(&k, src, grp, sqns, cnt);
+        n = sc_pgm_encode(b, sizeof(b), &k);
+        cr_assert_gt(n, 0);
+        cr_assert_eq(sc_pgm_decode(b, (size_t)n, &d, 0), 0);
+        cr_assert_eq(d.type, SC_PGM_NAK);
+        cr_assert_eq(d.sport, 7500);
+        cr_assert_eq(d.dport, 4321);
+        cr_assert_arr_eq(d.gsi, gsi, 6);
+        cr_assert_eq(d.nak.src.afi, SC_PGM_AFI_IP);
+        cr_assert_arr_eq(d.nak.src.addr, &src, 4);
+        cr_assert_arr_eq(d.nak.grp.addr, &grp, 4);
+        cr_assert_eq(d.nak.sqn, sqns[0]);
+        cr_assert_eq(d.opt.nak_list_len, cnt - 1);
+        cr_assert_eq(!!(d.opt.present & SC_PGM_HAS_NAK_LIST), cnt > 1);
+        for (unsigned i = 1; i < cnt; i++)
+            cr_assert_eq(d.opt.nak_list[i - 1], sqns[i]);
     }
 }
