@@ -318,14 +318,14 @@ static struct sc_pub *s_pub;
 static struct sc_sub *s_sub;
 
 static void
-sc_on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
+seqcast_on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
 {
     (void)ctx, (void)src, (void)seq;
     on_msg(msg, len);
 }
 
 static void
-sc_open(int sender)
+seqcast_open(int sender)
 {
     struct sc_config cfg;
     struct sc_err err;
@@ -352,7 +352,7 @@ sc_open(int sender)
     if (sender) {
         rc = sc_pub_create(&s_pub, &cfg, NULL, &err);
     } else {
-        struct sc_sub_callbacks cb = { .on_msg = sc_on_msg };
+        struct sc_sub_callbacks cb = { .on_msg = seqcast_on_msg };
         rc = sc_sub_create(&s_sub, &cfg, NULL, &cb, &err);
     }
     if (rc == 0)
@@ -363,7 +363,7 @@ bad:
 }
 
 static void
-sc_send(const void *msg, size_t len)
+seqcast_send(const void *msg, size_t len)
 {
     static unsigned n;
     static uint64_t now;
@@ -380,7 +380,7 @@ sc_send(const void *msg, size_t len)
 }
 
 static void
-sc_flush(void)
+seqcast_flush(void)
 {
     uint64_t now = now_ns();
 
@@ -391,7 +391,7 @@ sc_flush(void)
 /* until `until`: run the engine when its deadline comes or a NAK arrives,
  * and sleep otherwise (the engine ran in the flush that preceded this) */
 static void
-sc_serve(uint64_t until)
+seqcast_serve(uint64_t until)
 {
     for (;;) {
         uint64_t now = now_ns(), due, d;
@@ -413,7 +413,7 @@ sc_serve(uint64_t until)
 }
 
 static void
-sc_recv(uint64_t max_ns)
+seqcast_recv(uint64_t max_ns)
 {
     uint64_t now = now_ns(), d;
 
@@ -430,15 +430,15 @@ sc_recv(uint64_t max_ns)
 }
 
 static void
-sc_close(void)
+seqcast_close(void)
 {
     if (s_pub) {
         struct sc_pub_stats st;
         uint64_t give_up = now_ns() + 30000000000u;
         sc_pub_close(s_pub, now_ns());
         while (!sc_pub_closed(s_pub) && now_ns() < give_up) /* the rest, the end, the FIN */
-            sc_serve(now_ns() + 1000000u);
-        sc_serve(now_ns() + 200000000u); /* repairs the end-of-session SPM reveals */
+            seqcast_serve(now_ns() + 1000000u);
+        seqcast_serve(now_ns() + 200000000u); /* repairs the end-of-session SPM reveals */
         sc_pub_get_stats(s_pub, &st);
         fprintf(stderr, "peer seqcast: %llu ODATA, %llu NAKs for %llu packets (%llu over budget, "
                 "%llu not confirmed twice), %llu NCFs, %llu RDATA, %llu packets read\n",
@@ -621,7 +621,7 @@ zm_close(void)
 
 static const struct sys systems[] = {
     { "udp", udp_open, udp_send, udp_flush, udp_serve, udp_recv, udp_close },
-    { "seqcast", sc_open, sc_send, sc_flush, sc_serve, sc_recv, sc_close },
+    { "seqcast", seqcast_open, seqcast_send, seqcast_flush, seqcast_serve, seqcast_recv, seqcast_close },
 #ifdef HAVE_PGM
     { "openpgm", pg_open, pg_send, pg_flush, pg_serve, pg_recv, pg_close },
 #endif
