@@ -9,8 +9,8 @@
 #   make V=1             show the commands
 #
 # Layers (DESIGN.md s.2): proto <- engine <- config <- feedhandler, replay, apps.
-# proto/ is compiled with no include path of ours at all, so it can only reach
-# its own siblings; tests/check-layers.sh enforces the rest (e.g. engine/ never
+# proto/ is compiled with only its own headers on the include path
+# (include/seqcast/proto/, the public codec API), so it can reach nothing else; tests/check-layers.sh enforces the rest (e.g. engine/ never
 # includes <yaml.h> or <pcap.h>).
 
 PREFIX    ?= /usr/local
@@ -93,7 +93,7 @@ FUZZ_REPLAYS := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz-replay-%)
 
 INC_LIB  := -Iinclude -I.
 # per-layer flags: proto sees nothing of ours
-$(BUILD)/obj/proto/%.o:       LAYER_CFLAGS :=
+$(BUILD)/obj/proto/%.o:       LAYER_CFLAGS := -iquote include/seqcast/proto
 $(BUILD)/obj/engine/%.o:      LAYER_CFLAGS := $(INC_LIB)
 $(BUILD)/obj/engine/transport/dpdk.o: LAYER_CFLAGS := $(INC_LIB) $(DPDK_CFLAGS)
 $(BUILD)/obj/config/%.o:      LAYER_CFLAGS := $(INC_LIB) $(YAML_CFLAGS)
@@ -223,7 +223,7 @@ bench:
 # per target. The DPDK transport is the stub here: no parser is in it, and its
 # real source needs DPDK's flags (without them `make fuzz` did not compile
 # wherever libdpdk-dev is installed). tests/check-fuzz-build.sh builds them.
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined $(INC_LIB) $(YAML_CFLAGS) $(PCAP_CFLAGS)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined $(INC_LIB) -iquote include/seqcast/proto $(YAML_CFLAGS) $(PCAP_CFLAGS)
 FUZZ_LIB_SRC := $(filter-out engine/transport/dpdk.c engine/transport/dpdk_stub.c,$(LIB_SRC)) \
                 engine/transport/dpdk_stub.c $(REPLAY_LIB_SRC)
 FUZZ_OBJ := $(FUZZ_LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
@@ -258,7 +258,9 @@ install: lib bins
 	install -m 755 $(BUILD)/libseqcast.so $(DESTDIR)$(PREFIX)/lib/libseqcast.so.$(VERSION)
 	ln -sf libseqcast.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libseqcast.so.0
 	ln -sf libseqcast.so.0 $(DESTDIR)$(PREFIX)/lib/libseqcast.so
+	install -d $(DESTDIR)$(PREFIX)/include/seqcast/proto
 	install -m 644 include/seqcast/*.h $(DESTDIR)$(PREFIX)/include/seqcast/
+	install -m 644 include/seqcast/proto/*.h $(DESTDIR)$(PREFIX)/include/seqcast/proto/
 	install -m 644 $(BUILD)/seqcast.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	$(if $(BINS),install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/)
 
@@ -268,7 +270,7 @@ uninstall:
 
 # every public header compiles on its own
 check-headers:
-	$(Q)for h in include/seqcast/*.h proto/*.h; do \
+	$(Q)for h in include/seqcast/*.h include/seqcast/proto/*.h; do \
 	  echo "#include \"$$h\"" | $(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -I. -x c -fsyntax-only - \
 	  || exit 1; done; echo "headers: all self-contained"
 

@@ -12,7 +12,7 @@
 
 #include "apps/cli.h"
 #include "engine/clock.h"
-#include "proto/endian.h"
+#include <seqcast/proto/endian.h>
 
 struct app {
     uint64_t n;              /* orders to send */

@@ -18,7 +18,7 @@
 #include "apps/idset.h"
 #include "engine/clock.h"
 #include "engine/journal.h"
-#include "proto/endian.h"
+#include <seqcast/proto/endian.h>
 
 #define MAX_SESSIONS SC_CFG_MAX_SESSIONS
 

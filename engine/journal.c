@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "proto/endian.h"
+#include <seqcast/proto/endian.h>
 
 #define MAGIC "SCJ1"
 #define HDR 8

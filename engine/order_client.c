@@ -14,7 +14,7 @@
 #include <seqcast/order.h>
 
 #include "engine/osock.h"
-#include "proto/soup.h"
+#include <seqcast/proto/soup.h>
 
 enum state { DOWN, CONNECTING, LOGGING_IN, UP, DONE };
 

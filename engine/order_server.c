@@ -19,7 +19,7 @@
 
 #include "engine/journal.h"
 #include "engine/osock.h"
-#include "proto/soup.h"
+#include <seqcast/proto/soup.h>
 
 #define MAX_CONNS 64
 #define OUT_BUF (1u << 20)

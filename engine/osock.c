@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "proto/soup.h"
+#include <seqcast/proto/soup.h>
 
 static int
 resolve(const char *ep, struct sockaddr_storage *ss, socklen_t *len, struct sc_err *err)

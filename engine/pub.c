@@ -35,9 +35,9 @@
 #include "engine/rtx.h"
 #include "engine/timerwheel.h"
 #include "engine/txw.h"
-#include "proto/mold.h"
-#include "proto/pgm.h"
-#include "proto/seq.h"
+#include <seqcast/proto/mold.h>
+#include <seqcast/proto/pgm.h>
+#include <seqcast/proto/seq.h>
 
 #define ODATA_HDR (SC_PGM_HDR_LEN + SC_PGM_DATA_BODY_LEN)
 #define FRAG_OPT_LEN (4 + 16)

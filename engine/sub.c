@@ -25,9 +25,9 @@
 #include "engine/rxw.h"
 #include "engine/sub_int.h"
 #include "engine/timerwheel.h"
-#include "proto/mold.h"
-#include "proto/pgm.h"
-#include "proto/seq.h"
+#include <seqcast/proto/mold.h>
+#include <seqcast/proto/pgm.h>
+#include <seqcast/proto/seq.h>
 
 #define SEQ_BASE (UINT64_C(1) << 32)
 #define IP_UDP_OVERHEAD 28

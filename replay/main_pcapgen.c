@@ -15,12 +15,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "proto/csum.h"
-#include "proto/endian.h"
-#include "proto/mold.h"
-#include "proto/netframe.h"
-#include "proto/pgm.h"
-#include "proto/soup.h"
+#include <seqcast/proto/csum.h>
+#include <seqcast/proto/endian.h>
+#include <seqcast/proto/mold.h>
+#include <seqcast/proto/netframe.h>
+#include <seqcast/proto/pgm.h>
+#include <seqcast/proto/soup.h>
 #include "replay/pcap_io.h"
 #include "apps/msggen.h"
 

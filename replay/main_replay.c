@@ -16,8 +16,8 @@
 #include "engine/clock.h"
 #include "engine/compiler.h"
 #include "engine/transport/transport.h"
-#include "proto/mold.h"
-#include "proto/pgm.h"
+#include <seqcast/proto/mold.h>
+#include <seqcast/proto/pgm.h>
 #include "replay/pcap_io.h"
 
 static void

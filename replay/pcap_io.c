@@ -1,7 +1,7 @@
 #include "replay/pcap_io.h"
 
-#include "proto/netframe.h"
-#include "proto/pgm.h"
+#include <seqcast/proto/netframe.h>
+#include <seqcast/proto/pgm.h>
 
 #include <errno.h>
 #include <stdbool.h>

@@ -8,7 +8,7 @@
 
 #include "engine/clock.h"
 #include "engine/compiler.h"
-#include "proto/netframe.h"
+#include <seqcast/proto/netframe.h>
 #include "replay/pcap_io.h"
 
 #define DLT_ETHERNET 1

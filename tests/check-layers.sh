@@ -15,15 +15,21 @@ check() { # description, offending lines
 }
 echo "TAP version 13"
 echo "1..5"
-check "proto/ includes only its siblings and libc" \
-    "$(grep -HnE '#include +"' proto/*.[ch] | grep -vE '#include +"[a-z_]+\.h"' ;
-       grep -HnE '#include +<(yaml|pcap|rte_|criterion|seqcast)' proto/*.[ch])"
+check "proto/ (and its public headers, include/seqcast/proto/) includes only its own headers and libc" \
+    "$(for f in proto/*.c include/seqcast/proto/*.h; do
+           grep -HnE '#include +"' "$f" | while IFS= read -r l; do
+               h=$(sed -E 's/.*#include +"([^"]+)".*/\1/' <<<"$l")
+               [ -f "include/seqcast/proto/$h" ] || echo "$l"
+           done
+       done
+       grep -HnE '#include +<(yaml|pcap|rte_|criterion|seqcast)' proto/*.c include/seqcast/proto/*.h)"
 check "engine/ never includes yaml, pcap, or the layers above it" \
     "$(grep -rHnE '#include +[<"](yaml\.h|pcap|config/|feedhandler/|replay/|apps/)' engine/ 2>/dev/null)"
 check "config/ never includes feedhandler, replay or apps" \
     "$(grep -rHnE '#include +"(feedhandler|replay|apps)/' config/)"
 check "public headers include only libc and seqcast/ headers" \
     "$(grep -HnE '#include +"' include/seqcast/*.h)"
+
 if [ -f "$BUILD/libseqcast.a" ]; then
     check "libseqcast exports only sc_* symbols" \
         "$(nm -g --defined-only "$BUILD/libseqcast.a" | awk 'NF==3 {print $3}' |

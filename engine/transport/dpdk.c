@@ -41,7 +41,7 @@
 
 #include "engine/compiler.h"
 #include "engine/transport/transport.h"
-#include "proto/netframe.h"
+#include <seqcast/proto/netframe.h>
 
 #define NEIGHBOURS 64
 

@@ -2,7 +2,7 @@
  * inside the datagram, and re-encodes to identical bytes. */
 #include <string.h>
 
-#include "proto/mold.h"
+#include <seqcast/proto/mold.h>
 #include "tests/fuzz/fuzz.h"
 
 int

@@ -2,7 +2,7 @@
  * a rebuilt frame parses to the same addresses, ports and payload. */
 #include <string.h>
 
-#include "proto/netframe.h"
+#include <seqcast/proto/netframe.h>
 #include "tests/fuzz/fuzz.h"
 
 int

@@ -3,8 +3,8 @@
  * with its checksum fixed so the fuzzer gets past the checksum. */
 #include <string.h>
 
-#include "proto/endian.h"
-#include "proto/pgm.h"
+#include <seqcast/proto/endian.h>
+#include <seqcast/proto/pgm.h>
 #include "tests/fuzz/fuzz.h"
 
 static void

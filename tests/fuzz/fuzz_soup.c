@@ -4,7 +4,7 @@
  * confused with "malformed"). */
 #include <string.h>
 
-#include "proto/soup.h"
+#include <seqcast/proto/soup.h>
 #include "tests/fuzz/fuzz.h"
 
 static int

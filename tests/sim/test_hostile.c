@@ -19,9 +19,9 @@
 #include "engine/channel.h"
 #include "engine/pub_int.h"
 #include "engine/sub_int.h"
-#include "proto/endian.h"
-#include "proto/mold.h"
-#include "proto/pgm.h"
+#include <seqcast/proto/endian.h>
+#include <seqcast/proto/mold.h>
+#include <seqcast/proto/pgm.h>
 #include "tests/support/sim.h"
 #include "tests/support/testutil.h"
 

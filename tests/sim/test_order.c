@@ -15,7 +15,7 @@
 
 #include <seqcast/order.h>
 
-#include "proto/soup.h"
+#include <seqcast/proto/soup.h>
 
 #define MS(x) ((uint64_t)(x) * 1000000u)
 

@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "proto/mold.h"
+#include <seqcast/proto/mold.h>
 #include "tests/support/testutil.h"
 
 static const uint8_t SESSION[10] = { 'N', 'Q', 'T', 'V', '0', '0', '0', '0', '0', '1' };

@@ -3,8 +3,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "proto/endian.h"
-#include "proto/netframe.h"
+#include <seqcast/proto/endian.h>
+#include <seqcast/proto/netframe.h>
 
 static struct sc_udp4_meta
 meta(void)

@@ -4,9 +4,9 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "proto/csum.h"
-#include "proto/endian.h"
-#include "proto/pgm.h"
+#include <seqcast/proto/csum.h>
+#include <seqcast/proto/endian.h>
+#include <seqcast/proto/pgm.h>
 #include "tests/support/testutil.h"
 
 static const uint8_t GSI[6] = { 0x9c, 0x5f, 0x10, 0x23, 0x44, 0xa1 };

@@ -1,7 +1,7 @@
 /* 32-bit serial-number helpers and widening to 64 bits across the wrap. */
 #include <criterion/criterion.h>
 
-#include "proto/seq.h"
+#include <seqcast/proto/seq.h>
 
 Test(seq, compare_across_wrap)
 {

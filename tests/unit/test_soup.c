@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "proto/soup.h"
+#include <seqcast/proto/soup.h>
 #include "tests/support/testutil.h"
 
 #define MAXP 4096

@@ -16,7 +16,7 @@
 #include "engine/channel.h"
 #include "engine/sub_int.h"
 #include "engine/transport/transport.h"
-#include "proto/pgm.h"
+#include <seqcast/proto/pgm.h>
 
 #define NPKT 32
 
