@@ -65,21 +65,25 @@ PREFIX_STAMP := $(BUILD)/.prefix
 $(shell echo '$(PREFIX)' | cmp -s - $(PREFIX_STAMP) || echo '$(PREFIX)' > $(PREFIX_STAMP))
 
 # ---------------------------------------------------------------- sources
+# libseqcast: the codecs, the engine, the configuration, the pcap library and
+# the feed-handler library -- everything a program needs besides its main
 PROTO_SRC  := $(wildcard proto/*.c)
 ENGINE_SRC := $(filter-out $(DPDK_OUT),$(wildcard engine/*.c engine/transport/*.c))
 CONFIG_SRC := $(wildcard config/*.c)
-LIB_SRC    := $(PROTO_SRC) $(ENGINE_SRC) $(CONFIG_SRC)
+REPLAY_SRC := $(wildcard replay/*.c)
+FEED_SRC   := $(filter-out feedhandler/main_%.c,$(wildcard feedhandler/*.c))
+LIB_SRC    := $(PROTO_SRC) $(ENGINE_SRC) $(CONFIG_SRC) $(REPLAY_SRC) $(FEED_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-LIB_LIBS   := $(YAML_LIBS) $(DPDK_LIBS)
+LIB_LIBS   := $(YAML_LIBS) $(PCAP_LIBS) $(DPDK_LIBS)
 
-REPLAY_LIB_SRC := $(filter-out replay/main_%.c,$(wildcard replay/*.c))
-REPLAY_LIB_OBJ := $(REPLAY_LIB_SRC:%.c=$(BUILD)/obj/%.o)
-# helpers shared by the binaries (message generator, run loop, stats printing)
+# apps/: every program's main, and the CLI helpers they share (options,
+# config loading, stats output, the message generator)
 APPS_LIB_SRC := $(filter-out apps/main_%.c,$(wildcard apps/*.c))
 APPS_LIB_OBJ := $(APPS_LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
-# binaries: build/bin/<name> from <dir>/main_<name>.c (+ the module's helpers)
-BIN_MAINS := $(wildcard apps/main_*.c feedhandler/main_*.c replay/main_*.c)
+# binaries: build/bin/seqcast-<name> from apps/main_<name>.c (seqcast-sub's
+# main moves from feedhandler/ to apps/ with the feed handler's library code)
+BIN_MAINS := $(wildcard apps/main_*.c feedhandler/main_*.c)
 BINS      := $(patsubst main_%,$(BUILD)/bin/seqcast-%,$(basename $(notdir $(BIN_MAINS))))
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c tests/sim/test_*.c)
@@ -133,29 +137,27 @@ $(BUILD)/seqcast.pc: Makefile $(PREFIX_STAMP)
 	@mkdir -p $(@D)
 	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	  'Name: seqcast' 'Description: reliable multicast for market data (PGM / MoldUDP64 / SoupBinTCP)' \
-	  'Version: $(VERSION)' 'Requires.private: yaml-0.1$(if $(DPDK_LIBS), libdpdk)' \
+	  'Version: $(VERSION)' 'Requires.private: yaml-0.1 libpcap$(if $(DPDK_LIBS), libdpdk)' \
 	  'Libs: -L$${libdir} -lseqcast' 'Libs.private: -pthread' 'Cflags: -I$${includedir}' > $@
 
 LINK_LIBS := $(BUILD)/libseqcast.a $(LIB_LIBS) -pthread $(SAN_LDFLAGS)
 
-$(BUILD)/bin/seqcast-%: $(BUILD)/obj/apps/main_%.o $(APPS_LIB_OBJ) $(REPLAY_LIB_OBJ) $(BUILD)/libseqcast.a
+# a program links as a library user's would: its main, the CLI helpers, libseqcast
+$(BUILD)/bin/seqcast-%: $(BUILD)/obj/apps/main_%.o $(APPS_LIB_OBJ) $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) -o $@ $< $(APPS_LIB_OBJ) $(REPLAY_LIB_OBJ) $(LINK_LIBS) $(PCAP_LIBS)
-$(BUILD)/bin/seqcast-%: $(BUILD)/obj/feedhandler/main_%.o $(APPS_LIB_OBJ) $(REPLAY_LIB_OBJ) $(BUILD)/libseqcast.a
+	$(QUIET_LINK)$(CC) -o $@ $< $(APPS_LIB_OBJ) $(LINK_LIBS)
+$(BUILD)/bin/seqcast-%: $(BUILD)/obj/feedhandler/main_%.o $(APPS_LIB_OBJ) $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) -o $@ $< $(APPS_LIB_OBJ) $(REPLAY_LIB_OBJ) $(LINK_LIBS) $(PCAP_LIBS)
-$(BUILD)/bin/seqcast-%: $(BUILD)/obj/replay/main_%.o $(APPS_LIB_OBJ) $(REPLAY_LIB_OBJ) $(BUILD)/libseqcast.a
-	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) -o $@ $< $(APPS_LIB_OBJ) $(REPLAY_LIB_OBJ) $(LINK_LIBS) $(PCAP_LIBS)
+	$(QUIET_LINK)$(CC) -o $@ $< $(APPS_LIB_OBJ) $(LINK_LIBS)
 
 # ---------------------------------------------------------------- tests
-TEST_OBJ := $(SUPPORT_OBJ) $(REPLAY_LIB_OBJ) $(APPS_LIB_OBJ)
+TEST_OBJ := $(SUPPORT_OBJ) $(APPS_LIB_OBJ)
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(TEST_OBJ) $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) -o $@ $< $(TEST_OBJ) $(LINK_LIBS) $(PCAP_LIBS) $(CRIT_LIBS)
+	$(QUIET_LINK)$(CC) -o $@ $< $(TEST_OBJ) $(LINK_LIBS) $(CRIT_LIBS)
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/sim/test_%.o $(TEST_OBJ) $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) -o $@ $< $(TEST_OBJ) $(LINK_LIBS) $(PCAP_LIBS) $(CRIT_LIBS)
+	$(QUIET_LINK)$(CC) -o $@ $< $(TEST_OBJ) $(LINK_LIBS) $(CRIT_LIBS)
 
 $(BUILD)/tests/fuzz-replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
@@ -225,7 +227,7 @@ bench:
 # wherever libdpdk-dev is installed). tests/check-fuzz-build.sh builds them.
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined $(INC_LIB) -iquote include/seqcast/proto $(YAML_CFLAGS) $(PCAP_CFLAGS)
 FUZZ_LIB_SRC := $(filter-out engine/transport/dpdk.c engine/transport/dpdk_stub.c,$(LIB_SRC)) \
-                engine/transport/dpdk_stub.c $(REPLAY_LIB_SRC)
+                engine/transport/dpdk_stub.c
 FUZZ_OBJ := $(FUZZ_LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
 $(BUILD)/fuzz/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 
-#include "engine/clock.h"
+#include <seqcast/agent.h>
 
 volatile int sc_cli_stop;
 
@@ -132,7 +132,7 @@ sc_cli_wait(const struct sc_cli *c, int fd, uint64_t deadline_ns, uint64_t max_w
 
     if (c->spin || fd < 0)
         return; /* busy-poll, or a poll-mode transport (DPDK) with nothing to wait on */
-    now = sc_clock_ns();
+    now = sc_clock_now();
     if (deadline_ns <= now)
         return;
     wait = deadline_ns - now < max_wait_ns ? deadline_ns - now : max_wait_ns;
@@ -290,4 +290,30 @@ sc_cli_warn_rcvbuf(const char *prog, uint64_t requested, uint64_t effective)
                 "%s: warning: SO_RCVBUF is %llu bytes, not the %llu configured: the kernel "
                 "clamped it (raise net.core.rmem_max, or run as root)\n",
                 prog, (unsigned long long)effective, (unsigned long long)requested);
+}
+
+int
+sc_cli_record_option(struct sc_record_params *rp, const char *prog, int opt, const char *arg)
+{
+    char *end = NULL;
+    double v;
+
+    switch (opt) {
+    case 0x201: rp->path = arg; return 1;
+    case 0x202: case 0x203: case 0x204:
+        v = strtod(arg, &end);
+        if (*arg == 0 || *end || v < 0 || v > 1e15) {
+            fprintf(stderr, "%s: --record-%s %s: expected a number >= 0\n", prog,
+                    opt == 0x202 ? "size" : opt == 0x203 ? "count" : "files", arg);
+            return -1;
+        }
+        if (opt == 0x202)
+            rp->max_bytes = (uint64_t)(v * 1e6);
+        else if (opt == 0x203)
+            rp->max_packets = (uint64_t)v;
+        else
+            rp->files = (unsigned)v;
+        return 1;
+    }
+    return 0;
 }

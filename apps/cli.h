@@ -10,6 +10,7 @@
 
 #include <seqcast/config.h>
 #include <seqcast/pub.h>
+#include <seqcast/pcap.h>
 #include <seqcast/sub.h>
 
 #define SC_CLI_MAX_SETS 64
@@ -70,6 +71,21 @@ void sc_cli_json_sub(FILE *out, const struct sc_sub_stats *st);
 
 /* Warn (once) when the kernel clamped the receive buffer. */
 void sc_cli_warn_rcvbuf(const char *prog, uint64_t requested, uint64_t effective);
+
+/* Command-line options shared by seqcast-pub and seqcast-sub. */
+#define SC_RECORD_OPTS                                                                    \
+    { "record", required_argument, NULL, 0x201 },                                         \
+        { "record-size", required_argument, NULL, 0x202 },                                \
+        { "record-count", required_argument, NULL, 0x203 },                               \
+        { "record-files", required_argument, NULL, 0x204 }
+#define SC_RECORD_HELP                                                                    \
+    "      --record FILE       write every packet sent and received to FILE (pcap, ns\n"   \
+    "                          timestamps; read it with tshark or seqcast-replay)\n"      \
+    "      --record-size MB    start a new file (FILE.1, FILE.2, ...) after MB megabytes\n" \
+    "      --record-count N    ... or after N packets\n"                                   \
+    "      --record-files K    keep only K files, overwriting the oldest (default: all)\n"
+/* @return 1 if opt was a record option, 0 if not, -1 (message printed) if bad. */
+int sc_cli_record_option(struct sc_record_params *rp, const char *prog, int opt, const char *arg);
 
 extern volatile int sc_cli_stop; /* set by SIGINT/SIGTERM */
 /* SIGINT/SIGTERM stop the loop, SIGPIPE ignored; timer slack 1 ns. */

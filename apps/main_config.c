@@ -6,7 +6,6 @@
 
 #include <seqcast/config.h>
 
-#include "config/config_int.h"
 
 static void
 usage(FILE *out)
@@ -52,7 +51,7 @@ main(int argc, char **argv)
         case 'c': file = optarg; break;
         case 's': sets[nsets++] = optarg; break;
         case 'p': print = 1; break;
-        case 'r': sc_cfg_print_reference(stdout); goto out;
+        case 'r': sc_config_print_reference(stdout); goto out;
         case 'h': usage(stdout); goto out;
         default: usage(stderr); rc = 2; goto out;
         }

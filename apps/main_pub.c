@@ -13,7 +13,7 @@
 #include "engine/channel.h"
 #include "engine/clock.h"
 #include "engine/pub_int.h"
-#include "replay/xport_pcap.h"
+#include <seqcast/pcap.h>
 
 static void
 usage(FILE *out)
@@ -81,7 +81,7 @@ create(struct sc_pub **pub, const struct sc_config *cfg, const struct sc_channel
 
     if (!rec->path)
         return sc_pub_create(pub, cfg, ch->name, err);
-    if ((rc = sc_xport_open_channel(&x, cfg, ch, SC_XPORT_PUB, err)) < 0)
+    if ((rc = sc_xport_open(&x, cfg, ch, SC_XPORT_PUB, err)) < 0)
         return rc;
     sc_xport_params_from(&xp, ch, SC_XPORT_PUB);
     if ((rc = sc_xport_record_wrap(&x, x, &xp, rec, err)) < 0)
@@ -123,7 +123,7 @@ main(int argc, char **argv)
         char *end = NULL;
         if (sc_cli_option(&cli, c, optarg))
             continue;
-        switch (sc_record_option(&rec, "seqcast-pub", c, optarg)) {
+        switch (sc_cli_record_option(&rec, "seqcast-pub", c, optarg)) {
         case 1: continue;
         case -1: return 2;
         }

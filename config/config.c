@@ -1264,7 +1264,7 @@ sc_config_print(const struct sc_config *cfg, FILE *out)
 }
 
 void
-sc_cfg_print_reference(FILE *out)
+sc_config_print_reference(FILE *out)
 {
     struct sc_channel_cfg lan, wan;
     struct sc_dpdk_cfg d;

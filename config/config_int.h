@@ -116,7 +116,5 @@ int sc_cfg_check_channel(const struct sc_channel_cfg *ch, char *path, size_t ple
 int sc_cfg_check_session(const struct sc_session_cfg *s, char *path, size_t plen, char *msg,
                          size_t mlen);
 
-/* Print a markdown reference table of every key (docs/CONFIG.md). */
-void sc_cfg_print_reference(FILE *out);
 
 #endif

@@ -49,7 +49,7 @@ sc_xport_params_from(struct sc_xport_params *x, const struct sc_channel_cfg *ch,
 }
 
 int
-sc_xport_open_channel(struct sc_xport **out, const struct sc_config *cfg,
+sc_xport_open(struct sc_xport **out, const struct sc_config *cfg,
                       const struct sc_channel_cfg *ch, enum sc_xport_role role, struct sc_err *err)
 {
     struct sc_xport_params xp;

@@ -1,3 +1,6 @@
+/* What publisher and subscriber share about a channel: finding it, its NAK
+ * port, seeds, link counters. (Opening its transport is public:
+ * sc_xport_open, include/seqcast/xport.h.) */
 #ifndef SC_ENGINE_CHANNEL_H
 #define SC_ENGINE_CHANNEL_H
 
@@ -19,19 +22,9 @@ const struct sc_channel_cfg *sc_channel_find(const struct sc_config *cfg, const 
 #define SC_NAK_PORT_COMPAT 3055
 uint16_t sc_channel_nak_port(const struct sc_channel_cfg *ch, enum sc_xport_role role);
 
-/* The transport description of a channel, for a publisher or a subscriber. */
-void sc_xport_params_from(struct sc_xport_params *x, const struct sc_channel_cfg *ch,
-                          enum sc_xport_role role);
-
-/* The channel's transport (udp, or dpdk with cfg->dpdk), for a publisher or a
- * subscriber. */
 /* A seed for a new publisher (GSI, TSI port) or subscriber (NAK back-off):
  * getrandom, or the stack address and clock if that fails. */
 uint64_t sc_seed_random(void);
-
-int sc_xport_open_channel(struct sc_xport **out, const struct sc_config *cfg,
-                          const struct sc_channel_cfg *ch, enum sc_xport_role role,
-                          struct sc_err *err);
 
 /* The link counters a publisher or subscriber reports, from its transport's. */
 void sc_link_stats_from(struct sc_link_stats *l, const struct sc_xport_stats *x);

@@ -940,7 +940,7 @@ sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc
 {
     static const char hex[] = "0123456789ABCDEF";
     struct sc_pub *p;
-    uint64_t r = seed ? seed : 1, min_depth;
+    uint64_t r = seed ? seed : sc_seed_random(), min_depth;
     int rc;
 
     if (!ch->source.s_addr && !x->local_addr) {
@@ -1015,9 +1015,9 @@ sc_pub_create(struct sc_pub **out, const struct sc_config *cfg, const char *chan
 
     if (!ch)
         return err ? err->code : -ENOENT;
-    if ((rc = sc_xport_open_channel(&x, cfg, ch, SC_XPORT_PUB, err)) < 0)
+    if ((rc = sc_xport_open(&x, cfg, ch, SC_XPORT_PUB, err)) < 0)
         return rc;
-    return sc_pub_create_on(out, ch, x, sc_seed_random(), err);
+    return sc_pub_create_on(out, ch, x, 0, err);
 }
 
 void

@@ -1056,7 +1056,7 @@ sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struct sc
     s->ch = *ch;
     s->x = x;
     s->cb = *cb;
-    s->rng = seed ? seed : 1;
+    s->rng = seed ? seed : sc_seed_random();
     s->window = window;
     s->buf_size = ch->mtu - IP_UDP_OVERHEAD < 1472 ? 1472 : ch->mtu - IP_UDP_OVERHEAD;
     s->nak_dport = sc_channel_nak_port(ch, SC_XPORT_SUB);
@@ -1112,9 +1112,9 @@ sc_sub_create(struct sc_sub **out, const struct sc_config *cfg, const char *chan
 
     if (!ch)
         return err ? err->code : -ENOENT;
-    if ((rc = sc_xport_open_channel(&x, cfg, ch, SC_XPORT_SUB, err)) < 0)
+    if ((rc = sc_xport_open(&x, cfg, ch, SC_XPORT_SUB, err)) < 0)
         return rc;
-    return sc_sub_create_on(out, ch, x, cb, sc_seed_random(), err);
+    return sc_sub_create_on(out, ch, x, cb, 0, err);
 }
 
 void

@@ -14,8 +14,8 @@
 #include "engine/channel.h"
 #include "engine/clock.h"
 #include "engine/sub_int.h"
-#include "replay/pcap_io.h"
-#include "replay/xport_pcap.h"
+#include <seqcast/pcap.h>
+#include <seqcast/pcap.h>
 
 #define MAX_RANGES 64
 
@@ -187,7 +187,7 @@ create(struct sc_sub **sub, const struct sc_config *cfg, const struct sc_channel
 
     sc_xport_params_from(&xp, ch, SC_XPORT_SUB);
     rc = o->pcap ? sc_xport_pcap_open(&x, o->pcap, o->pcap_filter, &xp, err)
-                 : sc_xport_open_channel(&x, cfg, ch, SC_XPORT_SUB, err);
+                 : sc_xport_open(&x, cfg, ch, SC_XPORT_SUB, err);
     if (rc < 0)
         return rc;
     *base = x;
@@ -282,7 +282,7 @@ main(int argc, char **argv)
         char *e = NULL;
         if (sc_cli_option(&cli, c, optarg))
             continue;
-        switch (sc_record_option(&so.rec, "seqcast-sub", c, optarg)) {
+        switch (sc_cli_record_option(&so.rec, "seqcast-sub", c, optarg)) {
         case 1: continue;
         case -1: return 2;
         }

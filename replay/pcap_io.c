@@ -1,4 +1,4 @@
-#include "replay/pcap_io.h"
+#include <seqcast/pcap.h>
 
 #include <seqcast/proto/netframe.h>
 #include <seqcast/proto/pgm.h>

@@ -1,28 +1,26 @@
-#include "replay/xport_pcap.h"
-
+/* The capture transports: record (a wrapper writing every packet to pcap)
+ * and pcap (a capture read as the network). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "engine/clock.h"
-#include "engine/compiler.h"
+#include <seqcast/agent.h>
+#include <seqcast/pcap.h>
 #include <seqcast/proto/netframe.h>
-#include "replay/pcap_io.h"
 
 #define DLT_ETHERNET 1
 
 /* ----------------------------------------------------------------- record */
 
 struct rec {
-    struct sc_xport x;
-    struct sc_xport *inner;
+    struct sc_xport_wrap w; /* first: the base (wrapper) */
     struct sc_xport_params xp;
     struct sc_record_params rp;
     struct sc_record_stats st;
     char *path;
-    struct sc_pcapw *w;
+    struct sc_pcapw *pw;
     unsigned seq;          /* number of the file being written (0 = path itself) */
     uint64_t in_file_bytes, in_file_pkts;
     uint16_t ip_id;
@@ -34,7 +32,7 @@ struct rec {
 static struct rec *
 rec_of(struct sc_xport *x)
 {
-    return sc_container_of(x, struct rec, x);
+    return (struct rec *)(void *)x;
 }
 
 static uint64_t
@@ -55,8 +53,8 @@ rec_open_file(struct rec *r, struct sc_err *err)
         snprintf(name, sizeof(name), "%s", r->path);
     else
         snprintf(name, sizeof(name), "%s.%u", r->path, r->seq);
-    r->w = sc_pcapw_open(name, DLT_ETHERNET, err);
-    if (!r->w)
+    r->pw = sc_pcapw_open(name, DLT_ETHERNET, err);
+    if (!r->pw)
         return err ? err->code : -EIO;
     r->st.files_opened++;
     r->in_file_bytes = r->in_file_pkts = 0;
@@ -84,12 +82,12 @@ rec_write(struct rec *r, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dp
                               .ip_id = r->ip_id++ };
     int flen;
 
-    if (!r->w)
+    if (!r->pw)
         return; /* a rotation failed: counted in write_errors */
     mac_for(dst, m.dst_mac);
     mac_for(src, m.src_mac);
     flen = sc_udp4_build(r->frame, sizeof(r->frame), &m, data, len, SC_NF_UDP_CSUM);
-    if (flen < 0 || sc_pcapw_write(r->w, realtime_ns(), r->frame, (size_t)flen) < 0) {
+    if (flen < 0 || sc_pcapw_write(r->pw, realtime_ns(), r->frame, (size_t)flen) < 0) {
         r->st.write_errors++;
         return;
     }
@@ -100,9 +98,9 @@ rec_write(struct rec *r, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dp
     r->in_file_bytes += (uint64_t)flen + 16;
     if ((r->rp.max_bytes && r->in_file_bytes >= r->rp.max_bytes) ||
         (r->rp.max_packets && r->in_file_pkts >= r->rp.max_packets)) {
-        if (sc_pcapw_close(r->w) < 0)
+        if (sc_pcapw_close(r->pw) < 0)
             r->st.write_errors++;
-        r->w = NULL;
+        r->pw = NULL;
         r->seq = r->rp.files ? (r->seq + 1) % r->rp.files : r->seq + 1;
         if (rec_open_file(r, NULL) < 0)
             r->st.write_errors++;
@@ -112,19 +110,19 @@ rec_write(struct rec *r, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dp
 static uint32_t
 rec_local(const struct rec *r)
 {
-    return r->inner->local_addr ? r->inner->local_addr : r->xp.interface;
+    return r->w.inner->local_addr ? r->w.inner->local_addr : r->xp.interface;
 }
 
 static uint16_t
 rec_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
 {
     struct rec *r = rec_of(x);
-    uint16_t got = sc_xport_rx(r->inner, pkts, n);
+    uint16_t got = sc_xport_rx(r->w.inner, pkts, n);
 
-    if (!got && r->dirty && r->w) { /* idle: let readers of the growing file see whole records */
-        uint64_t now = sc_clock_ns();
+    if (!got && r->dirty && r->pw) { /* idle: let readers of the growing file see whole records */
+        uint64_t now = sc_clock_now();
         if (now - r->flushed_ns > 100000000u) {
-            if (sc_pcapw_flush(r->w) < 0)
+            if (sc_pcapw_flush(r->pw) < 0)
                 r->st.write_errors++;
             r->dirty = false;
             r->flushed_ns = now;
@@ -135,7 +133,7 @@ rec_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
         uint32_t dst = pkts[i].lport == r->xp.port ? r->xp.group : rec_local(r);
         rec_write(r, pkts[i].addr, pkts[i].port, dst, pkts[i].lport, pkts[i].data, pkts[i].len);
     }
-    x->st = r->inner->st;
+    x->st = r->w.inner->st;
     return got;
 }
 
@@ -143,31 +141,13 @@ static uint16_t
 rec_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
 {
     struct rec *r = rec_of(x);
-    uint16_t sent = sc_xport_tx(r->inner, pkts, n);
+    uint16_t sent = sc_xport_tx(r->w.inner, pkts, n);
     uint16_t sport = r->xp.role == SC_XPORT_PUB ? r->xp.nak_port : r->xp.port;
 
     for (uint16_t i = 0; i < sent; i++)
         rec_write(r, rec_local(r), sport, pkts[i].addr, pkts[i].port, pkts[i].data, pkts[i].len);
-    x->st = r->inner->st;
+    x->st = r->w.inner->st;
     return sent;
-}
-
-static int
-rec_fd(const struct sc_xport *x)
-{
-    return sc_xport_fd(sc_container_of_const(x, struct rec, x)->inner);
-}
-
-static bool
-rec_pending(const struct sc_xport *x)
-{
-    return sc_xport_rx_pending(sc_container_of_const(x, struct rec, x)->inner);
-}
-
-static uint16_t
-rec_tx_errors(struct sc_xport *x, struct sc_xport_txerr *errs, uint16_t n)
-{
-    return sc_xport_tx_errors(rec_of(x)->inner, errs, n);
 }
 
 static void
@@ -175,16 +155,15 @@ rec_close(struct sc_xport *x)
 {
     struct rec *r = rec_of(x);
 
-    if (r->w && sc_pcapw_close(r->w) < 0)
+    if (r->pw && sc_pcapw_close(r->pw) < 0)
         fprintf(stderr, "seqcast: --record %s: %s\n", r->path, strerror(EIO));
-    sc_xport_close(r->inner);
     free(r->path);
     free(r);
 }
 
+/* everything else (fd, rx_pending, rx_wait, tx_errors, ...) forwards: the base */
 static const struct sc_xport_ops rec_ops = {
-    .name = "record", .rx_burst = rec_rx, .tx_burst = rec_tx, .fd = rec_fd,
-    .rx_pending = rec_pending, .tx_errors = rec_tx_errors, .close = rec_close,
+    .name = "record", .rx_burst = rec_rx, .tx_burst = rec_tx, .close = rec_close,
 };
 
 int
@@ -204,50 +183,22 @@ sc_xport_record_wrap(struct sc_xport **out, struct sc_xport *inner,
         }
         return -ENOMEM;
     }
-    r->x.ops = &rec_ops;
-    r->x.local_addr = inner->local_addr;
-    r->inner = inner;
+    sc_xport_wrap_init(&r->w, &rec_ops, inner);
     r->xp = *xp;
     r->rp = *rp;
     if ((rc = rec_open_file(r, err)) < 0) {
-        r->w = NULL;
-        rec_close(&r->x);
+        r->pw = NULL;
+        sc_xport_close(&r->w.x); /* the inner transport too: owned from the call on */
         return rc;
     }
-    *out = &r->x;
+    *out = &r->w.x;
     return 0;
 }
 
 const struct sc_record_stats *
 sc_xport_record_stats(const struct sc_xport *x)
 {
-    return &sc_container_of_const(x, struct rec, x)->st;
-}
-
-int
-sc_record_option(struct sc_record_params *rp, const char *prog, int opt, const char *arg)
-{
-    char *end = NULL;
-    double v;
-
-    switch (opt) {
-    case 0x201: rp->path = arg; return 1;
-    case 0x202: case 0x203: case 0x204:
-        v = strtod(arg, &end);
-        if (*arg == 0 || *end || v < 0 || v > 1e15) {
-            fprintf(stderr, "%s: --record-%s %s: expected a number >= 0\n", prog,
-                    opt == 0x202 ? "size" : opt == 0x203 ? "count" : "files", arg);
-            return -1;
-        }
-        if (opt == 0x202)
-            rp->max_bytes = (uint64_t)(v * 1e6);
-        else if (opt == 0x203)
-            rp->max_packets = (uint64_t)v;
-        else
-            rp->files = (unsigned)v;
-        return 1;
-    }
-    return 0;
+    return &((const struct rec *)(const void *)x)->st;
 }
 
 /* ---------------------------------------------------------- capture source */
@@ -262,7 +213,7 @@ struct cap {
 static struct cap *
 cap_of(struct sc_xport *x)
 {
-    return sc_container_of(x, struct cap, x);
+    return (struct cap *)(void *)x; /* x is the first member */
 }
 
 static uint16_t
@@ -349,18 +300,18 @@ sc_xport_pcap_open(struct sc_xport **out, const char *path, const char *filter,
 bool
 sc_xport_pcap_done(const struct sc_xport *x)
 {
-    return sc_container_of_const(x, struct cap, x)->done;
+    return ((const struct cap *)(const void *)x)->done;
 }
 
 const char *
 sc_xport_pcap_error(const struct sc_xport *x)
 {
-    const struct cap *c = sc_container_of_const(x, struct cap, x);
+    const struct cap *c = ((const struct cap *)(const void *)x);
     return c->damaged ? sc_pcapr_error(c->r) : NULL;
 }
 
 const struct sc_pcapr_stats *
 sc_xport_pcap_stats(const struct sc_xport *x)
 {
-    return sc_pcapr_stats(sc_container_of_const(x, struct cap, x)->r);
+    return sc_pcapr_stats(((const struct cap *)(const void *)x)->r);
 }

@@ -193,4 +193,8 @@ struct sc_session_cfg *sc_config_session(struct sc_config *cfg, const char *name
 /* Print the effective configuration as YAML that loads back to the same values. */
 void sc_config_print(const struct sc_config *cfg, FILE *out);
 
+/* Print the markdown reference of every key: its type, its lan and wan
+ * defaults and what it means (docs/CONFIG.md embeds it). */
+void sc_config_print_reference(FILE *out);
+
 #endif

@@ -101,6 +101,16 @@ int sc_pub_fd(const struct sc_pub *p);
 /* The latest time sc_pub_do_work must run again (timers), UINT64_MAX if none. */
 uint64_t sc_pub_deadline(const struct sc_pub *p);
 
+struct sc_xport;
+
+/* A publisher on a transport the caller built (include/seqcast/xport.h: the
+ * channel's own, wrapped in loss or record, a capture, your own). ch is one
+ * of a config's channels (sc_config_channel). x is owned from the call on:
+ * closed by sc_pub_destroy, or before returning on failure. seed picks the
+ * session's GSI and TSI port (0: random, as sc_pub_create). */
+int sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc_xport *x,
+                     uint64_t seed, struct sc_err *err);
+
 /* End the session. Sends nothing itself and returns at once: it closes the
  * open packet and marks the session closing; sc_pub_do_work, called with the
  * real time as always, then sends the backlog within data_rate, with batched

@@ -169,6 +169,15 @@ struct sc_sub_stats {
 int sc_sub_create(struct sc_sub **out, const struct sc_config *cfg, const char *channel,
                   const struct sc_sub_callbacks *cb, struct sc_err *err);
 
+struct sc_xport;
+
+/* A subscriber on a transport the caller built (include/seqcast/xport.h).
+ * ch is one of a config's channels (sc_config_channel). x is owned from the
+ * call on: closed by sc_sub_destroy, or before returning on failure. seed
+ * drives the NAK back-off's randomness (0: random, as sc_sub_create). */
+int sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struct sc_xport *x,
+                     const struct sc_sub_callbacks *cb, uint64_t seed, struct sc_err *err);
+
 /* Read, repair, deliver. @return the amount of work done (0 = idle).
  *
  * A blocking loop calls it once per wake-up, then sleeps until

@@ -179,7 +179,7 @@ Test(config, defaults_are_what_config_md_says)
     long n;
 
     cr_assert_not_null(f, "docs/CONFIG.md missing");
-    sc_cfg_print_reference(m);
+    sc_config_print_reference(m);
     fclose(m);
     fseek(f, 0, SEEK_END);
     n = ftell(f);

@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <seqcast/xport.h>
+
 #include "engine/compiler.h"
-#include "engine/transport/transport.h"
 
 #define HOLD_MAX 32
 #define PKT_BUF 2048
@@ -24,12 +25,12 @@ struct held {
 };
 
 struct loss {
-    struct sc_xport x;
-    struct sc_xport *inner;
+    struct sc_xport_wrap w; /* first: the base (wrapper) */
     struct sc_loss_params p;
     struct sc_loss_stats st;
     uint64_t rng;
     uint32_t burst_left;
+    uint64_t truncated; /* longer than the caller's buffer (added to the inner's count) */
     unsigned nheld;
     uint32_t head, tail;
     struct held held[HOLD_MAX];
@@ -40,7 +41,13 @@ struct loss {
 static struct loss *
 loss_of(struct sc_xport *x)
 {
-    return sc_container_of(x, struct loss, x);
+    return (struct loss *)(void *)x;
+}
+
+static const struct loss *
+loss_of_const(const struct sc_xport *x)
+{
+    return (const struct loss *)(const void *)x;
 }
 
 static bool
@@ -144,7 +151,7 @@ loss_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
     uint16_t o = 0;
 
     if (l->p.on_tx)
-        return sc_xport_rx(l->inner, pkts, n);
+        return sc_xport_rx(l->w.inner, pkts, n);
     if (fifo_count(l) < n && FIFO_LEN - fifo_count(l) >= 2 * SC_BURST + HOLD_MAX) {
         struct sc_pkt raw[SC_BURST];
         uint16_t got;
@@ -152,7 +159,7 @@ loss_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
             raw[i].data = l->scratch[i];
             raw[i].cap = PKT_BUF;
         }
-        got = sc_xport_rx(l->inner, raw, SC_BURST);
+        got = sc_xport_rx(l->w.inner, raw, SC_BURST);
         impair(l, raw, got);
         if (got == 0 && fifo_count(l) == 0 && l->nheld)
             release_one_held(l); /* idle: held packets must not wait forever */
@@ -160,7 +167,7 @@ loss_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
     while (o < n && fifo_count(l)) {
         struct held *h = &l->fifo[l->head++ % FIFO_LEN];
         if (h->p.len > pkts[o].cap) {
-            x->st.rx_truncated++;
+            l->truncated++;
             continue;
         }
         memcpy(pkts[o].data, h->data, h->p.len);
@@ -170,7 +177,8 @@ loss_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
         pkts[o].lport = h->p.lport;
         o++;
     }
-    x->st = l->inner->st;
+    x->st = l->w.inner->st;
+    x->st.rx_truncated += l->truncated;
     return o;
 }
 
@@ -180,7 +188,7 @@ loss_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
     struct loss *l = loss_of(x);
 
     if (!l->p.on_tx)
-        return sc_xport_tx(l->inner, pkts, n);
+        return sc_xport_tx(l->w.inner, pkts, n);
     if (n > SC_BURST)
         n = SC_BURST;
     impair(l, pkts, n);
@@ -188,45 +196,43 @@ loss_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
         release_one_held(l);
     while (fifo_count(l)) {
         struct held *h = &l->fifo[l->head % FIFO_LEN];
-        if (sc_xport_tx(l->inner, &h->p, 1) != 1)
+        if (sc_xport_tx(l->w.inner, &h->p, 1) != 1)
             break; /* inner back-pressure: keep it for the next call */
         l->head++;
     }
-    x->st = l->inner->st;
+    x->st = l->w.inner->st;
     return n; /* what was "lost" counts as sent: the sender cannot tell */
 }
 
-static int
-loss_fd(const struct sc_xport *x)
-{
-    const struct loss *l = sc_container_of_const(x, struct loss, x);
-    return sc_xport_fd(l->inner);
-}
-
+/* packets wait in the FIFO: the next rx_burst has work without the kernel */
 static bool
 loss_pending(const struct sc_xport *x)
 {
-    return sc_xport_rx_pending(sc_container_of_const(x, struct loss, x)->inner);
+    const struct loss *l = loss_of_const(x);
+
+    return fifo_count(l) > 0 || sc_xport_rx_pending(l->w.inner);
 }
 
-static uint16_t
-loss_tx_errors(struct sc_xport *x, struct sc_xport_txerr *errs, uint16_t n)
+static int
+loss_wait(struct sc_xport *x, uint64_t timeout_ns)
 {
-    return sc_xport_tx_errors(loss_of(x)->inner, errs, n);
+    struct loss *l = loss_of(x);
+
+    if (fifo_count(l))
+        return 1;
+    return l->w.inner->ops->rx_wait ? l->w.inner->ops->rx_wait(l->w.inner, timeout_ns) : -1;
 }
 
 static void
 loss_close(struct sc_xport *x)
 {
-    struct loss *l = loss_of(x);
-
-    sc_xport_close(l->inner);
-    free(l);
+    free(loss_of(x)); /* the base closed the inner transport */
 }
 
+/* fd, tx_frames and tx_errors forward to the inner transport (the base) */
 static const struct sc_xport_ops loss_ops = {
-    .name = "loss", .rx_burst = loss_rx, .tx_burst = loss_tx, .fd = loss_fd,
-    .rx_pending = loss_pending, .tx_errors = loss_tx_errors, .close = loss_close,
+    .name = "loss", .rx_burst = loss_rx, .tx_burst = loss_tx, .rx_pending = loss_pending,
+    .rx_wait = loss_wait, .close = loss_close,
 };
 
 int
@@ -234,19 +240,19 @@ sc_xport_loss_wrap(struct sc_xport **out, struct sc_xport *inner, const struct s
 {
     struct loss *l = calloc(1, sizeof(*l));
 
-    if (!l)
+    if (!l) {
+        sc_xport_close(inner); /* owned from the call on */
         return -ENOMEM;
-    l->x.ops = &loss_ops;
-    l->x.local_addr = inner->local_addr;
-    l->inner = inner;
+    }
+    sc_xport_wrap_init(&l->w, &loss_ops, inner);
     l->p = *p;
     l->rng = p->seed ? p->seed : 1;
-    *out = &l->x;
+    *out = &l->w.x;
     return 0;
 }
 
 const struct sc_loss_stats *
 sc_xport_loss_stats(const struct sc_xport *x)
 {
-    return &sc_container_of_const(x, struct loss, x)->st;
+    return &loss_of_const(x)->st;
 }

@@ -18,7 +18,7 @@
 #include "engine/transport/transport.h"
 #include <seqcast/proto/mold.h>
 #include <seqcast/proto/pgm.h>
-#include "replay/pcap_io.h"
+#include <seqcast/pcap.h>
 
 static void
 usage(FILE *out)
@@ -315,7 +315,7 @@ main(int argc, char **argv)
         total *= loops ? loops : 1;
     }
     /* kernel UDP: a send-only socket; DPDK: the engine's raw-Ethernet path */
-    if (sc_xport_open_channel(&sock, &cfg, ch, SC_XPORT_SEND_ONLY, &err) < 0) {
+    if (sc_xport_open(&sock, &cfg, ch, SC_XPORT_SEND_ONLY, &err) < 0) {
         fprintf(stderr, "seqcast-replay: %s\n", err.msg);
         return 1;
     }

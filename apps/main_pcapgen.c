@@ -21,7 +21,7 @@
 #include <seqcast/proto/netframe.h>
 #include <seqcast/proto/pgm.h>
 #include <seqcast/proto/soup.h>
-#include "replay/pcap_io.h"
+#include <seqcast/pcap.h>
 #include "apps/msggen.h"
 
 #define DLT_ETHERNET 1
