@@ -1,21 +1,29 @@
 #include "perr.h"
 
+#include <stddef.h>
+
 const char *
 sc_perr_str(int code)
 {
     switch (code) {
-    case SC_PERR_NEED_MORE: return "need more bytes";
-    case SC_PERR_SHORT: return "truncated packet";
-    case SC_PERR_VERSION: return "bad version";
-    case SC_PERR_TYPE: return "bad packet type";
-    case SC_PERR_OPTIONS: return "bad option chain";
-    case SC_PERR_LENGTH: return "length mismatch";
-    case SC_PERR_CHECKSUM: return "bad checksum";
-    case SC_PERR_OVERSIZE: return "oversize";
-    case SC_PERR_PADDING: return "bad padding";
-    case SC_PERR_ADDRESS: return "bad address";
-    case SC_PERR_FIELD: return "bad field value";
-    case SC_PERR_NOSPACE: return "buffer too small";
+#define SC_PERR_TEXT(N, n, v, text)                                                        \
+    case SC_PERR_##N:                                                                    \
+        return text;
+        SC_PERR_LIST(SC_PERR_TEXT)
+#undef SC_PERR_TEXT
     }
     return code >= 0 ? "ok" : "unknown error";
+}
+
+const char *
+sc_perr_name(int code)
+{
+    switch (code) {
+#define SC_PERR_NAME(N, n, v, text)                                                        \
+    case SC_PERR_##N:                                                                    \
+        return #n;
+        SC_PERR_LIST(SC_PERR_NAME)
+#undef SC_PERR_NAME
+    }
+    return NULL;
 }
