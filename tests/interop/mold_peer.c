@@ -87,12 +87,15 @@
  * Defaults: --timeout 60, --start first, --request-max 1000, --retry-ms 100,
  * --inflight 32, --window 131072, --reply-socket same.
  *
+ * Answers are accepted from any source address (a request's answer is
+ * recognised by its sequence numbers, not by who sent it).
+ *
  * Summary keys: session, messages, first_seq, last_seq, next_seq, high_seq,
  * data_packets (live, to the group), responses (unicast answers),
  * response_messages, heartbeats, eos_packets, gaps (of which found by a
  * heartbeat: gaps_heartbeat, by End of Session: gaps_eos), gap_messages,
- * requests_sent (every request datagram, retries included), request_retries, request_continuations,
- * duplicates, beyond_window, before_start, malformed, other_session,
+ * requests_sent (every request datagram, retries included), request_retries,
+ * request_continuations, duplicates, beyond_window, before_start, malformed, other_session,
  * dropped_on_purpose, socket_drops (the kernel's, SO_RXQ_OVFL), elapsed_ms,
  * lost_ranges (up to 32 [first, last] pairs), lost_ranges_total,
  * lost_messages, reason (count|eos|timeout|signal), complete (true|false).
@@ -109,9 +112,9 @@
  * (count 0, next sequence). After the last message: heartbeats for --linger
  * seconds (default 1), then End of Session (count 0xFFFF, next sequence) at
  * once and every --heartbeat-ms for --eos-seconds (default 3), then exits (or
- * at SIGINT/SIGTERM, summary printed all the same). On
- * stderr it prints "mold_peer serve: all N messages sent" when the last one
- * left (tests wait for it).
+ * at SIGINT/SIGTERM, summary printed all the same). On stderr it prints
+ * "mold_peer serve: all N messages sent" when the last one left (tests wait
+ * for it).
  *
  * Requests arrive on --listen during all of that and are answered from the
  * full history, by unicast from that socket to the request's source IP:port,
@@ -134,6 +137,25 @@
  * Writes N deterministic messages of mixed sizes (0.5 % empty, 69.5 % 12-50
  * bytes, 25 % 51-300, 5 % 301-max, max default 1400): first byte a letter,
  * then the message's index (8 bytes, when it fits), then seeded bytes.
+ *
+ * ---------------------------------------------------------------- interop use
+ *
+ * tests/interop/moldpeer.sh runs it against itself in two namespaces
+ * (scripts/netns.sh: ${NS}a 198.18.21.1, ${NS}b 198.18.21.2). Against seqcast,
+ * the same shapes with one side replaced, e.g. (group 239.198.18.41:36001,
+ * re-request server 198.18.21.1:36101):
+ *
+ *   seqcast publisher -> this listener, in ${NS}b:
+ *     mold_peer listen --group 239.198.18.41:36001 --interface 198.18.21.2 \
+ *         --server 198.18.21.1:36101 --session MOLDTEST01 --start 1 \
+ *         --count N --output out.bin --timeout 60
+ *   this server -> seqcast subscriber, in ${NS}a:
+ *     mold_peer serve --group 239.198.18.41:36001 --interface 198.18.21.1 \
+ *         --listen 198.18.21.1:36101 --session MOLDTEST01 --input in.bin \
+ *         --rate 50000 --drop-pct 1 --seed 7 --heartbeat-ms 100 --linger 1 \
+ *         --eos-seconds 3
+ *
+ * then `cmp` the input with the output, and read the JSON counters.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -181,7 +203,9 @@ catch_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static _Noreturn void
+static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
 die(const char *fmt, ...)
 {
     va_list ap;
@@ -847,7 +871,8 @@ struct listener {
     uint64_t nreq;
     /* counters */
     uint64_t delivered, first_seq, last_seq, data_packets, responses, response_msgs, heartbeats,
-        eos_packets, gaps, gaps_heartbeat, gaps_eos, gap_msgs, requests, retries, continuations, dups, beyond, before_start,
+        eos_packets, gaps, gaps_heartbeat, gaps_eos, gap_msgs, requests, retries, continuations,
+        dups, beyond, before_start,
         malformed, other_session, dropped, socket_drops;
 };
 
@@ -1220,8 +1245,10 @@ do_listen(const struct opts *o)
                 wake = l.req[i].sent_ns + o->retry_ms * 1000000u;
         if (wake > t + 100000000u)
             wake = t + 100000000u;
-        struct pollfd p[2] = { { .fd = l.fd, .events = POLLIN }, { .fd = l.req_fd, .events = POLLIN } };
-        struct timespec ts = { (time_t)((wake - t) / 1000000000u), (long)((wake - t) % 1000000000u) };
+        struct pollfd p[2] = { { .fd = l.fd, .events = POLLIN },
+                               { .fd = l.req_fd, .events = POLLIN } };
+        struct timespec ts = { (time_t)((wake - t) / 1000000000u),
+                               (long)((wake - t) % 1000000000u) };
         if (wake <= t)
             ts = (struct timespec){ 0, 0 };
         (void)ppoll(p, o->reply_own ? 2 : 1, &ts, NULL);
@@ -1247,14 +1274,16 @@ do_listen(const struct opts *o)
            ", \"next_seq\": %" PRIu64 ", \"high_seq\": %" PRIu64 ", \"data_packets\": %" PRIu64
            ", \"responses\": %" PRIu64 ", \"response_messages\": %" PRIu64
            ", \"heartbeats\": %" PRIu64 ", \"eos_packets\": %" PRIu64 ", \"gaps\": %" PRIu64
-           ", \"gaps_heartbeat\": %" PRIu64 ", \"gaps_eos\": %" PRIu64 ", \"gap_messages\": %" PRIu64 ", \"requests_sent\": %" PRIu64
+           ", \"gaps_heartbeat\": %" PRIu64 ", \"gaps_eos\": %" PRIu64
+           ", \"gap_messages\": %" PRIu64 ", \"requests_sent\": %" PRIu64
            ", \"request_retries\": %" PRIu64 ", \"request_continuations\": %" PRIu64
            ", \"duplicates\": %" PRIu64 ", \"beyond_window\": %" PRIu64
            ", \"before_start\": %" PRIu64 ", \"malformed\": %" PRIu64
            ", \"other_session\": %" PRIu64 ", \"dropped_on_purpose\": %" PRIu64
            ", \"socket_drops\": %" PRIu64 ", \"elapsed_ms\": %" PRIu64 ", ",
            l.delivered, l.first_seq, l.last_seq, l.next, l.high, l.data_packets, l.responses,
-           l.response_msgs, l.heartbeats, l.eos_packets, l.gaps, l.gaps_heartbeat, l.gaps_eos, l.gap_msgs, l.requests, l.retries,
+           l.response_msgs, l.heartbeats, l.eos_packets, l.gaps, l.gaps_heartbeat, l.gaps_eos,
+           l.gap_msgs, l.requests, l.retries,
            l.continuations, l.dups, l.beyond, l.before_start, l.malformed, l.other_session,
            l.dropped, l.socket_drops, (now_ns() - t0) / 1000000u);
     print_lost(&l);

@@ -11,7 +11,8 @@
 #      100,000 by re-requests alone; then one started during End of Session
 #      (it finds the gap there) does the same before the server stops
 #   C. a session numbered from 14,000,000, listener --start first (the first
-#      packet is kept from the loss, so where it starts is known)
+#      packet is kept from the loss, so where it starts is known), requests
+#      from a socket of their own (--reply-socket own)
 #   D. a capture of C (tcpdump in ${T}b) dissects in tshark as MoldUDP64:
 #      data, heartbeat, End of Session, request and unicast answer; no malformed
 #      frame, no warning
@@ -57,6 +58,8 @@ nft_count() { $NSA nft list counter netdev loss "$1" | grep -o 'packets [0-9]*' 
 n=0
 check() { n=$((n + 1)); if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
 f() { json_field "$1" "$2"; }
+M=(-d udp.port==$GPORT,moldudp64 -d udp.port==$LPORT,moldudp64)
+tsc() { tshark -r "$tmp/c.pcap" "${M[@]}" -Y "$1" 2>/dev/null | wc -l; }   # frames shown by filter $1
 fs() { grep -o "\"$2\": \"[^\"]*\"" "$1" | tail -1 | cut -d\" -f4; }
 # waits (up to 30 s) for the server's "all N messages sent" line
 wait_sent() {
@@ -116,11 +119,11 @@ check "  a listener started during End of Session backfilled all $N too (cmp; ex
 # --- C. sequence numbers from 14,000,000, captured for D
 cap=
 if command -v tcpdump >/dev/null && command -v tshark >/dev/null; then
-    $NSB tcpdump -i eth0 -U -w "$tmp/c.pcap" udp >/dev/null 2>"$tmp/tcpdump.err" &
+    $NSB tcpdump -i eth0 --immediate-mode -U -w "$tmp/c.pcap" udp >/dev/null 2>"$tmp/tcpdump.err" &
     cap=$!
     for _ in $(seq 50); do grep -q listening "$tmp/tcpdump.err" && break; sleep 0.1; done
 fi
-$NSB "$PEER" listen --group $GC:$GPORT --interface $SB --server $SA:$LPORT \
+$NSB "$PEER" listen --group $GC:$GPORT --interface $SB --server $SA:$LPORT --reply-socket own \
     --output "$tmp/outc.bin" --timeout 60 >"$tmp/lisc.json" 2>"$tmp/lisc.err" &
 lis=$!
 sleep 0.3
@@ -132,17 +135,16 @@ wait $lis; rc=$?
 cmp -s "$tmp/inc.bin" "$tmp/outc.bin"; r=$?
 [ "$(f "$tmp/lisc.json" first_seq)" -eq $FIRST_C ] &&
     [ "$(f "$tmp/lisc.json" last_seq)" -eq $((FIRST_C + 19999)) ]; r2=$?
-check "C: a session from sequence $FIRST_C, listener --start first: all 20000 intact, seq $(f "$tmp/lisc.json" first_seq)..$(f "$tmp/lisc.json" last_seq) (cmp; exit $rc, ended on $(fs "$tmp/lisc.json" reason))" $((r + rc + r2))
+check "C: a session from sequence $FIRST_C, listener --start first --reply-socket own: all 20000 intact, seq $(f "$tmp/lisc.json" first_seq)..$(f "$tmp/lisc.json" last_seq) (cmp; exit $rc, ended on $(fs "$tmp/lisc.json" reason))" $((r + rc + r2))
 [ "$(nft_count first_c)" -eq 1 ] && [ "$(f "$tmp/lisc.json" requests_sent)" -gt 0 ] &&
+    [ "$(f "$tmp/lisc.json" responses)" -gt 0 ] &&
     [ "$(f "$tmp/srvc.json" requests_answered)" -gt 0 ]; r=$?
-check "  the first packet went through ($(nft_count first_c)), the rest under loss: $(f "$tmp/lisc.json" gaps) gaps, $(f "$tmp/lisc.json" requests_sent) requests, $(f "$tmp/srvc.json" requests_answered) answered" $r
+check "  the first packet went through ($(nft_count first_c)), the rest under loss: $(f "$tmp/lisc.json" gaps) gaps, $(f "$tmp/lisc.json" requests_sent) requests, $(f "$tmp/srvc.json" requests_answered) answered, $(f "$tmp/lisc.json" responses) answers received on the request socket" $r
 
 # --- D. tshark on C's capture
 if [ -z "$cap" ]; then
     n=$((n + 1)); echo "ok $n - D: tshark dissection # SKIP tcpdump or tshark not installed"
 else
-    M=(-d udp.port==$GPORT,moldudp64 -d udp.port==$LPORT,moldudp64)
-    tsc() { tshark -r "$tmp/c.pcap" "${M[@]}" -Y "$1" 2>/dev/null | wc -l; }
     udp=$(tsc udp) mold=$(tsc moldudp64) data=$(tsc moldudp64.msgblock)
     hb=$(tsc 'moldudp64.count == 0') eos=$(tsc 'moldudp64.count == 0xffff')
     req=$(tsc 'moldudp64.count > 0 and moldudp64.count < 0xffff and not moldudp64.msgblock')
