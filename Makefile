@@ -170,6 +170,12 @@ $(BUILD)/tests/pgm_peer: tests/interop/pgm_peer.c tests/interop/pgm_sock.h
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -std=gnu11 -O2 -g -Wall -o $@ $< $(shell $(PKGCONF) --cflags --libs $(PGM_PC)) -pthread
 
+# the MoldUDP64 peer for interop tests: standalone (libc + sockets), written from
+# the protocol text alone, sharing no code with proto/ or engine/
+$(BUILD)/tests/mold_peer: tests/interop/mold_peer.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) -std=c11 $(OPT) $(WARN) $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer) -o $@ $<
+
 # benchmark helpers (bench/*.c), built with the engine's headers
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libseqcast.a
@@ -187,7 +193,7 @@ $(BUILD)/bench/peer: bench/peer.c bench/hist.h tests/interop/pgm_sock.h $(BUILD)
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -Wno-unused-function $(INC_LIB) $(PEER_DEFS) -o $@ $< $(LINK_LIBS) $(PEER_LIBS) -pthread
 
-unit-tests: $(UNIT_BINS) $(FUZZ_REPLAYS) $(BINS) $(PGM_PEER)
+unit-tests: $(UNIT_BINS) $(FUZZ_REPLAYS) $(BINS) $(PGM_PEER) $(BUILD)/tests/mold_peer
 
 # `make test`: every suite speaks TAP; tests/run-suites.sh sums them and prints
 # the closing "N passed, N failed, N skipped" line.
