@@ -144,84 +144,77 @@ sc_cli_wait(const struct sc_cli *c, int fd, uint64_t deadline_ns, uint64_t max_w
           NULL);
 }
 
-/* Counter tables: one place names every counter, for JSON and for humans. */
-struct field {
-    const char *name;
-    size_t off;
-};
+/* Stats output, JSON and human, from the counter lists of
+ * <seqcast/counters.h>: nothing here names a counter. */
 
-/* the link counters, named link_* in JSON */
-#define LINK(who)                                                                          \
-    { "link_rx_filtered", offsetof(struct sc_##who##_stats, link.rx_filtered) },            \
-        { "link_rx_malformed", offsetof(struct sc_##who##_stats, link.rx_malformed) },      \
-        { "link_arp_replies", offsetof(struct sc_##who##_stats, link.arp_replies) },        \
-        { "link_no_mbuf", offsetof(struct sc_##who##_stats, link.no_mbuf) },                \
-        { "link_no_neighbour", offsetof(struct sc_##who##_stats, link.no_neighbour) },      \
-        { "link_tx_dropped", offsetof(struct sc_##who##_stats, link.tx_dropped) },          \
-        { "link_tx_gso_sends", offsetof(struct sc_##who##_stats, link.tx_gso_sends) },      \
-        { "link_gso_disabled", offsetof(struct sc_##who##_stats, link.gso_disabled) },      \
-        { "link_rx_gro_msgs", offsetof(struct sc_##who##_stats, link.rx_gro_msgs) },        \
-        { "link_tx_calls", offsetof(struct sc_##who##_stats, link.tx_calls) }
+/* "name": value for every counter of a set (JSON members), prefix before each name */
+static void
+json_set(FILE *out, enum sc_counter_set set, const void *st, const char *prefix, bool *first)
+{
+    size_t n;
+    const struct sc_counter_desc *d = sc_counter_descs(set, &n);
 
-#define PF(f) { #f, offsetof(struct sc_pub_stats, f) }
-static const struct field pub_fields[] = {
-    PF(msgs_sent),        PF(bytes_sent),        PF(odata_sent),       PF(rdata_sent),
-    PF(ncf_sent),         PF(spm_sent),          PF(naks_received),    PF(nak_sqns),
-    PF(nak_coalesced),    PF(nak_held_off),      PF(nak_ncf_held),      PF(nak_out_of_window),
-    PF(nak_over_budget),  PF(nak_budget_shared), PF(nak_bad_nla),       PF(ncf_rate_limited),
-    PF(spm_answers_held),
-    PF(nak_rtx_overflow), PF(line_b_sent),       PF(line_b_dropped),
-    PF(spmr_received),    PF(rtx_rate_limited),  PF(data_rate_limited), PF(window_evicted),
-    PF(tx_backpressure),  PF(close_unsent),      PF(rx_not_ours),       PF(rx_wrong_type),    PF(rx_pkts),
-    PF(rx_bytes),         PF(tx_pkts),           PF(tx_bytes),         PF(window_trail),
-    PF(window_lead),      PF(next_msg_seq),      LINK(pub),
-};
+    for (size_t i = 0; i < n; i++, *first = false)
+        fprintf(out, "%s\"%s%s\": %llu", *first ? "" : ", ", prefix, d[i].name,
+                (unsigned long long)sc_counter_get(&d[i], st));
+}
 
-#define SF(f) { #f, offsetof(struct sc_sub_stats, f) }
-static const struct field sub_fields[] = {
-    SF(msgs_delivered), SF(bytes_delivered), SF(odata_received), SF(rdata_received),
-    SF(duplicates),     SF(gaps),            SF(naks_sent),      SF(nak_sqns),
-    SF(ncf_received),   SF(nak_suppressed),  SF(repaired),       SF(lost_packets),
-    SF(loss_events),    SF(spm_received),    SF(sources_up),     SF(sources_down),
-    SF(rx_bad_payload), SF(rx_not_ours),     SF(rx_wrong_type),  SF(rx_before_join),
-    SF(rx_pool_empty),  SF(rx_pool_grow_failed), SF(source_table_full),
-    SF(sources_evicted), SF(sources_forgotten), SF(rx_source_denied), SF(nak_unreachable),
-    SF(nak_unanswered), SF(rx_pkts),      SF(rx_bytes),
-    SF(tx_pkts),        SF(tx_bytes),        LINK(sub),
-};
+/* "rx_bad": {"short": n, ...}, "rx_bad_total": n */
+static void
+json_rx_bad(FILE *out, const uint64_t *bad)
+{
+    uint64_t total = 0;
 
-static const char *const bad_names[] = { NULL,         "need_more", "short",    "version",
-                                         "type",       "options",   "length",   "checksum",
-                                         "oversize",   "padding",   "address",  "field",
-                                         "nospace" };
+    fprintf(out, ", \"rx_bad\": {");
+    for (int i = 1; i <= SC_PERR_COUNT; i++) {
+        fprintf(out, "%s\"%s\": %llu", i > 1 ? ", " : "", sc_perr_name(-i),
+                (unsigned long long)bad[i]);
+        total += bad[i];
+    }
+    fprintf(out, "}, \"rx_bad_total\": %llu", (unsigned long long)total);
+}
+
+/* " name value" for the counters a human wants to see: those shown always,
+ * and those zero in a healthy run when they are not */
+static void
+human_set(FILE *out, enum sc_counter_set set, const void *st)
+{
+    size_t n;
+    const struct sc_counter_desc *d = sc_counter_descs(set, &n);
+
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = sc_counter_get(&d[i], st);
+        if (d[i].show == 'a' || (d[i].show == 'z' && v))
+            fprintf(out, " %s %llu", d[i].name, (unsigned long long)v);
+    }
+}
 
 static void
-json_fields(FILE *out, const void *st, const struct field *f, size_t n, const uint64_t *bad)
+human_rx_bad(FILE *out, const uint64_t *bad)
 {
-    uint64_t total_bad = 0;
-
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "%s\"%s\": %llu", i ? ", " : "", f[i].name,
-                (unsigned long long)*(const uint64_t *)(const void *)((const char *)st + f[i].off));
-    fprintf(out, ", \"rx_bad\": {");
-    for (int i = 1; i <= 12; i++) {
-        fprintf(out, "%s\"%s\": %llu", i > 1 ? ", " : "", bad_names[i],
-                (unsigned long long)bad[i]);
-        total_bad += bad[i];
-    }
-    fprintf(out, "}, \"rx_bad_total\": %llu", (unsigned long long)total_bad);
+    for (int i = 1; i <= SC_PERR_COUNT; i++)
+        if (bad[i])
+            fprintf(out, " rx_bad_%s %llu", sc_perr_name(-i), (unsigned long long)bad[i]);
 }
 
 void
 sc_cli_json_pub(FILE *out, const struct sc_pub_stats *st)
 {
-    json_fields(out, st, pub_fields, sizeof(pub_fields) / sizeof(pub_fields[0]), st->rx_bad);
+    bool first = true;
+
+    json_set(out, SC_COUNTERS_PUB, st, "", &first);
+    json_set(out, SC_COUNTERS_LINK, &st->link, "link_", &first);
+    json_rx_bad(out, st->rx_bad);
 }
 
 void
 sc_cli_json_sub(FILE *out, const struct sc_sub_stats *st)
 {
-    json_fields(out, st, sub_fields, sizeof(sub_fields) / sizeof(sub_fields[0]), st->rx_bad);
+    bool first = true;
+
+    json_set(out, SC_COUNTERS_SUB, st, "", &first);
+    json_set(out, SC_COUNTERS_LINK, &st->link, "link_", &first);
+    json_rx_bad(out, st->rx_bad);
 }
 
 void
@@ -232,22 +225,11 @@ sc_cli_pub_stats(FILE *out, const struct sc_pub_stats *st, bool json)
         sc_cli_json_pub(out, st);
         fprintf(out, "}\n");
     } else {
-        fprintf(out,
-                "pub: %llu msgs, %llu odata, %llu naks (%llu sqns) -> %llu ncf, %llu rdata, "
-                "%llu spm; window %llu..%llu\n",
-                (unsigned long long)st->msgs_sent, (unsigned long long)st->odata_sent,
-                (unsigned long long)st->naks_received, (unsigned long long)st->nak_sqns,
-                (unsigned long long)st->ncf_sent, (unsigned long long)st->rdata_sent,
-                (unsigned long long)st->spm_sent, (unsigned long long)st->window_trail,
-                (unsigned long long)st->window_lead);
-        if (st->nak_over_budget + st->nak_bad_nla + st->ncf_rate_limited + st->spm_answers_held)
-            fprintf(out, "pub: limits: %llu NAK sqns over budget (%llu on the shared budget), "
-                         "%llu NAKs with a foreign NLA, %llu sqns without NCF (ncf_rate), "
-                         "%llu SPM requests served by another's SPM\n",
-                    (unsigned long long)st->nak_over_budget,
-                    (unsigned long long)st->nak_budget_shared,
-                    (unsigned long long)st->nak_bad_nla, (unsigned long long)st->ncf_rate_limited,
-                    (unsigned long long)st->spm_answers_held);
+        fprintf(out, "pub:");
+        human_set(out, SC_COUNTERS_PUB, st);
+        human_set(out, SC_COUNTERS_LINK, &st->link);
+        human_rx_bad(out, st->rx_bad);
+        fprintf(out, "\n");
     }
     fflush(out);
 }
@@ -260,23 +242,10 @@ sc_cli_sub_stats(FILE *out, const struct sc_sub_stats *st, bool json)
         sc_cli_json_sub(out, st);
         fprintf(out, "}\n");
     } else {
-        fprintf(out,
-                "sub: %llu msgs, %llu gaps, %llu naks (%llu suppressed), %llu repaired, "
-                "%llu lost, %llu dups",
-                (unsigned long long)st->msgs_delivered, (unsigned long long)st->gaps,
-                (unsigned long long)st->naks_sent, (unsigned long long)st->nak_suppressed,
-                (unsigned long long)st->repaired, (unsigned long long)st->lost_packets,
-                (unsigned long long)st->duplicates);
-        /* what is zero in a healthy run is shown only when it is not */
-        if (st->nak_unreachable || st->nak_unanswered)
-            fprintf(out, "; naks unanswered: %llu icmp unreachable, %llu packets lost",
-                    (unsigned long long)st->nak_unreachable,
-                    (unsigned long long)st->nak_unanswered);
-        if (st->sources_evicted || st->source_table_full || st->rx_source_denied)
-            fprintf(out, "; sources: %llu evicted, %llu refused (table full), %llu packets "
-                         "denied", (unsigned long long)st->sources_evicted,
-                    (unsigned long long)st->source_table_full,
-                    (unsigned long long)st->rx_source_denied);
+        fprintf(out, "sub:");
+        human_set(out, SC_COUNTERS_SUB, st);
+        human_set(out, SC_COUNTERS_LINK, &st->link);
+        human_rx_bad(out, st->rx_bad);
         fprintf(out, "\n");
     }
     fflush(out);

@@ -5,13 +5,15 @@
 #include <string.h>
 
 #include <seqcast/config.h>
+#include <seqcast/counters.h>
 
 
 static void
 usage(FILE *out)
 {
     fprintf(out,
-            "usage: seqcast-config [--config FILE] [--set KEY=VALUE]... [--print | --reference]\n"
+            "usage: seqcast-config [--config FILE] [--set KEY=VALUE]... [--print | --reference |\n"
+            "                      --counters]\n"
             "\n"
             "Checks a seqcast deployment file and exits 0 if it is valid; errors name\n"
             "file:line:column, the key and what was expected.\n"
@@ -22,9 +24,10 @@ usage(FILE *out)
             "                      dpdk.KEY; lists are comma-separated. Repeatable.\n"
             "  -p, --print         print the effective configuration as YAML\n"
             "  -r, --reference     print the markdown reference of every key and default\n"
+            "      --counters      print the markdown reference of every counter\n"
             "  -h, --help          this text\n"
             "\n"
-            "Keys and defaults: docs/CONFIG.md.\n");
+            "Keys and defaults: docs/CONFIG.md; counters: docs/COUNTERS.md.\n");
 }
 
 int
@@ -33,6 +36,7 @@ main(int argc, char **argv)
     static const struct option opts[] = {
         { "config", required_argument, NULL, 'c' }, { "set", required_argument, NULL, 's' },
         { "print", no_argument, NULL, 'p' },        { "reference", no_argument, NULL, 'r' },
+        { "counters", no_argument, NULL, 'C' },
         { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 }
     };
     static struct sc_config cfg;
@@ -52,6 +56,7 @@ main(int argc, char **argv)
         case 's': sets[nsets++] = optarg; break;
         case 'p': print = 1; break;
         case 'r': sc_config_print_reference(stdout); goto out;
+        case 'C': sc_counters_print_reference(stdout); goto out;
         case 'h': usage(stdout); goto out;
         default: usage(stderr); rc = 2; goto out;
         }

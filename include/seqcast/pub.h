@@ -36,44 +36,11 @@
 
 struct sc_pub;
 
+/* Every counter is in SC_PUB_COUNTERS (<seqcast/counters.h>), with what it
+ * means; docs/COUNTERS.md lists them. */
 struct sc_pub_stats {
-    uint64_t msgs_sent;       /* messages accepted by sc_pub_send */
-    uint64_t bytes_sent;      /* their payload bytes */
-    uint64_t odata_sent;      /* ODATA packets */
-    uint64_t rdata_sent;      /* repairs */
-    uint64_t ncf_sent;
-    uint64_t ncf_rate_limited; /* sequences whose NCF rtx.ncf_rate held back (still repaired) */    uint64_t spm_sent;
-    uint64_t naks_received;   /* NAK packets accepted */
-    uint64_t nak_sqns;        /* sequence numbers they asked for */
-    uint64_t nak_coalesced;   /* asked for while a repair was already pending */
-    uint64_t nak_held_off;    /* asked for within rtx.holdoff of its last repair: not repaired again */
-    uint64_t nak_ncf_held;    /* asked for within rtx.holdoff / 2 of the NCF that confirmed it:
-                                 no second NCF (that one, multicast, reached every receiver) */
-    uint64_t line_b_sent;     /* copies sent to group_b, the B line */
-    uint64_t line_b_dropped;  /* B-line copies the transport refused (not retried) */
-    uint64_t nak_out_of_window; /* no longer held: answered with an SPM so the receiver gives up */
-    uint64_t nak_over_budget; /* a receiver over its per-second budget */
-    uint64_t nak_budget_shared; /* charged to the shared budget: the address found no room in
-                                   the table of receivers (a flood from many addresses) */
-    uint64_t nak_bad_nla;     /* NAKs whose source NLA is not this publisher's (IPv6, or
-                                 another address): dropped, as OpenPGM does */
-    uint64_t nak_rtx_overflow; /* repair queue full */
-    uint64_t spmr_received;
-    uint64_t spm_answers_held; /* SPMRs and NAKs for data no longer held that got no SPM of
-                                  their own: one answer per spm.answer_interval served them */    uint64_t rtx_rate_limited; /* repairs delayed by the retransmit rate limit */
-    uint64_t data_rate_limited; /* packets delayed by the data rate limit */
-    uint64_t window_evicted;  /* packets that left the window (size or age) */
-    uint64_t tx_backpressure; /* sends the transport refused for now (retried) */
-    uint64_t close_unsent;    /* packets still unsent when closing gave up on the transport
-                                 (it took nothing for close_timeout: a peer gone): never
-                                 sent, never announced */
-    uint64_t rx_bad[13];      /* packets dropped, by codec error class (-enum sc_perr) */
-    uint64_t rx_not_ours;     /* well-formed, but for another session or port */
-    uint64_t rx_wrong_type;   /* well-formed, but not something a publisher takes */
-    uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
-    uint64_t window_trail, window_lead; /* packet sequence numbers held */
-    uint64_t next_msg_seq;    /* sequence the next message gets */
-    uint64_t rcvbuf_requested, rcvbuf_effective;
+    SC_PUB_COUNTERS(SC_COUNTER_FIELD)
+    uint64_t rx_bad[SC_PERR_COUNT + 1]; /* dropped, by codec class: index -enum sc_perr */
     struct sc_link_stats link;
 };
 

@@ -125,42 +125,11 @@ struct sc_sub_callbacks {
     void *ctx;
 };
 
+/* Every counter is in SC_SUB_COUNTERS (<seqcast/counters.h>), with what it
+ * means; docs/COUNTERS.md lists them. */
 struct sc_sub_stats {
-    uint64_t msgs_delivered;
-    uint64_t bytes_delivered;
-    uint64_t odata_received;
-    uint64_t rdata_received;
-    uint64_t duplicates;     /* packets already held or delivered */
-    uint64_t gaps;           /* holes detected (each a run of missing packets) */
-    uint64_t naks_sent;      /* NAK packets */
-    uint64_t nak_sqns;       /* sequence numbers NAKed, retries included */
-    uint64_t ncf_received;
-    uint64_t nak_suppressed; /* NAKs not sent because an NCF or a peer's NAK came first */
-    uint64_t repaired;       /* packets that arrived after being NAKed or detected missing */
-    uint64_t lost_packets;   /* packets given up on (typed loss events) */
-    uint64_t loss_events;
-    uint64_t spm_received;
-    uint64_t sources_up, sources_down;
-    uint64_t rx_bad[13];     /* dropped, by codec error class (-enum sc_perr) */
-    uint64_t rx_bad_payload; /* ODATA whose MoldUDP64 block is malformed */
-    uint64_t rx_not_ours;    /* well-formed PGM for another session or port */
-    uint64_t rx_wrong_type;  /* well-formed, but not for a subscriber */
-    uint64_t rx_before_join; /* older than where this subscriber started (a late joiner with
-                                late_join: window counts here what left the publisher before
-                                its first delivery: its stream starts there) */
-    uint64_t rx_pool_empty;  /* no buffer free: dropped (and NAKed later) */
-    uint64_t rx_pool_grow_failed; /* a further source's window of buffers could not be
-                                     allocated: the sources share the pool (see rx_pool_empty) */
-    uint64_t source_table_full; /* packets of a new source refused: every place holds a source
-                                   that sent data (or is remembered with data) */
-    uint64_t sources_evicted;   /* sources that never sent data, evicted for a newcomer */
-    uint64_t sources_forgotten; /* remembered (timed-out) sessions dropped for a newcomer */
-    uint64_t rx_source_denied;  /* packets from an address outside source_allow */
-    uint64_t nak_unreachable;   /* ICMP unreachable errors returned for our NAKs */
-    uint64_t nak_unanswered;    /* packets given up on after nak.ncf_retries NAKs in a row
-                                   that the source answered with neither NCF nor repair */
-    uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
-    uint64_t rcvbuf_requested, rcvbuf_effective;
+    SC_SUB_COUNTERS(SC_COUNTER_FIELD)
+    uint64_t rx_bad[SC_PERR_COUNT + 1]; /* dropped, by codec class: index -enum sc_perr */
     struct sc_link_stats link;
 };
 

@@ -1,0 +1,72 @@
+/* The counter lists of <seqcast/counters.h> as data: name, unit, meaning and
+ * offset in their stats struct, for JSON, the human stats line, the docs and
+ * (later) shared-memory counters. */
+#include <stddef.h>
+
+#include <seqcast/counters.h>
+#include <seqcast/pub.h>
+#include <seqcast/sub.h>
+
+enum { KIND_C = 'c', KIND_G = 'g', SHOW_A = 'a', SHOW_Z = 'z', SHOW_N = 'n' };
+
+#define DESC_PUB(name, kind, unit, show, help)                                             \
+    { #name, unit, help, offsetof(struct sc_pub_stats, name), KIND_##kind, SHOW_##show },
+#define DESC_SUB(name, kind, unit, show, help)                                             \
+    { #name, unit, help, offsetof(struct sc_sub_stats, name), KIND_##kind, SHOW_##show },
+#define DESC_LINK(name, kind, unit, show, help)                                            \
+    { #name, unit, help, offsetof(struct sc_link_stats, name), KIND_##kind, SHOW_##show },
+
+static const struct sc_counter_desc pub_descs[] = { SC_PUB_COUNTERS(DESC_PUB) };
+static const struct sc_counter_desc sub_descs[] = { SC_SUB_COUNTERS(DESC_SUB) };
+static const struct sc_counter_desc link_descs[] = { SC_LINK_COUNTERS(DESC_LINK) };
+
+const struct sc_counter_desc *
+sc_counter_descs(enum sc_counter_set set, size_t *n)
+{
+    switch (set) {
+    case SC_COUNTERS_PUB: *n = sizeof(pub_descs) / sizeof(pub_descs[0]); return pub_descs;
+    case SC_COUNTERS_SUB: *n = sizeof(sub_descs) / sizeof(sub_descs[0]); return sub_descs;
+    case SC_COUNTERS_LINK: *n = sizeof(link_descs) / sizeof(link_descs[0]); return link_descs;
+    default: break;
+    }
+    *n = 0;
+    return NULL;
+}
+
+static void
+print_set(FILE *out, enum sc_counter_set set, const char *title, const char *intro)
+{
+    size_t n;
+    const struct sc_counter_desc *d = sc_counter_descs(set, &n);
+
+    if (!d)
+        return;
+    fprintf(out, "\n#### %s\n\n%s\n\n| counter | kind | unit | on the human line | meaning |\n"
+                 "|---|---|---|---|---|\n", title, intro);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "| `%s` | %s | %s | %s | %s |\n", d[i].name,
+                d[i].kind == 'c' ? "counter" : "gauge", d[i].unit,
+                d[i].show == 'a' ? "always" : d[i].show == 'z' ? "when not 0" : "no", d[i].help);
+}
+
+void
+sc_counters_print_reference(FILE *out)
+{
+    print_set(out, SC_COUNTERS_PUB, "Publisher (`struct sc_pub_stats`, seqcast-pub)",
+              "Besides these: `rx_bad` (below) and the link counters, named `link_*`.");
+    print_set(out, SC_COUNTERS_SUB, "Subscriber (`struct sc_sub_stats`, seqcast-sub)",
+              "Besides these: `rx_bad` (below) and the link counters, named `link_*`.");
+    print_set(out, SC_COUNTERS_LINK, "Link (`struct sc_link_stats`, `link_*` in JSON)",
+              "The transport under a channel, in the publisher's and the subscriber's stats.");
+    print_set(out, SC_COUNTERS_OSRV, "Order server (`struct sc_osrv_stats`, seqcast-orderd)",
+              "One set per session.");
+    print_set(out, SC_COUNTERS_OCLI, "Order client (`struct sc_ocli_stats`, seqcast-order)",
+              "One set per session.");
+    fprintf(out, "\n#### Dropped packets by codec class (`rx_bad`)\n\n"
+                 "Every stats struct that reads packets has `rx_bad[]`, indexed by `-enum sc_perr` "
+                 "(`<seqcast/proto/perr.h>`); JSON names them, and sums them in `rx_bad_total`.\n\n"
+                 "| class | meaning |\n|---|---|\n");
+#define ROW(N, n, v, text) fprintf(out, "| `%s` | %s |\n", #n, text);
+    SC_PERR_LIST(ROW)
+#undef ROW
+}

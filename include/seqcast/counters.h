@@ -1,0 +1,178 @@
+/* seqcast counters: every counter of every agent, declared once.
+ *
+ * Each list below is an X-macro, X(name, kind, unit, show, help):
+ *
+ *   kind  C: a counter (only grows); G: a gauge (a level: goes up and down)
+ *   unit  what it counts ("packets", "bytes", ...)
+ *   show  A: always on the programs' human stats line; Z: there when not zero
+ *         (what a healthy run keeps at zero); N: JSON only
+ *   help  what it means, for docs/COUNTERS.md
+ *
+ * One list makes the fields of the public stats structs (struct sc_pub_stats,
+ * sc_sub_stats, sc_osrv_stats, sc_ocli_stats, sc_link_stats), the names in the
+ * programs' JSON summaries and stats lines, the human stats line, and the
+ * reference table in docs/COUNTERS.md (`seqcast-config --counters`; make test
+ * fails when the document and the lists disagree). A counter added to its
+ * list appears in all of them. sc_counter_descs() gives each list as data:
+ * name, unit, meaning and offset in its struct.
+ *
+ * Besides its list, a stats struct holds rx_bad[SC_PERR_COUNT + 1]: packets
+ * dropped by codec class, indexed by -enum sc_perr (<seqcast/proto/perr.h>,
+ * whose list names them), and the link counters of its transport.
+ */
+#ifndef SEQCAST_COUNTERS_H
+#define SEQCAST_COUNTERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <seqcast/proto/perr.h>
+
+/* ------------------------------------------------------------------- link */
+
+/* The transport under a channel: rx/arp/mbuf/neighbour counters are for
+ * raw-Ethernet transports (0 on kernel UDP), the gso ones for kernel UDP.
+ * Named link_<name> in JSON. */
+#define SC_LINK_COUNTERS(X)                                                                \
+    X(rx_filtered, C, "frames", Z, "frames not for this channel (raw Ethernet)")           \
+    X(rx_malformed, C, "frames", Z, "frames failing Ethernet/IPv4/UDP checks")             \
+    X(arp_replies, C, "packets", N, "ARP requests for our own address answered")           \
+    X(no_mbuf, C, "packets", Z, "packet buffers (mbufs) exhausted: not sent")              \
+    X(no_neighbour, C, "packets", Z, "unicast to a MAC not known yet (ARP asked)")         \
+    X(tx_dropped, C, "packets", Z, "packets the device or the kernel refused")             \
+    X(tx_gso_sends, C, "calls", N, "sends that carried a run of equal-size packets (UDP GSO)") \
+    X(gso_disabled, G, "flag", Z, "1 if the kernel refused UDP GSO and it was turned off") \
+    X(rx_gro_msgs, C, "reads", N, "reads that carried a run of datagrams (UDP GRO)")       \
+    X(tx_calls, C, "calls", N, "send calls into the transport (packets / calls = batching)")
+
+/* -------------------------------------------------------------- publisher */
+
+#define SC_PUB_COUNTERS(X)                                                                 \
+    X(msgs_sent, C, "messages", A, "messages accepted by sc_pub_send")                     \
+    X(bytes_sent, C, "bytes", N, "their payload bytes")                                    \
+    X(odata_sent, C, "packets", A, "ODATA packets sent")                                   \
+    X(rdata_sent, C, "packets", A, "repairs (RDATA) sent")                                 \
+    X(ncf_sent, C, "packets", A, "NCFs sent")                                              \
+    X(ncf_rate_limited, C, "sequences", Z,                                                 \
+      "sequences whose NCF rtx.ncf_rate held back (still repaired)")                       \
+    X(spm_sent, C, "packets", A, "SPMs sent (heartbeats, answers, FIN)")                   \
+    X(naks_received, C, "packets", A, "NAK packets accepted")                              \
+    X(nak_sqns, C, "sequences", A, "sequence numbers they asked for")                      \
+    X(nak_coalesced, C, "sequences", N, "asked for while a repair was already pending")    \
+    X(nak_held_off, C, "sequences", N,                                                     \
+      "asked for within rtx.holdoff of its last repair: not repaired again")               \
+    X(nak_ncf_held, C, "sequences", N,                                                     \
+      "asked for within rtx.holdoff / 2 of the NCF that confirmed it: no second NCF")      \
+    X(line_b_sent, C, "packets", N, "copies sent to group_b, the B line")                  \
+    X(line_b_dropped, C, "packets", Z, "B-line copies the transport refused (not retried)") \
+    X(nak_out_of_window, C, "sequences", Z,                                                \
+      "no longer held: answered with an SPM so the receiver gives up at once")             \
+    X(nak_over_budget, C, "sequences", Z, "a receiver over its per-second rtx.budget")     \
+    X(nak_budget_shared, C, "sequences", Z,                                                \
+      "charged to the shared budget: the address found no room in the receiver table")    \
+    X(nak_bad_nla, C, "packets", Z,                                                        \
+      "NAKs whose source NLA is not this publisher's (IPv6 or another address): dropped")  \
+    X(nak_rtx_overflow, C, "sequences", Z, "repair queue full")                            \
+    X(spmr_received, C, "packets", N, "SPMRs received")                                    \
+    X(spm_answers_held, C, "requests", Z,                                                  \
+      "SPMRs and out-of-window NAKs served by another's SPM (spm.answer_interval)")         \
+    X(rtx_rate_limited, C, "events", Z, "repairs delayed by rtx.rate")                     \
+    X(data_rate_limited, C, "events", Z, "packets delayed by data_rate")                   \
+    X(window_evicted, C, "packets", N, "packets that left the transmit window (size or age)") \
+    X(tx_backpressure, C, "events", Z, "sends the transport refused for now (retried)")    \
+    X(close_unsent, C, "packets", Z,                                                       \
+      "left unsent when closing gave up (the transport took nothing for close_timeout)")   \
+    X(rx_not_ours, C, "packets", Z, "well-formed, but for another session or port")        \
+    X(rx_wrong_type, C, "packets", Z, "well-formed, but not something a publisher takes")  \
+    X(rx_pkts, C, "packets", N, "packets received (NAKs, SPMRs, anything)")                \
+    X(rx_bytes, C, "bytes", N, "their bytes")                                              \
+    X(tx_pkts, C, "packets", N, "packets sent")                                            \
+    X(tx_bytes, C, "bytes", N, "their bytes")                                              \
+    X(window_trail, G, "sequence", A, "oldest packet sequence held for repair")            \
+    X(window_lead, G, "sequence", A, "newest packet sequence held")                        \
+    X(next_msg_seq, G, "sequence", N, "sequence number the next message gets")             \
+    X(rcvbuf_requested, G, "bytes", N, "SO_RCVBUF asked for (rcvbuf)")                     \
+    X(rcvbuf_effective, G, "bytes", N, "SO_RCVBUF the kernel granted")
+
+/* ------------------------------------------------------------- subscriber */
+
+#define SC_SUB_COUNTERS(X)                                                                 \
+    X(msgs_delivered, C, "messages", A, "messages delivered to on_msg")                    \
+    X(bytes_delivered, C, "bytes", N, "their bytes")                                       \
+    X(odata_received, C, "packets", N, "ODATA packets accepted")                           \
+    X(rdata_received, C, "packets", N, "RDATA (repair) packets accepted")                  \
+    X(duplicates, C, "packets", A, "packets already held or delivered: dropped")           \
+    X(gaps, C, "events", A, "holes detected (each a run of missing packets)")              \
+    X(naks_sent, C, "packets", A, "NAK packets sent")                                      \
+    X(nak_sqns, C, "sequences", N, "sequence numbers NAKed, retries included")             \
+    X(ncf_received, C, "packets", N, "NCFs received")                                      \
+    X(nak_suppressed, C, "sequences", A, "NAKs not sent: an NCF or a peer's NAK came first") \
+    X(repaired, C, "packets", A, "packets that arrived after being NAKed or found missing") \
+    X(lost_packets, C, "packets", A, "packets given up on (reported in loss events)")      \
+    X(loss_events, C, "events", Z, "loss events raised")                                   \
+    X(spm_received, C, "packets", N, "SPMs received")                                      \
+    X(sources_up, C, "events", N, "sources started or resumed")                            \
+    X(sources_down, C, "events", N, "sources ended, timed out or evicted")                 \
+    X(rx_bad_payload, C, "packets", Z, "ODATA whose MoldUDP64 block is malformed")         \
+    X(rx_not_ours, C, "packets", N, "well-formed PGM for another session or port")         \
+    X(rx_wrong_type, C, "packets", Z, "well-formed, but not for a subscriber")             \
+    X(rx_before_join, C, "packets", N,                                                     \
+      "older than where this subscriber started (a late joiner's stream starts later)")    \
+    X(rx_pool_empty, C, "packets", Z, "no buffer free: dropped (NAKed again later)")       \
+    X(rx_pool_grow_failed, C, "events", Z,                                                 \
+      "a further source's window of buffers could not be allocated: the pool is shared")   \
+    X(source_table_full, C, "packets", Z,                                                  \
+      "a new source's packets refused: every place holds a source that sent data")         \
+    X(sources_evicted, C, "events", Z, "sources that never sent data, evicted for a newcomer") \
+    X(sources_forgotten, C, "events", Z, "remembered (timed-out) sessions dropped for a newcomer") \
+    X(rx_source_denied, C, "packets", Z, "packets from an address outside source_allow")   \
+    X(nak_unreachable, C, "events", Z, "ICMP unreachable errors returned for our NAKs")    \
+    X(nak_unanswered, C, "packets", Z,                                                     \
+      "given up on after nak.ncf_retries NAKs that got neither NCF nor repair")            \
+    X(rx_pkts, C, "packets", N, "packets received")                                        \
+    X(rx_bytes, C, "bytes", N, "their bytes")                                              \
+    X(tx_pkts, C, "packets", N, "packets sent (NAKs)")                                     \
+    X(tx_bytes, C, "bytes", N, "their bytes")                                              \
+    X(rcvbuf_requested, G, "bytes", N, "SO_RCVBUF asked for (rcvbuf)")                     \
+    X(rcvbuf_effective, G, "bytes", N, "SO_RCVBUF the kernel granted")
+
+/* ------------------------------------------------------------- machinery */
+
+/* A field of a stats struct, from a list entry. */
+#define SC_COUNTER_FIELD(name, kind, unit, show, help) uint64_t name;
+
+struct sc_counter_desc {
+    const char *name; /* the field's name: the JSON key, the docs' row */
+    const char *unit;
+    const char *help;
+    uint32_t off;     /* byte offset of the field in its stats struct */
+    char kind;        /* 'c' counter, 'g' gauge */
+    char show;        /* 'a' always on the human line, 'z' when not zero, 'n' JSON only */
+};
+
+enum sc_counter_set {
+    SC_COUNTERS_PUB = 0, /* struct sc_pub_stats */
+    SC_COUNTERS_SUB,     /* struct sc_sub_stats */
+    SC_COUNTERS_LINK,    /* struct sc_link_stats (the link member of pub and sub stats) */
+    SC_COUNTERS_OSRV,    /* struct sc_osrv_stats */
+    SC_COUNTERS_OCLI,    /* struct sc_ocli_stats */
+    SC_COUNTERS_SETS
+};
+
+/* The list of a set as data, in declaration order. @return it, and its
+ * length in *n; NULL for an unknown set. */
+const struct sc_counter_desc *sc_counter_descs(enum sc_counter_set set, size_t *n);
+
+/* Print the markdown reference of every list (docs/COUNTERS.md embeds it;
+ * `seqcast-config --counters`). */
+void sc_counters_print_reference(FILE *out);
+
+/* The value of d's counter in a stats struct of its set. */
+static inline uint64_t
+sc_counter_get(const struct sc_counter_desc *d, const void *stats)
+{
+    return *(const uint64_t *)(const void *)((const char *)stats + d->off);
+}
+
+#endif
