@@ -92,6 +92,8 @@ struct sc_osrv {
     struct sc_osrv_stats st;
     struct conn *sess, *pend;
     uint32_t nsess, npend;
+    uint32_t sess_hi, pend_hi; /* slots from here up are closed: loops stop here (new
+                                * connections take the lowest free slot) */
     /* what sc_osrv_wait's epoll_wait answered, for the next do_work */
     struct epoll_event *evs;
     int maxev, nev; /* nev -1: nothing waiting (do_work asks epoll itself) */
@@ -170,6 +172,27 @@ is_pending(const struct sc_osrv *s, const struct conn *c)
 }
 
 static void
+slot_used(struct sc_osrv *s, struct conn *c)
+{
+    uint32_t *hi = is_pending(s, c) ? &s->pend_hi : &s->sess_hi;
+    uint32_t i = (uint32_t)(c - (is_pending(s, c) ? s->pend : s->sess));
+
+    if (i + 1 > *hi)
+        *hi = i + 1;
+}
+
+/* c->fd was just set to -1 */
+static void
+slot_freed(struct sc_osrv *s, struct conn *c)
+{
+    struct conn *t = is_pending(s, c) ? s->pend : s->sess;
+    uint32_t *hi = is_pending(s, c) ? &s->pend_hi : &s->sess_hi;
+
+    while (*hi && t[*hi - 1].fd < 0)
+        (*hi)--;
+}
+
+static void
 conn_close(struct sc_osrv *s, struct conn *c, uint64_t *counter)
 {
     if (c->fd < 0)
@@ -184,6 +207,7 @@ conn_close(struct sc_osrv *s, struct conn *c, uint64_t *counter)
     s->st.connections--;
     if (is_pending(s, c))
         s->st.pending--;
+    slot_freed(s, c);
 }
 
 /* constant time in the length of the stored secret */
@@ -225,6 +249,7 @@ promote(struct sc_osrv *s, struct conn *p, const struct sc_soup_pkt *pkt, size_t
         return;
     }
     c->fd = p->fd;
+    slot_used(s, c);
     c->id = p->id;
     c->peer = p->peer;
     c->eos = false;
@@ -234,6 +259,7 @@ promote(struct sc_osrv *s, struct conn *p, const struct sc_soup_pkt *pkt, size_t
     memcpy(c->rx, p->rx + used, c->rxlen);
     c->out.len = 0;
     p->fd = -1;
+    slot_freed(s, p);
     s->st.pending--;
     /* 0 = only new messages; N = from N (what the journal has, capped at durable + 1) */
     if (pkt->login.seq > s->j.durable + 1)
@@ -431,6 +457,7 @@ accept_new(struct sc_osrv *s, uint64_t now)
             continue;
         }
         c->fd = fd;
+        slot_used(s, c);
         c->closing = false;
         c->readable = false;
         c->peer = peer;
@@ -533,7 +560,7 @@ sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
     if (listen_ready)
         accept_new(s, now);
     /* 1. read: logins, orders (acknowledgements are journaled) */
-    for (uint32_t i = 0; i < s->npend; i++) {
+    for (uint32_t i = 0; i < s->pend_hi; i++) {
         struct conn *c = &s->pend[i];
         if (c->fd < 0 || c->closing)
             continue;
@@ -544,7 +571,7 @@ sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
         if (c->fd >= 0 && !c->closing && now - c->since_ns >= s->s.login_timeout_ns)
             conn_close(s, c, &s->st.closed_login_timeout);
     }
-    for (uint32_t i = 0; i < s->nsess; i++) {
+    for (uint32_t i = 0; i < s->sess_hi; i++) {
         struct conn *c = &s->sess[i];
         if (c->fd < 0)
             continue;
@@ -560,10 +587,10 @@ sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
     if ((rc = sc_journal_sync(&s->j)) < 0 && s->j.count < before && s->on_lost)
         s->on_lost(s->ctx, s->j.count + 1, before, rc);
     /* 3. send: rejections; replay, live messages, heartbeats -- one write per connection */
-    for (uint32_t i = 0; i < s->npend; i++)
+    for (uint32_t i = 0; i < s->pend_hi; i++)
         if (s->pend[i].fd >= 0 && s->pend[i].closing)
             conn_close(s, &s->pend[i], NULL);
-    for (uint32_t i = 0; i < s->nsess; i++) {
+    for (uint32_t i = 0; i < s->sess_hi; i++) {
         struct conn *c = &s->sess[i];
         if (c->fd < 0)
             continue;
