@@ -8,6 +8,8 @@
 #  5. the journal on a disk that fills up part-way through 4,000 orders (a small
 #     tmpfs), then has room again: every order acknowledged exactly once, the
 #     journal holding each acknowledgement once, the failures counted.
+#     Then fdatasync failing 30 times in a row (an LD_PRELOAD shim): the batches
+#     rolled back are acknowledged once resent, each exactly once.
 #  6. 100 connections trickling a login a byte every 2 s: a client still gets in.
 #  7. a journal damaged in the middle stops the gateway with the file, offset and
 #     record named; --repair copies it aside and keeps what precedes the damage.
@@ -21,7 +23,7 @@ trap 'jobs -p | xargs -r kill -9 2>/dev/null; mountpoint -q "$tmp/fs" && umount 
 PORT=$((20000 + $$ % 20000))
 N=100000
 echo "TAP version 13"
-echo "1..15"
+echo "1..17"
 n=0
 check() { n=$((n + 1)); if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
 field() { grep -o "\"$2\": [0-9a-z.]*" "$1" | tail -1 | awk '{print $2}'; }
@@ -166,6 +168,58 @@ else
     skip "disk full part-way" "needs root to mount a small tmpfs"
     skip "  the gateway's counters" "needs root"
     skip "  the journal holds each acknowledgement once" "needs root"
+fi
+
+# --- 5b. fdatasync fails (an I/O error) for a while: batches rolled back, resends acknowledged
+if command -v cc >/dev/null; then
+    cat >"$tmp/shim.c" <<'EOC'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+/* fdatasync calls SHIM_FAIL_FROM .. + SHIM_FAIL_COUNT - 1 fail with EIO */
+int
+fdatasync(int fd)
+{
+    static int (*real)(int);
+    static long calls, from = -1, n;
+    if (!real) {
+        const char *f = getenv("SHIM_FAIL_FROM"), *c = getenv("SHIM_FAIL_COUNT");
+        real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+        from = f ? atol(f) : -1;
+        n = c ? atol(c) : 0;
+    }
+    if (++calls >= from && calls < from + n) {
+        errno = EIO;
+        return -1;
+    }
+    return real(fd);
+}
+EOC
+    cc -shared -fPIC -o "$tmp/shim.so" "$tmp/shim.c" -ldl
+    cfg "$tmp/j10.bin" >"$tmp/o10.yaml"
+    SHIM_FAIL_FROM=200 SHIM_FAIL_COUNT=30 LD_PRELOAD="$tmp/shim.so" "$B/seqcast-orderd" --config "$tmp/o10.yaml" >"$tmp/d10a.json" 2>"$tmp/d10a.err" &
+    d=$!
+    sleep 0.3
+    "$B/seqcast-order" --config "$tmp/o10.yaml" --count 4000 --rate 4000 --timeout 30 >"$tmp/c10a.json" 2>"$tmp/c10a.err"
+    rc=$?
+    kill -INT "$d"; wait "$d"
+    "$B/seqcast-orderd" --config "$tmp/o10.yaml" >"$tmp/d10b.json" 2>"$tmp/d10b.err" &
+    d=$!
+    sleep 0.3
+    "$B/seqcast-order" --config "$tmp/o10.yaml" --count 4000 --rate 4000 --timeout 30 >"$tmp/c10b.json" 2>/dev/null
+    rc2=$?
+    kill -INT "$d"; wait "$d"
+    [ "$rc" -eq 0 ] && [ "$(field "$tmp/c10a.json" duplicate_acks)" = 0 ] && [ "$(field "$tmp/c10a.json" out_of_order)" = 0 ] &&
+        [ "$(field "$tmp/d10a.json" acks)" = 4000 ] && [ "$(field "$tmp/d10a.json" journal_sync_errors)" = 30 ] &&
+        [ "$(field "$tmp/d10a.json" acks_rolled_back)" -gt 0 ]; r=$?
+    check "fdatasync failing 30 times: $(field "$tmp/c10a.json" acknowledged) of 4000 acknowledged exactly once (rolled back $(field "$tmp/d10a.json" acks_rolled_back), journal_sync_errors $(field "$tmp/d10a.json" journal_sync_errors))" $r
+    [ "$rc2" -eq 0 ] && [ "$(field "$tmp/c10b.json" duplicate_acks)" = 0 ] && [ "$(field "$tmp/d10b.json" acks)" = 0 ] &&
+        [ "$(field "$tmp/d10b.json" journal_msgs)" = 4000 ]; r=$?
+    check "  the journal holds each acknowledgement once: $(field "$tmp/d10b.json" journal_msgs) records, replayed $(field "$tmp/c10b.json" acknowledged) distinct, $(field "$tmp/d10b.json" acks) new" $r
+else
+    skip "fdatasync failing" "no C compiler for the LD_PRELOAD shim"
+    skip "  the journal holds each acknowledgement once" "no C compiler"
 fi
 
 # --- 6. connections trickling a login a byte every 2 s do not keep a client out
