@@ -16,7 +16,10 @@
 
 struct app {
     uint64_t n;              /* orders to send */
-    uint64_t *sent_ns;       /* per order id (0 = not sent yet) */
+    uint64_t *sent_ns;       /* per order id: first sent (0 = not by this process) */
+    uint64_t *tx_ns;         /* per order id: last sent, resends included */
+    uint64_t oldest;         /* no order below it is unacknowledged */
+    uint64_t resend_after_ns, resent_unacked;
     uint8_t *acked;          /* per order id */
     uint64_t *rtt;           /* round trips measured */
     uint64_t nrtt, nacked, dup_acks, out_of_order, last_seq, sent, resent;
@@ -145,6 +148,44 @@ on_event(void *ctx, enum sc_ocli_event ev, uint64_t arg)
         fprintf(stderr, "seqcast-order: the server no longer has messages from %llu\n",
                 (unsigned long long)arg);
         break;
+    case SC_OCLI_REWOUND:
+        fprintf(stderr, "seqcast-order: the server lost messages it had sent us (its journal was "
+                        "repaired or replaced): it resumes at %llu\n", (unsigned long long)arg);
+        break;
+    }
+}
+
+static int
+send_order(struct sc_ocli *cli, uint8_t *order, uint64_t id)
+{
+    int rc = sc_ocli_send(cli, order, build(order, id), now_cached);
+
+    if (rc == 0)
+        a.tx_ns[id] = now_cached;
+    return rc;
+}
+
+/* Orders unacknowledged --resend-after after they were (last) sent go again:
+ * an acknowledgement the gateway could not journal never comes otherwise. The
+ * gateway acknowledges an order id once, so a resend of one merely slow is
+ * only counted there. Orders go out in id order, so the scan stops at the
+ * first one too young. */
+static void
+resend_overdue(struct sc_ocli *cli, uint8_t *order, uint64_t next_id)
+{
+    while (a.oldest < next_id && a.acked[a.oldest])
+        a.oldest++;
+    for (uint64_t id = a.oldest; id < next_id; id++) {
+        uint64_t first = a.sent_ns[id] ? a.sent_ns[id] : a.tx_ns[id];
+        if (a.acked[id])
+            continue;
+        if (first + a.resend_after_ns > now_cached)
+            break;
+        if (a.tx_ns[id] + a.resend_after_ns <= now_cached) {
+            if (send_order(cli, order, id) < 0)
+                break;
+            a.resent_unacked++;
+        }
     }
 }
 
@@ -177,6 +218,12 @@ usage(FILE *out)
             "  -r, --rate R          orders per second (default 0 = one at a time, ping-pong)\n"
             "  -b, --size BYTES      order size (default 32, at least 8)\n"
             "  -t, --timeout SECONDS give up after this long (default 120)\n"
+            "      --resend-after SECONDS\n"
+            "                        resend an order unacknowledged this long after it was sent\n"
+            "                        (default 0.5; 0 = only after a reconnect). The gateway\n"
+            "                        acknowledges an order id once, so an ack that is merely\n"
+            "                        slow costs a duplicate it counts; one it could not journal\n"
+            "                        (a full disk) arrives once the resend is journaled\n"
             "      --spin            busy-poll the socket instead of sleeping in poll() while\n"
             "                        waiting for an acknowledgement (lower latency, a whole core)\n"
             "      --set KEY=VALUE   override a key, e.g. sessions.ouch.heartbeat=200ms\n"
@@ -196,12 +243,13 @@ main(int argc, char **argv)
                                            { "input", required_argument, NULL, 'i' },
                                            { "print", no_argument, NULL, 'p' },
                                            { "spin", no_argument, NULL, 'P' },
+                                           { "resend-after", required_argument, NULL, 'A' },
                                            { "help", no_argument, NULL, 'h' },
                                            { NULL, 0, NULL, 0 } };
     static struct sc_config cfg;
     static uint8_t order[65536];
     const char *config = NULL, *session = NULL, *sets[64], *input = NULL;
-    double rate = 0, timeout = 120;
+    double rate = 0, timeout = 120, resend_after = 0.5;
     int nsets = 0, c;
     bool spin = false;
     struct sc_ocli *cli;
@@ -222,6 +270,7 @@ main(int argc, char **argv)
         case 'i': input = optarg; break;
         case 'p': a.print = true; break;
         case 'P': spin = true; break;
+        case 'A': resend_after = strtod(optarg, NULL); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -243,10 +292,16 @@ main(int argc, char **argv)
             fprintf(stderr, "seqcast-order: %s\n", err.msg);
             return 1;
         }
+    if (resend_after < 0) {
+        fprintf(stderr, "seqcast-order: --resend-after: seconds, 0 or more\n");
+        return 2;
+    }
+    a.resend_after_ns = (uint64_t)(resend_after * 1e9);
     a.sent_ns = calloc(a.n, sizeof(uint64_t));
+    a.tx_ns = calloc(a.n, sizeof(uint64_t));
     a.acked = calloc(a.n, 1);
     a.rtt = calloc(a.n, sizeof(uint64_t));
-    if (!a.sent_ns || !a.acked || !a.rtt)
+    if (!a.sent_ns || !a.tx_ns || !a.acked || !a.rtt)
         return 1;
     /* resume from sequence 1: the replay tells a restarted client what was acknowledged */
     if (sc_ocli_create(&cli, &cfg, session, 1, on_msg, on_event, NULL, &err) < 0) {
@@ -264,7 +319,7 @@ main(int argc, char **argv)
         if (sc_ocli_logged_in(cli) && a.resend_pending && st.next_seq >= a.caught_up_at) {
             a.resend_pending = false; /* resend what is unacknowledged (see on_event) */
             for (uint64_t id = 0; id < next_id; id++)
-                if (!a.acked[id] && sc_ocli_send(cli, order, build(order, id), now_cached) == 0)
+                if (!a.acked[id] && send_order(cli, order, id) == 0)
                     a.resent++;
             /* a restarted client: its earlier incarnation sent up to the highest acked id */
             while (next_id < a.n && a.acked[next_id])
@@ -278,14 +333,17 @@ main(int argc, char **argv)
                     next_id++;
                     continue;
                 }
-                if (sc_ocli_send(cli, order, build(order, next_id), now_cached) < 0)
+                if (send_order(cli, order, next_id) < 0)
                     break;
                 a.sent_ns[next_id] = now_cached;
                 a.sent++;
                 next_id++;
             }
-            sc_ocli_flush(cli, now_cached); /* one send, no read */
         }
+        if (sc_ocli_logged_in(cli) && !a.resend_pending && a.resend_after_ns)
+            resend_overdue(cli, order, next_id);
+        if (sc_ocli_logged_in(cli))
+            sc_ocli_flush(cli, now_cached); /* one send, no read */
         /* wait for the acknowledgement (1 ms: heartbeats) -- sleeping in the read itself */
         if (p.fd >= 0 && rate == 0 && a.nacked < a.n && (spin || sc_ocli_wait(cli, 1000000) < 0))
             poll(&p, 1, spin ? 0 : 1);
@@ -297,11 +355,11 @@ main(int argc, char **argv)
     qsort(a.rtt, a.nrtt, sizeof(uint64_t), cmp64);
 #define PCT(q) (a.nrtt ? (double)a.rtt[(uint64_t)((double)(a.nrtt - 1) * (q))] / 1000.0 : 0.0)
     printf("{\"seqcast-order\": {\"complete\": %s, \"orders\": %llu, \"sent\": %llu, "
-           "\"resent\": %llu, \"acknowledged\": %llu, \"duplicate_acks\": %llu, "
+           "\"resent\": %llu, \"resent_unacked\": %llu, \"acknowledged\": %llu, \"duplicate_acks\": %llu, "
            "\"out_of_order\": %llu, \"reconnects\": %llu, \"logins\": %llu, \"seconds\": %.3f, "
            "\"rtt_us\": {\"n\": %llu, \"p50\": %.1f, \"p99\": %.1f, \"p999\": %.1f, \"max\": %.1f}}}\n",
            a.nacked == a.n && !a.dup_acks && !a.out_of_order ? "true" : "false",
-           (unsigned long long)a.n, (unsigned long long)a.sent, (unsigned long long)a.resent,
+           (unsigned long long)a.n, (unsigned long long)a.sent, (unsigned long long)a.resent, (unsigned long long)a.resent_unacked,
            (unsigned long long)a.nacked, (unsigned long long)a.dup_acks,
            (unsigned long long)a.out_of_order, (unsigned long long)(st.logins ? st.logins - 1 : 0),
            (unsigned long long)st.logins, (double)(now_cached - t0) / 1e9,

@@ -54,7 +54,8 @@ main(int argc, char **argv)
             return 1;
         make_blocking(l);
         for (;;) {
-            int fd = sc_osock_accept(l);
+            struct sc_opeer peer;
+            int fd = sc_osock_accept(l, &peer);
             if (fd < 0)
                 continue;
             make_blocking(fd);

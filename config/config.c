@@ -203,6 +203,25 @@ static const struct sc_cfg_key session_keys[] = {
       .doc = "... up to this." },
     { "max_message", SC_VT_UINT, SS(max_message), .min = 1, .max = 65534,
       .doc = "Largest message payload accepted (bytes); larger packets end the session." },
+    { "max_connections", SC_VT_UINT, SS(max_connections), .min = 1, .max = 65536,
+      .doc = "Server: logged-in connections at most; a login beyond them is refused (the "
+             "connection closed, counted in `refused_full`)." },
+    { "max_pending", SC_VT_UINT, SS(max_pending), .min = 1, .max = 65536,
+      .doc = "Server: connections not logged in yet, at most; when full, the oldest is closed "
+             "to make room for a new one (`pending_evicted`)." },
+    { "login_timeout", SC_VT_DURATION, SS(login_timeout_ns), .min = 10 * NS_MS, .max = 3600 * NS_S,
+      .doc = "Server: a connection must log in this long after it is accepted, however many "
+             "bytes it sends meanwhile (`closed_login_timeout`)." },
+    { "lockout.failures", SC_VT_UINT, SS(lockout_failures), .min = 1, .max = 1000000,
+      .doc = "Server: this many failed logins from one address (IPv4 address, IPv6 /64, or "
+             "Unix-socket peer uid) ..." },
+    { "lockout.window", SC_VT_DURATION, SS(lockout_window_ns), .min = NS_MS, .max = 86400 * NS_S,
+      .doc = "... within this long ..." },
+    { "lockout.duration", SC_VT_DURATION, SS(lockout_ns), .min = NS_MS, .max = 86400 * NS_S,
+      .doc = "... lock it out this long: its connections are closed unheard (`login_locked_out`)." },
+    { "lockout.addresses", SC_VT_UINT, SS(lockout_addresses), .min = 8, .max = 1u << 20,
+      .doc = "Server: addresses tracked; when the table is full, failures from the rest share "
+             "one entry (`lockout_table_full`), so the limit still holds." },
 };
 
 static const struct sc_cfg_key user_keys[] = {
@@ -946,6 +965,13 @@ sc_cfg_session_defaults(struct sc_session_cfg *s)
     s->reconnect_min_ns = 100 * NS_MS;
     s->reconnect_max_ns = 5 * NS_S;
     s->max_message = 4096;
+    s->max_connections = 64;
+    s->max_pending = 64;
+    s->login_timeout_ns = 3 * NS_S;
+    s->lockout_failures = 5;
+    s->lockout_window_ns = 60 * NS_S;
+    s->lockout_ns = 60 * NS_S;
+    s->lockout_addresses = 1024;
 }
 
 void

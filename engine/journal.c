@@ -2,33 +2,75 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <seqcast/proto/endian.h>
 
-#define MAGIC "SCJ1"
-#define HDR 8
+#define MAGIC "SCJ"
+#define MAGIC_LEN 4
+#define V1_HDR 8
+#define V2_HDR 16
+#define MAX_LEN 65535u
+#define TAIL_CAP (1u << 20) /* the in-memory tail: > 2 x the largest record */
+
+static uint32_t crc_table[256];
 
 static uint32_t
-crc32(const uint8_t *p, size_t n)
+crc32_update(uint32_t c, const uint8_t *p, size_t n)
 {
-    static uint32_t table[256];
-    uint32_t c = 0xFFFFFFFFu;
-
-    if (!table[1])
+    if (!crc_table[1])
         for (uint32_t i = 0; i < 256; i++) {
             uint32_t v = i;
             for (int k = 0; k < 8; k++)
                 v = v & 1 ? 0xEDB88320u ^ (v >> 1) : v >> 1;
-            table[i] = v;
+            crc_table[i] = v;
         }
+    c = ~c;
     while (n--)
-        c = table[(c ^ *p++) & 0xFF] ^ (c >> 8);
+        c = crc_table[(c ^ *p++) & 0xFF] ^ (c >> 8);
     return ~c;
+}
+
+static inline size_t
+hdr_len(int version)
+{
+    return version == 1 ? V1_HDR : V2_HDR;
+}
+
+/* v2: the CRC of length, sequence (the header's first 12 bytes) and payload */
+static uint32_t
+v2_crc(const uint8_t *hdr, const uint8_t *payload, size_t len)
+{
+    return crc32_update(crc32_update(0, hdr, 12), payload, len);
+}
+
+static void
+put_header(uint8_t *h, int version, uint64_t seq, const uint8_t *payload, uint16_t len)
+{
+    sc_store_be32(h, len);
+    if (version == 1) {
+        sc_store_be32(h + 4, crc32_update(0, payload, len));
+        return;
+    }
+    sc_store_be64(h + 4, seq);
+    sc_store_be32(h + 12, v2_crc(h, payload, len));
+}
+
+static int
+fail(struct sc_err *err, int rc, const char *path, const char *what)
+{
+    if (err) {
+        err->code = rc;
+        snprintf(err->msg, sizeof(err->msg), "journal %.150s: %s: %s", path, what, strerror(-rc));
+    }
+    return rc;
 }
 
 static int
@@ -44,81 +86,286 @@ grow_index(struct sc_journal *j)
     return 0;
 }
 
+/* fsync the directory holding path, so a file just created survives a crash */
 static int
-fail(struct sc_err *err, int rc, const char *path, const char *what)
+sync_dir(const char *path)
 {
-    if (err) {
-        err->code = rc;
-        snprintf(err->msg, sizeof(err->msg), "journal %.150s: %s: %s", path, what, strerror(-rc));
-    }
+    char d[4096];
+    int fd, rc = 0;
+
+    snprintf(d, sizeof(d), "%s", path);
+    fd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fsync(fd) < 0)
+        rc = -errno;
+    close(fd);
     return rc;
 }
 
-/* Read the file back, index every good record, cut a torn tail. */
+/* ------------------------------------------------------------- recovery */
+
+/* Is there a valid record at pos? @return its size (header + payload), or 0
+ * with *why saying what is wrong. want_seq (v2): the sequence it must carry;
+ * 0 accepts any in [lo, hi] (a search for valid records after damage). */
+static uint64_t
+record_at(const uint8_t *m, uint64_t size, uint64_t pos, int version, uint64_t want_seq,
+          uint64_t lo, uint64_t hi, const char **why)
+{
+    size_t h = hdr_len(version);
+    uint32_t len, crc;
+
+    if (size - pos < h) {
+        *why = "cut short in its header";
+        return 0;
+    }
+    len = sc_load_be32(m + pos);
+    if (version == 2) {
+        uint64_t seq = sc_load_be64(m + pos + 4);
+        if (want_seq ? seq != want_seq : seq < lo || seq > hi) {
+            *why = "wrong sequence number";
+            return 0;
+        }
+    } else if (!want_seq && len == 0) {
+        *why = "empty"; /* in a search, zeros would look like empty v1 records */
+        return 0;
+    }
+    if (len > MAX_LEN) {
+        *why = "impossible length";
+        return 0;
+    }
+    if (size - pos - h < len) {
+        *why = "extends past the end of the file";
+        return 0;
+    }
+    crc = sc_load_be32(m + pos + h - 4);
+    if ((version == 2 ? v2_crc(m + pos, m + pos + h, len)
+                      : crc32_update(0, m + pos + h, len)) != crc) {
+        *why = "CRC mismatch";
+        return 0;
+    }
+    return h + len;
+}
+
+static bool
+all_zero(const uint8_t *p, uint64_t n)
+{
+    while (n && !*p)
+        p++, n--;
+    return n == 0;
+}
+
+struct scan {
+    uint64_t records;   /* good records from the start */
+    uint64_t good_end;  /* where they end */
+    const char *why;    /* what is wrong at good_end, if it is not the end */
+    bool damaged;       /* a valid record follows the bad one */
+    uint64_t next_good; /* the first one's offset */
+    uint64_t after;     /* valid records after the bad one */
+};
+
+/* Walk the records, indexing each good one into j (when given); classify what
+ * stops the walk. */
+static int
+scan(const uint8_t *m, uint64_t size, int version, struct sc_journal *j, struct scan *r)
+{
+    uint64_t pos = MAGIC_LEN, n = 0, l = 0;
+    const char *why = NULL;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    while (pos < size) {
+        l = record_at(m, size, pos, version, n + 1, 0, 0, &why);
+        if (l == hdr_len(1) && version == 1 && all_zero(m + pos, size - pos)) {
+            why = "zero-filled to the end"; /* a v1 empty record and zeros look alike */
+            l = 0;
+        }
+        if (!l)
+            break;
+        if (j) {
+            if (j->count == j->cap && (rc = grow_index(j)) < 0)
+                return rc;
+            j->off[j->count++] = pos;
+        }
+        n++;
+        pos += l;
+    }
+    r->records = n;
+    r->good_end = pos;
+    r->why = why;
+    if (pos >= size)
+        return 0;
+    /* torn tail, or damage? Damage if anything valid follows. The sequence a
+     * v2 record there could carry is bounded by the bytes left. */
+    for (uint64_t q = pos + 1, hi = n + 1 + (size - pos) / V2_HDR; q < size; q++) {
+        const char *w;
+        uint64_t k = record_at(m, size, q, version, 0, n + 1, hi, &w);
+        if (!k)
+            continue;
+        if (!r->damaged) {
+            r->damaged = true;
+            r->next_good = q;
+        }
+        r->after++;
+        q += k - 1;
+    }
+    return 0;
+}
+
+/* The file's version from its first 4 bytes. @return 1, 2, or -EINVAL. */
+static int
+file_version(const uint8_t *m, const char *path, struct sc_err *err)
+{
+    if (memcmp(m, MAGIC, 3))
+        return fail(err, -EINVAL, path, "not a seqcast journal");
+    if (m[3] == '1' || m[3] == '2')
+        return m[3] - '0';
+    if (err) {
+        err->code = -EINVAL;
+        snprintf(err->msg, sizeof(err->msg),
+                 "journal %.150s: format version '%c' is newer than this program reads (1, 2)",
+                 path, m[3]);
+    }
+    return -EINVAL;
+}
+
+static int
+open_locked(const char *path, int flags, struct sc_err *err)
+{
+    int fd = open(path, flags | O_CLOEXEC, 0644);
+
+    if (fd < 0)
+        return fail(err, -errno, path, "open");
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int rc = -errno;
+        close(fd);
+        return fail(err, rc, path, rc == -EWOULDBLOCK ? "in use by another process" : "flock");
+    }
+    return fd;
+}
+
+/* Read the file back, index every good record, cut a torn tail, refuse damage. */
 static int
 recover(struct sc_journal *j, const char *path, struct sc_err *err)
 {
     struct stat st;
-    uint8_t hdr[HDR], *buf = NULL;
-    uint64_t pos = 4, size;
-    int rc = 0;
+    struct scan r;
+    uint8_t *m;
+    uint64_t size;
+    int rc;
 
     if (fstat(j->fd, &st) < 0)
         return fail(err, -errno, path, "fstat");
     size = (uint64_t)st.st_size;
-    if (size < 4) { /* new (or torn before the magic): start it */
-        if (ftruncate(j->fd, 0) < 0 || pwrite(j->fd, MAGIC, 4, 0) != 4)
-            return fail(err, -errno, path, "write");
-        j->end = 4;
+    if (size < MAGIC_LEN) { /* new (or torn before the magic): start a v2 file */
+        uint8_t b[MAGIC_LEN];
+        if (size && (pread(j->fd, b, size, 0) != (ssize_t)size ||
+                     (memcmp(b, MAGIC, size) && !all_zero(b, size))))
+            return fail(err, -EINVAL, path, "not a seqcast journal");
+        if (ftruncate(j->fd, 0) < 0 || pwrite(j->fd, MAGIC "2", MAGIC_LEN, 0) != MAGIC_LEN ||
+            fdatasync(j->fd) < 0)
+            return fail(err, errno ? -errno : -EIO, path, "write");
+        if ((rc = sync_dir(path)) < 0)
+            return fail(err, rc, path, "fsync of its directory");
+        j->end = MAGIC_LEN;
         return 0;
     }
-    if (pread(j->fd, hdr, 4, 0) != 4 || memcmp(hdr, MAGIC, 4))
-        return fail(err, -EINVAL, path, "not a seqcast journal");
-    if (!(buf = malloc(65536)))
-        return -ENOMEM;
-    while (pos + HDR <= size) {
-        uint32_t len, crc;
-        if (pread(j->fd, hdr, HDR, (off_t)pos) != HDR)
-            break;
-        len = sc_load_be32(hdr);
-        crc = sc_load_be32(hdr + 4);
-        if (len > 65535 || pos + HDR + len > size ||
-            pread(j->fd, buf, len, (off_t)(pos + HDR)) != (ssize_t)len || crc32(buf, len) != crc)
-            break; /* torn or damaged: everything from here is the tail */
-        if (j->count == j->cap && (rc = grow_index(j)) < 0)
-            break;
-        j->off[j->count++] = pos;
-        pos += HDR + len;
+    m = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, j->fd, 0);
+    if (m == MAP_FAILED)
+        return fail(err, -errno, path, "mmap");
+    if ((rc = file_version(m, path, err)) < 0)
+        goto out;
+    j->version = rc;
+    if ((rc = scan(m, size, j->version, j, &r)) < 0) {
+        fail(err, rc, path, "index");
+        goto out;
     }
-    free(buf);
-    if (rc < 0)
-        return rc;
-    if (pos < size) {
-        j->torn_bytes = size - pos;
-        if (ftruncate(j->fd, (off_t)pos) < 0 || fsync(j->fd) < 0)
-            return fail(err, -errno, path, "cutting the torn tail");
+    if (r.damaged) {
+        rc = -EUCLEAN;
+        if (err) {
+            err->code = rc;
+            snprintf(err->msg, sizeof(err->msg),
+                     "journal %.100s: record %llu at byte %llu is damaged (%s) and %llu valid "
+                     "record(s) follow from byte %llu: not cutting them (repair keeps 1-%llu)",
+                     path, (unsigned long long)r.records + 1, (unsigned long long)r.good_end,
+                     r.why, (unsigned long long)r.after, (unsigned long long)r.next_good,
+                     (unsigned long long)r.records);
+        }
+        goto out;
     }
-    j->end = pos;
+    if (r.good_end < size) { /* a torn tail: nothing valid after it */
+        j->torn_bytes = size - r.good_end;
+        if (ftruncate(j->fd, (off_t)r.good_end) < 0) {
+            rc = fail(err, -errno, path, "cutting the torn tail");
+            goto out;
+        }
+    }
+    j->end = r.good_end;
+    /* what a crashed process left in the page cache is durable from here on */
+    if (fdatasync(j->fd) < 0)
+        rc = fail(err, -errno, path, "fdatasync");
+    else
+        rc = 0;
+out:
+    munmap(m, (size_t)size);
+    return rc;
+}
+
+/* Load the newest records (up to half the tail's room) into memory. */
+static int
+load_tail(struct sc_journal *j)
+{
+    uint64_t keep = j->end - MAGIC_LEN < TAIL_CAP / 2 ? j->end - MAGIC_LEN : TAIL_CAP / 2;
+
+    j->base = j->end - keep;
+    if (keep && pread(j->fd, j->mem, keep, (off_t)j->base) != (ssize_t)keep)
+        return -EIO;
     return 0;
 }
 
 int
 sc_journal_open(struct sc_journal *j, const char *path, enum sc_fsync fsync, struct sc_err *err)
 {
+    int rc;
+
     memset(j, 0, sizeof(*j));
     j->fd = -1;
     j->fsync = fsync;
+    j->version = 2;
+    j->sys_pwrite = pwrite;
+    j->sys_fdatasync = fdatasync;
+    j->sys_ftruncate = ftruncate;
+    if (!(j->mem = malloc(TAIL_CAP)))
+        return fail(err, -ENOMEM, path ? path : "", "tail buffer");
+    j->memcap = TAIL_CAP;
     if (!path || !path[0])
         return 0;
-    j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (j->fd < 0)
-        return fail(err, -errno, path, "open");
-    if (recover(j, path, err) < 0) {
-        int rc = err ? err->code : -EIO;
+    if ((j->fd = open_locked(path, O_RDWR | O_CREAT, err)) < 0) {
+        rc = j->fd;
+        j->fd = -1;
         sc_journal_close(j);
         return rc;
     }
+    if ((rc = recover(j, path, err)) < 0 || (rc = load_tail(j)) < 0) {
+        if (rc == -EIO)
+            fail(err, rc, path, "reading its tail");
+        sc_journal_close(j);
+        return rc;
+    }
+    j->durable = j->count;
+    j->durable_end = j->end;
     return 0;
+}
+
+/* Cut the file back to `to` (after a failed write or sync); if even that
+ * fails, the next append tries again first. @return 0 or -errno. */
+static int
+cut_back(struct sc_journal *j, uint64_t to)
+{
+    int rc = j->sys_ftruncate(j->fd, (off_t)to) < 0 ? (errno ? -errno : -EIO) : 0;
+
+    j->cut_pending = rc < 0;
+    return rc;
 }
 
 void
@@ -126,7 +373,7 @@ sc_journal_close(struct sc_journal *j)
 {
     if (j->fd >= 0) {
         if (j->dirty)
-            fdatasync(j->fd);
+            sc_journal_sync(j); /* fails: rolled back, as in a running server */
         close(j->fd);
     }
     free(j->off);
@@ -135,77 +382,230 @@ sc_journal_close(struct sc_journal *j)
     j->fd = -1;
 }
 
-int
-sc_journal_append(struct sc_journal *j, const void *msg, uint16_t len)
+/* Room for need bytes at end in the tail: a file journal drops its oldest
+ * bytes (they stay in the file), a memory one grows. */
+static int
+reserve(struct sc_journal *j, uint64_t need)
 {
-    uint8_t hdr[HDR];
-    int rc;
+    uint64_t used = j->end - j->base, keep;
+    uint8_t *m;
 
-    if (j->count == j->cap && (rc = grow_index(j)) < 0)
-        return rc;
-    sc_store_be32(hdr, len);
-    sc_store_be32(hdr + 4, crc32(msg, len));
-    if (j->fd < 0) {
-        if (j->end + HDR + len > j->memcap) {
-            uint64_t cap = j->memcap ? 2 * j->memcap : 1 << 20;
-            uint8_t *m;
-            while (cap < j->end + HDR + len)
-                cap *= 2;
-            if (!(m = realloc(j->mem, cap)))
-                return -ENOMEM;
-            j->mem = m;
-            j->memcap = cap;
-        }
-        memcpy(j->mem + j->end, hdr, HDR);
-        memcpy(j->mem + j->end + HDR, msg, len);
-    } else {
-        if (pwrite(j->fd, hdr, HDR, (off_t)j->end) != HDR ||
-            pwrite(j->fd, msg, len, (off_t)(j->end + HDR)) != (ssize_t)len)
-            return -errno ? -errno : -EIO;
-        if (j->fsync == SC_FSYNC_MESSAGE) {
-            if (fdatasync(j->fd) < 0)
-                return -errno;
-            j->syncs++;
-        } else {
-            j->dirty = 1;
-        }
+    if (used + need <= j->memcap)
+        return 0;
+    if (j->fd >= 0) {
+        keep = used < j->memcap / 2 ? used : j->memcap / 2;
+        memmove(j->mem, j->mem + (used - keep), keep);
+        j->base = j->end - keep;
+        return 0; /* need <= MAX_LEN + header < memcap / 2 */
     }
-    j->off[j->count++] = j->end;
-    j->end += HDR + len;
+    keep = j->memcap;
+    while (used + need > keep)
+        keep *= 2;
+    if (!(m = realloc(j->mem, keep)))
+        return -ENOMEM;
+    j->mem = m;
+    j->memcap = keep;
     return 0;
 }
 
 int
-sc_journal_read(const struct sc_journal *j, uint64_t seq, void *buf, size_t cap)
+sc_journal_append(struct sc_journal *j, const void *msg, uint16_t len)
 {
-    uint8_t hdr[HDR];
-    uint64_t o;
-    uint32_t len;
+    size_t h = hdr_len(j->version), need = h + len;
+    uint8_t *p;
+    ssize_t n;
+    int rc;
 
-    if (seq < 1 || seq > j->count)
-        return -ERANGE;
-    o = j->off[seq - 1];
-    if (j->fd < 0) {
-        memcpy(hdr, j->mem + o, HDR);
-    } else if (pread(j->fd, hdr, HDR, (off_t)o) != HDR) {
-        return -EIO;
+    if (j->count == j->cap && (rc = grow_index(j)) < 0)
+        return rc;
+    if (j->fd >= 0 && j->cut_pending && (rc = cut_back(j, j->end)) < 0) {
+        j->write_errors++;
+        return rc;
     }
-    len = sc_load_be32(hdr);
-    if (len > cap)
-        return -ENOSPC;
-    if (j->fd < 0)
-        memcpy(buf, j->mem + o + HDR, len);
-    else if (pread(j->fd, buf, len, (off_t)(o + HDR)) != (ssize_t)len)
-        return -EIO;
-    return (int)len;
+    if ((rc = reserve(j, need)) < 0)
+        return rc;
+    p = j->mem + (j->end - j->base);
+    memcpy(p + h, msg, len);
+    put_header(p, j->version, j->count + 1, p + h, len);
+    if (j->fd >= 0) {
+        n = j->sys_pwrite(j->fd, p, need, (off_t)j->end); /* one write: header and payload */
+        if (n != (ssize_t)need) {
+            rc = n < 0 ? -errno : -ENOSPC; /* a short write: the disk filled up */
+            j->write_errors++;
+            cut_back(j, j->end);
+            return rc;
+        }
+        if (j->fsync == SC_FSYNC_MESSAGE) {
+            if (j->sys_fdatasync(j->fd) < 0) {
+                rc = -errno;
+                j->sync_errors++;
+                cut_back(j, j->end);
+                return rc;
+            }
+            j->syncs++;
+        } else if (j->fsync == SC_FSYNC_BATCH) {
+            j->dirty = true;
+        }
+    }
+    j->off[j->count++] = j->end;
+    j->end += need;
+    if (j->fd < 0 || j->fsync != SC_FSYNC_BATCH) { /* none, message, memory only: durable now */
+        j->durable = j->count;
+        j->durable_end = j->end;
+    }
+    return 0;
 }
 
 int
 sc_journal_sync(struct sc_journal *j)
 {
-    if (j->fd < 0 || !j->dirty || j->fsync != SC_FSYNC_BATCH)
+    int rc;
+
+    if (j->fd < 0 || !j->dirty)
         return 0;
-    j->dirty = 0;
-    j->syncs++;
-    return fdatasync(j->fd) < 0 ? -errno : 0;
+    if (j->sys_fdatasync(j->fd) == 0) {
+        j->dirty = false;
+        j->syncs++;
+        j->durable = j->count;
+        j->durable_end = j->end;
+        return 0;
+    }
+    /* The kernel may have dropped the pages it failed to write, and a second
+     * fdatasync would then report success: what was not durable is given up.
+     * Still dirty: the cut is durable only after a successful sync. */
+    rc = errno ? -errno : -EIO;
+    j->sync_errors++;
+    j->rolled_back += j->count - j->durable;
+    j->count = j->durable;
+    j->end = j->durable_end;
+    if (j->base > j->end)
+        j->base = j->end;
+    cut_back(j, j->end);
+    return rc;
+}
+
+int
+sc_journal_get(struct sc_journal *j, uint64_t seq, void *buf, size_t cap, const void **msg)
+{
+    size_t h = hdr_len(j->version);
+    uint8_t hdr[V2_HDR];
+    uint64_t o;
+    uint32_t len, crc;
+
+    if (seq < 1 || seq > j->count)
+        return -ERANGE;
+    o = j->off[seq - 1];
+    if (o >= j->base) { /* the tail in memory (memory only: everything) */
+        const uint8_t *p = j->mem + (o - j->base);
+        *msg = p + h;
+        return (int)sc_load_be32(p);
+    }
+    if (pread(j->fd, hdr, h, (off_t)o) != (ssize_t)h)
+        goto io;
+    len = sc_load_be32(hdr);
+    if (len > cap)
+        return -ENOSPC;
+    if (pread(j->fd, buf, len, (off_t)(o + h)) != (ssize_t)len)
+        goto io;
+    crc = j->version == 2 ? v2_crc(hdr, buf, len) : crc32_update(0, buf, len);
+    if (crc != sc_load_be32(hdr + h - 4) ||
+        (j->version == 2 && sc_load_be64(hdr + 4) != seq)) {
+        j->read_errors++;
+        return -EBADMSG;
+    }
+    *msg = buf;
+    return (int)len;
+io:
+    j->read_errors++;
+    return -EIO;
+}
+
+int
+sc_journal_read(struct sc_journal *j, uint64_t seq, void *buf, size_t cap)
+{
+    const void *p;
+    int n = sc_journal_get(j, seq, buf, cap, &p);
+
+    if (n < 0 || p == buf)
+        return n;
+    if ((size_t)n > cap)
+        return -ENOSPC;
+    memcpy(buf, p, (size_t)n);
+    return n;
+}
+
+/* -------------------------------------------------------------- repair */
+
+static int
+copy_aside(const uint8_t *m, uint64_t size, const char *to, struct sc_err *err)
+{
+    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    uint64_t done = 0;
+    int rc = 0;
+
+    if (out < 0)
+        return fail(err, -errno, to, "creating the copy");
+    while (done < size) {
+        ssize_t n = write(out, m + done, size - done);
+        if (n <= 0) {
+            rc = fail(err, n < 0 ? -errno : -EIO, to, "copying");
+            break;
+        }
+        done += (uint64_t)n;
+    }
+    if (!rc && fsync(out) < 0)
+        rc = fail(err, -errno, to, "fsync");
+    close(out);
+    if (!rc && (rc = sync_dir(to)) < 0)
+        fail(err, rc, to, "fsync of its directory");
+    if (rc)
+        unlink(to);
+    return rc;
+}
+
+int
+sc_journal_repair(const char *path, time_t stamp, struct sc_journal_repair *r, struct sc_err *err)
+{
+    struct stat st;
+    struct scan s;
+    uint8_t *m;
+    int fd, rc, version;
+
+    memset(r, 0, sizeof(*r));
+    if ((fd = open_locked(path, O_RDWR, err)) < 0)
+        return fd;
+    if (fstat(fd, &st) < 0) {
+        rc = fail(err, -errno, path, "fstat");
+        goto out_fd;
+    }
+    if ((uint64_t)st.st_size < MAGIC_LEN) {
+        rc = 0; /* nothing in it: open starts it afresh */
+        goto out_fd;
+    }
+    m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) {
+        rc = fail(err, -errno, path, "mmap");
+        goto out_fd;
+    }
+    if ((rc = version = file_version(m, path, err)) < 0)
+        goto out_map;
+    scan(m, (uint64_t)st.st_size, version, NULL, &s);
+    r->kept = s.records;
+    if (!s.damaged) {
+        rc = 0;
+        goto out_map;
+    }
+    r->damaged = true;
+    r->dropped_bytes = (uint64_t)st.st_size - s.good_end;
+    r->dropped_records = s.after;
+    snprintf(r->aside, sizeof(r->aside), "%s.damaged-%lld", path, (long long)stamp);
+    if ((rc = copy_aside(m, (uint64_t)st.st_size, r->aside, err)) < 0)
+        goto out_map;
+    if (ftruncate(fd, (off_t)s.good_end) < 0 || fsync(fd) < 0)
+        rc = fail(err, -errno, path, "cutting after the last good record");
+out_map:
+    munmap(m, (size_t)st.st_size);
+out_fd:
+    close(fd);
+    return rc;
 }

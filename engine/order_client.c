@@ -105,6 +105,8 @@ on_packet(struct sc_ocli *c, const struct sc_soup_pkt *p, uint64_t now)
     case SC_SOUP_LOGIN_ACCEPTED:
         if (c->next_seq && p->accepted.seq > c->next_seq)
             event(c, SC_OCLI_GAP, c->next_seq); /* the server no longer has what we asked for */
+        if (c->next_seq && p->accepted.seq < c->next_seq)
+            event(c, SC_OCLI_REWOUND, p->accepted.seq); /* it lost what we had from it */
         c->next_seq = p->accepted.seq;
         c->st = UP;
         c->backoff_ns = c->s.reconnect_min_ns;
@@ -346,6 +348,10 @@ sc_ocli_create(struct sc_ocli **out, const struct sc_config *cfg, const char *se
     }
     if (!(c = calloc(1, sizeof(*c))) || sc_obuf_init(&c->out, 1u << 20) < 0) {
         free(c);
+        if (err) {
+            err->code = -ENOMEM;
+            snprintf(err->msg, sizeof(err->msg), "session %.40s: out of memory", sc->name);
+        }
         return -ENOMEM;
     }
     c->s = *sc;

@@ -1,58 +1,196 @@
 /* SoupBinTCP order server: one session (one journal), many connections.
  *
- * Each do_work, in three phases: (1) accept, read every connection and parse
- * its packets (a bad one closes that connection only, counted by class; the
- * application's answers are journaled); connections silent for `timeout`,
- * logged in or not, are closed; (2) the journal is synced per the fsync policy,
- * so nothing is sent before it is durable; (3) logged-in connections catch up
- * from the journal, heartbeats go out after `heartbeat` of silence, and every
- * connection's output is written once.
+ * Connections live in two tables, each sized by the config at create:
+ *
+ *   pending   accepted, not logged in (max_pending): a login must come within
+ *             login_timeout of the accept, however many bytes arrive before
+ *             it; when the table is full the oldest is closed for the new one,
+ *             so a crowd that never logs in cannot keep a client out
+ *   sessions  logged in (max_connections): a good login beyond it is closed
+ *
+ * A login that fails counts against its peer's address (struct guard); an
+ * address with lockout.failures of them within lockout.window is locked out
+ * for lockout.duration: its connections are closed unheard.
+ *
+ * Each do_work, in three phases: (1) accept, read the connections epoll
+ * named and parse their packets (a bad one closes that connection only,
+ * counted by class; the application's answers are journaled), close what
+ * timed out; (2) sync the journal per the fsync policy -- a failed sync rolls
+ * back what was not durable and tells the application (sc_osrv_lost_fn);
+ * (3) sessions catch up to the journal's durable count (recent messages come
+ * from its in-memory tail: no pread), heartbeats go out after `heartbeat` of
+ * silence, and every connection's output is written once. Nothing is queued
+ * before it is durable, so nothing a failed sync rolls back was ever sent,
+ * and a session's next_seq never passes durable + 1.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <seqcast/order.h>
 
 #include "engine/journal.h"
+#include "engine/order_int.h"
 #include "engine/osock.h"
 #include <seqcast/proto/soup.h>
 
-#define MAX_CONNS 64
 #define OUT_BUF (1u << 20)
-#define LISTEN_TAG UINT32_MAX /* epoll data of the listening socket; connections carry their slot */
+#define PENDING_OUT 64          /* a pending connection only ever answers its login */
+#define TAG_LISTEN UINT32_MAX   /* epoll data: the listening socket, */
+#define TAG_PENDING 0x80000000u /* TAG_PENDING | a pending slot, or a session slot */
+#define ACCEPT_BURST 64         /* accepts per do_work: sessions are served during a flood */
+#define WAYS 8                  /* the guard table is set-associative */
+#define FD_MARGIN 16            /* descriptors besides the connections' */
 
 struct conn {
     int fd;
-    bool logged_in, closing;
+    bool closing;  /* pending: its rejection is queued; written and closed in phase 3 */
     bool readable; /* epoll said so in this do_work pass */
+    bool eos;      /* End of Session queued */
     uint32_t id;
+    struct sc_opeer peer;
     char user[SC_SOUP_USER_LEN + 1];
-    uint64_t next_seq; /* next sequenced message this connection gets */
+    uint64_t next_seq;   /* session: next sequenced message it gets (<= durable + 1) */
+    uint64_t replay_end; /* session: messages up to this were journaled before its login */
+    uint64_t since_ns;   /* pending: accepted at; the login deadline runs from here */
     uint64_t last_rx_ns, last_tx_ns;
     size_t rxlen;
     uint8_t *rx;
     struct sc_obuf out;
 };
 
+/* Failed logins per peer address. A fixed table of buckets of WAYS entries
+ * (the bucket chosen by a seeded hash); a new address takes a free entry or
+ * the stalest unlocked one of its bucket; when all are locked, its failures
+ * go to `overflow`, which every address without an entry shares: under an
+ * attack wider than the table the limit still holds, for all of them. */
+struct guard_entry {
+    struct sc_opeer peer;
+    bool used;
+    uint32_t fails;
+    uint64_t first_ns, last_ns, until_ns; /* window start, last failure, locked until */
+};
+
 struct sc_osrv {
     struct sc_session_cfg s;
     char session_id[SC_SOUP_SESSION_LEN + 1];
-    int lfd, epfd;
+    int lfd, epfd, spare_fd;
     uint32_t next_id;
+    bool ending;
     struct sc_journal j;
     sc_osrv_msg_fn *on_msg;
+    sc_osrv_lost_fn *on_lost;
     void *ctx;
     struct sc_osrv_stats st;
+    struct conn *sess, *pend;
+    uint32_t nsess, npend;
+    uint32_t sess_hi, pend_hi; /* slots from here up are closed: loops stop here (new
+                                * connections take the lowest free slot) */
     /* what sc_osrv_wait's epoll_wait answered, for the next do_work */
-    struct epoll_event evs[MAX_CONNS + 1];
-    int nev; /* -1: nothing waiting (do_work asks epoll itself) */
+    struct epoll_event *evs;
+    int maxev, nev; /* nev -1: nothing waiting (do_work asks epoll itself) */
+    struct guard_entry *guard, overflow;
+    uint32_t nbuckets; /* a power of two */
+    uint64_t seed;
     uint8_t msg[65536];
-    struct conn c[MAX_CONNS];
 };
+
+/* ------------------------------------------------------------ the guard */
+
+static struct guard_entry *
+guard_find(struct sc_osrv *s, const struct sc_opeer *p, bool create, uint64_t now)
+{
+    uint64_t h = s->seed ^ p->family;
+    struct guard_entry *b, *victim = NULL;
+
+    for (int i = 0; i < 8; i++)
+        h = (h ^ p->addr[i]) * 0x100000001B3ull; /* FNV-1a, seeded */
+    h ^= h >> 29;
+    b = &s->guard[(h & (s->nbuckets - 1)) * WAYS];
+    for (int i = 0; i < WAYS; i++)
+        if (b[i].used && !memcmp(&b[i].peer, p, sizeof(*p)))
+            return &b[i];
+    if (!create)
+        return NULL;
+    for (int i = 0; i < WAYS; i++) {
+        if (!b[i].used) {
+            victim = &b[i];
+            break;
+        }
+        if (b[i].until_ns <= now && (!victim || b[i].last_ns < victim->last_ns))
+            victim = &b[i];
+    }
+    if (!victim) {
+        s->st.lockout_table_full++;
+        return &s->overflow;
+    }
+    memset(victim, 0, sizeof(*victim));
+    victim->used = true;
+    victim->peer = *p;
+    return victim;
+}
+
+static bool
+locked_out(struct sc_osrv *s, const struct sc_opeer *p, uint64_t now)
+{
+    const struct guard_entry *e = guard_find(s, p, false, now);
+
+    return (e ? e->until_ns : s->overflow.until_ns) > now;
+}
+
+static void
+login_failed(struct sc_osrv *s, const struct sc_opeer *p, uint64_t now)
+{
+    struct guard_entry *e = guard_find(s, p, true, now);
+
+    if (!e->fails || now - e->first_ns >= s->s.lockout_window_ns) {
+        e->fails = 0;
+        e->first_ns = now;
+    }
+    e->last_ns = now;
+    if (++e->fails >= s->s.lockout_failures) {
+        e->fails = 0;
+        e->until_ns = now + s->s.lockout_ns;
+        s->st.lockouts++;
+    }
+}
+
+/* ------------------------------------------------------- connections */
+
+static bool
+is_pending(const struct sc_osrv *s, const struct conn *c)
+{
+    return c >= s->pend && c < s->pend + s->npend;
+}
+
+static void
+slot_used(struct sc_osrv *s, struct conn *c)
+{
+    uint32_t *hi = is_pending(s, c) ? &s->pend_hi : &s->sess_hi;
+    uint32_t i = (uint32_t)(c - (is_pending(s, c) ? s->pend : s->sess));
+
+    if (i + 1 > *hi)
+        *hi = i + 1;
+}
+
+/* c->fd was just set to -1 */
+static void
+slot_freed(struct sc_osrv *s, struct conn *c)
+{
+    struct conn *t = is_pending(s, c) ? s->pend : s->sess;
+    uint32_t *hi = is_pending(s, c) ? &s->pend_hi : &s->sess_hi;
+
+    while (*hi && t[*hi - 1].fd < 0)
+        (*hi)--;
+}
 
 static void
 conn_close(struct sc_osrv *s, struct conn *c, uint64_t *counter)
@@ -60,12 +198,16 @@ conn_close(struct sc_osrv *s, struct conn *c, uint64_t *counter)
     if (c->fd < 0)
         return;
     sc_obuf_flush(&c->out, c->fd); /* a rejection or End of Session goes out first */
-    epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL); /* close drops it anyway */
     close(c->fd);
     c->fd = -1;
+    c->out.len = 0;
     if (counter)
         (*counter)++;
     s->st.connections--;
+    if (is_pending(s, c))
+        s->st.pending--;
+    slot_freed(s, c);
 }
 
 /* constant time in the length of the stored secret */
@@ -80,44 +222,167 @@ same(const char *a, const char *b)
     return d == 0;
 }
 
+static bool parse_session(struct sc_osrv *s, struct conn *c, uint64_t now);
+
+/* A pending connection logged in: it moves to a session slot, with what it
+ * sent after its login (orders may follow at once). */
 static void
-on_login(struct sc_osrv *s, struct conn *c, const struct sc_soup_pkt *p, uint64_t now)
+promote(struct sc_osrv *s, struct conn *p, const struct sc_soup_pkt *pkt, size_t used,
+        uint64_t now)
 {
+    struct conn *c = NULL;
+    struct epoll_event ev = { .events = EPOLLIN };
     uint8_t b[64];
+    int n;
+
+    for (uint32_t i = 0; i < s->nsess && !c; i++)
+        if (s->sess[i].fd < 0)
+            c = &s->sess[i];
+    if (!c) { /* closed, not rejected: a client retries later */
+        conn_close(s, p, &s->st.refused_full);
+        return;
+    }
+    ev.data.u32 = (uint32_t)(c - s->sess);
+    if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, p->fd, &ev) < 0) {
+        s->st.epoll_errors++;
+        conn_close(s, p, &s->st.closed_peer);
+        return;
+    }
+    c->fd = p->fd;
+    slot_used(s, c);
+    c->id = p->id;
+    c->peer = p->peer;
+    c->eos = false;
+    c->readable = true; /* more may wait behind what this read took */
+    memcpy(c->user, pkt->login.user, sizeof(c->user));
+    c->rxlen = p->rxlen - used;
+    memcpy(c->rx, p->rx + used, c->rxlen);
+    c->out.len = 0;
+    p->fd = -1;
+    slot_freed(s, p);
+    s->st.pending--;
+    /* 0 = only new messages; N = from N (what the journal has, capped at durable + 1) */
+    if (pkt->login.seq > s->j.durable + 1)
+        s->st.login_seq_ahead++;
+    c->next_seq = pkt->login.seq == 0 || pkt->login.seq > s->j.durable + 1 ? s->j.durable + 1
+                                                                            : pkt->login.seq;
+    c->replay_end = s->j.durable;
+    n = sc_soup_encode_login_accepted(b, sizeof(b), s->session_id, c->next_seq);
+    sc_obuf_raw(&c->out, b, (size_t)n);
+    c->last_rx_ns = c->last_tx_ns = now;
+    s->st.logins++;
+    parse_session(s, c, now);
+}
+
+/* Evaluate a login on a pending connection (which it leaves, one way or another). */
+static void
+on_login(struct sc_osrv *s, struct conn *c, const struct sc_soup_pkt *p, size_t used,
+         uint64_t now)
+{
+    uint8_t b[16];
     bool ok = false;
     int n;
 
+    if (locked_out(s, &c->peer, now)) { /* locked meanwhile: not even evaluated */
+        conn_close(s, c, &s->st.login_locked_out);
+        return;
+    }
     for (uint32_t i = 0; i < s->s.nusers; i++)
         ok |= same(p->login.user, s->s.users[i].name) &
               same(p->login.password, s->s.users[i].password);
-    if (!ok || (p->login.session[0] && strcmp(p->login.session, s->session_id))) {
-        char why = ok ? SC_SOUP_REJECT_NO_SESSION : SC_SOUP_REJECT_NOT_AUTHORIZED;
-        n = sc_soup_encode_login_rejected(b, sizeof(b), why);
-        sc_obuf_raw(&c->out, b, (size_t)n);
-        c->closing = true;
-        (*(ok ? &s->st.login_rejected_session : &s->st.login_rejected_auth))++;
+    if (ok && (!p->login.session[0] || !strcmp(p->login.session, s->session_id))) {
+        promote(s, c, p, used, now);
         return;
     }
-    c->logged_in = true;
-    memcpy(c->user, p->login.user, sizeof(c->user));
-    /* 0 = only new messages; N = from N (what the journal still has, capped at next) */
-    c->next_seq = p->login.seq == 0 || p->login.seq > s->j.count + 1 ? s->j.count + 1
-                                                                     : p->login.seq;
-    n = sc_soup_encode_login_accepted(b, sizeof(b), s->session_id, c->next_seq);
+    if (!ok)
+        login_failed(s, &c->peer, now);
+    n = sc_soup_encode_login_rejected(b, sizeof(b), ok ? SC_SOUP_REJECT_NO_SESSION
+                                                       : SC_SOUP_REJECT_NOT_AUTHORIZED);
     sc_obuf_raw(&c->out, b, (size_t)n);
-    c->last_tx_ns = now;
-    s->st.logins++;
+    c->closing = true;
+    (*(ok ? &s->st.login_rejected_session : &s->st.login_rejected_auth))++;
+}
+
+/* Parse what a pending connection sent: debug packets, then its login.
+ * @return true while it stays pending and readable. */
+static bool
+parse_pending(struct sc_osrv *s, struct conn *c, uint64_t now)
+{
+    size_t off = 0;
+
+    for (;;) {
+        struct sc_soup_pkt p;
+        int rc = sc_soup_parse(c->rx + off, c->rxlen - off, s->s.max_message,
+                               SC_SOUP_FROM_CLIENT, &p);
+        if (rc == SC_PERR_NEED_MORE)
+            break;
+        if (rc < 0) {
+            s->st.rx_bad[-rc]++;
+            conn_close(s, c, &s->st.closed_protocol);
+            return false;
+        }
+        off += (size_t)rc;
+        if (p.type == SC_SOUP_LOGIN_REQUEST) {
+            on_login(s, c, &p, off, now);
+            return false;
+        }
+        if (p.type != SC_SOUP_DEBUG) { /* anything else before a login */
+            s->st.rx_bad[-SC_PERR_TYPE]++;
+            conn_close(s, c, &s->st.closed_protocol);
+            return false;
+        }
+    }
+    memmove(c->rx, c->rx + off, c->rxlen - off);
+    c->rxlen -= off;
+    return true;
+}
+
+/* Parse what a session sent. @return false if it is closed. */
+static bool
+parse_session(struct sc_osrv *s, struct conn *c, uint64_t now)
+{
+    size_t off = 0;
+
+    (void)now;
+    for (;;) {
+        struct sc_soup_pkt p;
+        int rc = sc_soup_parse(c->rx + off, c->rxlen - off, s->s.max_message,
+                               SC_SOUP_FROM_CLIENT, &p);
+        if (rc == SC_PERR_NEED_MORE)
+            break;
+        if (rc < 0) {
+            s->st.rx_bad[-rc]++;
+            conn_close(s, c, &s->st.closed_protocol);
+            return false;
+        }
+        off += (size_t)rc;
+        if (p.type == SC_SOUP_UNSEQUENCED) {
+            s->st.rx_msgs++;
+            if (s->on_msg)
+                s->on_msg(s->ctx, c->id, c->user, p.payload, p.payload_len);
+        } else if (p.type == SC_SOUP_LOGOUT_REQUEST) {
+            conn_close(s, c, &s->st.closed_logout);
+            return false;
+        } else if (p.type == SC_SOUP_LOGIN_REQUEST) { /* a second login */
+            s->st.rx_bad[-SC_PERR_TYPE]++;
+            conn_close(s, c, &s->st.closed_protocol);
+            return false;
+        }
+    }
+    memmove(c->rx, c->rx + off, c->rxlen - off);
+    c->rxlen -= off;
+    return true;
 }
 
 static void
 read_conn(struct sc_osrv *s, struct conn *c, uint64_t now)
 {
     const size_t cap = 3 + s->s.max_message;
+    const bool pending = is_pending(s, c);
 
     for (;;) {
         size_t want = cap - c->rxlen;
         ssize_t n = read(c->fd, c->rx + c->rxlen, want);
-        size_t off = 0;
         if (n == 0) {
             conn_close(s, c, &s->st.closed_peer);
             return;
@@ -128,58 +393,102 @@ read_conn(struct sc_osrv *s, struct conn *c, uint64_t now)
             return;
         }
         c->rxlen += (size_t)n;
-        c->last_rx_ns = now;
-        for (;;) {
-            struct sc_soup_pkt p;
-            int rc = sc_soup_parse(c->rx + off, c->rxlen - off, s->s.max_message,
-                                   SC_SOUP_FROM_CLIENT, &p);
-            if (rc == SC_PERR_NEED_MORE)
-                break;
-            if (rc < 0) {
-                s->st.rx_bad[-rc]++;
-                conn_close(s, c, &s->st.closed_protocol);
-                return;
-            }
-            off += (size_t)rc;
-            if (p.type == SC_SOUP_LOGIN_REQUEST && !c->logged_in && !c->closing) {
-                on_login(s, c, &p, now);
-            } else if (!c->logged_in && p.type != SC_SOUP_DEBUG) {
-                s->st.rx_bad[-SC_PERR_TYPE]++; /* anything before a login, or a second login */
-                conn_close(s, c, &s->st.closed_protocol);
-                return;
-            } else if (p.type == SC_SOUP_UNSEQUENCED) {
-                s->st.rx_msgs++;
-                if (s->on_msg)
-                    s->on_msg(s->ctx, c->id, c->user, p.payload, p.payload_len);
-                if (c->fd < 0)
-                    return;
-            } else if (p.type == SC_SOUP_LOGOUT_REQUEST) {
-                conn_close(s, c, &s->st.closed_logout);
-                return;
-            } else if (p.type == SC_SOUP_LOGIN_REQUEST) {
-                s->st.rx_bad[-SC_PERR_TYPE]++;
-                conn_close(s, c, &s->st.closed_protocol);
-                return;
-            }
-        }
-        memmove(c->rx, c->rx + off, c->rxlen - off);
-        c->rxlen -= off;
+        if (!pending) /* a pending connection's deadline does not move */
+            c->last_rx_ns = now;
+        if (!(pending ? parse_pending(s, c, now) : parse_session(s, c, now)))
+            return;
         if ((size_t)n < want)
             return; /* drained: epoll (level-triggered) reports anything newer */
     }
 }
 
-/* Queue journal messages next_seq.. while the output buffer has room. */
+/* A free pending slot; when there is none, the oldest pending connection
+ * makes room. */
+static struct conn *
+pending_slot(struct sc_osrv *s)
+{
+    struct conn *oldest = NULL;
+
+    for (uint32_t i = 0; i < s->npend; i++) {
+        struct conn *c = &s->pend[i];
+        if (c->fd < 0)
+            return c;
+        if (!oldest || c->since_ns < oldest->since_ns)
+            oldest = c;
+    }
+    conn_close(s, oldest, &s->st.pending_evicted);
+    return oldest;
+}
+
+static void
+accept_new(struct sc_osrv *s, uint64_t now)
+{
+    for (int k = 0; k < ACCEPT_BURST; k++) {
+        struct epoll_event ev = { .events = EPOLLIN };
+        struct sc_opeer peer;
+        struct conn *c;
+        int fd = sc_osock_accept(s->lfd, &peer);
+
+        if (fd == -EAGAIN || fd == -EINTR)
+            return;
+        if (fd < 0) {
+            s->st.accept_errors++;
+            if ((fd == -EMFILE || fd == -ENFILE) && s->spare_fd >= 0) {
+                /* out of descriptors: use the spare to take the connection off
+                 * the queue and close it, or the listening socket stays ready
+                 * and the loop spins */
+                close(s->spare_fd);
+                if ((fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+                    close(fd);
+                s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            }
+            return;
+        }
+        if (locked_out(s, &peer, now)) {
+            close(fd);
+            s->st.login_locked_out++;
+            continue;
+        }
+        c = pending_slot(s);
+        ev.data.u32 = TAG_PENDING | (uint32_t)(c - s->pend);
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            s->st.epoll_errors++;
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        slot_used(s, c);
+        c->closing = false;
+        c->readable = false;
+        c->peer = peer;
+        c->rxlen = 0;
+        c->out.len = 0;
+        c->id = ++s->next_id;
+        c->since_ns = c->last_rx_ns = c->last_tx_ns = now;
+        s->st.accepted++;
+        s->st.connections++;
+        s->st.pending++;
+        /* a login sent with the connect is taken now: a client that logs in at
+         * once is a session before later accepts of this burst could evict it */
+        read_conn(s, c, now);
+    }
+}
+
+/* Queue journal messages next_seq..durable while the output buffer has room. */
 static void
 catch_up(struct sc_osrv *s, struct conn *c)
 {
-    while (c->next_seq <= s->j.count && c->out.cap - c->out.len >= 3 + 65535u) {
-        int n = sc_journal_read(&s->j, c->next_seq, s->msg, sizeof(s->msg));
-        if (n < 0)
-            break;
-        sc_obuf_packet(&c->out, SC_SOUP_SEQUENCED, s->msg, (size_t)n);
+    while (c->next_seq <= s->j.durable) {
+        const void *m;
+        int n = sc_journal_get(&s->j, c->next_seq, s->msg, sizeof(s->msg), &m);
+        if (n < 0) { /* on disk but unreadable now: it cannot be served past this */
+            conn_close(s, c, &s->st.closed_journal);
+            return;
+        }
+        if (sc_obuf_packet(&c->out, SC_SOUP_SEQUENCED, m, (size_t)n) < 0)
+            return; /* full: more after this write */
+        s->st.replayed += c->next_seq <= c->replay_end;
         c->next_seq++;
-        s->st.replayed++;
         s->st.tx_sequenced++;
     }
 }
@@ -189,39 +498,45 @@ sc_osrv_send(struct sc_osrv *s, const void *msg, size_t len, uint64_t now_ns)
 {
     int rc;
 
+    (void)now_ns;
     if (len > 65534)
         return -EMSGSIZE;
-    if ((rc = sc_journal_append(&s->j, msg, (uint16_t)len)) < 0) /* durable before sent */
-        return rc;
-    for (int i = 0; i < MAX_CONNS; i++) {
-        struct conn *c = &s->c[i];
-        if (c->fd < 0 || !c->logged_in || c->next_seq != s->j.count)
-            continue; /* not caught up: it gets this one from the journal */
-        if (sc_obuf_packet(&c->out, SC_SOUP_SEQUENCED, msg, len) == 0) {
-            c->next_seq++;
-            c->last_tx_ns = now_ns;
-            s->st.tx_sequenced++;
-        }
-    }
+    if ((rc = sc_journal_append(&s->j, msg, (uint16_t)len)) < 0)
+        return rc; /* counted by the journal; nothing appended */
     return (int64_t)s->j.count;
 }
 
 void
 sc_osrv_end_session(struct sc_osrv *s, uint64_t now_ns)
 {
-    for (int i = 0; i < MAX_CONNS; i++)
-        if (s->c[i].fd >= 0 && s->c[i].logged_in) {
-            sc_obuf_packet(&s->c[i].out, SC_SOUP_END_OF_SESSION, NULL, 0);
-            s->c[i].last_tx_ns = now_ns;
+    (void)now_ns;
+    s->ending = true; /* queued in phase 3, after each session's catch-up */
+}
+
+static void
+take_events(struct sc_osrv *s, int n, bool *listen_ready)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t tag = s->evs[i].data.u32;
+        if (tag == TAG_LISTEN)
+            *listen_ready = true;
+        else if (tag & TAG_PENDING) {
+            if ((tag & ~TAG_PENDING) < s->npend)
+                s->pend[tag & ~TAG_PENDING].readable = true;
+        } else if (tag < s->nsess) {
+            s->sess[tag].readable = true;
         }
+    }
 }
 
 int
 sc_osrv_wait(struct sc_osrv *s, int timeout_ms)
 {
     if (s->nev < 0) { /* nothing kept from an earlier wait */
-        s->nev = epoll_wait(s->epfd, s->evs, MAX_CONNS + 1, timeout_ms);
+        s->nev = epoll_wait(s->epfd, s->evs, s->maxev, timeout_ms);
         if (s->nev <= 0) { /* the timeout, or EINTR: a signal (the caller looks at why) */
+            if (s->nev < 0 && errno != EINTR)
+                s->st.epoll_errors++;
             s->nev = -1;
             return 0;
         }
@@ -232,84 +547,74 @@ sc_osrv_wait(struct sc_osrv *s, int timeout_ms)
 int
 sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
 {
-    int more = 0, fd;
+    uint64_t before;
     bool listen_ready = false;
+    int more = 0, rc;
 
     /* one system call says which sockets have something -- sc_osrv_wait's, if
      * the caller slept there: accept and read only those */
-    if (s->nev < 0)
-        s->nev = epoll_wait(s->epfd, s->evs, MAX_CONNS + 1, 0);
-    for (int i = 0; i < s->nev; i++) {
-        if (s->evs[i].data.u32 == LISTEN_TAG)
-            listen_ready = true;
-        else if (s->evs[i].data.u32 < MAX_CONNS)
-            s->c[s->evs[i].data.u32].readable = true;
-    }
+    if (s->nev < 0 && (s->nev = epoll_wait(s->epfd, s->evs, s->maxev, 0)) < 0 && errno != EINTR)
+        s->st.epoll_errors++;
+    take_events(s, s->nev, &listen_ready);
     s->nev = -1;
-    while (listen_ready && (fd = sc_osock_accept(s->lfd)) >= 0) {
-        struct conn *c = NULL;
-        struct epoll_event ev = { .events = EPOLLIN };
-        for (int i = 0; i < MAX_CONNS && !c; i++)
-            if (s->c[i].fd < 0)
-                c = &s->c[i];
-        if (!c) { /* full: refuse rather than degrade the sessions we have */
-            close(fd);
-            s->st.closed_slow++;
+    if (listen_ready)
+        accept_new(s, now);
+    /* 1. read: logins, orders (acknowledgements are journaled) */
+    for (uint32_t i = 0; i < s->pend_hi; i++) {
+        struct conn *c = &s->pend[i];
+        if (c->fd < 0 || c->closing)
             continue;
+        if (c->readable) {
+            c->readable = false;
+            read_conn(s, c, now);
         }
-        c->fd = fd;
-        c->logged_in = c->closing = false;
-        c->readable = true; /* a login may already be waiting */
-        c->rxlen = 0;
-        c->out.len = 0;
-        c->id = ++s->next_id;
-        c->last_rx_ns = c->last_tx_ns = now;
-        ev.data.u32 = (uint32_t)(c - s->c);
-        epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
-        s->st.accepted++;
-        s->st.connections++;
+        if (c->fd >= 0 && !c->closing && now - c->since_ns >= s->s.login_timeout_ns)
+            conn_close(s, c, &s->st.closed_login_timeout);
     }
-    /* 1. read: orders arrive, acknowledgements are journaled */
-    for (int i = 0; i < MAX_CONNS; i++) {
-        struct conn *c = &s->c[i];
+    for (uint32_t i = 0; i < s->sess_hi; i++) {
+        struct conn *c = &s->sess[i];
         if (c->fd < 0)
             continue;
         if (c->readable) {
             c->readable = false;
             read_conn(s, c, now);
         }
-        if (c->fd >= 0 && !c->closing && now - c->last_rx_ns >= s->s.timeout_ns)
+        if (c->fd >= 0 && now - c->last_rx_ns >= s->s.timeout_ns)
             conn_close(s, c, &s->st.closed_timeout);
     }
     /* 2. durable before sent (fsync: batch makes one fdatasync cover the batch) */
-    sc_journal_sync(&s->j);
-    /* 3. send: replay, live messages, heartbeats -- one write per connection */
-    for (int i = 0; i < MAX_CONNS; i++) {
-        struct conn *c = &s->c[i];
+    before = s->j.count;
+    if ((rc = sc_journal_sync(&s->j)) < 0 && s->j.count < before && s->on_lost)
+        s->on_lost(s->ctx, s->j.count + 1, before, rc);
+    /* 3. send: rejections; replay, live messages, heartbeats -- one write per connection */
+    for (uint32_t i = 0; i < s->pend_hi; i++)
+        if (s->pend[i].fd >= 0 && s->pend[i].closing)
+            conn_close(s, &s->pend[i], NULL);
+    for (uint32_t i = 0; i < s->sess_hi; i++) {
+        struct conn *c = &s->sess[i];
         if (c->fd < 0)
             continue;
-        if (c->closing) { /* a rejected login: the answer goes out, then the connection */
-            conn_close(s, c, NULL);
+        catch_up(s, c);
+        if (c->fd < 0)
             continue;
-        }
-        if (c->logged_in) {
-            catch_up(s, c);
-            if (!c->out.len && now - c->last_tx_ns >= s->s.heartbeat_ns) {
-                sc_obuf_packet(&c->out, SC_SOUP_SERVER_HEARTBEAT, NULL, 0);
-                s->st.tx_heartbeats++;
-            }
+        if (s->ending && !c->eos && c->next_seq > s->j.count &&
+            sc_obuf_packet(&c->out, SC_SOUP_END_OF_SESSION, NULL, 0) == 0)
+            c->eos = true;
+        if (!c->out.len && now - c->last_tx_ns >= s->s.heartbeat_ns) {
+            sc_obuf_packet(&c->out, SC_SOUP_SERVER_HEARTBEAT, NULL, 0);
+            s->st.tx_heartbeats++;
         }
         if (c->out.len) {
-            size_t before = c->out.len;
+            size_t was = c->out.len;
             if (sc_obuf_flush(&c->out, c->fd) < 0) {
                 conn_close(s, c, &s->st.closed_peer);
                 continue;
             }
-            if (c->out.len < before) {
+            if (c->out.len < was) {
                 c->last_tx_ns = now;
                 /* call again at once only while a replay makes progress: the
                  * epoll fd does not wake a poller for it (it waits on input) */
-                more += c->out.len || (c->logged_in && c->next_seq <= s->j.count);
+                more += c->out.len || c->next_seq <= s->j.durable;
             }
         }
     }
@@ -322,13 +627,105 @@ sc_osrv_fd(const struct sc_osrv *s)
     return s->epfd;
 }
 
+uint64_t
+sc_osrv_durable(const struct sc_osrv *s)
+{
+    return s->j.durable;
+}
+
+int
+sc_osrv_read(struct sc_osrv *s, uint64_t seq, void *buf, size_t cap)
+{
+    return sc_journal_read(&s->j, seq, buf, cap);
+}
+
+void
+sc_osrv_on_lost(struct sc_osrv *s, sc_osrv_lost_fn *on_lost)
+{
+    s->on_lost = on_lost;
+}
+
+struct sc_journal *
+sc_osrv_journal(struct sc_osrv *s)
+{
+    return &s->j;
+}
+
 void
 sc_osrv_get_stats(const struct sc_osrv *s, struct sc_osrv_stats *st)
 {
     *st = s->st;
     st->journal_msgs = s->j.count;
+    st->journal_durable = s->j.durable;
     st->journal_torn_bytes = s->j.torn_bytes;
     st->journal_syncs = s->j.syncs;
+    st->journal_write_errors = s->j.write_errors;
+    st->journal_sync_errors = s->j.sync_errors;
+    st->journal_rolled_back = s->j.rolled_back;
+    st->journal_read_errors = s->j.read_errors;
+}
+
+static int
+fail(struct sc_err *err, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int
+fail(struct sc_err *err, int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err) {
+        err->code = rc;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+/* Room for every connection the tables allow: raise the soft limit if it is
+ * lower (up to the hard one), else say what is needed. */
+static int
+enough_fds(const struct sc_session_cfg *sc, struct sc_err *err)
+{
+    rlim_t need = (rlim_t)sc->max_connections + sc->max_pending + FD_MARGIN;
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+        return 0;
+    if (rl.rlim_max >= need) {
+        rl.rlim_cur = need;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+            return 0;
+    }
+    return fail(err, -EMFILE, "session %.40s: max_connections + max_pending need %llu file "
+                              "descriptors; the limit is %llu (ulimit -n)",
+                sc->name, (unsigned long long)need, (unsigned long long)rl.rlim_max);
+}
+
+/* A table of n connections, every one closed. @return NULL without memory
+ * (what was allocated is freed by conns_fini). */
+static struct conn *
+conns_new(struct conn **t, uint32_t n, size_t rx, size_t out)
+{
+    if (!(*t = calloc(n, sizeof(**t))))
+        return NULL;
+    for (uint32_t i = 0; i < n; i++)
+        (*t)[i].fd = -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (!((*t)[i].rx = malloc(rx)) || sc_obuf_init(&(*t)[i].out, out) < 0)
+            return NULL;
+    return *t;
+}
+
+static void
+conns_fini(struct sc_osrv *s, struct conn *t, uint32_t n)
+{
+    for (uint32_t i = 0; t && i < n; i++) {
+        conn_close(s, &t[i], NULL);
+        free(t[i].rx);
+        sc_obuf_fini(&t[i].out);
+    }
+    free(t);
 }
 
 int
@@ -337,56 +734,60 @@ sc_osrv_create(struct sc_osrv **out, const struct sc_config *cfg, const char *se
 {
     const struct sc_session_cfg *sc = NULL;
     struct sc_osrv *s;
-    struct epoll_event ev = { .events = EPOLLIN };
+    struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_LISTEN };
+    uint32_t ways;
     int rc;
 
     for (uint32_t i = 0; i < cfg->nsessions && !sc; i++)
         if (!session || !strcmp(cfg->sessions[i].name, session))
             sc = &cfg->sessions[i];
-    if (!sc || !sc->listen[0]) {
-        if (err) {
-            err->code = -ENOENT;
-            snprintf(err->msg, sizeof(err->msg), "%.100s: no session %.40s with a listen address",
-                     cfg->origin, session ? session : "(any)");
-        }
-        return -ENOENT;
-    }
+    if (!sc || !sc->listen[0])
+        return fail(err, -ENOENT, "%.100s: no session %.40s with a listen address", cfg->origin,
+                    session ? session : "(any)");
+    if ((rc = enough_fds(sc, err)) < 0)
+        return rc;
     if (!(s = calloc(1, sizeof(*s))))
-        return -ENOMEM;
+        return fail(err, -ENOMEM, "session %.40s: out of memory", sc->name);
     s->s = *sc;
     snprintf(s->session_id, sizeof(s->session_id), "%.10s", sc->session_id[0] ? sc->session_id
                                                                            : sc->name);
     s->on_msg = on_msg;
     s->ctx = ctx;
-    s->lfd = s->epfd = -1;
+    s->lfd = s->epfd = s->spare_fd = -1;
+    s->j.fd = -1;
     s->nev = -1;
-    for (int i = 0; i < MAX_CONNS; i++) {
-        s->c[i].fd = -1;
-        if (!(s->c[i].rx = malloc(3 + sc->max_message)) ||
-            sc_obuf_init(&s->c[i].out, OUT_BUF) < 0) {
-            rc = -ENOMEM;
-            goto out_free;
-        }
+    s->nsess = sc->max_connections;
+    s->npend = sc->max_pending;
+    s->maxev = (int)(s->nsess + s->npend + 1);
+    for (ways = WAYS; ways < sc->lockout_addresses; ways *= 2)
+        ;
+    s->nbuckets = ways / WAYS;
+    if (getrandom(&s->seed, sizeof(s->seed), GRND_NONBLOCK) != sizeof(s->seed))
+        s->seed = (uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15ull;
+    if (!conns_new(&s->sess, s->nsess, 3 + sc->max_message, OUT_BUF) ||
+        !conns_new(&s->pend, s->npend, 3 + sc->max_message, PENDING_OUT) ||
+        !(s->evs = calloc((size_t)s->maxev, sizeof(*s->evs))) ||
+        !(s->guard = calloc(ways, sizeof(*s->guard)))) {
+        rc = fail(err, -ENOMEM, "session %.40s: out of memory for %u + %u connections",
+                  sc->name, s->nsess, s->npend);
+        goto out_free;
     }
     if ((rc = sc_journal_open(&s->j, sc->journal, sc->fsync, err)) < 0)
         goto out_free;
     if ((rc = sc_osock_listen(sc->listen, err)) < 0)
-        goto out_journal;
+        goto out_free;
     s->lfd = rc;
-    s->epfd = epoll_create1(EPOLL_CLOEXEC);
-    ev.data.u32 = LISTEN_TAG;
-    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev);
+    if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+        epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev) < 0) {
+        rc = fail(err, -errno, "session %.40s: epoll: %s", sc->name, strerror(errno));
+        goto out_free;
+    }
+    s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     *out = s;
     return 0;
 
-out_journal:
-    sc_journal_close(&s->j);
 out_free:
-    for (int i = 0; i < MAX_CONNS; i++) {
-        free(s->c[i].rx);
-        sc_obuf_fini(&s->c[i].out);
-    }
-    free(s);
+    sc_osrv_destroy(s);
     return rc;
 }
 
@@ -395,15 +796,16 @@ sc_osrv_destroy(struct sc_osrv *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < MAX_CONNS; i++) {
-        conn_close(s, &s->c[i], NULL);
-        free(s->c[i].rx);
-        sc_obuf_fini(&s->c[i].out);
-    }
+    conns_fini(s, s->sess, s->nsess);
+    conns_fini(s, s->pend, s->npend);
     if (s->lfd >= 0)
         close(s->lfd);
     if (s->epfd >= 0)
         close(s->epfd);
+    if (s->spare_fd >= 0)
+        close(s->spare_fd);
     sc_journal_close(&s->j);
+    free(s->evs);
+    free(s->guard);
     free(s);
 }

@@ -114,12 +114,39 @@ sc_osock_connect(const char *ep, bool *in_progress, struct sc_err *err)
 }
 
 int
-sc_osock_accept(int lfd)
+sc_osock_accept(int lfd, struct sc_opeer *peer)
 {
-    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-    if (fd >= 0)
-        nodelay(fd);
+    if (fd < 0)
+        return -errno;
+    memset(peer, 0, sizeof(*peer));
+    if (ss.ss_family == AF_INET) {
+        peer->family = AF_INET;
+        memcpy(peer->addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+    } else if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            peer->family = AF_INET;
+            memcpy(peer->addr, a->s6_addr + 12, 4);
+        } else {
+            peer->family = AF_INET6;
+            memcpy(peer->addr, a->s6_addr, 8);
+        }
+    } else if (ss.ss_family == AF_UNIX) {
+        struct ucred cred;
+        socklen_t cl = sizeof(cred);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+            peer->family = AF_UNIX;
+            peer->addr[0] = (uint8_t)(cred.uid >> 24);
+            peer->addr[1] = (uint8_t)(cred.uid >> 16);
+            peer->addr[2] = (uint8_t)(cred.uid >> 8);
+            peer->addr[3] = (uint8_t)cred.uid;
+        }
+    }
+    nodelay(fd);
     return fd;
 }
 

@@ -13,8 +13,18 @@
 int sc_osock_listen(const char *endpoint, struct sc_err *err);
 /* Starts a non-blocking connect; *in_progress set when it has not finished. */
 int sc_osock_connect(const char *endpoint, bool *in_progress, struct sc_err *err);
-/* Accept one connection (non-blocking, TCP_NODELAY), -1 when none is waiting. */
-int sc_osock_accept(int lfd);
+/* Who a connection comes from, for per-address limits: an IPv4 address (an
+ * IPv4-mapped IPv6 one too), an IPv6 /64 (one host usually holds a whole /64),
+ * or a Unix-socket peer's uid (SO_PEERCRED). */
+struct sc_opeer {
+    uint8_t family;  /* AF_INET, AF_INET6, AF_UNIX; 0 if unknown */
+    uint8_t addr[8]; /* IPv4: 4 bytes; IPv6: the first 8; Unix: the uid, 4 bytes BE */
+};
+
+/* Accept one connection (non-blocking, TCP_NODELAY) and say who it is from.
+ * @return the fd, -EAGAIN when none is waiting, or another negative errno
+ * (-EMFILE ...). */
+int sc_osock_accept(int lfd, struct sc_opeer *peer);
 
 struct sc_obuf {
     uint8_t *b;

@@ -152,6 +152,13 @@ struct sc_session_cfg {
     uint64_t reconnect_min_ns;      /* client back-off, doubling up to max */
     uint64_t reconnect_max_ns;
     uint32_t max_message;           /* largest payload accepted */
+    uint32_t max_connections;       /* server: logged-in connections at most */
+    uint32_t max_pending;           /* server: connections not logged in yet, at most */
+    uint64_t login_timeout_ns;      /* server: the login must come this long after the accept */
+    uint32_t lockout_failures;      /* server: failed logins from one address within */
+    uint64_t lockout_window_ns;     /*   this long lock it out */
+    uint64_t lockout_ns;            /*   for this long */
+    uint32_t lockout_addresses;     /* server: addresses whose failures are tracked */
 };
 
 struct sc_config {

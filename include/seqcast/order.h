@@ -1,12 +1,18 @@
 /* seqcast order sessions: SoupBinTCP 4.0 over TCP or a Unix socket.
  *
  * Server (an order gateway): accepts clients, checks their login against the
- * session's users, journals every sequenced message before sending it, replays
- * from any sequence number a client asks for (across a server restart), sends a
- * heartbeat after `heartbeat` without output and ends a connection after
- * `timeout` without input. Client: connects, logs in, delivers sequenced
- * messages with their sequence numbers, reconnects with back-off and resumes
- * from its next expected sequence.
+ * session's users, journals every sequenced message and sends it only once the
+ * journal holds it durably (per `fsync`), replays from any sequence number a
+ * client asks for (across a server restart), sends a heartbeat after
+ * `heartbeat` without output and ends a connection after `timeout` without
+ * input. Connections not logged in yet are a table of their own
+ * (`max_pending`, the oldest closed for a new one when full) with a deadline
+ * from the accept (`login_timeout`); logged-in ones are capped apart
+ * (`max_connections`); an address with `lockout.failures` failed logins is
+ * locked out (`lockout.*`). Every limit has a counter in sc_osrv_stats.
+ * Client: connects, logs in, delivers sequenced messages with their sequence
+ * numbers, reconnects with back-off and resumes from its next expected
+ * sequence.
  *
  * Both are agents (do_work(now) + a pollable fd, no threads). Output is queued
  * during a do_work and written once at its end (one system call per burst,
@@ -30,23 +36,67 @@ struct sc_osrv;
 typedef void sc_osrv_msg_fn(void *ctx, uint32_t conn, const char *user, const void *msg,
                             size_t len);
 
+/* Sequenced messages first..last were journaled (sc_osrv_send returned their
+ * numbers) but the journal's fdatasync failed (err, e.g. -EIO) before they
+ * were durable: they are rolled back -- never sent, no longer in the journal,
+ * and their numbers go to the next messages sent. The application forgets
+ * them (an order gateway: those orders are not acknowledged). Runs in
+ * sc_osrv_do_work. */
+typedef void sc_osrv_lost_fn(void *ctx, uint64_t first, uint64_t last, int err);
+
 struct sc_osrv_stats {
     uint64_t accepted, logins, login_rejected_auth, login_rejected_session;
-    uint64_t closed_timeout, closed_logout, closed_protocol, closed_slow, closed_peer;
+    uint64_t closed_timeout, closed_logout, closed_protocol, closed_peer;
     uint64_t rx_msgs, tx_sequenced, tx_heartbeats, replayed;
     uint64_t rx_bad[13];    /* protocol errors by class (-enum sc_perr) */
     uint64_t journal_msgs, journal_torn_bytes, journal_syncs;
-    uint64_t connections;   /* open now */
+    uint64_t connections;   /* open now, logged in or not */
+    uint64_t pending;       /* open now, not logged in yet */
+    /* limits (config key in brackets) */
+    uint64_t closed_login_timeout; /* no login within login_timeout of the accept [login_timeout] */
+    uint64_t pending_evicted;      /* oldest not-logged-in connection closed for a new one [max_pending] */
+    uint64_t refused_full;         /* a good login closed: max_connections logged in already */
+    uint64_t login_locked_out;     /* connections closed unheard: their address is locked out */
+    uint64_t lockouts;             /* addresses locked out [lockout.failures, .window, .duration] */
+    uint64_t lockout_table_full;   /* failures counted in the shared entry [lockout.addresses] */
+    uint64_t login_seq_ahead;      /* logins asking for more than the journal holds */
+    uint64_t accept_errors, epoll_errors;
+    /* the journal: a failed write appends nothing, a failed sync rolls back what
+     * was not durable (sc_osrv_lost_fn); neither is ever sent */
+    uint64_t journal_durable;      /* messages durable (and so sendable) */
+    uint64_t journal_write_errors, journal_sync_errors, journal_rolled_back;
+    uint64_t journal_read_errors;  /* a record read back from disk failed its CRC (or the read) */
+    uint64_t closed_journal;       /* connections closed for that: they cannot catch up */
 };
 
+/* On failure err says why: a bad config, a journal that cannot be opened or is
+ * damaged before its end (-EUCLEAN: the file, byte offset and record are
+ * named), the listen address, memory, file descriptors. */
 int sc_osrv_create(struct sc_osrv **out, const struct sc_config *cfg, const char *session,
                    sc_osrv_msg_fn *on_msg, void *ctx, struct sc_err *err);
 
-/* Journal and send one sequenced message to every logged-in client.
- * @return its sequence number (>= 1), or a negative errno. */
+/* Called (with create's ctx) when a failed journal sync rolls messages back. */
+void sc_osrv_on_lost(struct sc_osrv *s, sc_osrv_lost_fn *on_lost);
+
+/* Journal one sequenced message; it goes to every logged-in client once it is
+ * durable (fsync none: written; message: synced here; batch: synced in the
+ * next sc_osrv_do_work, between reading and sending -- or rolled back, see
+ * sc_osrv_lost_fn).
+ * @return its sequence number (>= 1), or a negative errno (-ENOSPC, -EIO, ...:
+ * the journal did not take it; nothing was appended and nothing will be sent;
+ * counted in journal_write_errors / journal_sync_errors). */
 int64_t sc_osrv_send(struct sc_osrv *s, const void *msg, size_t len, uint64_t now_ns);
 
-/* End of Session to every client (then they disconnect). */
+/* Messages 1..sc_osrv_durable() are durable: sent, or on their way. */
+uint64_t sc_osrv_durable(const struct sc_osrv *s);
+
+/* Copy journaled message seq (1..journal_msgs) into buf: how an application
+ * rebuilds its state from the journal after a restart.
+ * @return its length, or -ERANGE, -ENOSPC (cap), -EIO, -EBADMSG (damaged on disk). */
+int sc_osrv_read(struct sc_osrv *s, uint64_t seq, void *buf, size_t cap);
+
+/* End of Session to every client, after the messages journaled so far
+ * (then they disconnect). */
 void sc_osrv_end_session(struct sc_osrv *s, uint64_t now_ns);
 
 /* Accept, read (the message callback runs here), journal, and write what is
@@ -77,6 +127,9 @@ enum sc_ocli_event {
     SC_OCLI_DISCONNECTED,   /* arg: 0 peer closed, 1 timeout, 2 protocol error; retrying */
     SC_OCLI_END_OF_SESSION, /* the server ended the session (no retry) */
     SC_OCLI_GAP,            /* the server started after what we asked for: arg = first missing */
+    SC_OCLI_REWOUND,        /* the server no longer has messages we received from it (its
+                             * journal was repaired or replaced): arg = the sequence it resumes
+                             * at; the numbers from there are given to other messages */
 };
 
 typedef void sc_ocli_msg_fn(void *ctx, uint64_t seq, const void *msg, size_t len);
