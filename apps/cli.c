@@ -38,20 +38,13 @@ sc_cli_option(struct sc_cli *c, int opt, const char *arg)
 {
     switch (opt) {
     case 'c': c->config = arg; return true;
-    case 0x101: c->channel = arg; return true;
-    case 0x102: c->group = arg; return true;
-    case 0x103: c->interface = arg; return true;
-    case 0x104:
-        if (c->nsets == SC_CLI_MAX_SETS) {
-            fprintf(stderr, "%s: too many --set options (at most %d)\n", c->prog,
-                    SC_CLI_MAX_SETS);
-            exit(2);
-        }
-        c->sets[c->nsets++] = arg;
-        return true;
-    case 0x105: c->json = true; return true;
-    case 0x106: c->spin = true; return true;
-    case 0x107: {
+    case SC_OPT_CHANNEL: c->channel = arg; return true;
+    case SC_OPT_GROUP: c->group = arg; return true;
+    case SC_OPT_INTERFACE: c->interface = arg; return true;
+    case SC_OPT_SET: sc_cli_add_set(c->prog, c->sets, &c->nsets, arg); return true;
+    case SC_OPT_JSON: c->json = true; return true;
+    case SC_OPT_SPIN: c->spin = true; return true;
+    case SC_OPT_STATS: {
         char *end;
         c->stats_every = strtod(arg, &end);
         if (*end || c->stats_every < 0) {
@@ -81,29 +74,49 @@ apply(struct sc_cli *c, struct sc_config *cfg, const char *key, const char *valu
     return 0;
 }
 
-const struct sc_channel_cfg *
-sc_cli_config(struct sc_cli *c, struct sc_config *cfg)
+void
+sc_cli_add_set(const char *prog, const char **sets, int *nsets, const char *arg)
+{
+    if (*nsets == SC_CLI_MAX_SETS) {
+        fprintf(stderr, "%s: too many --set options (at most %d)\n", prog, SC_CLI_MAX_SETS);
+        exit(2);
+    }
+    sets[(*nsets)++] = arg;
+}
+
+int
+sc_cli_load(const char *prog, const char *file, const char *const *sets, int nsets,
+            struct sc_config *cfg)
 {
     struct sc_err err;
-    struct sc_channel_cfg *ch;
 
-    if (c->config) {
-        if (sc_config_load_file(cfg, c->config, &err) < 0) {
-            fprintf(stderr, "%s: %s\n", c->prog, err.msg);
-            return NULL;
+    if (file) {
+        if (sc_config_load_file(cfg, file, &err) < 0) {
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+            return -1;
         }
     } else {
         sc_config_init(cfg);
     }
+    for (int i = 0; i < nsets; i++)
+        if (sc_config_set(cfg, sets[i], &err) < 0) {
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+            return -1;
+        }
+    return 0;
+}
+
+const struct sc_channel_cfg *
+sc_cli_config(struct sc_cli *c, struct sc_config *cfg)
+{
+    struct sc_channel_cfg *ch;
+
+    if (sc_cli_load(c->prog, c->config, c->sets, c->nsets, cfg) < 0)
+        return NULL;
     if (c->channel && !sc_config_channel(cfg, c->channel)) {
         fprintf(stderr, "%s: %s has no channel named '%s'\n", c->prog, cfg->origin, c->channel);
         return NULL;
     }
-    for (int i = 0; i < c->nsets; i++)
-        if (sc_config_set(cfg, c->sets[i], &err) < 0) {
-            fprintf(stderr, "%s: %s\n", c->prog, err.msg);
-            return NULL;
-        }
     if (c->group) {
         char addr[64];
         const char *colon = strrchr(c->group, ':');
@@ -268,17 +281,19 @@ sc_cli_record_option(struct sc_record_params *rp, const char *prog, int opt, con
     double v;
 
     switch (opt) {
-    case 0x201: rp->path = arg; return 1;
-    case 0x202: case 0x203: case 0x204:
+    case SC_OPT_RECORD: rp->path = arg; return 1;
+    case SC_OPT_RECORD_SIZE: case SC_OPT_RECORD_COUNT: case SC_OPT_RECORD_FILES:
         v = strtod(arg, &end);
         if (*arg == 0 || *end || v < 0 || v > 1e15) {
             fprintf(stderr, "%s: --record-%s %s: expected a number >= 0\n", prog,
-                    opt == 0x202 ? "size" : opt == 0x203 ? "count" : "files", arg);
+                    opt == SC_OPT_RECORD_SIZE    ? "size"
+                    : opt == SC_OPT_RECORD_COUNT ? "count"
+                                                 : "files", arg);
             return -1;
         }
-        if (opt == 0x202)
+        if (opt == SC_OPT_RECORD_SIZE)
             rp->max_bytes = (uint64_t)(v * 1e6);
-        else if (opt == 0x203)
+        else if (opt == SC_OPT_RECORD_COUNT)
             rp->max_packets = (uint64_t)v;
         else
             rp->files = (unsigned)v;

@@ -1,6 +1,8 @@
-/* What seqcast-pub and seqcast-sub share: the common options, loading the
- * configuration they describe, stats output (human on a tty, JSON lines with
- * --json), and waiting for work. */
+/* What the programs share: one scheme for option codes, loading a deployment
+ * with its --set overrides, the channel options of seqcast-pub and
+ * seqcast-sub, stats output (human on a tty, JSON lines with --json) from the
+ * counter lists, and signals. A program's main reads as parse, run, report;
+ * these are the parts of parse and report that are the same everywhere. */
 #ifndef SC_APPS_CLI_H
 #define SC_APPS_CLI_H
 
@@ -21,21 +23,51 @@ struct sc_cli {
     const char *channel;   /* --channel NAME */
     const char *group;     /* --group ADDR:PORT */
     const char *interface; /* --interface ADDR */
-    const char *sets[SC_CLI_MAX_SETS];
+    const char *sets[SC_CLI_MAX_SETS]; /* --set KEY=VALUE, in order */
     int nsets;
     bool json;             /* --json: stats lines as JSON */
     bool spin;             /* --spin: busy-poll instead of sleeping in epoll */
     double stats_every;    /* --stats SECONDS (0 = only at the end) */
 };
 
-/* getopt_long entries for the common options (values 0x100 and up) and their
- * help text, to be merged into each binary's own. */
+/* Codes of the long options that have no letter, for every program: one
+ * enum, so no two options -- shared or a program's own -- ever get the same
+ * code (they were three hand-kept ranges). A program's own go at the end. */
+enum sc_cli_opt {
+    SC_OPT_CHANNEL = 0x100, /* the channel options (SC_CLI_OPTS) */
+    SC_OPT_GROUP,
+    SC_OPT_INTERFACE,
+    SC_OPT_SET,
+    SC_OPT_JSON,
+    SC_OPT_SPIN,
+    SC_OPT_STATS,
+    SC_OPT_RECORD, /* --record (SC_RECORD_OPTS) */
+    SC_OPT_RECORD_SIZE,
+    SC_OPT_RECORD_COUNT,
+    SC_OPT_RECORD_FILES,
+    SC_OPT_PCAP, /* seqcast-sub */
+    SC_OPT_PCAP_FILTER,
+    SC_OPT_LOSS, /* seqcast-sub, seqcast-replay */
+    SC_OPT_BURST_LOSS, /* seqcast-replay */
+    SC_OPT_REORDER,
+    SC_OPT_DUPLICATE,
+    SC_OPT_SEED,
+    SC_OPT_COUNTERS, /* seqcast-config */
+    SC_OPT_REPAIR,   /* seqcast-orderd */
+    SC_OPT_RESEND_AFTER, /* seqcast-order */
+    SC_OPT_SPIN_ORDER,
+};
+
+/* getopt_long entries for the channel options and their help text, to be
+ * merged into seqcast-pub's and seqcast-sub's own. */
 #define SC_CLI_OPTS                                                                        \
-    { "config", required_argument, NULL, 'c' }, { "channel", required_argument, NULL, 0x101 }, \
-        { "group", required_argument, NULL, 0x102 },                                       \
-        { "interface", required_argument, NULL, 0x103 },                                   \
-        { "set", required_argument, NULL, 0x104 }, { "json", no_argument, NULL, 0x105 },   \
-        { "spin", no_argument, NULL, 0x106 }, { "stats", required_argument, NULL, 0x107 }
+    { "config", required_argument, NULL, 'c' },                                           \
+        { "channel", required_argument, NULL, SC_OPT_CHANNEL },                           \
+        { "group", required_argument, NULL, SC_OPT_GROUP },                               \
+        { "interface", required_argument, NULL, SC_OPT_INTERFACE },                       \
+        { "set", required_argument, NULL, SC_OPT_SET },                                   \
+        { "json", no_argument, NULL, SC_OPT_JSON }, { "spin", no_argument, NULL, SC_OPT_SPIN }, \
+        { "stats", required_argument, NULL, SC_OPT_STATS }
 
 #define SC_CLI_HELP                                                                        \
     "  -c, --config FILE       YAML deployment (default: built-in lan defaults, one channel\n" \
@@ -53,7 +85,17 @@ struct sc_cli {
 /* Handle a common option; @return true if it was one. */
 bool sc_cli_option(struct sc_cli *c, int opt, const char *arg);
 
-/* Load the configuration the options describe and pick the channel.
+/* Load a deployment (NULL: the built-in defaults) and apply each --set
+ * KEY=VALUE in order: what every program does first. @return 0, or -1 after
+ * printing "prog: file:line:col: ..." */
+int sc_cli_load(const char *prog, const char *file, const char *const *sets, int nsets,
+                struct sc_config *cfg);
+
+/* Add one --set to a list of at most SC_CLI_MAX_SETS (exits 2 past it). */
+void sc_cli_add_set(const char *prog, const char **sets, int *nsets, const char *arg);
+
+/* Load the configuration the channel options describe (sc_cli_load, then
+ * --group and --interface) and pick the channel.
  * @return the channel, or NULL after printing the reason. */
 const struct sc_channel_cfg *sc_cli_config(struct sc_cli *c, struct sc_config *cfg);
 
@@ -74,10 +116,10 @@ void sc_cli_warn_rcvbuf(const char *prog, uint64_t requested, uint64_t effective
 
 /* Command-line options shared by seqcast-pub and seqcast-sub. */
 #define SC_RECORD_OPTS                                                                    \
-    { "record", required_argument, NULL, 0x201 },                                         \
-        { "record-size", required_argument, NULL, 0x202 },                                \
-        { "record-count", required_argument, NULL, 0x203 },                               \
-        { "record-files", required_argument, NULL, 0x204 }
+    { "record", required_argument, NULL, SC_OPT_RECORD },                                 \
+        { "record-size", required_argument, NULL, SC_OPT_RECORD_SIZE },                   \
+        { "record-count", required_argument, NULL, SC_OPT_RECORD_COUNT },                 \
+        { "record-files", required_argument, NULL, SC_OPT_RECORD_FILES }
 #define SC_RECORD_HELP                                                                    \
     "      --record FILE       write every packet sent and received to FILE (pcap, ns\n"   \
     "                          timestamps; read it with tshark or seqcast-replay)\n"      \

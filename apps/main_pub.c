@@ -237,7 +237,7 @@ main(int argc, char **argv)
         }
         if (!done && rate > 0) {
             uint64_t next_msg = t0 + (uint64_t)((double)sent * 1e9 / rate);
-            uint64_t d = sc_pub_deadline(pub);
+            uint64_t d = sc_pub_deadline(pub, now);
             sc_cli_wait(&cli, sc_pub_fd(pub), d < next_msg ? d : next_msg, 10000000);
             now = sc_clock_ns();
         }
@@ -255,7 +255,7 @@ main(int argc, char **argv)
         now = sc_clock_ns();
         if (sc_pub_closed(pub))
             break;
-        sc_cli_wait(&cli, sc_pub_fd(pub), sc_pub_deadline(pub), 10000000);
+        sc_cli_wait(&cli, sc_pub_fd(pub), sc_pub_deadline(pub, now), 10000000);
         now = sc_clock_ns();
         if (cli.stats_every > 0 && now >= next_stats) {
             sc_pub_get_stats(pub, &st);
@@ -271,7 +271,7 @@ main(int argc, char **argv)
     while (!stopped && !sc_cli_stop && now < linger_end) {
         while (sc_pub_do_work(pub, now) > 0)
             now = sc_clock_ns();
-        sc_cli_wait(&cli, sc_pub_fd(pub), sc_pub_deadline(pub) < linger_end ? sc_pub_deadline(pub)
+        sc_cli_wait(&cli, sc_pub_fd(pub), sc_pub_deadline(pub, now) < linger_end ? sc_pub_deadline(pub, now)
                                                                            : linger_end,
                     50000000);
         now = sc_clock_ns();

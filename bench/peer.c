@@ -316,6 +316,7 @@ udp_close(void)
 
 static struct sc_pub *s_pub;
 static struct sc_sub *s_sub;
+static struct sc_runner *s_run;
 
 static void
 seqcast_on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
@@ -354,6 +355,9 @@ seqcast_open(int sender)
     } else {
         struct sc_sub_callbacks cb = { .on_msg = seqcast_on_msg };
         rc = sc_sub_create(&s_sub, &cfg, NULL, &cb, &err);
+        if (rc == 0 && (rc = sc_runner_create(&s_run, o.busy ? SC_IDLE_SPIN : SC_IDLE_SLEEP,
+                                              &err)) == 0)
+            rc = sc_runner_add(s_run, sc_sub_agent(s_sub));
     }
     if (rc == 0)
         return;
@@ -389,7 +393,9 @@ seqcast_flush(void)
 }
 
 /* until `until`: run the engine when its deadline comes or a NAK arrives,
- * and sleep otherwise (the engine ran in the flush that preceded this) */
+ * and sleep otherwise. Not a runner: a runner's cycle starts with do_work,
+ * and the engine has just run in the flush that preceded this -- a system
+ * call (the NAK read) more per paced message than seqcast-pub makes. */
 static void
 seqcast_serve(uint64_t until)
 {
@@ -400,7 +406,7 @@ seqcast_serve(uint64_t until)
 
         if (now >= until)
             return;
-        due = sc_pub_deadline(s_pub);
+        due = sc_pub_deadline(s_pub, now);
         if (due <= now) {
             sc_pub_do_work(s_pub, now);
             continue;
@@ -412,21 +418,12 @@ seqcast_serve(uint64_t until)
     }
 }
 
+/* one duty cycle of the receiver's runner: do_work, then (unless --busy)
+ * sleep in the subscriber's read until packets or its deadline */
 static void
 seqcast_recv(uint64_t max_ns)
 {
-    uint64_t now = now_ns(), d;
-
-    /* one pass, then wait (the loop in seqcast/sub.h): the deadline is 0 while
-     * read packets wait, and sc_sub_wait returns at once if more came */
-    sc_sub_do_work(s_sub, now);
-    if (o.busy)
-        return;
-    now = now_ns();
-    d = sc_sub_deadline(s_sub);
-    if (d <= now)
-        return;
-    sc_sub_wait(s_sub, d - now < max_ns ? d - now : max_ns);
+    sc_runner_run_once(s_run, max_ns);
 }
 
 static void
@@ -455,6 +452,7 @@ seqcast_close(void)
                 (unsigned long long)st.lost_packets);
     }
     sc_pub_destroy(s_pub);
+    sc_runner_destroy(s_run);
     sc_sub_destroy(s_sub);
 }
 

@@ -1002,11 +1002,44 @@ sc_sub_wait(struct sc_sub *s, uint64_t timeout_ns)
 }
 
 uint64_t
-sc_sub_deadline(const struct sc_sub *s)
+sc_sub_deadline(const struct sc_sub *s, uint64_t now_ns)
 {
+    (void)now_ns; /* the timers' due times are absolute */
     if (sc_xport_rx_pending(s->x))
         return 0; /* packets already read from the kernel wait for do_work */
     return sc_tw_next_ns(&s->tw);
+}
+
+static int
+agent_do_work(void *self, uint64_t now_ns)
+{
+    return sc_sub_do_work(self, now_ns);
+}
+
+static uint64_t
+agent_deadline(const void *self, uint64_t now_ns)
+{
+    return sc_sub_deadline(self, now_ns);
+}
+
+static int
+agent_wait(void *self, uint64_t timeout_ns)
+{
+    return sc_sub_wait(self, timeout_ns);
+}
+
+static int
+agent_fd(const void *self)
+{
+    return sc_sub_fd(self);
+}
+
+struct sc_agent
+sc_sub_agent(struct sc_sub *s)
+{
+    static const struct sc_agent_ops ops = { "sub", agent_do_work, agent_deadline, agent_wait,
+                                             agent_fd };
+    return (struct sc_agent){ &ops, s };
 }
 
 void

@@ -255,8 +255,8 @@ main(int argc, char **argv)
                                            { "timeout", required_argument, NULL, 't' },
                                            { "quiet", no_argument, NULL, 'q' },
                                            { "loss", required_argument, NULL, 'L' },
-                                           { "pcap", required_argument, NULL, 0x301 },
-                                           { "pcap-filter", required_argument, NULL, 0x302 },
+                                           { "pcap", required_argument, NULL, SC_OPT_PCAP },
+                                           { "pcap-filter", required_argument, NULL, SC_OPT_PCAP_FILTER },
                                            SC_RECORD_OPTS,
                                            { "help", no_argument, NULL, 'h' },
                                            { NULL, 0, NULL, 0 } };
@@ -287,8 +287,8 @@ main(int argc, char **argv)
         case -1: return 2;
         }
         switch (c) {
-        case 0x301: so.pcap = optarg; break;
-        case 0x302: so.pcap_filter = optarg; break;
+        case SC_OPT_PCAP: so.pcap = optarg; break;
+        case SC_OPT_PCAP_FILTER: so.pcap_filter = optarg; break;
         case 'o': output = optarg; break;
         case 'v': a.verify = true; break;
         case 'n': a.count = strtoull(optarg, &e, 10); break;
@@ -367,7 +367,7 @@ main(int argc, char **argv)
             next_stats = now + (uint64_t)(cli.stats_every * 1e9);
         }
         if (!cli.spin) { /* sleep in the read itself where it can (sc_sub_wait) */
-            uint64_t d = sc_sub_deadline(sub), t = sc_clock_ns();
+            uint64_t t = sc_clock_ns(), d = sc_sub_deadline(sub, t);
             d = d < end ? d : end;
             if (d > t + 50000) /* closer than the scheduler can wake us: spin */
                 sc_sub_wait(sub, d - t < 100000000 ? d - t : 100000000);

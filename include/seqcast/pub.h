@@ -1,9 +1,9 @@
 /* seqcast publisher: sequenced PGM multicast with repair.
  *
- * An agent, not a thread: the application calls sc_pub_do_work() from its own
- * loop (spinning, or after epoll on sc_pub_fd() with a timeout up to
- * sc_pub_deadline()). Time is always a parameter (now_ns, CLOCK_MONOTONIC in
- * production); the library never reads the clock.
+ * An agent (<seqcast/agent.h>), not a thread: the application calls
+ * sc_pub_do_work() from its own loop, or has a runner call it (sc_pub_agent).
+ * Time is always a parameter (now_ns, CLOCK_MONOTONIC); the library never
+ * reads the clock (the runner does, once per cycle).
  *
  *   struct sc_pub *pub;
  *   sc_pub_create(&pub, &cfg, "itch", &err);
@@ -12,8 +12,8 @@
  *   ...
  *   sc_pub_close(pub, now);                   // the end: marks the session closing
  *   while (!sc_pub_closed(pub))               // do_work sends the rest, then the FIN
- *       sc_pub_do_work(pub, now = clock());   //   (wait up to sc_pub_deadline between)
- *   ... go on calling do_work a while: late NAKs for the tail are repaired
+ *       sc_runner_run_once(runner, 10000000); //   (a runner holding sc_pub_agent(pub))
+ *   ... go on a while: late NAKs for the tail are repaired
  *   sc_pub_destroy(pub);
  *
  * Messages are batched implicitly: a packet leaves when it is full, when
@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <seqcast/agent.h>
 #include <seqcast/config.h>
 #include <seqcast/err.h>
 #include <seqcast/stats.h>
@@ -62,11 +63,21 @@ int sc_pub_flush(struct sc_pub *p, uint64_t now_ns);
  * @return the amount of work done (0 = idle). */
 int sc_pub_do_work(struct sc_pub *p, uint64_t now_ns);
 
-/* Readable when NAKs are waiting; -1 if the transport has none. */
+/* Readable when NAKs are waiting; -1 with a poll-mode transport (DPDK). */
 int sc_pub_fd(const struct sc_pub *p);
 
-/* The latest time sc_pub_do_work must run again (timers), UINT64_MAX if none. */
-uint64_t sc_pub_deadline(const struct sc_pub *p);
+/* The latest time sc_pub_do_work must run again: timers, the batch delay,
+ * the data rate's next packet; <= now_ns when work waits (queued packets, a
+ * backlog the rate allows), UINT64_MAX if nothing is pending. */
+uint64_t sc_pub_deadline(const struct sc_pub *p, uint64_t now_ns);
+
+/* Sleep until NAKs arrive or timeout_ns passes. @return 1 if input waits, 0
+ * if none came (the timeout, a signal), -1 with a poll-mode transport (spin
+ * on do_work instead). */
+int sc_pub_wait(struct sc_pub *p, uint64_t timeout_ns);
+
+/* The publisher as an agent, for a runner (<seqcast/agent.h>). */
+struct sc_agent sc_pub_agent(struct sc_pub *p);
 
 struct sc_xport;
 

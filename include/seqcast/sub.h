@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <seqcast/agent.h>
 #include <seqcast/config.h>
 #include <seqcast/err.h>
 #include <seqcast/stats.h>
@@ -149,21 +150,21 @@ int sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struc
 
 /* Read, repair, deliver. @return the amount of work done (0 = idle).
  *
- * A blocking loop calls it once per wake-up, then sleeps until
- * sc_sub_deadline() (0 = packets already read wait: do not sleep) in
- * sc_sub_wait(), or in your own poll/epoll on sc_sub_fd():
+ * A runner (<seqcast/agent.h>) holding sc_sub_agent(sub) calls it once per
+ * wake-up, then sleeps until sc_sub_deadline() in sc_sub_wait(); a loop of
+ * your own does the same:
  *
  *   for (;;) {
  *       sc_sub_do_work(sub, now);
- *       now = clock();
- *       d = sc_sub_deadline(sub);
+ *       now = sc_clock_now();
+ *       d = sc_sub_deadline(sub, now);
  *       if (d > now)
  *           sc_sub_wait(sub, d - now);
- *       now = clock();
+ *       now = sc_clock_now();
  *   }
  *
  * Calling it again until it returns 0 costs a read that only hears EAGAIN per
- * wake-up; poll returns at once anyway if more arrived meanwhile. */
+ * wake-up; a wait returns at once anyway if more arrived meanwhile. */
 int sc_sub_do_work(struct sc_sub *s, uint64_t now_ns);
 
 /* Sleep until packets arrive or timeout_ns passes. On kernel UDP with
@@ -179,9 +180,13 @@ int sc_sub_wait(struct sc_sub *s, uint64_t timeout_ns);
 /* Readable when packets wait in the kernel (an epoll fd); -1 with a poll-mode
  * transport (DPDK): spin on sc_sub_do_work instead. */
 int sc_sub_fd(const struct sc_sub *s);
-/* The latest time sc_sub_do_work must run again (timers), 0 if packets it has
- * read already wait, UINT64_MAX if nothing is pending. */
-uint64_t sc_sub_deadline(const struct sc_sub *s);
+/* The latest time sc_sub_do_work must run again (NAK and source timers);
+ * <= now_ns when packets it has read already wait, UINT64_MAX if nothing is
+ * pending. */
+uint64_t sc_sub_deadline(const struct sc_sub *s, uint64_t now_ns);
+
+/* The subscriber as an agent, for a runner (<seqcast/agent.h>). */
+struct sc_agent sc_sub_agent(struct sc_sub *s);
 void sc_sub_get_stats(const struct sc_sub *s, struct sc_sub_stats *st);
 
 /* Safe on NULL. */
