@@ -1,12 +1,27 @@
-/* seqcast-config: check a deployment file, show the effective configuration. */
+/* seqcast-config: check a deployment file, show the effective configuration,
+ * print the references of every key and every counter.
+ *
+ * parse   the options
+ * run     load the deployment and apply each --set (sc_cli_load)
+ * report  "FILE: ok (...)", the effective YAML, or a reference
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <seqcast/config.h>
 #include <seqcast/counters.h>
 
+#include "apps/cli.h"
+
+enum what { CHECK, PRINT, REFERENCE, COUNTERS };
+
+struct opts {
+    const char *file;
+    const char *sets[SC_CLI_MAX_SETS];
+    int nsets;
+    enum what what;
+};
 
 static void
 usage(FILE *out)
@@ -30,60 +45,62 @@ usage(FILE *out)
             "Keys and defaults: docs/CONFIG.md; counters: docs/COUNTERS.md.\n");
 }
 
-int
-main(int argc, char **argv)
+/* @return -1 to go on, else the exit status (--help: 0, bad usage: 2) */
+static int
+parse(int argc, char **argv, struct opts *o)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' }, { "set", required_argument, NULL, 's' },
-        { "print", no_argument, NULL, 'p' },        { "reference", no_argument, NULL, 'r' },
-        { "counters", no_argument, NULL, 'C' },
-        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 }
+        { "config", required_argument, NULL, 'c' },  { "set", required_argument, NULL, 's' },
+        { "print", no_argument, NULL, 'p' },         { "reference", no_argument, NULL, 'r' },
+        { "counters", no_argument, NULL, SC_OPT_COUNTERS },
+        { "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 }
     };
-    static struct sc_config cfg;
-    struct sc_err err = { 0 };
-    const char *file = NULL;
-    char **sets = calloc((size_t)argc, sizeof(char *));
-    int nsets = 0, print = 0, c, rc = 0;
+    int c;
 
-    if (!sets) {
-        fprintf(stderr, "seqcast-config: out of memory\n");
-        return 1;
-    }
-    /* every exit from here on goes through out: (sets freed) */
     while ((c = getopt_long(argc, argv, "c:s:prh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': file = optarg; break;
-        case 's': sets[nsets++] = optarg; break;
-        case 'p': print = 1; break;
-        case 'r': sc_config_print_reference(stdout); goto out;
-        case 'C': sc_counters_print_reference(stdout); goto out;
-        case 'h': usage(stdout); goto out;
-        default: usage(stderr); rc = 2; goto out;
+        case 'c': o->file = optarg; break;
+        case 's': sc_cli_add_set("seqcast-config", o->sets, &o->nsets, optarg); break;
+        case 'p': o->what = PRINT; break;
+        case 'r': o->what = REFERENCE; break;
+        case SC_OPT_COUNTERS: o->what = COUNTERS; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "seqcast-config: unexpected argument '%s' (use --config FILE)\n",
                 argv[optind]);
-        rc = 2;
-        goto out;
+        return 2;
     }
-    if (file ? sc_config_load_file(&cfg, file, &err) : (sc_config_init(&cfg), 0)) {
-        fprintf(stderr, "seqcast-config: %s\n", err.msg);
-        rc = 1;
-        goto out;
-    }
-    for (int i = 0; i < nsets; i++)
-        if (sc_config_set(&cfg, sets[i], &err) < 0) {
-            fprintf(stderr, "seqcast-config: %s\n", err.msg);
-            rc = 1;
-            goto out;
-        }
-    if (print)
-        sc_config_print(&cfg, stdout);
+    return -1;
+}
+
+static int
+report(const struct opts *o, const struct sc_config *cfg)
+{
+    if (o->what == PRINT)
+        sc_config_print(cfg, stdout);
     else
-        printf("%s: ok (%u channel%s, %u session%s)\n", cfg.origin, cfg.nchannels,
-               cfg.nchannels == 1 ? "" : "s", cfg.nsessions, cfg.nsessions == 1 ? "" : "s");
-out:
-    free(sets);
-    return rc;
+        printf("%s: ok (%u channel%s, %u session%s)\n", cfg->origin, cfg->nchannels,
+               cfg->nchannels == 1 ? "" : "s", cfg->nsessions, cfg->nsessions == 1 ? "" : "s");
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    static struct opts o;
+    static struct sc_config cfg;
+    int rc;
+
+    if ((rc = parse(argc, argv, &o)) >= 0)
+        return rc;
+    if (o.what == REFERENCE || o.what == COUNTERS) {
+        (o.what == REFERENCE ? sc_config_print_reference : sc_counters_print_reference)(stdout);
+        return 0;
+    }
+    if (sc_cli_load("seqcast-config", o.file, o.sets, o.nsets, &cfg) < 0)
+        return 1;
+    return report(&o, &cfg);
 }

@@ -1,4 +1,11 @@
-/* seqcast-pub: publish messages on a channel and serve repairs. */
+/* seqcast-pub: publish messages on a channel and serve repairs.
+ *
+ * parse   the options (apps/cli.h's channel options, --record, its own)
+ * run     two agents on one runner: the publisher, and the feed -- this
+ *         program's own work: it publishes what is due, then closes the
+ *         session, waits for the end to be sent, and lingers serving repairs
+ * report  the JSON summary and the exit status
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -6,14 +13,45 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <seqcast/agent.h>
+#include <seqcast/pcap.h>
 #include <seqcast/pub.h>
 
 #include "apps/cli.h"
 #include "apps/msggen.h"
-#include "engine/channel.h"
-#include "engine/clock.h"
-#include "engine/pub_int.h"
-#include <seqcast/pcap.h>
+
+#define BLOCKED_WARN_NS 5000000000ull /* the transport refusing everything this long */
+#define MAX_SLEEP_NS 50000000u        /* a cycle's longest sleep: signals are seen */
+
+struct opts {
+    struct sc_cli cli;
+    struct sc_record_params rec;
+    const char *input, *write_to;
+    uint64_t count, size;
+    double rate, linger;
+};
+
+/* The feed: this program's work, an agent beside the publisher. */
+enum phase { FEEDING, CLOSING, LINGERING, DONE };
+
+struct feed {
+    const struct opts *o;
+    struct sc_pub *pub;
+    enum phase phase;
+    FILE *in;
+    size_t held; /* length of a message read but refused for now (-EAGAIN); 0 = none */
+    uint64_t in_msgs, sent, t0, linger_end, blocked_since, next_stats;
+    bool truncated, stopped, warned, tty;
+    int error; /* a message sc_pub_send refused for good (-errno) */
+    uint8_t msg[65536];
+};
+
+struct result {
+    struct sc_pub_stats st;
+    uint64_t sent, ns;
+    bool truncated, stopped, closed;
+    int error;
+};
 
 static void
 usage(FILE *out)
@@ -45,30 +83,223 @@ usage(FILE *out)
             "  seqcast-pub --count 100000 --rate 50000 --group 239.192.0.1:3056\n");
 }
 
-struct input {
-    FILE *f;
-    uint8_t buf[65536];
-    uint64_t msgs;
-    const char *path;
-};
+/* ------------------------------------------------------------------- parse */
 
-/* Next message from the file: 1 = got one, 0 = end, -1 = truncated file. */
+/* @return -1 to go on, else the exit status (--help: 0, bad usage: 2) */
 static int
-next_input(struct input *in, size_t *len)
+parse(int argc, char **argv, struct opts *o)
+{
+    static const struct option opts[] = { SC_CLI_OPTS,
+                                           { "input", required_argument, NULL, 'i' },
+                                           { "count", required_argument, NULL, 'n' },
+                                           { "size", required_argument, NULL, 's' },
+                                           { "rate", required_argument, NULL, 'r' },
+                                           { "linger", required_argument, NULL, 'l' },
+                                           { "write", required_argument, NULL, 'w' },
+                                           SC_RECORD_OPTS,
+                                           { "help", no_argument, NULL, 'h' },
+                                           { NULL, 0, NULL, 0 } };
+    int c;
+
+    o->cli.prog = "seqcast-pub";
+    o->linger = 2;
+    while ((c = getopt_long(argc, argv, "c:i:n:s:r:l:w:h", opts, NULL)) != -1) {
+        char *end = NULL;
+        if (sc_cli_option(&o->cli, c, optarg))
+            continue;
+        switch (sc_cli_record_option(&o->rec, o->cli.prog, c, optarg)) {
+        case 1: continue;
+        case -1: return 2;
+        }
+        switch (c) {
+        case 'i': o->input = optarg; break;
+        case 'n': o->count = strtoull(optarg, &end, 10); break;
+        case 's': o->size = strtoull(optarg, &end, 10); break;
+        case 'r': o->rate = strtod(optarg, &end); break;
+        case 'l': o->linger = strtod(optarg, &end); break;
+        case 'w': o->write_to = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+        if (end && *end) {
+            fprintf(stderr, "seqcast-pub: -%c %s: expected a number\n", c, optarg);
+            return 2;
+        }
+    }
+    if (optind < argc || (!o->input && !o->count) || (o->input && o->count) || o->size > 65000 ||
+        (o->write_to && !o->count)) {
+        fprintf(stderr, "seqcast-pub: %s\n",
+                optind < argc            ? "unexpected argument (see --help)"
+                : o->size > 65000        ? "--size: at most 65000 bytes"
+                : (o->input && o->count) ? "--input and --count exclude each other"
+                : o->write_to            ? "--write needs --count N"
+                                         : "nothing to publish: give --input FILE or --count N");
+        return 2;
+    }
+    return -1;
+}
+
+/* --------------------------------------------------------------------- run */
+
+/* --write: the generated messages to a file, nothing on the network */
+static int
+write_messages(const struct opts *o)
+{
+    static uint8_t gen[65536];
+    FILE *f = strcmp(o->write_to, "-") ? fopen(o->write_to, "wb") : stdout;
+
+    if (!f) {
+        fprintf(stderr, "seqcast-pub: --write %s: %s\n", o->write_to, strerror(errno));
+        return 1;
+    }
+    for (uint64_t i = 1; i <= o->count; i++) {
+        size_t len = sc_msggen_size(i, o->size);
+        uint8_t h[2] = { (uint8_t)(len >> 8), (uint8_t)len };
+        sc_msggen_fill(i, gen, len);
+        fwrite(h, 1, 2, f);
+        fwrite(gen, 1, len, f);
+    }
+    return fclose(f) == 0 ? 0 : 1;
+}
+
+/* The next message into f->msg (or the one held back): 1, 0 at the end, -1
+ * for a truncated file. */
+static int
+next_message(struct feed *f, size_t *len)
 {
     uint8_t h[2];
-    size_t n = fread(h, 1, 2, in->f);
+    size_t n;
 
-    if (n == 0)
+    if (f->held) {
+        *len = f->held - 1;
+        f->held = 0;
+        return 1;
+    }
+    if (!f->in) {
+        if (f->sent == f->o->count)
+            return 0;
+        *len = sc_msggen_size(f->sent + 1, f->o->size);
+        sc_msggen_fill(f->sent + 1, f->msg, *len);
+        return 1;
+    }
+    if ((n = fread(h, 1, 2, f->in)) == 0)
         return 0;
-    if (n != 2)
-        return -1;
     *len = (size_t)h[0] << 8 | h[1];
-    if (fread(in->buf, 1, *len, in->f) != *len)
+    if (n != 2 || fread(f->msg, 1, *len, f->in) != *len)
         return -1;
-    in->msgs++;
+    f->in_msgs++;
     return 1;
 }
+
+/* Publish what is due: everything (256 at a time) without a rate, else on
+ * schedule. @return messages published; moves to CLOSING at the end. */
+static int
+publish_due(struct feed *f, uint64_t now)
+{
+    const struct opts *o = f->o;
+    uint64_t due = o->rate > 0 ? (uint64_t)((double)(now - f->t0) * o->rate / 1e9) + 1
+                               : f->sent + 256;
+    int work = 0, r = 1, rc;
+    size_t len;
+
+    while (f->sent < due && (r = next_message(f, &len)) > 0) {
+        if ((rc = sc_pub_send(f->pub, f->msg, len, now)) == -EAGAIN) {
+            /* the window is full of unsent data: the publisher's turn, then again */
+            if (!f->blocked_since)
+                f->blocked_since = now;
+            else if (!f->warned && now - f->blocked_since > BLOCKED_WARN_NS) {
+                fprintf(stderr, "seqcast-pub: warning: the transport has refused packets for "
+                                "5 s (link down, or no peer connected?); still trying\n");
+                f->warned = true;
+            }
+            f->held = len + 1; /* sent next time */
+            return work;
+        }
+        f->blocked_since = 0;
+        if (rc < 0) {
+            fprintf(stderr, "seqcast-pub: message %llu (%zu bytes): %s\n",
+                    (unsigned long long)f->sent + 1, len, strerror(-rc));
+            f->error = rc;
+            f->phase = DONE;
+            return work;
+        }
+        f->sent++;
+        work++;
+    }
+    if (r <= 0) { /* the end of the messages: close the session */
+        f->truncated = r < 0;
+        sc_pub_close(f->pub, now);
+        f->phase = CLOSING;
+    } else if (o->rate > 0) {
+        sc_pub_flush(f->pub, now); /* paced: each message leaves at once */
+    }
+    return work;
+}
+
+static void
+print_stats(struct feed *f, uint64_t now)
+{
+    struct sc_pub_stats st;
+
+    if (f->o->cli.stats_every <= 0 || now < f->next_stats)
+        return;
+    sc_pub_get_stats(f->pub, &st);
+    sc_cli_pub_stats(stderr, &st, f->o->cli.json || !f->tty);
+    f->next_stats = now + (uint64_t)(f->o->cli.stats_every * 1e9);
+}
+
+static int
+feed_work(void *self, uint64_t now)
+{
+    struct feed *f = self;
+    int work = 0;
+
+    switch (f->phase) {
+    case FEEDING:
+        if (sc_cli_stop) { /* the first signal ends the session, without the linger */
+            f->stopped = true;
+            sc_cli_stop = 0;
+            sc_pub_close(f->pub, now);
+            f->phase = CLOSING;
+            break;
+        }
+        work = publish_due(f, now);
+        break;
+    case CLOSING: /* the publisher sends the rest, the End of Session and the FIN */
+        if (sc_pub_closed(f->pub)) {
+            f->phase = f->stopped ? DONE : LINGERING;
+            f->linger_end = now + (uint64_t)(f->o->linger * 1e9);
+        } else if (sc_cli_stop) {
+            f->phase = DONE; /* a second signal */
+        }
+        break;
+    case LINGERING: /* repairs of the tail and of the End of Session block */
+        if (now >= f->linger_end || sc_cli_stop)
+            f->phase = DONE;
+        break;
+    case DONE:
+        break;
+    }
+    print_stats(f, now);
+    return work;
+}
+
+static uint64_t
+feed_deadline(const void *self, uint64_t now)
+{
+    const struct feed *f = self;
+    uint64_t d = UINT64_MAX;
+
+    if (f->phase == FEEDING)
+        d = f->o->rate > 0 ? f->t0 + (uint64_t)((double)f->sent * 1e9 / f->o->rate) : now;
+    else if (f->phase == LINGERING)
+        d = f->linger_end;
+    if (f->o->cli.stats_every > 0 && f->next_stats < d)
+        d = f->next_stats;
+    return d;
+}
+
+static const struct sc_agent_ops feed_ops = { "feed", feed_work, feed_deadline, NULL, NULL };
 
 /* The publisher, behind a recorder when --record asks for one. */
 static int
@@ -86,215 +317,91 @@ create(struct sc_pub **pub, const struct sc_config *cfg, const struct sc_channel
     sc_xport_params_from(&xp, ch, SC_XPORT_PUB);
     if ((rc = sc_xport_record_wrap(&x, x, &xp, rec, err)) < 0)
         return rc;
-    return sc_pub_create_on(pub, ch, x, sc_seed_random(), err);
+    return sc_pub_create_on(pub, ch, x, 0, err);
+}
+
+/* @return -1 when it ran (r filled), else the exit status */
+static int
+run(struct opts *o, const struct sc_channel_cfg **chp, struct result *r)
+{
+    static struct sc_config cfg;
+    static struct feed f;
+    struct sc_runner *run;
+    struct sc_err err;
+
+    f.o = o;
+    f.tty = isatty(STDERR_FILENO);
+    if (o->input && !(f.in = strcmp(o->input, "-") ? fopen(o->input, "rb") : stdin)) {
+        fprintf(stderr, "seqcast-pub: %s: %s\n", o->input, strerror(errno));
+        return 1;
+    }
+    if (!(*chp = sc_cli_config(&o->cli, &cfg)))
+        return 2;
+    if (create(&f.pub, &cfg, *chp, &o->rec, &err) < 0 ||
+        sc_runner_create(&run, o->cli.spin ? SC_IDLE_SPIN : SC_IDLE_SLEEP, &err) < 0) {
+        fprintf(stderr, "seqcast-pub: %s\n", err.msg);
+        return 1;
+    }
+    sc_runner_add(run, (struct sc_agent){ &feed_ops, &f });
+    sc_runner_add(run, sc_pub_agent(f.pub));
+    sc_cli_signals();
+    if (o->cli.stats_every == 0 && f.tty)
+        o->cli.stats_every = 1;
+    f.t0 = sc_clock_now();
+    f.next_stats = f.t0 + (uint64_t)(o->cli.stats_every * 1e9);
+    while (f.phase != DONE)
+        sc_runner_run_once(run, MAX_SLEEP_NS);
+    sc_pub_get_stats(f.pub, &r->st);
+    r->sent = f.sent;
+    r->ns = sc_runner_now(run) - f.t0;
+    r->truncated = f.truncated;
+    r->stopped = f.stopped;
+    r->closed = sc_pub_closed(f.pub);
+    r->error = f.error;
+    if (f.truncated)
+        fprintf(stderr, "seqcast-pub: %s: truncated after %llu messages\n", o->input,
+                (unsigned long long)f.in_msgs);
+    if (!r->closed && !f.error)
+        fprintf(stderr, "seqcast-pub: interrupted while closing: the session's end was not "
+                        "sent\n");
+    sc_runner_destroy(run);
+    sc_pub_destroy(f.pub);
+    if (f.in && f.in != stdin)
+        fclose(f.in);
+    return -1;
+}
+
+/* ------------------------------------------------------------------ report */
+
+static int
+report(const struct sc_channel_cfg *ch, const struct result *r)
+{
+    sc_cli_warn_rcvbuf("seqcast-pub", r->st.rcvbuf_requested, r->st.rcvbuf_effective);
+    printf("{\"seqcast-pub\": {\"channel\": \"%s\", \"framing\": \"%s\", \"sent\": %llu, "
+           "\"seconds\": %.3f, ",
+           ch->name, ch->framing == SC_FRAMING_RAW ? "raw" : "batched",
+           (unsigned long long)r->sent, (double)r->ns / 1e9);
+    sc_cli_json_pub(stdout, &r->st);
+    printf("}}\n");
+    if (r->st.close_unsent)
+        fprintf(stderr, "seqcast-pub: the transport took nothing for close_timeout: %llu packets "
+                        "were never sent\n", (unsigned long long)r->st.close_unsent);
+    return r->truncated || r->stopped || r->error || !r->closed || r->st.close_unsent ? 1 : 0;
 }
 
 int
 main(int argc, char **argv)
 {
-    static const struct option opts[] = { SC_CLI_OPTS,
-                                           { "input", required_argument, NULL, 'i' },
-                                           { "count", required_argument, NULL, 'n' },
-                                           { "size", required_argument, NULL, 's' },
-                                           { "rate", required_argument, NULL, 'r' },
-                                           { "linger", required_argument, NULL, 'l' },
-                                           { "write", required_argument, NULL, 'w' },
-                                           SC_RECORD_OPTS,
-                                           { "help", no_argument, NULL, 'h' },
-                                           { NULL, 0, NULL, 0 } };
-    static struct sc_config cfg;
-    static struct input in;
-    static uint8_t gen[65536];
-    struct sc_cli cli = { .prog = "seqcast-pub" };
-    struct sc_record_params rec = { 0 };
-    const struct sc_channel_cfg *ch;
-    struct sc_pub *pub;
-    struct sc_pub_stats st;
-    struct sc_err err;
-    const char *input = NULL, *write_to = NULL;
-    uint64_t count = 0, size = 0, t0, now, next_stats, linger_end;
-    double rate = 0, linger = 2;
-    bool tty = isatty(STDERR_FILENO), done = false, truncated = false;
-    uint64_t sent = 0, blocked_since = 0;
-    bool warned = false, stopped, closed;
-    int c;
+    static struct opts o;
+    static struct result r;
+    const struct sc_channel_cfg *ch = NULL;
+    int rc;
 
-    while ((c = getopt_long(argc, argv, "c:i:n:s:r:l:w:h", opts, NULL)) != -1) {
-        char *end = NULL;
-        if (sc_cli_option(&cli, c, optarg))
-            continue;
-        switch (sc_cli_record_option(&rec, "seqcast-pub", c, optarg)) {
-        case 1: continue;
-        case -1: return 2;
-        }
-        switch (c) {
-        case 'i': input = optarg; break;
-        case 'n': count = strtoull(optarg, &end, 10); break;
-        case 's': size = strtoull(optarg, &end, 10); break;
-        case 'r': rate = strtod(optarg, &end); break;
-        case 'l': linger = strtod(optarg, &end); break;
-        case 'w': write_to = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-        if (end && *end) {
-            fprintf(stderr, "seqcast-pub: -%c %s: expected a number\n", c, optarg);
-            return 2;
-        }
-    }
-    if (optind < argc || (!input && !count) || (input && count) || size > 65000) {
-        fprintf(stderr, "seqcast-pub: %s\n",
-                optind < argc      ? "unexpected argument (see --help)"
-                : size > 65000     ? "--size: at most 65000 bytes"
-                : (input && count) ? "--input and --count exclude each other"
-                                   : "nothing to publish: give --input FILE or --count N");
-        return 2;
-    }
-    if (write_to) { /* the generated messages to a file, nothing on the network */
-        FILE *f = strcmp(write_to, "-") ? fopen(write_to, "wb") : stdout;
-        if (!f || !count) {
-            fprintf(stderr, "seqcast-pub: --write %s: %s\n", write_to,
-                    f ? "needs --count N" : strerror(errno));
-            return f ? 2 : 1;
-        }
-        for (uint64_t i = 1; i <= count; i++) {
-            size_t len = sc_msggen_size(i, size);
-            uint8_t h[2] = { (uint8_t)(len >> 8), (uint8_t)len };
-            sc_msggen_fill(i, gen, len);
-            fwrite(h, 1, 2, f);
-            fwrite(gen, 1, len, f);
-        }
-        return fclose(f) == 0 ? 0 : 1;
-    }
-    if (input) {
-        in.path = input;
-        in.f = strcmp(input, "-") ? fopen(input, "rb") : stdin;
-        if (!in.f) {
-            fprintf(stderr, "seqcast-pub: %s: %s\n", input, strerror(errno));
-            return 1;
-        }
-    }
-    if (!(ch = sc_cli_config(&cli, &cfg)))
-        return 2;
-    if (create(&pub, &cfg, ch, &rec, &err) < 0) {
-        fprintf(stderr, "seqcast-pub: %s\n", err.msg);
-        return 1;
-    }
-    sc_cli_signals();
-    if (cli.stats_every == 0 && tty)
-        cli.stats_every = 1;
-    t0 = now = sc_clock_ns();
-    next_stats = t0 + (uint64_t)(cli.stats_every * 1e9);
-    while (!done && !sc_cli_stop) {
-        /* publish what is due: everything at once without a rate, else on schedule */
-        uint64_t due = rate > 0 ? (uint64_t)((double)(now - t0) * rate / 1e9) + 1 : sent + 256;
-        while (sent < due && !done) {
-            size_t len;
-            const uint8_t *msg = gen;
-            int rc;
-            if (input) {
-                int r = next_input(&in, &len);
-                if (r <= 0) {
-                    truncated = r < 0;
-                    done = true;
-                    break;
-                }
-                msg = in.buf;
-            } else {
-                len = sc_msggen_size(sent + 1, size);
-                sc_msggen_fill(sent + 1, gen, len);
-            }
-            while ((rc = sc_pub_send(pub, msg, len, now)) == -EAGAIN && !sc_cli_stop) {
-                sc_pub_do_work(pub, now);
-                now = sc_clock_ns();
-                if (!blocked_since)
-                    blocked_since = now;
-                else if (!warned && now - blocked_since > 5000000000ull) {
-                    fprintf(stderr, "seqcast-pub: warning: the transport has refused packets for "
-                                    "5 s (link down, or no peer connected?); still trying\n");
-                    warned = true;
-                }
-            }
-            blocked_since = 0;
-            if (rc < 0) {
-                fprintf(stderr, "seqcast-pub: message %llu (%zu bytes): %s\n",
-                        (unsigned long long)sent + 1, len, strerror(-rc));
-                return 1;
-            }
-            sent++;
-            if (count && sent == count)
-                done = true;
-        }
-        if (done || rate > 0)
-            sc_pub_flush(pub, now);
-        while (sc_pub_do_work(pub, now) > 0)
-            now = sc_clock_ns();
-        now = sc_clock_ns();
-        if (cli.stats_every > 0 && now >= next_stats) {
-            sc_pub_get_stats(pub, &st);
-            sc_cli_pub_stats(stderr, &st, cli.json || !tty);
-            next_stats = now + (uint64_t)(cli.stats_every * 1e9);
-        }
-        if (!done && rate > 0) {
-            uint64_t next_msg = t0 + (uint64_t)((double)sent * 1e9 / rate);
-            uint64_t d = sc_pub_deadline(pub, now);
-            sc_cli_wait(&cli, sc_pub_fd(pub), d < next_msg ? d : next_msg, 10000000);
-            now = sc_clock_ns();
-        }
-    }
-    if (truncated)
-        fprintf(stderr, "seqcast-pub: %s: truncated after %llu messages\n", in.path,
-                (unsigned long long)in.msgs);
-    /* the end: do_work sends the backlog (within data_rate), the End of Session
-     * block and the FIN SPMs with the real time; a second signal gives up */
-    stopped = sc_cli_stop;
-    sc_cli_stop = 0;
-    sc_pub_close(pub, now);
-    while (!sc_cli_stop) {
-        sc_pub_do_work(pub, now);
-        now = sc_clock_ns();
-        if (sc_pub_closed(pub))
-            break;
-        sc_cli_wait(&cli, sc_pub_fd(pub), sc_pub_deadline(pub, now), 10000000);
-        now = sc_clock_ns();
-        if (cli.stats_every > 0 && now >= next_stats) {
-            sc_pub_get_stats(pub, &st);
-            sc_cli_pub_stats(stderr, &st, cli.json || !tty);
-            next_stats = now + (uint64_t)(cli.stats_every * 1e9);
-        }
-    }
-    if (!sc_pub_closed(pub))
-        fprintf(stderr, "seqcast-pub: interrupted while closing: the session's end was not "
-                        "sent\n");
-    /* linger: repairs of the tail and of the End of Session block */
-    linger_end = now + (uint64_t)(linger * 1e9);
-    while (!stopped && !sc_cli_stop && now < linger_end) {
-        while (sc_pub_do_work(pub, now) > 0)
-            now = sc_clock_ns();
-        sc_cli_wait(&cli, sc_pub_fd(pub), sc_pub_deadline(pub, now) < linger_end ? sc_pub_deadline(pub, now)
-                                                                           : linger_end,
-                    50000000);
-        now = sc_clock_ns();
-        if (cli.stats_every > 0 && now >= next_stats) {
-            sc_pub_get_stats(pub, &st);
-            sc_cli_pub_stats(stderr, &st, cli.json || !tty);
-            next_stats = now + (uint64_t)(cli.stats_every * 1e9);
-        }
-    }
-    sc_pub_get_stats(pub, &st);
-    sc_cli_warn_rcvbuf("seqcast-pub", st.rcvbuf_requested, st.rcvbuf_effective);
-    printf("{\"seqcast-pub\": {\"channel\": \"%s\", \"framing\": \"%s\", \"sent\": %llu, "
-           "\"seconds\": %.3f, ",
-           ch->name, ch->framing == SC_FRAMING_RAW ? "raw" : "batched",
-           (unsigned long long)sent, (double)(now - t0) / 1e9);
-    sc_cli_json_pub(stdout, &st);
-    printf("}}\n");
-    closed = sc_pub_closed(pub);
-    if (st.close_unsent)
-        fprintf(stderr, "seqcast-pub: the transport took nothing for close_timeout: %llu packets "
-                        "were never sent\n", (unsigned long long)st.close_unsent);
-    sc_pub_destroy(pub);
-    if (in.f && in.f != stdin)
-        fclose(in.f);
-    return truncated || stopped || sc_cli_stop || !closed || st.close_unsent ? 1 : 0;
+    if ((rc = parse(argc, argv, &o)) >= 0)
+        return rc;
+    if (o.write_to)
+        return write_messages(&o);
+    if ((rc = run(&o, &ch, &r)) >= 0)
+        return rc;
+    return report(ch, &r);
 }

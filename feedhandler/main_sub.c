@@ -1,4 +1,12 @@
-/* seqcast-sub: subscribe to a channel; write, verify and count what arrives. */
+/* seqcast-sub: subscribe to a channel; write, verify and count what arrives.
+ *
+ * parse   the options (apps/cli.h's channel options, --record, its own)
+ * run     the subscriber on one runner (on the network or a capture, behind
+ *         --loss and --record wrappers), beside a watch agent that prints
+ *         stats and says when to stop
+ * report  the JSON summary (what arrived, what was lost, as exact ranges)
+ *         and the exit status
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -7,18 +15,27 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <seqcast/agent.h>
+#include <seqcast/pcap.h>
 #include <seqcast/sub.h>
 
 #include "apps/cli.h"
 #include "apps/msggen.h"
-#include "engine/channel.h"
-#include "engine/clock.h"
-#include "engine/sub_int.h"
-#include <seqcast/pcap.h>
-#include <seqcast/pcap.h>
 
 #define MAX_RANGES 64
+#define MAX_SLEEP_NS 100000000u /* a cycle's longest sleep */
 
+struct opts {
+    struct sc_cli cli;
+    struct sc_record_params rec;    /* --record */
+    const char *output;             /* --output */
+    const char *pcap, *pcap_filter; /* --pcap: a capture instead of the network */
+    double loss_pct, timeout;       /* --loss, --timeout */
+    uint64_t count;                 /* --count */
+    bool verify, quiet;
+};
+
+/* What the callbacks see and count. */
 struct app {
     FILE *out;
     bool verify, raw, quiet;
@@ -99,7 +116,7 @@ on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, si
 
     (void)src;
     if (!a->delivered++)
-        a->t_first = sc_clock_ns();
+        a->t_first = sc_clock_now();
     if (a->out) {
         uint8_t h[2] = { (uint8_t)(len >> 8), (uint8_t)len };
         fwrite(h, 1, 2, a->out);
@@ -166,43 +183,17 @@ on_event(void *ctx, const struct sc_sub_event *ev)
     }
 }
 
-struct source_opts {
-    double loss_pct;                /* --loss */
-    const char *pcap, *pcap_filter; /* --pcap: a capture instead of the network */
-    struct sc_record_params rec;    /* --record */
+/* The watch: an agent beside the subscriber that prints stats, notes when
+ * the last message came (the rate), and decides when to stop. */
+struct watch {
+    const struct opts *o;
+    const struct sc_channel_cfg *ch;
+    struct app *a;
+    struct sc_sub *sub;
+    struct sc_xport *base; /* the innermost transport: the capture, with --pcap */
+    uint64_t t0, end, drain_end, next_stats, t_last, delivered_seen;
+    bool tty, stop;
 };
-
-/* The subscriber on the network or on a capture, behind a seeded loss wrapper
- * when --loss asks for damage, and a recorder (outermost: it records what the
- * engine saw) when --record asks for one. *base is the innermost transport. */
-static int
-create(struct sc_sub **sub, const struct sc_config *cfg, const struct sc_channel_cfg *ch,
-       const struct sc_sub_callbacks *cb, const struct source_opts *o, struct sc_xport **base,
-       struct sc_err *err)
-{
-    struct sc_xport_params xp;
-    struct sc_loss_params lp = { .drop_ppm = (uint32_t)(o->loss_pct * 10000) };
-    struct sc_xport *x, *l;
-    int rc;
-
-    sc_xport_params_from(&xp, ch, SC_XPORT_SUB);
-    rc = o->pcap ? sc_xport_pcap_open(&x, o->pcap, o->pcap_filter, &xp, err)
-                 : sc_xport_open(&x, cfg, ch, SC_XPORT_SUB, err);
-    if (rc < 0)
-        return rc;
-    *base = x;
-    lp.seed = sc_clock_ns() | 1;
-    if (o->loss_pct > 0) {
-        if ((rc = sc_xport_loss_wrap(&l, x, &lp)) < 0) {
-            sc_xport_close(x);
-            return rc;
-        }
-        x = l;
-    }
-    if (o->rec.path && (rc = sc_xport_record_wrap(&x, x, &xp, &o->rec, err)) < 0)
-        return rc;
-    return sc_sub_create_on(sub, ch, x, cb, lp.seed, err);
-}
 
 /* After a capture ends, how long until every gap still open has been given
  * up on: NAKs to a capture are never confirmed, so each runs out of retries. */
@@ -211,6 +202,54 @@ pcap_drain_ns(const struct sc_channel_cfg *ch)
 {
     return ch->nak.backoff_ns + (uint64_t)(ch->nak.ncf_retries + 2) * ch->nak.repeat_ns +
            (uint64_t)(ch->nak.data_retries + 1) * ch->nak.rdata_ns + 20000000u;
+}
+
+static int
+watch_work(void *self, uint64_t now)
+{
+    struct watch *w = self;
+    const struct app *a = w->a;
+
+    if (a->delivered != w->delivered_seen) { /* the rate: from the first message to the cycle
+                                                that delivered the last */
+        w->delivered_seen = a->delivered;
+        w->t_last = now;
+    }
+    if (w->o->cli.stats_every > 0 && now >= w->next_stats) {
+        struct sc_sub_stats st;
+        sc_sub_get_stats(w->sub, &st);
+        sc_cli_sub_stats(stderr, &st, w->o->cli.json || !w->tty);
+        w->next_stats = now + (uint64_t)(w->o->cli.stats_every * 1e9);
+    }
+    if (w->o->pcap && !w->drain_end && sc_xport_pcap_done(w->base))
+        w->drain_end = now + pcap_drain_ns(w->ch); /* give open gaps time to be declared */
+    w->stop = sc_cli_stop || now >= w->end ||
+              (a->count && a->delivered + a->lost_msgs >= a->count) ||
+              (!a->count && !w->o->pcap && a->fins && a->sources_down == a->sources_up) ||
+              (w->drain_end && now >= w->drain_end);
+    return 0;
+}
+
+static uint64_t
+watch_deadline(const void *self, uint64_t now)
+{
+    const struct watch *w = self;
+    uint64_t d = w->end;
+
+    (void)now;
+    if (w->o->cli.stats_every > 0 && w->next_stats < d)
+        d = w->next_stats;
+    if (w->drain_end && w->drain_end < d)
+        d = w->drain_end;
+    return d;
+}
+
+static const struct sc_agent_ops watch_ops = { "watch", watch_work, watch_deadline, NULL, NULL };
+
+static bool
+stop_now(void *ctx)
+{
+    return ((const struct watch *)ctx)->stop;
 }
 
 static void
@@ -245,8 +284,11 @@ usage(FILE *out)
             "Example:  seqcast-sub --count 100000 --verify --timeout 30\n");
 }
 
-int
-main(int argc, char **argv)
+/* ------------------------------------------------------------------- parse */
+
+/* @return -1 to go on, else the exit status (--help: 0, bad usage: 2) */
+static int
+parse(int argc, char **argv, struct opts *o)
 {
     static const struct option opts[] = { SC_CLI_OPTS,
                                            { "output", required_argument, NULL, 'o' },
@@ -254,52 +296,39 @@ main(int argc, char **argv)
                                            { "count", required_argument, NULL, 'n' },
                                            { "timeout", required_argument, NULL, 't' },
                                            { "quiet", no_argument, NULL, 'q' },
-                                           { "loss", required_argument, NULL, 'L' },
+                                           { "loss", required_argument, NULL, SC_OPT_LOSS },
                                            { "pcap", required_argument, NULL, SC_OPT_PCAP },
-                                           { "pcap-filter", required_argument, NULL, SC_OPT_PCAP_FILTER },
+                                           { "pcap-filter", required_argument, NULL,
+                                             SC_OPT_PCAP_FILTER },
                                            SC_RECORD_OPTS,
                                            { "help", no_argument, NULL, 'h' },
                                            { NULL, 0, NULL, 0 } };
-    static struct sc_config cfg;
-    static struct app a;
-    struct sc_cli cli = { .prog = "seqcast-sub" };
-    const struct sc_channel_cfg *ch;
-    struct sc_sub_callbacks cb = { on_msg, on_event, &a };
-    struct sc_sub *sub;
-    struct sc_sub_stats st;
-    struct sc_err err;
-    const char *output = NULL;
-    double timeout = 0;
-    struct source_opts so = { 0 };
-    struct sc_xport *base = NULL;
-    uint64_t drain_end = 0;
-    uint64_t t0, now, next_stats, end, t_last = 0, delivered_seen = 0;
-    bool tty = isatty(STDERR_FILENO), complete;
-    FILE *summary = stdout;
     int c;
 
-    while ((c = getopt_long(argc, argv, "c:o:vn:t:qL:h", opts, NULL)) != -1) {
+    o->cli.prog = "seqcast-sub";
+    while ((c = getopt_long(argc, argv, "c:o:vn:t:qh", opts, NULL)) != -1) {
         char *e = NULL;
-        if (sc_cli_option(&cli, c, optarg))
+        if (sc_cli_option(&o->cli, c, optarg))
             continue;
-        switch (sc_cli_record_option(&so.rec, "seqcast-sub", c, optarg)) {
+        switch (sc_cli_record_option(&o->rec, o->cli.prog, c, optarg)) {
         case 1: continue;
         case -1: return 2;
         }
         switch (c) {
-        case SC_OPT_PCAP: so.pcap = optarg; break;
-        case SC_OPT_PCAP_FILTER: so.pcap_filter = optarg; break;
-        case 'o': output = optarg; break;
-        case 'v': a.verify = true; break;
-        case 'n': a.count = strtoull(optarg, &e, 10); break;
-        case 't': timeout = strtod(optarg, &e); break;
-        case 'q': a.quiet = true; break;
-        case 'L': so.loss_pct = strtod(optarg, &e); break;
+        case SC_OPT_PCAP: o->pcap = optarg; break;
+        case SC_OPT_PCAP_FILTER: o->pcap_filter = optarg; break;
+        case SC_OPT_LOSS: o->loss_pct = strtod(optarg, &e); break;
+        case 'o': o->output = optarg; break;
+        case 'v': o->verify = true; break;
+        case 'n': o->count = strtoull(optarg, &e, 10); break;
+        case 't': o->timeout = strtod(optarg, &e); break;
+        case 'q': o->quiet = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
         if (e && *e) {
-            fprintf(stderr, "seqcast-sub: -%c %s: expected a number\n", c, optarg);
+            fprintf(stderr, "seqcast-sub: --%s %s: expected a number\n",
+                    c == 'n' ? "count" : c == 't' ? "timeout" : "loss", optarg);
             return 2;
         }
     }
@@ -307,116 +336,169 @@ main(int argc, char **argv)
         fprintf(stderr, "seqcast-sub: unexpected argument '%s' (see --help)\n", argv[optind]);
         return 2;
     }
-    if (!(ch = sc_cli_config(&cli, &cfg)))
-        return 2;
-    a.raw = ch->framing == SC_FRAMING_RAW;
-    a.data_port = ch->port;
-    a.nak_port_auto = ch->nak_port == 0;
-    a.pcap = so.pcap != NULL;
-    if (output) {
-        a.out = strcmp(output, "-") ? fopen(output, "wb") : stdout;
-        if (!a.out) {
-            fprintf(stderr, "seqcast-sub: %s: %s\n", output, strerror(errno));
-            return 1;
-        }
-        if (a.out == stdout)
-            summary = stderr;
-        setvbuf(a.out, NULL, _IOFBF, 1 << 20);
-    }
-    if (so.loss_pct < 0 || so.loss_pct > 100) {
+    if (o->loss_pct < 0 || o->loss_pct > 100) {
         fprintf(stderr, "seqcast-sub: --loss %g: expected a percentage from 0 to 100\n",
-                so.loss_pct);
+                o->loss_pct);
         return 2;
     }
-    if (so.pcap_filter && !so.pcap) {
+    if (o->pcap_filter && !o->pcap) {
         fprintf(stderr, "seqcast-sub: --pcap-filter needs --pcap FILE\n");
         return 2;
     }
-    if (create(&sub, &cfg, ch, &cb, &so, &base, &err) < 0) {
+    return -1;
+}
+
+/* --------------------------------------------------------------------- run */
+
+/* The subscriber on the network or on a capture, behind a seeded loss wrapper
+ * when --loss asks for damage, and a recorder (outermost: it records what the
+ * engine saw) when --record asks for one. *base is the innermost transport. */
+static int
+create(struct sc_sub **sub, const struct sc_config *cfg, const struct sc_channel_cfg *ch,
+       const struct sc_sub_callbacks *cb, const struct opts *o, struct sc_xport **base,
+       struct sc_err *err)
+{
+    struct sc_xport_params xp;
+    struct sc_loss_params lp = { .drop_ppm = (uint32_t)(o->loss_pct * 10000),
+                                 .seed = sc_clock_now() | 1 };
+    struct sc_xport *x;
+    int rc;
+
+    sc_xport_params_from(&xp, ch, SC_XPORT_SUB);
+    rc = o->pcap ? sc_xport_pcap_open(&x, o->pcap, o->pcap_filter, &xp, err)
+                 : sc_xport_open(&x, cfg, ch, SC_XPORT_SUB, err);
+    if (rc < 0)
+        return rc;
+    *base = x;
+    if (o->loss_pct > 0 && (rc = sc_xport_loss_wrap(&x, x, &lp)) < 0) { /* owns x from here */
+        snprintf(err->msg, sizeof(err->msg), "--loss: %s", strerror(-rc));
+        return rc;
+    }
+    if (o->rec.path && (rc = sc_xport_record_wrap(&x, x, &xp, &o->rec, err)) < 0)
+        return rc;
+    return sc_sub_create_on(sub, ch, x, cb, lp.seed, err);
+}
+
+/* @return -1 when it ran (w and st filled), else the exit status */
+static int
+run(struct opts *o, struct app *a, struct watch *w, struct sc_sub_stats *st)
+{
+    static struct sc_config cfg;
+    struct sc_sub_callbacks cb = { on_msg, on_event, a };
+    struct sc_runner *run;
+    struct sc_err err;
+
+    if (!(w->ch = sc_cli_config(&o->cli, &cfg)))
+        return 2;
+    a->raw = w->ch->framing == SC_FRAMING_RAW;
+    a->data_port = w->ch->port;
+    a->nak_port_auto = w->ch->nak_port == 0;
+    a->pcap = o->pcap != NULL;
+    a->verify = o->verify;
+    a->quiet = o->quiet;
+    a->count = o->count;
+    if (o->output) {
+        if (!(a->out = strcmp(o->output, "-") ? fopen(o->output, "wb") : stdout)) {
+            fprintf(stderr, "seqcast-sub: %s: %s\n", o->output, strerror(errno));
+            return 1;
+        }
+        setvbuf(a->out, NULL, _IOFBF, 1 << 20);
+    }
+    if (create(&w->sub, &cfg, w->ch, &cb, o, &w->base, &err) < 0 ||
+        sc_runner_create(&run, o->cli.spin ? SC_IDLE_SPIN : SC_IDLE_SLEEP, &err) < 0) {
         fprintf(stderr, "seqcast-sub: %s\n", err.msg);
         return 1;
     }
-    sc_sub_get_stats(sub, &st);
-    sc_cli_warn_rcvbuf("seqcast-sub", st.rcvbuf_requested, st.rcvbuf_effective);
+    sc_sub_get_stats(w->sub, st);
+    sc_cli_warn_rcvbuf("seqcast-sub", st->rcvbuf_requested, st->rcvbuf_effective);
     sc_cli_signals();
-    if (cli.stats_every == 0 && tty)
-        cli.stats_every = 1;
-    t0 = now = sc_clock_ns();
-    end = timeout > 0 ? t0 + (uint64_t)(timeout * 1e9) : UINT64_MAX;
-    next_stats = t0 + (uint64_t)(cli.stats_every * 1e9);
-    while (!sc_cli_stop && now < end) {
-        sc_sub_do_work(sub, now); /* one pass: sc_sub_wait returns at once if more came */
-        now = sc_clock_ns();
-        if (a.delivered != delivered_seen) { /* the rate: from the first message to the pass
-                                                that delivered the last (a whole transfer
-                                                can take a single loop of passes) */
-            delivered_seen = a.delivered;
-            t_last = now;
-        }
-        if (a.count && a.delivered + a.lost_msgs >= a.count)
-            break;
-        if (!a.count && !so.pcap && a.fins && a.sources_down == a.sources_up)
-            break; /* every source ended its session */
-        if (so.pcap && !drain_end && sc_xport_pcap_done(base))
-            drain_end = now + pcap_drain_ns(ch); /* give open gaps time to be declared */
-        if (drain_end && now >= drain_end)
-            break;
-        if (cli.stats_every > 0 && now >= next_stats) {
-            sc_sub_get_stats(sub, &st);
-            sc_cli_sub_stats(stderr, &st, cli.json || !tty);
-            next_stats = now + (uint64_t)(cli.stats_every * 1e9);
-        }
-        if (!cli.spin) { /* sleep in the read itself where it can (sc_sub_wait) */
-            uint64_t t = sc_clock_ns(), d = sc_sub_deadline(sub, t);
-            d = d < end ? d : end;
-            if (d > t + 50000) /* closer than the scheduler can wake us: spin */
-                sc_sub_wait(sub, d - t < 100000000 ? d - t : 100000000);
-        }
-        now = sc_clock_ns();
-    }
-    sc_sub_get_stats(sub, &st);
-    if (a.out)
-        fflush(a.out);
-    complete = a.count ? a.delivered == a.count : (a.fins > 0 || timeout > 0 || (drain_end && a.delivered));
-    complete = complete && a.loss_events == 0 && a.verify_errors == 0 && !sc_cli_stop;
+    w->o = o;
+    w->a = a;
+    w->tty = isatty(STDERR_FILENO);
+    if (o->cli.stats_every == 0 && w->tty)
+        o->cli.stats_every = 1;
+    w->t0 = sc_clock_now();
+    w->end = o->timeout > 0 ? w->t0 + (uint64_t)(o->timeout * 1e9) : UINT64_MAX;
+    w->next_stats = w->t0 + (uint64_t)(o->cli.stats_every * 1e9);
+    sc_runner_add(run, sc_sub_agent(w->sub));
+    sc_runner_add(run, (struct sc_agent){ &watch_ops, w });
+    sc_runner_run(run, stop_now, w, NULL, MAX_SLEEP_NS);
+    sc_sub_get_stats(w->sub, st);
+    if (a->out)
+        fflush(a->out);
+    w->t_last = w->t_last ? w->t_last : sc_runner_now(run);
+    w->end = sc_runner_now(run); /* from here: when it ended */
+    sc_runner_destroy(run);
+    return -1;
+}
+
+/* ------------------------------------------------------------------ report */
+
+static int
+report(const struct opts *o, const struct app *a, const struct watch *w,
+       const struct sc_sub_stats *st)
+{
+    FILE *summary = a->out == stdout ? stderr : stdout;
+    bool complete = o->count ? a->delivered == o->count
+                             : (a->fins > 0 || o->timeout > 0 || (w->drain_end && a->delivered));
+
+    complete = complete && a->loss_events == 0 && a->verify_errors == 0 && !sc_cli_stop;
     fprintf(summary,
             "{\"seqcast-sub\": {\"channel\": \"%s\", \"complete\": %s, \"received\": %llu, "
             "\"expected\": %llu, \"duplicates_dropped\": %llu, \"lost_messages\": %llu, "
             "\"verify_errors\": %llu, \"seconds\": %.3f, \"msgs_per_s\": %.0f, "
             "\"lost_ranges\": [",
-            ch->name, complete ? "true" : "false", (unsigned long long)a.delivered,
-            (unsigned long long)a.count, (unsigned long long)st.duplicates,
-            (unsigned long long)a.lost_msgs, (unsigned long long)a.verify_errors,
-            (double)(now - t0) / 1e9,
-            t_last > a.t_first ? (double)a.delivered * 1e9 / (double)(t_last - a.t_first) : 0.0);
-    for (unsigned i = 0; i < a.nranges; i++)
+            w->ch->name, complete ? "true" : "false", (unsigned long long)a->delivered,
+            (unsigned long long)o->count, (unsigned long long)st->duplicates,
+            (unsigned long long)a->lost_msgs, (unsigned long long)a->verify_errors,
+            (double)(w->end - w->t0) / 1e9,
+            w->t_last > a->t_first ? (double)a->delivered * 1e9 / (double)(w->t_last - a->t_first)
+                                   : 0.0);
+    for (unsigned i = 0; i < a->nranges; i++)
         fprintf(summary, "%s{\"first\": %llu, \"last\": %llu, \"reason\": \"%s\"}", i ? ", " : "",
-                (unsigned long long)a.ranges[i].first, (unsigned long long)a.ranges[i].last,
-                reason_name(a.ranges[i].reason));
+                (unsigned long long)a->ranges[i].first, (unsigned long long)a->ranges[i].last,
+                reason_name(a->ranges[i].reason));
     fprintf(summary, "], ");
-    sc_cli_json_sub(summary, &st);
+    sc_cli_json_sub(summary, st);
     fprintf(summary, "}}\n");
-    if (so.pcap && sc_xport_pcap_error(base)) {
-        fprintf(stderr, "seqcast-sub: %s\n", sc_xport_pcap_error(base));
+    if (o->pcap && sc_xport_pcap_error(w->base)) {
+        fprintf(stderr, "seqcast-sub: %s\n", sc_xport_pcap_error(w->base));
         complete = false;
     }
-    if (so.pcap && !st.rx_pkts) {
-        const struct sc_pcapr_stats *ps = sc_xport_pcap_stats(base);
+    if (o->pcap && !st->rx_pkts) {
+        const struct sc_pcapr_stats *ps = sc_xport_pcap_stats(w->base);
         char why[200];
         sc_pcapr_describe(ps, why, sizeof(why));
         fprintf(stderr, "seqcast-sub: %s: no packet for %s:%u (%s, %llu to other groups or ports)\n",
-                so.pcap, inet_ntoa(ch->group), ch->port, why,
-                (unsigned long long)(ps->datagrams - st.rx_pkts));
+                o->pcap, inet_ntoa(w->ch->group), w->ch->port, why,
+                (unsigned long long)(ps->datagrams - st->rx_pkts));
     }
-    if (a.verify_errors)
+    if (a->verify_errors)
         fprintf(stderr, "seqcast-sub: %llu damaged messages (first: %llu)\n",
-                (unsigned long long)a.verify_errors, (unsigned long long)a.first_verify_error);
-    if (a.count && a.delivered < a.count && !a.loss_events)
+                (unsigned long long)a->verify_errors, (unsigned long long)a->first_verify_error);
+    if (o->count && a->delivered < o->count && !a->loss_events)
         fprintf(stderr, "seqcast-sub: only %llu of %llu messages arrived before %s\n",
-                (unsigned long long)a.delivered, (unsigned long long)a.count,
+                (unsigned long long)a->delivered, (unsigned long long)o->count,
                 sc_cli_stop ? "the signal" : "the timeout");
+    return complete ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+    static struct opts o;
+    static struct app a;
+    static struct watch w;
+    static struct sc_sub_stats st;
+    int rc;
+
+    if ((rc = parse(argc, argv, &o)) >= 0)
+        return rc;
+    if ((rc = run(&o, &a, &w, &st)) >= 0)
+        return rc;
+    rc = report(&o, &a, &w, &st);
     if (a.out && a.out != stdout)
         fclose(a.out);
-    sc_sub_destroy(sub);
-    return complete ? 0 : 1;
+    sc_sub_destroy(w.sub); /* after the report: it reads the capture's counters */
+    return rc;
 }
