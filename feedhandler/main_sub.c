@@ -210,10 +210,12 @@ watch_work(void *self, uint64_t now)
     struct watch *w = self;
     const struct app *a = w->a;
 
-    if (a->delivered != w->delivered_seen) { /* the rate: from the first message to the cycle
-                                                that delivered the last */
+    if (a->delivered != w->delivered_seen) { /* the rate: from the first message to the end
+                                                of the cycle that delivered the last (the
+                                                cycle's `now` is from before it delivered:
+                                                a capture can be delivered in one cycle) */
         w->delivered_seen = a->delivered;
-        w->t_last = now;
+        w->t_last = sc_clock_now();
     }
     if (w->o->cli.stats_every > 0 && now >= w->next_stats) {
         struct sc_sub_stats st;
