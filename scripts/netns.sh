@@ -25,6 +25,7 @@ netns_up() {
     ip -n "${NS}b" link set "${NS}y" name eth0
     ip -n "${NS}a" addr add "$NET.1/24" dev eth0
     ip -n "${NS}b" addr add "$NET.2/24" dev eth0
+    local n
     for n in a b; do
         ip -n "$NS$n" link set eth0 up
         ip -n "$NS$n" link set lo up

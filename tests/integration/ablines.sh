@@ -9,12 +9,8 @@
 #      lost on both lines need a repair).
 # Speaks TAP; without root or network namespaces the checks are skipped.
 set -u
-BUILD=${BUILD:-build}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-B=$ROOT/$BUILD/bin
-tmp=$(mktemp -d /tmp/seqcast-ab-XXXXXX)
-. "$ROOT/tests/support/netns_tap.sh"
-netns_tap_begin "A/B lines" 2 "sab$$" 198.18.4
+. "$(dirname "$0")/../support/tap.sh" "A/B lines" 2
+netns_pair "sab$$" 198.18.4
 
 N=20000
 GA=239.198.18.11 GB=239.198.18.12
@@ -36,19 +32,19 @@ run() {
     $NSA nft delete table netdev ab
 }
 complete() { # NAME: all N delivered, verified, no loss
-    [ "$(cat "$tmp/$1.rc")" = 0 ] && [ "$(json_field "$tmp/$1.sub" received)" = $N ] &&
-        [ "$(json_field "$tmp/$1.sub" verify_errors)" = 0 ] && [ "$(json_field "$tmp/$1.sub" lost_messages)" = 0 ]
+    [ "$(cat "$tmp/$1.rc")" = 0 ] && [ "$(field "$tmp/$1.sub" received)" = $N ] &&
+        [ "$(field "$tmp/$1.sub" verify_errors)" = 0 ] && [ "$(field "$tmp/$1.sub" lost_messages)" = 0 ]
 }
 
 run lineA "ip daddr $GA"
-naks=$(json_field "$tmp/lineA.sub" naks_sent) dropped=$(cat "$tmp/lineA.dropped")
-complete lineA && [ "$naks" = 0 ] && [ "${dropped:-0}" -gt 0 ] && [ "$(json_field "$tmp/lineA.pub" line_b_sent)" -gt 0 ]; r=$?
-echo "$([ $r -eq 0 ] && echo ok || echo not ok) 1 - line A dropped ($dropped packets): all $N messages through line B, verified, $naks NAKs (exit $(cat "$tmp/lineA.rc"))"
+naks=$(field "$tmp/lineA.sub" naks_sent) dropped=$(cat "$tmp/lineA.dropped")
+complete lineA && [ "$naks" = 0 ] && [ "${dropped:-0}" -gt 0 ] && [ "$(field "$tmp/lineA.pub" line_b_sent)" -gt 0 ]; r=$?
+check "line A dropped ($dropped packets): all $N messages through line B, verified, $naks NAKs (exit $(cat "$tmp/lineA.rc"))" $r
 [ $r -eq 0 ] || sed 's/^/#   /' "$tmp/lineA.sub.err" "$tmp/lineA.pub.err" | head -10
 
 run random "meta l4proto udp numgen random mod 100 < 5"
-naks=$(json_field "$tmp/random.sub" nak_sqns) dropped=$(cat "$tmp/random.dropped")
+naks=$(field "$tmp/random.sub" nak_sqns) dropped=$(cat "$tmp/random.dropped")
 complete random && [ "${dropped:-0}" -gt 100 ] && [ $((naks * 5)) -lt "$dropped" ]; r=$?
-echo "$([ $r -eq 0 ] && echo ok || echo not ok) 2 - 5 % loss on both lines ($dropped packets dropped): all $N messages, verified, $naks packets NAKed (exit $(cat "$tmp/random.rc"); $(json_field "$tmp/random.sub" duplicates) second copies dropped)"
+check "5 % loss on both lines ($dropped packets dropped): all $N messages, verified, $naks packets NAKed (exit $(cat "$tmp/random.rc"); $(field "$tmp/random.sub" duplicates) second copies dropped)" $r
 [ $r -eq 0 ] || sed 's/^/#   /' "$tmp/random.sub.err" "$tmp/random.pub.err" | head -10
 exit 0

@@ -3,12 +3,9 @@
 # (its own build directory, $BUILD-asan), each error exit and each normal one
 # must end with the expected status and without a LeakSanitizer report.
 set -u
-BUILD=${BUILD:-build}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/../support/tap.sh" "seqcast-config under LeakSanitizer" 12
 ABUILD=$BUILD-asan
-B=$ROOT/$ABUILD/bin/seqcast-config
-tmp=$(mktemp -d /tmp/seqcast-lsan-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+CONFIG=$ROOT/$ABUILD/bin/seqcast-config
 # status, arguments...
 CASES=(
     "2 --bogus-option"
@@ -21,14 +18,9 @@ CASES=(
     "1 --config $tmp/ok.yaml --set rtx.budget=0"
     "0 --config $tmp/ok.yaml --print"
     "0 --reference"
+    "0 --counters"
     "0 --help"
 )
-echo "TAP version 13"
-echo "1..${#CASES[@]}"
-skip_all() {
-    for i in $(seq 1 ${#CASES[@]}); do echo "ok $i - seqcast-config under LeakSanitizer # SKIP $1"; done
-    exit 0
-}
 # the sanitizer runtime, and a leak it must see (LeakSanitizer cannot run under
 # ptrace, e.g. inside strace or gdb)
 printf '#include <stdlib.h>\nvoid *p;\nint main(void){p = malloc(7); p = 0; return 0;}\n' >"$tmp/leak.c"
@@ -47,17 +39,13 @@ EOF
 printf 'channels:\n  - name: feed\n    group: [239.192.7.1\n' >"$tmp/syntax.yaml"
 printf 'channels:\n  - name: feed\n    mtu: 99\n' >"$tmp/range.yaml"
 
-n=0
 for c in "${CASES[@]}"; do
-    n=$((n + 1))
     want=${c%% *} args=${c#* }
     # shellcheck disable=SC2086
-    ASAN_OPTIONS=detect_leaks=1:exitcode=99 "$B" $args >"$tmp/out" 2>"$tmp/err"
+    ASAN_OPTIONS=detect_leaks=1:exitcode=99 "$CONFIG" $args >"$tmp/out" 2>"$tmp/err"
     rc=$?
-    if [ "$rc" -eq "$want" ] && ! grep -q Sanitizer "$tmp/err"; then
-        echo "ok $n - seqcast-config $args: status $rc, nothing leaked"
-    else
-        echo "not ok $n - seqcast-config $args: status $rc (want $want)"
-        grep -E 'Sanitizer|SUMMARY|#[0-9]+ ' "$tmp/err" | head -12 | sed 's/^/  # /'
-    fi
+    [ "$rc" -eq "$want" ] && ! grep -q Sanitizer "$tmp/err"; r=$?
+    check "seqcast-config $args: status $rc (want $want)$([ $r -eq 0 ] && echo ', nothing leaked')" $r
+    [ $r -eq 0 ] || grep -E 'Sanitizer|SUMMARY|#[0-9]+ ' "$tmp/err" | head -12 | sed 's/^/  # /'
 done
+[ "$n" -eq "$TAP_PLAN" ] || echo "not ok $((n + 1)) - internal: $n cases for a plan of $TAP_PLAN"

@@ -17,37 +17,15 @@
 #     a memif connection is still settling can vanish, and a capture repairs nothing);
 #     then --raw-frames: the captured Ethernet frames byte for byte, to their own group.
 set -u
-BUILD=${BUILD:-build}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-B=$ROOT/$BUILD/bin
+. "$(dirname "$0")/../support/tap.sh" "DPDK test" 12
 N=${DPDK_MSGS:-100000}
 T=sd$$
-tmp=$(mktemp -d /tmp/seqcast-dpdk-XXXXXX)
-CHECKS=12
-echo "TAP version 13"
-echo "1..$CHECKS"
-skip_all() {
-    for i in $(seq 1 $CHECKS); do echo "ok $i - DPDK test # SKIP $1"; done
-    rm -rf "$tmp"
-    exit 0
-}
 grep -q 'DPDK=1' "$ROOT/$BUILD/.flags" 2>/dev/null || skip_all "built without DPDK (libdpdk-dev missing or DPDK=0)"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces, AF_PACKET, nftables)"
+need_root "network namespaces, AF_PACKET, nftables"
 ip netns add "${T}probe" 2>/dev/null || skip_all "cannot create network namespaces here"
 ip netns del "${T}probe"
-
-cleanup() {
-    jobs -p | xargs -r kill -9 2>/dev/null
-    for ns in sw dp s1 s2 kp ds; do ip netns del "$T$ns" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+on_exit 'for ns in sw dp s1 s2 kp ds; do ip netns del "$T$ns" 2>/dev/null; done'
 nse() { ip netns exec "$T$1" "${@:2}"; }
-field() { grep -o "\"$2\": [0-9a-z]*" "$1" | head -1 | awk '{print $2}'; }
-n=0
-check() { # description, exit status of the condition (captured before the description)
-    n=$((n + 1)); if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi
-}
 
 # --- a bridge in its own namespace; host NAME [ADDR]: a veth into it (no ADDR: the
 #     kernel side gets no address, the DPDK process owns the link)
@@ -106,10 +84,10 @@ sleep 0.3
 kill "$cap" 2>/dev/null; wait "$cap" 2>/dev/null
 cmp -s "$tmp/in.bin" "$tmp/a1.bin" && cmp -s "$tmp/in.bin" "$tmp/a2.bin"; r=$?
 check "A: DPDK publisher (net_af_packet) -> 2 kernel subscribers, 2% loss: both outputs equal the input (exits $rc1 $rc2, publisher $rcp)" $(( r + rc1 + rc2 + rcp ))
-[ "$(field "$tmp/apub.json" naks_received)" -gt 0 ] && [ "$(field "$tmp/apub.json" rdata_sent)" -gt 0 ]; r=$?
-check "A: the kernel subscribers' unicast NAKs reached the DPDK publisher: $(field "$tmp/apub.json" naks_received) NAKs -> $(field "$tmp/apub.json" rdata_sent) RDATA; $(field "$tmp/a1.json" repaired) repaired at subscriber 1" $r
-[ "$(field "$tmp/apub.json" link_arp_replies)" -gt 0 ]; r=$?
-check "A: the DPDK side answered ARP for its address ($(field "$tmp/apub.json" link_arp_replies) replies; $(field "$tmp/apub.json" link_rx_filtered) frames filtered, $(field "$tmp/apub.json" link_no_mbuf) mbuf shortages)" $r
+[ "$(field_first "$tmp/apub.json" naks_received)" -gt 0 ] && [ "$(field_first "$tmp/apub.json" rdata_sent)" -gt 0 ]; r=$?
+check "A: the kernel subscribers' unicast NAKs reached the DPDK publisher: $(field_first "$tmp/apub.json" naks_received) NAKs -> $(field_first "$tmp/apub.json" rdata_sent) RDATA; $(field_first "$tmp/a1.json" repaired) repaired at subscriber 1" $r
+[ "$(field_first "$tmp/apub.json" link_arp_replies)" -gt 0 ]; r=$?
+check "A: the DPDK side answered ARP for its address ($(field_first "$tmp/apub.json" link_arp_replies) replies; $(field_first "$tmp/apub.json" link_rx_filtered) frames filtered, $(field_first "$tmp/apub.json" link_no_mbuf) mbuf shortages)" $r
 
 # --- B: kernel publisher -> DPDK subscriber
 # gso=false on the kernel publisher, as OPERATIONS.md says for a DPDK af_packet receiver on
@@ -125,8 +103,8 @@ ip netns exec "${T}kp" "$B/seqcast-pub" "${CHB[@]}" --set gso=false --interface 
 wait "$dsub"; rc=$?
 cmp -s "$tmp/in.bin" "$tmp/b.bin"; r=$?
 check "B: kernel publisher -> DPDK subscriber (net_af_packet), 2% loss: output equals the input (exit $rc)" $(( r + rc ))
-[ "$(field "$tmp/b.json" naks_sent)" -gt 0 ] && [ "$(field "$tmp/b.json" repaired)" -gt 0 ] && [ "$(field "$tmp/bpub.json" naks_received)" -gt 0 ]; r=$?
-check "B: the DPDK subscriber's NAKs reached the kernel publisher: $(field "$tmp/b.json" naks_sent) sent, $(field "$tmp/bpub.json" naks_received) received, $(field "$tmp/b.json" repaired) repaired" $r
+[ "$(field_first "$tmp/b.json" naks_sent)" -gt 0 ] && [ "$(field_first "$tmp/b.json" repaired)" -gt 0 ] && [ "$(field_first "$tmp/bpub.json" naks_received)" -gt 0 ]; r=$?
+check "B: the DPDK subscriber's NAKs reached the kernel publisher: $(field_first "$tmp/b.json" naks_sent) sent, $(field_first "$tmp/bpub.json" naks_received) received, $(field_first "$tmp/b.json" repaired) repaired" $r
 
 # --- C: memif, two DPDK processes
 MSOCK=$tmp/memif.sock
@@ -139,8 +117,8 @@ sleep 1
     --interface 198.18.3.2 --count 1000000 --verify --timeout 60 --quiet >"$tmp/c.json" 2>"$tmp/c.err"
 rc=$?
 wait "$cpub"
-[ "$rc" -eq 0 ] && [ "$(field "$tmp/c.json" received)" -eq 1000000 ] && [ "$(field "$tmp/c.json" verify_errors)" -eq 0 ]; r=$?
-check "C: net_memif, DPDK publisher -> DPDK subscriber in another process: 1,000,000 messages in order, verified ($(field "$tmp/c.json" received) received in $(grep -o '"seconds": [0-9.]*' "$tmp/c.json" | awk '{print $2}') s)" $r
+[ "$rc" -eq 0 ] && [ "$(field_first "$tmp/c.json" received)" -eq 1000000 ] && [ "$(field_first "$tmp/c.json" verify_errors)" -eq 0 ]; r=$?
+check "C: net_memif, DPDK publisher -> DPDK subscriber in another process: 1,000,000 messages in order, verified ($(field_first "$tmp/c.json" received) received in $(grep -o '"seconds": [0-9.]*' "$tmp/c.json" | awk '{print $2}') s)" $r
 
 # --- F: seqcast-replay through DPDK (memif client) into a DPDK subscriber (server, up first)
 "$B/seqcast-sub" "${CHC[@]}" --set "dpdk.device=net_memif0,role=server,socket=$tmp/memif-f.sock" \
@@ -151,8 +129,8 @@ sleep 2
     --interface 198.18.3.1 -q --wait 1 "$ROOT/tests/data/feed.pcap" >"$tmp/f-replay.json" 2>"$tmp/f-replay.err"
 rrc=$?
 wait "$fsub"; rc=$?
-[ "$rc" -eq 0 ] && [ "$rrc" -eq 0 ] && [ "$(field "$tmp/f.json" received)" -eq 1000 ] && [ "$(field "$tmp/f.json" verify_errors)" -eq 0 ]; r=$?
-check "F: seqcast-replay of tests/data/feed.pcap through DPDK (net_memif) -> DPDK subscriber: $(field "$tmp/f.json" received) of 1000 messages, verified" $r
+[ "$rc" -eq 0 ] && [ "$rrc" -eq 0 ] && [ "$(field_first "$tmp/f.json" received)" -eq 1000 ] && [ "$(field_first "$tmp/f.json" verify_errors)" -eq 0 ]; r=$?
+check "F: seqcast-replay of tests/data/feed.pcap through DPDK (net_memif) -> DPDK subscriber: $(field_first "$tmp/f.json" received) of 1000 messages, verified" $r
 
 CHF=(--set nak_port=33010 "${DPDK[@]}") # feed.pcap's own group and port: 239.192.0.1:3056
 "$B/seqcast-sub" "${CHF[@]}" --set "dpdk.device=net_memif0,role=server,socket=$tmp/memif-g.sock" \
@@ -163,8 +141,8 @@ sleep 2
     --interface 198.18.3.1 -q --wait 1 --raw-frames "$ROOT/tests/data/feed.pcap" >"$tmp/g-replay.json" 2>"$tmp/g-replay.err"
 rrc=$?
 wait "$fsub"; rc=$?
-[ "$rc" -eq 0 ] && [ "$rrc" -eq 0 ] && [ "$(field "$tmp/g.json" received)" -eq 1000 ] && [ "$(field "$tmp/g.json" verify_errors)" -eq 0 ]; r=$?
-check "F: seqcast-replay --raw-frames (captured frames byte for byte) through net_memif -> DPDK subscriber: $(field "$tmp/g.json" received) of 1000, verified" $r
+[ "$rc" -eq 0 ] && [ "$rrc" -eq 0 ] && [ "$(field_first "$tmp/g.json" received)" -eq 1000 ] && [ "$(field_first "$tmp/g.json" verify_errors)" -eq 0 ]; r=$?
+check "F: seqcast-replay --raw-frames (captured frames byte for byte) through net_memif -> DPDK subscriber: $(field_first "$tmp/g.json" received) of 1000, verified" $r
 
 # --- D: the capture of A fed in through net_pcap
 if [ -s "$tmp/cap.pcap" ]; then
@@ -177,7 +155,7 @@ if [ -s "$tmp/cap.pcap" ]; then
 else
     rc=1 r=1
 fi
-check "D: net_pcap: run A's capture as a DPDK RX port delivers exactly what the kernel subscribers got live (exit $rc, $(field "$tmp/d.json" received) messages)" $(( r + rc ))
+check "D: net_pcap: run A's capture as a DPDK RX port delivers exactly what the kernel subscribers got live (exit $rc, $(field_first "$tmp/d.json" received) messages)" $(( r + rc ))
 
 # --- E: the capture dissects as PGM
 if command -v tshark >/dev/null; then
@@ -187,13 +165,13 @@ if command -v tshark >/dev/null; then
     [ "$total" -gt 1000 ] && [ "$total" -eq "$pgm" ] && [ "$bad" -eq 0 ]; r=$?
     check "E: the veth capture while the DPDK publisher ran: $pgm of $total UDP frames dissect as PGM, $bad with warnings" $r
 else
-    n=$((n + 1)); echo "ok $n - E: tshark dissection # SKIP tshark not installed"
+    skip "E: tshark dissection" "tshark not installed"
 fi
-[ "$(field "$tmp/a1.json" received)" = "$N" ]; r=$?
-check "A: subscriber 1 counted $(field "$tmp/a1.json" received) of $N messages, $(field "$tmp/a1.json" duplicates_dropped) duplicates dropped" $r
-[ "$(field "$tmp/b.json" rx_pkts)" -gt 0 ] && [ "$(field "$tmp/b.json" link_rx_filtered)" -ge 0 ] \
-    && [ "$(field "$tmp/b.json" link_rx_malformed)" -eq 0 ]; r=$?
-check "B: the DPDK subscriber filtered $(field "$tmp/b.json" link_rx_filtered) frames that were not for it, $(field "$tmp/b.json" link_rx_malformed) malformed" $r
+[ "$(field_first "$tmp/a1.json" received)" = "$N" ]; r=$?
+check "A: subscriber 1 counted $(field_first "$tmp/a1.json" received) of $N messages, $(field_first "$tmp/a1.json" duplicates_dropped) duplicates dropped" $r
+[ "$(field_first "$tmp/b.json" rx_pkts)" -gt 0 ] && [ "$(field_first "$tmp/b.json" link_rx_filtered)" -ge 0 ] \
+    && [ "$(field_first "$tmp/b.json" link_rx_malformed)" -eq 0 ]; r=$?
+check "B: the DPDK subscriber filtered $(field_first "$tmp/b.json" link_rx_filtered) frames that were not for it, $(field_first "$tmp/b.json" link_rx_malformed) malformed" $r
 
 for f in "$tmp"/*.err; do sed "s|^|# $(basename "$f"): |" "$f" | grep -v '^# [a-z0-9]*.err: *$' | head -4; done
 exit 0

@@ -1,19 +1,12 @@
 #!/usr/bin/env bash
 # Every program in examples/ builds from the public headers alone and runs to success.
 set -u
-BUILD=${BUILD:-build}
 cd "$(dirname "$0")/../.."
 ex=(examples/*.c)
-echo "TAP version 13"
-echo "1..${#ex[@]}"
-n=0
+. tests/support/tap.sh "examples" ${#ex[@]}
 for src in "${ex[@]}"; do
-    n=$((n + 1))
     bin=$BUILD/examples/$(basename "$src" .c)
-    if out=$(timeout 30 "$bin" 2>&1); then
-        echo "ok $n - $src: $(echo "$out" | tail -1)"
-    else
-        echo "not ok $n - $src failed"
-        echo "$out" | sed 's/^/  # /'
-    fi
+    out=$(timeout 30 "$bin" 2>&1); r=$?
+    check "$src: $(echo "$out" | tail -1)" $r
+    [ $r -eq 0 ] || echo "$out" | sed 's/^/  # /'
 done

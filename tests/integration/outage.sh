@@ -8,12 +8,8 @@
 # loss event -- not start the session afresh or skip the outage.
 # Speaks TAP; without root or network namespaces both checks are skipped.
 set -u
-BUILD=${BUILD:-build}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-B=$ROOT/$BUILD/bin
-tmp=$(mktemp -d /tmp/seqcast-outage-XXXXXX)
-. "$ROOT/tests/support/netns_tap.sh"
-netns_tap_begin "outage test" 2 "so$$" 198.18.3
+. "$(dirname "$0")/../support/tap.sh" "outage test" 2
+netns_pair "so$$" 198.18.3
 
 N=12000
 CH=(--group 239.198.18.9:32100 --set nak_port=32101)
@@ -33,11 +29,11 @@ dropped=$($NSA nft list table netdev cut | grep -o 'packets [0-9]*' | awk '{prin
 $NSA nft delete table netdev cut
 wait $sub; rc=$?
 wait $pub
-[ $rc -eq 0 ] && [ "$(json_field "$tmp/sub.json" received)" = $N ] && [ "$(json_field "$tmp/sub.json" verify_errors)" = 0 ] \
-    && [ "$(json_field "$tmp/sub.json" lost_messages)" = 0 ] && [ "$(json_field "$tmp/sub.json" loss_events)" = 0 ]; r=$?
+[ $rc -eq 0 ] && [ "$(field "$tmp/sub.json" received)" = $N ] && [ "$(field "$tmp/sub.json" verify_errors)" = 0 ] \
+    && [ "$(field "$tmp/sub.json" lost_messages)" = 0 ] && [ "$(field "$tmp/sub.json" loss_events)" = 0 ]; r=$?
 echo "# $(grep -c . "$tmp/sub.err") lines from the subscriber:"
 sed 's/^/#   /' "$tmp/sub.err" | head -6
-echo "$([ $r -eq 0 ] && echo ok || echo not ok) 1 - 7 s outage ($dropped packets dropped): all $N messages delivered once, in order, verified, no loss event (exit $rc; $(json_field "$tmp/sub.json" repaired) packets repaired)"
+check "7 s outage ($dropped packets dropped): all $N messages delivered once, in order, verified, no loss event (exit $rc; $(field "$tmp/sub.json" repaired) packets repaired)" $r
 grep -q 'down (timeout)' "$tmp/sub.err" && grep -q 'heard again after a timeout, resuming' "$tmp/sub.err"; r=$?
-echo "$([ $r -eq 0 ] && echo ok || echo not ok) 2 - the subscriber said the source went down (timeout) and came back resuming"
+check "the subscriber said the source went down (timeout) and came back resuming" $r
 exit 0

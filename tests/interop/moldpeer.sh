@@ -21,15 +21,12 @@
 #      (short, other session, sequence 0, count 0, before the first sequence,
 #      not sent yet) are each ignored under their own counter
 set -u
-BUILD=${BUILD:-build}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/../support/tap.sh" "MoldUDP64 peer" 10
 PEER=$ROOT/$BUILD/tests/mold_peer
 N=${MOLDPEER_MSGS:-100000}
 T=smp$$
-tmp=$(mktemp -d /tmp/seqcast-moldpeer-XXXXXX)
-. "$ROOT/tests/support/netns_tap.sh"
-netns_tap_begin "MoldUDP64 peer" 10 "$T" 198.18.21
-[ -x "$PEER" ] || tap_skip_all "mold_peer not built ($PEER)"
+netns_pair "$T" 198.18.21
+[ -x "$PEER" ] || skip_all "mold_peer not built ($PEER)"
 
 SA=198.18.21.1 SB=198.18.21.2
 GA=239.198.18.41 GB=239.198.18.42 GC=239.198.18.43 GE=239.198.18.44
@@ -55,9 +52,7 @@ nft_count() { $NSA nft list counter netdev loss "$1" | grep -o 'packets [0-9]*' 
 "$PEER" gen --count 20000 --seed 3 --output "$tmp/inc.bin"
 "$PEER" gen --count 5000 --seed 5 --output "$tmp/ine.bin"
 
-n=0
-check() { n=$((n + 1)); if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
-f() { json_field "$1" "$2"; }
+f() { field "$1" "$2"; }
 M=(-d udp.port==$GPORT,moldudp64 -d udp.port==$LPORT,moldudp64)
 tsc() { tshark -r "$tmp/c.pcap" "${M[@]}" -Y "$1" 2>/dev/null | wc -l; }   # frames shown by filter $1
 fs() { grep -o "\"$2\": \"[^\"]*\"" "$1" | tail -1 | cut -d\" -f4; }

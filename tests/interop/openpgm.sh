@@ -12,31 +12,12 @@
 # receiver would take the unicast NAKs meant for the publisher (its socket is
 # bound to INADDR_ANY:port).
 set -u
-BUILD=${BUILD:-build}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-B=$ROOT/$BUILD/bin
+. "$(dirname "$0")/../support/tap.sh" "OpenPGM interop" 10
 PEER=$ROOT/$BUILD/tests/pgm_peer
 N=${INTEROP_MSGS:-50000}
 T=sp$$
-tmp=$(mktemp -d /tmp/seqcast-interop-XXXXXX)
-CHECKS=10
-echo "TAP version 13"
-echo "1..$CHECKS"
-skip_all() {
-    for i in $(seq 1 $CHECKS); do echo "ok $i - OpenPGM interop # SKIP $1"; done
-    rm -rf "$tmp"
-    exit 0
-}
 [ -x "$PEER" ] || skip_all "OpenPGM (libpgm-dev) not installed: pgm_peer not built"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces, nftables)"
-. "$ROOT/scripts/netns.sh"
-cleanup() {
-    jobs -p | xargs -r kill -9 2>/dev/null
-    netns_down
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-netns_up "$T" 198.18.1 || skip_all "cannot create network namespaces here"
+netns_pair "$T" 198.18.1
 # the loss: 2% of what host a sends; and, for the seqcast-pub direction, the
 # session's first SPM (PGM type 0 at UDP offset 12; `limit 1/hour burst 1`
 # matches only the first). An OpenPGM receiver cannot NAK until an SPM told it
@@ -77,9 +58,6 @@ CH=(--group "$GROUP:$PORT" --set nak_port=$PORT --set framing=raw --set loop=fal
 "$B/seqcast-pub" --count "$N" --write "$tmp/in.bin"          # mixed sizes, some fragmented
 "$B/seqcast-pub" --count "$N" --size 100 --write "$tmp/in2.bin"  # libpgm cannot send fragments
 
-n=0
-check() { n=$((n + 1)); if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
-field() { grep -o "\"$2\": [0-9a-z]*" "$1" | head -1 | awk '{print $2}'; }
 
 # --- seqcast-pub -> OpenPGM receiver
 ip netns exec "${T}b" "$PEER" recv 198.18.1.2 "$GROUP" $PORT $DPORT "$N" "$tmp/out1.bin" 60 \
@@ -91,8 +69,8 @@ ip netns exec "${T}a" "$B/seqcast-pub" "${CH[@]}" --interface 198.18.1.1 --input
 wait $peer; rc=$?
 cmp -s "$tmp/in.bin" "$tmp/out1.bin"; r=$?
 check "seqcast-pub -> OpenPGM receiver: all $N mixed-size messages (fragments included) arrived intact (cmp; receiver exit $rc)" $(( r + rc ))
-[ "$(field "$tmp/pub1.json" naks_received)" -gt 0 ] && [ "$(field "$tmp/pub1.json" rdata_sent)" -gt 0 ]; r=$?
-check "  OpenPGM's NAKs reached seqcast-pub and were repaired: $(field "$tmp/pub1.json" naks_received) NAKs, $(field "$tmp/pub1.json" ncf_sent) NCFs, $(field "$tmp/pub1.json" rdata_sent) RDATA ($(field "$tmp/pub1.json" nak_coalesced) coalesced, $(field "$tmp/pub1.json" nak_out_of_window) out of window, $(field "$tmp/pub1.json" nak_over_budget) over budget, $(field "$tmp/pub1.json" tx_backpressure) back-pressure)" $r
+[ "$(field_first "$tmp/pub1.json" naks_received)" -gt 0 ] && [ "$(field_first "$tmp/pub1.json" rdata_sent)" -gt 0 ]; r=$?
+check "  OpenPGM's NAKs reached seqcast-pub and were repaired: $(field_first "$tmp/pub1.json" naks_received) NAKs, $(field_first "$tmp/pub1.json" ncf_sent) NCFs, $(field_first "$tmp/pub1.json" rdata_sent) RDATA ($(field_first "$tmp/pub1.json" nak_coalesced) coalesced, $(field_first "$tmp/pub1.json" nak_out_of_window) out of window, $(field_first "$tmp/pub1.json" nak_over_budget) over budget, $(field_first "$tmp/pub1.json" tx_backpressure) back-pressure)" $r
 bad=$(grep -o '"rx_bad_total": [0-9]*' "$tmp/pub1.json" | awk '{print $2}')
 [ "${bad:-1}" -eq 0 ]; r=$?
 check "  seqcast-pub rejected none of OpenPGM's packets (rx_bad_total ${bad:-?})" $r
@@ -121,8 +99,8 @@ ip netns exec "${T}a" "$PEER" send 198.18.1.1 "$GROUP" $PORT $DPORT "$tmp/in2.bi
 wait $sub; rc=$?
 cmp -s "$tmp/in2.bin" "$tmp/out2.bin"; r=$?
 check "OpenPGM sender -> seqcast-sub: all $N messages arrived intact (cmp; subscriber exit $rc)" $(( r + rc ))
-[ "$(field "$tmp/sub2.json" naks_sent)" -gt 0 ] && [ "$(field "$tmp/sub2.json" repaired)" -gt 0 ]; r=$?
-check "  seqcast-sub's NAKs were accepted by OpenPGM: $(field "$tmp/sub2.json" naks_sent) NAKs, $(field "$tmp/sub2.json" ncf_received) NCFs back, $(field "$tmp/sub2.json" repaired) packets repaired" $r
+[ "$(field_first "$tmp/sub2.json" naks_sent)" -gt 0 ] && [ "$(field_first "$tmp/sub2.json" repaired)" -gt 0 ]; r=$?
+check "  seqcast-sub's NAKs were accepted by OpenPGM: $(field_first "$tmp/sub2.json" naks_sent) NAKs, $(field_first "$tmp/sub2.json" ncf_received) NCFs back, $(field_first "$tmp/sub2.json" repaired) packets repaired" $r
 bad=$(grep -o '"rx_bad_total": [0-9]*' "$tmp/sub2.json" | awk '{print $2}')
 [ "${bad:-1}" -eq 0 ]; r=$?
 check "  seqcast-sub rejected none of OpenPGM's packets (rx_bad_total ${bad:-?})" $r
@@ -140,10 +118,10 @@ ip netns exec "${T}a" "$PEER" send 198.18.1.1 "$GROUP" default $DPORT "$tmp/in3.
 wait $sub; rc=$?
 cmp -s "$tmp/in3.bin" "$tmp/out3.bin"; r=$?
 check "OpenPGM at its default ports -> seqcast-sub at its defaults: all $N3 messages arrived intact (cmp; subscriber exit $rc)" $(( r + rc ))
-[ "$(field "$tmp/sub3.json" naks_sent)" -gt 0 ] && [ "$(field "$tmp/sub3.json" ncf_received)" -gt 0 ] &&
-    [ "$(field "$tmp/sub3.json" repaired)" -gt 0 ]; r=$?
-check "  its NAKs (to the data port, 3056) were answered: $(field "$tmp/sub3.json" naks_sent) NAKs, $(field "$tmp/sub3.json" ncf_received) NCFs back, $(field "$tmp/sub3.json" repaired) packets repaired" $r
-un=$(( $(field "$tmp/sub3.json" nak_unreachable) + $(field "$tmp/sub3.json" nak_unanswered) ))
+[ "$(field_first "$tmp/sub3.json" naks_sent)" -gt 0 ] && [ "$(field_first "$tmp/sub3.json" ncf_received)" -gt 0 ] &&
+    [ "$(field_first "$tmp/sub3.json" repaired)" -gt 0 ]; r=$?
+check "  its NAKs (to the data port, 3056) were answered: $(field_first "$tmp/sub3.json" naks_sent) NAKs, $(field_first "$tmp/sub3.json" ncf_received) NCFs back, $(field_first "$tmp/sub3.json" repaired) packets repaired" $r
+un=$(( $(field_first "$tmp/sub3.json" nak_unreachable) + $(field_first "$tmp/sub3.json" nak_unanswered) ))
 ! grep -q "get no answer" "$tmp/sub3.err" && [ "$un" -eq 0 ]; r=$?
 check "  no NAK went unanswered (nak_unreachable + nak_unanswered = $un, no warning)" $r
 for f in "$tmp"/*.err "$tmp"/peer*.json; do sed "s|^|# $(basename "$f"): |" "$f" | head -5; done
