@@ -6,27 +6,15 @@
 # clang, by the fuzz-replay-* suites.
 set -u
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-echo "TAP version 13"
 mapfile -t names < <(ls tests/fuzz/fuzz_*.c | sed -E 's|.*/fuzz_(.*)\.c|\1|')
-echo "1..$(( ${#names[@]} + 1 ))"
-if ! command -v "${CLANG:-clang}" >/dev/null; then
-    for i in $(seq 1 $(( ${#names[@]} + 1 ))); do echo "ok $i - fuzz build # SKIP clang not installed (make deps installs it)"; done
-    exit 0
-fi
-log=$BUILD/test-results/fuzz-build.log
-mkdir -p "$(dirname "$log")"
-if ${MAKE:-make} --no-print-directory BUILD="$BUILD" fuzz-build >"$log" 2>&1; then
-    echo "ok 1 - make fuzz-build: ${#names[@]} targets compile and link with clang (DPDK=$(pkg-config --exists libdpdk && echo installed || echo absent))"
-else
-    echo "not ok 1 - make fuzz-build failed"; tail -15 "$log" | sed 's/^/  # /'
-fi
-n=1
+. tests/support/tap.sh "fuzz build" $(( ${#names[@]} + 1 ))
+need_cmd "clang (make deps installs it)" "${CLANG:-clang}"
+log=$tmp/fuzz-build.log
+${MAKE:-make} --no-print-directory BUILD="$BUILD" fuzz-build >"$log" 2>&1; r=$?
+check "make fuzz-build: ${#names[@]} targets compile and link with clang (DPDK=$(pkg-config --exists libdpdk && echo installed || echo absent))" $r
+[ $r -eq 0 ] || tail -15 "$log" | sed 's/^/  # /'
 for f in "${names[@]}"; do
-    n=$((n + 1))
-    if "$BUILD/fuzz/fuzz_$f" -runs=0 "tests/fuzz/corpus/$f" >"$log.$f" 2>&1; then
-        echo "ok $n - fuzz_$f runs over its corpus ($(ls "tests/fuzz/corpus/$f" | wc -l) inputs)"
-    else
-        echo "not ok $n - fuzz_$f failed on its corpus"; tail -10 "$log.$f" | sed 's/^/  # /'
-    fi
+    "$BUILD/fuzz/fuzz_$f" -runs=0 "tests/fuzz/corpus/$f" >"$log.$f" 2>&1; r=$?
+    check "fuzz_$f runs over its corpus ($(ls "tests/fuzz/corpus/$f" | wc -l) inputs)" $r
+    [ $r -eq 0 ] || tail -10 "$log.$f" | sed 's/^/  # /'
 done

@@ -7,14 +7,8 @@
 # a non-root user, and `make install PREFIX=DIR` did nothing.)
 set -u
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
+. tests/support/tap.sh "install" 5
 MAKE=${MAKE:-make}
-tmp=$(mktemp -d /tmp/seqcast-install-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-echo "TAP version 13"
-echo "1..5"
-n=0
-check() { n=$((n + 1)); if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
 mk() { $MAKE --no-print-directory BUILD="$BUILD" "$@" >>"$tmp/make.log" 2>&1; }
 
 # 1. plain make (and what make test / make demo run) installs nothing, wherever PREFIX points

@@ -1,21 +1,38 @@
 #!/usr/bin/env bash
-# Layering rules of DESIGN.md s.2, checked on the sources (TAP output):
-#   proto/  includes nothing of ours but its own siblings, and only libc;
-#   engine/ never includes <yaml.h> or <pcap.h>, nor config/ feedhandler/ replay/ apps/;
-#   config/ never includes feedhandler/ replay/ apps/;
-#   every exported symbol of libseqcast starts with sc_ (never clashes with pgm_*).
+# The floors of the house (docs/ARCHITECTURE.md), checked on the sources. Arrows
+# run one way:
+#
+#   apps (every program's main) -> feedhandler, replay -> config -> engine -> proto
+#
+#   proto/       its own headers (include/seqcast/proto/) and libc, nothing else
+#   engine/      never <yaml.h>, <pcap.h>, nor config/, replay/, feedhandler/, apps/
+#   config/      never replay/, feedhandler/, apps/ (nor <pcap.h>)
+#   replay/      the pcap library: public headers, its own, engine/compiler.h;
+#                never feedhandler/, apps/, nor engine/config internals
+#   feedhandler/ the feed-handler library: never replay/ or apps/
+#   programs     (apps/*.c, and feedhandler/main_*.c until seqcast-sub's main moves
+#                to apps/) build as a library user's would: public headers
+#                <seqcast/...> and their own apps/ helpers, nothing else of ours
+#   public headers include only libc and <seqcast/...>
+#   libseqcast exports only sc_* symbols (never clashes with OpenPGM's pgm_*)
 set -u
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-n=0 fail=0
-check() { # description, offending lines
-    n=$((n + 1))
-    if [ -z "$2" ]; then echo "ok $n - $1"; else
-        echo "not ok $n - $1"; printf '%s\n' "$2" | sed 's/^/  # /'; fail=1; fi
+. tests/support/tap.sh "layers" 9
+
+# lines of FILES that include one of our headers not matching ALLOWED (a regex
+# on the path between the quotes or brackets)
+ours_except() { # ALLOWED FILES...
+    local allowed=$1
+    shift
+    grep -HnE '#include +("|<seqcast/)' "$@" 2>/dev/null |
+        grep -vE "#include +[\"<]($allowed)[\">]"
 }
-echo "TAP version 13"
-echo "1..5"
-check "proto/ (and its public headers, include/seqcast/proto/) includes only its own headers and libc" \
+layer_check() { # DESCRIPTION OFFENDING-LINES
+    check "$1" "$([ -z "$2" ]; echo $?)"
+    [ -z "$2" ] || printf '%s\n' "$2" | sed 's/^/  # /'
+}
+
+layer_check "proto/ (and its public headers, include/seqcast/proto/) includes only its own headers and libc" \
     "$(for f in proto/*.c include/seqcast/proto/*.h; do
            grep -HnE '#include +"' "$f" | while IFS= read -r l; do
                h=$(sed -E 's/.*#include +"([^"]+)".*/\1/' <<<"$l")
@@ -23,18 +40,25 @@ check "proto/ (and its public headers, include/seqcast/proto/) includes only its
            done
        done
        grep -HnE '#include +<(yaml|pcap|rte_|criterion|seqcast)' proto/*.c include/seqcast/proto/*.h)"
-check "engine/ never includes yaml, pcap, or the layers above it" \
-    "$(grep -rHnE '#include +[<"](yaml\.h|pcap|config/|feedhandler/|replay/|apps/)' engine/ 2>/dev/null)"
-check "config/ never includes feedhandler, replay or apps" \
-    "$(grep -rHnE '#include +"(feedhandler|replay|apps)/' config/)"
-check "public headers include only libc and seqcast/ headers" \
+layer_check "engine/ never includes yaml, pcap, or the floors above it" \
+    "$(grep -rHnE '#include +[<"](yaml\.h|pcap|config/|feedhandler/|replay/|apps/)' engine/)"
+layer_check "config/ never includes pcap, replay, feedhandler or apps" \
+    "$(grep -rHnE '#include +[<"](pcap|replay/|feedhandler/|apps/)' config/)"
+layer_check "replay/ (the pcap library) includes public headers, its own and engine/compiler.h only" \
+    "$(ours_except 'seqcast/[a-z_/]+\.h|replay/[a-z_]+\.h|engine/compiler\.h' replay/*.c)"
+layer_check "feedhandler/'s library never includes replay or apps" \
+    "$(ls feedhandler/*.c 2>/dev/null | grep -v '/main_' | xargs -r grep -HnE '#include +"(replay|apps)/')"
+layer_check "programs (apps/, feedhandler/main_*) include only public headers and apps/ helpers" \
+    "$(ours_except 'seqcast/[a-z_/]+\.h|apps/[a-z_]+\.h' apps/*.[ch] feedhandler/main_*.c)"
+layer_check "examples/ include only public headers" \
+    "$(ours_except 'seqcast/[a-z_/]+\.h' examples/*.c)"
+layer_check "public headers include only libc and seqcast/ headers" \
     "$(grep -HnE '#include +"' include/seqcast/*.h)"
-
 if [ -f "$BUILD/libseqcast.a" ]; then
-    check "libseqcast exports only sc_* symbols" \
+    layer_check "libseqcast exports only sc_* symbols" \
         "$(nm -g --defined-only "$BUILD/libseqcast.a" | awk 'NF==3 {print $3}' |
-          grep -vE '^(sc_|__odr_asan|__asan|__ubsan)')"
+           grep -vE '^(sc_|__odr_asan|__asan|__ubsan)')"
 else
-    check "libseqcast exports only sc_* symbols" "$BUILD/libseqcast.a not built"
+    layer_check "libseqcast exports only sc_* symbols" "$BUILD/libseqcast.a not built"
 fi
-exit $fail
+exit 0
