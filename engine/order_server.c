@@ -618,7 +618,8 @@ sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
     before = s->j.count;
     if ((rc = sc_journal_sync(&s->j)) < 0 && s->j.count < before && s->on_lost)
         s->on_lost(s->ctx, s->j.count + 1, before, rc);
-    if (s->j.dirty) /* the sync failed: its cut is durable only once one works */
+    if (s->j.dirty && later(now, RETRY_NS) < timer) /* the sync failed: its cut is durable
+                                                      * only once one works */
         timer = later(now, RETRY_NS);
     /* 3. send: rejections; replay, live messages, heartbeats -- one write per connection */
     for (uint32_t i = 0; i < s->pend_hi; i++)
@@ -632,8 +633,10 @@ sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
         if (c->fd < 0)
             continue;
         catch_up(s, c);
-        if (c->fd < 0)
+        if (c->fd < 0) { /* closed: the journal cannot serve it */
+            work++;
             continue;
+        }
         if (s->ending && !c->eos && c->next_seq > s->j.count &&
             sc_obuf_packet(&c->out, SC_SOUP_END_OF_SESSION, NULL, 0) == 0)
             c->eos = true;

@@ -10,15 +10,14 @@
  *                 one system call per wake-up instead of poll + read
  *   several       one ppoll over every agent's fd, timeout at the earliest
  *                 deadline (nanoseconds, not poll's milliseconds)
- *   poll-mode     an agent that can neither wait nor give an fd (DPDK) makes
- *                 the runner spin: its input would never wake a sleeper
+ *   poll-mode     an agent whose wait says -1 and whose fd is -1 (DPDK)
+ *                 makes the runner spin: its input would never wake a sleeper
  *
  * "One agent" and "several" count the agents that have input. One with
  * neither a wait nor an fd op (an application's own work: orders to send, a
  * feed) has none -- only its deadline wakes it -- so it neither joins the
  * ppoll nor stops the one agent with input from sleeping in its wait; with
- * no agent having input the runner sleeps until the earliest deadline. An
- * agent whose fd op returns -1 is poll-mode.
+ * no agent having input the runner sleeps until the earliest deadline.
  */
 #include <errno.h>
 #include <poll.h>
