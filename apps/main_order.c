@@ -248,6 +248,8 @@ sender_deadline(const void *self, uint64_t now)
     const struct app *a = self;
     uint64_t d = a->end;
 
+    if (a->rejected || a->ended || a->nacked >= a->n)
+        return now; /* finished: no sleep before the runner's stop condition sees it */
     if (!sc_ocli_logged_in(a->cli) || a->resend_pending)
         return d; /* a login, the replay: input */
     if (a->next_id < a->n && a->rate > 0) {

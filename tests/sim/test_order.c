@@ -8,7 +8,10 @@
  * lockout table still limits (TCP from several loopback addresses); a full
  * session table refuses a login. The journal: appends the disk refuses and a
  * batch whose sync fails are never acknowledged (the sync's loss reported),
- * and the sequence stays whole. Create failures say why. */
+ * and the sequence stays whole. Create failures say why. The agent contract:
+ * deadlines alone keep an idle session alive and name every timer, and one
+ * runner on one thread serves two servers, a client and the application's
+ * agents, asleep while nothing is due. */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <errno.h>
