@@ -231,6 +231,16 @@ sc_cli_json_sub(FILE *out, const struct sc_sub_stats *st)
 }
 
 void
+sc_cli_json_stats(FILE *out, enum sc_counter_set set, const void *st, const uint64_t *rx_bad)
+{
+    bool first = true;
+
+    json_set(out, set, st, "", &first);
+    if (rx_bad)
+        json_rx_bad(out, rx_bad);
+}
+
+void
 sc_cli_pub_stats(FILE *out, const struct sc_pub_stats *st, bool json)
 {
     if (json) {

@@ -110,6 +110,10 @@ void sc_cli_sub_stats(FILE *out, const struct sc_sub_stats *st, bool json);
 /* Every counter of a stats struct as JSON members ("name": value, ...). */
 void sc_cli_json_pub(FILE *out, const struct sc_pub_stats *st);
 void sc_cli_json_sub(FILE *out, const struct sc_sub_stats *st);
+/* The same for any agent's stats struct st, whose list is set: its counters,
+ * then (rx_bad not NULL) "rx_bad": {by class}, "rx_bad_total". */
+void sc_cli_json_stats(FILE *out, enum sc_counter_set set, const void *st,
+                       const uint64_t *rx_bad);
 
 /* Warn (once) when the kernel clamped the receive buffer. */
 void sc_cli_warn_rcvbuf(const char *prog, uint64_t requested, uint64_t effective);

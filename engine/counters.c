@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include <seqcast/counters.h>
+#include <seqcast/order.h>
 #include <seqcast/pub.h>
 #include <seqcast/sub.h>
 
@@ -15,10 +16,16 @@ enum { KIND_C = 'c', KIND_G = 'g', SHOW_A = 'a', SHOW_Z = 'z', SHOW_N = 'n' };
     { #name, unit, help, offsetof(struct sc_sub_stats, name), KIND_##kind, SHOW_##show },
 #define DESC_LINK(name, kind, unit, show, help)                                            \
     { #name, unit, help, offsetof(struct sc_link_stats, name), KIND_##kind, SHOW_##show },
+#define DESC_OSRV(name, kind, unit, show, help)                                            \
+    { #name, unit, help, offsetof(struct sc_osrv_stats, name), KIND_##kind, SHOW_##show },
+#define DESC_OCLI(name, kind, unit, show, help)                                            \
+    { #name, unit, help, offsetof(struct sc_ocli_stats, name), KIND_##kind, SHOW_##show },
 
 static const struct sc_counter_desc pub_descs[] = { SC_PUB_COUNTERS(DESC_PUB) };
 static const struct sc_counter_desc sub_descs[] = { SC_SUB_COUNTERS(DESC_SUB) };
 static const struct sc_counter_desc link_descs[] = { SC_LINK_COUNTERS(DESC_LINK) };
+static const struct sc_counter_desc osrv_descs[] = { SC_OSRV_COUNTERS(DESC_OSRV) };
+static const struct sc_counter_desc ocli_descs[] = { SC_OCLI_COUNTERS(DESC_OCLI) };
 
 const struct sc_counter_desc *
 sc_counter_descs(enum sc_counter_set set, size_t *n)
@@ -27,6 +34,8 @@ sc_counter_descs(enum sc_counter_set set, size_t *n)
     case SC_COUNTERS_PUB: *n = sizeof(pub_descs) / sizeof(pub_descs[0]); return pub_descs;
     case SC_COUNTERS_SUB: *n = sizeof(sub_descs) / sizeof(sub_descs[0]); return sub_descs;
     case SC_COUNTERS_LINK: *n = sizeof(link_descs) / sizeof(link_descs[0]); return link_descs;
+    case SC_COUNTERS_OSRV: *n = sizeof(osrv_descs) / sizeof(osrv_descs[0]); return osrv_descs;
+    case SC_COUNTERS_OCLI: *n = sizeof(ocli_descs) / sizeof(ocli_descs[0]); return ocli_descs;
     default: break;
     }
     *n = 0;
@@ -59,9 +68,9 @@ sc_counters_print_reference(FILE *out)
     print_set(out, SC_COUNTERS_LINK, "Link (`struct sc_link_stats`, `link_*` in JSON)",
               "The transport under a channel, in the publisher's and the subscriber's stats.");
     print_set(out, SC_COUNTERS_OSRV, "Order server (`struct sc_osrv_stats`, seqcast-orderd)",
-              "One set per session.");
+              "One set per session. Besides these: `rx_bad` (below).");
     print_set(out, SC_COUNTERS_OCLI, "Order client (`struct sc_ocli_stats`, seqcast-order)",
-              "One set per session.");
+              "One set per session. Besides these: `rx_bad` (below).");
     fprintf(out, "\n#### Dropped packets by codec class (`rx_bad`)\n\n"
                  "Every stats struct that reads packets has `rx_bad[]`, indexed by `-enum sc_perr` "
                  "(`<seqcast/proto/perr.h>`); JSON names them, and sums them in `rx_bad_total`.\n\n"

@@ -47,6 +47,7 @@
 
 #include <seqcast/config.h>
 #include <seqcast/err.h>
+#include <seqcast/order.h> /* struct sc_journal_repair */
 
 struct sc_journal {
     int fd;               /* -1: memory only */
@@ -98,14 +99,6 @@ int sc_journal_read(struct sc_journal *j, uint64_t seq, void *buf, size_t cap);
  * count (as they were before the call) are rolled back (count = durable) and
  * counted in rolled_back. The dirty state is kept until a sync succeeds. */
 int sc_journal_sync(struct sc_journal *j);
-
-struct sc_journal_repair {
-    bool damaged;             /* false: nothing to salvage (a torn tail is open's to cut) */
-    uint64_t kept;            /* records 1..kept remain */
-    uint64_t dropped_bytes;   /* cut from the file */
-    uint64_t dropped_records; /* valid records found among those bytes (after the damage) */
-    char aside[SC_CFG_PATH_MAX + 32]; /* the untouched copy: PATH.damaged-STAMP */
-};
 
 /* Salvage a damaged journal: copy it aside to PATH.damaged-STAMP (fsynced,
  * never overwriting), then cut the original after the last good record before

@@ -1,14 +1,21 @@
 /* SoupBinTCP order client: connect, log in asking for the next expected
  * sequence, deliver sequenced messages, heartbeat, and on silence or a lost
  * connection reconnect with back-off (reconnect.min doubling to .max) and
- * resume where it left off. Rejection and End of Session are final. */
+ * resume where it left off. Rejection and End of Session are final.
+ *
+ * Its fd is an epoll fd that lives as long as the client: the connection's
+ * socket is in it, for input, or for the connect's completion while
+ * connecting; between connections it holds nothing. So a runner (or any
+ * poller) can sleep on it in every state -- a -1 would mean "poll mode: spin". */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <seqcast/order.h>
@@ -18,10 +25,16 @@
 
 enum state { DOWN, CONNECTING, LOGGING_IN, UP, DONE };
 
+#define RETRY_NS 1000000u        /* output the kernel refused: again after */
+#define WAIT_READ_MIN_NS 10000000u /* a wait this long sleeps in the read (timed in
+                                    * scheduler ticks); a shorter one in ppoll */
+
 struct sc_ocli {
     struct sc_session_cfg s;
     enum state st;
     int fd;
+    int epfd;             /* holds fd (see above) */
+    bool blocked;         /* the last write left output the kernel did not take */
     uint64_t next_seq;    /* next sequenced message expected; 0 = "only new" until login */
     uint64_t backoff_ns, retry_at_ns;
     uint64_t last_rx_ns, last_tx_ns;
@@ -55,6 +68,7 @@ drop(struct sc_ocli *c, uint64_t now, uint64_t why)
     c->fd = -1;
     c->rxlen = 0;
     c->out.len = 0;
+    c->blocked = false;
     c->blocking = false;
     c->rcvtimeo_us = 0;
     c->waited = 0;
@@ -64,17 +78,22 @@ drop(struct sc_ocli *c, uint64_t now, uint64_t why)
     c->retry_at_ns = now + c->backoff_ns;
     c->backoff_ns = c->backoff_ns * 2 > c->s.reconnect_max_ns ? c->s.reconnect_max_ns
                                                               : c->backoff_ns * 2;
-    c->stats.reconnects++;
+    c->stats.disconnects++;
     event(c, SC_OCLI_DISCONNECTED, why);
 }
 
 static void
 start(struct sc_ocli *c, uint64_t now)
 {
+    struct epoll_event ev = { .events = EPOLLOUT }; /* the connect's completion */
     bool pending;
     int fd = sc_osock_connect(c->s.connect, &pending, NULL);
 
     c->stats.connects++;
+    if (fd >= 0 && epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        close(fd);
+        fd = -1;
+    }
     if (fd < 0) {
         c->retry_at_ns = now + c->backoff_ns;
         c->backoff_ns = c->backoff_ns * 2 > c->s.reconnect_max_ns ? c->s.reconnect_max_ns
@@ -132,15 +151,18 @@ on_packet(struct sc_ocli *c, const struct sc_soup_pkt *p, uint64_t now)
     (void)now;
 }
 
-static void
+/* @return the packets handled, + 1 if the connection ended */
+static int
 read_sock(struct sc_ocli *c, uint64_t now)
 {
+    int work = 0;
+
     for (;;) {
         size_t want = sizeof(c->rx) - c->rxlen, off = 0;
         ssize_t n;
         if (c->waited == 2) { /* sc_ocli_wait heard the peer close */
             drop(c, now, 0);
-            return;
+            return work + 1;
         }
         if (c->waited == 1) { /* sc_ocli_wait read these already */
             c->waited = 0;
@@ -149,10 +171,10 @@ read_sock(struct sc_ocli *c, uint64_t now)
             n = recv(c->fd, c->rx + c->rxlen, want, MSG_DONTWAIT);
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
                 drop(c, now, 0);
-                return;
+                return work + 1;
             }
             if (n < 0)
-                return;
+                return work;
             c->rxlen += (size_t)n;
         }
         c->last_rx_ns = now;
@@ -165,19 +187,20 @@ read_sock(struct sc_ocli *c, uint64_t now)
             if (rc < 0) {
                 c->stats.rx_bad[-rc]++;
                 drop(c, now, 2);
-                return;
+                return work + 1;
             }
             off += (size_t)rc;
             on_packet(c, &p, now);
+            work++;
             if (c->st == DONE) {
                 drop(c, now, 0);
-                return;
+                return work + 1;
             }
         }
         memmove(c->rx, c->rx + off, c->rxlen - off);
         c->rxlen -= off;
         if ((size_t)n < want)
-            return; /* drained: no second read just to hear EAGAIN */
+            return work; /* drained: no second read just to hear EAGAIN */
     }
 }
 
@@ -219,15 +242,17 @@ sc_ocli_do_work(struct sc_ocli *c, uint64_t now)
         return 1;
     case CONNECTING: {
         struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+        struct epoll_event ev = { .events = EPOLLIN };
         int e = 0;
         socklen_t l = sizeof(e);
         if (poll(&p, 1, 0) <= 0) {
-            if (now - c->last_rx_ns >= c->s.timeout_ns)
-                drop(c, now, 1);
-            return 0;
+            if (now - c->last_rx_ns < c->s.timeout_ns)
+                return 0;
+            drop(c, now, 1);
+            return 1;
         }
         getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &l);
-        if (e) {
+        if (e || epoll_ctl(c->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) { /* now: input */
             drop(c, now, 0);
             return 1;
         }
@@ -238,9 +263,9 @@ sc_ocli_do_work(struct sc_ocli *c, uint64_t now)
     default:
         break;
     }
-    read_sock(c, now);
+    work += read_sock(c, now);
     if (c->fd < 0)
-        return work + 1;
+        return work;
     if (now - c->last_rx_ns >= c->s.timeout_ns) {
         c->stats.timeouts++;
         drop(c, now, 1);
@@ -262,36 +287,66 @@ sc_ocli_flush(struct sc_ocli *c, uint64_t now)
         drop(c, now, 0);
         return 1;
     }
+    c->blocked = c->out.len > 0;
     c->last_tx_ns = now;
     return 1;
+}
+
+static uint64_t
+later(uint64_t t, uint64_t dt)
+{
+    return t > UINT64_MAX - dt ? UINT64_MAX : t + dt;
+}
+
+uint64_t
+sc_ocli_deadline(const struct sc_ocli *c, uint64_t now_ns)
+{
+    uint64_t d;
+
+    switch (c->st) {
+    case DONE: return UINT64_MAX;
+    case DOWN: return c->retry_at_ns;
+    case CONNECTING: return later(c->last_rx_ns, c->s.timeout_ns); /* or the fd: connected */
+    default: break;
+    }
+    if (c->waited || (c->out.len && !c->blocked))
+        return now_ns; /* bytes a wait read, output queued since the last write */
+    d = c->out.len ? later(now_ns, RETRY_NS)
+        : c->st == UP ? later(c->last_tx_ns, c->s.heartbeat_ns) : UINT64_MAX;
+    return later(c->last_rx_ns, c->s.timeout_ns) < d ? later(c->last_rx_ns, c->s.timeout_ns) : d;
 }
 
 int
 sc_ocli_wait(struct sc_ocli *c, uint64_t timeout_ns)
 {
+    size_t want = sizeof(c->rx) - c->rxlen;
+    uint64_t us;
+    ssize_t n;
+
+    if (c->st != UP && c->st != LOGGING_IN) { /* between connections, or connecting */
+        struct epoll_event ev;
+        return sc_osock_epoll_wait(c->epfd, &ev, 1, timeout_ns) > 0;
+    }
+    if (c->waited || !want)
+        return 1; /* what the last wait read is still to be parsed */
+    if (timeout_ns < WAIT_READ_MIN_NS) { /* a timer close by: to the microsecond */
+        struct pollfd p = { .fd = c->fd, .events = POLLIN };
+        return ppoll(&p, 1, &(struct timespec){ 0, (long)timeout_ns }, NULL) > 0;
+    }
     /* whole milliseconds (the kernel counts this timeout in ticks anyway): a
      * caller passing its deadline's remainder changes it, and pays a
      * setsockopt, once a millisecond at most rather than on every call */
-    uint64_t us = (timeout_ns + 999999) / 1000000 * 1000;
-    size_t want = sizeof(c->rx) - c->rxlen;
-    ssize_t n;
-
-    if (c->fd < 0 || (c->st != UP && c->st != LOGGING_IN))
-        return -1; /* connecting, or waiting to retry: the caller sleeps */
-    if (c->waited || !want)
-        return 1; /* what the last wait read is still to be parsed */
-    if (us < 1000)
-        us = 1000;
+    us = (timeout_ns + 999999) / 1000000 * 1000;
     if (us != c->rcvtimeo_us) { /* first, so a blocking read always has a timeout */
         struct timeval tv = { (time_t)(us / 1000000u), (suseconds_t)(us % 1000000u) };
         if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
-            return -1;
+            return 0;
         c->rcvtimeo_us = us;
     }
     if (!c->blocking) {
         int fl = fcntl(c->fd, F_GETFL);
         if (fl < 0 || fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
-            return -1;
+            return 0;
         c->blocking = true;
     }
     n = recv(c->fd, c->rx + c->rxlen, want, 0);
@@ -311,13 +366,45 @@ sc_ocli_wait(struct sc_ocli *c, uint64_t timeout_ns)
 int
 sc_ocli_fd(const struct sc_ocli *c)
 {
-    return c->fd;
+    return c->epfd;
 }
 
-int
+bool
 sc_ocli_logged_in(const struct sc_ocli *c)
 {
     return c->st == UP;
+}
+
+static int
+agent_do_work(void *self, uint64_t now_ns)
+{
+    return sc_ocli_do_work(self, now_ns);
+}
+
+static uint64_t
+agent_deadline(const void *self, uint64_t now_ns)
+{
+    return sc_ocli_deadline(self, now_ns);
+}
+
+static int
+agent_wait(void *self, uint64_t timeout_ns)
+{
+    return sc_ocli_wait(self, timeout_ns);
+}
+
+static int
+agent_fd(const void *self)
+{
+    return sc_ocli_fd(self);
+}
+
+struct sc_agent
+sc_ocli_agent(struct sc_ocli *c)
+{
+    static const struct sc_agent_ops ops = { "ocli", agent_do_work, agent_deadline, agent_wait,
+                                             agent_fd };
+    return (struct sc_agent){ &ops, c };
 }
 
 void
@@ -332,20 +419,12 @@ sc_ocli_create(struct sc_ocli **out, const struct sc_config *cfg, const char *se
                uint64_t first_seq, sc_ocli_msg_fn *on_msg, sc_ocli_event_fn *on_event, void *ctx,
                struct sc_err *err)
 {
-    const struct sc_session_cfg *sc = NULL;
+    const struct sc_session_cfg *sc = sc_session_find(cfg, session, false, err);
     struct sc_ocli *c;
+    int rc;
 
-    for (uint32_t i = 0; i < cfg->nsessions && !sc; i++)
-        if (!session || !strcmp(cfg->sessions[i].name, session))
-            sc = &cfg->sessions[i];
-    if (!sc || !sc->connect[0]) {
-        if (err) {
-            err->code = -ENOENT;
-            snprintf(err->msg, sizeof(err->msg), "%.100s: no session %.40s with a connect address",
-                     cfg->origin, session ? session : "(any)");
-        }
+    if (!sc)
         return -ENOENT;
-    }
     if (!(c = calloc(1, sizeof(*c))) || sc_obuf_init(&c->out, 1u << 20) < 0) {
         free(c);
         if (err) {
@@ -353,6 +432,17 @@ sc_ocli_create(struct sc_ocli **out, const struct sc_config *cfg, const char *se
             snprintf(err->msg, sizeof(err->msg), "session %.40s: out of memory", sc->name);
         }
         return -ENOMEM;
+    }
+    if ((c->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+        rc = -errno;
+        sc_obuf_fini(&c->out);
+        free(c);
+        if (err) {
+            err->code = rc;
+            snprintf(err->msg, sizeof(err->msg), "session %.40s: epoll: %s", sc->name,
+                     strerror(-rc));
+        }
+        return rc;
     }
     c->s = *sc;
     if (!c->s.session_id[0])
@@ -375,6 +465,7 @@ sc_ocli_destroy(struct sc_ocli *c)
         return;
     if (c->fd >= 0)
         close(c->fd);
+    close(c->epfd);
     sc_obuf_fini(&c->out);
     free(c);
 }

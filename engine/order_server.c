@@ -49,6 +49,7 @@
 #define ACCEPT_BURST 64         /* accepts per do_work: sessions are served during a flood */
 #define WAYS 8                  /* the guard table is set-associative */
 #define FD_MARGIN 16            /* descriptors besides the connections' */
+#define RETRY_NS 10000000u      /* output the kernel refused, a failed sync: again after */
 
 struct conn {
     int fd;
@@ -85,6 +86,12 @@ struct sc_osrv {
     int lfd, epfd, spare_fd;
     uint32_t next_id;
     bool ending;
+    /* for sc_osrv_deadline: more output ready at once (a replay), something
+     * journaled or End of Session asked since the last do_work, and the
+     * earliest timer that do_work left (login deadlines, timeouts, heartbeats,
+     * retries) */
+    bool more, queued;
+    uint64_t timer;
     struct sc_journal j;
     sc_osrv_msg_fn *on_msg;
     sc_osrv_lost_fn *on_lost;
@@ -374,31 +381,34 @@ parse_session(struct sc_osrv *s, struct conn *c, uint64_t now)
     return true;
 }
 
-static void
+/* @return 1 if it read anything or closed c, 0 if there was nothing */
+static int
 read_conn(struct sc_osrv *s, struct conn *c, uint64_t now)
 {
     const size_t cap = 3 + s->s.max_message;
     const bool pending = is_pending(s, c);
 
-    for (;;) {
+    for (int reads = 0;; reads++) {
         size_t want = cap - c->rxlen;
         ssize_t n = read(c->fd, c->rx + c->rxlen, want);
         if (n == 0) {
             conn_close(s, c, &s->st.closed_peer);
-            return;
+            return 1;
         }
         if (n < 0) {
-            if (errno != EAGAIN && errno != EINTR)
+            if (errno != EAGAIN && errno != EINTR) {
                 conn_close(s, c, &s->st.closed_peer);
-            return;
+                return 1;
+            }
+            return reads > 0;
         }
         c->rxlen += (size_t)n;
         if (!pending) /* a pending connection's deadline does not move */
             c->last_rx_ns = now;
         if (!(pending ? parse_pending(s, c, now) : parse_session(s, c, now)))
-            return;
+            return 1;
         if ((size_t)n < want)
-            return; /* drained: epoll (level-triggered) reports anything newer */
+            return 1; /* drained: epoll (level-triggered) reports anything newer */
     }
 }
 
@@ -420,17 +430,20 @@ pending_slot(struct sc_osrv *s)
     return oldest;
 }
 
-static void
+/* @return the connections taken off the listen queue (accepted or closed) */
+static int
 accept_new(struct sc_osrv *s, uint64_t now)
 {
-    for (int k = 0; k < ACCEPT_BURST; k++) {
+    int k;
+
+    for (k = 0; k < ACCEPT_BURST; k++) {
         struct epoll_event ev = { .events = EPOLLIN };
         struct sc_opeer peer;
         struct conn *c;
         int fd = sc_osock_accept(s->lfd, &peer);
 
         if (fd == -EAGAIN || fd == -EINTR)
-            return;
+            return k;
         if (fd < 0) {
             s->st.accept_errors++;
             if ((fd == -EMFILE || fd == -ENFILE) && s->spare_fd >= 0) {
@@ -442,7 +455,7 @@ accept_new(struct sc_osrv *s, uint64_t now)
                     close(fd);
                 s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
             }
-            return;
+            return k;
         }
         if (locked_out(s, &peer, now)) {
             close(fd);
@@ -472,6 +485,7 @@ accept_new(struct sc_osrv *s, uint64_t now)
          * once is a session before later accepts of this burst could evict it */
         read_conn(s, c, now);
     }
+    return k;
 }
 
 /* Queue journal messages next_seq..durable while the output buffer has room. */
@@ -503,6 +517,7 @@ sc_osrv_send(struct sc_osrv *s, const void *msg, size_t len, uint64_t now_ns)
         return -EMSGSIZE;
     if ((rc = sc_journal_append(&s->j, msg, (uint16_t)len)) < 0)
         return rc; /* counted by the journal; nothing appended */
+    s->queued = true;
     return (int64_t)s->j.count;
 }
 
@@ -511,6 +526,7 @@ sc_osrv_end_session(struct sc_osrv *s, uint64_t now_ns)
 {
     (void)now_ns;
     s->ending = true; /* queued in phase 3, after each session's catch-up */
+    s->queued = true;
 }
 
 static void
@@ -530,10 +546,10 @@ take_events(struct sc_osrv *s, int n, bool *listen_ready)
 }
 
 int
-sc_osrv_wait(struct sc_osrv *s, int timeout_ms)
+sc_osrv_wait(struct sc_osrv *s, uint64_t timeout_ns)
 {
     if (s->nev < 0) { /* nothing kept from an earlier wait */
-        s->nev = epoll_wait(s->epfd, s->evs, s->maxev, timeout_ms);
+        s->nev = sc_osock_epoll_wait(s->epfd, s->evs, s->maxev, timeout_ns);
         if (s->nev <= 0) { /* the timeout, or EINTR: a signal (the caller looks at why) */
             if (s->nev < 0 && errno != EINTR)
                 s->st.epoll_errors++;
@@ -541,15 +557,21 @@ sc_osrv_wait(struct sc_osrv *s, int timeout_ms)
             return 0;
         }
     }
-    return s->nev;
+    return 1;
+}
+
+static uint64_t
+later(uint64_t t, uint64_t dt)
+{
+    return t > UINT64_MAX - dt ? UINT64_MAX : t + dt;
 }
 
 int
 sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
 {
-    uint64_t before;
+    uint64_t before, timer = UINT64_MAX;
     bool listen_ready = false;
-    int more = 0, rc;
+    int work = 0, more = 0, rc;
 
     /* one system call says which sockets have something -- sc_osrv_wait's, if
      * the caller slept there: accept and read only those */
@@ -558,7 +580,7 @@ sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
     take_events(s, s->nev, &listen_ready);
     s->nev = -1;
     if (listen_ready)
-        accept_new(s, now);
+        work += accept_new(s, now);
     /* 1. read: logins, orders (acknowledgements are journaled) */
     for (uint32_t i = 0; i < s->pend_hi; i++) {
         struct conn *c = &s->pend[i];
@@ -566,10 +588,16 @@ sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
             continue;
         if (c->readable) {
             c->readable = false;
-            read_conn(s, c, now);
+            work += read_conn(s, c, now);
         }
-        if (c->fd >= 0 && !c->closing && now - c->since_ns >= s->s.login_timeout_ns)
+        if (c->fd < 0 || c->closing)
+            continue;
+        if (now - c->since_ns >= s->s.login_timeout_ns) {
             conn_close(s, c, &s->st.closed_login_timeout);
+            work++;
+        } else if (later(c->since_ns, s->s.login_timeout_ns) < timer) {
+            timer = later(c->since_ns, s->s.login_timeout_ns);
+        }
     }
     for (uint32_t i = 0; i < s->sess_hi; i++) {
         struct conn *c = &s->sess[i];
@@ -577,54 +605,118 @@ sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
             continue;
         if (c->readable) {
             c->readable = false;
-            read_conn(s, c, now);
+            work += read_conn(s, c, now);
         }
-        if (c->fd >= 0 && now - c->last_rx_ns >= s->s.timeout_ns)
+        if (c->fd >= 0 && now - c->last_rx_ns >= s->s.timeout_ns) {
             conn_close(s, c, &s->st.closed_timeout);
+            work++;
+        }
     }
-    /* 2. durable before sent (fsync: batch makes one fdatasync cover the batch) */
+    /* 2. durable before sent (fsync: batch makes one fdatasync cover the batch);
+     * what is journaled from here on (an on_lost callback's) is the next call's */
+    s->queued = false;
     before = s->j.count;
     if ((rc = sc_journal_sync(&s->j)) < 0 && s->j.count < before && s->on_lost)
         s->on_lost(s->ctx, s->j.count + 1, before, rc);
+    if (s->j.dirty && later(now, RETRY_NS) < timer) /* the sync failed: its cut is durable
+                                                      * only once one works */
+        timer = later(now, RETRY_NS);
     /* 3. send: rejections; replay, live messages, heartbeats -- one write per connection */
     for (uint32_t i = 0; i < s->pend_hi; i++)
-        if (s->pend[i].fd >= 0 && s->pend[i].closing)
+        if (s->pend[i].fd >= 0 && s->pend[i].closing) {
             conn_close(s, &s->pend[i], NULL);
+            work++;
+        }
     for (uint32_t i = 0; i < s->sess_hi; i++) {
         struct conn *c = &s->sess[i];
+        uint64_t due;
         if (c->fd < 0)
             continue;
         catch_up(s, c);
-        if (c->fd < 0)
+        if (c->fd < 0) { /* closed: the journal cannot serve it */
+            work++;
             continue;
+        }
         if (s->ending && !c->eos && c->next_seq > s->j.count &&
             sc_obuf_packet(&c->out, SC_SOUP_END_OF_SESSION, NULL, 0) == 0)
             c->eos = true;
         if (!c->out.len && now - c->last_tx_ns >= s->s.heartbeat_ns) {
             sc_obuf_packet(&c->out, SC_SOUP_SERVER_HEARTBEAT, NULL, 0);
-            s->st.tx_heartbeats++;
+            s->st.heartbeats++;
         }
         if (c->out.len) {
             size_t was = c->out.len;
             if (sc_obuf_flush(&c->out, c->fd) < 0) {
                 conn_close(s, c, &s->st.closed_peer);
+                work++;
                 continue;
             }
             if (c->out.len < was) {
                 c->last_tx_ns = now;
+                work++;
                 /* call again at once only while a replay makes progress: the
                  * epoll fd does not wake a poller for it (it waits on input) */
                 more += c->out.len || c->next_seq <= s->j.durable;
             }
         }
+        /* its timers: the timeout; a heartbeat, or output the kernel refused */
+        due = c->out.len ? later(now, RETRY_NS) : later(c->last_tx_ns, s->s.heartbeat_ns);
+        if (later(c->last_rx_ns, s->s.timeout_ns) < due)
+            due = later(c->last_rx_ns, s->s.timeout_ns);
+        if (due < timer)
+            timer = due;
     }
-    return more;
+    s->more = more > 0;
+    s->timer = timer;
+    return work;
+}
+
+uint64_t
+sc_osrv_deadline(const struct sc_osrv *s, uint64_t now_ns)
+{
+    /* a replay with output ready, messages journaled (or End of Session) since
+     * the last do_work, readiness a wait learnt: at once */
+    if (s->more || s->queued || s->nev > 0)
+        return now_ns;
+    return s->timer;
 }
 
 int
 sc_osrv_fd(const struct sc_osrv *s)
 {
     return s->epfd;
+}
+
+static int
+agent_do_work(void *self, uint64_t now_ns)
+{
+    return sc_osrv_do_work(self, now_ns);
+}
+
+static uint64_t
+agent_deadline(const void *self, uint64_t now_ns)
+{
+    return sc_osrv_deadline(self, now_ns);
+}
+
+static int
+agent_wait(void *self, uint64_t timeout_ns)
+{
+    return sc_osrv_wait(self, timeout_ns);
+}
+
+static int
+agent_fd(const void *self)
+{
+    return sc_osrv_fd(self);
+}
+
+struct sc_agent
+sc_osrv_agent(struct sc_osrv *s)
+{
+    static const struct sc_agent_ops ops = { "osrv", agent_do_work, agent_deadline, agent_wait,
+                                             agent_fd };
+    return (struct sc_agent){ &ops, s };
 }
 
 uint64_t
@@ -682,6 +774,17 @@ fail(struct sc_err *err, int rc, const char *fmt, ...)
     return rc;
 }
 
+int
+sc_osrv_repair(const struct sc_session_cfg *session, time_t stamp, struct sc_journal_repair *r,
+               struct sc_err *err)
+{
+    if (!session->journal[0]) {
+        memset(r, 0, sizeof(*r));
+        return fail(err, -EINVAL, "session %.40s: its journal is in memory only", session->name);
+    }
+    return sc_journal_repair(session->journal, stamp, r, err);
+}
+
 /* Room for every connection the tables allow: raise the soft limit if it is
  * lower (up to the hard one), else say what is needed. */
 static int
@@ -732,18 +835,14 @@ int
 sc_osrv_create(struct sc_osrv **out, const struct sc_config *cfg, const char *session,
                sc_osrv_msg_fn *on_msg, void *ctx, struct sc_err *err)
 {
-    const struct sc_session_cfg *sc = NULL;
+    const struct sc_session_cfg *sc = sc_session_find(cfg, session, true, err);
     struct sc_osrv *s;
     struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_LISTEN };
     uint32_t ways;
     int rc;
 
-    for (uint32_t i = 0; i < cfg->nsessions && !sc; i++)
-        if (!session || !strcmp(cfg->sessions[i].name, session))
-            sc = &cfg->sessions[i];
-    if (!sc || !sc->listen[0])
-        return fail(err, -ENOENT, "%.100s: no session %.40s with a listen address", cfg->origin,
-                    session ? session : "(any)");
+    if (!sc)
+        return -ENOENT;
     if ((rc = enough_fds(sc, err)) < 0)
         return rc;
     if (!(s = calloc(1, sizeof(*s))))
@@ -756,6 +855,7 @@ sc_osrv_create(struct sc_osrv **out, const struct sc_config *cfg, const char *se
     s->lfd = s->epfd = s->spare_fd = -1;
     s->j.fd = -1;
     s->nev = -1;
+    s->timer = UINT64_MAX;
     s->nsess = sc->max_connections;
     s->npend = sc->max_pending;
     s->maxev = (int)(s->nsess + s->npend + 1);

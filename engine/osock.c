@@ -8,11 +8,50 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <seqcast/proto/soup.h>
+
+const struct sc_session_cfg *
+sc_session_find(const struct sc_config *cfg, const char *name, bool server, struct sc_err *err)
+{
+    for (uint32_t i = 0; i < cfg->nsessions; i++) {
+        const struct sc_session_cfg *s = &cfg->sessions[i];
+        if (name && strcmp(s->name, name))
+            continue;
+        if ((server ? s->listen : s->connect)[0])
+            return s;
+        break; /* the one named (or the first) has no address for this end */
+    }
+    if (err) {
+        err->code = -ENOENT;
+        snprintf(err->msg, sizeof(err->msg), "%.100s: no session %.40s with a %s address",
+                 cfg->origin, name ? name : "(any)", server ? "listen" : "connect");
+    }
+    return NULL;
+}
+
+int
+sc_osock_epoll_wait(int epfd, struct epoll_event *evs, int maxev, uint64_t timeout_ns)
+{
+    static bool no_pwait2; /* a property of the kernel: learnt once */
+    uint64_t ms;
+
+    if (!no_pwait2) {
+        struct timespec ts = { (time_t)(timeout_ns / 1000000000u),
+                               (long)(timeout_ns % 1000000000u) };
+        int n = epoll_pwait2(epfd, evs, maxev, &ts, NULL);
+        if (n >= 0 || errno != ENOSYS)
+            return n;
+        no_pwait2 = true;
+    }
+    ms = (timeout_ns + 999999u) / 1000000u;
+    return epoll_wait(epfd, evs, maxev, ms > INT32_MAX ? INT32_MAX : (int)ms);
+}
 
 static int
 resolve(const char *ep, struct sockaddr_storage *ss, socklen_t *len, struct sc_err *err)

@@ -1,4 +1,5 @@
-/* Order-session plumbing shared by server and client: endpoints
+/* Order-session plumbing shared by server and client: the session's config,
+ * endpoints
  * ("tcp:HOST:PORT", "unix:/path"), non-blocking listen/connect with
  * TCP_NODELAY, and an output buffer written once per do_work. */
 #ifndef SC_ENGINE_OSOCK_H
@@ -8,7 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <seqcast/config.h>
 #include <seqcast/err.h>
+
+/* The session called name (NULL: the first) of cfg, which must have a listen
+ * address (server) or a connect address (client); else NULL with err filled
+ * (-ENOENT). What sc_osrv_create and sc_ocli_create look up. */
+const struct sc_session_cfg *sc_session_find(const struct sc_config *cfg, const char *name,
+                                             bool server, struct sc_err *err);
 
 int sc_osock_listen(const char *endpoint, struct sc_err *err);
 /* Starts a non-blocking connect; *in_progress set when it has not finished. */
@@ -25,6 +33,11 @@ struct sc_opeer {
  * @return the fd, -EAGAIN when none is waiting, or another negative errno
  * (-EMFILE ...). */
 int sc_osock_accept(int lfd, struct sc_opeer *peer);
+
+/* epoll_wait with a timeout in nanoseconds: epoll_pwait2 (Linux 5.11), else
+ * whole milliseconds, rounded up (a timer is never woken for early). */
+struct epoll_event;
+int sc_osock_epoll_wait(int epfd, struct epoll_event *evs, int maxev, uint64_t timeout_ns);
 
 struct sc_obuf {
     uint8_t *b;

@@ -10,8 +10,14 @@
  *                 one system call per wake-up instead of poll + read
  *   several       one ppoll over every agent's fd, timeout at the earliest
  *                 deadline (nanoseconds, not poll's milliseconds)
- *   poll-mode     an agent that can neither wait nor give an fd (DPDK) makes
- *                 the runner spin: its input would never wake a sleeper
+ *   poll-mode     an agent whose wait says -1 and whose fd is -1 (DPDK)
+ *                 makes the runner spin: its input would never wake a sleeper
+ *
+ * "One agent" and "several" count the agents that have input. One with
+ * neither a wait nor an fd op (an application's own work: orders to send, a
+ * feed) has none -- only its deadline wakes it -- so it neither joins the
+ * ppoll nor stops the one agent with input from sleeping in its wait; with
+ * no agent having input the runner sleeps until the earliest deadline.
  */
 #include <errno.h>
 #include <poll.h>
@@ -76,10 +82,10 @@ sc_runner_add(struct sc_runner *r, struct sc_agent a)
     return 0;
 }
 
-static int
-agent_fd(const struct sc_agent *a)
+static bool
+has_input(const struct sc_agent *a)
 {
-    return a->ops->fd ? a->ops->fd(a->self) : -1;
+    return a->ops->wait || a->ops->fd;
 }
 
 /* Sleep until deadline (absolute), input, or max_wait from now. */
@@ -87,21 +93,30 @@ static void
 sleep_until(struct sc_runner *r, uint64_t deadline, uint64_t max_wait)
 {
     struct pollfd p[SC_RUNNER_MAX_AGENTS];
+    const struct sc_agent *in = NULL; /* the agent with input, when there is one */
     uint64_t now = sc_clock_ns(), wait;
-    unsigned np = 0;
+    unsigned np = 0, nin = 0;
 
     if (deadline <= now + SPIN_UNDER_NS)
         return;
     wait = deadline - now < max_wait ? deadline - now : max_wait;
     if (wait < SPIN_UNDER_NS)
         return;
-    if (r->n == 1 && r->a[0].ops->wait) {
-        r->a[0].ops->wait(r->a[0].self, wait); /* -1: cannot sleep -- spin */
+    for (unsigned i = 0; i < r->n; i++)
+        if (has_input(&r->a[i])) {
+            in = &r->a[i];
+            nin++;
+        }
+    if (nin == 1 && in->ops->wait) {
+        in->ops->wait(in->self, wait); /* -1: cannot sleep -- spin */
         return;
     }
     for (unsigned i = 0; i < r->n; i++) {
-        int fd = agent_fd(&r->a[i]);
-        if (fd < 0)
+        const struct sc_agent *a = &r->a[i];
+        int fd;
+        if (!has_input(a))
+            continue;
+        if (!a->ops->fd || (fd = a->ops->fd(a->self)) < 0)
             return; /* a poll-mode agent: its input would not wake us */
         p[np++] = (struct pollfd){ .fd = fd, .events = POLLIN };
     }

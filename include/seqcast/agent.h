@@ -35,7 +35,11 @@
  *   SC_IDLE_YIELD  sched_yield() after a cycle that did no work
  *   SC_IDLE_SPIN   never sleep (lowest latency, one core at 100 %)
  *
- * A poll-mode agent (wait and fd both unavailable) makes SLEEP spin.
+ * A poll-mode agent (its wait returns -1 and its fd is -1: DPDK) makes SLEEP
+ * spin. An agent with neither a wait nor an fd op has no input (an
+ * application's own work: orders to send, a feed): only its deadline wakes it,
+ * so it takes no part in the sleep -- the one agent with input beside it still
+ * sleeps in its own wait(); with none, the runner sleeps until the deadline.
  *
  *   struct sc_runner *r;
  *   sc_runner_create(&r, SC_IDLE_SLEEP, &err);
@@ -58,7 +62,7 @@ struct sc_agent_ops {
     int (*do_work)(void *self, uint64_t now_ns);
     uint64_t (*deadline)(const void *self, uint64_t now_ns); /* NULL: only on input */
     int (*wait)(void *self, uint64_t timeout_ns);            /* NULL: ppoll on fd */
-    int (*fd)(const void *self);                             /* NULL: none */
+    int (*fd)(const void *self); /* NULL: none (and wait NULL too: the agent has no input) */
 };
 
 struct sc_agent {
@@ -72,7 +76,7 @@ enum sc_idle {
     SC_IDLE_SPIN,
 };
 
-#define SC_RUNNER_MAX_AGENTS 16
+#define SC_RUNNER_MAX_AGENTS 32 /* every session of a deployment, and a program's own */
 
 struct sc_runner;
 

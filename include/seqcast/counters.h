@@ -137,6 +137,72 @@
     X(rcvbuf_requested, G, "bytes", N, "SO_RCVBUF asked for (rcvbuf)")                     \
     X(rcvbuf_effective, G, "bytes", N, "SO_RCVBUF the kernel granted")
 
+/* ----------------------------------------------------------- order server */
+
+/* One set per session (struct sc_osrv_stats). The order gateway's JSON
+ * summary (seqcast-orderd) names them so. */
+#define SC_OSRV_COUNTERS(X)                                                                \
+    X(accepted, C, "connections", A, "connections accepted")                               \
+    X(logins, C, "logins", A, "logins accepted")                                           \
+    X(login_rejected_auth, C, "logins", Z,                                                 \
+      "logins rejected: unknown user or wrong password (they count toward the lockout)")   \
+    X(login_rejected_session, C, "logins", Z, "logins rejected: a session not served here") \
+    X(closed_timeout, C, "connections", Z, "sessions closed after timeout without input")  \
+    X(closed_logout, C, "connections", N, "sessions the client ended with a Logout Request") \
+    X(closed_protocol, C, "connections", Z,                                                \
+      "connections closed for a malformed or unexpected packet (rx_bad says which)")       \
+    X(closed_peer, C, "connections", N, "connections the peer closed or reset, or a write failed") \
+    X(rx_msgs, C, "messages", A, "unsequenced messages (orders) from logged-in clients")   \
+    X(tx_sequenced, C, "messages", A, "sequenced messages sent, replays included")         \
+    X(heartbeats, C, "packets", N, "Server Heartbeats sent (after heartbeat without output)") \
+    X(replayed, C, "messages", N, "of tx_sequenced: journaled before the client's login")  \
+    X(journal_msgs, G, "messages", A, "messages the journal holds")                        \
+    X(journal_torn_bytes, C, "bytes", Z,                                                   \
+      "a torn tail (the last record cut short by a crash) cut from the journal at open")   \
+    X(journal_syncs, C, "calls", N, "fdatasync calls on the journal")                      \
+    X(connections, G, "connections", A, "connections open now, logged in or not")          \
+    X(pending, G, "connections", N, "of them, not logged in yet")                          \
+    X(closed_login_timeout, C, "connections", Z,                                           \
+      "no login within login_timeout of the accept")                                       \
+    X(pending_evicted, C, "connections", Z,                                                \
+      "the oldest not-logged-in connection closed for a new one (max_pending)")            \
+    X(refused_full, C, "connections", Z,                                                   \
+      "a good login closed: max_connections are logged in already")                        \
+    X(login_locked_out, C, "connections", Z,                                               \
+      "connections closed unheard: their address is locked out")                           \
+    X(lockouts, C, "events", Z, "addresses locked out (lockout.failures within lockout.window)") \
+    X(lockout_table_full, C, "logins", Z,                                                  \
+      "failures counted in the shared entry: no room in the table (lockout.addresses)")    \
+    X(login_seq_ahead, C, "logins", Z, "logins asking for more than the journal holds")    \
+    X(accept_errors, C, "calls", Z, "accept failures (out of file descriptors, ...)")      \
+    X(epoll_errors, C, "calls", Z, "epoll calls that failed")                              \
+    X(journal_durable, G, "messages", N, "messages durable (and so sendable): 1..this")    \
+    X(journal_write_errors, C, "messages", Z,                                              \
+      "appends the journal refused (a full disk, ...): nothing appended, nothing sent")    \
+    X(journal_sync_errors, C, "calls", Z,                                                  \
+      "failed fdatasyncs: what was not durable is rolled back (sc_osrv_lost_fn)")          \
+    X(journal_rolled_back, C, "messages", Z, "messages those rolled back: never sent")     \
+    X(journal_read_errors, C, "records", Z,                                                \
+      "records read back from disk that failed their CRC (or the read)")                   \
+    X(closed_journal, C, "connections", Z,                                                 \
+      "sessions closed for a record they needed that could not be read back")
+
+/* ----------------------------------------------------------- order client */
+
+/* struct sc_ocli_stats; seqcast-order's JSON summary names them so. */
+#define SC_OCLI_COUNTERS(X)                                                                \
+    X(connects, C, "calls", A, "connection attempts")                                      \
+    X(logins, C, "logins", A, "logins accepted")                                           \
+    X(disconnects, C, "events", Z,                                                         \
+      "connections lost or refused (timeouts included): a reconnect follows the back-off") \
+    X(timeouts, C, "events", Z,                                                            \
+      "connections (logged in, or logging in) dropped after timeout without input")        \
+    X(rx_sequenced, C, "messages", A, "sequenced messages delivered")                      \
+    X(tx_unsequenced, C, "messages", A, "unsequenced messages (orders) queued by sc_ocli_send") \
+    X(tx_heartbeats, C, "packets", N, "Client Heartbeats sent")                            \
+    X(rx_heartbeats, C, "packets", N, "Server Heartbeats received")                        \
+    X(next_seq, G, "sequence", N, "the next sequenced message expected")
+
 /* ------------------------------------------------------------- machinery */
 
 /* A field of a stats struct, from a list entry. */

@@ -14,17 +14,28 @@
  * numbers, reconnects with back-off and resumes from its next expected
  * sequence.
  *
- * Both are agents (do_work(now) + a pollable fd, no threads). Output is queued
- * during a do_work and written once at its end (one system call per burst,
- * TCP_NODELAY always).
+ * Both are agents (<seqcast/agent.h>: do_work, deadline, wait, fd; no threads,
+ * time a parameter), alone or beside others on one runner:
+ *
+ *   sc_runner_add(r, sc_osrv_agent(srv));
+ *   sc_runner_add(r, sc_ocli_agent(cli));
+ *   while (!done)
+ *       sc_runner_run_once(r, 100000000);
+ *
+ * Output is queued during a do_work and written once at its end (one system
+ * call per burst, TCP_NODELAY always).
  */
 #ifndef SEQCAST_ORDER_H
 #define SEQCAST_ORDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
+#include <seqcast/agent.h>
 #include <seqcast/config.h>
+#include <seqcast/counters.h>
 #include <seqcast/err.h>
 
 /* ---------------------------------------------------------------- server */
@@ -44,29 +55,12 @@ typedef void sc_osrv_msg_fn(void *ctx, uint32_t conn, const char *user, const vo
  * sc_osrv_do_work. */
 typedef void sc_osrv_lost_fn(void *ctx, uint64_t first, uint64_t last, int err);
 
+/* Every counter is in SC_OSRV_COUNTERS (<seqcast/counters.h>), with what it
+ * means and the config key of the limit it belongs to; docs/COUNTERS.md
+ * lists them. */
 struct sc_osrv_stats {
-    uint64_t accepted, logins, login_rejected_auth, login_rejected_session;
-    uint64_t closed_timeout, closed_logout, closed_protocol, closed_peer;
-    uint64_t rx_msgs, tx_sequenced, tx_heartbeats, replayed;
-    uint64_t rx_bad[13];    /* protocol errors by class (-enum sc_perr) */
-    uint64_t journal_msgs, journal_torn_bytes, journal_syncs;
-    uint64_t connections;   /* open now, logged in or not */
-    uint64_t pending;       /* open now, not logged in yet */
-    /* limits (config key in brackets) */
-    uint64_t closed_login_timeout; /* no login within login_timeout of the accept [login_timeout] */
-    uint64_t pending_evicted;      /* oldest not-logged-in connection closed for a new one [max_pending] */
-    uint64_t refused_full;         /* a good login closed: max_connections logged in already */
-    uint64_t login_locked_out;     /* connections closed unheard: their address is locked out */
-    uint64_t lockouts;             /* addresses locked out [lockout.failures, .window, .duration] */
-    uint64_t lockout_table_full;   /* failures counted in the shared entry [lockout.addresses] */
-    uint64_t login_seq_ahead;      /* logins asking for more than the journal holds */
-    uint64_t accept_errors, epoll_errors;
-    /* the journal: a failed write appends nothing, a failed sync rolls back what
-     * was not durable (sc_osrv_lost_fn); neither is ever sent */
-    uint64_t journal_durable;      /* messages durable (and so sendable) */
-    uint64_t journal_write_errors, journal_sync_errors, journal_rolled_back;
-    uint64_t journal_read_errors;  /* a record read back from disk failed its CRC (or the read) */
-    uint64_t closed_journal;       /* connections closed for that: they cannot catch up */
+    SC_OSRV_COUNTERS(SC_COUNTER_FIELD)
+    uint64_t rx_bad[SC_PERR_COUNT + 1]; /* closed, by codec class: -enum sc_perr */
 };
 
 /* On failure err says why: a bad config, a journal that cannot be opened or is
@@ -101,21 +95,53 @@ void sc_osrv_end_session(struct sc_osrv *s, uint64_t now_ns);
 
 /* Accept, read (the message callback runs here), journal, and write what is
  * queued -- sc_osrv_send's messages included -- with heartbeats and timeouts.
- * Wait between calls, at most 10 ms or so (timers): in sc_osrv_wait, or in
- * your own poll/epoll on sc_osrv_fd (input) when it serves more than this.
- * @return > 0 if more output is ready at once (a replay that fills the
- * socket's buffer in steps): call again before waiting; 0 otherwise. */
+ * @return the work done: connections accepted, read and written, timers acted
+ * on (0 = idle). */
 int sc_osrv_do_work(struct sc_osrv *s, uint64_t now_ns);
 
-/* Sleep until input arrives or timeout_ms passes, in the one system call that
+/* The latest time sc_osrv_do_work must run again: <= now_ns while a replay
+ * larger than the socket's buffer has more output ready (the fd wakes no one
+ * for that: it is readable on input only), or when sc_osrv_send or
+ * sc_osrv_end_session was called since the last do_work; else the earliest
+ * timer -- a heartbeat due, a session's timeout, a login deadline, output or a
+ * journal sync to try again; UINT64_MAX if none (no connection). A lockout's
+ * end needs no call: the address's next connection is input. */
+uint64_t sc_osrv_deadline(const struct sc_osrv *s, uint64_t now_ns);
+
+/* Sleep until input arrives or timeout_ns passes, in the one system call that
  * also says which sockets have it (the next sc_osrv_do_work uses that answer
  * instead of asking again): a round trip costs a system call less than
- * poll(sc_osrv_fd) + do_work. @return > 0 if input is waiting, 0 otherwise
- * (the timeout, or a signal). */
-int sc_osrv_wait(struct sc_osrv *s, int timeout_ms);
+ * poll(sc_osrv_fd) + do_work. Nanoseconds (epoll_pwait2; whole milliseconds,
+ * rounded up, on kernels before 5.11). @return 1 if input is waiting, 0
+ * otherwise (the timeout, or a signal); never -1. */
+int sc_osrv_wait(struct sc_osrv *s, uint64_t timeout_ns);
+/* Readable when input arrives (an epoll fd): for your own poll or epoll. */
 int sc_osrv_fd(const struct sc_osrv *s);
+/* The server as an agent, for a runner (<seqcast/agent.h>). */
+struct sc_agent sc_osrv_agent(struct sc_osrv *s);
 void sc_osrv_get_stats(const struct sc_osrv *s, struct sc_osrv_stats *st);
 void sc_osrv_destroy(struct sc_osrv *s);
+
+/* What sc_osrv_repair did to a journal. */
+struct sc_journal_repair {
+    bool damaged;             /* false: nothing to salvage (a torn tail is create's to cut) */
+    uint64_t kept;            /* records 1..kept remain */
+    uint64_t dropped_bytes;   /* cut from the file */
+    uint64_t dropped_records; /* valid records found among those bytes (after the damage) */
+    char aside[SC_CFG_PATH_MAX + 32]; /* the untouched copy: JOURNAL.damaged-STAMP */
+};
+
+/* Salvage a session's journal that sc_osrv_create refuses as damaged before
+ * its end (-EUCLEAN): copy it aside to JOURNAL.damaged-STAMP (stamp: Unix
+ * seconds; fsynced, never overwriting), then cut the original after the last
+ * good record before the damage. A journal without damage is left alone
+ * (r->damaged false). The records after the damage are lost to the server
+ * (the copy keeps them): their sequence numbers go to new messages. Not while
+ * a server has it open (the journal's lock says so).
+ * @return 0, or a negative errno with err filled (-EINVAL: the journal is in
+ * memory only). */
+int sc_osrv_repair(const struct sc_session_cfg *session, time_t stamp,
+                   struct sc_journal_repair *r, struct sc_err *err);
 
 /* ---------------------------------------------------------------- client */
 
@@ -135,10 +161,10 @@ enum sc_ocli_event {
 typedef void sc_ocli_msg_fn(void *ctx, uint64_t seq, const void *msg, size_t len);
 typedef void sc_ocli_event_fn(void *ctx, enum sc_ocli_event ev, uint64_t arg);
 
+/* Every counter is in SC_OCLI_COUNTERS (<seqcast/counters.h>). */
 struct sc_ocli_stats {
-    uint64_t connects, logins, reconnects, timeouts, rx_sequenced, tx_unsequenced;
-    uint64_t tx_heartbeats, rx_heartbeats, rx_bad[13];
-    uint64_t next_seq; /* the next sequenced message expected */
+    SC_OCLI_COUNTERS(SC_COUNTER_FIELD)
+    uint64_t rx_bad[SC_PERR_COUNT + 1]; /* dropped, by codec class: -enum sc_perr */
 };
 
 /* first_seq: the sequence to resume from (1 = from the start, 0 = only new). */
@@ -154,7 +180,8 @@ int sc_ocli_send(struct sc_ocli *c, const void *msg, size_t len, uint64_t now_ns
 void sc_ocli_logout(struct sc_ocli *c, uint64_t now_ns);
 
 /* Read what the server sent (callbacks run here), heartbeat, time out,
- * reconnect, and write what is queued. @return > 0 if it did anything. */
+ * reconnect, and write what is queued. @return the work done: connection
+ * steps, packets read, writes (0 = idle). */
 int sc_ocli_do_work(struct sc_ocli *c, uint64_t now_ns);
 
 /* Write what sc_ocli_send queued, now, without reading: the order goes out in
@@ -163,18 +190,33 @@ int sc_ocli_do_work(struct sc_ocli *c, uint64_t now_ns);
  * @return 1 if it wrote (or the write failed: the connection is dropped and
  * SC_OCLI_DISCONNECTED reported), 0 if there was nothing to write. */
 int sc_ocli_flush(struct sc_ocli *c, uint64_t now_ns);
-int sc_ocli_fd(const struct sc_ocli *c); /* -1 while disconnected: poll with a timeout */
 
-/* Sleep until the server's next bytes arrive or timeout_ns passes, reading
- * them in that same system call (the next sc_ocli_do_work parses them): a
- * round trip costs a system call less than poll(sc_ocli_fd) + do_work. The
- * socket turns blocking for it (every other read and write stays
- * non-blocking); the timeout is rounded up to whole milliseconds (the kernel
- * counts it in scheduler ticks): for heartbeats, not microsecond timers.
- * @return 1 if bytes (or the peer's close) wait for do_work, 0 at the
- * timeout or a signal, -1 while not connected: sleep some other way. */
+/* The latest time sc_ocli_do_work must run again: <= now_ns when a wait read
+ * bytes or sc_ocli_send queued output since the last write; else the earliest
+ * of the reconnect back-off, the connect's or the session's timeout, the next
+ * heartbeat, a write to try again; UINT64_MAX once done (rejected, ended,
+ * logged out). */
+uint64_t sc_ocli_deadline(const struct sc_ocli *c, uint64_t now_ns);
+
+/* Sleep until the server's next bytes arrive or timeout_ns passes. Logged in
+ * (or logging in), a wait of 10 ms or more reads them in that same system
+ * call (the next sc_ocli_do_work parses them): a round trip costs a system
+ * call less than poll + do_work. The socket turns blocking for it (every
+ * other read and write stays non-blocking) and the kernel times it in
+ * scheduler ticks (rounded up to whole milliseconds, woken up to a tick
+ * late); a shorter wait is a ppoll, to the microsecond. Connecting, it wakes
+ * when the connect completes; between connections nothing can arrive: it
+ * sleeps timeout_ns. @return 1 if bytes (or the peer's close, or the
+ * connect's end) wait for do_work, 0 at the timeout or a signal; never -1. */
 int sc_ocli_wait(struct sc_ocli *c, uint64_t timeout_ns);
-int sc_ocli_logged_in(const struct sc_ocli *c);
+
+/* Readable when the server's bytes arrive, or while connecting when the
+ * connect completes (an epoll fd holding the connection's socket, valid from
+ * create to destroy: between connections it never becomes readable). */
+int sc_ocli_fd(const struct sc_ocli *c);
+bool sc_ocli_logged_in(const struct sc_ocli *c);
+/* The client as an agent, for a runner (<seqcast/agent.h>). */
+struct sc_agent sc_ocli_agent(struct sc_ocli *c);
 void sc_ocli_get_stats(const struct sc_ocli *c, struct sc_ocli_stats *st);
 void sc_ocli_destroy(struct sc_ocli *c);
 

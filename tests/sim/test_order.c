@@ -8,7 +8,10 @@
  * lockout table still limits (TCP from several loopback addresses); a full
  * session table refuses a login. The journal: appends the disk refuses and a
  * batch whose sync fails are never acknowledged (the sync's loss reported),
- * and the sequence stays whole. Create failures say why. */
+ * and the sequence stays whole. Create failures say why. The agent contract:
+ * deadlines alone keep an idle session alive and name every timer, and one
+ * runner on one thread serves two servers, a client and the application's
+ * agents, asleep while nothing is due. */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <seqcast/agent.h>
 #include <seqcast/order.h>
 
 #include <seqcast/proto/endian.h>
@@ -145,9 +149,9 @@ Test(order, idle_session_lives_on_heartbeats, .init = setup, .fini = teardown)
     cr_assert_eq(cs.logins, 1);
     cr_assert_eq(ss.closed_timeout, 0);
     cr_assert_eq(events[SC_OCLI_DISCONNECTED], 0);
-    cr_assert_geq(ss.tx_heartbeats, 55, "server heartbeats: %llu", (unsigned long long)ss.tx_heartbeats);
+    cr_assert_geq(ss.heartbeats, 55, "server heartbeats: %llu", (unsigned long long)ss.heartbeats);
     cr_assert_geq(cs.tx_heartbeats, 55, "client heartbeats: %llu", (unsigned long long)cs.tx_heartbeats);
-    cr_assert_leq(ss.tx_heartbeats, 61, "more heartbeats than one a second");
+    cr_assert_leq(ss.heartbeats, 61, "more heartbeats than one a second");
     sc_ocli_destroy(c);
     sc_osrv_destroy(s);
 }
@@ -337,9 +341,10 @@ on_order(void *ctx, uint32_t conn, const char *user, const void *msg, size_t len
 }
 
 /* sc_ocli_flush writes the queued order at once and reads nothing (no callback
- * runs in it); sc_osrv_do_work says "call again" only while a replay that
- * fills the socket's buffer in steps still has output ready, and 0 when idle. */
-Test(order, flush_writes_without_reading_and_do_work_asks_again_only_for_a_replay, .init = setup,
+ * runs in it); sc_osrv_deadline says "at once" only while a replay that fills
+ * the socket's buffer in steps still has output ready, or a message was sent
+ * since the last do_work; do_work reports its work, and 0 when idle. */
+Test(order, flush_writes_without_reading_and_the_deadline_is_now_only_for_a_replay, .init = setup,
      .fini = teardown)
 {
     static uint8_t big[1000];
@@ -357,16 +362,20 @@ Test(order, flush_writes_without_reading_and_do_work_asks_again_only_for_a_repla
     cr_assert_eq(sc_ocli_create(&c, &cfg, "T1", 1, on_msg, on_event, NULL, &err), 0, "%s",
                  err.msg);
     for (k = 0; k < 20000 && got < 3000; k++) { /* the replay: the server never waits */
-        more += sc_osrv_do_work(s, t) > 0;
+        sc_osrv_do_work(s, t);
+        more += sc_osrv_deadline(s, t) <= t;
         sc_ocli_do_work(c, t);
     }
     cr_assert_eq(got, 3000, "replayed %llu of 3000", (unsigned long long)got);
     cr_assert_gt(more, 0, "a replay larger than the socket buffer never asked to be called again");
-    cr_assert_eq(sc_osrv_do_work(s, t), 0, "caught up, yet the server asks to be called again");
-    cr_assert_eq(sc_osrv_do_work(s, t), 0);
+    sc_osrv_do_work(s, t);
+    cr_assert_gt(sc_osrv_deadline(s, t), t, "caught up, yet the server asks to be called again");
+    cr_assert_eq(sc_osrv_do_work(s, t), 0, "idle, yet it reports work");
 
     sc_osrv_send(s, "fill", 4, t); /* queued and written by the server... */
-    cr_assert_eq(sc_osrv_do_work(s, t), 0, "written in one go, yet it asks to be called again");
+    cr_assert_leq(sc_osrv_deadline(s, t), t, "a message sent, yet no call asked for");
+    cr_assert_gt(sc_osrv_do_work(s, t), 0, "it wrote, yet reports no work");
+    cr_assert_gt(sc_osrv_deadline(s, t), t, "written in one go, yet it asks to be called again");
     cr_assert_eq(sc_ocli_send(c, "order", 5, t), 0);
     cr_assert_eq(sc_ocli_flush(c, t), 1, "a queued order was not written");
     cr_assert_eq(got, 3000, "flush read the socket (a message callback ran)");
@@ -392,8 +401,9 @@ real_ms(void)
 
 /* sc_osrv_wait and sc_ocli_wait sleep until input comes (or their timeout),
  * in the read itself; what they learn or read waits for the next do_work
- * (no callback runs in a wait); a client not connected is told to sleep some
- * other way; the server's close wakes the client's wait. */
+ * (no callback runs in a wait); a client not connected sleeps its timeout
+ * (nothing can arrive), a shorter wait is timed to the microsecond; the
+ * server's close wakes the client's wait. */
 Test(order, waits_sleep_until_input_and_leave_the_work_to_do_work, .init = setup,
      .fini = teardown)
 {
@@ -408,13 +418,15 @@ Test(order, waits_sleep_until_input_and_leave_the_work_to_do_work, .init = setup
     cr_assert_eq(sc_osrv_create(&s, &cfg, "T1", on_order, NULL, &err), 0, "%s", err.msg);
     cr_assert_eq(sc_ocli_create(&c, &cfg, "T1", 1, on_msg, on_event, NULL, &err), 0, "%s",
                  err.msg);
-    cr_assert_eq(sc_ocli_wait(c, MS(5)), -1, "not connected: nothing to wait on");
     t0 = real_ms();
-    cr_assert_eq(sc_osrv_wait(s, 30), 0, "input without a client");
+    cr_assert_eq(sc_ocli_wait(c, MS(30)), 0, "not connected: input from nowhere");
+    cr_assert_geq(real_ms() - t0, 25, "not connected: the client's wait did not sleep");
+    t0 = real_ms();
+    cr_assert_eq(sc_osrv_wait(s, MS(30)), 0, "input without a client");
     cr_assert_geq(real_ms() - t0, 25, "the server's wait did not sleep");
     sc_ocli_do_work(c, t); /* connects */
     t0 = real_ms();
-    cr_assert_gt(sc_osrv_wait(s, 2000), 0, "the connection did not wake the server");
+    cr_assert_gt(sc_osrv_wait(s, MS(2000)), 0, "the connection did not wake the server");
     cr_assert_lt(real_ms() - t0, 1000);
     run(s, c, 100);
     cr_assert(sc_ocli_logged_in(c));
@@ -422,7 +434,7 @@ Test(order, waits_sleep_until_input_and_leave_the_work_to_do_work, .init = setup
     cr_assert_eq(sc_ocli_send(c, "order", 5, t), 0);
     cr_assert_eq(sc_ocli_flush(c, t), 1);
     t0 = real_ms();
-    cr_assert_gt(sc_osrv_wait(s, 2000), 0, "the order did not wake the server");
+    cr_assert_eq(sc_osrv_wait(s, MS(2000)), 1, "the order did not wake the server");
     cr_assert_lt(real_ms() - t0, 1000);
     cr_assert_eq(orders_seen, 0, "a callback ran in the wait");
     sc_osrv_do_work(s, t);
@@ -440,6 +452,13 @@ Test(order, waits_sleep_until_input_and_leave_the_work_to_do_work, .init = setup
     t0 = real_ms();
     cr_assert_eq(sc_ocli_wait(c, MS(30)), 0, "input from nowhere");
     cr_assert_geq(real_ms() - t0, 25, "the client's wait did not sleep");
+    t0 = real_ms();
+    for (k = 0; k < 100; k++) /* 100 waits of 100 us: ppoll, not a read timed in ticks */
+        cr_assert_eq(sc_ocli_wait(c, 100000), 0, "input from nowhere");
+    cr_assert_geq(real_ms() - t0, 9, "100 waits of 100 us took %llu ms",
+                  (unsigned long long)(real_ms() - t0));
+    cr_assert_lt(real_ms() - t0, 60, "100 waits of 100 us took %llu ms: rounded up to ticks",
+                 (unsigned long long)(real_ms() - t0));
     sc_ocli_do_work(c, t);
     cr_assert(sc_ocli_logged_in(c), "a timed-out wait broke the session");
 
@@ -454,10 +473,248 @@ Test(order, waits_sleep_until_input_and_leave_the_work_to_do_work, .init = setup
     sc_ocli_destroy(c);
 }
 
-/* ------------------------------------------------------------- limits */
+/* The deadlines are enough: calling the agents only at their deadlines (and
+ * reading what crossed the socket meanwhile) keeps an idle session alive on
+ * heartbeats for 60 s, in about two calls a second; a login deadline and the
+ * client's reconnect back-off are deadlines too. */
+Test(order, deadlines_name_every_timer, .init = setup, .fini = teardown)
+{
+    struct sc_osrv *s;
+    struct sc_ocli *c;
+    struct sc_osrv_stats ss;
+    struct sc_ocli_stats cs;
+    struct sc_err err;
+    uint64_t end, calls = 0, dropped;
+    int fd;
+
+    load("    reconnect: {min: 300ms, max: 1s}\n");
+    t = MS(1000);
+    cr_assert_eq(sc_osrv_create(&s, &cfg, "T1", NULL, NULL, &err), 0, "%s", err.msg);
+    sc_osrv_do_work(s, t);
+    cr_assert_eq(sc_osrv_deadline(s, t), UINT64_MAX, "no connection, yet a timer");
+    fd = raw_connect(); /* never logs in: closed at its login deadline, 3 s */
+    sc_osrv_do_work(s, t);
+    cr_assert_eq(sc_osrv_deadline(s, t), t + MS(3000), "the login deadline");
+    t = sc_osrv_deadline(s, t);
+    sc_osrv_do_work(s, t);
+    sc_osrv_get_stats(s, &ss);
+    cr_assert_eq(ss.closed_login_timeout, 1);
+    close(fd);
+
+    cr_assert_eq(sc_ocli_create(&c, &cfg, "T1", 1, on_msg, on_event, NULL, &err), 0, "%s",
+                 err.msg);
+    run(s, c, 100);
+    cr_assert(sc_ocli_logged_in(c));
+    for (end = t + MS(60000); t < end; calls++) {
+        uint64_t ds = sc_osrv_deadline(s, t), dc = sc_ocli_deadline(c, t);
+        cr_assert_gt(ds, t, "the server asks for a call at once, idle");
+        cr_assert_gt(dc, t, "the client asks for a call at once, idle");
+        cr_assert_leq(dc, t + MS(1000), "the client's next heartbeat is no deadline");
+        t = ds < dc ? ds : dc;
+        for (int k = 0; k < 2; k++) { /* a heartbeat written, then read by the other */
+            sc_osrv_do_work(s, t);
+            sc_ocli_do_work(c, t);
+        }
+    }
+    sc_osrv_get_stats(s, &ss);
+    sc_ocli_get_stats(c, &cs);
+    cr_assert(sc_ocli_logged_in(c), "the session died on deadlines alone");
+    cr_assert_eq(ss.closed_timeout, 0);
+    cr_assert_eq(cs.logins, 1);
+    cr_assert_geq(ss.heartbeats, 55);
+    cr_assert_geq(cs.tx_heartbeats, 55);
+    cr_assert_leq(calls, 130, "%llu calls for 60 idle seconds", (unsigned long long)calls);
+
+    sc_osrv_destroy(s); /* the client loses its server: it retries after the back-off */
+    for (int k = 0; k < 3 && !events[SC_OCLI_DISCONNECTED]; k++)
+        sc_ocli_do_work(c, t);
+    cr_assert_eq(events[SC_OCLI_DISCONNECTED], 1);
+    dropped = t;
+    cr_assert_eq(sc_ocli_deadline(c, t), dropped + MS(300), "the back-off");
+    t = sc_ocli_deadline(c, t);
+    sc_ocli_do_work(c, t); /* no server: refused, the back-off doubles */
+    sc_ocli_get_stats(c, &cs);
+    cr_assert_eq(cs.connects, 2);
+    cr_assert_eq(sc_ocli_deadline(c, t), t + MS(600));
+    sc_ocli_logout(c, t);
+    cr_assert_eq(sc_ocli_deadline(c, t), UINT64_MAX, "logged out, yet a timer");
+    sc_ocli_destroy(c);
+}
 
 static struct sc_osrv *acking; /* the server on_ack_order answers through */
 static uint64_t acks_sent;
+static void on_ack_order(void *ctx, uint32_t conn, const char *user, const void *msg, size_t len);
+
+static char path_b[108];
+static uint64_t thread_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* the application of the runner test: orders to the client, one at a time
+ * (B acknowledges each), then one message to A's raw client */
+struct app {
+    struct sc_ocli *cli;
+    struct sc_osrv *a;
+    int sent, told;
+};
+
+static int
+app_work(void *self, uint64_t now)
+{
+    struct app *p = self;
+
+    if (p->sent < 100 && (uint64_t)p->sent == got && sc_ocli_logged_in(p->cli)) {
+        cr_assert_eq(sc_ocli_send(p->cli, &p->sent, sizeof(p->sent), now), 0);
+        sc_ocli_flush(p->cli, now);
+        p->sent++;
+        return 1;
+    }
+    if (p->sent == 100 && got == 100 && !p->told) { /* the session is idle: now A */
+        cr_assert_eq(sc_osrv_send(p->a, "to A", 4, now), 1);
+        p->told = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* A's client, a raw connection, as an agent too (the runner wakes on its
+ * input): when A's message came */
+struct raw {
+    int fd;
+    size_t len;
+    uint8_t b[512];
+    uint64_t got_at;
+};
+
+static int
+raw_work(void *self, uint64_t now)
+{
+    struct raw *w = self;
+    struct sc_soup_pkt p;
+    ssize_t n = recv(w->fd, w->b + w->len, sizeof(w->b) - w->len, MSG_DONTWAIT);
+    size_t off = 0;
+    int rc;
+
+    if (n <= 0)
+        return 0;
+    w->len += (size_t)n;
+    while ((rc = sc_soup_parse(w->b + off, w->len - off, 1024, SC_SOUP_FROM_SERVER, &p)) > 0) {
+        if (p.type == SC_SOUP_SEQUENCED && p.payload_len == 4 && !memcmp(p.payload, "to A", 4))
+            w->got_at = now;
+        off += (size_t)rc;
+    }
+    return 1;
+}
+
+static int
+raw_fd(const void *self)
+{
+    return ((const struct raw *)self)->fd;
+}
+
+/* One runner on one thread serves two servers and a client, with the
+ * application's work as a fourth agent: it sleeps (not spins) while the
+ * client waits to reconnect to a server not up yet -- the client's fd is
+ * valid between connections -- and while all is idle; the client's orders
+ * are acknowledged by B; a message sent on A outside its do_work goes out at
+ * once (its deadline says so), not at A's next heartbeat a second later. */
+Test(order, one_runner_serves_two_servers_and_a_client, .init = setup, .fini = teardown,
+     .timeout = 30)
+{
+    static const struct sc_agent_ops app_ops = { "app", app_work, NULL, NULL, NULL };
+    static const struct sc_agent_ops raw_ops = { "raw", raw_work, NULL, NULL, raw_fd };
+    static struct raw raw;
+    struct sc_osrv *a, *b;
+    struct sc_ocli *c;
+    struct sc_runner *r;
+    struct sc_err err;
+    struct app app = { 0 };
+    uint8_t login[64];
+    uint64_t t0, cpu0, told_at = 0;
+    char y[1024];
+    int n;
+
+    snprintf(path_b, sizeof(path_b), "/tmp/seqcast-order-test-%d-b.sock", (int)getpid());
+    snprintf(y, sizeof(y),
+             "sessions:\n"
+             "  - name: A\n"
+             "    listen: unix:%s\n"
+             "    users: [ {name: DESK1, password: pw1} ]\n"
+             "  - name: B\n"
+             "    listen: unix:%s\n"
+             "    connect: unix:%s\n"
+             "    reconnect: {min: 100ms, max: 100ms}\n"
+             "    users: [ {name: DESK1, password: pw1} ]\n"
+             "    login: {user: DESK1, password: pw1}\n",
+             path, path_b, path_b);
+    unlink(path_b);
+    cr_assert_eq(sc_config_load_string(&cfg, "t.yaml", y, strlen(y), &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_osrv_create(&a, &cfg, "A", NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_ocli_create(&c, &cfg, "B", 1, on_msg, on_event, NULL, &err), 0, "%s",
+                 err.msg);
+    app.cli = c;
+    app.a = a;
+    cr_assert_eq(sc_runner_create(&r, SC_IDLE_SLEEP, &err), 0);
+    cr_assert_eq(sc_runner_add(r, sc_osrv_agent(a)), 0);
+    cr_assert_eq(sc_runner_add(r, sc_ocli_agent(c)), 0);
+    cr_assert_eq(sc_runner_add(r, (struct sc_agent){ &app_ops, &app }), 0);
+
+    /* B is not up: the client retries every 100 ms, the runner sleeps between */
+    t0 = sc_clock_now();
+    cpu0 = thread_ns();
+    while (sc_clock_now() - t0 < MS(300))
+        sc_runner_run_once(r, MS(100));
+    cr_assert_lt(thread_ns() - cpu0, MS(100), "the runner spun: %llu ms of CPU in 300 ms",
+                 (unsigned long long)((thread_ns() - cpu0) / 1000000));
+    {
+        struct sc_ocli_stats cs;
+        sc_ocli_get_stats(c, &cs);
+        cr_assert_geq(cs.connects, 3, "no retries: %llu", (unsigned long long)cs.connects);
+    }
+
+    memset(&raw, 0, sizeof(raw));
+    raw.fd = raw_connect(); /* A's client logs in */
+    n = sc_soup_encode_login_request(login, sizeof(login), "DESK1", "pw1", "", 1);
+    cr_assert_eq(write(raw.fd, login, (size_t)n), n);
+    cr_assert_eq(sc_runner_add(r, (struct sc_agent){ &raw_ops, &raw }), 0);
+    cr_assert_eq(sc_osrv_create(&b, &cfg, "B", on_ack_order, NULL, &err), 0, "%s", err.msg);
+    acking = b;
+    acks_sent = 0;
+    cr_assert_eq(sc_runner_add(r, sc_osrv_agent(b)), 0);
+    t0 = sc_clock_now();
+    while (sc_clock_now() - t0 < MS(10000) && !raw.got_at) {
+        sc_runner_run_once(r, MS(1000)); /* sleeps end on input and deadlines only */
+        if (app.told && !told_at)
+            told_at = sc_runner_now(r);
+    }
+    cr_assert_eq(got, 100, "the client got %llu of 100 acknowledgements",
+                 (unsigned long long)got);
+    cr_assert_eq(acks_sent, 100);
+    cr_assert(told_at, "the application never turned to A");
+    cr_assert(raw.got_at, "A's client never got its message");
+    cr_assert_lt(raw.got_at - told_at, MS(500), "A sent its message %llu ms late",
+                 (unsigned long long)((raw.got_at - told_at) / 1000000));
+
+    t0 = sc_clock_now(); /* all idle: heartbeats only */
+    cpu0 = thread_ns();
+    while (sc_clock_now() - t0 < MS(300))
+        sc_runner_run_once(r, MS(100));
+    cr_assert_lt(thread_ns() - cpu0, MS(100), "idle, the runner spun: %llu ms of CPU",
+                 (unsigned long long)((thread_ns() - cpu0) / 1000000));
+    cr_assert(sc_ocli_logged_in(c));
+    close(raw.fd);
+    sc_runner_destroy(r);
+    sc_ocli_destroy(c);
+    sc_osrv_destroy(a);
+    sc_osrv_destroy(b);
+    unlink(path_b);
+}
+
+/* ------------------------------------------------------------- limits */
+
 
 /* an order gateway in one line: every order gets a sequenced answer */
 static void

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <seqcast/counters.h>
+#include <seqcast/order.h>
 #include <seqcast/pub.h>
 #include <seqcast/sub.h>
 
@@ -40,6 +41,8 @@ Test(counters, every_struct_is_its_list)
     check_set(SC_COUNTERS_PUB, sizeof(struct sc_pub_stats), bad + sizeof(struct sc_link_stats));
     check_set(SC_COUNTERS_SUB, sizeof(struct sc_sub_stats), bad + sizeof(struct sc_link_stats));
     check_set(SC_COUNTERS_LINK, sizeof(struct sc_link_stats), 0);
+    check_set(SC_COUNTERS_OSRV, sizeof(struct sc_osrv_stats), bad);
+    check_set(SC_COUNTERS_OCLI, sizeof(struct sc_ocli_stats), bad);
 }
 
 /* every counter reaches the JSON, with its value */
@@ -66,6 +69,40 @@ Test(counters, json_names_every_counter)
     cr_assert(strstr(buf, "\"checksum\": 5"));
     cr_assert(strstr(buf, "\"rx_bad_total\": 5"));
     free(buf);
+}
+
+/* the JSON of any agent's stats (seqcast-orderd's, seqcast-order's): every
+ * counter of its list, then rx_bad */
+Test(counters, json_of_any_set_names_every_counter)
+{
+    static const enum sc_counter_set sets[] = { SC_COUNTERS_OSRV, SC_COUNTERS_OCLI };
+    struct sc_osrv_stats osrv;
+    struct sc_ocli_stats ocli;
+    void *st[] = { &osrv, &ocli };
+    uint64_t *bad[] = { osrv.rx_bad, ocli.rx_bad };
+
+    for (int k = 0; k < 2; k++) {
+        char *buf = NULL, key[96];
+        size_t len = 0, n;
+        FILE *m = open_memstream(&buf, &len);
+        const struct sc_counter_desc *d = sc_counter_descs(sets[k], &n);
+
+        memset(&osrv, 0, sizeof(osrv));
+        memset(&ocli, 0, sizeof(ocli));
+        for (size_t i = 0; i < n; i++)
+            *(uint64_t *)(void *)((char *)st[k] + d[i].off) = 2000 + i;
+        bad[k][-SC_PERR_LENGTH] = 3;
+        sc_cli_json_stats(m, sets[k], st[k], bad[k]);
+        fclose(m);
+        for (size_t i = 0; i < n; i++) {
+            snprintf(key, sizeof(key), "\"%s\": %zu", d[i].name, 2000 + i);
+            cr_assert(strstr(buf, key), "%s missing from %s", key, buf);
+        }
+        cr_assert(strstr(buf, "\"length\": 3"), "%s", buf);
+        cr_assert(strstr(buf, "\"rx_bad_total\": 3"), "%s", buf);
+        cr_assert_eq(buf[0], '"', "a member list starts with its first key: %s", buf);
+        free(buf);
+    }
 }
 
 Test(counters, codec_classes_are_named_from_their_list)

@@ -1,7 +1,9 @@
 /* The runner: one clock reading per cycle for every agent, agents in the order
  * added, each strategy's idling (sleep until the earliest deadline or input;
- * one agent sleeps in its own wait; a poll-mode agent forces a spin), stop
- * conditions. Fake agents count calls; a pipe is their input. */
+ * one agent sleeps in its own wait; a poll-mode agent forces a spin; an agent
+ * without input -- an application's -- neither spins nor keeps the one with
+ * input from its wait), stop conditions. Fake agents count calls; a pipe is
+ * their input. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@ struct fake {
     int work;             /* what do_work reports */
     int pipe[2];          /* input; -1: a poll-mode agent */
     bool own_wait;        /* offers wait() */
+    bool no_input;        /* offers neither wait() nor fd() */
     int *order, *norder, id;
 };
 
@@ -61,6 +64,7 @@ f_wait(void *self, uint64_t ns)
 
 static const struct sc_agent_ops ops = { "fake", f_work, f_deadline, NULL, f_fd };
 static const struct sc_agent_ops ops_wait = { "fake", f_work, f_deadline, f_wait, f_fd };
+static const struct sc_agent_ops ops_app = { "app", f_work, f_deadline, NULL, NULL };
 
 static struct fake
 fake(bool with_input)
@@ -74,7 +78,7 @@ fake(bool with_input)
 static struct sc_agent
 agent(struct fake *f)
 {
-    return (struct sc_agent){ f->own_wait ? &ops_wait : &ops, f };
+    return (struct sc_agent){ f->no_input ? &ops_app : f->own_wait ? &ops_wait : &ops, f };
 }
 
 static uint64_t
@@ -205,6 +209,71 @@ Test(runner, a_near_deadline_or_a_poll_mode_agent_spins)
     dt = elapsed_since(t0);
     cr_assert_lt(dt, 200000000, "100 cycles took %llu ns: it slept", (unsigned long long)dt);
     cr_assert_eq(poll_mode.calls, 100);
+    sc_runner_destroy(r);
+}
+
+/* An application's agent (no wait, no fd) beside one agent with input: the
+ * runner still sleeps in that one's wait (it spun before: the agent without
+ * an fd was taken for a poll-mode one). */
+Test(runner, an_agent_without_input_leaves_the_sleep_to_the_one_with_input)
+{
+    struct sc_runner *r;
+    struct fake io = fake(true), app = fake(false);
+
+    io.own_wait = true;
+    app.no_input = true;
+    app.deadline_in = 10000000;
+    cr_assert_eq(sc_runner_create(&r, SC_IDLE_SLEEP, NULL), 0);
+    sc_runner_add(r, agent(&app));
+    sc_runner_add(r, agent(&io));
+    sc_runner_run_once(r, 1000000000);
+    cr_assert_eq(io.waits, 1, "the agent with input did not sleep in its wait");
+    sc_runner_destroy(r);
+}
+
+/* Beside agents with fds (no wait of their own), an agent without input
+ * takes no part in the ppoll: the sleep lasts to its deadline, or until
+ * input comes on the others. */
+Test(runner, an_agent_without_input_joins_no_poll_and_its_deadline_ends_the_sleep)
+{
+    struct sc_runner *r;
+    struct fake a = fake(true), b = fake(true), app = fake(false);
+    uint64_t t0, dt;
+
+    app.no_input = true;
+    app.deadline_in = 20000000; /* 20 ms */
+    cr_assert_eq(sc_runner_create(&r, SC_IDLE_SLEEP, NULL), 0);
+    sc_runner_add(r, agent(&a));
+    sc_runner_add(r, agent(&app));
+    sc_runner_add(r, agent(&b));
+    t0 = sc_clock_now();
+    sc_runner_run_once(r, 1000000000);
+    dt = elapsed_since(t0);
+    cr_assert_geq(dt, 15000000, "did not sleep (%llu ns): taken for a poll-mode agent",
+                  (unsigned long long)dt);
+    cr_assert_lt(dt, 500000000, "slept %llu ns: past the deadline", (unsigned long long)dt);
+    sc_runner_destroy(r);
+}
+
+/* Only agents without input: a plain sleep until the earliest deadline. */
+Test(runner, agents_without_input_sleep_until_the_earliest_deadline)
+{
+    struct sc_runner *r;
+    struct fake a = fake(false), b = fake(false);
+    uint64_t t0, dt;
+
+    a.no_input = b.no_input = true;
+    a.deadline_in = 200000000; /* 200 ms */
+    b.deadline_in = 20000000;  /*  20 ms: the one that counts */
+    cr_assert_eq(sc_runner_create(&r, SC_IDLE_SLEEP, NULL), 0);
+    sc_runner_add(r, agent(&a));
+    sc_runner_add(r, agent(&b));
+    t0 = sc_clock_now();
+    sc_runner_run_once(r, 1000000000);
+    dt = elapsed_since(t0);
+    cr_assert_geq(dt, 15000000, "did not sleep (%llu ns)", (unsigned long long)dt);
+    cr_assert_lt(dt, 150000000, "slept %llu ns: past the earliest deadline",
+                 (unsigned long long)dt);
     sc_runner_destroy(r);
 }
 
