@@ -183,7 +183,7 @@ Test(rtx, the_budget_holds_per_address_in_one_subnet)
                 over++;
         }
     cr_assert_eq(over, 64ull * (2520 - 2000), "over budget: %llu", (unsigned long long)over);
-    cr_assert_eq(r.budget_shared, 0, "64 addresses fit the table");
+    cr_assert_eq(r.budgets.budget_shared, 0, "64 addresses fit the table");
     teardown_window();
 }
 
@@ -206,19 +206,19 @@ Test(rtx, addresses_beyond_the_table_share_one_budget)
         }
     printf("# %u addresses x %u sequences, budget %u: %llu allowed, %llu over budget, %llu "
            "charged to the shared budget\n", naddr, asks, budget, (unsigned long long)allowed,
-           (unsigned long long)over, (unsigned long long)r.budget_shared);
+           (unsigned long long)over, (unsigned long long)r.budgets.budget_shared);
     cr_assert_leq(allowed, (uint64_t)SC_RTX_RECEIVERS * budget + budget,
                   "%llu allowed: more than one budget per slot plus the shared one",
                   (unsigned long long)allowed);
-    cr_assert_gt(r.budget_shared, 0);
+    cr_assert_gt(r.budgets.budget_shared, 0);
     /* every address that fits has its own budget: the table fills up */
     cr_assert_geq(allowed, (uint64_t)SC_RTX_RECEIVERS * budget * 3 / 4);
     /* a second later: stale slots are reused, new addresses have budgets again */
-    over = r.budget_shared;
+    over = r.budgets.budget_shared;
     for (uint32_t a = 0; a < 64; a++)
         cr_assert_neq(sc_rtx_request(&r, &w, 0, htonl(0x0a000000u + a), now + 2000000000ull),
                       SC_RTX_OVER_BUDGET, "address %u after the second", a);
-    cr_assert_eq(r.budget_shared, over, "a fresh address was sent to the shared budget");
+    cr_assert_eq(r.budgets.budget_shared, over, "a fresh address was sent to the shared budget");
     teardown_window();
 }
 
