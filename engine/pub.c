@@ -1090,6 +1090,7 @@ sc_pub_get_stats(const struct sc_pub *p, struct sc_pub_stats *st)
     st->rtx_rate_limited = p->rtx.rate_limited;
     st->nak_budget_shared = p->rtx.budgets.budget_shared;
     st->mold_budget_shared = p->srv.budgets.budget_shared;
+    st->mold_resp_queued = p->mold ? sc_rereq_srv_queued(&p->srv) : 0;
     st->window_evicted = p->w.evicted;
     st->window_trail = p->w.trail;
     st->window_lead = p->w.trail + p->w.count - 1;

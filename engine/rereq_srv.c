@@ -15,11 +15,10 @@ sc_rereq_srv_init(struct sc_rereq_srv *s, const struct sc_channel_cfg *ch,
                   struct sc_pub_stats *st)
 {
     uint64_t cap = SC_REREQ_QUEUE + (uint64_t)SC_REREQ_SHARE * (SC_RTX_RECEIVERS + 1);
-    uint64_t ring = sc_pow2_roundup(cap);
     uint64_t min_depth = sc_wire_bits(pkt_max) > 12000 * 8 ? sc_wire_bits(pkt_max) : 12000 * 8;
 
     memset(s, 0, sizeof(*s));
-    s->q = calloc(ring, sizeof(*s->q));
+    s->q = calloc(cap, sizeof(*s->q));
     s->bufs = malloc((size_t)SC_REREQ_BUFS * pkt_max);
     if (!s->q || !s->bufs) {
         sc_rereq_srv_fini(s);
@@ -32,7 +31,6 @@ sc_rereq_srv_init(struct sc_rereq_srv *s, const struct sc_channel_cfg *ch,
     s->response_bytes = ch->mold.response_bytes && ch->mold.response_bytes < pkt_max - SC_MOLD_HDR_LEN
                             ? ch->mold.response_bytes
                             : pkt_max - SC_MOLD_HDR_LEN;
-    s->mask = (uint32_t)(ring - 1);
     s->cap = (uint32_t)cap;
     s->congested = SC_REREQ_QUEUE;
     sc_rtx_budget_init(&s->budgets, ch->rtx.budget);
@@ -89,6 +87,47 @@ walk(const struct sc_rereq_srv *s, struct sc_txw *w, uint64_t first, uint32_t ma
         }
     }
     return n;
+}
+
+/* ------------------------------------------------------------ the queue */
+
+static bool
+before(const struct sc_rereq_entry *a, const struct sc_rereq_entry *b)
+{
+    return a->tag < b->tag || (a->tag == b->tag && a->order < b->order);
+}
+
+static void
+heap_push(struct sc_rereq_srv *s, const struct sc_rereq_entry *e)
+{
+    uint32_t i = s->n++;
+
+    while (i > 0 && before(e, &s->q[(i - 1) / 2])) {
+        s->q[i] = s->q[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    s->q[i] = *e;
+}
+
+static void
+heap_pop(struct sc_rereq_srv *s)
+{
+    struct sc_rereq_entry e = s->q[--s->n];
+    uint32_t i = 0;
+
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= s->n)
+            break;
+        if (c + 1 < s->n && before(&s->q[c + 1], &s->q[c]))
+            c++;
+        if (!before(&s->q[c], &e))
+            break;
+        s->q[i] = s->q[c];
+        i = c;
+    }
+    if (s->n)
+        s->q[i] = e;
 }
 
 /* ------------------------------------------------------------ requests */
@@ -169,10 +208,11 @@ sc_rereq_srv_request(struct sc_rereq_srv *s, struct sc_txw *w, uint64_t sent_end
     if (h.seq < lo)
         st->mold_not_in_window++;
     rq->queued++;
-    s->q[s->tail++ & s->mask] = (struct sc_rereq_entry){
-        .first = first, .count = end <= lo ? 0 : granted, .addr = pk->addr, .port = pk->port,
-        .rq = (uint16_t)sc_rtx_budget_index(&s->budgets, rq),
-    };
+    rq->last_tag = (rq->last_tag > s->vtime ? rq->last_tag : s->vtime) + 1;
+    heap_push(s, &(struct sc_rereq_entry){
+                     .tag = rq->last_tag, .order = s->arrivals++, .first = first,
+                     .count = end <= lo ? 0 : granted, .addr = pk->addr, .port = pk->port,
+                     .rq = (uint16_t)sc_rtx_budget_index(&s->budgets, rq) });
 }
 
 /* ------------------------------------------------------------ responses */
@@ -207,8 +247,8 @@ sc_rereq_srv_poll(struct sc_rereq_srv *s, struct sc_txw *w, uint64_t sent_end, u
 
     sc_tbucket_refill(&s->rate, now_ns);
     s->wait_bits = 0;
-    while (s->head != s->tail) {
-        const struct sc_rereq_entry *e = &s->q[s->head & s->mask];
+    while (s->n) {
+        const struct sc_rereq_entry *e = &s->q[0];
         uint8_t *buf = s->bufs + (size_t)(s->next_buf % SC_REREQ_BUFS) * s->pkt_max;
         bool group = s->ch->mold.response == SC_MOLD_RESPONSE_MULTICAST;
         uint32_t msgs;
@@ -227,7 +267,8 @@ sc_rereq_srv_poll(struct sc_rereq_srv *s, struct sc_txw *w, uint64_t sent_end, u
             break;
         sc_tbucket_take(&s->rate, bits);
         sc_rtx_budget_entry(&s->budgets, e->rq)->queued--;
-        s->head++;
+        s->vtime = e->tag;
+        heap_pop(s);
         s->next_buf++;
         s->st->mold_req_answered++;
         s->st->mold_resp_msgs += msgs;
@@ -240,7 +281,7 @@ sc_rereq_srv_poll(struct sc_rereq_srv *s, struct sc_txw *w, uint64_t sent_end, u
 uint64_t
 sc_rereq_srv_deadline(const struct sc_rereq_srv *s)
 {
-    if (s->head == s->tail)
+    if (!s->n)
         return UINT64_MAX;
     return s->wait_bits ? sc_tbucket_when(&s->rate, s->wait_bits) : 0;
 }

@@ -12,8 +12,8 @@
  *     ├─ first not sent yet ──────────────────────> ignored: mold_req_not_sent
  *     ├─ ADDR over its budget (rtx.budget) ───────> ignored: mold_req_over_budget
  *     ├─ queue congested, ADDR holds its share ───> ignored: mold_req_dropped
- *     └─ queued ──(FIFO, within rtx.rate)──> response, by unicast to ADDR:PORT
- *                                            (mold.response: multicast -> the group)
+ *     └─ queued ──(fair between addresses, within rtx.rate)──> response, by unicast
+ *                          to ADDR:PORT (mold.response: multicast -> the group)
  *
  * Ignored means no answer at all: MoldUDP64 has no reject packet.
  *
@@ -33,12 +33,20 @@
  * Limits. The budget is rtx.c's per-address table (sc_rtx_budget, its shared
  * overflow for a crowd of addresses) in messages per second: a request is
  * charged the messages its response will hold (a heartbeat answer: 1), and
- * answered with as many as the budget has left. Responses wait in a FIFO and
- * leave within rtx.rate, counted as IP datagram bits (headers included); up to
- * SC_REREQ_QUEUE from anyone, past that an address adds only while it has
+ * answered with as many as the budget has left. Responses leave within
+ * rtx.rate, counted as IP datagram bits (headers included), in the order of
+ * start-time fair queueing between addresses (rtx.c's: a response's tag is
+ * max(virtual time, its address's last tag) + 1, the smallest tag goes first,
+ * arrival order among equals), so an address with one request waits for the
+ * rest of the round being served and its own -- at most two responses of each
+ * other address queued -- not for a flood's whole queue. Admission: up to
+ * SC_REREQ_QUEUE from anyone; past that an address adds only while it has
  * fewer than SC_REREQ_SHARE queued (the queue has room for that), so a flood
- * from many addresses cannot lock out a requester that asks for little: it
- * waits at most one queue's worth. Memory is sized at init.
+ * from many addresses cannot lock out a requester that asks for little. First
+ * come first served, a listener waited for the whole queue during a flood from
+ * 2,000 addresses (168 ms instead of 122 at 200 Mbit/s), and one asking every
+ * 5 ms found its share taken: 19 of 200 answered (tests/sim/test_hostile.c).
+ * Memory is sized at init.
  */
 #ifndef SC_ENGINE_REREQ_SRV_H
 #define SC_ENGINE_REREQ_SRV_H
@@ -63,6 +71,8 @@
 #define SC_REREQ_BUFS (SC_BURST + 1)
 
 struct sc_rereq_entry {
+    uint64_t tag;   /* fair-queueing order, then ... */
+    uint64_t order; /* ... arrival */
     uint64_t first; /* the first message to return */
     uint32_t count; /* most messages (what the budget granted); 0 = a heartbeat answer */
     uint32_t addr;  /* the requester (network order) */
@@ -79,8 +89,10 @@ struct sc_rereq_srv {
     struct sc_rtx_budget budgets;    /* messages per address per second */
     struct sc_tbucket rate;          /* rtx.rate, bits */
     uint64_t wait_bits;              /* the head response's bits while the rate holds it */
-    uint32_t head, tail, mask, cap, congested;
-    struct sc_rereq_entry *q;        /* FIFO ring */
+    uint64_t vtime;                  /* the tag of the last response sent */
+    uint64_t arrivals;
+    uint32_t n, cap, congested;
+    struct sc_rereq_entry *q;        /* a binary min-heap by (tag, order) */
     unsigned next_buf;
     uint8_t *bufs; /* SC_REREQ_BUFS response buffers of pkt_max, used in turn */
     struct sc_pub_stats *st;         /* the publisher's: mold_* counters, rx_bad */
@@ -105,7 +117,7 @@ void sc_rereq_srv_request(struct sc_rereq_srv *s, struct sc_txw *w, uint64_t sen
 typedef bool sc_rereq_send_fn(void *ctx, uint8_t *data, uint16_t len, uint32_t addr,
                               uint16_t port);
 
-/* Build and send queued responses, oldest first, within rtx.rate.
+/* Build and send queued responses in their order, within rtx.rate.
  * @return responses sent. */
 int sc_rereq_srv_poll(struct sc_rereq_srv *s, struct sc_txw *w, uint64_t sent_end,
                       uint64_t now_ns, sc_rereq_send_fn *send, void *ctx);
@@ -118,7 +130,7 @@ uint64_t sc_rereq_srv_deadline(const struct sc_rereq_srv *s);
 static inline uint32_t
 sc_rereq_srv_queued(const struct sc_rereq_srv *s)
 {
-    return s->tail - s->head;
+    return s->n;
 }
 
 #endif

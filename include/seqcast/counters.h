@@ -109,6 +109,8 @@
     X(mold_rate_limited, C, "events", Z, "responses delayed by rtx.rate")                  \
     X(mold_resp_unsent, C, "packets", Z,                                                   \
       "responses the transport refused: dropped (the requester asks again)")               \
+    X(mold_resp_queued, G, "responses", N,                                                 \
+      "responses waiting for rtx.rate (at most 1,024, + 4 per requester when congested)")  \
     X(rx_not_ours, C, "packets", Z, "well-formed, but for another session or port")        \
     X(rx_wrong_type, C, "packets", Z, "well-formed, but not something a publisher takes")  \
     X(rx_pkts, C, "packets", N, "packets received (NAKs, SPMRs, anything)")                \

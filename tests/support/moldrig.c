@@ -72,10 +72,13 @@ rig_init(struct rig *r, const struct sc_channel_cfg *ch,
 static void
 list_free(struct rig_list *l)
 {
+    bool discard = l->discard;
+
     for (size_t i = 0; i < l->n; i++)
         free(l->p[i].data);
     free(l->p);
     memset(l, 0, sizeof(*l));
+    l->discard = discard;
 }
 
 void
@@ -110,6 +113,13 @@ drain(struct rig *r, struct sc_xport *x, struct rig_list *l, uint32_t to, uint16
         for (uint16_t i = 0; i < got; i++) {
             struct rig_pkt *p;
             struct sc_mold_iter it;
+            struct sc_mold_hdr h;
+            l->seen++;
+            if (sc_mold_iter_init(&it, in[i].data, in[i].len, &h) == 0 &&
+                h.count != SC_MOLD_COUNT_EOS)
+                l->msgs += h.count;
+            if (l->discard)
+                continue;
             if (l->n == l->cap) {
                 l->cap = l->cap ? 2 * l->cap : 256;
                 l->p = realloc(l->p, l->cap * sizeof(*l->p));

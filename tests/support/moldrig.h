@@ -42,6 +42,8 @@ struct rig_pkt {
 struct rig_list {
     struct rig_pkt *p;
     size_t n, cap;
+    bool discard;         /* count only: nothing kept (a long run, memory measured) */
+    uint64_t seen, msgs;  /* packets, and messages in data packets, kept or not */
 };
 
 struct rig {
