@@ -50,7 +50,7 @@ setup_window(uint64_t delay_ns, uint64_t holdoff_ns, uint32_t budget)
         uint8_t *b = sc_txw_reserve(&w);
         cr_assert_not_null(b);
         memset(b, i, 100);
-        sc_txw_commit(&w, 100, 1);
+        sc_txw_commit(&w, 100, 0, 0, 1);
     }
     w.next_tx = 10;
     cr_assert_eq(sc_rtx_init(&r, 64, delay_ns, holdoff_ns, 0, 0, budget), 0);
@@ -110,7 +110,7 @@ Test(rtx, a_reused_slot_forgets_the_old_repair)
     for (int i = 10; i <= 64; i++) {
         uint8_t *b = sc_txw_reserve(&w);
         cr_assert_not_null(b);
-        sc_txw_commit(&w, 100, 1001 * US);
+        sc_txw_commit(&w, 100, 0, 0, 1001 * US);
         w.next_tx = (uint64_t)i + 1;
     }
     cr_assert_eq(sc_rtx_request(&r, &w, 0, 1, 1001 * US), SC_RTX_OUT_OF_WINDOW);
@@ -158,7 +158,7 @@ Test(rtx, a_reused_slot_starts_unconfirmed)
     cr_assert(sc_rtx_confirm(&r, &w, 0, 1000 * US));
     for (int i = 10; i < 74; i++) { /* a whole window later, slot 0 holds sequence 64 */
         cr_assert_not_null(sc_txw_reserve(&w));
-        sc_txw_commit(&w, 100, 1000 * US);
+        sc_txw_commit(&w, 100, 0, 0, 1000 * US);
     }
     w.next_tx = 74;
     cr_assert(sc_rtx_confirm(&r, &w, 64, 1001 * US), "sequence 64 inherited sequence 0's NCF");
@@ -260,7 +260,7 @@ Test(rtx, the_repair_rate_counts_ip_and_udp_headers)
     cr_assert_eq(sc_txw_init(&w, 64, 256, 0), 0);
     for (int i = 0; i < 10; i++) {
         cr_assert_not_null(sc_txw_reserve(&w));
-        sc_txw_commit(&w, 100, 1);
+        sc_txw_commit(&w, 100, 0, 0, 1);
     }
     w.next_tx = 10;
     cr_assert_eq(sc_rtx_init(&r, 64, 0, 0, rate, 0, UINT32_MAX), 0);
@@ -293,7 +293,7 @@ Test(rtx, a_flood_that_fills_the_queue_does_not_lock_out_a_receiver)
     cr_assert_eq(sc_txw_init(&w, 512, 256, 0), 0);
     for (int i = 0; i < 400; i++) {
         cr_assert_not_null(sc_txw_reserve(&w));
-        sc_txw_commit(&w, 100, 1);
+        sc_txw_commit(&w, 100, 0, 0, 1);
     }
     w.next_tx = 400;
     cr_assert_eq(sc_rtx_init(&r, 64, 0, 0, 0, 0, UINT32_MAX), 0);
