@@ -20,7 +20,9 @@
 
 static const char *const transport_names[] = { "udp", "dpdk", NULL };
 static const char *const framing_names[] = { "batched", "raw", NULL };
-static const char *const late_join_names[] = { "live", "window", NULL };
+static const char *const late_join_names[] = { "live", "window", "first", NULL };
+static const char *const protocol_names[] = { "pgm", "moldudp64", NULL };
+static const char *const mold_response_names[] = { "unicast", "multicast", NULL };
 static const char *const fsync_names[] = { "batch", "message", "none", NULL };
 const char *const sc_cfg_profile_names[] = { "lan", "wan", NULL };
 
@@ -64,6 +66,11 @@ static const struct sc_cfg_key channel_keys[] = {
     { "framing", SC_VT_ENUM, CH(framing), .names = framing_names, .flags = SC_KEY_IDENTITY,
       .doc = "`batched`: a MoldUDP64 block per packet, 64-bit message sequences; `raw`: one "
              "message per packet (OpenPGM's format)." },
+    { "protocol", SC_VT_ENUM, CH(protocol), .names = protocol_names, .flags = SC_KEY_IDENTITY,
+      .doc = "`pgm`: PGM over UDP (the blocks of `framing` inside ODATA, repair by NAK); "
+             "`moldudp64`: NASDAQ MoldUDP64 1.00, the blocks as the whole UDP payload, repair "
+             "by re-request (the `mold.*` keys; PROTOCOL.md, MoldUDP64). `moldudp64` needs "
+             "`framing: batched`; messages must fit one packet." },
     { "ttl", SC_VT_UINT, CH(ttl), .min = 0, .max = 255, .doc = "Multicast TTL." },
     { "loop", SC_VT_BOOL, CH(loop),
       .doc = "Multicast loopback: subscribers on the publisher's host see the data." },
@@ -93,11 +100,14 @@ static const struct sc_cfg_key channel_keys[] = {
              "wait)." },
     { "rtx.rate", SC_VT_RATE, CH(rtx.rate_bps), .max = UINT64_MAX,
       .doc = "Retransmit rate limit in bits per second, separate from `data_rate` (0 = "
-             "unlimited)." },
+             "unlimited); MoldUDP64: the re-request server's responses, counted with their "
+             "IP and UDP headers." },
     { "rtx.budget", SC_VT_UINT, CH(rtx.budget), .min = 1, .max = U32MAX,
       .doc = "Sequences one receiver (NAKing address) may NAK per second; the rest are dropped "
              "and counted (`nak_over_budget`). Addresses beyond the publisher's table of 1,024 "
-             "active this second share one such budget (`nak_budget_shared`)." },
+             "active this second share one such budget (`nak_budget_shared`). MoldUDP64: "
+             "messages one requesting address may be sent per second (`mold_req_over_budget`, "
+             "`mold_budget_shared`)." },
     { "rtx.ncf_rate", SC_VT_UINT, CH(rtx.ncf_rate), .max = U32MAX,
       .doc = "NCF packets per second the publisher multicasts, all receivers together (0 = "
              "unlimited); each NCF confirms up to 63 sequences. NAKs whose NCF it holds back "
@@ -150,10 +160,52 @@ static const struct sc_cfg_key channel_keys[] = {
              "gives up on what is unsent (counted in `close_unsent`) and ends the session." },
     { "late_join", SC_VT_ENUM, CH(late_join), .names = late_join_names,
       .doc = "`live`: a new subscriber starts at the live edge; `window`: it recovers what the "
-             "publisher still holds." },
+             "publisher still holds; `first` (`protocol: moldudp64` only): it requests "
+             "everything from message 1." },
     { "rcvbuf", SC_VT_SIZE, CH(rcvbuf), .min = 4096, .max = 1ull << 31,
       .doc = "SO_RCVBUF (a warning is printed when the kernel clamps it)." },
     { "sndbuf", SC_VT_SIZE, CH(sndbuf), .min = 4096, .max = 1ull << 31, .doc = "SO_SNDBUF." },
+    { "mold.session", SC_VT_ALPHA, CH(mold.session), .flags = SC_KEY_IDENTITY,
+      .doc = "MoldUDP64 session, up to 10 printable characters (space-padded on the wire). "
+             "Publisher: `\"\"` = derived from its random identity. Subscriber: `\"\"` = the "
+             "first session seen; set = only that one (others counted and ignored)." },
+    { "mold.heartbeat", SC_VT_DURATION, CH(mold.heartbeat_ns), .min = NS_MS, .max = 3600 * NS_S,
+      .doc = "MoldUDP64 publisher: a heartbeat (count 0, the next message number) when no data "
+             "left for this long, so a lost tail shows within it; one at once when the session "
+             "starts. NASDAQ sends one a second." },
+    { "mold.eos_time", SC_VT_DURATION, CH(mold.eos_time_ns), .max = 3600 * NS_S,
+      .doc = "MoldUDP64 publisher: at close, End of Session (count 0xFFFF) goes out after the "
+             "backlog and again every `mold.heartbeat` for this long (requests are served "
+             "meanwhile; keep the publisher running that long after `sc_pub_closed`)." },
+    { "mold.response", SC_VT_ENUM, CH(mold.response), .names = mold_response_names,
+      .doc = "MoldUDP64 re-request server: `unicast` answers to the request's source address "
+             "and port (NASDAQ's way); `multicast` answers to the group, where every listener "
+             "missing the same messages takes them (and drops its own pending request)." },
+    { "mold.request_max", SC_VT_UINT, CH(mold.request_max), .min = 1, .max = 65534,
+      .doc = "MoldUDP64 re-request server: most messages one request may ask for; larger "
+             "requests are ignored and counted (`mold_req_over_max`)." },
+    { "mold.response_bytes", SC_VT_UINT, CH(mold.response_bytes), .min = 64, .max = 65507,
+      .flags = SC_KEY_AUTO_OK,
+      .doc = "MoldUDP64 re-request server: most bytes of message blocks in one response "
+             "(`auto`: what fits one packet, `mtu` - 48); a response always holds the first "
+             "message asked for. What does not fit is requested again." },
+    { "mold.request_allow", SC_VT_CIDR_LIST, CH(mold.request_allow[0]),
+      .count_off = offsetof(struct sc_channel_cfg, mold.nrequest_allow),
+      .max_items = SC_CFG_MAX_SOURCE_ALLOW,
+      .doc = "MoldUDP64 re-request server: IPv4 addresses or prefixes whose requests are "
+             "served; others are ignored and counted (`mold_req_denied`). `[]` = any. The "
+             "per-address budget (`rtx.budget`, in messages) and `rtx.rate` apply as well." },
+    { "mold.request_servers", SC_VT_ADDR_PORT_LIST, CH(mold.request_servers[0]),
+      .count_off = offsetof(struct sc_channel_cfg, mold.nrequest_servers),
+      .max_items = SC_CFG_MAX_REQUEST_SERVERS, .flags = SC_KEY_IDENTITY,
+      .doc = "MoldUDP64 subscriber: re-request servers, `ADDR:PORT` each, tried in turn on "
+             "retries. `[]` = the data's source address at `port` (where a seqcast publisher "
+             "listens)." },
+    { "mold.request_count", SC_VT_UINT, CH(mold.request_count), .min = 1, .max = 65534,
+      .doc = "MoldUDP64 subscriber: most messages one request asks for (at most "
+             "`mold.request_max`); a response holds one packet's worth, the rest is asked for "
+             "again. Timers: `nak.backoff` before a request, `nak.rdata` for the response, "
+             "`nak.data_retries` requests before the range is lost." },
 };
 
 static const struct sc_cfg_key dpdk_keys[] = {
@@ -765,6 +817,45 @@ format_cidr(const struct sc_cfg_key *k, const void *src, char *buf, size_t len)
         snprintf(buf + strlen(buf), len - strlen(buf), "/%u", c->prefix);
 }
 
+/* "A.B.C.D:PORT": a unicast address and a port 1-65535 */
+static int
+parse_addr_port(const struct sc_cfg_key *k, const char *s, void *dst, char *why, size_t len)
+{
+    const char *colon = strrchr(s, ':');
+    struct sc_addr_port ap;
+    char a[INET_ADDRSTRLEN], *end;
+    unsigned long port;
+
+    (void)k;
+    if (!colon || (size_t)(colon - s) >= sizeof(a) || !isdigit((unsigned char)colon[1]))
+        goto bad;
+    snprintf(a, sizeof(a), "%.*s", (int)(colon - s), s);
+    port = strtoul(colon + 1, &end, 10);
+    if (*end || port < 1 || port > 65535 || inet_pton(AF_INET, a, &ap.addr) != 1)
+        goto bad;
+    if ((ntohl(ap.addr.s_addr) >> 28) == 0xE || !ap.addr.s_addr) {
+        snprintf(why, len, "expected a unicast address, not a multicast group or 0.0.0.0");
+        return -EINVAL;
+    }
+    ap.port = (uint16_t)port;
+    *(struct sc_addr_port *)dst = ap;
+    return 0;
+
+bad:
+    snprintf(why, len, "expected ADDR:PORT, e.g. 10.1.2.3:3056 (port 1-65535)");
+    return -EINVAL;
+}
+
+static void
+format_addr_port(const struct sc_cfg_key *k, const void *src, char *buf, size_t len)
+{
+    const struct sc_addr_port *ap = src;
+
+    (void)k;
+    inet_ntop(AF_INET, &ap->addr, buf, (socklen_t)len);
+    snprintf(buf + strlen(buf), len - strlen(buf), ":%u", ap->port);
+}
+
 #define DURATION_EXPECT "expected a duration with a unit (ns, us, ms, s, min), e.g. 50us"
 #define TYPE(n, ref, list, parse, format, units, expect)                                  \
     const struct sc_cfg_type sc_cfg_vt_##n = { ref, list, parse, format, units, expect }
@@ -785,6 +876,7 @@ TYPE(duration_list, "durations", true, parse_measure, format_measure, duration_u
      DURATION_EXPECT);
 TYPE(str_list, "strings", true, parse_string, format_string, NULL, NULL);
 TYPE(cidr_list, "IPv4 prefixes", true, parse_cidr, format_cidr, NULL, NULL);
+TYPE(addr_port_list, "ADDR:PORT list", true, parse_addr_port, format_addr_port, NULL, NULL);
 
 bool
 sc_cfg_is_list(const struct sc_cfg_key *k)
@@ -882,6 +974,13 @@ channel_lan(struct sc_channel_cfg *c)
     c->late_join = SC_LATE_JOIN_LIVE;
     c->rcvbuf = 8u << 20;
     c->sndbuf = 4u << 20;
+    c->protocol = SC_PROTOCOL_PGM;
+    c->mold.heartbeat_ns = 100 * NS_MS;
+    c->mold.eos_time_ns = 1 * NS_S;
+    c->mold.response = SC_MOLD_RESPONSE_UNICAST;
+    c->mold.request_max = 65534;
+    c->mold.response_bytes = 0; /* auto */
+    c->mold.request_count = 1000;
 }
 
 /* PGM's traditional timers (OpenPGM's examples): 50 ms back-off, seconds of
@@ -914,6 +1013,8 @@ channel_wan(struct sc_channel_cfg *c)
     c->source_timeout_ns = 300 * NS_S;
     c->close_timeout_ns = 10 * NS_S;
     c->window_ns = 60 * NS_S;
+    c->mold.heartbeat_ns = 1 * NS_S; /* NASDAQ's */
+    c->mold.eos_time_ns = 10 * NS_S;
 }
 
 bool
@@ -939,8 +1040,14 @@ sc_cfg_apply_profile(struct sc_channel_cfg *ch, const struct sc_channel_cfg *tmp
         return;
     for (size_t i = 0; i < sections[SC_SEC_CHANNEL].n; i++) {
         const struct sc_cfg_key *k = &channel_keys[i];
-        if (k->flags & SC_KEY_IDENTITY && strcmp(k->name, "profile") != 0)
+        if (!(k->flags & SC_KEY_IDENTITY) || !strcmp(k->name, "profile"))
+            continue;
+        if (sc_cfg_is_list(k)) { /* every element, and the count */
+            memcpy((char *)ch + k->off, (char *)&keep + k->off, (size_t)k->size * k->max_items);
+            memcpy((char *)ch + k->count_off, (char *)&keep + k->count_off, sizeof(uint32_t));
+        } else {
             memcpy((char *)ch + k->off, (char *)&keep + k->off, k->size);
+        }
     }
 }
 
@@ -986,6 +1093,45 @@ sc_config_init(struct sc_config *cfg)
 
 /* --------------------------------------------------------------- validation */
 
+/* The MoldUDP64 keys against the rest of the channel. */
+static int
+check_mold(const struct sc_channel_cfg *c, char *path, size_t plen, char *msg, size_t mlen)
+{
+    const uint32_t fit = c->mtu - 28 - 20; /* bytes of blocks one packet holds */
+
+    if (c->protocol != SC_PROTOCOL_MOLDUDP64) {
+        if (c->late_join == SC_LATE_JOIN_FIRST) {
+            snprintf(path, plen, "late_join");
+            snprintf(msg, mlen, "`first` is for protocol: moldudp64 (PGM channels: `window`)");
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (c->framing != SC_FRAMING_BATCHED) {
+        snprintf(path, plen, "framing");
+        snprintf(msg, mlen, "protocol: moldudp64 sends MoldUDP64 blocks: framing must be batched");
+        return -EINVAL;
+    }
+    if (c->mold.response_bytes > fit) {
+        snprintf(path, plen, "mold.response_bytes");
+        snprintf(msg, mlen, "%u bytes do not fit one packet: at most %u at mtu %u",
+                 c->mold.response_bytes, fit, c->mtu);
+        return -EINVAL;
+    }
+    if (c->mold.request_count > c->mold.request_max) {
+        snprintf(path, plen, "mold.request_count");
+        snprintf(msg, mlen, "must not exceed mold.request_max (%u): a seqcast server ignores "
+                            "larger requests", c->mold.request_max);
+        return -EINVAL;
+    }
+    if (c->source_timeout_ns <= c->mold.heartbeat_ns) {
+        snprintf(path, plen, "source_timeout");
+        snprintf(msg, mlen, "must be longer than mold.heartbeat, or idle sources time out");
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int
 sc_cfg_check_channel(const struct sc_channel_cfg *c, char *path, size_t plen, char *msg,
                      size_t mlen)
@@ -1015,7 +1161,7 @@ sc_cfg_check_channel(const struct sc_channel_cfg *c, char *path, size_t plen, ch
         snprintf(msg, mlen, "must be longer than spm.ambient, or idle sources time out");
         return -EINVAL;
     }
-    return 0;
+    return check_mold(c, path, plen, msg, mlen);
 }
 
 int

@@ -21,6 +21,20 @@
  *                              on the rest (close_unsent), FIN SPMs ──> CLOSED
  *
  * CLOSED still answers NAKs and heartbeats (with OPT_FIN) until destroy.
+ *
+ * protocol: moldudp64 is a strategy inside the same agent: everything above
+ * is shared (batching, batch_delay, data rate, window, A/B lines, closing,
+ * counters) but for what goes on the wire and what comes back:
+ *   - a data packet is the MoldUDP64 block alone, no PGM header (data_off 0),
+ *     and a message must fit one (-EMSGSIZE);
+ *   - heartbeats (count 0, seq = the first message not sent yet) instead of
+ *     SPMs: one at once when the session starts, then whenever no data left
+ *     for mold.heartbeat;
+ *   - closing ends, after the backlog, with End of Session (count 0xFFFF)
+ *     instead of the FIN SPMs; sc_pub_closed once the first is out; repeated
+ *     every mold.heartbeat for mold.eos_time;
+ *   - what arrives are re-requests, for the server (engine/rereq_srv.c), which
+ *     answers from the window within its limits; no NAK, NCF or SPMR.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +46,7 @@
 #include "engine/compiler.h"
 #include "engine/pub_int.h"
 #include "engine/rate.h"
+#include "engine/rereq_srv.h"
 #include "engine/rtx.h"
 #include "engine/timerwheel.h"
 #include "engine/txw.h"
@@ -47,7 +62,7 @@
 #define RTX_QUEUE 8192 /* repairs queued from anyone before admission is by share (rtx.h) */
 #define NCF_MAX (1 + SC_PGM_MAX_NAK_LIST) /* sequences one NCF confirms */
 
-enum txq_kind { TXQ_CTRL, TXQ_ODATA, TXQ_RDATA };
+enum txq_kind { TXQ_CTRL, TXQ_ODATA, TXQ_RDATA, TXQ_RESP /* a MoldUDP64 response */ };
 
 enum pub_state { PUB_OPEN, PUB_CLOSING, PUB_CLOSED };
 
@@ -68,6 +83,8 @@ struct sc_pub {
     uint32_t tsdu_max;  /* payload of an unfragmented ODATA */
     uint32_t frag_max;  /* payload of a fragment */
     struct sc_pgm_odata_tmpl odata_tmpl; /* this source's ODATA header */
+    bool mold;          /* protocol: moldudp64 */
+    uint32_t data_off;  /* where a packet's MoldUDP64 block starts: after the ODATA header, or 0 */
 
     /* the open batched packet */
     bool open;
@@ -99,6 +116,12 @@ struct sc_pub {
     /* data rate limit */
     struct sc_tbucket data_rate; /* bits */
     uint64_t rate_wait_bits;     /* the next ODATA's bits while the rate holds it, else 0 */
+
+    /* MoldUDP64: heartbeats, End of Session, re-requests */
+    uint64_t sent_msg_end;   /* the first message not sent yet (heartbeats carry it) */
+    uint64_t mold_hb_due_ns; /* the next heartbeat, or End of Session repeat; UINT64_MAX: none */
+    uint64_t eos_until_ns;   /* End of Session repeats until then */
+    struct sc_rereq_srv srv;
 
     /* closing */
     enum pub_state state;
@@ -195,8 +218,9 @@ send_lines(struct sc_pub *p)
 
 /* Send what is queued. Unsent ODATA is re-queued from w.next_tx next time;
  * unsent repairs are dropped (the receiver NAKs again) because their buffers
- * belong to the window, which the application may recycle before the retry;
- * unsent control packets stay queued. */
+ * belong to the window, which the application may recycle before the retry --
+ * MoldUDP64 responses too (theirs are the server's, reused in turn); unsent
+ * control packets stay queued. */
 static int
 flush_txq(struct sc_pub *p)
 {
@@ -209,6 +233,10 @@ flush_txq(struct sc_pub *p)
     for (unsigned i = 0; i < sent; i++) {
         switch (p->txq_kind[i]) {
         case TXQ_ODATA:
+            if (p->mold) {
+                const struct sc_txw_slot *s = sc_txw_get(&p->w, p->w.next_tx);
+                p->sent_msg_end = s->msg_first + s->msgs;
+            }
             p->w.next_tx++;
             p->st.odata_sent++;
             break;
@@ -225,6 +253,8 @@ flush_txq(struct sc_pub *p)
                 p->txq_kind[keep++] = TXQ_CTRL;
             } else if (p->txq_kind[i] == TXQ_ODATA) { /* not sent: not spent */
                 sc_tbucket_give(&p->data_rate, sc_wire_bits(p->txq[i].len));
+            } else if (p->txq_kind[i] == TXQ_RESP) { /* the requester asks again */
+                p->st.mold_resp_unsent++;
             }
         p->odata_queued = p->w.next_tx;
     }
@@ -369,6 +399,54 @@ data_sent(struct sc_pub *p, uint64_t now_ns)
     spm_arm(p);
 }
 
+/* ------------------------------------------------------------ MoldUDP64 heartbeats */
+
+/* A header-only packet to the group (both lines): a heartbeat (count 0) or
+ * End of Session (0xFFFF), seq = the first message not sent yet -- a listener
+ * that has not seen the messages before it lost them. */
+static void
+queue_mold_hdr(struct sc_pub *p, uint16_t count)
+{
+    struct sc_mold_hdr h = { .seq = p->sent_msg_end, .count = count };
+    uint8_t *b = ctrl_buf(p);
+    int n;
+
+    memcpy(h.session, p->session, SC_MOLD_SESSION_LEN);
+    n = sc_mold_encode_hdr(b, CTRL_BUF_SIZE, &h);
+    enqueue(p, b, (uint16_t)n, p->ch.group.s_addr, p->ch.port, TXQ_CTRL);
+    if (count == SC_MOLD_COUNT_EOS)
+        p->st.mold_eos_sent++;
+    else
+        p->st.mold_heartbeats++;
+}
+
+/* The next heartbeat mold.heartbeat after the last (no drift on an idle
+ * stream), or after now when that is already past. */
+static uint64_t
+mold_next_due(const struct sc_pub *p, uint64_t now_ns)
+{
+    uint64_t hb = p->ch.mold.heartbeat_ns, due = p->mold_hb_due_ns + hb;
+
+    return p->mold_hb_due_ns <= now_ns && due > now_ns ? due : now_ns + hb;
+}
+
+/* Due: a heartbeat, or while closed an End of Session repeat (for
+ * mold.eos_time after the first, then nothing). @return work done. */
+static int
+mold_heartbeat(struct sc_pub *p, uint64_t now_ns)
+{
+    if (p->state != PUB_CLOSED) {
+        queue_mold_hdr(p, SC_MOLD_COUNT_HEARTBEAT);
+    } else if (now_ns < p->eos_until_ns) {
+        queue_mold_hdr(p, SC_MOLD_COUNT_EOS);
+    } else {
+        p->mold_hb_due_ns = UINT64_MAX;
+        return 0;
+    }
+    p->mold_hb_due_ns = mold_next_due(p, now_ns);
+    return 1;
+}
+
 /* ------------------------------------------------------------ send path */
 
 static int
@@ -389,6 +467,8 @@ encode_odata(struct sc_pub *p, uint8_t *buf, uint32_t tsdu_len, const struct sc_
     return sc_pgm_encode(buf, p->tpdu_max, &k);
 }
 
+/* The open block is done: a MoldUDP64 packet as it is, or behind the ODATA
+ * header encoded in place. */
 static void
 close_block(struct sc_pub *p, uint64_t now_ns)
 {
@@ -397,8 +477,9 @@ close_block(struct sc_pub *p, uint64_t now_ns)
 
     if (!p->open)
         return;
-    n = encode_odata(p, p->open_buf, (uint32_t)p->enc.len, NULL, seq);
-    sc_txw_commit(&p->w, (uint16_t)n, now_ns);
+    n = p->mold ? (int)p->enc.len
+                : encode_odata(p, p->open_buf, (uint32_t)p->enc.len, NULL, seq);
+    sc_txw_commit(&p->w, (uint16_t)n, p->next_msg_seq - p->enc.count, p->enc.count, now_ns);
     p->open = false;
     p->batch_due_ns = UINT64_MAX;
 }
@@ -427,7 +508,7 @@ store_fragmented(struct sc_pub *p, const uint8_t *apdu, uint32_t len, uint64_t n
         int n;
         memcpy(b + ODATA_HDR + FRAG_OPT_LEN, apdu + f.offset, chunk);
         n = encode_odata(p, b, chunk, &f, first + i);
-        sc_txw_commit(&p->w, (uint16_t)n, now_ns);
+        sc_txw_commit(&p->w, (uint16_t)n, 0, 0, now_ns);
         f.offset += chunk;
     }
     return 0;
@@ -447,7 +528,7 @@ send_raw(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
         return -EAGAIN;
     memcpy(b + ODATA_HDR, msg, len);
     n = encode_odata(p, b, (uint32_t)len, NULL, p->w.trail + p->w.count);
-    sc_txw_commit(&p->w, (uint16_t)n, now_ns);
+    sc_txw_commit(&p->w, (uint16_t)n, 0, 0, now_ns);
     return 0;
 }
 
@@ -459,6 +540,8 @@ send_batched(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
     if (p->open && p->enc.cap - p->enc.len < sc_mold_msg_size((uint16_t)len))
         close_block(p, now_ns);
     if (SC_MOLD_HDR_LEN + sc_mold_msg_size((uint16_t)len) > p->tsdu_max) {
+        if (p->mold)
+            return -EMSGSIZE; /* MoldUDP64 has no fragments */
         /* too big for one packet: a block of its own, fragmented */
         struct sc_mold_enc e;
         int rc;
@@ -474,7 +557,7 @@ send_batched(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
         if (!b)
             return -EAGAIN;
         p->open_buf = b;
-        sc_mold_enc_init(&p->enc, b + ODATA_HDR, p->tsdu_max, p->session, p->next_msg_seq);
+        sc_mold_enc_init(&p->enc, b + p->data_off, p->tsdu_max, p->session, p->next_msg_seq);
         p->open = true;
         /* not a wheel timer: a block a flush closes (every message, at low
          * latency) would pay an arm and a cancel for nothing; sc_pub_do_work
@@ -546,7 +629,9 @@ queue_odata(struct sc_pub *p, uint64_t now_ns)
         p->odata_queued++;
         n++;
     }
-    if (n)
+    if (n && p->mold)
+        p->mold_hb_due_ns = now_ns + p->ch.mold.heartbeat_ns; /* data restarts the heartbeats */
+    else if (n)
         data_sent(p, now_ns);
     return n;
 }
@@ -672,11 +757,32 @@ on_nak(struct sc_pub *p, const struct sc_pgm_pkt *k, uint32_t from, uint64_t now
         want_spm_answer(p);
 }
 
+/* A MoldUDP64 response on its way (the server's buffer): false when the
+ * transport is full even after a flush (it stays queued at the server). */
+static bool
+send_resp(void *ctx, uint8_t *data, uint16_t len, uint32_t addr, uint16_t port)
+{
+    struct sc_pub *p = ctx;
+
+    if (p->ntx == SC_BURST)
+        flush_txq(p);
+    if (p->ntx == SC_BURST)
+        return false;
+    enqueue(p, data, len, addr, port, TXQ_RESP);
+    return true;
+}
+
 static void
 on_packet(struct sc_pub *p, const struct sc_pkt *pk, uint64_t now_ns)
 {
     struct sc_pgm_pkt k;
-    int rc = sc_pgm_decode(pk->data, pk->len, &k, 0);
+    int rc;
+
+    if (p->mold) { /* a re-request, or nothing we take */
+        sc_rereq_srv_request(&p->srv, &p->w, p->sent_msg_end, pk, now_ns);
+        return;
+    }
+    rc = sc_pgm_decode(pk->data, pk->len, &k, 0);
 
     if (rc < 0) {
         p->st.rx_bad[-rc]++;
@@ -724,7 +830,7 @@ queue_end_of_session(struct sc_pub *p, uint64_t now_ns)
     memcpy(h.session, p->session, SC_MOLD_SESSION_LEN);
     sc_mold_encode_hdr(b + ODATA_HDR, SC_MOLD_HDR_LEN, &h);
     n = encode_odata(p, b, SC_MOLD_HDR_LEN, NULL, p->w.trail + p->w.count);
-    sc_txw_commit(&p->w, (uint16_t)n, now_ns);
+    sc_txw_commit(&p->w, (uint16_t)n, 0, 0, now_ns);
     return true;
 }
 
@@ -736,11 +842,19 @@ try_end_of_session(struct sc_pub *p, uint64_t now_ns)
 }
 
 /* Three SPMs with OPT_FIN (as OpenPGM sends), each in a send of its own (in
- * one UDP GSO send a single loss would take all three). */
+ * one UDP GSO send a single loss would take all three). MoldUDP64: the first
+ * End of Session. */
 static void
 send_fin(struct sc_pub *p, uint64_t now_ns)
 {
     p->state = PUB_CLOSED;
+    if (p->mold) { /* End of Session, then its repeats (mold_heartbeat) */
+        queue_mold_hdr(p, SC_MOLD_COUNT_EOS);
+        flush_txq(p);
+        p->eos_until_ns = now_ns + p->ch.mold.eos_time_ns;
+        p->mold_hb_due_ns = now_ns + p->ch.mold.heartbeat_ns;
+        return;
+    }
     for (int i = 0; i < 3; i++) {
         queue_spm(p, now_ns);
         flush_txq(p);
@@ -788,7 +902,7 @@ sc_pub_close(struct sc_pub *p, uint64_t now_ns)
     p->state = PUB_CLOSING;
     /* the End of Session block before any SPM says FIN: a subscriber settles
      * a source once it holds everything up to the FIN's lead */
-    p->eos_owed = p->ch.framing == SC_FRAMING_BATCHED;
+    p->eos_owed = p->ch.framing == SC_FRAMING_BATCHED && !p->mold;
     try_end_of_session(p, now_ns); /* else once the window has room */
     p->close_left = unsent(p) + p->eos_owed;
     p->close_progress_ns = now_ns;
@@ -811,7 +925,15 @@ sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
     int work = 0;
 
     clock_start(p, now_ns);
-    if (unlikely(!p->started)) {
+    if (unlikely(!p->started) && p->mold) {
+        /* the session announces itself at once (a late joiner learns it),
+         * alone in its send */
+        p->started = true;
+        queue_mold_hdr(p, SC_MOLD_COUNT_HEARTBEAT);
+        flush_txq(p);
+        p->mold_hb_due_ns = now_ns + p->ch.mold.heartbeat_ns;
+        work++;
+    } else if (unlikely(!p->started)) {
         p->started = true;
         p->last_spm_ns = now_ns;
         /* Announce the source (and where NAKs go) at once, twice, each SPM in
@@ -855,15 +977,22 @@ sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
     got = sc_xport_rx(p->x, in, SC_BURST);
     for (uint16_t i = 0; i < got; i++)
         on_packet(p, &in[i], now_ns);
-    send_ncf(p, now_ns); /* what this read confirmed */
     work += got;
-    work += sc_tw_expire(&p->tw, now_ns);
-    if (spm_answer_due(p, now_ns)) {
-        queue_spm(p, now_ns);
-        work++;
+    if (p->mold) {
+        if (now_ns >= p->mold_hb_due_ns)
+            work += mold_heartbeat(p, now_ns);
+        sc_txw_expire(&p->w, now_ns, p->ch.window_ns);
+        work += sc_rereq_srv_poll(&p->srv, &p->w, p->sent_msg_end, now_ns, send_resp, p);
+    } else {
+        send_ncf(p, now_ns); /* what this read confirmed */
+        work += sc_tw_expire(&p->tw, now_ns);
+        if (spm_answer_due(p, now_ns)) {
+            queue_spm(p, now_ns);
+            work++;
+        }
+        sc_txw_expire(&p->w, now_ns, p->ch.window_ns);
+        work += sc_rtx_poll(&p->rtx, &p->w, now_ns, send_rdata, p);
     }
-    sc_txw_expire(&p->w, now_ns, p->ch.window_ns);
-    work += sc_rtx_poll(&p->rtx, &p->w, now_ns, send_rdata, p);
     flush_txq(p);
     if (p->state == PUB_CLOSED && !p->ntx)
         p->fin_out = true;
@@ -924,6 +1053,13 @@ sc_pub_deadline(const struct sc_pub *p, uint64_t now_ns)
 
     if (r < d)
         d = r;
+    if (p->mold) {
+        r = sc_rereq_srv_deadline(&p->srv);
+        if (r < d)
+            d = r;
+        if (p->mold_hb_due_ns < d)
+            d = p->mold_hb_due_ns;
+    }
     if (p->batch_due_ns < d)
         d = p->batch_due_ns;
     if (p->spm_answer) {
@@ -952,7 +1088,9 @@ sc_pub_get_stats(const struct sc_pub *p, struct sc_pub_stats *st)
 {
     *st = p->st;
     st->rtx_rate_limited = p->rtx.rate_limited;
-    st->nak_budget_shared = p->rtx.budget_shared;
+    st->nak_budget_shared = p->rtx.budgets.budget_shared;
+    st->mold_budget_shared = p->srv.budgets.budget_shared;
+    st->mold_resp_queued = p->mold ? sc_rereq_srv_queued(&p->srv) : 0;
     st->window_evicted = p->w.evicted;
     st->window_trail = p->w.trail;
     st->window_lead = p->w.trail + p->w.count - 1;
@@ -984,7 +1122,7 @@ sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc
     uint64_t r = seed ? seed : sc_seed_random(), min_depth;
     int rc;
 
-    if (!ch->source.s_addr && !x->local_addr) {
+    if (ch->protocol != SC_PROTOCOL_MOLDUDP64 && !ch->source.s_addr && !x->local_addr) {
         /* SPMs would tell receivers to NAK 0.0.0.0, which is themselves */
         sc_xport_close(x);
         if (err) {
@@ -1002,8 +1140,10 @@ sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc
     }
     p->ch = *ch;
     p->x = x;
+    p->mold = ch->protocol == SC_PROTOCOL_MOLDUDP64;
+    p->data_off = p->mold ? 0 : ODATA_HDR;
     p->tpdu_max = ch->mtu - SC_IP_UDP_OVERHEAD;
-    p->tsdu_max = p->tpdu_max - ODATA_HDR;
+    p->tsdu_max = p->tpdu_max - p->data_off;
     p->frag_max = p->tsdu_max - FRAG_OPT_LEN;
     for (int i = 0; i < 6; i++)
         p->gsi[i] = (uint8_t)(sc_rand(&r) >> 24);
@@ -1012,15 +1152,22 @@ sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc
     while (p->sport == 0 || p->sport == ch->pgm_port);
     for (int i = 0; i < SC_MOLD_SESSION_LEN; i++)
         p->session[i] = (uint8_t)hex[(p->gsi[i / 2] >> (i % 2 ? 0 : 4)) & 0xF];
+    if (ch->mold.session[0]) { /* left-justified, space-padded */
+        memset(p->session, ' ', SC_MOLD_SESSION_LEN);
+        memcpy(p->session, ch->mold.session, strnlen(ch->mold.session, SC_MOLD_SESSION_LEN));
+    }
     p->nla = ch->source.s_addr ? ch->source.s_addr : x->local_addr;
-    p->next_msg_seq = 1;
+    p->next_msg_seq = p->sent_msg_end = 1;
+    p->mold_hb_due_ns = UINT64_MAX; /* from the session's start */
     rc = sc_txw_init(&p->w, ch->window_packets, p->tpdu_max, 0);
     if (rc < 0)
         goto out_free;
     /* the rate buckets: 10 ms of rate, and always room for the largest packet */
     min_depth = sc_wire_bits(p->tpdu_max) > 12000 * 8 ? sc_wire_bits(p->tpdu_max) : 12000 * 8;
-    rc = sc_rtx_init(&p->rtx, RTX_QUEUE, ch->rtx.delay_ns, ch->rtx.holdoff_ns,
-                     ch->rtx.rate_bps, min_depth, ch->rtx.budget);
+    /* the repair of the protocol: PGM's queue of RDATA, or the re-request server */
+    rc = p->mold ? sc_rereq_srv_init(&p->srv, &p->ch, p->session, p->tpdu_max, &p->st)
+                 : sc_rtx_init(&p->rtx, RTX_QUEUE, ch->rtx.delay_ns, ch->rtx.holdoff_ns,
+                               ch->rtx.rate_bps, min_depth, ch->rtx.budget);
     if (rc < 0)
         goto out_txw;
     sc_tbucket_init(&p->data_rate, ch->data_rate_bps, ch->data_rate_bps / 100, min_depth);
@@ -1066,6 +1213,7 @@ sc_pub_destroy(struct sc_pub *p)
 {
     if (!p)
         return;
+    sc_rereq_srv_fini(&p->srv);
     sc_rtx_fini(&p->rtx);
     sc_txw_fini(&p->w);
     sc_xport_close(p->x);

@@ -32,7 +32,7 @@ sc_rtx_init(struct sc_rtx *r, uint32_t queue_len, uint64_t delay_ns, uint64_t ho
     /* bucket depth: 10 ms of rate, and at least a few packets' worth */
     sc_tbucket_init(&r->rate, rate_bps, rate_bps / 100,
                     min_depth_bits > 12000 * 8 ? min_depth_bits : 12000 * 8);
-    r->budget = budget;
+    sc_rtx_budget_init(&r->budgets, budget);
     return 0;
 }
 
@@ -71,13 +71,13 @@ stale(const struct sc_rtx_receiver *x, uint64_t now_ns)
  * an address is stored at the first free slot of its path, and slots are never
  * emptied again (only left stale), so it cannot lie beyond one. */
 static struct sc_rtx_receiver *
-lookup(struct sc_rtx *r, uint32_t addr, uint64_t now_ns)
+lookup(struct sc_rtx_budget *b, uint32_t addr, uint64_t now_ns)
 {
     uint32_t h = mix32(addr) >> (32 - SC_RTX_RECEIVERS_BITS);
     struct sc_rtx_receiver *reuse = NULL;
 
     for (unsigned i = 0; i < SC_RTX_PROBES; i++) {
-        struct sc_rtx_receiver *x = &r->recv[(h + i) & (SC_RTX_RECEIVERS - 1)];
+        struct sc_rtx_receiver *x = &b->recv[(h + i) & (SC_RTX_RECEIVERS - 1)];
         if (!x->window_start_ns) {
             if (!reuse)
                 reuse = x;
@@ -91,32 +91,40 @@ lookup(struct sc_rtx *r, uint32_t addr, uint64_t now_ns)
     if (reuse) {
         reuse->addr = addr;
         reuse->used = 0;
-        reuse->window_start_ns = 0; /* stale: charge() starts its second */
+        reuse->window_start_ns = 0; /* stale: the charge starts its second */
         reuse->last_tag = 0;
     }
     return reuse;
 }
 
-/* Charge one sequence to a requester's budget for the current second.
- * @return the requester (its own slot or the shared one); *ok false when over
- *         budget. */
-static struct sc_rtx_receiver *
-charge(struct sc_rtx *r, uint32_t addr, uint64_t now_ns, bool *ok)
+void
+sc_rtx_budget_init(struct sc_rtx_budget *b, uint32_t budget)
 {
-    struct sc_rtx_receiver *x = lookup(r, addr, now_ns);
+    memset(b, 0, sizeof(*b));
+    b->budget = budget;
+}
+
+uint32_t
+sc_rtx_budget_charge(struct sc_rtx_budget *b, uint32_t addr, uint32_t n, uint64_t now_ns,
+                     struct sc_rtx_receiver **rq)
+{
+    struct sc_rtx_receiver *x = lookup(b, addr, now_ns);
+    uint32_t left;
 
     if (!x) { /* the table is crowded by addresses active this second */
-        x = &r->shared;
-        r->budget_shared++;
+        x = &b->shared;
+        b->budget_shared++;
     }
     if (!x->window_start_ns || stale(x, now_ns)) {
         x->used = 0;
         x->window_start_ns = now_ns ? now_ns : 1;
     }
-    *ok = x->used < r->budget;
-    if (*ok)
-        x->used++;
-    return x;
+    left = x->used < b->budget ? b->budget - x->used : 0;
+    if (n > left)
+        n = left;
+    x->used += n;
+    *rq = x;
+    return n;
 }
 
 /* ------------------------------------------------------------ queue */
@@ -179,13 +187,13 @@ heap_push(struct sc_rtx *r, struct sc_txw *w, const struct sc_rtx_entry *e)
 static struct sc_rtx_receiver *
 requester(struct sc_rtx *r, uint32_t rq)
 {
-    return rq < SC_RTX_RECEIVERS ? &r->recv[rq] : &r->shared;
+    return sc_rtx_budget_entry(&r->budgets, rq);
 }
 
 static uint32_t
 requester_index(const struct sc_rtx *r, const struct sc_rtx_receiver *rq)
 {
-    return rq == &r->shared ? SC_RTX_RECEIVERS : (uint32_t)(rq - r->recv);
+    return sc_rtx_budget_index(&r->budgets, rq);
 }
 
 static void
@@ -240,7 +248,7 @@ sc_rtx_request(struct sc_rtx *r, struct sc_txw *w, uint64_t seq, uint32_t from_a
 
     if (!s || seq >= w->next_tx)
         return SC_RTX_OUT_OF_WINDOW;
-    rq = charge(r, from_addr, now_ns, &ok);
+    ok = sc_rtx_budget_charge(&r->budgets, from_addr, 1, now_ns, &rq) == 1;
     if (!ok) /* held-off NAKs count too: each costs an NCF */
         return SC_RTX_OVER_BUDGET;
     if (s->rtx_sent_ns && now_ns - s->rtx_sent_ns < r->holdoff_ns)

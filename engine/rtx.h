@@ -79,10 +79,40 @@ struct sc_rtx_receiver {
     uint32_t queued;          /* repairs queued as its (kept when the slot changes hands) */
 };
 
+/* The per-address budget table (above), on its own for the MoldUDP64
+ * re-request server too (engine/rereq_srv.h: messages instead of sequences). */
+struct sc_rtx_budget {
+    uint32_t budget;        /* units per address per second */
+    uint64_t budget_shared; /* charges made to the shared overflow budget */
+    struct sc_rtx_receiver shared; /* the overflow budget */
+    struct sc_rtx_receiver recv[SC_RTX_RECEIVERS];
+};
+
+void sc_rtx_budget_init(struct sc_rtx_budget *b, uint32_t budget);
+
+/* Charge up to n units to addr's budget for the current second.
+ * @return how many it had left (0 .. n, charged); *rq its entry (its own slot
+ *         or the shared one). */
+uint32_t sc_rtx_budget_charge(struct sc_rtx_budget *b, uint32_t addr, uint32_t n,
+                              uint64_t now_ns, struct sc_rtx_receiver **rq);
+
+/* The index of an entry (SC_RTX_RECEIVERS: the shared one), and back. */
+static inline uint32_t
+sc_rtx_budget_index(const struct sc_rtx_budget *b, const struct sc_rtx_receiver *rq)
+{
+    return rq == &b->shared ? SC_RTX_RECEIVERS : (uint32_t)(rq - b->recv);
+}
+
+static inline struct sc_rtx_receiver *
+sc_rtx_budget_entry(struct sc_rtx_budget *b, uint32_t i)
+{
+    return i < SC_RTX_RECEIVERS ? &b->recv[i] : &b->shared;
+}
+
 struct sc_rtx {
     uint64_t delay_ns;
     uint64_t holdoff_ns;
-    uint32_t budget; /* sequences per receiver per second */
+    struct sc_rtx_budget budgets; /* sequences per receiver per second */
     struct sc_tbucket rate; /* bits; rate 0 = unlimited */
     uint64_t wait_bits;     /* bits the next repair needs while the rate holds it, else 0 */
     uint64_t vtime;         /* tag of the last repair sent */
@@ -92,10 +122,7 @@ struct sc_rtx {
     struct sc_rtx_entry *fifo;
     uint32_t nheap;
     struct sc_rtx_entry *heap; /* due repairs, a binary min-heap by tag */
-    struct sc_rtx_receiver shared; /* the overflow budget */
-    struct sc_rtx_receiver recv[SC_RTX_RECEIVERS];
     uint64_t rate_limited;  /* polls the rate limit stopped */
-    uint64_t budget_shared; /* sequences charged to the shared overflow budget */
 };
 
 /* queue_len: repairs taken from anyone before admission is by share (the

@@ -57,11 +57,13 @@ sc_txw_reserve(struct sc_txw *w)
 }
 
 void
-sc_txw_commit(struct sc_txw *w, uint16_t len, uint64_t now_ns)
+sc_txw_commit(struct sc_txw *w, uint16_t len, uint64_t msg_first, uint16_t msgs, uint64_t now_ns)
 {
     struct sc_txw_slot *s = &w->slot[(w->trail + w->count) & w->mask];
 
     s->len = len;
+    s->msg_first = msg_first;
+    s->msgs = msgs;
     s->rtx_pending = false;
     s->stored_ns = now_ns;
     s->rtx_sent_ns = 0;
@@ -97,4 +99,24 @@ sc_txw_drop_unsent(struct sc_txw *w)
 
     w->count -= n;
     return n;
+}
+
+uint64_t
+sc_txw_find_msg(struct sc_txw *w, uint64_t msg)
+{
+    uint64_t lo = w->trail, hi = w->next_tx; /* the answer, if any, is in [lo, hi) */
+
+    if (lo >= hi || msg < w->slot[lo & w->mask].msg_first)
+        return UINT64_MAX;
+    while (hi - lo > 1) { /* invariant: slot(lo).msg_first <= msg */
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (w->slot[mid & w->mask].msg_first <= msg)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    {
+        const struct sc_txw_slot *s = &w->slot[lo & w->mask];
+        return msg - s->msg_first < s->msgs ? lo : UINT64_MAX;
+    }
 }

@@ -20,6 +20,9 @@
 struct sc_txw_slot {
     uint8_t *buf;
     uint16_t len;
+    uint16_t msgs;      /* messages it holds, numbered from msg_first (0: none counted --
+                           raw framing, a fragment, an End of Session block) */
+    uint64_t msg_first;
     bool rtx_pending; /* a repair is queued (coalesces duplicate NAKs) */
     uint32_t rtx_pos; /* while rtx_pending: where its queue entry is (engine/rtx.c) */
     uint64_t stored_ns;
@@ -66,8 +69,16 @@ sc_txw_get(struct sc_txw *w, uint64_t seq)
  * packet when full. NULL when the window is full of unsent packets. */
 uint8_t *sc_txw_reserve(struct sc_txw *w);
 
-/* Store the reserved buffer as the next sequence, len bytes long. */
-void sc_txw_commit(struct sc_txw *w, uint16_t len, uint64_t now_ns);
+/* Store the reserved buffer as the next sequence, len bytes long, holding
+ * messages [msg_first, msg_first + msgs). */
+void sc_txw_commit(struct sc_txw *w, uint16_t len, uint64_t msg_first, uint16_t msgs,
+                   uint64_t now_ns);
+
+/* The sent packet holding message msg: a binary search over [trail, next_tx),
+ * whose packets must each hold messages, numbered without gaps (a MoldUDP64
+ * channel's window). @return its sequence, or UINT64_MAX when no sent packet
+ * holds msg. */
+uint64_t sc_txw_find_msg(struct sc_txw *w, uint64_t msg);
 
 /* Drop sent packets older than max_age. @return how many left. */
 uint64_t sc_txw_expire(struct sc_txw *w, uint64_t now_ns, uint64_t max_age_ns);

@@ -129,8 +129,10 @@ rec_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
         }
     }
     for (uint16_t i = 0; i < got; i++) {
-        /* on the data port it came to the group; on any other, to us */
-        uint32_t dst = pkts[i].lport == r->xp.port ? r->xp.group : rec_local(r);
+        /* a subscriber's data port: it came to the group; anything else (a
+         * publisher never joins the group) came to us */
+        uint32_t dst = r->xp.role == SC_XPORT_SUB && pkts[i].lport == r->xp.port ? r->xp.group
+                                                                                : rec_local(r);
         rec_write(r, pkts[i].addr, pkts[i].port, dst, pkts[i].lport, pkts[i].data, pkts[i].len);
     }
     x->st = r->w.inner->st;

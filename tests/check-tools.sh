@@ -173,10 +173,13 @@ commands_of() {
     }'
 }
 
-# a shell script, and (recursively) the function names of the files it sources
+# a shell script, and the function names of the files it sources: ". $ROOT/x",
+# ". tests/x" (from the tree's root) or ". "$(dirname "$0")/x" (from its own)
 script_commands() {
     local f=$1 src fns
-    fns=$(for src in $(grep -oE '^[[:space:]]*\. +"?\$ROOT/[^" ]+' "$f" | sed -E 's/.*\$ROOT\///'); do
+    fns=$(for src in $(grep -oE '^[[:space:]]*\. +("\$\(dirname "\$0"\)/|"?\$ROOT/)?[^" ]+' "$f" |
+                       sed -E 's#^[[:space:]]*\. +##; s#^"\$\(dirname "\$0"\)/#'"$(dirname "$f")"'/#;
+                              s#^"?\$ROOT/##'); do
               [ -f "$src" ] && grep -oE '^[A-Za-z_][A-Za-z0-9_-]*\(\)' "$src" | tr -d '()'
           done)
     { for x in $fns; do printf '%s () \n' "$x"; done; bash --pretty-print "$f" 2>/dev/null; } | commands_of

@@ -30,6 +30,8 @@
 #define SC_CFG_EAL_ARG_MAX 128
 #define SC_CFG_MAX_SOURCE_ALLOW 16
 #define SC_CFG_DPDK_BURST_MAX 32 /* dpdk.burst: the engine's burst (frames per call) */
+#define SC_CFG_MAX_REQUEST_SERVERS 8 /* mold.request_servers */
+#define SC_CFG_MOLD_SESSION_MAX 10   /* mold.session: the wire field's width */
 
 enum sc_transport {
     SC_TRANSPORT_UDP = 0, /* kernel sockets */
@@ -41,9 +43,21 @@ enum sc_framing {
     SC_FRAMING_RAW,         /* one APDU per ODATA (what OpenPGM sends and expects) */
 };
 
+/* What a channel speaks on the wire. */
+enum sc_protocol {
+    SC_PROTOCOL_PGM = 0,   /* PGM (RFC 3208) over UDP; framing batched or raw inside ODATA */
+    SC_PROTOCOL_MOLDUDP64, /* NASDAQ MoldUDP64 1.00: blocks as the UDP payload, re-requests */
+};
+
 enum sc_late_join {
     SC_LATE_JOIN_LIVE = 0, /* start at the live edge */
     SC_LATE_JOIN_WINDOW,   /* recover what the publisher's window still holds */
+    SC_LATE_JOIN_FIRST,    /* MoldUDP64: request everything from message 1 */
+};
+
+enum sc_mold_response {
+    SC_MOLD_RESPONSE_UNICAST = 0, /* to the request's source address and port (NASDAQ's way) */
+    SC_MOLD_RESPONSE_MULTICAST,   /* to the group: every listener missing them takes them */
 };
 
 enum sc_fsync {
@@ -83,6 +97,28 @@ struct sc_cidr {
     uint8_t prefix;
 };
 
+/* A unicast UDP endpoint: address (network order) and port (host order). */
+struct sc_addr_port {
+    struct in_addr addr;
+    uint16_t port;
+};
+
+/* MoldUDP64 channels (protocol: moldudp64). */
+struct sc_mold_cfg {
+    char session[SC_CFG_MOLD_SESSION_MAX + 1]; /* "" = publisher: from its random identity;
+                                                  subscriber: the first session seen */
+    uint64_t heartbeat_ns;   /* publisher: a heartbeat when no data left for this long */
+    uint64_t eos_time_ns;    /* publisher: End of Session repeated for this long at close */
+    enum sc_mold_response response;
+    uint32_t request_max;    /* server: larger requests are ignored (counted) */
+    uint32_t response_bytes; /* server: bytes of blocks per response; 0 = what fits the MTU */
+    uint32_t nrequest_allow; /* server: 0 = requests from any address */
+    struct sc_cidr request_allow[SC_CFG_MAX_SOURCE_ALLOW]; /* else only from these */
+    uint32_t nrequest_servers; /* client: 0 = the data's source address at `port` */
+    struct sc_addr_port request_servers[SC_CFG_MAX_REQUEST_SERVERS]; /* tried in turn */
+    uint32_t request_count;  /* client: most messages one request asks for */
+};
+
 struct sc_channel_cfg {
     char name[SC_CFG_NAME_MAX];
     char profile[SC_CFG_NAME_MAX]; /* the profile its defaults came from */
@@ -96,6 +132,7 @@ struct sc_channel_cfg {
     struct in_addr source;         /* unicast address advertised for NAKs; 0 = interface */
     enum sc_transport transport;
     enum sc_framing framing;
+    enum sc_protocol protocol;
     uint8_t ttl;
     bool loop;           /* IP_MULTICAST_LOOP: same-host subscribers see the data */
     bool gso;            /* kernel UDP: UDP_SEGMENT sends of equal-size packet runs */
@@ -117,6 +154,7 @@ struct sc_channel_cfg {
     enum sc_late_join late_join;
     uint64_t rcvbuf; /* SO_RCVBUF bytes */
     uint64_t sndbuf; /* SO_SNDBUF bytes */
+    struct sc_mold_cfg mold;
 };
 
 struct sc_dpdk_cfg {

@@ -51,7 +51,7 @@
 #define SC_PUB_COUNTERS(X)                                                                 \
     X(msgs_sent, C, "messages", A, "messages accepted by sc_pub_send")                     \
     X(bytes_sent, C, "bytes", N, "their payload bytes")                                    \
-    X(odata_sent, C, "packets", A, "ODATA packets sent")                                   \
+    X(odata_sent, C, "packets", A, "ODATA packets sent (MoldUDP64: downstream data packets)") \
     X(rdata_sent, C, "packets", A, "repairs (RDATA) sent")                                 \
     X(ncf_sent, C, "packets", A, "NCFs sent")                                              \
     X(ncf_rate_limited, C, "sequences", Z,                                                 \
@@ -83,6 +83,34 @@
     X(tx_backpressure, C, "events", Z, "sends the transport refused for now (retried)")    \
     X(close_unsent, C, "packets", Z,                                                       \
       "left unsent when closing gave up (the transport took nothing for close_timeout)")   \
+    X(mold_heartbeats, C, "packets", Z,                                                    \
+      "MoldUDP64 heartbeats sent (the session's start, then after mold.heartbeat idle)")   \
+    X(mold_eos_sent, C, "packets", Z, "MoldUDP64 End of Session packets sent")             \
+    X(mold_requests, C, "packets", Z, "MoldUDP64 re-requests received (20 bytes)")         \
+    X(mold_req_answered, C, "requests", Z,                                                 \
+      "answered: a response sent (messages, or a heartbeat when none is held)")            \
+    X(mold_resp_msgs, C, "messages", Z, "messages in the responses")                       \
+    X(mold_resp_bytes, C, "bytes", N, "UDP payload bytes of the responses")                \
+    X(mold_not_in_window, C, "requests", Z,                                                \
+      "asked for messages older than the window: answered from its oldest message, or "    \
+      "with a heartbeat carrying it")                                                      \
+    X(mold_req_denied, C, "requests", Z, "from an address outside mold.request_allow: ignored") \
+    X(mold_req_wrong_session, C, "requests", Z, "for another session: ignored")            \
+    X(mold_req_seq_zero, C, "requests", Z, "for sequence 0: ignored")                      \
+    X(mold_req_count_zero, C, "requests", Z, "for 0 messages: ignored")                    \
+    X(mold_req_over_max, C, "requests", Z, "for more than mold.request_max messages: ignored") \
+    X(mold_req_not_sent, C, "requests", Z, "for messages not sent yet: ignored")           \
+    X(mold_req_over_budget, C, "requests", Z,                                              \
+      "from an address past its rtx.budget messages this second: ignored")                 \
+    X(mold_budget_shared, C, "requests", Z,                                                \
+      "charged to the shared budget: the address found no room in the requester table")   \
+    X(mold_req_dropped, C, "requests", Z,                                                  \
+      "the response queue congested and the address holding its share: ignored")          \
+    X(mold_rate_limited, C, "events", Z, "responses delayed by rtx.rate")                  \
+    X(mold_resp_unsent, C, "packets", Z,                                                   \
+      "responses the transport refused: dropped (the requester asks again)")               \
+    X(mold_resp_queued, G, "responses", N,                                                 \
+      "responses waiting for rtx.rate (at most 1,024, + 4 per requester when congested)")  \
     X(rx_not_ours, C, "packets", Z, "well-formed, but for another session or port")        \
     X(rx_wrong_type, C, "packets", Z, "well-formed, but not something a publisher takes")  \
     X(rx_pkts, C, "packets", N, "packets received (NAKs, SPMRs, anything)")                \

@@ -22,6 +22,11 @@
  * sequence number (MoldUDP64 block, first message 1); with framing: raw every
  * message is one PGM APDU (OpenPGM's format). Messages larger than a packet
  * are fragmented (OPT_FRAGMENT). Nothing allocates after create.
+ *
+ * A channel with protocol: moldudp64 sends the MoldUDP64 blocks as the whole
+ * UDP payload (no PGM), with heartbeats and End of Session instead of SPMs,
+ * and answers re-requests from its window instead of NAKs; a message must fit
+ * one packet (-EMSGSIZE). docs/PROTOCOL.md, section 6.
  */
 #ifndef SEQCAST_PUB_H
 #define SEQCAST_PUB_H
@@ -51,8 +56,8 @@ struct sc_pub_stats {
 int sc_pub_create(struct sc_pub **out, const struct sc_config *cfg, const char *channel,
                   struct sc_err *err);
 
-/* Queue one message. @return 0; -EMSGSIZE if it exceeds 65535 bytes (raw) or
- * 65533 (batched); -EAGAIN if the rate limit has let the unsent backlog fill
+/* Queue one message. @return 0; -EMSGSIZE if it exceeds 65535 bytes (raw),
+ * 65533 (batched) or one packet (MoldUDP64: mtu - 50); -EAGAIN if the rate limit has let the unsent backlog fill
  * the window (call sc_pub_do_work and retry); -EPIPE after sc_pub_close. */
 int sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns);
 
@@ -97,11 +102,14 @@ int sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struc
  * messages), then three SPMs with OPT_FIN so subscribers see the end at once.
  * A transport that takes nothing for the channel's close_timeout (its peer
  * gone) is given up on: what it never took is counted in close_unsent and
- * never sent. Later calls do nothing. @return 0. */
+ * never sent. Later calls do nothing. MoldUDP64: after the backlog, End of
+ * Session packets instead of the block and the FIN, the first at once, then
+ * every mold.heartbeat for mold.eos_time (keep calling do_work that long).
+ * @return 0. */
 int sc_pub_close(struct sc_pub *p, uint64_t now_ns);
 
-/* True once closing is over: everything sent and the FIN SPMs out (or given up
- * on, see sc_pub_close). Keep calling do_work afterwards for as long as
+/* True once closing is over: everything sent and the FIN SPMs (MoldUDP64: the
+ * first End of Session) out, or given up on, see sc_pub_close. Keep calling do_work afterwards for as long as
  * receivers may NAK the tail: repairs are served until sc_pub_destroy. */
 bool sc_pub_closed(const struct sc_pub *p);
 

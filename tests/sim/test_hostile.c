@@ -695,3 +695,149 @@ Test(hostile, subscribers_with_real_losses_are_repaired_during_a_nak_flood, .tim
     cr_assert_leq(ps.ncf_sent, (uint64_t)ch.rtx.ncf_rate * 2);
     sim_fini(&sim);
 }
+
+/* ------------------------------------------------------ MoldUDP64 requests */
+
+#include <malloc.h>
+
+#include "engine/rereq_srv.h"
+#include "tests/support/moldrig.h"
+
+static struct rig mrig;
+
+/* Two seconds of hostile requests at a MoldUDP64 publisher carrying a live
+ * stream (100,000 msg/s): 2,000 spoofed addresses asking for the most they can
+ * (count 65,534: a full packet each, 2.4 times rtx.rate), absurd counts (0 and
+ * 65,535), sequence 0 and 2^64-1, another session, datagrams of every wrong
+ * length -- 24 a step, most of what the publisher reads -- while an honest
+ * listener asks for 10 recent messages every 100 ms. Each kind is counted
+ * under its own reason; the live data leaves in the step it was published (the
+ * flood does not slow the stream); the responses stay within rtx.rate; the
+ * response queue stays within its bound and memory does not grow; the honest
+ * listener gets every answer, right, within two rounds of the requesters (the
+ * rest of the round being served, then its own; a round is at most one full
+ * packet per requester -- 1,025: the table and the shared budget -- 61 ms at
+ * 200 Mbit/s; served first come first served, it waited up to 168 ms, the
+ * whole queue). */
+Test(hostile, mold_request_floods_are_counted_and_bounded_and_honest_requests_answered,
+     .timeout = 120)
+{
+    const uint64_t rtx_rate = 200000000; /* 200 Mbit/s of responses */
+    struct sc_pub_stats a, b, st;
+    uint64_t rng = 99, sent[6] = { 0 }, asked = 0, queued_max = 0, t0, wait_max = 0;
+    uint64_t honest_t[256];
+    size_t honest = 0;
+    struct mallinfo2 m0, m1;
+    uint8_t junk[1500];
+
+    rig_channel(&mrig.ch);
+    mrig.ch.rtx.rate_bps = rtx_rate;
+    mrig.ch.mold.request_max = 65534;
+    rig_init(&mrig, &mrig.ch, NULL, NULL);
+    mrig.mcq.discard = true;
+    rig_publish(&mrig, 20000);
+    rig_run_for(&mrig, RIG_MS);
+    sc_pub_get_stats(mrig.pub, &a);
+    m0 = mallinfo2();
+    t0 = mrig.now;
+    for (unsigned step = 0; step < 20000; step++) { /* 2 s of 100 us steps */
+        uint64_t lead = mrig.sent;
+        for (int k = 0; k < 24; k++) {
+            uint32_t from = htonl(0xc6160000u + (uint32_t)(tu_rand(&rng) % 2000));
+            uint16_t port = (uint16_t)(1024 + tu_rand(&rng) % 60000);
+            unsigned kind = (unsigned)(tu_rand(&rng) % 6);
+            switch (kind) {
+            case 0: /* the most it may ask for, of held data */
+                rig_request(&mrig, from, port, RIG_SESSION, lead - tu_rand(&rng) % 15000, 65534);
+                break;
+            case 1: /* absurd counts: 0 and 65,535 */
+                rig_request(&mrig, from, port, RIG_SESSION, 1 + tu_rand(&rng) % lead,
+                            tu_rand(&rng) % 2 ? 0 : 0xFFFF);
+                break;
+            case 2: /* sequence 0 */
+                rig_request(&mrig, from, port, RIG_SESSION, 0, 10);
+                break;
+            case 3: /* sequence 2^64-1 */
+                rig_request(&mrig, from, port, RIG_SESSION, UINT64_MAX, 65534);
+                break;
+            case 4: /* another session */
+                rig_request(&mrig, from, port, "NASDAQ0001", 1 + tu_rand(&rng) % lead, 10);
+                break;
+            case 5: { /* the wrong length: 0..19, 21..1500 bytes */
+                size_t n = tu_rand(&rng) % 1500;
+                n += n >= 20;
+                for (size_t i = 0; i < n; i++)
+                    junk[i] = (uint8_t)tu_rand(&rng);
+                memcpy(junk, RIG_SESSION " ", n < 10 ? n : 10);
+                rig_inject(&mrig, from, port, junk, (uint16_t)n);
+                break;
+            }
+            }
+            sent[kind]++;
+        }
+        if (step % 1000 == 0) { /* the honest listener, every 100 ms */
+            cr_assert_lt(honest, 256);
+            rig_request(&mrig, rig_lst(), RIG_LST_PORT, RIG_SESSION, lead - 9, 10);
+            honest_t[honest++] = mrig.now;
+        }
+        rig_publish(&mrig, 10);
+        rig_tick(&mrig);
+        cr_assert_eq(mrig.mcq.msgs, mrig.sent, "step %u: %llu of %llu messages out", step,
+                     (unsigned long long)mrig.mcq.msgs, (unsigned long long)mrig.sent);
+        sc_pub_get_stats(mrig.pub, &st);
+        if (st.mold_resp_queued > queued_max)
+            queued_max = st.mold_resp_queued;
+    }
+    m1 = mallinfo2();
+    rig_run_for(&mrig, 300 * RIG_MS);
+    sc_pub_get_stats(mrig.pub, &b);
+    asked = sent[0] + sent[1] + sent[2] + sent[3] + sent[4];
+    printf("# MoldUDP64 request flood, 2 s: %llu requests (%llu for 65,534 held, %llu absurd "
+           "counts, %llu seq 0, %llu seq 2^64-1, %llu other session) + %llu wrong lengths; "
+           "%llu answered (%llu messages, %llu bytes), %llu over budget, %llu dropped at the "
+           "queue (at most %llu queued), %llu waits for rtx.rate; honest: %zu asked, %zu "
+           "answered; heap %+lld bytes\n",
+           (unsigned long long)asked, (unsigned long long)sent[0], (unsigned long long)sent[1],
+           (unsigned long long)sent[2], (unsigned long long)sent[3], (unsigned long long)sent[4],
+           (unsigned long long)sent[5], (unsigned long long)(b.mold_req_answered - a.mold_req_answered),
+           (unsigned long long)(b.mold_resp_msgs - a.mold_resp_msgs),
+           (unsigned long long)(b.mold_resp_bytes - a.mold_resp_bytes),
+           (unsigned long long)(b.mold_req_over_budget - a.mold_req_over_budget),
+           (unsigned long long)(b.mold_req_dropped - a.mold_req_dropped),
+           (unsigned long long)queued_max,
+           (unsigned long long)(b.mold_rate_limited - a.mold_rate_limited), honest,
+           mrig.ucq.n, (long long)(m1.uordblks - m0.uordblks));
+    /* counted, each under its reason */
+    cr_assert_eq(b.mold_requests - a.mold_requests, asked + honest);
+    cr_assert_eq(b.mold_req_count_zero + b.mold_req_over_max, sent[1]);
+    cr_assert_gt(b.mold_req_count_zero, 0);
+    cr_assert_gt(b.mold_req_over_max, 0);
+    cr_assert_eq(b.mold_req_seq_zero, sent[2]);
+    cr_assert_eq(b.mold_req_not_sent, sent[3]);
+    cr_assert_eq(b.mold_req_wrong_session, sent[4]);
+    cr_assert_eq(b.rx_bad[-SC_PERR_SHORT] + b.rx_bad[-SC_PERR_LENGTH], sent[5]);
+    cr_assert_eq(b.mold_req_answered - a.mold_req_answered + b.mold_req_over_budget +
+                     b.mold_req_dropped + b.mold_resp_queued,
+                 sent[0] + honest, "a valid request neither answered nor refused");
+    cr_assert_gt(b.mold_req_dropped, 0, "the flood never congested the queue");
+    /* bounded: the responses within rtx.rate (IP datagram bits; + the bucket),
+     * the queue within its size, memory flat */
+    cr_assert_leq((b.mold_resp_bytes - a.mold_resp_bytes +
+                   28 * (b.mold_req_answered - a.mold_req_answered)) * 8,
+                  rtx_rate * (mrig.now - t0) / RIG_S + rtx_rate / 100 + 12000 * 8);
+    cr_assert_leq(queued_max, SC_REREQ_QUEUE + SC_REREQ_SHARE * (SC_RTX_RECEIVERS + 1));
+    cr_assert_lt(m1.uordblks - m0.uordblks, 256 * 1024, "the heap grew by %zu bytes",
+                 m1.uordblks - m0.uordblks);
+    /* the honest listener: every request answered, right, in time */
+    cr_assert_eq(mrig.ucq.n, honest, "%zu of %zu honest requests answered", mrig.ucq.n, honest);
+    for (size_t i = 0; i < honest; i++) {
+        char why[160];
+        cr_assert(rig_check_blocks(&mrig, &mrig.ucq.p[i], why, sizeof(why)), "%s", why);
+        cr_assert_eq(mrig.ucq.p[i].h.count, 10);
+        if (mrig.ucq.p[i].t - honest_t[i] > wait_max)
+            wait_max = mrig.ucq.p[i].t - honest_t[i];
+    }
+    printf("# the honest listener waited at most %.1f ms\n", (double)wait_max / 1e6);
+    cr_assert_leq(wait_max, 2 * 1025 * 12000 * RIG_S / rtx_rate + RIG_MS);
+    rig_fini(&mrig);
+}

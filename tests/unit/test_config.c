@@ -135,6 +135,53 @@ static const struct err_case err_cases[] = {
       "sessions[0].timeout: must be longer than heartbeat" },
     { "sessions:\n  - name: a_very_long_name\n",
       "sessions[0].session_id: the name 'a_very_long_name' cannot be a SoupBinTCP session id" },
+    /* MoldUDP64 */
+    { "channels:\n  - name: a\n    protocol: mold\n",
+      "t.yaml:3:15: channels[0].protocol: bad value 'mold': expected one of: pgm moldudp64" },
+    { "channels:\n  - name: a\n    protocol: moldudp64\n    framing: raw\n",
+      "t.yaml:2:5: channels[0].framing: protocol: moldudp64 sends MoldUDP64 blocks: framing must "
+      "be batched" },
+    { "channels:\n  - name: a\n    mold: {session: ABCDEFGHIJK}\n",
+      "t.yaml:3:21: channels[0].mold.session: bad value 'ABCDEFGHIJK': too long: at most 10 "
+      "characters" },
+    { "channels:\n  - name: a\n    mold: {session: 'AB CD'}\n",
+      "channels[0].mold.session: bad value 'AB CD': expected printable ASCII without spaces" },
+    { "channels:\n  - name: a\n    protocol: moldudp64\n    mold: {response_bytes: 1453}\n",
+      "channels[0].mold.response_bytes: 1453 bytes do not fit one packet: at most 1452 at mtu "
+      "1500" },
+    { "channels:\n  - name: a\n    mold: {response_bytes: 10}\n",
+      "channels[0].mold.response_bytes: bad value '10': out of range: expected 64 to 65507, or "
+      "auto" },
+    { "channels:\n  - name: a\n    protocol: moldudp64\n    mold: {request_max: 100, "
+      "request_count: 101}\n",
+      "channels[0].mold.request_count: must not exceed mold.request_max (100)" },
+    { "channels:\n  - name: a\n    mold: {request_max: 65535}\n",
+      "channels[0].mold.request_max: bad value '65535': out of range: expected 1 to 65534" },
+    { "channels:\n  - name: a\n    mold: {request_count: 0}\n",
+      "channels[0].mold.request_count: bad value '0': out of range: expected 1 to 65534" },
+    { "channels:\n  - name: a\n    mold: {heartbeat: 0}\n",
+      "channels[0].mold.heartbeat: bad value '0': out of range: expected 1ms to" },
+    { "channels:\n  - name: a\n    mold: {response: broadcast}\n",
+      "channels[0].mold.response: bad value 'broadcast': expected one of: unicast multicast" },
+    { "channels:\n  - name: a\n    late_join: first\n",
+      "t.yaml:2:5: channels[0].late_join: `first` is for protocol: moldudp64" },
+    { "channels:\n  - name: a\n    protocol: moldudp64\n    mold: {heartbeat: 10s}\n",
+      "channels[0].source_timeout: must be longer than mold.heartbeat" },
+    { "channels:\n  - name: a\n    mold: {request_servers: [10.1.2.3]}\n",
+      "channels[0].mold.request_servers: bad value '10.1.2.3': expected ADDR:PORT, e.g. "
+      "10.1.2.3:3056 (port 1-65535)" },
+    { "channels:\n  - name: a\n    mold: {request_servers: [10.1.2.3:0]}\n",
+      "channels[0].mold.request_servers: bad value '10.1.2.3:0': expected ADDR:PORT" },
+    { "channels:\n  - name: a\n    mold: {request_servers: [host:3056]}\n",
+      "channels[0].mold.request_servers: bad value 'host:3056': expected ADDR:PORT" },
+    { "channels:\n  - name: a\n    mold: {request_servers: [239.1.1.1:3056]}\n",
+      "channels[0].mold.request_servers: bad value '239.1.1.1:3056': expected a unicast "
+      "address" },
+    { "channels:\n  - name: a\n    mold: {request_allow: [10.1.2.3/8]}\n",
+      "channels[0].mold.request_allow: bad value '10.1.2.3/8': host bits set" },
+    { "channels:\n  - name: a\n    mold: {request_servers: [1.1.1.1:1, 1.1.1.1:2, 1.1.1.1:3, "
+      "1.1.1.1:4, 1.1.1.1:5, 1.1.1.1:6, 1.1.1.1:7, 1.1.1.1:8, 1.1.1.1:9]}\n",
+      "channels[0].mold.request_servers: bad value '1.1.1.1:9': too many entries: at most 8" },
 };
 
 Test(config, each_error_class_names_position_key_value_and_expectation)
@@ -307,6 +354,116 @@ Test(config, set_overrides)
     cr_assert(strstr(err.msg, "expected KEY=VALUE") != NULL, "%s", err.msg);
     cr_assert_lt(sc_config_set(&cfg, "source_timeout=1ms", &err), 0, "cross-field check");
     cr_assert_lt(sc_config_set(&cfg, "profile=space", &err), 0);
+}
+
+/* The MoldUDP64 keys: defaults per profile, YAML, --set (lists, late_join first),
+ * the checks run by --set too, and print -> load. */
+Test(config, moldudp64_keys)
+{
+    static struct sc_config a;
+    const struct sc_channel_cfg *c = &cfg.channels[0];
+    struct sc_err err;
+    char *text = NULL, s[INET_ADDRSTRLEN];
+    size_t len = 0;
+    FILE *m;
+
+    sc_config_init(&cfg);
+    cr_assert_eq(c->protocol, SC_PROTOCOL_PGM, "PGM unless asked");
+    cr_assert_eq(c->mold.heartbeat_ns, 100000000ull, "lan: 100 ms");
+    cr_assert_eq(c->mold.eos_time_ns, 1000000000ull);
+    cr_assert_eq(c->mold.request_max, 65534);
+    cr_assert_eq(c->mold.request_count, 1000);
+    cr_assert_eq(c->mold.response_bytes, 0, "auto");
+    cr_assert_eq(c->mold.response, SC_MOLD_RESPONSE_UNICAST);
+    cr_assert_eq(c->mold.session[0], '\0');
+    cr_assert_eq(c->mold.nrequest_servers + c->mold.nrequest_allow, 0);
+    cr_assert_eq(sc_config_set(&cfg, "profile=wan", &err), 0, "%s", err.msg);
+    cr_assert_eq(c->mold.heartbeat_ns, 1000000000ull, "wan: NASDAQ's second");
+    cr_assert_eq(c->mold.eos_time_ns, 10000000000ull);
+
+    cr_assert_eq(load("channels:\n  - name: a\n    protocol: moldudp64\n    late_join: first\n"
+                      "    mold:\n      session: NQTV01\n      heartbeat: 250ms\n"
+                      "      eos_time: 0\n      response: multicast\n      request_max: 4000\n"
+                      "      response_bytes: 1000\n      request_allow: [198.18.0.0/15]\n"
+                      "      request_servers: [198.18.0.1:3056, 198.18.0.2:4000]\n"
+                      "      request_count: 500\n", &err), 0, "%s", err.msg);
+    cr_assert_eq(c->protocol, SC_PROTOCOL_MOLDUDP64);
+    cr_assert_eq(c->late_join, SC_LATE_JOIN_FIRST);
+    cr_assert_str_eq(c->mold.session, "NQTV01");
+    cr_assert_eq(c->mold.heartbeat_ns, 250000000ull);
+    cr_assert_eq(c->mold.eos_time_ns, 0);
+    cr_assert_eq(c->mold.response, SC_MOLD_RESPONSE_MULTICAST);
+    cr_assert_eq(c->mold.request_max, 4000);
+    cr_assert_eq(c->mold.response_bytes, 1000);
+    cr_assert_eq(c->mold.nrequest_allow, 1);
+    cr_assert_eq(c->mold.request_allow[0].prefix, 15);
+    cr_assert_eq(c->mold.nrequest_servers, 2);
+    inet_ntop(AF_INET, &c->mold.request_servers[1].addr, s, sizeof(s));
+    cr_assert_str_eq(s, "198.18.0.2");
+    cr_assert_eq(c->mold.request_servers[1].port, 4000);
+    cr_assert_eq(c->mold.request_count, 500);
+    /* profiles keep what names the feed */
+    cr_assert_eq(sc_config_set(&cfg, "profile=lan", &err), 0, "%s", err.msg);
+    cr_assert_eq(c->protocol, SC_PROTOCOL_MOLDUDP64);
+    cr_assert_str_eq(c->mold.session, "NQTV01");
+    cr_assert_eq(c->mold.nrequest_servers, 2);
+    cr_assert_eq(c->mold.heartbeat_ns, 100000000ull, "a profile's timer");
+    cr_assert_eq(c->mold.request_count, 1000);
+
+    /* --set: lists, the auto value, and the cross-field checks */
+    cr_assert_eq(sc_config_set(&cfg, "mold.request_servers=10.0.0.1:1, 10.0.0.2:2", &err), 0,
+                 "%s", err.msg);
+    cr_assert_eq(c->mold.nrequest_servers, 2);
+    cr_assert_eq(c->mold.request_servers[0].port, 1);
+    cr_assert_eq(sc_config_set(&cfg, "mold.request_servers=", &err), 0, "%s", err.msg);
+    cr_assert_eq(c->mold.nrequest_servers, 0, "an empty --set clears the list: auto");
+    cr_assert_eq(sc_config_set(&cfg, "mold.response_bytes=auto", &err), 0, "%s", err.msg);
+    cr_assert_eq(c->mold.response_bytes, 0);
+    cr_assert_lt(sc_config_set(&cfg, "framing=raw", &err), 0);
+    cr_assert(strstr(err.msg, "channels.a.framing: protocol: moldudp64 sends MoldUDP64 blocks"),
+              "%s", err.msg);
+    cr_assert_eq(sc_config_set(&cfg, "framing=batched", &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_config_set(&cfg, "mtu=9000", &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_config_set(&cfg, "mold.response_bytes=8952", &err), 0, "%s", err.msg);
+    cr_assert_lt(sc_config_set(&cfg, "mold.response_bytes=8953", &err), 0);
+    cr_assert(strstr(err.msg, "mold.response_bytes: 8953 bytes do not fit one packet: at most "
+                              "8952 at mtu 9000"), "%s", err.msg);
+    cr_assert_eq(sc_config_set(&cfg, "mold.response_bytes=auto", &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_config_set(&cfg, "mold.request_max=4000", &err), 0, "%s", err.msg);
+    cr_assert_lt(sc_config_set(&cfg, "mold.request_count=4001", &err), 0, "over request_max");
+    cr_assert_eq(sc_config_set(&cfg, "mold.request_count=1000", &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_config_set(&cfg, "mold.request_max=65534", &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_config_set(&cfg, "mold.request_count=65534", &err), 0, "%s", err.msg);
+
+    /* print -> load */
+    cr_assert_eq(sc_config_set(&cfg, "mold.request_servers=10.0.0.1:1,10.0.0.2:2", &err), 0,
+                 "%s", err.msg);
+    a = cfg;
+    m = open_memstream(&text, &len);
+    sc_config_print(&a, m);
+    fclose(m);
+    cr_assert_eq(sc_config_load_string(&cfg, "printed", text, len, &err), 0, "%s\n%s", err.msg,
+                 text);
+    {
+        size_t nk;
+        const struct sc_cfg_key *k = sc_cfg_keys(SC_SEC_CHANNEL, &nk);
+        for (size_t i = 0; i < nk; i++) {
+            static char vx[SC_CFG_FORMAT_MAX], vy[SC_CFG_FORMAT_MAX];
+            if (!strcmp(k[i].name, "profile"))
+                continue;
+            sc_cfg_format(&k[i], &a.channels[0], vx, sizeof(vx));
+            sc_cfg_format(&k[i], &cfg.channels[0], vy, sizeof(vy));
+            cr_assert_str_eq(vx, vy, "%s differs after round trip", k[i].name);
+        }
+    }
+    cr_assert(strstr(text, "request_servers: [10.0.0.1:1, 10.0.0.2:2]"), "%s", text);
+    free(text);
+
+    /* the example deployment */
+    cr_assert_eq(sc_config_load_file(&cfg, "examples/moldudp64.yaml", &err), 0, "%s", err.msg);
+    cr_assert_eq(c->protocol, SC_PROTOCOL_MOLDUDP64);
+    cr_assert_str_eq(c->mold.session, "ITCHDEMO01");
+    cr_assert_eq(c->mold.heartbeat_ns, 1000000000ull, "wan");
 }
 
 /* sc_config_print writes YAML that loads back to the same values, key by key. */

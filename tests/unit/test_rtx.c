@@ -50,7 +50,7 @@ setup_window(uint64_t delay_ns, uint64_t holdoff_ns, uint32_t budget)
         uint8_t *b = sc_txw_reserve(&w);
         cr_assert_not_null(b);
         memset(b, i, 100);
-        sc_txw_commit(&w, 100, 1);
+        sc_txw_commit(&w, 100, 0, 0, 1);
     }
     w.next_tx = 10;
     cr_assert_eq(sc_rtx_init(&r, 64, delay_ns, holdoff_ns, 0, 0, budget), 0);
@@ -110,7 +110,7 @@ Test(rtx, a_reused_slot_forgets_the_old_repair)
     for (int i = 10; i <= 64; i++) {
         uint8_t *b = sc_txw_reserve(&w);
         cr_assert_not_null(b);
-        sc_txw_commit(&w, 100, 1001 * US);
+        sc_txw_commit(&w, 100, 0, 0, 1001 * US);
         w.next_tx = (uint64_t)i + 1;
     }
     cr_assert_eq(sc_rtx_request(&r, &w, 0, 1, 1001 * US), SC_RTX_OUT_OF_WINDOW);
@@ -158,7 +158,7 @@ Test(rtx, a_reused_slot_starts_unconfirmed)
     cr_assert(sc_rtx_confirm(&r, &w, 0, 1000 * US));
     for (int i = 10; i < 74; i++) { /* a whole window later, slot 0 holds sequence 64 */
         cr_assert_not_null(sc_txw_reserve(&w));
-        sc_txw_commit(&w, 100, 1000 * US);
+        sc_txw_commit(&w, 100, 0, 0, 1000 * US);
     }
     w.next_tx = 74;
     cr_assert(sc_rtx_confirm(&r, &w, 64, 1001 * US), "sequence 64 inherited sequence 0's NCF");
@@ -183,7 +183,7 @@ Test(rtx, the_budget_holds_per_address_in_one_subnet)
                 over++;
         }
     cr_assert_eq(over, 64ull * (2520 - 2000), "over budget: %llu", (unsigned long long)over);
-    cr_assert_eq(r.budget_shared, 0, "64 addresses fit the table");
+    cr_assert_eq(r.budgets.budget_shared, 0, "64 addresses fit the table");
     teardown_window();
 }
 
@@ -206,19 +206,19 @@ Test(rtx, addresses_beyond_the_table_share_one_budget)
         }
     printf("# %u addresses x %u sequences, budget %u: %llu allowed, %llu over budget, %llu "
            "charged to the shared budget\n", naddr, asks, budget, (unsigned long long)allowed,
-           (unsigned long long)over, (unsigned long long)r.budget_shared);
+           (unsigned long long)over, (unsigned long long)r.budgets.budget_shared);
     cr_assert_leq(allowed, (uint64_t)SC_RTX_RECEIVERS * budget + budget,
                   "%llu allowed: more than one budget per slot plus the shared one",
                   (unsigned long long)allowed);
-    cr_assert_gt(r.budget_shared, 0);
+    cr_assert_gt(r.budgets.budget_shared, 0);
     /* every address that fits has its own budget: the table fills up */
     cr_assert_geq(allowed, (uint64_t)SC_RTX_RECEIVERS * budget * 3 / 4);
     /* a second later: stale slots are reused, new addresses have budgets again */
-    over = r.budget_shared;
+    over = r.budgets.budget_shared;
     for (uint32_t a = 0; a < 64; a++)
         cr_assert_neq(sc_rtx_request(&r, &w, 0, htonl(0x0a000000u + a), now + 2000000000ull),
                       SC_RTX_OVER_BUDGET, "address %u after the second", a);
-    cr_assert_eq(r.budget_shared, over, "a fresh address was sent to the shared budget");
+    cr_assert_eq(r.budgets.budget_shared, over, "a fresh address was sent to the shared budget");
     teardown_window();
 }
 
@@ -260,7 +260,7 @@ Test(rtx, the_repair_rate_counts_ip_and_udp_headers)
     cr_assert_eq(sc_txw_init(&w, 64, 256, 0), 0);
     for (int i = 0; i < 10; i++) {
         cr_assert_not_null(sc_txw_reserve(&w));
-        sc_txw_commit(&w, 100, 1);
+        sc_txw_commit(&w, 100, 0, 0, 1);
     }
     w.next_tx = 10;
     cr_assert_eq(sc_rtx_init(&r, 64, 0, 0, rate, 0, UINT32_MAX), 0);
@@ -293,7 +293,7 @@ Test(rtx, a_flood_that_fills_the_queue_does_not_lock_out_a_receiver)
     cr_assert_eq(sc_txw_init(&w, 512, 256, 0), 0);
     for (int i = 0; i < 400; i++) {
         cr_assert_not_null(sc_txw_reserve(&w));
-        sc_txw_commit(&w, 100, 1);
+        sc_txw_commit(&w, 100, 0, 0, 1);
     }
     w.next_tx = 400;
     cr_assert_eq(sc_rtx_init(&r, 64, 0, 0, 0, 0, UINT32_MAX), 0);
