@@ -417,7 +417,7 @@ Test(replay, forever_runs_until_stopped)
     sc_replay_destroy(r);
 }
 
-Test(replay, a_pass_that_selects_nothing_ends_even_forever)
+Test(replay, a_pass_that_selects_nothing_ends_even_forever, .timeout = 10)
 {
     struct fake *f = fake_new(false);
     struct sc_replay *r;
@@ -619,6 +619,27 @@ Test(replay, damage_on_tx_through_the_loss_wrapper)
         sc_replay_destroy(r);
     }
     cr_assert_eq(nfirst, 1000 - st.loss.dropped - st.loss.burst_dropped + st.loss.duplicated);
+}
+
+Test(replay, what_the_loss_wrapper_holds_back_goes_at_the_end)
+{
+    struct sc_loss_params lp = { .seed = 1, .reorder_ppm = 1000000 }; /* hold every one */
+    struct fake *f = fake_new(false);
+    struct sc_replay *r;
+    struct sc_replay_stats st;
+
+    write_capture(gaps5, 5);
+    now = START;
+    r = create(f, (struct sc_replay_params){ .loss = &lp });
+    run(r, START + gaps5[4] - 1);
+    cr_assert_eq(f->n, 0, "all five held");
+    run(r, UINT64_MAX);
+    cr_assert(sc_replay_done(r));
+    sc_replay_stats(r, &st);
+    cr_expect_eq(st.loss.reordered, 5);
+    cr_assert_eq(f->n, 5, "released when the replay ends");
+    cr_expect_eq(f->s[4].at, START + gaps5[4]);
+    sc_replay_destroy(r);
 }
 
 Test(replay, without_loss_params_nothing_is_damaged)
