@@ -50,6 +50,8 @@ usage(FILE *out)
             "                          length, a hash of its bytes, PGM type, sequence,\n"
             "                          MoldUDP64 messages) instead of sending\n"
             "  -q, --quiet             no progress line\n"
+            "      --spin              never sleep between datagrams (one core at 100%%; by\n"
+            "                          default it sleeps, and spins the last 100 us of a wait)\n"
             "  -c, --config FILE, --channel NAME, --interface ADDR, --set KEY=VALUE\n"
             "                          as for seqcast-pub (the interface, TTL and loop used)\n"
             "  -h, --help              this text\n"

@@ -4,8 +4,8 @@
  * One datagram is read ahead: the one due next, whose due time is the
  * deadline. do_work sends it when now reaches it and reads the next:
  *
- *   IDLE --first do_work at/after start--> RUN --last pass read, damage,--> FINISH --> DONE
- *                                               sc_replay_stop
+ *   IDLE --do_work at/after start--> RUN --every pass read, or damage--> FINISH --> DONE
+ *   (sc_replay_stop: from any state to DONE, through FINISH)
  *
  * FINISH sends what max batched and lets the loss wrapper release what it
  * holds back (it releases one held packet per call that brings it nothing). */
@@ -37,12 +37,6 @@
 
 enum state { IDLE, RUN, FINISH, DONE };
 
-/* The frame sender: tx_burst hands whole captured frames to the inner
- * transport's tx_frames, so the loss wrapper can sit on top unchanged. */
-struct framer {
-    struct sc_xport_wrap w; /* first: the base */
-};
-
 struct sc_replay {
     struct sc_replay_params p;
     struct sc_loss_params loss;
@@ -67,6 +61,9 @@ struct sc_replay {
 };
 
 /* ---------------------------------------------------------------- framer */
+
+/* The frame sender, a wrapper: tx_burst hands whole captured frames to the
+ * inner transport's tx_frames, so the loss wrapper can sit on top unchanged. */
 
 static uint16_t
 framer_tx(struct sc_xport *x, const struct sc_pkt *p, uint16_t n)
@@ -483,7 +480,7 @@ stack(struct sc_replay *r, struct sc_err *err)
 
     r->x = r->base;
     if (r->p.raw_frames) {
-        struct framer *f;
+        struct sc_xport_wrap *f;
         if (!r->base->ops->tx_frames || sc_pcapr_linktype(r->rd) != LINKTYPE_ETHERNET)
             return set_err(err, -ENOTSUP, r->p.path,
                            !r->base->ops->tx_frames ? "raw frames: the transport sends no whole "
@@ -491,8 +488,8 @@ stack(struct sc_replay *r, struct sc_err *err)
                                                     : "raw frames: not an Ethernet capture");
         if (!(f = calloc(1, sizeof(*f))))
             return set_err(err, -ENOMEM, r->p.path, "out of memory");
-        sc_xport_wrap_init(&f->w, &framer_ops, r->x);
-        r->x = &f->w.x;
+        sc_xport_wrap_init(f, &framer_ops, r->x);
+        r->x = &f->x;
     }
     if (r->p.loss) {
         r->loss = *r->p.loss;

@@ -226,6 +226,7 @@ struct sc_replay_stats {
 /* Open params->path and stack the transport for x: x, then an adapter that
  * sends frames (raw_frames), then the loss wrapper (loss). x is owned from
  * the call on: closed by sc_replay_destroy, or before returning on failure.
+ * p and *p->loss are copied; path and filter are read during the call only.
  * @return 0; -EINVAL (pacing out of range, pps with max), -ENOTSUP
  * (raw_frames through a transport without tx_frames or from a capture that is
  * not Ethernet), -ENOMEM, or the reader's error (the file cannot be read, the filter does

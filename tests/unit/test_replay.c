@@ -525,6 +525,29 @@ Test(replay, raw_frames_need_a_frame_transport_and_it_is_closed_on_failure)
     cr_expect_eq(closes, 1, "the transport is owned from the call on");
 }
 
+Test(replay, raw_frames_need_an_ethernet_capture)
+{
+    struct fake *f = fake_new(true);
+    struct sc_replay *r = NULL;
+    struct sc_err err;
+    struct sc_pcapw *w;
+    uint8_t frame[256];
+    size_t len = frame_of(0, frame, sizeof(frame));
+
+    snprintf(path, sizeof(path), "/tmp/test_replay_%d.pcap", getpid());
+    w = sc_pcapw_open(path, 12, &err); /* DLT_RAW: the same datagram without Ethernet */
+    cr_assert(w, "%s", err.msg);
+    cr_assert_eq(sc_pcapw_write(w, T0, frame + 14, len - 14), 0);
+    cr_assert_eq(sc_pcapw_close(w), 0);
+    closes = 0;
+    cr_assert_eq(sc_replay_create(&r, &f->x,
+                                  &(struct sc_replay_params){ .path = path, .raw_frames = true },
+                                  &err),
+                 -ENOTSUP);
+    cr_expect(strstr(err.msg, "not an Ethernet capture"), "%s", err.msg);
+    cr_expect_eq(closes, 1);
+}
+
 /* ------------------------------------------------------------ transport */
 
 Test(replay, back_pressure_keeps_the_datagram_for_the_next_call)
