@@ -42,6 +42,7 @@ static const uint8_t SUB_MAC[6] = { 0x02, 0x53, 0x43, 0x00, 0x00, 0x02 };
 #define DLT_RAW_IP 12   /* raw IPv4 (written as LINKTYPE_RAW, 101) */
 #define DLT_SLL 113     /* Linux cooked capture */
 #define DLT_WIFI 105    /* IEEE 802.11: a link type seqcast does not read */
+#define APDU_LEN 3000   /* the fragmented APDU of pgm.pcap */
 
 struct gen {
     struct sc_pcapw *w;
@@ -170,111 +171,161 @@ pgm_to_source(struct gen *g, const struct sc_pgm_pkt *p)
     udp(g, SUB_IP, PUB_IP, 40001, NAK_PORT, b, sc_pgm_encode(b, sizeof(b), p));
 }
 
-/* The frame list here is mirrored by the expectations in tests/unit/test_wireshark.c. */
+/* Open DIR/name for g. @return 0, or 1 after saying why. */
 static int
-gen_pgm(const char *dir, bool corrupt)
+open_capture(struct gen *g, const char *dir, const char *name, int linktype)
 {
-    static uint8_t apdu[3000];
-    uint8_t block[256];
-    struct sc_mold_enc me;
-    struct sc_gen_session { uint8_t s[10]; } sess = { { 'S', 'E', 'Q', 'C', 'A', 'S', 'T', '0', '0', '1' } };
+    char path[4096];
     struct sc_err err;
-    struct sc_pgm_pkt p;
-    struct gen g = { .ts = UINT64_C(1700000000) * 1000000000u };
-    char path[512];
 
-    for (size_t i = 0; i < sizeof(apdu); i++)
-        apdu[i] = (uint8_t)('A' + i % 26);
-    snprintf(path, sizeof(path), "%s/%s", dir, corrupt ? "pgm_bad.pcap" : "pgm.pcap");
-    if (!(g.w = sc_pcapw_open(path, DLT_ETHERNET, &err))) {
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (!(g->w = sc_pcapw_open(path, linktype, &err))) {
         fprintf(stderr, "seqcast-pcapgen: %s\n", err.msg);
         return 1;
     }
-    if (corrupt) {
-        uint8_t b[256];
-        int n;
-        p = odata(0, "hello, world", 12);
-        n = sc_pgm_encode(b, sizeof(b), &p);
-        b[n - 1] ^= 0x01; /* payload damaged after the checksum was computed */
-        udp(&g, PUB_IP, GROUP_IP, 40000, MCAST_PORT, b, n);
-        p = nak_like(SC_PGM_NAK, 3);
-        n = sc_pgm_encode(b, sizeof(b), &p);
-        sc_store_be16(b + 6, (uint16_t)(sc_load_be16(b + 6) + 1)); /* wrong checksum */
-        udp(&g, SUB_IP, PUB_IP, 40001, NAK_PORT, b, n);
-        p = odata(1, "fine", 4); /* control: a good packet in the same capture */
-        pgm_to_group(&g, &p);
-        return sc_pcapw_close(g.w) ? 1 : 0;
-    }
+    return 0;
+}
+
+static const uint8_t *
+apdu_3000(void)
+{
+    static uint8_t apdu[APDU_LEN];
+
+    for (size_t i = 0; i < sizeof(apdu); i++)
+        apdu[i] = (uint8_t)('A' + i % 26);
+    return apdu;
+}
+
+/* pgm_bad.pcap: two bad checksums and a good packet */
+static void
+pgm_bad(struct gen *g)
+{
+    uint8_t b[256];
+    struct sc_pgm_pkt p = odata(0, "hello, world", 12);
+    int n = sc_pgm_encode(b, sizeof(b), &p);
+
+    b[n - 1] ^= 0x01; /* payload damaged after the checksum was computed */
+    udp(g, PUB_IP, GROUP_IP, 40000, MCAST_PORT, b, n);
+    p = nak_like(SC_PGM_NAK, 3);
+    n = sc_pgm_encode(b, sizeof(b), &p);
+    sc_store_be16(b + 6, (uint16_t)(sc_load_be16(b + 6) + 1)); /* wrong checksum */
+    udp(g, SUB_IP, PUB_IP, 40001, NAK_PORT, b, n);
+    p = odata(1, "fine", 4); /* control: a good packet in the same capture */
+    pgm_to_group(g, &p);
+}
+
+/* frames 1-6: SPM, ODATA plain, with SYN, fragmented, a MoldUDP64 block */
+static void
+pgm_data(struct gen *g, const uint8_t *apdu)
+{
+    static const uint8_t sess[10] = { 'S', 'E', 'Q', 'C', 'A', 'S', 'T', '0', '0', '1' };
+    uint8_t block[256];
+    struct sc_mold_enc me;
+    struct sc_pgm_pkt p;
 
     p = spm(0, 0, 0xFFFFFFFF); /* 1: empty window */
-    pgm_to_group(&g, &p);
+    pgm_to_group(g, &p);
     p = odata(0, "hello, world", 12); /* 2 */
-    pgm_to_group(&g, &p);
+    pgm_to_group(g, &p);
     p = odata(1, "first", 5); /* 3: OPT_SYN */
     p.opt.present = SC_PGM_HAS_SYN;
-    pgm_to_group(&g, &p);
+    pgm_to_group(g, &p);
     p = odata(2, apdu, 1400); /* 4, 5: an APDU in two fragments */
     p.opt.present = SC_PGM_HAS_FRAGMENT;
-    p.opt.frag = (struct sc_pgm_frag){ 2, 0, sizeof(apdu) };
-    pgm_to_group(&g, &p);
+    p.opt.frag = (struct sc_pgm_frag){ 2, 0, APDU_LEN };
+    pgm_to_group(g, &p);
     p = odata(3, apdu + 1400, 1400);
     p.opt.present = SC_PGM_HAS_FRAGMENT;
-    p.opt.frag = (struct sc_pgm_frag){ 2, 1400, sizeof(apdu) };
-    pgm_to_group(&g, &p);
-    sc_mold_enc_init(&me, block, sizeof(block), sess.s, 1); /* 6: a batched block */
+    p.opt.frag = (struct sc_pgm_frag){ 2, 1400, APDU_LEN };
+    pgm_to_group(g, &p);
+    sc_mold_enc_init(&me, block, sizeof(block), sess, 1); /* 6: a batched block */
     sc_mold_enc_add(&me, "\x41msg-1", 6);
     sc_mold_enc_add(&me, "\x41msg-2", 6);
     sc_mold_enc_add(&me, "\x41msg-3", 6);
     p = odata(4, block, (uint16_t)me.len);
-    pgm_to_group(&g, &p);
+    pgm_to_group(g, &p);
+}
+
+static struct sc_pgm_pkt
+with_nak_list(struct sc_pgm_pkt p)
+{
+    p.opt.present = SC_PGM_HAS_NAK_LIST;
+    p.opt.nak_list_len = 3;
+    p.opt.nak_list[0] = 6;
+    p.opt.nak_list[1] = 7;
+    p.opt.nak_list[2] = 9;
+    return p;
+}
+
+/* frames 7-13: NAK, NCF (each also with a list), RDATA, SPMR, NNAK */
+static void
+pgm_repair(struct gen *g, const uint8_t *apdu)
+{
+    struct sc_pgm_pkt p;
+    uint8_t b[2048];
+    int n;
+
     p = nak_like(SC_PGM_NAK, 3); /* 7 */
-    pgm_to_source(&g, &p);
-    p = nak_like(SC_PGM_NAK, 5); /* 8: with a list */
-    p.opt.present = SC_PGM_HAS_NAK_LIST;
-    p.opt.nak_list_len = 3;
-    p.opt.nak_list[0] = 6;
-    p.opt.nak_list[1] = 7;
-    p.opt.nak_list[2] = 9;
-    pgm_to_source(&g, &p);
+    pgm_to_source(g, &p);
+    p = with_nak_list(nak_like(SC_PGM_NAK, 5)); /* 8: with a list */
+    pgm_to_source(g, &p);
     p = nak_like(SC_PGM_NCF, 3); /* 9 */
-    pgm_to_group(&g, &p);
-    p = nak_like(SC_PGM_NCF, 5); /* 10: with the same list */
-    p.opt.present = SC_PGM_HAS_NAK_LIST;
-    p.opt.nak_list_len = 3;
-    p.opt.nak_list[0] = 6;
-    p.opt.nak_list[1] = 7;
-    p.opt.nak_list[2] = 9;
-    pgm_to_group(&g, &p);
-    { /* 11: RDATA repairing sqn 3 -- the stored ODATA rewritten, as the engine does */
-        uint8_t b[2048];
-        int n;
-        p = odata(3, apdu + 1400, 1400);
-        p.opt.present = SC_PGM_HAS_FRAGMENT;
-        p.opt.frag = (struct sc_pgm_frag){ 2, 1400, sizeof(apdu) };
-        n = sc_pgm_encode(b, sizeof(b), &p);
-        sc_pgm_make_rdata(b, 1);
-        udp(&g, PUB_IP, GROUP_IP, 40002, MCAST_PORT, b, n);
-    }
+    pgm_to_group(g, &p);
+    p = with_nak_list(nak_like(SC_PGM_NCF, 5)); /* 10: with the same list */
+    pgm_to_group(g, &p);
+    p = odata(3, apdu + 1400, 1400); /* 11: RDATA repairing sqn 3 -- the stored ODATA
+                                        rewritten, as the engine does */
+    p.opt.present = SC_PGM_HAS_FRAGMENT;
+    p.opt.frag = (struct sc_pgm_frag){ 2, 1400, APDU_LEN };
+    n = sc_pgm_encode(b, sizeof(b), &p);
+    sc_pgm_make_rdata(b, 1);
+    udp(g, PUB_IP, GROUP_IP, 40002, MCAST_PORT, b, n);
     p = nak_like(SC_PGM_SPMR, 0); /* 12: header only (tshark shows it as UDP data) */
-    pgm_to_source(&g, &p);
+    pgm_to_source(g, &p);
     p = nak_like(SC_PGM_NNAK, 3); /* 13 */
-    pgm_to_source(&g, &p);
+    pgm_to_source(g, &p);
+}
+
+/* frames 14-18: JOIN, FIN on data, SPMs: heartbeat, FIN, RST */
+static void
+pgm_end(struct gen *g)
+{
+    struct sc_pgm_pkt p;
+
     p = odata(5, "join me", 7); /* 14: OPT_JOIN */
     p.opt.present = SC_PGM_HAS_JOIN;
     p.opt.join_min_sqn = 2;
-    pgm_to_group(&g, &p);
+    pgm_to_group(g, &p);
     p = odata(6, "last", 4); /* 15: OPT_FIN on the last data */
     p.opt.present = SC_PGM_HAS_FIN;
-    pgm_to_group(&g, &p);
+    pgm_to_group(g, &p);
     p = spm(1, 0, 6); /* 16: heartbeat with the window */
-    pgm_to_group(&g, &p);
+    pgm_to_group(g, &p);
     p = spm(2, 0, 6); /* 17: OPT_FIN */
     p.opt.present = SC_PGM_HAS_FIN;
-    pgm_to_group(&g, &p);
+    pgm_to_group(g, &p);
     p = spm(3, 0, 6); /* 18: OPT_RST with the N bit */
     p.opt.present = SC_PGM_HAS_RST;
     p.opt.rst_code = 0x40;
-    pgm_to_group(&g, &p);
+    pgm_to_group(g, &p);
+}
+
+/* The frame list here is mirrored by the expectations in tests/unit/test_wireshark.c. */
+static int
+gen_pgm(const char *dir, bool corrupt)
+{
+    struct gen g = { .ts = UINT64_C(1700000000) * 1000000000u };
+    const uint8_t *apdu = apdu_3000();
+
+    if (open_capture(&g, dir, corrupt ? "pgm_bad.pcap" : "pgm.pcap", DLT_ETHERNET))
+        return 1;
+    if (corrupt) {
+        pgm_bad(&g);
+    } else {
+        pgm_data(&g, apdu);
+        pgm_repair(&g, apdu);
+        pgm_end(&g);
+    }
     return sc_pcapw_close(g.w) ? 1 : 0;
 }
 
@@ -291,35 +342,34 @@ struct tcp_conn {
 #define TH_PSH 0x08
 #define TH_ACK 0x10
 
+/* an IPv4 header without options, DF set, its checksum computed */
 static void
-tcp_seg(struct gen *g, struct tcp_conn *c, bool from_client, uint8_t flags, const void *data,
-        size_t len)
+ipv4_hdr(uint8_t *ipb, uint32_t src, uint32_t dst, uint8_t proto, size_t payload_len, uint16_t id)
 {
-    uint8_t f[2048], pseudo[12];
-    uint8_t *ipb = f + SC_ETH_HDR_LEN, *t = ipb + SC_IPV4_HDR_LEN;
-    uint32_t *seq = from_client ? &c->cseq : &c->sseq, ack = from_client ? c->sseq : c->cseq;
-    uint32_t src = ip(from_client ? c->cip : c->sip), dst = ip(from_client ? c->sip : c->cip);
-    size_t tl = 20 + len, flen = SC_ETH_HDR_LEN + SC_IPV4_HDR_LEN + tl;
-    uint32_t sum;
-    uint16_t ck;
-
-    memcpy(f, from_client ? PUB_MAC : SUB_MAC, 6);
-    memcpy(f + 6, from_client ? SUB_MAC : PUB_MAC, 6);
-    sc_store_be16(f + 12, SC_ETHERTYPE_IPV4);
     ipb[0] = 0x45;
     ipb[1] = 0;
-    sc_store_be16(ipb + 2, (uint16_t)(SC_IPV4_HDR_LEN + tl));
-    sc_store_be16(ipb + 4, (uint16_t)g->frames);
+    sc_store_be16(ipb + 2, (uint16_t)(SC_IPV4_HDR_LEN + payload_len));
+    sc_store_be16(ipb + 4, id);
     sc_store_be16(ipb + 6, 0x4000);
     ipb[8] = 64;
-    ipb[9] = 6;
+    ipb[9] = proto;
     sc_store_be16(ipb + 10, 0);
     memcpy(ipb + 12, &src, 4);
     memcpy(ipb + 16, &dst, 4);
     sc_store_be16(ipb + 10, sc_ipv4_csum(ipb, SC_IPV4_HDR_LEN));
-    sc_store_be16(t, from_client ? c->cport : c->sport);
-    sc_store_be16(t + 2, from_client ? c->sport : c->cport);
-    sc_store_be32(t + 4, *seq);
+}
+
+/* a 20-byte TCP header and data at t, its checksum over the pseudo-header of ipb */
+static void
+tcp_hdr(uint8_t *t, const uint8_t *ipb, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+        uint8_t flags, const void *data, size_t len)
+{
+    uint8_t pseudo[12];
+    size_t tl = 20 + len;
+
+    sc_store_be16(t, sport);
+    sc_store_be16(t + 2, dport);
+    sc_store_be32(t + 4, seq);
     sc_store_be32(t + 8, (flags & TH_ACK) ? ack : 0);
     t[12] = 5 << 4;
     t[13] = flags;
@@ -332,9 +382,26 @@ tcp_seg(struct gen *g, struct tcp_conn *c, bool from_client, uint8_t flags, cons
     pseudo[8] = 0;
     pseudo[9] = 6;
     sc_store_be16(pseudo + 10, (uint16_t)tl);
-    sum = sc_csum_partial(t, tl, sc_csum_partial(pseudo, sizeof(pseudo), 0));
-    ck = sc_csum_fold(sum);
-    sc_store_be16(t + 16, ck);
+    sc_store_be16(t + 16,
+                  sc_csum_fold(sc_csum_partial(t, tl, sc_csum_partial(pseudo, sizeof(pseudo), 0))));
+}
+
+static void
+tcp_seg(struct gen *g, struct tcp_conn *c, bool from_client, uint8_t flags, const void *data,
+        size_t len)
+{
+    uint8_t f[2048];
+    uint8_t *ipb = f + SC_ETH_HDR_LEN;
+    uint32_t *seq = from_client ? &c->cseq : &c->sseq, ack = from_client ? c->sseq : c->cseq;
+    size_t flen = SC_ETH_HDR_LEN + SC_IPV4_HDR_LEN + 20 + len;
+
+    memcpy(f, from_client ? PUB_MAC : SUB_MAC, 6);
+    memcpy(f + 6, from_client ? SUB_MAC : PUB_MAC, 6);
+    sc_store_be16(f + 12, SC_ETHERTYPE_IPV4);
+    ipv4_hdr(ipb, ip(from_client ? c->cip : c->sip), ip(from_client ? c->sip : c->cip), 6, 20 + len,
+             (uint16_t)g->frames);
+    tcp_hdr(ipb + SC_IPV4_HDR_LEN, ipb, from_client ? c->cport : c->sport,
+            from_client ? c->sport : c->cport, *seq, ack, flags, data, len);
     *seq += (uint32_t)len + ((flags & (TH_SYN | TH_FIN)) ? 1 : 0);
     if (flen < SC_ETH_MIN_FRAME) {
         memset(f + flen, 0, SC_ETH_MIN_FRAME - flen);
@@ -369,58 +436,78 @@ soup(struct gen *g, struct tcp_conn *c, bool from_client, const uint8_t *b, int 
     tcp_seg(g, c, from_client, TH_PSH | TH_ACK, b, (size_t)n);
 }
 
+/* a login request with a left-justified sequence number */
+static void
+soup_bad(struct gen *g)
+{
+    struct tcp_conn c = { SUB_IP, PUB_IP, 40001, SOUP_PORT, 1000, 5000 };
+    uint8_t b[512];
+    int n;
+
+    tcp_open(g, &c);
+    n = sc_soup_encode_login_request(b, sizeof(b), "USER01", "secret", "", 1);
+    memcpy(b + 29, "1                   ", 20); /* left-justified number */
+    soup(g, &c, true, b, n);
+    tcp_close(g, &c);
+}
+
+/* a session with every packet type, coalesced and split segments */
+static void
+soup_session(struct gen *g)
+{
+    struct tcp_conn c = { SUB_IP, PUB_IP, 40001, SOUP_PORT, 1000, 5000 };
+    uint8_t b[512];
+    int n, m;
+
+    tcp_open(g, &c);
+    soup(g, &c, true, b, sc_soup_encode_login_request(b, sizeof(b), "USER01", "secret", "", 1));
+    soup(g, &c, false, b, sc_soup_encode_login_accepted(b, sizeof(b), "SESSION001", 1));
+    soup(g, &c, false, b, sc_soup_encode(b, sizeof(b), 'S', "\x01\x02seq-1", 7));
+    soup(g, &c, true, b, sc_soup_encode(b, sizeof(b), 'U', "O order-1", 9));
+    soup(g, &c, false, b, sc_soup_encode(b, sizeof(b), 'H', NULL, 0));
+    soup(g, &c, true, b, sc_soup_encode(b, sizeof(b), 'R', NULL, 0));
+    soup(g, &c, true, b, sc_soup_encode(b, sizeof(b), '+', "debug text", 10));
+    n = sc_soup_encode(b, sizeof(b), 'S', "\x01\x02seq-2", 7); /* two packets, one segment */
+    m = sc_soup_encode(b + n, sizeof(b) - (size_t)n, 'H', NULL, 0);
+    soup(g, &c, false, b, n + m);
+    n = sc_soup_encode(b, sizeof(b), 'S', "ack order-1 seq-3", 17); /* one packet, two segments */
+    soup(g, &c, false, b, 8);
+    soup(g, &c, false, b + 8, n - 8);
+    soup(g, &c, false, b, sc_soup_encode(b, sizeof(b), 'Z', NULL, 0));
+    soup(g, &c, true, b, sc_soup_encode(b, sizeof(b), 'O', NULL, 0));
+    tcp_close(g, &c);
+}
+
+/* a login refused on its own connection: a bad password, an unknown session */
+static void
+soup_rejected(struct gen *g, uint16_t cport, uint32_t cseq, const char *password,
+              const char *session, char reason)
+{
+    struct tcp_conn c = { SUB_IP, PUB_IP, cport, SOUP_PORT, cseq, cseq + 4000 };
+    uint8_t b[512];
+
+    tcp_open(g, &c);
+    soup(g, &c, true, b,
+         sc_soup_encode_login_request(b, sizeof(b), "USER01", password, session, 1));
+    soup(g, &c, false, b, sc_soup_encode_login_rejected(b, sizeof(b), reason));
+    tcp_close(g, &c);
+}
+
 /* The frame list here is mirrored by the expectations in tests/unit/test_wireshark.c. */
 static int
 gen_soup(const char *dir, bool corrupt)
 {
-    struct tcp_conn c = { SUB_IP, PUB_IP, 40001, SOUP_PORT, 1000, 5000 };
     struct gen g = { .ts = UINT64_C(1700000000) * 1000000000u };
-    struct sc_err err;
-    uint8_t b[512];
-    char path[512];
-    int n, m;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, corrupt ? "soupbintcp_bad.pcap" : "soupbintcp.pcap");
-    if (!(g.w = sc_pcapw_open(path, DLT_ETHERNET, &err))) {
-        fprintf(stderr, "seqcast-pcapgen: %s\n", err.msg);
+    if (open_capture(&g, dir, corrupt ? "soupbintcp_bad.pcap" : "soupbintcp.pcap", DLT_ETHERNET))
         return 1;
-    }
-    tcp_open(&g, &c);
     if (corrupt) {
-        n = sc_soup_encode_login_request(b, sizeof(b), "USER01", "secret", "", 1);
-        memcpy(b + 29, "1                   ", 20); /* left-justified number */
-        soup(&g, &c, true, b, n);
-        tcp_close(&g, &c);
-        return sc_pcapw_close(g.w) ? 1 : 0;
+        soup_bad(&g);
+    } else {
+        soup_session(&g);
+        soup_rejected(&g, 40002, 2000, "wrong", "", 'A');
+        soup_rejected(&g, 40003, 3000, "secret", "OLDSESSION", 'S');
     }
-    soup(&g, &c, true, b, sc_soup_encode_login_request(b, sizeof(b), "USER01", "secret", "", 1));
-    soup(&g, &c, false, b, sc_soup_encode_login_accepted(b, sizeof(b), "SESSION001", 1));
-    soup(&g, &c, false, b, sc_soup_encode(b, sizeof(b), 'S', "\x01\x02seq-1", 7));
-    soup(&g, &c, true, b, sc_soup_encode(b, sizeof(b), 'U', "O order-1", 9));
-    soup(&g, &c, false, b, sc_soup_encode(b, sizeof(b), 'H', NULL, 0));
-    soup(&g, &c, true, b, sc_soup_encode(b, sizeof(b), 'R', NULL, 0));
-    soup(&g, &c, true, b, sc_soup_encode(b, sizeof(b), '+', "debug text", 10));
-    n = sc_soup_encode(b, sizeof(b), 'S', "\x01\x02seq-2", 7); /* two packets, one segment */
-    m = sc_soup_encode(b + n, sizeof(b) - (size_t)n, 'H', NULL, 0);
-    soup(&g, &c, false, b, n + m);
-    n = sc_soup_encode(b, sizeof(b), 'S', "ack order-1 seq-3", 17); /* one packet, two segments */
-    soup(&g, &c, false, b, 8);
-    soup(&g, &c, false, b + 8, n - 8);
-    soup(&g, &c, false, b, sc_soup_encode(b, sizeof(b), 'Z', NULL, 0));
-    soup(&g, &c, true, b, sc_soup_encode(b, sizeof(b), 'O', NULL, 0));
-    tcp_close(&g, &c);
-
-    c = (struct tcp_conn){ SUB_IP, PUB_IP, 40002, SOUP_PORT, 2000, 6000 };
-    tcp_open(&g, &c);
-    soup(&g, &c, true, b, sc_soup_encode_login_request(b, sizeof(b), "USER01", "wrong", "", 1));
-    soup(&g, &c, false, b, sc_soup_encode_login_rejected(b, sizeof(b), 'A'));
-    tcp_close(&g, &c);
-    c = (struct tcp_conn){ SUB_IP, PUB_IP, 40003, SOUP_PORT, 3000, 7000 };
-    tcp_open(&g, &c);
-    soup(&g, &c, true, b,
-         sc_soup_encode_login_request(b, sizeof(b), "USER01", "secret", "OLDSESSION", 1));
-    soup(&g, &c, false, b, sc_soup_encode_login_rejected(b, sizeof(b), 'S'));
-    tcp_close(&g, &c);
     return sc_pcapw_close(g.w) ? 1 : 0;
 }
 
@@ -431,15 +518,10 @@ gen_mold(const char *dir)
     struct gen g = { .ts = UINT64_C(1700000000) * 1000000000u };
     struct sc_mold_hdr h = { .seq = 3, .count = SC_MOLD_COUNT_HEARTBEAT };
     struct sc_mold_enc e;
-    struct sc_err err;
     uint8_t b[256];
-    char path[512];
 
-    snprintf(path, sizeof(path), "%s/moldudp64.pcap", dir);
-    if (!(g.w = sc_pcapw_open(path, DLT_ETHERNET, &err))) {
-        fprintf(stderr, "seqcast-pcapgen: %s\n", err.msg);
+    if (open_capture(&g, dir, "moldudp64.pcap", DLT_ETHERNET))
         return 1;
-    }
     memcpy(h.session, sess, 10);
     sc_mold_enc_init(&e, b, sizeof(b), sess, 1);
     sc_mold_enc_add(&e, "S\x00\x01", 3);
@@ -450,6 +532,22 @@ gen_mold(const char *dir)
     h.count = SC_MOLD_COUNT_EOS;
     udp(&g, PUB_IP, GROUP_IP, 40000, MOLD_PORT, b, sc_mold_encode_hdr(b, sizeof(b), &h));
     return sc_pcapw_close(g.w) ? 1 : 0;
+}
+
+/* ODATA sqn carrying message sqn + 1 (32 generated bytes) in a MoldUDP64 block */
+static void
+feed_odata(struct gen *g, uint32_t sqn)
+{
+    static const uint8_t sess[SC_MOLD_SESSION_LEN] = "FEED000001";
+    uint8_t msg[32], block[64];
+    struct sc_mold_enc me;
+    struct sc_pgm_pkt p;
+
+    sc_msggen_fill(sqn + 1, msg, sizeof(msg));
+    sc_mold_enc_init(&me, block, sizeof(block), sess, sqn + 1);
+    sc_mold_enc_add(&me, msg, sizeof(msg));
+    p = odata(sqn, block, (uint16_t)me.len);
+    pgm_to_group(g, &p);
 }
 
 /* A feed as seqcast-pub sends it (defaults: 239.192.0.1:3056, PGM port 7500):
@@ -463,55 +561,46 @@ gen_feed(const char *dir, const char *name, uint32_t n, int64_t hole_from, int64
          int linktype)
 {
     struct gen g = { .ts = UINT64_C(1700000000) * 1000000000u, .linktype = linktype };
-    static const uint8_t sess[SC_MOLD_SESSION_LEN] = "FEED000001";
-    char path[4096];
-    struct sc_err err;
+    struct sc_pgm_pkt p;
     uint32_t spm_sqn = 0;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (!(g.w = sc_pcapw_open(path, linktype ? linktype : DLT_ETHERNET, &err))) {
-        fprintf(stderr, "seqcast-pcapgen: %s\n", err.msg);
+    if (open_capture(&g, dir, name, linktype ? linktype : DLT_ETHERNET))
         return 1;
-    }
-    if (linktype == DLT_WIFI) { /* one frame of a link nobody here reads */
-        static const uint8_t beacon[24] = { 0x80, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-        sc_pcapw_write(g.w, g.ts, beacon, sizeof(beacon));
-        return sc_pcapw_close(g.w) < 0;
-    }
-    {
-        struct sc_pgm_pkt p = spm(spm_sqn++, 0, UINT32_MAX);
-        pgm_to_group(&g, &p);
-    }
+    p = spm(spm_sqn++, 0, UINT32_MAX);
+    pgm_to_group(&g, &p);
     for (uint32_t sqn = 0; sqn < n; sqn++) {
-        uint8_t msg[32], block[64];
-        struct sc_mold_enc me;
         if (sqn % 100 == 99) {
-            struct sc_pgm_pkt p = spm(spm_sqn++, 0, sqn - 1);
+            p = spm(spm_sqn++, 0, sqn - 1);
             pgm_to_group(&g, &p);
         }
         if ((int64_t)sqn >= hole_from && (int64_t)sqn <= hole_to) {
             g.ts += 100000;
             continue;
         }
-        sc_msggen_fill(sqn + 1, msg, sizeof(msg));
-        sc_mold_enc_init(&me, block, sizeof(block), sess, sqn + 1);
-        sc_mold_enc_add(&me, msg, sizeof(msg));
-        {
-            struct sc_pgm_pkt p = odata(sqn, block, (uint16_t)me.len);
-            pgm_to_group(&g, &p);
-        }
+        feed_odata(&g, sqn);
         g.ts -= 900000; /* emit() steps 1 ms; a feed is denser */
     }
-    {
-        struct sc_pgm_pkt p = spm(spm_sqn, 0, n - 1);
-        p.opt.present |= SC_PGM_HAS_FIN;
-        pgm_to_group(&g, &p);
-    }
+    p = spm(spm_sqn, 0, n - 1);
+    p.opt.present |= SC_PGM_HAS_FIN;
+    pgm_to_group(&g, &p);
     if (sc_pcapw_close(g.w) < 0) {
-        fprintf(stderr, "seqcast-pcapgen: %s: write failed\n", path);
+        fprintf(stderr, "seqcast-pcapgen: %s/%s: write failed\n", dir, name);
         return 1;
     }
     return 0;
+}
+
+/* wifi.pcap: one frame of a link nobody here reads */
+static int
+gen_wifi(const char *dir)
+{
+    static const uint8_t beacon[24] = { 0x80, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    struct gen g = { .ts = UINT64_C(1700000000) * 1000000000u };
+
+    if (open_capture(&g, dir, "wifi.pcap", DLT_WIFI))
+        return 1;
+    sc_pcapw_write(g.w, g.ts, beacon, sizeof(beacon));
+    return sc_pcapw_close(g.w) < 0;
 }
 
 static void
@@ -542,21 +631,25 @@ usage(FILE *out)
             NAK_PORT, MCAST_PORT, SOUP_PORT, MOLD_PORT, NAK_PORT, MCAST_PORT);
 }
 
-int
-main(int argc, char **argv)
+struct opts {
+    const char *dir;
+    bool corrupt;
+};
+
+/* @return -1 to go on, else the exit status. */
+static int
+parse(int argc, char **argv, struct opts *o)
 {
     static const struct option opts[] = { { "out", required_argument, NULL, 'o' },
                                            { "corrupt", no_argument, NULL, 'c' },
                                            { "help", no_argument, NULL, 'h' },
                                            { NULL, 0, NULL, 0 } };
-    const char *dir = ".";
-    bool corrupt = false;
-    int c, rc = 0;
+    int c;
 
     while ((c = getopt_long(argc, argv, "o:ch", opts, NULL)) != -1) {
         switch (c) {
-        case 'o': dir = optarg; break;
-        case 'c': corrupt = true; break;
+        case 'o': o->dir = optarg; break;
+        case 'c': o->corrupt = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -565,6 +658,17 @@ main(int argc, char **argv)
         fprintf(stderr, "seqcast-pcapgen: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    return -1;
+}
+
+/* Every capture into o->dir (made if missing). @return the exit status: 1 if
+ * any could not be written (each said). */
+static int
+generate(const struct opts *o)
+{
+    const char *dir = o->dir;
+    int rc = 0;
+
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
         fprintf(stderr, "seqcast-pcapgen: %s: %s\n", dir, strerror(errno));
         return 1;
@@ -574,8 +678,19 @@ main(int argc, char **argv)
     rc |= gen_feed(dir, "feed_hole.pcap", 1000, 100, 109, 0);
     rc |= gen_feed(dir, "feed_rawip.pcap", 1000, 1, 0, DLT_RAW_IP);
     rc |= gen_feed(dir, "feed_sll.pcap", 1000, 1, 0, DLT_SLL);
-    rc |= gen_feed(dir, "wifi.pcap", 0, 1, 0, DLT_WIFI);
-    if (corrupt)
+    rc |= gen_wifi(dir);
+    if (o->corrupt)
         rc |= gen_pgm(dir, true) | gen_soup(dir, true);
     return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct opts o = { .dir = "." };
+    int rc;
+
+    if ((rc = parse(argc, argv, &o)) >= 0)
+        return rc;
+    return generate(&o);
 }

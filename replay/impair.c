@@ -102,6 +102,19 @@ fifo_count(const struct loss *l)
     return l->tail - l->head;
 }
 
+/* Held packet k into the FIFO; the last held takes its place -- with its data
+ * pointer re-aimed at the slot it now occupies (the slot it left is reused by
+ * the next packet held). */
+static void
+release(struct loss *l, unsigned k)
+{
+    push(l, &l->held[k].p);
+    if (k != --l->nheld) {
+        l->held[k] = l->held[l->nheld];
+        l->held[k].p.data = l->held[k].data;
+    }
+}
+
 /* Run packets through the impairments into the FIFO. */
 static void
 impair(struct loss *l, const struct sc_pkt *in, uint16_t n)
@@ -127,12 +140,10 @@ impair(struct loss *l, const struct sc_pkt *in, uint16_t n)
             l->st.duplicated++;
         }
         for (unsigned k = 0; k < l->nheld;) {
-            if (--l->held[k].release_after == 0) {
-                push(l, &l->held[k].p);
-                l->held[k] = l->held[--l->nheld];
-            } else {
+            if (--l->held[k].release_after == 0)
+                release(l, k);
+            else
                 k++;
-            }
         }
     }
 }
@@ -140,8 +151,7 @@ impair(struct loss *l, const struct sc_pkt *in, uint16_t n)
 static void
 release_one_held(struct loss *l)
 {
-    push(l, &l->held[0].p);
-    l->held[0] = l->held[--l->nheld];
+    release(l, 0);
 }
 
 static uint16_t
@@ -192,8 +202,8 @@ loss_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
     if (n > SC_BURST)
         n = SC_BURST;
     impair(l, pkts, n);
-    if (l->nheld && fifo_count(l) == 0)
-        release_one_held(l);
+    if (n == 0 && l->nheld && fifo_count(l) == 0)
+        release_one_held(l); /* a call with nothing to send: held packets must not wait forever */
     while (fifo_count(l)) {
         struct held *h = &l->fifo[l->head % FIFO_LEN];
         if (sc_xport_tx(l->w.inner, &h->p, 1) != 1)

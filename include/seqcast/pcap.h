@@ -8,7 +8,10 @@
  *   sc_pcapr_*   read pcap and pcapng files down to their IPv4/UDP datagrams
  *   sc_xport_record_wrap   a transport wrapper writing every packet to pcap
  *   sc_xport_pcap_open     a capture read as the network
- *   sc_pacer_*   when each record of a capture is due (seqcast-replay's timing)
+ *   sc_replay_*  a capture played onto a transport at its own pace, a chosen
+ *                rate or at once, looped, damaged: the replay agent
+ *                (seqcast-replay is a main around it)
+ *   sc_capd_format         one line describing a captured datagram (--list)
  */
 #ifndef SEQCAST_PCAP_H
 #define SEQCAST_PCAP_H
@@ -17,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <seqcast/agent.h>
 #include <seqcast/err.h>
 #include <seqcast/xport.h>
 
@@ -90,6 +94,13 @@ const struct sc_pcapr_stats *sc_pcapr_stats(const struct sc_pcapr *r);
 int sc_pcapr_linktype(const struct sc_pcapr *r);
 void sc_pcapr_close(struct sc_pcapr *r);
 
+/* One line (no newline) describing d into buf, as seqcast-replay --list prints
+ * it: index, capture time, addresses, length, FNV-1a hash of the payload (equal
+ * bytes, equal hash), then the PGM type and sequence numbers, fragment, and
+ * the MoldUDP64 messages of a block, or "not-pgm".
+ * @return the length of the whole line, as snprintf. */
+int sc_capd_format(char *buf, size_t len, const struct sc_capd *d);
+
 /* ------------------------------------------------------------ transports */
 
 /* Transports made of captures, for the CLIs and tests (they need libpcap,
@@ -132,5 +143,119 @@ bool sc_xport_pcap_done(const struct sc_xport *x);
 /* Why the capture ended early (damaged past some record), or NULL. */
 const char *sc_xport_pcap_error(const struct sc_xport *x);
 const struct sc_pcapr_stats *sc_xport_pcap_stats(const struct sc_xport *x);
+
+/* ------------------------------------------------------------ replay */
+
+/* The replay agent: a capture's UDP datagrams sent through a transport, each
+ * when it is due. Pacing gives every datagram of a pass a due time from the
+ * pass's start t0:
+ *
+ *   capture  t0 + (its timestamp - the pass's first timestamp) / speed
+ *            (a timestamp before the first: due at t0)
+ *   pps      t0 + i / pps for the i-th datagram of the pass (0-based)
+ *   max      at once; sent SC_BURST at a time
+ *
+ * The first pass starts at params.start_ns (0: the first do_work's now), each
+ * further pass at the do_work that finds the end of the one before. A pass that
+ * selects nothing ends the replay.
+ *
+ * As an agent (<seqcast/agent.h>): do_work(now) sends the datagrams due at
+ * now, one transport call each (SC_BURST per call with max), at most 256 per
+ * call; a late call sends what it owes at once. deadline(now) is the next
+ * datagram's due time (now while sent ones wait for the transport, UINT64_MAX
+ * when done). Time is a parameter only: nothing here reads the clock.
+ * wait(ns) sleeps in clock_nanosleep -- to 100 us short of a wait over 200 us,
+ * so the runner's cycles spin the rest (a thread woken from a sleep runs tens
+ * of microseconds late). The replay's one input is its own end: wait returns
+ * 1 and fd() (an eventfd) is readable from the do_work that ends the replay
+ * to the next one, so a runner wakes for it at once (and sleeps in one ppoll
+ * until the earliest deadline when it runs several agents).
+ *
+ * Back-pressure (the transport takes nothing) keeps the datagram; it is offered
+ * again at the next do_work. Damage (params.loss) is the loss wrapper on what
+ * is sent (on_tx), stacked by the replay; deterministic for a seed, because
+ * the transport calls are (one per datagram, or per SC_BURST with max).
+ *
+ *   sc_replay_create(&rp, x, &params, &err);   // owns x from here on
+ *   sc_runner_add(run, sc_replay_agent(rp));
+ *   while (!sc_replay_done(rp))
+ *       sc_runner_run_once(run, 100000000);
+ *   sc_replay_stats(rp, &st);
+ *   sc_replay_destroy(rp);
+ */
+struct sc_replay;
+
+struct sc_replay_params {
+    const char *path;   /* the capture: pcap or pcapng (sc_pcapr_open) */
+    const char *filter; /* BPF expression (tcpdump syntax) selecting datagrams; NULL: all */
+    /* pacing: max, else pps, else the capture's own gaps / speed */
+    double speed;       /* > 0; 0 = 1 (the capture's own gaps) */
+    double pps;         /* > 0: pps datagrams a second, evenly spaced */
+    bool max;           /* as fast as the transport takes them (excludes pps) */
+    unsigned long loops; /* passes over the capture; 0 = 1 */
+    bool forever;       /* pass after pass until sc_replay_stop (loops ignored) */
+    uint64_t start_ns;  /* the first pass's t0 (CLOCK_MONOTONIC ns); 0: the first do_work's now */
+    /* destination */
+    bool keep_dest;     /* each datagram to its captured address and port ... */
+    uint32_t group;     /* ... else all to group (network order) */
+    uint16_t port;      /*     and port */
+    bool raw_frames;    /* send each record's captured frame as it is (MACs, VLAN tags,
+                           TTL and all) through the transport's tx_frames: Ethernet
+                           captures and raw-Ethernet transports (DPDK) only; implies
+                           keep_dest. A record split into the PGM packets of a UDP GSO
+                           send goes once, whole */
+    const struct sc_loss_params *loss; /* damage what is sent (on_tx implied); NULL: none */
+};
+
+struct sc_replay_stats {
+    uint64_t passes;        /* passes over the capture begun */
+    uint64_t taken;         /* datagrams read from the capture (every pass) */
+    uint64_t sent;          /* handed to the transport (to the loss wrapper, with loss) */
+    uint64_t pieces_skipped; /* raw frames: later packets of a split record (sent whole) */
+    uint64_t too_big;       /* raw frames: records over SC_PKT_MAX bytes, not sent */
+    /* timing: |actual gap - intended gap| between consecutive sends of a pass,
+       actual = the do_work's now; not measured with max */
+    uint64_t gaps;          /* gaps measured */
+    uint64_t gap_error_median_ns, gap_error_p99_ns; /* within 0.4 % (a histogram) */
+    uint64_t gap_error_max_ns;
+    struct sc_pcapr_stats capture; /* the reader's (records, filtered, skipped, ...) */
+    struct sc_loss_stats loss;     /* the loss wrapper's; zero without params.loss */
+    struct sc_xport_stats link;    /* the transport's own: link.tx_pkts went out */
+};
+
+/* Open params->path and stack the transport for x: x, then an adapter that
+ * sends frames (raw_frames), then the loss wrapper (loss). x is owned from
+ * the call on: closed by sc_replay_destroy, or before returning on failure.
+ * p and *p->loss are copied; path and filter are read during the call only.
+ * @return 0; -EINVAL (pacing out of range, pps with max), -ENOTSUP
+ * (raw_frames through a transport without tx_frames or from a capture that is
+ * not Ethernet), -ENOMEM, or the reader's error (the file cannot be read, the filter does
+ * not compile, an unsupported link type) -- each with err filled. */
+int sc_replay_create(struct sc_replay **out, struct sc_xport *x,
+                     const struct sc_replay_params *p, struct sc_err *err);
+
+/* Send what is due at now. @return the datagrams handled (0 = nothing due). */
+int sc_replay_do_work(struct sc_replay *r, uint64_t now);
+/* The next due time: <= now at once, UINT64_MAX when done. */
+uint64_t sc_replay_deadline(const struct sc_replay *r, uint64_t now);
+/* Sleep for most of timeout_ns (see above). @return 1 the replay has ended
+ * since the last do_work, else 0. */
+int sc_replay_wait(struct sc_replay *r, uint64_t timeout_ns);
+/* Readable while the replay's end is unseen by do_work (above). */
+int sc_replay_fd(const struct sc_replay *r);
+struct sc_agent sc_replay_agent(struct sc_replay *r);
+
+/* True once every pass is sent (or the capture turned out damaged, or
+ * sc_replay_stop), what was batched included. */
+bool sc_replay_done(const struct sc_replay *r);
+/* End early (a signal): what is batched is offered to the transport, the loss
+ * wrapper releases what it holds back; done afterwards. */
+void sc_replay_stop(struct sc_replay *r);
+/* Why the replay ended early -- the capture damaged past some record, or it
+ * could not be rewound for the next pass -- or NULL. */
+const char *sc_replay_error(const struct sc_replay *r);
+void sc_replay_stats(const struct sc_replay *r, struct sc_replay_stats *st);
+/* Closes the transport stack and the capture. Safe on NULL. */
+void sc_replay_destroy(struct sc_replay *r);
 
 #endif

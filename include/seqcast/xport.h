@@ -240,14 +240,17 @@ void sc_xport_wrap_init(struct sc_xport_wrap *w, const struct sc_xport_ops *ops,
 /* Seeded impairments, applied to what the endpoint receives (each subscriber
  * sees its own losses, as on a real multicast tree) or, with on_tx, to what it
  * sends (every receiver loses the same packets, as with loss on the sender's
- * link). Deterministic for a given seed and call sequence. */
+ * link). Deterministic for a given seed and call sequence. A packet held back
+ * for reordering goes after the next 1 to reorder_depth packets that pass; a
+ * call that passes none (a read that finds nothing, a send of 0 packets)
+ * releases one held packet, so none waits forever. */
 struct sc_loss_params {
     uint64_t seed;
     uint32_t drop_ppm;    /* independent loss, parts per million */
     uint32_t burst_ppm;   /* chance per packet that a burst of burst_len losses starts */
     uint32_t burst_len;
     uint32_t reorder_ppm; /* chance a packet is held back and delivered after the next ones */
-    uint32_t reorder_depth;
+    uint32_t reorder_depth; /* 0 = 3 */
     uint32_t dup_ppm;     /* chance a packet is delivered twice */
     uint64_t cut_from;    /* drop every packet numbered [cut_from, cut_from + cut_count) */
     uint64_t cut_count;   /* (0-based, in the order they pass): an outage of known extent */
