@@ -137,26 +137,6 @@ sc_cli_config(struct sc_cli *c, struct sc_config *cfg)
     return ch;
 }
 
-void
-sc_cli_wait(const struct sc_cli *c, int fd, uint64_t deadline_ns, uint64_t max_wait_ns)
-{
-    uint64_t now, wait;
-    struct pollfd p = { .fd = fd, .events = POLLIN };
-
-    if (c->spin || fd < 0)
-        return; /* busy-poll, or a poll-mode transport (DPDK) with nothing to wait on */
-    now = sc_clock_now();
-    if (deadline_ns <= now)
-        return;
-    wait = deadline_ns - now < max_wait_ns ? deadline_ns - now : max_wait_ns;
-    if (wait < 50000)
-        return; /* closer than the scheduler can wake us: spin */
-    /* ppoll: nanoseconds (poll's milliseconds turned every wait under 1 ms
-     * into a spin, and rounded the others down) */
-    ppoll(&p, 1, &(struct timespec){ (time_t)(wait / 1000000000u), (long)(wait % 1000000000u) },
-          NULL);
-}
-
 /* Stats output, JSON and human, from the counter lists of
  * <seqcast/counters.h>: nothing here names a counter. */
 

@@ -99,10 +99,6 @@ void sc_cli_add_set(const char *prog, const char **sets, int *nsets, const char 
  * @return the channel, or NULL after printing the reason. */
 const struct sc_channel_cfg *sc_cli_config(struct sc_cli *c, struct sc_config *cfg);
 
-/* Wait until fd is readable or deadline_ns (CLOCK_MONOTONIC) passes, at most
- * max_wait_ns; returns at once when spinning or when fd is -1 (DPDK polls). */
-void sc_cli_wait(const struct sc_cli *c, int fd, uint64_t deadline_ns, uint64_t max_wait_ns);
-
 /* Stats: one line, JSON or human. */
 void sc_cli_pub_stats(FILE *out, const struct sc_pub_stats *st, bool json);
 void sc_cli_sub_stats(FILE *out, const struct sc_sub_stats *st, bool json);
