@@ -375,37 +375,7 @@ sc_ocli_logged_in(const struct sc_ocli *c)
     return c->st == UP;
 }
 
-static int
-agent_do_work(void *self, uint64_t now_ns)
-{
-    return sc_ocli_do_work(self, now_ns);
-}
-
-static uint64_t
-agent_deadline(const void *self, uint64_t now_ns)
-{
-    return sc_ocli_deadline(self, now_ns);
-}
-
-static int
-agent_wait(void *self, uint64_t timeout_ns)
-{
-    return sc_ocli_wait(self, timeout_ns);
-}
-
-static int
-agent_fd(const void *self)
-{
-    return sc_ocli_fd(self);
-}
-
-struct sc_agent
-sc_ocli_agent(struct sc_ocli *c)
-{
-    static const struct sc_agent_ops ops = { "ocli", agent_do_work, agent_deadline, agent_wait,
-                                             agent_fd };
-    return (struct sc_agent){ &ops, c };
-}
+SC_AGENT_DEFINE(ocli, struct sc_ocli)
 
 void
 sc_ocli_get_stats(const struct sc_ocli *c, struct sc_ocli_stats *st)

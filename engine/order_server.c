@@ -687,37 +687,7 @@ sc_osrv_fd(const struct sc_osrv *s)
     return s->epfd;
 }
 
-static int
-agent_do_work(void *self, uint64_t now_ns)
-{
-    return sc_osrv_do_work(self, now_ns);
-}
-
-static uint64_t
-agent_deadline(const void *self, uint64_t now_ns)
-{
-    return sc_osrv_deadline(self, now_ns);
-}
-
-static int
-agent_wait(void *self, uint64_t timeout_ns)
-{
-    return sc_osrv_wait(self, timeout_ns);
-}
-
-static int
-agent_fd(const void *self)
-{
-    return sc_osrv_fd(self);
-}
-
-struct sc_agent
-sc_osrv_agent(struct sc_osrv *s)
-{
-    static const struct sc_agent_ops ops = { "osrv", agent_do_work, agent_deadline, agent_wait,
-                                             agent_fd };
-    return (struct sc_agent){ &ops, s };
-}
+SC_AGENT_DEFINE(osrv, struct sc_osrv)
 
 uint64_t
 sc_osrv_durable(const struct sc_osrv *s)

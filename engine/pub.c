@@ -1013,37 +1013,7 @@ sc_pub_wait(struct sc_pub *p, uint64_t timeout_ns)
     return sc_xport_rx_wait(p->x, timeout_ns);
 }
 
-static int
-agent_do_work(void *self, uint64_t now_ns)
-{
-    return sc_pub_do_work(self, now_ns);
-}
-
-static uint64_t
-agent_deadline(const void *self, uint64_t now_ns)
-{
-    return sc_pub_deadline(self, now_ns);
-}
-
-static int
-agent_wait(void *self, uint64_t timeout_ns)
-{
-    return sc_pub_wait(self, timeout_ns);
-}
-
-static int
-agent_fd(const void *self)
-{
-    return sc_pub_fd(self);
-}
-
-struct sc_agent
-sc_pub_agent(struct sc_pub *p)
-{
-    static const struct sc_agent_ops ops = { "pub", agent_do_work, agent_deadline, agent_wait,
-                                             agent_fd };
-    return (struct sc_agent){ &ops, p };
-}
+SC_AGENT_DEFINE(pub, struct sc_pub)
 
 uint64_t
 sc_pub_deadline(const struct sc_pub *p, uint64_t now_ns)

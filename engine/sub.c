@@ -1010,37 +1010,7 @@ sc_sub_deadline(const struct sc_sub *s, uint64_t now_ns)
     return sc_tw_next_ns(&s->tw);
 }
 
-static int
-agent_do_work(void *self, uint64_t now_ns)
-{
-    return sc_sub_do_work(self, now_ns);
-}
-
-static uint64_t
-agent_deadline(const void *self, uint64_t now_ns)
-{
-    return sc_sub_deadline(self, now_ns);
-}
-
-static int
-agent_wait(void *self, uint64_t timeout_ns)
-{
-    return sc_sub_wait(self, timeout_ns);
-}
-
-static int
-agent_fd(const void *self)
-{
-    return sc_sub_fd(self);
-}
-
-struct sc_agent
-sc_sub_agent(struct sc_sub *s)
-{
-    static const struct sc_agent_ops ops = { "sub", agent_do_work, agent_deadline, agent_wait,
-                                             agent_fd };
-    return (struct sc_agent){ &ops, s };
-}
+SC_AGENT_DEFINE(sub, struct sc_sub)
 
 void
 sc_sub_get_stats(const struct sc_sub *s, struct sc_sub_stats *st)

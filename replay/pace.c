@@ -377,39 +377,7 @@ sc_replay_fd(const struct sc_replay *r)
     return r->efd;
 }
 
-static int
-agent_work(void *self, uint64_t now)
-{
-    return sc_replay_do_work(self, now);
-}
-
-static uint64_t
-agent_deadline(const void *self, uint64_t now)
-{
-    return sc_replay_deadline(self, now);
-}
-
-static int
-agent_wait(void *self, uint64_t ns)
-{
-    return sc_replay_wait(self, ns);
-}
-
-static int
-agent_fd(const void *self)
-{
-    return sc_replay_fd(self);
-}
-
-static const struct sc_agent_ops replay_ops = {
-    "replay", agent_work, agent_deadline, agent_wait, agent_fd,
-};
-
-struct sc_agent
-sc_replay_agent(struct sc_replay *r)
-{
-    return (struct sc_agent){ &replay_ops, r };
-}
+SC_AGENT_DEFINE(replay, struct sc_replay)
 
 bool
 sc_replay_done(const struct sc_replay *r)

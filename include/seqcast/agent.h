@@ -70,6 +70,37 @@ struct sc_agent {
     void *self;
 };
 
+/* Define `struct sc_agent sc_<name>_agent(type *x)` for a type whose calls
+ * follow the contract -- sc_<name>_do_work, _deadline, _wait, _fd -- as every
+ * seqcast agent does, in one line at file scope:
+ *
+ *   SC_AGENT_DEFINE(pub, struct sc_pub)     // defines sc_pub_agent()
+ */
+#define SC_AGENT_DEFINE(name, type)                                                       \
+    static int name##_agent_do_work(void *self, uint64_t now)                            \
+    {                                                                                     \
+        return sc_##name##_do_work((type *)self, now);                                    \
+    }                                                                                     \
+    static uint64_t name##_agent_deadline(const void *self, uint64_t now)                \
+    {                                                                                     \
+        return sc_##name##_deadline((const type *)self, now);                             \
+    }                                                                                     \
+    static int name##_agent_wait(void *self, uint64_t ns)                                 \
+    {                                                                                     \
+        return sc_##name##_wait((type *)self, ns);                                        \
+    }                                                                                     \
+    static int name##_agent_fd(const void *self)                                          \
+    {                                                                                     \
+        return sc_##name##_fd((const type *)self);                                        \
+    }                                                                                     \
+    struct sc_agent sc_##name##_agent(type *x)                                            \
+    {                                                                                     \
+        static const struct sc_agent_ops ops = { #name, name##_agent_do_work,             \
+                                                 name##_agent_deadline, name##_agent_wait, \
+                                                 name##_agent_fd };                       \
+        return (struct sc_agent){ &ops, x };                                              \
+    }
+
 enum sc_idle {
     SC_IDLE_SLEEP = 0,
     SC_IDLE_YIELD,
