@@ -310,59 +310,66 @@ on_login(struct sc_osrv *s, struct conn *c, const struct sc_soup_pkt *p, size_t 
     (*(ok ? &s->st.login_rejected_session : &s->st.login_rejected_auth))++;
 }
 
+/* c broke the protocol (class rc): counted, closed. @return -1 */
+static int
+protocol_error(struct sc_osrv *s, struct conn *c, int rc)
+{
+    s->st.rx_bad[-rc]++;
+    conn_close(s, c, &s->st.closed_protocol);
+    return -1;
+}
+
+/* The next whole packet of c's input at *off. @return 1 (p filled, *off past
+ * it), 0 when more bytes are needed (what was parsed is dropped from c->rx),
+ * -1 when c sent a malformed one or one its state does not allow (counted by
+ * class, c closed). */
+static int
+next_packet(struct sc_osrv *s, struct conn *c, size_t *off, struct sc_soup_pkt *p)
+{
+    int rc = sc_soup_parse(c->rx + *off, c->rxlen - *off, s->s.max_message, SC_SOUP_FROM_CLIENT,
+                           p);
+
+    if (rc == SC_PERR_NEED_MORE) {
+        memmove(c->rx, c->rx + *off, c->rxlen - *off);
+        c->rxlen -= *off;
+        return 0;
+    }
+    if (rc < 0)
+        return protocol_error(s, c, rc);
+    *off += (size_t)rc;
+    return 1;
+}
+
 /* Parse what a pending connection sent: debug packets, then its login.
  * @return true while it stays pending and readable. */
 static bool
 parse_pending(struct sc_osrv *s, struct conn *c, uint64_t now)
 {
+    struct sc_soup_pkt p;
     size_t off = 0;
+    int r;
 
-    for (;;) {
-        struct sc_soup_pkt p;
-        int rc = sc_soup_parse(c->rx + off, c->rxlen - off, s->s.max_message,
-                               SC_SOUP_FROM_CLIENT, &p);
-        if (rc == SC_PERR_NEED_MORE)
-            break;
-        if (rc < 0) {
-            s->st.rx_bad[-rc]++;
-            conn_close(s, c, &s->st.closed_protocol);
-            return false;
-        }
-        off += (size_t)rc;
+    while ((r = next_packet(s, c, &off, &p)) > 0) {
         if (p.type == SC_SOUP_LOGIN_REQUEST) {
             on_login(s, c, &p, off, now);
             return false;
         }
-        if (p.type != SC_SOUP_DEBUG) { /* anything else before a login */
-            s->st.rx_bad[-SC_PERR_TYPE]++;
-            conn_close(s, c, &s->st.closed_protocol);
-            return false;
-        }
+        if (p.type != SC_SOUP_DEBUG) /* anything else before a login */
+            return protocol_error(s, c, SC_PERR_TYPE) > 0;
     }
-    memmove(c->rx, c->rx + off, c->rxlen - off);
-    c->rxlen -= off;
-    return true;
+    return r == 0;
 }
 
 /* Parse what a session sent. @return false if it is closed. */
 static bool
 parse_session(struct sc_osrv *s, struct conn *c, uint64_t now)
 {
+    struct sc_soup_pkt p;
     size_t off = 0;
+    int r;
 
     (void)now;
-    for (;;) {
-        struct sc_soup_pkt p;
-        int rc = sc_soup_parse(c->rx + off, c->rxlen - off, s->s.max_message,
-                               SC_SOUP_FROM_CLIENT, &p);
-        if (rc == SC_PERR_NEED_MORE)
-            break;
-        if (rc < 0) {
-            s->st.rx_bad[-rc]++;
-            conn_close(s, c, &s->st.closed_protocol);
-            return false;
-        }
-        off += (size_t)rc;
+    while ((r = next_packet(s, c, &off, &p)) > 0) {
         if (p.type == SC_SOUP_UNSEQUENCED) {
             s->st.rx_msgs++;
             if (s->on_msg)
@@ -371,14 +378,10 @@ parse_session(struct sc_osrv *s, struct conn *c, uint64_t now)
             conn_close(s, c, &s->st.closed_logout);
             return false;
         } else if (p.type == SC_SOUP_LOGIN_REQUEST) { /* a second login */
-            s->st.rx_bad[-SC_PERR_TYPE]++;
-            conn_close(s, c, &s->st.closed_protocol);
-            return false;
+            return protocol_error(s, c, SC_PERR_TYPE) > 0;
         }
     }
-    memmove(c->rx, c->rx + off, c->rxlen - off);
-    c->rxlen -= off;
-    return true;
+    return r == 0;
 }
 
 /* @return 1 if it read anything or closed c, 0 if there was nothing */
