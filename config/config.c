@@ -20,7 +20,8 @@
 
 static const char *const transport_names[] = { "udp", "dpdk", NULL };
 static const char *const framing_names[] = { "batched", "raw", NULL };
-static const char *const late_join_names[] = { "live", "window", NULL };
+static const char *const late_join_names[] = { "live", "window", "first", NULL };
+static const char *const protocol_names[] = { "pgm", "moldudp64", NULL };
 static const char *const fsync_names[] = { "batch", "message", "none", NULL };
 const char *const sc_cfg_profile_names[] = { "lan", "wan", NULL };
 
@@ -64,6 +65,11 @@ static const struct sc_cfg_key channel_keys[] = {
     { "framing", SC_VT_ENUM, CH(framing), .names = framing_names, .flags = SC_KEY_IDENTITY,
       .doc = "`batched`: a MoldUDP64 block per packet, 64-bit message sequences; `raw`: one "
              "message per packet (OpenPGM's format)." },
+    { "protocol", SC_VT_ENUM, CH(protocol), .names = protocol_names, .flags = SC_KEY_IDENTITY,
+      .doc = "`pgm`: PGM (RFC 3208) over UDP; `moldudp64`: MoldUDP64 1.00 as the exchanges send "
+             "it -- the blocks of `framing: batched` as the whole UDP payload, heartbeats, End "
+             "of Session, repair by re-request (needs `framing: batched`; udp and dpdk "
+             "transports)." },
     { "ttl", SC_VT_UINT, CH(ttl), .min = 0, .max = 255, .doc = "Multicast TTL." },
     { "loop", SC_VT_BOOL, CH(loop),
       .doc = "Multicast loopback: subscribers on the publisher's host see the data." },
@@ -150,10 +156,27 @@ static const struct sc_cfg_key channel_keys[] = {
              "gives up on what is unsent (counted in `close_unsent`) and ends the session." },
     { "late_join", SC_VT_ENUM, CH(late_join), .names = late_join_names,
       .doc = "`live`: a new subscriber starts at the live edge; `window`: it recovers what the "
-             "publisher still holds." },
+             "publisher still holds; `first` (MoldUDP64): it requests everything from message 1 "
+             "(what the server no longer holds is a loss event, `not_in_window`; on a PGM "
+             "channel `first` is `window`)." },
     { "rcvbuf", SC_VT_SIZE, CH(rcvbuf), .min = 4096, .max = 1ull << 31,
       .doc = "SO_RCVBUF (a warning is printed when the kernel clamps it)." },
     { "sndbuf", SC_VT_SIZE, CH(sndbuf), .min = 4096, .max = 1ull << 31, .doc = "SO_SNDBUF." },
+    { "mold.session", SC_VT_ALPHA, CH(mold.session),
+      .doc = "MoldUDP64 session (up to 10 printable characters; space-padded on the wire). "
+             "Subscriber: `\"\"` follows every session that arrives, each a source (the "
+             "source-table rules apply; `max_sources: 1` keeps to the first); set, only that "
+             "session (the rest dropped, `rx_wrong_session`)." },
+    { "mold.request_servers", SC_VT_IPPORT_LIST, CH(mold.request_servers[0]),
+      .count_off = offsetof(struct sc_channel_cfg, mold.nrequest_servers),
+      .max_items = SC_CFG_MAX_REQUEST_SERVERS,
+      .doc = "Subscriber: MoldUDP64 re-request servers, `ADDR:PORT` each; a retry goes to the "
+             "next one in turn. `[]` = auto: the data's source address at `port` (where a "
+             "seqcast publisher serves requests)." },
+    { "mold.request_count", SC_VT_UINT, CH(mold.request_count), .min = 1, .max = 65534,
+      .doc = "Subscriber: most messages one re-request asks for (gaps are cut into requests of "
+             "at most this many; a server answers one datagram's worth and the rest is asked "
+             "for again at once)." },
 };
 
 static const struct sc_cfg_key dpdk_keys[] = {
@@ -765,6 +788,42 @@ format_cidr(const struct sc_cfg_key *k, const void *src, char *buf, size_t len)
         snprintf(buf + strlen(buf), len - strlen(buf), "/%u", c->prefix);
 }
 
+/* "A.B.C.D:PORT" */
+static int
+parse_ipport(const struct sc_cfg_key *k, const char *s, void *dst, char *why, size_t len)
+{
+    struct sc_ipport v;
+    const char *colon = strrchr(s, ':');
+    char a[INET_ADDRSTRLEN], *end;
+    unsigned long port;
+
+    (void)k;
+    if (!colon || (size_t)(colon - s) >= sizeof(a) || !isdigit((unsigned char)colon[1]))
+        goto bad;
+    snprintf(a, sizeof(a), "%.*s", (int)(colon - s), s);
+    port = strtoul(colon + 1, &end, 10);
+    if (*end || port < 1 || port > 65535 || inet_pton(AF_INET, a, &v.addr) != 1 ||
+        (ntohl(v.addr.s_addr) >> 28) == 0xE)
+        goto bad;
+    v.port = (uint16_t)port;
+    *(struct sc_ipport *)dst = v;
+    return 0;
+
+bad:
+    snprintf(why, len, "expected a unicast IPv4 address and a port, e.g. 198.18.0.1:36101");
+    return -EINVAL;
+}
+
+static void
+format_ipport(const struct sc_cfg_key *k, const void *src, char *buf, size_t len)
+{
+    const struct sc_ipport *v = src;
+
+    (void)k;
+    inet_ntop(AF_INET, &v->addr, buf, (socklen_t)len);
+    snprintf(buf + strlen(buf), len - strlen(buf), ":%u", v->port);
+}
+
 #define DURATION_EXPECT "expected a duration with a unit (ns, us, ms, s, min), e.g. 50us"
 #define TYPE(n, ref, list, parse, format, units, expect)                                  \
     const struct sc_cfg_type sc_cfg_vt_##n = { ref, list, parse, format, units, expect }
@@ -785,6 +844,7 @@ TYPE(duration_list, "durations", true, parse_measure, format_measure, duration_u
      DURATION_EXPECT);
 TYPE(str_list, "strings", true, parse_string, format_string, NULL, NULL);
 TYPE(cidr_list, "IPv4 prefixes", true, parse_cidr, format_cidr, NULL, NULL);
+TYPE(ipport_list, "ADDR:PORT list", true, parse_ipport, format_ipport, NULL, NULL);
 
 bool
 sc_cfg_is_list(const struct sc_cfg_key *k)
@@ -882,6 +942,7 @@ channel_lan(struct sc_channel_cfg *c)
     c->late_join = SC_LATE_JOIN_LIVE;
     c->rcvbuf = 8u << 20;
     c->sndbuf = 4u << 20;
+    c->mold.request_count = 1000;
 }
 
 /* PGM's traditional timers (OpenPGM's examples): 50 ms back-off, seconds of
@@ -1008,6 +1069,11 @@ sc_cfg_check_channel(const struct sc_channel_cfg *c, char *path, size_t plen, ch
     if (c->group_b.s_addr && c->transport != SC_TRANSPORT_UDP) {
         snprintf(path, plen, "group_b");
         snprintf(msg, mlen, "A/B lines are supported on the kernel UDP transport only");
+        return -EINVAL;
+    }
+    if (c->protocol == SC_PROTOCOL_MOLDUDP64 && c->framing != SC_FRAMING_BATCHED) {
+        snprintf(path, plen, "framing");
+        snprintf(msg, mlen, "protocol: moldudp64 needs framing: batched (MoldUDP64 blocks)");
         return -EINVAL;
     }
     if (c->source_timeout_ns <= c->spm.ambient_ns) {

@@ -39,7 +39,7 @@ struct sc_cfg_type {
 extern const struct sc_cfg_type sc_cfg_vt_bool, sc_cfg_vt_uint, sc_cfg_vt_duration,
     sc_cfg_vt_size, sc_cfg_vt_rate, sc_cfg_vt_ipv4, sc_cfg_vt_mcast, sc_cfg_vt_enum,
     sc_cfg_vt_str, sc_cfg_vt_alpha, sc_cfg_vt_endpoint, sc_cfg_vt_duration_list,
-    sc_cfg_vt_str_list, sc_cfg_vt_cidr_list;
+    sc_cfg_vt_str_list, sc_cfg_vt_cidr_list, sc_cfg_vt_ipport_list;
 
 #define SC_VT_BOOL (&sc_cfg_vt_bool)
 #define SC_VT_UINT (&sc_cfg_vt_uint)         /* width from size: 1, 2, 4 bytes */
@@ -55,6 +55,7 @@ extern const struct sc_cfg_type sc_cfg_vt_bool, sc_cfg_vt_uint, sc_cfg_vt_durati
 #define SC_VT_DURATION_LIST (&sc_cfg_vt_duration_list) /* uint64_t[max_items] */
 #define SC_VT_STR_LIST (&sc_cfg_vt_str_list)           /* char[max_items][size] */
 #define SC_VT_CIDR_LIST (&sc_cfg_vt_cidr_list) /* struct sc_cidr[]; "10.0.0.0/8", "10.1.2.3" */
+#define SC_VT_IPPORT_LIST (&sc_cfg_vt_ipport_list) /* struct sc_ipport[]; "198.18.0.1:36101" */
 
 #define SC_KEY_IDENTITY 0x1 /* channel key that a profile never overrides */
 #define SC_KEY_NONE_OK 0x2  /* address key: "none" (0.0.0.0) means unset */

@@ -118,8 +118,13 @@ sc_nak_poll(struct sc_nak *n, struct sc_rxw *w, uint64_t now_ns, sc_nak_send_fn 
         if (s->nak_due_ns <= now_ns) {
             switch (s->nak_state) {
             case SC_NAK_BACKOFF:
-                s->nak_state = SC_NAK_WAIT_NCF;
-                s->nak_due_ns = now_ns + wait_ns(n, n->p.repeat_ns, s->ncf_retries);
+                if (unlikely(n->p.no_ncf)) {
+                    s->nak_state = SC_NAK_WAIT_DATA;
+                    s->nak_due_ns = now_ns + wait_ns(n, n->p.rdata_ns, s->data_retries);
+                } else {
+                    s->nak_state = SC_NAK_WAIT_NCF;
+                    s->nak_due_ns = now_ns + wait_ns(n, n->p.repeat_ns, s->ncf_retries);
+                }
                 s->nakked = true;
                 batch[nb++] = seq;
                 if (nb == SC_NAK_MAX_LIST) {

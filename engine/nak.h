@@ -9,6 +9,9 @@
  *   repeat / rdata: a lost NCF or repair on a LAN costs a fraction of the full wait)
  *   any state ──the data arrives──> done;   ──the source's trail passes it──> LOST
  *
+ * With no_ncf (MoldUDP64 re-requests: no NCF exists) a request goes straight
+ * to WAIT-DATA; only data_retries and rdata apply.
+ *
  * Every sequence whose back-off expired at a poll is NAKed in the same packet
  * (OPT_NAK_LIST, up to 63 per NAK), oldest first. Missing sequences are kept in
  * a FIFO in sequence order (gaps open in order), so a poll costs the number of
@@ -27,6 +30,7 @@ struct sc_nak_params {
     uint64_t backoff_ns, repeat_ns, rdata_ns;
     uint32_t ncf_retries, data_retries;
     bool ramp; /* the k-th wait (k = 0, 1, 2) is repeat or rdata >> (3 - k), then the full value */
+    bool no_ncf; /* nothing confirms a request: BACK-OFF -> request sent -> WAIT-DATA */
 };
 
 struct sc_nak {

@@ -30,6 +30,7 @@
 #define SC_CFG_EAL_ARG_MAX 128
 #define SC_CFG_MAX_SOURCE_ALLOW 16
 #define SC_CFG_DPDK_BURST_MAX 32 /* dpdk.burst: the engine's burst (frames per call) */
+#define SC_CFG_MAX_REQUEST_SERVERS 8 /* mold.request_servers */
 
 enum sc_transport {
     SC_TRANSPORT_UDP = 0, /* kernel sockets */
@@ -41,9 +42,15 @@ enum sc_framing {
     SC_FRAMING_RAW,         /* one APDU per ODATA (what OpenPGM sends and expects) */
 };
 
+enum sc_protocol {
+    SC_PROTOCOL_PGM = 0,   /* PGM (RFC 3208) over UDP */
+    SC_PROTOCOL_MOLDUDP64, /* MoldUDP64 1.00: blocks as the UDP payload, repair by re-request */
+};
+
 enum sc_late_join {
     SC_LATE_JOIN_LIVE = 0, /* start at the live edge */
     SC_LATE_JOIN_WINDOW,   /* recover what the publisher's window still holds */
+    SC_LATE_JOIN_FIRST,    /* MoldUDP64: request everything from message 1 (PGM: as window) */
 };
 
 enum sc_fsync {
@@ -77,6 +84,20 @@ struct sc_spm_cfg {
                                     at most one per interval */
 };
 
+/* An IPv4 address (network order) and UDP port (host order). */
+struct sc_ipport {
+    struct in_addr addr;
+    uint16_t port;
+};
+
+/* MoldUDP64 channels (protocol: moldudp64). */
+struct sc_mold_cfg {
+    char session[11];          /* "" = subscriber: any session (each a source); else only it */
+    uint32_t nrequest_servers; /* 0 = auto: the data's source address at the data port */
+    struct sc_ipport request_servers[SC_CFG_MAX_REQUEST_SERVERS]; /* tried in turn on retries */
+    uint32_t request_count;    /* most messages one request asks for */
+};
+
 /* An IPv4 prefix: addr (network order, host bits zero) / prefix (0-32). */
 struct sc_cidr {
     struct in_addr addr;
@@ -96,6 +117,7 @@ struct sc_channel_cfg {
     struct in_addr source;         /* unicast address advertised for NAKs; 0 = interface */
     enum sc_transport transport;
     enum sc_framing framing;
+    enum sc_protocol protocol;
     uint8_t ttl;
     bool loop;           /* IP_MULTICAST_LOOP: same-host subscribers see the data */
     bool gso;            /* kernel UDP: UDP_SEGMENT sends of equal-size packet runs */
@@ -117,6 +139,7 @@ struct sc_channel_cfg {
     enum sc_late_join late_join;
     uint64_t rcvbuf; /* SO_RCVBUF bytes */
     uint64_t sndbuf; /* SO_SNDBUF bytes */
+    struct sc_mold_cfg mold;
 };
 
 struct sc_dpdk_cfg {
