@@ -64,6 +64,21 @@ retry(struct sc_nak *n, struct sc_rxw_slot *s, uint64_t now_ns)
     return true;
 }
 
+/* Drop the sequences that are no longer missing (delivered, repaired, lost)
+ * from the FIFO, keeping its order. */
+static void
+compact(struct sc_nak *n, struct sc_rxw *w)
+{
+    uint32_t keep = n->head;
+
+    for (uint32_t i = n->head; i != n->tail; i++) {
+        uint64_t seq = n->list[i & n->mask];
+        if (seq >= w->next && sc_rxw_slot(w, seq)->state == SC_RXW_MISSING)
+            n->list[keep++ & n->mask] = seq;
+    }
+    n->tail = keep;
+}
+
 void
 sc_nak_missing(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t now_ns)
 {
@@ -74,7 +89,11 @@ sc_nak_missing(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t now_ns
     s->ncf_retries = s->data_retries = 0;
     s->nakked = false;
     s->nak_due_ns = now_ns + backoff(n);
-    /* the list holds at most the window's worth: gaps inside the window */
+    /* the list holds at most the window's worth: gaps inside the window. Full,
+     * it still holds sequences sc_nak_poll has not walked since they stopped
+     * missing (a window's worth delivered, then a gap as wide): compacted. */
+    if (unlikely(n->tail - n->head > n->mask))
+        compact(n, w);
     if (n->tail - n->head <= n->mask)
         n->list[n->tail++ & n->mask] = seq;
 }

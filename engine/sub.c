@@ -80,6 +80,11 @@ struct source {
      * heartbeats, End of Session); the window covers [next, min(high, next +
      * capacity)), the rest is added as delivery moves it */
     uint64_t high;
+    /* MoldUDP64: catching up (late_join first or window) while next is below
+     * this -- the first message seen at the join, then the end of whatever
+     * did not fit in the window meanwhile: data beyond the window is dropped
+     * and asked for in its turn, instead of pushing the window on */
+    uint64_t catchup;
     uint64_t eos_seq; /* End of Session's sequence (the session's end), when fin */
     /* MoldUDP64: ended by End of Session and remembered (a free place all the
      * same), so that its End of Session repeats start nothing */
@@ -1003,6 +1008,11 @@ on_packet(struct sc_sub *s, struct sc_pkt *pk, uint64_t now_ns)
  *   ----|--MISSING/HAVE/LOST--|-- known, not in the window --|-->
  *        (at most rx_window)    added as delivery moves next
  *
+ * Messages beyond the window's capacity (a gap wider than rx_window): as on a
+ * PGM channel, the window moves on and the oldest of the gap is given up
+ * (rx_window) -- except while a late joiner catches up (src->catchup), when
+ * what does not fit is dropped and requested once the window gets there.
+ *
  * A HAVE slot points into the pool buffer of its packet (offset, length);
  * the buffer counts the messages it holds in the window in a trailer of
  * MOLD_REF_SIZE bytes after rx_cap (which reads never fill) and goes back to
@@ -1103,11 +1113,13 @@ mold_deliver(struct source *src)
         sl->state = SC_RXW_EMPTY;
         w->next++;
     }
-    report_loss(src, 0);
 }
 
 /* Deliver, then widen the window toward high, and end the session once
- * everything before its End of Session is delivered or lost. */
+ * everything before its End of Session is delivered or lost. A run of lost
+ * messages is reported when a message is delivered after it, or when nothing
+ * more is known to be missing (so a gap given up one message at a time, as
+ * random back-offs run out, is one loss event). */
 static void
 mold_advance(struct source *src, uint64_t now_ns)
 {
@@ -1122,8 +1134,46 @@ mold_advance(struct source *src, uint64_t now_ns)
             w->end = end;
         }
     }
+    if (src->loss_pkts && w->next == w->end && src->high == w->end)
+        report_loss(src, 0);
     if (unlikely(src->fin) && w->next >= src->eos_seq)
         source_down(src, SC_DOWN_FIN);
+}
+
+/* Room for message q: the oldest of the window is given up (rx_window),
+ * delivered or lost, and what never was in it is lost in one step. */
+static void
+mold_make_room(struct source *src, uint64_t q)
+{
+    struct sc_rxw *w = &src->w;
+    uint64_t new_next;
+
+    if (q - w->next < sc_rxw_capacity(w))
+        return;
+    new_next = q + 1 - sc_rxw_capacity(w);
+    give_up(src, new_next, SC_LOSS_RX_WINDOW);
+    mold_deliver(src); /* everything below new_next is HAVE or LOST now */
+    if (w->next < new_next) {
+        mold_lose(src, w->next, new_next, SC_LOSS_RX_WINDOW);
+        src->sub->st.lost_packets += new_next - w->next;
+        w->next = w->end = new_next;
+    }
+}
+
+/* Messages below upto exist (data, a heartbeat, End of Session). */
+static void
+mold_known(struct source *src, uint64_t upto)
+{
+    struct sc_rxw *w = &src->w;
+
+    if (upto > src->high)
+        src->high = upto;
+    if (src->high - w->next <= sc_rxw_capacity(w))
+        return;
+    if (w->next < src->catchup)
+        src->catchup = src->high; /* catching up: fetched in its turn */
+    else
+        mold_make_room(src, src->high - 1);
 }
 
 /* The session is over (End of Session, eviction, the grace after a timeout
@@ -1188,7 +1238,9 @@ mold_slot_lost(void *ctx, uint64_t seq)
     struct sc_rxw_slot *sl = sc_rxw_slot(&src->w, seq);
 
     if (src->naks_unanswered >= s->ch.nak.data_retries && !src->nak_fault_said) {
-        struct sc_rereq_dest d = sc_rereq_server(&s->rereq, src->id.addr, sl->data_retries);
+        /* the last request went out before retry() counted its expiry */
+        struct sc_rereq_dest d = sc_rereq_server(&s->rereq, src->id.addr,
+                                                 sl->data_retries ? sl->data_retries - 1u : 0);
         s->st.nak_unanswered++;
         nak_fault(src, SC_NAK_NO_NCF, 0, d.addr, d.port);
     }
@@ -1293,7 +1345,7 @@ mold_start_source(struct sc_sub *s, struct source *src, const struct sc_mold_hdr
         next = 1;
     }
     src->w.next = src->w.end = src->start = next;
-    src->high = h->seq > next ? h->seq : next;
+    src->high = src->catchup = h->seq > next ? h->seq : next;
     ev.up.join = src->join;
     ev.up.first_packet = next;
     s->st.sources_up++;
@@ -1348,10 +1400,8 @@ mold_tail(struct sc_sub *s, struct source *src, const struct sc_mold_hdr *h, boo
     } else {
         s->st.heartbeats_received++;
     }
-    if (h->seq > src->high) {
-        s->st.gaps++;
-        src->high = h->seq;
-    }
+    s->st.gaps += h->seq > src->high;
+    mold_known(src, h->seq);
     mold_advance(src, now_ns);
 }
 
@@ -1365,7 +1415,7 @@ mold_data(struct sc_sub *s, struct source *src, struct sc_mold_iter *it,
     struct sc_rxw *w = &src->w;
     const uint64_t end = h->seq + h->count; /* no wrap: the codec refuses one */
     const uint8_t *m;
-    uint64_t q;
+    uint64_t q = 0;
     uint32_t kept = 0;
     uint16_t ml;
 
@@ -1393,10 +1443,8 @@ mold_data(struct sc_sub *s, struct source *src, struct sc_mold_iter *it,
         s->st.msg_duplicates += h->count;
         return false;
     }
-    if (h->seq > src->high)
-        s->st.gaps++;
-    if (end > src->high)
-        src->high = end;
+    s->st.gaps += h->seq > src->high;
+    mold_known(src, end);
     if (unlikely(!s->nfree) && !(h->seq <= w->next && w->next < end)) {
         /* no free buffer to take this one's place in the read burst (on_data
          * says why): only the packet holding the next message is kept */
@@ -1410,8 +1458,8 @@ mold_data(struct sc_sub *s, struct source *src, struct sc_mold_iter *it,
             s->st.msg_duplicates++;
             continue;
         }
-        if (q - w->next >= sc_rxw_capacity(w)) {
-            s->st.rx_beyond_window++; /* and what follows: asked for when the window is there */
+        if (q - w->next >= sc_rxw_capacity(w)) { /* catching up (mold_known) */
+            s->st.rx_beyond_window++; /* this and the rest: asked for in their turn */
             break;
         }
         sl = sc_rxw_slot(w, q);
@@ -1433,8 +1481,8 @@ mold_data(struct sc_sub *s, struct source *src, struct sc_mold_iter *it,
     }
     if (kept)
         *buf_refs(s, buf) = kept;
-    else
-        s->st.duplicates++;
+    else if (q < w->next + sc_rxw_capacity(w))
+        s->st.duplicates++; /* it brought nothing new (not: nothing fitted) */
     if (answer)
         mold_answer(s, src, from, h->seq, h->count, now_ns);
     mold_advance(src, now_ns);
