@@ -1049,16 +1049,15 @@ mold_requests_go_to(const struct sc_sub *s, const struct source *src, uint32_t a
     return false;
 }
 
-/* [first, end) are missing: each starts its back-off (a gap the data or a
- * heartbeat revealed is counted by the caller, not each widening of the
- * window over messages already known to be missing). */
+/* [first, end) are missing: they start one back-off together (a gap the
+ * data or a heartbeat revealed is counted by the caller, not each widening of
+ * the window over messages already known to be missing). */
 static void
 mold_missing(struct source *src, uint64_t first, uint64_t end, uint64_t now_ns)
 {
-    for (uint64_t q = first; q < end; q++) {
-        sc_nak_missing(&src->nak, &src->w, q, now_ns);
+    sc_nak_missing_run(&src->nak, &src->w, first, end, now_ns); /* one request, not one each */
+    for (uint64_t q = first; q < end; q++)
         sc_rxw_slot(&src->w, q)->rq_first = false;
-    }
     if (first < end)
         arm_nak_timer(src, now_ns + 1000); /* the earliest back-off is >= 1 us */
 }

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <seqcast/config.h>
@@ -731,7 +732,9 @@ Test(mold_sub, backoff_suppressed_when_the_data_arrives)
 
 /* No answer: nak.data_retries requests, the retries to the next server in
  * turn, then a loss event (retries) with the exact range, and the servers'
- * silence said once. */
+ * silence said once. The clock runs in 1 us steps under a 50 us random
+ * back-off: the gap's 20 messages still leave as one request each time (one
+ * back-off for a gap, one for the retries of a poll). */
 Test(mold_sub, retries_then_loss)
 {
     struct sc_channel_cfg ch;
@@ -739,7 +742,7 @@ Test(mold_sub, retries_then_loss)
     struct msub *m;
 
     channel(&ch);
-    ch.nak.backoff_ns = 1000;
+    ch.nak.backoff_ns = 50000;
     ch.nak.rdata_ns = 1000000;
     ch.nak.ramp = false;
     ch.nak.data_retries = 3;
@@ -749,6 +752,7 @@ Test(mold_sub, retries_then_loss)
     inet_pton(AF_INET, SRV2_ADDR, &ch.mold.request_servers[1].addr);
     ch.mold.request_servers[1].port = 36101;
     world_init(&ch, 1, NULL);
+    W.step = 1000;
     add_server(SRV2_ADDR, 36101);
     W.srv.answer = false;
     W.srv.per_pkt = 10;
@@ -1052,4 +1056,161 @@ Test(mold_sub, source_table_rules)
     cr_assert_eq(W.subs[1].foreign_up, 0);
     cr_assert_eq(st.rx_source_denied, 50);
     world_fini();
+}
+
+/* ------------------------------------------------------------ a capture */
+
+#define CAP_GROUP "239.198.50.1"
+#define CAP_PORT 26477
+#define CAP_FIRST 14000000u
+#define CAP_PKTS 3000
+
+struct capw {
+    struct sc_pcapw *w;
+    uint64_t ts;
+    unsigned n;
+};
+
+/* One 802.1Q-tagged Ethernet/IPv4/UDP frame, as a switch port mirror
+ * records an exchange's feed. */
+static void
+cap_frame(struct capw *c, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+          const uint8_t *payload, size_t len)
+{
+    uint8_t f[2048], t[2048];
+    struct sc_udp4_meta m = { .src_ip = src, .dst_ip = dst, .src_port = sport,
+                              .dst_port = dport, .ttl = 32, .ip_id = (uint16_t)c->n };
+    int fl;
+
+    sc_mcast_mac(dst, m.dst_mac);
+    memcpy(m.src_mac, "\x00\x1b\x21\x0a\x0b\x0c", 6);
+    fl = sc_udp4_build(f, sizeof(f), &m, payload, len, SC_NF_UDP_CSUM);
+    cr_assert_gt(fl, 0);
+    memcpy(t, f, 12);
+    memcpy(t + 12, "\x81\x00\x00\x65", 4); /* TPID 0x8100, VLAN 101 */
+    memcpy(t + 16, f + 12, (size_t)fl - 12);
+    cr_assert_eq(sc_pcapw_write(c->w, c->ts, t, (size_t)fl + 4), 0);
+    c->ts += 20000;
+    c->n++;
+}
+
+/* seqcast-sub --pcap on a MoldUDP64 feed as an exchange sends it and a
+ * capture records it: 802.1Q tags, source ports that change, sequence numbers
+ * from 14,000,000, heartbeats, End of Session, other feeds on the same link.
+ * Packets missing from the capture -- one, a run of five, and the tail
+ * (found by the heartbeat and End of Session that follow it) -- are reported
+ * as exactly those message ranges; every other message is delivered once, in
+ * order, byte for byte. */
+Test(mold_pcap, exchange_capture_exact_ranges, .timeout = 60)
+{
+    const char *bdir = getenv("BUILD") ? getenv("BUILD") : "build";
+    char dir[] = "/tmp/seqcast-moldpcap-XXXXXX", path[128], out[128], cmd[1024], json[8192];
+    uint8_t pkt[PAYLOAD], m[PAYLOAD];
+    struct sc_err err;
+    struct capw c = { .ts = UINT64_C(1700000000) * 1000000000u };
+    uint32_t src = inet_addr("198.18.50.1"), grp = inet_addr(CAP_GROUP);
+    uint64_t seq = CAP_FIRST, gaps[3][2];
+    unsigned ngaps = 0;
+    FILE *p, *o, *e;
+    size_t jl;
+    uint8_t *want;
+    size_t want_len = 0, want_cap = 8u << 20;
+    int rc;
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/feed.pcap", dir);
+    snprintf(out, sizeof(out), "%s/out.bin", dir);
+    cr_assert_not_null(c.w = sc_pcapw_open(path, 1 /* DLT_EN10MB */, &err), "%s", err.msg);
+    want = malloc(want_cap);
+    memcpy(W.srv.session, "NASDAQTV01", SC_MOLD_SESSION_LEN);
+    W.srv.msg_size = 0;
+    for (unsigned k = 0; k < CAP_PKTS; k++) {
+        uint16_t cnt, len = build(pkt, seq, UINT64_MAX, 0, &cnt);
+        bool missing = k == 100 || (k >= 500 && k < 505) || k >= CAP_PKTS - 3;
+        if (missing) {
+            if (ngaps && gaps[ngaps - 1][1] + 1 == seq)
+                gaps[ngaps - 1][1] = seq + cnt - 1;
+            else
+                gaps[ngaps][0] = seq, gaps[ngaps][1] = seq + cnt - 1, ngaps++;
+        } else {
+            cap_frame(&c, src, (uint16_t)(50000 + k % 7), grp, CAP_PORT, pkt, len);
+            for (uint64_t q = seq; q < seq + cnt; q++) { /* what --output must hold */
+                size_t l = msg_size(q);
+                sc_msggen_fill(q, m, l);
+                cr_assert_lt(want_len + 2 + l, want_cap);
+                want[want_len++] = (uint8_t)(l >> 8);
+                want[want_len++] = (uint8_t)l;
+                memcpy(want + want_len, m, l);
+                want_len += l;
+            }
+        }
+        if (k % 50 == 7) /* another feed on the link: filtered out */
+            cap_frame(&c, src, 50001, inet_addr("239.198.50.2"), CAP_PORT, pkt, len);
+        if (k % 200 == 199) { /* a heartbeat in a quiet moment: next = seq + cnt */
+            struct sc_mold_hdr h = { .seq = seq + cnt, .count = 0 };
+            memcpy(h.session, W.srv.session, SC_MOLD_SESSION_LEN);
+            sc_mold_encode_hdr(m, sizeof(m), &h);
+            if (!missing)
+                cap_frame(&c, src, 50003, grp, CAP_PORT, m, SC_MOLD_HDR_LEN);
+        }
+        seq += cnt;
+    }
+    for (int i = 0; i < 2; i++) { /* the tail shows: a heartbeat, then End of Session */
+        struct sc_mold_hdr h = { .seq = seq, .count = i ? SC_MOLD_COUNT_EOS : 0 };
+        memcpy(h.session, W.srv.session, SC_MOLD_SESSION_LEN);
+        sc_mold_encode_hdr(m, sizeof(m), &h);
+        cap_frame(&c, src, 50004, grp, CAP_PORT, m, SC_MOLD_HDR_LEN);
+    }
+    cr_assert_eq(sc_pcapw_close(c.w), 0);
+    cr_assert_eq(ngaps, 3);
+
+    snprintf(cmd, sizeof(cmd),
+             "%s/bin/seqcast-sub --pcap %s --set protocol=moldudp64 --group %s:%u --quiet "
+             "--output %s 2>%s/err.txt",
+             bdir, path, CAP_GROUP, CAP_PORT, out, dir);
+    cr_assert_not_null(p = popen(cmd, "r"), "%s", cmd);
+    jl = fread(json, 1, sizeof(json) - 1, p);
+    json[jl] = '\0';
+    rc = pclose(p);
+    cr_assert_eq(WEXITSTATUS(rc), 1, "exit %d (loss: 1): %s", WEXITSTATUS(rc), json);
+    for (unsigned i = 0; i < ngaps; i++) {
+        char r1[128], r2[128];
+        snprintf(r1, sizeof(r1), "{\"first\": %llu, \"last\": %llu, \"reason\": \"retries\"}",
+                 (unsigned long long)gaps[i][0], (unsigned long long)gaps[i][1]);
+        snprintf(r2, sizeof(r2), "{\"first\": %llu, \"last\": %llu, \"reason\": \"rx_window\"}",
+                 (unsigned long long)gaps[i][0], (unsigned long long)gaps[i][1]);
+        cr_assert(strstr(json, r1) || strstr(json, r2), "range %llu..%llu not reported: %s",
+                  (unsigned long long)gaps[i][0], (unsigned long long)gaps[i][1], json);
+    }
+    {
+        char lost[64], ranges[64];
+        uint64_t nlost = 0;
+        for (unsigned i = 0; i < ngaps; i++)
+            nlost += gaps[i][1] - gaps[i][0] + 1;
+        snprintf(lost, sizeof(lost), "\"lost_messages\": %llu,", (unsigned long long)nlost);
+        cr_assert(strstr(json, lost), "%s in %s", lost, json);
+        snprintf(ranges, sizeof(ranges), "\"loss_events\": %u,", ngaps);
+        cr_assert(strstr(json, ranges), "%s in %s", ranges, json);
+    }
+    /* what was delivered: every other message, once, in order, byte for byte */
+    cr_assert_not_null(o = fopen(out, "rb"));
+    {
+        uint8_t *got = malloc(want_cap);
+        size_t gl = fread(got, 1, want_cap, o);
+        cr_assert_eq(gl, want_len, "--output has %zu bytes, expected %zu", gl, want_len);
+        cr_assert(!memcmp(got, want, want_len), "--output differs from the capture's messages");
+        free(got);
+    }
+    fclose(o);
+    snprintf(cmd, sizeof(cmd), "%s/err.txt", dir);
+    if ((e = fopen(cmd, "r"))) {
+        char line[256];
+        while (fgets(line, sizeof(line), e))
+            printf("# seqcast-sub: %s", line);
+        fclose(e);
+    }
+    printf("# capture: %u frames, first sequence %u, %u gaps; %s", c.n, CAP_FIRST, ngaps, json);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+    free(want);
 }
