@@ -51,8 +51,9 @@ sc_rereq_add(struct sc_rereq *q, const void *owner, const uint8_t session[SC_MOL
         if (q->open && q->owner == owner && q->to.addr == to.addr && q->to.port == to.port &&
             seqs[i] == q->first + q->count && q->count < q->max_count) {
             q->count++;
-            q->retry |= sl->data_retries > 0;
+            q->retry |= sl->data_retries != sl->rq_tries;
             sl->rq_first = false;
+            sl->rq_tries = sl->data_retries;
             continue;
         }
         sc_rereq_flush(q);
@@ -62,8 +63,10 @@ sc_rereq_add(struct sc_rereq *q, const void *owner, const uint8_t session[SC_MOL
         q->to = to;
         q->first = seqs[i];
         q->count = 1;
-        q->retry = sl->data_retries > 0;
+        q->retry = sl->data_retries != sl->rq_tries; /* its last wait ran out (not a
+                                                         continuation of an answer) */
         sl->rq_first = true;
+        sl->rq_tries = sl->data_retries;
     }
 }
 

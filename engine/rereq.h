@@ -44,7 +44,9 @@ struct sc_rereq_dest {
 };
 
 /* Hands one request to the transport queue: its source (owner), session, where
- * to, the range, and whether any message in it was asked for before (a retry). */
+ * to, the range, and whether it asks again for a message whose last request got
+ * no answer within nak.rdata (a retry; a continuation of a partial answer is
+ * not one). */
 typedef void sc_rereq_emit_fn(void *ctx, const void *owner,
                               const uint8_t session[SC_MOLD_SESSION_LEN], struct sc_rereq_dest to,
                               uint64_t first, uint32_t count, bool retry);

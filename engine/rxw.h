@@ -42,6 +42,7 @@ struct sc_rxw_slot {
     uint16_t tsdu_off;   /* HAVE: payload position in buf (MoldUDP64: the message's) */
     uint16_t tsdu_len;
     bool rq_first;       /* MoldUDP64: the first message of the last request it was in */
+    uint8_t rq_tries;    /* MoldUDP64: data_retries when that request went out */
     uint64_t nak_due_ns; /* MISSING: when its current state times out */
     uint8_t *buf;        /* HAVE: pool buffer */
     uint64_t frag_first; /* HAVE: sequence of its APDU's first packet */

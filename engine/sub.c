@@ -719,6 +719,7 @@ resume_source(struct sc_sub *s, struct source *src, uint32_t from, uint64_t now_
             if (sc_rxw_slot(&src->w, q)->state == SC_RXW_MISSING) {
                 sc_nak_missing(&src->nak, &src->w, q, now_ns);
                 sc_rxw_slot(&src->w, q)->rq_first = false;
+                sc_rxw_slot(&src->w, q)->rq_tries = 0;
             }
         arm_nak_timer(src, now_ns + 1000);
     }
@@ -1056,8 +1057,10 @@ static void
 mold_missing(struct source *src, uint64_t first, uint64_t end, uint64_t now_ns)
 {
     sc_nak_missing_run(&src->nak, &src->w, first, end, now_ns); /* one request, not one each */
-    for (uint64_t q = first; q < end; q++)
+    for (uint64_t q = first; q < end; q++) {
         sc_rxw_slot(&src->w, q)->rq_first = false;
+        sc_rxw_slot(&src->w, q)->rq_tries = 0;
+    }
     if (first < end)
         arm_nak_timer(src, now_ns + 1000); /* the earliest back-off is >= 1 us */
 }

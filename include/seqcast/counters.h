@@ -136,7 +136,7 @@
     X(requests_sent, C, "packets", Z, "MoldUDP64 re-requests sent")                       \
     X(request_msgs, C, "messages", N, "messages they asked for, retries included")         \
     X(request_retries, C, "packets", Z,                                                    \
-      "re-requests asking again for messages asked for before (no answer in nak.rdata)")   \
+      "re-requests asking again for messages whose request got no answer in nak.rdata")    \
     X(request_continued, C, "messages", N,                                                 \
       "asked for again at once: an answer held only part of its request (one datagram)")   \
     X(request_suppressed, C, "messages", Z,                                                \

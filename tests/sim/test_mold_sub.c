@@ -924,9 +924,10 @@ Test(mold_sub, late_join_first_and_live, .timeout = 60)
     cr_assert_eq(W.subs[1].nloss, 0);
     cr_assert_eq(W.subs[1].errors, 0, "%s", W.subs[1].first_error);
     cr_assert_gt(st1.rx_beyond_window, 0, "the live feed ran past its window while it caught up");
-    printf("# late join first: %llu requests, %llu packets beyond the window dropped and asked "
-           "for later\n", (unsigned long long)st1.requests_sent,
-           (unsigned long long)st1.rx_beyond_window);
+    printf("# late join first: %llu requests (%llu retries, %llu messages asked again at once), "
+           "%llu packets beyond the window dropped and asked for later\n",
+           (unsigned long long)st1.requests_sent, (unsigned long long)st1.request_retries,
+           (unsigned long long)st1.request_continued, (unsigned long long)st1.rx_beyond_window);
     world_fini();
 }
 
