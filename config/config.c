@@ -84,7 +84,8 @@ static const struct sc_cfg_key channel_keys[] = {
     { "window.time", SC_VT_DURATION, CH(window_ns), .min = NS_MS, .max = 3600 * NS_S,
       .doc = "Transmit window: longest time a packet is kept." },
     { "rx_window", SC_VT_UINT, CH(rx_window_packets), .min = 16, .max = 1u << 24,
-      .doc = "Receive window per source, in packets (rounded up to a power of two)." },
+      .doc = "Receive window per source, in packets (rounded up to a power of two; MoldUDP64: "
+             "in messages)." },
     { "data_rate", SC_VT_RATE, CH(data_rate_bps), .max = UINT64_MAX,
       .doc = "Data rate limit in bits per second (0 = unlimited)." },
     { "batch_delay", SC_VT_DURATION, CH(batch_delay_ns), .max = NS_S,
