@@ -174,9 +174,15 @@ commands_of() {
 }
 
 # a shell script, and (recursively) the function names of the files it sources
+# (". "$ROOT/x", ". tests/x" from the tree's root, or ". "$(dirname "$0")/x" --
+# how the TAP scripts source tests/support/tap.sh)
 script_commands() {
-    local f=$1 src fns
-    fns=$(for src in $(grep -oE '^[[:space:]]*\. +"?\$ROOT/[^" ]+' "$f" | sed -E 's/.*\$ROOT\///'); do
+    local f=$1 src fns srcs
+    srcs=$(grep -oE '^[[:space:]]*\. +"?\$ROOT/[^" ]+' "$f" | sed -E 's/.*\$ROOT\///'
+           grep -oE '^[[:space:]]*\. +"?tests/[^" ]+' "$f" | sed -E 's/.*\. +"?//'
+           grep -oE '^[[:space:]]*\. +"\$\(dirname "\$0"\)/[^" ]+' "$f" |
+               sed -E 's/.*\)\///' | sed "s|^|$(dirname "$f")/|")
+    fns=$(for src in $srcs; do
               [ -f "$src" ] && grep -oE '^[A-Za-z_][A-Za-z0-9_-]*\(\)' "$src" | tr -d '()'
           done)
     { for x in $fns; do printf '%s () \n' "$x"; done; bash --pretty-print "$f" 2>/dev/null; } | commands_of
