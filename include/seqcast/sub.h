@@ -36,8 +36,8 @@
  * leave from. End of Session ends the source (SOURCE_DOWN, SC_DOWN_FIN) once
  * everything before it is delivered or reported lost. late_join: live starts
  * at the first message seen, first requests everything from message 1
- * (SC_JOIN_FIRST). Data beyond the receive window (rx_window messages) is
- * dropped and requested when the window reaches it, not given up.
+ * (SC_JOIN_FIRST); while it catches up, data beyond its receive window
+ * (rx_window messages) is dropped and requested when the window reaches it.
  */
 #ifndef SEQCAST_SUB_H
 #define SEQCAST_SUB_H
