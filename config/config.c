@@ -85,7 +85,8 @@ static const struct sc_cfg_key channel_keys[] = {
     { "window.time", SC_VT_DURATION, CH(window_ns), .min = NS_MS, .max = 3600 * NS_S,
       .doc = "Transmit window: longest time a packet is kept." },
     { "rx_window", SC_VT_UINT, CH(rx_window_packets), .min = 16, .max = 1u << 24,
-      .doc = "Receive window per source, in packets (rounded up to a power of two)." },
+      .doc = "Receive window per source, in packets (rounded up to a power of two; MoldUDP64: "
+             "in messages)." },
     { "data_rate", SC_VT_RATE, CH(data_rate_bps), .max = UINT64_MAX,
       .doc = "Data rate limit in bits per second (0 = unlimited)." },
     { "batch_delay", SC_VT_DURATION, CH(batch_delay_ns), .max = NS_S,
@@ -161,14 +162,17 @@ static const struct sc_cfg_key channel_keys[] = {
     { "late_join", SC_VT_ENUM, CH(late_join), .names = late_join_names,
       .doc = "`live`: a new subscriber starts at the live edge; `window`: it recovers what the "
              "publisher still holds; `first` (`protocol: moldudp64` only): it requests "
-             "everything from message 1." },
+             "everything from message 1 (what the server no longer holds is a loss event, "
+             "`not_in_window`)." },
     { "rcvbuf", SC_VT_SIZE, CH(rcvbuf), .min = 4096, .max = 1ull << 31,
       .doc = "SO_RCVBUF (a warning is printed when the kernel clamps it)." },
     { "sndbuf", SC_VT_SIZE, CH(sndbuf), .min = 4096, .max = 1ull << 31, .doc = "SO_SNDBUF." },
     { "mold.session", SC_VT_ALPHA, CH(mold.session), .flags = SC_KEY_IDENTITY,
       .doc = "MoldUDP64 session, up to 10 printable characters (space-padded on the wire). "
-             "Publisher: `\"\"` = derived from its random identity. Subscriber: `\"\"` = the "
-             "first session seen; set = only that one (others counted and ignored)." },
+             "Publisher: `\"\"` = derived from its random identity. Subscriber: `\"\"` follows "
+             "every session that arrives, each a source (the source-table rules apply; "
+             "`max_sources: 1` keeps to the first); set, only that session (the rest dropped, "
+             "`rx_wrong_session`)." },
     { "mold.heartbeat", SC_VT_DURATION, CH(mold.heartbeat_ns), .min = NS_MS, .max = 3600 * NS_S,
       .doc = "MoldUDP64 publisher: a heartbeat (count 0, the next message number) when no data "
              "left for this long, so a lost tail shows within it; one at once when the session "

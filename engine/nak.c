@@ -50,9 +50,11 @@ wait_ns(const struct sc_nak *n, uint64_t full, uint32_t k)
 
 /* A wait ran out -- for the NCF (our NAK was not heard) or for the data (the
  * repair was lost): back to back-off for another NAK, unless that wait has
- * run out its retries. @return false when the sequence is lost. */
+ * run out its retries. *shared: with no_ncf, the back-off drawn for the
+ * first retry of this poll (0: none yet), taken by the rest.
+ * @return false when the sequence is lost. */
 static bool
-retry(struct sc_nak *n, struct sc_rxw_slot *s, uint64_t now_ns)
+retry(struct sc_nak *n, struct sc_rxw_slot *s, uint64_t now_ns, uint64_t *shared)
 {
     bool ncf = s->nak_state == SC_NAK_WAIT_NCF;
     uint8_t *tries = ncf ? &s->ncf_retries : &s->data_retries;
@@ -60,12 +62,33 @@ retry(struct sc_nak *n, struct sc_rxw_slot *s, uint64_t now_ns)
     if (++*tries >= (ncf ? n->p.ncf_retries : n->p.data_retries))
         return false;
     s->nak_state = SC_NAK_BACKOFF;
-    s->nak_due_ns = now_ns + backoff(n);
+    if (!n->p.no_ncf) {
+        s->nak_due_ns = now_ns + backoff(n);
+    } else {
+        if (!*shared)
+            *shared = backoff(n);
+        s->nak_due_ns = now_ns + *shared;
+    }
     return true;
 }
 
-void
-sc_nak_missing(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t now_ns)
+/* Drop the sequences that are no longer missing (delivered, repaired, lost)
+ * from the FIFO, keeping its order. */
+static void
+compact(struct sc_nak *n, struct sc_rxw *w)
+{
+    uint32_t keep = n->head;
+
+    for (uint32_t i = n->head; i != n->tail; i++) {
+        uint64_t seq = n->list[i & n->mask];
+        if (seq >= w->next && sc_rxw_slot(w, seq)->state == SC_RXW_MISSING)
+            n->list[keep++ & n->mask] = seq;
+    }
+    n->tail = keep;
+}
+
+static void
+missing(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t due_ns)
 {
     struct sc_rxw_slot *s = sc_rxw_slot(w, seq);
 
@@ -73,10 +96,30 @@ sc_nak_missing(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t now_ns
     s->nak_state = SC_NAK_BACKOFF;
     s->ncf_retries = s->data_retries = 0;
     s->nakked = false;
-    s->nak_due_ns = now_ns + backoff(n);
-    /* the list holds at most the window's worth: gaps inside the window */
+    s->nak_due_ns = due_ns;
+    /* the list holds at most the window's worth: gaps inside the window. Full,
+     * it still holds sequences sc_nak_poll has not walked since they stopped
+     * missing (a window's worth delivered, then a gap as wide): compacted. */
+    if (unlikely(n->tail - n->head > n->mask))
+        compact(n, w);
     if (n->tail - n->head <= n->mask)
         n->list[n->tail++ & n->mask] = seq;
+}
+
+void
+sc_nak_missing(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t now_ns)
+{
+    missing(n, w, seq, now_ns + backoff(n));
+}
+
+void
+sc_nak_missing_run(struct sc_nak *n, struct sc_rxw *w, uint64_t first, uint64_t end,
+                   uint64_t now_ns)
+{
+    uint64_t due = now_ns + backoff(n);
+
+    for (uint64_t q = first; q < end; q++)
+        missing(n, w, q, due);
 }
 
 bool
@@ -101,7 +144,7 @@ uint64_t
 sc_nak_poll(struct sc_nak *n, struct sc_rxw *w, uint64_t now_ns, sc_nak_send_fn *send,
             sc_nak_lost_fn *lost, void *ctx)
 {
-    uint64_t batch[SC_NAK_MAX_LIST], next_due = UINT64_MAX;
+    uint64_t batch[SC_NAK_MAX_LIST], next_due = UINT64_MAX, shared = 0;
     unsigned nb = 0;
     uint32_t keep = n->head;
 
@@ -118,8 +161,13 @@ sc_nak_poll(struct sc_nak *n, struct sc_rxw *w, uint64_t now_ns, sc_nak_send_fn 
         if (s->nak_due_ns <= now_ns) {
             switch (s->nak_state) {
             case SC_NAK_BACKOFF:
-                s->nak_state = SC_NAK_WAIT_NCF;
-                s->nak_due_ns = now_ns + wait_ns(n, n->p.repeat_ns, s->ncf_retries);
+                if (unlikely(n->p.no_ncf)) {
+                    s->nak_state = SC_NAK_WAIT_DATA;
+                    s->nak_due_ns = now_ns + wait_ns(n, n->p.rdata_ns, s->data_retries);
+                } else {
+                    s->nak_state = SC_NAK_WAIT_NCF;
+                    s->nak_due_ns = now_ns + wait_ns(n, n->p.repeat_ns, s->ncf_retries);
+                }
                 s->nakked = true;
                 batch[nb++] = seq;
                 if (nb == SC_NAK_MAX_LIST) {
@@ -129,7 +177,7 @@ sc_nak_poll(struct sc_nak *n, struct sc_rxw *w, uint64_t now_ns, sc_nak_send_fn 
                 break;
             case SC_NAK_WAIT_NCF:
             case SC_NAK_WAIT_DATA:
-                if (!retry(n, s, now_ns)) {
+                if (!retry(n, s, now_ns, &shared)) {
                     lost(ctx, seq);
                     continue;
                 }

@@ -9,6 +9,11 @@
  *   repeat / rdata: a lost NCF or repair on a LAN costs a fraction of the full wait)
  *   any state ──the data arrives──> done;   ──the source's trail passes it──> LOST
  *
+ * With no_ncf (MoldUDP64 re-requests: no NCF exists) a request goes straight
+ * to WAIT-DATA; only data_retries and rdata apply; and the sequences whose
+ * wait runs out in one poll back off together (one draw), so that a request's
+ * messages are asked for again in one request.
+ *
  * Every sequence whose back-off expired at a poll is NAKed in the same packet
  * (OPT_NAK_LIST, up to 63 per NAK), oldest first. Missing sequences are kept in
  * a FIFO in sequence order (gaps open in order), so a poll costs the number of
@@ -27,6 +32,7 @@ struct sc_nak_params {
     uint64_t backoff_ns, repeat_ns, rdata_ns;
     uint32_t ncf_retries, data_retries;
     bool ramp; /* the k-th wait (k = 0, 1, 2) is repeat or rdata >> (3 - k), then the full value */
+    bool no_ncf; /* nothing confirms a request: BACK-OFF -> request sent -> WAIT-DATA */
 };
 
 struct sc_nak {
@@ -42,6 +48,11 @@ void sc_nak_reset(struct sc_nak *n);
 
 /* Sequence seq (inside the window) is missing: start its back-off. */
 void sc_nak_missing(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t now_ns);
+
+/* [first, end) are missing, one gap: one back-off for all of them, so they
+ * are asked for together (MoldUDP64: one request, not one per message). */
+void sc_nak_missing_run(struct sc_nak *n, struct sc_rxw *w, uint64_t first, uint64_t end,
+                        uint64_t now_ns);
 
 /* An NCF or a peer's NAK for seq: stop our own NAK and wait for the repair.
  * @return true if it suppressed a NAK of ours still in back-off. */

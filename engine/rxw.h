@@ -5,8 +5,10 @@
  *   delivered up to next - 1                   nothing known at or beyond end
  *
  * Invariants: next <= end; end - next <= capacity (end is exclusive, so an
- * empty window never needs a sequence below zero). A HAVE slot holds a
- * pool buffer; MISSING slots carry their NAK state (nak.c); LOST slots are
+ * empty window never needs a sequence below zero). A slot is a PGM packet, or
+ * on a MoldUDP64 channel one message (responses re-packetize: packets are not
+ * the unit there). A HAVE slot holds a pool buffer (MoldUDP64: a reference to
+ * it, shared by the messages of one packet); MISSING slots carry their NAK state (nak.c); LOST slots are
  * skipped by delivery, which reports them as a typed loss event. Sequences are
  * 64-bit; slots are indexed by sequence & mask.
  */
@@ -37,8 +39,10 @@ struct sc_rxw_slot {
     uint8_t data_retries; /* NCFs without the data */
     uint8_t loss_reason; /* enum sc_loss_reason, when LOST */
     bool nakked;         /* a NAK went out for it (repairs are counted) */
-    uint16_t tsdu_off;   /* HAVE: payload position in buf */
+    uint16_t tsdu_off;   /* HAVE: payload position in buf (MoldUDP64: the message's) */
     uint16_t tsdu_len;
+    bool rq_first;       /* MoldUDP64: the first message of the last request it was in */
+    uint8_t rq_tries;    /* MoldUDP64: data_retries when that request went out */
     uint64_t nak_due_ns; /* MISSING: when its current state times out */
     uint8_t *buf;        /* HAVE: pool buffer */
     uint64_t frag_first; /* HAVE: sequence of its APDU's first packet */

@@ -11,6 +11,13 @@
  * Internal 64-bit sequences are the wire's 32-bit ones widened, offset by
  * 2^32 (SEQ_BASE) so that "one before the first" never goes below zero;
  * raw-framing users see them without the offset.
+ *
+ * MoldUDP64 channels (protocol: moldudp64) are a strategy inside the same
+ * agent: the source table, receive windows, NAK state machine (no NCF: nak.c
+ * with no_ncf), loss events, timeouts and delivery callbacks are shared; the
+ * receive path (mold_packet), the window's unit (a message, not a packet) and
+ * repair (re-requests, rereq.c) differ. sc_sub_do_work picks the strategy
+ * once per call, so a PGM subscriber's pass is what it was.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +29,7 @@
 #include "engine/channel.h"
 #include "engine/compiler.h"
 #include "engine/nak.h"
+#include "engine/rereq.h"
 #include "engine/rxw.h"
 #include "engine/sub_int.h"
 #include "engine/timerwheel.h"
@@ -68,6 +76,19 @@ struct source {
     uint64_t loss_pkts, loss_first, loss_last;
     uint8_t loss_reason;
     uint8_t *reasm; /* APDU reassembly, 64 KiB */
+    /* MoldUDP64: one past the highest message known to exist (from data,
+     * heartbeats, End of Session); the window covers [next, min(high, next +
+     * capacity)), the rest is added as delivery moves it */
+    uint64_t high;
+    /* MoldUDP64: catching up (late_join first or window) while next is below
+     * this -- the first message seen at the join, then the end of whatever
+     * did not fit in the window meanwhile: data beyond the window is dropped
+     * and asked for in its turn, instead of pushing the window on */
+    uint64_t catchup;
+    uint64_t eos_seq; /* End of Session's sequence (the session's end), when fin */
+    /* MoldUDP64: ended by End of Session and remembered (a free place all the
+     * same), so that its End of Session repeats start nothing */
+    bool ended;
 };
 
 struct sc_sub {
@@ -99,6 +120,12 @@ struct sc_sub {
     uint8_t txbuf[SC_BURST][TX_BUF_SIZE];
     uint64_t now_ns; /* of the current do_work, for callbacks from timers */
     bool clock_started;
+    /* MoldUDP64 */
+    bool mold;
+    uint32_t rx_cap;   /* bytes a read buffer offers (MoldUDP64: less its trailer) */
+    bool mold_session; /* mold.session set: only it is followed */
+    uint8_t mold_sess[SC_MOLD_SESSION_LEN]; /* ... as on the wire */
+    struct sc_rereq rereq;
 };
 
 /* ---------------------------------------------------------------- pool */
@@ -178,9 +205,9 @@ report_loss(struct source *src, uint64_t next_first)
     }
     ev.loss.reason = (enum sc_loss_reason)src->loss_reason;
     ev.loss.packets = src->loss_pkts;
-    if (s->ch.framing == SC_FRAMING_RAW) {
-        ev.loss.first = src->loss_first - SEQ_BASE;
-        ev.loss.last = src->loss_last - SEQ_BASE;
+    if (s->ch.framing == SC_FRAMING_RAW || s->mold) { /* MoldUDP64: slots are messages */
+        ev.loss.first = src->loss_first - (s->mold ? 0 : SEQ_BASE);
+        ev.loss.last = src->loss_last - (s->mold ? 0 : SEQ_BASE);
     } else {
         ev.loss.first = src->have_msg_seq ? src->last_msg_seq + 1
                         : src->join == SC_JOIN_FROM_START ? 1 : 0;
@@ -382,7 +409,8 @@ send_nak(void *ctx, const uint64_t *seqs, unsigned n)
 /* The source does not answer our NAKs: say so once (the likely cause is
  * where they go -- nak_port, or the address its SPMs advertise), and count. */
 static void
-nak_fault(struct source *src, enum sc_nak_fault why, uint8_t icmp_code)
+nak_fault(struct source *src, enum sc_nak_fault why, uint8_t icmp_code, uint32_t addr,
+          uint16_t port)
 {
     struct sc_sub *s = src->sub;
     struct sc_sub_event ev = { .type = SC_EV_NAK_UNANSWERED, .src = &src->id };
@@ -391,8 +419,8 @@ nak_fault(struct source *src, enum sc_nak_fault why, uint8_t icmp_code)
         return;
     src->nak_fault_said = true;
     ev.nak.reason = why;
-    ev.nak.addr = src->id.addr;
-    ev.nak.port = s->nak_dport;
+    ev.nak.addr = addr;
+    ev.nak.port = port;
     ev.nak.icmp_code = icmp_code;
     ev.nak.naks = src->naks_unanswered;
     emit_event(s, &ev);
@@ -410,17 +438,21 @@ slot_lost(void *ctx, uint64_t seq)
      * source never heard us */
     if (sl->nak_state == SC_NAK_WAIT_NCF && src->naks_unanswered >= s->ch.nak.ncf_retries) {
         s->st.nak_unanswered++;
-        nak_fault(src, SC_NAK_NO_NCF, 0);
+        nak_fault(src, SC_NAK_NO_NCF, 0, src->id.addr, s->nak_dport);
     }
     sl->state = SC_RXW_LOST;
     sl->loss_reason = SC_LOSS_RETRIES;
     s->st.lost_packets++;
 }
 
+static bool mold_requests_go_to(const struct sc_sub *s, const struct source *src, uint32_t addr,
+                                uint16_t port);
+
 /* ICMP errors returned for our NAKs (kernel UDP, IP_RECVERR): each counted,
  * and the sources NAKed there told about once. Read just before NAKs are
  * sent, so a subscriber that sends none pays nothing; the error for a NAK
- * shows at the next one (a gap unanswered is NAKed nak.ncf_retries times). */
+ * shows at the next one (a gap unanswered is NAKed nak.ncf_retries times).
+ * MoldUDP64: the same for re-requests, and the servers they went to. */
 static void
 read_tx_errors(struct sc_sub *s)
 {
@@ -434,17 +466,28 @@ read_tx_errors(struct sc_sub *s)
                 continue;
             s->st.nak_unreachable++;
             for (unsigned j = 0; j < s->nsrc; j++)
-                if (s->src[j].used && s->src[j].id.addr == e[i].addr && e[i].port == s->nak_dport)
-                    nak_fault(&s->src[j], SC_NAK_UNREACHABLE, e[i].icmp_code);
+                if (s->src[j].used &&
+                    (s->mold ? mold_requests_go_to(s, &s->src[j], e[i].addr, e[i].port)
+                             : s->src[j].id.addr == e[i].addr && e[i].port == s->nak_dport))
+                    nak_fault(&s->src[j], SC_NAK_UNREACHABLE, e[i].icmp_code, e[i].addr,
+                              e[i].port);
         }
     } while (n == 8);
 }
+
+static void mold_nak_fire(struct source *src, uint64_t now_ns);
 
 static void
 nak_fire(struct sc_timer *t, uint64_t now_ns)
 {
     struct source *src = sc_container_of(t, struct source, nak_timer);
-    uint64_t next = sc_nak_poll(&src->nak, &src->w, now_ns, send_nak, slot_lost, src);
+    uint64_t next;
+
+    if (src->sub->mold) {
+        mold_nak_fire(src, now_ns);
+        return;
+    }
+    next = sc_nak_poll(&src->nak, &src->w, now_ns, send_nak, slot_lost, src);
 
     if (next != UINT64_MAX)
         sc_tw_arm(&src->sub->tw, &src->nak_timer, next);
@@ -510,6 +553,7 @@ make_room(struct source *src, uint64_t seq)
 /* ---------------------------------------------------------------- sources */
 
 static void settle(struct source *src);
+static void mold_settle(struct source *src);
 
 static void
 idle_fire(struct sc_timer *t, uint64_t now_ns)
@@ -539,11 +583,15 @@ settle(struct source *src)
     /* whatever is still missing is lost; deliver what remains in order */
     give_up(src, src->w.end, SC_LOSS_SOURCE_GONE);
     src->fin = false; /* no recursion through deliver() */
-    deliver(src);
-    for (uint64_t q = src->w.next; q < src->w.end; q++) { /* pieces of an unfinished APDU */
-        struct sc_rxw_slot *sl = sc_rxw_slot(&src->w, q);
-        if (sl->state == SC_RXW_HAVE || sl->state == SC_RXW_LOST)
-            lose_slot(src, sl, q, SC_LOSS_SOURCE_GONE);
+    if (s->mold) {
+        mold_settle(src);
+    } else {
+        deliver(src);
+        for (uint64_t q = src->w.next; q < src->w.end; q++) { /* pieces of an unfinished APDU */
+            struct sc_rxw_slot *sl = sc_rxw_slot(&src->w, q);
+            if (sl->state == SC_RXW_HAVE || sl->state == SC_RXW_LOST)
+                lose_slot(src, sl, q, SC_LOSS_SOURCE_GONE);
+        }
     }
     report_loss(src, 0);
     sc_tw_cancel(&s->tw, &src->nak_timer);
@@ -575,6 +623,7 @@ source_down(struct source *src, enum sc_down_reason why)
     src->used = false;
     src->resumable = why == SC_DOWN_TIMEOUT;
     src->held = why == SC_DOWN_TIMEOUT;
+    src->ended = s->mold && why == SC_DOWN_FIN;
 }
 
 /* The entry of k's session: followed, or timed out and remembered. */
@@ -620,18 +669,26 @@ older(struct source *a, struct source *b)
 static struct source *
 take_entry(struct sc_sub *s)
 {
-    struct source *quiet_mem = NULL, *quiet = NULL, *mem = NULL;
+    struct source *quiet_mem = NULL, *quiet = NULL, *mem = NULL, *ended = NULL;
 
     for (unsigned i = 0; i < s->nsrc; i++) {
         struct source *src = &s->src[i];
-        if (!src->used && !src->resumable)
-            return src;
+        if (!src->used && !src->resumable) {
+            if (!src->ended)
+                return src;
+            ended = older(ended, src); /* free, but remembered: last among the free */
+            continue;
+        }
         if (src->used && !src->had_data)
             quiet = older(quiet, src);
         else if (!src->used && !src->had_data)
             quiet_mem = older(quiet_mem, src);
         else if (!src->used)
             mem = older(mem, src);
+    }
+    if (ended) {
+        ended->ended = false;
+        return ended;
     }
     if (quiet_mem) {
         forget(quiet_mem);
@@ -645,6 +702,37 @@ take_entry(struct sc_sub *s)
     if (mem)
         forget(mem);
     return mem;
+}
+
+/* A remembered session heard again (SC_JOIN_RESUMED): it goes on after what
+ * was delivered; back within its grace, its gaps are NAKed afresh. */
+static void
+resume_source(struct sc_sub *s, struct source *src, uint32_t from, uint64_t now_ns)
+{
+    struct sc_sub_event ev = { .type = SC_EV_SOURCE_UP, .src = &src->id };
+
+    src->used = true;
+    src->resumable = false;
+    if (src->held) { /* back within the grace: NAK its gaps afresh */
+        src->held = false;
+        for (uint64_t q = src->w.next; q < src->w.end; q++)
+            if (sc_rxw_slot(&src->w, q)->state == SC_RXW_MISSING) {
+                sc_nak_missing(&src->nak, &src->w, q, now_ns);
+                sc_rxw_slot(&src->w, q)->rq_first = false;
+                sc_rxw_slot(&src->w, q)->rq_tries = 0;
+            }
+        arm_nak_timer(src, now_ns + 1000);
+    }
+    src->join = SC_JOIN_RESUMED;
+    src->fin = false;
+    src->id.addr = from;
+    src->last_heard_ns = now_ns;
+    ev.up.join = src->join;
+    ev.up.first_packet = src->w.next - (s->mold ? 0 : SEQ_BASE);
+    s->st.sources_up++;
+    sc_tw_arm(&s->tw, &src->idle_timer, now_ns + s->ch.source_timeout_ns);
+    pool_fit(s);
+    emit_event(s, &ev);
 }
 
 /* A new source. Where its stream starts for us (DESIGN s.6 late join):
@@ -662,25 +750,7 @@ start_source(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, u
     static const char hex[] = "0123456789abcdef";
 
     if (src->resumable) { /* find_source matched its TSI: the same session */
-        src->used = true;
-        src->resumable = false;
-        if (src->held) { /* back within the grace: NAK its gaps afresh */
-            src->held = false;
-            for (uint64_t q = src->w.next; q < src->w.end; q++)
-                if (sc_rxw_slot(&src->w, q)->state == SC_RXW_MISSING)
-                    sc_nak_missing(&src->nak, &src->w, q, now_ns);
-            arm_nak_timer(src, now_ns + 1000);
-        }
-        src->join = SC_JOIN_RESUMED;
-        src->fin = false;
-        src->id.addr = from;
-        src->last_heard_ns = now_ns;
-        ev.up.join = src->join;
-        ev.up.first_packet = src->w.next - SEQ_BASE;
-        s->st.sources_up++;
-        sc_tw_arm(&s->tw, &src->idle_timer, now_ns + s->ch.source_timeout_ns);
-        pool_fit(s);
-        emit_event(s, &ev);
+        resume_source(s, src, from, now_ns);
         return; /* what it sent meanwhile is a gap like any other: NAKed */
     }
     src->used = true;
@@ -705,7 +775,7 @@ start_source(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, u
     if (trail == 0 && (uint32_t)(lead + 1) <= cap) {
         src->join = SC_JOIN_FROM_START;
         next = SEQ_BASE;
-    } else if (s->ch.late_join == SC_LATE_JOIN_WINDOW) {
+    } else if (s->ch.late_join != SC_LATE_JOIN_LIVE) { /* window, or first: what it holds */
         uint64_t l = SEQ_BASE + lead, t = sc_seq32_widen(l, trail);
         src->join = SC_JOIN_WINDOW;
         next = l + 1 - t > cap ? l + 1 - cap : t;
@@ -929,8 +999,545 @@ on_packet(struct sc_sub *s, struct sc_pkt *pk, uint64_t now_ns)
     }
 }
 
-int
-sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
+/* ---------------------------------------------------------------- MoldUDP64 */
+
+/* A downstream packet is the MoldUDP64 header and its message blocks as the
+ * whole UDP payload; the receive window holds a message per slot (answers to
+ * requests re-packetize, so packets are not the unit):
+ *
+ *      next             end                       high
+ *   ----|--MISSING/HAVE/LOST--|-- known, not in the window --|-->
+ *        (at most rx_window)    added as delivery moves next
+ *
+ * Messages beyond the window's capacity (a gap wider than rx_window): as on a
+ * PGM channel, the window moves on and the oldest of the gap is given up
+ * (rx_window) -- except while a late joiner catches up (src->catchup), when
+ * what does not fit is dropped and requested once the window gets there.
+ *
+ * A HAVE slot points into the pool buffer of its packet (offset, length);
+ * the buffer counts the messages it holds in the window in a trailer of
+ * MOLD_REF_SIZE bytes after rx_cap (which reads never fill) and goes back to
+ * the pool when the last of them is delivered. A packet whose first message
+ * is the next one, with nothing missing or held, is delivered straight from
+ * the read buffer (the fast path): the window is not touched. */
+#define MOLD_REF_SIZE 8
+/* A packet numbered further than this past the highest message known is
+ * dropped (rx_seq_jump): no day's session is that long, and taken as a gap it
+ * would ask for billions of messages. */
+#define MOLD_MAX_JUMP (UINT64_C(1) << 31)
+
+static uint32_t *
+buf_refs(const struct sc_sub *s, uint8_t *b)
+{
+    return (uint32_t *)(void *)(b + s->rx_cap);
+}
+
+static void
+buf_unref(struct sc_sub *s, uint8_t *b)
+{
+    if (--*buf_refs(s, b) == 0)
+        buf_put(s, b);
+}
+
+static bool
+mold_requests_go_to(const struct sc_sub *s, const struct source *src, uint32_t addr, uint16_t port)
+{
+    for (unsigned k = 0; k < (s->rereq.nservers ? s->rereq.nservers : 1); k++) {
+        struct sc_rereq_dest d = sc_rereq_server(&s->rereq, src->id.addr, k);
+        if (d.addr == addr && d.port == port)
+            return true;
+    }
+    return false;
+}
+
+/* [first, end) are missing: they start one back-off together (a gap the
+ * data or a heartbeat revealed is counted by the caller, not each widening of
+ * the window over messages already known to be missing). */
+static void
+mold_missing(struct source *src, uint64_t first, uint64_t end, uint64_t now_ns)
+{
+    sc_nak_missing_run(&src->nak, &src->w, first, end, now_ns); /* one request, not one each */
+    for (uint64_t q = first; q < end; q++) {
+        sc_rxw_slot(&src->w, q)->rq_first = false;
+        sc_rxw_slot(&src->w, q)->rq_tries = 0;
+    }
+    if (first < end)
+        arm_nak_timer(src, now_ns + 1000); /* the earliest back-off is >= 1 us */
+}
+
+/* Messages [first, end) are lost for reason: they join the run that loss
+ * events report (a run ends where the reason changes or a message is
+ * delivered). Counted in lost_packets where they were given up, not here. */
+static void
+mold_lose(struct source *src, uint64_t first, uint64_t end, uint8_t reason)
+{
+    if (src->loss_pkts && (reason != src->loss_reason || first != src->loss_last + 1))
+        report_loss(src, 0);
+    if (!src->loss_pkts) {
+        src->loss_first = first;
+        src->loss_reason = reason;
+    }
+    src->loss_last = end - 1;
+    src->loss_pkts += end - first;
+}
+
+static inline void
+mold_msg(struct source *src, uint64_t seq, const uint8_t *m, uint16_t len)
+{
+    struct sc_sub *s = src->sub;
+
+    src->delivered_any = true;
+    s->st.msgs_delivered++;
+    s->st.bytes_delivered += len;
+    s->cb.on_msg(s->cb.ctx, &src->id, seq, m, len);
+}
+
+/* Deliver what is in order, report what was lost on the way. */
+static void
+mold_deliver(struct source *src)
+{
+    struct sc_sub *s = src->sub;
+    struct sc_rxw *w = &src->w;
+
+    while (w->next < w->end) {
+        struct sc_rxw_slot *sl = sc_rxw_slot(w, w->next);
+
+        if (sl->state == SC_RXW_MISSING)
+            break;
+        if (sl->state == SC_RXW_LOST) {
+            mold_lose(src, w->next, w->next + 1, sl->loss_reason);
+        } else {
+            if (unlikely(src->loss_pkts))
+                report_loss(src, 0);
+            mold_msg(src, w->next, sl->buf + sl->tsdu_off, sl->tsdu_len);
+            buf_unref(s, sl->buf);
+        }
+        sl->state = SC_RXW_EMPTY;
+        w->next++;
+    }
+}
+
+/* Deliver, then widen the window toward high, and end the session once
+ * everything before its End of Session is delivered or lost. A run of lost
+ * messages is reported when a message is delivered after it, or when nothing
+ * more is known to be missing (so a gap given up one message at a time, as
+ * random back-offs run out, is one loss event). */
+static void
+mold_advance(struct source *src, uint64_t now_ns)
+{
+    struct sc_rxw *w = &src->w;
+
+    mold_deliver(src);
+    if (src->high > w->end) {
+        uint64_t cap = sc_rxw_capacity(w);
+        uint64_t end = src->high - w->next > cap ? w->next + cap : src->high;
+        if (end > w->end) {
+            mold_missing(src, w->end, end, now_ns);
+            w->end = end;
+        }
+    }
+    if (src->loss_pkts && w->next == w->end && src->high == w->end)
+        report_loss(src, 0);
+    if (unlikely(src->fin) && w->next >= src->eos_seq)
+        source_down(src, SC_DOWN_FIN);
+}
+
+/* Room for message q: the oldest of the window is given up (rx_window),
+ * delivered or lost, and what never was in it is lost in one step. */
+static void
+mold_make_room(struct source *src, uint64_t q)
+{
+    struct sc_rxw *w = &src->w;
+    uint64_t new_next;
+
+    if (q - w->next < sc_rxw_capacity(w))
+        return;
+    new_next = q + 1 - sc_rxw_capacity(w);
+    give_up(src, new_next, SC_LOSS_RX_WINDOW);
+    mold_deliver(src); /* everything below new_next is HAVE or LOST now */
+    if (w->next < new_next) {
+        mold_lose(src, w->next, new_next, SC_LOSS_RX_WINDOW);
+        src->sub->st.lost_packets += new_next - w->next;
+        w->next = w->end = new_next;
+    }
+}
+
+/* Messages below upto exist (data, a heartbeat, End of Session). */
+static void
+mold_known(struct source *src, uint64_t upto)
+{
+    struct sc_rxw *w = &src->w;
+
+    if (upto > src->high)
+        src->high = upto;
+    if (src->high - w->next <= sc_rxw_capacity(w))
+        return;
+    if (w->next < src->catchup)
+        src->catchup = src->high; /* catching up: fetched in its turn */
+    else
+        mold_make_room(src, src->high - 1);
+}
+
+/* The session is over (End of Session, eviction, the grace after a timeout
+ * ran out): give_up made every missing message in the window LOST; deliver
+ * the window, and what is known beyond it is lost as well, in one step. */
+static void
+mold_settle(struct source *src)
+{
+    struct sc_rxw *w = &src->w;
+
+    mold_deliver(src);
+    if (src->high > w->end) {
+        mold_lose(src, w->end, src->high, SC_LOSS_SOURCE_GONE);
+        src->sub->st.lost_packets += src->high - w->end;
+        w->next = w->end = src->high;
+    }
+}
+
+static void
+mold_request(void *ctx, const uint64_t *seqs, unsigned n)
+{
+    struct source *src = ctx;
+
+    sc_rereq_add(&src->sub->rereq, src, src->id.session, src->id.addr, &src->w, seqs, n);
+}
+
+/* A request the coalescer closed: into the send queue (flushed once per
+ * do_work, as NAKs). */
+static void
+mold_emit(void *ctx, const void *owner, const uint8_t session[SC_MOLD_SESSION_LEN],
+          struct sc_rereq_dest to, uint64_t first, uint32_t count, bool retry)
+{
+    struct sc_sub *s = ctx;
+    struct source *src = (struct source *)(uintptr_t)owner;
+    struct sc_mold_hdr h = { .seq = first, .count = (uint16_t)count };
+    uint8_t *b;
+
+    if (s->ntx == SC_BURST) {
+        sc_xport_tx(s->x, s->txq, (uint16_t)s->ntx);
+        s->ntx = 0;
+    }
+    b = s->txbuf[s->ntx];
+    memcpy(h.session, session, SC_MOLD_SESSION_LEN);
+    if (sc_mold_encode_request(b, TX_BUF_SIZE, &h) < 0)
+        return;
+    s->txq[s->ntx++] = (struct sc_pkt){ .data = b, .len = SC_MOLD_REQUEST_LEN, .addr = to.addr,
+                                        .port = to.port };
+    src->naks_unanswered++;
+    s->st.requests_sent++;
+    s->st.request_msgs += count;
+    s->st.request_retries += retry;
+}
+
+/* Given up after nak.data_retries requests; with as many requests in a row
+ * unanswered (no answer from the source's servers since), not a lost answer
+ * but a server that never hears us: said once. */
+static void
+mold_slot_lost(void *ctx, uint64_t seq)
+{
+    struct source *src = ctx;
+    struct sc_sub *s = src->sub;
+    struct sc_rxw_slot *sl = sc_rxw_slot(&src->w, seq);
+
+    if (src->naks_unanswered >= s->ch.nak.data_retries && !src->nak_fault_said) {
+        /* the last request went out before retry() counted its expiry */
+        struct sc_rereq_dest d = sc_rereq_server(&s->rereq, src->id.addr,
+                                                 sl->data_retries ? sl->data_retries - 1u : 0);
+        s->st.nak_unanswered++;
+        nak_fault(src, SC_NAK_NO_NCF, 0, d.addr, d.port);
+    }
+    sl->state = SC_RXW_LOST;
+    sl->loss_reason = SC_LOSS_RETRIES;
+    s->st.lost_packets++;
+}
+
+static void
+mold_nak_fire(struct source *src, uint64_t now_ns)
+{
+    uint64_t next = sc_nak_poll(&src->nak, &src->w, now_ns, mold_request, mold_slot_lost, src);
+
+    if (next != UINT64_MAX)
+        sc_tw_arm(&src->sub->tw, &src->nak_timer, next);
+    mold_advance(src, now_ns);
+}
+
+/* An answer (a downstream packet by unicast to the port requests leave from),
+ * its messages already in the window: what the server says it no longer
+ * holds is lost (not_in_window), the rest of a partly answered request is
+ * asked for again at once (rereq.c). */
+static void
+mold_answer(struct sc_sub *s, struct source *src, uint32_t from, uint64_t seq, uint16_t count,
+            uint64_t now_ns)
+{
+    struct sc_rereq_verdict v;
+
+    sc_rereq_answer(&s->rereq, src->id.addr, &src->nak, &src->w, from, seq, count, now_ns, &v);
+    s->st.not_in_window_answers += v.not_held;
+    s->st.lost_packets += v.gone;
+    s->st.request_continued += v.again;
+    if (v.again)
+        arm_nak_timer(src, now_ns);
+}
+
+static void
+mold_name(struct sc_source *id, const uint8_t session[SC_MOLD_SESSION_LEN])
+{
+    size_t n = SC_MOLD_SESSION_LEN;
+
+    memcpy(id->session, session, SC_MOLD_SESSION_LEN);
+    while (n && session[n - 1] == ' ')
+        n--;
+    for (size_t i = 0; i < n; i++)
+        id->name[i] = session[i] >= 0x20 && session[i] < 0x7F ? (char)session[i] : '?';
+    id->name[n] = '\0';
+}
+
+/* The entry of a session: followed, timed out and remembered, or ended. */
+static struct source *
+find_mold_source(struct sc_sub *s, const uint8_t session[SC_MOLD_SESSION_LEN])
+{
+    for (unsigned i = 0; i < s->nsrc; i++) {
+        struct source *src = &s->src[i];
+        if ((src->used || src->resumable || src->ended) &&
+            !memcmp(src->id.session, session, SC_MOLD_SESSION_LEN))
+            return src;
+    }
+    return NULL;
+}
+
+/* A new session (or a remembered one heard again). Where its stream starts:
+ * at message 1 if that is where it is (its first heartbeat, or data from 1);
+ * else late_join: live at the first message of this packet (a heartbeat's:
+ * the next one), first and window from message 1 -- what the server no longer
+ * holds is then a loss event (first) or not promised (window, rx_before_join). */
+static void
+mold_start_source(struct sc_sub *s, struct source *src, const struct sc_mold_hdr *h,
+                  uint32_t from, uint64_t now_ns)
+{
+    struct sc_sub_event ev = { .type = SC_EV_SOURCE_UP, .src = &src->id };
+    uint64_t next;
+
+    if (src->resumable) {
+        resume_source(s, src, from, now_ns);
+        return;
+    }
+    src->used = true;
+    src->ended = false;
+    memset(&src->id, 0, sizeof(src->id));
+    mold_name(&src->id, h->session);
+    src->id.addr = from;
+    src->have_spm = false;
+    src->fin = false;
+    src->had_data = false;
+    src->naks_unanswered = 0;
+    src->nak_fault_said = false;
+    src->have_msg_seq = false;
+    src->delivered_any = false;
+    src->loss_pkts = 0;
+    src->eos_seq = 0;
+    src->last_heard_ns = now_ns;
+    if (h->seq == 1) {
+        src->join = SC_JOIN_FROM_START;
+        next = 1;
+    } else if (s->ch.late_join == SC_LATE_JOIN_LIVE) {
+        src->join = SC_JOIN_LIVE;
+        next = h->seq;
+    } else {
+        src->join = s->ch.late_join == SC_LATE_JOIN_FIRST ? SC_JOIN_FIRST : SC_JOIN_WINDOW;
+        next = 1;
+    }
+    src->w.next = src->w.end = src->start = next;
+    src->high = src->catchup = h->seq > next ? h->seq : next;
+    ev.up.join = src->join;
+    ev.up.first_packet = next;
+    s->st.sources_up++;
+    sc_tw_arm(&s->tw, &src->idle_timer, now_ns + s->ch.source_timeout_ns);
+    pool_fit(s);
+    emit_event(s, &ev);
+}
+
+/* A packet of a session not followed: start it, or say why not. */
+static struct source *
+mold_join(struct sc_sub *s, struct source *src, const struct sc_mold_hdr *h, uint32_t from,
+          bool answer, uint64_t now_ns)
+{
+    if (src && src->ended) { /* its End of Session, repeated; a straggler */
+        s->st.rx_session_ended++;
+        return NULL;
+    }
+    if (answer) {
+        s->st.rx_not_ours++; /* an answer for a session not followed (any more) */
+        return NULL;
+    }
+    if (h->count == SC_MOLD_COUNT_EOS && !src && s->ch.late_join == SC_LATE_JOIN_LIVE) {
+        s->st.rx_session_ended++; /* over: nothing to join at its live edge */
+        return NULL;
+    }
+    if (!src && !(src = take_entry(s))) {
+        s->st.source_table_full++;
+        return NULL;
+    }
+    mold_start_source(s, src, h, from, now_ns);
+    return src;
+}
+
+/* A heartbeat or End of Session: the next message number (a larger one than
+ * known reveals a tail loss). By unicast: the server's not-in-window answer. */
+static void
+mold_tail(struct sc_sub *s, struct source *src, const struct sc_mold_hdr *h, bool answer,
+          uint32_t from, uint64_t now_ns)
+{
+    if (answer) {
+        s->st.rdata_received++;
+        mold_answer(s, src, from, h->seq, SC_MOLD_COUNT_HEARTBEAT, now_ns);
+        mold_advance(src, now_ns);
+        return;
+    }
+    if (h->count == SC_MOLD_COUNT_EOS) {
+        s->st.eos_received++;
+        if (!src->fin) {
+            src->fin = true;
+            src->eos_seq = h->seq;
+        }
+    } else {
+        s->st.heartbeats_received++;
+    }
+    s->st.gaps += h->seq > src->high;
+    mold_known(src, h->seq);
+    mold_advance(src, now_ns);
+}
+
+/* Data: each message into its slot (or delivered at once: the fast path).
+ * @return true when the buffer was kept (messages of it wait in the window). */
+static bool
+mold_data(struct sc_sub *s, struct source *src, struct sc_mold_iter *it,
+          const struct sc_mold_hdr *h, uint8_t *buf, bool answer, uint32_t from,
+          uint64_t now_ns)
+{
+    struct sc_rxw *w = &src->w;
+    const uint64_t end = h->seq + h->count; /* no wrap: the codec refuses one */
+    const uint8_t *m;
+    uint64_t q = 0;
+    uint32_t kept = 0;
+    uint16_t ml;
+
+    if (answer)
+        s->st.rdata_received++;
+    else
+        s->st.odata_received++;
+    if (unlikely(!src->had_data)) {
+        src->had_data = true;
+        pool_fit(s); /* the first data: its window of buffers */
+    }
+    if (likely(w->next == w->end && src->high == w->end && h->seq <= w->next && end > w->next)) {
+        /* in order with nothing missing or held: straight from the packet */
+        while (sc_mold_iter_next(it, &q, &m, &ml))
+            if (q >= w->next)
+                mold_msg(src, q, m, ml);
+        s->st.msg_duplicates += w->next - h->seq;
+        w->next = w->end = src->high = end;
+        if (unlikely(src->fin) && w->next >= src->eos_seq)
+            source_down(src, SC_DOWN_FIN);
+        return false;
+    }
+    if (end <= w->next) { /* all of it delivered already (the B line's copy, a late answer) */
+        s->st.duplicates++;
+        s->st.msg_duplicates += h->count;
+        return false;
+    }
+    s->st.gaps += h->seq > src->high;
+    mold_known(src, end);
+    if (unlikely(!s->nfree) && !(h->seq <= w->next && w->next < end)) {
+        /* no free buffer to take this one's place in the read burst (on_data
+         * says why): only the packet holding the next message is kept */
+        s->st.rx_pool_empty++;
+        mold_advance(src, now_ns);
+        return false;
+    }
+    while (sc_mold_iter_next(it, &q, &m, &ml)) {
+        struct sc_rxw_slot *sl;
+        if (q < w->next) {
+            s->st.msg_duplicates++;
+            continue;
+        }
+        if (q - w->next >= sc_rxw_capacity(w)) { /* catching up (mold_known) */
+            s->st.rx_beyond_window++; /* this and the rest: asked for in their turn */
+            break;
+        }
+        sl = sc_rxw_slot(w, q);
+        if (q >= w->end) {
+            mold_missing(src, w->end, q, now_ns);
+            w->end = q + 1;
+        } else if (sl->state != SC_RXW_MISSING) {
+            s->st.msg_duplicates++;
+            continue;
+        } else {
+            s->st.repaired++;
+            s->st.request_suppressed += sl->nak_state == SC_NAK_BACKOFF;
+        }
+        sl->state = SC_RXW_HAVE;
+        sl->buf = buf;
+        sl->tsdu_off = (uint16_t)(m - buf);
+        sl->tsdu_len = ml;
+        kept++;
+    }
+    if (kept)
+        *buf_refs(s, buf) = kept;
+    else if (q < w->next + sc_rxw_capacity(w))
+        s->st.duplicates++; /* it brought nothing new (not: nothing fitted) */
+    if (answer)
+        mold_answer(s, src, from, h->seq, h->count, now_ns);
+    mold_advance(src, now_ns);
+    return kept > 0;
+}
+
+/* @return true when the buffer was kept. */
+static bool
+mold_packet(struct sc_sub *s, struct sc_pkt *pk, uint64_t now_ns)
+{
+    struct sc_mold_iter it;
+    struct sc_mold_hdr h;
+    struct source *src;
+    const bool answer = pk->lport != s->ch.port; /* unicast, to where requests leave from */
+    int rc;
+
+    if (s->ch.nsource_allow && !source_allowed(&s->ch, pk->addr)) {
+        s->st.rx_source_denied++; /* before parsing: the cheapest drop */
+        return false;
+    }
+    rc = sc_mold_iter_init(&it, pk->data, pk->len, &h);
+    if (rc < 0) {
+        s->st.rx_bad[-rc]++;
+        return false;
+    }
+    if (s->mold_session && memcmp(h.session, s->mold_sess, SC_MOLD_SESSION_LEN)) {
+        s->st.rx_wrong_session++;
+        return false;
+    }
+    src = find_mold_source(s, h.session);
+    if (!src || !src->used) {
+        if (!(src = mold_join(s, src, &h, pk->addr, answer, now_ns)))
+            return false;
+    }
+    if (unlikely(h.seq > src->high && h.seq - src->high > MOLD_MAX_JUMP)) {
+        s->st.rx_seq_jump++;
+        return false;
+    }
+    src->last_heard_ns = now_ns;
+    if (answer)
+        src->naks_unanswered = 0;
+    if (h.count == SC_MOLD_COUNT_HEARTBEAT || h.count == SC_MOLD_COUNT_EOS) {
+        mold_tail(s, src, &h, answer, pk->addr, now_ns);
+        return false;
+    }
+    return mold_data(s, src, &it, &h, pk->data, answer, pk->addr, now_ns);
+}
+
+/* One do_work for one protocol: `mold` is a constant at both calls, so each
+ * is compiled with its own receive path and neither tests the protocol per
+ * packet. */
+static inline __attribute__((always_inline)) int
+do_work(struct sc_sub *s, uint64_t now_ns, const bool mold)
 {
     struct sc_pkt *in = s->in;
     int work = 0;
@@ -947,7 +1554,8 @@ sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
         uint16_t want, got, keep = 0;
         bool holes = false;
         while (s->nin < SC_BURST && s->nfree) /* top up after packets kept buffers */
-            s->in[s->nin++] = (struct sc_pkt){ .data = buf_get(s), .cap = (uint16_t)s->buf_size };
+            s->in[s->nin++] = (struct sc_pkt){ .data = buf_get(s),
+                                               .cap = (uint16_t)(mold ? s->rx_cap : s->buf_size) };
         if (!(want = s->nin)) {
             s->st.rx_pool_empty++; /* every buffer is in a window: back-pressure to the kernel */
             break;
@@ -959,7 +1567,8 @@ sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
          * moving the rest; only when the pool runs dry are the others moved
          * down over the holes */
         for (uint16_t i = 0; i < got; i++)
-            if (on_packet(s, &in[i], now_ns) && !(in[i].data = buf_get(s)))
+            if ((mold ? mold_packet(s, &in[i], now_ns) : on_packet(s, &in[i], now_ns)) &&
+                !(in[i].data = buf_get(s)))
                 holes = true;
         if (unlikely(holes)) {
             for (uint16_t i = 0; i < want; i++)
@@ -972,6 +1581,8 @@ sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
             break;
     }
     work += sc_tw_expire(&s->tw, now_ns);
+    if (mold)
+        sc_rereq_flush(&s->rereq); /* the request the timers' batches left open */
     if (s->ntx) {
         read_tx_errors(s);
         sc_xport_tx(s->x, s->txq, (uint16_t)s->ntx);
@@ -979,6 +1590,12 @@ sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
         work++;
     }
     return work;
+}
+
+int
+sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
+{
+    return unlikely(s->mold) ? do_work(s, now_ns, true) : do_work(s, now_ns, false);
 }
 
 void
@@ -1062,7 +1679,17 @@ sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struct sc
     s->rng = seed ? seed : sc_seed_random();
     s->window = window;
     s->buf_size = ch->mtu - IP_UDP_OVERHEAD < 1472 ? 1472 : ch->mtu - IP_UDP_OVERHEAD;
+    s->rx_cap = s->buf_size;
     s->nak_dport = sc_channel_nak_port(ch, SC_XPORT_SUB);
+    if ((s->mold = ch->protocol == SC_PROTOCOL_MOLDUDP64)) {
+        s->rx_cap = (s->buf_size + 7) & ~7u;
+        s->buf_size = s->rx_cap + MOLD_REF_SIZE;
+        s->nak_dport = ch->port; /* auto: requests go to the data's source at the data port */
+        s->mold_session = ch->mold.session[0] != '\0';
+        memset(s->mold_sess, ' ', sizeof(s->mold_sess));
+        memcpy(s->mold_sess, ch->mold.session, strnlen(ch->mold.session, sizeof(s->mold_sess)));
+        sc_rereq_init(&s->rereq, ch, mold_emit, s);
+    }
     s->nsrc = ch->max_sources ? ch->max_sources : 1;
     s->src = calloc(s->nsrc, sizeof(*s->src));
     s->chunk = calloc(s->nsrc, sizeof(*s->chunk));
@@ -1078,7 +1705,8 @@ sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struct sc
     for (uint32_t i = 0; i < s->npool; i++)
         buf_put(s, s->chunk[0] + (size_t)i * s->buf_size);
     np = (struct sc_nak_params){ ch->nak.backoff_ns, ch->nak.repeat_ns, ch->nak.rdata_ns,
-                                 ch->nak.ncf_retries, ch->nak.data_retries, ch->nak.ramp };
+                                 ch->nak.ncf_retries, ch->nak.data_retries, ch->nak.ramp,
+                                 s->mold };
     for (unsigned i = 0; i < s->nsrc; i++) {
         struct source *src = &s->src[i];
         src->sub = s;

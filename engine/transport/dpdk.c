@@ -10,8 +10,9 @@
  *
  * The port: one RX and one TX queue, promiscuous and all-multicast, IPv4
  * checksum offload when the port offers it (software otherwise). RX keeps only
- * frames for us (subscriber: our group and port; publisher: our address and
- * NAK ports) and counts the rest; it answers ARP for our own address (kernel
+ * frames for us (subscriber: our group and port, and on a MoldUDP64 channel
+ * our address at the port its re-requests leave from, where the answers come
+ * back; publisher: our address and NAK ports) and counts the rest; it answers ARP for our own address (kernel
  * receivers must reach us with unicast NAKs) and learns peers' MACs from every
  * frame they send. TX returns how many the port took; the caller keeps the rest.
  *
@@ -61,6 +62,7 @@ struct dpdk {
     uint8_t mac[6];
     bool csum_offload;
     uint16_t ip_id;
+    uint16_t uc_port; /* subscriber with sub_unicast: the port requests leave from, 0 = none */
     unsigned nneigh, next_evict;
     struct neighbour neigh[NEIGHBOURS];
     char name[SC_CFG_PATH_MAX];
@@ -217,7 +219,8 @@ static bool
 for_us(const struct dpdk *d, const struct sc_frame *f)
 {
     if (d->p.role == SC_XPORT_SUB)
-        return f->udp.dst_ip == d->p.group && f->udp.dst_port == d->p.port;
+        return (f->udp.dst_ip == d->p.group && f->udp.dst_port == d->p.port) ||
+               (d->uc_port && f->udp.dst_ip == d->p.interface && f->udp.dst_port == d->uc_port);
     return f->udp.dst_ip == d->p.interface &&
            (f->udp.dst_port == d->p.nak_port || f->udp.dst_port == d->p.port);
 }
@@ -317,7 +320,7 @@ dpdk_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
         const struct sc_pkt *p = &pkts[done];
         struct sc_udp4_meta meta = { .src_ip = d->p.interface, .dst_ip = p->addr,
                                      .src_port = d->p.role != SC_XPORT_SUB ? d->p.nak_port
-                                                                           : d->p.port,
+                                                 : d->uc_port ? d->uc_port : d->p.port,
                                      .dst_port = p->port, .ip_id = d->ip_id++ };
         struct rte_mbuf *b;
         int len;
@@ -437,6 +440,13 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
     d->x.local_addr = p->interface;
     d->p = *p;
     d->burst = cfg->burst;
+    if (p->role == SC_XPORT_SUB && p->sub_unicast) {
+        /* an ephemeral port of our own address (nothing else shares it): the
+         * answers to our requests are told from the group's data by it */
+        d->uc_port = (uint16_t)(49152 + (getpid() ^ (uintptr_t)d >> 6) % 16384);
+        if (d->uc_port == p->port)
+            d->uc_port = d->uc_port == 65535 ? 49152 : d->uc_port + 1;
+    }
     if (cfg->device[0]) {
         char *comma;
         snprintf(d->name, sizeof(d->name), "%s", cfg->device);

@@ -10,6 +10,7 @@
 #include "engine/transport/transport.h"
 
 #define MEM_PKT_MAX 2048
+#define MEM_SUB_PORT 40000 /* the port a subscriber endpoint sends from */
 
 struct mem_slot {
     uint16_t len, lport, port;
@@ -109,8 +110,9 @@ deliver(struct sc_memnet *net, const struct mem_ep *from_ep, uint32_t from, uint
             if (e->p.role == SC_XPORT_SUB && e->p.port == to_port &&
                 (e->p.group == to || (e->p.group_b && e->p.group_b == to)))
                 enqueue(net, e, from, from_port, to_port, data, len);
-        } else if (e->x.local_addr == to && e->p.role == SC_XPORT_PUB &&
-                   (e->p.nak_port == to_port || e->p.port == to_port)) {
+        } else if (e->x.local_addr == to &&
+                   (e->p.role == SC_XPORT_PUB ? e->p.nak_port == to_port || e->p.port == to_port
+                                              : e->p.sub_unicast && to_port == MEM_SUB_PORT)) {
             enqueue(net, e, from, from_port, to_port, data, len);
             return;
         }
@@ -155,7 +157,7 @@ mem_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
 {
     struct mem_ep *e = ep_of(x);
     /* a subscriber sends from an ephemeral port, a publisher from its NAK port */
-    uint16_t from_port = e->p.role == SC_XPORT_PUB ? e->p.nak_port : 40000;
+    uint16_t from_port = e->p.role == SC_XPORT_PUB ? e->p.nak_port : MEM_SUB_PORT;
 
     for (uint16_t i = 0; i < n; i++) {
         deliver(e->net, e, x->local_addr, from_port, pkts[i].addr, pkts[i].port, pkts[i].data,

@@ -23,7 +23,9 @@ int sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
 
 /* mem.c: a network in one process. Endpoints get addresses of their own;
  * multicast reaches every subscriber endpoint joined to group:port (never the
- * sender), unicast reaches the endpoint owning addr:port. Each endpoint queues
+ * sender), unicast reaches the endpoint owning addr:port (a publisher's NAK
+ * or data port; a subscriber's port 40000, which it sends from, when
+ * sub_unicast). Each endpoint queues
  * up to queue_len packets; more are dropped and counted, like a full socket. */
 struct sc_memnet;
 struct sc_memnet *sc_memnet_create(unsigned max_endpoints, unsigned queue_len);

@@ -14,7 +14,10 @@
  * share a host and a port. A second, unbound socket sends our NAKs, with
  * IP_RECVERR: an ICMP error for a NAK (nothing listens on the port NAKed, the
  * host is unreachable) is queued on it and read back by tx_errors -- how a
- * subscriber learns that its NAKs go nowhere.
+ * subscriber learns that its NAKs go nowhere. On a MoldUDP64 channel
+ * (sub_unicast) that socket is bound to an ephemeral port at open and read as
+ * well (rx[1]): re-request servers answer by unicast to where the request
+ * came from. A PGM subscriber never reads it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -228,6 +231,8 @@ gro_read(struct udp *u, int flags)
     return r;
 }
 
+static uint16_t read_socket(struct udp *u, int s, struct sc_pkt *pkts, uint16_t want);
+
 static uint16_t
 gro_rx(struct udp *u, struct sc_pkt *pkts, uint16_t n)
 {
@@ -261,6 +266,8 @@ gro_rx(struct udp *u, struct sc_pkt *pkts, uint16_t n)
             return got;
         if (drained)
             return got; /* this call's read emptied the socket: no second one to hear EAGAIN */
+        if (u->rx[1] >= 0 && (got += read_socket(u, 1, pkts + got, (uint16_t)(n - got))) == n)
+            return got; /* answers to our requests (sub_unicast), once per read of the group */
         drained = gro_read(u, MSG_DONTWAIT) < GRO_MSGS;
         if (!u->gro_n)
             return got;
@@ -289,8 +296,9 @@ udp_rx_wait(struct sc_xport *x, uint64_t timeout_ns)
     uint64_t want_ms;
     uint32_t ms = 8;
 
-    /* (what the GRO buffers still hold, sc_xport_rx_wait has answered already) */
-    if (!u->gro || timeout_ns < SLEEP_READ_MIN_NS)
+    /* (what the GRO buffers still hold, sc_xport_rx_wait has answered already);
+     * with a second socket to hear (sub_unicast) the caller polls both */
+    if (!u->gro || timeout_ns < SLEEP_READ_MIN_NS || u->rx[1] >= 0)
         return -1;
     want_ms = timeout_ns / 1000000u - SLEEP_READ_SLACK_MS;
     while (ms < SLEEP_READ_MAX_MS && 2 * (uint64_t)ms <= want_ms)
@@ -322,9 +330,6 @@ static uint16_t
 udp_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
 {
     struct udp *u = udp_of(x);
-    struct mmsghdr mh[SC_BURST];
-    struct iovec iov[SC_BURST];
-    struct sockaddr_in from[SC_BURST];
     uint16_t got = 0;
     unsigned ready = 1; /* bit s: read rx[s] */
 
@@ -333,50 +338,60 @@ udp_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
     if (n > SC_BURST)
         n = SC_BURST;
     if (u->rx[1] >= 0) {
-        /* two sockets (the publisher's NAK and data ports): one epoll_wait says
-         * which has anything, instead of a read of each that mostly hears EAGAIN */
+        /* two sockets (the publisher's NAK and data ports, a MoldUDP64
+         * subscriber's group and request sockets): one epoll_wait says which
+         * has anything, instead of a read of each that mostly hears EAGAIN */
         struct epoll_event ev[2];
         int ne = epoll_wait(u->epfd, ev, 2, 0);
         ready = 0;
         for (int i = 0; i < ne; i++)
             ready |= 1u << ev[i].data.u32;
     }
-    for (int s = 0; s < 2 && got < n; s++) {
-        int r;
-        uint16_t want = (uint16_t)(n - got);
-        if (u->rx[s] < 0 || !(ready & (1u << s)))
+    for (int s = 0; s < 2 && got < n; s++)
+        if (u->rx[s] >= 0 && (ready & (1u << s)))
+            got += read_socket(u, s, pkts + got, (uint16_t)(n - got));
+    return got;
+}
+
+/* One recvmmsg of rx[s] into pkts[0..want): @return the datagrams kept
+ * (truncated ones are counted and leave no hole). */
+static uint16_t
+read_socket(struct udp *u, int s, struct sc_pkt *pkts, uint16_t want)
+{
+    struct mmsghdr mh[SC_BURST];
+    struct iovec iov[SC_BURST];
+    struct sockaddr_in from[SC_BURST];
+    uint16_t got = 0;
+    int r;
+
+    for (uint16_t i = 0; i < want; i++) {
+        iov[i].iov_base = pkts[i].data;
+        iov[i].iov_len = pkts[i].cap;
+        memset(&mh[i].msg_hdr, 0, sizeof(mh[i].msg_hdr));
+        mh[i].msg_hdr.msg_iov = &iov[i];
+        mh[i].msg_hdr.msg_iovlen = 1;
+        mh[i].msg_hdr.msg_name = &from[i];
+        mh[i].msg_hdr.msg_namelen = sizeof(from[i]);
+    }
+    do
+        r = recvmmsg(u->rx[s], mh, want, MSG_DONTWAIT, NULL);
+    while (r < 0 && errno == EINTR);
+    for (int i = 0; i < r; i++) {
+        struct sc_pkt *p = &pkts[got];
+        if (mh[i].msg_hdr.msg_flags & MSG_TRUNC) {
+            u->x.st.rx_truncated++;
             continue;
-        for (uint16_t i = 0; i < want; i++) {
-            iov[i].iov_base = pkts[got + i].data;
-            iov[i].iov_len = pkts[got + i].cap;
-            memset(&mh[i].msg_hdr, 0, sizeof(mh[i].msg_hdr));
-            mh[i].msg_hdr.msg_iov = &iov[i];
-            mh[i].msg_hdr.msg_iovlen = 1;
-            mh[i].msg_hdr.msg_name = &from[i];
-            mh[i].msg_hdr.msg_namelen = sizeof(from[i]);
         }
-        do
-            r = recvmmsg(u->rx[s], mh, want, MSG_DONTWAIT, NULL);
-        while (r < 0 && errno == EINTR);
-        if (r <= 0)
-            continue;
-        for (int i = 0; i < r; i++) {
-            struct sc_pkt *p = &pkts[got];
-            if (mh[i].msg_hdr.msg_flags & MSG_TRUNC) {
-                x->st.rx_truncated++;
-                continue;
-            }
-            /* compact: a truncated datagram leaves no hole in pkts */
-            if (p->data != iov[i].iov_base)
-                memmove(p->data, iov[i].iov_base, mh[i].msg_len);
-            p->len = (uint16_t)mh[i].msg_len;
-            p->addr = from[i].sin_addr.s_addr;
-            p->port = ntohs(from[i].sin_port);
-            p->lport = u->rx_port[s];
-            x->st.rx_pkts++;
-            x->st.rx_bytes += p->len;
-            got++;
-        }
+        /* compact: a truncated datagram leaves no hole in pkts */
+        if (p->data != iov[i].iov_base)
+            memmove(p->data, iov[i].iov_base, mh[i].msg_len);
+        p->len = (uint16_t)mh[i].msg_len;
+        p->addr = from[i].sin_addr.s_addr;
+        p->port = ntohs(from[i].sin_port);
+        p->lport = u->rx_port[s];
+        u->x.st.rx_pkts++;
+        u->x.st.rx_bytes += p->len;
+        got++;
     }
     return got;
 }
@@ -550,9 +565,9 @@ udp_close(struct sc_xport *x)
     struct udp *u = udp_of(x);
 
     for (int s = 0; s < 2; s++)
-        if (u->rx[s] >= 0)
+        if (u->rx[s] >= 0 && u->rx[s] != u->tx)
             close(u->rx[s]);
-    if (u->tx >= 0 && u->tx != u->rx[0])
+    if (u->tx >= 0)
         close(u->tx);
     if (u->epfd >= 0)
         close(u->epfd);
@@ -636,6 +651,20 @@ sc_xport_udp_open(struct sc_xport **out, const struct sc_xport_params *p, struct
             goto out_fail;
         /* best effort: without it a subscriber still sees NAKs go unanswered */
         u->recverr = p->role == SC_XPORT_SUB && set_int(u->tx, IPPROTO_IP, IP_RECVERR, 1) == 0;
+        if (p->role == SC_XPORT_SUB && p->sub_unicast) {
+            /* answers come back here: a port now, so they can be told from the group's */
+            struct sockaddr_in sa = { .sin_family = AF_INET };
+            socklen_t sl = sizeof(sa);
+            sized_buffers(u->tx, p, &u->x.st);
+            if (bind(u->tx, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+                getsockname(u->tx, (struct sockaddr *)&sa, &sl) < 0) {
+                rc = -errno;
+                what = "bind (the socket re-requests leave from)";
+                goto out_fail;
+            }
+            u->rx[1] = u->tx;
+            u->rx_port[1] = ntohs(sa.sin_port);
+        }
     }
 
     u->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -128,16 +128,19 @@
 #define SC_SUB_COUNTERS(X)                                                                 \
     X(msgs_delivered, C, "messages", A, "messages delivered to on_msg")                    \
     X(bytes_delivered, C, "bytes", N, "their bytes")                                       \
-    X(odata_received, C, "packets", N, "ODATA packets accepted")                           \
-    X(rdata_received, C, "packets", N, "RDATA (repair) packets accepted")                  \
+    X(odata_received, C, "packets", N, "ODATA packets accepted (MoldUDP64: data packets)") \
+    X(rdata_received, C, "packets", N,                                                     \
+      "RDATA (repair) packets accepted (MoldUDP64: answers to our requests, by unicast)")  \
     X(duplicates, C, "packets", A, "packets already held or delivered: dropped")           \
     X(gaps, C, "events", A, "holes detected (each a run of missing packets)")              \
     X(naks_sent, C, "packets", A, "NAK packets sent")                                      \
     X(nak_sqns, C, "sequences", N, "sequence numbers NAKed, retries included")             \
     X(ncf_received, C, "packets", N, "NCFs received")                                      \
     X(nak_suppressed, C, "sequences", A, "NAKs not sent: an NCF or a peer's NAK came first") \
-    X(repaired, C, "packets", A, "packets that arrived after being NAKed or found missing") \
-    X(lost_packets, C, "packets", A, "packets given up on (reported in loss events)")      \
+    X(repaired, C, "packets", A,                                                           \
+      "packets that arrived after being NAKed or found missing (MoldUDP64: messages)")     \
+    X(lost_packets, C, "packets", A,                                                       \
+      "packets given up on, reported in loss events (MoldUDP64: messages)")                \
     X(loss_events, C, "events", Z, "loss events raised")                                   \
     X(spm_received, C, "packets", N, "SPMs received")                                      \
     X(sources_up, C, "events", N, "sources started or resumed")                            \
@@ -158,6 +161,28 @@
     X(nak_unreachable, C, "events", Z, "ICMP unreachable errors returned for our NAKs")    \
     X(nak_unanswered, C, "packets", Z,                                                     \
       "given up on after nak.ncf_retries NAKs that got neither NCF nor repair")            \
+    X(requests_sent, C, "packets", Z, "MoldUDP64 re-requests sent")                       \
+    X(request_msgs, C, "messages", N, "messages they asked for, retries included")         \
+    X(request_retries, C, "packets", Z,                                                    \
+      "re-requests asking again for messages whose request got no answer in nak.rdata")    \
+    X(request_continued, C, "messages", N,                                                 \
+      "asked for again at once: an answer held only part of its request (one datagram)")   \
+    X(request_suppressed, C, "messages", Z,                                                \
+      "requests not sent: the messages arrived during the back-off (A/B copy, reordering, " \
+      "a multicast answer to another listener)")                                           \
+    X(not_in_window_answers, C, "packets", Z,                                              \
+      "answers saying the server no longer holds messages asked for (loss: not_in_window)") \
+    X(heartbeats_received, C, "packets", N, "MoldUDP64 heartbeats received")               \
+    X(eos_received, C, "packets", N, "MoldUDP64 End of Session packets received")          \
+    X(msg_duplicates, C, "messages", N,                                                    \
+      "MoldUDP64 messages already held or delivered (A/B copies, overlapping answers)")    \
+    X(rx_wrong_session, C, "packets", Z, "MoldUDP64 packets of a session other than mold.session") \
+    X(rx_session_ended, C, "packets", N,                                                   \
+      "MoldUDP64 packets of a session that ended, or its End of Session to a live joiner")  \
+    X(rx_seq_jump, C, "packets", Z,                                                        \
+      "MoldUDP64 packets numbered over 2^31 messages past the highest known: dropped")     \
+    X(rx_beyond_window, C, "packets", Z,                                                   \
+      "MoldUDP64 data reaching past rx_window: the rest dropped, requested in its turn")   \
     X(rx_pkts, C, "packets", N, "packets received")                                        \
     X(rx_bytes, C, "bytes", N, "their bytes")                                              \
     X(tx_pkts, C, "packets", N, "packets sent (NAKs)")                                     \

@@ -26,6 +26,18 @@
  * sources the newcomer is refused (source_table_full). With source_allow set,
  * packets from other addresses are dropped before anything else
  * (rx_source_denied).
+ *
+ * MoldUDP64 channels (protocol: moldudp64) come through the same calls and
+ * callbacks. A source is a session (sc_source.session); the A/B copies and the
+ * answers to re-requests are the same source. seq is the MoldUDP64 message
+ * number. Gaps show in the data, heartbeats and End of Session; they are
+ * re-requested (nak.backoff, nak.rdata, nak.data_retries; no NCF exists) from
+ * mold.request_servers, and answers arrive by unicast at the port requests
+ * leave from. End of Session ends the source (SOURCE_DOWN, SC_DOWN_FIN) once
+ * everything before it is delivered or reported lost. late_join: live starts
+ * at the first message seen, first requests everything from message 1
+ * (SC_JOIN_FIRST); while it catches up, data beyond its receive window
+ * (rx_window messages) is dropped and requested when the window reaches it.
  */
 #ifndef SEQCAST_SUB_H
 #define SEQCAST_SUB_H
@@ -44,7 +56,10 @@ struct sc_source {
     uint8_t gsi[6];   /* the source's Global Source ID */
     uint16_t sport;   /* its TSI port; GSI + sport identify a session */
     uint32_t addr;    /* IPv4 address NAKs go to (network order) */
-    char name[24];    /* "9c5f102344a1.4660": GSI hex and TSI port */
+    char name[24];    /* "9c5f102344a1.4660": GSI hex and TSI port; MoldUDP64: the
+                         session, trailing spaces dropped, unprintable bytes as '?' */
+    uint8_t session[10]; /* MoldUDP64 channels: the session as on the wire (gsi and sport
+                            are 0; addr is where its data came from) */
 };
 
 enum sc_sub_event_type {
@@ -58,12 +73,14 @@ enum sc_nak_fault {
     SC_NAK_UNREACHABLE = 1, /* an ICMP destination unreachable came back for a NAK (port
                                unreachable: nothing listens on the port NAKed) */
     SC_NAK_NO_NCF,          /* nak.ncf_retries NAKs in a row got no NCF and no repair, and a
-                               packet was given up on for it (SC_LOSS_RETRIES) */
+                               packet was given up on for it (SC_LOSS_RETRIES); MoldUDP64:
+                               nak.data_retries requests in a row got no answer */
 };
 
 enum sc_loss_reason {
     SC_LOSS_RETRIES = 1,  /* NAKs unanswered or repairs never came, after every retry */
-    SC_LOSS_NOT_IN_WINDOW, /* the publisher no longer holds the data */
+    SC_LOSS_NOT_IN_WINDOW, /* the publisher no longer holds the data (MoldUDP64: the
+                              re-request server said so, docs/PROTOCOL.md) */
     SC_LOSS_RX_WINDOW,    /* the gap outgrew this subscriber's receive window */
     SC_LOSS_SOURCE_GONE,  /* the source timed out or ended with the data missing */
 };
@@ -75,6 +92,8 @@ enum sc_join {
     SC_JOIN_RESUMED,        /* the same session heard again after its SOURCE_DOWN (timeout):
                                delivery goes on after the last message delivered; what was
                                sent meanwhile is repaired or reported as loss, never skipped */
+    SC_JOIN_FIRST,          /* MoldUDP64, late_join: first: joined mid-stream, requesting
+                               everything from message 1 */
 };
 
 enum sc_down_reason {
@@ -92,7 +111,8 @@ struct sc_sub_event {
     union {
         struct {
             enum sc_join join;
-            uint64_t first_packet; /* the first PGM packet sequence it will deliver */
+            uint64_t first_packet; /* the first PGM packet sequence it will deliver
+                                      (MoldUDP64: the first message number) */
         } up;
         struct {
             enum sc_down_reason reason;
@@ -104,7 +124,8 @@ struct sc_sub_event {
                                      that took its End of Session block too;
                                      should the same session be heard again, SOURCE_UP with
                                      SC_JOIN_RESUMED, delivery goes on after that gap) */
-            uint64_t packets;     /* PGM packets that could not be recovered */
+            uint64_t packets;     /* PGM packets that could not be recovered
+                                     (MoldUDP64: messages, last - first + 1) */
         } loss;
         struct {
             enum sc_nak_fault reason;

@@ -139,6 +139,9 @@ struct sc_xport_params {
     uint8_t ttl;
     bool loop;
     bool gso;
+    bool sub_unicast; /* subscriber: also receive unicast where its requests leave from
+                         (MoldUDP64 answers; kernel UDP: the sending socket, bound to an
+                         ephemeral port; DPDK: its address at a port of its own) */
     uint64_t rcvbuf, sndbuf;
 };
 

@@ -5,10 +5,13 @@
  * a reader with room for 5 packets at a time finds the rest of a run waiting,
  * rx_pending) and with them off; the publisher reads NAKs on both its ports; a
  * subscriber sleeps until data or its timeout (rx_wait); a subscriber whose
- * NAKs come back as ICMP port unreachable says so once (IP_RECVERR). */
+ * NAKs come back as ICMP port unreachable says so once (IP_RECVERR); a
+ * MoldUDP64 subscriber reads the answers to its requests, a PGM one never
+ * reads its sending socket. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <criterion/criterion.h>
+#include <poll.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -384,4 +387,89 @@ Test(udp, naks_to_a_closed_port_are_reported_once)
     cr_assert_eq(st.tx_pkts, st.naks_sent);
     close(fd);
     sc_sub_destroy(sub);
+}
+
+/* A MoldUDP64 subscriber (sub_unicast) reads the socket its requests leave
+ * from: a server's unicast answer to the request's source address and port
+ * arrives beside the group's data, told apart by lport (the request port, not
+ * the data port) -- with GRO on and off. A PGM subscriber's sending socket is
+ * never read: an answer to it stays unread and its fd does not wake. */
+static void
+answers(bool gso, bool unicast, uint16_t port)
+{
+    struct sc_xport_params sp = { .role = SC_XPORT_SUB, .port = port, .nak_port = port,
+                                  .ttl = 0, .loop = true, .gso = gso, .rcvbuf = 1 << 20,
+                                  .sub_unicast = unicast };
+    struct sc_xport *sub;
+    struct sc_err err;
+    struct sockaddr_in srv = { .sin_family = AF_INET }, from, grp = { .sin_family = AF_INET };
+    socklen_t sl = sizeof(srv), fl = sizeof(from);
+    static uint8_t in[8][2048], req[] = "request";
+    struct sc_pkt rx[8], rq = { .data = req, .len = 7 };
+    struct in_addr lo;
+    char buf[64];
+    int fd = socket(AF_INET, SOCK_DGRAM, 0), mc = socket(AF_INET, SOCK_DGRAM, 0);
+    unsigned answers = 0, data = 0;
+    uint16_t req_port = 0;
+
+    inet_pton(AF_INET, "239.192.77.9", &sp.group);
+    inet_pton(AF_INET, "127.0.0.1", &sp.interface);
+    lo.s_addr = sp.interface;
+    cr_assert_eq(sc_xport_udp_open(&sub, &sp, &err), 0, "%s", err.msg);
+    srv.sin_addr = lo;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&srv, sizeof(srv)), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&srv, &sl), 0);
+    rq.addr = srv.sin_addr.s_addr;
+    rq.port = ntohs(srv.sin_port);
+    cr_assert_eq(sc_xport_tx(sub, &rq, 1), 1);
+    cr_assert_eq(recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl), 7);
+    req_port = ntohs(from.sin_port);
+    cr_assert_neq(req_port, port, "requests leave from the data port");
+    cr_assert_eq(sendto(fd, "answer", 6, 0, (struct sockaddr *)&from, fl), 6);
+    setsockopt(mc, IPPROTO_IP, IP_MULTICAST_IF, &lo, sizeof(lo));
+    grp.sin_addr.s_addr = sp.group;
+    grp.sin_port = htons(port);
+    cr_assert_eq(sendto(mc, "data", 4, 0, (struct sockaddr *)&grp, sizeof(grp)), 4);
+    for (int tries = 0; answers + data < 2 && tries < 100; tries++) {
+        uint16_t n;
+        for (unsigned i = 0; i < 8; i++)
+            rx[i] = (struct sc_pkt){ .data = in[i], .cap = sizeof(in[i]) };
+        n = sc_xport_rx(sub, rx, 8);
+        for (uint16_t i = 0; i < n; i++) {
+            bool a = rx[i].len == 6 && !memcmp(rx[i].data, "answer", 6);
+            cr_assert(a || (rx[i].len == 4 && !memcmp(rx[i].data, "data", 4)));
+            cr_assert_eq(rx[i].lport, a ? req_port : port, "lport %u", rx[i].lport);
+            answers += a;
+            data += !a;
+        }
+        if (!n)
+            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+    }
+    cr_assert_eq(data, 1);
+    if (unicast) {
+        cr_assert_eq(answers, 1, "the answer was not read");
+    } else {
+        struct pollfd p = { .fd = sc_xport_fd(sub), .events = POLLIN };
+        nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+        cr_assert_eq(answers, 0, "a PGM subscriber read its sending socket");
+        cr_assert_eq(poll(&p, 1, 0), 0, "a PGM subscriber's fd woke for its sending socket");
+    }
+    close(fd);
+    close(mc);
+    sc_xport_close(sub);
+}
+
+Test(udp, a_moldudp64_subscriber_reads_the_answers_with_gro)
+{
+    answers(true, true, 47760);
+}
+
+Test(udp, a_moldudp64_subscriber_reads_the_answers_without_gro)
+{
+    answers(false, true, 47762);
+}
+
+Test(udp, a_pgm_subscriber_never_reads_its_sending_socket)
+{
+    answers(true, false, 47764);
 }

@@ -1,0 +1,99 @@
+/* Repair by re-request (MoldUDP64), the subscriber's side: nak.c's state
+ * machine run with no_ncf, its batches turned into 20-byte requests.
+ *
+ *   sc_nak_poll ──missing messages, ascending──> sc_rereq_add ──> the open
+ *   request grows while the next message is the one after it, of the same
+ *   source, for the same server, under request_count; else it is emitted and
+ *   a new one opens ──sc_rereq_flush (end of do_work)──> the last one emitted
+ *
+ * so the runs of one do_work (every source's timer that fired in it, each
+ * poll's batches of 63) leave as few requests as there are runs. Where a
+ * request goes: the k-th request for a message (k = its data_retries, 0 the
+ * first) goes to mold.request_servers[k mod n]; with none configured, to the
+ * data's source address at the channel's data port (auto).
+ *
+ * Answers are downstream packets sent by unicast to the port requests leave
+ * from. A server answers from the first message asked for, one datagram's
+ * worth; seqcast's server (docs/PROTOCOL.md) also answers a request older
+ * than its window, from the window's first message, or with a unicast
+ * heartbeat (count 0) whose sequence is the oldest message it holds.
+ * sc_rereq_answer reads an answer with the window's slots alone (no memory of
+ * requests sent, so nothing to overflow): an answer whose first message
+ * starts a request in flight (rq_first) is ordinary; any other -- and every
+ * unicast heartbeat -- names the server's oldest message, so the messages
+ * below it that wait for a request to that server are gone (LOST,
+ * not_in_window). Either way what follows the answer in its request (a server
+ * sends one datagram's worth) is asked for again at once, not after a
+ * timeout. Nothing allocates.
+ */
+#ifndef SC_ENGINE_REREQ_H
+#define SC_ENGINE_REREQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <seqcast/config.h>
+#include <seqcast/proto/mold.h>
+
+#include "engine/nak.h"
+#include "engine/rxw.h"
+
+struct sc_rereq_dest {
+    uint32_t addr; /* network order */
+    uint16_t port;
+};
+
+/* Hands one request to the transport queue: its source (owner), session, where
+ * to, the range, and whether it asks again for a message whose last request got
+ * no answer within nak.rdata (a retry; a continuation of a partial answer is
+ * not one). */
+typedef void sc_rereq_emit_fn(void *ctx, const void *owner,
+                              const uint8_t session[SC_MOLD_SESSION_LEN], struct sc_rereq_dest to,
+                              uint64_t first, uint32_t count, bool retry);
+
+struct sc_rereq {
+    uint32_t max_count; /* mold.request_count */
+    uint16_t data_port;
+    unsigned nservers;  /* 0: auto */
+    struct sc_rereq_dest server[SC_CFG_MAX_REQUEST_SERVERS];
+    sc_rereq_emit_fn *emit;
+    void *ctx;
+    /* the request being coalesced */
+    bool open, retry;
+    const void *owner; /* its source */
+    uint8_t session[SC_MOLD_SESSION_LEN];
+    struct sc_rereq_dest to;
+    uint64_t first;
+    uint32_t count;
+};
+
+void sc_rereq_init(struct sc_rereq *q, const struct sc_channel_cfg *ch, sc_rereq_emit_fn *emit,
+                   void *ctx);
+
+/* Where the k-th request for a message of a source whose data comes from
+ * data_addr goes. */
+struct sc_rereq_dest sc_rereq_server(const struct sc_rereq *q, uint32_t data_addr, unsigned k);
+
+/* A batch of sc_nak_poll for one source (owner): its missing messages seqs[n],
+ * ascending, each just sent to WAIT-DATA. Marks each slot's rq_first. */
+void sc_rereq_add(struct sc_rereq *q, const void *owner, const uint8_t session[SC_MOLD_SESSION_LEN],
+                  uint32_t data_addr, struct sc_rxw *w, const uint64_t *seqs, unsigned n);
+
+/* Emit the open request, if any (once per do_work, after the timers). */
+void sc_rereq_flush(struct sc_rereq *q);
+
+struct sc_rereq_verdict {
+    uint64_t gone;  /* messages made LOST, reason not_in_window */
+    uint64_t again; /* messages set to be asked for again at once (due now) */
+    bool not_held;  /* the answer said the server no longer holds some of it */
+};
+
+/* A unicast answer from `from` to a source whose data comes from data_addr:
+ * its first message seq and count (0: a heartbeat, the not-in-window answer),
+ * its messages already in the window. Applies it to w's slots (see above);
+ * the caller counts, arms the NAK timer for what is due now, delivers. */
+void sc_rereq_answer(const struct sc_rereq *q, uint32_t data_addr, struct sc_nak *n,
+                     struct sc_rxw *w, uint32_t from, uint64_t seq, uint16_t count,
+                     uint64_t now_ns, struct sc_rereq_verdict *v);
+
+#endif
