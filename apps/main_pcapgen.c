@@ -590,6 +590,94 @@ gen_feed(const char *dir, const char *name, uint32_t n, int64_t hole_from, int64
     return 0;
 }
 
+/* A MoldUDP64 feed as an exchange's link carries it and a capture appliance
+ * records it: 802.1Q-tagged Ethernet (VLAN 42), the feed's source port
+ * changing once (the exchange's sender restarted its socket), sequence numbers
+ * from MOLD_FEED_FIRST, 1 to 5 generated messages per packet (the number is
+ * the sequence: seqcast-sub --verify checks every byte), a heartbeat every 100
+ * packets, another feed on the same link (another port: filtered), and three
+ * End of Session packets. Packets hole_from..hole_to (0-based, inclusive) are
+ * left out when hole_to >= hole_from. */
+#define MOLD_FEED_FIRST 14000000ull
+#define MOLD_FEED_GROUP "239.198.18.77"
+#define MOLD_FEED_PORT 26400
+#define MOLD_FEED_PACKETS 1000
+
+static void
+udp_vlan(struct gen *g, uint16_t sport, uint16_t dport, const uint8_t *payload, int len)
+{
+    uint8_t frame[2048], tagged[2052];
+    struct sc_udp4_meta m = { .ttl = 31, .src_port = sport, .dst_port = dport,
+                              .ip_id = (uint16_t)g->frames };
+    int n;
+
+    m.src_ip = ip("198.18.40.1");
+    m.dst_ip = ip(MOLD_FEED_GROUP);
+    memcpy(m.src_mac, PUB_MAC, 6);
+    sc_mcast_mac(m.dst_ip, m.dst_mac);
+    n = sc_udp4_build(frame, sizeof(frame), &m, payload, (size_t)len, SC_NF_UDP_CSUM);
+    if (n < 0) {
+        emit(g, NULL, n);
+        return;
+    }
+    memcpy(tagged, frame, 12);              /* the MACs */
+    sc_store_be16(tagged + 12, 0x8100);     /* 802.1Q */
+    sc_store_be16(tagged + 14, 42);         /* priority 0, VLAN 42 */
+    memcpy(tagged + 16, frame + 12, (size_t)n - 12);
+    emit(g, tagged, n + 4);
+}
+
+static int
+gen_mold_feed(const char *dir, const char *name, int hole_from, int hole_to)
+{
+    static const uint8_t sess[SC_MOLD_SESSION_LEN] = "NSDQ00042A";
+    struct gen g = { .ts = UINT64_C(1765000000) * 1000000000u };
+    uint64_t seq = MOLD_FEED_FIRST;
+    struct sc_mold_hdr h;
+    uint8_t b[1500], msg[64];
+
+    if (open_capture(&g, dir, name, DLT_ETHERNET))
+        return 1;
+    memcpy(h.session, sess, sizeof(sess));
+    h.seq = seq;
+    h.count = SC_MOLD_COUNT_HEARTBEAT;
+    for (int pkt = 0; pkt < MOLD_FEED_PACKETS; pkt++) {
+        struct sc_mold_enc e;
+        uint16_t sport = pkt < MOLD_FEED_PACKETS / 2 ? 26477 : 26481;
+        int n = 1 + pkt % 5;
+        if (pkt % 100 == 99) {
+            h.seq = seq;
+            h.count = SC_MOLD_COUNT_HEARTBEAT;
+            udp_vlan(&g, sport, MOLD_FEED_PORT, b, sc_mold_encode_hdr(b, sizeof(b), &h));
+        }
+        if (pkt % 250 == 7) { /* another feed on the link: its heartbeat */
+            h.seq = 777;
+            h.count = SC_MOLD_COUNT_HEARTBEAT;
+            udp_vlan(&g, 26478, MOLD_FEED_PORT + 1, b, sc_mold_encode_hdr(b, sizeof(b), &h));
+        }
+        sc_mold_enc_init(&e, b, sizeof(b), sess, seq);
+        for (int i = 0; i < n; i++, seq++) {
+            size_t len = 20 + seq % 40;
+            sc_msggen_fill(seq, msg, len);
+            sc_mold_enc_add(&e, msg, (uint16_t)len);
+        }
+        if (pkt >= hole_from && pkt <= hole_to)
+            g.ts += 1000000;
+        else
+            udp_vlan(&g, sport, MOLD_FEED_PORT, b, (int)e.len);
+        g.ts -= 900000; /* emit() steps 1 ms; a feed is denser */
+    }
+    h.seq = seq;
+    h.count = SC_MOLD_COUNT_EOS;
+    for (int i = 0; i < 3; i++)
+        udp_vlan(&g, 26481, MOLD_FEED_PORT, b, sc_mold_encode_hdr(b, sizeof(b), &h));
+    if (sc_pcapw_close(g.w) < 0) {
+        fprintf(stderr, "seqcast-pcapgen: %s/%s: write failed\n", dir, name);
+        return 1;
+    }
+    return 0;
+}
+
 /* wifi.pcap: one frame of a link nobody here reads */
 static int
 gen_wifi(const char *dir)
@@ -620,7 +708,12 @@ usage(FILE *out)
             "  DIR/feed_hole.pcap   the same without ODATA 100-109 (messages 101-110): a\n"
             "                       hole nobody can repair\n"
             "  DIR/feed_rawip.pcap, DIR/feed_sll.pcap  feed.pcap as raw IP and Linux cooked\n"
-            "                       captures; DIR/wifi.pcap  an 802.11 link (not read)\n"
+            "                       captures\n"
+            "  DIR/mold_feed.pcap   a native MoldUDP64 feed to 239.198.18.77:26400 as an\n"
+            "                       exchange's link carries it: 802.1Q VLAN 42, sequences from\n"
+            "                       14,000,000 (3,000 messages), heartbeats, End of Session\n"
+            "  DIR/mold_feed_hole.pcap  the same without packets 300-309\n"
+            "  DIR/wifi.pcap        an 802.11 link (not read)\n"
             "\n"
             "  -o, --out DIR   where to write (default .)\n"
             "  -c, --corrupt   also write pgm_bad.pcap and soupbintcp_bad.pcap, which a\n"
@@ -678,6 +771,8 @@ generate(const struct opts *o)
     rc |= gen_feed(dir, "feed_hole.pcap", 1000, 100, 109, 0);
     rc |= gen_feed(dir, "feed_rawip.pcap", 1000, 1, 0, DLT_RAW_IP);
     rc |= gen_feed(dir, "feed_sll.pcap", 1000, 1, 0, DLT_SLL);
+    rc |= gen_mold_feed(dir, "mold_feed.pcap", 1, 0);
+    rc |= gen_mold_feed(dir, "mold_feed_hole.pcap", 300, 309);
     rc |= gen_wifi(dir);
     if (o->corrupt)
         rc |= gen_pgm(dir, true) | gen_soup(dir, true);

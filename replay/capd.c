@@ -54,6 +54,34 @@ put_data(struct out *o, const struct sc_pgm_pkt *k)
         put(o, " msgs %llu+%u", (unsigned long long)h.seq, h.count);
 }
 
+/* Not PGM: native MoldUDP64 (protocol: moldudp64), else "not-pgm" */
+static void
+put_mold(struct out *o, const struct sc_capd *d)
+{
+    struct sc_mold_iter it;
+    struct sc_mold_hdr h;
+    char sess[SC_MOLD_SESSION_LEN + 1];
+
+    if (sc_mold_iter_init(&it, d->payload, d->len, &h) == 0 ||
+        sc_mold_decode_request(d->payload, d->len, &h) == 0)
+        for (int i = 0; i < SC_MOLD_SESSION_LEN; i++) /* printable, one word */
+            sess[i] = h.session[i] > 0x20 && h.session[i] < 0x7f ? (char)h.session[i] : '_';
+    sess[SC_MOLD_SESSION_LEN] = 0;
+    if (sc_mold_iter_init(&it, d->payload, d->len, &h) == 0) {
+        put(o, " mold %s %s %llu", sess,
+            h.count == SC_MOLD_COUNT_HEARTBEAT ? "heartbeat"
+            : h.count == SC_MOLD_COUNT_EOS     ? "eos"
+                                               : "msgs",
+            (unsigned long long)h.seq);
+        if (h.count != SC_MOLD_COUNT_HEARTBEAT && h.count != SC_MOLD_COUNT_EOS)
+            put(o, "+%u", h.count);
+    } else if (sc_mold_decode_request(d->payload, d->len, &h) == 0) {
+        put(o, " mold %s request %llu+%u", sess, (unsigned long long)h.seq, h.count);
+    } else {
+        put(o, " not-pgm");
+    }
+}
+
 int
 sc_capd_format(char *buf, size_t len, const struct sc_capd *d)
 {
@@ -70,7 +98,7 @@ sc_capd_format(char *buf, size_t len, const struct sc_capd *d)
         src, d->src_port, dst, d->dst_port, d->len,
         (unsigned long long)fnv1a(d->payload, d->len));
     if (sc_pgm_decode(d->payload, d->len, &k, 0) < 0) {
-        put(&o, " not-pgm");
+        put_mold(&o, d);
         return o.n;
     }
     put(&o, " %s", sc_pgm_type_str(k.type));
