@@ -226,9 +226,13 @@ watch_work(void *self, uint64_t now)
     }
     if (w->o->pcap && !w->drain_end && sc_xport_pcap_done(w->base))
         w->drain_end = now + pcap_drain_ns(w->ch); /* give open gaps time to be declared */
+    /* every source has ended its session (a FIN or an End of Session waits for the gaps
+     * before it to be repaired or given up: then everything is said) -- with --pcap, once
+     * the capture is read; the drain timer is for captures without an end */
     w->stop = sc_cli_stop || now >= w->end ||
               (a->count && a->delivered + a->lost_msgs >= a->count) ||
-              (!a->count && !w->o->pcap && a->fins && a->sources_down == a->sources_up) ||
+              (!a->count && a->fins && a->sources_down == a->sources_up &&
+               (!w->o->pcap || sc_xport_pcap_done(w->base))) ||
               (w->drain_end && now >= w->drain_end);
     return 0;
 }

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <seqcast/pcap.h>
 #include <seqcast/proto/mold.h>
@@ -62,10 +63,20 @@ put_mold(struct out *o, const struct sc_capd *d)
     struct sc_mold_hdr h;
     char sess[SC_MOLD_SESSION_LEN + 1];
 
-    if (sc_mold_iter_init(&it, d->payload, d->len, &h) == 0 ||
-        sc_mold_decode_request(d->payload, d->len, &h) == 0)
-        for (int i = 0; i < SC_MOLD_SESSION_LEN; i++) /* printable, one word */
-            sess[i] = h.session[i] > 0x20 && h.session[i] < 0x7f ? (char)h.session[i] : '_';
+    /* any 20 bytes whose count is 0 parse as a heartbeat: MoldUDP64 only if the session
+     * is text (NASDAQ's are alphanumeric, space-padded) */
+    if (d->len < SC_MOLD_SESSION_LEN) {
+        put(o, " not-pgm");
+        return;
+    }
+    memcpy(sess, d->payload, SC_MOLD_SESSION_LEN);
+    for (int i = 0; i < SC_MOLD_SESSION_LEN; i++)
+        if (sess[i] < 0x20 || sess[i] > 0x7e) {
+            put(o, " not-pgm");
+            return;
+        }
+    for (int i = 0; i < SC_MOLD_SESSION_LEN; i++) /* one word */
+        sess[i] = sess[i] == ' ' ? '_' : sess[i];
     sess[SC_MOLD_SESSION_LEN] = 0;
     if (sc_mold_iter_init(&it, d->payload, d->len, &h) == 0) {
         put(o, " mold %s %s %llu", sess,
