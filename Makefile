@@ -157,9 +157,10 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/sim/test_%.o $(TEST_OBJ) $(BUILD)/libs
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -o $@ $< $(TEST_OBJ) $(LINK_LIBS) $(PCAP_LIBS) $(CRIT_LIBS)
 
-$(BUILD)/tests/fuzz-replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(BUILD)/libseqcast.a
+# fuzz_pcap needs the replay layer and libpcap (the other replayers link them unused)
+$(BUILD)/tests/fuzz-replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(REPLAY_LIB_OBJ) $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) -o $@ $^ $(LINK_LIBS)
+	$(QUIET_LINK)$(CC) -o $@ $^ $(LINK_LIBS) $(PCAP_LIBS)
 
 # the OpenPGM peer for interop tests (Debian libpgm-dev; its symbols are pgm_*)
 PGM_PC := openpgm-5.3

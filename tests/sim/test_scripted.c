@@ -1,0 +1,992 @@
+/* Scripted peers: one subscriber (or one publisher) on the in-process network,
+ * facing hand-made packets from a test that plays the other side, on an
+ * integer clock. Each test pins one behaviour to its exact value -- which
+ * sequence a joiner starts at, how many NAKs go out and when, that an NCF in
+ * back-off means no NAK at all, that a repeated message number is delivered
+ * once, that a malformed OPT_NAK_LIST is dropped under its codec class, when
+ * the heartbeat SPMs come after each burst, that a window held back by the data
+ * rate never drops what it has not sent -- so that a mechanism that breaks
+ * fails here, not merely somewhere in a statistic. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/channel.h"
+#include "engine/pub_int.h"
+#include "engine/sub_int.h"
+#include "proto/endian.h"
+#include "proto/mold.h"
+#include "proto/pgm.h"
+#include "tests/support/sim.h"
+
+#define US 1000ull
+#define MS 1000000ull
+#define S(x) ((uint64_t)(x) * 1000000000u)
+#define SRC_ADDR "198.18.0.1"
+#define SUB_ADDR "198.18.1.1"
+#define PEER_ADDR "198.18.1.2"
+#define TSI_PORT 4660
+
+static const uint8_t GSI[6] = { 0x9c, 0x5f, 0x10, 0x23, 0x44, 0xa1 };
+static const uint8_t SESSION[SC_MOLD_SESSION_LEN] = { 'S', 'C', 'R', 'I', 'P', 'T', 'E', 'D', '0',
+                                                      '1' };
+
+struct nak_seen {
+    uint64_t t;
+    uint8_t type;
+    uint32_t sqns[1 + SC_PGM_MAX_NAK_LIST];
+    unsigned n;
+};
+
+/* one subscriber; the test is its source */
+static struct rig {
+    struct sc_memnet *net;
+    struct sc_channel_cfg ch;
+    struct sc_sub *sub;
+    struct sc_xport *src_ep; /* the source's unicast endpoint: the NAKs arrive here */
+    uint64_t now, step;
+    uint64_t msgs[8192];
+    uint64_t msg_t[8192];
+    unsigned nmsgs;
+    struct {
+        struct sc_sub_event ev;
+        uint64_t t;
+    } ev[64];
+    unsigned nev;
+    struct nak_seen naks[256];
+    unsigned nnaks;
+    unsigned content_errors;
+} rig;
+
+static uint32_t
+ip(const char *s)
+{
+    return inet_addr(s);
+}
+
+static void
+on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
+{
+    (void)ctx;
+    (void)src;
+    if (len != 8 || sc_load_be64(msg) != seq)
+        rig.content_errors++;
+    cr_assert_lt(rig.nmsgs, 8192);
+    rig.msg_t[rig.nmsgs] = rig.now;
+    rig.msgs[rig.nmsgs++] = seq;
+}
+
+static void
+on_event(void *ctx, const struct sc_sub_event *ev)
+{
+    (void)ctx;
+    cr_assert_lt(rig.nev, 64);
+    rig.ev[rig.nev].ev = *ev;
+    rig.ev[rig.nev].ev.src = NULL;
+    rig.ev[rig.nev++].t = rig.now;
+}
+
+static void
+rig_init(const struct sc_channel_cfg *ch)
+{
+    struct sc_xport_params xp;
+    struct sc_xport *x;
+    struct sc_err err;
+    struct sc_sub_callbacks cb = { on_msg, on_event, NULL };
+
+    memset(&rig, 0, sizeof(rig));
+    rig.ch = *ch;
+    rig.now = S(1);
+    rig.step = 1 * US;
+    rig.net = sc_memnet_create(8, 4096);
+    cr_assert_not_null(rig.net);
+    sc_xport_params_from(&xp, ch, SC_XPORT_SUB);
+    cr_assert_eq(sc_memnet_open(rig.net, &x, ip(SUB_ADDR), &xp), 0);
+    cr_assert_eq(sc_sub_create_on(&rig.sub, ch, x, &cb, 77, &err), 0, "%s", err.msg);
+    sc_xport_params_from(&xp, ch, SC_XPORT_PUB);
+    cr_assert_eq(sc_memnet_open(rig.net, &rig.src_ep, ip(SRC_ADDR), &xp), 0);
+}
+
+static void
+rig_fini(void)
+{
+    sc_sub_destroy(rig.sub);
+    sc_xport_close(rig.src_ep);
+    sc_memnet_destroy(rig.net);
+}
+
+static struct sc_sub_stats
+stats(void)
+{
+    struct sc_sub_stats st;
+    sc_sub_get_stats(rig.sub, &st);
+    return st;
+}
+
+/* run the subscriber now, then collect what reached the source */
+static void
+rig_work(void)
+{
+    uint8_t bufs[8][2048];
+    struct sc_pkt in[8];
+    uint16_t got;
+
+    while (sc_sub_do_work(rig.sub, rig.now) > 0)
+        ;
+    do {
+        for (int i = 0; i < 8; i++)
+            in[i] = (struct sc_pkt){ .data = bufs[i], .cap = sizeof(bufs[i]) };
+        got = rig.src_ep->ops->rx_burst(rig.src_ep, in, 8);
+        for (uint16_t i = 0; i < got; i++) {
+            struct sc_pgm_pkt k;
+            struct nak_seen *n;
+            cr_assert_eq(sc_pgm_decode(in[i].data, in[i].len, &k, 0), 0,
+                         "the subscriber sent a malformed packet");
+            cr_assert_eq(k.type, SC_PGM_NAK, "the subscriber sent a %s", sc_pgm_type_str(k.type));
+            cr_assert_eq(in[i].lport, rig.ch.nak_port);
+            cr_assert_eq(k.dport, TSI_PORT);
+            cr_assert_eq(memcmp(k.gsi, GSI, 6), 0);
+            cr_assert_lt(rig.nnaks, 256);
+            n = &rig.naks[rig.nnaks++];
+            n->t = rig.now;
+            n->type = k.type;
+            n->sqns[n->n++] = k.nak.sqn;
+            for (unsigned j = 0; j < k.opt.nak_list_len; j++)
+                n->sqns[n->n++] = k.opt.nak_list[j];
+        }
+    } while (got == 8);
+}
+
+static void
+rig_run_until(uint64_t t)
+{
+    while (rig.now < t) {
+        rig_work();
+        rig.now += rig.step;
+    }
+}
+
+/* how many NAKs named seq, and when the i-th did */
+static unsigned
+naks_for(uint32_t seq, uint64_t *when, unsigned max)
+{
+    unsigned c = 0;
+    for (unsigned i = 0; i < rig.nnaks; i++)
+        for (unsigned j = 0; j < rig.naks[i].n; j++)
+            if (rig.naks[i].sqns[j] == seq) {
+                if (when && c < max)
+                    when[c] = rig.naks[i].t;
+                c++;
+            }
+    return c;
+}
+
+static void
+send_to_group(const uint8_t *b, int len, const char *from)
+{
+    cr_assert_gt(len, 0);
+    sc_memnet_inject(rig.net, ip(from), 40000, rig.ch.group.s_addr, rig.ch.port, b, (uint16_t)len);
+}
+
+/* ODATA or RDATA sqn (trail) carrying messages first .. first + count - 1 */
+static void
+data(uint8_t type, uint32_t sqn, uint32_t trail, uint64_t first, unsigned count)
+{
+    uint8_t b[1500], tsdu[1400];
+    struct sc_mold_enc e;
+    struct sc_pgm_pkt k;
+
+    cr_assert_eq(sc_mold_enc_init(&e, tsdu, sizeof(tsdu), SESSION, first), 0);
+    for (unsigned i = 0; i < count; i++) {
+        uint8_t m[8];
+        sc_store_be64(m, first + i);
+        cr_assert_eq(sc_mold_enc_add(&e, m, 8), 0);
+    }
+    memset(&k, 0, sizeof(k));
+    k.type = type;
+    k.sport = TSI_PORT;
+    k.dport = rig.ch.pgm_port;
+    memcpy(k.gsi, GSI, 6);
+    k.data.sqn = sqn;
+    k.data.trail = trail;
+    k.tsdu = tsdu;
+    k.tsdu_len = (uint16_t)e.len;
+    send_to_group(b, sc_pgm_encode(b, sizeof(b), &k), SRC_ADDR);
+}
+
+/* ODATA sqn carrying the 4 messages 4 sqn + 1 .. 4 sqn + 4 */
+static void
+odata(uint32_t sqn, uint32_t trail)
+{
+    data(SC_PGM_ODATA, sqn, trail, 4 * (uint64_t)sqn + 1, 4);
+}
+
+static void
+rdata(uint32_t sqn, uint32_t trail)
+{
+    data(SC_PGM_RDATA, sqn, trail, 4 * (uint64_t)sqn + 1, 4);
+}
+
+static void
+spm(uint32_t spm_sqn, uint32_t trail, uint32_t lead)
+{
+    uint8_t b[200];
+    struct sc_pgm_pkt k;
+    uint32_t a = ip(SRC_ADDR);
+
+    memset(&k, 0, sizeof(k));
+    k.type = SC_PGM_SPM;
+    k.sport = TSI_PORT;
+    k.dport = rig.ch.pgm_port;
+    memcpy(k.gsi, GSI, 6);
+    k.spm.sqn = spm_sqn;
+    k.spm.trail = trail;
+    k.spm.lead = lead;
+    k.spm.nla.afi = SC_PGM_AFI_IP;
+    memcpy(k.spm.nla.addr, &a, 4);
+    send_to_group(b, sc_pgm_encode(b, sizeof(b), &k), SRC_ADDR);
+}
+
+/* an NCF from the source, or a NAK another receiver multicast (peer) */
+static void
+nak_like(uint8_t type, const uint32_t *sqns, unsigned n, const char *from)
+{
+    uint8_t b[400];
+    struct sc_pgm_pkt k;
+    uint32_t a = ip(SRC_ADDR);
+
+    memset(&k, 0, sizeof(k));
+    k.type = type;
+    if (type == SC_PGM_NCF) {
+        k.sport = TSI_PORT;
+        k.dport = rig.ch.pgm_port;
+    } else { /* upstream ports, as the peer sent it */
+        k.sport = rig.ch.pgm_port;
+        k.dport = TSI_PORT;
+    }
+    memcpy(k.gsi, GSI, 6);
+    k.nak.sqn = sqns[0];
+    k.nak.src.afi = k.nak.grp.afi = SC_PGM_AFI_IP;
+    memcpy(k.nak.src.addr, &a, 4);
+    memcpy(k.nak.grp.addr, &rig.ch.group.s_addr, 4);
+    if (n > 1) {
+        k.opt.present = SC_PGM_HAS_NAK_LIST;
+        k.opt.nak_list_len = (uint8_t)(n - 1);
+        memcpy(k.opt.nak_list, sqns + 1, (n - 1) * sizeof(uint32_t));
+    }
+    send_to_group(b, sc_pgm_encode(b, sizeof(b), &k), from);
+}
+
+static void
+ncf(uint32_t sqn)
+{
+    nak_like(SC_PGM_NCF, &sqn, 1, SRC_ADDR);
+}
+
+static const struct sc_sub_event *
+event(unsigned i, enum sc_sub_event_type type)
+{
+    cr_assert_lt(i, rig.nev, "event %u never came (%u events)", i, rig.nev);
+    cr_assert_eq(rig.ev[i].ev.type, type, "event %u is type %d, want %d", i, rig.ev[i].ev.type,
+                 type);
+    return &rig.ev[i].ev;
+}
+
+static void
+expect_msgs(uint64_t first, uint64_t last)
+{
+    cr_assert_eq(rig.content_errors, 0);
+    cr_assert_eq(rig.nmsgs, last - first + 1, "%u messages delivered, want %llu..%llu", rig.nmsgs,
+                 (unsigned long long)first, (unsigned long long)last);
+    for (unsigned i = 0; i < rig.nmsgs; i++)
+        cr_assert_eq(rig.msgs[i], first + i, "delivery %u is message %llu, want %llu", i,
+                     (unsigned long long)rig.msgs[i], (unsigned long long)(first + i));
+}
+
+static void
+lan(struct sc_channel_cfg *ch)
+{
+    sim_channel(ch);
+}
+
+/* ------------------------------------------------------------ duplicates */
+
+/* A block whose first message numbers repeat the previous block's last ones
+ * (a replay, a publisher bug): each message number is delivered once. */
+Test(scripted, a_message_number_a_later_block_repeats_is_delivered_once)
+{
+    struct sc_channel_cfg ch;
+
+    lan(&ch);
+    rig_init(&ch);
+    data(SC_PGM_ODATA, 0, 0, 1, 3); /* messages 1, 2, 3 */
+    rig_work();
+    data(SC_PGM_ODATA, 1, 0, 3, 3); /* 3 again, then 4, 5 */
+    rig_work();
+    data(SC_PGM_ODATA, 2, 0, 2, 5); /* 2..6: only 6 is new */
+    rig_work();
+    expect_msgs(1, 6);
+    cr_assert_eq(stats().duplicates, 1 + 4, "each repeated message number is counted");
+    cr_assert_eq(stats().msgs_delivered, 6);
+    rig_fini();
+}
+
+/* A packet held or delivered already, sent again (an RDATA answering someone
+ * else's NAK, a duplicating network): never delivered twice, counted. */
+Test(scripted, a_packet_repeated_by_rdata_or_odata_is_delivered_once)
+{
+    struct sc_channel_cfg ch;
+
+    lan(&ch);
+    rig_init(&ch);
+    odata(0, 0);
+    odata(1, 0);
+    rig_work();
+    expect_msgs(1, 8);
+    rdata(0, 0); /* delivered already */
+    odata(1, 0);
+    rig_work();
+    expect_msgs(1, 8);
+    cr_assert_eq(stats().duplicates, 2);
+    odata(3, 0); /* 2 missing: 3 is held */
+    rig_work();
+    odata(3, 0);
+    rdata(3, 0); /* held already */
+    rig_work();
+    cr_assert_eq(stats().duplicates, 4);
+    expect_msgs(1, 8);
+    rdata(2, 0); /* the repair: 2 then 3, once each */
+    rig_work();
+    expect_msgs(1, 16);
+    cr_assert_eq(stats().repaired, 1);
+    rdata(2, 0);
+    rdata(3, 0);
+    rig_work();
+    expect_msgs(1, 16);
+    cr_assert_eq(stats().duplicates, 6);
+    rig_fini();
+}
+
+/* A packet given up on (its NAKs unanswered) that turns up afterwards is too
+ * late: the loss was reported, delivering it now would break the order. */
+Test(scripted, a_packet_that_arrives_after_its_loss_was_reported_is_not_delivered)
+{
+    struct sc_channel_cfg ch;
+
+    lan(&ch);
+    ch.nak.backoff_ns = 1 * US;
+    ch.nak.ncf_retries = 1;
+    rig_init(&ch);
+    odata(0, 0);
+    odata(2, 0);
+    rig_run_until(rig.now + 2 * MS);
+    event(0, SC_EV_SOURCE_UP);
+    event(1, SC_EV_LOSS);
+    cr_assert_eq(rig.nmsgs, 8);
+    rdata(1, 0);
+    odata(1, 0);
+    rig_work();
+    cr_assert_eq(rig.nmsgs, 8, "the lost packet was delivered after its loss event");
+    cr_assert_eq(stats().duplicates, 2);
+    rig_fini();
+}
+
+/* ------------------------------------------------------------ late join */
+
+/* late_join: live. The first packet heard is an SPM with lead L: L was sent
+ * before we came, so the stream starts at L + 1; heard first as ODATA n, it
+ * starts at n. Nothing before the start is NAKed or delivered. */
+Test(scripted, a_live_joiner_starts_after_an_spms_lead_or_at_the_first_odata)
+{
+    struct sc_channel_cfg ch;
+    const struct sc_sub_event *up;
+
+    lan(&ch);
+    rig_init(&ch);
+    spm(7, 100, 200);
+    rig_work();
+    up = event(0, SC_EV_SOURCE_UP);
+    cr_assert_eq(up->up.join, SC_JOIN_LIVE);
+    cr_assert_eq(up->up.first_packet, 201, "an SPM's lead was sent before we joined: start %llu",
+                 (unsigned long long)up->up.first_packet);
+    odata(200, 100); /* late: before our start */
+    odata(201, 100);
+    odata(202, 100);
+    rig_run_until(rig.now + 10 * MS);
+    expect_msgs(4 * 201 + 1, 4 * 203);
+    cr_assert_eq(stats().rx_before_join, 1);
+    cr_assert_eq(rig.nnaks, 0, "a live joiner NAKed data from before its start");
+    cr_assert_eq(rig.nev, 1, "no loss event for what came before the start");
+    rig_fini();
+
+    rig_init(&ch);
+    odata(300, 100);
+    rig_work();
+    up = event(0, SC_EV_SOURCE_UP);
+    cr_assert_eq(up->up.join, SC_JOIN_LIVE);
+    cr_assert_eq(up->up.first_packet, 300);
+    expect_msgs(4 * 300 + 1, 4 * 301);
+    spm(8, 100, 300); /* the SPM that follows names what we have: nothing to repair */
+    odata(299, 100);
+    rig_run_until(rig.now + 10 * MS);
+    expect_msgs(4 * 300 + 1, 4 * 301);
+    cr_assert_eq(rig.nnaks, 0);
+    rig_fini();
+}
+
+/* late_join: window. It starts at the publisher's trail -- or one receive
+ * window back from the lead when the publisher holds more than that -- and
+ * NAKs everything from there. */
+Test(scripted, a_window_joiner_starts_at_the_trail_or_one_window_before_the_lead)
+{
+    struct sc_channel_cfg ch;
+    const struct sc_sub_event *up;
+    unsigned asked = 0;
+
+    lan(&ch);
+    ch.late_join = SC_LATE_JOIN_WINDOW;
+    rig_init(&ch);
+    spm(1, 150, 200);
+    rig_run_until(rig.now + 200 * US);
+    up = event(0, SC_EV_SOURCE_UP);
+    cr_assert_eq(up->up.join, SC_JOIN_WINDOW);
+    cr_assert_eq(up->up.first_packet, 150);
+    for (uint32_t q = 140; q <= 210; q++) {
+        unsigned c = naks_for(q, NULL, 0);
+        cr_assert_eq(c, q >= 150 && q <= 200 ? 1u : 0u, "sequence %u NAKed %u times", q, c);
+        asked += c;
+    }
+    cr_assert_eq(asked, 51);
+    rig_fini();
+
+    ch.rx_window_packets = 16;
+    rig_init(&ch);
+    spm(1, 100, 200);
+    rig_work();
+    up = event(0, SC_EV_SOURCE_UP);
+    cr_assert_eq(up->up.join, SC_JOIN_WINDOW);
+    cr_assert_eq(up->up.first_packet, 200 + 1 - 16, "one receive window before the lead");
+    rig_fini();
+}
+
+/* A subscriber that is there when the session starts (the trail is still 0
+ * and the lead within one receive window) gets it from packet 0. */
+Test(scripted, a_subscriber_present_from_the_start_starts_at_packet_zero)
+{
+    struct sc_channel_cfg ch;
+    const struct sc_sub_event *up;
+
+    lan(&ch);
+    ch.rx_window_packets = 16;
+    rig_init(&ch);
+    spm(0, 0, 0xFFFFFFFFu); /* a new session's first SPM: nothing sent yet */
+    rig_work();
+    up = event(0, SC_EV_SOURCE_UP);
+    cr_assert_eq(up->up.join, SC_JOIN_FROM_START);
+    cr_assert_eq(up->up.first_packet, 0);
+    odata(0, 0);
+    rig_work();
+    expect_msgs(1, 4);
+    rig_fini();
+
+    rig_init(&ch);
+    odata(15, 0); /* lead 15: 16 packets, one receive window */
+    rig_run_until(rig.now + 200 * US);
+    up = event(0, SC_EV_SOURCE_UP);
+    cr_assert_eq(up->up.join, SC_JOIN_FROM_START);
+    cr_assert_eq(up->up.first_packet, 0);
+    for (uint32_t q = 0; q < 15; q++)
+        cr_assert_eq(naks_for(q, NULL, 0), 1, "sequence %u not NAKed once", q);
+    rig_fini();
+
+    rig_init(&ch);
+    odata(16, 0); /* 17 packets: more than the window holds, so joined live */
+    rig_work();
+    up = event(0, SC_EV_SOURCE_UP);
+    cr_assert_eq(up->up.join, SC_JOIN_LIVE);
+    cr_assert_eq(up->up.first_packet, 16);
+    rig_fini();
+}
+
+/* ------------------------------------------------------------ NAK rounds */
+
+/* No NCF ever: exactly nak.ncf_retries NAKs for the hole, the first after the
+ * back-off (1 us here), each next one a back-off after the previous wait --
+ * repeat / 8, / 4, / 2, then repeat (nak.ramp) -- and the loss event when the
+ * last wait ends, followed by the data held behind the hole. */
+static void
+unanswered_naks(uint32_t retries)
+{
+    struct sc_channel_cfg ch;
+    uint64_t t0, want, when[64];
+    const struct sc_sub_event *loss;
+    unsigned n;
+
+    lan(&ch);
+    ch.nak.backoff_ns = 1 * US; /* exactly 1 us: the times are exact */
+    ch.nak.ncf_retries = retries;
+    rig_init(&ch);
+    odata(0, 0);
+    odata(2, 0);
+    t0 = rig.now;
+    rig_run_until(t0 + 40 * MS);
+    n = naks_for(1, when, 64);
+    cr_assert_eq(n, retries, "%u NAKs before the loss, want nak.ncf_retries = %u", n, retries);
+    cr_assert_eq(rig.nnaks, retries, "NAKs for other sequences");
+    want = t0;
+    for (uint32_t k = 0; k < retries; k++) {
+        want += 1 * US;
+        cr_assert(when[k] >= want && when[k] <= want + 2 * US, "NAK %u at +%llu ns, want +%llu",
+                  k + 1, (unsigned long long)(when[k] - t0), (unsigned long long)(want - t0));
+        want = when[k] + (k < 3 ? ch.nak.repeat_ns >> (3 - k) : ch.nak.repeat_ns);
+    }
+    cr_assert_eq(rig.nev, 2);
+    loss = event(1, SC_EV_LOSS);
+    cr_assert_eq(loss->loss.reason, SC_LOSS_RETRIES);
+    cr_assert_eq(loss->loss.packets, 1);
+    cr_assert_eq(loss->loss.first, 5);
+    cr_assert_eq(loss->loss.last, 8);
+    cr_assert(rig.ev[1].t >= want && rig.ev[1].t <= want + 2 * US,
+              "loss declared at +%llu ns, want +%llu", (unsigned long long)(rig.ev[1].t - t0),
+              (unsigned long long)(want - t0));
+    cr_assert_eq(rig.nmsgs, 8);
+    cr_assert_eq(rig.msgs[4], 9, "the data after the hole");
+    cr_assert_eq(rig.msg_t[4], rig.ev[1].t, "delivered as soon as the hole is given up");
+    cr_assert_eq(stats().lost_packets, 1);
+    cr_assert_eq(stats().naks_sent, retries);
+    rig_fini();
+}
+
+Test(scripted, without_an_ncf_exactly_ncf_retries_naks_then_a_loss_at_the_ramp_times)
+{
+    unanswered_naks(1);
+    unanswered_naks(3);
+    unanswered_naks(6);
+}
+
+/* Every NAK confirmed at once, the repair never sent: exactly
+ * nak.data_retries NAKs, then the loss. */
+Test(scripted, confirmed_naks_without_a_repair_give_up_after_data_retries)
+{
+    struct sc_channel_cfg ch;
+    unsigned answered = 0;
+
+    lan(&ch);
+    ch.nak.backoff_ns = 1 * US;
+    ch.nak.data_retries = 4;
+    ch.nak.ncf_retries = 50;
+    rig_init(&ch);
+    odata(0, 0);
+    odata(2, 0);
+    while (rig.now < S(1) + 100 * MS && rig.nev < 2) {
+        rig_work();
+        while (answered < rig.nnaks) { /* the source confirms every NAK, repairs nothing */
+            ncf(1);
+            answered++;
+        }
+        rig.now += rig.step;
+    }
+    cr_assert_eq(naks_for(1, NULL, 0), 4, "%u NAKs", naks_for(1, NULL, 0));
+    cr_assert_eq(stats().ncf_received, 4);
+    cr_assert_eq(event(1, SC_EV_LOSS)->loss.reason, SC_LOSS_RETRIES);
+    rig_fini();
+}
+
+/* ------------------------------------------------------------ suppression */
+
+/* An NCF for a sequence still in back-off: our NAK for it is never sent, the
+ * suppression is counted, and the repair that follows fills the hole. */
+Test(scripted, an_ncf_during_back_off_means_our_nak_is_never_sent)
+{
+    struct sc_channel_cfg ch;
+
+    lan(&ch); /* back-off 50 us */
+    rig_init(&ch);
+    odata(0, 0);
+    odata(2, 0);
+    rig_work(); /* the hole opens now; the back-off is at least 1 us */
+    ncf(1);     /* someone else's NAK was confirmed */
+    rig_run_until(rig.now + 400 * US); /* well inside the first wait for data (rdata / 8) */
+    cr_assert_eq(naks_for(1, NULL, 0), 0, "NAK sent after the NCF");
+    cr_assert_eq(stats().nak_suppressed, 1);
+    rdata(1, 0);
+    rig_run_until(rig.now + 10 * MS);
+    expect_msgs(1, 12);
+    cr_assert_eq(stats().naks_sent, 0);
+    cr_assert_eq(rig.nev, 1);
+    rig_fini();
+}
+
+/* The same with another receiver's NAK, multicast on the group. */
+Test(scripted, a_peer_nak_during_back_off_suppresses_ours)
+{
+    struct sc_channel_cfg ch;
+    uint32_t q = 1;
+
+    lan(&ch);
+    rig_init(&ch);
+    odata(0, 0);
+    odata(2, 0);
+    rig_work();
+    nak_like(SC_PGM_NAK, &q, 1, PEER_ADDR);
+    rig_run_until(rig.now + 400 * US);
+    cr_assert_eq(naks_for(1, NULL, 0), 0, "NAK sent after a peer's NAK");
+    cr_assert_eq(stats().nak_suppressed, 1);
+    cr_assert_eq(stats().ncf_received, 0);
+    /* no repair: after the wait for data we NAK ourselves */
+    rig_run_until(rig.now + 10 * MS);
+    cr_assert_geq(naks_for(1, NULL, 0), 1);
+    rig_fini();
+}
+
+/* An NCF lists several sequences (OPT_NAK_LIST): it confirms every one. */
+Test(scripted, an_ncf_with_a_nak_list_confirms_every_sequence_in_it)
+{
+    struct sc_channel_cfg ch;
+    const uint32_t q[3] = { 1, 3, 2 };
+
+    lan(&ch);
+    rig_init(&ch);
+    odata(0, 0);
+    odata(4, 0);
+    rig_work();
+    nak_like(SC_PGM_NCF, q, 3, SRC_ADDR);
+    rig_run_until(rig.now + 400 * US);
+    cr_assert_eq(rig.nnaks, 0, "a sequence of the list was NAKed");
+    cr_assert_eq(stats().nak_suppressed, 3);
+    rig_fini();
+}
+
+/* An NCF with a malformed OPT_NAK_LIST is dropped as a bad option chain:
+ * it confirms nothing. */
+Test(scripted, an_ncf_with_a_malformed_nak_list_is_dropped)
+{
+    struct sc_channel_cfg ch;
+    uint8_t b[200];
+    struct sc_pgm_pkt k;
+    uint32_t a = ip(SRC_ADDR);
+    size_t len;
+
+    lan(&ch);
+    rig_init(&ch);
+    odata(0, 0);
+    odata(2, 0);
+    rig_work();
+    memset(&k, 0, sizeof(k));
+    k.type = SC_PGM_NCF;
+    k.sport = TSI_PORT;
+    k.dport = ch.pgm_port;
+    memcpy(k.gsi, GSI, 6);
+    k.nak.sqn = 1;
+    k.nak.src.afi = k.nak.grp.afi = SC_PGM_AFI_IP;
+    memcpy(k.nak.src.addr, &a, 4);
+    memcpy(k.nak.grp.addr, &ch.group.s_addr, 4);
+    len = sc_pgm_header_len(&k);
+    cr_assert_eq(sc_pgm_encode(b, sizeof(b), &k), (int)len);
+    /* OPT_LENGTH (total 4 + 10), OPT_NAK_LIST of length 10: 1.5 sequences */
+    b[5] |= SC_PGM_OPT_PRESENT | SC_PGM_OPT_NETWORK;
+    memcpy(b + len, "\x00\x04\x00\x0e\x82\x0a\x00\x00\x00\x00\x00\x01\x00\x00", 14);
+    len += 14;
+    sc_store_be16(b + 6, 0);
+    sc_store_be16(b + 6, sc_pgm_checksum(b, len));
+    send_to_group(b, (int)len, SRC_ADDR);
+    rig_run_until(rig.now + 200 * US); /* one back-off (<= 50 us), not the repeat (250 us) */
+    cr_assert_eq(stats().rx_bad[-SC_PERR_OPTIONS], 1);
+    cr_assert_eq(stats().ncf_received, 0);
+    cr_assert_eq(stats().nak_suppressed, 0);
+    cr_assert_eq(naks_for(1, NULL, 0), 1, "the hole is NAKed as if no NCF came");
+    rig_fini();
+}
+
+/* ------------------------------------------------------------ publisher side */
+
+static struct prig {
+    struct sc_memnet *net;
+    struct sc_channel_cfg ch;
+    struct sc_pub *pub;
+    struct sc_xport *cap; /* a receiver on the group: what the publisher multicasts */
+    uint64_t now;
+    uint8_t gsi[6];
+    uint16_t sport;
+    struct {
+        uint64_t t;
+        struct sc_pgm_pkt k;
+    } pk[4096];
+    unsigned npk;
+} prig;
+
+static void
+prig_init(const struct sc_channel_cfg *ch)
+{
+    struct sc_xport_params xp;
+    struct sc_xport *x;
+    struct sc_err err;
+
+    memset(&prig, 0, sizeof(prig));
+    prig.ch = *ch;
+    prig.now = S(1);
+    prig.net = sc_memnet_create(8, 8192);
+    sc_xport_params_from(&xp, ch, SC_XPORT_PUB);
+    cr_assert_eq(sc_memnet_open(prig.net, &x, ip(SRC_ADDR), &xp), 0);
+    cr_assert_eq(sc_pub_create_on(&prig.pub, ch, x, 5, &err), 0, "%s", err.msg);
+    sc_pub_tsi(prig.pub, prig.gsi, &prig.sport);
+    sc_xport_params_from(&xp, ch, SC_XPORT_SUB);
+    cr_assert_eq(sc_memnet_open(prig.net, &prig.cap, ip(SUB_ADDR), &xp), 0);
+}
+
+static void
+prig_fini(void)
+{
+    sc_pub_destroy(prig.pub);
+    sc_xport_close(prig.cap);
+    sc_memnet_destroy(prig.net);
+}
+
+static struct sc_pub_stats
+pstats(void)
+{
+    struct sc_pub_stats st;
+    sc_pub_get_stats(prig.pub, &st);
+    return st;
+}
+
+static void
+prig_work(void)
+{
+    static uint8_t bufs[32][2048];
+    struct sc_pkt in[32];
+    uint16_t got;
+
+    sc_pub_do_work(prig.pub, prig.now);
+    do {
+        for (int i = 0; i < 32; i++)
+            in[i] = (struct sc_pkt){ .data = bufs[i], .cap = sizeof(bufs[i]) };
+        got = prig.cap->ops->rx_burst(prig.cap, in, 32);
+        for (uint16_t i = 0; i < got; i++) {
+            cr_assert_lt(prig.npk, 4096);
+            cr_assert_eq(sc_pgm_decode(in[i].data, in[i].len, &prig.pk[prig.npk].k, 0), 0);
+            prig.pk[prig.npk].k.tsdu = NULL; /* the buffer is reused */
+            prig.pk[prig.npk++].t = prig.now;
+        }
+    } while (got == 32);
+}
+
+/* Run as an event loop would: wake at the publisher's deadline. */
+static void
+prig_run_until(uint64_t t)
+{
+    while (prig.now < t) {
+        uint64_t d;
+        prig_work();
+        d = sc_pub_deadline(prig.pub);
+        prig.now = d > prig.now ? (d < t ? d : t) : prig.now + 64;
+    }
+}
+
+static void
+prig_send(unsigned n)
+{
+    uint8_t m[8];
+
+    for (unsigned i = 0; i < n; i++) {
+        sc_store_be64(m, i);
+        cr_assert_eq(sc_pub_send(prig.pub, m, 8, prig.now), 0);
+    }
+    sc_pub_flush(prig.pub, prig.now);
+    prig_work();
+}
+
+/* A NAK from a receiver to the publisher's NAK port, with an option area
+ * given as raw bytes (NULL: a well-formed NAK list of the sqns after the first). */
+static void
+nak_to_pub(const uint32_t *sqns, unsigned n, const uint8_t *opts, size_t olen)
+{
+    uint8_t b[600];
+    struct sc_pgm_pkt k;
+    uint32_t a = ip(SRC_ADDR);
+    int len;
+
+    memset(&k, 0, sizeof(k));
+    k.type = SC_PGM_NAK;
+    k.sport = prig.ch.pgm_port;
+    k.dport = prig.sport;
+    memcpy(k.gsi, prig.gsi, 6);
+    k.nak.sqn = sqns[0];
+    k.nak.src.afi = k.nak.grp.afi = SC_PGM_AFI_IP;
+    memcpy(k.nak.src.addr, &a, 4);
+    memcpy(k.nak.grp.addr, &prig.ch.group.s_addr, 4);
+    if (!opts && n > 1) {
+        k.opt.present = SC_PGM_HAS_NAK_LIST;
+        k.opt.nak_list_len = (uint8_t)(n - 1);
+        memcpy(k.opt.nak_list, sqns + 1, (n - 1) * sizeof(uint32_t));
+    }
+    len = sc_pgm_encode(b, sizeof(b), &k);
+    cr_assert_gt(len, 0);
+    if (opts) {
+        b[5] |= SC_PGM_OPT_PRESENT | SC_PGM_OPT_NETWORK;
+        memcpy(b + len, opts, olen);
+        len += (int)olen;
+        sc_store_be16(b + 6, 0);
+        sc_store_be16(b + 6, sc_pgm_checksum(b, (size_t)len));
+    }
+    sc_memnet_inject(prig.net, ip(SUB_ADDR), 40000, ip(SRC_ADDR), prig.ch.nak_port, b,
+                     (uint16_t)len);
+}
+
+static unsigned
+count_type(uint8_t type, unsigned from)
+{
+    unsigned c = 0;
+    for (unsigned i = from; i < prig.npk; i++)
+        c += prig.pk[i].k.type == type;
+    return c;
+}
+
+/* A NAK whose OPT_NAK_LIST length is not 4 + 4 n (n >= 1) -- with an option
+ * chain otherwise consistent, so only that check can catch it -- is dropped
+ * as a bad option chain: no NCF, no repair, not counted as a NAK. A good list
+ * next to it is served: one NCF echoing the three sequences, three repairs. */
+Test(scripted, a_nak_with_a_malformed_nak_list_length_is_rejected)
+{
+    static const struct {
+        const char *what;
+        uint8_t opts[16];
+        size_t len;
+    } bad[] = {
+        /* OPT_LENGTH total 14 | OPT_NAK_LIST|END, length 10 (4 + 6) */
+        { "length 10", "\x00\x04\x00\x0e\x82\x0a\x00\x00\x00\x00\x00\x01\x00\x00", 14 },
+        /* OPT_LENGTH total 8 | OPT_NAK_LIST|END, length 4: no sequence at all */
+        { "length 4", "\x00\x04\x00\x08\x82\x04\x00\x00", 8 },
+        /* OPT_LENGTH total 13 | OPT_NAK_LIST|END, length 9 */
+        { "length 9", "\x00\x04\x00\x0d\x82\x09\x00\x00\x00\x00\x00\x01\x00", 13 },
+    };
+    struct sc_channel_cfg ch;
+    struct sc_pub_stats st;
+    const uint32_t q[3] = { 1, 2, 3 };
+    unsigned from;
+
+    lan(&ch);
+    prig_init(&ch);
+    prig_run_until(prig.now + 1 * MS);
+    prig_send(1);
+    for (int i = 0; i < 4; i++) { /* packets 0..4 */
+        prig.now += 10 * US;
+        prig_send(1);
+    }
+    prig_run_until(prig.now + 1 * MS);
+    cr_assert_eq(pstats().odata_sent, 5);
+    from = prig.npk;
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        nak_to_pub(q, 1, bad[i].opts, bad[i].len);
+        prig_run_until(prig.now + 100 * US);
+        st = pstats();
+        cr_assert_eq(st.rx_bad[-SC_PERR_OPTIONS], i + 1, "%s: not dropped as a bad option chain",
+                     bad[i].what);
+        cr_assert_eq(st.naks_received, 0, "%s: accepted", bad[i].what);
+        cr_assert_eq(st.ncf_sent, 0, "%s: confirmed", bad[i].what);
+        cr_assert_eq(count_type(SC_PGM_RDATA, from), 0, "%s: repaired", bad[i].what);
+    }
+    nak_to_pub(q, 3, NULL, 0); /* the same, well-formed */
+    prig_run_until(prig.now + 100 * US);
+    st = pstats();
+    cr_assert_eq(st.naks_received, 1);
+    cr_assert_eq(st.nak_sqns, 3);
+    cr_assert_eq(st.ncf_sent, 1);
+    cr_assert_eq(count_type(SC_PGM_NCF, from), 1);
+    for (unsigned i = from; i < prig.npk; i++)
+        if (prig.pk[i].k.type == SC_PGM_NCF) {
+            cr_assert_eq(prig.pk[i].k.nak.sqn, 1);
+            cr_assert_eq(prig.pk[i].k.opt.nak_list_len, 2);
+            cr_assert_eq(prig.pk[i].k.opt.nak_list[0], 2);
+            cr_assert_eq(prig.pk[i].k.opt.nak_list[1], 3);
+        }
+    cr_assert_eq(count_type(SC_PGM_RDATA, from), 3);
+    prig_fini();
+}
+
+/* Heartbeats: after every burst of data -- not only the first -- SPMs come at
+ * exactly spm.heartbeat[0], then [1], [2], ... apart, each naming the last
+ * packet sent as its lead; then nothing until spm.ambient. */
+Test(scripted, heartbeat_spms_follow_every_burst_at_the_schedule)
+{
+    struct sc_channel_cfg ch;
+    uint64_t t_burst[3], sum = 0;
+
+    lan(&ch);
+    prig_init(&ch);
+    for (unsigned i = 0; i < ch.spm.nheartbeat; i++)
+        sum += ch.spm.heartbeat_ns[i];
+    cr_assert_lt(sum + 100 * MS, ch.spm.ambient_ns, "the schedule must end before spm.ambient");
+    prig_run_until(prig.now + sum + 10 * MS); /* the start-up SPMs are over */
+    for (int b = 0; b < 3; b++) {
+        unsigned from, nspm = 0;
+        uint64_t last;
+
+        prig.now += 10 * MS;
+        from = prig.npk;
+        prig_send(3); /* a burst: one packet */
+        t_burst[b] = prig.now;
+        cr_assert_eq(count_type(SC_PGM_ODATA, from), 1, "burst %d went out in one packet", b);
+        prig_run_until(t_burst[b] + sum + 50 * MS);
+        last = t_burst[b];
+        for (unsigned i = from; i < prig.npk; i++) {
+            const struct sc_pgm_pkt *k = &prig.pk[i].k;
+            uint64_t gap, want;
+            if (k->type != SC_PGM_SPM)
+                continue;
+            cr_assert_lt(nspm, ch.spm.nheartbeat, "burst %d: more SPMs than the schedule has", b);
+            gap = prig.pk[i].t - last;
+            want = ch.spm.heartbeat_ns[nspm];
+            cr_assert(gap >= want && gap <= want + 3 * US,
+                      "burst %d, heartbeat %u: %llu ns after the previous, want spm.heartbeat[%u] "
+                      "= %llu", b, nspm, (unsigned long long)gap, nspm, (unsigned long long)want);
+            cr_assert_eq(k->spm.lead, (uint32_t)b, "burst %d: SPM lead %u", b, k->spm.lead);
+            cr_assert_eq(k->spm.trail, 0);
+            last = prig.pk[i].t;
+            nspm++;
+        }
+        cr_assert_eq(nspm, ch.spm.nheartbeat, "burst %d: %u heartbeats, want %u", b, nspm,
+                     ch.spm.nheartbeat);
+    }
+    prig_fini();
+}
+
+/* A publisher held back by its data rate for longer than window.time keeps
+ * every packet it has not sent: they all go out and every message arrives;
+ * what leaves the window by age is only ever what was sent. */
+Test(scripted, a_window_held_back_longer_than_window_time_keeps_what_is_unsent)
+{
+    static struct sim sim;
+    struct sc_channel_cfg ch;
+    struct sc_pub_stats ps;
+    const uint64_t n = 300; /* one message a packet: ~1,050 bytes each */
+    uint64_t end;
+
+    sim_channel(&ch);
+    ch.data_rate_bps = 8000000;  /* 1 MB/s: ~1 ms a packet, ~0.3 s for the lot */
+    ch.window_ns = 1 * MS;       /* far shorter than the backlog takes to drain */
+    sim_init(&sim, &ch, 1, NULL, NULL);
+    sim.msg_size = 1000;
+    sim_publish(&sim, n, (unsigned)n); /* all queued at once */
+    end = sim.now + S(2);
+    while (sim.now < end) {
+        sim_run_for(&sim, 100 * US);
+        sc_pub_get_stats(sim.pub, &ps);
+        cr_assert_leq(ps.window_evicted, ps.odata_sent, "evicted %llu with %llu sent",
+                      (unsigned long long)ps.window_evicted, (unsigned long long)ps.odata_sent);
+        cr_assert_leq(ps.window_trail, ps.odata_sent, "the trail passed unsent packets");
+        if (sim_source(&sim, 0, 0) && sim_source(&sim, 0, 0)->next > n && ps.window_evicted == n)
+            break;
+    }
+    sc_pub_get_stats(sim.pub, &ps);
+    cr_assert_gt(ps.data_rate_limited, 0, "the rate never held anything back");
+    cr_assert_eq(ps.odata_sent, n);
+    cr_assert_eq(ps.window_evicted, n, "sent and older than window.time: all gone by now");
+    cr_assert_not_null(sim_source(&sim, 0, 0));
+    cr_assert_eq(sim.subs[0].order_errors + sim.subs[0].content_errors, 0, "%s",
+                 sim.subs[0].first_error);
+    cr_assert_eq(sim_source(&sim, 0, 0)->delivered, n);
+    cr_assert_eq(sim_source(&sim, 0, 0)->nloss, 0);
+    sim_fini(&sim);
+}
