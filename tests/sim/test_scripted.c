@@ -707,6 +707,7 @@ static struct prig {
     struct sc_pub *pub;
     struct sc_xport *cap; /* a receiver on the group: what the publisher multicasts */
     uint64_t now;
+    uint64_t spin_ns; /* the step while the deadline says "now" (work waiting) */
     uint8_t gsi[6];
     uint16_t sport;
     struct {
@@ -726,6 +727,7 @@ prig_init(const struct sc_channel_cfg *ch)
     memset(&prig, 0, sizeof(prig));
     prig.ch = *ch;
     prig.now = S(1);
+    prig.spin_ns = 64;
     prig.net = sc_memnet_create(8, 8192);
     sc_xport_params_from(&xp, ch, SC_XPORT_PUB);
     cr_assert_eq(sc_memnet_open(prig.net, &x, ip(SRC_ADDR), &xp), 0);
@@ -780,7 +782,7 @@ prig_run_until(uint64_t t)
         uint64_t d;
         prig_work();
         d = sc_pub_deadline(prig.pub);
-        prig.now = d > prig.now ? (d < t ? d : t) : prig.now + 64;
+        prig.now = d > prig.now ? (d < t ? d : t) : prig.now + prig.spin_ns;
     }
 }
 
@@ -989,4 +991,101 @@ Test(scripted, a_window_held_back_longer_than_window_time_keeps_what_is_unsent)
     cr_assert_eq(sim_source(&sim, 0, 0)->delivered, n);
     cr_assert_eq(sim_source(&sim, 0, 0)->nloss, 0);
     sim_fini(&sim);
+}
+
+/* Once a packet is given up on (LOST), it is too late even if delivery has
+ * not reached it yet (an earlier hole still waits for its repair): data for it
+ * that turns up is dropped as a duplicate, and the loss is reported where it
+ * falls -- never a loss counted and the data delivered as well. */
+Test(scripted, a_packet_given_up_on_is_too_late_even_before_delivery_reaches_it)
+{
+    struct sc_channel_cfg ch;
+    const struct sc_sub_event *loss;
+    uint64_t t0;
+
+    lan(&ch);
+    ch.nak.ncf_retries = 1; /* unconfirmed: lost after one NAK and repeat / 8 */
+    rig_init(&ch);
+    odata(0, 0);
+    odata(3, 0); /* 1 and 2 missing */
+    rig_work();
+    t0 = rig.now;
+    ncf(1); /* 1 waits for its repair (rdata / 8 = 500 us); 2 is NAKed, unconfirmed */
+    rig_run_until(t0 + 400 * US);
+    cr_assert_eq(naks_for(2, NULL, 0), 1);
+    cr_assert_eq(naks_for(1, NULL, 0), 0);
+    cr_assert_eq(stats().lost_packets, 1, "2 is given up on at <= 50 + 250 us");
+    cr_assert_eq(rig.nmsgs, 4, "nothing after the hole at 1 yet");
+    rdata(2, 0); /* too late */
+    rig_run_until(t0 + 450 * US);
+    cr_assert_eq(stats().duplicates, 1, "data for a lost packet was taken");
+    rdata(1, 0);
+    rig_run_until(t0 + 500 * US);
+    cr_assert_eq(rig.nmsgs, 12);
+    for (unsigned i = 0; i < 8; i++)
+        cr_assert_eq(rig.msgs[i], 1 + i);
+    for (unsigned i = 8; i < 12; i++)
+        cr_assert_eq(rig.msgs[i], 13 + i - 8, "delivery %u: %llu", i,
+                     (unsigned long long)rig.msgs[i]);
+    cr_assert_eq(rig.nev, 2);
+    loss = event(1, SC_EV_LOSS);
+    cr_assert_eq(loss->loss.first, 9);
+    cr_assert_eq(loss->loss.last, 12);
+    cr_assert_eq(loss->loss.packets, 1);
+    cr_assert_eq(loss->loss.reason, SC_LOSS_RETRIES);
+    cr_assert_eq(stats().lost_packets, 1);
+    cr_assert_eq(stats().repaired, 1);
+    rig_fini();
+}
+
+/* A NAK for a packet stored but not sent yet (held back by the data rate) is
+ * not repaired -- a repair would overtake its own ODATA -- but answered as
+ * outside the window; the packet then goes out once, as ODATA. A NAK for a
+ * packet sent is repaired. */
+Test(scripted, a_nak_for_a_packet_not_yet_sent_is_not_repaired)
+{
+    struct sc_channel_cfg ch;
+    struct sc_pub_stats st;
+    uint8_t m[1000];
+    uint64_t sent;
+    uint32_t q[2];
+    bool odata_seen[64] = { false };
+
+    lan(&ch);
+    ch.data_rate_bps = 1000000; /* ~11 packets at once, then one every ~9 ms */
+    prig_init(&ch);
+    prig.spin_ns = 10 * US; /* a loop polling every 10 us while the rate holds data back */
+    prig_run_until(prig.now + 1 * MS);
+    memset(m, 'm', sizeof(m));
+    for (int i = 0; i < 20; i++) /* one message a packet */
+        cr_assert_eq(sc_pub_send(prig.pub, m, sizeof(m), prig.now), 0);
+    sc_pub_flush(prig.pub, prig.now);
+    prig_work();
+    sent = pstats().odata_sent;
+    cr_assert(sent > 3 && sent < 20, "%llu of 20 sent at once", (unsigned long long)sent);
+    q[0] = (uint32_t)sent;     /* the next to go, not sent yet */
+    q[1] = (uint32_t)sent + 5; /* stored, further back */
+    nak_to_pub(q, 2, NULL, 0);
+    prig_work();
+    st = pstats();
+    cr_assert_eq(st.nak_out_of_window, 2);
+    cr_assert_eq(st.rdata_sent, 0, "a packet not sent yet was repaired");
+    q[0] = 3;
+    nak_to_pub(q, 1, NULL, 0);
+    prig_run_until(prig.now + 1 * S(1));
+    st = pstats();
+    cr_assert_eq(st.odata_sent, 20);
+    cr_assert_eq(st.rdata_sent, 1);
+    for (unsigned i = 0; i < prig.npk; i++) {
+        const struct sc_pgm_pkt *k = &prig.pk[i].k;
+        if (k->type == SC_PGM_ODATA) {
+            cr_assert_lt(k->data.sqn, 64);
+            cr_assert_not(odata_seen[k->data.sqn], "ODATA %u sent twice", k->data.sqn);
+            odata_seen[k->data.sqn] = true;
+        } else if (k->type == SC_PGM_RDATA) {
+            cr_assert_eq(k->data.sqn, 3);
+            cr_assert(odata_seen[3], "RDATA before its ODATA");
+        }
+    }
+    prig_fini();
 }

@@ -273,6 +273,7 @@ Test(nak, ncfs_without_the_data_give_up_after_data_retries)
         }
         if (due == UINT64_MAX)
             break;
+        cr_assert_gt(due, now, "a poll left a timer due now without acting on it");
         now = due;
     }
     cr_assert_eq(rec.calls, retries, "%u NAKs, want %u", rec.calls, retries);
