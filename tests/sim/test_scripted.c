@@ -57,6 +57,9 @@ static struct rig {
     struct nak_seen naks[256];
     unsigned nnaks;
     unsigned content_errors;
+    bool raw; /* framing: raw -- keep the bytes of the first deliveries */
+    uint8_t body[16][256];
+    size_t body_len[16];
 } rig;
 
 static uint32_t
@@ -70,8 +73,12 @@ on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, si
 {
     (void)ctx;
     (void)src;
-    if (len != 8 || sc_load_be64(msg) != seq)
+    if (rig.raw && rig.nmsgs < 16) {
+        rig.body_len[rig.nmsgs] = len;
+        memcpy(rig.body[rig.nmsgs], msg, len < 256 ? len : 256);
+    } else if (!rig.raw && (len != 8 || sc_load_be64(msg) != seq)) {
         rig.content_errors++;
+    }
     cr_assert_lt(rig.nmsgs, 8192);
     rig.msg_t[rig.nmsgs] = rig.now;
     rig.msgs[rig.nmsgs++] = seq;
@@ -97,6 +104,7 @@ rig_init(const struct sc_channel_cfg *ch)
 
     memset(&rig, 0, sizeof(rig));
     rig.ch = *ch;
+    rig.raw = ch->framing == SC_FRAMING_RAW;
     rig.now = S(1);
     rig.step = 1 * US;
     rig.net = sc_memnet_create(8, 4096);
@@ -713,9 +721,19 @@ static struct prig {
     struct {
         uint64_t t;
         struct sc_pgm_pkt k;
+        uint64_t hash; /* of the TSDU */
     } pk[4096];
     unsigned npk;
 } prig;
+
+static uint64_t
+fnv1a(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    while (n--)
+        h = (h ^ *p++) * 0x100000001b3ull;
+    return h;
+}
 
 static void
 prig_init(const struct sc_channel_cfg *ch)
@@ -768,6 +786,7 @@ prig_work(void)
         for (uint16_t i = 0; i < got; i++) {
             cr_assert_lt(prig.npk, 4096);
             cr_assert_eq(sc_pgm_decode(in[i].data, in[i].len, &prig.pk[prig.npk].k, 0), 0);
+            prig.pk[prig.npk].hash = fnv1a(prig.pk[prig.npk].k.tsdu, prig.pk[prig.npk].k.tsdu_len);
             prig.pk[prig.npk].k.tsdu = NULL; /* the buffer is reused */
             prig.pk[prig.npk++].t = prig.now;
         }
@@ -1086,6 +1105,244 @@ Test(scripted, a_nak_for_a_packet_not_yet_sent_is_not_repaired)
             cr_assert_eq(k->data.sqn, 3);
             cr_assert(odata_seen[3], "RDATA before its ODATA");
         }
+    }
+    prig_fini();
+}
+
+/* The trail in ODATA (the oldest packet the source still holds) moving past a
+ * hole: the hole can no longer be repaired, so it is a loss at once, typed
+ * "not in the window" -- no NAK for it, no waiting out the retries. */
+Test(scripted, an_odata_trail_past_a_hole_declares_it_lost_at_once)
+{
+    struct sc_channel_cfg ch;
+    const struct sc_sub_event *loss;
+
+    lan(&ch);
+    rig_init(&ch);
+    odata(0, 0);
+    odata(2, 0); /* 1 missing: back-off started */
+    rig_work();
+    odata(3, 2); /* the source holds 2.. only */
+    rig_work();
+    cr_assert_eq(rig.nev, 2, "no loss event at once");
+    loss = event(1, SC_EV_LOSS);
+    cr_assert_eq(loss->loss.reason, SC_LOSS_NOT_IN_WINDOW);
+    cr_assert_eq(loss->loss.first, 5);
+    cr_assert_eq(loss->loss.last, 8);
+    cr_assert_eq(loss->loss.packets, 1);
+    cr_assert_eq(rig.nmsgs, 12, "the data after the hole waits no longer");
+    for (unsigned i = 0; i < 12; i++)
+        cr_assert_eq(rig.msgs[i], i < 4 ? 1 + i : 9 + (i - 4));
+    rig_run_until(rig.now + 10 * MS);
+    cr_assert_eq(rig.nnaks, 0, "a packet the source no longer holds was NAKed");
+    cr_assert_eq(stats().lost_packets, 1);
+    rig_fini();
+}
+
+/* A source that falls silent with a hole open: SOURCE_DOWN (timeout) at
+ * source_timeout after it was last heard; its window is held for another
+ * source_timeout, then the hole is reported lost as "source gone" and the data
+ * held behind it is delivered. */
+Test(scripted, a_silent_source_goes_down_and_its_gaps_end_as_source_gone)
+{
+    struct sc_channel_cfg ch;
+    const struct sc_sub_event *ev;
+    uint64_t t0;
+
+    lan(&ch);
+    ch.source_timeout_ns = 100 * MS;
+    ch.nak.ncf_retries = 255; /* the NAKs cannot give up first */
+    ch.nak.ramp = false;
+    ch.nak.repeat_ns = 10 * MS;
+    rig_init(&ch);
+    odata(0, 0);
+    odata(2, 0);
+    rig_work();
+    t0 = rig.now;
+    rig.step = 10 * US;
+    rig_run_until(t0 + 250 * MS);
+    cr_assert_eq(rig.nev, 3, "%u events", rig.nev);
+    ev = event(1, SC_EV_SOURCE_DOWN);
+    cr_assert_eq(ev->down.reason, SC_DOWN_TIMEOUT);
+    cr_assert(rig.ev[1].t >= t0 + 100 * MS && rig.ev[1].t <= t0 + 100 * MS + 20 * US,
+              "down at +%llu ns", (unsigned long long)(rig.ev[1].t - t0));
+    ev = event(2, SC_EV_LOSS);
+    cr_assert_eq(ev->loss.reason, SC_LOSS_SOURCE_GONE);
+    cr_assert_eq(ev->loss.first, 5);
+    cr_assert_eq(ev->loss.last, 8);
+    cr_assert(rig.ev[2].t >= t0 + 200 * MS && rig.ev[2].t <= t0 + 200 * MS + 20 * US,
+              "lost at +%llu ns", (unsigned long long)(rig.ev[2].t - t0));
+    cr_assert_eq(rig.nmsgs, 8);
+    cr_assert_eq(rig.msgs[3], 4);
+    cr_assert_eq(rig.msgs[4], 9, "the data held behind the hole");
+    cr_assert_eq(rig.msg_t[4], rig.ev[2].t);
+    cr_assert_lt(naks_for(1, NULL, 0), 12, "NAKs went on after the source was down");
+    rig_fini();
+}
+
+/* framing: raw -- an APDU in OPT_FRAGMENT pieces is delivered whole once every
+ * piece is there; pieces whose offsets do not line up can never make it: they
+ * are a loss (packet range), never a garbled message. */
+static void
+fragment(uint32_t sqn, uint32_t first, uint32_t off, uint32_t apdu_len, const char *bytes,
+         uint16_t n)
+{
+    uint8_t b[400];
+    struct sc_pgm_pkt k;
+
+    memset(&k, 0, sizeof(k));
+    k.type = SC_PGM_ODATA;
+    k.sport = TSI_PORT;
+    k.dport = rig.ch.pgm_port;
+    memcpy(k.gsi, GSI, 6);
+    k.data.sqn = sqn;
+    k.tsdu = (const uint8_t *)bytes;
+    k.tsdu_len = n;
+    if (apdu_len) {
+        k.opt.present = SC_PGM_HAS_FRAGMENT;
+        k.opt.frag = (struct sc_pgm_frag){ first, off, apdu_len };
+    }
+    send_to_group(b, sc_pgm_encode(b, sizeof(b), &k), SRC_ADDR);
+}
+
+Test(scripted, fragments_that_do_not_line_up_are_a_loss_not_a_garbled_message)
+{
+    struct sc_channel_cfg ch;
+    const struct sc_sub_event *loss;
+
+    lan(&ch);
+    ch.framing = SC_FRAMING_RAW;
+    rig_init(&ch);
+    fragment(2, 0, 20, 30, "CCCCCCCCCC", 10); /* out of order: held */
+    fragment(0, 0, 0, 30, "AAAAAAAAAA", 10);
+    fragment(1, 0, 10, 30, "BBBBBBBBBB", 10);
+    rig_work();
+    cr_assert_eq(rig.nmsgs, 1);
+    cr_assert_eq(rig.msgs[0], 0, "raw framing: the first packet's sequence");
+    cr_assert_eq(rig.body_len[0], 30);
+    cr_assert_eq(memcmp(rig.body[0], "AAAAAAAAAABBBBBBBBBBCCCCCCCCCC", 30), 0);
+    fragment(3, 3, 0, 30, "DDDDDDDDDD", 10);
+    fragment(4, 3, 20, 30, "FFFFFFFFFF", 10); /* says 20 where 10 belongs */
+    fragment(5, 3, 10, 30, "EEEEEEEEEE", 10);
+    fragment(6, 0, 0, 0, "whole", 5);
+    rig_run_until(rig.now + 100 * US);
+    cr_assert_eq(rig.nmsgs, 2, "%u messages: a garbled APDU was delivered", rig.nmsgs);
+    cr_assert_eq(rig.msgs[1], 6);
+    cr_assert_eq(rig.body_len[1], 5);
+    cr_assert_eq(memcmp(rig.body[1], "whole", 5), 0);
+    loss = event(1, SC_EV_LOSS);
+    cr_assert_eq(loss->loss.first, 3);
+    cr_assert_eq(loss->loss.last, 5);
+    cr_assert_eq(loss->loss.packets, 3);
+    rig_fini();
+}
+
+/* The publisher serves NAKs for its own group only: a NAK naming another
+ * group is not ours -- no NCF, no repair, counted. */
+Test(scripted, a_nak_naming_another_group_is_not_served)
+{
+    struct sc_channel_cfg ch;
+    struct sc_pub_stats st;
+    uint8_t b[200];
+    struct sc_pgm_pkt k;
+    unsigned from;
+    int len;
+
+    lan(&ch);
+    prig_init(&ch);
+    prig_run_until(prig.now + 1 * MS);
+    prig_send(1);
+    prig_run_until(prig.now + 1 * MS);
+    from = prig.npk;
+    memset(&k, 0, sizeof(k));
+    k.type = SC_PGM_NAK;
+    k.sport = ch.pgm_port;
+    k.dport = prig.sport;
+    memcpy(k.gsi, prig.gsi, 6);
+    k.nak.sqn = 0;
+    k.nak.src.afi = k.nak.grp.afi = SC_PGM_AFI_IP;
+    k.nak.grp.addr[0] = 239;
+    k.nak.grp.addr[1] = 1;
+    k.nak.grp.addr[2] = 2;
+    k.nak.grp.addr[3] = 3;
+    len = sc_pgm_encode(b, sizeof(b), &k);
+    sc_memnet_inject(prig.net, ip(SUB_ADDR), 40000, ip(SRC_ADDR), ch.nak_port, b, (uint16_t)len);
+    prig_run_until(prig.now + 1 * MS);
+    st = pstats();
+    cr_assert_eq(st.rx_not_ours, 1);
+    cr_assert_eq(st.naks_received, 0);
+    cr_assert_eq(count_type(SC_PGM_NCF, from) + count_type(SC_PGM_RDATA, from), 0);
+    /* the same NAK for our group is served */
+    memcpy(k.nak.grp.addr, &ch.group.s_addr, 4);
+    len = sc_pgm_encode(b, sizeof(b), &k);
+    sc_memnet_inject(prig.net, ip(SUB_ADDR), 40000, ip(SRC_ADDR), ch.nak_port, b, (uint16_t)len);
+    prig_run_until(prig.now + 1 * MS);
+    cr_assert_eq(pstats().naks_received, 1);
+    cr_assert_eq(count_type(SC_PGM_NCF, from), 1);
+    cr_assert_eq(count_type(SC_PGM_RDATA, from), 1);
+    prig_fini();
+}
+
+/* framing: raw -- a message that fills one packet goes as one ODATA without
+ * OPT_FRAGMENT; one byte more, or exactly N fragments' worth, goes as exactly
+ * the fragments it needs, each naming the APDU's first packet, its offset and
+ * length, with the bytes in order. */
+Test(scripted, a_large_message_is_sent_as_exactly_the_fragments_it_needs)
+{
+    /* per packet: MTU - IP/UDP (28) - PGM header (16) - ODATA body (8); a
+     * fragment also carries OPT_LENGTH + OPT_FRAGMENT (20) */
+    struct sc_channel_cfg ch;
+    static uint8_t m[8000];
+    size_t tsdu_max, frag_max;
+    struct {
+        size_t len;
+        unsigned pkts;
+    } cases[4];
+    uint32_t next_sqn = 0;
+
+    lan(&ch);
+    ch.framing = SC_FRAMING_RAW;
+    tsdu_max = ch.mtu - 28 - 16 - 8;
+    frag_max = tsdu_max - 20;
+    cases[0].len = tsdu_max, cases[0].pkts = 1;
+    cases[1].len = tsdu_max + 1, cases[1].pkts = 2;
+    cases[2].len = 2 * frag_max, cases[2].pkts = 2;
+    cases[3].len = 5 * frag_max + 1, cases[3].pkts = 6;
+    for (size_t i = 0; i < sizeof(m); i++)
+        m[i] = (uint8_t)(i * 7 + i / 251);
+    prig_init(&ch);
+    prig_run_until(prig.now + 1 * MS);
+    for (unsigned c = 0; c < 4; c++) {
+        unsigned from = prig.npk, got = 0;
+        uint32_t off = 0;
+        cr_assert_eq(sc_pub_send(prig.pub, m, cases[c].len, prig.now), 0);
+        prig_run_until(prig.now + 1 * MS);
+        for (unsigned i = from; i < prig.npk; i++) {
+            const struct sc_pgm_pkt *k = &prig.pk[i].k;
+            if (k->type != SC_PGM_ODATA)
+                continue;
+            cr_assert_eq(k->data.sqn, next_sqn + got);
+            if (cases[c].pkts == 1) {
+                cr_assert_not(k->opt.present & SC_PGM_HAS_FRAGMENT);
+                cr_assert_eq(k->tsdu_len, cases[c].len);
+            } else {
+                cr_assert(k->opt.present & SC_PGM_HAS_FRAGMENT);
+                cr_assert_eq(k->opt.frag.first_sqn, next_sqn);
+                cr_assert_eq(k->opt.frag.apdu_len, cases[c].len);
+                cr_assert_eq(k->opt.frag.offset, off, "case %u piece %u: offset %u, want %u", c,
+                             got, k->opt.frag.offset, off);
+                cr_assert_gt(k->tsdu_len, 0, "case %u: an empty fragment", c);
+                cr_assert_leq(k->tsdu_len, frag_max);
+            }
+            cr_assert_eq(prig.pk[i].hash, fnv1a(m + off, k->tsdu_len), "case %u piece %u bytes",
+                         c, got);
+            off += k->tsdu_len;
+            got++;
+        }
+        cr_assert_eq(got, cases[c].pkts, "case %u (%zu bytes): %u packets, want %u", c,
+                     cases[c].len, got, cases[c].pkts);
+        cr_assert_eq(off, cases[c].len);
+        next_sqn += got;
     }
     prig_fini();
 }
