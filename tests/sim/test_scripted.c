@@ -1346,3 +1346,131 @@ Test(scripted, a_large_message_is_sent_as_exactly_the_fragments_it_needs)
     }
     prig_fini();
 }
+
+/* A NAK for a packet that has left the window: no repair, and an SPM at once
+ * (in the same pass) whose trail is past it, so the receiver declares the loss
+ * now instead of retrying for milliseconds. */
+Test(scripted, a_nak_for_data_no_longer_held_is_answered_by_an_spm_at_once)
+{
+    struct sc_channel_cfg ch;
+    struct sc_pub_stats st;
+    const uint32_t q = 2;
+    unsigned from, spms = 0;
+
+    lan(&ch);
+    ch.window_packets = 16;
+    prig_init(&ch);
+    prig_run_until(prig.now + 1 * MS);
+    for (int i = 0; i < 40; i++) { /* 40 packets: 0..23 have left the window */
+        prig_send(1);
+        prig.now += 10 * US;
+    }
+    prig_run_until(prig.now + 200 * MS); /* the heartbeats are over */
+    cr_assert_eq(pstats().window_trail, 24);
+    from = prig.npk;
+    nak_to_pub(&q, 1, NULL, 0);
+    prig_work(); /* one pass */
+    st = pstats();
+    cr_assert_eq(st.nak_out_of_window, 1);
+    cr_assert_eq(count_type(SC_PGM_RDATA, from) + count_type(SC_PGM_NCF, from), 0);
+    for (unsigned i = from; i < prig.npk; i++)
+        if (prig.pk[i].k.type == SC_PGM_SPM) {
+            cr_assert_eq(prig.pk[i].k.spm.trail, 24);
+            cr_assert_eq(prig.pk[i].k.spm.lead, 39);
+            spms++;
+        }
+    cr_assert_eq(spms, 1, "%u SPMs in the pass that read the NAK", spms);
+    prig_fini();
+}
+
+/* Implicit batching: a message not flushed leaves batch_delay after it was
+ * queued -- not before, not a batch_delay later -- with the messages queued
+ * meanwhile in the same packet. */
+Test(scripted, an_unflushed_message_leaves_batch_delay_after_it_was_queued)
+{
+    struct sc_channel_cfg ch;
+    uint8_t m[8] = { 0 };
+    uint64_t t0;
+    unsigned from;
+
+    lan(&ch);
+    ch.batch_delay_ns = 200 * US;
+    prig_init(&ch);
+    prig_run_until(prig.now + 1 * S(1)); /* the start-up SPMs are over */
+    from = prig.npk;
+    t0 = prig.now;
+    cr_assert_eq(sc_pub_send(prig.pub, m, 8, t0), 0);
+    prig_run_until(t0 + 50 * US);
+    cr_assert_eq(sc_pub_send(prig.pub, m, 8, prig.now), 0);
+    prig_run_until(t0 + 1 * MS);
+    cr_assert_eq(count_type(SC_PGM_ODATA, from), 1);
+    for (unsigned i = from; i < prig.npk; i++)
+        if (prig.pk[i].k.type == SC_PGM_ODATA) {
+            cr_assert(prig.pk[i].t >= t0 + 200 * US && prig.pk[i].t <= t0 + 200 * US + 2 * US,
+                      "the block left at +%llu ns, want +200 us",
+                      (unsigned long long)(prig.pk[i].t - t0));
+            cr_assert_eq(prig.pk[i].k.tsdu_len, SC_MOLD_HDR_LEN + 2 * (2 + 8), "both messages");
+        }
+    prig_fini();
+}
+
+/* An SPM names where NAKs go (its NLA): from then on they go there, not to the
+ * address the data came from. */
+Test(scripted, naks_go_to_the_address_the_spm_names)
+{
+    struct sc_channel_cfg ch;
+    struct sc_xport_params xp;
+    struct sc_xport *other;
+    uint8_t b[200], buf[2048];
+    struct sc_pgm_pkt k;
+    struct sc_pkt in = { .data = buf, .cap = sizeof(buf) };
+    uint32_t a = ip("198.18.0.77");
+
+    lan(&ch);
+    rig_init(&ch);
+    sc_xport_params_from(&xp, &ch, SC_XPORT_PUB);
+    cr_assert_eq(sc_memnet_open(rig.net, &other, a, &xp), 0);
+    memset(&k, 0, sizeof(k));
+    k.type = SC_PGM_SPM;
+    k.sport = TSI_PORT;
+    k.dport = ch.pgm_port;
+    memcpy(k.gsi, GSI, 6);
+    k.spm.lead = 0xFFFFFFFFu;
+    k.spm.nla.afi = SC_PGM_AFI_IP;
+    memcpy(k.spm.nla.addr, &a, 4);
+    send_to_group(b, sc_pgm_encode(b, sizeof(b), &k), SRC_ADDR);
+    odata(0, 0);
+    odata(2, 0);
+    rig_run_until(rig.now + 200 * US);
+    cr_assert_eq(rig.nnaks, 0, "the NAK went to the data's sender");
+    cr_assert_eq(other->ops->rx_burst(other, &in, 1), 1, "no NAK at the SPM's address");
+    cr_assert_eq(sc_pgm_decode(buf, in.len, &k, 0), 0);
+    cr_assert_eq(k.type, SC_PGM_NAK);
+    cr_assert_eq(k.nak.sqn, 1);
+    sc_xport_close(other);
+    rig_fini();
+}
+
+/* A repair heard before anything else of a session is old data (someone
+ * else's NAK): it is no place to join. The subscriber waits for ODATA or an
+ * SPM to decide where it starts. */
+Test(scripted, a_repair_is_not_where_a_new_subscriber_joins)
+{
+    struct sc_channel_cfg ch;
+    const struct sc_sub_event *up;
+
+    lan(&ch);
+    rig_init(&ch);
+    rdata(50, 40);
+    rig_work();
+    cr_assert_eq(rig.nev, 0, "a source started at a repair");
+    cr_assert_eq(stats().rx_before_join, 1);
+    cr_assert_eq(rig.nmsgs, 0);
+    odata(60, 40);
+    rig_run_until(rig.now + 1 * MS);
+    up = event(0, SC_EV_SOURCE_UP);
+    cr_assert_eq(up->up.first_packet, 60);
+    expect_msgs(4 * 60 + 1, 4 * 61);
+    cr_assert_eq(rig.nnaks, 0);
+    rig_fini();
+}

@@ -1,6 +1,7 @@
 /* Journal: round trip, recovery after reopen, a torn tail (a crash mid-write)
  * and a damaged record cut at open, appends continuing after them; memory mode. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -177,4 +178,27 @@ Test(journal, a_torn_tail_is_cut_from_the_file, .init = setup, .fini = teardown)
         cr_assert_eq(memcmp(m, "message 20", 10), 0);
     }
     sc_journal_close(&j);
+}
+
+/* Reads outside 1..count are -ERANGE exactly (on file and in memory), one too
+ * short a buffer -ENOSPC, whatever the index holds beyond count. */
+Test(journal, reads_outside_the_journal_are_out_of_range, .init = setup, .fini = teardown)
+{
+    struct sc_journal j;
+    struct sc_err err;
+    char m[64];
+
+    for (int mem = 0; mem < 2; mem++) {
+        cr_assert_eq(sc_journal_open(&j, mem ? "" : path, SC_FSYNC_NONE, &err), 0, "%s", err.msg);
+        cr_assert_eq(sc_journal_read(&j, 1, m, sizeof(m)), -ERANGE, "an empty journal");
+        fill(&j, 1, 10);
+        cr_assert_eq(sc_journal_read(&j, 0, m, sizeof(m)), -ERANGE);
+        cr_assert_eq(sc_journal_read(&j, 11, m, sizeof(m)), -ERANGE);
+        cr_assert_eq(sc_journal_read(&j, 12, m, sizeof(m)), -ERANGE);
+        cr_assert_eq(sc_journal_read(&j, UINT64_MAX, m, sizeof(m)), -ERANGE);
+        cr_assert_eq(sc_journal_read(&j, 10, m, 10), 10, "\"message 10\" fits in 10");
+        cr_assert_eq(sc_journal_read(&j, 10, m, 9), -ENOSPC);
+        sc_journal_close(&j);
+        unlink(path);
+    }
 }
