@@ -1474,3 +1474,91 @@ Test(scripted, a_repair_is_not_where_a_new_subscriber_joins)
     cr_assert_eq(rig.nnaks, 0);
     rig_fini();
 }
+
+/* A new session announces itself with two SPMs at once, each in a send of its
+ * own (a loss on the way takes one, not both), before any data. */
+Test(scripted, a_session_starts_with_two_spms_in_separate_sends)
+{
+    struct sc_channel_cfg ch;
+    struct sc_pub_stats st;
+    unsigned at_start = 0;
+
+    lan(&ch);
+    prig_init(&ch);
+    prig_work(); /* the first pass */
+    st = pstats();
+    for (unsigned i = 0; i < prig.npk; i++) {
+        cr_assert_eq(prig.pk[i].k.type, SC_PGM_SPM);
+        cr_assert_eq(prig.pk[i].k.spm.lead, 0xFFFFFFFFu, "nothing sent yet");
+        cr_assert_eq(prig.pk[i].k.spm.trail, 0);
+        cr_assert_eq(prig.pk[i].k.spm.sqn, at_start, "SPM sequence numbers count up");
+        at_start++;
+    }
+    cr_assert_eq(at_start, 2, "%u SPMs at start", at_start);
+    cr_assert_eq(st.link.tx_calls, 2, "both in one send: one loss would take both");
+    prig_fini();
+}
+
+/* rtx.budget: one receiver's NAKs beyond its budget in a second are refused
+ * (counted) -- and a second later it has its whole budget again. */
+Test(scripted, a_receivers_nak_budget_is_per_second)
+{
+    struct sc_channel_cfg ch;
+    uint64_t t0;
+    uint32_t q = 0;
+
+    lan(&ch);
+    ch.rtx.budget = 5;
+    ch.rtx.holdoff_ns = 0;
+    prig_init(&ch);
+    prig_run_until(prig.now + 1 * MS);
+    for (int i = 0; i < 8; i++) {
+        prig_send(1);
+        prig.now += 10 * US;
+    }
+    prig_run_until(prig.now + 100 * MS);
+    t0 = prig.now;
+    for (q = 0; q < 7; q++) { /* 7 sequences in one NAK each, from one receiver */
+        nak_to_pub(&q, 1, NULL, 0);
+        prig_work();
+    }
+    cr_assert_eq(pstats().nak_over_budget, 2, "%llu over the budget of 5",
+                 (unsigned long long)pstats().nak_over_budget);
+    prig.now = t0 + S(1) - 1;
+    q = 7;
+    nak_to_pub(&q, 1, NULL, 0);
+    prig_work();
+    cr_assert_eq(pstats().nak_over_budget, 3, "the second is not over yet");
+    prig.now = t0 + S(1);
+    for (q = 0; q < 5; q++) {
+        nak_to_pub(&q, 1, NULL, 0);
+        prig_work();
+    }
+    cr_assert_eq(pstats().nak_over_budget, 3, "a new second, a new budget");
+    prig_fini();
+}
+
+/* A gap that outgrows the receive window: what falls out of it is lost, typed
+ * "receive window" (not the source's window: the source may still hold it). */
+Test(scripted, a_gap_wider_than_the_receive_window_is_lost_as_such)
+{
+    struct sc_channel_cfg ch;
+    const struct sc_sub_event *loss;
+
+    lan(&ch);
+    ch.rx_window_packets = 16;
+    rig_init(&ch);
+    odata(0, 0);
+    odata(10, 0); /* 1..9 missing, NAKs on their way */
+    rig_work();
+    odata(30, 0); /* the window must move to 15..30 */
+    rig_work();
+    loss = event(1, SC_EV_LOSS);
+    cr_assert_eq(loss->loss.reason, SC_LOSS_RX_WINDOW);
+    cr_assert_eq(loss->loss.first, 5);
+    cr_assert_eq(loss->loss.last, 40);
+    cr_assert_eq(loss->loss.packets, 9);
+    cr_assert_eq(rig.nmsgs, 8, "the data at 10 follows the loss");
+    cr_assert_eq(rig.msgs[4], 41);
+    rig_fini();
+}
