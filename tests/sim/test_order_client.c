@@ -130,3 +130,71 @@ Test(order_client, reconnects_back_off_doubling_to_the_max_and_a_login_resets_it
                      (unsigned long long)want_after[i]);
     sc_ocli_destroy(c);
 }
+
+static uint64_t seqs[16];
+static unsigned nseqs, gaps;
+static uint64_t login_at;
+
+static void
+on_msg2(void *ctx, uint64_t seq, const void *msg, size_t len)
+{
+    (void)ctx;
+    (void)msg;
+    (void)len;
+    if (nseqs < 16)
+        seqs[nseqs] = seq;
+    nseqs++;
+}
+
+static void
+on_event2(void *ctx, enum sc_ocli_event ev, uint64_t arg)
+{
+    (void)ctx;
+    if (ev == SC_OCLI_GAP)
+        gaps++;
+    if (ev == SC_OCLI_LOGGED_IN)
+        login_at = arg;
+}
+
+/* Resuming: a client asking for message 1 gets the journal replayed from 1;
+ * one asking for the next message (count + 1) or for only new ones (0) gets
+ * nothing old -- and none of them is told of a gap, since the server has all
+ * they asked for. */
+Test(order_client, resume_points_replay_exactly_what_was_asked_and_no_gap, .init = setup,
+     .fini = teardown)
+{
+    static const struct {
+        uint64_t first_seq, want_login;
+        unsigned want_msgs;
+    } cases[] = { { 1, 1, 4 }, { 4, 4, 1 }, { 0, 4, 1 }, { 3, 3, 2 }, { 9, 4, 1 } };
+    struct sc_err err;
+    uint64_t at[4];
+    unsigned n = 0;
+
+    t = MS(1000);
+    for (unsigned k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        struct sc_osrv *s;
+        struct sc_ocli *c;
+        cr_assert_eq(sc_osrv_create(&s, &cfg, "R1", NULL, NULL, &err), 0, "%s", err.msg);
+        for (int i = 1; i <= 3; i++) /* the journal holds 1..3 */
+            cr_assert_eq(sc_osrv_send(s, "old", 3, t), i);
+        nseqs = gaps = 0;
+        login_at = 0;
+        cr_assert_eq(sc_ocli_create(&c, &cfg, "R1", cases[k].first_seq, on_msg2, on_event2, NULL,
+                                    &err), 0, "%s", err.msg);
+        run(s, c, 100, at, &n, 4);
+        cr_assert(sc_ocli_logged_in(c), "case %u: not logged in", k);
+        cr_assert_eq(login_at, cases[k].want_login, "case %u: the stream starts at %llu", k,
+                     (unsigned long long)login_at);
+        cr_assert_eq(sc_osrv_send(s, "new", 3, t), 4);
+        run(s, c, 100, at, &n, 4);
+        cr_assert_eq(nseqs, cases[k].want_msgs, "case %u: %u messages", k, nseqs);
+        cr_assert_eq(seqs[0], 4 + 1 - cases[k].want_msgs, "case %u: first message %llu", k,
+                     (unsigned long long)seqs[0]);
+        for (unsigned i = 1; i < nseqs && i < 16; i++)
+            cr_assert_eq(seqs[i], seqs[i - 1] + 1);
+        cr_assert_eq(gaps, 0, "case %u: a gap event for a resume the server could serve", k);
+        sc_ocli_destroy(c);
+        sc_osrv_destroy(s);
+    }
+}

@@ -1562,3 +1562,106 @@ Test(scripted, a_gap_wider_than_the_receive_window_is_lost_as_such)
     cr_assert_eq(rig.msgs[4], 41);
     rig_fini();
 }
+
+/* A steady stream (one packet every G = 1 ms): one heartbeat after each packet,
+ * at spm.heartbeat[0]; when the stream stops, the next heartbeat comes when
+ * the data is late -- 2 G after the last packet -- and the schedule goes on
+ * from there: SPM k + 1 at max(SPM k + spm.heartbeat[k], last + 2 G). */
+Test(scripted, after_a_steady_stream_stops_the_heartbeats_wait_for_the_data_to_be_late)
+{
+    struct sc_channel_cfg ch;
+    const uint64_t g = 1 * MS;
+    uint64_t last = 0, want, t_prev = 0;
+    unsigned from = 0, tail = 0, spm_between = 0, k = 0;
+
+    lan(&ch);
+    prig_init(&ch);
+    prig_run_until(prig.now + S(1)); /* the start-up SPMs are over */
+    for (int i = 0; i < 50; i++) {
+        if (i == 10)
+            from = prig.npk; /* the pace is known by now */
+        prig_send(1);
+        last = prig.now;
+        if (i == 49)
+            tail = prig.npk;
+        prig_run_until(prig.now + g);
+    }
+    for (unsigned i = from; i < prig.npk; i++) {
+        if (prig.pk[i].k.type == SC_PGM_ODATA) {
+            t_prev = prig.pk[i].t;
+            continue;
+        }
+        if (prig.pk[i].k.type != SC_PGM_SPM)
+            continue;
+        spm_between++;
+        cr_assert(prig.pk[i].t - t_prev >= ch.spm.heartbeat_ns[0] &&
+                      prig.pk[i].t - t_prev <= ch.spm.heartbeat_ns[0] + 3 * US,
+                  "a heartbeat %llu ns after the data", (unsigned long long)(prig.pk[i].t - t_prev));
+    }
+    cr_assert_eq(spm_between, 40, "%u heartbeats for 40 packets", spm_between);
+    /* the stream has stopped: what follows its last packet */
+    prig_run_until(last + 20 * MS);
+    want = last + ch.spm.heartbeat_ns[0];
+    for (unsigned i = tail; i < prig.npk && k < 5; i++) {
+        if (prig.pk[i].k.type != SC_PGM_SPM)
+            continue;
+        cr_assert(prig.pk[i].t >= want && prig.pk[i].t <= want + 3 * US,
+                  "heartbeat %u after the stream stopped at +%llu us, want +%llu us", k,
+                  (unsigned long long)((prig.pk[i].t - last) / US),
+                  (unsigned long long)((want - last) / US));
+        want = prig.pk[i].t + ch.spm.heartbeat_ns[k + 1];
+        if (want < last + 2 * g)
+            want = last + 2 * g;
+        k++;
+    }
+    cr_assert_eq(k, 5, "%u heartbeats in the 20 ms after the stream", k);
+    prig_fini();
+}
+
+/* rtx.holdoff after a repair: a NAK within it is not repaired again, but
+ * confirmed (an NCF) -- unless an NCF for it went out less than rtx.holdoff / 2
+ * ago; after the hold-off a NAK is repaired again. */
+Test(scripted, a_nak_soon_after_a_repair_is_confirmed_not_repaired)
+{
+    struct sc_channel_cfg ch;
+    struct sc_pub_stats st;
+    uint64_t t0;
+    const uint32_t q = 3;
+    unsigned from;
+
+    lan(&ch); /* rtx.holdoff 300 us, rtx.delay 0 */
+    prig_init(&ch);
+    prig_run_until(prig.now + 1 * MS);
+    for (int i = 0; i < 5; i++) {
+        prig_send(1);
+        prig.now += 10 * US;
+    }
+    prig_run_until(prig.now + 100 * MS);
+    from = prig.npk;
+    t0 = prig.now;
+    nak_to_pub(&q, 1, NULL, 0);
+    prig_work();
+    cr_assert_eq(count_type(SC_PGM_NCF, from), 1);
+    cr_assert_eq(count_type(SC_PGM_RDATA, from), 1);
+    prig.now = t0 + ch.rtx.holdoff_ns / 2 + 50 * US; /* held off; its NCF is old enough */
+    nak_to_pub(&q, 1, NULL, 0);
+    prig_work();
+    st = pstats();
+    cr_assert_eq(st.nak_held_off, 1);
+    cr_assert_eq(count_type(SC_PGM_RDATA, from), 1, "repaired again within the hold-off");
+    cr_assert_eq(count_type(SC_PGM_NCF, from), 2, "a held-off NAK is still confirmed");
+    prig.now += 10 * US; /* held off, and confirmed 10 us ago */
+    nak_to_pub(&q, 1, NULL, 0);
+    prig_work();
+    st = pstats();
+    cr_assert_eq(st.nak_held_off, 2);
+    cr_assert_eq(st.nak_ncf_held, 1);
+    cr_assert_eq(count_type(SC_PGM_NCF, from), 2, "a second NCF within rtx.holdoff / 2");
+    prig.now = t0 + ch.rtx.holdoff_ns; /* the hold-off is over: repaired again */
+    nak_to_pub(&q, 1, NULL, 0);
+    prig_work();
+    cr_assert_eq(count_type(SC_PGM_RDATA, from), 2);
+    cr_assert_eq(count_type(SC_PGM_NCF, from), 2, "the NCF of 100 us ago still stands");
+    cr_assert_eq(pstats().nak_ncf_held, 2);
+    prig_fini();
+}
