@@ -1,8 +1,9 @@
-/* The order client's reconnect schedule, on simulated time over a real Unix
- * socket: with nobody listening, attempts come reconnect.min apart, then
- * doubling, capped at reconnect.max; once logged in, a lost connection is
- * retried after reconnect.min again (a login resets the back-off), then
- * doubling once more. */
+/* The order client on simulated time over a real Unix socket: with nobody
+ * listening, connection attempts come reconnect.min apart, then doubling,
+ * capped at reconnect.max; once logged in, a lost connection is retried after
+ * reconnect.min again (a login resets the back-off). Resuming at 1, at the
+ * next message, at 0 (only new) or beyond the journal replays exactly what was
+ * asked for, with no gap event. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>

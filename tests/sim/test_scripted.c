@@ -1,12 +1,15 @@
 /* Scripted peers: one subscriber (or one publisher) on the in-process network,
  * facing hand-made packets from a test that plays the other side, on an
- * integer clock. Each test pins one behaviour to its exact value -- which
- * sequence a joiner starts at, how many NAKs go out and when, that an NCF in
- * back-off means no NAK at all, that a repeated message number is delivered
- * once, that a malformed OPT_NAK_LIST is dropped under its codec class, when
- * the heartbeat SPMs come after each burst, that a window held back by the data
- * rate never drops what it has not sent -- so that a mechanism that breaks
- * fails here, not merely somewhere in a statistic. */
+ * integer clock. Each test pins one behaviour to its exact value -- where a
+ * joiner starts; how many NAKs go out, when, and to whom; that an NCF or a
+ * peer's NAK in back-off means no NAK at all; that a repeated message number
+ * or a packet given up on is never delivered; when a hole becomes a typed loss
+ * (retries, the source's trail, the receive window, a silent source); that a
+ * malformed OPT_NAK_LIST is dropped under its codec class; which NAKs the
+ * publisher serves (its group, its budget, its hold-off, data it has sent and
+ * still holds); when heartbeat SPMs and batched blocks go out; that a window
+ * held back by the data rate never drops what it has not sent -- so that a
+ * mechanism that breaks fails here, not merely somewhere in a statistic. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
