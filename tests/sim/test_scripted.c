@@ -12,6 +12,7 @@
  * mechanism that breaks fails here, not merely somewhere in a statistic. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,6 +52,7 @@ static struct rig {
     uint64_t now, step;
     uint64_t msgs[8192];
     uint64_t msg_t[8192];
+    uint16_t msg_sport[8192]; /* the source's TSI port */
     unsigned nmsgs;
     struct {
         struct sc_sub_event ev;
@@ -75,7 +77,6 @@ static void
 on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
 {
     (void)ctx;
-    (void)src;
     if (rig.raw && rig.nmsgs < 16) {
         rig.body_len[rig.nmsgs] = len;
         memcpy(rig.body[rig.nmsgs], msg, len < 256 ? len : 256);
@@ -83,6 +84,7 @@ on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, si
         rig.content_errors++;
     }
     cr_assert_lt(rig.nmsgs, 8192);
+    rig.msg_sport[rig.nmsgs] = src->sport;
     rig.msg_t[rig.nmsgs] = rig.now;
     rig.msgs[rig.nmsgs++] = seq;
 }
@@ -201,6 +203,8 @@ send_to_group(const uint8_t *b, int len, const char *from)
 }
 
 /* ODATA or RDATA sqn (trail) carrying messages first .. first + count - 1 */
+static uint16_t tsi_port = TSI_PORT; /* the source port data() and odata() use */
+
 static void
 data(uint8_t type, uint32_t sqn, uint32_t trail, uint64_t first, unsigned count)
 {
@@ -216,7 +220,7 @@ data(uint8_t type, uint32_t sqn, uint32_t trail, uint64_t first, unsigned count)
     }
     memset(&k, 0, sizeof(k));
     k.type = type;
-    k.sport = TSI_PORT;
+    k.sport = tsi_port;
     k.dport = rig.ch.pgm_port;
     memcpy(k.gsi, GSI, 6);
     k.data.sqn = sqn;
@@ -1666,5 +1670,144 @@ Test(scripted, a_nak_soon_after_a_repair_is_confirmed_not_repaired)
     cr_assert_eq(count_type(SC_PGM_RDATA, from), 2);
     cr_assert_eq(count_type(SC_PGM_NCF, from), 2, "the NCF of 100 us ago still stands");
     cr_assert_eq(pstats().nak_ncf_held, 2);
+    prig_fini();
+}
+
+/* A session is its GSI and its TSI port: two ports of one GSI are two sources,
+ * each with its own stream (a restarted process may keep its GSI). */
+Test(scripted, two_tsi_ports_of_one_gsi_are_two_sources)
+{
+    struct sc_channel_cfg ch;
+    unsigned a = 0, b = 0;
+
+    lan(&ch);
+    rig_init(&ch);
+    odata(0, 0);
+    tsi_port = TSI_PORT + 1;
+    odata(0, 0);
+    odata(1, 0);
+    tsi_port = TSI_PORT;
+    odata(1, 0);
+    rig_run_until(rig.now + 1 * MS);
+    cr_assert_eq(stats().sources_up, 2);
+    cr_assert_eq(event(0, SC_EV_SOURCE_UP)->up.first_packet, 0);
+    cr_assert_eq(event(1, SC_EV_SOURCE_UP)->up.first_packet, 0);
+    cr_assert_eq(rig.nmsgs, 16, "%u messages: one session's packets taken for the other's",
+                 rig.nmsgs);
+    for (unsigned i = 0; i < rig.nmsgs; i++) {
+        unsigned *n = rig.msg_sport[i] == TSI_PORT ? &a : &b;
+        cr_assert_eq(rig.msgs[i], 1 + *n, "port %u: message %llu, want %u", rig.msg_sport[i],
+                     (unsigned long long)rig.msgs[i], 1 + *n);
+        (*n)++;
+    }
+    cr_assert_eq(a, 8);
+    cr_assert_eq(b, 8);
+    cr_assert_eq(stats().duplicates, 0);
+    rig_fini();
+}
+
+/* A subscriber there from the start that never gets packet 0: the loss event
+ * names message 1 as the first lost (not 0), up to the first it delivers. */
+Test(scripted, a_lost_first_packet_is_a_loss_from_message_one)
+{
+    struct sc_channel_cfg ch;
+    const struct sc_sub_event *loss;
+
+    lan(&ch);
+    ch.nak.backoff_ns = 1 * US;
+    ch.nak.ncf_retries = 1;
+    rig_init(&ch);
+    odata(1, 0); /* from the start: 0 is missing */
+    rig_run_until(rig.now + 2 * MS);
+    cr_assert_eq(event(0, SC_EV_SOURCE_UP)->up.join, SC_JOIN_FROM_START);
+    loss = event(1, SC_EV_LOSS);
+    cr_assert_eq(loss->loss.first, 1);
+    cr_assert_eq(loss->loss.last, 4);
+    cr_assert_eq(loss->loss.packets, 1);
+    expect_msgs(5, 8);
+    rig_fini();
+}
+
+/* An APDU in fragments is stored all or nothing: when the unsent packets and
+ * its fragments would overfill the window, -EAGAIN and nothing stored; one
+ * over half the window can never be held for repair: -EMSGSIZE. */
+Test(scripted, a_fragmented_message_that_does_not_fit_is_refused_whole)
+{
+    struct sc_channel_cfg ch;
+    static uint8_t m[20000];
+    size_t frag_max;
+    struct sc_pub_stats st;
+
+    lan(&ch);
+    ch.framing = SC_FRAMING_RAW;
+    ch.window_packets = 16;
+    frag_max = ch.mtu - 28 - 16 - 8 - 20;
+    prig_init(&ch);
+    prig_run_until(prig.now + 1 * MS);
+    for (int i = 0; i < 10; i++) /* 10 packets, not sent yet (no do_work) */
+        cr_assert_eq(sc_pub_send(prig.pub, m, 100, prig.now), 0);
+    cr_assert_eq(sc_pub_send(prig.pub, m, 4 * frag_max, prig.now), 0, "4 fragments: 14 of 16");
+    cr_assert_eq(sc_pub_send(prig.pub, m, 3 * frag_max, prig.now), -EAGAIN, "3 more: 17 of 16");
+    sc_pub_get_stats(prig.pub, &st);
+    cr_assert_eq(st.window_lead - st.window_trail + 1, 14, "a part of the refused APDU was stored");
+    cr_assert_eq(sc_pub_send(prig.pub, m, 2 * frag_max, prig.now), 0, "2 more: 16 of 16");
+    cr_assert_eq(sc_pub_send(prig.pub, m, 9 * frag_max, prig.now), -EMSGSIZE);
+    prig_run_until(prig.now + 1 * MS);
+    cr_assert_eq(pstats().odata_sent, 16);
+    cr_assert_eq(sc_pub_send(prig.pub, m, 3 * frag_max, prig.now), 0, "sent: room again");
+    prig_fini();
+}
+
+/* sc_pub_deadline: 0 while stored data waits to be sent (a loop must not
+ * sleep on it), a time in the future once it is out. */
+Test(scripted, the_deadline_is_now_while_data_waits_to_be_sent)
+{
+    struct sc_channel_cfg ch;
+    uint8_t m[8] = { 0 };
+
+    lan(&ch);
+    prig_init(&ch);
+    prig_run_until(prig.now + 1 * MS);
+    cr_assert_gt(sc_pub_deadline(prig.pub), prig.now);
+    cr_assert_eq(sc_pub_send(prig.pub, m, 8, prig.now), 0);
+    sc_pub_flush(prig.pub, prig.now);
+    cr_assert_eq(sc_pub_deadline(prig.pub), 0, "a stored packet waits for do_work");
+    sc_pub_do_work(prig.pub, prig.now);
+    cr_assert_gt(sc_pub_deadline(prig.pub), prig.now);
+    prig_fini();
+}
+
+/* Closing: the End of Session block goes out as the last ODATA (MoldUDP64
+ * count 0xFFFF naming the next message number), then three SPMs with OPT_FIN
+ * (as OpenPGM), whose lead is that last ODATA. */
+Test(scripted, close_sends_the_end_of_session_block_then_three_fin_spms)
+{
+    struct sc_channel_cfg ch;
+    unsigned from, fins = 0, odata_n = 0;
+    uint32_t last_sqn = 0;
+
+    lan(&ch);
+    prig_init(&ch);
+    prig_run_until(prig.now + 1 * MS);
+    prig_send(5); /* messages 1..5 in packet 0 */
+    prig_run_until(prig.now + 1 * MS);
+    from = prig.npk;
+    sc_pub_close(prig.pub, prig.now);
+    prig_work();
+    for (unsigned i = from; i < prig.npk; i++) {
+        const struct sc_pgm_pkt *k = &prig.pk[i].k;
+        if (k->type == SC_PGM_ODATA) {
+            cr_assert_eq(fins, 0, "data after a FIN");
+            cr_assert_eq(k->tsdu_len, SC_MOLD_HDR_LEN, "the End of Session block is header only");
+            last_sqn = k->data.sqn;
+            odata_n++;
+        } else if (k->type == SC_PGM_SPM && (k->opt.present & SC_PGM_HAS_FIN)) {
+            cr_assert_eq(k->spm.lead, last_sqn);
+            fins++;
+        }
+    }
+    cr_assert_eq(odata_n, 1);
+    cr_assert_eq(last_sqn, 1);
+    cr_assert_eq(fins, 3, "%u FIN SPMs", fins);
     prig_fini();
 }

@@ -218,3 +218,37 @@ Test(pgm_reject, packet_len_reads_each_type_exactly)
         cr_assert_lt(sc_pgm_packet_len(b, (size_t)lens[i] - 1), 0, "packet %d cut by one", i);
     }
 }
+
+/* A checksum that folds to 0 would read as "no checksum" (and ODATA/RDATA must
+ * carry one): it goes on the wire as ffff, its one's-complement twin, and
+ * decodes -- from the generic encoder and from the ODATA template alike. */
+Test(pgm_reject, a_checksum_that_folds_to_zero_is_sent_as_ffff)
+{
+    uint8_t b[64], tsdu[2] = { 0, 0 };
+    struct sc_pgm_pkt k, q;
+    struct sc_pgm_odata_tmpl t;
+    uint16_t c;
+    int n;
+
+    memset(&k, 0, sizeof(k));
+    k.type = SC_PGM_ODATA;
+    k.sport = 4660;
+    k.dport = 7500;
+    memcpy(k.gsi, GSI, 6);
+    k.data.sqn = 77;
+    k.tsdu = tsdu;
+    k.tsdu_len = 2;
+    n = sc_pgm_encode(b, sizeof(b), &k);
+    /* the sum without the TSDU word; make the TSDU word its complement */
+    c = sc_pgm_checksum(b, (size_t)n); /* ~sum, the TSDU word being 0 */
+    tsdu[0] = (uint8_t)(c >> 8);
+    tsdu[1] = (uint8_t)c;
+    n = sc_pgm_encode(b, sizeof(b), &k);
+    cr_assert_eq(sc_load_be16(b + 6), 0xFFFF, "checksum %04x", sc_load_be16(b + 6));
+    cr_assert_eq(sc_pgm_decode(b, (size_t)n, &q, 0), 0);
+    sc_pgm_odata_tmpl_init(&t, k.sport, k.dport, k.gsi);
+    memcpy(b + SC_PGM_HDR_LEN + SC_PGM_DATA_BODY_LEN, tsdu, 2);
+    n = (int)sc_pgm_encode_odata(b, &t, 77, 0, 2);
+    cr_assert_eq(sc_load_be16(b + 6), 0xFFFF);
+    cr_assert_eq(sc_pgm_decode(b, (size_t)n, &q, 0), 0);
+}
