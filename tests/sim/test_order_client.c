@@ -90,7 +90,7 @@ run(struct sc_osrv *s, struct sc_ocli *c, uint64_t ms, uint64_t *at, unsigned *n
 }
 
 Test(order_client, reconnects_back_off_doubling_to_the_max_and_a_login_resets_it, .init = setup,
-     .fini = teardown)
+     .fini = teardown, .timeout = 20)
 {
     static const uint64_t want_idle[] = { 100, 200, 400, 800, 800, 800 };
     static const uint64_t want_after[] = { 100, 200, 400 };
@@ -107,7 +107,8 @@ Test(order_client, reconnects_back_off_doubling_to_the_max_and_a_login_resets_it
     cr_assert_eq(n, 7, "%u attempts in 3.2 s", n);
     for (unsigned i = 1; i < n; i++)
         cr_assert_eq(at[i] - at[i - 1], MS(want_idle[i - 1]), "attempt %u came %llu ms after the "
-                     "previous, want %llu", i + 1, (unsigned long long)((at[i] - at[i - 1]) / MS(1)),
+                     "previous, want %llu", i + 1,
+                     (unsigned long long)((at[i] - at[i - 1]) / MS(1)),
                      (unsigned long long)want_idle[i - 1]);
     /* a server at last: the next attempt logs in */
     cr_assert_eq(sc_osrv_create(&s, &cfg, "R1", NULL, NULL, &err), 0, "%s", err.msg);
@@ -162,7 +163,7 @@ on_event2(void *ctx, enum sc_ocli_event ev, uint64_t arg)
  * nothing old -- and none of them is told of a gap, since the server has all
  * they asked for. */
 Test(order_client, resume_points_replay_exactly_what_was_asked_and_no_gap, .init = setup,
-     .fini = teardown)
+     .fini = teardown, .timeout = 20)
 {
     static const struct {
         uint64_t first_seq, want_login;

@@ -330,7 +330,7 @@ lan(struct sc_channel_cfg *ch)
 
 /* A block whose first message numbers repeat the previous block's last ones
  * (a replay, a publisher bug): each message number is delivered once. */
-Test(scripted, a_message_number_a_later_block_repeats_is_delivered_once)
+Test(scripted, a_message_number_a_later_block_repeats_is_delivered_once, .timeout = 20)
 {
     struct sc_channel_cfg ch;
 
@@ -350,7 +350,7 @@ Test(scripted, a_message_number_a_later_block_repeats_is_delivered_once)
 
 /* A packet held or delivered already, sent again (an RDATA answering someone
  * else's NAK, a duplicating network): never delivered twice, counted. */
-Test(scripted, a_packet_repeated_by_rdata_or_odata_is_delivered_once)
+Test(scripted, a_packet_repeated_by_rdata_or_odata_is_delivered_once, .timeout = 20)
 {
     struct sc_channel_cfg ch;
 
@@ -386,7 +386,7 @@ Test(scripted, a_packet_repeated_by_rdata_or_odata_is_delivered_once)
 
 /* A packet given up on (its NAKs unanswered) that turns up afterwards is too
  * late: the loss was reported, delivering it now would break the order. */
-Test(scripted, a_packet_that_arrives_after_its_loss_was_reported_is_not_delivered)
+Test(scripted, a_packet_that_arrives_after_its_loss_was_reported_is_not_delivered, .timeout = 20)
 {
     struct sc_channel_cfg ch;
 
@@ -413,7 +413,7 @@ Test(scripted, a_packet_that_arrives_after_its_loss_was_reported_is_not_delivere
 /* late_join: live. The first packet heard is an SPM with lead L: L was sent
  * before we came, so the stream starts at L + 1; heard first as ODATA n, it
  * starts at n. Nothing before the start is NAKed or delivered. */
-Test(scripted, a_live_joiner_starts_after_an_spms_lead_or_at_the_first_odata)
+Test(scripted, a_live_joiner_starts_after_an_spms_lead_or_at_the_first_odata, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     const struct sc_sub_event *up;
@@ -454,7 +454,7 @@ Test(scripted, a_live_joiner_starts_after_an_spms_lead_or_at_the_first_odata)
 /* late_join: window. It starts at the publisher's trail -- or one receive
  * window back from the lead when the publisher holds more than that -- and
  * NAKs everything from there. */
-Test(scripted, a_window_joiner_starts_at_the_trail_or_one_window_before_the_lead)
+Test(scripted, a_window_joiner_starts_at_the_trail_or_one_window_before_the_lead, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     const struct sc_sub_event *up;
@@ -488,7 +488,7 @@ Test(scripted, a_window_joiner_starts_at_the_trail_or_one_window_before_the_lead
 
 /* A subscriber that is there when the session starts (the trail is still 0
  * and the lead within one receive window) gets it from packet 0. */
-Test(scripted, a_subscriber_present_from_the_start_starts_at_packet_zero)
+Test(scripted, a_subscriber_present_from_the_start_starts_at_packet_zero, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     const struct sc_sub_event *up;
@@ -574,7 +574,7 @@ unanswered_naks(uint32_t retries)
     rig_fini();
 }
 
-Test(scripted, without_an_ncf_exactly_ncf_retries_naks_then_a_loss_at_the_ramp_times)
+Test(scripted, without_an_ncf_exactly_ncf_retries_naks_then_a_loss_at_the_ramp_times, .timeout = 20)
 {
     unanswered_naks(1);
     unanswered_naks(3);
@@ -583,7 +583,7 @@ Test(scripted, without_an_ncf_exactly_ncf_retries_naks_then_a_loss_at_the_ramp_t
 
 /* Every NAK confirmed at once, the repair never sent: exactly
  * nak.data_retries NAKs, then the loss. */
-Test(scripted, confirmed_naks_without_a_repair_give_up_after_data_retries)
+Test(scripted, confirmed_naks_without_a_repair_give_up_after_data_retries, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     unsigned answered = 0;
@@ -613,7 +613,7 @@ Test(scripted, confirmed_naks_without_a_repair_give_up_after_data_retries)
 
 /* An NCF for a sequence still in back-off: our NAK for it is never sent, the
  * suppression is counted, and the repair that follows fills the hole. */
-Test(scripted, an_ncf_during_back_off_means_our_nak_is_never_sent)
+Test(scripted, an_ncf_during_back_off_means_our_nak_is_never_sent, .timeout = 20)
 {
     struct sc_channel_cfg ch;
 
@@ -635,7 +635,7 @@ Test(scripted, an_ncf_during_back_off_means_our_nak_is_never_sent)
 }
 
 /* The same with another receiver's NAK, multicast on the group. */
-Test(scripted, a_peer_nak_during_back_off_suppresses_ours)
+Test(scripted, a_peer_nak_during_back_off_suppresses_ours, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     uint32_t q = 1;
@@ -657,7 +657,7 @@ Test(scripted, a_peer_nak_during_back_off_suppresses_ours)
 }
 
 /* An NCF lists several sequences (OPT_NAK_LIST): it confirms every one. */
-Test(scripted, an_ncf_with_a_nak_list_confirms_every_sequence_in_it)
+Test(scripted, an_ncf_with_a_nak_list_confirms_every_sequence_in_it, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     const uint32_t q[3] = { 1, 3, 2 };
@@ -676,7 +676,7 @@ Test(scripted, an_ncf_with_a_nak_list_confirms_every_sequence_in_it)
 
 /* An NCF with a malformed OPT_NAK_LIST is dropped as a bad option chain:
  * it confirms nothing. */
-Test(scripted, an_ncf_with_a_malformed_nak_list_is_dropped)
+Test(scripted, an_ncf_with_a_malformed_nak_list_is_dropped, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     uint8_t b[200];
@@ -876,7 +876,7 @@ count_type(uint8_t type, unsigned from)
  * chain otherwise consistent, so only that check can catch it -- is dropped
  * as a bad option chain: no NCF, no repair, not counted as a NAK. A good list
  * next to it is served: one NCF echoing the three sequences, three repairs. */
-Test(scripted, a_nak_with_a_malformed_nak_list_length_is_rejected)
+Test(scripted, a_nak_with_a_malformed_nak_list_length_is_rejected, .timeout = 20)
 {
     static const struct {
         const char *what;
@@ -937,7 +937,7 @@ Test(scripted, a_nak_with_a_malformed_nak_list_length_is_rejected)
 /* Heartbeats: after every burst of data -- not only the first -- SPMs come at
  * exactly spm.heartbeat[0], then [1], [2], ... apart, each naming the last
  * packet sent as its lead; then nothing until spm.ambient. */
-Test(scripted, heartbeat_spms_follow_every_burst_at_the_schedule)
+Test(scripted, heartbeat_spms_follow_every_burst_at_the_schedule, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     uint64_t t_burst[3], sum = 0;
@@ -984,7 +984,7 @@ Test(scripted, heartbeat_spms_follow_every_burst_at_the_schedule)
 /* A publisher held back by its data rate for longer than window.time keeps
  * every packet it has not sent: they all go out and every message arrives;
  * what leaves the window by age is only ever what was sent. */
-Test(scripted, a_window_held_back_longer_than_window_time_keeps_what_is_unsent)
+Test(scripted, a_window_held_back_longer_than_window_time_keeps_what_is_unsent, .timeout = 20)
 {
     static struct sim sim;
     struct sc_channel_cfg ch;
@@ -1024,7 +1024,7 @@ Test(scripted, a_window_held_back_longer_than_window_time_keeps_what_is_unsent)
  * not reached it yet (an earlier hole still waits for its repair): data for it
  * that turns up is dropped as a duplicate, and the loss is reported where it
  * falls -- never a loss counted and the data delivered as well. */
-Test(scripted, a_packet_given_up_on_is_too_late_even_before_delivery_reaches_it)
+Test(scripted, a_packet_given_up_on_is_too_late_even_before_delivery_reaches_it, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     const struct sc_sub_event *loss;
@@ -1069,7 +1069,7 @@ Test(scripted, a_packet_given_up_on_is_too_late_even_before_delivery_reaches_it)
  * not repaired -- a repair would overtake its own ODATA -- but answered as
  * outside the window; the packet then goes out once, as ODATA. A NAK for a
  * packet sent is repaired. */
-Test(scripted, a_nak_for_a_packet_not_yet_sent_is_not_repaired)
+Test(scripted, a_nak_for_a_packet_not_yet_sent_is_not_repaired, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     struct sc_pub_stats st;
@@ -1120,7 +1120,7 @@ Test(scripted, a_nak_for_a_packet_not_yet_sent_is_not_repaired)
 /* The trail in ODATA (the oldest packet the source still holds) moving past a
  * hole: the hole can no longer be repaired, so it is a loss at once, typed
  * "not in the window" -- no NAK for it, no waiting out the retries. */
-Test(scripted, an_odata_trail_past_a_hole_declares_it_lost_at_once)
+Test(scripted, an_odata_trail_past_a_hole_declares_it_lost_at_once, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     const struct sc_sub_event *loss;
@@ -1151,7 +1151,7 @@ Test(scripted, an_odata_trail_past_a_hole_declares_it_lost_at_once)
  * source_timeout after it was last heard; its window is held for another
  * source_timeout, then the hole is reported lost as "source gone" and the data
  * held behind it is delivered. */
-Test(scripted, a_silent_source_goes_down_and_its_gaps_end_as_source_gone)
+Test(scripted, a_silent_source_goes_down_and_its_gaps_end_as_source_gone, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     const struct sc_sub_event *ev;
@@ -1213,7 +1213,7 @@ fragment(uint32_t sqn, uint32_t first, uint32_t off, uint32_t apdu_len, const ch
     send_to_group(b, sc_pgm_encode(b, sizeof(b), &k), SRC_ADDR);
 }
 
-Test(scripted, fragments_that_do_not_line_up_are_a_loss_not_a_garbled_message)
+Test(scripted, fragments_that_do_not_line_up_are_a_loss_not_a_garbled_message, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     const struct sc_sub_event *loss;
@@ -1247,7 +1247,7 @@ Test(scripted, fragments_that_do_not_line_up_are_a_loss_not_a_garbled_message)
 
 /* The publisher serves NAKs for its own group only: a NAK naming another
  * group is not ours -- no NCF, no repair, counted. */
-Test(scripted, a_nak_naming_another_group_is_not_served)
+Test(scripted, a_nak_naming_another_group_is_not_served, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     struct sc_pub_stats st;
@@ -1295,7 +1295,7 @@ Test(scripted, a_nak_naming_another_group_is_not_served)
  * OPT_FRAGMENT; one byte more, or exactly N fragments' worth, goes as exactly
  * the fragments it needs, each naming the APDU's first packet, its offset and
  * length, with the bytes in order. */
-Test(scripted, a_large_message_is_sent_as_exactly_the_fragments_it_needs)
+Test(scripted, a_large_message_is_sent_as_exactly_the_fragments_it_needs, .timeout = 20)
 {
     /* per packet: MTU - IP/UDP (28) - PGM header (16) - ODATA body (8); a
      * fragment also carries OPT_LENGTH + OPT_FRAGMENT (20) */
@@ -1358,7 +1358,7 @@ Test(scripted, a_large_message_is_sent_as_exactly_the_fragments_it_needs)
 /* A NAK for a packet that has left the window: no repair, and an SPM at once
  * (in the same pass) whose trail is past it, so the receiver declares the loss
  * now instead of retrying for milliseconds. */
-Test(scripted, a_nak_for_data_no_longer_held_is_answered_by_an_spm_at_once)
+Test(scripted, a_nak_for_data_no_longer_held_is_answered_by_an_spm_at_once, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     struct sc_pub_stats st;
@@ -1394,7 +1394,7 @@ Test(scripted, a_nak_for_data_no_longer_held_is_answered_by_an_spm_at_once)
 /* Implicit batching: a message not flushed leaves batch_delay after it was
  * queued -- not before, not a batch_delay later -- with the messages queued
  * meanwhile in the same packet. */
-Test(scripted, an_unflushed_message_leaves_batch_delay_after_it_was_queued)
+Test(scripted, an_unflushed_message_leaves_batch_delay_after_it_was_queued, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     uint8_t m[8] = { 0 };
@@ -1424,7 +1424,7 @@ Test(scripted, an_unflushed_message_leaves_batch_delay_after_it_was_queued)
 
 /* An SPM names where NAKs go (its NLA): from then on they go there, not to the
  * address the data came from. */
-Test(scripted, naks_go_to_the_address_the_spm_names)
+Test(scripted, naks_go_to_the_address_the_spm_names, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     struct sc_xport_params xp;
@@ -1462,7 +1462,7 @@ Test(scripted, naks_go_to_the_address_the_spm_names)
 /* A repair heard before anything else of a session is old data (someone
  * else's NAK): it is no place to join. The subscriber waits for ODATA or an
  * SPM to decide where it starts. */
-Test(scripted, a_repair_is_not_where_a_new_subscriber_joins)
+Test(scripted, a_repair_is_not_where_a_new_subscriber_joins, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     const struct sc_sub_event *up;
@@ -1485,7 +1485,7 @@ Test(scripted, a_repair_is_not_where_a_new_subscriber_joins)
 
 /* A new session announces itself with two SPMs at once, each in a send of its
  * own (a loss on the way takes one, not both), before any data. */
-Test(scripted, a_session_starts_with_two_spms_in_separate_sends)
+Test(scripted, a_session_starts_with_two_spms_in_separate_sends, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     struct sc_pub_stats st;
@@ -1509,7 +1509,7 @@ Test(scripted, a_session_starts_with_two_spms_in_separate_sends)
 
 /* rtx.budget: one receiver's NAKs beyond its budget in a second are refused
  * (counted) -- and a second later it has its whole budget again. */
-Test(scripted, a_receivers_nak_budget_is_per_second)
+Test(scripted, a_receivers_nak_budget_is_per_second, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     uint64_t t0;
@@ -1548,7 +1548,7 @@ Test(scripted, a_receivers_nak_budget_is_per_second)
 
 /* A gap that outgrows the receive window: what falls out of it is lost, typed
  * "receive window" (not the source's window: the source may still hold it). */
-Test(scripted, a_gap_wider_than_the_receive_window_is_lost_as_such)
+Test(scripted, a_gap_wider_than_the_receive_window_is_lost_as_such, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     const struct sc_sub_event *loss;
@@ -1575,7 +1575,8 @@ Test(scripted, a_gap_wider_than_the_receive_window_is_lost_as_such)
  * at spm.heartbeat[0]; when the stream stops, the next heartbeat comes when
  * the data is late -- 2 G after the last packet -- and the schedule goes on
  * from there: SPM k + 1 at max(SPM k + spm.heartbeat[k], last + 2 G). */
-Test(scripted, after_a_steady_stream_stops_the_heartbeats_wait_for_the_data_to_be_late)
+Test(scripted, after_a_steady_stream_stops_the_heartbeats_wait_for_the_data_to_be_late,
+     .timeout = 20)
 {
     struct sc_channel_cfg ch;
     const uint64_t g = 1 * MS;
@@ -1604,7 +1605,8 @@ Test(scripted, after_a_steady_stream_stops_the_heartbeats_wait_for_the_data_to_b
         spm_between++;
         cr_assert(prig.pk[i].t - t_prev >= ch.spm.heartbeat_ns[0] &&
                       prig.pk[i].t - t_prev <= ch.spm.heartbeat_ns[0] + 3 * US,
-                  "a heartbeat %llu ns after the data", (unsigned long long)(prig.pk[i].t - t_prev));
+                  "a heartbeat %llu ns after the data",
+                  (unsigned long long)(prig.pk[i].t - t_prev));
     }
     cr_assert_eq(spm_between, 40, "%u heartbeats for 40 packets", spm_between);
     /* the stream has stopped: what follows its last packet */
@@ -1629,7 +1631,7 @@ Test(scripted, after_a_steady_stream_stops_the_heartbeats_wait_for_the_data_to_b
 /* rtx.holdoff after a repair: a NAK within it is not repaired again, but
  * confirmed (an NCF) -- unless an NCF for it went out less than rtx.holdoff / 2
  * ago; after the hold-off a NAK is repaired again. */
-Test(scripted, a_nak_soon_after_a_repair_is_confirmed_not_repaired)
+Test(scripted, a_nak_soon_after_a_repair_is_confirmed_not_repaired, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     struct sc_pub_stats st;
@@ -1676,7 +1678,7 @@ Test(scripted, a_nak_soon_after_a_repair_is_confirmed_not_repaired)
 
 /* A session is its GSI and its TSI port: two ports of one GSI are two sources,
  * each with its own stream (a restarted process may keep its GSI). */
-Test(scripted, two_tsi_ports_of_one_gsi_are_two_sources)
+Test(scripted, two_tsi_ports_of_one_gsi_are_two_sources, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     unsigned a = 0, b = 0;
@@ -1709,7 +1711,7 @@ Test(scripted, two_tsi_ports_of_one_gsi_are_two_sources)
 
 /* A subscriber there from the start that never gets packet 0: the loss event
  * names message 1 as the first lost (not 0), up to the first it delivers. */
-Test(scripted, a_lost_first_packet_is_a_loss_from_message_one)
+Test(scripted, a_lost_first_packet_is_a_loss_from_message_one, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     const struct sc_sub_event *loss;
@@ -1732,7 +1734,7 @@ Test(scripted, a_lost_first_packet_is_a_loss_from_message_one)
 /* An APDU in fragments is stored all or nothing: when the unsent packets and
  * its fragments would overfill the window, -EAGAIN and nothing stored; one
  * over half the window can never be held for repair: -EMSGSIZE. */
-Test(scripted, a_fragmented_message_that_does_not_fit_is_refused_whole)
+Test(scripted, a_fragmented_message_that_does_not_fit_is_refused_whole, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     static uint8_t m[20000];
@@ -1761,7 +1763,7 @@ Test(scripted, a_fragmented_message_that_does_not_fit_is_refused_whole)
 
 /* sc_pub_deadline: 0 while stored data waits to be sent (a loop must not
  * sleep on it), a time in the future once it is out. */
-Test(scripted, the_deadline_is_now_while_data_waits_to_be_sent)
+Test(scripted, the_deadline_is_now_while_data_waits_to_be_sent, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     uint8_t m[8] = { 0 };
@@ -1781,7 +1783,7 @@ Test(scripted, the_deadline_is_now_while_data_waits_to_be_sent)
 /* Closing: the End of Session block goes out as the last ODATA (MoldUDP64
  * count 0xFFFF naming the next message number), then three SPMs with OPT_FIN
  * (as OpenPGM), whose lead is that last ODATA. */
-Test(scripted, close_sends_the_end_of_session_block_then_three_fin_spms)
+Test(scripted, close_sends_the_end_of_session_block_then_three_fin_spms, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     unsigned from, fins = 0, odata_n = 0;
@@ -1851,7 +1853,7 @@ static const struct sc_xport_ops stingy_ops = {
 /* Back-pressure: what the transport refuses is sent later -- every ODATA once,
  * in sequence order, none skipped; every SPM and NCF queued reaches the wire
  * (control packets wait for the next send) -- and each refusal is counted. */
-Test(scripted, data_the_transport_refuses_is_sent_later_once_and_in_order)
+Test(scripted, data_the_transport_refuses_is_sent_later_once_and_in_order, .timeout = 20)
 {
     struct sc_channel_cfg ch;
     struct sc_xport_params xp;

@@ -162,8 +162,10 @@ Test(nak, the_back_off_is_uniform_in_one_microsecond_to_backoff)
         lo = d < lo ? d : lo;
         hi = d > hi ? d : hi;
     }
-    cr_assert_lt(lo, 2 * US, "the back-off never came near its minimum: %llu", (unsigned long long)lo);
-    cr_assert_gt(hi, 49 * US, "the back-off never came near nak.backoff: %llu", (unsigned long long)hi);
+    cr_assert_lt(lo, 2 * US, "the back-off never came near its minimum: %llu",
+                 (unsigned long long)lo);
+    cr_assert_gt(hi, 49 * US, "the back-off never came near nak.backoff: %llu",
+                 (unsigned long long)hi);
     teardown();
     /* a back-off at the minimum is exactly 1 us */
     setup_with(1000, 2 * MS, 4 * MS, 10, 10, true, 64);
@@ -375,7 +377,8 @@ Test(nak, due_sequences_are_grouped_in_lists_of_at_most_63_in_order)
     cr_assert_eq(rec.sizes[1], 37);
     cr_assert_eq(rec.nseqs, 100);
     for (unsigned i = 0; i < 100; i++)
-        cr_assert_eq(rec.seqs[i], BASE + i, "position %u: %llu", i, (unsigned long long)rec.seqs[i]);
+        cr_assert_eq(rec.seqs[i], BASE + i, "position %u: %llu", i,
+                     (unsigned long long)rec.seqs[i]);
     teardown();
     /* exactly 63: one list; exactly 126: two full lists */
     setup_with(50 * US, 2 * MS, 4 * MS, 10, 10, true, 256);

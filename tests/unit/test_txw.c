@@ -55,7 +55,8 @@ Test(txw, committed_packets_are_held_at_their_sequence_with_their_bytes)
 {
     cr_assert_eq(sc_txw_init(&w, 16, 512, 100), 0);
     for (int i = 0; i < 10; i++)
-        cr_assert_eq(put((uint8_t)(i + 1), (uint16_t)(100 + i), 5000 + (uint64_t)i), 100 + (uint64_t)i);
+        cr_assert_eq(put((uint8_t)(i + 1), (uint16_t)(100 + i), 5000 + (uint64_t)i),
+                     100 + (uint64_t)i);
     cr_assert_eq(w.count, 10);
     cr_assert_eq(sc_txw_lead(&w), 109);
     for (int i = 0; i < 10; i++) {
