@@ -88,6 +88,9 @@ BINS      := $(patsubst main_%,$(BUILD)/bin/seqcast-%,$(basename $(notdir $(BIN_
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c tests/sim/test_*.c)
 UNIT_BINS  := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(UNIT_SRC))))
+# C integration tests: real sockets (kernel UDP) and real tools (tshark); run after the checks
+INTEG_SRC  := $(wildcard tests/integration/test_*.c)
+INTEG_BINS := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(INTEG_SRC))))
 SUPPORT_SRC := $(wildcard tests/support/*.c)
 SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
 
@@ -158,6 +161,9 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(TEST_OBJ) $(BUILD)/lib
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/sim/test_%.o $(TEST_OBJ) $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -o $@ $< $(TEST_OBJ) $(LINK_LIBS) $(CRIT_LIBS)
+$(BUILD)/tests/test_%: $(BUILD)/obj/tests/integration/test_%.o $(TEST_OBJ) $(BUILD)/libseqcast.a
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) -o $@ $< $(TEST_OBJ) $(LINK_LIBS) $(CRIT_LIBS)
 
 $(BUILD)/tests/fuzz-replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
@@ -193,14 +199,14 @@ $(BUILD)/bench/peer: bench/peer.c bench/hist.h tests/interop/pgm_sock.h $(BUILD)
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -Wno-unused-function $(INC_LIB) $(PEER_DEFS) -o $@ $< $(LINK_LIBS) $(PEER_LIBS) -pthread
 
-unit-tests: $(UNIT_BINS) $(FUZZ_REPLAYS) $(BINS) $(PGM_PEER) $(BUILD)/tests/mold_peer
+unit-tests: $(UNIT_BINS) $(INTEG_BINS) $(FUZZ_REPLAYS) $(BINS) $(PGM_PEER) $(BUILD)/tests/mold_peer
 
 # `make test`: every suite speaks TAP; tests/run-suites.sh sums them and prints
 # the closing "N passed, N failed, N skipped" line.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit-tests
 	$(Q)BUILD=$(BUILD) tests/run-suites.sh $(UNIT_BINS) $(FUZZ_REPLAYS) $(wildcard tests/check-*.sh) \
-	  $(wildcard tests/integration/*.sh tests/interop/*.sh)
+	  $(INTEG_BINS) $(wildcard tests/integration/*.sh tests/interop/*.sh)
 
 # tests/data: captures made by our own generator (tests/integration/replay.sh
 # checks that the committed files are exactly what it makes)

@@ -310,7 +310,7 @@ pgm_end(struct gen *g)
     pgm_to_group(g, &p);
 }
 
-/* The frame list here is mirrored by the expectations in tests/unit/test_wireshark.c. */
+/* The frame list here is mirrored by the expectations in tests/integration/test_wireshark.c. */
 static int
 gen_pgm(const char *dir, bool corrupt)
 {
@@ -493,7 +493,7 @@ soup_rejected(struct gen *g, uint16_t cport, uint32_t cseq, const char *password
     tcp_close(g, &c);
 }
 
-/* The frame list here is mirrored by the expectations in tests/unit/test_wireshark.c. */
+/* The frame list here is mirrored by the expectations in tests/integration/test_wireshark.c. */
 static int
 gen_soup(const char *dir, bool corrupt)
 {

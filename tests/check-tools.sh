@@ -27,7 +27,7 @@ fi
 
 SCRIPTS=(scripts/*.sh tests/*.sh tests/integration/*.sh tests/interop/*.sh tests/support/*.sh
          bench/*.sh .ci/run)
-CSRC=(tests/unit/*.c tests/sim/*.c)
+CSRC=(tests/unit/*.c tests/sim/*.c tests/integration/*.c)
 
 # ---------------------------------------------------------------- allowed packages
 # the listed ones, plus everything they depend on (recursively, alternatives

@@ -562,3 +562,74 @@ Test(journal, memory_only)
     cr_assert_eq(sc_journal_sync(&j), 0);
     sc_journal_close(&j);
 }
+
+/* The torn tail is cut from the file itself, not only skipped in memory: after
+ * reopening, the file ends exactly after the last good record (stat), and an
+ * append smaller than the torn bytes leaves no garbage behind it. */
+Test(journal, a_torn_tail_is_cut_from_the_file, .init = setup, .fini = teardown)
+{
+    struct sc_journal j;
+    struct sc_err err;
+    struct stat st;
+    uint64_t good_end;
+    int fd;
+
+    cr_assert_eq(sc_journal_open(&j, path, SC_FSYNC_NONE, &err), 0, "%s", err.msg);
+    fill(&j, 1, 20);
+    good_end = j.end;
+    sc_journal_close(&j);
+    /* a crash while writing a record: its header and a few bytes made it */
+    fd = open(path, O_WRONLY | O_APPEND);
+    cr_assert_eq(write(fd, "\x00\x00\x00\x40\x12\x34\x56\x78\0\0\0\0\0\0\0\x15partial", 23),
+                 23);
+    close(fd);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq((uint64_t)st.st_size, good_end + 23);
+
+    cr_assert_eq(sc_journal_open(&j, path, SC_FSYNC_NONE, &err), 0, "%s", err.msg);
+    check(&j, 20);
+    cr_assert_eq(j.torn_bytes, 23);
+    cr_assert_eq(j.end, good_end);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq((uint64_t)st.st_size, good_end, "the torn tail is still in the file: %lld bytes",
+                 (long long)st.st_size);
+    cr_assert_eq(sc_journal_append(&j, "x", 1), 0); /* 16 + 1 bytes: fewer than the torn */
+    sc_journal_close(&j);
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq((uint64_t)st.st_size, good_end + 16 + 1, "the append is not right after the "
+                 "last good record");
+    cr_assert_eq(sc_journal_open(&j, path, SC_FSYNC_NONE, &err), 0, "%s", err.msg);
+    cr_assert_eq(j.count, 21);
+    cr_assert_eq(j.torn_bytes, 0, "garbage after the new record");
+    {
+        char m[16];
+        cr_assert_eq(sc_journal_read(&j, 21, m, sizeof(m)), 1);
+        cr_assert_eq(m[0], 'x');
+        cr_assert_eq(sc_journal_read(&j, 20, m, sizeof(m)), 10);
+        cr_assert_eq(memcmp(m, "message 20", 10), 0);
+    }
+    sc_journal_close(&j);
+}
+
+/* Reads outside 1..count are -ERANGE exactly (on file and in memory), one too
+ * short a buffer -ENOSPC, whatever the index holds beyond count. */
+Test(journal, reads_outside_the_journal_are_out_of_range, .init = setup, .fini = teardown)
+{
+    struct sc_journal j;
+    struct sc_err err;
+    char m[64];
+
+    for (int mem = 0; mem < 2; mem++) {
+        cr_assert_eq(sc_journal_open(&j, mem ? "" : path, SC_FSYNC_NONE, &err), 0, "%s", err.msg);
+        cr_assert_eq(sc_journal_read(&j, 1, m, sizeof(m)), -ERANGE, "an empty journal");
+        fill(&j, 1, 10);
+        cr_assert_eq(sc_journal_read(&j, 0, m, sizeof(m)), -ERANGE);
+        cr_assert_eq(sc_journal_read(&j, 11, m, sizeof(m)), -ERANGE);
+        cr_assert_eq(sc_journal_read(&j, 12, m, sizeof(m)), -ERANGE);
+        cr_assert_eq(sc_journal_read(&j, UINT64_MAX, m, sizeof(m)), -ERANGE);
+        cr_assert_eq(sc_journal_read(&j, 10, m, 10), 10, "\"message 10\" fits in 10");
+        cr_assert_eq(sc_journal_read(&j, 10, m, 9), -ENOSPC);
+        sc_journal_close(&j);
+        unlink(path);
+    }
+}
