@@ -51,6 +51,7 @@ struct app {
     uint64_t t_first; /* when the first message was delivered */
     uint16_t data_port;  /* the channel's port, for the advice on NAKs unanswered */
     bool nak_port_auto;  /* nak_port: auto */
+    bool mold;           /* protocol: moldudp64 (re-requests, not NAKs) */
     bool pcap;           /* --pcap: NAKs go nowhere, by design */
 };
 
@@ -66,7 +67,15 @@ say_naks_unanswered(const struct app *a, const struct sc_sub_event *ev)
         return;
     inet_ntop(AF_INET, &ia, to, sizeof(to));
     snprintf(to + strlen(to), sizeof(to) - strlen(to), ":%u", ev->nak.port);
-    if (ev->nak.reason == SC_NAK_UNREACHABLE && ev->nak.icmp_code == 3 && to_data_port)
+    if (a->mold)
+        fprintf(stderr,
+                "seqcast-sub: re-requests to %s get no answer (%s; packets are being lost): "
+                "no re-request server reads them there, or they or the answers are dropped on "
+                "the way -- check mold.request_servers (auto: the source's address at the data "
+                "port, %u), the server's mold.request_allow, and firewalls\n", to,
+                ev->nak.reason == SC_NAK_UNREACHABLE ? "ICMP unreachable" : "no response",
+                a->data_port);
+    else if (ev->nak.reason == SC_NAK_UNREACHABLE && ev->nak.icmp_code == 3 && to_data_port)
         fprintf(stderr,
                 "seqcast-sub: NAKs to %s get no answer (ICMP port unreachable): nothing "
                 "listens on the data port there -- set nak_port to the port the sender reads "
@@ -400,6 +409,7 @@ run(struct opts *o, struct app *a, struct watch *w, struct sc_sub_stats *st)
     a->raw = w->ch->framing == SC_FRAMING_RAW;
     a->data_port = w->ch->port;
     a->nak_port_auto = w->ch->nak_port == 0;
+    a->mold = w->ch->protocol == SC_PROTOCOL_MOLDUDP64;
     a->pcap = o->pcap != NULL;
     a->verify = o->verify;
     a->quiet = o->quiet;

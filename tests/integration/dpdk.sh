@@ -16,8 +16,11 @@
 #     memif server, up first, and the replay waits 1 s after connecting: frames sent while
 #     a memif connection is still settling can vanish, and a capture repairs nothing);
 #     then --raw-frames: the captured Ethernet frames byte for byte, to their own group.
+#  H. MoldUDP64 (protocol: moldudp64): the DPDK publisher as the exchange, its re-request
+#     server on the DPDK port -> the two kernel subscribers of A under the same 2% loss:
+#     both outputs equal the input, repaired by unicast requests answered by unicast.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "DPDK test" 12
+. "$(dirname "$0")/../support/tap.sh" "DPDK test" 14
 N=${DPDK_MSGS:-100000}
 T=sd$$
 grep -q 'DPDK=1' "$ROOT/$BUILD/.flags" 2>/dev/null || skip_all "built without DPDK (libdpdk-dev missing or DPDK=0)"
@@ -88,6 +91,32 @@ check "A: DPDK publisher (net_af_packet) -> 2 kernel subscribers, 2% loss: both 
 check "A: the kernel subscribers' unicast NAKs reached the DPDK publisher: $(field_first "$tmp/apub.json" naks_received) NAKs -> $(field_first "$tmp/apub.json" rdata_sent) RDATA; $(field_first "$tmp/a1.json" repaired) repaired at subscriber 1" $r
 [ "$(field_first "$tmp/apub.json" link_arp_replies)" -gt 0 ]; r=$?
 check "A: the DPDK side answered ARP for its address ($(field_first "$tmp/apub.json" link_arp_replies) replies; $(field_first "$tmp/apub.json" link_rx_filtered) frames filtered, $(field_first "$tmp/apub.json" link_no_mbuf) mbuf shortages)" $r
+
+# --- H: MoldUDP64, the DPDK publisher as the exchange (requests to its data port: auto)
+NH=$(( N / 2 ))
+"$ROOT/$BUILD/tests/mold_peer" gen --count $NH --seed 5 --output "$tmp/hin.bin" 2>/dev/null ||
+    "$B/seqcast-pub" --count $NH --size 48 --write "$tmp/hin.bin"
+# gso=false on the kernel subscribers: several requests sent in one burst leave as one GSO
+# datagram, which a NIC would cut into frames but a veth hands to AF_PACKET whole (the DPDK
+# side counts it as a request of the wrong length: rx_bad "length"), as for B's publisher
+CHH=(--set protocol=moldudp64 --group 239.198.18.9:32005 --set loop=false --set rcvbuf=16MiB
+     --set nak.data_retries=40)
+for i in 1 2; do
+    ip netns exec "${T}s$i" "$B/seqcast-sub" "${CHH[@]}" --set gso=false --interface "198.18.2.1$i" --count "$NH" \
+        --output "$tmp/h$i.bin" --timeout 60 --quiet >"$tmp/h$i.json" 2>"$tmp/h$i.err" &
+    hsub[$i]=$!
+done
+sleep 0.5
+nse dp "$B/seqcast-pub" "${CHH[@]}" "${DPDK[@]}" --set "dpdk.device=$AFP" --interface 198.18.2.1 \
+    --input "$tmp/hin.bin" --rate 50000 --linger 2 >"$tmp/hpub.json" 2>"$tmp/hpub.err"
+rcp=$?
+wait "${hsub[1]}"; rc1=$?
+wait "${hsub[2]}"; rc2=$?
+cmp -s "$tmp/hin.bin" "$tmp/h1.bin" && cmp -s "$tmp/hin.bin" "$tmp/h2.bin"; r=$?
+check "H: MoldUDP64, DPDK publisher (net_af_packet) -> 2 kernel subscribers, 2% loss: both outputs equal the input ($NH messages; exits $rc1 $rc2, publisher $rcp)" $(( r + rc1 + rc2 + rcp ))
+[ "$(field "$tmp/hpub.json" mold_req_answered)" -gt 0 ] && [ "$(field "$tmp/h1.json" requests_sent)" -gt 0 ] &&
+    [ "$(field "$tmp/h1.json" repaired)" -gt 0 ] && [ "$(field "$tmp/h2.json" lost_messages)" = 0 ]; r=$?
+check "H: the subscribers' requests reached the DPDK re-request server and were answered: $(field "$tmp/hpub.json" mold_req_answered) of $(field "$tmp/hpub.json" mold_requests) requests; subscriber 1 sent $(field "$tmp/h1.json" requests_sent), $(field "$tmp/h1.json" repaired) messages repaired" $r
 
 # --- B: kernel publisher -> DPDK subscriber
 # gso=false on the kernel publisher, as OPERATIONS.md says for a DPDK af_packet receiver on

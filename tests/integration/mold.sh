@@ -9,13 +9,16 @@
 #   3. seqcast-replay --list decodes it;
 #   4. seqcast-replay puts it on loopback into a live seqcast-sub: all 3,000,
 #      verified, and the End of Session ends the session;
+#   4b. the capture with the hole, live, with a re-request server that is not there:
+#      exactly 14000900..14000929 lost (retries), and seqcast-sub says once, with the
+#      likely fix, that its re-requests get no answer;
 #   5-6. seqcast-pub -> two seqcast-sub in another network namespace with 2 %
 #      nftables loss on the publisher's link: both outputs equal the input,
 #      repaired by re-requests (the publisher answered them);
 #   7. A/B lines: line A dropped entirely, everything through B, no request.
-# 1-4 need no root; 5-7 need network namespaces.
+# 1-4b need no root; 5-7 need network namespaces.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "MoldUDP64 channels" 7
+. "$(dirname "$0")/../support/tap.sh" "MoldUDP64 channels" 8
 D=$ROOT/tests/data
 FEED=(--set protocol=moldudp64 --group 239.198.18.77:26400)
 
@@ -48,6 +51,18 @@ sleep 0.3
 wait $sub; rc=$?
 [ $rc -eq 0 ] && [ "$(field "$tmp/r.json" received)" = 3000 ] && [ "$(field "$tmp/r.json" verify_errors)" = 0 ]; r=$?
 check "seqcast-replay of the capture into a live seqcast-sub: $(field "$tmp/r.json" received) of 3000, verified (exit $rc)" $r
+
+# --- 4b. the hole, live, and nobody answers re-requests (nothing listens on port 9)
+"$B/seqcast-sub" "${LIVE[@]}" --set mold.request_servers=127.0.0.1:9 --set nak.data_retries=3 \
+    --verify --timeout 20 --quiet >"$tmp/h.json" 2>"$tmp/h.err" &
+sub=$!
+sleep 0.3
+"$B/seqcast-replay" "${LIVE[@]}" --pps 20000 "$D/mold_feed_hole.pcap" >"$tmp/hp.json" 2>"$tmp/hp.err"
+wait $sub; rc=$?
+[ "$(field "$tmp/h.json" received)" = 2970 ] && [ "$(field "$tmp/h.json" lost_messages)" = 30 ] &&
+    grep -q 'messages 14000900..14000929 (.*): retries' "$tmp/h.err" &&
+    [ "$(grep -c 're-requests to 127.0.0.1:9 get no answer' "$tmp/h.err")" = 1 ]; r=$?
+check "the hole live, no re-request server: $(field "$tmp/h.json" received) delivered, $(field "$tmp/h.json" lost_messages) lost as 14000900..14000929 (retries), said once: $(grep -o 're-requests to [^ ]* get no answer ([^)]*)' "$tmp/h.err" | head -1)" $r
 
 # --- 5-7. seqcast on both sides across namespaces, with loss
 netns_pair "smo$$" 198.18.22
