@@ -16,8 +16,9 @@ set -euo pipefail
 
 # build + tests (DESIGN.md s.1): the compiler, the libraries, OpenPGM for the
 # interop tests, tshark/tcpdump for the capture checks, iproute2/nftables for
-# the network-namespace tests
-TEST_PKGS=(build-essential pkg-config clang libdpdk-dev libpcap-dev libyaml-dev libcriterion-dev
+# the network-namespace tests; libclang-rt-dev holds libFuzzer and the
+# sanitizer runtimes, which clang only recommends (make fuzz links them)
+TEST_PKGS=(build-essential pkg-config clang libclang-rt-dev libdpdk-dev libpcap-dev libyaml-dev libcriterion-dev
            libpgm-dev tshark tcpdump iproute2 nftables)
 # make bench adds ZeroMQ (its epgm column) and gnuplot (the plot)
 BENCH_PKGS=(libzmq3-dev gnuplot-nox)
