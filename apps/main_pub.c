@@ -66,7 +66,8 @@ usage(FILE *out)
             "  -n, --count N           N generated messages; their content is a function of the\n"
             "                          sequence (seqcast-sub --verify checks every byte)\n"
             "  -s, --size BYTES        generated message size (default 0 = mixed: 8 to 64 bytes,\n"
-            "                          and every thousandth message 3000 bytes)\n"
+            "                          and every thousandth message 3000 bytes, or what one\n"
+            "                          packet holds on a MoldUDP64 channel)\n"
             "  -r, --rate MSGS         messages per second (default 0 = as fast as possible)\n"
             "  -l, --linger SECONDS    keep serving NAKs after the session's end (default 2)\n"
             "  -w, --write FILE        with --count: write the generated messages to FILE in\n"
@@ -179,6 +180,8 @@ next_message(struct feed *f, size_t *len)
         if (f->sent == f->o->count)
             return 0;
         *len = sc_msggen_size(f->sent + 1, f->o->size);
+        if (!f->o->size && *len > sc_pub_max_msg(f->pub))
+            *len = sc_pub_max_msg(f->pub); /* the mix's big ones, on a MoldUDP64 channel */
         sc_msggen_fill(f->sent + 1, f->msg, *len);
         return 1;
     }

@@ -599,6 +599,16 @@ sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
     return rc;
 }
 
+size_t
+sc_pub_max_msg(const struct sc_pub *p)
+{
+    if (p->ch.framing == SC_FRAMING_RAW)
+        return 65535;
+    if (p->mold) /* one packet: the header and the block's length field */
+        return p->tsdu_max - SC_MOLD_HDR_LEN - 2;
+    return SC_PGM_MAX_APDU - SC_MOLD_HDR_LEN - 2;
+}
+
 int
 sc_pub_flush(struct sc_pub *p, uint64_t now_ns)
 {

@@ -61,6 +61,10 @@ int sc_pub_create(struct sc_pub **out, const struct sc_config *cfg, const char *
  * the window (call sc_pub_do_work and retry); -EPIPE after sc_pub_close. */
 int sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns);
 
+/* The largest message sc_pub_send takes on this channel: 65535 (raw), 65533
+ * (batched PGM: fragmented) or what one packet holds (MoldUDP64: mtu - 50). */
+size_t sc_pub_max_msg(const struct sc_pub *p);
+
 /* Close the open packet now instead of waiting for batch_delay. @return 0. */
 int sc_pub_flush(struct sc_pub *p, uint64_t now_ns);
 

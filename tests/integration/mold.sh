@@ -12,13 +12,15 @@
 #   4b. the capture with the hole, live, with a re-request server that is not there:
 #      exactly 14000900..14000929 lost (retries), and seqcast-sub says once, with the
 #      likely fix, that its re-requests get no answer;
+#   4c. seqcast-pub --count (the generated mix, whose every thousandth message is
+#      3000 bytes: cut to what one packet holds) -> seqcast-sub --verify on loopback;
 #   5-6. seqcast-pub -> two seqcast-sub in another network namespace with 2 %
 #      nftables loss on the publisher's link: both outputs equal the input,
 #      repaired by re-requests (the publisher answered them);
 #   7. A/B lines: line A dropped entirely, everything through B, no request.
 # 1-4b need no root; 5-7 need network namespaces.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "MoldUDP64 channels" 8
+. "$(dirname "$0")/../support/tap.sh" "MoldUDP64 channels" 9
 D=$ROOT/tests/data
 FEED=(--set protocol=moldudp64 --group 239.198.18.77:26400)
 
@@ -63,6 +65,17 @@ wait $sub; rc=$?
     grep -q 'messages 14000900..14000929 (.*): retries' "$tmp/h.err" &&
     [ "$(grep -c 're-requests to 127.0.0.1:9 get no answer' "$tmp/h.err")" = 1 ]; r=$?
 check "the hole live, no re-request server: $(field "$tmp/h.json" received) delivered, $(field "$tmp/h.json" lost_messages) lost as 14000900..14000929 (retries), said once: $(grep -o 're-requests to [^ ]* get no answer ([^)]*)' "$tmp/h.err" | head -1)" $r
+
+# --- 4c. the generated mix on a MoldUDP64 channel
+"$B/seqcast-sub" "${LIVE[@]}" --count 5000 --verify --timeout 20 --quiet >"$tmp/g.json" 2>"$tmp/g.err" &
+sub=$!
+sleep 0.3
+"$B/seqcast-pub" "${LIVE[@]}" --count 5000 --rate 50000 --linger 0.5 >"$tmp/gp.json" 2>"$tmp/gp.err"
+prc=$?
+wait $sub; rc=$?
+[ $prc -eq 0 ] && [ $rc -eq 0 ] && [ "$(field "$tmp/g.json" received)" = 5000 ] &&
+    [ "$(field "$tmp/g.json" verify_errors)" = 0 ]; r=$?
+check "seqcast-pub --count 5000 (mixed sizes, the big ones cut to a packet) -> seqcast-sub --verify: $(field "$tmp/g.json" received) verified (exits $prc $rc)" $r
 
 # --- 5-7. seqcast on both sides across namespaces, with loss
 netns_pair "smo$$" 198.18.22

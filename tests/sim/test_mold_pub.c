@@ -90,6 +90,7 @@ Test(mold_pub, a_message_larger_than_a_packet_is_refused)
 
     rig_channel(&r.ch);
     rig_init(&r, &r.ch, NULL, NULL);
+    cr_assert_eq(sc_pub_max_msg(r.pub), PKT_MAX - 22, "sc_pub_max_msg says what fits");
     cr_assert_eq(sc_pub_send(r.pub, big, PKT_MAX - 22, r.now), 0, "the largest that fits");
     cr_assert_eq(sc_pub_send(r.pub, big, PKT_MAX - 21, r.now), -EMSGSIZE);
     rig_fini(&r);
