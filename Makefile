@@ -16,7 +16,8 @@
 PREFIX    ?= /usr/local
 CC        ?= cc
 CLANG     ?= clang
-PKGCONF   ?= pkg-config
+# (before `make deps` has installed it, a missing pkg-config answers nothing, quietly)
+PKGCONF   ?= $(or $(shell command -v pkg-config 2>/dev/null),false)
 BUILD     ?= build
 OPT       ?= -O2 -g
 SAN       ?=
