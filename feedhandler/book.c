@@ -312,11 +312,10 @@ fill_bbo(const struct sc_book *b, const struct bk *bk, struct sc_book_bbo *out)
     }
 }
 
-/* After a change to one side of bk: on_bbo if its top moved. */
-static inline void
-bbo_check(struct sc_book *b, struct bk *bk, unsigned side)
+/* Take side's top into its last reported values. @return whether it moved. */
+static inline bool
+top_moved(struct sc_book *b, struct side *sd)
 {
-    struct side *sd = &bk->side[side];
     uint32_t price = 0;
     uint64_t shares = 0;
 
@@ -327,9 +326,15 @@ bbo_check(struct sc_book *b, struct bk *bk, unsigned side)
         shares = lv->shares;
     }
     if (price == sd->last_price && shares == sd->last_shares)
-        return;
+        return false;
     sd->last_price = price;
     sd->last_shares = shares;
+    return true;
+}
+
+static void
+bbo_report(struct sc_book *b, struct bk *bk)
+{
     b->st.bbo_updates++;
     bk->info.stats.bbo_updates++;
     if (b->cfg.on_bbo) {
@@ -338,6 +343,24 @@ bbo_check(struct sc_book *b, struct bk *bk, unsigned side)
         fill_bbo(b, bk, &q);
         b->cfg.on_bbo(b->cfg.ctx, &q);
     }
+}
+
+/* After a change to one side of bk: on_bbo if its top moved. */
+static inline void
+bbo_check(struct sc_book *b, struct bk *bk, unsigned side)
+{
+    if (top_moved(b, &bk->side[side]))
+        bbo_report(b, bk);
+}
+
+/* After a change to both sides: one on_bbo if either top moved. */
+static void
+bbo_check2(struct sc_book *b, struct bk *bk)
+{
+    bool m0 = top_moved(b, &bk->side[0]), m1 = top_moved(b, &bk->side[1]);
+
+    if (m0 || m1)
+        bbo_report(b, bk);
 }
 
 static void
@@ -819,8 +842,7 @@ book_empty(struct sc_book *b, struct bk *bk)
     b->st.orders_live -= bk->info.stats.orders;
     b->st.cleared_orders += bk->info.stats.orders;
     bk->info.stats.orders = 0;
-    bbo_check(b, bk, 0);
-    bbo_check(b, bk, 1);
+    bbo_check2(b, bk);
 }
 
 int
