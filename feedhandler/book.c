@@ -664,6 +664,12 @@ sc_book_replace(struct sc_book *b, uint64_t ref, uint64_t new_ref, uint32_t shar
 }
 
 void
+sc_book_prefetch(const struct sc_book *b, uint64_t ref)
+{
+    __builtin_prefetch(&b->map[home(b, ref)]);
+}
+
+void
 sc_book_trade(struct sc_book *b, const struct sc_book_trade *t)
 {
     struct bk *bk = t->locate ? book_find(b, t->locate) : NULL;
