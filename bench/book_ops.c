@@ -7,9 +7,9 @@
  *
  * The stream is built first, in memory, then timed alone (on the thread's CPU
  * time, wall time beside it: the machine may be shared). Its mix is an ITCH
- * day's book messages (by count, roughly NASDAQ's: adds 45 %, deletes 37 %,
- * replaces 9 %, executions 4 % of them 1 in 10 with a price, partial cancels
- * 2 %, trades 1 %, the rest executions at the top), on --books instruments
+ * day's book messages (by count, roughly NASDAQ's: adds 43 %, deletes 39 %,
+ * replaces 9 %, executions 6 % (1 in 10 with a price), partial cancels 2 %,
+ * trades 1 %), on --books instruments
  * whose activity is skewed (a few carry most of it, as on a real day),
  * around prices that wander; the book is first filled to --live orders and
  * the stream keeps it there. An operation names a live order: with
