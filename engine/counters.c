@@ -3,6 +3,7 @@
  * (later) shared-memory counters. */
 #include <stddef.h>
 
+#include <seqcast/book.h>
 #include <seqcast/counters.h>
 #include <seqcast/order.h>
 #include <seqcast/pub.h>
@@ -20,12 +21,18 @@ enum { KIND_C = 'c', KIND_G = 'g', SHOW_A = 'a', SHOW_Z = 'z', SHOW_N = 'n' };
     { #name, unit, help, offsetof(struct sc_osrv_stats, name), KIND_##kind, SHOW_##show },
 #define DESC_OCLI(name, kind, unit, show, help)                                            \
     { #name, unit, help, offsetof(struct sc_ocli_stats, name), KIND_##kind, SHOW_##show },
+#define DESC_BOOK(name, kind, unit, show, help)                                            \
+    { #name, unit, help, offsetof(struct sc_book_stats, name), KIND_##kind, SHOW_##show },
+#define DESC_BOOK_INSTR(name, kind, unit, show, help)                                      \
+    { #name, unit, help, offsetof(struct sc_book_instr_stats, name), KIND_##kind, SHOW_##show },
 
 static const struct sc_counter_desc pub_descs[] = { SC_PUB_COUNTERS(DESC_PUB) };
 static const struct sc_counter_desc sub_descs[] = { SC_SUB_COUNTERS(DESC_SUB) };
 static const struct sc_counter_desc link_descs[] = { SC_LINK_COUNTERS(DESC_LINK) };
 static const struct sc_counter_desc osrv_descs[] = { SC_OSRV_COUNTERS(DESC_OSRV) };
 static const struct sc_counter_desc ocli_descs[] = { SC_OCLI_COUNTERS(DESC_OCLI) };
+static const struct sc_counter_desc book_descs[] = { SC_BOOK_COUNTERS(DESC_BOOK) };
+static const struct sc_counter_desc book_instr_descs[] = { SC_BOOK_INSTR_COUNTERS(DESC_BOOK_INSTR) };
 
 const struct sc_counter_desc *
 sc_counter_descs(enum sc_counter_set set, size_t *n)
@@ -36,6 +43,10 @@ sc_counter_descs(enum sc_counter_set set, size_t *n)
     case SC_COUNTERS_LINK: *n = sizeof(link_descs) / sizeof(link_descs[0]); return link_descs;
     case SC_COUNTERS_OSRV: *n = sizeof(osrv_descs) / sizeof(osrv_descs[0]); return osrv_descs;
     case SC_COUNTERS_OCLI: *n = sizeof(ocli_descs) / sizeof(ocli_descs[0]); return ocli_descs;
+    case SC_COUNTERS_BOOK: *n = sizeof(book_descs) / sizeof(book_descs[0]); return book_descs;
+    case SC_COUNTERS_BOOK_INSTR:
+        *n = sizeof(book_instr_descs) / sizeof(book_instr_descs[0]);
+        return book_instr_descs;
     default: break;
     }
     *n = 0;
@@ -71,6 +82,11 @@ sc_counters_print_reference(FILE *out)
               "One set per session. Besides these: `rx_bad` (below).");
     print_set(out, SC_COUNTERS_OCLI, "Order client (`struct sc_ocli_stats`, seqcast-order)",
               "One set per session. Besides these: `rx_bad` (below).");
+    print_set(out, SC_COUNTERS_BOOK, "Order books (`struct sc_book_stats`, `<seqcast/book.h>`)",
+              "The order-book engine, every book together.");
+    print_set(out, SC_COUNTERS_BOOK_INSTR,
+              "One instrument's book (`struct sc_book_instr_stats`, in `struct sc_book_info`)",
+              "Per stock locate; `bid_levels` and `ask_levels` are filled in by the query.");
     fprintf(out, "\n#### Dropped packets by codec class (`rx_bad`)\n\n"
                  "Every stats struct that reads packets has `rx_bad[]`, indexed by `-enum sc_perr` "
                  "(`<seqcast/proto/perr.h>`); JSON names them, and sums them in `rx_bad_total`.\n\n"

@@ -256,6 +256,65 @@
     X(rx_heartbeats, C, "packets", N, "Server Heartbeats received")                        \
     X(next_seq, G, "sequence", N, "the next sequenced message expected")
 
+/* ------------------------------------------------------------ order books */
+
+/* The order-book engine (<seqcast/book.h>), all books together (struct
+ * sc_book_stats). Every refused or adjusted operation has its counter. */
+#define SC_BOOK_COUNTERS(X)                                                                \
+    X(adds, C, "orders", A, "orders added (A, F)")                                         \
+    X(executes, C, "messages", A, "executions of book orders (E, C)")                      \
+    X(executes_price, C, "messages", N, "of them, at a price of their own (C)")           \
+    X(cancels, C, "messages", A, "partial cancels (X)")                                    \
+    X(deletes, C, "messages", A, "orders deleted (D)")                                     \
+    X(replaces, C, "messages", A, "orders replaced (U)")                                   \
+    X(trades, C, "messages", N, "trades reported without a book change (P, Q, B)")        \
+    X(bbo_updates, C, "events", A, "best bid or offer changes (price or shares)")          \
+    X(unknown_execute, C, "messages", Z, "executions of an order not in the book")         \
+    X(unknown_cancel, C, "messages", Z, "cancels of an order not in the book")             \
+    X(unknown_delete, C, "messages", Z, "deletes of an order not in the book")             \
+    X(unknown_replace, C, "messages", Z,                                                   \
+      "replaces of an order not in the book (its new reference stays unknown)")           \
+    X(exec_clamped, C, "messages", Z,                                                      \
+      "executions of more shares than the order held: clamped, the order removed")        \
+    X(cancel_clamped, C, "messages", Z,                                                    \
+      "cancels of more shares than the order held: clamped, the order removed")           \
+    X(dup_ref, C, "orders", Z,                                                             \
+      "adds (or a replace's new reference) whose reference is already live: refused")     \
+    X(zero_shares, C, "orders", Z, "adds or replaces of 0 shares: not kept")               \
+    X(bad_side, C, "orders", Z, "adds with a side that is neither bid nor ask: refused")   \
+    X(orders_full, C, "orders", Z, "adds refused: max_orders live (the book marked stale)") \
+    X(books_full, C, "messages", Z,                                                        \
+      "operations refused: a new instrument past max_books")                              \
+    X(levels_full, C, "orders", Z,                                                         \
+      "adds refused: a new price past max_levels on its side (the book marked stale)")    \
+    X(stale_marks, C, "events", Z, "books marked stale (a loss, a limit)")                 \
+    X(session_stale, C, "events", Z, "every book marked stale at once (a session gap)")   \
+    X(rebuilt, C, "events", Z, "stale books declared rebuilt")                             \
+    X(cleared_orders, C, "orders", N, "orders removed by a clear (a rebuild's start)")    \
+    X(state_changes, C, "messages", N, "trading state messages (H)")                       \
+    X(reg_sho, C, "messages", N, "Reg SHO indicators (Y)")                                 \
+    X(system_events, C, "messages", N, "system events (S)")                                \
+    X(orders_live, G, "orders", A, "orders in the books now")                              \
+    X(orders_peak, G, "orders", N, "the most orders live at once")                         \
+    X(levels_live, G, "levels", N, "price levels in the books now (both sides)")           \
+    X(books, G, "books", A, "instruments known")                                           \
+    X(stale_books, G, "books", Z, "books stale now")
+
+/* One instrument's book (struct sc_book_instr_stats, in struct sc_book_info). */
+#define SC_BOOK_INSTR_COUNTERS(X)                                                          \
+    X(adds, C, "orders", A, "orders added (A, F)")                                         \
+    X(executes, C, "messages", A, "executions (E, C)")                                     \
+    X(cancels, C, "messages", N, "partial cancels (X)")                                    \
+    X(deletes, C, "messages", N, "orders deleted (D)")                                     \
+    X(replaces, C, "messages", N, "orders replaced (U)")                                   \
+    X(trades, C, "messages", N, "trades reported without a book change (P, Q)")           \
+    X(bbo_updates, C, "events", A, "best bid or offer changes")                            \
+    X(refused, C, "orders", Z, "adds refused by a limit (max_orders, max_levels)")         \
+    X(stale_periods, C, "events", Z, "times the book went stale")                          \
+    X(orders, G, "orders", A, "orders in the book now")                                    \
+    X(bid_levels, G, "levels", N, "bid price levels now")                                  \
+    X(ask_levels, G, "levels", N, "ask price levels now")
+
 /* ------------------------------------------------------------- machinery */
 
 /* A field of a stats struct, from a list entry. */
@@ -276,6 +335,8 @@ enum sc_counter_set {
     SC_COUNTERS_LINK,    /* struct sc_link_stats (the link member of pub and sub stats) */
     SC_COUNTERS_OSRV,    /* struct sc_osrv_stats */
     SC_COUNTERS_OCLI,    /* struct sc_ocli_stats */
+    SC_COUNTERS_BOOK,    /* struct sc_book_stats (<seqcast/book.h>) */
+    SC_COUNTERS_BOOK_INSTR, /* struct sc_book_instr_stats: one instrument's book */
     SC_COUNTERS_SETS
 };
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <seqcast/book.h>
 #include <seqcast/counters.h>
 #include <seqcast/order.h>
 #include <seqcast/pub.h>
@@ -43,6 +44,8 @@ Test(counters, every_struct_is_its_list)
     check_set(SC_COUNTERS_LINK, sizeof(struct sc_link_stats), 0);
     check_set(SC_COUNTERS_OSRV, sizeof(struct sc_osrv_stats), bad);
     check_set(SC_COUNTERS_OCLI, sizeof(struct sc_ocli_stats), bad);
+    check_set(SC_COUNTERS_BOOK, sizeof(struct sc_book_stats), 0);
+    check_set(SC_COUNTERS_BOOK_INSTR, sizeof(struct sc_book_instr_stats), 0);
 }
 
 /* every counter reaches the JSON, with its value */

@@ -1,0 +1,1054 @@
+/* The order-book engine (<seqcast/book.h>).
+ *
+ * Three tables, all allocated at create:
+ *
+ *   order map   ref -> order, open addressing with Robin Hood probing and
+ *               backward-shift deletion (no tombstones), 32-byte slots, a
+ *               power-of-two capacity >= max_orders / 0.7 (load <= 0.7)
+ *
+ *                 slot: ref | priority | price | shares | level | book | side
+ *                 level 0 = empty (level ids start at 1); along a probe
+ *                 sequence no entry is nearer its home slot than the one
+ *                 looked for would be there, so a lookup stops at the first
+ *                 entry that is
+ *
+ *   level pool  price levels {shares, orders, price}, one per (book, side,
+ *               price) in use, max_orders + 1 of them (a level holds at least
+ *               one order, so the pool never runs out); an order names its
+ *               level, so an execution or a cancel updates the total without
+ *               searching
+ *
+ *   sides       per book and side, an array of {key, level} sorted by key with
+ *               the BEST LEVEL LAST (key = price for bids, ~price for asks),
+ *               max_levels long:
+ *
+ *                 [ worst ... ... next-best | best ]   n entries
+ *                                                  ^ BBO = a[n - 1]
+ *
+ *               Most new and emptied levels are near the top of the book, so
+ *               finding a price scans a few entries down from the end (then
+ *               bisects) and the memmove that opens or closes a level moves
+ *               only the few levels above it. Depth-N reads the last N
+ *               entries. (docs/ARCHITECTURE.md, "The order-book engine", has
+ *               the measurements behind this choice.)
+ *
+ * A book's best bid and offer as last reported are kept with it; after each
+ * change to one side the top of that side is compared with them, and on_bbo
+ * runs only when price or shares moved.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <seqcast/book.h>
+
+#include "engine/bigmem.h"
+#include "engine/compiler.h"
+
+#define MAX_ORDERS_LIMIT (UINT32_C(1) << 28)
+#define MAX_LEVELS_LIMIT (UINT32_C(1) << 20)
+#define MAX_BOOKS_LIMIT 65535u
+#define SCAN_TOP 8    /* levels scanned down from the best before bisecting */
+
+struct order {
+    uint64_t ref;
+    uint64_t prio;
+    uint32_t price;
+    uint32_t shares;
+    uint32_t level; /* index in the level pool */
+    uint16_t book;  /* index in books[] */
+    uint8_t side;
+};
+
+struct level {
+    uint64_t shares;
+    uint32_t orders; /* on the free list: the next free level */
+    uint32_t price;
+};
+
+struct lref {
+    uint32_t key; /* price (bid), ~price (ask): ascending, best last */
+    uint32_t id;  /* level pool index */
+};
+
+struct side {
+    struct lref *a;
+    uint32_t n;
+    uint32_t last_price; /* top as last reported to on_bbo */
+    uint64_t last_shares;
+};
+
+struct bk {
+    struct side side[2];
+    bool stale;
+    struct sc_book_info info; /* locate, symbol, state, stats (gauges filled on query) */
+};
+
+struct sc_book {
+    struct order *map;
+    uint64_t mask;
+    uint32_t max_orders;
+    uint32_t max_levels;
+    uint32_t max_books;
+    uint32_t nbooks;
+    uint32_t free_level;
+    uint64_t prio;
+    struct level *levels;
+    uint32_t nlevels; /* pool size */
+    struct bk *books;
+    struct lref *lrefs;
+    uint16_t *loc2book; /* locate -> book index + 1, 0 = none */
+    bool session_stale;
+    struct sc_book_system sys;
+    struct sc_book_stats st;
+    struct sc_book_cfg cfg;
+    size_t bytes;
+};
+
+/* ---------------------------------------------------------------- order map */
+
+/* Fibonacci hashing: a multiply and the top bits, so that any pattern of
+ * references (ITCH's are sequential; tests use strided ones) spreads. */
+static inline uint64_t
+home(const struct sc_book *b, uint64_t ref)
+{
+#ifdef SC_BOOK_HASH_IDENTITY
+    return ref & b->mask;
+#else
+    return (ref * UINT64_C(0x9E3779B97F4A7C15)) >> 32 & b->mask;
+#endif
+}
+
+/* How far the entry in slot i is from its home slot. Computed, not stored:
+ * a stored distance would have to be wide enough for any cluster. */
+static inline uint64_t
+dist(const struct sc_book *b, const struct order *o, uint64_t i)
+{
+    return (i - home(b, o->ref)) & b->mask;
+}
+
+static inline struct order *
+map_find(const struct sc_book *b, uint64_t ref)
+{
+    uint64_t i = home(b, ref);
+
+    for (uint64_t d = 0;; d++, i = (i + 1) & b->mask) {
+        struct order *o = &b->map[i];
+
+        if (!o->level)
+            return NULL;
+        if (o->ref == ref)
+            return o;
+        if (dist(b, o, i) < d)
+            return NULL;
+    }
+}
+
+/* Where ref would be placed: the first slot empty or nearer its home than
+ * ref would be there. @return -EEXIST when ref is live; 0 and the slot and
+ * distance in *at, *dist. */
+static inline int
+map_probe(const struct sc_book *b, uint64_t ref, uint64_t *at, uint64_t *dp)
+{
+    uint64_t i = home(b, ref), d = 0;
+
+    for (;; d++, i = (i + 1) & b->mask) {
+        const struct order *o = &b->map[i];
+
+        if (!o->level || (o->ref != ref && dist(b, o, i) < d))
+            break;
+        if (o->ref == ref)
+            return -EEXIST;
+    }
+    *at = i;
+    *dp = d;
+    return 0;
+}
+
+/* Place e at slot i, distance d (from map_probe, nothing changed since),
+ * displacing entries nearer their home forward. */
+static inline void
+map_place(struct sc_book *b, uint64_t i, uint64_t d, struct order e)
+{
+    for (;; d++, i = (i + 1) & b->mask) {
+        struct order *o = &b->map[i];
+        uint64_t od;
+
+        if (!o->level) {
+            *o = e;
+            return;
+        }
+        od = dist(b, o, i);
+        if (od < d) {
+            struct order t = *o;
+
+            *o = e;
+            e = t;
+            d = od;
+        }
+    }
+}
+
+/* Remove the entry at o: the entries after it that are not at home move one
+ * slot back. */
+static inline void
+map_remove(struct sc_book *b, struct order *o)
+{
+    uint64_t i = (uint64_t)(o - b->map);
+
+    for (;;) {
+        uint64_t j = (i + 1) & b->mask;
+        struct order *n = &b->map[j];
+
+        if (!n->level || dist(b, n, j) == 0)
+            break;
+        b->map[i] = *n;
+        i = j;
+    }
+    b->map[i].level = 0;
+}
+
+/* ----------------------------------------------------------------- levels */
+
+static inline uint32_t
+key_of(unsigned side, uint32_t price)
+{
+    return side ? ~price : price;
+}
+
+/* The position of key in sd: *found, or where to insert it (the entries from
+ * there up move one place). */
+static inline uint32_t
+side_find(const struct side *sd, uint32_t key, bool *found)
+{
+    uint32_t i = sd->n, lo, hi, stop = sd->n > SCAN_TOP ? sd->n - SCAN_TOP : 0;
+
+    while (i > stop && sd->a[i - 1].key > key)
+        i--;
+    if (i > stop || i == 0) {
+        *found = i > 0 && sd->a[i - 1].key == key;
+        return *found ? i - 1 : i;
+    }
+    /* below the scanned top: the first entry with key >= key in [0, stop) */
+    lo = 0;
+    hi = stop;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+
+        if (sd->a[mid].key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < sd->n && sd->a[lo].key == key;
+    return lo;
+}
+
+static inline void
+level_free(struct sc_book *b, struct bk *bk, unsigned side, uint32_t id)
+{
+    struct side *sd = &bk->side[side];
+    bool found;
+    uint32_t pos = side_find(sd, key_of(side, b->levels[id].price), &found);
+
+    memmove(&sd->a[pos], &sd->a[pos + 1], (sd->n - pos - 1) * sizeof(sd->a[0]));
+    sd->n--;
+    b->levels[id].orders = b->free_level;
+    b->free_level = id;
+    b->st.levels_live--;
+}
+
+/* The level of price on side, made when new. @return its id, 0 when the side
+ * holds max_levels already. */
+static inline uint32_t
+level_get(struct sc_book *b, struct bk *bk, unsigned side, uint32_t price)
+{
+    struct side *sd = &bk->side[side];
+    uint32_t key = key_of(side, price), id;
+    bool found;
+    uint32_t pos = side_find(sd, key, &found);
+    struct level *lv;
+
+    if (found)
+        return sd->a[pos].id;
+    if (unlikely(sd->n == b->max_levels))
+        return 0;
+    id = b->free_level;
+    lv = &b->levels[id];
+    b->free_level = lv->orders;
+    lv->shares = 0;
+    lv->orders = 0;
+    lv->price = price;
+    memmove(&sd->a[pos + 1], &sd->a[pos], (sd->n - pos) * sizeof(sd->a[0]));
+    sd->a[pos].key = key;
+    sd->a[pos].id = id;
+    sd->n++;
+    b->st.levels_live++;
+    return id;
+}
+
+/* ------------------------------------------------------------------ books */
+
+static void
+fill_bbo(const struct sc_book *b, const struct bk *bk, struct sc_book_bbo *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->locate = bk->info.locate;
+    out->stale = bk->stale;
+    if (bk->side[0].n) {
+        const struct level *lv = &b->levels[bk->side[0].a[bk->side[0].n - 1].id];
+
+        out->bid_price = lv->price;
+        out->bid_shares = lv->shares;
+        out->bid_orders = lv->orders;
+    }
+    if (bk->side[1].n) {
+        const struct level *lv = &b->levels[bk->side[1].a[bk->side[1].n - 1].id];
+
+        out->ask_price = lv->price;
+        out->ask_shares = lv->shares;
+        out->ask_orders = lv->orders;
+    }
+}
+
+/* Take side's top into its last reported values. @return whether it moved. */
+static inline bool
+top_moved(struct sc_book *b, struct side *sd)
+{
+    uint32_t price = 0;
+    uint64_t shares = 0;
+
+    if (sd->n) {
+        const struct level *lv = &b->levels[sd->a[sd->n - 1].id];
+
+        price = lv->price;
+        shares = lv->shares;
+    }
+    if (price == sd->last_price && shares == sd->last_shares)
+        return false;
+    sd->last_price = price;
+    sd->last_shares = shares;
+    return true;
+}
+
+static void
+bbo_report(struct sc_book *b, struct bk *bk)
+{
+    b->st.bbo_updates++;
+    bk->info.stats.bbo_updates++;
+    if (b->cfg.on_bbo) {
+        struct sc_book_bbo q;
+
+        fill_bbo(b, bk, &q);
+        b->cfg.on_bbo(b->cfg.ctx, &q);
+    }
+}
+
+/* After a change to one side of bk: on_bbo if its top moved. */
+static inline void
+bbo_check(struct sc_book *b, struct bk *bk, unsigned side)
+{
+    if (top_moved(b, &bk->side[side]))
+        bbo_report(b, bk);
+}
+
+/* After a change to both sides: one on_bbo if either top moved. */
+static void
+bbo_check2(struct sc_book *b, struct bk *bk)
+{
+    bool m0 = top_moved(b, &bk->side[0]), m1 = top_moved(b, &bk->side[1]);
+
+    if (m0 || m1)
+        bbo_report(b, bk);
+}
+
+static void
+fill_info(const struct bk *bk, struct sc_book_info *out)
+{
+    *out = bk->info;
+    out->stale = bk->stale;
+    out->stats.bid_levels = bk->side[0].n;
+    out->stats.ask_levels = bk->side[1].n;
+}
+
+static void
+state_changed(struct sc_book *b, const struct bk *bk, enum sc_book_change what)
+{
+    if (b->cfg.on_state) {
+        struct sc_book_info info;
+
+        fill_info(bk, &info);
+        b->cfg.on_state(b->cfg.ctx, &info, what);
+    }
+}
+
+static void
+set_stale(struct sc_book *b, struct bk *bk, bool stale)
+{
+    if (bk->stale == stale)
+        return;
+    bk->stale = stale;
+    if (stale) {
+        b->st.stale_books++;
+        bk->info.stats.stale_periods++;
+    } else {
+        b->st.stale_books--;
+    }
+    state_changed(b, bk, SC_BOOK_CHG_STALE);
+}
+
+static inline struct bk *
+book_find(const struct sc_book *b, uint16_t locate)
+{
+    uint16_t k = b->loc2book[locate];
+
+    return k ? &b->books[k - 1] : NULL;
+}
+
+/* locate's book, created on first use. NULL past max_books (counted). */
+static inline struct bk *
+book_get(struct sc_book *b, uint16_t locate)
+{
+    uint16_t k = b->loc2book[locate];
+    struct bk *bk;
+
+    if (likely(k))
+        return &b->books[k - 1];
+    if (b->nbooks == b->max_books) {
+        b->st.books_full++;
+        return NULL;
+    }
+    bk = &b->books[b->nbooks++];
+    b->loc2book[locate] = (uint16_t)b->nbooks;
+    bk->info.locate = locate;
+    b->st.books++;
+    if (b->session_stale) {
+        b->st.stale_marks++;
+        set_stale(b, bk, true);
+    }
+    return bk;
+}
+
+/* A limit refused an order of bk: it no longer mirrors the feed. */
+static void
+refused(struct sc_book *b, struct bk *bk)
+{
+    bk->info.stats.refused++;
+    if (!bk->stale)
+        b->st.stale_marks++;
+    set_stale(b, bk, true);
+}
+
+/* ----------------------------------------------------------------- orders */
+
+/* Take o out of its level and the map. */
+static inline void
+order_unlink(struct sc_book *b, struct bk *bk, struct order *o)
+{
+    struct level *lv = &b->levels[o->level];
+
+    lv->shares -= o->shares;
+    if (--lv->orders == 0)
+        level_free(b, bk, o->side, o->level);
+    map_remove(b, o);
+    b->st.orders_live--;
+    bk->info.stats.orders--;
+}
+
+static inline int
+order_add(struct sc_book *b, struct bk *bk, uint64_t ref, unsigned side, uint32_t shares,
+          uint32_t price)
+{
+    uint64_t at, d;
+    uint32_t id;
+    struct level *lv;
+
+    if (unlikely(b->st.orders_live >= b->max_orders)) {
+        b->st.orders_full++;
+        refused(b, bk);
+        return -ENOSPC;
+    }
+    if (unlikely(map_probe(b, ref, &at, &d) < 0)) {
+        b->st.dup_ref++;
+        return -EEXIST;
+    }
+    id = level_get(b, bk, side, price);
+    if (unlikely(!id)) {
+        b->st.levels_full++;
+        refused(b, bk);
+        return -ENOSPC;
+    }
+    lv = &b->levels[id];
+    lv->shares += shares;
+    lv->orders++;
+    map_place(b, at, d,
+              (struct order){ .ref = ref, .prio = ++b->prio, .price = price, .shares = shares,
+                              .level = id, .book = (uint16_t)(bk - b->books),
+                              .side = (uint8_t)side });
+    if (++b->st.orders_live > b->st.orders_peak)
+        b->st.orders_peak = b->st.orders_live;
+    bk->info.stats.orders++;
+    bbo_check(b, bk, side);
+    return 0;
+}
+
+int
+sc_book_add(struct sc_book *b, uint16_t locate, uint64_t ref, enum sc_book_side side,
+            uint32_t shares, uint32_t price)
+{
+    struct bk *bk;
+    int rc;
+
+    if (unlikely((unsigned)side > SC_BOOK_ASK)) {
+        b->st.bad_side++;
+        return -EINVAL;
+    }
+    if (unlikely(!shares)) {
+        b->st.zero_shares++;
+        return -EINVAL;
+    }
+    bk = book_get(b, locate);
+    if (unlikely(!bk))
+        return -ENOSPC;
+    rc = order_add(b, bk, ref, (unsigned)side, shares, price);
+    if (likely(rc == 0)) {
+        b->st.adds++;
+        bk->info.stats.adds++;
+    }
+    return rc;
+}
+
+enum reduce_kind { R_EXEC, R_EXEC_PRICE, R_CANCEL };
+
+static inline int
+reduce(struct sc_book *b, uint64_t ref, uint32_t shares, enum reduce_kind kind,
+       uint32_t price, uint64_t match, bool printable)
+{
+    struct order *o = map_find(b, ref);
+    struct bk *bk;
+    unsigned side;
+
+    if (unlikely(!o)) {
+        if (kind == R_CANCEL)
+            b->st.unknown_cancel++;
+        else
+            b->st.unknown_execute++;
+        return -ENOENT;
+    }
+    bk = &b->books[o->book];
+    side = o->side;
+    if (unlikely(shares > o->shares)) {
+        shares = o->shares;
+        if (kind == R_CANCEL)
+            b->st.cancel_clamped++;
+        else
+            b->st.exec_clamped++;
+    }
+    if (kind == R_CANCEL) {
+        b->st.cancels++;
+        bk->info.stats.cancels++;
+    } else {
+        b->st.executes++;
+        bk->info.stats.executes++;
+        if (kind == R_EXEC_PRICE)
+            b->st.executes_price++;
+        if (b->cfg.on_trade) {
+            struct sc_book_trade t = {
+                .ref = ref, .match = match, .shares = shares,
+                .price = kind == R_EXEC_PRICE ? price : o->price, .locate = bk->info.locate,
+                .kind = kind == R_EXEC_PRICE ? 'C' : 'E', .side = side ? 'S' : 'B',
+                .printable = kind == R_EXEC_PRICE ? printable : true,
+            };
+
+            b->cfg.on_trade(b->cfg.ctx, &t);
+        }
+    }
+    if (shares == o->shares) {
+        order_unlink(b, bk, o);
+    } else {
+        o->shares -= shares;
+        b->levels[o->level].shares -= shares;
+    }
+    bbo_check(b, bk, side);
+    return 0;
+}
+
+int
+sc_book_execute(struct sc_book *b, uint64_t ref, uint32_t shares, uint64_t match)
+{
+    return reduce(b, ref, shares, R_EXEC, 0, match, true);
+}
+
+int
+sc_book_execute_price(struct sc_book *b, uint64_t ref, uint32_t shares, uint32_t price,
+                      uint64_t match, bool printable)
+{
+    return reduce(b, ref, shares, R_EXEC_PRICE, price, match, printable);
+}
+
+int
+sc_book_cancel(struct sc_book *b, uint64_t ref, uint32_t shares)
+{
+    return reduce(b, ref, shares, R_CANCEL, 0, 0, false);
+}
+
+int
+sc_book_delete(struct sc_book *b, uint64_t ref)
+{
+    struct order *o = map_find(b, ref);
+    struct bk *bk;
+    unsigned side;
+
+    if (unlikely(!o)) {
+        b->st.unknown_delete++;
+        return -ENOENT;
+    }
+    bk = &b->books[o->book];
+    side = o->side;
+    b->st.deletes++;
+    bk->info.stats.deletes++;
+    order_unlink(b, bk, o);
+    bbo_check(b, bk, side);
+    return 0;
+}
+
+int
+sc_book_replace(struct sc_book *b, uint64_t ref, uint64_t new_ref, uint32_t shares,
+                uint32_t price)
+{
+    struct order *o = map_find(b, ref), old;
+    struct bk *bk;
+    uint64_t at = 0, d = 0;
+    int rc;
+
+    if (unlikely(!o)) {
+        b->st.unknown_replace++;
+        return -ENOENT;
+    }
+    bk = &b->books[o->book];
+    old = *o;
+    b->st.replaces++;
+    bk->info.stats.replaces++;
+    if (unlikely(!shares || (new_ref != ref && map_probe(b, new_ref, &at, &d) < 0))) {
+        order_unlink(b, bk, o);
+        if (!shares) {
+            b->st.zero_shares++;
+            rc = -EINVAL;
+        } else {
+            b->st.dup_ref++;
+            rc = -EEXIST;
+        }
+        bbo_check(b, bk, old.side);
+        return rc;
+    }
+    if (price == old.price) {
+        /* the same level: no level closed and reopened */
+        struct level *lv = &b->levels[old.level];
+
+        lv->shares = lv->shares - old.shares + shares;
+        map_remove(b, o);
+        (void)map_probe(b, new_ref, &at, &d);
+        old.ref = new_ref;
+        old.prio = ++b->prio;
+        old.shares = shares;
+        map_place(b, at, d, old);
+        bbo_check(b, bk, old.side);
+        return 0;
+    }
+    order_unlink(b, bk, o);
+    rc = order_add(b, bk, new_ref, old.side, shares, price);
+    if (rc < 0)
+        bbo_check(b, bk, old.side);
+    return rc;
+}
+
+void
+sc_book_prefetch(const struct sc_book *b, uint64_t ref)
+{
+    __builtin_prefetch(&b->map[home(b, ref)]);
+}
+
+void
+sc_book_trade(struct sc_book *b, const struct sc_book_trade *t)
+{
+    struct bk *bk = t->locate ? book_find(b, t->locate) : NULL;
+
+    b->st.trades++;
+    if (bk)
+        bk->info.stats.trades++;
+    if (b->cfg.on_trade)
+        b->cfg.on_trade(b->cfg.ctx, t);
+}
+
+/* ------------------------------------------------------------------ state */
+
+static void
+copy_trim(char *dst, const char *src, size_t n)
+{
+    memcpy(dst, src, n);
+    dst[n] = 0;
+    while (n && dst[n - 1] == ' ')
+        dst[--n] = 0;
+}
+
+int
+sc_book_instrument(struct sc_book *b, uint16_t locate, const char symbol[8])
+{
+    struct bk *bk = book_get(b, locate);
+    char sym[9];
+
+    if (!bk)
+        return -ENOSPC;
+    copy_trim(sym, symbol, 8);
+    if (strcmp(sym, bk->info.symbol) != 0) {
+        memcpy(bk->info.symbol, sym, sizeof(sym));
+        state_changed(b, bk, SC_BOOK_CHG_SYMBOL);
+    }
+    return 0;
+}
+
+int
+sc_book_locate_of(const struct sc_book *b, const char symbol[8])
+{
+    char sym[9];
+
+    copy_trim(sym, symbol, 8);
+    for (uint32_t i = 0; i < b->nbooks; i++)
+        if (sym[0] && strcmp(b->books[i].info.symbol, sym) == 0)
+            return b->books[i].info.locate;
+    return -ENOENT;
+}
+
+int
+sc_book_trading_state(struct sc_book *b, uint16_t locate, char state, const char reason[4])
+{
+    struct bk *bk = book_get(b, locate);
+    char r[5] = "";
+
+    b->st.state_changes++;
+    if (!bk)
+        return -ENOSPC;
+    if (reason)
+        copy_trim(r, reason, 4);
+    if (bk->info.trading_state != state || strcmp(bk->info.reason, r) != 0) {
+        bk->info.trading_state = state;
+        memcpy(bk->info.reason, r, sizeof(r));
+        state_changed(b, bk, SC_BOOK_CHG_TRADING);
+    }
+    return 0;
+}
+
+int
+sc_book_reg_sho(struct sc_book *b, uint16_t locate, char action)
+{
+    struct bk *bk = book_get(b, locate);
+
+    b->st.reg_sho++;
+    if (!bk)
+        return -ENOSPC;
+    if (bk->info.reg_sho != action) {
+        bk->info.reg_sho = action;
+        state_changed(b, bk, SC_BOOK_CHG_REG_SHO);
+    }
+    return 0;
+}
+
+void
+sc_book_system_event(struct sc_book *b, char code)
+{
+    struct sc_book_system *s = &b->sys;
+
+    b->st.system_events++;
+    s->last_event = code;
+    switch (code) {
+    case 'O': s->messages = true; break;
+    case 'S': s->system_hours = true; break;
+    case 'Q': s->market_hours = true; break;
+    case 'M': s->market_hours = false; break;
+    case 'E': s->system_hours = false; s->market_hours = false; break;
+    case 'C': s->messages = false; s->system_hours = false; s->market_hours = false; break;
+    default: break;
+    }
+    if (b->cfg.on_system)
+        b->cfg.on_system(b->cfg.ctx, s);
+}
+
+void
+sc_book_system(const struct sc_book *b, struct sc_book_system *out)
+{
+    *out = b->sys;
+}
+
+/* ------------------------------------------------------------- staleness */
+
+int
+sc_book_mark_stale(struct sc_book *b, uint16_t locate)
+{
+    struct bk *bk = book_find(b, locate);
+
+    if (!bk)
+        return -ENOENT;
+    if (!bk->stale)
+        b->st.stale_marks++;
+    set_stale(b, bk, true);
+    return 0;
+}
+
+void
+sc_book_mark_all_stale(struct sc_book *b)
+{
+    b->st.session_stale++;
+    b->session_stale = true;
+    for (uint32_t i = 0; i < b->nbooks; i++) {
+        if (!b->books[i].stale)
+            b->st.stale_marks++;
+        set_stale(b, &b->books[i], true);
+    }
+}
+
+int
+sc_book_rebuilt(struct sc_book *b, uint16_t locate)
+{
+    struct bk *bk = book_find(b, locate);
+
+    if (!bk)
+        return -ENOENT;
+    if (bk->stale)
+        b->st.rebuilt++;
+    set_stale(b, bk, false);
+    return 0;
+}
+
+void
+sc_book_rebuilt_all(struct sc_book *b)
+{
+    b->session_stale = false;
+    for (uint32_t i = 0; i < b->nbooks; i++) {
+        if (b->books[i].stale)
+            b->st.rebuilt++;
+        set_stale(b, &b->books[i], false);
+    }
+}
+
+/* Every level of bk back to the pool, both sides empty. */
+static void
+book_empty(struct sc_book *b, struct bk *bk)
+{
+    for (unsigned s = 0; s < 2; s++) {
+        struct side *sd = &bk->side[s];
+
+        for (uint32_t i = 0; i < sd->n; i++) {
+            b->levels[sd->a[i].id].orders = b->free_level;
+            b->free_level = sd->a[i].id;
+        }
+        b->st.levels_live -= sd->n;
+        sd->n = 0;
+    }
+    b->st.orders_live -= bk->info.stats.orders;
+    b->st.cleared_orders += bk->info.stats.orders;
+    bk->info.stats.orders = 0;
+    bbo_check2(b, bk);
+}
+
+int
+sc_book_clear(struct sc_book *b, uint16_t locate)
+{
+    struct bk *bk = book_find(b, locate);
+    uint16_t k;
+    uint64_t n = 0;
+
+    if (!bk)
+        return -ENOENT;
+    k = (uint16_t)(bk - b->books);
+    /* map_remove shifts later entries back into slot i: look at it again.
+     * Entries only move back from slots already looked at, or into them from
+     * slot 0 at the wrap (looked at first), so none is missed. */
+    for (uint64_t i = 0; i <= b->mask && n < bk->info.stats.orders;) {
+        struct order *o = &b->map[i];
+
+        if (o->level && o->book == k) {
+            map_remove(b, o);
+            n++;
+        } else {
+            i++;
+        }
+    }
+    book_empty(b, bk);
+    return (int)n;
+}
+
+void
+sc_book_clear_all(struct sc_book *b)
+{
+    memset(b->map, 0, (b->mask + 1) * sizeof(b->map[0]));
+    for (uint32_t i = 0; i < b->nbooks; i++)
+        book_empty(b, &b->books[i]);
+}
+
+/* ---------------------------------------------------------------- queries */
+
+int
+sc_book_bbo(const struct sc_book *b, uint16_t locate, struct sc_book_bbo *out)
+{
+    const struct bk *bk = book_find(b, locate);
+
+    if (!bk)
+        return -ENOENT;
+    fill_bbo(b, bk, out);
+    return 0;
+}
+
+int
+sc_book_depth(const struct sc_book *b, uint16_t locate, enum sc_book_side side,
+              struct sc_book_level *out, size_t n)
+{
+    const struct bk *bk = book_find(b, locate);
+    const struct side *sd;
+    size_t k;
+
+    if (!bk || (unsigned)side > SC_BOOK_ASK)
+        return -ENOENT;
+    sd = &bk->side[side];
+    for (k = 0; k < n && k < sd->n; k++) {
+        const struct level *lv = &b->levels[sd->a[sd->n - 1 - k].id];
+
+        out[k].price = lv->price;
+        out[k].orders = lv->orders;
+        out[k].shares = lv->shares;
+    }
+    return (int)k;
+}
+
+int
+sc_book_info(const struct sc_book *b, uint16_t locate, struct sc_book_info *out)
+{
+    const struct bk *bk = book_find(b, locate);
+
+    if (!bk)
+        return -ENOENT;
+    fill_info(bk, out);
+    return 0;
+}
+
+int
+sc_book_order(const struct sc_book *b, uint64_t ref, struct sc_book_order *out)
+{
+    const struct order *o = map_find(b, ref);
+
+    if (!o)
+        return -ENOENT;
+    out->ref = o->ref;
+    out->priority = o->prio;
+    out->price = o->price;
+    out->shares = o->shares;
+    out->locate = b->books[o->book].info.locate;
+    out->side = o->side ? SC_BOOK_ASK : SC_BOOK_BID;
+    return 0;
+}
+
+size_t
+sc_book_books(const struct sc_book *b, uint16_t *locates, size_t n)
+{
+    for (size_t i = 0; i < n && i < b->nbooks; i++)
+        locates[i] = b->books[i].info.locate;
+    return b->nbooks;
+}
+
+void
+sc_book_get_stats(const struct sc_book *b, struct sc_book_stats *st)
+{
+    *st = b->st;
+}
+
+size_t
+sc_book_memory(const struct sc_book *b)
+{
+    return b->bytes;
+}
+
+/* ---------------------------------------------------------------- set-up */
+
+static int
+fail(struct sc_err *err, int code, const char *what, uint64_t v, uint64_t max)
+{
+    if (err) {
+        err->code = code;
+        snprintf(err->msg, sizeof(err->msg), "book: %s %llu out of range (1 .. %llu)", what,
+                 (unsigned long long)v, (unsigned long long)max);
+    }
+    return code;
+}
+
+int
+sc_book_create(struct sc_book **bp, const struct sc_book_cfg *cfg, struct sc_err *err)
+{
+    struct sc_book *b;
+    uint64_t cap;
+    size_t map_bytes, lvl_bytes, side_bytes;
+
+    *bp = NULL;
+    if (!cfg->max_orders || cfg->max_orders > MAX_ORDERS_LIMIT)
+        return fail(err, -EINVAL, "max_orders", cfg->max_orders, MAX_ORDERS_LIMIT);
+    if (!cfg->max_books || cfg->max_books > MAX_BOOKS_LIMIT)
+        return fail(err, -EINVAL, "max_books", cfg->max_books, MAX_BOOKS_LIMIT);
+    if (!cfg->max_levels || cfg->max_levels > MAX_LEVELS_LIMIT)
+        return fail(err, -EINVAL, "max_levels", cfg->max_levels, MAX_LEVELS_LIMIT);
+    b = calloc(1, sizeof(*b));
+    if (!b)
+        goto nomem;
+    b->cfg = *cfg;
+    b->max_orders = cfg->max_orders;
+    b->max_books = cfg->max_books;
+    b->max_levels = cfg->max_levels;
+    /* load <= 0.7 at max_orders */
+    cap = sc_pow2_roundup((uint64_t)cfg->max_orders * 10 / 7 + 1);
+    if (cap < 16)
+        cap = 16;
+    b->mask = cap - 1;
+    map_bytes = cap * sizeof(struct order);
+    b->nlevels = cfg->max_orders + 1;
+    lvl_bytes = (size_t)b->nlevels * sizeof(struct level);
+    side_bytes = (size_t)cfg->max_books * 2 * cfg->max_levels * sizeof(struct lref);
+    b->map = sc_mem_big_alloc(map_bytes);
+    b->levels = sc_mem_big_alloc(lvl_bytes);
+    b->lrefs = sc_mem_big_alloc(side_bytes);
+    b->books = calloc(cfg->max_books, sizeof(struct bk));
+    b->loc2book = calloc(65536, sizeof(uint16_t));
+    if (!b->map || !b->levels || !b->lrefs || !b->books || !b->loc2book)
+        goto nomem;
+    b->bytes = sizeof(*b) + map_bytes + lvl_bytes + side_bytes +
+               cfg->max_books * sizeof(struct bk) + 65536 * sizeof(uint16_t);
+    /* level 0 is "none": the free list runs 1, 2, ... */
+    for (uint32_t i = 1; i < b->nlevels; i++)
+        b->levels[i].orders = i + 1 < b->nlevels ? i + 1 : 0;
+    b->free_level = b->nlevels > 1 ? 1 : 0;
+    for (uint32_t i = 0; i < cfg->max_books; i++) {
+        b->books[i].side[0].a = b->lrefs + (size_t)i * 2 * cfg->max_levels;
+        b->books[i].side[1].a = b->lrefs + ((size_t)i * 2 + 1) * cfg->max_levels;
+    }
+    *bp = b;
+    return 0;
+nomem:
+    sc_book_destroy(b);
+    if (err) {
+        err->code = -ENOMEM;
+        snprintf(err->msg, sizeof(err->msg),
+                 "book: cannot allocate the tables for %u orders, %u books of %u levels",
+                 cfg->max_orders, cfg->max_books, cfg->max_levels);
+    }
+    return -ENOMEM;
+}
+
+void
+sc_book_destroy(struct sc_book *b)
+{
+    if (!b)
+        return;
+    free(b->map);
+    free(b->levels);
+    free(b->lrefs);
+    free(b->books);
+    free(b->loc2book);
+    free(b);
+}
