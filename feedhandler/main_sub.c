@@ -202,16 +202,30 @@ struct watch {
     struct sc_sub *sub;
     struct sc_xport *base; /* the innermost transport: the capture, with --pcap */
     uint64_t t0, end, drain_end, next_stats, t_last, delivered_seen;
+    uint64_t progress_seen; /* --pcap, the capture read: the subscriber's progress */
     bool tty, stop;
 };
 
-/* After a capture ends, how long until every gap still open has been given
- * up on: NAKs to a capture are never confirmed, so each runs out of retries. */
+/* After a capture ends, open gaps run out their retries (NAKs and requests
+ * to a capture are never answered). The run ends once the subscriber has been
+ * quiet -- no NAK, request, loss or delivery, and no timer due soon -- for
+ * longer than its longest wait between two tries: measured from its last
+ * progress, not from the end of the capture, so a process that the machine
+ * did not run for a while still declares every gap. */
 static uint64_t
-pcap_drain_ns(const struct sc_channel_cfg *ch)
+pcap_quiet_ns(const struct sc_channel_cfg *ch)
 {
-    return ch->nak.backoff_ns + (uint64_t)(ch->nak.ncf_retries + 2) * ch->nak.repeat_ns +
-           (uint64_t)(ch->nak.data_retries + 1) * ch->nak.rdata_ns + 20000000u;
+    uint64_t wait = ch->nak.rdata_ns > ch->nak.repeat_ns ? ch->nak.rdata_ns : ch->nak.repeat_ns;
+    return ch->nak.backoff_ns + 2 * wait + 20000000u;
+}
+
+static uint64_t
+progress_of(struct sc_sub *sub)
+{
+    struct sc_sub_stats st;
+
+    sc_sub_get_stats(sub, &st);
+    return st.naks_sent + st.requests_sent + st.lost_packets + st.msgs_delivered;
 }
 
 static int
@@ -233,11 +247,16 @@ watch_work(void *self, uint64_t now)
         sc_cli_sub_stats(stderr, &st, w->o->cli.json || !w->tty);
         w->next_stats = now + (uint64_t)(w->o->cli.stats_every * 1e9);
     }
-    if (w->o->pcap && !w->drain_end && sc_xport_pcap_done(w->base))
-        w->drain_end = now + pcap_drain_ns(w->ch); /* give open gaps time to be declared */
+    if (w->o->pcap && sc_xport_pcap_done(w->base)) {
+        uint64_t p = progress_of(w->sub), q = pcap_quiet_ns(w->ch);
+        /* a timer due within the quiet time (a retry's back-off after a stall) is to come */
+        if (!w->drain_end || p != w->progress_seen || sc_sub_deadline(w->sub, now) <= now + q)
+            w->drain_end = now + q; /* give open gaps time to be declared */
+        w->progress_seen = p;
+    }
     /* every source has ended its session (a FIN or an End of Session waits for the gaps
      * before it to be repaired or given up: then everything is said) -- with --pcap, once
-     * the capture is read; the drain timer is for captures without an end */
+     * the capture is read; the quiet timer is for captures without an end */
     w->stop = sc_cli_stop || now >= w->end ||
               (a->count && a->delivered + a->lost_msgs >= a->count) ||
               (!a->count && a->fins && a->sources_down == a->sources_up &&
