@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # make mutate: mutation-test the unit, simulation and fuzz-replay suites.
 #
-#   scripts/mutate.sh [-j N] [-t SECONDS] [-f FILE] [ID...]
+#   scripts/mutate.sh [-j N] [-t SECONDS] [-f FILE] [-a] [-n] [ID...]
 #
+#   -a          run every suite on each mutant (default: stop at the first
+#               suite that catches it; suites run fastest first)
+#   -n          only check that each mutant still applies (STALE otherwise)
 #   -j N        mutants built and tested at once, each in its own copy (default 1)
 #   -t SECONDS  timeout of each test binary (default 120)
 #   -f FILE     the mutant list (default tests/mutants/mutants.txt; format there)
@@ -12,8 +15,8 @@
 # tests should catch. The tree is copied to $BUILD/mutate/w<k>/ (never
 # touched itself), built there with the same make, compiler and flags as a
 # normal build (CC, OPT, SAN... pass through), and the baseline run once; then
-# for each mutant: apply it, rebuild, run every tests/unit and tests/sim
-# binary and every fuzz-replay-* (not tests/integration: real sockets and
+# for each mutant: apply it, rebuild, run the tests/unit and tests/sim
+# binaries and every fuzz-replay-* (not tests/integration: real sockets and
 # tools), each under the timeout, record the tests that fail (but passed on the
 # baseline), restore the file. A mutant is CAUGHT when a test fails; a mutant
 # whose original text is no longer in its file (or not exactly once) is STALE,
@@ -24,12 +27,14 @@ set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${BUILD:-build}
-JOBS=1 TMO=120 LIST=tests/mutants/mutants.txt
-while getopts "j:t:f:h" o; do
+JOBS=1 TMO=120 LIST=tests/mutants/mutants.txt CHECK=false ALL=false
+while getopts "j:t:f:anh" o; do
     case $o in
     j) JOBS=$OPTARG ;;
     t) TMO=$OPTARG ;;
     f) LIST=$OPTARG ;;
+    n) CHECK=true ;;
+    a) ALL=true ;;
     *) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
     esac
 done
@@ -112,6 +117,26 @@ fi
 [ ${#IDS[@]} -gt 0 ] || { echo "mutate: no mutants in $LIST" >&2; exit 2; }
 [ "$JOBS" -le ${#IDS[@]} ] || JOBS=${#IDS[@]}
 
+if $CHECK; then # each on a fresh copy of its file
+    bad=0
+    for id in "${IDS[@]}"; do
+        file=$(printf '%s\n' "$LISTING" | awk -F'\t' -v id="$id" '$1 == id {print $2}')
+        rm -rf "$OUT/check"
+        mkdir -p "$OUT/check/$(dirname "$file")"
+        cp "$file" "$OUT/check/$file" 2>/dev/null
+        if line=$(perl -e "$MUTPL" apply "$LIST" "$id" "$OUT/check"); then
+            printf '%-34s %s:%s\n' "$id" "$file" "$line"
+        else
+            printf '%-34s %s STALE\n' "$id" "$file"
+            bad=$((bad + 1))
+        fi
+    done
+    rm -rf "$OUT/check"
+    echo "$((${#IDS[@]} - bad)) of ${#IDS[@]} apply"
+    [ "$bad" -eq 0 ]
+    exit
+fi
+
 # ---------------------------------------------------------------- the suites
 TESTS=()
 for f in tests/unit/test_*.c tests/sim/test_*.c; do
@@ -122,32 +147,45 @@ for f in tests/fuzz/fuzz_*.c; do
     TESTS+=("build/tests/fuzz-replay-${f#fuzz_}")
 done
 
-# build in tree $1 (log $2, make -j$3): the suites, and the programs the simulations run
+# the programs the suites run (test_mold_sub: seqcast-sub --pcap)
+mapfile -t PROGS < <(grep -ohE 'bin/seqcast-[a-z]+' tests/unit/*.c tests/sim/*.c | sort -u |
+                     sed 's#^#build/#')
+
+# build in tree $1 (log $2, make -j$3)
 build() {
-    (cd "$1" && make -j"${3:-1}" BUILD=build bins "${TESTS[@]}") >"$2" 2>&1
+    (cd "$1" && make -j"${3:-1}" BUILD=build "${PROGS[@]}" "${TESTS[@]}") >"$2" 2>&1
 }
 
-# run every suite in tree $1, logs in dir $2; prints the failures, one a line:
-# suite::test from the TAP, else "<binary> (timeout)" / "<binary> (exit N)"
+# run the suites in tree $1, logs in dir $2, until one fails (with $3 =
+# all: every one); prints the failures, one a line: suite::test from the TAP,
+# else "<binary> (timeout)" / "<binary> (exit N)". Each suite's time (s) in
+# $2/times.
 run_suites() {
-    local tree=$1 logs=$2 t name rc
+    local tree=$1 logs=$2 t name rc start failed=false
     mkdir -p "$logs"
+    : >"$logs/times"
     for t in "${TESTS[@]}"; do
+        $failed && [ "${3:-}" != all ] && break
         name=$(basename "$t")
+        start=$(date +%s%N)
         case $name in
         test_*) (cd "$tree" && BUILD=build timeout -k 5 "$TMO" "$t" --tap="$logs/$name.tap" \
                      >"$logs/$name.log" 2>&1) ;;
         *) (cd "$tree" && timeout -k 5 "$TMO" "$t" >"$logs/$name.tap" 2>"$logs/$name.log") ;;
         esac
         rc=$?
+        echo "$((($(date +%s%N) - start) / 1000000)) $t" >>"$logs/times"
         if grep -q '^not ok' "$logs/$name.tap" 2>/dev/null; then
             sed -nE 's/^not ok [0-9]* *- *([^ ]+).*/\1/p' "$logs/$name.tap" | sed "s/^fuzz$/$name/"
         elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
             echo "$name (timeout)"
         elif [ "$rc" -ne 0 ]; then
             echo "$name (exit $rc)"
-        fi
+        fi >"$logs/fails"
+        # what failed on the baseline too does not count
+        grep -vxF -f "$OUT/baseline-failures" -e '' "$logs/fails" && failed=true
     done
+    rm -f "$logs/fails"
 }
 
 # ---------------------------------------------------------------- scratch trees
@@ -164,7 +202,11 @@ if ! build "$OUT/w1" "$OUT/logs/baseline-build.log" "$JOBS"; then
     exit 2
 fi
 echo "mutate: running the baseline (${#TESTS[@]} suites) ..."
-run_suites "$OUT/w1" "$OUT/logs/baseline" >"$OUT/baseline-failures"
+: >"$OUT/baseline-failures"
+run_suites "$OUT/w1" "$OUT/logs/baseline" all >"$OUT/baseline-failures.new"
+mv "$OUT/baseline-failures.new" "$OUT/baseline-failures"
+# fastest first: most mutants are caught by a unit test in a fraction of a second
+mapfile -t TESTS < <(sort -n "$OUT/logs/baseline/times" | cut -d' ' -f2-)
 if [ -s "$OUT/baseline-failures" ]; then
     echo "mutate: failing without a mutant (not counted as catching):"
     sed 's/^/    /' "$OUT/baseline-failures"
@@ -196,7 +238,7 @@ worker() {
         if ! build "$tree" "$logs/build.log"; then
             res="NOBUILD	does not compile"
         else
-            fails=$(run_suites "$tree" "$logs" | grep -vxF -f "$OUT/baseline-failures" -e '')
+            fails=$(run_suites "$tree" "$logs" "$($ALL && echo all)")
             if [ -n "$fails" ]; then
                 res="CAUGHT	$(printf '%s\n' "$fails" | paste -sd' ')"
             else
@@ -211,7 +253,7 @@ worker() {
     done
 }
 
-echo "mutate: ${#IDS[@]} mutants, $JOBS at a time, ${TMO}s per suite"
+echo "mutate: ${#IDS[@]} mutants, $JOBS at a time, ${TMO}s per suite$($ALL || echo ", to the first suite that fails")"
 for k in $(seq 1 "$JOBS"); do
     worker "$k" &
 done
