@@ -21,20 +21,21 @@
 # baseline), restore the file. A mutant is CAUGHT when a test fails; a mutant
 # whose original text is no longer in its file (or not exactly once) is STALE,
 # one that does not compile is NOBUILD: neither counts as caught.
-# Prints a table and "N of M caught"; logs in $BUILD/mutate/logs/<id>/.
+# Prints a table and "N of M caught" (the table in Markdown too:
+# $BUILD/mutate/table.md); logs in $BUILD/mutate/logs/<id>/.
 # Exit status: 0 when every mutant not marked equivalent is caught, else 1.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${BUILD:-build}
-JOBS=1 TMO=120 LIST=tests/mutants/mutants.txt CHECK=false ALL=false
+JOBS=1 TMO=120 LIST=tests/mutants/mutants.txt CHECK=false RUN_ALL=false
 while getopts "j:t:f:anh" o; do
     case $o in
     j) JOBS=$OPTARG ;;
     t) TMO=$OPTARG ;;
     f) LIST=$OPTARG ;;
     n) CHECK=true ;;
-    a) ALL=true ;;
+    a) RUN_ALL=true ;;
     *) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
     esac
 done
@@ -42,7 +43,7 @@ shift $((OPTIND - 1))
 case $JOBS$TMO in *[!0-9]*) echo "mutate: -j and -t take numbers" >&2; exit 2 ;; esac
 [ "$JOBS" -ge 1 ] || JOBS=1
 case $LIST in /*) ;; *) LIST=$ROOT/$LIST ;; esac
-OUT=$ROOT/$BUILD/mutate
+case $BUILD in /*) OUT=$BUILD/mutate ;; *) OUT=$ROOT/$BUILD/mutate ;; esac
 mkdir -p "$OUT"
 
 # ---------------------------------------------------------------- the list
@@ -238,7 +239,7 @@ worker() {
         if ! build "$tree" "$logs/build.log"; then
             res="NOBUILD	does not compile"
         else
-            fails=$(run_suites "$tree" "$logs" "$($ALL && echo all)")
+            fails=$(run_suites "$tree" "$logs" "$($RUN_ALL && echo all)")
             if [ -n "$fails" ]; then
                 res="CAUGHT	$(printf '%s\n' "$fails" | paste -sd' ')"
             else
@@ -253,7 +254,7 @@ worker() {
     done
 }
 
-echo "mutate: ${#IDS[@]} mutants, $JOBS at a time, ${TMO}s per suite$($ALL || echo ", to the first suite that fails")"
+echo "mutate: ${#IDS[@]} mutants, $JOBS at a time, ${TMO}s per suite$($RUN_ALL || echo ", to the first suite that fails")"
 for k in $(seq 1 "$JOBS"); do
     worker "$k" &
 done
@@ -262,6 +263,7 @@ wait
 # ---------------------------------------------------------------- the table
 caught=0 equiv=0 equiv_caught=0 stale=0
 printf '\n%-34s %-32s %-8s %s\n' "mutant" "file:line" "result" "caught by"
+printf '| mutant | file:line | bug | result |\n|---|---|---|---|\n' >"$OUT/table.md"
 for id in "${IDS[@]}"; do
     IFS=$'\t' read -r where res by <"$OUT/results/$id"
     eq=$(printf '%s\n' "$LISTING" | awk -F'\t' -v id="$id" '$1 == id {print $3}')
@@ -274,6 +276,14 @@ for id in "${IDS[@]}"; do
     esac
     [ "$eq" = 1 ] && equiv=$((equiv + 1))
     printf '%-34s %-32s %-8s %s\n' "$id" "$where" "$res" "$by"
+    desc=$(printf '%s\n' "$LISTING" | awk -F'\t' -v id="$id" '$1 == id {print $4}')
+    case $res in
+    CAUGHT) md="caught by $(printf '%s\n' "$by" | sed -E 's/([A-Za-z0-9_]+)::/\1\//g; s/ ([a-z])/, \1/g')" ;;
+    EQUIV) md="equivalent: $(perl -e "$MUTPL" equivalent "$LIST" "$id")" ;;
+    MISSED) md="**not caught**" ;;
+    *) md="**$res** ($by)" ;;
+    esac
+    printf '| %s | %s | %s | %s |\n' "$id" "$where" "$desc" "$md" >>"$OUT/table.md"
 done
 n=${#IDS[@]}
 echo
