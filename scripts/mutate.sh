@@ -157,36 +157,51 @@ build() {
     (cd "$1" && make -j"${3:-1}" BUILD=build "${PROGS[@]}" "${TESTS[@]}") >"$2" 2>&1
 }
 
-# run the suites in tree $1, logs in dir $2, until one fails (with $3 =
-# all: every one); prints the failures, one a line: suite::test from the TAP,
-# else "<binary> (timeout)" / "<binary> (exit N)". Each suite's time (s) in
-# $2/times.
+# run suite $1 in tree $2, logs in dir $3; the failures into $3/fails, one a
+# line: suite::test from the TAP, else "<binary> (timeout)" / "(exit N)"; its
+# time (ms) appended to $3/times
+run_one() {
+    local t=$1 tree=$2 logs=$3 name rc start
+    name=$(basename "$t")
+    start=$(date +%s%N)
+    case $name in
+    test_*) (cd "$tree" && BUILD=build timeout -k 5 "$TMO" "$t" --tap="$logs/$name.tap" \
+                 >"$logs/$name.log" 2>&1) ;;
+    *) (cd "$tree" && timeout -k 5 "$TMO" "$t" >"$logs/$name.tap" 2>"$logs/$name.log") ;;
+    esac
+    rc=$?
+    echo "$((($(date +%s%N) - start) / 1000000)) $t" >>"$logs/times"
+    if grep -q '^not ok' "$logs/$name.tap" 2>/dev/null; then
+        sed -nE 's/^not ok [0-9]* *- *([^ ]+).*/\1/p' "$logs/$name.tap" | sed "s/^fuzz$/$name/"
+    elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        echo "$name (timeout)"
+    elif [ "$rc" -ne 0 ]; then
+        echo "$name (exit $rc)"
+    fi | grep -vxF -f "$OUT/baseline-failures" -e '' >"$logs/fails" # not what fails unmutated
+}
+
+# run the suites in tree $1, logs in dir $2, until one fails (with $3 = all:
+# every one); prints the failures. A suite that fails is run again: a failure
+# that does not repeat is a flaky test (a crash under load), noted in
+# $2/flaky, not a catch.
 run_suites() {
-    local tree=$1 logs=$2 t name rc start failed=false
+    local tree=$1 logs=$2 t failed=false
     mkdir -p "$logs"
     : >"$logs/times"
     for t in "${TESTS[@]}"; do
         $failed && [ "${3:-}" != all ] && break
-        name=$(basename "$t")
-        start=$(date +%s%N)
-        case $name in
-        test_*) (cd "$tree" && BUILD=build timeout -k 5 "$TMO" "$t" --tap="$logs/$name.tap" \
-                     >"$logs/$name.log" 2>&1) ;;
-        *) (cd "$tree" && timeout -k 5 "$TMO" "$t" >"$logs/$name.tap" 2>"$logs/$name.log") ;;
-        esac
-        rc=$?
-        echo "$((($(date +%s%N) - start) / 1000000)) $t" >>"$logs/times"
-        if grep -q '^not ok' "$logs/$name.tap" 2>/dev/null; then
-            sed -nE 's/^not ok [0-9]* *- *([^ ]+).*/\1/p' "$logs/$name.tap" | sed "s/^fuzz$/$name/"
-        elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-            echo "$name (timeout)"
-        elif [ "$rc" -ne 0 ]; then
-            echo "$name (exit $rc)"
-        fi >"$logs/fails"
-        # what failed on the baseline too does not count
-        grep -vxF -f "$OUT/baseline-failures" -e '' "$logs/fails" && failed=true
+        run_one "$t" "$tree" "$logs"
+        [ -s "$logs/fails" ] || continue
+        mv "$logs/fails" "$logs/fails.1"
+        run_one "$t" "$tree" "$logs"
+        if [ -s "$logs/fails" ]; then
+            cat "$logs/fails"
+            failed=true
+        else
+            cat "$logs/fails.1" >>"$logs/flaky"
+        fi
     done
-    rm -f "$logs/fails"
+    rm -f "$logs/fails" "$logs/fails.1"
 }
 
 # ---------------------------------------------------------------- scratch trees
