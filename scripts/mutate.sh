@@ -208,8 +208,10 @@ run_suites() {
 rm -rf "$OUT/w"* "$OUT/logs" "$OUT/results"
 mkdir -p "$OUT/w1" "$OUT/logs" "$OUT/results"
 for e in "$ROOT"/* "$ROOT"/.[!.]*; do
-    case $(basename "$e") in "$BUILD" | build | .git) continue ;; esac
-    [ -e "$e" ] && cp -a "$e" "$OUT/w1/"
+    b=$(basename "$e")
+    if [ -e "$e" ] && [ "$b" != "$BUILD" ] && [ "$b" != build ] && [ "$b" != .git ]; then
+        cp -a "$e" "$OUT/w1/"
+    fi
 done
 echo "mutate: building the baseline in $BUILD/mutate/w1 ..."
 if ! build "$OUT/w1" "$OUT/logs/baseline-build.log" "$JOBS"; then
@@ -233,8 +235,8 @@ done
 
 # worker k of JOBS: mutants k, k+JOBS, ... in tree w<k>
 worker() {
-    local k=$1 tree=$OUT/w$1 i id file line rc res logs fails
-    for ((i = k - 1; i < ${#IDS[@]}; i += JOBS)); do
+    local k=$1 tree=$OUT/w$1 i=$(($1 - 1 - JOBS)) id file line rc res logs fails
+    while i=$((i + JOBS)); [ "$i" -lt ${#IDS[@]} ]; do
         id=${IDS[$i]}
         file=$(printf '%s\n' "$LISTING" | awk -F'\t' -v id="$id" '$1 == id {print $2}')
         logs=$OUT/logs/$id
@@ -282,13 +284,16 @@ printf '| mutant | file:line | bug | result |\n|---|---|---|---|\n' >"$OUT/table
 for id in "${IDS[@]}"; do
     IFS=$'\t' read -r where res by <"$OUT/results/$id"
     eq=$(printf '%s\n' "$LISTING" | awk -F'\t' -v id="$id" '$1 == id {print $3}')
-    case $res in
-    CAUGHT) caught=$((caught + 1)); [ "$eq" = 1 ] && equiv_caught=$((equiv_caught + 1))
-            set -- $by
-            [ $# -gt 3 ] && by="$1 $2 $3 (+$(($# - 3)))" ;;
-    STALE | NOBUILD) stale=$((stale + 1)) ;;
-    MISSED) [ "$eq" = 1 ] && { res=EQUIV; by="(marked equivalent)"; } ;;
-    esac
+    if [ "$res" = CAUGHT ]; then
+        caught=$((caught + 1))
+        [ "$eq" = 1 ] && equiv_caught=$((equiv_caught + 1))
+        set -- $by
+        [ $# -gt 3 ] && by="$1 $2 $3 (+$(($# - 3)))"
+    elif [ "$res" = MISSED ]; then
+        [ "$eq" = 1 ] && res=EQUIV by="(marked equivalent)"
+    else
+        stale=$((stale + 1)) # STALE, NOBUILD
+    fi
     [ "$eq" = 1 ] && equiv=$((equiv + 1))
     printf '%-34s %-32s %-8s %s\n' "$id" "$where" "$res" "$by"
     desc=$(printf '%s\n' "$LISTING" | awk -F'\t' -v id="$id" '$1 == id {print $4}')
