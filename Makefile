@@ -6,6 +6,7 @@
 #   make install PREFIX=/usr/local
 #   make SAN=address,undefined test
 #   make fuzz [FUZZ_SECONDS=60]   clang + libFuzzer, every parser
+#   make mutate [MUTATE="-j2 ..."]  mutation-test the unit/sim/fuzz-replay suites (docs/TESTING.md)
 #   make V=1             show the commands
 #
 # Layers (DESIGN.md s.2): proto <- engine <- config <- feedhandler, replay, apps.
@@ -111,7 +112,7 @@ $(BUILD)/obj/apps/%.o:        LAYER_CFLAGS := $(INC_LIB)
 $(BUILD)/obj/tests/%.o:       LAYER_CFLAGS := $(INC_LIB) $(CRIT_CFLAGS) $(PCAP_CFLAGS) $(YAML_CFLAGS)
 
 .PHONY: test-data hugepages bench all lib bins examples test unit-tests demo deps install uninstall fuzz fuzz-build clean \
-        check-headers
+        check-headers mutate
 .DEFAULT_GOAL := all
 
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
@@ -208,6 +209,12 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all unit-tests
 	$(Q)BUILD=$(BUILD) tests/run-suites.sh $(UNIT_BINS) $(FUZZ_REPLAYS) $(wildcard tests/check-*.sh) \
 	  $(INTEG_BINS) $(wildcard tests/integration/*.sh tests/interop/*.sh)
+
+# `make mutate`: each mutant of tests/mutants/mutants.txt built and tested in a
+# scratch copy under $(BUILD)/mutate/ (scripts/mutate.sh; not part of make test)
+MUTATE ?= -j2
+mutate:
+	$(Q)BUILD=$(BUILD) scripts/mutate.sh $(MUTATE)
 
 # tests/data: captures made by our own generator (tests/integration/replay.sh
 # checks that the committed files are exactly what it makes)

@@ -20,6 +20,7 @@
 #include <seqcast/proto/endian.h>
 
 #include "apps/msggen.h"
+#include "engine/rereq_srv.h"
 #include "engine/rtx.h"
 #include "tests/support/moldrig.h"
 
@@ -332,6 +333,22 @@ Test(mold_pub, a_response_is_capped_by_the_mtu_the_count_and_response_bytes)
     }
     rig_fini(&r);
 
+    /* blocks that fill response_bytes exactly: all of them (4 of 42 in 168) */
+    rig_channel(&r.ch);
+    r.ch.mold.response_bytes = 4 * 42;
+    rig_init(&r, &r.ch, NULL, NULL);
+    rig_publish(&r, 100);
+    rig_run_for(&r, MS);
+    rig_clear(&r);
+    rig_request(&r, rig_lst(), RIG_LST_PORT, RIG_SESSION, 10, 50);
+    rig_tick(&r);
+    cr_assert_eq(r.ucq.n, 1);
+    cr_assert_eq(r.ucq.p[0].h.count, 4, "count %u: 4 blocks of 42 fill 168 bytes",
+                 r.ucq.p[0].h.count);
+    cr_assert_eq(r.ucq.p[0].len, SC_MOLD_HDR_LEN + 4 * 42);
+    check(&r.ucq.p[0]);
+    rig_fini(&r);
+
     /* a message larger than response_bytes still goes: alone */
     rig_channel(&r.ch);
     r.ch.mold.response_bytes = 64;
@@ -467,6 +484,33 @@ Test(mold_pub, every_ignored_request_is_counted_and_unanswered)
     rig_fini(&r);
 }
 
+/* Before the first data the window holds nothing sent: a request for message
+ * 1 (the first not sent) is not sent yet -- not a heartbeat answer, which
+ * would tell the requester that message 1 is gone. */
+Test(mold_pub, a_request_before_any_data_is_not_sent_yet)
+{
+    struct sc_pub_stats st;
+
+    rig_channel(&r.ch);
+    rig_init(&r, &r.ch, NULL, NULL);
+    rig_run_for(&r, MS);
+    rig_clear(&r);
+    rig_request(&r, rig_lst(), RIG_LST_PORT, RIG_SESSION, 1, 1);
+    rig_run_for(&r, MS);
+    sc_pub_get_stats(r.pub, &st);
+    cr_assert_eq(r.ucq.n, 0, "answered before anything was sent");
+    cr_assert_eq(st.mold_req_not_sent, 1);
+    cr_assert_eq(st.mold_req_answered, 0);
+    rig_publish(&r, 1);
+    rig_tick(&r);
+    rig_request(&r, rig_lst(), RIG_LST_PORT, RIG_SESSION, 1, 1);
+    rig_tick(&r);
+    cr_assert_eq(r.ucq.n, 1, "sent now: served");
+    cr_assert_eq(r.ucq.p[0].h.seq, 1);
+    cr_assert_eq(r.ucq.p[0].h.count, 1);
+    rig_fini(&r);
+}
+
 /* ------------------------------------------------------------------ limits */
 
 /* rtx.budget 100 messages a second per address. One address asking for
@@ -569,6 +613,38 @@ Test(mold_pub, responses_stay_within_rtx_rate_counted_with_headers, .timeout = 6
     cr_assert_geq(bits, rate * 9 / 10, "the flood did not keep the responses at the rate");
     cr_assert_gt(b.mold_rate_limited, a.mold_rate_limited);
     cr_assert_gt(b.mold_req_dropped, a.mold_req_dropped, "the queue never filled");
+    rig_fini(&r);
+}
+
+/* A request the full queue drops is not charged to the requester's budget:
+ * one address, rtx.budget 2,000 messages, rtx.rate low enough that the queue
+ * (SC_REREQ_QUEUE) fills, asks for 2,100 single messages within 10 ms. At most
+ * what was sent or queued is charged, under 2,000: none is over budget --
+ * charging the dropped ones too ran out the budget at the 2,000th. */
+Test(mold_pub, a_request_the_full_queue_drops_costs_no_budget)
+{
+    struct sc_pub_stats st;
+
+    rig_channel(&r.ch);
+    r.ch.rtx.budget = 2000;
+    r.ch.rtx.rate_bps = 1000;
+    rig_init(&r, &r.ch, NULL, NULL);
+    r.size = 8;
+    rig_publish(&r, 3000);
+    rig_run_for(&r, MS);
+    rig_clear(&r);
+    for (int k = 0; k < 2100; k++) {
+        rig_request(&r, rig_lst(), RIG_LST_PORT, RIG_SESSION, 1 + (uint64_t)k, 1);
+        if (k % 30 == 29)
+            rig_tick(&r);
+    }
+    rig_tick(&r);
+    sc_pub_get_stats(r.pub, &st);
+    cr_assert_eq(st.mold_requests, 2100);
+    cr_assert_gt(st.mold_req_dropped, 0, "the queue never filled");
+    cr_assert_lt(st.mold_req_answered + SC_REREQ_QUEUE, 2000, "the rate let too much out");
+    cr_assert_eq(st.mold_req_over_budget, 0, "%llu requests over budget: dropped ones charged",
+                 (unsigned long long)st.mold_req_over_budget);
     rig_fini(&r);
 }
 

@@ -574,6 +574,35 @@ Test(mold_sub, heartbeat_reveals_a_lost_tail)
     world_fini();
 }
 
+/* A block that repeats the last messages delivered and goes on (a feed that
+ * resends the tail of its last packet), in order with nothing missing: the
+ * fast path delivers only what is new, and counts the repeats. */
+Test(mold_sub, an_overlapping_block_in_order_delivers_only_the_new_messages)
+{
+    struct sc_channel_cfg ch;
+    struct sc_sub_stats st;
+    uint8_t buf[PAYLOAD];
+    uint16_t cnt, len;
+
+    channel(&ch);
+    world_init(&ch, 1, NULL);
+    W.srv.msg_size = 32;
+    len = build(buf, 1, 11, 10, &cnt);
+    srv_tx(0, buf, len, W.ch.group.s_addr, W.ch.port);
+    tick();
+    cr_assert_eq(W.subs[0].next, 11);
+    len = build(buf, 6, 16, 10, &cnt); /* 6..15: 6..10 again */
+    srv_tx(0, buf, len, W.ch.group.s_addr, W.ch.port);
+    W.srv.next = 16;
+    tick();
+    assert_complete(1, 15);
+    st = stats(0);
+    cr_assert_eq(st.msgs_delivered, 15);
+    cr_assert_eq(st.msg_duplicates, 5);
+    cr_assert_eq(st.gaps + st.requests_sent, 0);
+    world_fini();
+}
+
 /* End of Session reveals a lost tail too; the source ends (FIN) once the tail
  * is delivered; its repeats start nothing. A live joiner that arrives during
  * End of Session joins nothing; one with late_join: first recovers the whole

@@ -271,7 +271,7 @@ Test(order, hostile_connections_are_counted_and_the_honest_client_is_served, .in
 Test(order, resume_points_end_of_session_and_logout, .init = setup, .fini = teardown)
 {
     struct sc_osrv *s;
-    struct sc_ocli *from0, *from5, *from15;
+    struct sc_ocli *from0, *from5, *from15, *from11;
     struct sc_osrv_stats ss;
     struct sc_ocli_stats cs;
     struct sc_err err;
@@ -283,15 +283,20 @@ Test(order, resume_points_end_of_session_and_logout, .init = setup, .fini = tear
     cr_assert_eq(sc_ocli_create(&from0, &cfg, "T1", 0, on_msg, on_event, NULL, &err), 0);
     cr_assert_eq(sc_ocli_create(&from5, &cfg, "T1", 5, on_msg, on_event, NULL, &err), 0);
     cr_assert_eq(sc_ocli_create(&from15, &cfg, "T1", 15, on_msg, on_event, NULL, &err), 0);
+    cr_assert_eq(sc_ocli_create(&from11, &cfg, "T1", 11, on_msg, on_event, NULL, &err), 0);
     for (int k = 0; k < 30; k++) {
         sc_osrv_do_work(s, t);
         sc_ocli_do_work(from0, t);
         sc_ocli_do_work(from5, t);
         sc_ocli_do_work(from15, t);
+        sc_ocli_do_work(from11, t);
         t += MS(10);
     }
     sc_osrv_get_stats(s, &ss);
-    cr_assert_eq(ss.login_seq_ahead, 1, "asking for 15 of 10 is not counted");
+    cr_assert_eq(ss.login_seq_ahead, 1, "asking for 15 of 10 is not counted, or 11 (the next) is");
+    sc_ocli_get_stats(from11, &cs);
+    cr_assert_eq(cs.next_seq, 11);
+    sc_ocli_destroy(from11);
     cr_assert_eq(events[SC_OCLI_REWOUND], 1, "the client did not report its server's loss");
     sc_ocli_get_stats(from15, &cs);
     cr_assert_eq(cs.next_seq, 11);

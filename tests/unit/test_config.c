@@ -3,6 +3,7 @@
  * print -> load round trips. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,6 +266,35 @@ Test(config, builtin_defaults)
     cr_assert_eq(c->nak_port, 0, "nak_port: auto");
     cr_assert_eq(c->max_sources, 16);
     cr_assert_eq(c->nsource_allow, 0, "packets from any address");
+    cr_assert_eq(sc_config_validate(&cfg, NULL), 0);
+}
+
+/* sc_config_validate on a configuration a program built: a name repeated by
+ * the very next channel (not only the first), a session whose timeout only
+ * equals its heartbeat. */
+Test(config, validate_refuses_what_a_program_builds_wrong)
+{
+    struct sc_err err;
+
+    sc_config_init(&cfg);
+    cfg.channels[1] = cfg.channels[0];
+    snprintf(cfg.channels[1].name, sizeof(cfg.channels[1].name), "b");
+    cfg.channels[2] = cfg.channels[1];
+    cfg.nchannels = 3;
+    cr_assert_eq(sc_config_validate(&cfg, &err), -EINVAL);
+    cr_assert(strstr(err.msg, "channels.b.name: duplicate channel name") != NULL, "%s", err.msg);
+    snprintf(cfg.channels[2].name, sizeof(cfg.channels[2].name), "c");
+    cr_assert_eq(sc_config_validate(&cfg, NULL), 0);
+
+    sc_cfg_session_defaults(&cfg.sessions[0]);
+    snprintf(cfg.sessions[0].name, sizeof(cfg.sessions[0].name), "s");
+    cfg.nsessions = 1;
+    cr_assert_eq(sc_config_validate(&cfg, NULL), 0);
+    cfg.sessions[0].timeout_ns = cfg.sessions[0].heartbeat_ns;
+    cr_assert_eq(sc_config_validate(&cfg, &err), -EINVAL);
+    cr_assert(strstr(err.msg, "sessions.s.timeout: must be longer than heartbeat") != NULL, "%s",
+              err.msg);
+    cfg.sessions[0].timeout_ns = cfg.sessions[0].heartbeat_ns + 1;
     cr_assert_eq(sc_config_validate(&cfg, NULL), 0);
 }
 

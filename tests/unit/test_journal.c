@@ -548,7 +548,40 @@ Test(journal, records_beyond_the_memory_tail_are_read_from_disk, .init = setup,
     cr_assert_eq(sc_journal_get(&j, 5, got, sizeof(got), &p), -EBADMSG);
     cr_assert_eq(j.read_errors, 1);
     cr_assert_eq(sc_journal_read(&j, 5, got, 10), -ENOSPC);
+    { /* a whole valid record in the wrong place (6 over 5): its sequence number says so */
+        static uint8_t rec[8192];
+        size_t len = (size_t)(j.off[6] - j.off[5]);
+        int fd = open(path, O_RDONLY);
+        cr_assert_eq(pread(fd, rec, len, (off_t)j.off[5]), (ssize_t)len);
+        close(fd);
+        poke((off_t)j.off[4], rec, len);
+    }
+    cr_assert_eq(sc_journal_get(&j, 5, got, sizeof(got), &p), -EBADMSG);
+    cr_assert_eq(j.read_errors, 2);
     sc_journal_close(&j);
+}
+
+/* The v2 format, byte for byte: "SCJ2", then per record length (be32),
+ * sequence (be64) and the CRC-32 (zlib's) of those 12 bytes and the payload
+ * -- a CRC over the payload alone would let a damaged header pass. */
+Test(journal, v2_records_byte_for_byte, .init = setup, .fini = teardown)
+{
+    static const uint8_t want[] = {
+        'S', 'C', 'J', '2',
+        0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1, 0xbb, 0x31, 0x77, 0xb9,
+        'm', 'e', 's', 's', 'a', 'g', 'e', ' ', '1',
+        0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 2, 0xc9, 0x0f, 0x9d, 0x00,
+        'm', 'e', 's', 's', 'a', 'g', 'e', ' ', '2',
+    };
+    uint8_t got[sizeof(want) + 1];
+    int fd;
+
+    make(2, 1, NULL);
+    cr_assert_eq(file_size(), (off_t)sizeof(want));
+    fd = open(path, O_RDONLY);
+    cr_assert_eq(read(fd, got, sizeof(got)), (ssize_t)sizeof(want));
+    close(fd);
+    cr_assert_arr_eq(got, want, sizeof(want));
 }
 
 Test(journal, memory_only)

@@ -72,6 +72,20 @@ Test(mold, golden_header_only_packets)
     cr_assert_eq(g.count, 2);
     cr_assert_eq(sc_mold_decode_request(b, n - 1, &g), SC_PERR_SHORT);
     cr_assert_eq(sc_mold_decode_request(b, n + 1, &g), SC_PERR_LENGTH);
+    /* a request's count is 1..0xFFFE: 0 and End of Session's 0xFFFF are not
+     * encoded, and refused when read */
+    h.count = 0xFFFE;
+    cr_assert_eq(sc_mold_encode_request(b, sizeof(b), &h), (int)n);
+    cr_assert_eq(sc_mold_decode_request(b, n, &g), 0);
+    cr_assert_eq(g.count, 0xFFFE);
+    h.count = SC_MOLD_COUNT_EOS;
+    cr_assert_eq(sc_mold_encode_request(b, sizeof(b), &h), SC_PERR_FIELD);
+    h.count = 0;
+    cr_assert_eq(sc_mold_encode_request(b, sizeof(b), &h), SC_PERR_FIELD);
+    b[18] = b[19] = 0xFF;
+    cr_assert_eq(sc_mold_decode_request(b, n, &g), SC_PERR_FIELD);
+    b[18] = b[19] = 0;
+    cr_assert_eq(sc_mold_decode_request(b, n, &g), SC_PERR_FIELD);
 }
 
 Test(mold, rejects_malformed_blocks)
