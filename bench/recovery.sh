@@ -19,6 +19,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 out=$ROOT/$BUILD/bench
 raw=$out/raw/recovery
 SECS=${BENCH_LOSS_SECONDS:-3}
+LINGER=${BENCH_LOSS_LINGER:-1} # the publisher serves repairs this long after the last message
 RATE=10000
 tmp=$(mktemp -d /tmp/seqcast-bench-loss-XXXXXX)
 trap 'jobs -p | xargs -r kill 2>/dev/null; netns_down; rm -rf "$tmp"' EXIT
@@ -96,7 +97,7 @@ run_rep() {
             # MoldUDP64: repair by unicast re-request to the publisher (lan timers)
             [ "$sys" = seqcast-mold ] && { psys=seqcast; extra=(--set protocol=moldudp64 --label seqcast-mold); }
             run_k "$k" "$psys" --group 239.192.9.7:$P --size 24 --rate $RATE --count $((RATE * SECS)) \
-                --test "$test" "${extra[@]}" -- --linger 1
+                --test "$test" "${extra[@]}" -- --linger "$LINGER"
             worst "$k" "$sys" >"$raw/lat-$k-$sys-$rep.json"
             cp "$tmp/c$WORST" "$raw/lat-$k-$sys-$rep.dat" 2>/dev/null
             if [ "${sys%-*}" = seqcast ] && [ "$(jget "$raw/lat-$k-$sys-$rep.json" lost_all)" != 0 ]; then
