@@ -233,12 +233,13 @@ HUGEPAGES ?= 512
 hugepages:
 	$(Q)scripts/hugepages.sh $(HUGEPAGES)
 
-# make bench: measured figures (docs/BENCHMARKS.md); needs root for namespaces
+# make bench: measured figures (docs/BENCHMARKS.md); needs root for namespaces.
+# make bench QUICK=1: every row, small and once (~2 min), reported in $(BUILD)/bench/
 # (ZeroMQ and gnuplot only for the benchmarks: the ZeroMQ epgm column and the plot)
 bench:
 	$(Q)scripts/deps.sh bench
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
-	$(Q)BUILD=$(BUILD) bench/run.sh
+	$(Q)BUILD=$(BUILD) QUICK=$(QUICK) bench/run.sh
 
 # ---------------------------------------------------------------- fuzzing (clang)
 # The parsers' library, once, with coverage and sanitizers, then one small link

@@ -10,7 +10,9 @@ set -u
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=$ROOT/$BUILD/bin
-N=${BENCH_MSGS:-1000000}
+# (not BENCH_MSGS's small counts of make bench QUICK=1: a memif transfer of
+# 50,000 messages was over before the subscriber's link was up)
+N=${BENCH_DPDK_MSGS:-1000000}
 out=$ROOT/$BUILD/bench
 mkdir -p "$out"
 tmp=$(mktemp -d /tmp/seqcast-bench-XXXXXX)

@@ -71,8 +71,9 @@ bench_netns_up() { netns_up "scb$$" 198.18.2; }
 
 # netns_loss PER_MILLE [MATCH...]: drop that share (of the UDP leaving ${NS}a's
 # eth0, or, with MATCH, every packet matching it) on the nftables egress hook
-# (this kernel has no netem), and count the PGM NAKs arriving at ${NS}a.
-# netns_loss 0 counts NAKs and drops nothing.
+# (this kernel has no netem), and count the PGM NAKs and the MoldUDP64
+# re-requests (UDP payloads of 20 bytes: no PGM packet is that short) arriving
+# at ${NS}a. netns_loss 0 counts them and drops nothing.
 netns_loss() {
     local pm=$1
     shift
@@ -80,10 +81,12 @@ netns_loss() {
     $NSA nft add table netdev bloss
     $NSA nft add counter netdev bloss dropped
     $NSA nft add counter netdev bloss naks
+    $NSA nft add counter netdev bloss reqs
     $NSA nft add chain netdev bloss eg "{ type filter hook egress device eth0 priority 0; }"
     $NSA nft add chain netdev bloss in "{ type filter hook ingress device eth0 priority 0; }"
     # the PGM type byte is at UDP offset 12 (0x08 = NAK)
     $NSA nft add rule netdev bloss in meta protocol ip ip protocol udp @th,96,8 0x08 counter name naks
+    $NSA nft add rule netdev bloss in meta protocol ip ip protocol udp udp length 28 counter name reqs
     if [ $# -gt 0 ]; then
         $NSA nft add rule netdev bloss eg meta protocol ip ip protocol udp "$@" counter name dropped drop
     elif [ "$pm" -gt 0 ]; then
@@ -91,7 +94,7 @@ netns_loss() {
     fi
 }
 
-# netns_count dropped|naks: packets counted so far by netns_loss's rules
+# netns_count dropped|naks|reqs: packets counted so far by netns_loss's rules
 netns_count() {
     $NSA nft list counter netdev bloss "$1" 2>/dev/null | grep -o 'packets [0-9]*' | awk '{print $2 + 0}'
 }

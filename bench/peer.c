@@ -16,13 +16,20 @@
  * or duplicated, which is how a benchmark that loses data fails.
  *
  * Receivers block (poll/recv with a timeout) or, with --busy, spin on
- * non-blocking reads: the same mode for every system in a row. */
+ * non-blocking reads: the same mode for every system in a row.
+ *
+ * seqcast's receiver adds its repair requests to the JSON line (naks_sent;
+ * MoldUDP64: requests_sent, request_msgs); its sender prints one JSON line of
+ * every publisher counter on stdout at close ("role": "publisher"), and ends
+ * its --linger early on SIGTERM or SIGINT (a script that is done with the
+ * publisher's window -- bench/rereq.sh -- stops it so). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <seqcast/counters.h>
 #include <seqcast/pub.h>
 #include <seqcast/sub.h>
 
@@ -88,6 +96,9 @@ static struct rx {
  * reset to 0 before each), not per message: reading it costs about as much as
  * a 32-byte message's whole path through the engine. */
 static uint64_t rx_now;
+
+/* a system's own figures for the receiver's JSON line (", \"key\": value"...) */
+static char rx_extra[256];
 
 static void
 on_msg(const void *msg, size_t len)
@@ -426,6 +437,20 @@ seqcast_recv(uint64_t max_ns)
     sc_runner_run_once(s_run, max_ns);
 }
 
+/* every publisher counter, one JSON line on stdout */
+static void
+print_pub_counters(const struct sc_pub_stats *st)
+{
+    size_t n;
+    const struct sc_counter_desc *d = sc_counter_descs(SC_COUNTERS_PUB, &n);
+
+    printf("{\"role\": \"publisher\", \"system\": \"%s\"", o.label ? o.label : "seqcast");
+    for (size_t i = 0; d && i < n; i++)
+        printf(", \"%s\": %llu", d[i].name, (unsigned long long)sc_counter_get(&d[i], st));
+    printf("}\n");
+    fflush(stdout);
+}
+
 static void
 seqcast_close(void)
 {
@@ -443,13 +468,20 @@ seqcast_close(void)
                 (unsigned long long)st.nak_sqns, (unsigned long long)st.nak_over_budget,
                 (unsigned long long)st.nak_ncf_held, (unsigned long long)st.ncf_sent,
                 (unsigned long long)st.rdata_sent, (unsigned long long)st.rx_pkts);
+        print_pub_counters(&st);
     }
     if (s_sub) {
         struct sc_sub_stats st;
         sc_sub_get_stats(s_sub, &st);
-        fprintf(stderr, "peer seqcast: %llu NAKs sent, %llu repaired, %llu lost\n",
-                (unsigned long long)st.naks_sent, (unsigned long long)st.repaired,
+        fprintf(stderr, "peer seqcast: %llu NAKs sent, %llu requests sent for %llu messages, "
+                "%llu repaired, %llu lost\n",
+                (unsigned long long)st.naks_sent, (unsigned long long)st.requests_sent,
+                (unsigned long long)st.request_msgs, (unsigned long long)st.repaired,
                 (unsigned long long)st.lost_packets);
+        snprintf(rx_extra, sizeof(rx_extra),
+                 ", \"naks_sent\": %llu, \"requests_sent\": %llu, \"request_msgs\": %llu",
+                 (unsigned long long)st.naks_sent, (unsigned long long)st.requests_sent,
+                 (unsigned long long)st.request_msgs);
     }
     sc_pub_destroy(s_pub);
     sc_runner_destroy(s_run);
@@ -630,12 +662,23 @@ static const struct sys systems[] = {
 
 /* ------------------------------------------------------------ the two roles */
 
+static volatile sig_atomic_t stop_linger; /* SIGTERM/SIGINT: end the sender's linger */
+
+static void
+on_stop(int sig)
+{
+    (void)sig;
+    stop_linger = 1;
+}
+
 static int
 run_send(const struct sys *s)
 {
     static uint8_t msg[65536];
     uint64_t period = o.rate > 0 ? (uint64_t)(1e9 / o.rate) : 0, start, t0;
 
+    signal(SIGTERM, on_stop);
+    signal(SIGINT, on_stop);
     s->open(1);
     s->serve(now_ns() + 300000000u); /* let receivers see the source (SPMs) */
     start = now_ns();
@@ -657,7 +700,8 @@ run_send(const struct sys *s)
     t0 = now_ns() - start;
     /* linger before closing: the stream goes quiet (no end-of-session marker
      * yet), so a lost tail is found only by the system's own heartbeats */
-    s->serve(now_ns() + (uint64_t)(o.linger * 1e9));
+    for (uint64_t end = now_ns() + (uint64_t)(o.linger * 1e9), t; !stop_linger && (t = now_ns()) < end;)
+        s->serve(end - t > 50000000u ? t + 50000000u : end); /* a stop is seen within 50 ms */
     s->close();
     fprintf(stderr, "peer %s: sent %llu in %.3f s\n", s->name, (unsigned long long)o.count,
             (double)t0 / 1e9);
@@ -712,6 +756,7 @@ run_recv(const struct sys *s)
            : "-");
     if (o.count >= 1 && rx.seen[o.count] && rx.last_lat)
         printf(", \"last_us\": %.1f", (double)rx.last_lat / 1e3);
+    printf("%s", rx_extra);
     if (rx.lat.n)
         printf(", \"p50_us\": %.1f, \"p99_us\": %.1f, \"p999_us\": %.1f, \"max_us\": %.1f",
                (double)hist_pct(&rx.lat, 50) / 1e3, (double)hist_pct(&rx.lat, 99) / 1e3,
@@ -762,7 +807,9 @@ usage(FILE *f)
             "  --timeout S       receiver: give up after S seconds (default 60)\n"
             "  --idle S          receiver: stop after S quiet seconds once data came (default 2)\n"
             "  --linger S        sender: serve repairs S seconds after the last message, then\n"
-            "                    close (seqcast: end-of-session SPMs; zmq: drain, up to 60 s)\n"
+            "                    close (seqcast: end-of-session SPMs; zmq: drain, up to 60 s);\n"
+            "                    SIGTERM or SIGINT ends it early. seqcast's sender prints its\n"
+            "                    counters as a JSON line on stdout at close\n"
             "  --label NAME      receiver: system name in the JSON line\n"
             "  --test NAME       receiver: test name in the JSON line\n"
             "  --curve FILE      receiver: write the latency percentile curve (for gnuplot)\n"

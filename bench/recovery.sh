@@ -4,9 +4,10 @@
 # nftables drops 1 % of the UDP the publisher's side sends (data, repairs and
 # heartbeats alike). All through bench/peer, in one run:
 #   * one-way latency p50/p99/p99.9 at 10,000 msg/s (24 B) of every message,
-#     the repaired ones included, for seqcast, OpenPGM (NAK timers 2/20/20 ms)
-#     and ZeroMQ epgm (its stock timers), beside the raw-UDP floor without loss;
-#     NAK packets reaching the publisher per lost packet;
+#     the repaired ones included, for seqcast (PGM; PGM with A/B lines;
+#     MoldUDP64, repaired by re-request), OpenPGM (NAK timers 2/20/20 ms) and
+#     ZeroMQ epgm (its stock timers), beside the raw-UDP floor without loss;
+#     NAK or re-request packets reaching the publisher per lost packet;
 #   * throughput of seqcast batched 32 B with and without the 1 % loss;
 #   * tail loss: the final message's ODATA is dropped and the stream goes quiet:
 #     how long until that message is delivered (found only by heartbeats).
@@ -18,6 +19,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 out=$ROOT/$BUILD/bench
 raw=$out/raw/recovery
 SECS=${BENCH_LOSS_SECONDS:-3}
+LINGER=${BENCH_LOSS_LINGER:-1} # the publisher serves repairs this long after the last message
 RATE=10000
 tmp=$(mktemp -d /tmp/seqcast-bench-loss-XXXXXX)
 trap 'jobs -p | xargs -r kill 2>/dev/null; netns_down; rm -rf "$tmp"' EXIT
@@ -33,7 +35,7 @@ if [ "$(id -u)" -ne 0 ] || ! bench_netns_up; then
 fi
 P=$((47000 + $$ % 2000))
 rc=0
-systems="udp seqcast seqcast-ab"
+systems="udp seqcast seqcast-ab seqcast-mold"
 "$PEER" --help | grep -q 'built: .*openpgm' && systems="$systems openpgm"
 "$PEER" --help | grep -q 'built: .*zmq' && systems="$systems zmq"
 
@@ -71,7 +73,7 @@ worst() {
         echo "{\"system\": \"$2\", \"subscribers\": $k, \"failed\": 1, \"lost\": -1}"
         return
     fi
-    grep '^{' "$tmp/r$best.json" | tail -1 | sed "s/}\$/, \"subscribers\": $k, \"lost_all\": $lost, \"duplicates_all\": $dups, \"dropped\": $(netns_count dropped), \"naks\": $(netns_count naks)}/"
+    grep '^{' "$tmp/r$best.json" | tail -1 | sed "s/}\$/, \"subscribers\": $k, \"lost_all\": $lost, \"duplicates_all\": $dups, \"dropped\": $(netns_count dropped), \"naks\": $(netns_count naks), \"reqs\": $(netns_count reqs)}/"
 }
 
 # --- latency under loss, 1 and 8 receivers; BENCH_LOSS_REPS runs of each case,
@@ -92,15 +94,17 @@ run_rep() {
             [ "$sys" = openpgm ] && extra=(--nak-timers 2000,20000,20000)
             # A/B lines: every packet also on a second group, the first copy wins
             [ "$sys" = seqcast-ab ] && { psys=seqcast; extra=(--set group_b=239.192.10.7 --label seqcast-ab); }
+            # MoldUDP64: repair by unicast re-request to the publisher (lan timers)
+            [ "$sys" = seqcast-mold ] && { psys=seqcast; extra=(--set protocol=moldudp64 --label seqcast-mold); }
             run_k "$k" "$psys" --group 239.192.9.7:$P --size 24 --rate $RATE --count $((RATE * SECS)) \
-                --test "$test" "${extra[@]}" -- --linger 1
+                --test "$test" "${extra[@]}" -- --linger "$LINGER"
             worst "$k" "$sys" >"$raw/lat-$k-$sys-$rep.json"
             cp "$tmp/c$WORST" "$raw/lat-$k-$sys-$rep.dat" 2>/dev/null
-            if [ "${sys%-ab}" = seqcast ] && [ "$(jget "$raw/lat-$k-$sys-$rep.json" lost_all)" != 0 ]; then
+            if [ "${sys%-*}" = seqcast ] && [ "$(jget "$raw/lat-$k-$sys-$rep.json" lost_all)" != 0 ]; then
                 rc=1
                 echo "recovery: seqcast receivers lost data under 1 % loss ($k subscribers)" >&2
             fi
-            if [ "${sys%-ab}" = seqcast ] && [ "$(jget "$raw/lat-$k-$sys-$rep.json" duplicates_all)" != 0 ]; then
+            if [ "${sys%-*}" = seqcast ] && [ "$(jget "$raw/lat-$k-$sys-$rep.json" duplicates_all)" != 0 ]; then
                 rc=1
                 echo "recovery: seqcast receivers delivered duplicates ($k subscribers)" >&2
             fi
@@ -181,15 +185,15 @@ netns_loss 0
 echo "One-way latency at $RATE msg/s, 24 B, 1 % random loss on the publisher's veth (the floor: no loss);"
 echo "each row is the run with the median p99 of $REPS, and in it the worst receiver (highest p99); lost and duplicates are summed over its receivers."
 echo
-echo "| subscribers | system | loss | p50 µs | p99 µs | p99.9 µs | max µs | lost | duplicates | packets dropped | NAKs at the publisher | NAKs per dropped packet | p99 × floor |"
+echo "| subscribers | system | loss | p50 µs | p99 µs | p99.9 µs | max µs | lost | duplicates | packets dropped | NAKs (PGM) / re-requests (MoldUDP64) at the publisher | per dropped packet | p99 × floor |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 awk "$JAWK"'
     /"test": "latency/ { rows[++n] = $0; if (j("system") == "udp") fl[j("subscribers")] = j("p99_us") }
-    END { for (i = 1; i <= n; i++) { $0 = rows[i]; k = fl[j("subscribers")]
+    END { for (i = 1; i <= n; i++) { $0 = rows[i]; k = fl[j("subscribers")]; r = j("system") == "seqcast-mold" ? j("reqs") : j("naks")
             printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", j("subscribers"),
-              j("system") == "udp" ? "raw-UDP floor" : j("system") == "seqcast-ab" ? "seqcast, A/B lines" : j("system"), j("test") == "latency-no-loss" ? "none" : "1 %",
+              j("system") == "udp" ? "raw-UDP floor" : j("system") == "seqcast-ab" ? "seqcast, A/B lines" : j("system") == "seqcast-mold" ? "seqcast MoldUDP64 (re-request)" : j("system"), j("test") == "latency-no-loss" ? "none" : "1 %",
               j("p50_us"), j("p99_us"), j("p999_us"), j("max_us"), j("lost_all"), j("duplicates_all"),
-              j("dropped"), j("naks"), j("dropped") > 0 ? sprintf("%.2f", j("naks") / j("dropped")) : "-",
+              j("dropped"), r, j("dropped") > 0 ? sprintf("%.2f", r / j("dropped")) : "-",
               k > 0 ? sprintf("%.2f", j("p99_us") / k) : "-") } }' "$tmp/results"
 echo
 echo "Throughput rows: batched 32 B, unpaced, $((N * 30)) messages, the median-rate run of $TREPS interleaved pairs (without / with the loss)${PIN_NOTE:-}."
@@ -209,6 +213,7 @@ awk "$JAWK"'
       if (t == "latency-1pct-loss" && s == "seqcast") { sq[k] = j("p99_us"); sl[k] = j("lost_all") }
       if (t == "latency-1pct-loss" && s == "openpgm") pg[k] = j("p99_us")
       if (t == "latency-1pct-loss" && s == "seqcast-ab") { ab[k] = j("p99_us"); abl[k] = j("lost_all") }
+      if (t == "latency-1pct-loss" && s == "seqcast-mold") ml[k] = j("lost_all")
       if (t == "throughput-no-loss") t0 = j("msgs_per_s"); if (t == "throughput-1pct-loss") t1 = j("msgs_per_s")
       if (t == "tail-loss" && s == "seqcast") tl = j("last_us") }
     function v(ok) { return ok ? "holds" : "does not hold" }
@@ -218,6 +223,7 @@ awk "$JAWK"'
         printf("* %d subscriber(s), 1 %% loss: %s messages lost (target 0: %s)\n", k, sl[k], v(sl[k] == 0))
         if (fl[k] > 0) printf("* %d subscriber(s): seqcast p99 under loss = %.2f × the floor without loss (target ≤ 1.5: %s)\n", k, sq[k] / fl[k], v(sq[k] / fl[k] <= 1.5))
         if (pg[k] > 0) printf("* %d subscriber(s): seqcast p99 under loss = %.2f × OpenPGM (2/20/20 ms) under loss (target ≤ 0.2: %s)\n", k, sq[k] / pg[k], v(sq[k] / pg[k] <= 0.2))
+        if (ml[k] != "") printf("* %d subscriber(s), MoldUDP64 (re-request), 1 %% loss: %s messages lost (target 0: %s)\n", k, ml[k], v(ml[k] == 0))
         if (ab[k] != "" && fl[k] > 0) printf("* %d subscriber(s), seqcast with A/B lines (group_b, 2× the packets): %s lost, p99 under loss = %.2f × the floor without loss (target ≤ 1.5: %s)\n", k, abl[k], ab[k] / fl[k], v(abl[k] == 0 && ab[k] / fl[k] <= 1.5)) }
       if (t0 > 0) printf("* batched 32 B under 1 %% loss = %.2f × without (target ≥ 0.8: %s)\n", t1 / t0, v(t1 / t0 >= 0.8))
       printf("* lost final message repaired after %s µs (target < 5000: %s)\n", tl == "" ? "never" : tl, v(tl != "" && tl + 0 < 5000)) }' "$tmp/results"

@@ -16,7 +16,7 @@ machine; this file is written by \`bench/report.sh\` from that run, and the plot
 Every system is driven by one program, \`bench/peer\` (\`bench/peer.c\`): the same pacing,
 timestamps, sequence checks and HDR-style histogram (\`bench/hist.h\`, 64 buckets per power of
 two: every value kept within 1.6 %) for the raw-UDP floor (sendmmsg/recvmmsg, no reliability),
-seqcast (its library API), OpenPGM (libpgm 5.3, Debian) and ZeroMQ PUB/SUB over \`epgm://\`
+seqcast (its library API; PGM channels, and MoldUDP64 channels -- \`protocol: moldudp64\`), OpenPGM (libpgm 5.3, Debian) and ZeroMQ PUB/SUB over \`epgm://\`
 (libzmq 4.3, Debian, which is OpenPGM underneath). Every receiver counts lost and duplicated
 messages; a seqcast transfer that loses or duplicates anything fails \`make bench\`.
 
@@ -49,7 +49,7 @@ in 3 of 5 reps while its A/A copy read 35 µs).
 | DPDK | $(pkg-config --modversion libdpdk 2>/dev/null || echo none) (Debian libdpdk-dev), EAL \`--no-huge\` |
 | run | $(date -u -r "$out/latency-table.md" '+%F %H:%M UTC' 2>/dev/null || date -u '+%F %H:%M UTC') |
 
-## Targets (issue 7), from this run
+## Targets (issues 7 and 18), from this run
 
 | measured in this run | target | |
 |---|---|---|
@@ -81,6 +81,12 @@ $(cat "$out/throughput-table.md" 2>/dev/null || echo "(section not run)")
   lower ones cap it. ZeroMQ batches small messages too: it is the peer to beat at 32 B.
 * At 1344 B the floor is a byte rate: raw 1344 B is compared with it in bytes/s (same size, so
   the same ratio). Batched at 1344 B is one message a packet plus a MoldUDP64 header.
+* **seqcast MoldUDP64** is a \`protocol: moldudp64\` channel (issue 18): the same blocks as
+  batched PGM, but as the whole UDP payload (20 bytes of header a packet instead of PGM's 44), so
+  a packet holds as many or more messages (288 B: 5 instead of 4). Its ratio to PGM batched is
+  taken from the interleaved pinned pairs below the main table, not from the single transfers
+  in it: one transfer each is a draw between the VM's modes (single unpinned 288 B transfers of
+  the same code read 2.0--7.0M msg/s minutes apart).
 
 ## One-way latency (\`bench/latency.sh\`)
 
@@ -148,6 +154,35 @@ $(cat "$out/recovery-table.md" 2>/dev/null || echo "(section not run)")
   another's NAK or the NCF holds its own) is what keeps NAKs per dropped packet well below 8.
 * Tail loss: the last message's ODATA is dropped and the publisher goes quiet; only its
   heartbeat SPMs (\`spm.heartbeat\`, first 100 µs after data on the lan profile) reveal the gap.
+* **seqcast MoldUDP64 (re-request)**: the same stream on a \`protocol: moldudp64\` channel (lan
+  profile): a gap is seen at the next packet, requested after the back-off (one draw per gap)
+  by unicast to the publisher's data port and answered by unicast -- no NCF, so a lost request
+  or response is found only when \`nak.rdata\` (ramped) runs out. Requests are counted arriving at
+  the publisher (UDP payloads of 20 bytes). With unicast answers one subscriber never sees
+  another's repair, so nothing suppresses its request: with 8 subscribers missing the same
+  packet, expect about 8 requests per dropped packet (PGM's NAK suppression keeps NAKs well
+  below that); \`mold.response: multicast\` would let the first answer serve all.
+
+## MoldUDP64 re-request server capacity (\`bench/rereq.sh\`)
+
+A publisher on a \`protocol: moldudp64\` channel sends N messages and lingers with all of them in
+its window; \`bench/rereq\` (\`bench/rereq.c\`) keeps a number of requests in flight from one
+address, each for 1,000 messages from a random first message, and counts the messages in the
+responses (each checked against its sequence number). The server answers a request with one
+packet: at most \`mold.response_bytes\` (\`auto\`: one MTU) of blocks, so a response holds 42
+messages of 32 B or 5 of 288 B -- the rest is the requester's to ask for again. \`rtx.budget\`
+(messages per address per second; lan 20,000) and \`rtx.rate\` (lan 1 Gbit/s) are raised out of
+the way: with them, one address is served at most 20,000 messages a second by design. A request
+unanswered in 20 ms is given up by the client (the VM stops a vCPU for milliseconds now and then)
+and its answer, when it comes, still counted.
+
+$(cat "$out/rereq-table.md" 2>/dev/null || echo "(section not run)")
+
+* One request in flight is a round trip per packet (two wake-ups); with 256 in flight the server
+  reads up to \`SC_BURST\` (32) requests per \`do_work\` and answers them in one \`sendmmsg\`,
+  and the client is the other half of the machine. 1,024 queued responses is the admission
+  limit (\`SC_REREQ_QUEUE\`): past it one address adds only while it holds fewer than 4
+  (\`mold_req_dropped\`).
 
 EOM
 cat <<EOM
@@ -193,6 +228,16 @@ $(cat "$out/order-table.md")
   with those changes (see the change table).
 * With \`fsync: batch\` or \`message\` every acknowledgement also waits for \`fdatasync\` (the journal
   is written before the acknowledgement is sent): the round trip is then the disk's.
+
+## This run against the previous one (\`bench/compare.sh\`)
+
+Every row that this run and the \`docs/BENCHMARKS.md\` it replaced both have, figure by figure.
+"within noise": a rate within 0.7--1.43 ×, a p50 within 0.8--1.25 ×, a p99 (or tail-loss repair
+time) within 0.5--2 × of the previous run -- the spread this VM gives the same code from run to
+run (the floor's median-of-five p99 against itself has spanned 0.93--2.11 ×). A move outside it
+is marked; read it beside the floor's own move in the same case.
+
+$(cat "$out/compare-table.md" 2>/dev/null || echo "(no comparison)")
 
 ## Changes made because of these figures
 
