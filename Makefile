@@ -183,6 +183,11 @@ $(BUILD)/tests/mold_peer: tests/interop/mold_peer.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -std=c11 $(OPT) $(WARN) $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer) -o $@ $<
 
+# a small ITCH 5.0 file for tests/integration/feedhandler.sh, made with the codec's encoder
+$(BUILD)/tests/itch_file: tests/integration/itch_file.c $(BUILD)/libseqcast.a
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -o $@ $< $(LINK_LIBS)
+
 # benchmark helpers (bench/*.c), built with the engine's headers
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libseqcast.a
@@ -200,7 +205,8 @@ $(BUILD)/bench/peer: bench/peer.c bench/hist.h tests/interop/pgm_sock.h $(BUILD)
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -Wno-unused-function $(INC_LIB) $(PEER_DEFS) -o $@ $< $(LINK_LIBS) $(PEER_LIBS) -pthread
 
-unit-tests: $(UNIT_BINS) $(INTEG_BINS) $(FUZZ_REPLAYS) $(BINS) $(PGM_PEER) $(BUILD)/tests/mold_peer
+unit-tests: $(UNIT_BINS) $(INTEG_BINS) $(FUZZ_REPLAYS) $(BINS) $(PGM_PEER) $(BUILD)/tests/mold_peer \
+            $(BUILD)/tests/itch_file
 
 # `make test`: every suite speaks TAP; tests/run-suites.sh sums them and prints
 # the closing "N passed, N failed, N skipped" line.

@@ -97,7 +97,7 @@ sc_counters_print_reference(FILE *out)
     print_set(out, SC_COUNTERS_ITCH_FEED,
               "ITCH 5.0 feed (`struct sc_itch_feed_stats`, `<seqcast/itch.h>`, seqcast-feedhandler)",
               "The glue from ITCH messages to the books. Besides these: `bad` by codec class "
-              "(the classes of `rx_bad`, below).");
+              "(`rx_bad` in JSON: the classes below).");
     fprintf(out, "\n#### Dropped packets by codec class (`rx_bad`)\n\n"
                  "Every stats struct that reads packets has `rx_bad[]`, indexed by `-enum sc_perr` "
                  "(`<seqcast/proto/perr.h>`); JSON names them, and sums them in `rx_bad_total`.\n\n"
