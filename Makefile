@@ -72,7 +72,7 @@ PROTO_SRC  := $(wildcard proto/*.c)
 ENGINE_SRC := $(filter-out $(DPDK_OUT),$(wildcard engine/*.c engine/transport/*.c))
 CONFIG_SRC := $(wildcard config/*.c)
 REPLAY_SRC := $(wildcard replay/*.c)
-FEED_SRC   := $(filter-out feedhandler/main_%.c,$(wildcard feedhandler/*.c))
+FEED_SRC   := $(wildcard feedhandler/*.c)
 LIB_SRC    := $(PROTO_SRC) $(ENGINE_SRC) $(CONFIG_SRC) $(REPLAY_SRC) $(FEED_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_LIBS   := $(YAML_LIBS) $(PCAP_LIBS) $(DPDK_LIBS)
@@ -82,9 +82,8 @@ LIB_LIBS   := $(YAML_LIBS) $(PCAP_LIBS) $(DPDK_LIBS)
 APPS_LIB_SRC := $(filter-out apps/main_%.c,$(wildcard apps/*.c))
 APPS_LIB_OBJ := $(APPS_LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
-# binaries: build/bin/seqcast-<name> from apps/main_<name>.c (seqcast-sub's
-# main moves from feedhandler/ to apps/ with the feed handler's library code)
-BIN_MAINS := $(wildcard apps/main_*.c feedhandler/main_*.c)
+# binaries: build/bin/seqcast-<name> from apps/main_<name>.c
+BIN_MAINS := $(wildcard apps/main_*.c)
 BINS      := $(patsubst main_%,$(BUILD)/bin/seqcast-%,$(basename $(notdir $(BIN_MAINS))))
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c tests/sim/test_*.c)
@@ -148,9 +147,6 @@ LINK_LIBS := $(BUILD)/libseqcast.a $(LIB_LIBS) -pthread $(SAN_LDFLAGS)
 
 # a program links as a library user's would: its main, the CLI helpers, libseqcast
 $(BUILD)/bin/seqcast-%: $(BUILD)/obj/apps/main_%.o $(APPS_LIB_OBJ) $(BUILD)/libseqcast.a
-	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) -o $@ $< $(APPS_LIB_OBJ) $(LINK_LIBS)
-$(BUILD)/bin/seqcast-%: $(BUILD)/obj/feedhandler/main_%.o $(APPS_LIB_OBJ) $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -o $@ $< $(APPS_LIB_OBJ) $(LINK_LIBS)
 

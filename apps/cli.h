@@ -138,9 +138,11 @@ int sc_cli_record_option(struct sc_record_params *rp, const char *prog, int opt,
 
 /* A subscriber reading a capture (--pcap): NAKs and re-requests to it are
  * never answered, so after its end open gaps run out their retries. The run
- * ends once the subscriber has been quiet -- sc_cli_sub_progress unchanged, no
- * timer due sooner -- for sc_cli_pcap_quiet_ns(ch): longer than its longest
- * wait between two tries, measured from its last progress. */
+ * ends once the subscriber has been quiet -- no NAK, request, loss or
+ * delivery (sc_cli_sub_progress unchanged), and no timer due soon -- for
+ * sc_cli_pcap_quiet_ns(ch), longer than its longest wait between two tries:
+ * measured from its last progress, not from the end of the capture, so a
+ * process that the machine did not run for a while still declares every gap. */
 uint64_t sc_cli_pcap_quiet_ns(const struct sc_channel_cfg *ch);
 /* NAKs, requests, losses and deliveries so far: changes while it progresses. */
 uint64_t sc_cli_sub_progress(const struct sc_sub *sub);
