@@ -157,9 +157,8 @@ main(int argc, char **argv)
         }
         if (k % 500 == 0) /* the price wanders */
             mid[loc] += rnd() & 1 ? 100 : (mid[loc] > 200 * 100 ? -100u : 100);
-        if (nlive < 20 || r < 35 || nlive >= MAXLIVE) {
-            if (nlive < MAXLIVE)
-                add(loc);
+        if (nlive < 20 || (r < 35 && nlive < MAXLIVE)) { /* full: an execution instead */
+            add(loc);
             continue;
         }
         m = (struct sc_itch_msg){ .locate = live[i].locate };
