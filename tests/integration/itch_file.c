@@ -2,7 +2,7 @@
  * tests (tests/integration/feedhandler.sh): NASDAQ's file framing (2-byte
  * big-endian length, then the message), built with sc_itch_encode.
  *
- *   itch_file OUT [MESSAGES [SEED]]
+ *   itch_file OUT [MESSAGES [SEED [LIVE]]]   (LIVE: orders live at most, default 4096)
  *
  * System events, a directory of 8 symbols, trading state and Reg SHO, then
  * MESSAGES operations on live orders around a price (adds with and without
@@ -19,7 +19,7 @@
 #include <seqcast/proto/itch.h>
 
 #define NSYM 8
-#define MAXLIVE 4096
+#define LIVE_LIMIT (1u << 20)
 
 static FILE *out;
 static uint64_t ts = UINT64_C(14400000000000); /* 04:00 */
@@ -73,8 +73,8 @@ static struct live {
     uint64_t ref;
     uint32_t shares;
     uint16_t locate;
-} live[MAXLIVE];
-static unsigned nlive;
+} live[LIVE_LIMIT];
+static unsigned nlive, maxlive = 4096;
 static uint64_t next_ref = 1000, next_match = 1;
 static uint32_t mid[NSYM + 1];
 
@@ -108,8 +108,10 @@ main(int argc, char **argv)
     struct sc_itch_msg m;
 
     rng = argc > 3 ? strtoull(argv[3], NULL, 10) * 2654435761u + 1 : 88172645463325252ull;
+    if (argc > 4 && (maxlive = (unsigned)strtoul(argv[4], NULL, 10)) > LIVE_LIMIT)
+        maxlive = LIVE_LIMIT;
     if (argc < 2 || !(out = fopen(argv[1], "wb"))) {
-        fprintf(stderr, "usage: itch_file OUT [MESSAGES [SEED]]\n");
+        fprintf(stderr, "usage: itch_file OUT [MESSAGES [SEED [LIVE]]]\n");
         return 2;
     }
     system_event('O');
@@ -157,7 +159,7 @@ main(int argc, char **argv)
         }
         if (k % 500 == 0) /* the price wanders */
             mid[loc] += rnd() & 1 ? 100 : (mid[loc] > 200 * 100 ? -100u : 100);
-        if (nlive < 20 || (r < 35 && nlive < MAXLIVE)) { /* full: an execution instead */
+        if (nlive < 20 || (r < 35 && nlive < maxlive)) { /* full: an execution instead */
             add(loc);
             continue;
         }
