@@ -73,7 +73,7 @@ PROTO_SRC  := $(wildcard proto/*.c)
 ENGINE_SRC := $(filter-out $(DPDK_OUT),$(wildcard engine/*.c engine/transport/*.c))
 CONFIG_SRC := $(wildcard config/*.c)
 REPLAY_SRC := $(wildcard replay/*.c)
-FEED_SRC   := $(filter-out feedhandler/main_%.c,$(wildcard feedhandler/*.c))
+FEED_SRC   := $(wildcard feedhandler/*.c)
 LIB_SRC    := $(PROTO_SRC) $(ENGINE_SRC) $(CONFIG_SRC) $(REPLAY_SRC) $(FEED_SRC)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_LIBS   := $(YAML_LIBS) $(PCAP_LIBS) $(DPDK_LIBS)
@@ -83,9 +83,8 @@ LIB_LIBS   := $(YAML_LIBS) $(PCAP_LIBS) $(DPDK_LIBS)
 APPS_LIB_SRC := $(filter-out apps/main_%.c,$(wildcard apps/*.c))
 APPS_LIB_OBJ := $(APPS_LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
-# binaries: build/bin/seqcast-<name> from apps/main_<name>.c (seqcast-sub's
-# main moves from feedhandler/ to apps/ with the feed handler's library code)
-BIN_MAINS := $(wildcard apps/main_*.c feedhandler/main_*.c)
+# binaries: build/bin/seqcast-<name> from apps/main_<name>.c
+BIN_MAINS := $(wildcard apps/main_*.c)
 BINS      := $(patsubst main_%,$(BUILD)/bin/seqcast-%,$(basename $(notdir $(BIN_MAINS))))
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c tests/sim/test_*.c)
@@ -151,9 +150,6 @@ LINK_LIBS := $(BUILD)/libseqcast.a $(LIB_LIBS) -pthread $(SAN_LDFLAGS)
 $(BUILD)/bin/seqcast-%: $(BUILD)/obj/apps/main_%.o $(APPS_LIB_OBJ) $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -o $@ $< $(APPS_LIB_OBJ) $(LINK_LIBS)
-$(BUILD)/bin/seqcast-%: $(BUILD)/obj/feedhandler/main_%.o $(APPS_LIB_OBJ) $(BUILD)/libseqcast.a
-	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) -o $@ $< $(APPS_LIB_OBJ) $(LINK_LIBS)
 
 # ---------------------------------------------------------------- tests
 TEST_OBJ := $(SUPPORT_OBJ) $(APPS_LIB_OBJ)
@@ -184,6 +180,11 @@ $(BUILD)/tests/mold_peer: tests/interop/mold_peer.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -std=c11 $(OPT) $(WARN) $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer) -o $@ $<
 
+# a small ITCH 5.0 file for tests/integration/feedhandler.sh, made with the codec's encoder
+$(BUILD)/tests/itch_file: tests/integration/itch_file.c $(BUILD)/libseqcast.a
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -o $@ $< $(LINK_LIBS)
+
 # benchmark helpers (bench/*.c), built with the engine's headers
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libseqcast.a
@@ -201,7 +202,8 @@ $(BUILD)/bench/peer: bench/peer.c bench/hist.h tests/interop/pgm_sock.h $(BUILD)
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -Wno-unused-function $(INC_LIB) $(PEER_DEFS) -o $@ $< $(LINK_LIBS) $(PEER_LIBS) -pthread
 
-unit-tests: $(UNIT_BINS) $(INTEG_BINS) $(FUZZ_REPLAYS) $(BINS) $(PGM_PEER) $(BUILD)/tests/mold_peer
+unit-tests: $(UNIT_BINS) $(INTEG_BINS) $(FUZZ_REPLAYS) $(BINS) $(PGM_PEER) $(BUILD)/tests/mold_peer \
+            $(BUILD)/tests/itch_file
 
 # `make test`: every suite speaks TAP; tests/run-suites.sh sums them and prints
 # the closing "N passed, N failed, N skipped" line.

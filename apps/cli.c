@@ -290,3 +290,19 @@ sc_cli_record_option(struct sc_record_params *rp, const char *prog, int opt, con
     }
     return 0;
 }
+
+uint64_t
+sc_cli_pcap_quiet_ns(const struct sc_channel_cfg *ch)
+{
+    uint64_t wait = ch->nak.rdata_ns > ch->nak.repeat_ns ? ch->nak.rdata_ns : ch->nak.repeat_ns;
+    return ch->nak.backoff_ns + 2 * wait + 20000000u;
+}
+
+uint64_t
+sc_cli_sub_progress(const struct sc_sub *sub)
+{
+    struct sc_sub_stats st;
+
+    sc_sub_get_stats(sub, &st);
+    return st.naks_sent + st.requests_sent + st.lost_packets + st.msgs_delivered;
+}

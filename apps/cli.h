@@ -56,6 +56,13 @@ enum sc_cli_opt {
     SC_OPT_REPAIR,   /* seqcast-orderd */
     SC_OPT_RESEND_AFTER, /* seqcast-order */
     SC_OPT_SPIN_ORDER,
+    SC_OPT_CSV, /* seqcast-feedhandler */
+    SC_OPT_SYMBOLS,
+    SC_OPT_DEPTH,
+    SC_OPT_EVERY,
+    SC_OPT_MAX_ORDERS,
+    SC_OPT_MAX_BOOKS,
+    SC_OPT_MAX_LEVELS,
 };
 
 /* getopt_long entries for the channel options and their help text, to be
@@ -128,6 +135,17 @@ void sc_cli_warn_rcvbuf(const char *prog, uint64_t requested, uint64_t effective
     "      --record-files K    keep only K files, overwriting the oldest (default: all)\n"
 /* @return 1 if opt was a record option, 0 if not, -1 (message printed) if bad. */
 int sc_cli_record_option(struct sc_record_params *rp, const char *prog, int opt, const char *arg);
+
+/* A subscriber reading a capture (--pcap): NAKs and re-requests to it are
+ * never answered, so after its end open gaps run out their retries. The run
+ * ends once the subscriber has been quiet -- no NAK, request, loss or
+ * delivery (sc_cli_sub_progress unchanged), and no timer due soon -- for
+ * sc_cli_pcap_quiet_ns(ch), longer than its longest wait between two tries:
+ * measured from its last progress, not from the end of the capture, so a
+ * process that the machine did not run for a while still declares every gap. */
+uint64_t sc_cli_pcap_quiet_ns(const struct sc_channel_cfg *ch);
+/* NAKs, requests, losses and deliveries so far: changes while it progresses. */
+uint64_t sc_cli_sub_progress(const struct sc_sub *sub);
 
 extern volatile int sc_cli_stop; /* set by SIGINT/SIGTERM */
 /* SIGINT/SIGTERM stop the loop, SIGPIPE ignored; timer slack 1 ns. */

@@ -10,14 +10,15 @@
 #   replay/      the pcap library: public headers, its own, engine/compiler.h;
 #                never feedhandler/, apps/, nor engine/config internals
 #   feedhandler/ the feed-handler library: never replay/ or apps/
-#   programs     (apps/*.c, and feedhandler/main_*.c until seqcast-sub's main moves
-#                to apps/) build as a library user's would: public headers
-#                <seqcast/...> and their own apps/ helpers, nothing else of ours
+#   every program's main is in apps/ (main_<name>.c): no library floor defines main
+#   programs     (apps/*.c: every program's main) build as a library user's
+#                would: public headers <seqcast/...> and their own apps/
+#                helpers, nothing else of ours
 #   public headers include only libc and <seqcast/...>
 #   libseqcast exports only sc_* symbols (never clashes with OpenPGM's pgm_*)
 set -u
 cd "$(dirname "$0")/.."
-. tests/support/tap.sh "layers" 9
+. tests/support/tap.sh "layers" 10
 
 # lines of FILES that include one of our headers not matching ALLOWED (a regex
 # on the path between the quotes or brackets)
@@ -47,9 +48,12 @@ layer_check "config/ never includes pcap, replay, feedhandler or apps" \
 layer_check "replay/ (the pcap library) includes public headers, its own and engine/compiler.h only" \
     "$(ours_except 'seqcast/[a-z_/]+\.h|replay/[a-z_]+\.h|engine/compiler\.h' replay/*.c)"
 layer_check "feedhandler/'s library never includes replay or apps" \
-    "$(ls feedhandler/*.c 2>/dev/null | grep -v '/main_' | xargs -r grep -HnE '#include +"(replay|apps)/')"
-layer_check "programs (apps/, feedhandler/main_*) include only public headers and apps/ helpers" \
-    "$(ours_except 'seqcast/[a-z_/]+\.h|apps/[a-z_]+\.h' apps/*.[ch] feedhandler/main_*.c)"
+    "$(grep -HnE '#include +"(replay|apps)/' feedhandler/*.c 2>/dev/null)"
+layer_check "programs (apps/) include only public headers and apps/ helpers" \
+    "$(ours_except 'seqcast/[a-z_/]+\.h|apps/[a-z_]+\.h' apps/*.[ch])"
+layer_check "every program's main is in apps/ (no library floor defines main)" \
+    "$(grep -HnE '^(int )?main\(' proto/*.c engine/*.c engine/transport/*.c config/*.c replay/*.c \
+           feedhandler/*.c 2>/dev/null)"
 layer_check "examples/ include only public headers" \
     "$(ours_except 'seqcast/[a-z_/]+\.h' examples/*.c)"
 layer_check "public headers include only libc and seqcast/ headers" \

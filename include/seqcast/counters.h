@@ -315,6 +315,41 @@
     X(bid_levels, G, "levels", N, "bid price levels now")                                  \
     X(ask_levels, G, "levels", N, "ask price levels now")
 
+/* The ITCH 5.0 feed glue (<seqcast/itch.h>, struct sc_itch_feed_stats):
+ * messages by type, what was skipped, and the losses reported to it. Besides
+ * these: bad[] by codec class, as rx_bad. */
+#define SC_ITCH_FEED_COUNTERS(X)                                                           \
+    X(msgs, C, "messages", A, "ITCH messages decoded and applied (every type)")            \
+    X(bad_msgs, C, "messages", Z,                                                          \
+      "messages malformed or of an unknown type: skipped by their framing's length")      \
+    X(bad_blocks, C, "packets", Z, "MoldUDP64 blocks that do not parse: skipped whole")    \
+    X(truncated, C, "bytes", Z, "bytes of a file's last record cut short (its end)")       \
+    X(loss_events, C, "events", Z, "losses the transport reported: every book marked stale") \
+    X(lost_msgs, C, "messages", Z, "messages in them (a loss without an end counts none)")  \
+    X(msgs_S, C, "messages", N, "system events (S)")                                       \
+    X(msgs_R, C, "messages", N, "stock directory (R)")                                     \
+    X(msgs_H, C, "messages", N, "stock trading action (H)")                                \
+    X(msgs_Y, C, "messages", N, "Reg SHO restriction (Y)")                                 \
+    X(msgs_L, C, "messages", N, "market participant position (L): counted only")          \
+    X(msgs_V, C, "messages", N, "MWCB decline levels (V): counted only")                   \
+    X(msgs_W, C, "messages", N, "MWCB status (W): counted only")                           \
+    X(msgs_K, C, "messages", N, "IPO quoting period update (K): counted only")             \
+    X(msgs_J, C, "messages", N, "LULD auction collar (J): counted only")                   \
+    X(msgs_h, C, "messages", N, "operational halt (h): counted only")                      \
+    X(msgs_A, C, "messages", N, "add order (A)")                                           \
+    X(msgs_F, C, "messages", N, "add order with MPID (F)")                                 \
+    X(msgs_E, C, "messages", N, "order executed (E)")                                      \
+    X(msgs_C, C, "messages", N, "order executed with price (C)")                           \
+    X(msgs_X, C, "messages", N, "order cancel (X)")                                        \
+    X(msgs_D, C, "messages", N, "order delete (D)")                                        \
+    X(msgs_U, C, "messages", N, "order replace (U)")                                       \
+    X(msgs_P, C, "messages", N, "trade, non-cross (P)")                                    \
+    X(msgs_Q, C, "messages", N, "cross trade (Q)")                                         \
+    X(msgs_B, C, "messages", N, "broken trade (B)")                                        \
+    X(msgs_I, C, "messages", N, "net order imbalance indicator (I): counted only")         \
+    X(msgs_N, C, "messages", N, "retail price improvement indicator (N): counted only")    \
+    X(msgs_O, C, "messages", N, "direct listing with capital raise (O): counted only")
+
 /* ------------------------------------------------------------- machinery */
 
 /* A field of a stats struct, from a list entry. */
@@ -337,6 +372,7 @@ enum sc_counter_set {
     SC_COUNTERS_OCLI,    /* struct sc_ocli_stats */
     SC_COUNTERS_BOOK,    /* struct sc_book_stats (<seqcast/book.h>) */
     SC_COUNTERS_BOOK_INSTR, /* struct sc_book_instr_stats: one instrument's book */
+    SC_COUNTERS_ITCH_FEED,  /* struct sc_itch_feed_stats (<seqcast/itch.h>) */
     SC_COUNTERS_SETS
 };
 

@@ -206,28 +206,6 @@ struct watch {
     bool tty, stop;
 };
 
-/* After a capture ends, open gaps run out their retries (NAKs and requests
- * to a capture are never answered). The run ends once the subscriber has been
- * quiet -- no NAK, request, loss or delivery, and no timer due soon -- for
- * longer than its longest wait between two tries: measured from its last
- * progress, not from the end of the capture, so a process that the machine
- * did not run for a while still declares every gap. */
-static uint64_t
-pcap_quiet_ns(const struct sc_channel_cfg *ch)
-{
-    uint64_t wait = ch->nak.rdata_ns > ch->nak.repeat_ns ? ch->nak.rdata_ns : ch->nak.repeat_ns;
-    return ch->nak.backoff_ns + 2 * wait + 20000000u;
-}
-
-static uint64_t
-progress_of(struct sc_sub *sub)
-{
-    struct sc_sub_stats st;
-
-    sc_sub_get_stats(sub, &st);
-    return st.naks_sent + st.requests_sent + st.lost_packets + st.msgs_delivered;
-}
-
 static int
 watch_work(void *self, uint64_t now)
 {
@@ -248,7 +226,8 @@ watch_work(void *self, uint64_t now)
         w->next_stats = now + (uint64_t)(w->o->cli.stats_every * 1e9);
     }
     if (w->o->pcap && sc_xport_pcap_done(w->base)) {
-        uint64_t p = progress_of(w->sub), q = pcap_quiet_ns(w->ch);
+        /* quiet for sc_cli_pcap_quiet_ns since its last progress (apps/cli.h) */
+        uint64_t p = sc_cli_sub_progress(w->sub), q = sc_cli_pcap_quiet_ns(w->ch);
         /* a timer due within the quiet time (a retry's back-off after a stall) is to come */
         if (!w->drain_end || p != w->progress_seen || sc_sub_deadline(w->sub, now) <= now + q)
             w->drain_end = now + q; /* give open gaps time to be declared */

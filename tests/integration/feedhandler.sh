@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# seqcast-feedhandler end to end. A small ITCH 5.0 file (tests/integration/itch_file.c:
+# every type, 8 symbols, one unknown type and one message cut short) is the reference:
+#   1.   --input FILE: every message applied, the two bad ones counted, exit 0;
+#   2.   bad usage exits 2 with a reason; --symbols and --csv; a file cut mid-record exits 1;
+#   3-6. seqcast-pub --input FILE on loopback, PGM (framing batched) and MoldUDP64, into a
+#        live seqcast-feedhandler: its final books (--depth 10 at the end) equal the
+#        reference's; and --pcap of the publisher's capture (--record) gives them too;
+#   7-8. the same across network namespaces with 2 % nftables loss on the publisher's
+#        link, PGM and MoldUDP64: every loss repaired, the same books.
+set -u
+. "$(dirname "$0")/../support/tap.sh" "seqcast-feedhandler" 8
+N=30000
+F=$tmp/day.itch
+"$ROOT/$BUILD/tests/itch_file" "$F" $N 7 || skip_all "tests/itch_file not built"
+FH=(--quiet --depth 10 --max-orders 65536 --max-books 64 --max-levels 1024)
+books() { grep '"type": "depth"' "$1"; }
+
+# --- 1. the reference, from the file
+"$B/seqcast-feedhandler" --input "$F" "${FH[@]}" >"$tmp/ref.json" 2>"$tmp/ref.err"
+rc=$?
+msgs=$(field "$tmp/ref.json" msgs)
+[ $rc -eq 0 ] && [ "$(field "$tmp/ref.json" complete)" = true ] && [ "$(books "$tmp/ref.json" | wc -l)" = 8 ] &&
+    [ "$msgs" -gt $N ] && [ "$(field "$tmp/ref.json" bad_msgs)" = 2 ] && [ "$(field "$tmp/ref.json" type)" = 1 ] &&
+    [ "$(field "$tmp/ref.json" short)" = 1 ] && [ "$(field "$tmp/ref.json" unknown_refs)" = 0 ] &&
+    [ "$(field "$tmp/ref.json" live_orders)" -gt 0 ]; r=$?
+check "--input: $msgs messages into $(books "$tmp/ref.json" | wc -l) books ($(field "$tmp/ref.json" live_orders) live orders, $(field "$tmp/ref.json" bbo_updates) BBO updates), the unknown type and the cut message counted and skipped, exit $rc" $r
+
+# --- 2. usage, filters, a cut file
+bad=0
+for args in "--bogus" "--input $F --pcap $F" "--every 1" "--depth 0" "--input $F --group 239.1.1.1:1" "--max-books 70000" "extra"; do
+    "$B/seqcast-feedhandler" $args >/dev/null 2>"$tmp/u.err"
+    [ $? -eq 2 ] && [ -s "$tmp/u.err" ] || { bad=1; echo "# '$args' did not exit 2 with a reason"; }
+done
+"$B/seqcast-feedhandler" --input "$F" --symbols MSFT,SPY --csv "${FH[@]:1}" >"$tmp/csv" 2>/dev/null
+syms=$(grep -E '^(bbo|trade|depth),' "$tmp/csv" | cut -d, -f4 | sort -u | tr '\n' ' ')
+"$B/seqcast-feedhandler" --input "$F" --symbols MSFT "${FH[@]:3}" >"$tmp/sym.json" 2>/dev/null
+head -c $(($(stat -c %s "$F") - 3)) "$F" >"$tmp/cut.itch"
+"$B/seqcast-feedhandler" --input "$tmp/cut.itch" --quiet >"$tmp/cut.json" 2>"$tmp/cut.err"
+crc=$?
+[ $bad -eq 0 ] && [ "$syms" = "MSFT SPY " ] && head -1 "$tmp/csv" | grep -q '^event,ts,locate,symbol' &&
+    [ "$(grep -c '"type": "bbo"' "$tmp/sym.json")" -gt 0 ] &&
+    [ "$(grep '"type": "bbo"' "$tmp/sym.json" | grep -vc '"symbol": "MSFT"')" = 0 ] &&
+    [ $crc -eq 1 ] && grep -q 'cut short' "$tmp/cut.err" && [ "$(field "$tmp/cut.json" truncated)" -gt 0 ]; r=$?
+check "bad usage exits 2 with a reason; --symbols MSFT,SPY --csv shows only them ($syms); a file cut mid-record: exit $crc, $(field "$tmp/cut.json" truncated) bytes counted" $r
+
+# --- 3-6. loopback, live and from the capture
+P=$((22000 + $$ % 20000))
+live() { # NAME CHANNEL-ARGS...: publish the file on loopback into a live feed handler, recording
+    local name=$1
+    shift
+    "$B/seqcast-feedhandler" "$@" --interface 127.0.0.1 "${FH[@]}" --timeout 30 \
+        >"$tmp/$name.json" 2>"$tmp/$name.err" &
+    local fh=$!
+    sleep 0.3
+    "$B/seqcast-pub" "$@" --interface 127.0.0.1 --input "$F" --rate 50000 --linger 0.5 \
+        --record "$tmp/$name.pcap" >"$tmp/$name.pub.json" 2>"$tmp/$name.pub.err"
+    wait $fh
+    echo $? >"$tmp/$name.rc"
+}
+same_books() { # RESULT: its books are the reference's, with every message and no loss
+    diff <(books "$tmp/ref.json") <(books "$1") >"$1.diff" &&
+        [ "$(field "$1" msgs)" = "$msgs" ] && [ "$(field "$1" loss_events)" = 0 ] &&
+        [ "$(field "$1" complete)" = true ]
+}
+for proto in pgm moldudp64; do
+    P=$((P + 1))
+    CH=(--set protocol=$proto --group 239.198.19.$((P % 200 + 20)):$P)
+    live "$proto" "${CH[@]}"
+    same_books "$tmp/$proto.json"; r=$?
+    check "$proto on loopback: seqcast-pub --input -> seqcast-feedhandler: $(field "$tmp/$proto.json" msgs) of $msgs messages, the same $(books "$tmp/$proto.json" | wc -l) books (exit $(cat "$tmp/$proto.rc"))" $r
+    [ $r -eq 0 ] || { head -5 "$tmp/$proto.json.diff"; sed 's/^/# /' "$tmp/$proto.err" | head -5; }
+    "$B/seqcast-feedhandler" "${CH[@]}" --pcap "$tmp/$proto.pcap" "${FH[@]}" >"$tmp/$proto.cap.json" 2>"$tmp/$proto.cap.err"
+    rc=$?
+    same_books "$tmp/$proto.cap.json" && [ $rc -eq 0 ]; r=$?
+    check "  --pcap of the publisher's capture: the same books, $(field "$tmp/$proto.cap.json" msgs) messages (exit $rc)" $r
+    [ $r -eq 0 ] || sed 's/^/# /' "$tmp/$proto.cap.err" | head -5
+done
+
+# --- 7-8. namespaces, 2 % loss on the publisher's link
+netns_pair "sfh$$" 198.18.23
+$NSA nft add table netdev loss
+$NSA nft add chain netdev loss eg "{ type filter hook egress device eth0 priority 0; }"
+$NSA nft add rule netdev loss eg meta protocol ip numgen random mod 1000 '<' 20 counter drop
+for proto in pgm moldudp64; do
+    P=$((P + 1))
+    CH=(--set protocol=$proto --group 239.198.19.$((P % 200 + 20)):$P --set rcvbuf=16MiB)
+    $NSA nft reset counters table netdev loss >/dev/null
+    $NSB "$B/seqcast-feedhandler" "${CH[@]}" --interface 198.18.23.2 "${FH[@]}" --timeout 60 \
+        >"$tmp/n$proto.json" 2>"$tmp/n$proto.err" &
+    fh=$!
+    sleep 0.5
+    $NSA "$B/seqcast-pub" "${CH[@]}" --interface 198.18.23.1 --input "$F" --rate 30000 --linger 2 \
+        >"$tmp/n$proto.pub.json" 2>"$tmp/n$proto.pub.err"
+    wait $fh; rc=$?
+    dropped=$($NSA nft list table netdev loss | grep -o 'packets [0-9]*' | awk '{print $2}')
+    same_books "$tmp/n$proto.json" && [ "${dropped:-0}" -gt 0 ] && [ "$(field "$tmp/n$proto.json" repaired)" -gt 0 ]; r=$?
+    check "$proto across namespaces, 2 % loss (${dropped:-0} packets dropped, $(field "$tmp/n$proto.json" repaired) messages repaired): the same books as from the file (exit $rc)" $r
+    [ $r -eq 0 ] || { head -5 "$tmp/n$proto.json.diff"; sed 's/^/# /' "$tmp/n$proto.err" | head -5; }
+done
+exit 0
