@@ -5,6 +5,7 @@
 
 #include <seqcast/book.h>
 #include <seqcast/counters.h>
+#include <seqcast/itchgen.h>
 #include <seqcast/order.h>
 #include <seqcast/pub.h>
 #include <seqcast/sub.h>
@@ -25,6 +26,8 @@ enum { KIND_C = 'c', KIND_G = 'g', SHOW_A = 'a', SHOW_Z = 'z', SHOW_N = 'n' };
     { #name, unit, help, offsetof(struct sc_book_stats, name), KIND_##kind, SHOW_##show },
 #define DESC_BOOK_INSTR(name, kind, unit, show, help)                                      \
     { #name, unit, help, offsetof(struct sc_book_instr_stats, name), KIND_##kind, SHOW_##show },
+#define DESC_ITCHGEN(name, kind, unit, show, help)                                         \
+    { #name, unit, help, offsetof(struct sc_itchgen_stats, name), KIND_##kind, SHOW_##show },
 
 static const struct sc_counter_desc pub_descs[] = { SC_PUB_COUNTERS(DESC_PUB) };
 static const struct sc_counter_desc sub_descs[] = { SC_SUB_COUNTERS(DESC_SUB) };
@@ -33,6 +36,7 @@ static const struct sc_counter_desc osrv_descs[] = { SC_OSRV_COUNTERS(DESC_OSRV)
 static const struct sc_counter_desc ocli_descs[] = { SC_OCLI_COUNTERS(DESC_OCLI) };
 static const struct sc_counter_desc book_descs[] = { SC_BOOK_COUNTERS(DESC_BOOK) };
 static const struct sc_counter_desc book_instr_descs[] = { SC_BOOK_INSTR_COUNTERS(DESC_BOOK_INSTR) };
+static const struct sc_counter_desc itchgen_descs[] = { SC_ITCHGEN_COUNTERS(DESC_ITCHGEN) };
 
 const struct sc_counter_desc *
 sc_counter_descs(enum sc_counter_set set, size_t *n)
@@ -47,6 +51,9 @@ sc_counter_descs(enum sc_counter_set set, size_t *n)
     case SC_COUNTERS_BOOK_INSTR:
         *n = sizeof(book_instr_descs) / sizeof(book_instr_descs[0]);
         return book_instr_descs;
+    case SC_COUNTERS_ITCHGEN:
+        *n = sizeof(itchgen_descs) / sizeof(itchgen_descs[0]);
+        return itchgen_descs;
     default: break;
     }
     *n = 0;
@@ -87,6 +94,9 @@ sc_counters_print_reference(FILE *out)
     print_set(out, SC_COUNTERS_BOOK_INSTR,
               "One instrument's book (`struct sc_book_instr_stats`, in `struct sc_book_info`)",
               "Per stock locate; `bid_levels` and `ask_levels` are filled in by the query.");
+    print_set(out, SC_COUNTERS_ITCHGEN,
+              "ITCH generator (`struct sc_itchgen_stats`, `<seqcast/itchgen.h>`, seqcast-itchgen)",
+              "The synthetic trading day: messages by type, and the generator's live orders.");
     fprintf(out, "\n#### Dropped packets by codec class (`rx_bad`)\n\n"
                  "Every stats struct that reads packets has `rx_bad[]`, indexed by `-enum sc_perr` "
                  "(`<seqcast/proto/perr.h>`); JSON names them, and sums them in `rx_bad_total`.\n\n"
