@@ -337,7 +337,7 @@
     X(deletes_filled, C, "messages", N,                                                    \
       "deletes turned into adds: the live orders under their bound")                       \
     X(price_moves, C, "events", N, "mid-price moves (an execution emptied the next level)") \
-    X(symbols, G, "books", A, "symbols in the directory")                                  \
+    X(symbols, G, "symbols", A, "symbols in the directory")                                  \
     X(orders_live, G, "orders", A, "orders live in the generated day now")                 \
     X(orders_peak, G, "orders", N, "the most orders live at once")
 

@@ -40,9 +40,16 @@
  * (A, F and U's new one); E, C, X, D and U name only live orders; E and C
  * never take more shares than the order holds, X always leaves some; no
  * execution on the halted symbol while it is halted. The live orders are
- * kept near symbols x SC_ITCHGEN_ORDERS_PER_SYMBOL: past that an add becomes
- * a delete (counted in adds_capped), so memory is bounded whatever the
- * length of the day. Orders live at the end of the day are not removed.
+ * kept under symbols x SC_ITCHGEN_ORDERS_PER_SYMBOL, so memory is bounded
+ * whatever the length of the day: at the bound an add becomes a delete
+ * (counted in adds_capped); under it, a delete becomes an add with a
+ * quarter of the shortfall's share as its chance (deletes_filled), so the
+ * books fill early in the day and then hold near the bound. Orders live at
+ * the end of the day are not removed.
+ *
+ * Executions: a third of them start a sweep -- an aggressive order taking
+ * the level next to the mid, one E or C at a time, on later execution draws
+ * -- after which the mid moves (price_moves).
  *
  * Determinism: the same configuration gives the same bytes, on every run
  * and machine (integer arithmetic only).
