@@ -12,9 +12,10 @@
  *                     into the hole, so a uniformly random live order is one
  *                     draw
  *   sym[s].head[side] each symbol side's orders, a doubly-linked list
- *                     threaded through ord[] (prev/next indexes), so an
- *                     execution finds the side's best order (price, then the
- *                     lowest reference: time priority) by one walk
+ *                     threaded through ord[] (prev/next indexes), most recent
+ *                     first, so an execution finds the side's best order
+ *                     (price, then the lowest reference: time priority) by
+ *                     one walk of at most SYM_MAX orders
  *
  * Both are allocated once, ord[] to the live bound; nothing is allocated
  * while generating. Random numbers: xoshiro256** seeded by splitmix64 from
@@ -37,6 +38,8 @@
 #define NS_PER_S UINT64_C(1000000000)
 #define HMS(h, m, s) ((UINT64_C(3600) * (h) + UINT64_C(60) * (m) + (s)) * NS_PER_S)
 #define MAX_MESSAGES (UINT64_C(1) << 40)
+/* a symbol's live orders at most: an execution walks one side's list */
+#define SYM_MAX (4 * SC_ITCHGEN_ORDERS_PER_SYMBOL)
 
 /* The order mix of a body, per 10,000 messages (I aside: the imbalance
  * windows draw it first). With ~7 % of NOII, A ~39 %, D ~37 %, U ~8 %. */
@@ -55,7 +58,8 @@ struct gord {
 struct gsym {
     char stock[SC_ITCH_STOCK_LEN];
     uint32_t mid;
-    uint32_t head[2];
+    uint32_t head[2]; /* the most recent order first */
+    uint32_t n;       /* live orders, both sides: at most SYM_MAX */
 };
 
 enum seg_kind { SEG_SYS, SEG_DIR, SEG_ACTION, SEG_SHO, SEG_CROSS, SEG_BODY, SEG_HALT, SEG_RESUME };
@@ -210,6 +214,7 @@ unlink_ord(struct sc_itchgen *g, uint32_t i)
         g->sym[o->sym].head[o->side] = o->next;
     if (o->next != NIL)
         g->ord[o->next].prev = o->prev;
+    g->sym[o->sym].n--;
 }
 
 static void
@@ -269,18 +274,38 @@ new_ref(struct sc_itchgen *g)
 /* ------------------------------------------------------------ the messages */
 
 static void
+del(struct sc_itchgen *g, struct sc_itch_msg *m, uint32_t i)
+{
+    m->type = SC_ITCH_ORDER_DELETE;
+    m->locate = (uint16_t)(g->ord[i].sym + 1);
+    m->del.ref = g->ord[i].ref;
+    remove_ord(g, i);
+    g->st.deletes++;
+}
+
+static void
 add(struct sc_itchgen *g, struct sc_itch_msg *m, bool mpid)
 {
     static const char mpids[][SC_ITCH_MPID_LEN] = { { 'G', 'S', 'C', 'O' }, { 'M', 'S', 'C', 'O' },
                                                     { 'U', 'B', 'S', 'S' }, { 'J', 'P', 'M', 'S' },
                                                     { 'N', 'I', 'T', 'E' }, { 'V', 'I', 'R', 'T' },
                                                     { 'C', 'D', 'R', 'G' }, { 'S', 'G', 'M', 'A' } };
-    uint32_t si = pick_symbol(g), i = g->nlive++;
+    uint32_t si = pick_symbol(g), i;
     struct gsym *s = &g->sym[si];
     int side = (int)below(g, 2);
-    struct gord *o = &g->ord[i];
+    struct gord *o;
+    uint64_t ref;
+
+    if (s->n >= SYM_MAX) { /* the symbol is full: its side's most recent order goes instead */
+        g->st.adds_capped++;
+        del(g, m, s->head[side] != NIL ? s->head[side] : s->head[!side]);
+        return;
+    }
     /* one draw per statement: an initializer list's order of evaluation is not fixed */
-    uint64_t ref = new_ref(g);
+    i = g->nlive++;
+    o = &g->ord[i];
+    s->n++;
+    ref = new_ref(g);
     uint32_t price = rest_price(g, s, side);
     uint32_t shares = order_shares(g);
 
@@ -305,16 +330,6 @@ add(struct sc_itchgen *g, struct sc_itch_msg *m, bool mpid)
         g->st.adds_mpid++;
     else
         g->st.adds++;
-}
-
-static void
-del(struct sc_itchgen *g, struct sc_itch_msg *m, uint32_t i)
-{
-    m->type = SC_ITCH_ORDER_DELETE;
-    m->locate = (uint16_t)(g->ord[i].sym + 1);
-    m->del.ref = g->ord[i].ref;
-    remove_ord(g, i);
-    g->st.deletes++;
 }
 
 static void

@@ -41,8 +41,10 @@
  * never take more shares than the order holds, X always leaves some; no
  * execution on the halted symbol while it is halted. The live orders are
  * kept under symbols x SC_ITCHGEN_ORDERS_PER_SYMBOL, so memory is bounded
- * whatever the length of the day: at the bound an add becomes a delete
- * (counted in adds_capped); under it, a delete becomes an add with a
+ * whatever the length of the day, and under 4 x SC_ITCHGEN_ORDERS_PER_SYMBOL
+ * per symbol, so an execution's search for the best order is short: at
+ * either bound an add becomes a delete (of the symbol side's most recent
+ * order at the symbol's; counted in adds_capped); under the first, a delete becomes an add with a
  * quarter of the shortfall's share as its chance (deletes_filled), so the
  * books fill early in the day and then hold near the bound. Orders live at
  * the end of the day are not removed.
