@@ -6,6 +6,7 @@
 #include <seqcast/book.h>
 #include <seqcast/counters.h>
 #include <seqcast/itch.h>
+#include <seqcast/itchgen.h>
 #include <seqcast/order.h>
 #include <seqcast/pub.h>
 #include <seqcast/sub.h>
@@ -28,6 +29,8 @@ enum { KIND_C = 'c', KIND_G = 'g', SHOW_A = 'a', SHOW_Z = 'z', SHOW_N = 'n' };
     { #name, unit, help, offsetof(struct sc_book_instr_stats, name), KIND_##kind, SHOW_##show },
 #define DESC_ITCH_FEED(name, kind, unit, show, help)                                       \
     { #name, unit, help, offsetof(struct sc_itch_feed_stats, name), KIND_##kind, SHOW_##show },
+#define DESC_ITCHGEN(name, kind, unit, show, help)                                         \
+    { #name, unit, help, offsetof(struct sc_itchgen_stats, name), KIND_##kind, SHOW_##show },
 
 static const struct sc_counter_desc pub_descs[] = { SC_PUB_COUNTERS(DESC_PUB) };
 static const struct sc_counter_desc sub_descs[] = { SC_SUB_COUNTERS(DESC_SUB) };
@@ -37,6 +40,7 @@ static const struct sc_counter_desc ocli_descs[] = { SC_OCLI_COUNTERS(DESC_OCLI)
 static const struct sc_counter_desc book_descs[] = { SC_BOOK_COUNTERS(DESC_BOOK) };
 static const struct sc_counter_desc book_instr_descs[] = { SC_BOOK_INSTR_COUNTERS(DESC_BOOK_INSTR) };
 static const struct sc_counter_desc itch_feed_descs[] = { SC_ITCH_FEED_COUNTERS(DESC_ITCH_FEED) };
+static const struct sc_counter_desc itchgen_descs[] = { SC_ITCHGEN_COUNTERS(DESC_ITCHGEN) };
 
 const struct sc_counter_desc *
 sc_counter_descs(enum sc_counter_set set, size_t *n)
@@ -54,6 +58,9 @@ sc_counter_descs(enum sc_counter_set set, size_t *n)
     case SC_COUNTERS_ITCH_FEED:
         *n = sizeof(itch_feed_descs) / sizeof(itch_feed_descs[0]);
         return itch_feed_descs;
+    case SC_COUNTERS_ITCHGEN:
+        *n = sizeof(itchgen_descs) / sizeof(itchgen_descs[0]);
+        return itchgen_descs;
     default: break;
     }
     *n = 0;
@@ -98,6 +105,9 @@ sc_counters_print_reference(FILE *out)
               "ITCH 5.0 feed (`struct sc_itch_feed_stats`, `<seqcast/itch.h>`, seqcast-feedhandler)",
               "The glue from ITCH messages to the books. Besides these: `bad` by codec class "
               "(`rx_bad` in JSON: the classes below).");
+    print_set(out, SC_COUNTERS_ITCHGEN,
+              "ITCH generator (`struct sc_itchgen_stats`, `<seqcast/itchgen.h>`, seqcast-itchgen)",
+              "The synthetic trading day: messages by type, and the generator's live orders.");
     fprintf(out, "\n#### Dropped packets by codec class (`rx_bad`)\n\n"
                  "Every stats struct that reads packets has `rx_bad[]`, indexed by `-enum sc_perr` "
                  "(`<seqcast/proto/perr.h>`); JSON names them, and sums them in `rx_bad_total`.\n\n"

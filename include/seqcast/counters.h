@@ -349,6 +349,31 @@
     X(msgs_I, C, "messages", N, "net order imbalance indicator (I): counted only")         \
     X(msgs_N, C, "messages", N, "retail price improvement indicator (N): counted only")    \
     X(msgs_O, C, "messages", N, "direct listing with capital raise (O): counted only")
+/* The ITCH generator (struct sc_itchgen_stats, <seqcast/itchgen.h>): messages by type. */
+#define SC_ITCHGEN_COUNTERS(X)                                                             \
+    X(messages, C, "messages", A, "messages generated, every type")                        \
+    X(system_events, C, "messages", N, "system events (S)")                                \
+    X(directory, C, "messages", N, "stock directory entries (R)")                          \
+    X(trading_actions, C, "messages", N, "trading actions (H)")                            \
+    X(reg_sho, C, "messages", N, "Reg SHO indicators (Y)")                                 \
+    X(adds, C, "messages", A, "orders added without an MPID (A)")                          \
+    X(adds_mpid, C, "messages", N, "orders added with an MPID (F)")                        \
+    X(executes, C, "messages", A, "executions at the order's price (E)")                   \
+    X(executes_price, C, "messages", N, "executions with a price (C)")                     \
+    X(cancels, C, "messages", N, "partial cancels (X)")                                    \
+    X(deletes, C, "messages", A, "deletes (D)")                                            \
+    X(replaces, C, "messages", A, "replaces (U)")                                          \
+    X(trades, C, "messages", N, "non-cross trades (P)")                                    \
+    X(crosses, C, "messages", N, "cross trades (Q: the opening and closing crosses)")      \
+    X(noii, C, "messages", N, "net order imbalance indicators (I)")                        \
+    X(adds_capped, C, "messages", N,                                                       \
+      "adds turned into deletes: the live orders at their bound")                          \
+    X(deletes_filled, C, "messages", N,                                                    \
+      "deletes turned into adds: the live orders under their bound")                       \
+    X(price_moves, C, "events", N, "mid-price moves (an execution emptied the next level)") \
+    X(symbols, G, "symbols", A, "symbols in the directory")                                  \
+    X(orders_live, G, "orders", A, "orders live in the generated day now")                 \
+    X(orders_peak, G, "orders", N, "the most orders live at once")
 
 /* ------------------------------------------------------------- machinery */
 
@@ -373,6 +398,7 @@ enum sc_counter_set {
     SC_COUNTERS_BOOK,    /* struct sc_book_stats (<seqcast/book.h>) */
     SC_COUNTERS_BOOK_INSTR, /* struct sc_book_instr_stats: one instrument's book */
     SC_COUNTERS_ITCH_FEED,  /* struct sc_itch_feed_stats (<seqcast/itch.h>) */
+    SC_COUNTERS_ITCHGEN, /* struct sc_itchgen_stats (<seqcast/itchgen.h>) */
     SC_COUNTERS_SETS
 };
 

@@ -10,6 +10,7 @@
 #include <seqcast/book.h>
 #include <seqcast/counters.h>
 #include <seqcast/itch.h>
+#include <seqcast/itchgen.h>
 #include <seqcast/order.h>
 #include <seqcast/pub.h>
 #include <seqcast/sub.h>
@@ -48,6 +49,7 @@ Test(counters, every_struct_is_its_list)
     check_set(SC_COUNTERS_BOOK, sizeof(struct sc_book_stats), 0);
     check_set(SC_COUNTERS_BOOK_INSTR, sizeof(struct sc_book_instr_stats), 0);
     check_set(SC_COUNTERS_ITCH_FEED, sizeof(struct sc_itch_feed_stats), bad);
+    check_set(SC_COUNTERS_ITCHGEN, sizeof(struct sc_itchgen_stats), 0);
 }
 
 /* every counter reaches the JSON, with its value */
