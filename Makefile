@@ -146,6 +146,10 @@ $(BUILD)/seqcast.pc: Makefile $(PREFIX_STAMP)
 
 LINK_LIBS := $(BUILD)/libseqcast.a $(LIB_LIBS) -pthread $(SAN_LDFLAGS)
 
+# the mains' objects are intermediate to make (a pattern rule's middle): keep them, or every
+# `make` compiles each main again
+.SECONDARY: $(patsubst apps/%.c,$(BUILD)/obj/apps/%.o,$(wildcard apps/main_*.c))
+
 # a program links as a library user's would: its main, the CLI helpers, libseqcast
 $(BUILD)/bin/seqcast-%: $(BUILD)/obj/apps/main_%.o $(APPS_LIB_OBJ) $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
