@@ -8,8 +8,10 @@
 #        reference's; and --pcap of the publisher's capture (--record) gives them too;
 #   7-8. the same across network namespaces with 2 % nftables loss on the publisher's
 #        link, PGM and MoldUDP64: every loss repaired, the same books.
+#   9.   seqcast-itchgen's day (200,000 messages, 20 symbols) -> seqcast-pub (MoldUDP64)
+#        -> 2 % loss -> seqcast-feedhandler: the books seqcast-feedhandler --input builds.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "seqcast-feedhandler" 8
+. "$(dirname "$0")/../support/tap.sh" "seqcast-feedhandler" 9
 N=30000
 F=$tmp/day.itch
 "$ROOT/$BUILD/tests/itch_file" "$F" $N 7 || skip_all "tests/itch_file not built"
@@ -98,4 +100,24 @@ for proto in pgm moldudp64; do
     check "$proto across namespaces, 2 % loss (${dropped:-0} packets dropped, $(field "$tmp/n$proto.json" repaired) messages repaired): the same books as from the file (exit $rc)" $r
     [ $r -eq 0 ] || { head -5 "$tmp/n$proto.json.diff"; sed 's/^/# /' "$tmp/n$proto.err" | head -5; }
 done
+
+# --- 9. a generated day, end to end
+"$B/seqcast-itchgen" --messages 200000 --symbols 20 --seed 3 --output "$tmp/gen.itch" >/dev/null
+"$B/seqcast-feedhandler" --input "$tmp/gen.itch" "${FH[@]}" >"$tmp/ref.json" 2>"$tmp/gref.err"
+msgs=$(field "$tmp/ref.json" msgs)
+P=$((P + 1))
+CH=(--set protocol=moldudp64 --group 239.198.19.$((P % 200 + 20)):$P --set rcvbuf=16MiB)
+$NSA nft reset counters table netdev loss >/dev/null
+$NSB "$B/seqcast-feedhandler" "${CH[@]}" --interface 198.18.23.2 "${FH[@]}" --timeout 60 \
+    >"$tmp/gen.json" 2>"$tmp/gen.err" &
+fh=$!
+sleep 0.5
+$NSA "$B/seqcast-pub" "${CH[@]}" --interface 198.18.23.1 --input "$tmp/gen.itch" --rate 100000 \
+    --linger 2 >"$tmp/gen.pub.json" 2>"$tmp/gen.pub.err"
+wait $fh; rc=$?
+dropped=$($NSA nft list table netdev loss | grep -o 'packets [0-9]*' | awk '{print $2}')
+same_books "$tmp/gen.json" && [ "$msgs" = 200000 ] && [ "$(books "$tmp/ref.json" | wc -l)" = 20 ] &&
+    [ "${dropped:-0}" -gt 0 ]; r=$?
+check "seqcast-itchgen's day ($msgs messages, $(books "$tmp/ref.json" | wc -l) books) -> seqcast-pub (MoldUDP64) -> 2 % loss (${dropped:-0} packets dropped, $(field "$tmp/gen.json" repaired) messages repaired) -> seqcast-feedhandler: the books --input builds (exit $rc)" $r
+[ $r -eq 0 ] || { head -5 "$tmp/gen.json.diff"; sed 's/^/# /' "$tmp/gen.err" | head -5; }
 exit 0
