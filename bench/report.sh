@@ -49,11 +49,12 @@ in 3 of 5 reps while its A/A copy read 35 µs).
 | DPDK | $(pkg-config --modversion libdpdk 2>/dev/null || echo none) (Debian libdpdk-dev), EAL \`--no-huge\` |
 | run | $(date -u -r "$out/latency-table.md" '+%F %H:%M UTC' 2>/dev/null || date -u '+%F %H:%M UTC') |
 
-## Targets (issues 7 and 18), from this run
+## Targets (issues 7, 18 and 19), from this run
 
 | measured in this run | target | |
 |---|---|---|
-$(cat "$out"/throughput-table.md "$out"/latency-table.md "$out"/recovery-table.md "$out"/order-table.md 2>/dev/null |
+$(cat "$out"/throughput-table.md "$out"/latency-table.md "$out"/recovery-table.md "$out"/order-table.md \
+      "$out"/feedhandler-table.md 2>/dev/null |
   grep -E '^\* .*(holds|does not hold)\)$' | sed -E 's/^\* (.*) \(target (.*): (holds|does not hold)\)$/| \1 | \2 | \3 |/')
 
 ## Kernel UDP throughput (\`bench/throughput.sh\`)
@@ -183,6 +184,21 @@ $(cat "$out/rereq-table.md" 2>/dev/null || echo "(section not run)")
   and the client is the other half of the machine. 1,024 queued responses is the admission
   limit (\`SC_REREQ_QUEUE\`): past it one address adds only while it holds fewer than 4
   (\`mold_req_dropped\`).
+
+## Feed handler: order books from an ITCH 5.0 file (\`bench/feedhandler.sh\`)
+
+seqcast-itchgen writes a deterministic day; \`seqcast-feedhandler --input\` decodes every message
+(proto/itch.c) and applies it to the order-level books (feedhandler/book.c) through the glue
+(feedhandler/itch_feed.c), on one core: what a feed handler costs per message before any
+network. Issue 19's target is at least 25 M msg/s; published open-source ITCH book builders
+reach 11-16 M msg/s a core.
+
+$(cat "$out/feedhandler-table.md" 2>/dev/null || echo "(section not run)")
+
+* The time goes to cache misses: the order's slot in the map, the top of its book side and
+  the level's totals, about one each per message once the tables outgrow the L2 cache (more
+  symbols, more live orders: lower rates). The tables are sized once, at start; memory is what
+  the configured maxima take, whatever the day uses.
 
 EOM
 cat <<EOM

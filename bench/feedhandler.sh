@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# make bench, feed-handler section: order books built from an ITCH 5.0 file on
+# one core. seqcast-itchgen writes a deterministic day (BENCH_FH_MSGS messages,
+# default 10,000,000; QUICK: 1,000,000) for 100, 1,000 and 8,000 symbols into
+# a file under /tmp (the page cache: the figure is the decoder and the books,
+# not the disk), then seqcast-feedhandler --input builds its books, pinned to
+# one vCPU, BENCH_FH_REPS times (default 3); the row is the median run. Its own
+# summary gives the rate (first to last message), the live orders at the end,
+# the books and the memory its tables took (sized once, at start, from
+# --max-orders/--max-books/--max-levels: the figure per configured order is
+# what an operator sizes by).
+set -u
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib.sh"
+out=$ROOT/$BUILD/bench
+B=$ROOT/$BUILD/bin
+N=${BENCH_FH_MSGS:-10000000}
+[ "${QUICK:-0}" = 1 ] && N=${BENCH_FH_MSGS:-1000000}
+REPS=${BENCH_FH_REPS:-3}
+[ "${QUICK:-0}" = 1 ] && REPS=1
+MAXO=4194304 MAXB=8192 MAXL=1024
+tmp=$(mktemp -d /tmp/seqcast-bench-fh-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$out"
+rc=0
+: >"$tmp/results"
+PIN=()
+command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ] && PIN=(taskset -c 1)
+
+for syms in 100 1000 8000; do
+    "$B/seqcast-itchgen" --messages "$N" --symbols "$syms" --seed 7 --output "$tmp/day.itch" \
+        >"$tmp/gen.json" 2>"$tmp/gen.err" || { rc=1; cat "$tmp/gen.err" >&2; continue; }
+    cat "$tmp/day.itch" >/dev/null # into the page cache
+    : >"$tmp/runs"
+    for rep in $(seq 1 "$REPS"); do
+        if "${PIN[@]}" "$B/seqcast-feedhandler" --input "$tmp/day.itch" --quiet --max-orders $MAXO \
+            --max-books $MAXB --max-levels $MAXL >"$tmp/r.json" 2>"$tmp/r.err" &&
+            [ "$(jget "$tmp/r.json" unknown_refs)" = 0 ]; then
+            echo "$(jget "$tmp/r.json" msgs_per_s) $rep" >>"$tmp/runs"
+            cp "$tmp/r.json" "$tmp/r$rep.json"
+        else
+            rc=1
+            echo "feedhandler: $syms symbols, run $rep failed: $(head -3 "$tmp/r.err")" >&2
+        fi
+    done
+    [ -s "$tmp/runs" ] || continue
+    med=$(sort -n "$tmp/runs" | awk '{ a[NR] = $2 } END { print a[int((NR + 1) / 2)] }')
+    f=$tmp/r$med.json
+    printf '{"system": "seqcast-feedhandler", "test": "book-build", "symbols": %s, "msgs": %s, "msgs_per_s": %s, "ns_per_msg": %.1f, "live_orders": %s, "orders_peak": %s, "books": %s, "memory_bytes": %s, "max_orders": %s, "bbo_updates": %s, "runs": "%s"}\n' \
+        "$syms" "$(jget "$f" messages)" "$(jget "$f" msgs_per_s)" \
+        "$(awk -v r="$(jget "$f" msgs_per_s)" 'BEGIN { print (r > 0 ? 1e9 / r : 0) }')" \
+        "$(jget "$f" live_orders)" "$(jget "$tmp/gen.json" orders_peak)" "$(jget "$f" books)" \
+        "$(jget "$f" memory_bytes)" $MAXO "$(jget "$f" bbo_updates)" \
+        "$(sort -n "$tmp/runs" | awk '{ printf("%s%.1fM", NR > 1 ? ", " : "", $1 / 1e6) }')" >>"$tmp/results"
+done
+
+{
+echo "A seqcast-itchgen day of $N messages (seed 7), read from the page cache by seqcast-feedhandler --input$([ ${#PIN[@]} -gt 0 ] && echo ", pinned to one vCPU"); the median of $REPS runs. Tables sized at start for $MAXO orders, $MAXB books and $MAXL levels a side."
+echo
+echo "| symbols | messages | msgs/s | ns/msg | runs | books | live orders at the end (peak) | BBO updates | memory | bytes per configured order |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+awk "$JAWK"'{ printf("| %s | %s | %.1fM | %s | %s | %s | %s (%s) | %s | %.0f MB | %.0f |\n", j("symbols"), j("msgs"),
+    j("msgs_per_s") / 1e6, j("ns_per_msg"), j("runs"), j("books"), j("live_orders"), j("orders_peak"),
+    j("bbo_updates"), j("memory_bytes") / 1e6, j("memory_bytes") / j("max_orders")) }' "$tmp/results"
+echo
+awk "$JAWK"'{ if (j("symbols") == 1000) printf("* book build, 1,000 symbols: %.1f M msg/s (target ≥ 25 M msg/s: %s)\n",
+    j("msgs_per_s") / 1e6, j("msgs_per_s") >= 25e6 ? "holds" : "does not hold") }' "$tmp/results"
+} | tee "$out/feedhandler-table.md"
+{ echo "["; paste -sd, "$tmp/results"; echo "]"; } >"$out/feedhandler.json"
+exit $rc
