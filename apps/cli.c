@@ -291,18 +291,23 @@ sc_cli_record_option(struct sc_record_params *rp, const char *prog, int opt, con
     return 0;
 }
 
-uint64_t
-sc_cli_pcap_quiet_ns(const struct sc_channel_cfg *ch)
+bool
+sc_cli_sub_ended(struct sc_cli_quiet *q, const struct sc_sub *sub, const struct sc_channel_cfg *ch,
+                 const struct sc_xport *capture, bool sources_ended, uint64_t now)
 {
-    uint64_t wait = ch->nak.rdata_ns > ch->nak.repeat_ns ? ch->nak.rdata_ns : ch->nak.repeat_ns;
-    return ch->nak.backoff_ns + 2 * wait + 20000000u;
-}
+    const bool read = !capture || sc_xport_pcap_done(capture);
 
-uint64_t
-sc_cli_sub_progress(const struct sc_sub *sub)
-{
-    struct sc_sub_stats st;
+    if (capture && read) {
+        struct sc_sub_stats st;
+        uint64_t wait = ch->nak.rdata_ns > ch->nak.repeat_ns ? ch->nak.rdata_ns : ch->nak.repeat_ns;
+        uint64_t quiet = ch->nak.backoff_ns + 2 * wait + 20000000u, progress;
 
-    sc_sub_get_stats(sub, &st);
-    return st.naks_sent + st.requests_sent + st.lost_packets + st.msgs_delivered;
+        sc_sub_get_stats(sub, &st);
+        progress = st.naks_sent + st.requests_sent + st.lost_packets + st.msgs_delivered;
+        /* a timer due within the quiet time (a retry's back-off after a stall) is to come */
+        if (!q->end || progress != q->progress || sc_sub_deadline(sub, now) <= now + quiet)
+            q->end = now + quiet;
+        q->progress = progress;
+    }
+    return (sources_ended && read) || (q->end && now >= q->end);
 }

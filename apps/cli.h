@@ -136,16 +136,22 @@ void sc_cli_warn_rcvbuf(const char *prog, uint64_t requested, uint64_t effective
 /* @return 1 if opt was a record option, 0 if not, -1 (message printed) if bad. */
 int sc_cli_record_option(struct sc_record_params *rp, const char *prog, int opt, const char *arg);
 
-/* A subscriber reading a capture (--pcap): NAKs and re-requests to it are
- * never answered, so after its end open gaps run out their retries. The run
- * ends once the subscriber has been quiet -- no NAK, request, loss or
- * delivery (sc_cli_sub_progress unchanged), and no timer due soon -- for
- * sc_cli_pcap_quiet_ns(ch), longer than its longest wait between two tries:
- * measured from its last progress, not from the end of the capture, so a
- * process that the machine did not run for a while still declares every gap. */
-uint64_t sc_cli_pcap_quiet_ns(const struct sc_channel_cfg *ch);
-/* NAKs, requests, losses and deliveries so far: changes while it progresses. */
-uint64_t sc_cli_sub_progress(const struct sc_sub *sub);
+/* When a subscriber's input is all said. Every source ended its session (a FIN
+ * or an End of Session waits for the gaps before it to be repaired or given
+ * up) -- with a capture (--pcap), once it is read. A capture may have no end:
+ * NAKs and re-requests to it are never answered, so after it is read open gaps
+ * run out their retries, and the run ends once the subscriber has been quiet --
+ * no NAK, request, loss or delivery, and no timer due soon -- for longer than
+ * its longest wait between two tries: measured from its last progress, not
+ * from the end of the capture, so a process that the machine did not run for a
+ * while still declares every gap. capture: the capture transport, NULL when
+ * live; q: zeroed once, the quiet timer (q->end: 0, or when it runs out). */
+struct sc_cli_quiet {
+    uint64_t end, progress;
+};
+bool sc_cli_sub_ended(struct sc_cli_quiet *q, const struct sc_sub *sub,
+                      const struct sc_channel_cfg *ch, const struct sc_xport *capture,
+                      bool sources_ended, uint64_t now);
 
 extern volatile int sc_cli_stop; /* set by SIGINT/SIGTERM */
 /* SIGINT/SIGTERM stop the loop, SIGPIPE ignored; timer slack 1 ns. */

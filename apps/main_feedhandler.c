@@ -305,7 +305,8 @@ struct watch {
     struct filer *file;    /* --input */
     struct sc_sub *sub;    /* else */
     struct sc_xport *base; /* the capture, with --pcap */
-    uint64_t t0, end, next_depth, next_bar, drain_end, progress_seen, delivered_seen;
+    uint64_t t0, end, next_depth, next_bar, delivered_seen;
+    struct sc_cli_quiet quiet; /* --pcap, the capture read */
     bool bar, stop;
 };
 
@@ -353,17 +354,8 @@ watch_work(void *self, uint64_t now)
             w->delivered_seen = a->delivered;
             w->a->t_last = sc_clock_now();
         }
-        if (w->o->pcap && sc_xport_pcap_done(w->base)) {
-            uint64_t p = sc_cli_sub_progress(w->sub), q = sc_cli_pcap_quiet_ns(w->ch);
-            if (!w->drain_end || p != w->progress_seen || sc_sub_deadline(w->sub, now) <= now + q)
-                w->drain_end = now + q;
-            w->progress_seen = p;
-        }
-        /* every source ended its session (after its gaps were repaired or declared), with
-         * --pcap once the capture is read; the quiet timer is for captures without an end */
-        input_done = (a->fins && a->sources_down == a->sources_up &&
-                      (!w->o->pcap || sc_xport_pcap_done(w->base))) ||
-                     (w->drain_end && now >= w->drain_end);
+        input_done = sc_cli_sub_ended(&w->quiet, w->sub, w->ch, w->o->pcap ? w->base : NULL,
+                                      a->fins && a->sources_down == a->sources_up, now);
     }
     w->stop = sc_cli_stop || now >= w->end || input_done;
     return 0;
@@ -380,8 +372,8 @@ watch_deadline(const void *self, uint64_t now)
         d = w->next_bar;
     if (w->o->every > 0 && w->next_depth < d)
         d = w->next_depth;
-    if (w->drain_end && w->drain_end < d)
-        d = w->drain_end;
+    if (w->quiet.end && w->quiet.end < d)
+        d = w->quiet.end;
     return d;
 }
 
@@ -706,7 +698,7 @@ report(const struct opts *o, const struct app *a, const struct watch *w)
     if (w->file)
         read_whole = w->file->eof && !w->file->err && !fs.truncated;
     else
-        read_whole = !sc_cli_stop && (a->fins > 0 || w->drain_end) &&
+        read_whole = !sc_cli_stop && (a->fins > 0 || w->quiet.end) &&
                      (!o->pcap || !sc_xport_pcap_error(w->base));
     complete = read_whole && !fs.loss_events && !sc_cli_stop;
     fprintf(a->out,

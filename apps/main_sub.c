@@ -201,8 +201,8 @@ struct watch {
     struct app *a;
     struct sc_sub *sub;
     struct sc_xport *base; /* the innermost transport: the capture, with --pcap */
-    uint64_t t0, end, drain_end, next_stats, t_last, delivered_seen;
-    uint64_t progress_seen; /* --pcap, the capture read: the subscriber's progress */
+    uint64_t t0, end, next_stats, t_last, delivered_seen;
+    struct sc_cli_quiet quiet; /* --pcap, the capture read */
     bool tty, stop;
 };
 
@@ -225,22 +225,10 @@ watch_work(void *self, uint64_t now)
         sc_cli_sub_stats(stderr, &st, w->o->cli.json || !w->tty);
         w->next_stats = now + (uint64_t)(w->o->cli.stats_every * 1e9);
     }
-    if (w->o->pcap && sc_xport_pcap_done(w->base)) {
-        /* quiet for sc_cli_pcap_quiet_ns since its last progress (apps/cli.h) */
-        uint64_t p = sc_cli_sub_progress(w->sub), q = sc_cli_pcap_quiet_ns(w->ch);
-        /* a timer due within the quiet time (a retry's back-off after a stall) is to come */
-        if (!w->drain_end || p != w->progress_seen || sc_sub_deadline(w->sub, now) <= now + q)
-            w->drain_end = now + q; /* give open gaps time to be declared */
-        w->progress_seen = p;
-    }
-    /* every source has ended its session (a FIN or an End of Session waits for the gaps
-     * before it to be repaired or given up: then everything is said) -- with --pcap, once
-     * the capture is read; the quiet timer is for captures without an end */
     w->stop = sc_cli_stop || now >= w->end ||
               (a->count && a->delivered + a->lost_msgs >= a->count) ||
-              (!a->count && a->fins && a->sources_down == a->sources_up &&
-               (!w->o->pcap || sc_xport_pcap_done(w->base))) ||
-              (w->drain_end && now >= w->drain_end);
+              sc_cli_sub_ended(&w->quiet, w->sub, w->ch, w->o->pcap ? w->base : NULL,
+                               !a->count && a->fins && a->sources_down == a->sources_up, now);
     return 0;
 }
 
@@ -253,8 +241,8 @@ watch_deadline(const void *self, uint64_t now)
     (void)now;
     if (w->o->cli.stats_every > 0 && w->next_stats < d)
         d = w->next_stats;
-    if (w->drain_end && w->drain_end < d)
-        d = w->drain_end;
+    if (w->quiet.end && w->quiet.end < d)
+        d = w->quiet.end;
     return d;
 }
 
@@ -455,7 +443,7 @@ report(const struct opts *o, const struct app *a, const struct watch *w,
 {
     FILE *summary = a->out == stdout ? stderr : stdout;
     bool complete = o->count ? a->delivered == o->count
-                             : (a->fins > 0 || o->timeout > 0 || (w->drain_end && a->delivered));
+                             : (a->fins > 0 || o->timeout > 0 || (w->quiet.end && a->delivered));
 
     complete = complete && a->loss_events == 0 && a->verify_errors == 0 && !sc_cli_stop;
     fprintf(summary,
