@@ -535,13 +535,11 @@ send_raw(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
 static int
 send_batched(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
 {
-    if (len > SC_PGM_MAX_APDU - SC_MOLD_HDR_LEN - 2)
+    if (len > sc_pub_max_msg(p)) /* MoldUDP64: one packet, it has no fragments */
         return -EMSGSIZE;
     if (p->open && p->enc.cap - p->enc.len < sc_mold_msg_size((uint16_t)len))
         close_block(p, now_ns);
     if (SC_MOLD_HDR_LEN + sc_mold_msg_size((uint16_t)len) > p->tsdu_max) {
-        if (p->mold)
-            return -EMSGSIZE; /* MoldUDP64 has no fragments */
         /* too big for one packet: a block of its own, fragmented */
         struct sc_mold_enc e;
         int rc;
