@@ -18,7 +18,9 @@ PREFIX    ?= /usr/local
 CC        ?= cc
 CLANG     ?= clang
 # (before `make deps` has installed it, a missing pkg-config answers nothing, quietly)
-PKGCONF   ?= $(or $(shell command -v pkg-config 2>/dev/null),false)
+ifeq ($(origin PKGCONF),undefined)
+PKGCONF   := $(or $(shell command -v pkg-config 2>/dev/null),false)
+endif
 BUILD     ?= build
 OPT       ?= -O2 -g
 SAN       ?=
