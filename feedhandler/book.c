@@ -1,36 +1,42 @@
 /* The order-book engine (<seqcast/book.h>).
  *
- * Three tables, all allocated at create:
+ * Two tables, both allocated at create:
  *
  *   order map   ref -> order, open addressing with Robin Hood probing and
  *               backward-shift deletion (no tombstones), 32-byte slots, a
  *               power-of-two capacity >= max_orders / 0.7 (load <= 0.7)
  *
- *                 slot: ref | priority | price | shares | level | book | side
- *                 level 0 = empty (level ids start at 1); along a probe
- *                 sequence no entry is nearer its home slot than the one
- *                 looked for would be there, so a lookup stops at the first
- *                 entry that is
+ *                 slot: ref | priority | price | shares | book + 1 | side
+ *                 book + 1 = 0: empty; along a probe sequence no entry is
+ *                 nearer its home slot than the one looked for would be
+ *                 there, so a lookup stops at the first entry that is
  *
- *   level pool  price levels {shares, orders, price}, one per (book, side,
- *               price) in use, max_orders + 1 of them (a level holds at least
- *               one order, so the pool never runs out); an order names its
- *               level, so an execution or a cancel updates the total without
- *               searching
+ *               The home slot keeps runs of 8 consecutive references in
+ *               consecutive slots (ITCH numbers its orders in sequence, and
+ *               most of a day's operations touch recent orders: two share a
+ *               cache line) and scatters the runs by a hash. Longer runs were
+ *               faster on a generated day but slower where references come
+ *               densely (+1): a long-lived order in the way of the advancing
+ *               run displaces every later one (measurements in
+ *               docs/ARCHITECTURE.md).
  *
- *   sides       per book and side, an array of {key, level} sorted by key with
- *               the BEST LEVEL LAST (key = price for bids, ~price for asks),
- *               max_levels long:
+ *   sides       per book and side, an array of price levels {key, orders,
+ *               shares} sorted by key with the BEST LEVEL LAST (key = price
+ *               for bids, ~price for asks), max_levels long:
  *
  *                 [ worst ... ... next-best | best ]   n entries
  *                                                  ^ BBO = a[n - 1]
  *
- *               Most new and emptied levels are near the top of the book, so
- *               finding a price scans a few entries down from the end (then
- *               bisects) and the memmove that opens or closes a level moves
- *               only the few levels above it. Depth-N reads the last N
- *               entries. (docs/ARCHITECTURE.md, "The order-book engine", has
- *               the measurements behind this choice.)
+ *               An order keeps its price, not its level: an operation finds
+ *               the level by scanning down from the top a few entries (then
+ *               bisecting). Most operations are near the top of the book, so
+ *               the level is in the cache line the BBO check reads anyway, and
+ *               the memmove that opens or closes a level moves only the few
+ *               levels above it. Depth-N reads the last N entries. The arrays
+ *               of neighbouring books start at addresses skewed by a cache
+ *               line, so the books' tops do not share cache sets.
+ *               (docs/ARCHITECTURE.md, "The order-book engine", has the
+ *               measurements behind these choices.)
  *
  * A book's best bid and offer as last reported are kept with it; after each
  * change to one side the top of that side is compared with them, and on_bbo
@@ -50,30 +56,27 @@
 #define MAX_LEVELS_LIMIT (UINT32_C(1) << 20)
 #define MAX_BOOKS_LIMIT 65535u
 #define SCAN_TOP 8    /* levels scanned down from the best before bisecting */
+#define RUN_BITS 3    /* references kept side by side in the order map: 2^3 */
+#define RUN_MASK ((UINT64_C(1) << RUN_BITS) - 1)
+#define SIDE_GAP 12   /* levels before each side's array: SCAN_TOP sentinels, and a skew */
 
 struct order {
     uint64_t ref;
     uint64_t prio;
     uint32_t price;
     uint32_t shares;
-    uint32_t level; /* index in the level pool */
-    uint16_t book;  /* index in books[] */
+    uint16_t book1; /* index in books[] + 1; 0 = an empty slot */
     uint8_t side;
 };
 
 struct level {
-    uint64_t shares;
-    uint32_t orders; /* on the free list: the next free level */
-    uint32_t price;
-};
-
-struct lref {
     uint32_t key; /* price (bid), ~price (ask): ascending, best last */
-    uint32_t id;  /* level pool index */
+    uint32_t orders;
+    uint64_t shares;
 };
 
 struct side {
-    struct lref *a;
+    struct level *a;
     uint32_t n;
     uint32_t last_price; /* top as last reported to on_bbo */
     uint64_t last_shares;
@@ -88,17 +91,15 @@ struct bk {
 struct sc_book {
     struct order *map;
     uint64_t mask;
+    unsigned hshift; /* 64 - log2(capacity) + RUN_BITS: home()'s shift */
     uint32_t max_orders;
     uint32_t max_levels;
     uint32_t max_books;
     uint32_t nbooks;
-    uint32_t free_level;
     uint64_t prio;
-    struct level *levels;
-    uint32_t nlevels; /* pool size */
     struct bk *books;
-    struct lref *lrefs;
-    uint16_t *loc2book; /* locate -> book index + 1, 0 = none */
+    struct level *levels; /* every side's array */
+    uint16_t *loc2book;   /* locate -> book index + 1, 0 = none */
     bool session_stale;
     struct sc_book_system sys;
     struct sc_book_stats st;
@@ -108,16 +109,14 @@ struct sc_book {
 
 /* ---------------------------------------------------------------- order map */
 
-/* Fibonacci hashing: a multiply and the top bits, so that any pattern of
- * references (ITCH's are sequential; tests use strided ones) spreads. */
+/* ref's home slot: runs of 2^RUN_BITS consecutive references keep consecutive
+ * slots, each run placed by a Fibonacci hash of its number (a multiply, the
+ * top bits). */
 static inline uint64_t
 home(const struct sc_book *b, uint64_t ref)
 {
-#ifdef SC_BOOK_HASH_IDENTITY
-    return ref & b->mask;
-#else
-    return (ref * UINT64_C(0x9E3779B97F4A7C15)) >> 32 & b->mask;
-#endif
+    return ((ref >> RUN_BITS) * UINT64_C(0x9E3779B97F4A7C15) >> b->hshift << RUN_BITS) |
+           (ref & RUN_MASK);
 }
 
 /* How far the entry in slot i is from its home slot. Computed, not stored:
@@ -136,7 +135,7 @@ map_find(const struct sc_book *b, uint64_t ref)
     for (uint64_t d = 0;; d++, i = (i + 1) & b->mask) {
         struct order *o = &b->map[i];
 
-        if (!o->level)
+        if (!o->book1)
             return NULL;
         if (o->ref == ref)
             return o;
@@ -156,7 +155,7 @@ map_probe(const struct sc_book *b, uint64_t ref, uint64_t *at, uint64_t *dp)
     for (;; d++, i = (i + 1) & b->mask) {
         const struct order *o = &b->map[i];
 
-        if (!o->level || (o->ref != ref && dist(b, o, i) < d))
+        if (!o->book1 || (o->ref != ref && dist(b, o, i) < d))
             break;
         if (o->ref == ref)
             return -EEXIST;
@@ -175,7 +174,7 @@ map_place(struct sc_book *b, uint64_t i, uint64_t d, struct order e)
         struct order *o = &b->map[i];
         uint64_t od;
 
-        if (!o->level) {
+        if (!o->book1) {
             *o = e;
             return;
         }
@@ -201,12 +200,12 @@ map_remove(struct sc_book *b, struct order *o)
         uint64_t j = (i + 1) & b->mask;
         struct order *n = &b->map[j];
 
-        if (!n->level || dist(b, n, j) == 0)
+        if (!n->book1 || dist(b, n, j) == 0)
             break;
         b->map[i] = *n;
         i = j;
     }
-    b->map[i].level = 0;
+    b->map[i].book1 = 0;
 }
 
 /* ----------------------------------------------------------------- levels */
@@ -217,75 +216,86 @@ key_of(unsigned side, uint32_t price)
     return side ? ~price : price;
 }
 
+static inline uint32_t
+price_of(unsigned side, uint32_t key)
+{
+    return side ? ~key : key;
+}
+
 /* The position of key in sd: *found, or where to insert it (the entries from
- * there up move one place). */
+ * there up move one place). The top SCAN_TOP keys are compared without a
+ * branch (8 entries of sentinels below a[0] hold key 0, which is never above
+ * a key): the count above key is the distance from the top. Only a key below
+ * them all is bisected for. */
 static inline uint32_t
 side_find(const struct side *sd, uint32_t key, bool *found)
 {
-    uint32_t i = sd->n, lo, hi, stop = sd->n > SCAN_TOP ? sd->n - SCAN_TOP : 0;
+    const struct level *top = sd->a + sd->n;
+    uint32_t above = 0, lo;
 
-    while (i > stop && sd->a[i - 1].key > key)
-        i--;
-    if (i > stop || i == 0) {
-        *found = i > 0 && sd->a[i - 1].key == key;
-        return *found ? i - 1 : i;
+#pragma GCC unroll 8
+    for (int j = 1; j <= SCAN_TOP; j++)
+        above += top[-j].key > key;
+    if (likely(above < SCAN_TOP)) {
+        lo = sd->n - above;
+        *found = lo > 0 && sd->a[lo - 1].key == key;
+        return *found ? lo - 1 : lo;
     }
-    /* below the scanned top: the first entry with key >= key in [0, stop) */
-    lo = 0;
-    hi = stop;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
+    /* below the scanned top: the first entry with key >= key in [0, n - SCAN_TOP),
+     * bisected without a branch on the keys (a conditional move a step) */
+    const struct level *base = sd->a;
+    uint32_t len = sd->n - SCAN_TOP;
 
-        if (sd->a[mid].key < key)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = lo < sd->n && sd->a[lo].key == key;
+    for (uint32_t m = len; m > 1; m -= m / 2)
+        base = base[m / 2 - 1].key < key ? base + m / 2 : base;
+    lo = (uint32_t)(base - sd->a) + (len > 0 && base->key < key);
+    *found = sd->a[lo].key == key;
     return lo;
 }
 
-static inline void
-level_free(struct sc_book *b, struct bk *bk, unsigned side, uint32_t id)
+/* The level of a live order: it holds the order, so it is there. */
+static inline struct level *
+level_of(struct bk *bk, const struct order *o)
 {
-    struct side *sd = &bk->side[side];
+    struct side *sd = &bk->side[o->side];
     bool found;
-    uint32_t pos = side_find(sd, key_of(side, b->levels[id].price), &found);
 
-    memmove(&sd->a[pos], &sd->a[pos + 1], (sd->n - pos - 1) * sizeof(sd->a[0]));
+    return &sd->a[side_find(sd, key_of(o->side, o->price), &found)];
+}
+
+/* Close the level at lv (its last order went). */
+static inline void
+level_close(struct sc_book *b, struct side *sd, struct level *lv)
+{
+    uint32_t pos = (uint32_t)(lv - sd->a);
+
+    memmove(lv, lv + 1, (sd->n - pos - 1) * sizeof(*lv));
     sd->n--;
-    b->levels[id].orders = b->free_level;
-    b->free_level = id;
     b->st.levels_live--;
 }
 
-/* The level of price on side, made when new. @return its id, 0 when the side
- * holds max_levels already. */
-static inline uint32_t
+/* The level of price on side, opened when new. @return it (valid until the
+ * side next changes), NULL when the side holds max_levels already. */
+static inline struct level *
 level_get(struct sc_book *b, struct bk *bk, unsigned side, uint32_t price)
 {
     struct side *sd = &bk->side[side];
-    uint32_t key = key_of(side, price), id;
+    uint32_t key = key_of(side, price);
     bool found;
     uint32_t pos = side_find(sd, key, &found);
-    struct level *lv;
+    struct level *lv = &sd->a[pos];
 
     if (found)
-        return sd->a[pos].id;
+        return lv;
     if (unlikely(sd->n == b->max_levels))
-        return 0;
-    id = b->free_level;
-    lv = &b->levels[id];
-    b->free_level = lv->orders;
-    lv->shares = 0;
+        return NULL;
+    memmove(lv + 1, lv, (sd->n - pos) * sizeof(*lv));
+    lv->key = key;
     lv->orders = 0;
-    lv->price = price;
-    memmove(&sd->a[pos + 1], &sd->a[pos], (sd->n - pos) * sizeof(sd->a[0]));
-    sd->a[pos].key = key;
-    sd->a[pos].id = id;
+    lv->shares = 0;
     sd->n++;
     b->st.levels_live++;
-    return id;
+    return lv;
 }
 
 /* ------------------------------------------------------------------ books */
@@ -296,17 +306,18 @@ fill_bbo(const struct sc_book *b, const struct bk *bk, struct sc_book_bbo *out)
     memset(out, 0, sizeof(*out));
     out->locate = bk->info.locate;
     out->stale = bk->stale;
+    (void)b;
     if (bk->side[0].n) {
-        const struct level *lv = &b->levels[bk->side[0].a[bk->side[0].n - 1].id];
+        const struct level *lv = &bk->side[0].a[bk->side[0].n - 1];
 
-        out->bid_price = lv->price;
+        out->bid_price = price_of(0, lv->key);
         out->bid_shares = lv->shares;
         out->bid_orders = lv->orders;
     }
     if (bk->side[1].n) {
-        const struct level *lv = &b->levels[bk->side[1].a[bk->side[1].n - 1].id];
+        const struct level *lv = &bk->side[1].a[bk->side[1].n - 1];
 
-        out->ask_price = lv->price;
+        out->ask_price = price_of(1, lv->key);
         out->ask_shares = lv->shares;
         out->ask_orders = lv->orders;
     }
@@ -314,15 +325,15 @@ fill_bbo(const struct sc_book *b, const struct bk *bk, struct sc_book_bbo *out)
 
 /* Take side's top into its last reported values. @return whether it moved. */
 static inline bool
-top_moved(struct sc_book *b, struct side *sd)
+top_moved(struct side *sd, unsigned side)
 {
     uint32_t price = 0;
     uint64_t shares = 0;
 
     if (sd->n) {
-        const struct level *lv = &b->levels[sd->a[sd->n - 1].id];
+        const struct level *lv = &sd->a[sd->n - 1];
 
-        price = lv->price;
+        price = price_of(side, lv->key);
         shares = lv->shares;
     }
     if (price == sd->last_price && shares == sd->last_shares)
@@ -349,7 +360,7 @@ bbo_report(struct sc_book *b, struct bk *bk)
 static inline void
 bbo_check(struct sc_book *b, struct bk *bk, unsigned side)
 {
-    if (top_moved(b, &bk->side[side]))
+    if (top_moved(&bk->side[side], side))
         bbo_report(b, bk);
 }
 
@@ -357,7 +368,7 @@ bbo_check(struct sc_book *b, struct bk *bk, unsigned side)
 static void
 bbo_check2(struct sc_book *b, struct bk *bk)
 {
-    bool m0 = top_moved(b, &bk->side[0]), m1 = top_moved(b, &bk->side[1]);
+    bool m0 = top_moved(&bk->side[0], 0), m1 = top_moved(&bk->side[1], 1);
 
     if (m0 || m1)
         bbo_report(b, bk);
@@ -446,11 +457,11 @@ refused(struct sc_book *b, struct bk *bk)
 static inline void
 order_unlink(struct sc_book *b, struct bk *bk, struct order *o)
 {
-    struct level *lv = &b->levels[o->level];
+    struct level *lv = level_of(bk, o);
 
     lv->shares -= o->shares;
     if (--lv->orders == 0)
-        level_free(b, bk, o->side, o->level);
+        level_close(b, &bk->side[o->side], lv);
     map_remove(b, o);
     b->st.orders_live--;
     bk->info.stats.orders--;
@@ -461,7 +472,6 @@ order_add(struct sc_book *b, struct bk *bk, uint64_t ref, unsigned side, uint32_
           uint32_t price)
 {
     uint64_t at, d;
-    uint32_t id;
     struct level *lv;
 
     if (unlikely(b->st.orders_live >= b->max_orders)) {
@@ -473,18 +483,17 @@ order_add(struct sc_book *b, struct bk *bk, uint64_t ref, unsigned side, uint32_
         b->st.dup_ref++;
         return -EEXIST;
     }
-    id = level_get(b, bk, side, price);
-    if (unlikely(!id)) {
+    lv = level_get(b, bk, side, price);
+    if (unlikely(!lv)) {
         b->st.levels_full++;
         refused(b, bk);
         return -ENOSPC;
     }
-    lv = &b->levels[id];
     lv->shares += shares;
     lv->orders++;
     map_place(b, at, d,
               (struct order){ .ref = ref, .prio = ++b->prio, .price = price, .shares = shares,
-                              .level = id, .book = (uint16_t)(bk - b->books),
+                              .book1 = (uint16_t)(bk - b->books + 1),
                               .side = (uint8_t)side });
     if (++b->st.orders_live > b->st.orders_peak)
         b->st.orders_peak = b->st.orders_live;
@@ -536,7 +545,7 @@ reduce(struct sc_book *b, uint64_t ref, uint32_t shares, enum reduce_kind kind,
             b->st.unknown_execute++;
         return -ENOENT;
     }
-    bk = &b->books[o->book];
+    bk = &b->books[o->book1 - 1];
     side = o->side;
     if (unlikely(shares > o->shares)) {
         shares = o->shares;
@@ -568,7 +577,7 @@ reduce(struct sc_book *b, uint64_t ref, uint32_t shares, enum reduce_kind kind,
         order_unlink(b, bk, o);
     } else {
         o->shares -= shares;
-        b->levels[o->level].shares -= shares;
+        level_of(bk, o)->shares -= shares;
     }
     bbo_check(b, bk, side);
     return 0;
@@ -604,7 +613,7 @@ sc_book_delete(struct sc_book *b, uint64_t ref)
         b->st.unknown_delete++;
         return -ENOENT;
     }
-    bk = &b->books[o->book];
+    bk = &b->books[o->book1 - 1];
     side = o->side;
     b->st.deletes++;
     bk->info.stats.deletes++;
@@ -626,7 +635,7 @@ sc_book_replace(struct sc_book *b, uint64_t ref, uint64_t new_ref, uint32_t shar
         b->st.unknown_replace++;
         return -ENOENT;
     }
-    bk = &b->books[o->book];
+    bk = &b->books[o->book1 - 1];
     old = *o;
     b->st.replaces++;
     bk->info.stats.replaces++;
@@ -644,7 +653,7 @@ sc_book_replace(struct sc_book *b, uint64_t ref, uint64_t new_ref, uint32_t shar
     }
     if (price == old.price) {
         /* the same level: no level closed and reopened */
-        struct level *lv = &b->levels[old.level];
+        struct level *lv = level_of(bk, &old);
 
         lv->shares = lv->shares - old.shares + shares;
         map_remove(b, o);
@@ -666,7 +675,26 @@ sc_book_replace(struct sc_book *b, uint64_t ref, uint64_t new_ref, uint32_t shar
 void
 sc_book_prefetch(const struct sc_book *b, uint64_t ref)
 {
-    __builtin_prefetch(&b->map[home(b, ref)]);
+    const struct order *o = &b->map[home(b, ref)];
+
+    /* and the slot after it, which a removal reads (at the end of the map the
+     * address past it: a prefetch never faults) */
+    __builtin_prefetch(o);
+    __builtin_prefetch(o + 1);
+}
+
+void
+sc_book_prefetch_book(const struct sc_book *b, uint16_t locate)
+{
+    const struct bk *bk = book_find(b, locate);
+
+    if (bk) {
+        for (unsigned s = 0; s < 2; s++) {
+            const struct side *sd = &bk->side[s];
+
+            __builtin_prefetch(sd->a + sd->n - 1);
+        }
+    }
 }
 
 void
@@ -838,10 +866,6 @@ book_empty(struct sc_book *b, struct bk *bk)
     for (unsigned s = 0; s < 2; s++) {
         struct side *sd = &bk->side[s];
 
-        for (uint32_t i = 0; i < sd->n; i++) {
-            b->levels[sd->a[i].id].orders = b->free_level;
-            b->free_level = sd->a[i].id;
-        }
         b->st.levels_live -= sd->n;
         sd->n = 0;
     }
@@ -867,7 +891,7 @@ sc_book_clear(struct sc_book *b, uint16_t locate)
     for (uint64_t i = 0; i <= b->mask && n < bk->info.stats.orders;) {
         struct order *o = &b->map[i];
 
-        if (o->level && o->book == k) {
+        if (o->book1 == k + 1) {
             map_remove(b, o);
             n++;
         } else {
@@ -911,9 +935,9 @@ sc_book_depth(const struct sc_book *b, uint16_t locate, enum sc_book_side side,
         return -ENOENT;
     sd = &bk->side[side];
     for (k = 0; k < n && k < sd->n; k++) {
-        const struct level *lv = &b->levels[sd->a[sd->n - 1 - k].id];
+        const struct level *lv = &sd->a[sd->n - 1 - k];
 
-        out[k].price = lv->price;
+        out[k].price = price_of(side, lv->key);
         out[k].orders = lv->orders;
         out[k].shares = lv->shares;
     }
@@ -942,7 +966,7 @@ sc_book_order(const struct sc_book *b, uint64_t ref, struct sc_book_order *out)
     out->priority = o->prio;
     out->price = o->price;
     out->shares = o->shares;
-    out->locate = b->books[o->book].info.locate;
+    out->locate = b->books[o->book1 - 1].info.locate;
     out->side = o->side ? SC_BOOK_ASK : SC_BOOK_BID;
     return 0;
 }
@@ -985,7 +1009,7 @@ sc_book_create(struct sc_book **bp, const struct sc_book_cfg *cfg, struct sc_err
 {
     struct sc_book *b;
     uint64_t cap;
-    size_t map_bytes, lvl_bytes, side_bytes;
+    size_t map_bytes, side_bytes, per_book;
 
     *bp = NULL;
     if (!cfg->max_orders || cfg->max_orders > MAX_ORDERS_LIMIT)
@@ -1006,26 +1030,24 @@ sc_book_create(struct sc_book **bp, const struct sc_book_cfg *cfg, struct sc_err
     if (cap < 16)
         cap = 16;
     b->mask = cap - 1;
+    b->hshift = 64 - (unsigned)__builtin_ctzll(cap) + RUN_BITS;
     map_bytes = cap * sizeof(struct order);
-    b->nlevels = cfg->max_orders + 1;
-    lvl_bytes = (size_t)b->nlevels * sizeof(struct level);
-    side_bytes = (size_t)cfg->max_books * 2 * cfg->max_levels * sizeof(struct lref);
+    /* a book: a gap, its bids, a gap, its asks; the gaps (zeroed: the
+     * sentinels) make neighbouring books' and sides' tops fall in different
+     * cache sets */
+    per_book = 2 * ((size_t)cfg->max_levels + SIDE_GAP);
+    side_bytes = (size_t)cfg->max_books * per_book * sizeof(struct level);
     b->map = sc_mem_big_alloc(map_bytes);
-    b->levels = sc_mem_big_alloc(lvl_bytes);
-    b->lrefs = sc_mem_big_alloc(side_bytes);
+    b->levels = sc_mem_big_alloc(side_bytes);
     b->books = calloc(cfg->max_books, sizeof(struct bk));
     b->loc2book = calloc(65536, sizeof(uint16_t));
-    if (!b->map || !b->levels || !b->lrefs || !b->books || !b->loc2book)
+    if (!b->map || !b->levels || !b->books || !b->loc2book)
         goto nomem;
-    b->bytes = sizeof(*b) + map_bytes + lvl_bytes + side_bytes +
-               cfg->max_books * sizeof(struct bk) + 65536 * sizeof(uint16_t);
-    /* level 0 is "none": the free list runs 1, 2, ... */
-    for (uint32_t i = 1; i < b->nlevels; i++)
-        b->levels[i].orders = i + 1 < b->nlevels ? i + 1 : 0;
-    b->free_level = b->nlevels > 1 ? 1 : 0;
+    b->bytes = sizeof(*b) + map_bytes + side_bytes + cfg->max_books * sizeof(struct bk) +
+               65536 * sizeof(uint16_t);
     for (uint32_t i = 0; i < cfg->max_books; i++) {
-        b->books[i].side[0].a = b->lrefs + (size_t)i * 2 * cfg->max_levels;
-        b->books[i].side[1].a = b->lrefs + ((size_t)i * 2 + 1) * cfg->max_levels;
+        b->books[i].side[0].a = b->levels + (size_t)i * per_book + SIDE_GAP;
+        b->books[i].side[1].a = b->levels + (size_t)i * per_book + per_book / 2 + SIDE_GAP;
     }
     *bp = b;
     return 0;
@@ -1047,7 +1069,6 @@ sc_book_destroy(struct sc_book *b)
         return;
     free(b->map);
     free(b->levels);
-    free(b->lrefs);
     free(b->books);
     free(b->loc2book);
     free(b);

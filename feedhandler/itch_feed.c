@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <seqcast/itch.h>
+#include <seqcast/proto/endian.h>
 #include <seqcast/proto/mold.h>
 
 #include "engine/compiler.h"
@@ -20,6 +21,10 @@
 #ifndef PREFETCH_AHEAD
 #define PREFETCH_AHEAD 8 /* records; 0 turns prefetching off */
 #endif
+
+/* A F E C X D U, as bits of (type - 'A') */
+#define ORDER_TYPES (1u << ('A' - 'A') | 1u << ('F' - 'A') | 1u << ('E' - 'A') | \
+                     1u << ('C' - 'A') | 1u << ('X' - 'A') | 1u << ('D' - 'A') | 1u << ('U' - 'A'))
 
 #define TYPES(T)                                                                           \
     T(S) T(R) T(H) T(Y) T(L) T(V) T(W) T(K) T(J) T(h) T(A) T(F) T(E) T(C) T(X) T(D) T(U)   \
@@ -179,20 +184,14 @@ sc_itch_feed_msg(struct sc_itch_feed *f, const void *msg, size_t len)
 static inline void
 prefetch_msg(const struct sc_itch_feed *f, const uint8_t *p, size_t len)
 {
-    uint64_t ref = 0;
+    unsigned t = (unsigned)p[0] - 'A';
 
-    switch (p[0]) {
-    case 'A': case 'F': case 'E': case 'C': case 'X': case 'D': case 'U':
-        if (len < SC_ITCH_HDR_LEN + 8)
-            return;
-        for (int i = 0; i < 8; i++)
-            ref = ref << 8 | p[SC_ITCH_HDR_LEN + i];
-        sc_book_prefetch(f->book, ref);
-        break;
-    default:
-        break;
+    if (t < 32 && (ORDER_TYPES >> t & 1) && len >= SC_ITCH_HDR_LEN + 8) {
+        sc_book_prefetch(f->book, sc_load_be64(p + SC_ITCH_HDR_LEN));
+        sc_book_prefetch_book(f->book, sc_load_be16(p + 1));
     }
 }
+
 
 int
 sc_itch_feed_mold(struct sc_itch_feed *f, const void *block, size_t len)

@@ -149,7 +149,7 @@ struct sc_book_cfg {
     uint32_t max_books;  /* instruments (1 .. 65,535) */
     uint32_t max_levels; /* price levels kept per side of each book (1 .. 2^20): every
                             level is kept, this bounds how many; memory is
-                            max_books x 2 x max_levels x 8 bytes */
+                            max_books x 2 x (max_levels + 12) x 16 bytes */
     sc_book_bbo_fn *on_bbo;       /* a book's best bid or offer changed (price or shares) */
     sc_book_trade_fn *on_trade;   /* E, C executions, and what sc_book_trade reports */
     sc_book_state_fn *on_state;   /* trading state, Reg SHO, staleness, name changed */
@@ -207,6 +207,9 @@ int sc_book_replace(struct sc_book *b, uint64_t ref, uint64_t new_ref, uint32_t 
  * it, so that the map's cache miss overlaps the work in between. A hint: no
  * effect on the books. */
 void sc_book_prefetch(const struct sc_book *b, uint64_t ref);
+/* The same for locate's book: the top price levels of both sides (where an
+ * operation's level is searched for first). */
+void sc_book_prefetch_book(const struct sc_book *b, uint16_t locate);
 
 /* Report a trade that does not change the book (P, Q, B) to on_trade, and
  * count it (per book too when t->locate names a known book). */

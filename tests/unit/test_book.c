@@ -743,3 +743,33 @@ Test(book, order_map_survives_colliding_patterns_and_a_full_drain)
     }
     sc_book_destroy(b);
 }
+
+/* The prefetch hints read, never write: known and unknown references and
+ * instruments, refs whose home slot is the map's last, leave every book,
+ * order and counter as they were. */
+Test(book, prefetch_hints_change_nothing)
+{
+    struct sc_book *b = mk(64, 4, 8);
+    struct sc_book_stats before, after;
+    struct sc_book_bbo q0, q1;
+    struct sc_book_order o;
+
+    cr_assert_eq(sc_book_add(b, 7, 11, BID, 100, 5000), 0);
+    cr_assert_eq(sc_book_add(b, 7, 12, ASK, 200, 5100), 0);
+    before = stats(b);
+    q0 = bbo(b, 7);
+    for (uint64_t r = 0; r < 4096; r++) {
+        sc_book_prefetch(b, r * UINT64_C(0x9E3779B97F4A7C15));
+        sc_book_prefetch_book(b, (uint16_t)r);
+    }
+    sc_book_prefetch(b, UINT64_MAX);
+    after = stats(b);
+    q1 = bbo(b, 7);
+    cr_assert_eq(memcmp(&before, &after, sizeof(before)), 0, "a hint changed a counter");
+    cr_assert_eq(memcmp(&q0, &q1, sizeof(q0)), 0, "a hint changed the BBO");
+    cr_assert_eq(sc_book_order(b, 11, &o), 0);
+    cr_assert_eq(o.shares, 100);
+    cr_assert_eq(sc_book_books(b, NULL, 0), 1, "a hint created a book");
+    cr_assert_eq(sc_book_bbo(b, 8, &q1), -ENOENT);
+    sc_book_destroy(b);
+}
