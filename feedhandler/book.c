@@ -293,7 +293,8 @@ level_get(struct sc_book *b, struct bk *bk, unsigned side, uint32_t price)
     lv->key = key;
     lv->orders = 0;
     lv->shares = 0;
-    sd->n++;
+    if (++sd->n > b->st.levels_side_peak)
+        b->st.levels_side_peak = sd->n;
     b->st.levels_live++;
     return lv;
 }

@@ -297,6 +297,8 @@
     X(orders_live, G, "orders", A, "orders in the books now")                              \
     X(orders_peak, G, "orders", N, "the most orders live at once")                         \
     X(levels_live, G, "levels", N, "price levels in the books now (both sides)")           \
+    X(levels_side_peak, G, "levels", N,                                                    \
+      "the most price levels one side of one book has held (max_levels: its bound)")      \
     X(books, G, "books", A, "instruments known")                                           \
     X(stale_books, G, "books", Z, "books stale now")
 

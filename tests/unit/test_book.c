@@ -193,6 +193,10 @@ Test(book, add_builds_levels_best_first_on_both_sides)
     cr_assert_eq(stats(b).adds, 7);
     cr_assert_eq(stats(b).orders_live, 7);
     cr_assert_eq(stats(b).levels_live, 6);
+    cr_assert_eq(stats(b).levels_side_peak, 3, "3 levels a side at most");
+    cr_assert_eq(sc_book_delete(b, 7), 0);
+    cr_assert_eq(stats(b).levels_side_peak, 3, "a peak stays when the side shrinks");
+    cr_assert_eq(sc_book_add(b, 7, 7, BID, 5, 10010), 0);
     cr_assert_eq(stats(b).books, 1);
     cr_assert_eq(sc_book_bbo(b, 8, &q), -ENOENT);
     cr_assert_eq(sc_book_depth(b, 8, BID, NULL, 0), -ENOENT);
