@@ -281,13 +281,25 @@ struct sc_itch_msg {
     };
 };
 
-/* Decode one message of exactly len bytes.
+/* Decode one message of exactly len bytes. Only buf[0..len) is read.
  * @return len (> 0), or SC_PERR_SHORT (len 0, or fewer bytes than the type's
  *         length: a truncated message), SC_PERR_TYPE (not an ITCH 5.0 type),
- *         SC_PERR_LENGTH (more bytes than the type's length). On an error *m is
- *         unspecified.
+ *         SC_PERR_LENGTH (more bytes than the type's length). On success every
+ *         field of the type is set, and so are the bytes of *m the type does not
+ *         use, to zero on the vector path (see sc_itch_decode_impl) and left as
+ *         they were on the portable one. On an error *m is unspecified.
  */
 int sc_itch_decode(const uint8_t *buf, size_t len, struct sc_itch_msg *m);
+
+/* sc_itch_decode without its vector path: the type switch, on every machine.
+ * Same results and same fields; bytes *m's type does not use are not written.
+ * For comparisons (tests, benchmarks); sc_itch_decode picks the faster one. */
+int sc_itch_decode_portable(const uint8_t *buf, size_t len, struct sc_itch_msg *m);
+
+/* The path sc_itch_decode takes on this machine: "avx512vbmi" (x86-64 with
+ * AVX-512 VBMI: one byte permutation per message, no branch on the type) or
+ * "portable" (the type switch). */
+const char *sc_itch_decode_impl(void);
 
 /* Encode m->type's fields. Members the type does not carry (A's mpid, E's
  * printable and price) are ignored.
