@@ -2,7 +2,7 @@
  * on one core: every message of a file in NASDAQ's framing (2-byte big-endian
  * length, then the message) decoded, nothing applied.
  *
- *   build/bench/itch_parse FILE [--passes N]
+ *   build/bench/itch_parse FILE [--passes N] [--portable]
  *
  * The whole file is read into memory first (not timed). Each pass walks the
  * records and decodes every message into one struct sc_itch_msg, timed on the
@@ -13,8 +13,12 @@
  * the symbol of R H Y ...; only the one defined byte of S and W) are folded
  * into a checksum that is printed; it is the same in every pass.
  *
- * Output, one JSON line: msgs, bad (messages that did not decode), msgs_per_s
- * and ns_per_msg (the median pass), best_msgs_per_s, passes, checksum.
+ * --portable times sc_itch_decode_portable (the type switch) instead of
+ * sc_itch_decode (its vector path where the CPU has one).
+ *
+ * Output, one JSON line: decode (the path timed: sc_itch_decode_impl, or
+ * "portable"), msgs, bad (messages that did not decode), msgs_per_s and
+ * ns_per_msg (the median pass), best_msgs_per_s, passes, checksum.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,9 +50,12 @@ cmp_double(const void *a, const void *b)
 /* The defined bytes of the body's first 8 (S and W carry one byte there). */
 static uint64_t body_mask[256];
 
-/* One pass: every record of buf decoded; the checksum of what was decoded. */
-static uint64_t
-pass(const uint8_t *buf, size_t len, uint64_t *bad)
+typedef int decode_fn(const uint8_t *buf, size_t len, struct sc_itch_msg *m);
+
+/* One pass: every record of buf decoded; the checksum of what was decoded.
+ * Inlined into its two callers, each with its decode called directly. */
+static inline __attribute__((always_inline)) uint64_t
+pass(const uint8_t *buf, size_t len, uint64_t *bad, decode_fn *decode)
 {
     const uint8_t *p = buf, *end = buf + len;
     struct sc_itch_msg m;
@@ -60,7 +67,7 @@ pass(const uint8_t *buf, size_t len, uint64_t *bad)
 
         if ((size_t)(end - p) < 2 + l)
             break;
-        if (sc_itch_decode(p + 2, l, &m) < 0) {
+        if (decode(p + 2, l, &m) < 0) {
             nbad++;
         } else {
             memcpy(&body, &m.add, sizeof(body));
@@ -74,24 +81,38 @@ pass(const uint8_t *buf, size_t len, uint64_t *bad)
     return sum;
 }
 
+static __attribute__((noinline)) uint64_t
+pass_decode(const uint8_t *buf, size_t len, uint64_t *bad)
+{
+    return pass(buf, len, bad, sc_itch_decode);
+}
+
+static __attribute__((noinline)) uint64_t
+pass_portable(const uint8_t *buf, size_t len, uint64_t *bad)
+{
+    return pass(buf, len, bad, sc_itch_decode_portable);
+}
+
 int
 main(int argc, char **argv)
 {
     static const struct option lo[] = {
         { "passes", required_argument, NULL, 'n' },
+        { "portable", no_argument, NULL, 'p' },
         { 0, 0, 0, 0 },
     };
-    int passes = 7, c;
+    int passes = 7, portable = 0, c;
 
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case 'n': passes = atoi(optarg); break;
+        case 'p': portable = 1; break;
         default: goto usage;
         }
     }
     if (optind != argc - 1 || passes < 1) {
     usage:
-        fprintf(stderr, "usage: %s FILE [--passes N]\n", argv[0]);
+        fprintf(stderr, "usage: %s FILE [--passes N] [--portable]\n", argv[0]);
         return 2;
     }
 
@@ -129,7 +150,7 @@ main(int argc, char **argv)
         return fprintf(stderr, "itch_parse: out of memory\n"), 1;
     for (int i = 0; i < passes; i++) {
         double t0 = cpu_s();
-        uint64_t s = pass(buf, used, &bad);
+        uint64_t s = portable ? pass_portable(buf, used, &bad) : pass_decode(buf, used, &bad);
         t[i] = cpu_s() - t0;
         if (i > 0 && s != sum)
             return fprintf(stderr, "itch_parse: checksum differs between passes\n"), 1;
@@ -138,9 +159,10 @@ main(int argc, char **argv)
     qsort(t, (size_t)passes, sizeof(*t), cmp_double);
     double med = t[(passes - 1) / 2], best = t[0];
 
-    printf("{\"msgs\": %llu, \"bad\": %llu, \"msgs_per_s\": %.0f, \"ns_per_msg\": %.2f, "
+    printf("{\"decode\": \"%s\", \"msgs\": %llu, \"bad\": %llu, \"msgs_per_s\": %.0f, \"ns_per_msg\": %.2f, "
            "\"best_msgs_per_s\": %.0f, \"passes\": %d, \"checksum\": \"%016llx\"}\n",
-           (unsigned long long)msgs, (unsigned long long)bad, msgs / med, med * 1e9 / msgs,
+           portable ? "portable" : sc_itch_decode_impl(), (unsigned long long)msgs,
+           (unsigned long long)bad, msgs / med, med * 1e9 / msgs,
            msgs / best, passes, (unsigned long long)sum);
     free(t);
     free(buf);
