@@ -16,11 +16,12 @@
  * trims a symbol.
  *
  * Speed: sc_itch_decode is one table look-up (length by type) and one comparison,
- * then, on x86-64 with AVX-512 VBMI, one masked load of the message, one byte
+ * then, on x86-64 with AVX-512 VBMI, a masked load of the message's bytes, a byte
  * permutation by the type's map (every field is some of the message's bytes, in
- * some order) and one 64-byte store: nothing branches on the type, so a mix of
- * types costs what one type does. Elsewhere (sc_itch_decode_portable) a switch on
- * the type does the field loads; on a real mix it mispredicts on most messages.
+ * some order) and a store of the 64-byte struct: nothing branches on the type, so
+ * a mix of types costs what one type does. Elsewhere (sc_itch_decode_portable) a
+ * switch on the type does the field loads; on a real mix it mispredicts on most
+ * messages.
  * A consumer that dispatches on the type itself can use sc_itch_msg_len() to check a
  * message and then read only the fields it needs.
  */
