@@ -9,6 +9,11 @@
 # the books and the memory its tables took (sized once, at start, from
 # --max-orders/--max-books/--max-levels: the figure per configured order is
 # what an operator sizes by).
+#
+# Parse-only (its own block below): the ITCH codec alone, bench/itch_parse on
+# the same kind of day (1,000 symbols) held in memory, every message decoded
+# (sc_itch_decode, and sc_itch_decode_portable beside it), the median of 7
+# passes on CPU time; the row is the median of BENCH_FH_REPS runs, pinned.
 set -u
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,6 +60,47 @@ for syms in 100 1000 8000; do
         "$(sort -n "$tmp/runs" | awk '{ printf("%s%.1fM", NR > 1 ? " / " : "", $1 / 1e6) }')" >>"$tmp/results"
 done
 
+# ---- parse-only: the codec alone (bench/itch_parse), 1,000 symbols
+: >"$tmp/parse.json"
+: >"$tmp/parse.md"
+if "$B/seqcast-itchgen" --messages "$N" --symbols 1000 --seed 7 --output "$tmp/day.itch" \
+    >/dev/null 2>"$tmp/gen.err"; then
+    for mode in decode portable; do
+        : >"$tmp/runs"
+        for rep in $(seq 1 "$REPS"); do
+            if "${PIN[@]}" "$out/itch_parse" "$tmp/day.itch" $([ $mode = portable ] && echo --portable) \
+                >"$tmp/p.json" 2>"$tmp/p.err" && [ "$(jget "$tmp/p.json" bad)" = 0 ]; then
+                echo "$(jget "$tmp/p.json" msgs_per_s) $rep" >>"$tmp/runs"
+                cp "$tmp/p.json" "$tmp/p-$mode-$rep.json"
+            else
+                rc=1
+                echo "itch_parse ($mode), run $rep failed: $(head -3 "$tmp/p.err")" >&2
+            fi
+        done
+        [ -s "$tmp/runs" ] || continue
+        med=$(sort -n "$tmp/runs" | awk '{ a[NR] = $2 } END { print a[int((NR + 1) / 2)] }')
+        cp "$tmp/p-$mode-$med.json" "$tmp/p-$mode.json"
+        sort -n "$tmp/runs" | awk '{ printf("%s%.1fM", NR > 1 ? " / " : "", $1 / 1e6) }' >"$tmp/runs-$mode"
+    done
+    if [ -s "$tmp/p-decode.json" ]; then
+        f=$tmp/p-decode.json
+        pm=$([ -s "$tmp/p-portable.json" ] && jget "$tmp/p-portable.json" msgs_per_s || echo 0)
+        printf '{"system": "seqcast", "test": "parse-only", "decode": "%s", "symbols": 1000, "msgs": %s, "msgs_per_s": %s, "ns_per_msg": %s, "runs": "%s", "portable_msgs_per_s": %s, "portable_ns_per_msg": %s, "portable_runs": "%s"}\n' \
+            "$(jget "$f" decode)" "$(jget "$f" msgs)" "$(jget "$f" msgs_per_s)" "$(jget "$f" ns_per_msg)" \
+            "$(cat "$tmp/runs-decode")" "$pm" \
+            "$([ -s "$tmp/p-portable.json" ] && jget "$tmp/p-portable.json" ns_per_msg || echo 0)" \
+            "$(cat "$tmp/runs-portable" 2>/dev/null)" >"$tmp/parse.json"
+        awk "$JAWK"'{ printf("\nParse-only: sc_itch_decode alone (bench/itch_parse) on the day of 1,000 symbols held in memory, every message decoded, the median of 7 passes on CPU time, the median of '"$REPS"' runs: %.1fM msg/s, %s ns/msg (runs %s; path %s). The portable type switch (sc_itch_decode_portable): %.1fM msg/s, %s ns/msg (runs %s).\n\n* ITCH parse-only: %.1f M msg/s (target ≥ 100 M msg/s: %s)\n",
+            j("msgs_per_s") / 1e6, j("ns_per_msg"), j("runs"), j("decode"), j("portable_msgs_per_s") / 1e6,
+            j("portable_ns_per_msg"), j("portable_runs"), j("msgs_per_s") / 1e6,
+            j("msgs_per_s") + 0 >= 100e6 ? "holds" : "does not hold") }' "$tmp/parse.json" >"$tmp/parse.md"
+    fi
+else
+    rc=1
+    cat "$tmp/gen.err" >&2
+fi
+# ---- end of parse-only
+
 {
 echo "A seqcast-itchgen day of $N messages (seed 7), read from the page cache by seqcast-feedhandler --input$([ ${#PIN[@]} -gt 0 ] && echo ", pinned to one vCPU"); the median of $REPS runs. Tables sized at start for $MAXO orders, $MAXB books and $MAXL levels a side."
 echo
@@ -66,6 +112,7 @@ awk "$JAWK"'{ printf("| %s | %s | %.1fM | %s | %s | %s | %s (%s) | %s | %.0f MB 
 echo
 awk "$JAWK"'{ if (j("symbols") == 1000) printf("* book build, 1,000 symbols: %.1f M msg/s (target ≥ 25 M msg/s: %s)\n",
     j("msgs_per_s") / 1e6, j("msgs_per_s") + 0 >= 25e6 ? "holds" : "does not hold") }' "$tmp/results"
+cat "$tmp/parse.md"
 } | tee "$out/feedhandler-table.md"
-{ echo "["; paste -sd, "$tmp/results"; echo "]"; } >"$out/feedhandler.json"
+{ echo "["; cat "$tmp/results" "$tmp/parse.json" | paste -sd,; echo "]"; } >"$out/feedhandler.json"
 exit $rc

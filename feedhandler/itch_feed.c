@@ -100,15 +100,16 @@ trade(struct sc_itch_feed *f, const struct sc_itch_msg *m)
     sc_book_trade(f->book, &t);
 }
 
-void
-sc_itch_feed_apply(struct sc_itch_feed *f, const struct sc_itch_msg *m)
+/* m (f->cur) of type `type`: the caller's copy of m->type, from a register
+ * or the message's first byte, so that dispatching on it need not wait for
+ * the decoder's stores to m */
+static inline void
+apply(struct sc_itch_feed *f, const struct sc_itch_msg *m, uint8_t type)
 {
     struct sc_book *b = f->book;
 
-    if (m != &f->cur)
-        f->cur = *m;
-    f->by_type[m->type]++;
-    switch (m->type) {
+    f->by_type[type]++;
+    switch (type) {
     case SC_ITCH_ADD_ORDER:
     case SC_ITCH_ADD_ORDER_MPID:
         /* a side neither B nor S goes to the book as such: refused and counted there */
@@ -160,6 +161,14 @@ sc_itch_feed_apply(struct sc_itch_feed *f, const struct sc_itch_msg *m)
     }
 }
 
+void
+sc_itch_feed_apply(struct sc_itch_feed *f, const struct sc_itch_msg *m)
+{
+    if (m != &f->cur)
+        f->cur = *m;
+    apply(f, &f->cur, f->cur.type);
+}
+
 static int
 bad(struct sc_itch_feed *f, int rc)
 {
@@ -172,11 +181,13 @@ int
 sc_itch_feed_msg(struct sc_itch_feed *f, const void *msg, size_t len)
 {
     int rc = sc_itch_decode(msg, len, &f->cur);
+    uint8_t type;
 
     if (unlikely(rc < 0))
         return bad(f, rc);
-    sc_itch_feed_apply(f, &f->cur);
-    return f->cur.type;
+    type = *(const uint8_t *)msg;
+    apply(f, &f->cur, type);
+    return type;
 }
 
 /* The order map's slot of the message at p (len bytes), for the types that

@@ -2,7 +2,9 @@
  * file format (2-byte length, message, ...) and as a MoldUDP64 block. For every
  * message: an accepted one re-encodes byte-identical and is exactly its type's
  * length; a rejected one gets exactly the class its length and type call for
- * (SHORT, TYPE or LENGTH), a known codec class. */
+ * (SHORT, TYPE or LENGTH), a known codec class; and the portable decode gives
+ * the same result and the same fields as sc_itch_decode (its vector path where
+ * the CPU has one). */
 #include <string.h>
 
 #include <seqcast/proto/endian.h>
@@ -14,9 +16,11 @@ static void
 check(const uint8_t *b, size_t n)
 {
     uint8_t out[SC_ITCH_MAX_LEN + 1];
-    struct sc_itch_msg m;
+    struct sc_itch_msg m, mp;
     int rc = sc_itch_decode(b, n, &m);
     unsigned want = n ? sc_itch_msg_len(b[0]) : 0;
+
+    FUZZ_CHECK(sc_itch_decode_portable(b, n, &mp) == rc);
 
     if (rc < 0)
         FUZZ_CHECK(sc_perr_name(rc) != NULL);
@@ -39,6 +43,9 @@ check(const uint8_t *b, size_t n)
         FUZZ_CHECK(sc_itch_encode(out, sizeof(out), &m) == (int)n);
         FUZZ_CHECK(memcmp(out, b, n) == 0);
         FUZZ_CHECK(out[n] == 0xEE);
+        memset(out, 0xEE, sizeof(out));
+        FUZZ_CHECK(sc_itch_encode(out, sizeof(out), &mp) == (int)n);
+        FUZZ_CHECK(memcmp(out, b, n) == 0);
     }
 }
 

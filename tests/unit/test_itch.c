@@ -8,7 +8,11 @@
  * values chosen so that every field of a message differs from its neighbours
  * (a field read at the wrong offset or width gets another value). */
 #include <criterion/criterion.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <seqcast/proto/itch.h>
 #include "tests/support/testutil.h"
@@ -746,4 +750,92 @@ Test(itch, random_bodies_round_trip)
             cr_assert_arr_eq(out, b, n, "%c round %d", b[0], r);
         }
     }
+}
+
+/* ---------------------------------------------------------------- the two paths */
+
+/* sc_itch_decode (the vector path where the CPU has it) and the portable switch
+ * agree on every result and every field: each type byte, each length up to
+ * past the longest, random bodies. On the vector path the whole struct is
+ * compared (bytes a type does not use are zero there, and left zero by the
+ * portable decode in a zeroed struct); on a portable-only machine the two are
+ * one function and this is the round trip again. */
+Test(itch, decode_paths_agree)
+{
+    bool vec = strcmp(sc_itch_decode_impl(), "portable") != 0;
+    uint64_t s = 0x2545F4914F6CDD1Du;
+    uint8_t b[SC_ITCH_MAX_LEN + 4], out[SC_ITCH_MAX_LEN];
+    struct sc_itch_msg mv, mp;
+    unsigned ok = 0;
+
+    for (int r = 0; r < 40; r++) {
+        for (int t = 0; t < 256; t++) {
+            for (size_t len = 0; len <= sizeof(b); len++) {
+                for (size_t k = 0; k < sizeof(b); k++)
+                    b[k] = (uint8_t)tu_rand(&s);
+                b[0] = (uint8_t)t;
+                memset(&mv, 0xA5, sizeof(mv));
+                memset(&mp, 0, sizeof(mp));
+                int rv = sc_itch_decode(b, len, &mv), rp = sc_itch_decode_portable(b, len, &mp);
+                cr_assert_eq(rv, rp, "type 0x%02x len %zu: %d vs portable %d", t, len, rv, rp);
+                if (rv < 0)
+                    continue;
+                ok++;
+                if (vec) {
+                    cr_assert_arr_eq(&mv, &mp, sizeof(mv), "%c: the struct differs", t);
+                } else {
+                    cr_assert_eq(sc_itch_encode(out, sizeof(out), &mp), (int)len);
+                    cr_assert_arr_eq(out, b, len);
+                }
+            }
+        }
+    }
+    cr_assert_eq(ok, 40 * SC_ITCH_NTYPES);
+}
+
+/* sc_itch_decode_impl names the path sc_itch_decode takes: the vector path
+ * zeroes what a type does not use, the portable one leaves it. */
+Test(itch, decode_impl_names_the_path)
+{
+    const char *impl = sc_itch_decode_impl();
+    struct sc_itch_msg m;
+    uint8_t rest[sizeof(m)];
+
+    cr_assert(strcmp(impl, "avx512vbmi") == 0 || strcmp(impl, "portable") == 0, "%s", impl);
+    memset(&m, 0xA5, sizeof(m));
+    cr_assert_eq(sc_itch_decode(msg_S, sizeof(msg_S), &m), (int)sizeof(msg_S));
+    cr_assert_eq(m.system_event.event_code, 'O');
+    memset(rest, strcmp(impl, "portable") == 0 ? 0xA5 : 0, sizeof(rest));
+    size_t after = offsetof(struct sc_itch_msg, system_event.event_code) + 1;
+    cr_assert_arr_eq((uint8_t *)&m + after, rest, sizeof(m) - after, "%s", impl);
+}
+
+/* Only the message's bytes are read: every type decodes (on both paths) with
+ * its first byte at the start of a page that follows an unreadable page, and
+ * its last byte at the end of a page that precedes one. A read outside
+ * [buf, buf + len) faults. */
+Test(itch, decode_reads_only_the_message)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    uint8_t *map = mmap(NULL, (size_t)pg * 3, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                        -1, 0);
+    struct sc_itch_msg m;
+
+    cr_assert_neq(map, MAP_FAILED);
+    cr_assert_eq(mprotect(map, (size_t)pg, PROT_NONE), 0);
+    cr_assert_eq(mprotect(map + 2 * pg, (size_t)pg, PROT_NONE), 0);
+    for (size_t i = 0; i < NVECS; i++) {
+        size_t n = vecs[i].len;
+        uint8_t *first = map + pg, *last = map + 2 * pg - n;
+
+        memcpy(first, vecs[i].b, n);
+        cr_assert_eq(sc_itch_decode(first, n, &m), (int)n, "%c", vecs[i].type);
+        cr_assert_eq(sc_itch_decode_portable(first, n, &m), (int)n, "%c", vecs[i].type);
+        memcpy(last, vecs[i].b, n);
+        cr_assert_eq(sc_itch_decode(last, n, &m), (int)n, "%c", vecs[i].type);
+        cr_assert_eq(sc_itch_decode_portable(last, n, &m), (int)n, "%c", vecs[i].type);
+        memcpy(last + 1, vecs[i].b, n - 1); /* cut short at the page's end */
+        cr_assert_eq(sc_itch_decode(last + 1, n - 1, &m), SC_PERR_SHORT, "%c", vecs[i].type);
+    }
+    munmap(map, (size_t)pg * 3);
 }

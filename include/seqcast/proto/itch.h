@@ -15,10 +15,15 @@
  * char arrays of the wire's raw bytes (space-padded, no NUL); sc_itch_stock_str()
  * trims a symbol.
  *
- * Speed: sc_itch_decode is one table look-up (length by type) and one comparison
- * before the field loads; the type switch is the only other branch. A consumer that
- * dispatches on the type itself can use sc_itch_msg_len() to check a message and then
- * read only the fields it needs.
+ * Speed: sc_itch_decode is one table look-up (length by type) and one comparison,
+ * then, on x86-64 with AVX-512 VBMI, a masked load of the message's bytes, a byte
+ * permutation by the type's map (every field is some of the message's bytes, in
+ * some order) and a store of the 64-byte struct: nothing branches on the type, so
+ * a mix of types costs what one type does. Elsewhere (sc_itch_decode_portable) a
+ * switch on the type does the field loads; on a real mix it mispredicts on most
+ * messages.
+ * A consumer that dispatches on the type itself can use sc_itch_msg_len() to check a
+ * message and then read only the fields it needs.
  */
 #ifndef SC_PROTO_ITCH_H
 #define SC_PROTO_ITCH_H
@@ -281,13 +286,25 @@ struct sc_itch_msg {
     };
 };
 
-/* Decode one message of exactly len bytes.
+/* Decode one message of exactly len bytes. Only buf[0..len) is read.
  * @return len (> 0), or SC_PERR_SHORT (len 0, or fewer bytes than the type's
  *         length: a truncated message), SC_PERR_TYPE (not an ITCH 5.0 type),
- *         SC_PERR_LENGTH (more bytes than the type's length). On an error *m is
- *         unspecified.
+ *         SC_PERR_LENGTH (more bytes than the type's length). On success every
+ *         field of the type is set, and so are the bytes of *m the type does not
+ *         use, to zero on the vector path (see sc_itch_decode_impl) and left as
+ *         they were on the portable one. On an error *m is unspecified.
  */
 int sc_itch_decode(const uint8_t *buf, size_t len, struct sc_itch_msg *m);
+
+/* sc_itch_decode without its vector path: the type switch, on every machine.
+ * Same results and same fields; bytes *m's type does not use are not written.
+ * For comparisons (tests, benchmarks); sc_itch_decode picks the faster one. */
+int sc_itch_decode_portable(const uint8_t *buf, size_t len, struct sc_itch_msg *m);
+
+/* The path sc_itch_decode takes on this machine: "avx512vbmi" (x86-64 with
+ * AVX-512 VBMI: one byte permutation per message, no branch on the type) or
+ * "portable" (the type switch). */
+const char *sc_itch_decode_impl(void);
 
 /* Encode m->type's fields. Members the type does not carry (A's mpid, E's
  * printable and price) are ignored.
