@@ -8,7 +8,9 @@
 # summary gives the rate (first to last message), the live orders at the end,
 # the books and the memory its tables took (sized once, at start, from
 # --max-orders/--max-books/--max-levels: the figure per configured order is
-# what an operator sizes by).
+# what an operator sizes by). Then one run more with the tables sized to the
+# day (its peak of live orders, its books, the most levels a side held): the
+# memory the day needs, and per live order.
 #
 # Parse-only (its own block below): the ITCH codec alone, bench/itch_parse on
 # the same kind of day (1,000 symbols) held in memory, every message decoded
@@ -52,12 +54,28 @@ for syms in 100 1000 8000; do
     [ -s "$tmp/runs" ] || continue
     med=$(sort -n "$tmp/runs" | awk '{ a[NR] = $2 } END { print a[int((NR + 1) / 2)] }')
     f=$tmp/r$med.json
-    printf '{"system": "seqcast-feedhandler", "test": "book-build", "symbols": %s, "msgs": %s, "msgs_per_s": %s, "ns_per_msg": %.1f, "live_orders": %s, "orders_peak": %s, "books": %s, "memory_bytes": %s, "max_orders": %s, "bbo_updates": %s, "runs": "%s"}\n' \
+    # memory for the day: the tables sized to what it needed (its peak of live
+    # orders, its books, the most levels one side held), the same books built
+    fo=$(jget "$f" orders_peak) fb=$(jget "$f" books) fl=$(jget "$f" levels_side_peak)
+    fit_mem=0 fit_rate=0
+    if "${PIN[@]}" "$B/seqcast-feedhandler" --input "$tmp/day.itch" --quiet --max-orders "$fo" \
+        --max-books "$fb" --max-levels "$fl" >"$tmp/fit.json" 2>"$tmp/fit.err" &&
+        [ "$(jget "$tmp/fit.json" unknown_refs)" = 0 ] && [ "$(jget "$tmp/fit.json" orders_full)" = 0 ] &&
+        [ "$(jget "$tmp/fit.json" levels_full)" = 0 ] && [ "$(jget "$tmp/fit.json" books_full)" = 0 ] &&
+        [ "$(jget "$tmp/fit.json" bbo_updates)" = "$(jget "$f" bbo_updates)" ] &&
+        [ "$(jget "$tmp/fit.json" live_orders)" = "$(jget "$f" live_orders)" ]; then
+        fit_mem=$(jget "$tmp/fit.json" memory_bytes) fit_rate=$(jget "$tmp/fit.json" msgs_per_s)
+    else
+        rc=1
+        echo "feedhandler: $syms symbols, tables sized to the day ($fo orders, $fb books, $fl levels): not the same books: $(head -3 "$tmp/fit.err")" >&2
+    fi
+    printf '{"system": "seqcast-feedhandler", "test": "book-build", "symbols": %s, "msgs": %s, "msgs_per_s": %s, "ns_per_msg": %.1f, "live_orders": %s, "orders_peak": %s, "books": %s, "memory_bytes": %s, "max_orders": %s, "bbo_updates": %s, "runs": "%s", "levels_side_peak": %s, "fit_memory_bytes": %s, "fit_msgs_per_s": %s}\n' \
         "$syms" "$(jget "$f" messages)" "$(jget "$f" msgs_per_s)" \
         "$(awk -v r="$(jget "$f" msgs_per_s)" 'BEGIN { print (r > 0 ? 1e9 / r : 0) }')" \
-        "$(jget "$f" live_orders)" "$(jget "$tmp/gen.json" orders_peak)" "$(jget "$f" books)" \
+        "$(jget "$f" live_orders)" "$fo" "$(jget "$f" books)" \
         "$(jget "$f" memory_bytes)" $MAXO "$(jget "$f" bbo_updates)" \
-        "$(sort -n "$tmp/runs" | awk '{ printf("%s%.1fM", NR > 1 ? " / " : "", $1 / 1e6) }')" >>"$tmp/results"
+        "$(sort -n "$tmp/runs" | awk '{ printf("%s%.1fM", NR > 1 ? " / " : "", $1 / 1e6) }')" \
+        "$fl" "$fit_mem" "$fit_rate" >>"$tmp/results"
 done
 
 # ---- parse-only: the codec alone (bench/itch_parse), 1,000 symbols
@@ -109,6 +127,14 @@ echo "|---|---|---|---|---|---|---|---|---|---|"
 awk "$JAWK"'{ printf("| %s | %s | %.1fM | %s | %s | %s | %s (%s) | %s | %.0f MB | %.0f |\n", j("symbols"), j("msgs"),
     j("msgs_per_s") / 1e6, j("ns_per_msg"), j("runs"), j("books"), j("live_orders"), j("orders_peak"),
     j("bbo_updates"), j("memory_bytes") / 1e6, j("memory_bytes") / j("max_orders")) }' "$tmp/results"
+echo
+echo "Memory for the day: the same day again with the tables sized to what it needed -- its peak of live orders (--max-orders), its books, the most levels one side of a book held (--max-levels) -- and the same books built (BBO updates and live orders equal, nothing refused). Per live order: that memory over the peak of live orders (the order map at load <= 0.7, rounded up to a power of two, and every book's two level arrays)."
+echo
+echo "| symbols | peak live orders | books | levels a side (most) | memory | bytes per live order (peak) | msgs/s with these tables |"
+echo "|---|---|---|---|---|---|---|"
+awk "$JAWK"'{ printf("| %s | %s | %s | %s | %.1f MB | %.0f | %.1fM |\n", j("symbols"), j("orders_peak"), j("books"),
+    j("levels_side_peak"), j("fit_memory_bytes") / 1e6, j("orders_peak") > 0 ? j("fit_memory_bytes") / j("orders_peak") : 0,
+    j("fit_msgs_per_s") / 1e6) }' "$tmp/results"
 echo
 awk "$JAWK"'{ if (j("symbols") == 1000) printf("* book build, 1,000 symbols: %.1f M msg/s (target ≥ 25 M msg/s: %s)\n",
     j("msgs_per_s") / 1e6, j("msgs_per_s") + 0 >= 25e6 ? "holds" : "does not hold") }' "$tmp/results"
