@@ -69,7 +69,9 @@ transfer() {
     fi
     if [ "$st" -ne 0 ] && [ "$sys" = seqcast ]; then
         rc=1
-        echo "throughput: seqcast $fr $size B over $where lost or duplicated data" >&2
+        echo "throughput: seqcast $fr $size B over $where (${extra[*]}) lost or duplicated data:" \
+            "$(grep -o '"received": [0-9]*' "$tmp/r.json" | head -1) of $n; the receiver's and sender's last words:" >&2
+        tail -3 "$tmp/r.json.err" "$tmp/r.json.send.err" 2>/dev/null | sed 's/^/#   /' >&2
     fi
     grep '^{' "$tmp/r.json" | tail -1 >>"$RES"
 }
