@@ -52,6 +52,8 @@ struct app {
     unsigned nwanted;
     uint64_t delivered, loss_events, lost_msgs, late_joins;
     unsigned sources_up, sources_down, fins;
+    int join;           /* the last source's join (SC_JOIN_*) */
+    bool first_checked; /* its first message looked at */
     uint64_t t_first, t_last;
 };
 
@@ -249,9 +251,20 @@ on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, si
     struct app *a = ctx;
 
     (void)src;
-    (void)seq;
     if (!a->delivered++)
         a->t_first = sc_clock_now();
+    /* A source joined by recovering its window (or asking from message 1)
+     * whose first message is not message 1: what came before is not here. */
+    if (!a->first_checked) {
+        a->first_checked = true;
+        if (seq > 1 && (a->join == SC_JOIN_WINDOW || a->join == SC_JOIN_FIRST)) {
+            a->late_joins++;
+            sc_itch_feed_loss(a->feed, 1, seq - 1);
+            fprintf(stderr, "seqcast-feedhandler: source %s joined at message %llu: "
+                    "messages 1..%llu are not here, every book is stale\n", src->name,
+                    (unsigned long long)seq, (unsigned long long)(seq - 1));
+        }
+    }
     sc_itch_feed_msg(a->feed, msg, len);
 }
 
@@ -263,6 +276,8 @@ on_event(void *ctx, const struct sc_sub_event *ev)
     switch (ev->type) {
     case SC_EV_SOURCE_UP:
         a->sources_up++;
+        a->join = ev->up.join;
+        a->first_checked = false;
         if (ev->up.join == SC_JOIN_LIVE) { /* what came before is not here: a gap */
             a->late_joins++;
             sc_itch_feed_loss(a->feed, 1, UINT64_MAX);
@@ -428,9 +443,10 @@ usage(FILE *out)
             "\"bid\", \"bid_shares\", \"bid_orders\", \"ask\", ..., \"stale\"}; trades (E, C, P, Q,\n"
             "B): {\"type\": \"trade\", \"kind\", \"price\", \"shares\", \"side\", \"match\", ...};\n"
             "prices in dollars, 4 decimals. A loss the transport cannot repair marks every\n"
-            "book stale. Ends at the end of the input (a live source's end of session),\n"
-            "--timeout or SIGINT; prints a JSON summary last. A progress bar goes to stderr\n"
-            "when it is a terminal and the input a file.\n"
+            "book stale, and so does joining a live channel after its message 1 (late_join:\n"
+            "live, or a window that no longer holds it). Ends at the end of the input (a live\n"
+            "source's end of session), --timeout or SIGINT; prints a JSON summary last. A\n"
+            "progress bar goes to stderr when it is a terminal and the input a file.\n"
             "Exit status: 0 when the input was read whole with no loss; 1 otherwise; 2 bad usage.\n"
             "Example:  seqcast-feedhandler --input day.itch --symbols AAPL --depth 5 --quiet\n",
             MAX_DEPTH);

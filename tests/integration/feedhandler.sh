@@ -9,9 +9,11 @@
 #   7-8. the same across network namespaces with 2 % nftables loss on the publisher's
 #        link, PGM and MoldUDP64: every loss repaired, the same books.
 #   9.   seqcast-itchgen's day (200,000 messages, 20 symbols) -> seqcast-pub (MoldUDP64)
-#        -> 2 % loss -> seqcast-feedhandler: the books seqcast-feedhandler --input builds.
+#        -> 2 % loss -> seqcast-feedhandler: the books seqcast-feedhandler --input builds;
+#   10.  a feed handler that joins late by recovering the publisher's window (a window of 64
+#        packets: message 1 long gone) says every book is stale, and exits 1.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "seqcast-feedhandler" 9
+. "$(dirname "$0")/../support/tap.sh" "seqcast-feedhandler" 10
 N=30000
 F=$tmp/day.itch
 "$ROOT/$BUILD/tests/itch_file" "$F" $N 7 || skip_all "tests/itch_file not built"
@@ -78,6 +80,23 @@ for proto in pgm moldudp64; do
     check "  --pcap of the publisher's capture: the same books, $(field "$tmp/$proto.cap.json" msgs) messages (exit $rc)" $r
     [ $r -eq 0 ] || sed 's/^/# /' "$tmp/$proto.cap.err" | head -5
 done
+
+# --- 10. a late join from the window, which no longer holds message 1
+P=$((P + 1))
+CH=(--set protocol=pgm --group 239.198.19.$((P % 200 + 20)):$P)
+"$B/seqcast-pub" "${CH[@]}" --interface 127.0.0.1 --input "$F" --rate 10000 --set window.packets=64 \
+    --set window.time=1s --linger 0.5 >"$tmp/late.pub.json" 2>"$tmp/late.pub.err" &
+pub=$!
+sleep 1.2
+"$B/seqcast-feedhandler" "${CH[@]}" --set late_join=window --interface 127.0.0.1 "${FH[@]}" \
+    --timeout 30 >"$tmp/late.json" 2>"$tmp/late.err"
+rc=$?
+wait $pub
+nb=$(books "$tmp/late.json" | wc -l)
+[ $rc -eq 1 ] && [ "$nb" -gt 0 ] && [ "$(field "$tmp/late.json" stale_books)" = "$nb" ] &&
+    grep -q "joined at message" "$tmp/late.err"; r=$?
+check "a late join from a window that no longer holds message 1: $(field "$tmp/late.json" stale_books) of $nb books stale ($(grep -o 'joined at message [0-9]*' "$tmp/late.err" | head -1), exit $rc)" $r
+[ $r -eq 0 ] || sed 's/^/# /' "$tmp/late.err" | head -5
 
 # --- 7-8. namespaces, 2 % loss on the publisher's link
 netns_pair "sfh$$" 198.18.23
