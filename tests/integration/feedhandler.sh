@@ -6,12 +6,12 @@
 #   3-6. seqcast-pub --input FILE on loopback, PGM (framing batched) and MoldUDP64, into a
 #        live seqcast-feedhandler: its final books (--depth 10 at the end) equal the
 #        reference's; and --pcap of the publisher's capture (--record) gives them too;
-#   7-8. the same across network namespaces with 2 % nftables loss on the publisher's
-#        link, PGM and MoldUDP64: every loss repaired, the same books.
-#   9.   seqcast-itchgen's day (200,000 messages, 20 symbols) -> seqcast-pub (MoldUDP64)
-#        -> 2 % loss -> seqcast-feedhandler: the books seqcast-feedhandler --input builds;
-#   10.  a feed handler that joins late by recovering the publisher's window (a window of 64
-#        packets: message 1 long gone) says every book is stale, and exits 1.
+#   7.   a feed handler that joins late by recovering the publisher's window (a window of 64
+#        packets: message 1 long gone) says every book is stale, and exits 1;
+#   8-9. the same as 3-6 across network namespaces with 2 % nftables loss on the publisher's
+#        link, PGM and MoldUDP64: every loss repaired, the same books;
+#   10.  seqcast-itchgen's day (200,000 messages, 20 symbols) -> seqcast-pub (MoldUDP64)
+#        -> 2 % loss -> seqcast-feedhandler: the books seqcast-feedhandler --input builds.
 set -u
 . "$(dirname "$0")/../support/tap.sh" "seqcast-feedhandler" 10
 N=30000
@@ -81,7 +81,7 @@ for proto in pgm moldudp64; do
     [ $r -eq 0 ] || sed 's/^/# /' "$tmp/$proto.cap.err" | head -5
 done
 
-# --- 10. a late join from the window, which no longer holds message 1
+# --- 7. a late join from the window, which no longer holds message 1
 P=$((P + 1))
 CH=(--set protocol=pgm --group 239.198.19.$((P % 200 + 20)):$P)
 "$B/seqcast-pub" "${CH[@]}" --interface 127.0.0.1 --input "$F" --rate 10000 --set window.packets=64 \
@@ -98,7 +98,7 @@ nb=$(books "$tmp/late.json" | wc -l)
 check "a late join from a window that no longer holds message 1: $(field "$tmp/late.json" stale_books) of $nb books stale ($(grep -o 'joined at message [0-9]*' "$tmp/late.err" | head -1), exit $rc)" $r
 [ $r -eq 0 ] || sed 's/^/# /' "$tmp/late.err" | head -5
 
-# --- 7-8. namespaces, 2 % loss on the publisher's link
+# --- 8-9. namespaces, 2 % loss on the publisher's link
 netns_pair "sfh$$" 198.18.23
 $NSA nft add table netdev loss
 $NSA nft add chain netdev loss eg "{ type filter hook egress device eth0 priority 0; }"
@@ -120,7 +120,7 @@ for proto in pgm moldudp64; do
     [ $r -eq 0 ] || { head -5 "$tmp/n$proto.json.diff"; sed 's/^/# /' "$tmp/n$proto.err" | head -5; }
 done
 
-# --- 9. a generated day, end to end
+# --- 10. a generated day, end to end
 "$B/seqcast-itchgen" --messages 200000 --symbols 20 --seed 3 --output "$tmp/gen.itch" >/dev/null
 "$B/seqcast-feedhandler" --input "$tmp/gen.itch" "${FH[@]}" >"$tmp/ref.json" 2>"$tmp/gref.err"
 msgs=$(field "$tmp/ref.json" msgs)
