@@ -36,8 +36,9 @@
  * (sc_itch_feed_current), once per message: only messages that change a best
  * bid or offer are samples ("publisher to BBO callback"). Loss and duplicates
  * are counted from the subscriber's sequence numbers; a book that does not
- * mirror the day (an unknown reference, a malformed message, a loss the
- * feed was told of) fails the run like a lost message. */
+ * mirror the day (an unknown reference, a refused or malformed message) fails
+ * the run like a lost message. Unpaced, the day keeps the generator's
+ * timestamps and nothing is sampled. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -522,7 +523,7 @@ static uint8_t *f_day;             /* sender: the day, in NASDAQ's file framing 
 static size_t f_len, f_off;        /* its bytes; the next record's */
 static struct sc_book *f_book;     /* receiver: the books, */
 static struct sc_itch_feed *f_feed; /* the ITCH glue in front of them */
-static uint64_t f_bytes, f_bbo_calls;
+static uint64_t f_bytes;
 static int f_sampled;              /* the message being applied gave its sample */
 
 /* the message being applied changed a BBO: its one sample */
@@ -532,8 +533,7 @@ feed_on_bbo(void *ctx, const struct sc_book_bbo *bbo)
     uint64_t now;
 
     (void)ctx, (void)bbo;
-    f_bbo_calls++;
-    if (f_sampled)
+    if (f_sampled || !o.rate)
         return;
     f_sampled = 1;
     now = now_ns();
