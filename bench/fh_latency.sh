@@ -91,7 +91,7 @@ awk "$JAWK"'
               s == "udp" ? "raw-UDP floor" : s == "feed-mold" ? "seqcast MoldUDP64 → book → on_bbo" : "seqcast PGM batched → book → on_bbo",
               j("received"), s == "udp" ? j("size") : j("msg_bytes_mean"), s == "udp" ? "(every message)" : j("bbo_samples"),
               j("p50_us"), j("p99_us"), j("p999_us"), j("max_us"), j("lost"), j("p99_runs"),
-              s == "udp" || f99[m] <= 0 ? "-" : sprintf("%.2f, %.2f", j("p50_us") / f50[m], j("p99_us") / f99[m])) } }' "$tmp/results"
+              s == "udp" || f99[m] <= 0 ? "-" : sprintf("%.3g, %.3g", j("p50_us") / f50[m], j("p99_us") / f99[m])) } }' "$tmp/results"
 } | tee "$out/fh_latency-table.md"
 { echo "["; paste -sd, "$tmp/results"; echo "]"; } >"$out/fh_latency.json"
 exit $rc
