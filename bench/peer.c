@@ -1,7 +1,7 @@
 /* peer: one sender/receiver program for every system `make bench` compares,
  * so each is driven, paced, timed and checked the same way.
  *
- *   peer SYSTEM send|recv [options]     SYSTEM: udp | seqcast | openpgm | zmq
+ *   peer SYSTEM send|recv [options]     SYSTEM: udp | seqcast | feed | openpgm | zmq
  *
  * udp is the raw-UDP floor: sendmmsg/recvmmsg multicast, no reliability.
  * seqcast uses the library's API (sc_pub / sc_sub), openpgm libpgm 5.3
@@ -22,7 +22,23 @@
  * MoldUDP64: requests_sent, request_msgs); its sender prints one JSON line of
  * every publisher counter on stdout at close ("role": "publisher"), and ends
  * its --linger early on SIGTERM or SIGINT (a script that is done with the
- * publisher's window -- bench/rereq.sh -- stops it so). */
+ * publisher's window -- bench/rereq.sh -- stops it so).
+ *
+ * feed is the ITCH feed handler end to end: seqcast (the same sender and
+ * receiver as above; --set protocol=moldudp64 for a MoldUDP64 channel) carries
+ * the messages of a seqcast-itchgen day (--symbols, seed 7) instead of
+ * numbered ones. The sender encodes the day before it starts, and stamps each
+ * message, just before the send call, with its send time in the ITCH
+ * timestamp field (CLOCK_MONOTONIC mod 2^48, the field's 6 bytes: what an
+ * exchange's own stamp is). The receiver applies each message to an order
+ * book (sc_itch_feed_msg into <seqcast/book.h>); in the book's on_bbo callback
+ * it takes now - the stamp of the message being applied
+ * (sc_itch_feed_current), once per message: only messages that change a best
+ * bid or offer are samples ("publisher to BBO callback"). Loss and duplicates
+ * are counted from the subscriber's sequence numbers; a book that does not
+ * mirror the day (an unknown reference, a refused or malformed message) fails
+ * the run like a lost message. Unpaced, the day keeps the generator's
+ * timestamps and nothing is sampled. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -39,7 +55,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <seqcast/book.h>
 #include <seqcast/counters.h>
+#include <seqcast/itch.h>
+#include <seqcast/itchgen.h>
 #include <seqcast/pub.h>
 #include <seqcast/sub.h>
 
@@ -62,10 +81,11 @@ static struct opt {
     const char *sets[16];     /* seqcast: --set KEY=VALUE */
     int nsets;
     int nak_bo_us, nak_rpt_us, nak_rdata_us;
+    uint32_t symbols;         /* feed: the generated day's instruments */
 } o = {
     .group = "239.192.9.1", .iface = "127.0.0.1", .port = 47000, .size = 32, .count = 100000,
     .timeout = 60, .idle = 2, .linger = 1, .framing = "batched", .nak_bo_us = 2000,
-    .nak_rpt_us = 20000, .nak_rdata_us = 20000,
+    .nak_rpt_us = 20000, .nak_rdata_us = 20000, .symbols = 100,
 };
 
 static uint64_t
@@ -98,7 +118,23 @@ static struct rx {
 static uint64_t rx_now;
 
 /* a system's own figures for the receiver's JSON line (", \"key\": value"...) */
-static char rx_extra[256];
+static char rx_extra[512];
+static int rx_fail; /* a system's own reason to fail the run (exit 1) */
+
+/* message number s arrived (at now) */
+static void
+rx_count(uint64_t s, uint64_t now)
+{
+    if (s >= 1 && s <= o.count) {
+        if (rx.seen[s]++)
+            rx.dups++;
+        else
+            rx.got++;
+    }
+    rx.t_last = now;
+    if (!rx.t_first)
+        rx.t_first = now;
+}
 
 static void
 on_msg(const void *msg, size_t len)
@@ -121,15 +157,7 @@ on_msg(const void *msg, size_t len)
                 rx.last_lat = now > ts ? now - ts : 1; /* the final message (tail-loss test) */
         }
     }
-    if (s >= 1 && s <= o.count) {
-        if (rx.seen[s]++)
-            rx.dups++;
-        else
-            rx.got++;
-    }
-    rx.t_last = now;
-    if (!rx.t_first)
-        rx.t_first = now;
+    rx_count(s, now);
 }
 
 /* A system: open a sender or a receiver; send one message (blocking until it
@@ -328,6 +356,7 @@ udp_close(void)
 static struct sc_pub *s_pub;
 static struct sc_sub *s_sub;
 static struct sc_runner *s_run;
+static sc_sub_msg_fn *s_on_msg; /* the subscriber's on_msg (seqcast_on_msg unless set) */
 
 static void
 seqcast_on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
@@ -364,7 +393,7 @@ seqcast_open(int sender)
     if (sender) {
         rc = sc_pub_create(&s_pub, &cfg, NULL, &err);
     } else {
-        struct sc_sub_callbacks cb = { .on_msg = seqcast_on_msg };
+        struct sc_sub_callbacks cb = { .on_msg = s_on_msg ? s_on_msg : seqcast_on_msg };
         rc = sc_sub_create(&s_sub, &cfg, NULL, &cb, &err);
         if (rc == 0 && (rc = sc_runner_create(&s_run, o.busy ? SC_IDLE_SPIN : SC_IDLE_SLEEP,
                                               &err)) == 0)
@@ -486,6 +515,137 @@ seqcast_close(void)
     sc_pub_destroy(s_pub);
     sc_runner_destroy(s_run);
     sc_sub_destroy(s_sub);
+}
+
+/* ------------------------------------------------------------ feed: ITCH end to end */
+
+static uint8_t *f_day;             /* sender: the day, in NASDAQ's file framing */
+static size_t f_len, f_off;        /* its bytes; the next record's */
+static struct sc_book *f_book;     /* receiver: the books, */
+static struct sc_itch_feed *f_feed; /* the ITCH glue in front of them */
+static uint64_t f_bytes;
+static int f_sampled;              /* the message being applied gave its sample */
+
+/* the message being applied changed a BBO: its one sample */
+static void
+feed_on_bbo(void *ctx, const struct sc_book_bbo *bbo)
+{
+    uint64_t now;
+
+    (void)ctx, (void)bbo;
+    if (f_sampled || !o.rate)
+        return;
+    f_sampled = 1;
+    now = now_ns();
+    /* the stamp is the sender's clock mod 2^48: the difference is too */
+    hist_add(&rx.lat, (now - sc_itch_feed_current(f_feed)->ts) & SC_ITCH_TS_MAX);
+}
+
+static void
+feed_on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
+{
+    (void)ctx, (void)src;
+    rx_count(seq, rx_now ? rx_now : (rx_now = now_ns()));
+    f_bytes += len;
+    f_sampled = 0;
+    sc_itch_feed_msg(f_feed, msg, len);
+}
+
+static void
+feed_open(int sender)
+{
+    struct sc_err err = { 0 };
+
+    if (sender) { /* the whole day, encoded before the clock starts */
+        struct sc_itchgen_cfg gc = { .messages = o.count, .symbols = o.symbols, .seed = 7 };
+        struct sc_itchgen *g;
+        size_t cap = (size_t)o.count * SC_ITCHGEN_RECORD_MAX, n;
+
+        if (sc_itchgen_create(&g, &gc, &err) < 0) {
+            fprintf(stderr, "peer feed: %s\n", err.msg);
+            exit(2);
+        }
+        if (!(f_day = malloc(cap))) {
+            fprintf(stderr, "peer feed: no memory for %zu bytes\n", cap);
+            exit(3);
+        }
+        while ((n = sc_itchgen_write(g, f_day + f_len, cap - f_len)) > 0)
+            f_len += n;
+        sc_itchgen_destroy(g);
+    } else { /* sized by the generator's bounds: symbols x its live orders per symbol */
+        struct sc_book_cfg bc = { .max_orders = o.symbols * SC_ITCHGEN_ORDERS_PER_SYMBOL * 2,
+                                  .max_books = o.symbols, .max_levels = 8 * SC_ITCHGEN_ORDERS_PER_SYMBOL,
+                                  .on_bbo = feed_on_bbo };
+        struct sc_itch_feed_cfg fc = { 0 };
+
+        if (sc_book_create(&f_book, &bc, &err) < 0 ||
+            (fc.book = f_book, sc_itch_feed_create(&f_feed, &fc, &err) < 0)) {
+            fprintf(stderr, "peer feed: %s\n", err.msg);
+            exit(3);
+        }
+        s_on_msg = feed_on_msg;
+    }
+    seqcast_open(sender);
+}
+
+/* the day's next message; paced, stamped with msg's send time (bytes 8..15) */
+static void
+feed_send(const void *msg, size_t len)
+{
+    uint8_t *m;
+    size_t n;
+
+    (void)len;
+    if (f_off + 2 > f_len) {
+        fprintf(stderr, "peer feed: the day has fewer messages than --count\n");
+        exit(3);
+    }
+    n = (size_t)f_day[f_off] << 8 | f_day[f_off + 1];
+    m = f_day + f_off + 2;
+    f_off += 2 + n;
+    if (o.rate) {
+        uint64_t t;
+        memcpy(&t, (const uint8_t *)msg + 8, 8);
+        for (int i = 0; i < 6; i++) /* the timestamp: 6 bytes big-endian at offset 5 */
+            m[5 + i] = (uint8_t)(t >> (40 - 8 * i));
+    }
+    seqcast_send(m, n);
+}
+
+static void
+feed_close(void)
+{
+    seqcast_close();
+    if (f_feed) {
+        struct sc_itch_feed_stats fs;
+        struct sc_book_stats bs;
+        size_t k = strlen(rx_extra);
+        uint64_t unknown, refused;
+
+        sc_itch_feed_get_stats(f_feed, &fs);
+        sc_book_get_stats(f_book, &bs);
+        unknown = bs.unknown_execute + bs.unknown_cancel + bs.unknown_delete + bs.unknown_replace;
+        refused = bs.dup_ref + bs.orders_full + bs.books_full + bs.levels_full;
+        snprintf(rx_extra + k, sizeof(rx_extra) - k,
+                 ", \"symbols\": %u, \"msg_bytes_mean\": %.1f, \"bbo_samples\": %llu, "
+                 "\"bbo_updates\": %llu, \"unknown_refs\": %llu, \"refused\": %llu, "
+                 "\"bad_msgs\": %llu",
+                 o.symbols, rx.got ? (double)f_bytes / (double)rx.got : 0.0,
+                 (unsigned long long)rx.lat.n, (unsigned long long)bs.bbo_updates,
+                 (unsigned long long)unknown, (unsigned long long)refused,
+                 (unsigned long long)fs.bad_msgs);
+        if (unknown || refused || fs.bad_msgs) {
+            fprintf(stderr, "peer feed: the books do not mirror the day: %llu unknown references, "
+                    "%llu refused, %llu malformed\n", (unsigned long long)unknown,
+                    (unsigned long long)refused, (unsigned long long)fs.bad_msgs);
+            rx_fail = 1;
+        }
+        if (rx.got) /* the JSON line's size: the mean message */
+            o.size = (size_t)((double)f_bytes / (double)rx.got + 0.5);
+        sc_itch_feed_destroy(f_feed);
+        sc_book_destroy(f_book);
+    }
+    free(f_day);
 }
 
 /* ------------------------------------------------------------ OpenPGM */
@@ -652,6 +812,7 @@ zm_close(void)
 static const struct sys systems[] = {
     { "udp", udp_open, udp_send, udp_flush, udp_serve, udp_recv, udp_close },
     { "seqcast", seqcast_open, seqcast_send, seqcast_flush, seqcast_serve, seqcast_recv, seqcast_close },
+    { "feed", feed_open, feed_send, seqcast_flush, seqcast_serve, seqcast_recv, feed_close },
 #ifdef HAVE_PGM
     { "openpgm", pg_open, pg_send, pg_flush, pg_serve, pg_recv, pg_close },
 #endif
@@ -750,7 +911,7 @@ run_recv(const struct sys *s)
            (unsigned long long)lost, (unsigned long long)rx.dups, secs,
            secs > 0 ? (double)rx.got / secs : 0.0,
            secs > 0 ? (double)rx.got * (double)o.size / secs / 1e6 : 0.0,
-           !strcmp(s->name, "seqcast") ? o.framing
+           !strcmp(s->name, "seqcast") || !strcmp(s->name, "feed") ? o.framing
            : !strcmp(s->name, "openpgm") ? "raw" /* one APDU per packet */
            : !strcmp(s->name, "zmq") ? "batched" /* ZeroMQ packs messages into APDUs */
            : "-");
@@ -779,7 +940,7 @@ run_recv(const struct sys *s)
             fclose(f);
         }
     }
-    return lost || rx.dups ? 1 : 0;
+    return lost || rx.dups || rx_fail ? 1 : 0;
 }
 
 static void
@@ -787,7 +948,8 @@ usage(FILE *f)
 {
     fprintf(f,
             "usage: peer SYSTEM send|recv [options]\n"
-            "  SYSTEM            udp (the raw-UDP floor), seqcast, openpgm, zmq (built: ");
+            "  SYSTEM            udp (the raw-UDP floor), seqcast, feed (seqcast carrying an\n"
+            "                    ITCH day into order books), openpgm, zmq (built: ");
     for (size_t i = 0; i < sizeof(systems) / sizeof(systems[0]); i++)
         fprintf(f, "%s%s", i ? " " : "", systems[i].name);
     fprintf(f, ")\n"
@@ -798,7 +960,10 @@ usage(FILE *f)
             "  --count N         messages (default 100000)\n"
             "  --rate R          sender: paced at R msgs/s, each timestamped (latency); 0 = flat out\n"
             "  --framing F       seqcast: batched or raw (default batched)\n"
-            "  --set KEY=VALUE   seqcast: a channel key, e.g. --set gso=false\n"
+            "  --set KEY=VALUE   seqcast, feed: a channel key, e.g. --set gso=false\n"
+            "  --symbols N       feed: the generated day's instruments (default 100); the\n"
+            "                    day is --count messages long, its latency samples the\n"
+            "                    messages that change a BBO\n"
             "  --gso             udp: the sender sends each batch as one UDP GSO send\n"
             "                    (UDP_SEGMENT), the receiver reads runs whole (UDP_GRO)\n"
             "  --pgm-rate R      openpgm: rate limit in bytes/s; zmq: ZMQ_RATE in kbit/s\n"
@@ -832,7 +997,7 @@ main(int argc, char **argv)
         { "linger", 1, 0, 'L' },  { "label", 1, 0, 'l' },  { "test", 1, 0, 'X' },
         { "curve", 1, 0, 'C' },   { "help", 0, 0, 'h' },   { "gso", 0, 0, 'G' },
         { "set", 1, 0, 'S' },     { "trace", 1, 0, 'Z' },
-        { "ready", 1, 0, 'Y' },
+        { "ready", 1, 0, 'Y' },   { "symbols", 1, 0, 'y' },
         { 0, 0, 0, 0 },
     };
     static char group[64];
@@ -890,6 +1055,7 @@ main(int argc, char **argv)
         case 'C': o.curve = optarg; break;
         case 'Z': o.trace = optarg; break;
         case 'Y': o.ready = optarg; break;
+        case 'y': o.symbols = (uint32_t)strtoul(optarg, NULL, 10); break;
         case 'G': u_gso = 1; break;
         case 'S':
             if (o.nsets == 16) {

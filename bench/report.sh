@@ -200,6 +200,19 @@ $(cat "$out/feedhandler-table.md" 2>/dev/null || echo "(section not run)")
   symbols, more live orders: lower rates). The tables are sized once, at start; memory is what
   the configured maxima take, whatever the day uses.
 
+## Feed handler: publisher to BBO callback (\`bench/fh_latency.sh\`)
+
+End to end, one way: a paced seqcast publisher sends a seqcast-itchgen day over loopback
+multicast, each message stamped just before its send call with the send time in its own ITCH
+timestamp field (CLOCK_MONOTONIC mod 2^48, shared by both processes); the receiver -- a seqcast
+subscriber, \`sc_itch_feed_msg\`, the order books -- takes now minus that stamp inside the book's
+\`on_bbo\` callback, once per message that moves a best bid or offer (\`bench/peer\`'s \`feed\`
+system). MoldUDP64 is NASDAQ's own framing for ITCH, PGM batched the other seqcast channel; both
+flush each message at once (one a packet). The floor is the raw-UDP pair of the latency section
+at 32 B and the same rate, run in the same reps; p50 and p99 are also given as a multiple of it.
+
+$(cat "$out/fh_latency-table.md" 2>/dev/null || echo "(section not run)")
+
 EOM
 cat <<EOM
 ## DPDK data path: publisher → subscriber throughput (\`bench/dpdk.sh\`)
