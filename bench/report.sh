@@ -195,10 +195,13 @@ reach 11-16 M msg/s a core.
 
 $(cat "$out/feedhandler-table.md" 2>/dev/null || echo "(section not run)")
 
-* The time goes to cache misses: the order's slot in the map, the top of its book side and
-  the level's totals, about one each per message once the tables outgrow the L2 cache (more
-  symbols, more live orders: lower rates). The tables are sized once, at start; memory is what
-  the configured maxima take, whatever the day uses.
+* Where a message's time goes (docs/ARCHITECTURE.md, "The order-book engine", takes it apart):
+  about a third is decoding and dispatch (the type switch mispredicts on a real mix), the rest
+  the books' cache misses -- the order's slot in the map and the top of its book's side, both
+  prefetched a few messages ahead -- and the branches that depend on the data (a new level or
+  not, a BBO change or not). More symbols and more live orders: lower rates. The tables are
+  sized once, at start: the first table's memory is what the configured maxima take, whatever
+  the day uses; the second table sizes them to the day.
 
 ## Feed handler: publisher to BBO callback (\`bench/fh_latency.sh\`)
 
