@@ -185,10 +185,15 @@ on_event(void *ctx, const struct sc_sub_event *ev)
             a->ranges[a->nranges++].first = ev->loss.first,
                          a->ranges[a->nranges - 1].last = ev->loss.last,
                          a->ranges[a->nranges - 1].reason = ev->loss.reason;
-        fprintf(stderr, "seqcast-sub: LOSS from %s: messages %llu..%llu (%llu packets): %s\n",
-                ev->src->name, (unsigned long long)ev->loss.first,
-                (unsigned long long)ev->loss.last, (unsigned long long)ev->loss.packets,
-                reason_name(ev->loss.reason));
+        if (a->mold) /* the range is messages, and so is loss.packets */
+            fprintf(stderr, "seqcast-sub: LOSS from %s: messages %llu..%llu: %s\n",
+                    ev->src->name, (unsigned long long)ev->loss.first,
+                    (unsigned long long)ev->loss.last, reason_name(ev->loss.reason));
+        else
+            fprintf(stderr, "seqcast-sub: LOSS from %s: messages %llu..%llu (%llu packets): %s\n",
+                    ev->src->name, (unsigned long long)ev->loss.first,
+                    (unsigned long long)ev->loss.last, (unsigned long long)ev->loss.packets,
+                    reason_name(ev->loss.reason));
         break;
     }
 }

@@ -62,7 +62,7 @@ sleep 0.3
 "$B/seqcast-replay" "${LIVE[@]}" --pps 20000 "$D/mold_feed_hole.pcap" >"$tmp/hp.json" 2>"$tmp/hp.err"
 wait $sub; rc=$?
 [ "$(field "$tmp/h.json" received)" = 2970 ] && [ "$(field "$tmp/h.json" lost_messages)" = 30 ] &&
-    grep -q 'messages 14000900..14000929 (.*): retries' "$tmp/h.err" &&
+    grep -q 'LOSS from .*: messages 14000900..14000929: retries' "$tmp/h.err" &&
     [ "$(grep -c 're-requests to 127.0.0.1:9 get no answer' "$tmp/h.err")" = 1 ]; r=$?
 check "the hole live, no re-request server: $(field "$tmp/h.json" received) delivered, $(field "$tmp/h.json" lost_messages) lost as 14000900..14000929 (retries), said once: $(grep -o 're-requests to [^ ]* get no answer ([^)]*)' "$tmp/h.err" | head -1)" $r
 
