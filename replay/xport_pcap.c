@@ -144,7 +144,10 @@ rec_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
 {
     struct rec *r = rec_of(x);
     uint16_t sent = sc_xport_tx(r->w.inner, pkts, n);
-    uint16_t sport = r->xp.role == SC_XPORT_PUB ? r->xp.nak_port : r->xp.port;
+    /* the port the inner transport sends from; a guess when it cannot say */
+    uint16_t sport = r->w.inner->local_port ? r->w.inner->local_port
+                     : r->xp.role == SC_XPORT_PUB ? r->xp.nak_port
+                                                  : r->xp.port;
 
     for (uint16_t i = 0; i < sent; i++)
         rec_write(r, rec_local(r), sport, pkts[i].addr, pkts[i].port, pkts[i].data, pkts[i].len);

@@ -319,8 +319,7 @@ dpdk_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
     for (; done < n; done++) {
         const struct sc_pkt *p = &pkts[done];
         struct sc_udp4_meta meta = { .src_ip = d->p.interface, .dst_ip = p->addr,
-                                     .src_port = d->p.role != SC_XPORT_SUB ? d->p.nak_port
-                                                 : d->uc_port ? d->uc_port : d->p.port,
+                                     .src_port = d->x.local_port,
                                      .dst_port = p->port, .ip_id = d->ip_id++ };
         struct rte_mbuf *b;
         int len;
@@ -447,6 +446,8 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
         if (d->uc_port == p->port)
             d->uc_port = d->uc_port == 65535 ? 49152 : d->uc_port + 1;
     }
+    /* what tx puts in the UDP source port */
+    d->x.local_port = p->role != SC_XPORT_SUB ? p->nak_port : d->uc_port ? d->uc_port : p->port;
     if (cfg->device[0]) {
         char *comma;
         snprintf(d->name, sizeof(d->name), "%s", cfg->device);

@@ -157,7 +157,7 @@ mem_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
 {
     struct mem_ep *e = ep_of(x);
     /* a subscriber sends from an ephemeral port, a publisher from its NAK port */
-    uint16_t from_port = e->p.role == SC_XPORT_PUB ? e->p.nak_port : MEM_SUB_PORT;
+    uint16_t from_port = x->local_port;
 
     for (uint16_t i = 0; i < n; i++) {
         deliver(e->net, e, x->local_addr, from_port, pkts[i].addr, pkts[i].port, pkts[i].data,
@@ -210,6 +210,7 @@ sc_memnet_open(struct sc_memnet *net, struct sc_xport **out, uint32_t addr,
     }
     e->x.ops = &mem_ops;
     e->x.local_addr = addr;
+    e->x.local_port = p->role == SC_XPORT_PUB ? p->nak_port : MEM_SUB_PORT;
     memset(&e->x.st, 0, sizeof(e->x.st));
     e->net = net;
     e->p = *p;

@@ -11,13 +11,13 @@
  * interface receives the feed. Binding to the group address (not INADDR_ANY)
  * means a unicast NAK sent to this host's port can never land on a
  * subscriber's socket -- the failure OpenPGM has when publisher and subscriber
- * share a host and a port. A second, unbound socket sends our NAKs, with
- * IP_RECVERR: an ICMP error for a NAK (nothing listens on the port NAKed, the
- * host is unreachable) is queued on it and read back by tx_errors -- how a
- * subscriber learns that its NAKs go nowhere. On a MoldUDP64 channel
- * (sub_unicast) that socket is bound to an ephemeral port at open and read as
- * well (rx[1]): re-request servers answer by unicast to where the request
- * came from. A PGM subscriber never reads it.
+ * share a host and a port. A second socket, bound to an ephemeral port at
+ * open (x.local_port), sends our NAKs, with IP_RECVERR: an ICMP error for a
+ * NAK (nothing listens on the port NAKed, the host is unreachable) is queued
+ * on it and read back by tx_errors -- how a subscriber learns that its NAKs go
+ * nowhere. On a MoldUDP64 channel (sub_unicast) that socket is read as well
+ * (rx[1]): re-request servers answer by unicast to where the request came
+ * from. A PGM subscriber never reads it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -601,6 +601,7 @@ sc_xport_udp_open(struct sc_xport **out, const struct sc_xport_params *p, struct
             goto out_fail;
         u->rx[0] = u->tx = rc;
         u->rx_port[0] = p->nak_port;
+        u->x.local_port = p->nak_port;
         if (p->port != p->nak_port) {
             rc = open_socket(p, htonl(INADDR_ANY), p->port, true, &u->x.st, &what);
             if (rc < 0)
@@ -651,19 +652,26 @@ sc_xport_udp_open(struct sc_xport **out, const struct sc_xport_params *p, struct
             goto out_fail;
         /* best effort: without it a subscriber still sees NAKs go unanswered */
         u->recverr = p->role == SC_XPORT_SUB && set_int(u->tx, IPPROTO_IP, IP_RECVERR, 1) == 0;
-        if (p->role == SC_XPORT_SUB && p->sub_unicast) {
-            /* answers come back here: a port now, so they can be told from the group's */
+        if (p->role == SC_XPORT_SUB) {
+            /* an ephemeral port now, not at the first send: local_port can say it,
+             * and on a MoldUDP64 channel answers come back here, told from the
+             * group's by it */
             struct sockaddr_in sa = { .sin_family = AF_INET };
             socklen_t sl = sizeof(sa);
-            sized_buffers(u->tx, p, &u->x.st);
+            if (p->sub_unicast)
+                sized_buffers(u->tx, p, &u->x.st);
             if (bind(u->tx, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
                 getsockname(u->tx, (struct sockaddr *)&sa, &sl) < 0) {
                 rc = -errno;
-                what = "bind (the socket re-requests leave from)";
+                what = p->sub_unicast ? "bind (the socket re-requests leave from)"
+                                      : "bind (the socket NAKs leave from)";
                 goto out_fail;
             }
-            u->rx[1] = u->tx;
-            u->rx_port[1] = ntohs(sa.sin_port);
+            u->x.local_port = ntohs(sa.sin_port);
+            if (p->sub_unicast) {
+                u->rx[1] = u->tx;
+                u->rx_port[1] = u->x.local_port;
+            }
         }
     }
 

@@ -108,5 +108,6 @@ sc_xport_wrap_init(struct sc_xport_wrap *w, const struct sc_xport_ops *ops, stru
         w->ops.tx_errors = fwd_tx_errors;
     w->x.ops = &w->ops;
     w->x.local_addr = inner->local_addr;
+    w->x.local_port = inner->local_port;
     w->x.st = inner->st;
 }

@@ -117,6 +117,7 @@ struct sc_xport_stats {
 struct sc_xport {
     const struct sc_xport_ops *ops;
     uint32_t local_addr; /* the unicast address peers reach us at (network order) */
+    uint16_t local_port; /* the port our datagrams leave from (0: not known until sent) */
     struct sc_xport_stats st;
 };
 

@@ -16,11 +16,12 @@
 #      3000 bytes: cut to what one packet holds) -> seqcast-sub --verify on loopback;
 #   5-6. seqcast-pub -> two seqcast-sub in another network namespace with 2 %
 #      nftables loss on the publisher's link: both outputs equal the input,
-#      repaired by re-requests (the publisher answered them);
+#      repaired by re-requests (the publisher answered them); one of them --records,
+#      and its capture shows its requests leaving from the port the answers reach;
 #   7. A/B lines: line A dropped entirely, everything through B, no request.
 # 1-4b need no root; 5-7 need network namespaces.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "MoldUDP64 channels" 9
+. "$(dirname "$0")/../support/tap.sh" "MoldUDP64 channels" 10
 D=$ROOT/tests/data
 FEED=(--set protocol=moldudp64 --group 239.198.18.77:26400)
 
@@ -90,7 +91,7 @@ $NSA nft add chain netdev loss eg "{ type filter hook egress device eth0 priorit
 $NSA nft add rule netdev loss eg meta protocol ip numgen random mod 1000 '<' 20 counter drop
 for i in 1 2; do
     $NSB "$B/seqcast-sub" "${CH[@]}" --interface 198.18.22.2 --count $N --output "$tmp/out$i.bin" \
-        --timeout 60 --quiet >"$tmp/s$i.json" 2>"$tmp/s$i.err" &
+        --timeout 60 --quiet $([ $i = 1 ] && echo --record "$tmp/s1.pcap") >"$tmp/s$i.json" 2>"$tmp/s$i.err" &
 done
 sleep 0.5
 $NSA "$B/seqcast-pub" "${CH[@]}" --interface 198.18.22.1 --input "$tmp/in.bin" --rate 50000 \
@@ -103,6 +104,15 @@ check "seqcast-pub -> 2 x seqcast-sub, MoldUDP64 under 2 % loss (${dropped:-0} p
 [ "${dropped:-0}" -gt 0 ] && [ "$(field "$tmp/s1.json" requests_sent)" -gt 0 ] && [ "$(field "$tmp/s1.json" repaired)" -gt 0 ] &&
     [ "$(field "$tmp/pub.json" mold_req_answered)" -gt 0 ] && [ "$(field "$tmp/s1.json" lost_messages)" = 0 ]; r=$?
 check "  repaired by re-requests: subscriber 1 sent $(field "$tmp/s1.json" requests_sent) requests, $(field "$tmp/s1.json" repaired) messages repaired; the publisher answered $(field "$tmp/pub.json" mold_req_answered) of $(field "$tmp/pub.json" mold_requests)" $r
+# subscriber 1's --record: its requests leave from the port the answers come back to
+if command -v tshark >/dev/null; then
+    from=$(tshark -r "$tmp/s1.pcap" -Y 'ip.src == 198.18.22.2' -T fields -e udp.srcport 2>/dev/null | sort -u | paste -sd,)
+    to=$(tshark -r "$tmp/s1.pcap" -Y 'ip.dst == 198.18.22.2' -T fields -e udp.dstport 2>/dev/null | sort -u | paste -sd,)
+    [ -n "$from" ] && [ "$from" = "$to" ] && [ "$from" != 26500 ]; r=$?
+    check "  seqcast-sub --record: its requests recorded from port $from, the port the answers reach ($to)" $r
+else
+    skip "seqcast-sub --record's ports" "tshark not installed"
+fi
 $NSA nft delete table netdev loss
 
 # --- 7. A/B lines: line A gone

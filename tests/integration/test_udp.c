@@ -473,3 +473,41 @@ Test(udp, a_pgm_subscriber_never_reads_its_sending_socket)
 {
     answers(true, false, 47764);
 }
+
+/* local_port is the port a transport's datagrams leave from, known at open:
+ * a subscriber's (PGM or MoldUDP64) is the ephemeral port its NAKs and
+ * re-requests carry, a publisher's its NAK port -- what a receiver sees as
+ * the source port, and what the record wrapper writes into captures. */
+Test(udp, local_port_is_where_datagrams_leave_from)
+{
+    for (int k = 0; k < 3; k++) {
+        struct sc_xport_params xp = { .role = k == 2 ? SC_XPORT_PUB : SC_XPORT_SUB,
+                                      .port = 47790, .nak_port = 47791, .ttl = 0,
+                                      .sub_unicast = k == 1 };
+        struct sc_xport *x;
+        struct sc_err err;
+        struct sockaddr_in a = { .sin_family = AF_INET }, from;
+        socklen_t al = sizeof(a), fl = sizeof(from);
+        uint8_t b[8] = "probe!!", got[16];
+        struct sc_pkt p = { .data = b, .len = sizeof(b) };
+        int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+        inet_pton(AF_INET, "239.192.77.9", &xp.group);
+        inet_pton(AF_INET, "127.0.0.1", &xp.interface);
+        a.sin_addr.s_addr = xp.interface;
+        cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+        cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+        cr_assert_eq(sc_xport_udp_open(&x, &xp, &err), 0, "%s", err.msg);
+        cr_assert_neq(x->local_port, 0, "case %d: no local port at open", k);
+        if (xp.role == SC_XPORT_PUB)
+            cr_assert_eq(x->local_port, xp.nak_port);
+        p.addr = xp.interface;
+        p.port = ntohs(a.sin_port);
+        cr_assert_eq(sc_xport_tx(x, &p, 1), 1);
+        cr_assert_eq(recvfrom(fd, got, sizeof(got), 0, (struct sockaddr *)&from, &fl), 8);
+        cr_assert_eq(ntohs(from.sin_port), x->local_port, "case %d: sent from %u, local_port %u",
+                     k, ntohs(from.sin_port), x->local_port);
+        sc_xport_close(x);
+        close(fd);
+    }
+}
