@@ -204,7 +204,11 @@ PEER_DEFS := $(if $(shell $(PKGCONF) --exists $(PGM_PC) && echo y),-DHAVE_PGM $(
              $(if $(shell $(PKGCONF) --exists $(ZMQ_PC) && echo y),-DHAVE_ZMQ $(shell $(PKGCONF) --cflags $(ZMQ_PC)))
 PEER_LIBS := $(if $(shell $(PKGCONF) --exists $(PGM_PC) && echo y),$(shell $(PKGCONF) --libs $(PGM_PC))) \
              $(if $(shell $(PKGCONF) --exists $(ZMQ_PC) && echo y),$(shell $(PKGCONF) --libs $(ZMQ_PC)))
-$(BUILD)/bench/peer: bench/peer.c bench/hist.h tests/interop/pgm_sock.h $(BUILD)/libseqcast.a
+# ... and rebuilt when they appear or go (make bench installs them after a first build)
+PEER_STAMP := $(BUILD)/.peer
+$(shell mkdir -p $(BUILD) && echo '$(PEER_DEFS) $(PEER_LIBS)' | cmp -s - $(PEER_STAMP) || \
+        echo '$(PEER_DEFS) $(PEER_LIBS)' > $(PEER_STAMP))
+$(BUILD)/bench/peer: bench/peer.c bench/hist.h tests/interop/pgm_sock.h $(BUILD)/libseqcast.a $(PEER_STAMP)
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -Wno-unused-function $(INC_LIB) $(PEER_DEFS) -o $@ $< $(LINK_LIBS) $(PEER_LIBS) -pthread
 
