@@ -35,25 +35,35 @@ rc=0
 PIN=()
 command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ] && PIN=(taskset -c 1)
 
+# reps NAME FIELD VALUE -- CMD...: CMD (pinned) REPS times, a run good when its
+# JSON's FIELD is VALUE; the median run (by msgs_per_s) -> $tmp/NAME.json, the
+# rates -> $tmp/NAME.runs ("9.1M / 9.3M / ..."). @return 1 when no run was good
+reps() {
+    local name=$1 field=$2 value=$3 rep med
+    shift 4
+    : >"$tmp/runs"
+    for rep in $(seq 1 "$REPS"); do
+        if "${PIN[@]}" "$@" >"$tmp/$name-$rep.json" 2>"$tmp/$name.err" &&
+            [ "$(jget "$tmp/$name-$rep.json" "$field")" = "$value" ]; then
+            echo "$(jget "$tmp/$name-$rep.json" msgs_per_s) $rep" >>"$tmp/runs"
+        else
+            rc=1
+            echo "$name, run $rep failed: $(head -3 "$tmp/$name.err")" >&2
+        fi
+    done
+    [ -s "$tmp/runs" ] || return 1
+    med=$(sort -n "$tmp/runs" | awk '{ a[NR] = $2 } END { print a[int((NR + 1) / 2)] }')
+    cp "$tmp/$name-$med.json" "$tmp/$name.json"
+    sort -n "$tmp/runs" | awk '{ printf("%s%.1fM", NR > 1 ? " / " : "", $1 / 1e6) }' >"$tmp/$name.runs"
+}
+
 for syms in 100 1000 8000; do
     "$B/seqcast-itchgen" --messages "$N" --symbols "$syms" --seed 7 --output "$tmp/day.itch" \
         >"$tmp/gen.json" 2>"$tmp/gen.err" || { rc=1; cat "$tmp/gen.err" >&2; continue; }
     cat "$tmp/day.itch" >/dev/null # into the page cache
-    : >"$tmp/runs"
-    for rep in $(seq 1 "$REPS"); do
-        if "${PIN[@]}" "$B/seqcast-feedhandler" --input "$tmp/day.itch" --quiet --max-orders $MAXO \
-            --max-books $MAXB --max-levels $MAXL >"$tmp/r.json" 2>"$tmp/r.err" &&
-            [ "$(jget "$tmp/r.json" unknown_refs)" = 0 ]; then
-            echo "$(jget "$tmp/r.json" msgs_per_s) $rep" >>"$tmp/runs"
-            cp "$tmp/r.json" "$tmp/r$rep.json"
-        else
-            rc=1
-            echo "feedhandler: $syms symbols, run $rep failed: $(head -3 "$tmp/r.err")" >&2
-        fi
-    done
-    [ -s "$tmp/runs" ] || continue
-    med=$(sort -n "$tmp/runs" | awk '{ a[NR] = $2 } END { print a[int((NR + 1) / 2)] }')
-    f=$tmp/r$med.json
+    reps "feedhandler-$syms" unknown_refs 0 -- "$B/seqcast-feedhandler" --input "$tmp/day.itch" \
+        --quiet --max-orders $MAXO --max-books $MAXB --max-levels $MAXL || continue
+    f=$tmp/feedhandler-$syms.json
     # memory for the day: the tables sized to what it needed (its peak of live
     # orders, its books, the most levels one side held), the same books built
     fo=$(jget "$f" orders_peak) fb=$(jget "$f" books) fl=$(jget "$f" levels_side_peak)
@@ -74,8 +84,7 @@ for syms in 100 1000 8000; do
         "$(awk -v r="$(jget "$f" msgs_per_s)" 'BEGIN { print (r > 0 ? 1e9 / r : 0) }')" \
         "$(jget "$f" live_orders)" "$fo" "$(jget "$f" books)" \
         "$(jget "$f" memory_bytes)" $MAXO "$(jget "$f" bbo_updates)" \
-        "$(sort -n "$tmp/runs" | awk '{ printf("%s%.1fM", NR > 1 ? " / " : "", $1 / 1e6) }')" \
-        "$fl" "$fit_mem" "$fit_rate" >>"$tmp/results"
+        "$(cat "$tmp/feedhandler-$syms.runs")" "$fl" "$fit_mem" "$fit_rate" >>"$tmp/results"
 done
 
 # ---- parse-only: the codec alone (bench/itch_parse), 1,000 symbols
@@ -84,30 +93,16 @@ done
 if "$B/seqcast-itchgen" --messages "$N" --symbols 1000 --seed 7 --output "$tmp/day.itch" \
     >/dev/null 2>"$tmp/gen.err"; then
     for mode in decode portable; do
-        : >"$tmp/runs"
-        for rep in $(seq 1 "$REPS"); do
-            if "${PIN[@]}" "$out/itch_parse" "$tmp/day.itch" $([ $mode = portable ] && echo --portable) \
-                >"$tmp/p.json" 2>"$tmp/p.err" && [ "$(jget "$tmp/p.json" bad)" = 0 ]; then
-                echo "$(jget "$tmp/p.json" msgs_per_s) $rep" >>"$tmp/runs"
-                cp "$tmp/p.json" "$tmp/p-$mode-$rep.json"
-            else
-                rc=1
-                echo "itch_parse ($mode), run $rep failed: $(head -3 "$tmp/p.err")" >&2
-            fi
-        done
-        [ -s "$tmp/runs" ] || continue
-        med=$(sort -n "$tmp/runs" | awk '{ a[NR] = $2 } END { print a[int((NR + 1) / 2)] }')
-        cp "$tmp/p-$mode-$med.json" "$tmp/p-$mode.json"
-        sort -n "$tmp/runs" | awk '{ printf("%s%.1fM", NR > 1 ? " / " : "", $1 / 1e6) }' >"$tmp/runs-$mode"
+        reps "p-$mode" bad 0 -- "$out/itch_parse" "$tmp/day.itch" $([ $mode = portable ] && echo --portable)
     done
     if [ -s "$tmp/p-decode.json" ]; then
         f=$tmp/p-decode.json
         pm=$([ -s "$tmp/p-portable.json" ] && jget "$tmp/p-portable.json" msgs_per_s || echo 0)
         printf '{"system": "seqcast", "test": "parse-only", "decode": "%s", "symbols": 1000, "msgs": %s, "msgs_per_s": %s, "ns_per_msg": %s, "runs": "%s", "portable_msgs_per_s": %s, "portable_ns_per_msg": %s, "portable_runs": "%s"}\n' \
             "$(jget "$f" decode)" "$(jget "$f" msgs)" "$(jget "$f" msgs_per_s)" "$(jget "$f" ns_per_msg)" \
-            "$(cat "$tmp/runs-decode")" "$pm" \
+            "$(cat "$tmp/p-decode.runs")" "$pm" \
             "$([ -s "$tmp/p-portable.json" ] && jget "$tmp/p-portable.json" ns_per_msg || echo 0)" \
-            "$(cat "$tmp/runs-portable" 2>/dev/null)" >"$tmp/parse.json"
+            "$(cat "$tmp/p-portable.runs" 2>/dev/null)" >"$tmp/parse.json"
         awk "$JAWK"'{ printf("\nParse-only: sc_itch_decode alone (bench/itch_parse) on the day of 1,000 symbols held in memory, every message decoded, the median of 7 passes on CPU time, the median of '"$REPS"' runs: %.1fM msg/s, %s ns/msg (runs %s; path %s). The portable type switch (sc_itch_decode_portable): %.1fM msg/s, %s ns/msg (runs %s).\n\n* ITCH parse-only: %.1f M msg/s (target ≥ 100 M msg/s: %s)\n",
             j("msgs_per_s") / 1e6, j("ns_per_msg"), j("runs"), j("decode"), j("portable_msgs_per_s") / 1e6,
             j("portable_ns_per_msg"), j("portable_runs"), j("msgs_per_s") / 1e6,
