@@ -70,6 +70,7 @@ enum sc_cli_opt {
     SC_OPT_FSYNC,
     SC_OPT_DUMP,
     SC_OPT_LIST,
+    SC_OPT_SERVE,
 };
 
 /* getopt_long entries for the channel options and their help text, to be

@@ -6,6 +6,7 @@
  *         or (--dump) read an archive from its first sequence to its last
  * report  the JSON summary and the exit status
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -61,6 +62,10 @@ usage(FILE *out)
             "      --retain-age SECS   ... and those last written SECS ago (s, m, h, d; default: keep)\n"
             "      --fsync POLICY      batch (default: once per wake-up that appended), message,\n"
             "                          or none (left to the kernel)\n"
+            "      --serve ADDR:PORT   answer MoldUDP64 re-requests for anything archived, on\n"
+            "                          this unicast address (point subscribers' mold.request_servers\n"
+            "                          at it); the publisher's defences: mold.request_allow,\n"
+            "                          mold.request_max, rtx.budget, rtx.rate\n"
             "  -n, --count N           stop after N messages archived\n"
             "  -t, --timeout SECONDS   stop after SECONDS (default: on SIGINT/SIGTERM)\n"
             "  -q, --quiet             no source up/down lines\n"
@@ -139,6 +144,7 @@ parse(int argc, char **argv, struct opts *o)
                                          {"retain-size", required_argument, NULL, SC_OPT_RETAIN_SIZE},
                                          {"retain-age", required_argument, NULL, SC_OPT_RETAIN_AGE},
                                          {"fsync", required_argument, NULL, SC_OPT_FSYNC},
+                                         {"serve", required_argument, NULL, SC_OPT_SERVE},
                                          {"count", required_argument, NULL, 'n'},
                                          {"timeout", required_argument, NULL, 't'},
                                          {"quiet", no_argument, NULL, 'q'},
@@ -184,6 +190,23 @@ parse(int argc, char **argv, struct opts *o)
             else
                 return bad("--fsync", optarg, "batch, message or none");
             break;
+        case SC_OPT_SERVE: {
+            char host[64];
+            const char *colon = strrchr(optarg, ':');
+            struct in_addr ia;
+            unsigned long port = colon ? strtoul(colon + 1, &e, 10) : 0;
+            if (!colon || (size_t)(colon - optarg) >= sizeof(host) || !port || port > 65535 ||
+                *e)
+                return bad("--serve", optarg, "ADDR:PORT, e.g. 127.0.0.1:26500");
+            e = NULL;
+            memcpy(host, optarg, (size_t)(colon - optarg));
+            host[colon - optarg] = 0;
+            if (inet_pton(AF_INET, host, &ia) != 1)
+                return bad("--serve", optarg, "an IPv4 address before the port");
+            o->ap.serve_addr = ia.s_addr;
+            o->ap.serve_port = (uint16_t)port;
+            break;
+        }
         case 'n': o->count = strtoull(optarg, &e, 10); break;
         case 't': o->timeout = strtod(optarg, &e); break;
         case 'q': o->quiet = true; break;
@@ -286,6 +309,7 @@ record(struct opts *o)
     static struct sc_config cfg;
     const struct sc_channel_cfg *ch;
     struct sc_archive_stats st;
+    static struct sc_pub_stats srv;
     struct sc_sub_stats sst;
     struct sc_runner *run;
     struct sc_err err;
@@ -321,9 +345,20 @@ record(struct opts *o)
     rc = sc_archive_error(w.a) ? 1 : 0;
     sc_archive_get_stats(w.a, &st);
     sc_sub_get_stats(sc_archive_sub(w.a), &sst);
+    sc_archive_get_server_stats(w.a, &srv);
     sc_archive_destroy(w.a); /* synced and closed before the summary says so */
     printf("{\"seqcast-archive\": {\"channel\": \"%s\", \"dir\": \"%s\", ", ch->name, o->ap.dir);
     sc_cli_json_stats(stdout, SC_COUNTERS_ARCHIVE, &st, NULL);
+    if (o->ap.serve_port) { /* the re-request server: the publisher's mold_* counters */
+        size_t n;
+        const struct sc_counter_desc *d = sc_counter_descs(SC_COUNTERS_PUB, &n);
+        printf(", \"server\": {");
+        for (size_t i = 0, k = 0; i < n; i++)
+            if (!strncmp(d[i].name, "mold_", 5))
+                printf("%s\"%s\": %llu", k++ ? ", " : "", d[i].name,
+                       (unsigned long long)sc_counter_get(&d[i], &srv));
+        printf("}");
+    }
     printf(", \"sub\": {");
     sc_cli_json_sub(stdout, &sst);
     printf("}}}\n");

@@ -1,13 +1,22 @@
 /* The archive agent: a subscriber whose every delivered message goes into a
  * store (engine/archive/store.c). <seqcast/archive.h> has the contract. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <seqcast/archive.h>
 
 #include "engine/archive/store.h"
+#include "engine/rate.h"
+#include "engine/rereq_srv.h"
+
+#define RX_BURST 64
 
 #define NS_S 1000000000ull
 #define RETRY_NS NS_S  /* appends stopped: try again this often */
@@ -24,6 +33,14 @@ struct sc_archive {
     int error;
     uint64_t next_retain;
     int64_t wall_off_ns; /* wall clock - now, read once at create */
+    /* the re-request server (sock >= 0) */
+    int sock, epfd;
+    struct sc_channel_cfg ch;
+    struct sc_rereq_srv srv;
+    struct sc_rereq_source srv_src;
+    struct sc_pub_stats srv_st;
+    uint8_t rx[65536];
+    uint8_t rbuf[65536];
 };
 
 static bool
@@ -52,6 +69,7 @@ on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, si
     if (!a->have_src) {
         a->have_src = true;
         a->src = *src;
+        memcpy(a->srv.session, src->session, sizeof(a->srv.session));
     } else if (!same_source(&a->src, src)) {
         a->st.msgs_other_source++;
         return;
@@ -88,6 +106,7 @@ on_event(void *ctx, const struct sc_sub_event *ev)
     if (ev->type == SC_EV_SOURCE_UP && !a->have_src) {
         a->have_src = true;
         a->src = *ev->src;
+        memcpy(a->srv.session, ev->src->session, sizeof(a->srv.session));
     }
     if (ev->type != SC_EV_LOSS || (a->have_src && !same_source(&a->src, ev->src)))
         return;
@@ -99,6 +118,103 @@ on_event(void *ctx, const struct sc_sub_event *ev)
         return; /* the next append that works records it */
     if ((rc = sc_astore_gap(&a->store, ev->loss.first, ev->loss.last)) < 0)
         stopped(a, rc);
+}
+
+/* ------------------------------------------------ the archive as a source */
+
+static void
+arc_range(void *ctx, uint64_t *lo, uint64_t *end)
+{
+    const struct sc_astore *s = &((struct sc_archive *)ctx)->store;
+
+    *end = s->last + 1;
+    *lo = s->last && s->first <= s->last ? s->first : *end;
+}
+
+static uint32_t
+arc_walk(void *ctx, uint64_t first, uint32_t max, uint32_t max_bytes, struct sc_mold_enc *e)
+{
+    struct sc_archive *a = ctx;
+    struct sc_astore_rec r;
+    uint32_t n = 0, bytes = 0;
+
+    for (uint64_t seq = first; n < max; seq++) {
+        int len = sc_astore_read(&a->store, seq, a->rbuf, sizeof(a->rbuf), &r);
+        if (len < 0) /* a gap, damage, the end: the response stops before it */
+            break;
+        if (n && bytes + sc_mold_msg_size((uint16_t)len) > max_bytes)
+            break;
+        if (e)
+            sc_mold_enc_add(e, a->rbuf, (uint16_t)len);
+        bytes += (uint32_t)sc_mold_msg_size((uint16_t)len);
+        n++;
+    }
+    return n;
+}
+
+static bool
+send_resp(void *ctx, uint8_t *data, uint16_t len, uint32_t addr, uint16_t port)
+{
+    struct sc_archive *a = ctx;
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
+
+    to.sin_addr.s_addr = addr;
+    if (sendto(a->sock, data, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0 &&
+        (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS))
+        return false; /* stays queued */
+    return true;
+}
+
+static int
+serve_init(struct sc_archive *a, const struct sc_config *cfg, const char *channel,
+           const struct sc_archive_params *p, struct sc_err *err)
+{
+    const struct sc_channel_cfg *ch = NULL;
+    struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(p->serve_port)};
+    struct epoll_event ev = {.events = EPOLLIN};
+    int one = 1, rc;
+    const char *what = "socket";
+
+    for (uint32_t i = 0; i < cfg->nchannels && !ch; i++)
+        if (!channel || !strcmp(cfg->channels[i].name, channel))
+            ch = &cfg->channels[i];
+    if (!ch || ch->protocol != SC_PROTOCOL_MOLDUDP64) {
+        snprintf(err->msg, sizeof(err->msg),
+                 "archive: re-requests are MoldUDP64's: the channel is not protocol: moldudp64");
+        return err->code = -EINVAL;
+    }
+    a->ch = *ch;
+    in.sin_addr.s_addr = p->serve_addr;
+    /* the session: learnt from the first source heard */
+    if ((rc = sc_rereq_srv_init(&a->srv, &a->ch, (const uint8_t[SC_MOLD_SESSION_LEN]){0},
+                                a->ch.mtu - SC_IP_UDP_OVERHEAD, &a->srv_st)) < 0) {
+        what = "server";
+        goto fail;
+    }
+    a->srv_src = (struct sc_rereq_source){a, arc_range, arc_walk};
+    if ((a->sock = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+        goto fail_errno;
+    what = "bind";
+    setsockopt(a->sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(a->sock, (struct sockaddr *)&in, sizeof(in)) < 0)
+        goto fail_errno;
+    what = "epoll";
+    if ((a->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+        goto fail_errno;
+    ev.data.fd = a->sock;
+    if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, a->sock, &ev) < 0)
+        goto fail_errno;
+    ev.data.fd = sc_sub_fd(a->sub);
+    if (ev.data.fd >= 0 && epoll_ctl(a->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+        goto fail_errno;
+    return 0;
+fail_errno:
+    rc = -errno;
+fail:
+    err->code = rc;
+    snprintf(err->msg, sizeof(err->msg), "archive: re-request server on port %u: %s: %s",
+             p->serve_port, what, strerror(-rc));
+    return rc;
 }
 
 int
@@ -133,9 +249,14 @@ sc_archive_create(struct sc_archive **out, const struct sc_config *cfg, const ch
         return rc;
     }
     cb.ctx = a;
+    a->sock = a->epfd = -1;
     if ((rc = sc_sub_create(&a->sub, cfg, channel, &cb, err)) < 0) {
         sc_astore_close(&a->store);
         free(a);
+        return rc;
+    }
+    if (p->serve_port && (rc = serve_init(a, cfg, channel, p, err)) < 0) {
+        sc_archive_destroy(a);
         return rc;
     }
     clock_gettime(CLOCK_REALTIME, &rt);
@@ -152,6 +273,21 @@ sc_archive_do_work(struct sc_archive *a, uint64_t now)
 
     a->now = now;
     n = sc_sub_do_work(a->sub, now);
+    if (a->sock >= 0) {
+        for (int k = 0; k < RX_BURST; k++) {
+            struct sockaddr_in from;
+            socklen_t fl = sizeof(from);
+            ssize_t got = recvfrom(a->sock, a->rx, sizeof(a->rx), 0, (struct sockaddr *)&from, &fl);
+            struct sc_pkt pk;
+            if (got < 0)
+                break;
+            pk = (struct sc_pkt){a->rx, (uint16_t)got, sizeof(a->rx) - 1, from.sin_addr.s_addr,
+                                 ntohs(from.sin_port), 0};
+            sc_rereq_srv_request(&a->srv, &a->srv_src, &pk, now);
+            n++;
+        }
+        n += sc_rereq_srv_poll(&a->srv, &a->srv_src, now, send_resp, a);
+    }
     if (a->store.dirty && (rc = sc_astore_sync(&a->store)) < 0)
         stopped(a, rc); /* rolled back: recorded as a gap by the next append */
     if (now >= a->next_retain) {
@@ -164,21 +300,29 @@ sc_archive_do_work(struct sc_archive *a, uint64_t now)
 uint64_t
 sc_archive_deadline(const struct sc_archive *a, uint64_t now)
 {
-    uint64_t d = sc_sub_deadline(a->sub, now);
+    uint64_t d = sc_sub_deadline(a->sub, now), r;
 
+    if (a->sock >= 0 && (r = sc_rereq_srv_deadline(&a->srv)) < d)
+        d = r;
     return a->next_retain < d ? a->next_retain : d;
 }
 
 int
 sc_archive_wait(struct sc_archive *a, uint64_t timeout_ns)
 {
-    return sc_sub_wait(a->sub, timeout_ns);
+    struct epoll_event ev;
+    int n;
+
+    if (a->epfd < 0)
+        return sc_sub_wait(a->sub, timeout_ns);
+    n = epoll_wait(a->epfd, &ev, 1, (int)((timeout_ns + 999999) / 1000000));
+    return n > 0 ? 1 : 0;
 }
 
 int
 sc_archive_fd(const struct sc_archive *a)
 {
-    return sc_sub_fd(a->sub);
+    return a->epfd >= 0 ? a->epfd : sc_sub_fd(a->sub);
 }
 
 SC_AGENT_DEFINE(archive, struct sc_archive)
@@ -212,6 +356,13 @@ sc_archive_get_stats(const struct sc_archive *a, struct sc_archive_stats *st)
     store_stats(&a->store, st);
 }
 
+void
+sc_archive_get_server_stats(const struct sc_archive *a, struct sc_pub_stats *st)
+{
+    *st = a->srv_st;
+    st->mold_resp_queued = a->sock >= 0 ? sc_rereq_srv_queued(&a->srv) : 0;
+}
+
 struct sc_sub *
 sc_archive_sub(struct sc_archive *a)
 {
@@ -237,6 +388,12 @@ sc_archive_destroy(struct sc_archive *a)
         return;
     sc_sub_destroy(a->sub);
     sc_astore_close(&a->store);
+    if (a->sock >= 0) {
+        close(a->sock);
+        sc_rereq_srv_fini(&a->srv);
+    }
+    if (a->epfd >= 0)
+        close(a->epfd);
     free(a);
 }
 

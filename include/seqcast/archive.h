@@ -21,6 +21,13 @@
  * counted in msgs_not_archived, and appends are tried again once a second;
  * when one succeeds, what was missed is recorded as a gap.
  *
+ * Re-requests (serve_port set): the archive answers MoldUDP64 re-requests for
+ * the session it records, from its store, with engine/rereq_srv.c -- the
+ * publisher's server, whose source is here the archive instead of the
+ * transmit window. A request starting in a gap of the archive gets no answer
+ * (mold_req_not_held); a response stops before a gap. Its counters are the
+ * publisher's mold_* ones (sc_archive_get_server_stats).
+ *
  * Time: do_work's now (monotonic) paces syncs and retention; the age of a
  * segment is its file's modification time, compared with the wall clock read
  * once at create and carried forward by now.
@@ -35,6 +42,7 @@
 #include <seqcast/config.h>
 #include <seqcast/counters.h>
 #include <seqcast/err.h>
+#include <seqcast/pub.h>
 #include <seqcast/sub.h>
 
 struct sc_archive;
@@ -46,6 +54,13 @@ struct sc_archive_params {
     uint64_t retain_bytes;  /* delete whole oldest segments past this total (0: keep all) */
     uint64_t retain_age_s;  /* ... or once last written this long ago (0: keep all) */
     enum sc_fsync fsync;    /* batch: once per do_work that appended */
+    /* MoldUDP64 channels: answer re-requests (the channel's request and
+     * response format, mold.request_allow, mold.request_max,
+     * mold.response_bytes, rtx.budget and rtx.rate: the publisher's server and
+     * defences) for anything archived, on this unicast UDP address (network
+     * order; serve_port 0: no server) */
+    uint32_t serve_addr;
+    uint16_t serve_port;
 };
 
 struct sc_archive_stats {
@@ -63,6 +78,9 @@ int sc_archive_wait(struct sc_archive *a, uint64_t timeout_ns);
 int sc_archive_fd(const struct sc_archive *a);
 struct sc_agent sc_archive_agent(struct sc_archive *a);
 void sc_archive_get_stats(const struct sc_archive *a, struct sc_archive_stats *st);
+/* The re-request server's counters: the mold_* members and rx_bad of a
+ * publisher's stats (all zero without a server). */
+void sc_archive_get_server_stats(const struct sc_archive *a, struct sc_pub_stats *st);
 /* Its subscriber (stats, configuration). */
 struct sc_sub *sc_archive_sub(struct sc_archive *a);
 /* 0 while appending; else the negative errno that stopped appends. */

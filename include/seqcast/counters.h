@@ -100,6 +100,8 @@
     X(mold_req_count_zero, C, "requests", Z, "for 0 messages: ignored")                    \
     X(mold_req_over_max, C, "requests", Z, "for more than mold.request_max messages: ignored") \
     X(mold_req_not_sent, C, "requests", Z, "for messages not sent yet: ignored")           \
+    X(mold_req_not_held, C, "requests", Z,                                                 \
+      "seqcast-archive: starting in a gap of the archive (never received): ignored")       \
     X(mold_req_over_budget, C, "requests", Z,                                              \
       "from an address past its rtx.budget messages this second: ignored")                 \
     X(mold_budget_shared, C, "requests", Z,                                                \

@@ -9,10 +9,15 @@
 #      from message 1 plus recorded gaps, every record valid (CRC, verified
 #      payload), no sequence twice (a repeated sequence is damage at open), and at
 #      the end it holds every message to the last;
-#   4. disk full (a 192 KiB tmpfs in a private mount namespace: root): appends
+#   4-5. re-requests from the archive: a publisher whose window is 16 packets,
+#      a subscriber that joins a second late from message 1 (late_join: first)
+#      with its mold.request_servers pointed at seqcast-archive --serve gets all
+#      20,000, verified; the same subscriber asking the publisher loses what its
+#      window no longer holds (not_in_window): the control;
+#   6-7. disk full (a 192 KiB tmpfs in a private mount namespace: root): appends
 #      stop with a clear message and exit status 1, what is there stays whole.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "seqcast-archive" 5
+. "$(dirname "$0")/../support/tap.sh" "seqcast-archive" 7
 P=$((23000 + $$ % 20000))
 LIVE=(--set protocol=moldudp64 --group 239.198.18.80:$P --interface 127.0.0.1)
 
@@ -78,7 +83,34 @@ dump_ok "$tmp/a2" "$tmp/d2.json"; r=$?
 [ $r -eq 0 ] && [ $rc -eq 0 ] && [ "$(field_first "$tmp/d2.json" last)" = $N ]; r=$?
 check "restarted a 7th time until the publisher ended: 1..$(field_first "$tmp/d2.json" last) of $N held, $(field "$tmp/d2.json" messages) messages + $(field "$tmp/d2.json" gap_msgs) in recorded gaps ($(field "$tmp/a2f.json" msgs_duplicate) re-delivered duplicates not written twice), exit $rc" $r
 
-# --- 4. disk full
+# --- 4-5. re-requests answered from the archive
+S=$((P + 1))
+"$B/seqcast-archive" --dir "$tmp/a3" "${LIVE[@]}" --serve 127.0.0.1:$S --timeout 8 --quiet \
+    >"$tmp/a3.json" 2>"$tmp/a3.err" &
+arc=$!
+sleep 0.3
+"$B/seqcast-pub" "${LIVE[@]}" --set window.packets=16 --count 20000 --rate 10000 --linger 1 \
+    >"$tmp/p3.json" 2>"$tmp/p3.err" &
+pub=$!
+sleep 1
+"$B/seqcast-sub" "${LIVE[@]}" --set late_join=first --set mold.request_servers=127.0.0.1:$S \
+    --count 20000 --verify --timeout 10 --quiet >"$tmp/s3.json" 2>"$tmp/s3.err" &
+sub=$!
+"$B/seqcast-sub" "${LIVE[@]}" --set late_join=first --count 20000 --verify --timeout 10 --quiet \
+    >"$tmp/c3.json" 2>"$tmp/c3.err" &
+ctl=$!
+wait $sub; src=$?
+wait $ctl
+wait $pub
+kill -TERM $arc 2>/dev/null
+wait $arc
+[ $src -eq 0 ] && [ "$(field "$tmp/s3.json" received)" = 20000 ] && [ "$(field "$tmp/s3.json" lost_messages)" = 0 ] &&
+    [ "$(field "$tmp/s3.json" verify_errors)" = 0 ] && [ "$(field "$tmp/a3.json" mold_resp_msgs)" -gt 1000 ]; r=$?
+check "a late subscriber re-requesting from the archive: $(field "$tmp/s3.json" received) of 20000 verified, none lost; the archive answered $(field "$tmp/a3.json" mold_req_answered) requests with $(field "$tmp/a3.json" mold_resp_msgs) messages (exit $src)" $r
+[ "$(field "$tmp/c3.json" lost_messages)" -gt 1000 ] && grep -q 'not_in_window' "$tmp/c3.err"; r=$?
+check "the control, asking the publisher (window 16 packets): $(field "$tmp/c3.json" lost_messages) messages lost, not_in_window" $r
+
+# --- 6-7. disk full
 if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null; then
     skip "disk full" "needs root (a tmpfs in a private mount namespace)"
     skip "disk full: contents whole" "needs root"
