@@ -278,7 +278,8 @@ list_segs(struct sc_astore *s, uint64_t **ids, size_t *n, struct sc_err *err)
         (*ids)[(*n)++] = v;
     }
     closedir(d);
-    qsort(*ids, *n, sizeof(**ids), cmp_u64);
+    if (*n)
+        qsort(*ids, *n, sizeof(**ids), cmp_u64);
     return 0;
 }
 
@@ -572,7 +573,8 @@ sc_astore_retain(struct sc_astore *s, time_t now)
         s->bytes -= g->size;
         while (k < s->nix && s->ix[k].seg == g->id)
             k++;
-        memmove(s->ix, s->ix + k, (s->nix - k) * sizeof(*s->ix));
+        if (k)
+            memmove(s->ix, s->ix + k, (s->nix - k) * sizeof(*s->ix));
         s->nix -= k;
         s->durable_nix -= k;
         memmove(s->seg, s->seg + 1, (s->nseg - 1) * sizeof(*s->seg));
@@ -581,8 +583,10 @@ sc_astore_retain(struct sc_astore *s, time_t now)
         k = 0;
         while (k < s->ndmg && s->dmg[k].to < s->first)
             k++;
-        memmove(s->dmg, s->dmg + k, (s->ndmg - k) * sizeof(*s->dmg));
-        s->ndmg -= k;
+        if (k) {
+            memmove(s->dmg, s->dmg + k, (s->ndmg - k) * sizeof(*s->dmg));
+            s->ndmg -= k;
+        }
         s->cur.seq = 0;
         s->st.segments_deleted++;
         n++;
