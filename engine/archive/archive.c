@@ -315,7 +315,8 @@ sc_archive_wait(struct sc_archive *a, uint64_t timeout_ns)
 
     if (a->epfd < 0)
         return sc_sub_wait(a->sub, timeout_ns);
-    n = epoll_wait(a->epfd, &ev, 1, (int)((timeout_ns + 999999) / 1000000));
+    n = epoll_wait(a->epfd, &ev, 1,
+                   timeout_ns >= 3600 * NS_S ? 3600 * 1000 : (int)((timeout_ns + 999999) / 1000000));
     return n > 0 ? 1 : 0;
 }
 
@@ -388,10 +389,9 @@ sc_archive_destroy(struct sc_archive *a)
         return;
     sc_sub_destroy(a->sub);
     sc_astore_close(&a->store);
-    if (a->sock >= 0) {
+    if (a->sock >= 0)
         close(a->sock);
-        sc_rereq_srv_fini(&a->srv);
-    }
+    sc_rereq_srv_fini(&a->srv); /* (nothing to free without a server) */
     if (a->epfd >= 0)
         close(a->epfd);
     free(a);
