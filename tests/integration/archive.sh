@@ -3,6 +3,9 @@
 #   1. seqcast-pub publishes 30,000 generated 40-byte messages; the archive records all
 #      of them; --dump's output is byte for byte what the publisher sent
 #      (seqcast-pub --write), across several segments;
+#   1b. a PGM channel (framing: batched): 20,000 of the generated mix -- every
+#      thousandth message 3,000 bytes, fragmented on the wire -- archived and
+#      every byte verified from the dump;
 #   2-3. the archive is kill -9ed at random points and restarted 6 times while the
 #      publisher runs (late_join: first -- each restart re-requests what it missed
 #      from the publisher's window): after every kill its contents are a prefix
@@ -17,7 +20,7 @@
 #   6-7. disk full (a 192 KiB tmpfs in a private mount namespace: root): appends
 #      stop with a clear message and exit status 1, what is there stays whole.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "seqcast-archive" 7
+. "$(dirname "$0")/../support/tap.sh" "seqcast-archive" 8
 P=$((23000 + $$ % 20000))
 LIVE=(--set protocol=moldudp64 --group 239.198.18.80:$P --interface 127.0.0.1)
 
@@ -46,6 +49,20 @@ drc=$?
     [ "$(field "$tmp/d1.json" messages)" = 30000 ] && [ "$(field "$tmp/d1.json" segments)" -gt 5 ] &&
     cmp -s "$tmp/sent.bin" "$tmp/got.bin"; r=$?
 check "30,000 published, $(field "$tmp/a1.json" msgs_archived) archived in $(field "$tmp/d1.json" segments) segments, --dump cmp-equal to what seqcast-pub sent (exits $rc $drc)" $r
+
+# --- 1b. a PGM channel
+PGM=(--group 239.198.18.80:$((P + 2)) --interface 127.0.0.1)
+"$B/seqcast-archive" --dir "$tmp/ap" "${PGM[@]}" --count 20000 --timeout 20 --quiet \
+    >"$tmp/ap.json" 2>"$tmp/ap.err" &
+arc=$!
+sleep 0.3
+"$B/seqcast-pub" "${PGM[@]}" --count 20000 --rate 50000 --linger 0.5 >"$tmp/pp.json" 2>"$tmp/pp.err"
+wait $arc; rc=$?
+"$B/seqcast-archive" --dump "$tmp/ap" --verify >"$tmp/dp.json" 2>"$tmp/dp.err"
+drc=$?
+[ $rc -eq 0 ] && [ $drc -eq 0 ] && [ "$(field "$tmp/dp.json" messages)" = 20000 ] &&
+    [ "$(field_first "$tmp/dp.json" last)" = 20000 ] && [ "$(field "$tmp/dp.json" verify_errors)" = 0 ]; r=$?
+check "PGM batched: $(field "$tmp/dp.json" messages) of 20,000 (the 3,000-byte ones fragmented on the wire) archived, every byte verified from the dump (exits $rc $drc)" $r
 
 # --- 2-3. kill -9 at random points while the publisher runs
 N=120000
