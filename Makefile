@@ -72,7 +72,7 @@ $(shell echo '$(PREFIX)' | cmp -s - $(PREFIX_STAMP) || echo '$(PREFIX)' > $(PREF
 # libseqcast: the codecs, the engine, the configuration, the pcap library and
 # the feed-handler library -- everything a program needs besides its main
 PROTO_SRC  := $(wildcard proto/*.c)
-ENGINE_SRC := $(filter-out $(DPDK_OUT),$(wildcard engine/*.c engine/transport/*.c))
+ENGINE_SRC := $(filter-out $(DPDK_OUT),$(wildcard engine/*.c engine/transport/*.c engine/archive/*.c))
 CONFIG_SRC := $(wildcard config/*.c)
 REPLAY_SRC := $(wildcard replay/*.c)
 FEED_SRC   := $(wildcard feedhandler/*.c)

@@ -63,6 +63,14 @@ enum sc_cli_opt {
     SC_OPT_MAX_ORDERS,
     SC_OPT_MAX_BOOKS,
     SC_OPT_MAX_LEVELS,
+    SC_OPT_SEGMENT_SIZE, /* seqcast-archive */
+    SC_OPT_INDEX_EVERY,
+    SC_OPT_RETAIN_SIZE,
+    SC_OPT_RETAIN_AGE,
+    SC_OPT_FSYNC,
+    SC_OPT_DUMP,
+    SC_OPT_LIST,
+    SC_OPT_SERVE,
 };
 
 /* getopt_long entries for the channel options and their help text, to be

@@ -3,6 +3,7 @@
  * (later) shared-memory counters. */
 #include <stddef.h>
 
+#include <seqcast/archive.h>
 #include <seqcast/book.h>
 #include <seqcast/counters.h>
 #include <seqcast/itch.h>
@@ -32,6 +33,9 @@ enum { KIND_C = 'c', KIND_G = 'g', SHOW_A = 'a', SHOW_Z = 'z', SHOW_N = 'n' };
 #define DESC_ITCHGEN(name, kind, unit, show, help)                                         \
     { #name, unit, help, offsetof(struct sc_itchgen_stats, name), KIND_##kind, SHOW_##show },
 
+#define DESC_ARCHIVE(name, kind, unit, show, help)                                         \
+    { #name, unit, help, offsetof(struct sc_archive_stats, name), KIND_##kind, SHOW_##show },
+
 static const struct sc_counter_desc pub_descs[] = { SC_PUB_COUNTERS(DESC_PUB) };
 static const struct sc_counter_desc sub_descs[] = { SC_SUB_COUNTERS(DESC_SUB) };
 static const struct sc_counter_desc link_descs[] = { SC_LINK_COUNTERS(DESC_LINK) };
@@ -41,6 +45,7 @@ static const struct sc_counter_desc book_descs[] = { SC_BOOK_COUNTERS(DESC_BOOK)
 static const struct sc_counter_desc book_instr_descs[] = { SC_BOOK_INSTR_COUNTERS(DESC_BOOK_INSTR) };
 static const struct sc_counter_desc itch_feed_descs[] = { SC_ITCH_FEED_COUNTERS(DESC_ITCH_FEED) };
 static const struct sc_counter_desc itchgen_descs[] = { SC_ITCHGEN_COUNTERS(DESC_ITCHGEN) };
+static const struct sc_counter_desc archive_descs[] = { SC_ARCHIVE_COUNTERS(DESC_ARCHIVE) };
 
 const struct sc_counter_desc *
 sc_counter_descs(enum sc_counter_set set, size_t *n)
@@ -61,6 +66,9 @@ sc_counter_descs(enum sc_counter_set set, size_t *n)
     case SC_COUNTERS_ITCHGEN:
         *n = sizeof(itchgen_descs) / sizeof(itchgen_descs[0]);
         return itchgen_descs;
+    case SC_COUNTERS_ARCHIVE:
+        *n = sizeof(archive_descs) / sizeof(archive_descs[0]);
+        return archive_descs;
     default: break;
     }
     *n = 0;
@@ -108,6 +116,10 @@ sc_counters_print_reference(FILE *out)
     print_set(out, SC_COUNTERS_ITCHGEN,
               "ITCH generator (`struct sc_itchgen_stats`, `<seqcast/itchgen.h>`, seqcast-itchgen)",
               "The synthetic trading day: messages by type, and the generator's live orders.");
+    print_set(out, SC_COUNTERS_ARCHIVE,
+              "Archive (`struct sc_archive_stats`, `<seqcast/archive.h>`, seqcast-archive)",
+              "What the archive recorded and could not, and its store. Its subscriber's "
+              "counters are the subscriber's (above).");
     fprintf(out, "\n#### Dropped packets by codec class (`rx_bad`)\n\n"
                  "Every stats struct that reads packets has `rx_bad[]`, indexed by `-enum sc_perr` "
                  "(`<seqcast/proto/perr.h>`); JSON names them, and sums them in `rx_bad_total`.\n\n"

@@ -13,55 +13,13 @@
 
 #include <seqcast/proto/endian.h>
 
+#include "engine/record.h"
+
 #define MAGIC "SCJ"
 #define MAGIC_LEN 4
-#define V1_HDR 8
-#define V2_HDR 16
-#define MAX_LEN 65535u
+#define V2_HDR SC_REC_V2_HDR
+#define MAX_LEN SC_REC_MAX_LEN
 #define TAIL_CAP (1u << 20) /* the in-memory tail: > 2 x the largest record */
-
-static uint32_t crc_table[256];
-
-static uint32_t
-crc32_update(uint32_t c, const uint8_t *p, size_t n)
-{
-    if (!crc_table[1])
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t v = i;
-            for (int k = 0; k < 8; k++)
-                v = v & 1 ? 0xEDB88320u ^ (v >> 1) : v >> 1;
-            crc_table[i] = v;
-        }
-    c = ~c;
-    while (n--)
-        c = crc_table[(c ^ *p++) & 0xFF] ^ (c >> 8);
-    return ~c;
-}
-
-static inline size_t
-hdr_len(int version)
-{
-    return version == 1 ? V1_HDR : V2_HDR;
-}
-
-/* v2: the CRC of length, sequence (the header's first 12 bytes) and payload */
-static uint32_t
-v2_crc(const uint8_t *hdr, const uint8_t *payload, size_t len)
-{
-    return crc32_update(crc32_update(0, hdr, 12), payload, len);
-}
-
-static void
-put_header(uint8_t *h, int version, uint64_t seq, const uint8_t *payload, uint16_t len)
-{
-    sc_store_be32(h, len);
-    if (version == 1) {
-        sc_store_be32(h + 4, crc32_update(0, payload, len));
-        return;
-    }
-    sc_store_be64(h + 4, seq);
-    sc_store_be32(h + 12, v2_crc(h, payload, len));
-}
 
 static int
 fail(struct sc_err *err, int rc, const char *path, const char *what)
@@ -105,48 +63,6 @@ sync_dir(const char *path)
 
 /* ------------------------------------------------------------- recovery */
 
-/* Is there a valid record at pos? @return its size (header + payload), or 0
- * with *why saying what is wrong. want_seq (v2): the sequence it must carry;
- * 0 accepts any in [lo, hi] (a search for valid records after damage). */
-static uint64_t
-record_at(const uint8_t *m, uint64_t size, uint64_t pos, int version, uint64_t want_seq,
-          uint64_t lo, uint64_t hi, const char **why)
-{
-    size_t h = hdr_len(version);
-    uint32_t len, crc;
-
-    if (size - pos < h) {
-        *why = "cut short in its header";
-        return 0;
-    }
-    len = sc_load_be32(m + pos);
-    if (version == 2) {
-        uint64_t seq = sc_load_be64(m + pos + 4);
-        if (want_seq ? seq != want_seq : seq < lo || seq > hi) {
-            *why = "wrong sequence number";
-            return 0;
-        }
-    } else if (!want_seq && len == 0) {
-        *why = "empty"; /* in a search, zeros would look like empty v1 records */
-        return 0;
-    }
-    if (len > MAX_LEN) {
-        *why = "impossible length";
-        return 0;
-    }
-    if (size - pos - h < len) {
-        *why = "extends past the end of the file";
-        return 0;
-    }
-    crc = sc_load_be32(m + pos + h - 4);
-    if ((version == 2 ? v2_crc(m + pos, m + pos + h, len)
-                      : crc32_update(0, m + pos + h, len)) != crc) {
-        *why = "CRC mismatch";
-        return 0;
-    }
-    return h + len;
-}
-
 static bool
 all_zero(const uint8_t *p, uint64_t n)
 {
@@ -155,61 +71,25 @@ all_zero(const uint8_t *p, uint64_t n)
     return n == 0;
 }
 
-struct scan {
-    uint64_t records;   /* good records from the start */
-    uint64_t good_end;  /* where they end */
-    const char *why;    /* what is wrong at good_end, if it is not the end */
-    bool damaged;       /* a valid record follows the bad one */
-    uint64_t next_good; /* the first one's offset */
-    uint64_t after;     /* valid records after the bad one */
-};
-
-/* Walk the records, indexing each good one into j (when given); classify what
- * stops the walk. */
 static int
-scan(const uint8_t *m, uint64_t size, int version, struct sc_journal *j, struct scan *r)
+index_record(void *arg, uint64_t pos, const struct sc_rec *rec)
 {
-    uint64_t pos = MAGIC_LEN, n = 0, l = 0;
-    const char *why = NULL;
+    struct sc_journal *j = arg;
     int rc;
 
-    memset(r, 0, sizeof(*r));
-    while (pos < size) {
-        l = record_at(m, size, pos, version, n + 1, 0, 0, &why);
-        if (l == hdr_len(1) && version == 1 && all_zero(m + pos, size - pos)) {
-            why = "zero-filled to the end"; /* a v1 empty record and zeros look alike */
-            l = 0;
-        }
-        if (!l)
-            break;
-        if (j) {
-            if (j->count == j->cap && (rc = grow_index(j)) < 0)
-                return rc;
-            j->off[j->count++] = pos;
-        }
-        n++;
-        pos += l;
-    }
-    r->records = n;
-    r->good_end = pos;
-    r->why = why;
-    if (pos >= size)
-        return 0;
-    /* torn tail, or damage? Damage if anything valid follows. The sequence a
-     * v2 record there could carry is bounded by the bytes left. */
-    for (uint64_t q = pos + 1, hi = n + 1 + (size - pos) / V2_HDR; q < size; q++) {
-        const char *w;
-        uint64_t k = record_at(m, size, q, version, 0, n + 1, hi, &w);
-        if (!k)
-            continue;
-        if (!r->damaged) {
-            r->damaged = true;
-            r->next_good = q;
-        }
-        r->after++;
-        q += k - 1;
-    }
+    (void)rec;
+    if (j->count == j->cap && (rc = grow_index(j)) < 0)
+        return rc;
+    j->off[j->count++] = pos;
     return 0;
+}
+
+/* Walk the records (sequences 1, 2, ...), indexing each good one into j (when
+ * given); classify what stops the walk. */
+static int
+scan(const uint8_t *m, uint64_t size, int version, struct sc_journal *j, struct sc_rec_scan *r)
+{
+    return sc_rec_scan(m, size, MAGIC_LEN, version, 0, true, 1, j ? index_record : NULL, j, r);
 }
 
 /* The file's version from its first 4 bytes. @return 1, 2, or -EINVAL. */
@@ -249,7 +129,7 @@ static int
 recover(struct sc_journal *j, const char *path, struct sc_err *err)
 {
     struct stat st;
-    struct scan r;
+    struct sc_rec_scan r;
     uint8_t *m;
     uint64_t size;
     int rc;
@@ -411,7 +291,7 @@ reserve(struct sc_journal *j, uint64_t need)
 int
 sc_journal_append(struct sc_journal *j, const void *msg, uint16_t len)
 {
-    size_t h = hdr_len(j->version), need = h + len;
+    size_t h = sc_rec_hdr_len(j->version), need = h + len;
     uint8_t *p;
     ssize_t n;
     int rc;
@@ -426,7 +306,7 @@ sc_journal_append(struct sc_journal *j, const void *msg, uint16_t len)
         return rc;
     p = j->mem + (j->end - j->base);
     memcpy(p + h, msg, len);
-    put_header(p, j->version, j->count + 1, p + h, len);
+    sc_rec_put_header(p, j->version, j->count + 1, p + h, len);
     if (j->fd >= 0) {
         n = j->sys_pwrite(j->fd, p, need, (off_t)j->end); /* one write: header and payload */
         if (n != (ssize_t)need) {
@@ -487,10 +367,10 @@ sc_journal_sync(struct sc_journal *j)
 int
 sc_journal_get(struct sc_journal *j, uint64_t seq, void *buf, size_t cap, const void **msg)
 {
-    size_t h = hdr_len(j->version);
+    size_t h = sc_rec_hdr_len(j->version);
     uint8_t hdr[V2_HDR];
     uint64_t o;
-    uint32_t len, crc;
+    uint32_t len;
 
     if (seq < 1 || seq > j->count)
         return -ERANGE;
@@ -507,9 +387,7 @@ sc_journal_get(struct sc_journal *j, uint64_t seq, void *buf, size_t cap, const 
         return -ENOSPC;
     if (pread(j->fd, buf, len, (off_t)(o + h)) != (ssize_t)len)
         goto io;
-    crc = j->version == 2 ? v2_crc(hdr, buf, len) : crc32_update(0, buf, len);
-    if (crc != sc_load_be32(hdr + h - 4) ||
-        (j->version == 2 && sc_load_be64(hdr + 4) != seq)) {
+    if (!sc_rec_check(hdr, j->version, j->version == 2 ? seq : 0, buf)) {
         j->read_errors++;
         return -EBADMSG;
     }
@@ -567,7 +445,7 @@ int
 sc_journal_repair(const char *path, time_t stamp, struct sc_journal_repair *r, struct sc_err *err)
 {
     struct stat st;
-    struct scan s;
+    struct sc_rec_scan s;
     uint8_t *m;
     int fd, rc, version;
 

@@ -8,6 +8,7 @@
  *               a record out of place and zero-filled blocks all fail it
  *   v1 record:  length u32 BE | CRC-32 of the payload u32 BE | payload
  *
+ * The record codec is engine/record.h (shared with the archive).
  * New journals are version 2. A version 1 file keeps its format: it is read,
  * checked (without the sequence check) and appended to in v1 records.
  *

@@ -122,6 +122,8 @@ struct sc_pub {
     uint64_t mold_hb_due_ns; /* the next heartbeat, or End of Session repeat; UINT64_MAX: none */
     uint64_t eos_until_ns;   /* End of Session repeats until then */
     struct sc_rereq_srv srv;
+    struct sc_rereq_txw srv_txw; /* the server's source: the window */
+    struct sc_rereq_source srv_src;
 
     /* closing */
     enum pub_state state;
@@ -787,7 +789,7 @@ on_packet(struct sc_pub *p, const struct sc_pkt *pk, uint64_t now_ns)
     int rc;
 
     if (p->mold) { /* a re-request, or nothing we take */
-        sc_rereq_srv_request(&p->srv, &p->w, p->sent_msg_end, pk, now_ns);
+        sc_rereq_srv_request(&p->srv, &p->srv_src, pk, now_ns);
         return;
     }
     rc = sc_pgm_decode(pk->data, pk->len, &k, 0);
@@ -990,7 +992,7 @@ sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
         if (now_ns >= p->mold_hb_due_ns)
             work += mold_heartbeat(p, now_ns);
         sc_txw_expire(&p->w, now_ns, p->ch.window_ns);
-        work += sc_rereq_srv_poll(&p->srv, &p->w, p->sent_msg_end, now_ns, send_resp, p);
+        work += sc_rereq_srv_poll(&p->srv, &p->srv_src, now_ns, send_resp, p);
     } else {
         send_ncf(p, now_ns); /* what this read confirmed */
         work += sc_tw_expire(&p->tw, now_ns);
@@ -1143,6 +1145,8 @@ sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc
     /* the rate buckets: 10 ms of rate, and always room for the largest packet */
     min_depth = sc_wire_bits(p->tpdu_max) > 12000 * 8 ? sc_wire_bits(p->tpdu_max) : 12000 * 8;
     /* the repair of the protocol: PGM's queue of RDATA, or the re-request server */
+    p->srv_txw = (struct sc_rereq_txw){&p->w, &p->sent_msg_end};
+    sc_rereq_txw_source(&p->srv_src, &p->srv_txw);
     rc = p->mold ? sc_rereq_srv_init(&p->srv, &p->ch, p->session, p->tpdu_max, &p->st)
                  : sc_rtx_init(&p->rtx, RTX_QUEUE, ch->rtx.delay_ns, ch->rtx.holdoff_ns,
                                ch->rtx.rate_bps, min_depth, ch->rtx.budget);

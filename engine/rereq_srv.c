@@ -51,20 +51,21 @@ sc_rereq_srv_fini(struct sc_rereq_srv *s)
 
 /* ------------------------------------------------------------ the window */
 
-/* The first message of the oldest sent packet held (sent_end when none is). */
-static uint64_t
-window_first(const struct sc_txw *w, uint64_t sent_end)
+static void
+txw_range(void *ctx, uint64_t *lo, uint64_t *end)
 {
-    return w->trail < w->next_tx ? w->slot[w->trail & w->mask].msg_first : sent_end;
+    const struct sc_rereq_txw *t = ctx;
+    const struct sc_txw *w = t->w;
+
+    *end = *t->sent_end;
+    *lo = w->trail < w->next_tx ? w->slot[w->trail & w->mask].msg_first : *end;
 }
 
-/* Walk the sent messages from first (held: lo <= first < sent_end): at most
- * max of them, and after the first only while their blocks fit in
- * response_bytes; appended to e when it is set. @return how many. */
+/* Walk the sent messages from first (held: lo <= first < sent_end) */
 static uint32_t
-walk(const struct sc_rereq_srv *s, struct sc_txw *w, uint64_t first, uint32_t max,
-     struct sc_mold_enc *e)
+txw_walk(void *ctx, uint64_t first, uint32_t max, uint32_t max_bytes, struct sc_mold_enc *e)
 {
+    struct sc_txw *w = ((struct sc_rereq_txw *)ctx)->w;
     uint64_t ps = sc_txw_find_msg(w, first);
     uint32_t n = 0, bytes = 0;
 
@@ -76,7 +77,7 @@ walk(const struct sc_rereq_srv *s, struct sc_txw *w, uint64_t first, uint32_t ma
         for (uint16_t i = 0; i < t->msgs && n < max; i++, m++) {
             uint16_t len = sc_load_be16(b);
             if (m >= first) {
-                if (n && bytes + sc_mold_msg_size(len) > s->response_bytes)
+                if (n && bytes + sc_mold_msg_size(len) > max_bytes)
                     return n;
                 if (e)
                     sc_mold_enc_add(e, b + 2, len);
@@ -87,6 +88,14 @@ walk(const struct sc_rereq_srv *s, struct sc_txw *w, uint64_t first, uint32_t ma
         }
     }
     return n;
+}
+
+void
+sc_rereq_txw_source(struct sc_rereq_source *src, struct sc_rereq_txw *t)
+{
+    src->ctx = t;
+    src->range = txw_range;
+    src->walk = txw_walk;
 }
 
 /* ------------------------------------------------------------ the queue */
@@ -147,13 +156,13 @@ allowed(const struct sc_channel_cfg *ch, uint32_t addr)
 }
 
 void
-sc_rereq_srv_request(struct sc_rereq_srv *s, struct sc_txw *w, uint64_t sent_end,
+sc_rereq_srv_request(struct sc_rereq_srv *s, const struct sc_rereq_source *src,
                      const struct sc_pkt *pk, uint64_t now_ns)
 {
     struct sc_pub_stats *st = s->st;
     struct sc_rtx_receiver *rq;
     struct sc_mold_hdr h;
-    uint64_t lo, end, first;
+    uint64_t lo, end, first, sent_end;
     uint32_t want, granted;
     int rc = sc_mold_decode_request(pk->data, pk->len, &h);
 
@@ -182,16 +191,17 @@ sc_rereq_srv_request(struct sc_rereq_srv *s, struct sc_txw *w, uint64_t sent_end
         st->mold_req_over_max++;
         return;
     }
+    src->range(src->ctx, &lo, &sent_end);
     if (h.seq >= sent_end) {
         st->mold_req_not_sent++;
         return;
     }
-    lo = window_first(w, sent_end);
     end = h.seq + h.count < sent_end ? h.seq + h.count : sent_end; /* no wrap: seq < sent_end */
     first = h.seq < lo ? lo : h.seq;
-    want = end <= lo ? 1 : walk(s, w, first, (uint32_t)(end - first), NULL);
-    if (unlikely(!want)) { /* (cannot be: [lo, sent_end) is held) */
-        st->mold_req_not_sent++;
+    want = end <= lo ? 1
+                     : src->walk(src->ctx, first, (uint32_t)(end - first), s->response_bytes, NULL);
+    if (!want) { /* an archive's gap (a window holds all of [lo, sent_end)) */
+        st->mold_req_not_held++;
         return;
     }
     granted = sc_rtx_budget_charge(&s->budgets, pk->addr, want, now_ns, &rq);
@@ -221,26 +231,31 @@ sc_rereq_srv_request(struct sc_rereq_srv *s, struct sc_txw *w, uint64_t sent_end
  * or a heartbeat at the oldest held when none is. @return its length; *msgs
  * the messages in it. */
 static uint16_t
-build(struct sc_rereq_srv *s, struct sc_txw *w, uint64_t sent_end,
-      const struct sc_rereq_entry *e, uint8_t *buf, uint32_t *msgs)
+build(struct sc_rereq_srv *s, const struct sc_rereq_source *src, const struct sc_rereq_entry *e,
+      uint8_t *buf, uint32_t *msgs)
 {
-    uint64_t lo = window_first(w, sent_end), first = e->first > lo ? e->first : lo;
-    struct sc_mold_hdr h = { .count = SC_MOLD_COUNT_HEARTBEAT, .seq = lo };
+    uint64_t lo, sent_end, first;
+    struct sc_mold_hdr h = { .count = SC_MOLD_COUNT_HEARTBEAT };
     struct sc_mold_enc enc;
 
+    src->range(src->ctx, &lo, &sent_end);
+    first = e->first > lo ? e->first : lo;
+    h.seq = lo;
     *msgs = 0;
     if (e->count && first < e->first + e->count && first < sent_end) {
         /* (the window may have moved on since the request: what is left) */
         sc_mold_enc_init(&enc, buf, s->pkt_max, s->session, first);
-        *msgs = walk(s, w, first, (uint32_t)(e->first + e->count - first), &enc);
-        return (uint16_t)enc.len;
+        *msgs = src->walk(src->ctx, first, (uint32_t)(e->first + e->count - first),
+                          s->response_bytes, &enc);
+        if (*msgs)
+            return (uint16_t)enc.len;
     }
     memcpy(h.session, s->session, SC_MOLD_SESSION_LEN);
     return (uint16_t)sc_mold_encode_hdr(buf, s->pkt_max, &h);
 }
 
 int
-sc_rereq_srv_poll(struct sc_rereq_srv *s, struct sc_txw *w, uint64_t sent_end, uint64_t now_ns,
+sc_rereq_srv_poll(struct sc_rereq_srv *s, const struct sc_rereq_source *src, uint64_t now_ns,
                   sc_rereq_send_fn *send, void *ctx)
 {
     int sent = 0;
@@ -252,7 +267,7 @@ sc_rereq_srv_poll(struct sc_rereq_srv *s, struct sc_txw *w, uint64_t sent_end, u
         uint8_t *buf = s->bufs + (size_t)(s->next_buf % SC_REREQ_BUFS) * s->pkt_max;
         bool group = s->ch->mold.response == SC_MOLD_RESPONSE_MULTICAST;
         uint32_t msgs;
-        uint16_t len = build(s, w, sent_end, e, buf, &msgs);
+        uint16_t len = build(s, src, e, buf, &msgs);
         uint64_t bits = sc_wire_bits(len);
 
         if (!msgs)

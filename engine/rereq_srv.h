@@ -17,6 +17,12 @@
  *
  * Ignored means no answer at all: MoldUDP64 has no reject packet.
  *
+ * Where the messages come from is a source (struct sc_rereq_source): the
+ * publisher's transmit window (sc_rereq_txw_source), or the archive's store
+ * (engine/archive/archive.c). A source that lacks the first message asked for
+ * -- an archive's gap -- gets no answer (mold_req_not_held); one that lacks a
+ * later one answers up to it.
+ *
  * The response is an ordinary downstream packet: session, seq = the first
  * message returned, count, then the blocks copied from the packets the window
  * holds (starting mid-packet if asked), at most the requested count and
@@ -80,6 +86,26 @@ struct sc_rereq_entry {
     uint16_t rq;    /* its budget entry (sc_rtx_budget_index) */
 };
 
+/* Where responses' messages come from. */
+struct sc_rereq_source {
+    void *ctx;
+    /* [*lo, *end): the first message held (end when none is), the first not
+     * sent (or archived) yet */
+    void (*range)(void *ctx, uint64_t *lo, uint64_t *end);
+    /* From first (lo <= first < end): at most max messages, and after the
+     * first only while their blocks fit in bytes; each appended to e when it is
+     * set. Stops before a message it does not hold. @return how many. */
+    uint32_t (*walk)(void *ctx, uint64_t first, uint32_t max, uint32_t bytes,
+                     struct sc_mold_enc *e);
+};
+
+/* The publisher's window as a source: sent_end is read at every call. */
+struct sc_rereq_txw {
+    struct sc_txw *w;
+    const uint64_t *sent_end;
+};
+void sc_rereq_txw_source(struct sc_rereq_source *src, struct sc_rereq_txw *t);
+
 struct sc_rereq_srv {
     uint8_t session[SC_MOLD_SESSION_LEN];
     uint32_t request_max;
@@ -105,10 +131,9 @@ int sc_rereq_srv_init(struct sc_rereq_srv *s, const struct sc_channel_cfg *ch,
                       struct sc_pub_stats *st);
 void sc_rereq_srv_fini(struct sc_rereq_srv *s);
 
-/* One datagram that reached the publisher. w: its window (every sent packet
- * a MoldUDP64 packet holding messages); sent_end: the first message not sent
- * yet. Counted under one reason, queued or ignored. */
-void sc_rereq_srv_request(struct sc_rereq_srv *s, struct sc_txw *w, uint64_t sent_end,
+/* One datagram that reached the server; src: where the messages are.
+ * Counted under one reason, queued or ignored. */
+void sc_rereq_srv_request(struct sc_rereq_srv *s, const struct sc_rereq_source *src,
                           const struct sc_pkt *pk, uint64_t now_ns);
 
 /* Put a response on the way: true if send took it, false on back-pressure
@@ -119,8 +144,8 @@ typedef bool sc_rereq_send_fn(void *ctx, uint8_t *data, uint16_t len, uint32_t a
 
 /* Build and send queued responses in their order, within rtx.rate.
  * @return responses sent. */
-int sc_rereq_srv_poll(struct sc_rereq_srv *s, struct sc_txw *w, uint64_t sent_end,
-                      uint64_t now_ns, sc_rereq_send_fn *send, void *ctx);
+int sc_rereq_srv_poll(struct sc_rereq_srv *s, const struct sc_rereq_source *src, uint64_t now_ns,
+                      sc_rereq_send_fn *send, void *ctx);
 
 /* When poll has something to send: now (the last refill) or when the rate
  * lets the head response go; UINT64_MAX if nothing is queued. */

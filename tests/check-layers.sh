@@ -52,7 +52,7 @@ layer_check "feedhandler/'s library never includes replay or apps" \
 layer_check "programs (apps/) include only public headers and apps/ helpers" \
     "$(ours_except 'seqcast/[a-z_/]+\.h|apps/[a-z_]+\.h' apps/*.[ch])"
 layer_check "every program's main is in apps/ (no library floor defines main)" \
-    "$(grep -HnE '^(int )?main\(' proto/*.c engine/*.c engine/transport/*.c config/*.c replay/*.c \
+    "$(grep -HnE '^(int )?main\(' proto/*.c engine/*.c engine/transport/*.c engine/archive/*.c config/*.c replay/*.c \
            feedhandler/*.c 2>/dev/null)"
 layer_check "examples/ include only public headers" \
     "$(ours_except 'seqcast/[a-z_/]+\.h' examples/*.c)"

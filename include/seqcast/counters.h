@@ -100,6 +100,8 @@
     X(mold_req_count_zero, C, "requests", Z, "for 0 messages: ignored")                    \
     X(mold_req_over_max, C, "requests", Z, "for more than mold.request_max messages: ignored") \
     X(mold_req_not_sent, C, "requests", Z, "for messages not sent yet: ignored")           \
+    X(mold_req_not_held, C, "requests", Z,                                                 \
+      "seqcast-archive: starting in a gap of the archive (never received): ignored")       \
     X(mold_req_over_budget, C, "requests", Z,                                              \
       "from an address past its rtx.budget messages this second: ignored")                 \
     X(mold_budget_shared, C, "requests", Z,                                                \
@@ -377,6 +379,39 @@
     X(orders_live, G, "orders", A, "orders live in the generated day now")                 \
     X(orders_peak, G, "orders", N, "the most orders live at once")
 
+/* The archive (struct sc_archive_stats, <seqcast/archive.h>, seqcast-archive): what it
+ * recorded, what it could not, and its store. */
+#define SC_ARCHIVE_COUNTERS(X)                                                             \
+    X(msgs_archived, C, "messages", A, "messages appended to the archive")                 \
+    X(bytes_archived, C, "bytes", N, "their payload bytes")                                \
+    X(msgs_duplicate, C, "messages", Z,                                                    \
+      "delivered again at or below the last archived sequence (after a restart): not written twice") \
+    X(msgs_other_source, C, "messages", Z,                                                 \
+      "from a source (session) other than the one being archived: dropped")                \
+    X(msgs_too_long, C, "messages", Z, "longer than a record holds (65,535 bytes): dropped") \
+    X(msgs_not_archived, C, "messages", Z,                                                 \
+      "dropped while appends were stopped (disk full or failing): later a recorded gap")   \
+    X(gaps_recorded, C, "ranges", Z, "gap records written (losses and jumps in sequence)") \
+    X(gap_msgs, C, "messages", Z, "sequences they cover: never received")                  \
+    X(loss_unbounded, C, "events", Z,                                                      \
+      "loss events with no known end (source gone): the gap is recorded when data resumes") \
+    X(write_errors, C, "writes", Z, "appends that failed (rolled back: nothing half written)") \
+    X(disk_full, C, "writes", Z, "of which the disk was full (ENOSPC, EDQUOT)")           \
+    X(appends_stopped, C, "events", Z, "times appends stopped on an error (retried every second)") \
+    X(syncs, C, "calls", N, "fdatasync calls that succeeded")                              \
+    X(sync_errors, C, "calls", Z, "fdatasync calls that failed")                           \
+    X(rolled_back, C, "messages", Z, "written but given up when their sync failed (later a gap)") \
+    X(segments_made, C, "files", N, "segment files started")                               \
+    X(segments_deleted, C, "files", N, "oldest segments deleted by retention")             \
+    X(torn_bytes, C, "bytes", Z, "a torn tail cut at open (a crash mid-write)")            \
+    X(damaged_ranges, C, "ranges", Z, "damage found at open: sequences never served")      \
+    X(damaged_msgs, C, "messages", Z, "sequences in them")                                 \
+    X(read_errors, C, "records", Z, "records that failed their CRC or could not be read when served") \
+    X(segments, G, "files", A, "segment files held")                                       \
+    X(bytes_stored, G, "bytes", A, "their size")                                           \
+    X(first_seq, G, "sequence", N, "the first sequence held (0: none)")                    \
+    X(last_seq, G, "sequence", A, "the last sequence held (0: none)")
+
 /* ------------------------------------------------------------- machinery */
 
 /* A field of a stats struct, from a list entry. */
@@ -401,6 +436,7 @@ enum sc_counter_set {
     SC_COUNTERS_BOOK_INSTR, /* struct sc_book_instr_stats: one instrument's book */
     SC_COUNTERS_ITCH_FEED,  /* struct sc_itch_feed_stats (<seqcast/itch.h>) */
     SC_COUNTERS_ITCHGEN, /* struct sc_itchgen_stats (<seqcast/itchgen.h>) */
+    SC_COUNTERS_ARCHIVE, /* struct sc_archive_stats (<seqcast/archive.h>) */
     SC_COUNTERS_SETS
 };
 

@@ -1,0 +1,500 @@
+/* seqcast-archive: record a channel to disk; read an archive back.
+ *
+ * parse   the options (apps/cli.h's channel options, the store's, --dump)
+ * run     the archive agent on one runner beside a watch agent that prints
+ *         stats, says when appends stop and resume, and says when to stop;
+ *         or (--dump) read an archive from its first sequence to its last
+ * report  the JSON summary and the exit status
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <seqcast/agent.h>
+#include <seqcast/archive.h>
+#include <seqcast/sub.h>
+
+#include "apps/cli.h"
+#include "apps/msggen.h"
+
+#define MAX_SLEEP_NS 100000000u
+#define MAX_RANGES 64
+
+struct opts {
+    struct sc_cli cli;
+    struct sc_archive_params ap;
+    const char *dump;   /* --dump DIR */
+    const char *output; /* --output FILE (with --dump) */
+    bool list, verify, quiet;
+    uint64_t count;     /* --count */
+    double timeout;     /* --timeout */
+};
+
+struct watch {
+    const struct opts *o;
+    struct sc_archive *a;
+    uint64_t end, next_stats;
+    int error; /* the error last said */
+    bool tty, stop;
+};
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: seqcast-archive --dir DIR [options]        record a channel\n"
+            "       seqcast-archive --dump DIR [--output FILE] [--verify] [--list]\n"
+            "\n"
+            "Subscribes to a channel (PGM or MoldUDP64, as seqcast-sub) and appends every\n"
+            "message it delivers, with its 64-bit sequence, to segment files in DIR. What it\n"
+            "never received (a loss, the time it was down) is recorded as a gap. Restarted on\n"
+            "the same DIR it recovers (a torn tail record is cut) and carries on.\n"
+            "\n"
+            "  -d, --dir DIR           the archive's directory (created; its parent must exist)\n"
+            "      --segment-size SIZE start a new segment file past SIZE (default 64M; K, M, G)\n"
+            "      --index-every SIZE  one index entry per SIZE of records (default 4K)\n"
+            "      --retain-size SIZE  delete whole oldest segments past SIZE in all (default: keep)\n"
+            "      --retain-age SECS   ... and those last written SECS ago (s, m, h, d; default: keep)\n"
+            "      --fsync POLICY      batch (default: once per wake-up that appended), message,\n"
+            "                          or none (left to the kernel)\n"
+            "      --serve ADDR:PORT   answer MoldUDP64 re-requests for anything archived, on\n"
+            "                          this unicast address (point subscribers' mold.request_servers\n"
+            "                          at it); the publisher's defences: mold.request_allow,\n"
+            "                          mold.request_max, rtx.budget, rtx.rate\n"
+            "  -n, --count N           stop after N messages archived\n"
+            "  -t, --timeout SECONDS   stop after SECONDS (default: on SIGINT/SIGTERM)\n"
+            "  -q, --quiet             no source up/down lines\n"
+            "      --dump DIR          read the archive in DIR (not being written): every\n"
+            "                          message, gap and damaged range, a JSON summary\n"
+            "  -o, --output FILE       with --dump: the messages to FILE ('-' = stdout), each a\n"
+            "                          2-byte big-endian length then the bytes (seqcast-pub\n"
+            "                          --input's framing)\n"
+            "  -v, --verify            with --dump: check every message is seqcast-pub --count's\n"
+            "                          for its sequence\n"
+            "      --list              with --dump: one line per message, gap, damaged range\n"
+            SC_CLI_HELP
+            "\n"
+            "Prints a JSON summary on stdout (the archive's counters, then its subscriber's).\n"
+            "Exit status 0, or 1 if appends were stopped at the end (disk full, I/O error)\n"
+            "or the archive could not be opened; 2 for bad usage.\n"
+            "Example:  seqcast-archive --dir /var/lib/seqcast/feed --set protocol=moldudp64\n");
+}
+
+/* "64M", "4096", "1G" -> bytes; @return false if it is not one */
+static bool
+parse_size(const char *s, uint64_t *v)
+{
+    char *e;
+    unsigned long long n;
+
+    if (*s < '0' || *s > '9')
+        return false;
+    n = strtoull(s, &e, 10);
+    switch (*e) {
+    case 'k': case 'K': n <<= 10; e++; break;
+    case 'm': case 'M': n <<= 20; e++; break;
+    case 'g': case 'G': n <<= 30; e++; break;
+    }
+    if (*e == 'B' || *e == 'b')
+        e++;
+    *v = n;
+    return !*e;
+}
+
+/* "3600", "90m", "2h", "7d" -> seconds */
+static bool
+parse_age(const char *s, uint64_t *v)
+{
+    char *e;
+    unsigned long long n;
+
+    if (*s < '0' || *s > '9')
+        return false;
+    n = strtoull(s, &e, 10);
+    switch (*e) {
+    case 's': e++; break;
+    case 'm': n *= 60; e++; break;
+    case 'h': n *= 3600; e++; break;
+    case 'd': n *= 86400; e++; break;
+    }
+    *v = n;
+    return !*e;
+}
+
+static int
+bad(const char *opt, const char *arg, const char *want)
+{
+    fprintf(stderr, "seqcast-archive: %s %s: expected %s\n", opt, arg, want);
+    return 2;
+}
+
+/* @return -1 to go on, else the exit status */
+static int
+parse(int argc, char **argv, struct opts *o)
+{
+    static const struct option opts[] = {SC_CLI_OPTS,
+                                         {"dir", required_argument, NULL, 'd'},
+                                         {"segment-size", required_argument, NULL, SC_OPT_SEGMENT_SIZE},
+                                         {"index-every", required_argument, NULL, SC_OPT_INDEX_EVERY},
+                                         {"retain-size", required_argument, NULL, SC_OPT_RETAIN_SIZE},
+                                         {"retain-age", required_argument, NULL, SC_OPT_RETAIN_AGE},
+                                         {"fsync", required_argument, NULL, SC_OPT_FSYNC},
+                                         {"serve", required_argument, NULL, SC_OPT_SERVE},
+                                         {"count", required_argument, NULL, 'n'},
+                                         {"timeout", required_argument, NULL, 't'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"dump", required_argument, NULL, SC_OPT_DUMP},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"verify", no_argument, NULL, 'v'},
+                                         {"list", no_argument, NULL, SC_OPT_LIST},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+
+    o->cli.prog = "seqcast-archive";
+    o->ap.fsync = SC_FSYNC_BATCH;
+    while ((c = getopt_long(argc, argv, "c:d:n:t:qo:vh", opts, NULL)) != -1) {
+        char *e = NULL;
+        if (sc_cli_option(&o->cli, c, optarg))
+            continue;
+        switch (c) {
+        case 'd': o->ap.dir = optarg; break;
+        case SC_OPT_SEGMENT_SIZE:
+            if (!parse_size(optarg, &o->ap.segment_bytes) || o->ap.segment_bytes < 4096)
+                return bad("--segment-size", optarg, "a size of at least 4K, e.g. 64M");
+            break;
+        case SC_OPT_INDEX_EVERY:
+            if (!parse_size(optarg, &o->ap.index_bytes) || !o->ap.index_bytes)
+                return bad("--index-every", optarg, "a size, e.g. 4K");
+            break;
+        case SC_OPT_RETAIN_SIZE:
+            if (!parse_size(optarg, &o->ap.retain_bytes))
+                return bad("--retain-size", optarg, "a size, e.g. 100G");
+            break;
+        case SC_OPT_RETAIN_AGE:
+            if (!parse_age(optarg, &o->ap.retain_age_s))
+                return bad("--retain-age", optarg, "seconds, or a number with s, m, h or d");
+            break;
+        case SC_OPT_FSYNC:
+            if (!strcmp(optarg, "batch"))
+                o->ap.fsync = SC_FSYNC_BATCH;
+            else if (!strcmp(optarg, "message"))
+                o->ap.fsync = SC_FSYNC_MESSAGE;
+            else if (!strcmp(optarg, "none"))
+                o->ap.fsync = SC_FSYNC_NONE;
+            else
+                return bad("--fsync", optarg, "batch, message or none");
+            break;
+        case SC_OPT_SERVE: {
+            char host[64];
+            const char *colon = strrchr(optarg, ':');
+            struct in_addr ia;
+            unsigned long port = colon ? strtoul(colon + 1, &e, 10) : 0;
+            if (!colon || (size_t)(colon - optarg) >= sizeof(host) || !port || port > 65535 ||
+                *e)
+                return bad("--serve", optarg, "ADDR:PORT, e.g. 127.0.0.1:26500");
+            e = NULL;
+            memcpy(host, optarg, (size_t)(colon - optarg));
+            host[colon - optarg] = 0;
+            if (inet_pton(AF_INET, host, &ia) != 1)
+                return bad("--serve", optarg, "an IPv4 address before the port");
+            o->ap.serve_addr = ia.s_addr;
+            o->ap.serve_port = (uint16_t)port;
+            break;
+        }
+        case 'n': o->count = strtoull(optarg, &e, 10); break;
+        case 't': o->timeout = strtod(optarg, &e); break;
+        case 'q': o->quiet = true; break;
+        case SC_OPT_DUMP: o->dump = optarg; break;
+        case 'o': o->output = optarg; break;
+        case 'v': o->verify = true; break;
+        case SC_OPT_LIST: o->list = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+        if (e && (*e || e == optarg))
+            return bad(c == 'n' ? "--count" : "--timeout", optarg, "a number");
+    }
+    if (optind < argc) {
+        fprintf(stderr, "seqcast-archive: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+    if (!o->dump && !o->ap.dir) {
+        fprintf(stderr, "seqcast-archive: --dir DIR is needed (or --dump DIR to read one; see --help)\n");
+        return 2;
+    }
+    if (o->dump && o->ap.dir) {
+        fprintf(stderr, "seqcast-archive: --dir records, --dump reads: one or the other\n");
+        return 2;
+    }
+    if (!o->dump && (o->output || o->verify || o->list)) {
+        fprintf(stderr, "seqcast-archive: --output, --verify and --list go with --dump\n");
+        return 2;
+    }
+    return -1;
+}
+
+/* ---------------------------------------------------------------- record */
+
+static int
+watch_work(void *self, uint64_t now)
+{
+    struct watch *w = self;
+    struct sc_archive_stats st;
+    int err = sc_archive_error(w->a);
+
+    sc_archive_get_stats(w->a, &st);
+    if (err != w->error) {
+        if (err)
+            fprintf(stderr,
+                    "seqcast-archive: %s: appends stopped at sequence %llu: %s; messages are "
+                    "counted (msgs_not_archived) and appending is tried again every second\n",
+                    w->o->ap.dir, (unsigned long long)st.last_seq + 1, strerror(-err));
+        else
+            fprintf(stderr,
+                    "seqcast-archive: %s: appending again; %llu messages were not archived "
+                    "(recorded as a gap)\n",
+                    w->o->ap.dir, (unsigned long long)st.msgs_not_archived);
+        w->error = err;
+    }
+    if (w->o->cli.stats_every > 0 && now >= w->next_stats) {
+        if (w->o->cli.json || !w->tty) {
+            fprintf(stderr, "{\"stats\": \"archive\", ");
+            sc_cli_json_stats(stderr, SC_COUNTERS_ARCHIVE, &st, NULL);
+            fprintf(stderr, "}\n");
+        } else {
+            size_t n;
+            const struct sc_counter_desc *d = sc_counter_descs(SC_COUNTERS_ARCHIVE, &n);
+            fprintf(stderr, "archive:");
+            for (size_t i = 0; i < n; i++) {
+                uint64_t v = sc_counter_get(&d[i], &st);
+                if (d[i].show == 'a' || (d[i].show == 'z' && v))
+                    fprintf(stderr, " %s %llu", d[i].name, (unsigned long long)v);
+            }
+            fprintf(stderr, "\n");
+        }
+        w->next_stats = now + (uint64_t)(w->o->cli.stats_every * 1e9);
+    }
+    w->stop = sc_cli_stop || now >= w->end || (w->o->count && st.msgs_archived >= w->o->count);
+    return 0;
+}
+
+static uint64_t
+watch_deadline(const void *self, uint64_t now)
+{
+    const struct watch *w = self;
+    uint64_t d = w->end, s = now + 1000000000u; /* errors said within a second */
+
+    if (w->o->cli.stats_every > 0 && w->next_stats < d)
+        d = w->next_stats;
+    return s < d ? s : d;
+}
+
+static const struct sc_agent_ops watch_ops = {"watch", watch_work, watch_deadline, NULL, NULL};
+
+static bool
+stop_now(void *ctx)
+{
+    return ((const struct watch *)ctx)->stop;
+}
+
+static int
+record(struct opts *o)
+{
+    static struct sc_config cfg;
+    const struct sc_channel_cfg *ch;
+    struct sc_archive_stats st;
+    static struct sc_pub_stats srv;
+    struct sc_sub_stats sst;
+    struct sc_runner *run;
+    struct sc_err err;
+    struct watch w = {.o = o};
+    const char *dmg;
+    int rc;
+
+    if (!(ch = sc_cli_config(&o->cli, &cfg)))
+        return 2;
+    if (sc_archive_create(&w.a, &cfg, ch->name, &o->ap, &err) < 0 ||
+        sc_runner_create(&run, o->cli.spin ? SC_IDLE_SPIN : SC_IDLE_SLEEP, &err) < 0) {
+        fprintf(stderr, "seqcast-archive: %s\n", err.msg);
+        sc_archive_destroy(w.a);
+        return 1;
+    }
+    if ((dmg = sc_archive_damage(w.a)))
+        fprintf(stderr, "seqcast-archive: %s (never served; recording carries on)\n", dmg);
+    sc_archive_get_stats(w.a, &st);
+    if (st.torn_bytes && !o->quiet)
+        fprintf(stderr, "seqcast-archive: %s: a torn record (%llu bytes) cut from the end, "
+                        "recovering from sequence %llu\n", o->ap.dir,
+                (unsigned long long)st.torn_bytes, (unsigned long long)st.last_seq + 1);
+    sc_sub_get_stats(sc_archive_sub(w.a), &sst);
+    sc_cli_warn_rcvbuf("seqcast-archive", sst.rcvbuf_requested, sst.rcvbuf_effective);
+    sc_cli_signals();
+    w.tty = isatty(STDERR_FILENO);
+    w.end = o->timeout > 0 ? sc_clock_now() + (uint64_t)(o->timeout * 1e9) : UINT64_MAX;
+    w.next_stats = sc_clock_now() + (uint64_t)(o->cli.stats_every * 1e9);
+    sc_runner_add(run, sc_archive_agent(w.a));
+    sc_runner_add(run, (struct sc_agent){&watch_ops, &w});
+    sc_runner_run(run, stop_now, &w, NULL, MAX_SLEEP_NS);
+    sc_runner_destroy(run);
+    rc = sc_archive_error(w.a) ? 1 : 0;
+    sc_archive_get_stats(w.a, &st);
+    sc_sub_get_stats(sc_archive_sub(w.a), &sst);
+    sc_archive_get_server_stats(w.a, &srv);
+    sc_archive_destroy(w.a); /* synced and closed before the summary says so */
+    printf("{\"seqcast-archive\": {\"channel\": \"%s\", \"dir\": \"%s\", ", ch->name, o->ap.dir);
+    sc_cli_json_stats(stdout, SC_COUNTERS_ARCHIVE, &st, NULL);
+    if (o->ap.serve_port) { /* the re-request server: the publisher's mold_* counters */
+        size_t n;
+        const struct sc_counter_desc *d = sc_counter_descs(SC_COUNTERS_PUB, &n);
+        printf(", \"server\": {");
+        for (size_t i = 0, k = 0; i < n; i++)
+            if (!strncmp(d[i].name, "mold_", 5))
+                printf("%s\"%s\": %llu", k++ ? ", " : "", d[i].name,
+                       (unsigned long long)sc_counter_get(&d[i], &srv));
+        printf("}");
+    }
+    printf(", \"sub\": {");
+    sc_cli_json_sub(stdout, &sst);
+    printf("}}}\n");
+    return rc;
+}
+
+/* ------------------------------------------------------------------ dump */
+
+struct ranges {
+    unsigned n;
+    uint64_t count, msgs;
+    uint64_t r[MAX_RANGES][2];
+};
+
+static void
+add_range(struct ranges *rs, uint64_t from, uint64_t to)
+{
+    if (rs->n < MAX_RANGES) {
+        rs->r[rs->n][0] = from;
+        rs->r[rs->n][1] = to;
+        rs->n++;
+    }
+    rs->count++;
+    rs->msgs += to - from + 1;
+}
+
+static void
+print_ranges(FILE *f, const char *name, const struct ranges *rs)
+{
+    fprintf(f, "\"%s\": [", name);
+    for (unsigned i = 0; i < rs->n; i++)
+        fprintf(f, "%s{\"first\": %llu, \"last\": %llu}", i ? ", " : "",
+                (unsigned long long)rs->r[i][0], (unsigned long long)rs->r[i][1]);
+    fprintf(f, "]");
+}
+
+static int
+dump(const struct opts *o)
+{
+    static uint8_t buf[65536];
+    struct sc_archive_reader *r;
+    struct sc_archive_stats st;
+    struct ranges gaps = {0}, dmg = {0};
+    struct sc_err err;
+    struct stat sb;
+    uint64_t first, last, msgs = 0, bytes = 0, verify_errors = 0, first_bad = 0;
+    FILE *out = NULL, *summary = stdout;
+    int rc = 0;
+
+    if (stat(o->dump, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "seqcast-archive: --dump %s: %s\n", o->dump,
+                errno ? strerror(errno) : "not a directory");
+        return 1;
+    }
+    if (sc_archive_reader_open(&r, o->dump, &err) < 0) {
+        fprintf(stderr, "seqcast-archive: %s\n", err.msg);
+        return 1;
+    }
+    if (sc_archive_reader_damage(r))
+        fprintf(stderr, "seqcast-archive: %s\n", sc_archive_reader_damage(r));
+    if (o->output) {
+        if (!strcmp(o->output, "-")) {
+            out = stdout;
+            summary = stderr;
+        } else if (!(out = fopen(o->output, "wb"))) {
+            fprintf(stderr, "seqcast-archive: %s: %s\n", o->output, strerror(errno));
+            sc_archive_reader_close(r);
+            return 1;
+        }
+    }
+    sc_archive_reader_range(r, &first, &last);
+    for (uint64_t seq = first; seq <= last && seq;) {
+        uint64_t from, to;
+        int n = sc_archive_read(r, seq, buf, sizeof(buf), &from, &to);
+        if (n >= 0) {
+            msgs++;
+            bytes += (uint64_t)n;
+            if (o->list)
+                fprintf(summary, "message %llu %d bytes\n", (unsigned long long)seq, n);
+            if (out) {
+                uint8_t h[2] = {(uint8_t)(n >> 8), (uint8_t)n};
+                fwrite(h, 1, 2, out);
+                fwrite(buf, 1, (size_t)n, out);
+            }
+            if (o->verify && (n < 8 || !sc_msggen_check(seq, buf, (size_t)n)) && !verify_errors++)
+                first_bad = seq;
+            seq++;
+            continue;
+        }
+        if (n == -ENODATA || n == -EBADMSG) {
+            add_range(n == -ENODATA ? &gaps : &dmg, seq, to);
+            if (o->list)
+                fprintf(summary, "%s %llu-%llu\n", n == -ENODATA ? "gap" : "damaged",
+                        (unsigned long long)seq, (unsigned long long)to);
+            seq = to + 1;
+            continue;
+        }
+        fprintf(stderr, "seqcast-archive: %s: sequence %llu: %s\n", o->dump,
+                (unsigned long long)seq, strerror(-n));
+        rc = 1;
+        break;
+    }
+    sc_archive_reader_stats(r, &st);
+    sc_archive_reader_close(r);
+    if (out && out != stdout)
+        fclose(out);
+    fprintf(summary,
+            "{\"seqcast-archive-dump\": {\"dir\": \"%s\", \"first\": %llu, \"last\": %llu, "
+            "\"messages\": %llu, \"bytes\": %llu, \"gap_ranges\": %llu, \"gap_msgs\": %llu, "
+            "\"damaged_ranges\": %llu, \"damaged_msgs\": %llu, \"verify_errors\": %llu, "
+            "\"torn_bytes\": %llu, \"segments\": %llu, ",
+            o->dump, (unsigned long long)(last ? first : 0), (unsigned long long)last,
+            (unsigned long long)msgs, (unsigned long long)bytes, (unsigned long long)gaps.count,
+            (unsigned long long)gaps.msgs, (unsigned long long)dmg.count,
+            (unsigned long long)dmg.msgs, (unsigned long long)verify_errors,
+            (unsigned long long)st.torn_bytes, (unsigned long long)st.segments);
+    print_ranges(summary, "gaps", &gaps);
+    fprintf(summary, ", ");
+    print_ranges(summary, "damaged", &dmg);
+    fprintf(summary, "}}\n");
+    if (verify_errors) {
+        fprintf(stderr, "seqcast-archive: %llu messages differ from what seqcast-pub --count "
+                        "sends (first: %llu)\n", (unsigned long long)verify_errors,
+                (unsigned long long)first_bad);
+        rc = 1;
+    }
+    return rc || dmg.count ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    static struct opts o;
+    int rc;
+
+    if ((rc = parse(argc, argv, &o)) >= 0)
+        return rc;
+    return o.dump ? dump(&o) : record(&o);
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# seqcast-archive on loopback (MoldUDP64):
+#   1. seqcast-pub publishes 30,000 generated 40-byte messages; the archive records all
+#      of them; --dump's output is byte for byte what the publisher sent
+#      (seqcast-pub --write), across several segments;
+#   1b. a PGM channel (framing: batched): 20,000 of the generated mix -- every
+#      thousandth message 3,000 bytes, fragmented on the wire -- archived and
+#      every byte verified from the dump;
+#   2-3. the archive is kill -9ed at random points and restarted 6 times while the
+#      publisher runs (late_join: first -- each restart re-requests what it missed
+#      from the publisher's window): after every kill its contents are a prefix
+#      from message 1 plus recorded gaps, every record valid (CRC, verified
+#      payload), no sequence twice (a repeated sequence is damage at open), and at
+#      the end it holds every message to the last;
+#   4-5. re-requests from the archive: a publisher whose window is 16 packets,
+#      a subscriber that joins a second late from message 1 (late_join: first)
+#      with its mold.request_servers pointed at seqcast-archive --serve gets all
+#      20,000, verified; the same subscriber asking the publisher loses what its
+#      window no longer holds (not_in_window): the control;
+#   6-7. disk full (a 192 KiB tmpfs in a private mount namespace: root): appends
+#      stop with a clear message and exit status 1, what is there stays whole.
+set -u
+. "$(dirname "$0")/../support/tap.sh" "seqcast-archive" 8
+P=$((23000 + $$ % 20000))
+LIVE=(--set protocol=moldudp64 --group 239.198.18.80:$P --interface 127.0.0.1)
+
+# the dump of DIR is whole: a prefix from 1, every sequence a message or a gap,
+# no damage, every payload the generator's for its sequence
+dump_ok() { # DIR JSON -> 0 if whole
+    "$B/seqcast-archive" --dump "$1" --verify >"$2" 2>"$2.err" || return 1
+    local first last msgs gaps
+    first=$(field_first "$2" first) last=$(field_first "$2" last)
+    msgs=$(field "$2" messages) gaps=$(field "$2" gap_msgs)
+    [ "$(field "$2" damaged_ranges)" = 0 ] && [ "$(field "$2" verify_errors)" = 0 ] &&
+        { [ "$last" = 0 ] || { [ "$first" = 1 ] && [ $((msgs + gaps)) -eq "$last" ]; }; }
+}
+
+# --- 1. everything, byte for byte
+"$B/seqcast-pub" --count 30000 --size 40 --write "$tmp/sent.bin" >/dev/null 2>&1
+"$B/seqcast-archive" --dir "$tmp/a1" "${LIVE[@]}" --segment-size 64K --count 30000 --timeout 20 \
+    --quiet >"$tmp/a1.json" 2>"$tmp/a1.err" &
+arc=$!
+sleep 0.3
+"$B/seqcast-pub" "${LIVE[@]}" --count 30000 --size 40 --rate 60000 --linger 0.5 >"$tmp/p1.json" 2>"$tmp/p1.err"
+wait $arc; rc=$?
+"$B/seqcast-archive" --dump "$tmp/a1" --verify --output "$tmp/got.bin" >"$tmp/d1.json" 2>"$tmp/d1.err"
+drc=$?
+[ $rc -eq 0 ] && [ $drc -eq 0 ] && [ "$(field "$tmp/a1.json" msgs_archived)" = 30000 ] &&
+    [ "$(field "$tmp/d1.json" messages)" = 30000 ] && [ "$(field "$tmp/d1.json" segments)" -gt 5 ] &&
+    cmp -s "$tmp/sent.bin" "$tmp/got.bin"; r=$?
+check "30,000 published, $(field "$tmp/a1.json" msgs_archived) archived in $(field "$tmp/d1.json" segments) segments, --dump cmp-equal to what seqcast-pub sent (exits $rc $drc)" $r
+
+# --- 1b. a PGM channel
+PGM=(--group 239.198.18.80:$((P + 2)) --interface 127.0.0.1)
+"$B/seqcast-archive" --dir "$tmp/ap" "${PGM[@]}" --count 20000 --timeout 20 --quiet \
+    >"$tmp/ap.json" 2>"$tmp/ap.err" &
+arc=$!
+sleep 0.3
+"$B/seqcast-pub" "${PGM[@]}" --count 20000 --rate 50000 --linger 0.5 >"$tmp/pp.json" 2>"$tmp/pp.err"
+wait $arc; rc=$?
+"$B/seqcast-archive" --dump "$tmp/ap" --verify >"$tmp/dp.json" 2>"$tmp/dp.err"
+drc=$?
+[ $rc -eq 0 ] && [ $drc -eq 0 ] && [ "$(field "$tmp/dp.json" messages)" = 20000 ] &&
+    [ "$(field_first "$tmp/dp.json" last)" = 20000 ] && [ "$(field "$tmp/dp.json" verify_errors)" = 0 ]; r=$?
+check "PGM batched: $(field "$tmp/dp.json" messages) of 20,000 (the 3,000-byte ones fragmented on the wire) archived, every byte verified from the dump (exits $rc $drc)" $r
+
+# --- 2-3. kill -9 at random points while the publisher runs
+N=160000 # 8 s at 20,000/s: room for six kill cycles and their dumps on a slow machine
+"$B/seqcast-pub" "${LIVE[@]}" --count $N --rate 20000 --linger 3 >"$tmp/p2.json" 2>"$tmp/p2.err" &
+pub=$!
+bad=0 kills=0 prev=0 shrank=0
+for i in 1 2 3 4 5 6; do
+    "$B/seqcast-archive" --dir "$tmp/a2" "${LIVE[@]}" --set late_join=first --segment-size 256K \
+        --quiet >>"$tmp/a2.json" 2>>"$tmp/a2.err" &
+    arc=$!
+    sleep "0.$((RANDOM % 6 + 3))"
+    kill -9 $arc 2>/dev/null && kills=$((kills + 1))
+    wait $arc 2>/dev/null
+    if dump_ok "$tmp/a2" "$tmp/d2.$i.json"; then
+        last=$(field_first "$tmp/d2.$i.json" last)
+        [ "$last" -ge "$prev" ] || shrank=1
+        prev=$last
+        echo "# kill $i: 1..$last held, $(field "$tmp/d2.$i.json" gap_msgs) in gaps, torn $(field "$tmp/d2.$i.json" torn_bytes) bytes" >&2
+    else
+        bad=$((bad + 1))
+        echo "# kill $i: not whole: $(cat "$tmp/d2.$i.json" "$tmp/d2.$i.json.err")" >&2
+    fi
+done
+[ $bad -eq 0 ] && [ $kills -eq 6 ] && [ $shrank -eq 0 ] && [ "$prev" -gt 0 ]; r=$?
+check "kill -9 six times mid-stream: after each, a prefix from 1 plus recorded gaps, every record valid and verified, none twice, never shrinking (last $prev, $bad not whole)" $r
+# the last run sees the publisher to its end (End of Session) and the window's repairs
+"$B/seqcast-archive" --dir "$tmp/a2" "${LIVE[@]}" --set late_join=first --segment-size 256K \
+    --quiet >"$tmp/a2f.json" 2>>"$tmp/a2.err" &
+arc=$!
+wait $pub
+sleep 1
+kill -TERM $arc
+wait $arc; rc=$?
+dump_ok "$tmp/a2" "$tmp/d2.json"; r=$?
+[ $r -eq 0 ] && [ $rc -eq 0 ] && [ "$(field_first "$tmp/d2.json" last)" = $N ]; r=$?
+check "restarted a 7th time until the publisher ended: 1..$(field_first "$tmp/d2.json" last) of $N held, $(field "$tmp/d2.json" messages) messages + $(field "$tmp/d2.json" gap_msgs) in recorded gaps ($(field "$tmp/a2f.json" msgs_duplicate) re-delivered duplicates not written twice), exit $rc" $r
+
+# --- 4-5. re-requests answered from the archive
+S=$((P + 1))
+"$B/seqcast-archive" --dir "$tmp/a3" "${LIVE[@]}" --serve 127.0.0.1:$S --timeout 60 --quiet \
+    >"$tmp/a3.json" 2>"$tmp/a3.err" &
+arc=$!
+sleep 0.3
+"$B/seqcast-pub" "${LIVE[@]}" --set window.packets=16 --count 20000 --rate 10000 --linger 1 \
+    >"$tmp/p3.json" 2>"$tmp/p3.err" &
+pub=$!
+sleep 1
+"$B/seqcast-sub" "${LIVE[@]}" --set late_join=first --set mold.request_servers=127.0.0.1:$S \
+    --count 20000 --verify --timeout 30 --quiet >"$tmp/s3.json" 2>"$tmp/s3.err" &
+sub=$!
+"$B/seqcast-sub" "${LIVE[@]}" --set late_join=first --count 20000 --verify --timeout 30 --quiet \
+    >"$tmp/c3.json" 2>"$tmp/c3.err" &
+ctl=$!
+wait $sub; src=$?
+wait $ctl
+wait $pub
+kill -TERM $arc 2>/dev/null # (it serves until the subscriber is done, however slow the machine)
+wait $arc
+[ $src -eq 0 ] && [ "$(field "$tmp/s3.json" received)" = 20000 ] && [ "$(field "$tmp/s3.json" lost_messages)" = 0 ] &&
+    [ "$(field "$tmp/s3.json" verify_errors)" = 0 ] && [ "$(field "$tmp/a3.json" mold_resp_msgs)" -gt 1000 ]; r=$?
+check "a late subscriber re-requesting from the archive: $(field "$tmp/s3.json" received) of 20000 verified, none lost; the archive answered $(field "$tmp/a3.json" mold_req_answered) requests with $(field "$tmp/a3.json" mold_resp_msgs) messages (exit $src)" $r
+[ "$(field "$tmp/c3.json" lost_messages)" -gt 1000 ] && grep -q 'not_in_window' "$tmp/c3.err"; r=$?
+check "the control, asking the publisher (window 16 packets): $(field "$tmp/c3.json" lost_messages) messages lost, not_in_window" $r
+
+# --- 6-7. disk full
+if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null; then
+    skip "disk full" "needs root (a tmpfs in a private mount namespace)"
+    skip "disk full: contents whole" "needs root"
+else
+    mkdir -p "$tmp/full"
+    unshare -m bash -c "
+        mount --make-rprivate / && mount -t tmpfs -o size=192k tmpfs '$tmp/full' || exit 99
+        '$B/seqcast-archive' --dir '$tmp/full/a' ${LIVE[*]} --segment-size 32K --timeout 6 \
+            --quiet >'$tmp/f.json' 2>'$tmp/f.err' &
+        arc=\$!
+        sleep 0.3
+        '$B/seqcast-pub' ${LIVE[*]} --count 40000 --rate 40000 --linger 0.5 >/dev/null 2>&1
+        wait \$arc; echo \$? >'$tmp/f.rc'
+        '$B/seqcast-archive' --dump '$tmp/full/a' --verify >'$tmp/fd.json' 2>'$tmp/fd.err'
+        echo \$? >'$tmp/fd.rc'
+    "
+    frc=$(cat "$tmp/f.rc" 2>/dev/null)
+    [ "$frc" = 1 ] && grep -q 'appends stopped at sequence [0-9]*: No space left on device' "$tmp/f.err" &&
+        [ "$(field "$tmp/f.json" disk_full)" -ge 1 ] && [ "$(field "$tmp/f.json" msgs_not_archived)" -gt 0 ]; r=$?
+    check "disk full: '$(grep -o 'appends stopped[^;]*' "$tmp/f.err" | head -1)', disk_full $(field "$tmp/f.json" disk_full), $(field "$tmp/f.json" msgs_not_archived) not archived, exit $frc" $r
+    fd=$(cat "$tmp/fd.rc" 2>/dev/null)
+    [ "$fd" = 0 ] && [ "$(field "$tmp/fd.json" damaged_ranges)" = 0 ] && [ "$(field "$tmp/fd.json" verify_errors)" = 0 ] &&
+        [ "$(field "$tmp/fd.json" torn_bytes)" = 0 ] && [ "$(field "$tmp/fd.json" messages)" = "$(field "$tmp/f.json" msgs_archived)" ]; r=$?
+    check "disk full: what is there is whole -- $(field "$tmp/fd.json" messages) messages (1..$(field_first "$tmp/fd.json" last)), none torn or damaged, every one verified" $r
+fi
