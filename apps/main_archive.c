@@ -56,7 +56,8 @@ usage(FILE *out)
             "the same DIR it recovers (a torn tail record is cut) and carries on.\n"
             "\n"
             "  -d, --dir DIR           the archive's directory (created; its parent must exist)\n"
-            "      --segment-size SIZE start a new segment file past SIZE (default 64M; K, M, G)\n"
+            "      --segment-size SIZE start a new segment file past SIZE (default 64M; K, M, G or\n"
+            "                          KiB, MiB, GiB; KB, MB, GB are powers of 1000)\n"
             "      --index-every SIZE  one index entry per SIZE of records (default 4K)\n"
             "      --retain-size SIZE  delete whole oldest segments past SIZE in all (default: keep)\n"
             "      --retain-age SECS   ... and those last written SECS ago (s, m, h, d; default: keep)\n"
@@ -85,45 +86,26 @@ usage(FILE *out)
             "Example:  seqcast-archive --dir /var/lib/seqcast/feed --set protocol=moldudp64\n");
 }
 
-/* "64M", "4096", "1G" -> bytes; @return false if it is not one */
+/* --retain-age: bare seconds, or a duration as the keys take it ("90m", "2h", "7d") */
 static bool
-parse_size(const char *s, uint64_t *v)
+parse_age(const char *s, uint64_t *secs)
 {
-    char *e;
-    unsigned long long n;
+    uint64_t ns;
 
-    if (*s < '0' || *s > '9')
-        return false;
-    n = strtoull(s, &e, 10);
-    switch (*e) {
-    case 'k': case 'K': n <<= 10; e++; break;
-    case 'm': case 'M': n <<= 20; e++; break;
-    case 'g': case 'G': n <<= 30; e++; break;
+    if (*s && s[strspn(s, "0123456789")] == '\0') {
+        *secs = strtoull(s, NULL, 10);
+        return true;
     }
-    if (*e == 'B' || *e == 'b')
-        e++;
-    *v = n;
-    return !*e;
+    if (sc_config_parse_duration(s, &ns) < 0)
+        return false;
+    *secs = ns / 1000000000u;
+    return true;
 }
 
-/* "3600", "90m", "2h", "7d" -> seconds */
 static bool
-parse_age(const char *s, uint64_t *v)
+parse_size(const char *s, uint64_t *bytes)
 {
-    char *e;
-    unsigned long long n;
-
-    if (*s < '0' || *s > '9')
-        return false;
-    n = strtoull(s, &e, 10);
-    switch (*e) {
-    case 's': e++; break;
-    case 'm': n *= 60; e++; break;
-    case 'h': n *= 3600; e++; break;
-    case 'd': n *= 86400; e++; break;
-    }
-    *v = n;
-    return !*e;
+    return sc_config_parse_size(s, bytes) == 0;
 }
 
 static int

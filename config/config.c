@@ -411,11 +411,16 @@ struct sc_cfg_unit {
 };
 
 static const struct sc_cfg_unit duration_units[] = {
-    { "ns", 1 }, { "us", NS_US }, { "ms", NS_MS }, { "s", NS_S }, { "min", 60 * NS_S }, { NULL, 0 }
+    { "ns", 1 },      { "us", NS_US },        { "ms", NS_MS },          { "s", NS_S },
+    { "min", 60 * NS_S }, { "m", 60 * NS_S }, { "h", 3600 * NS_S }, { "d", 86400 * NS_S },
+    { NULL, 0 }
 };
+/* K, M, G (binary, as command lines write them) last: values are printed
+ * with the first of equal units */
 static const struct sc_cfg_unit size_units[] = {
     { "B", 1 },          { "KB", 1000 },        { "KiB", 1024 },         { "MB", 1000000 },
-    { "MiB", 1u << 20 }, { "GB", 1000000000 }, { "GiB", 1ull << 30 }, { NULL, 0 }
+    { "MiB", 1u << 20 }, { "GB", 1000000000 }, { "GiB", 1ull << 30 }, { "K", 1024 },
+    { "M", 1u << 20 },   { "G", 1ull << 30 },  { NULL, 0 }
 };
 static const struct sc_cfg_unit rate_units[] = {
     { "bit", 1 }, { "kbit", 1000 }, { "Mbit", 1000000 }, { "Gbit", 1000000000 }, { NULL, 0 }
@@ -469,6 +474,18 @@ parse_units(const char *s, const struct sc_cfg_unit *units, bool bare_ok, uint64
     if ((fp * mult) % fscale)
         return -EINVAL; /* finer than the smallest unit */
     return 0;
+}
+
+int
+sc_config_parse_size(const char *s, uint64_t *bytes)
+{
+    return parse_units(s, size_units, true, bytes);
+}
+
+int
+sc_config_parse_duration(const char *s, uint64_t *ns)
+{
+    return parse_units(s, duration_units, false, ns);
 }
 
 static void

@@ -222,6 +222,14 @@ int sc_config_load_file(struct sc_config *cfg, const char *path, struct sc_err *
 int sc_config_load_string(struct sc_config *cfg, const char *name, const char *text, size_t len,
                           struct sc_err *err);
 
+/* A size as the keys take it: "65536" (bytes), "64KiB", "8MiB", "1GB", or K, M,
+ * G (binary: "64M" = 64MiB). @return 0, -EINVAL (not a size), -ERANGE */
+int sc_config_parse_size(const char *s, uint64_t *bytes);
+
+/* A duration as the keys take it: "250us", "10s", "2min" (or "2m"), "3h", "7d";
+ * a bare number only when 0. @return 0 and *ns, -EINVAL, -ERANGE */
+int sc_config_parse_duration(const char *s, uint64_t *ns);
+
 /* Override one key: "KEY=VALUE". KEY is a channel key (applies to every
  * channel, e.g. "nak.backoff=100us"), or "channels.NAME.KEY", "sessions.NAME.KEY",
  * "dpdk.KEY". Lists take comma-separated values.

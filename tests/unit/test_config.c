@@ -540,3 +540,39 @@ Test(config, print_load_round_trip)
     cr_assert_str_eq(cfg.sessions[0].users[1].password, "pw2");
     free(text);
 }
+
+/* The value parsers the programs share with the keys: sizes with or without
+ * a unit (K, M, G binary as command lines write them), durations only with
+ * one (or 0), and what is not one refused. */
+Test(config, sizes_and_durations_parse_as_the_keys_take_them)
+{
+    uint64_t v;
+
+    cr_assert_eq(sc_config_parse_size("65536", &v), 0);
+    cr_assert_eq(v, 65536);
+    cr_assert_eq(sc_config_parse_size("64KiB", &v), 0);
+    cr_assert_eq(v, 65536);
+    cr_assert_eq(sc_config_parse_size("64K", &v), 0);
+    cr_assert_eq(v, 65536);
+    cr_assert_eq(sc_config_parse_size("8M", &v), 0);
+    cr_assert_eq(v, 8u << 20);
+    cr_assert_eq(sc_config_parse_size("2G", &v), 0);
+    cr_assert_eq(v, 2ull << 30);
+    cr_assert_eq(sc_config_parse_size("1MB", &v), 0);
+    cr_assert_eq(v, 1000000);
+    cr_assert_eq(sc_config_parse_size("12X", &v), -EINVAL);
+    cr_assert_eq(sc_config_parse_size("M", &v), -EINVAL);
+    cr_assert_eq(sc_config_parse_size("99999999999999999999", &v), -ERANGE);
+    cr_assert_eq(sc_config_parse_duration("250us", &v), 0);
+    cr_assert_eq(v, 250000);
+    cr_assert_eq(sc_config_parse_duration("90m", &v), 0);
+    cr_assert_eq(v, 90ull * 60 * 1000000000);
+    cr_assert_eq(sc_config_parse_duration("2h", &v), 0);
+    cr_assert_eq(v, 7200ull * 1000000000);
+    cr_assert_eq(sc_config_parse_duration("7d", &v), 0);
+    cr_assert_eq(v, 7ull * 86400 * 1000000000);
+    cr_assert_eq(sc_config_parse_duration("0", &v), 0);
+    cr_assert_eq(v, 0);
+    cr_assert_eq(sc_config_parse_duration("50", &v), -EINVAL, "a bare number is no duration");
+    cr_assert_eq(sc_config_parse_duration("5x", &v), -EINVAL);
+}
