@@ -302,12 +302,11 @@ level_get(struct sc_book *b, struct bk *bk, unsigned side, uint32_t price)
 /* ------------------------------------------------------------------ books */
 
 static void
-fill_bbo(const struct sc_book *b, const struct bk *bk, struct sc_book_bbo *out)
+fill_bbo(const struct bk *bk, struct sc_book_bbo *out)
 {
     memset(out, 0, sizeof(*out));
     out->locate = bk->info.locate;
     out->stale = bk->stale;
-    (void)b;
     if (bk->side[0].n) {
         const struct level *lv = &bk->side[0].a[bk->side[0].n - 1];
 
@@ -352,7 +351,7 @@ bbo_report(struct sc_book *b, struct bk *bk)
     if (b->cfg.on_bbo) {
         struct sc_book_bbo q;
 
-        fill_bbo(b, bk, &q);
+        fill_bbo(bk, &q);
         b->cfg.on_bbo(b->cfg.ctx, &q);
     }
 }
@@ -920,7 +919,7 @@ sc_book_bbo(const struct sc_book *b, uint16_t locate, struct sc_book_bbo *out)
 
     if (!bk)
         return -ENOENT;
-    fill_bbo(b, bk, out);
+    fill_bbo(bk, out);
     return 0;
 }
 

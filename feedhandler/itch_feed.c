@@ -6,8 +6,9 @@
  * field, so a type missing from the counter list does not compile).
  *
  * The batch calls look PREFETCH_AHEAD records ahead: for the types that name
- * an order (A F E C X D U: the reference at byte 11), the order map's slot is
- * prefetched before the records in between are applied. */
+ * an order (A F E C X D U: the reference at byte 11), the order map's slot and
+ * the top of the book's sides are prefetched before the records in between
+ * are applied. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,8 +192,9 @@ sc_itch_feed_msg(struct sc_itch_feed *f, const void *msg, size_t len)
     return type;
 }
 
-/* The order map's slot of the message at p (len bytes), for the types that
- * name an order: the reference at byte 11 (U: the original). */
+/* For the types that name an order (the reference at byte 11; U: the
+ * original), the order map's slot of the message at p (len bytes) and the
+ * top of its book's sides (the locate at byte 1). */
 static inline void
 prefetch_msg(const struct sc_itch_feed *f, const uint8_t *p, size_t len)
 {
