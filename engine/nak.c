@@ -32,6 +32,7 @@ void
 sc_nak_reset(struct sc_nak *n)
 {
     n->head = n->tail = 0;
+    n->rdata_least_ns = 0;
 }
 
 static uint64_t
@@ -46,6 +47,22 @@ static uint64_t
 wait_ns(const struct sc_nak *n, uint64_t full, uint32_t k)
 {
     return n->p.ramp && k < 3 ? full >> (3 - k) : full;
+}
+
+/* The wait for the data after the k-th request (k = 0 the first): nak.rdata
+ * (ramped); from a server that answers (rdata_least_ns: the time its answers
+ * take) at least that, doubled at each request asked again, up to 1024 times
+ * -- a server that answers is busy (a queue, a per-requester budget) when it
+ * leaves a request unanswered, not gone, and asking it faster only adds to
+ * its queue or its budget (RFC 6298's back-off of TCP's timer). A server
+ * never heard from keeps nak.rdata's waits. */
+static uint64_t
+data_wait_ns(const struct sc_nak *n, uint32_t k)
+{
+    uint64_t w = wait_ns(n, n->p.rdata_ns, k);
+    uint64_t least = n->rdata_least_ns << (k < 10 ? k : 10);
+
+    return w < least ? least : w;
 }
 
 /* A wait ran out -- for the NCF (our NAK was not heard) or for the data (the
@@ -136,7 +153,7 @@ sc_nak_confirmed(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t now_
         return false;
     suppressed = s->nak_state == SC_NAK_BACKOFF;
     s->nak_state = SC_NAK_WAIT_DATA;
-    s->nak_due_ns = now_ns + wait_ns(n, n->p.rdata_ns, s->data_retries);
+    s->nak_due_ns = now_ns + data_wait_ns(n, s->data_retries);
     return suppressed;
 }
 
@@ -163,7 +180,7 @@ sc_nak_poll(struct sc_nak *n, struct sc_rxw *w, uint64_t now_ns, sc_nak_send_fn 
             case SC_NAK_BACKOFF:
                 if (unlikely(n->p.no_ncf)) {
                     s->nak_state = SC_NAK_WAIT_DATA;
-                    s->nak_due_ns = now_ns + wait_ns(n, n->p.rdata_ns, s->data_retries);
+                    s->nak_due_ns = now_ns + data_wait_ns(n, s->data_retries);
                 } else {
                     s->nak_state = SC_NAK_WAIT_NCF;
                     s->nak_due_ns = now_ns + wait_ns(n, n->p.repeat_ns, s->ncf_retries);

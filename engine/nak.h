@@ -37,6 +37,8 @@ struct sc_nak_params {
 
 struct sc_nak {
     struct sc_nak_params p;
+    uint64_t rdata_least_ns; /* no wait for the data is shorter (0: none), doubled at each
+                                retry: what the server's answers take (rereq.h) */
     uint64_t *rng;  /* the owner's generator */
     uint64_t *list; /* missing sequences, ascending */
     uint32_t head, tail, mask;

@@ -32,11 +32,21 @@ sc_rereq_server(const struct sc_rereq *q, uint32_t data_addr, unsigned k)
 }
 
 void
+sc_rereq_forget(struct sc_rereq *q, const void *owner)
+{
+    for (unsigned i = 0; i < SC_REREQ_SENT; i++)
+        if (q->sent[i].owner == owner)
+            q->sent[i].owner = NULL;
+}
+
+void
 sc_rereq_flush(struct sc_rereq *q)
 {
     if (!q->open)
         return;
     q->open = false;
+    q->sent[q->nsent++ & (SC_REREQ_SENT - 1)] =
+        (struct sc_rereq_sent){ q->owner, q->first, q->now_ns, q->to.addr };
     q->emit(q->ctx, q->owner, q->session, q->to, q->first, q->count, q->retry);
 }
 
@@ -51,8 +61,8 @@ sc_rereq_add(struct sc_rereq *q, const void *owner, const uint8_t session[SC_MOL
         if (q->open && q->owner == owner && q->to.addr == to.addr && q->to.port == to.port &&
             seqs[i] == q->first + q->count && q->count < q->max_count) {
             q->count++;
-            q->retry |= sl->data_retries != sl->rq_tries;
-            sl->rq_first = false;
+            q->retry |= sl->data_retries != sl->rq_tries; /* rq_first stays: an
+                                                              earlier request's */
             sl->rq_tries = sl->data_retries;
             continue;
         }
@@ -79,18 +89,38 @@ waits_on(const struct sc_rereq *q, uint32_t data_addr, const struct sc_rxw_slot 
            sc_rereq_server(q, data_addr, sl->data_retries).addr == from;
 }
 
+/* The oldest request still open from owner to `from` that began at seq:
+ * answered now. @return it, or NULL. */
+static struct sc_rereq_sent *
+match_sent(struct sc_rereq *q, const void *owner, uint32_t from, uint64_t seq)
+{
+    uint32_t n = q->nsent < SC_REREQ_SENT ? q->nsent : SC_REREQ_SENT;
+
+    for (uint32_t i = q->nsent - n; i != q->nsent; i++) {
+        struct sc_rereq_sent *r = &q->sent[i & (SC_REREQ_SENT - 1)];
+        if (r->owner == owner && r->first == seq && r->to == from)
+            return r;
+    }
+    return NULL;
+}
+
 void
-sc_rereq_answer(const struct sc_rereq *q, uint32_t data_addr, struct sc_nak *n,
+sc_rereq_answer(struct sc_rereq *q, const void *owner, uint32_t data_addr, struct sc_nak *n,
                 struct sc_rxw *w, uint32_t from, uint64_t seq, uint16_t count, uint64_t now_ns,
                 struct sc_rereq_verdict *v)
 {
+    struct sc_rereq_sent *r = NULL;
     uint64_t q0;
 
     memset(v, 0, sizeof(*v));
+    if (count != SC_MOLD_COUNT_HEARTBEAT && (r = match_sent(q, owner, from, seq))) {
+        r->owner = NULL;
+        v->took_ns = now_ns > r->at_ns ? now_ns - r->at_ns : 1;
+    }
     if (seq < w->next)
         return; /* everything it could speak of is delivered or given up */
     v->not_held = count == SC_MOLD_COUNT_HEARTBEAT ||
-                  !(sc_rxw_in_window(w, seq) && sc_rxw_slot(w, seq)->rq_first);
+                  !(r || (sc_rxw_in_window(w, seq) && sc_rxw_slot(w, seq)->rq_first));
     if (v->not_held) {
         /* seq is the server's oldest message: what waits on it below seq is
          * gone (the missing messages, ascending, are nak.c's list) */

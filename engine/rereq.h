@@ -17,14 +17,26 @@
  * worth; seqcast's server (docs/PROTOCOL.md) also answers a request older
  * than its window, from the window's first message, or with a unicast
  * heartbeat (count 0) whose sequence is the oldest message it holds.
- * sc_rereq_answer reads an answer with the window's slots alone (no memory of
- * requests sent, so nothing to overflow): an answer whose first message
- * starts a request in flight (rq_first) is ordinary; any other -- and every
- * unicast heartbeat -- names the server's oldest message, so the messages
- * below it that wait for a request to that server are gone (LOST,
- * not_in_window). Either way what follows the answer in its request (a server
- * sends one datagram's worth) is asked for again at once, not after a
- * timeout. Nothing allocates.
+ * sc_rereq_answer tells an ordinary answer from a not-held one: an answer
+ * whose first message starts a request sent to that server (the last
+ * SC_REREQ_SENT requests are remembered; beyond them, a slot that began a
+ * request since it went missing: rq_first) is ordinary, however late -- a
+ * slow server still answers requests that timed out and were sent again, cut
+ * differently; any other, and every unicast heartbeat, names the server's
+ * oldest message, so the messages below it that wait for a request to that
+ * server are gone (LOST, not_in_window). Either way what follows the answer
+ * in its request (a server sends one datagram's worth) is asked for again at
+ * once, not after a timeout.
+ *
+ * An answer matched to its request (the oldest one still open with that
+ * first message, to that server: servers answer in order) gives the time it
+ * took. The caller keeps a smoothed estimate of it per source (RFC 6298's,
+ * as TCP's retransmission timer) and no wait for an answer is shorter,
+ * doubled at each retry (sc_nak.rdata_least_ns): with a server slower than
+ * nak.rdata (an archive reading its disk, a queue of requests, a budget spent)
+ * requests are not sent again, and given up on, while their answers are on
+ * the way; a server never heard from is given up on after nak.rdata's retries
+ * as before. Nothing allocates.
  */
 #ifndef SC_ENGINE_REREQ_H
 #define SC_ENGINE_REREQ_H
@@ -51,6 +63,15 @@ typedef void sc_rereq_emit_fn(void *ctx, const void *owner,
                               const uint8_t session[SC_MOLD_SESSION_LEN], struct sc_rereq_dest to,
                               uint64_t first, uint32_t count, bool retry);
 
+#define SC_REREQ_SENT 256 /* requests remembered (a power of 2) */
+
+struct sc_rereq_sent {
+    const void *owner; /* its source; NULL: answered (or never used) */
+    uint64_t first;
+    uint64_t at_ns;    /* when it was handed to the transport queue */
+    uint32_t to;       /* the server's address */
+};
+
 struct sc_rereq {
     uint32_t max_count; /* mold.request_count */
     uint16_t data_port;
@@ -65,6 +86,9 @@ struct sc_rereq {
     struct sc_rereq_dest to;
     uint64_t first;
     uint32_t count;
+    uint64_t now_ns; /* the caller's clock, set before sc_rereq_add / flush */
+    uint32_t nsent;  /* requests emitted; the last SC_REREQ_SENT of them: */
+    struct sc_rereq_sent sent[SC_REREQ_SENT];
 };
 
 void sc_rereq_init(struct sc_rereq *q, const struct sc_channel_cfg *ch, sc_rereq_emit_fn *emit,
@@ -79,6 +103,9 @@ struct sc_rereq_dest sc_rereq_server(const struct sc_rereq *q, uint32_t data_add
 void sc_rereq_add(struct sc_rereq *q, const void *owner, const uint8_t session[SC_MOLD_SESSION_LEN],
                   uint32_t data_addr, struct sc_rxw *w, const uint64_t *seqs, unsigned n);
 
+/* A source is gone (its slot reused): forget its requests. */
+void sc_rereq_forget(struct sc_rereq *q, const void *owner);
+
 /* Emit the open request, if any (once per do_work, after the timers). */
 void sc_rereq_flush(struct sc_rereq *q);
 
@@ -86,13 +113,15 @@ struct sc_rereq_verdict {
     uint64_t gone;  /* messages made LOST, reason not_in_window */
     uint64_t again; /* messages set to be asked for again at once (due now) */
     bool not_held;  /* the answer said the server no longer holds some of it */
+    uint64_t took_ns; /* matched to its request: how long it took (else 0) */
 };
 
-/* A unicast answer from `from` to a source whose data comes from data_addr:
- * its first message seq and count (0: a heartbeat, the not-in-window answer),
- * its messages already in the window. Applies it to w's slots (see above);
- * the caller counts, arms the NAK timer for what is due now, delivers. */
-void sc_rereq_answer(const struct sc_rereq *q, uint32_t data_addr, struct sc_nak *n,
+/* A unicast answer from `from` to source owner, whose data comes from
+ * data_addr: its first message seq and count (0: a heartbeat, the
+ * not-in-window answer), its messages already in the window. Applies it to
+ * w's slots (see above); the caller counts, arms the NAK timer for what is
+ * due now, delivers. */
+void sc_rereq_answer(struct sc_rereq *q, const void *owner, uint32_t data_addr, struct sc_nak *n,
                      struct sc_rxw *w, uint32_t from, uint64_t seq, uint16_t count,
                      uint64_t now_ns, struct sc_rereq_verdict *v);
 

@@ -41,7 +41,7 @@ struct sc_rxw_slot {
     bool nakked;         /* a NAK went out for it (repairs are counted) */
     uint16_t tsdu_off;   /* HAVE: payload position in buf (MoldUDP64: the message's) */
     uint16_t tsdu_len;
-    bool rq_first;       /* MoldUDP64: the first message of the last request it was in */
+    bool rq_first;       /* MoldUDP64: the first message of a request since it went missing */
     uint8_t rq_tries;    /* MoldUDP64: data_retries when that request went out */
     uint64_t nak_due_ns; /* MISSING: when its current state times out */
     uint8_t *buf;        /* HAVE: pool buffer */

@@ -64,6 +64,7 @@ struct source {
      * is kept for it) and is never evicted for a newcomer */
     bool had_data;
     uint32_t naks_unanswered; /* NAK packets sent since its last NCF or RDATA */
+    uint64_t answer_srtt_ns, answer_var_ns; /* MoldUDP64: how long answers take (rereq.h) */
     bool nak_fault_said;      /* SC_EV_NAK_UNANSWERED emitted (once per source) */
     enum sc_join join;
     uint64_t start; /* the first sequence this subscriber follows */
@@ -767,6 +768,9 @@ start_source(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, u
     src->had_data = false;
     src->naks_unanswered = 0;
     src->nak_fault_said = false;
+    src->answer_srtt_ns = src->answer_var_ns = 0;
+    src->nak.rdata_least_ns = 0;
+    sc_rereq_forget(&s->rereq, src);
     src->have_msg_seq = false;
     src->delivered_any = false;
     src->loss_pkts = 0;
@@ -1271,7 +1275,27 @@ mold_answer(struct sc_sub *s, struct source *src, uint32_t from, uint64_t seq, u
 {
     struct sc_rereq_verdict v;
 
-    sc_rereq_answer(&s->rereq, src->id.addr, &src->nak, &src->w, from, seq, count, now_ns, &v);
+    sc_rereq_answer(&s->rereq, src, src->id.addr, &src->nak, &src->w, from, seq, count, now_ns,
+                    &v);
+    if (v.took_ns) { /* RFC 6298's estimate; no wait for an answer is shorter than
+                        srtt + 4 rttvar (at most 60 s, nak.rdata's own limit) */
+        uint64_t d, wait;
+        if (!src->answer_srtt_ns) {
+            src->answer_srtt_ns = v.took_ns;
+            src->answer_var_ns = v.took_ns / 2;
+        } else {
+            d = v.took_ns > src->answer_srtt_ns ? v.took_ns - src->answer_srtt_ns
+                                                : src->answer_srtt_ns - v.took_ns;
+            src->answer_var_ns = (3 * src->answer_var_ns + d) / 4;
+            src->answer_srtt_ns = (7 * src->answer_srtt_ns + v.took_ns) / 8;
+        }
+        wait = src->answer_srtt_ns + 4 * src->answer_var_ns;
+        if (wait > 60 * UINT64_C(1000000000))
+            wait = 60 * UINT64_C(1000000000);
+        src->nak.rdata_least_ns = wait;
+        if (wait / 1000 > s->st.answer_wait_peak_us && wait > s->ch.nak.rdata_ns)
+            s->st.answer_wait_peak_us = wait / 1000;
+    }
     s->st.not_in_window_answers += v.not_held;
     s->st.lost_packets += v.gone;
     s->st.request_continued += v.again;
@@ -1543,6 +1567,7 @@ do_work(struct sc_sub *s, uint64_t now_ns, const bool mold)
     int work = 0;
 
     s->now_ns = now_ns;
+    s->rereq.now_ns = now_ns; /* when the requests made in this call go out */
     if (unlikely(!s->clock_started)) { /* the wheel starts at the first real time */
         sc_tw_init(&s->tw, now_ns);
         s->clock_started = true;

@@ -172,6 +172,9 @@
     X(request_suppressed, C, "messages", Z,                                                \
       "requests not sent: the messages arrived during the back-off (A/B copy, reordering, " \
       "a multicast answer to another listener)")                                           \
+    X(answer_wait_peak_us, G, "us", Z,                                                     \
+      "the longest wait for an answer a slow re-request server made the subscriber use "    \
+      "(above nak.rdata: its answers took that long; 0: none was slower)")                 \
     X(not_in_window_answers, C, "packets", Z,                                              \
       "answers saying the server no longer holds messages asked for (loss: not_in_window)") \
     X(heartbeats_received, C, "packets", N, "MoldUDP64 heartbeats received")               \

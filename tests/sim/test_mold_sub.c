@@ -67,7 +67,17 @@ struct msrv {
     uint64_t nreq, answers, heartbeat_answers;
     uint64_t hb_ns;   /* a heartbeat when nothing went to the group for this long (0: none) */
     uint64_t last_tx; /* when something last went to the group */
+    uint64_t delay_ns; /* a slow server (an archive): answers a request this late, */
+    unsigned per_tick_answers; /* at most this many a tick (0: no limit) */
     struct req req[MAX_REQS];
+    struct slow {
+        struct sc_mold_hdr h;
+        uint32_t addr;
+        uint16_t port;
+        unsigned server;
+        uint64_t due;
+    } slow[MAX_REQS];
+    unsigned slow_head, slow_tail;
 };
 
 struct msub {
@@ -329,13 +339,41 @@ srv_header(uint16_t count)
     srv_tx(0, buf, SC_MOLD_HDR_LEN, W.ch.group.s_addr, W.ch.port);
 }
 
-/* Read and answer (or not) every request that reached the servers. */
+/* Answer one request (h) that came to server k from addr:port. */
+static void
+srv_answer(unsigned k, const struct sc_mold_hdr *h, uint32_t addr, uint16_t port)
+{
+    uint8_t buf[PAYLOAD];
+    uint64_t from = h->seq;
+    uint16_t cnt, len;
+
+    if (h->seq < W.srv.oldest) {
+        if (h->seq + h->count <= W.srv.oldest) { /* nothing asked for is held */
+            struct sc_mold_hdr hb = { .seq = W.srv.oldest, .count = 0 };
+            memcpy(hb.session, W.srv.session, SC_MOLD_SESSION_LEN);
+            sc_mold_encode_hdr(buf, sizeof(buf), &hb);
+            srv_tx(k, buf, SC_MOLD_HDR_LEN, addr, port);
+            W.srv.heartbeat_answers++;
+            return;
+        }
+        from = W.srv.oldest;
+    }
+    len = build(buf, from, h->seq + h->count < W.srv.next ? h->seq + h->count : W.srv.next,
+                W.srv.per_pkt, &cnt);
+    srv_tx(k, buf, len, W.srv.to_group ? W.ch.group.s_addr : addr,
+           W.srv.to_group ? W.ch.port : port);
+    W.srv.answers++;
+}
+
+/* Read every request that reached the servers and answer it (or not): at
+ * once, or, for a slow server, delay_ns later and per_tick_answers a tick,
+ * in the order they came. */
 static void
 srv_serve(void)
 {
     static uint8_t bufs[SC_BURST][2048];
-    uint8_t buf[PAYLOAD];
     struct sc_pkt in[SC_BURST];
+    unsigned answered = 0;
 
     for (unsigned k = 0; k < W.srv.nx; k++) {
         uint16_t got;
@@ -345,8 +383,6 @@ srv_serve(void)
             got = sc_xport_rx(W.srv.x[k], in, SC_BURST);
             for (uint16_t i = 0; i < got; i++) {
                 struct sc_mold_hdr h;
-                uint64_t from;
-                uint16_t cnt, len;
                 cr_assert_eq(sc_mold_decode_request(in[i].data, in[i].len, &h), 0);
                 cr_assert(!memcmp(h.session, W.srv.session, SC_MOLD_SESSION_LEN));
                 if (W.srv.nreq < MAX_REQS)
@@ -354,25 +390,22 @@ srv_serve(void)
                 W.srv.nreq++;
                 if (!W.srv.answer || h.seq >= W.srv.next || !h.seq)
                     continue;
-                from = h.seq;
-                if (h.seq < W.srv.oldest) {
-                    if (h.seq + h.count <= W.srv.oldest) { /* nothing asked for is held */
-                        struct sc_mold_hdr hb = { .seq = W.srv.oldest, .count = 0 };
-                        memcpy(hb.session, W.srv.session, SC_MOLD_SESSION_LEN);
-                        sc_mold_encode_hdr(buf, sizeof(buf), &hb);
-                        srv_tx(k, buf, SC_MOLD_HDR_LEN, in[i].addr, in[i].port);
-                        W.srv.heartbeat_answers++;
-                        continue;
-                    }
-                    from = W.srv.oldest;
+                if (!W.srv.delay_ns && !W.srv.per_tick_answers) {
+                    srv_answer(k, &h, in[i].addr, in[i].port);
+                    continue;
                 }
-                len = build(buf, from, h.seq + h.count < W.srv.next ? h.seq + h.count : W.srv.next,
-                            W.srv.per_pkt, &cnt);
-                srv_tx(k, buf, len, W.srv.to_group ? W.ch.group.s_addr : in[i].addr,
-                       W.srv.to_group ? W.ch.port : in[i].port);
-                W.srv.answers++;
+                cr_assert_lt(W.srv.slow_tail - W.srv.slow_head, MAX_REQS, "slow queue full");
+                W.srv.slow[W.srv.slow_tail++ % MAX_REQS] =
+                    (struct slow){ h, in[i].addr, in[i].port, k, W.now + W.srv.delay_ns };
             }
         } while (got == SC_BURST);
+    }
+    while (W.srv.slow_head != W.srv.slow_tail &&
+           W.srv.slow[W.srv.slow_head % MAX_REQS].due <= W.now &&
+           (!W.srv.per_tick_answers || answered < W.srv.per_tick_answers)) {
+        struct slow *r = &W.srv.slow[W.srv.slow_head++ % MAX_REQS];
+        srv_answer(r->server, &r->h, r->addr, r->port);
+        answered++;
     }
 }
 
@@ -957,6 +990,96 @@ Test(mold_sub, late_join_first_and_live, .timeout = 60)
            "%llu packets beyond the window dropped and asked for later\n",
            (unsigned long long)st1.requests_sent, (unsigned long long)st1.request_retries,
            (unsigned long long)st1.request_continued, (unsigned long long)st1.rx_beyond_window);
+    world_fini();
+}
+
+/* A late joiner fetches 20,000 messages from a slow re-request server (an
+ * archive reading its disk: each answer 6 ms after its request, 2 answers a
+ * tick) with the default nak.rdata, so requests time out and are sent again,
+ * re-cut where earlier answers filled part of a run, while the old ones'
+ * answers still arrive. An answer to an older request is still an answer:
+ * nothing the server holds is reported lost (it was, as not_in_window, when
+ * the subscriber took an answer whose first message no longer began one of
+ * its requests for "the server no longer holds what is below"). */
+Test(mold_sub, slow_server_late_answers_are_not_loss, .timeout = 120)
+{
+    struct sc_channel_cfg ch;
+    struct sc_sub_stats st;
+
+    channel(&ch);
+    ch.rx_window_packets = 65536;
+    world_init(&ch, 0, NULL);
+    srv_send(20000, NULL);
+    W.srv.delay_ns = 6000000;
+    W.srv.per_tick_answers = 2;
+    add_sub(NULL, SC_LATE_JOIN_FIRST);
+    srv_header(SC_MOLD_COUNT_HEARTBEAT);
+    cr_assert(drain(20000, 20000000000ull), "not everything arrived");
+    assert_complete(1, 20000);
+    st = stats(0);
+    cr_assert_gt(st.request_retries, 0, "the server was not slow enough to test late answers");
+    cr_assert_eq(st.not_in_window_answers, 0);
+    cr_assert_gt(st.answer_wait_peak_us, ch.nak.rdata_ns / 1000, "the wait did not follow the server");
+    printf("# slow server: %llu requests (%llu retries), %llu answers, %.1f s, answer wait %llu us\n",
+           (unsigned long long)st.requests_sent, (unsigned long long)st.request_retries,
+           (unsigned long long)W.srv.answers, (double)(W.now - 1000000000) / 1e9,
+           (unsigned long long)st.answer_wait_peak_us);
+    world_fini();
+}
+
+/* Answers that come after their requests were sent again, cut differently
+ * (parts of the runs were answered meanwhile), are still answers: with
+ * retries enough not to give up (no ramp, 50 of them), nothing the server
+ * holds is reported lost as not_in_window. */
+Test(mold_sub, late_answers_to_recut_requests_are_not_loss, .timeout = 120)
+{
+    struct sc_channel_cfg ch;
+    struct sc_sub_stats st;
+
+    channel(&ch);
+    ch.rx_window_packets = 65536;
+    ch.nak.ramp = false;
+    ch.nak.data_retries = 50;
+    world_init(&ch, 0, NULL);
+    srv_send(20000, NULL);
+    W.srv.delay_ns = 6000000;
+    W.srv.per_tick_answers = 2;
+    add_sub(NULL, SC_LATE_JOIN_FIRST);
+    srv_header(SC_MOLD_COUNT_HEARTBEAT);
+    cr_assert(drain(20000, 20000000000ull), "not everything arrived");
+    assert_complete(1, 20000);
+    st = stats(0);
+    cr_assert_gt(st.request_retries, 0, "no request was sent again");
+    cr_assert_eq(st.not_in_window_answers, 0);
+    world_fini();
+}
+
+/* The same while the live feed goes on, from a server that answers one
+ * request a tick (its queue is what makes it slow): the joiner catches up
+ * with no loss and no stall. */
+Test(mold_sub, slow_server_while_live, .timeout = 120)
+{
+    struct sc_channel_cfg ch;
+    struct sc_sub_stats st;
+
+    channel(&ch);
+    ch.rx_window_packets = 65536;
+    world_init(&ch, 0, NULL);
+    srv_send(20000, NULL);
+    W.srv.delay_ns = 2000000;
+    W.srv.per_tick_answers = 1;
+    add_sub(NULL, SC_LATE_JOIN_FIRST);
+    srv_header(SC_MOLD_COUNT_HEARTBEAT);
+    publish(20000, 1, NULL);
+    srv_header(SC_MOLD_COUNT_HEARTBEAT);
+    cr_assert(drain(40000, 60000000000ull), "not everything arrived");
+    assert_complete(1, 40000);
+    st = stats(0);
+    cr_assert_eq(st.not_in_window_answers, 0);
+    printf("# slow server, live: %llu requests (%llu retries), %llu answers, %.1f s, answer wait "
+           "%llu us\n", (unsigned long long)st.requests_sent, (unsigned long long)st.request_retries,
+           (unsigned long long)W.srv.answers, (double)(W.now - 1000000000) / 1e9,
+           (unsigned long long)st.answer_wait_peak_us);
     world_fini();
 }
 

@@ -284,6 +284,51 @@ Test(nak, ncfs_without_the_data_give_up_after_data_retries)
     teardown();
 }
 
+/* no_ncf (MoldUDP64 re-requests): the waits for the data are rdata's ramp
+ * until the server is heard from; once its answers are known to take
+ * rdata_least_ns, no wait is shorter and each request asked again doubles it
+ * (up to 1024 times): a server that answers is busy, not gone. data_retries
+ * still bounds the requests. */
+static uint64_t
+request_waits(uint64_t least, uint64_t *waits, unsigned max)
+{
+    uint64_t now = 0, due;
+    unsigned k = 0;
+
+    setup_with(1000, 2 * MS, 4 * MS, 10, 12, true, 64);
+    n.p.no_ncf = true;
+    n.rdata_least_ns = least;
+    gap(BASE, BASE + 1, 0);
+    while (rec.nlost == 0 && (due = poll_at(now)) != UINT64_MAX) {
+        if (slot(BASE)->nak_state == SC_NAK_WAIT_DATA && k < max &&
+            slot(BASE)->data_retries == k) /* just asked: its wait */
+            waits[k++] = slot(BASE)->nak_due_ns - now;
+        now = due;
+    }
+    cr_assert_eq(rec.calls, 12, "%u requests, want data_retries", rec.calls);
+    cr_assert_eq(rec.nlost, 1);
+    teardown();
+    return now;
+}
+
+Test(nak, requests_to_a_server_that_answers_back_off_exponentially)
+{
+    uint64_t waits[12], total;
+
+    total = request_waits(0, waits, 12);
+    for (unsigned k = 0; k < 12; k++)
+        cr_assert_eq(waits[k], k < 3 ? (4 * MS) >> (3 - k) : 4 * MS, "never heard: wait %u", k);
+    cr_assert_lt(total, 50 * MS, "a silent server is given up on in nak.rdata's time");
+    total = request_waits(1 * MS, waits, 12);
+    for (unsigned k = 0; k < 12; k++) {
+        uint64_t want = (1 * MS) << (k < 10 ? k : 10);
+        uint64_t ramp = k < 3 ? (4 * MS) >> (3 - k) : 4 * MS;
+        cr_assert_eq(waits[k], want > ramp ? want : ramp, "answering server: wait %u is %llu", k,
+                     (unsigned long long)waits[k]);
+    }
+    cr_assert_gt(total, 2000 * MS, "the requests span a server's budget second");
+}
+
 /* WAIT-DATA expires: back to back-off and a NAK again; the ramp of the NCF
  * wait goes on from where it was (its retry count is not reset). */
 Test(nak, a_wait_for_data_that_expires_naks_again)
