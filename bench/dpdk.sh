@@ -2,7 +2,8 @@
 # make bench, DPDK section: publisher -> subscriber throughput in msgs/s for 32 and
 # 288-byte messages (batched), all in one run, side by side:
 #   kernel UDP over loopback | DPDK net_af_packet over a veth pair (two namespaces)
-#   | DPDK net_memif between two processes | DPDK net_null (publisher only: the ceiling)
+#   | DPDK net_af_xdp over the same veth pair | DPDK net_memif between two processes
+#   | DPDK net_null (publisher only: the ceiling)
 # Every transfer must deliver every message (the subscriber verifies each byte); a
 # run that loses data fails. Writes build/bench/dpdk.json and a table for
 # docs/BENCHMARKS.md. Needs root for the namespaces.
@@ -13,6 +14,7 @@ B=$ROOT/$BUILD/bin
 # (not BENCH_MSGS's small counts of make bench QUICK=1: a memif transfer of
 # 50,000 messages was over before the subscriber's link was up)
 N=${BENCH_DPDK_MSGS:-1000000}
+LINGER=${BENCH_DPDK_LINGER:-2} # the publisher's repairs after its last message (QUICK: 1)
 out=$ROOT/$BUILD/bench
 mkdir -p "$out"
 tmp=$(mktemp -d /tmp/seqcast-bench-XXXXXX)
@@ -60,7 +62,7 @@ transfer() {
     done
     local sp pp rc rate
     if [ "$order" = pub-first ]; then
-        timeout 90 "${pubargs[@]}" --count "$N" --size "$size" --rate "$prate" --linger 2 >"$tmp/pub.json" 2>"$tmp/pub.err" &
+        timeout 90 "${pubargs[@]}" --count "$N" --size "$size" --rate "$prate" --linger "$LINGER" >"$tmp/pub.json" 2>"$tmp/pub.err" &
         pp=$!
         sleep 1
         timeout 90 "${subargs[@]}" --count "$N" --verify --timeout 20 --quiet >"$tmp/sub.json" 2>"$tmp/sub.err"
@@ -70,7 +72,7 @@ transfer() {
         timeout 90 "${subargs[@]}" --count "$N" --verify --timeout 20 --quiet >"$tmp/sub.json" 2>"$tmp/sub.err" &
         sp=$!
         sleep 1
-        timeout 90 "${pubargs[@]}" --count "$N" --size "$size" --rate "$prate" --linger 2 >"$tmp/pub.json" 2>"$tmp/pub.err"
+        timeout 90 "${pubargs[@]}" --count "$N" --size "$size" --rate "$prate" --linger "$LINGER" >"$tmp/pub.json" 2>"$tmp/pub.err"
         wait "$sp"
         rc=$?
     fi
@@ -108,6 +110,10 @@ for size in 32 288; do
     R[afp,$size]=$(run "dpdk-af_packet" $size sub-first \
         ip netns exec "${T}a" "$B/seqcast-pub" "${G[@]}" "${DP[@]}" --set "dpdk.device=$AF" --interface 198.18.4.1 -- \
         ip netns exec "${T}b" "$B/seqcast-sub" "${G[@]}" "${DP[@]}" --set "dpdk.device=$AF" --interface 198.18.4.2)
+    XDP=net_af_xdp0,iface=eth0 # (libbpf/libxdp's warnings: OPERATIONS.md, DPDK)
+    R[xdp,$size]=$(run "dpdk-af_xdp" $size sub-first \
+        ip netns exec "${T}a" "$B/seqcast-pub" "${G[@]}" "${DP[@]}" --set "dpdk.device=$XDP" --interface 198.18.4.1 -- \
+        ip netns exec "${T}b" "$B/seqcast-sub" "${G[@]}" "${DP[@]}" --set "dpdk.device=$XDP" --interface 198.18.4.2)
     MS=$tmp/memif.sock
     R[memif,$size]=$(run "dpdk-memif" $size pub-first \
         "$B/seqcast-pub" "${G[@]}" "${DP[@]}" --set "dpdk.device=net_memif0,role=server,socket=$MS" --interface 198.18.5.1 -- \
@@ -120,10 +126,10 @@ done
 
 fmt() { [ "$1" = FAIL ] && echo FAIL || awk -v v="$1" 'BEGIN{printf "%.2fM", v/1e6}'; }
 {
-    echo "| message | kernel UDP loopback | DPDK net_af_packet (veth) | DPDK net_memif | DPDK net_null ceiling (publisher only) |"
-    echo "|---|---|---|---|---|"
+    echo "| message | kernel UDP loopback | DPDK net_af_packet (veth) | DPDK net_af_xdp (veth) | DPDK net_memif | DPDK net_null ceiling (publisher only) |"
+    echo "|---|---|---|---|---|---|"
     for size in 32 288; do
-        echo "| $size B | $(fmt "${R[udp,$size]}") msg/s | $(fmt "${R[afp,$size]}") msg/s | $(fmt "${R[memif,$size]}") msg/s | $(fmt "${R[null,$size]}") msg/s |"
+        echo "| $size B | $(fmt "${R[udp,$size]}") msg/s | $(fmt "${R[afp,$size]}") msg/s | $(fmt "${R[xdp,$size]}") msg/s | $(fmt "${R[memif,$size]}") msg/s | $(fmt "${R[null,$size]}") msg/s |"
     done
 } >"$out/dpdk-table.md"
 { echo "["; paste -sd, "$tmp/results"; echo "]"; } >"$out/dpdk.json"

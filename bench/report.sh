@@ -237,6 +237,9 @@ $(cat "$out/dpdk-table.md")
 * af_packet on a veth crosses the kernel on both ends: it is the way to reach a kernel interface,
   not a speed-up over kernel UDP. A NIC with a DPDK driver, the case the PMD exists for, is not
   available on this machine.
+* af_xdp on the same veth: the frames go through an XDP program to AF_XDP sockets, in copy
+  mode (a veth has no zero-copy driver), one queue; the way to reach a kernel interface without
+  AF_PACKET's per-frame socket path. On a NIC with zero-copy AF_XDP support it skips the copy.
 * Two processes share 2 vCPUs of a VM: figures move by tens of percent between runs (32 B over
   af_packet measured 7.8M and 3.2M msg/s in two runs on the same day). Compare within one run.
 
