@@ -118,7 +118,7 @@ for size in 32 288; do
     R[memif,$size]=$(run "dpdk-memif" $size pub-first \
         "$B/seqcast-pub" "${G[@]}" "${DP[@]}" --set "dpdk.device=net_memif0,role=server,socket=$MS" --interface 198.18.5.1 -- \
         "$B/seqcast-sub" "${G[@]}" "${DP[@]}" --set "dpdk.device=net_memif0,role=client,socket=$MS" --interface 198.18.5.2)
-    "$B/seqcast-pub" "${G[@]}" "${DP[@]}" --set dpdk.device=net_null0 --interface 198.18.6.1 \
+    "$B/seqcast-pub" "${G[@]}" "${DP[@]}" --set dpdk.device=net_null0,no-rx=1 --interface 198.18.6.1 \
         --count "$N" --size "$size" --linger 0 >"$tmp/null.json" 2>/dev/null
     R[null,$size]=$(awk -v n="$N" -v s="$(field "$tmp/null.json" seconds)" 'BEGIN{printf "%.0f", n/s}')
     echo "{\"system\": \"seqcast\", \"transport\": \"dpdk-net_null (publisher only)\", \"size\": $size, \"test\": \"throughput\", \"msgs_per_s\": ${R[null,$size]}, \"mb_per_s\": $(awk -v m="${R[null,$size]}" -v s="$size" 'BEGIN {printf "%.1f", m * s / 1e6}'), \"lost\": 0, \"duplicates\": 0}" >>"$tmp/results"
