@@ -243,6 +243,19 @@ $(cat "$out/dpdk-table.md")
 * Two processes share 2 vCPUs of a VM: figures move by tens of percent between runs (32 B over
   af_packet measured 7.8M and 3.2M msg/s in two runs on the same day). Compare within one run.
 
+## Instructions per message (\`bench/instr.sh\`)
+
+\`valgrind --tool=callgrind\` counts the instructions a program runs: unlike time, the count does not
+move with the machine or its neighbours, so it is the figure to cut and to compare between
+changes. Batched 32 B, each program run for two message counts (200,000 and 1,200,000) and the
+difference divided by the difference, so start-up cancels out. Publish: \`seqcast-pub --size 32\`
+into DPDK's net_null with \`no-rx=1\` (no link cost at all). Receive: \`seqcast-sub --verify\`
+reading a capture of that stream (\`--pcap\`: no socket). "The engine alone" is the library's
+calls, inclusive (\`sc_pub_send\` + \`sc_pub_do_work\`; \`sc_sub_do_work\` less the application's
+\`on_msg\` and the capture reader).
+
+$(cat "$out/instr-table.md" 2>/dev/null || echo "(section not run)")
+
 ## Order session: order → acknowledgement round trip (\`bench/order.sh\`)
 
 \`seqcast-order\` (one order in flight) against \`seqcast-orderd\` (journal in memory, \`fsync: none\`:
