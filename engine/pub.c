@@ -81,6 +81,7 @@ struct sc_pub {
     uint8_t session[SC_MOLD_SESSION_LEN];
     uint32_t tpdu_max;  /* PGM packet bytes that fit the MTU */
     uint32_t tsdu_max;  /* payload of an unfragmented ODATA */
+    uint32_t max_msg;   /* sc_pub_max_msg, set at create (the per-message path reads it) */
     uint32_t frag_max;  /* payload of a fragment */
     struct sc_pgm_odata_tmpl odata_tmpl; /* this source's ODATA header */
     bool mold;          /* protocol: moldudp64 */
@@ -537,7 +538,7 @@ send_raw(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
 static int
 send_batched(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
 {
-    if (len > sc_pub_max_msg(p)) /* MoldUDP64: one packet, it has no fragments */
+    if (unlikely(len > p->max_msg)) /* MoldUDP64: one packet, it has no fragments */
         return -EMSGSIZE;
     if (p->open && p->enc.cap - p->enc.len < sc_mold_msg_size((uint16_t)len))
         close_block(p, now_ns);
@@ -599,14 +600,20 @@ sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
     return rc;
 }
 
-size_t
-sc_pub_max_msg(const struct sc_pub *p)
+static uint32_t
+max_msg(const struct sc_pub *p)
 {
     if (p->ch.framing == SC_FRAMING_RAW)
         return 65535;
     if (p->mold) /* one packet: the header and the block's length field */
         return p->tsdu_max - SC_MOLD_HDR_LEN - 2;
     return SC_PGM_MAX_APDU - SC_MOLD_HDR_LEN - 2;
+}
+
+size_t
+sc_pub_max_msg(const struct sc_pub *p)
+{
+    return p->max_msg;
 }
 
 int
@@ -1125,6 +1132,7 @@ sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc
     p->tpdu_max = ch->mtu - SC_IP_UDP_OVERHEAD;
     p->tsdu_max = p->tpdu_max - p->data_off;
     p->frag_max = p->tsdu_max - FRAG_OPT_LEN;
+    p->max_msg = max_msg(p);
     for (int i = 0; i < 6; i++)
         p->gsi[i] = (uint8_t)(sc_rand(&r) >> 24);
     do

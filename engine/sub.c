@@ -231,7 +231,7 @@ deliver_apdu(struct source *src, const uint8_t *apdu, uint32_t len, uint64_t fir
     struct sc_mold_hdr h;
     const uint8_t *m;
     uint16_t ml;
-    uint64_t seq;
+    uint64_t seq, skip = 0;
 
     if (s->ch.framing == SC_FRAMING_RAW) {
         report_loss(src, 0);
@@ -251,14 +251,24 @@ deliver_apdu(struct source *src, const uint8_t *apdu, uint32_t len, uint64_t fir
     report_loss(src, h.seq);
     if (h.count == SC_MOLD_COUNT_HEARTBEAT || h.count == SC_MOLD_COUNT_EOS)
         return;
+    /* the block's messages are consecutive from h.seq: those at or below the
+     * last delivered are a publisher bug or a replay -- never delivered twice */
+    if (src->have_msg_seq && h.seq <= src->last_msg_seq) {
+        skip = src->last_msg_seq - h.seq + 1;
+        if (skip > h.count)
+            skip = h.count;
+        s->st.duplicates += skip;
+    }
+    if (skip == h.count)
+        return;
+    src->have_msg_seq = true;
+    src->delivered_any = true;
+    src->last_msg_seq = h.seq + h.count - 1; /* (iter_init: no wrap) */
     while (sc_mold_iter_next(&it, &seq, &m, &ml)) {
-        if (src->have_msg_seq && seq <= src->last_msg_seq) {
-            s->st.duplicates++; /* a publisher bug or a replay: never deliver twice */
+        if (unlikely(skip)) {
+            skip--;
             continue;
         }
-        src->have_msg_seq = true;
-        src->delivered_any = true;
-        src->last_msg_seq = seq;
         s->st.msgs_delivered++;
         s->st.bytes_delivered += ml;
         s->cb.on_msg(s->cb.ctx, &src->id, seq, m, ml);

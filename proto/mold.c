@@ -20,21 +20,6 @@ sc_mold_enc_init(struct sc_mold_enc *e, uint8_t *buf, size_t cap,
     return 0;
 }
 
-int
-sc_mold_enc_add(struct sc_mold_enc *e, const void *msg, uint16_t len)
-{
-    if (e->count >= SC_MOLD_MAX_COUNT)
-        return SC_PERR_OVERSIZE;
-    if (e->cap - e->len < sc_mold_msg_size(len))
-        return SC_PERR_NOSPACE;
-    sc_store_be16(e->buf + e->len, len);
-    memcpy(e->buf + e->len + 2, msg, len);
-    e->len += sc_mold_msg_size(len);
-    e->count++;
-    sc_store_be16(e->buf + 18, e->count);
-    return 0;
-}
-
 static void
 put_hdr(uint8_t *buf, const struct sc_mold_hdr *h)
 {
@@ -119,15 +104,3 @@ sc_mold_iter_init(struct sc_mold_iter *it, const uint8_t *buf, size_t len,
     return 0;
 }
 
-bool
-sc_mold_iter_next(struct sc_mold_iter *it, uint64_t *seq, const uint8_t **msg, uint16_t *len)
-{
-    if (it->left == 0)
-        return false;
-    *len = sc_load_be16(it->p);
-    *msg = it->p + 2;
-    *seq = it->seq++;
-    it->p += 2u + *len;
-    it->left--;
-    return true;
-}
