@@ -583,8 +583,8 @@ clock_start(struct sc_pub *p, uint64_t now_ns)
     }
 }
 
-int
-sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
+static __attribute__((noinline)) int
+send_slow(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
 {
     int rc;
 
@@ -598,6 +598,26 @@ sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
         p->st.bytes_sent += len;
     }
     return rc;
+}
+
+/* The common case first, with nothing to save or restore: a block is open
+ * (batched framing, batch_delay, the session open), the message fits with
+ * room for another after it, so it neither closes a block nor opens one --
+ * send_batched's outcome, without its calls (bench/instr.sh). Everything
+ * else goes the general way. */
+int
+sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
+{
+    if (likely(p->open && len <= p->max_msg &&
+               p->enc.cap - p->enc.len >= sc_mold_msg_size((uint16_t)len) + sc_mold_msg_size(1) &&
+               p->ch.batch_delay_ns && p->state == PUB_OPEN) &&
+        likely(sc_mold_enc_add(&p->enc, msg, (uint16_t)len) == 0)) {
+        p->next_msg_seq++;
+        p->st.msgs_sent++;
+        p->st.bytes_sent += len;
+        return 0;
+    }
+    return send_slow(p, msg, len, now_ns);
 }
 
 static uint32_t
