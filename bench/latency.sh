@@ -56,7 +56,7 @@ run_rep() {
                 psys=$sys extra=()
                 [ "$sys" = udp-aa ] && { psys=udp; extra=(--label udp-aa); }
                 pair "" "" "$f.json" "$psys" --group 239.192.9.5:$P --size "$size" --rate "$rate" \
-                    --count $((rate * SECS)) -- "${busy[@]}" "${extra[@]}" --timeout 60 --curve "$f.curve" \
+                    --count "$(awk -v r="$rate" -v s="$SECS" 'BEGIN { printf "%d", r * s }')" -- "${busy[@]}" "${extra[@]}" --timeout 60 --curve "$f.curve" \
                     -- --linger 0.3
                 if [ $? -ne 0 ] && [ "$sys" = seqcast ]; then
                     rc=1

@@ -96,7 +96,7 @@ run_rep() {
             [ "$sys" = seqcast-ab ] && { psys=seqcast; extra=(--set group_b=239.192.10.7 --label seqcast-ab); }
             # MoldUDP64: repair by unicast re-request to the publisher (lan timers)
             [ "$sys" = seqcast-mold ] && { psys=seqcast; extra=(--set protocol=moldudp64 --label seqcast-mold); }
-            run_k "$k" "$psys" --group 239.192.9.7:$P --size 24 --rate $RATE --count $((RATE * SECS)) \
+            run_k "$k" "$psys" --group 239.192.9.7:$P --size 24 --rate $RATE --count "$(awk -v r="$RATE" -v s="$SECS" 'BEGIN { printf "%d", r * s }')" \
                 --test "$test" "${extra[@]}" -- --linger "$LINGER"
             worst "$k" "$sys" >"$raw/lat-$k-$sys-$rep.json"
             cp "$tmp/c$WORST" "$raw/lat-$k-$sys-$rep.dat" 2>/dev/null
