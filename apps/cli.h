@@ -71,6 +71,8 @@ enum sc_cli_opt {
     SC_OPT_DUMP,
     SC_OPT_LIST,
     SC_OPT_SERVE,
+    SC_OPT_REWIND,
+    SC_OPT_REWIND_SESSION,
 };
 
 /* getopt_long entries for the channel options and their help text, to be

@@ -240,7 +240,13 @@
     X(journal_read_errors, C, "records", Z,                                                \
       "records read back from disk that failed their CRC (or the read)")                   \
     X(closed_journal, C, "connections", Z,                                                 \
-      "sessions closed for a record they needed that could not be read back")
+      "sessions closed for a record they needed that could not be read back")          \
+    X(output_full, C, "events", Z,                                                         \
+      "a session's output buffer full (1 MiB): its catch-up waits for the reader")          \
+    X(closed_slow, C, "connections", Z,                                                    \
+      "sessions closed: their output took nothing for timeout (a reader hopelessly behind)") \
+    X(closed_gap, C, "connections", Z,                                                     \
+      "rewind sessions ended at a range the archive lacks (a Debug packet names it)")
 
 /* ----------------------------------------------------------- order client */
 
