@@ -9,7 +9,7 @@
 
 #include "engine/order_int.h"
 #include "engine/osock.h"
-#include "engine/rewind.h"
+#include <seqcast/rewind.h>
 #include <seqcast/proto/soup.h>
 
 enum state { DOWN, CONNECTING, LOGGING_IN, UP, DONE };
@@ -331,6 +331,17 @@ sc_rewind_fd(const struct sc_rewind *r)
 {
     return r->epfd;
 }
+
+int
+sc_rewind_wait(struct sc_rewind *r, uint64_t timeout_ns)
+{
+    struct epoll_event ev;
+
+    /* between connections the epoll holds nothing: this sleeps timeout_ns */
+    return sc_osock_epoll_wait(r->epfd, &ev, 1, timeout_ns) > 0;
+}
+
+SC_AGENT_DEFINE(rewind, struct sc_rewind)
 
 uint64_t
 sc_rewind_next(const struct sc_rewind *r)

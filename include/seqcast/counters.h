@@ -418,6 +418,24 @@
     X(first_seq, G, "sequence", N, "the first sequence held (0: none)")                    \
     X(last_seq, G, "sequence", A, "the last sequence held (0: none)")
 
+/* -------------------------------------------------------- rewind client */
+
+/* struct sc_rewind_stats (<seqcast/rewind.h>, seqcast-rewind) */
+#define SC_REWIND_COUNTERS(X)                                                              \
+    X(msgs, C, "messages", A, "messages delivered, in order, each once")                   \
+    X(bytes, C, "bytes", N, "their payload bytes")                                         \
+    X(duplicates, C, "messages", Z, "sent below the next sequence (after a failover): not delivered") \
+    X(connects, C, "calls", N, "connection attempts")                                      \
+    X(logins, C, "logins", A, "logins accepted")                                           \
+    X(failovers, C, "events", Z,                                                           \
+      "moves to the next archive: a lost connection, a timeout, a refusal, a range lacked") \
+    X(timeouts, C, "events", Z, "connections dropped after timeout without input")         \
+    X(rejected, C, "logins", Z, "logins an archive rejected")                              \
+    X(gaps_seen, C, "ranges", Z, "Debug gap packets: a range one archive lacks")           \
+    X(gaps_final, C, "ranges", Z, "ranges every archive lacked: reported, skipped")        \
+    X(gap_msgs, C, "messages", Z, "sequences in them")                                     \
+    X(protocol_errors, C, "packets", Z, "malformed or unexpected packets (the next archive)")
+
 /* ------------------------------------------------------------- machinery */
 
 /* A field of a stats struct, from a list entry. */
@@ -443,6 +461,7 @@ enum sc_counter_set {
     SC_COUNTERS_ITCH_FEED,  /* struct sc_itch_feed_stats (<seqcast/itch.h>) */
     SC_COUNTERS_ITCHGEN, /* struct sc_itchgen_stats (<seqcast/itchgen.h>) */
     SC_COUNTERS_ARCHIVE, /* struct sc_archive_stats (<seqcast/archive.h>) */
+    SC_COUNTERS_REWIND,  /* struct sc_rewind_stats (<seqcast/rewind.h>) */
     SC_COUNTERS_SETS
 };
 

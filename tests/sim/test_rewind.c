@@ -21,7 +21,7 @@
 #include <seqcast/proto/soup.h>
 
 #include "engine/order_int.h"
-#include "engine/rewind.h"
+#include <seqcast/rewind.h>
 
 #define MS(x) ((uint64_t)(x) * 1000000u)
 #define MAXGAPS 4

@@ -12,15 +12,17 @@
  * other archives are asked in turn; when every one lacks it, the range (up to
  * the smallest TO any gave) is reported final through on_gap and the stream
  * goes on after it. With `until` set it stops after that sequence (logs out:
- * done). Time is a parameter, as for every agent. */
-#ifndef SC_ENGINE_REWIND_H
-#define SC_ENGINE_REWIND_H
+ * done). An agent (<seqcast/agent.h>): time is a parameter. */
+#ifndef SEQCAST_REWIND_H
+#define SEQCAST_REWIND_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include <seqcast/agent.h>
 #include <seqcast/config.h>
+#include <seqcast/counters.h>
 #include <seqcast/err.h>
 
 #define SC_REWIND_MAX_SERVERS 4
@@ -35,12 +37,7 @@ struct sc_rewind_cfg {
 };
 
 struct sc_rewind_stats {
-    uint64_t msgs, bytes;     /* delivered */
-    uint64_t duplicates;      /* sent below the next sequence: not delivered */
-    uint64_t connects, logins, failovers, timeouts, rejected;
-    uint64_t gaps_seen;       /* Debug gap packets from a server */
-    uint64_t gaps_final, gap_msgs; /* ranges every server lacked, reported */
-    uint64_t protocol_errors;
+    SC_REWIND_COUNTERS(SC_COUNTER_FIELD)
 };
 
 typedef void sc_rewind_msg_fn(void *ctx, uint64_t seq, const void *msg, size_t len);
@@ -57,6 +54,9 @@ int sc_rewind_do_work(struct sc_rewind *r, uint64_t now_ns);
 uint64_t sc_rewind_deadline(const struct sc_rewind *r, uint64_t now_ns);
 /* readable on input (an epoll fd holding the connection) */
 int sc_rewind_fd(const struct sc_rewind *r);
+/* sleep until input or timeout_ns. @return 1 input, 0 none */
+int sc_rewind_wait(struct sc_rewind *r, uint64_t timeout_ns);
+struct sc_agent sc_rewind_agent(struct sc_rewind *r);
 /* the next sequence it will deliver */
 uint64_t sc_rewind_next(const struct sc_rewind *r);
 /* until was reached */
