@@ -391,7 +391,7 @@ record(struct opts *o)
     }
     if (o->ap.rewind) { /* the rewind server: the order server's counters */
         printf(", \"rewind\": {");
-        sc_cli_json_stats(stdout, SC_COUNTERS_OSRV, &rew, NULL);
+        sc_cli_json_stats(stdout, SC_COUNTERS_OSRV, &rew, rew.rx_bad);
         printf("}");
     }
     printf(", \"sub\": {");
