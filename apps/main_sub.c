@@ -113,6 +113,7 @@ reason_name(int r)
     case SC_LOSS_RETRIES: return "retries";
     case SC_LOSS_NOT_IN_WINDOW: return "not_in_window";
     case SC_LOSS_RX_WINDOW: return "rx_window";
+    case SC_LOSS_NOT_IN_ARCHIVE: return "not_in_archive";
     case SC_LOSS_SOURCE_GONE: return "source_gone";
     }
     return "unknown";

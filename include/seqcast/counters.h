@@ -190,7 +190,19 @@
     X(tx_pkts, C, "packets", N, "packets sent (NAKs)")                                     \
     X(tx_bytes, C, "bytes", N, "their bytes")                                              \
     X(rcvbuf_requested, G, "bytes", N, "SO_RCVBUF asked for (rcvbuf)")                     \
-    X(rcvbuf_effective, G, "bytes", N, "SO_RCVBUF the kernel granted")
+    X(rcvbuf_effective, G, "bytes", N, "SO_RCVBUF the kernel granted")                    \
+    X(msgs_rewind, C, "messages", Z,                                                       \
+      "of msgs_delivered: from an archive's rewind (recovery.rewind, late_join: archive)")  \
+    X(msgs_held, C, "messages", Z,                                                         \
+      "of msgs_delivered: live messages held while a rewind caught up, then delivered")    \
+    X(recoveries, C, "events", Z,                                                          \
+      "losses fetched from archives instead of reported, and late_join: archive starts")   \
+    X(recovery_hold_restarts, C, "events", Z,                                              \
+      "holds of live messages started again (recovery.hold full, or a gap in the live stream)") \
+    X(recovery_dropped, C, "messages", Z,                                                  \
+      "live messages not kept while a rewind ran (the rewind delivers them, or had)")      \
+    X(lost_not_in_archive, C, "messages", Z, "reported lost: not_in_archive")             \
+    X(rewind_failovers, C, "events", Z, "rewinds moved to the next archive")
 
 /* ----------------------------------------------------------- order server */
 
