@@ -33,6 +33,7 @@ struct sc_recovery {
     size_t cap, len;
     uint64_t h_first, h_end;
     uint64_t timeout_ns;
+    uint64_t taken_events, taken_msgs; /* the subscriber's loss events it took over */
     struct sc_sub_stats st; /* its counters only */
 };
 
@@ -223,6 +224,8 @@ on_event(void *ctx, const struct sc_sub_event *ev)
     }
     if (ev->type == SC_EV_LOSS && r->have_src && same_source(&r->src, ev->src) &&
         ev->loss.last != UINT64_MAX) {
+        r->taken_events++;
+        r->taken_msgs += ev->loss.packets;
         if (!r->active)
             start(r, r->have_next && r->next < ev->loss.first ? r->next : ev->loss.first);
         /* else: the rewind covers it; the live stream's next message restarts the hold */
@@ -290,7 +293,9 @@ sc_recovery_stats(const struct sc_recovery *r, struct sc_sub_stats *st)
     }
     st->msgs_delivered = r->st.msgs_delivered;
     st->bytes_delivered = r->st.bytes_delivered;
-    st->loss_events += r->st.loss_events;
+    /* loss events: those the application got */
+    st->loss_events = st->loss_events - r->taken_events + r->st.loss_events;
+    st->lost_packets = st->lost_packets - r->taken_msgs + r->st.lost_not_in_archive;
     st->msgs_rewind = r->st.msgs_rewind;
     st->msgs_held = r->st.msgs_held;
     st->recoveries = r->st.recoveries;
