@@ -20,9 +20,11 @@
 #      the archive -- no loss event, output cmp-equal; the control without
 #      --archive loses messages (not_in_window);
 #   7. a late joiner whose archive itself started late: 1..its first reported
-#      lost as not_in_archive, everything after delivered.
+#      lost as not_in_archive, everything after delivered;
+#   8. late_join: archive on a PGM channel (framing: batched), cmp-equal.
+# Failover between archives on different hosts: rewind_netns.sh.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "seqcast-rewind" 8
+. "$(dirname "$0")/../support/tap.sh" "seqcast-rewind" 9
 P=$((26000 + $$ % 20000))
 R1=$((P + 1)) R2=$((P + 2))
 LIVE=(--set protocol=moldudp64 --group 239.198.18.81:$P --interface 127.0.0.1)
@@ -173,3 +175,22 @@ lost=$(field "$tmp/s7.json" lost_messages)
     [ "$(field "$tmp/s7.json" received)" = $((40000 - afirst + 1)) ] && [ "$(field "$tmp/s7.json" verify_errors)" = 0 ]; r=$?
 check "an archive holding from $afirst: 1-$((${afirst:-1} - 1)) reported not_in_archive, $(field "$tmp/s7.json" received) after it delivered and verified (exit $rc)" $r
 [ $r -eq 0 ] || { tail -n 3 "$tmp/s7.err" "$tmp/a7.err"; cat "$tmp/s7.json"; } | sed 's/^/# /'
+
+# --- 8. a PGM channel (framing: batched)
+N=60000
+PGM=(--group 239.198.18.81:$((P + 3)) --interface 127.0.0.1)
+"$B/seqcast-archive" --dir "$tmp/a8" "${PGM[@]}" --rewind 127.0.0.1:$R2 --timeout 30 --quiet \
+    >"$tmp/a8.json" 2>"$tmp/a8.err" &
+arc=$!
+sleep 0.3
+"$B/seqcast-pub" "${PGM[@]}" --count $N --size 40 --rate 20000 --linger 0.5 >"$tmp/p8.json" 2>"$tmp/p8.err" &
+pub=$!
+sleep 1.5
+timeout 25 "$B/seqcast-sub" "${PGM[@]}" --archive 127.0.0.1:$R2 --late-join archive --count $N \
+    --output "$tmp/got8.bin" --timeout 20 --quiet >"$tmp/s8.json" 2>"$tmp/s8.err"
+rc=$?
+wait $pub
+kill $arc 2>/dev/null; wait $arc
+[ $rc -eq 0 ] && cmp -s "$tmp/sent5.bin" "$tmp/got8.bin" && [ "$(field "$tmp/s8.json" msgs_rewind)" -gt 1000 ]; r=$?
+check "PGM batched, late_join: archive: $(field "$tmp/s8.json" received) of $N, $(field "$tmp/s8.json" msgs_rewind) by rewind, cmp-equal (exit $rc)" $r
+[ $r -eq 0 ] || { tail -n 3 "$tmp/s8.err" "$tmp/a8.err"; cat "$tmp/s8.json"; } | sed 's/^/# /'
