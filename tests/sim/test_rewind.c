@@ -301,3 +301,227 @@ Test(rewind, a_reader_that_takes_nothing_is_closed_and_does_not_hold_up_another,
     sc_rewind_destroy(r);
     sc_osrv_destroy(s[0]);
 }
+
+/* ------------------------------------------ the subscriber's recovery */
+
+#include <arpa/inet.h>
+
+#include "engine/recovery.h"
+
+struct app {
+    uint64_t next, msgs, bad, losses, lost_first, lost_last;
+    int reason;
+};
+
+static void
+app_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *m, size_t len)
+{
+    struct app *a = ctx;
+    uint8_t b[64];
+    size_t n = msg_of(seq, b);
+
+    (void)src;
+    if (seq != a->next || len != n || memcmp(m, b, n))
+        a->bad++;
+    a->next = seq + 1;
+    a->msgs++;
+}
+
+static void
+app_event(void *ctx, const struct sc_sub_event *ev)
+{
+    struct app *a = ctx;
+
+    if (ev->type != SC_EV_LOSS)
+        return;
+    if (!a->losses++)
+        a->lost_first = ev->loss.first;
+    a->lost_last = ev->loss.last;
+    a->reason = ev->loss.reason;
+    if (ev->loss.first != a->next)
+        a->bad++;
+    a->next = ev->loss.last + 1;
+}
+
+static uint16_t tcp_port;
+static struct sc_channel_cfg rch;
+
+static struct sc_osrv *
+tcp_server(struct src *s)
+{
+    struct sc_osrv_source os = {s, src_last, src_get};
+    struct sc_session_cfg sc = cfg.sessions[0];
+    struct sc_osrv *srv;
+    struct sc_err err;
+
+    snprintf(sc.listen, sizeof(sc.listen), "tcp:127.0.0.1:%u", tcp_port);
+    cr_assert_eq(sc_osrv_create_source(&srv, &sc, &os, &err), 0, "%s", err.msg);
+    return srv;
+}
+
+static void
+rsetup(void)
+{
+    setup();
+    tcp_port = (uint16_t)(20000 + getpid() % 20000);
+    rch = cfg.channels[0];
+    rch.recovery.nrewind = 1;
+    inet_pton(AF_INET, "127.0.0.1", &rch.recovery.rewind[0].addr);
+    rch.recovery.rewind[0].port = tcp_port;
+}
+
+static const struct sc_source live_src = {.name = "live"};
+
+/* the live stream: message seq through the subscriber's callbacks */
+static void
+live(struct sc_sub_callbacks *cb, uint64_t seq)
+{
+    uint8_t b[64];
+    size_t n = msg_of(seq, b);
+
+    cb->on_msg(cb->ctx, &live_src, seq, b, n);
+}
+
+static void
+live_loss(struct sc_sub_callbacks *cb, uint64_t first, uint64_t last)
+{
+    struct sc_sub_event ev = {.type = SC_EV_LOSS, .src = &live_src};
+
+    ev.loss.reason = SC_LOSS_NOT_IN_WINDOW;
+    ev.loss.first = first;
+    ev.loss.last = last;
+    ev.loss.packets = last - first + 1;
+    cb->on_event(cb->ctx, &ev);
+}
+
+static void
+rstep(struct sc_osrv *s, struct sc_recovery *r)
+{
+    for (int k = 0; k < 2; k++) {
+        if (s)
+            sc_osrv_do_work(s, t);
+        sc_recovery_do_work(r, t);
+    }
+    t += MS(1);
+}
+
+/* Live 1..10,000 at 5 a millisecond with 2,000..2,999 lost (not_in_window);
+ * the archive holds all of it, growing as live does. */
+static int per_ms = 5;
+
+static void
+lossy_run(struct sc_recovery *r, struct sc_sub_callbacks *cb, struct src *a, struct sc_osrv *s,
+          uint64_t first_live)
+{
+    for (uint64_t seq = first_live; seq <= 10000;) {
+        for (int k = 0; k < per_ms && seq <= 10000; k++, seq++) {
+            a->last = seq;
+            if (seq == 2000)
+                live_loss(cb, 2000, 2999);
+            if (seq < 2000 || seq > 2999)
+                live(cb, seq);
+        }
+        rstep(s, r);
+    }
+    for (int i = 0; i < 2000; i++)
+        rstep(s, r);
+}
+
+Test(recovery, a_loss_the_window_cannot_repair_comes_from_the_archive_and_merges_into_live,
+     .init = rsetup, .fini = teardown, .timeout = 60)
+{
+    struct src a = {0};
+    struct sc_osrv *s = tcp_server(&a);
+    struct app app = {.next = 1};
+    struct sc_sub_callbacks acb = {app_msg, app_event, &app}, cb;
+    struct sc_recovery *r;
+    struct sc_sub_stats st = {0};
+    struct sc_err err;
+
+    cr_assert_eq(sc_recovery_create(&r, &rch, &acb, &cb, &err), 0, "%s", err.msg);
+    lossy_run(r, &cb, &a, s, 1);
+    sc_recovery_stats(r, &st);
+    cr_assert_eq(app.bad, 0);
+    cr_assert_eq(app.losses, 0, "loss reported: %llu-%llu", (unsigned long long)app.lost_first,
+                 (unsigned long long)app.lost_last);
+    cr_assert_eq(app.msgs, 10000, "delivered %llu", (unsigned long long)app.msgs);
+    cr_assert_eq(st.recoveries, 1);
+    cr_assert_geq(st.msgs_rewind, 1000);
+    cr_assert_gt(st.msgs_held, 0);
+    cr_assert_eq(st.msgs_delivered, 10000);
+    sc_recovery_destroy(r);
+    sc_osrv_destroy(s);
+}
+
+Test(recovery, late_join_archive_with_a_small_hold_restarts_and_still_merges, .init = rsetup,
+     .fini = teardown, .timeout = 60)
+{
+    struct src a = {.last = 5000};
+    struct sc_osrv *s = tcp_server(&a);
+    struct app app = {.next = 1};
+    struct sc_sub_callbacks acb = {app_msg, app_event, &app}, cb;
+    struct sc_recovery *r;
+    struct sc_sub_stats st = {0};
+    struct sc_err err;
+
+    rch.late_join = SC_LATE_JOIN_ARCHIVE;
+    rch.recovery.hold_bytes = 4096; /* about 90 messages, fewer than live brings a step */
+    per_ms = 200;
+    cr_assert_eq(sc_recovery_create(&r, &rch, &acb, &cb, &err), 0, "%s", err.msg);
+    lossy_run(r, &cb, &a, s, 5001); /* joined at 5,001 */
+    per_ms = 5;
+    sc_recovery_stats(r, &st);
+    cr_assert_eq(app.bad, 0);
+    cr_assert_eq(app.losses, 0);
+    cr_assert_eq(app.msgs, 10000, "delivered %llu", (unsigned long long)app.msgs);
+    cr_assert_eq(st.recoveries, 1);
+    cr_assert_gt(st.recovery_hold_restarts, 0, "the hold never filled");
+    sc_recovery_destroy(r);
+    sc_osrv_destroy(s);
+}
+
+Test(recovery, a_range_the_archive_lacks_is_not_in_archive_and_nothing_else, .init = rsetup,
+     .fini = teardown, .timeout = 60)
+{
+    struct src a = {.ngaps = 1, .gap = {{2500, 2600}}};
+    struct sc_osrv *s = tcp_server(&a);
+    struct app app = {.next = 1};
+    struct sc_sub_callbacks acb = {app_msg, app_event, &app}, cb;
+    struct sc_recovery *r;
+    struct sc_sub_stats st = {0};
+    struct sc_err err;
+
+    cr_assert_eq(sc_recovery_create(&r, &rch, &acb, &cb, &err), 0, "%s", err.msg);
+    lossy_run(r, &cb, &a, s, 1);
+    sc_recovery_stats(r, &st);
+    cr_assert_eq(app.bad, 0);
+    cr_assert_eq(app.losses, 1);
+    cr_assert_eq(app.lost_first, 2500);
+    cr_assert_eq(app.lost_last, 2600);
+    cr_assert_eq(app.reason, SC_LOSS_NOT_IN_ARCHIVE);
+    cr_assert_eq(app.msgs, 10000 - 101);
+    cr_assert_eq(st.lost_not_in_archive, 101);
+    sc_recovery_destroy(r);
+    sc_osrv_destroy(s);
+}
+
+Test(recovery, no_archive_reachable_reports_the_wait_after_recovery_timeout, .init = rsetup,
+     .fini = teardown, .timeout = 60)
+{
+    struct src a = {0};
+    struct app app = {.next = 1};
+    struct sc_sub_callbacks acb = {app_msg, app_event, &app}, cb;
+    struct sc_recovery *r;
+    struct sc_err err;
+
+    rch.recovery.timeout_ns = MS(2000);
+    cr_assert_eq(sc_recovery_create(&r, &rch, &acb, &cb, &err), 0, "%s", err.msg);
+    lossy_run(r, &cb, &a, NULL, 1); /* no server */
+    cr_assert_eq(app.losses, 1);
+    cr_assert_eq(app.lost_first, 2000);
+    cr_assert_eq(app.lost_last, 2999);
+    cr_assert_eq(app.reason, SC_LOSS_NOT_IN_ARCHIVE);
+    cr_assert_eq(app.bad, 0);
+    cr_assert_eq(app.msgs, 9000, "delivered %llu", (unsigned long long)app.msgs);
+    sc_recovery_destroy(r);
+}
