@@ -19,23 +19,8 @@ ip netns add "${T}probe" 2>/dev/null || skip_all "cannot create network namespac
 ip netns del "${T}probe"
 on_exit 'for ns in pub arca arcb sub sw; do ip netns del "$T$ns" 2>/dev/null; done'
 
-ns() { ip netns exec "$T$1" "${@:2}"; }
-ip netns add "${T}sw"
-ns sw ip link add br0 type bridge mcast_snooping 0
-ns sw ip link set br0 up
-host() { # name address
-    ip netns add "$T$1"
-    ip link add "${T}$1a" type veth peer name "${T}$1b"
-    ip link set "${T}$1a" netns "$T$1"
-    ip link set "${T}$1b" netns "${T}sw"
-    ns "$1" ip link set "${T}$1a" name eth0
-    ns "$1" ip addr add "$2/24" dev eth0
-    ns "$1" ip link set eth0 up
-    ns "$1" ip link set lo up
-    ns "$1" ip route add 224.0.0.0/4 dev eth0
-    ns sw ip link set "${T}$1b" master br0
-    ns sw ip link set "${T}$1b" up
-}
+. "$(dirname "$0")/../support/netns.sh"
+bridge_ns
 host pub 198.18.2.1
 host arca 198.18.2.21
 host arcb 198.18.2.22

@@ -427,21 +427,36 @@ lossy_run(struct sc_recovery *r, struct sc_sub_callbacks *cb, struct src *a, str
         rstep(s, r);
 }
 
+/* A recovery (rch) with the archive a behind a server (none: no server), the
+ * live stream from first_live; what the application got in *app, the counters
+ * in *st. */
+static void
+run_recovery(struct src *a, bool server, uint64_t first_live, struct app *app,
+             struct sc_sub_stats *st)
+{
+    struct sc_osrv *s = server ? tcp_server(a) : NULL;
+    struct sc_sub_callbacks acb = {app_msg, app_event, app}, cb;
+    struct sc_recovery *r;
+    struct sc_err err;
+
+    app->next = 1;
+    cr_assert_eq(sc_recovery_create(&r, &rch, &acb, &cb, &err), 0, "%s", err.msg);
+    lossy_run(r, &cb, a, s, first_live);
+    memset(st, 0, sizeof(*st));
+    sc_recovery_stats(r, st);
+    cr_assert_eq(app->bad, 0, "out of order, repeated or wrong: %llu", (unsigned long long)app->bad);
+    sc_recovery_destroy(r);
+    sc_osrv_destroy(s);
+}
+
 Test(recovery, a_loss_the_window_cannot_repair_comes_from_the_archive_and_merges_into_live,
      .init = rsetup, .fini = teardown, .timeout = 60)
 {
     struct src a = {0};
-    struct sc_osrv *s = tcp_server(&a);
-    struct app app = {.next = 1};
-    struct sc_sub_callbacks acb = {app_msg, app_event, &app}, cb;
-    struct sc_recovery *r;
-    struct sc_sub_stats st = {0};
-    struct sc_err err;
+    struct app app = {0};
+    struct sc_sub_stats st;
 
-    cr_assert_eq(sc_recovery_create(&r, &rch, &acb, &cb, &err), 0, "%s", err.msg);
-    lossy_run(r, &cb, &a, s, 1);
-    sc_recovery_stats(r, &st);
-    cr_assert_eq(app.bad, 0);
+    run_recovery(&a, true, 1, &app, &st);
     cr_assert_eq(app.losses, 0, "loss reported: %llu-%llu", (unsigned long long)app.lost_first,
                  (unsigned long long)app.lost_last);
     cr_assert_eq(app.msgs, 10000, "delivered %llu", (unsigned long long)app.msgs);
@@ -449,79 +464,54 @@ Test(recovery, a_loss_the_window_cannot_repair_comes_from_the_archive_and_merges
     cr_assert_geq(st.msgs_rewind, 1000);
     cr_assert_gt(st.msgs_held, 0);
     cr_assert_eq(st.msgs_delivered, 10000);
-    sc_recovery_destroy(r);
-    sc_osrv_destroy(s);
 }
 
 Test(recovery, late_join_archive_with_a_small_hold_restarts_and_still_merges, .init = rsetup,
      .fini = teardown, .timeout = 60)
 {
     struct src a = {.last = 5000};
-    struct sc_osrv *s = tcp_server(&a);
-    struct app app = {.next = 1};
-    struct sc_sub_callbacks acb = {app_msg, app_event, &app}, cb;
-    struct sc_recovery *r;
-    struct sc_sub_stats st = {0};
-    struct sc_err err;
+    struct app app = {0};
+    struct sc_sub_stats st;
 
     rch.late_join = SC_LATE_JOIN_ARCHIVE;
     rch.recovery.hold_bytes = 4096; /* about 90 messages, fewer than live brings a step */
     per_ms = 200;
-    cr_assert_eq(sc_recovery_create(&r, &rch, &acb, &cb, &err), 0, "%s", err.msg);
-    lossy_run(r, &cb, &a, s, 5001); /* joined at 5,001 */
+    run_recovery(&a, true, 5001, &app, &st); /* joined at 5,001 */
     per_ms = 5;
-    sc_recovery_stats(r, &st);
-    cr_assert_eq(app.bad, 0);
     cr_assert_eq(app.losses, 0);
     cr_assert_eq(app.msgs, 10000, "delivered %llu", (unsigned long long)app.msgs);
     cr_assert_eq(st.recoveries, 1);
     cr_assert_gt(st.recovery_hold_restarts, 0, "the hold never filled");
-    sc_recovery_destroy(r);
-    sc_osrv_destroy(s);
 }
 
 Test(recovery, a_range_the_archive_lacks_is_not_in_archive_and_nothing_else, .init = rsetup,
      .fini = teardown, .timeout = 60)
 {
     struct src a = {.ngaps = 1, .gap = {{2500, 2600}}};
-    struct sc_osrv *s = tcp_server(&a);
-    struct app app = {.next = 1};
-    struct sc_sub_callbacks acb = {app_msg, app_event, &app}, cb;
-    struct sc_recovery *r;
-    struct sc_sub_stats st = {0};
-    struct sc_err err;
+    struct app app = {0};
+    struct sc_sub_stats st;
 
-    cr_assert_eq(sc_recovery_create(&r, &rch, &acb, &cb, &err), 0, "%s", err.msg);
-    lossy_run(r, &cb, &a, s, 1);
-    sc_recovery_stats(r, &st);
-    cr_assert_eq(app.bad, 0);
+    run_recovery(&a, true, 1, &app, &st);
     cr_assert_eq(app.losses, 1);
     cr_assert_eq(app.lost_first, 2500);
     cr_assert_eq(app.lost_last, 2600);
     cr_assert_eq(app.reason, SC_LOSS_NOT_IN_ARCHIVE);
     cr_assert_eq(app.msgs, 10000 - 101);
     cr_assert_eq(st.lost_not_in_archive, 101);
-    sc_recovery_destroy(r);
-    sc_osrv_destroy(s);
 }
 
 Test(recovery, no_archive_reachable_reports_the_wait_after_recovery_timeout, .init = rsetup,
      .fini = teardown, .timeout = 60)
 {
     struct src a = {0};
-    struct app app = {.next = 1};
-    struct sc_sub_callbacks acb = {app_msg, app_event, &app}, cb;
-    struct sc_recovery *r;
-    struct sc_err err;
+    struct app app = {0};
+    struct sc_sub_stats st;
 
     rch.recovery.timeout_ns = MS(2000);
-    cr_assert_eq(sc_recovery_create(&r, &rch, &acb, &cb, &err), 0, "%s", err.msg);
-    lossy_run(r, &cb, &a, NULL, 1); /* no server */
+    run_recovery(&a, false, 1, &app, &st); /* no server */
     cr_assert_eq(app.losses, 1);
     cr_assert_eq(app.lost_first, 2000);
     cr_assert_eq(app.lost_last, 2999);
     cr_assert_eq(app.reason, SC_LOSS_NOT_IN_ARCHIVE);
-    cr_assert_eq(app.bad, 0);
     cr_assert_eq(app.msgs, 9000, "delivered %llu", (unsigned long long)app.msgs);
-    sc_recovery_destroy(r);
 }
