@@ -29,10 +29,23 @@ P=$((26000 + $$ % 20000))
 R1=$((P + 1)) R2=$((P + 2))
 LIVE=(--set protocol=moldudp64 --group 239.198.18.81:$P --interface 127.0.0.1)
 
+# archive NAME PORT [CHANNEL OPTIONS]: seqcast-archive recording into $tmp/NAME
+# (the channel: LIVE) and serving rewinds on PORT, in the background ($!)
+archive() {
+    local n=$1 port=$2
+    shift 2
+    [ $# -gt 0 ] || set -- "${LIVE[@]}"
+    "$B/seqcast-archive" --dir "$tmp/$n" "$@" --rewind 127.0.0.1:$port --timeout 30 --quiet \
+        >"$tmp/$n.json" 2>"$tmp/$n.err" &
+}
+# show NAME...: after a failed check, the last words of those runs and the first one's summary
+show() {
+    { for n in "$@"; do tail -n 3 "$tmp/$n.err"; done; cat "$tmp/$1.json"; } | sed 's/^/# /'
+}
+
 # --- 1. 100,000 from 1, byte for byte
 "$B/seqcast-pub" --count 100000 --size 40 --write "$tmp/sent.bin" >/dev/null 2>&1
-"$B/seqcast-archive" --dir "$tmp/a1" "${LIVE[@]}" --rewind 127.0.0.1:$R1 --timeout 30 --quiet \
-    >"$tmp/a1.json" 2>"$tmp/a1.err" &
+archive a1 $R1
 arc=$!
 sleep 0.3
 "$B/seqcast-pub" "${LIVE[@]}" --count 100000 --size 40 --rate 200000 --linger 0.5 \
@@ -43,12 +56,11 @@ rc=$?
 kill $arc 2>/dev/null; wait $arc
 [ $rc -eq 0 ] && cmp -s "$tmp/sent.bin" "$tmp/got.bin" && [ "$(field "$tmp/r1.json" msgs)" = 100000 ]; r=$?
 check "a rewind from 1 of 100,000: $(field "$tmp/r1.json" msgs) messages, cmp-equal to what seqcast-pub sent (exit $rc)" $r
-[ $r -eq 0 ] || { tail -n 3 "$tmp/r1.err" "$tmp/a1.err"; cat "$tmp/r1.json"; } | sed 's/^/# /'
+[ $r -eq 0 ] || show r1 a1
 
 # --- 2. joined while live data flows
 N=60000
-"$B/seqcast-archive" --dir "$tmp/a2" "${LIVE[@]}" --rewind 127.0.0.1:$R1 --timeout 30 --quiet \
-    >"$tmp/a2.json" 2>"$tmp/a2.err" &
+archive a2 $R1
 arc=$!
 sleep 0.3
 "$B/seqcast-pub" "${LIVE[@]}" --count $N --rate 20000 --linger 0.5 >"$tmp/p2.json" 2>"$tmp/p2.err" &
@@ -62,14 +74,13 @@ kill $arc 2>/dev/null; wait $arc
 [ $rc -eq 0 ] && [ "$(field "$tmp/r2.json" msgs)" = $N ] && [ "$(field "$tmp/r2.json" out_of_order)" = 0 ] &&
     [ "$(field "$tmp/r2.json" duplicates)" = 0 ] && [ "$(field "$tmp/r2.json" verify_errors)" = 0 ]; r=$?
 check "a rewind joined a second into 3 s of live data: $(field "$tmp/r2.json" msgs) of $N, each once, in order, verified (exit $rc)" $r
-[ $r -eq 0 ] || { tail -n 3 "$tmp/r2.err" "$tmp/a2.err"; cat "$tmp/r2.json"; } | sed 's/^/# /'
+[ $r -eq 0 ] || show r2 a2
 
 # --- 3. not_in_archive: the archive starts after the data did
 "$B/seqcast-pub" "${LIVE[@]}" --count 40000 --rate 20000 --linger 0.5 >"$tmp/p3.json" 2>"$tmp/p3.err" &
 pub=$!
 sleep 0.7
-"$B/seqcast-archive" --dir "$tmp/a3" "${LIVE[@]}" --rewind 127.0.0.1:$R1 --timeout 30 --quiet \
-    >"$tmp/a3.json" 2>"$tmp/a3.err" &
+archive a3 $R1
 arc=$!
 wait $pub
 sleep 0.3
@@ -83,15 +94,13 @@ last=$(grep -o '"not_in_archive": \[{"first": [0-9]*, "last": [0-9]*' "$tmp/r3.j
     [ "$(field "$tmp/r3.json" msgs)" = $((40000 - last)) ] && [ "$(field "$tmp/r3.json" verify_errors)" = 0 ] &&
     grep -q "not_in_archive" "$tmp/r3.err"; r=$?
 check "an archive that joined late: 1-${last:-?} reported not_in_archive, the $(field "$tmp/r3.json" msgs) after it delivered (exit $rc)" $r
-[ $r -eq 0 ] || { tail -n 3 "$tmp/r3.err" "$tmp/a3.err"; cat "$tmp/r3.json"; } | sed 's/^/# /'
+[ $r -eq 0 ] || show r3 a3
 
 # --- 4. failover between two archives mid-rewind
 N=80000
-"$B/seqcast-archive" --dir "$tmp/a4" "${LIVE[@]}" --rewind 127.0.0.1:$R1 --timeout 30 --quiet \
-    >"$tmp/a4.json" 2>"$tmp/a4.err" &
+archive a4 $R1
 arcA=$!
-"$B/seqcast-archive" --dir "$tmp/b4" "${LIVE[@]}" --rewind 127.0.0.1:$R2 --timeout 30 --quiet \
-    >"$tmp/b4.json" 2>"$tmp/b4.err" &
+archive b4 $R2
 arcB=$!
 sleep 0.3
 "$B/seqcast-pub" "${LIVE[@]}" --count $N --rate 20000 --linger 0.5 >"$tmp/p4.json" 2>"$tmp/p4.err" &
@@ -108,13 +117,12 @@ kill $arcB 2>/dev/null; wait $arcB
 [ $rc -eq 0 ] && [ "$(field "$tmp/r4.json" msgs)" = $N ] && [ "$(field "$tmp/r4.json" out_of_order)" = 0 ] &&
     [ "$(field "$tmp/r4.json" verify_errors)" = 0 ] && [ "$(field "$tmp/r4.json" failovers)" -ge 1 ]; r=$?
 check "failover: the archive being read kill -9ed mid-rewind; $(field "$tmp/r4.json" msgs) of $N from the two, each once, in order, verified ($(field "$tmp/r4.json" failovers) failovers, exit $rc)" $r
-[ $r -eq 0 ] || { tail -n 3 "$tmp/r4.err" "$tmp/b4.err"; cat "$tmp/r4.json"; } | sed 's/^/# /'
+[ $r -eq 0 ] || show r4 b4
 
 # --- 5. late_join: archive, merged into the live stream
 N=60000
 "$B/seqcast-pub" --count $N --size 40 --write "$tmp/sent5.bin" >/dev/null 2>&1
-"$B/seqcast-archive" --dir "$tmp/a5" "${LIVE[@]}" --rewind 127.0.0.1:$R1 --timeout 30 --quiet \
-    >"$tmp/a5.json" 2>"$tmp/a5.err" &
+archive a5 $R1
 arc=$!
 sleep 0.3
 "$B/seqcast-pub" "${LIVE[@]}" --count $N --size 40 --rate 20000 --linger 0.5 >"$tmp/p5.json" 2>"$tmp/p5.err" &
@@ -128,13 +136,12 @@ kill $arc 2>/dev/null; wait $arc
 [ $rc -eq 0 ] && cmp -s "$tmp/sent5.bin" "$tmp/got5.bin" && [ "$(field "$tmp/s5.json" msgs_rewind)" -gt 1000 ] &&
     [ "$(field "$tmp/s5.json" lost_messages)" = 0 ]; r=$?
 check "late_join: archive 1.5 s into the data: $(field "$tmp/s5.json" received) of $N, $(field "$tmp/s5.json" msgs_rewind) by rewind, $(field "$tmp/s5.json" msgs_held) held then merged, the rest live; cmp-equal to what was sent (exit $rc)" $r
-[ $r -eq 0 ] || { tail -n 3 "$tmp/s5.err" "$tmp/a5.err"; cat "$tmp/s5.json"; } | sed 's/^/# /'
+[ $r -eq 0 ] || show s5 a5
 
 # --- 6. losses the publisher's window cannot repair, fetched from the archive
 N=40000
 "$B/seqcast-pub" --count $N --size 40 --write "$tmp/sent6.bin" >/dev/null 2>&1
-"$B/seqcast-archive" --dir "$tmp/a6" "${LIVE[@]}" --rewind 127.0.0.1:$R1 --timeout 30 --quiet \
-    >"$tmp/a6.json" 2>"$tmp/a6.err" &
+archive a6 $R1
 arc=$!
 timeout 25 "$B/seqcast-sub" "${LIVE[@]}" --archive 127.0.0.1:$R1 --loss 10 --count $N \
     --output "$tmp/got6.bin" --timeout 20 --quiet >"$tmp/s6.json" 2>"$tmp/s6.err" &
@@ -151,7 +158,7 @@ kill $arc 2>/dev/null; wait $arc
 [ $rc -eq 0 ] && cmp -s "$tmp/sent6.bin" "$tmp/got6.bin" && [ "$(field "$tmp/s6.json" loss_events)" = 0 ] &&
     [ "$(field "$tmp/s6.json" recoveries)" -gt 0 ]; r=$?
 check "10 % loss, the publisher's window 16 packets: $(field "$tmp/s6.json" recoveries) recoveries from the archive ($(field "$tmp/s6.json" msgs_rewind) messages by rewind), no loss event, output cmp-equal (exit $rc)" $r
-[ $r -eq 0 ] || { tail -n 3 "$tmp/s6.err" "$tmp/a6.err"; cat "$tmp/s6.json"; } | sed 's/^/# /'
+[ $r -eq 0 ] || show s6 a6
 [ "$(field "$tmp/c6.json" lost_messages)" -gt 0 ] && grep -q 'not_in_window' "$tmp/c6.json"; r=$?
 check "the control without --archive: $(field "$tmp/c6.json" lost_messages) messages lost, not_in_window" $r
 
@@ -159,8 +166,7 @@ check "the control without --archive: $(field "$tmp/c6.json" lost_messages) mess
 "$B/seqcast-pub" "${LIVE[@]}" --count 40000 --rate 20000 --linger 0.5 >"$tmp/p7.json" 2>"$tmp/p7.err" &
 pub=$!
 sleep 0.7
-"$B/seqcast-archive" --dir "$tmp/a7" "${LIVE[@]}" --rewind 127.0.0.1:$R1 --timeout 30 --quiet \
-    >"$tmp/a7.json" 2>"$tmp/a7.err" &
+archive a7 $R1
 arc=$!
 sleep 0.5
 timeout 25 "$B/seqcast-sub" "${LIVE[@]}" --archive 127.0.0.1:$R1 --late-join archive --count 40000 \
@@ -174,13 +180,12 @@ lost=$(field "$tmp/s7.json" lost_messages)
     grep -q '"first": 1, "last": '$((afirst - 1))', "reason": "not_in_archive"' "$tmp/s7.json" &&
     [ "$(field "$tmp/s7.json" received)" = $((40000 - afirst + 1)) ] && [ "$(field "$tmp/s7.json" verify_errors)" = 0 ]; r=$?
 check "an archive holding from $afirst: 1-$((${afirst:-1} - 1)) reported not_in_archive, $(field "$tmp/s7.json" received) after it delivered and verified (exit $rc)" $r
-[ $r -eq 0 ] || { tail -n 3 "$tmp/s7.err" "$tmp/a7.err"; cat "$tmp/s7.json"; } | sed 's/^/# /'
+[ $r -eq 0 ] || show s7 a7
 
 # --- 8. a PGM channel (framing: batched)
 N=60000
 PGM=(--group 239.198.18.81:$((P + 3)) --interface 127.0.0.1)
-"$B/seqcast-archive" --dir "$tmp/a8" "${PGM[@]}" --rewind 127.0.0.1:$R2 --timeout 30 --quiet \
-    >"$tmp/a8.json" 2>"$tmp/a8.err" &
+archive a8 $R2 "${PGM[@]}"
 arc=$!
 sleep 0.3
 "$B/seqcast-pub" "${PGM[@]}" --count $N --size 40 --rate 20000 --linger 0.5 >"$tmp/p8.json" 2>"$tmp/p8.err" &
@@ -193,4 +198,4 @@ wait $pub
 kill $arc 2>/dev/null; wait $arc
 [ $rc -eq 0 ] && cmp -s "$tmp/sent5.bin" "$tmp/got8.bin" && [ "$(field "$tmp/s8.json" msgs_rewind)" -gt 1000 ]; r=$?
 check "PGM batched, late_join: archive: $(field "$tmp/s8.json" received) of $N, $(field "$tmp/s8.json" msgs_rewind) by rewind, cmp-equal (exit $rc)" $r
-[ $r -eq 0 ] || { tail -n 3 "$tmp/s8.err" "$tmp/a8.err"; cat "$tmp/s8.json"; } | sed 's/^/# /'
+[ $r -eq 0 ] || show s8 a8
