@@ -302,6 +302,76 @@ Test(rewind, a_reader_that_takes_nothing_is_closed_and_does_not_hold_up_another,
     sc_osrv_destroy(s[0]);
 }
 
+/* Log in on a raw socket asking for seq; the sequence Login Accepted names. */
+static uint64_t
+raw_login(struct sc_osrv *s, uint64_t seq, int *fdp)
+{
+    struct sockaddr_un ad = {.sun_family = AF_UNIX};
+    struct sc_soup_pkt p;
+    uint8_t b[256];
+    size_t got = 0;
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0), n;
+
+    memcpy(ad.sun_path, path[0], strlen(path[0]) + 1);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&ad, sizeof(ad)), 0);
+    n = sc_soup_encode_login_request(b, sizeof(b), "", "", "", seq);
+    cr_assert_eq(write(fd, b, (size_t)n), n);
+    for (int i = 0; i < 50 && got < 2 + SC_SOUP_LOGIN_ACCEPTED_LEN; i++) {
+        struct sc_osrv *ss[1] = {s};
+        ssize_t k;
+        step(ss, 1, NULL);
+        /* the Login Accepted alone: what follows it is the test's */
+        if ((k = recv(fd, b + got, 2 + SC_SOUP_LOGIN_ACCEPTED_LEN - got, MSG_DONTWAIT)) > 0)
+            got += (size_t)k;
+    }
+    cr_assert_gt(sc_soup_parse(b, got, 1024, SC_SOUP_FROM_SERVER, &p), 0);
+    cr_assert_eq(p.type, SC_SOUP_LOGIN_ACCEPTED);
+    *fdp = fd;
+    return p.accepted.seq;
+}
+
+Test(rewind, login_0_starts_live_one_ahead_of_the_archive_is_capped_below_its_first_is_a_gap,
+     .init = setup, .fini = teardown, .timeout = 60)
+{
+    struct src a = {.last = 500, .ngaps = 1, .gap = {{1, 99}}}; /* retention took 1..99 */
+    struct sc_osrv *s[1] = {server(0, &a)};
+    struct sc_osrv_stats ss;
+    uint8_t b[4096];
+    struct sc_soup_pkt p;
+    uint64_t from, to;
+    char why[32];
+    ssize_t n = 0;
+    int fd0, fd1, fd2;
+
+    cr_assert_eq(raw_login(s[0], 0, &fd0), 501, "login 0: the next message archived");
+    cr_assert_eq(raw_login(s[0], 1000000, &fd1), 501, "ahead: capped at the next");
+    cr_assert_eq(raw_login(s[0], 50, &fd2), 50);
+    for (int i = 0; i < 50; i++)
+        step(s, 1, NULL);
+    sc_osrv_get_stats(s[0], &ss);
+    cr_assert_eq(ss.login_seq_ahead, 1);
+    cr_assert_eq(ss.closed_gap, 1);
+    cr_assert_eq(ss.tx_sequenced, 0, "nothing sent: the two live ones wait, the third has a gap");
+    for (int i = 0; i < 20 && n <= 0; i++)
+        n = recv(fd2, b, sizeof(b), MSG_DONTWAIT);
+    cr_assert_gt(sc_soup_parse(b, (size_t)n, 1024, SC_SOUP_FROM_SERVER, &p), 0);
+    cr_assert_eq(p.type, SC_SOUP_DEBUG);
+    cr_assert_eq(sc_osrv_parse_gap(p.payload, p.payload_len, &from, &to, why, sizeof(why)), 0);
+    cr_assert_eq(from, 50);
+    cr_assert_eq(to, 99);
+    cr_assert_str_eq(why, "not_received");
+    cr_assert_eq(recv(fd2, b, sizeof(b), MSG_DONTWAIT), 0, "closed after it");
+    a.last = 510; /* live: both sessions get 501..510 */
+    for (int i = 0; i < 20; i++)
+        step(s, 1, NULL);
+    sc_osrv_get_stats(s[0], &ss);
+    cr_assert_eq(ss.tx_sequenced, 20);
+    close(fd0);
+    close(fd1);
+    close(fd2);
+    sc_osrv_destroy(s[0]);
+}
+
 /* ------------------------------------------ the subscriber's recovery */
 
 #include <arpa/inet.h>
