@@ -71,6 +71,10 @@ enum sc_cli_opt {
     SC_OPT_DUMP,
     SC_OPT_LIST,
     SC_OPT_SERVE,
+    SC_OPT_REWIND,
+    SC_OPT_REWIND_SESSION,
+    SC_OPT_ARCHIVE, /* seqcast-sub */
+    SC_OPT_LATE_JOIN,
 };
 
 /* getopt_long entries for the channel options and their help text, to be

@@ -30,6 +30,8 @@ struct opts {
     struct sc_archive_params ap;
     const char *dump;   /* --dump DIR */
     const char *output; /* --output FILE (with --dump) */
+    char rewind[200];   /* --rewind, as an endpoint */
+    const char *rewind_session; /* --rewind-session NAME */
     bool list, verify, quiet;
     uint64_t count;     /* --count */
     double timeout;     /* --timeout */
@@ -67,6 +69,13 @@ usage(FILE *out)
             "                          this unicast address (point subscribers' mold.request_servers\n"
             "                          at it); the publisher's defences: mold.request_allow,\n"
             "                          mold.request_max, rtx.budget, rtx.rate\n"
+            "      --rewind ADDR:PORT  serve rewinds: SoupBinTCP 4.0 sessions (TCP; or\n"
+            "                          unix:/path) whose Login Request's sequence number picks\n"
+            "                          the start (1: the first held, 0: the next archived); the\n"
+            "                          archive's messages, then live ones as they are archived\n"
+            "      --rewind-session NAME  the config's session whose users, heartbeat, timeout\n"
+            "                          and limits the rewinds use (default: the session defaults,\n"
+            "                          any login accepted)\n"
             "  -n, --count N           stop after N messages archived\n"
             "  -t, --timeout SECONDS   stop after SECONDS (default: on SIGINT/SIGTERM)\n"
             "  -q, --quiet             no source up/down lines\n"
@@ -127,6 +136,8 @@ parse(int argc, char **argv, struct opts *o)
                                          {"retain-age", required_argument, NULL, SC_OPT_RETAIN_AGE},
                                          {"fsync", required_argument, NULL, SC_OPT_FSYNC},
                                          {"serve", required_argument, NULL, SC_OPT_SERVE},
+                                         {"rewind", required_argument, NULL, SC_OPT_REWIND},
+                                         {"rewind-session", required_argument, NULL, SC_OPT_REWIND_SESSION},
                                          {"count", required_argument, NULL, 'n'},
                                          {"timeout", required_argument, NULL, 't'},
                                          {"quiet", no_argument, NULL, 'q'},
@@ -189,6 +200,15 @@ parse(int argc, char **argv, struct opts *o)
             o->ap.serve_port = (uint16_t)port;
             break;
         }
+        case SC_OPT_REWIND:
+            if (!strchr(optarg, ':'))
+                return bad("--rewind", optarg, "ADDR:PORT, tcp:ADDR:PORT or unix:/path");
+            snprintf(o->rewind, sizeof(o->rewind), "%s%s",
+                     strncmp(optarg, "tcp:", 4) && strncmp(optarg, "unix:", 5) ? "tcp:" : "",
+                     optarg);
+            o->ap.rewind = o->rewind;
+            break;
+        case SC_OPT_REWIND_SESSION: o->rewind_session = optarg; break;
         case 'n': o->count = strtoull(optarg, &e, 10); break;
         case 't': o->timeout = strtod(optarg, &e); break;
         case 'q': o->quiet = true; break;
@@ -222,6 +242,30 @@ parse(int argc, char **argv, struct opts *o)
 }
 
 /* ---------------------------------------------------------------- record */
+
+/* The rewind's session: --rewind-session's, or the session defaults (a
+ * configuration of that one session, made by the configuration's loader). */
+static const struct sc_session_cfg *
+rewind_session(const struct opts *o, struct sc_config *cfg)
+{
+    static struct sc_config dflt;
+    static const char yaml[] = "sessions:\n  - name: rewind\n    listen: unix:/unused\n";
+    struct sc_session_cfg *s;
+    struct sc_err err;
+
+    if (o->rewind_session) {
+        if (!(s = sc_config_session(cfg, o->rewind_session)))
+            fprintf(stderr, "seqcast-archive: --rewind-session %s: %s has no session so named\n",
+                    o->rewind_session, cfg->origin);
+        return s;
+    }
+    sc_config_init(&dflt);
+    if (sc_config_load_string(&dflt, "rewind defaults", yaml, sizeof(yaml) - 1, &err) < 0) {
+        fprintf(stderr, "seqcast-archive: %s\n", err.msg);
+        return NULL;
+    }
+    return sc_config_session(&dflt, NULL);
+}
 
 static int
 watch_work(void *self, uint64_t now)
@@ -292,6 +336,7 @@ record(struct opts *o)
     const struct sc_channel_cfg *ch;
     struct sc_archive_stats st;
     static struct sc_pub_stats srv;
+    static struct sc_osrv_stats rew;
     struct sc_sub_stats sst;
     struct sc_runner *run;
     struct sc_err err;
@@ -300,6 +345,8 @@ record(struct opts *o)
     int rc;
 
     if (!(ch = sc_cli_config(&o->cli, &cfg)))
+        return 2;
+    if (o->ap.rewind && !(o->ap.rewind_session = rewind_session(o, &cfg)))
         return 2;
     if (sc_archive_create(&w.a, &cfg, ch->name, &o->ap, &err) < 0 ||
         sc_runner_create(&run, o->cli.spin ? SC_IDLE_SPIN : SC_IDLE_SLEEP, &err) < 0) {
@@ -328,6 +375,7 @@ record(struct opts *o)
     sc_archive_get_stats(w.a, &st);
     sc_sub_get_stats(sc_archive_sub(w.a), &sst);
     sc_archive_get_server_stats(w.a, &srv);
+    sc_archive_get_rewind_stats(w.a, &rew);
     sc_archive_destroy(w.a); /* synced and closed before the summary says so */
     printf("{\"seqcast-archive\": {\"channel\": \"%s\", \"dir\": \"%s\", ", ch->name, o->ap.dir);
     sc_cli_json_stats(stdout, SC_COUNTERS_ARCHIVE, &st, NULL);
@@ -339,6 +387,11 @@ record(struct opts *o)
             if (!strncmp(d[i].name, "mold_", 5))
                 printf("%s\"%s\": %llu", k++ ? ", " : "", d[i].name,
                        (unsigned long long)sc_counter_get(&d[i], &srv));
+        printf("}");
+    }
+    if (o->ap.rewind) { /* the rewind server: the order server's counters */
+        printf(", \"rewind\": {");
+        sc_cli_json_stats(stdout, SC_COUNTERS_OSRV, &rew, rew.rx_bad);
         printf("}");
     }
     printf(", \"sub\": {");

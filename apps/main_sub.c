@@ -33,6 +33,7 @@ struct opts {
     double loss_pct, timeout;       /* --loss, --timeout */
     uint64_t count;                 /* --count */
     bool verify, quiet;
+    char archive[320], late_join[64], late_from[64]; /* --archive, --late-join as --set's */
 };
 
 /* What the callbacks see and count. */
@@ -113,6 +114,7 @@ reason_name(int r)
     case SC_LOSS_RETRIES: return "retries";
     case SC_LOSS_NOT_IN_WINDOW: return "not_in_window";
     case SC_LOSS_RX_WINDOW: return "rx_window";
+    case SC_LOSS_NOT_IN_ARCHIVE: return "not_in_archive";
     case SC_LOSS_SOURCE_GONE: return "source_gone";
     }
     return "unknown";
@@ -275,6 +277,11 @@ usage(FILE *out)
             "  -n, --count N           stop after N messages\n"
             "  -t, --timeout SECONDS   give up after SECONDS (default: none)\n"
             "  -q, --quiet             no source up/down lines on stderr\n"
+            "      --archive LIST      recover from these archives (seqcast-archive --rewind\n"
+            "                          ADDR:PORT, comma-separated): what the publisher can no\n"
+            "                          longer repair is rewound from them (recovery.rewind)\n"
+            "      --late-join MODE    live, window, first, or archive[:SEQ] (a rewind from SEQ,\n"
+            "                          default 1, merged into the live stream; needs --archive)\n"
             "      --loss PERCENT      drop this share of received packets on purpose (testing,\n"
             "                          demos: the repairs that follow are real)\n"
             "      --pcap FILE         read the channel's packets from a capture instead of the\n"
@@ -304,6 +311,9 @@ parse(int argc, char **argv, struct opts *o)
                                            { "timeout", required_argument, NULL, 't' },
                                            { "quiet", no_argument, NULL, 'q' },
                                            { "loss", required_argument, NULL, SC_OPT_LOSS },
+                                           { "archive", required_argument, NULL, SC_OPT_ARCHIVE },
+                                           { "late-join", required_argument, NULL,
+                                             SC_OPT_LATE_JOIN },
                                            { "pcap", required_argument, NULL, SC_OPT_PCAP },
                                            { "pcap-filter", required_argument, NULL,
                                              SC_OPT_PCAP_FILTER },
@@ -325,6 +335,17 @@ parse(int argc, char **argv, struct opts *o)
         case SC_OPT_PCAP: o->pcap = optarg; break;
         case SC_OPT_PCAP_FILTER: o->pcap_filter = optarg; break;
         case SC_OPT_LOSS: o->loss_pct = strtod(optarg, &e); break;
+        case SC_OPT_ARCHIVE:
+            snprintf(o->archive, sizeof(o->archive), "recovery.rewind=%s", optarg);
+            break;
+        case SC_OPT_LATE_JOIN: {
+            const char *colon = strchr(optarg, ':');
+            snprintf(o->late_join, sizeof(o->late_join), "late_join=%.*s",
+                     colon ? (int)(colon - optarg) : (int)strlen(optarg), optarg);
+            if (colon)
+                snprintf(o->late_from, sizeof(o->late_from), "recovery.from=%s", colon + 1);
+            break;
+        }
         case 'o': o->output = optarg; break;
         case 'v': o->verify = true; break;
         case 'n': o->count = strtoull(optarg, &e, 10); break;
@@ -348,6 +369,13 @@ parse(int argc, char **argv, struct opts *o)
                 o->loss_pct);
         return 2;
     }
+    /* after every --set: recovery.rewind before the late_join that needs it */
+    if (o->archive[0])
+        sc_cli_add_set(o->cli.prog, o->cli.sets, &o->cli.nsets, o->archive);
+    if (o->late_from[0])
+        sc_cli_add_set(o->cli.prog, o->cli.sets, &o->cli.nsets, o->late_from);
+    if (o->late_join[0])
+        sc_cli_add_set(o->cli.prog, o->cli.sets, &o->cli.nsets, o->late_join);
     if (o->pcap_filter && !o->pcap) {
         fprintf(stderr, "seqcast-sub: --pcap-filter needs --pcap FILE\n");
         return 2;

@@ -20,7 +20,7 @@
 
 static const char *const transport_names[] = { "udp", "dpdk", NULL };
 static const char *const framing_names[] = { "batched", "raw", NULL };
-static const char *const late_join_names[] = { "live", "window", "first", NULL };
+static const char *const late_join_names[] = { "live", "window", "first", "archive", NULL };
 static const char *const protocol_names[] = { "pgm", "moldudp64", NULL };
 static const char *const mold_response_names[] = { "unicast", "multicast", NULL };
 static const char *const fsync_names[] = { "batch", "message", "none", NULL };
@@ -163,7 +163,8 @@ static const struct sc_cfg_key channel_keys[] = {
       .doc = "`live`: a new subscriber starts at the live edge; `window`: it recovers what the "
              "publisher still holds; `first` (`protocol: moldudp64` only): it requests "
              "everything from message 1 (what the server no longer holds is a loss event, "
-             "`not_in_window`)." },
+             "`not_in_window`); `archive`: a rewind from `recovery.rewind` from "
+             "`recovery.from`, merged into the live stream in order (PGM batched or MoldUDP64)." },
     { "rcvbuf", SC_VT_SIZE, CH(rcvbuf), .min = 4096, .max = 1ull << 31,
       .doc = "SO_RCVBUF (a warning is printed when the kernel clamps it)." },
     { "sndbuf", SC_VT_SIZE, CH(sndbuf), .min = 4096, .max = 1ull << 31, .doc = "SO_SNDBUF." },
@@ -210,6 +211,24 @@ static const struct sc_cfg_key channel_keys[] = {
              "`mold.request_max`); a response holds one packet's worth, the rest is asked for "
              "again. Timers: `nak.backoff` before a request, `nak.rdata` for the response, "
              "`nak.data_retries` requests before the range is lost." },
+    { "recovery.rewind", SC_VT_ADDR_PORT_LIST, CH(recovery.rewind[0]),
+      .count_off = offsetof(struct sc_channel_cfg, recovery.nrewind),
+      .max_items = SC_CFG_MAX_REWIND,
+      .doc = "Subscriber: archives' rewind servers (`seqcast-archive --rewind`), `ADDR:PORT` "
+             "each, for redundancy. A loss the publisher can no longer repair is fetched from "
+             "them (the live stream held meanwhile) before it is reported; only a range every "
+             "one lacks is a loss event, `not_in_archive`. `[]` = none (PGM batched or "
+             "MoldUDP64 channels)." },
+    { "recovery.from", SC_VT_UINT, CH(recovery.from), .min = 1, .max = UINT64_MAX >> 1,
+      .doc = "Subscriber, `late_join: archive`: the first sequence wanted (1 = the start)." },
+    { "recovery.hold", SC_VT_SIZE, CH(recovery.hold_bytes), .min = 4096, .max = 1ull << 34,
+      .doc = "Subscriber: live messages held while a rewind catches up; when full the hold "
+             "starts again at the newest (`recovery_hold_restarts`) and the rewind covers the "
+             "rest." },
+    { "recovery.timeout", SC_VT_DURATION, CH(recovery.timeout_ns), .min = NS_MS,
+      .max = 3600 * NS_S,
+      .doc = "Subscriber: a recovery that delivers nothing for this long (every archive "
+             "unreachable) reports what it waits for as `not_in_archive`." },
 };
 
 static const struct sc_cfg_key dpdk_keys[] = {
@@ -630,8 +649,9 @@ format_bool(const struct sc_cfg_key *k, const void *src, char *buf, size_t len)
 static uint64_t
 load_uint(const struct sc_cfg_key *k, const void *src)
 {
-    return k->size == 1 ? *(const uint8_t *)src
-           : k->size == 2 ? *(const uint16_t *)src : *(const uint32_t *)src;
+    return k->size == 1   ? *(const uint8_t *)src
+           : k->size == 2 ? *(const uint16_t *)src
+           : k->size == 8 ? *(const uint64_t *)src : *(const uint32_t *)src;
 }
 
 static int
@@ -656,6 +676,8 @@ parse_uint(const struct sc_cfg_key *k, const char *s, void *dst, char *why, size
         *(uint8_t *)dst = (uint8_t)v;
     else if (k->size == 2)
         *(uint16_t *)dst = (uint16_t)v;
+    else if (k->size == 8)
+        *(uint64_t *)dst = v;
     else
         *(uint32_t *)dst = (uint32_t)v;
     return 0;
@@ -993,6 +1015,9 @@ channel_lan(struct sc_channel_cfg *c)
     c->max_sources = 16;
     c->close_timeout_ns = 1 * NS_S;
     c->late_join = SC_LATE_JOIN_LIVE;
+    c->recovery.from = 1;
+    c->recovery.hold_bytes = 16ull << 20;
+    c->recovery.timeout_ns = 10 * NS_S;
     c->rcvbuf = 8u << 20;
     c->sndbuf = 4u << 20;
     c->protocol = SC_PROTOCOL_PGM;
@@ -1180,6 +1205,16 @@ sc_cfg_check_channel(const struct sc_channel_cfg *c, char *path, size_t plen, ch
     if (c->source_timeout_ns <= c->spm.ambient_ns) {
         snprintf(path, plen, "source_timeout");
         snprintf(msg, mlen, "must be longer than spm.ambient, or idle sources time out");
+        return -EINVAL;
+    }
+    if (c->late_join == SC_LATE_JOIN_ARCHIVE && !c->recovery.nrewind) {
+        snprintf(path, plen, "late_join");
+        snprintf(msg, mlen, "`archive` needs recovery.rewind");
+        return -EINVAL;
+    }
+    if (c->recovery.nrewind && c->protocol == SC_PROTOCOL_PGM && c->framing != SC_FRAMING_BATCHED) {
+        snprintf(path, plen, "recovery.rewind");
+        snprintf(msg, mlen, "archives serve message sequences: PGM channels need framing: batched");
         return -EINVAL;
     }
     return check_mold(c, path, plen, msg, mlen);

@@ -9,6 +9,7 @@
 #include <seqcast/itch.h>
 #include <seqcast/itchgen.h>
 #include <seqcast/order.h>
+#include <seqcast/rewind.h>
 #include <seqcast/pub.h>
 #include <seqcast/sub.h>
 
@@ -36,6 +37,9 @@ enum { KIND_C = 'c', KIND_G = 'g', SHOW_A = 'a', SHOW_Z = 'z', SHOW_N = 'n' };
 #define DESC_ARCHIVE(name, kind, unit, show, help)                                         \
     { #name, unit, help, offsetof(struct sc_archive_stats, name), KIND_##kind, SHOW_##show },
 
+#define DESC_REWIND(name, kind, unit, show, help)                                          \
+    { #name, unit, help, offsetof(struct sc_rewind_stats, name), KIND_##kind, SHOW_##show },
+
 static const struct sc_counter_desc pub_descs[] = { SC_PUB_COUNTERS(DESC_PUB) };
 static const struct sc_counter_desc sub_descs[] = { SC_SUB_COUNTERS(DESC_SUB) };
 static const struct sc_counter_desc link_descs[] = { SC_LINK_COUNTERS(DESC_LINK) };
@@ -46,6 +50,7 @@ static const struct sc_counter_desc book_instr_descs[] = { SC_BOOK_INSTR_COUNTER
 static const struct sc_counter_desc itch_feed_descs[] = { SC_ITCH_FEED_COUNTERS(DESC_ITCH_FEED) };
 static const struct sc_counter_desc itchgen_descs[] = { SC_ITCHGEN_COUNTERS(DESC_ITCHGEN) };
 static const struct sc_counter_desc archive_descs[] = { SC_ARCHIVE_COUNTERS(DESC_ARCHIVE) };
+static const struct sc_counter_desc rewind_descs[] = { SC_REWIND_COUNTERS(DESC_REWIND) };
 
 const struct sc_counter_desc *
 sc_counter_descs(enum sc_counter_set set, size_t *n)
@@ -69,6 +74,9 @@ sc_counter_descs(enum sc_counter_set set, size_t *n)
     case SC_COUNTERS_ARCHIVE:
         *n = sizeof(archive_descs) / sizeof(archive_descs[0]);
         return archive_descs;
+    case SC_COUNTERS_REWIND:
+        *n = sizeof(rewind_descs) / sizeof(rewind_descs[0]);
+        return rewind_descs;
     default: break;
     }
     *n = 0;
@@ -120,6 +128,10 @@ sc_counters_print_reference(FILE *out)
               "Archive (`struct sc_archive_stats`, `<seqcast/archive.h>`, seqcast-archive)",
               "What the archive recorded and could not, and its store. Its subscriber's "
               "counters are the subscriber's (above).");
+    print_set(out, SC_COUNTERS_REWIND,
+              "Rewind client (`struct sc_rewind_stats`, `<seqcast/rewind.h>`, seqcast-rewind)",
+              "A rewind from archives (SoupBinTCP), with failover between them. The archive's "
+              "rewind server counts as an order server (`rewind` in seqcast-archive's summary).");
     fprintf(out, "\n#### Dropped packets by codec class (`rx_bad`)\n\n"
                  "Every stats struct that reads packets has `rx_bad[]`, indexed by `-enum sc_perr` "
                  "(`<seqcast/proto/perr.h>`); JSON names them, and sums them in `rx_bad_total`.\n\n"

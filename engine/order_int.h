@@ -1,5 +1,7 @@
-/* Inside an order server, for tests and tools: its journal (to inject I/O
- * failures through the journal's system-call hooks). */
+/* Inside an order server, for tests, tools and other agents: its journal (to
+ * inject I/O failures through the journal's system-call hooks), and a server
+ * whose sequenced messages come from a source other than a journal (the
+ * archive's rewind). */
 #ifndef SC_ENGINE_ORDER_INT_H
 #define SC_ENGINE_ORDER_INT_H
 
@@ -8,5 +10,32 @@
 struct sc_journal;
 
 struct sc_journal *sc_osrv_journal(struct sc_osrv *s);
+
+/* Sequenced messages 1..last() as a server may send them; read forward in
+ * runs (one session's catch-up at a time). */
+struct sc_osrv_source {
+    void *ctx;
+    /* the last message that may be sent (0: none yet); it only grows */
+    uint64_t (*last)(void *ctx);
+    /* message seq (<= last()) into buf. @return its length; or -ENODATA (never
+     * received), -EBADMSG (damaged), -ERANGE (no longer held) with *to the last
+     * sequence of that missing range; another negative errno: unreadable now */
+    int (*get)(void *ctx, uint64_t seq, void *buf, size_t cap, uint64_t *to);
+};
+
+/* A server for session sc (listen address, users, heartbeat, limits) that
+ * serves src instead of a journal: no journal is opened, sc_osrv_send is
+ * -EPERM, unsequenced messages are counted and dropped, and with no users
+ * configured any login is accepted. A session whose next message the source
+ * lacks gets a Debug packet "gap FROM TO REASON" (REASON: not_received,
+ * damaged, not_held) and is closed after it (closed_gap): the stream's
+ * sequence numbers are implicit, so it cannot skip them; a client reconnects
+ * at TO + 1 for what follows, or asks another server for FROM..TO. */
+int sc_osrv_create_source(struct sc_osrv **out, const struct sc_session_cfg *sc,
+                          const struct sc_osrv_source *src, struct sc_err *err);
+
+/* Parse the Debug packet above. @return 0 and the range, -EINVAL if it is not one. */
+int sc_osrv_parse_gap(const void *payload, size_t len, uint64_t *from, uint64_t *to,
+                      char *reason, size_t cap);
 
 #endif

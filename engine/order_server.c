@@ -50,12 +50,15 @@
 #define WAYS 8                  /* the guard table is set-associative */
 #define FD_MARGIN 16            /* descriptors besides the connections' */
 #define RETRY_NS 10000000u      /* output the kernel refused, a failed sync: again after */
+#define SOURCE_PASS (256u << 10) /* a source's bytes queued per session per do_work: many
+                                  * rewinds do not hold up the agent beside them */
 
 struct conn {
     int fd;
     bool closing;  /* pending: its rejection is queued; written and closed in phase 3 */
     bool readable; /* epoll said so in this do_work pass */
     bool eos;      /* End of Session queued */
+    bool gap;      /* source: a gap's Debug packet queued; closed once it is written */
     uint32_t id;
     struct sc_opeer peer;
     char user[SC_SOUP_USER_LEN + 1];
@@ -63,6 +66,7 @@ struct conn {
     uint64_t replay_end; /* session: messages up to this were journaled before its login */
     uint64_t since_ns;   /* pending: accepted at; the login deadline runs from here */
     uint64_t last_rx_ns, last_tx_ns;
+    uint64_t drained_ns; /* session: its output was last empty or last made progress */
     size_t rxlen;
     uint8_t *rx;
     struct sc_obuf out;
@@ -93,6 +97,8 @@ struct sc_osrv {
     bool more, queued;
     uint64_t timer;
     struct sc_journal j;
+    struct sc_osrv_source src; /* src.get set: messages come from it, not from j */
+    bool open;                 /* source and no users: any login is accepted */
     sc_osrv_msg_fn *on_msg;
     sc_osrv_lost_fn *on_lost;
     void *ctx;
@@ -172,6 +178,13 @@ login_failed(struct sc_osrv *s, const struct sc_opeer *p, uint64_t now)
 
 /* ------------------------------------------------------- connections */
 
+/* The last sequenced message that may be sent. */
+static uint64_t
+avail(const struct sc_osrv *s)
+{
+    return s->src.get ? s->src.last(s->src.ctx) : s->j.durable;
+}
+
 static bool
 is_pending(const struct sc_osrv *s, const struct conn *c)
 {
@@ -239,6 +252,7 @@ promote(struct sc_osrv *s, struct conn *p, const struct sc_soup_pkt *pkt, size_t
 {
     struct conn *c = NULL;
     struct epoll_event ev = { .events = EPOLLIN };
+    uint64_t end;
     uint8_t b[64];
     int n;
 
@@ -269,11 +283,13 @@ promote(struct sc_osrv *s, struct conn *p, const struct sc_soup_pkt *pkt, size_t
     slot_freed(s, p);
     s->st.pending--;
     /* 0 = only new messages; N = from N (what the journal has, capped at durable + 1) */
-    if (pkt->login.seq > s->j.durable + 1)
+    end = avail(s);
+    if (pkt->login.seq > end + 1)
         s->st.login_seq_ahead++;
-    c->next_seq = pkt->login.seq == 0 || pkt->login.seq > s->j.durable + 1 ? s->j.durable + 1
-                                                                            : pkt->login.seq;
-    c->replay_end = s->j.durable;
+    c->next_seq = pkt->login.seq == 0 || pkt->login.seq > end + 1 ? end + 1 : pkt->login.seq;
+    c->replay_end = end;
+    c->gap = false;
+    c->drained_ns = now;
     n = sc_soup_encode_login_accepted(b, sizeof(b), s->session_id, c->next_seq);
     sc_obuf_raw(&c->out, b, (size_t)n);
     c->last_rx_ns = c->last_tx_ns = now;
@@ -297,6 +313,7 @@ on_login(struct sc_osrv *s, struct conn *c, const struct sc_soup_pkt *p, size_t 
     for (uint32_t i = 0; i < s->s.nusers; i++)
         ok |= same(p->login.user, s->s.users[i].name) &
               same(p->login.password, s->s.users[i].password);
+    ok |= s->open;
     if (ok && (!p->login.session[0] || !strcmp(p->login.session, s->session_id))) {
         promote(s, c, p, used, now);
         return;
@@ -491,10 +508,61 @@ accept_new(struct sc_osrv *s, uint64_t now)
     return k;
 }
 
+/* A source lacks c's next message: say which range and why in a Debug
+ * packet, then close c once it is written (phase 3). */
+static void
+source_gap(struct sc_osrv *s, struct conn *c, int rc, uint64_t to)
+{
+    char t[96];
+    int n;
+
+    if (rc != -ENODATA && rc != -EBADMSG && rc != -ERANGE) { /* unreadable now */
+        conn_close(s, c, &s->st.closed_journal);
+        return;
+    }
+    if (to < c->next_seq)
+        to = c->next_seq;
+    n = snprintf(t, sizeof(t), "gap %llu %llu %s", (unsigned long long)c->next_seq,
+                 (unsigned long long)to,
+                 rc == -ENODATA ? "not_received" : rc == -EBADMSG ? "damaged" : "not_held");
+    if (sc_obuf_packet(&c->out, SC_SOUP_DEBUG, t, (size_t)n) == 0)
+        c->gap = true; /* else the buffer is full: after this write */
+}
+
+/* Queue source messages next_seq..last() while the output buffer has room,
+ * at most SOURCE_PASS bytes. */
+static void
+catch_up_source(struct sc_osrv *s, struct conn *c)
+{
+    uint64_t end = avail(s);
+    size_t queued = 0;
+
+    while (!c->gap && c->next_seq <= end && queued < SOURCE_PASS) {
+        uint64_t to = 0;
+        int n = s->src.get(s->src.ctx, c->next_seq, s->msg, sizeof(s->msg), &to);
+        if (n < 0) {
+            source_gap(s, c, n, to);
+            return;
+        }
+        if (sc_obuf_packet(&c->out, SC_SOUP_SEQUENCED, s->msg, (size_t)n) < 0) {
+            s->st.output_full++;
+            return; /* full: more after this write */
+        }
+        queued += 3 + (size_t)n;
+        s->st.replayed += c->next_seq <= c->replay_end;
+        c->next_seq++;
+        s->st.tx_sequenced++;
+    }
+}
+
 /* Queue journal messages next_seq..durable while the output buffer has room. */
 static void
 catch_up(struct sc_osrv *s, struct conn *c)
 {
+    if (s->src.get) {
+        catch_up_source(s, c);
+        return;
+    }
     while (c->next_seq <= s->j.durable) {
         const void *m;
         int n = sc_journal_get(&s->j, c->next_seq, s->msg, sizeof(s->msg), &m);
@@ -502,8 +570,10 @@ catch_up(struct sc_osrv *s, struct conn *c)
             conn_close(s, c, &s->st.closed_journal);
             return;
         }
-        if (sc_obuf_packet(&c->out, SC_SOUP_SEQUENCED, m, (size_t)n) < 0)
+        if (sc_obuf_packet(&c->out, SC_SOUP_SEQUENCED, m, (size_t)n) < 0) {
+            s->st.output_full++;
             return; /* full: more after this write */
+        }
         s->st.replayed += c->next_seq <= c->replay_end;
         c->next_seq++;
         s->st.tx_sequenced++;
@@ -516,6 +586,8 @@ sc_osrv_send(struct sc_osrv *s, const void *msg, size_t len, uint64_t now_ns)
     int rc;
 
     (void)now_ns;
+    if (s->src.get)
+        return -EPERM;
     if (len > 65534)
         return -EMSGSIZE;
     if ((rc = sc_journal_append(&s->j, msg, (uint16_t)len)) < 0)
@@ -640,7 +712,7 @@ sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
             work++;
             continue;
         }
-        if (s->ending && !c->eos && c->next_seq > s->j.count &&
+        if (s->ending && !c->eos && c->next_seq > (s->src.get ? avail(s) : s->j.count) &&
             sc_obuf_packet(&c->out, SC_SOUP_END_OF_SESSION, NULL, 0) == 0)
             c->eos = true;
         if (!c->out.len && now - c->last_tx_ns >= s->s.heartbeat_ns) {
@@ -656,14 +728,30 @@ sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
             }
             if (c->out.len < was) {
                 c->last_tx_ns = now;
+                c->drained_ns = now;
                 work++;
                 /* call again at once only while a replay makes progress: the
                  * epoll fd does not wake a poller for it (it waits on input) */
-                more += c->out.len || c->next_seq <= s->j.durable;
+                more += c->out.len || c->next_seq <= avail(s);
             }
+        }
+        if (!c->out.len) {
+            c->drained_ns = now;
+            if (c->gap) { /* its Debug packet is out */
+                conn_close(s, c, &s->st.closed_gap);
+                work++;
+                continue;
+            }
+        } else if (now - c->drained_ns >= s->s.timeout_ns) {
+            /* a reader that took nothing for `timeout`: its output stays bounded */
+            conn_close(s, c, &s->st.closed_slow);
+            work++;
+            continue;
         }
         /* its timers: the timeout; a heartbeat, or output the kernel refused */
         due = c->out.len ? later(now, RETRY_NS) : later(c->last_tx_ns, s->s.heartbeat_ns);
+        if (c->out.len && later(c->drained_ns, s->s.timeout_ns) < due)
+            due = later(c->drained_ns, s->s.timeout_ns);
         if (later(c->last_rx_ns, s->s.timeout_ns) < due)
             due = later(c->last_rx_ns, s->s.timeout_ns);
         if (due < timer)
@@ -804,18 +892,15 @@ conns_fini(struct sc_osrv *s, struct conn *t, uint32_t n)
     free(t);
 }
 
-int
-sc_osrv_create(struct sc_osrv **out, const struct sc_config *cfg, const char *session,
-               sc_osrv_msg_fn *on_msg, void *ctx, struct sc_err *err)
+static int
+create(struct sc_osrv **out, const struct sc_session_cfg *sc, const struct sc_osrv_source *src,
+       sc_osrv_msg_fn *on_msg, void *ctx, struct sc_err *err)
 {
-    const struct sc_session_cfg *sc = sc_session_find(cfg, session, true, err);
     struct sc_osrv *s;
     struct epoll_event ev = { .events = EPOLLIN, .data.u32 = TAG_LISTEN };
     uint32_t ways;
     int rc;
 
-    if (!sc)
-        return -ENOENT;
     if ((rc = enough_fds(sc, err)) < 0)
         return rc;
     if (!(s = calloc(1, sizeof(*s))))
@@ -825,6 +910,10 @@ sc_osrv_create(struct sc_osrv **out, const struct sc_config *cfg, const char *se
                                                                            : sc->name);
     s->on_msg = on_msg;
     s->ctx = ctx;
+    if (src) {
+        s->src = *src;
+        s->open = sc->nusers == 0;
+    }
     s->lfd = s->epfd = s->spare_fd = -1;
     s->j.fd = -1;
     s->nev = -1;
@@ -845,7 +934,7 @@ sc_osrv_create(struct sc_osrv **out, const struct sc_config *cfg, const char *se
                   sc->name, s->nsess, s->npend);
         goto out_free;
     }
-    if ((rc = sc_journal_open(&s->j, sc->journal, sc->fsync, err)) < 0)
+    if (!src && (rc = sc_journal_open(&s->j, sc->journal, sc->fsync, err)) < 0)
         goto out_free;
     if ((rc = sc_osock_listen(sc->listen, err)) < 0)
         goto out_free;
@@ -862,6 +951,46 @@ sc_osrv_create(struct sc_osrv **out, const struct sc_config *cfg, const char *se
 out_free:
     sc_osrv_destroy(s);
     return rc;
+}
+
+int
+sc_osrv_create(struct sc_osrv **out, const struct sc_config *cfg, const char *session,
+               sc_osrv_msg_fn *on_msg, void *ctx, struct sc_err *err)
+{
+    const struct sc_session_cfg *sc = sc_session_find(cfg, session, true, err);
+
+    if (!sc)
+        return -ENOENT;
+    return create(out, sc, NULL, on_msg, ctx, err);
+}
+
+int
+sc_osrv_create_source(struct sc_osrv **out, const struct sc_session_cfg *sc,
+                      const struct sc_osrv_source *src, struct sc_err *err)
+{
+    if (!src || !src->get || !src->last)
+        return fail(err, -EINVAL, "session %.40s: no message source", sc->name);
+    return create(out, sc, src, NULL, NULL, err);
+}
+
+int
+sc_osrv_parse_gap(const void *payload, size_t len, uint64_t *from, uint64_t *to, char *reason,
+                  size_t cap)
+{
+    char t[96], r[32];
+    unsigned long long a, b;
+
+    if (len < 4 || len >= sizeof(t) || memcmp(payload, "gap ", 4))
+        return -EINVAL;
+    memcpy(t, payload, len);
+    t[len] = 0;
+    if (sscanf(t, "gap %llu %llu %31s", &a, &b, r) != 3 || !a || b < a)
+        return -EINVAL;
+    *from = a;
+    *to = b;
+    if (reason && cap)
+        snprintf(reason, cap, "%s", r);
+    return 0;
 }
 
 void

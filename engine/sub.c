@@ -21,6 +21,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "engine/channel.h"
 #include "engine/compiler.h"
 #include "engine/nak.h"
+#include "engine/recovery.h"
 #include "engine/rereq.h"
 #include "engine/rxw.h"
 #include "engine/sub_int.h"
@@ -127,6 +129,7 @@ struct sc_sub {
     bool mold_session; /* mold.session set: only it is followed */
     uint8_t mold_sess[SC_MOLD_SESSION_LEN]; /* ... as on the wire */
     struct sc_rereq rereq;
+    struct sc_recovery *rec; /* recovery.rewind set: between delivery and the callbacks */
 };
 
 /* ---------------------------------------------------------------- pool */
@@ -1630,7 +1633,9 @@ do_work(struct sc_sub *s, uint64_t now_ns, const bool mold)
 int
 sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
 {
-    return unlikely(s->mold) ? do_work(s, now_ns, true) : do_work(s, now_ns, false);
+    int n = unlikely(s->rec != NULL) ? sc_recovery_do_work(s->rec, now_ns) : 0;
+
+    return n + (unlikely(s->mold) ? do_work(s, now_ns, true) : do_work(s, now_ns, false));
 }
 
 void
@@ -1650,16 +1655,28 @@ sc_sub_wait(struct sc_sub *s, uint64_t timeout_ns)
 {
     if (sc_xport_fd(s->x) < 0 && !s->x->ops->rx_wait)
         return sc_xport_rx_pending(s->x) ? 1 : -1; /* a poll-mode transport: spin */
+    if (s->rec && sc_recovery_fd(s->rec) >= 0 && sc_xport_fd(s->x) >= 0) {
+        /* a rewind runs: its socket wakes us too */
+        struct pollfd p[2] = {{sc_xport_fd(s->x), POLLIN, 0}, {sc_recovery_fd(s->rec), POLLIN, 0}};
+        struct timespec ts = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
+        if (sc_xport_rx_pending(s->x))
+            return 1;
+        return ppoll(p, 2, timeout_ns > 3600000000000ull ? NULL : &ts, NULL) > 0;
+    }
     return sc_xport_rx_wait(s->x, timeout_ns);
 }
 
 uint64_t
 sc_sub_deadline(const struct sc_sub *s, uint64_t now_ns)
 {
-    (void)now_ns; /* the timers' due times are absolute */
+    uint64_t d, r;
+
     if (sc_xport_rx_pending(s->x))
         return 0; /* packets already read from the kernel wait for do_work */
-    return sc_tw_next_ns(&s->tw);
+    d = sc_tw_next_ns(&s->tw); /* the timers' due times are absolute */
+    if (s->rec && (r = sc_recovery_deadline(s->rec, now_ns)) < d)
+        d = r;
+    return d;
 }
 
 SC_AGENT_DEFINE(sub, struct sc_sub)
@@ -1675,6 +1692,8 @@ sc_sub_get_stats(const struct sc_sub *s, struct sc_sub_stats *st)
     st->rcvbuf_requested = s->x->st.rcvbuf_requested;
     st->rcvbuf_effective = s->x->st.rcvbuf_effective;
     sc_link_stats_from(&st->link, &s->x->st);
+    if (s->rec)
+        sc_recovery_stats(s->rec, st);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -1692,6 +1711,7 @@ free_sub(struct sc_sub *s)
     for (unsigned i = 0; i < s->nchunks; i++)
         free(s->chunk[i]);
     free(s->chunk);
+    sc_recovery_destroy(s->rec);
     sc_xport_close(s->x);
     free(s);
 }
@@ -1711,6 +1731,13 @@ sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struct sc
     s->ch = *ch;
     s->x = x;
     s->cb = *cb;
+    if (ch->recovery.nrewind && sc_recovery_create(&s->rec, ch, cb, &s->cb, err) < 0) {
+        sc_xport_close(x);
+        free(s);
+        return -ENOMEM;
+    }
+    if (s->ch.late_join == SC_LATE_JOIN_ARCHIVE) /* the recovery rewinds; the stream is live */
+        s->ch.late_join = SC_LATE_JOIN_LIVE;
     s->rng = seed ? seed : sc_seed_random();
     s->window = window;
     s->buf_size = ch->mtu - IP_UDP_OVERHEAD < 1472 ? 1472 : ch->mtu - IP_UDP_OVERHEAD;

@@ -13,6 +13,7 @@
 #include <seqcast/archive.h>
 
 #include "engine/archive/store.h"
+#include "engine/order_int.h"
 #include "engine/rate.h"
 #include "engine/rereq_srv.h"
 
@@ -39,6 +40,8 @@ struct sc_archive {
     struct sc_rereq_srv srv;
     struct sc_rereq_source srv_src;
     struct sc_pub_stats srv_st;
+    /* the rewind server (or NULL) */
+    struct sc_osrv *rew;
     uint8_t rx[65536];
     uint8_t rbuf[65536];
 };
@@ -152,6 +155,27 @@ arc_walk(void *ctx, uint64_t first, uint32_t max, uint32_t max_bytes, struct sc_
     return n;
 }
 
+/* ---------------------------------- the archive as a rewind's source */
+
+static uint64_t
+rew_last(void *ctx)
+{
+    return ((struct sc_archive *)ctx)->store.durable_last;
+}
+
+static int
+rew_get(void *ctx, uint64_t seq, void *buf, size_t cap, uint64_t *to)
+{
+    struct sc_astore *s = &((struct sc_archive *)ctx)->store;
+    struct sc_astore_rec r = {seq, seq};
+    int rc = sc_astore_read(s, seq, buf, cap, &r);
+
+    if (rc == -ERANGE) /* below the first held: retention deleted it, or never held */
+        r.to = s->last && seq < s->first ? s->first - 1 : seq;
+    *to = r.to;
+    return rc;
+}
+
 static bool
 send_resp(void *ctx, uint8_t *data, uint16_t len, uint32_t addr, uint16_t port)
 {
@@ -165,13 +189,55 @@ send_resp(void *ctx, uint8_t *data, uint16_t len, uint32_t addr, uint16_t port)
     return true;
 }
 
+/* Add fd to the agent's epoll (made on first use, with the subscriber's fd). */
+static int
+watch_fd(struct sc_archive *a, int fd)
+{
+    struct epoll_event ev = {.events = EPOLLIN};
+
+    if (a->epfd < 0) {
+        if ((a->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+            return -errno;
+        ev.data.fd = sc_sub_fd(a->sub);
+        if (ev.data.fd >= 0 && epoll_ctl(a->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+            return -errno;
+    }
+    ev.data.fd = fd;
+    return epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static int
+rewind_init(struct sc_archive *a, const struct sc_archive_params *p, struct sc_err *err)
+{
+    struct sc_osrv_source src = {a, rew_last, rew_get};
+    struct sc_session_cfg sc;
+    int rc;
+
+    if (!p->rewind_session) {
+        snprintf(err->msg, sizeof(err->msg), "archive: a rewind needs its session's settings");
+        return err->code = -EINVAL;
+    }
+    sc = *p->rewind_session;
+    if (strlen(p->rewind) >= sizeof(sc.listen)) {
+        snprintf(err->msg, sizeof(err->msg), "archive: rewind endpoint too long");
+        return err->code = -EINVAL;
+    }
+    snprintf(sc.listen, sizeof(sc.listen), "%s", p->rewind);
+    if ((rc = sc_osrv_create_source(&a->rew, &sc, &src, err)) < 0)
+        return rc;
+    if ((rc = watch_fd(a, sc_osrv_fd(a->rew))) < 0) {
+        err->code = rc;
+        snprintf(err->msg, sizeof(err->msg), "archive: rewind: epoll: %s", strerror(-rc));
+    }
+    return rc;
+}
+
 static int
 serve_init(struct sc_archive *a, const struct sc_config *cfg, const char *channel,
            const struct sc_archive_params *p, struct sc_err *err)
 {
     const struct sc_channel_cfg *ch = NULL;
     struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(p->serve_port)};
-    struct epoll_event ev = {.events = EPOLLIN};
     int one = 1, rc;
     const char *what = "socket";
 
@@ -199,14 +265,8 @@ serve_init(struct sc_archive *a, const struct sc_config *cfg, const char *channe
     if (bind(a->sock, (struct sockaddr *)&in, sizeof(in)) < 0)
         goto fail_errno;
     what = "epoll";
-    if ((a->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
-        goto fail_errno;
-    ev.data.fd = a->sock;
-    if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, a->sock, &ev) < 0)
-        goto fail_errno;
-    ev.data.fd = sc_sub_fd(a->sub);
-    if (ev.data.fd >= 0 && epoll_ctl(a->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
-        goto fail_errno;
+    if ((rc = watch_fd(a, a->sock)) < 0)
+        goto fail;
     return 0;
 fail_errno:
     rc = -errno;
@@ -255,7 +315,8 @@ sc_archive_create(struct sc_archive **out, const struct sc_config *cfg, const ch
         free(a);
         return rc;
     }
-    if (p->serve_port && (rc = serve_init(a, cfg, channel, p, err)) < 0) {
+    if ((p->serve_port && (rc = serve_init(a, cfg, channel, p, err)) < 0) ||
+        (p->rewind && (rc = rewind_init(a, p, err)) < 0)) {
         sc_archive_destroy(a);
         return rc;
     }
@@ -294,6 +355,8 @@ sc_archive_do_work(struct sc_archive *a, uint64_t now)
         sc_astore_retain(&a->store, (time_t)(((int64_t)now + a->wall_off_ns) / (int64_t)NS_S));
         a->next_retain = now + RETAIN_NS;
     }
+    if (a->rew) /* after the sync: sessions get what is durable */
+        n += sc_osrv_do_work(a->rew, now);
     return n;
 }
 
@@ -303,6 +366,8 @@ sc_archive_deadline(const struct sc_archive *a, uint64_t now)
     uint64_t d = sc_sub_deadline(a->sub, now), r;
 
     if (a->sock >= 0 && (r = sc_rereq_srv_deadline(&a->srv)) < d)
+        d = r;
+    if (a->rew && (r = sc_osrv_deadline(a->rew, now)) < d)
         d = r;
     return a->next_retain < d ? a->next_retain : d;
 }
@@ -364,6 +429,15 @@ sc_archive_get_server_stats(const struct sc_archive *a, struct sc_pub_stats *st)
     st->mold_resp_queued = a->sock >= 0 ? sc_rereq_srv_queued(&a->srv) : 0;
 }
 
+void
+sc_archive_get_rewind_stats(const struct sc_archive *a, struct sc_osrv_stats *st)
+{
+    if (a->rew)
+        sc_osrv_get_stats(a->rew, st);
+    else
+        memset(st, 0, sizeof(*st));
+}
+
 struct sc_sub *
 sc_archive_sub(struct sc_archive *a)
 {
@@ -387,6 +461,7 @@ sc_archive_destroy(struct sc_archive *a)
 {
     if (!a)
         return;
+    sc_osrv_destroy(a->rew);
     sc_sub_destroy(a->sub);
     sc_astore_close(&a->store);
     if (a->sock >= 0)

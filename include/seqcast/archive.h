@@ -28,6 +28,22 @@
  * (mold_req_not_held); a response stops before a gap. Its counters are the
  * publisher's mold_* ones (sc_archive_get_server_stats).
  *
+ * Rewinds (rewind set): a SoupBinTCP 4.0 server (the order server's code:
+ * engine/order_server.c, its heartbeats, timeouts, login limits and
+ * lockout) whose sequenced messages are the archive's. The Login Request's
+ * requested sequence number picks the start: 1 the first message (or the
+ * first held), N from N, 0 the next message archived. A session streams from
+ * the store up to the last message durable in it (per fsync) and then carries
+ * on as the archive appends: the store is the one source, so the seam from
+ * history to live has no gap and no duplicate. A session reaching a range the
+ * archive lacks (a gap, damage, a segment retention deleted) gets a Debug
+ * packet "gap FROM TO REASON" and is closed after it (closed_gap): a client
+ * reconnects at TO + 1, or asks another archive for FROM..TO. Each session's
+ * output is bounded (1 MiB; output_full) and read from disk as it drains, at
+ * most 256 KiB a session per do_work, so a slow reader costs the recording
+ * nothing; one whose output takes nothing for the session's timeout is closed
+ * (closed_slow). Its counters: sc_archive_get_rewind_stats.
+ *
  * Time: do_work's now (monotonic) paces syncs and retention; the age of a
  * segment is its file's modification time, compared with the wall clock read
  * once at create and carried forward by now.
@@ -42,6 +58,7 @@
 #include <seqcast/config.h>
 #include <seqcast/counters.h>
 #include <seqcast/err.h>
+#include <seqcast/order.h>
 #include <seqcast/pub.h>
 #include <seqcast/sub.h>
 
@@ -61,6 +78,11 @@ struct sc_archive_params {
      * order; serve_port 0: no server) */
     uint32_t serve_addr;
     uint16_t serve_port;
+    /* rewinds over SoupBinTCP on this endpoint ("tcp:HOST:PORT", "unix:/path";
+     * NULL: none), with rewind_session's users, heartbeat, timeout and
+     * connection limits (its listen is ignored; no users: any login) */
+    const char *rewind;
+    const struct sc_session_cfg *rewind_session; /* needed with rewind */
 };
 
 struct sc_archive_stats {
@@ -81,6 +103,8 @@ void sc_archive_get_stats(const struct sc_archive *a, struct sc_archive_stats *s
 /* The re-request server's counters: the mold_* members and rx_bad of a
  * publisher's stats (all zero without a server). */
 void sc_archive_get_server_stats(const struct sc_archive *a, struct sc_pub_stats *st);
+/* The rewind server's counters (all zero without one). */
+void sc_archive_get_rewind_stats(const struct sc_archive *a, struct sc_osrv_stats *st);
 /* Its subscriber (stats, configuration). */
 struct sc_sub *sc_archive_sub(struct sc_archive *a);
 /* 0 while appending; else the negative errno that stopped appends. */

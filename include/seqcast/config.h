@@ -53,6 +53,8 @@ enum sc_late_join {
     SC_LATE_JOIN_LIVE = 0, /* start at the live edge */
     SC_LATE_JOIN_WINDOW,   /* recover what the publisher's window still holds */
     SC_LATE_JOIN_FIRST,    /* MoldUDP64: request everything from message 1 */
+    SC_LATE_JOIN_ARCHIVE,  /* a rewind from an archive (recovery.rewind) from recovery.from,
+                              merged into the live stream */
 };
 
 enum sc_mold_response {
@@ -119,6 +121,17 @@ struct sc_mold_cfg {
     uint32_t request_count;  /* client: most messages one request asks for */
 };
 
+#define SC_CFG_MAX_REWIND 4 /* recovery.rewind */
+
+/* Subscriber: recovery from archives (seqcast-archive --rewind). */
+struct sc_recovery_cfg {
+    uint32_t nrewind;
+    struct sc_addr_port rewind[SC_CFG_MAX_REWIND]; /* rewind servers, in turn */
+    uint64_t from;       /* late_join: archive starts here */
+    uint64_t hold_bytes; /* live messages held while a rewind catches up */
+    uint64_t timeout_ns; /* a recovery that makes no progress this long reports the loss */
+};
+
 struct sc_channel_cfg {
     char name[SC_CFG_NAME_MAX];
     char profile[SC_CFG_NAME_MAX]; /* the profile its defaults came from */
@@ -155,6 +168,7 @@ struct sc_channel_cfg {
     uint64_t rcvbuf; /* SO_RCVBUF bytes */
     uint64_t sndbuf; /* SO_SNDBUF bytes */
     struct sc_mold_cfg mold;
+    struct sc_recovery_cfg recovery;
 };
 
 struct sc_dpdk_cfg {

@@ -193,7 +193,19 @@
     X(tx_pkts, C, "packets", N, "packets sent (NAKs)")                                     \
     X(tx_bytes, C, "bytes", N, "their bytes")                                              \
     X(rcvbuf_requested, G, "bytes", N, "SO_RCVBUF asked for (rcvbuf)")                     \
-    X(rcvbuf_effective, G, "bytes", N, "SO_RCVBUF the kernel granted")
+    X(rcvbuf_effective, G, "bytes", N, "SO_RCVBUF the kernel granted")                    \
+    X(msgs_rewind, C, "messages", Z,                                                       \
+      "of msgs_delivered: from an archive's rewind (recovery.rewind, late_join: archive)")  \
+    X(msgs_held, C, "messages", Z,                                                         \
+      "of msgs_delivered: live messages held while a rewind caught up, then delivered")    \
+    X(recoveries, C, "events", Z,                                                          \
+      "losses fetched from archives instead of reported, and late_join: archive starts")   \
+    X(recovery_hold_restarts, C, "events", Z,                                              \
+      "holds of live messages started again (recovery.hold full, or a gap in the live stream)") \
+    X(recovery_dropped, C, "messages", Z,                                                  \
+      "live messages not kept while a rewind ran (the rewind delivers them, or had)")      \
+    X(lost_not_in_archive, C, "messages", Z, "reported lost: not_in_archive")             \
+    X(rewind_failovers, C, "events", Z, "rewinds moved to the next archive")
 
 /* ----------------------------------------------------------- order server */
 
@@ -243,7 +255,13 @@
     X(journal_read_errors, C, "records", Z,                                                \
       "records read back from disk that failed their CRC (or the read)")                   \
     X(closed_journal, C, "connections", Z,                                                 \
-      "sessions closed for a record they needed that could not be read back")
+      "sessions closed for a record they needed that could not be read back")          \
+    X(output_full, C, "events", Z,                                                         \
+      "a session's output buffer full (1 MiB): its catch-up waits for the reader")          \
+    X(closed_slow, C, "connections", Z,                                                    \
+      "sessions closed: their output took nothing for timeout (a reader hopelessly behind)") \
+    X(closed_gap, C, "connections", Z,                                                     \
+      "rewind sessions ended at a range the archive lacks (a Debug packet names it)")
 
 /* ----------------------------------------------------------- order client */
 
@@ -415,6 +433,24 @@
     X(first_seq, G, "sequence", N, "the first sequence held (0: none)")                    \
     X(last_seq, G, "sequence", A, "the last sequence held (0: none)")
 
+/* -------------------------------------------------------- rewind client */
+
+/* struct sc_rewind_stats (<seqcast/rewind.h>, seqcast-rewind) */
+#define SC_REWIND_COUNTERS(X)                                                              \
+    X(msgs, C, "messages", A, "messages delivered, in order, each once")                   \
+    X(bytes, C, "bytes", N, "their payload bytes")                                         \
+    X(duplicates, C, "messages", Z, "sent below the next sequence (after a failover): not delivered") \
+    X(connects, C, "calls", N, "connection attempts")                                      \
+    X(logins, C, "logins", A, "logins accepted")                                           \
+    X(failovers, C, "events", Z,                                                           \
+      "moves to the next archive: a lost connection, a timeout, a refusal, a range lacked") \
+    X(timeouts, C, "events", Z, "connections dropped after timeout without input")         \
+    X(rejected, C, "logins", Z, "logins an archive rejected")                              \
+    X(gaps_seen, C, "ranges", Z, "Debug gap packets: a range one archive lacks")           \
+    X(gaps_final, C, "ranges", Z, "ranges every archive lacked: reported, skipped")        \
+    X(gap_msgs, C, "messages", Z, "sequences in them")                                     \
+    X(protocol_errors, C, "packets", Z, "malformed or unexpected packets (the next archive)")
+
 /* ------------------------------------------------------------- machinery */
 
 /* A field of a stats struct, from a list entry. */
@@ -440,6 +476,7 @@ enum sc_counter_set {
     SC_COUNTERS_ITCH_FEED,  /* struct sc_itch_feed_stats (<seqcast/itch.h>) */
     SC_COUNTERS_ITCHGEN, /* struct sc_itchgen_stats (<seqcast/itchgen.h>) */
     SC_COUNTERS_ARCHIVE, /* struct sc_archive_stats (<seqcast/archive.h>) */
+    SC_COUNTERS_REWIND,  /* struct sc_rewind_stats (<seqcast/rewind.h>) */
     SC_COUNTERS_SETS
 };
 

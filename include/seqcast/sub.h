@@ -83,6 +83,8 @@ enum sc_loss_reason {
                               re-request server said so, docs/PROTOCOL.md) */
     SC_LOSS_RX_WINDOW,    /* the gap outgrew this subscriber's receive window */
     SC_LOSS_SOURCE_GONE,  /* the source timed out or ended with the data missing */
+    SC_LOSS_NOT_IN_ARCHIVE, /* recovery.rewind: no archive holds it either (or none could be
+                               reached within recovery.timeout) */
 };
 
 enum sc_join {

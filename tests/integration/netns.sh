@@ -21,25 +21,10 @@ ip netns del "${T}probe"
 pids=()
 on_exit 'for ns in pub sub1 sub2 sub3 sw; do ip netns del "$T$ns" 2>/dev/null; done'
 
-ns() { ip netns exec "$T$1" "${@:2}"; }
+. "$(dirname "$0")/../support/netns.sh"
 
 # --- topology: a bridge in ${T}sw, one veth per host
-ip netns add "${T}sw"
-ns sw ip link add br0 type bridge mcast_snooping 0
-ns sw ip link set br0 up
-ns sw ip link set lo up
-host() { # name address
-    ip netns add "$T$1"
-    ip link add "${T}$1a" type veth peer name "${T}$1b"
-    ip link set "${T}$1a" netns "$T$1"
-    ip link set "${T}$1b" netns "${T}sw"
-    ns "$1" ip link set "${T}$1a" name eth0
-    ns "$1" ip addr add "$2/24" dev eth0
-    ns "$1" ip link set eth0 up
-    ns "$1" ip link set lo up
-    ns sw ip link set "${T}$1b" master br0
-    ns sw ip link set "${T}$1b" up
-}
+bridge_ns
 host pub 198.18.0.1
 host sub1 198.18.0.11
 host sub2 198.18.0.12
