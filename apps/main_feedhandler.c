@@ -284,7 +284,10 @@ on_event(void *ctx, const struct sc_sub_event *ev)
         }
         if (!a->quiet)
             fprintf(stderr, "seqcast-feedhandler: source %s up%s\n", ev->src->name,
-                    ev->up.join == SC_JOIN_LIVE ? " (joined live: every book is stale)" : "");
+                    ev->up.join == SC_JOIN_LIVE      ? " (joined live: every book is stale)"
+                    : ev->up.join == SC_JOIN_ARCHIVE ? " (joined late: the books are built from the "
+                                                       "archives' rewind, then live)"
+                                                     : "");
         break;
     case SC_EV_SOURCE_DOWN:
         a->sources_down++;

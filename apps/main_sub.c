@@ -162,6 +162,7 @@ on_event(void *ctx, const struct sc_sub_event *ev)
                     : ev->up.join == SC_JOIN_LIVE    ? "joined live"
                     : ev->up.join == SC_JOIN_RESUMED ? "heard again after a timeout, resuming"
                     : ev->up.join == SC_JOIN_FIRST   ? "joined, requesting from message 1"
+                    : ev->up.join == SC_JOIN_ARCHIVE ? "joined, from the archives then live"
                                                      : "joined, recovering its window",
                     (unsigned long long)ev->up.first_packet);
         break;

@@ -221,6 +221,16 @@ on_event(void *ctx, const struct sc_sub_event *ev)
     if (ev->type == SC_EV_SOURCE_UP && !r->have_src) {
         r->have_src = true;
         r->src = *ev->src;
+        if (r->late_archive && ev->up.join != SC_JOIN_FROM_START && r->app.on_event) {
+            /* joined mid-stream, but delivery starts at `from`: said so, so an
+             * application that takes a late join for a gap (the feed handler's
+             * books) knows there is none */
+            struct sc_sub_event up = *ev;
+            up.up.join = SC_JOIN_ARCHIVE;
+            up.up.first_packet = r->from;
+            r->app.on_event(r->app.ctx, &up);
+            return;
+        }
     }
     if (ev->type == SC_EV_LOSS && r->have_src && same_source(&r->src, ev->src) &&
         ev->loss.last != UINT64_MAX) {

@@ -96,6 +96,10 @@ enum sc_join {
                                sent meanwhile is repaired or reported as loss, never skipped */
     SC_JOIN_FIRST,          /* MoldUDP64, late_join: first: joined mid-stream, requesting
                                everything from message 1 */
+    SC_JOIN_ARCHIVE,        /* late_join: archive: joined mid-stream; delivery starts at
+                               message recovery.from (first_packet), through a rewind from
+                               the archives, and goes on live with no gap (the
+                               application sees no difference from a join at the start) */
 };
 
 enum sc_down_reason {

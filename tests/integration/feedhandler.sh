@@ -12,8 +12,12 @@
 #        link, PGM and MoldUDP64: every loss repaired, the same books;
 #   10.  seqcast-itchgen's day (200,000 messages, 20 symbols) -> seqcast-pub (MoldUDP64)
 #        -> 2 % loss -> seqcast-feedhandler: the books seqcast-feedhandler --input builds.
+#   11.  a feed handler that joins late (the publisher's window of 64 packets long past
+#        message 1) with late_join: archive: a seqcast-archive that recorded from the start
+#        rewinds it from message 1 into the live stream -- the books are the reference's,
+#        none stale, exit 0.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "seqcast-feedhandler" 10
+. "$(dirname "$0")/../support/tap.sh" "seqcast-feedhandler" 11
 N=30000
 F=$tmp/day.itch
 "$ROOT/$BUILD/tests/itch_file" "$F" $N 7 || skip_all "tests/itch_file not built"
@@ -139,4 +143,25 @@ same_books "$tmp/gen.json" && [ "$msgs" = 200000 ] && [ "$(books "$tmp/ref.json"
     [ "${dropped:-0}" -gt 0 ]; r=$?
 check "seqcast-itchgen's day ($msgs messages, $(books "$tmp/ref.json" | wc -l) books) -> seqcast-pub (MoldUDP64) -> 2 % loss (${dropped:-0} packets dropped, $(field "$tmp/gen.json" repaired) messages repaired) -> seqcast-feedhandler: the books --input builds (exit $rc)" $r
 [ $r -eq 0 ] || { head -5 "$tmp/gen.json.diff"; sed 's/^/# /' "$tmp/gen.err" | head -5; }
+
+# --- 11. (see the top) the late join of 7, from the archives
+P=$((P + 1)); R=$((P + 7))
+CH=(--set protocol=moldudp64 --group 239.198.19.$((P % 200 + 20)):$P)
+"$B/seqcast-archive" "${CH[@]}" --interface 127.0.0.1 --dir "$tmp/arc" --rewind 127.0.0.1:$R \
+    --timeout 60 --quiet >"$tmp/arc.json" 2>"$tmp/arc.err" &
+arc=$!
+sleep 0.5
+"$B/seqcast-pub" "${CH[@]}" --interface 127.0.0.1 --input "$F" --rate 10000 --set window.packets=64 \
+    --set window.time=1s --linger 0.5 >"$tmp/ar.pub.json" 2>"$tmp/ar.pub.err" &
+pub=$!
+sleep 1.5
+"$B/seqcast-feedhandler" "${CH[@]}" --set recovery.rewind=127.0.0.1:$R --set late_join=archive \
+    --interface 127.0.0.1 "${FH[@]}" --timeout 30 >"$tmp/ar.json" 2>"$tmp/ar.err"
+rc=$?
+wait $pub
+kill -TERM $arc 2>/dev/null; wait $arc
+same_books "$tmp/ar.json" && [ $rc -eq 0 ] && [ "$(field "$tmp/ar.json" stale_books)" = 0 ] &&
+    [ "$(field "$tmp/ar.json" msgs_rewind)" -gt 1000 ]; r=$?
+check "a late join with late_join: archive: $(field "$tmp/ar.json" msgs_rewind) messages from the archive's rewind, the rest live: the same books as from the file, $(field "$tmp/ar.json" stale_books) stale (exit $rc)" $r
+[ $r -eq 0 ] || { head -3 "$tmp/ar.json.diff" 2>/dev/null; sed 's/^/# /' "$tmp/ar.err" "$tmp/arc.err" | head -8; }
 exit 0
