@@ -13,7 +13,8 @@
  * range every archive lacks becomes a loss event, reason not_in_archive; so
  * does what a recovery that delivers nothing for recovery.timeout still waits
  * for. late_join: archive starts the same way at the first live message, from
- * recovery.from. Other sources, and losses with no known end, pass through. */
+ * recovery.from (its SOURCE_UP is passed on as SC_JOIN_ARCHIVE, first_packet
+ * recovery.from: no gap for the application to take the late join for). Other sources, and losses with no known end, pass through. */
 #ifndef SC_ENGINE_RECOVERY_H
 #define SC_ENGINE_RECOVERY_H
 
