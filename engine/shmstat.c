@@ -30,6 +30,7 @@
 #include <arpa/inet.h>
 
 #include <seqcast/archive.h>
+#include <seqcast/config.h>
 #include <seqcast/order.h>
 #include <seqcast/pub.h>
 #include <seqcast/shmstat.h>
@@ -307,12 +308,26 @@ sc_shmstat_create(struct sc_shmstat **out, const struct sc_shmstat_params *p, st
 }
 
 int
+sc_shmstat_create_cfg(struct sc_shmstat **out, const struct sc_stats_cfg *cfg,
+                      const char *program, const char *name, struct sc_err *err)
+{
+    struct sc_shmstat_params p = { cfg->shm_dir, program, name, cfg->shm_interval_ns,
+                                   cfg->loss_log };
+
+    *out = NULL;
+    return cfg->shm ? sc_shmstat_create(out, &p, err) : 0;
+}
+
+int
 sc_shmstat_add(struct sc_shmstat *s, const struct sc_shmstat_block *b, struct sc_err *err)
 {
     struct wblock *w;
     size_t nd, end = 0;
-    const struct sc_counter_desc *d = sc_counter_descs(b->set, &nd);
+    const struct sc_counter_desc *d;
 
+    if (!s)
+        return 0;
+    d = sc_counter_descs(b->set, &nd);
     if (s->map)
         return set_err(err, -EINVAL, "shmstat: blocks are added before sc_shmstat_open");
     if (!d || !b->get || !b->size || b->off >= b->size)
@@ -474,7 +489,7 @@ sc_shmstat_open(struct sc_shmstat *s, struct sc_err *err)
     struct file_block *fb;
     int fd, rc;
 
-    if (s->map)
+    if (!s || s->map)
         return 0;
     if ((rc = make_dir(s->dir, !strcmp(s->dir, SC_SHMSTAT_DIR))) < 0)
         return set_err(err, rc, "shmstat: %s: %s", s->dir, strerror(-rc));
@@ -590,7 +605,7 @@ sc_shmstat_publish(struct sc_shmstat *s, uint64_t now)
 int
 sc_shmstat_do_work(struct sc_shmstat *s, uint64_t now)
 {
-    if (!s->map || now < s->next)
+    if (!s || !s->map || now < s->next)
         return 0;
     sc_shmstat_publish(s, now);
     return 1;
@@ -600,7 +615,7 @@ uint64_t
 sc_shmstat_deadline(const struct sc_shmstat *s, uint64_t now)
 {
     (void)now;
-    return s->map ? s->next : UINT64_MAX;
+    return s && s->map ? s->next : UINT64_MAX;
 }
 
 static int

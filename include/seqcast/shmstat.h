@@ -87,6 +87,13 @@ struct sc_shmstat_block {
 int sc_shmstat_create(struct sc_shmstat **out, const struct sc_shmstat_params *p,
                       struct sc_err *err);
 
+/* As sc_shmstat_create, from a deployment's stats section (<seqcast/config.h>):
+ * *out stays NULL, and 0 is returned, when stats.shm is off -- every call
+ * below is a no-op on NULL, so a program needs no test of its own. */
+struct sc_stats_cfg;
+int sc_shmstat_create_cfg(struct sc_shmstat **out, const struct sc_stats_cfg *cfg,
+                          const char *program, const char *name, struct sc_err *err);
+
 /* Add a block, before sc_shmstat_open. @return its index, or -EINVAL (an
  * unknown set, size or offsets outside the struct), -ENOSPC past
  * SC_SHMSTAT_MAX_BLOCKS, -ENOMEM, with err filled. */
@@ -128,7 +135,8 @@ struct sc_agent sc_shmstat_agent(struct sc_shmstat *s);
 /* The file's path ("" before sc_shmstat_open). */
 const char *sc_shmstat_path(const struct sc_shmstat *s);
 
-/* Remove the file, free everything. Safe on NULL. */
+/* Remove the file, free everything. Safe on NULL (as sc_shmstat_add*,
+ * _open, _publish, _log, _log_sub: they do nothing on NULL). */
 void sc_shmstat_destroy(struct sc_shmstat *s);
 
 /* ------------------------------------------------------------- loss log */
