@@ -11,11 +11,12 @@
 #     their rates, and q quits it;
 #   - seqcast-stat --prometheus: promtool accepts the exposition, and a real
 #     Prometheus server scraping it answers a query with the publisher's NAKs;
-#   - the files go when the programs end.
+#   - the files go when the programs end;
+#   - the alert rules of docs/OPERATIONS.md pass promtool check rules.
 # Speaks TAP; without root or namespaces the network checks are skipped, as are
 # the tmux and Prometheus ones without those programs.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "stat test" 9
+. "$(dirname "$0")/../support/tap.sh" "stat test" 10
 
 D=$tmp/shm
 mkdir -p "$D"
@@ -67,7 +68,19 @@ kill $live
 wait $live 2>/dev/null
 rm -f "$D/evil.1.x.scstat" "$D/seqcast-sub.$live.cut.scstat"
 
-# 3-9: pub and sub across namespaces, with loss
+# 3. the alert rules the operations guide gives
+if command -v promtool >/dev/null; then
+    sed -n '/^<!-- alert-rules -->$/,/^<!-- \/alert-rules -->$/p' "$ROOT/docs/OPERATIONS.md" \
+        | grep -v '^<!--' | grep -v '^```' >"$tmp/rules.yml"
+    promtool check rules "$tmp/rules.yml" >"$tmp/rules.out" 2>&1; r=$?
+    sed 's/^/#   /' "$tmp/rules.out"
+    [ $r -eq 0 ] && grep -q 'SUCCESS: [1-9][0-9]* rules found' "$tmp/rules.out"; r=$?
+    check "the alert rules in docs/OPERATIONS.md pass promtool check rules" $r
+else
+    skip "the alert rules in docs/OPERATIONS.md" "needs promtool (Debian package prometheus)"
+fi
+
+# 4-10: pub and sub across namespaces, with loss
 netns_pair "sst$$" 198.18.24
 N=400000
 CH=(--group 239.198.18.82:32320 --set nak_port=32321)
