@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +34,8 @@
 #include <seqcast/pub.h>
 #include <seqcast/shmstat.h>
 #include <seqcast/sub.h>
+
+#include "engine/seterr.h"
 
 #define HDR_SIZE 512u
 #define META_SIZE 256u
@@ -239,22 +240,6 @@ name_part(char *dst, size_t cap, const char *src)
     dst[i] = '\0';
 }
 
-static int set_err(struct sc_err *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-set_err(struct sc_err *err, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err) {
-        err->code = code;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 /* --------------------------------------------------------------- writer */
 
@@ -291,12 +276,12 @@ sc_shmstat_create(struct sc_shmstat **out, const struct sc_shmstat_params *p, st
 
     *out = NULL;
     if (!p || !p->program || !*p->program)
-        return set_err(err, -EINVAL, "shmstat: a program name is required");
+        return sc_err_set(err, -EINVAL, "shmstat: a program name is required");
     if (p->loss_log > MAX_LOSS)
-        return set_err(err, -EINVAL, "shmstat: loss log of %u entries: at most %u", p->loss_log,
+        return sc_err_set(err, -EINVAL, "shmstat: loss log of %u entries: at most %u", p->loss_log,
                        MAX_LOSS);
     if (!(s = calloc(1, sizeof(*s))))
-        return set_err(err, -ENOMEM, "shmstat: out of memory");
+        return sc_err_set(err, -ENOMEM, "shmstat: out of memory");
     put_str(s->dir, sizeof(s->dir), sc_shmstat_dir(p->dir));
     name_part(s->program, sizeof(s->program), p->program);
     name_part(s->name, sizeof(s->name), p->name && *p->name ? p->name : "-");
@@ -329,25 +314,25 @@ sc_shmstat_add(struct sc_shmstat *s, const struct sc_shmstat_block *b, struct sc
         return 0;
     d = sc_counter_descs(b->set, &nd);
     if (s->map)
-        return set_err(err, -EINVAL, "shmstat: blocks are added before sc_shmstat_open");
+        return sc_err_set(err, -EINVAL, "shmstat: blocks are added before sc_shmstat_open");
     if (!d || !b->get || !b->size || b->off >= b->size)
-        return set_err(err, -EINVAL, "shmstat: block of set %u: bad set, getter or size",
+        return sc_err_set(err, -EINVAL, "shmstat: block of set %u: bad set, getter or size",
                        (unsigned)b->set);
     for (size_t i = 0; i < nd; i++)
         if (d[i].off + sizeof(uint64_t) > end)
             end = d[i].off + sizeof(uint64_t);
     if (b->off + end > b->size ||
         (b->rx_bad && b->rx_bad_off + (SC_PERR_COUNT + 1) * sizeof(uint64_t) > b->size))
-        return set_err(err, -EINVAL, "shmstat: block of set %s: counters outside its struct",
+        return sc_err_set(err, -EINVAL, "shmstat: block of set %s: counters outside its struct",
                        set_names[b->set]);
     if (nd + SC_PERR_COUNT > SC_SHMSTAT_MAX_COUNTERS)
-        return set_err(err, -EINVAL, "shmstat: set %s: too many counters", set_names[b->set]);
+        return sc_err_set(err, -EINVAL, "shmstat: set %s: too many counters", set_names[b->set]);
     if (s->nblocks == SC_SHMSTAT_MAX_BLOCKS)
-        return set_err(err, -ENOSPC, "shmstat: more than %d blocks", SC_SHMSTAT_MAX_BLOCKS);
+        return sc_err_set(err, -ENOSPC, "shmstat: more than %d blocks", SC_SHMSTAT_MAX_BLOCKS);
     w = &s->blocks[s->nblocks];
     memset(w, 0, sizeof(*w));
     if (!(w->scratch = calloc(1, b->size)))
-        return set_err(err, -ENOMEM, "shmstat: out of memory");
+        return sc_err_set(err, -ENOMEM, "shmstat: out of memory");
     w->b = *b;
     put_str(w->labels, sizeof(w->labels), b->labels);
     w->b.labels = w->labels;
@@ -492,7 +477,7 @@ sc_shmstat_open(struct sc_shmstat *s, struct sc_err *err)
     if (!s || s->map)
         return 0;
     if ((rc = make_dir(s->dir, !strcmp(s->dir, SC_SHMSTAT_DIR))) < 0)
-        return set_err(err, rc, "shmstat: %s: %s", s->dir, strerror(-rc));
+        return sc_err_set(err, rc, "shmstat: %s: %s", s->dir, strerror(-rc));
     off = table_off + s->nblocks * sizeof(struct file_block);
     for (uint32_t i = 0; i < s->nblocks; i++)
         off += s->blocks[i].n * (size_t)META_SIZE + 8 + s->blocks[i].n * 8u;
@@ -504,7 +489,7 @@ sc_shmstat_open(struct sc_shmstat *s, struct sc_err *err)
     if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
         rc = -errno;
         s->path[0] = '\0';
-        return set_err(err, rc, "shmstat: %s: %s", tmp, strerror(-rc));
+        return sc_err_set(err, rc, "shmstat: %s: %s", tmp, strerror(-rc));
     }
     fchmod(fd, 0644);
     if (ftruncate(fd, (off_t)s->size) < 0 ||
@@ -514,7 +499,7 @@ sc_shmstat_open(struct sc_shmstat *s, struct sc_err *err)
         close(fd);
         unlink(tmp);
         s->path[0] = '\0';
-        return set_err(err, rc, "shmstat: %s: %s", tmp, strerror(-rc));
+        return sc_err_set(err, rc, "shmstat: %s: %s", tmp, strerror(-rc));
     }
     close(fd);
     s->hdr = (struct file_hdr *)(void *)s->map;
@@ -566,7 +551,7 @@ sc_shmstat_open(struct sc_shmstat *s, struct sc_err *err)
         unlink(tmp);
         snprintf(tmp, sizeof(tmp), "%s", s->path);
         s->path[0] = '\0';
-        return set_err(err, rc, "shmstat: %s: %s", tmp, strerror(-rc));
+        return sc_err_set(err, rc, "shmstat: %s: %s", tmp, strerror(-rc));
     }
     return 0;
 }
@@ -841,11 +826,11 @@ read_blocks(int fd, const struct file_hdr *h, struct sc_shmstat_snap *snap, cons
         !(snap->blocks = calloc(h->nblocks ? h->nblocks : 1, sizeof(*snap->blocks))) ||
         !(meta = malloc(SC_SHMSTAT_MAX_COUNTERS * sizeof(*meta))) ||
         !(vals = malloc(SC_SHMSTAT_MAX_COUNTERS * sizeof(*vals)))) {
-        rc = set_err(err, -ENOMEM, "%s: out of memory", path);
+        rc = sc_err_set(err, -ENOMEM, "%s: out of memory", path);
         goto out;
     }
     if ((rc = read_at(fd, fb, h->nblocks * sizeof(*fb), h->table_off)) < 0) {
-        rc = set_err(err, rc, "%s: block table cut short", path);
+        rc = sc_err_set(err, rc, "%s: block table cut short", path);
         goto out;
     }
     for (uint32_t i = 0; i < h->nblocks; i++) {
@@ -854,20 +839,20 @@ read_blocks(int fd, const struct file_hdr *h, struct sc_shmstat_snap *snap, cons
             !in_file(fb[i].meta_off, (uint64_t)fb[i].n * META_SIZE, h->file_size) ||
             !in_file(fb[i].values_off, 8 + (uint64_t)fb[i].n * 8, h->file_size) ||
             (fb[i].values_off & 7) || !terminated(fb[i].labels, sizeof(fb[i].labels))) {
-            rc = set_err(err, -EBADMSG, "%s: block %u: out of bounds", path, i);
+            rc = sc_err_set(err, -EBADMSG, "%s: block %u: out of bounds", path, i);
             goto out;
         }
         if ((rc = read_at(fd, meta, fb[i].n * (size_t)META_SIZE, fb[i].meta_off)) < 0) {
-            rc = set_err(err, -EBADMSG, "%s: block %u: cut short", path, i);
+            rc = sc_err_set(err, -EBADMSG, "%s: block %u: cut short", path, i);
             goto out;
         }
         if ((rc = read_values(fd, &fb[i], vals)) < 0) {
-            rc = set_err(err, rc, "%s: block %u: %s", path, i,
+            rc = sc_err_set(err, rc, "%s: block %u: %s", path, i,
                          rc == -EAGAIN ? "always being written" : "cut short");
             goto out;
         }
         if (!(rb->c = calloc(fb[i].n ? fb[i].n : 1, sizeof(*rb->c)))) {
-            rc = set_err(err, -ENOMEM, "%s: out of memory", path);
+            rc = sc_err_set(err, -ENOMEM, "%s: out of memory", path);
             goto out;
         }
         snap->nblocks = i + 1;
@@ -879,7 +864,7 @@ read_blocks(int fd, const struct file_hdr *h, struct sc_shmstat_snap *snap, cons
             if (!terminated(m->name, sizeof(m->name)) || !m->name[0] ||
                 !terminated(m->unit, sizeof(m->unit)) || !terminated(m->help, sizeof(m->help)) ||
                 (m->kind != 'c' && m->kind != 'g')) {
-                rc = set_err(err, -EBADMSG, "%s: block %u counter %u: bad description", path, i,
+                rc = sc_err_set(err, -EBADMSG, "%s: block %u counter %u: bad description", path, i,
                              k);
                 goto out;
             }
@@ -908,20 +893,20 @@ sc_shmstat_read(const char *path, struct sc_shmstat_snap **out, struct sc_err *e
 
     *out = NULL;
     if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-        return set_err(err, -errno, "%s: %s", path, strerror(errno));
+        return sc_err_set(err, -errno, "%s: %s", path, strerror(errno));
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return set_err(err, -EBADMSG, "%s: not a regular file", path);
+        return sc_err_set(err, -EBADMSG, "%s: not a regular file", path);
     }
     if ((rc = read_at(fd, &h, sizeof(h), 0)) < 0) {
         close(fd);
-        return set_err(err, -EBADMSG, "%s: shorter than a header", path);
+        return sc_err_set(err, -EBADMSG, "%s: shorter than a header", path);
     }
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (h.magic != SC_SHMSTAT_MAGIC || h.version != SC_SHMSTAT_VERSION ||
         h.hdr_size != HDR_SIZE) {
         close(fd);
-        return set_err(err, -EBADMSG, "%s: not a seqcast counters file (version %u)", path,
+        return sc_err_set(err, -EBADMSG, "%s: not a seqcast counters file (version %u)", path,
                        SC_SHMSTAT_VERSION);
     }
     if (h.file_size != (uint64_t)st.st_size || h.nblocks > SC_SHMSTAT_MAX_BLOCKS ||
@@ -930,12 +915,12 @@ sc_shmstat_read(const char *path, struct sc_shmstat_snap **out, struct sc_err *e
         !in_file(h.loss_off, (uint64_t)h.loss_cap * LOSS_SIZE, h.file_size) ||
         !terminated(h.program, sizeof(h.program)) || !terminated(h.name, sizeof(h.name))) {
         close(fd);
-        return set_err(err, -EBADMSG, "%s: header out of bounds (size %lld, file %llu)", path,
+        return sc_err_set(err, -EBADMSG, "%s: header out of bounds (size %lld, file %llu)", path,
                        (long long)st.st_size, (unsigned long long)h.file_size);
     }
     if (!(snap = calloc(1, sizeof(*snap)))) {
         close(fd);
-        return set_err(err, -ENOMEM, "%s: out of memory", path);
+        return sc_err_set(err, -ENOMEM, "%s: out of memory", path);
     }
     snap->pid = h.pid;
     snap->start_ticks = h.start_ticks;
@@ -948,7 +933,7 @@ sc_shmstat_read(const char *path, struct sc_shmstat_snap **out, struct sc_err *e
     snap->stale = !sc_shmstat_alive(h.pid, h.start_ticks);
     if ((rc = read_blocks(fd, &h, snap, path, err)) < 0 ||
         ((rc = read_loss(fd, &h, snap)) < 0 &&
-         set_err(err, rc, "%s: loss log: %s", path, rc == -ENOMEM ? "out of memory" : "cut short"))) {
+         sc_err_set(err, rc, "%s: loss log: %s", path, rc == -ENOMEM ? "out of memory" : "cut short"))) {
         close(fd);
         sc_shmstat_snap_free(snap);
         return rc;
