@@ -355,14 +355,14 @@ sc_stat_top(FILE *out, const struct sc_stat_set *cur, const struct sc_stat_set *
     fprintf(out, "%-14s %7s %-10s %-5s", "PROGRAM", "PID", "NAME", "SET");
     for (int c = 0; c < C_COLS; c++)
         fprintf(out, " %8s", heads[c]);
-    fprintf(out, " %10s  %s\n", "WINDOW", "LABELS");
+    fprintf(out, " %10s %8s  %s\n", "WINDOW", "RPR-MS", "LABELS");
     for (int i = 0; i < cur->n; i++) {
         const struct sc_shmstat_snap *s = cur->snap[i];
         for (uint32_t b = 0; s && b < s->nblocks; b++) {
             const struct sc_shmstat_rblock *rb = &s->blocks[b], *pb = prev_block(prev, s, b);
             const char *sn = sc_shmstat_set_name(rb->set);
-            char cell[32], win[32] = "-";
-            uint64_t lead, trail;
+            char cell[32], win[32] = "-", lat[32] = "-";
+            uint64_t lead, trail, w1, w0, r1, r0;
             if (rb->set == SC_COUNTERS_LINK || rb->set >= sizeof(columns) / sizeof(columns[0]))
                 continue;
             fprintf(out, "%-14.14s %7d %-10.10s %-5.5s", s->program, s->pid, s->name,
@@ -383,7 +383,13 @@ sc_stat_top(FILE *out, const struct sc_stat_set *cur, const struct sc_stat_set *
             if (sc_shmstat_value(rb, "window_lead", &lead) &&
                 sc_shmstat_value(rb, "window_trail", &trail) && lead >= trail && lead)
                 snprintf(win, sizeof(win), "%llu", (unsigned long long)(lead - trail + 1));
-            fprintf(out, " %10s  %s%s\n", win, rb->labels, s->stale ? " (stale)" : "");
+            /* the mean repair latency between the two readings, ms */
+            if (pb && sc_shmstat_value(rb, "repair_wait_us", &w1) &&
+                sc_shmstat_value(pb, "repair_wait_us", &w0) &&
+                sc_shmstat_value(rb, "repaired", &r1) && sc_shmstat_value(pb, "repaired", &r0) &&
+                r1 > r0 && w1 >= w0)
+                snprintf(lat, sizeof(lat), "%.2f", (double)(w1 - w0) / (double)(r1 - r0) / 1e3);
+            fprintf(out, " %10s %8s  %s%s\n", win, lat, rb->labels, s->stale ? " (stale)" : "");
         }
         if (!s)
             fprintf(out, "%s: %s\n", cur->paths[i], cur->errors[i] ? cur->errors[i] : "unreadable");

@@ -365,6 +365,18 @@ arm_nak_timer(struct source *src, uint64_t due)
         sc_tw_arm(&src->sub->tw, &src->nak_timer, due);
 }
 
+/* A missing packet (message) arrived: how long it was missing, for the mean
+ * and the longest repair latency (repair_wait_us, repair_wait_max_us). */
+static void
+repair_wait(struct sc_sub *s, const struct sc_rxw_slot *sl, uint64_t now_ns)
+{
+    uint32_t us = (uint32_t)(now_ns / 1000) - sl->missing_us;
+
+    s->st.repair_wait_us += us;
+    if (us > s->st.repair_wait_max_us)
+        s->st.repair_wait_max_us = us;
+}
+
 static void
 mark_missing(struct source *src, uint64_t first, uint64_t end, uint64_t now_ns)
 {
@@ -846,6 +858,7 @@ on_data(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, uint8_
         w->end = seq + 1;
     } else {
         s->st.repaired++;
+        repair_wait(s, sl, now_ns);
     }
     sl->state = SC_RXW_HAVE;
     sl->buf = buf;
@@ -1473,6 +1486,7 @@ mold_data(struct sc_sub *s, struct source *src, struct sc_mold_iter *it,
             continue;
         } else {
             s->st.repaired++;
+            repair_wait(s, sl, now_ns);
             s->st.request_suppressed += sl->nak_state == SC_NAK_BACKOFF;
         }
         sl->state = SC_RXW_HAVE;
