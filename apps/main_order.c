@@ -437,8 +437,12 @@ open_all(struct app *a, const struct opts *o, const struct sc_config *cfg)
     sc_runner_add(a->run, sc_ocli_agent(a->cli));
     sc_runner_add(a->run, (struct sc_agent){ &sender_ops, a });
     {
-        const char *name = o->session ? o->session : "-";
+        const char *name = o->session; /* else the first with a connect address, as the client */
         char labels[SC_SHMSTAT_LABELS];
+        for (uint32_t i = 0; !name && i < cfg->nsessions; i++)
+            if (cfg->sessions[i].connect[0])
+                name = cfg->sessions[i].name;
+        name = name ? name : "-";
         snprintf(labels, sizeof(labels), "session=%s", name);
         if (sc_shmstat_create_cfg(&a->shm, &cfg->stats, PROG, name, &err) < 0 ||
             sc_shmstat_add_ocli(a->shm, a->cli, labels, &err) < 0) {
