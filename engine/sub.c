@@ -366,15 +366,16 @@ arm_nak_timer(struct source *src, uint64_t due)
 }
 
 /* A missing packet (message) arrived: how long it was missing, for the mean
- * and the longest repair latency (repair_wait_us, repair_wait_max_us). */
+ * and the longest repair latency (repair_wait_microseconds and
+ * repair_wait_max_microseconds). */
 static void
 repair_wait(struct sc_sub *s, const struct sc_rxw_slot *sl, uint64_t now_ns)
 {
     uint32_t us = (uint32_t)(now_ns / 1000) - sl->missing_us;
 
-    s->st.repair_wait_us += us;
-    if (us > s->st.repair_wait_max_us)
-        s->st.repair_wait_max_us = us;
+    s->st.repair_wait_microseconds += us;
+    if (us > s->st.repair_wait_max_microseconds)
+        s->st.repair_wait_max_microseconds = us;
 }
 
 static void
