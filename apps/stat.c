@@ -384,8 +384,8 @@ sc_stat_top(FILE *out, const struct sc_stat_set *cur, const struct sc_stat_set *
                 sc_shmstat_value(rb, "window_trail", &trail) && lead >= trail && lead)
                 snprintf(win, sizeof(win), "%llu", (unsigned long long)(lead - trail + 1));
             /* the mean repair latency between the two readings, ms */
-            if (pb && sc_shmstat_value(rb, "repair_wait_microseconds", &w1) &&
-                sc_shmstat_value(pb, "repair_wait_microseconds", &w0) &&
+            if (pb && sc_shmstat_value(rb, "repair_wait", &w1) &&
+                sc_shmstat_value(pb, "repair_wait", &w0) &&
                 sc_shmstat_value(rb, "repaired", &r1) && sc_shmstat_value(pb, "repaired", &r0) &&
                 r1 > r0 && w1 >= w0)
                 snprintf(lat, sizeof(lat), "%.2f", (double)(w1 - w0) / (double)(r1 - r0) / 1e3);

@@ -44,7 +44,7 @@ struct sc_rxw_slot {
     bool rq_first;       /* MoldUDP64: the first message of the last request it was in */
     uint8_t rq_tries;    /* MoldUDP64: data_retries when that request went out */
     uint32_t missing_us; /* MISSING: when it was found missing (now_ns / 1000, mod 2^32),
-                            for repair_wait_microseconds; it fits the padding */
+                            for repair_wait; it fits the padding */
     uint64_t nak_due_ns; /* MISSING: when its current state times out */
     uint8_t *buf;        /* HAVE: pool buffer */
     uint64_t frag_first; /* HAVE: sequence of its APDU's first packet */

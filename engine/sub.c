@@ -366,16 +366,15 @@ arm_nak_timer(struct source *src, uint64_t due)
 }
 
 /* A missing packet (message) arrived: how long it was missing, for the mean
- * and the longest repair latency (repair_wait_microseconds and
- * repair_wait_max_microseconds). */
+ * and the longest repair latency (repair_wait, repair_wait_max: microseconds). */
 static void
 repair_wait(struct sc_sub *s, const struct sc_rxw_slot *sl, uint64_t now_ns)
 {
     uint32_t us = (uint32_t)(now_ns / 1000) - sl->missing_us;
 
-    s->st.repair_wait_microseconds += us;
-    if (us > s->st.repair_wait_max_microseconds)
-        s->st.repair_wait_max_microseconds = us;
+    s->st.repair_wait += us;
+    if (us > s->st.repair_wait_max)
+        s->st.repair_wait_max = us;
 }
 
 static void

@@ -191,10 +191,10 @@
     X(tx_bytes, C, "bytes", N, "their bytes")                                              \
     X(rcvbuf_requested, G, "bytes", N, "SO_RCVBUF asked for (rcvbuf)")                     \
     X(rcvbuf_effective, G, "bytes", N, "SO_RCVBUF the kernel granted")                     \
-    X(repair_wait_microseconds, C, "microseconds", N,                                      \
+    X(repair_wait, C, "microseconds", N,                                                   \
       "time from finding each repaired packet missing to its arrival, summed (/ repaired: " \
       "the mean repair latency)")                                                          \
-    X(repair_wait_max_microseconds, G, "microseconds", N, "the longest of those times")
+    X(repair_wait_max, G, "microseconds", N, "the longest of those times")
 
 /* ----------------------------------------------------------- order server */
 
