@@ -311,3 +311,28 @@ sc_cli_sub_ended(struct sc_cli_quiet *q, const struct sc_sub *sub, const struct 
     }
     return (sources_ended && read) || (q->end && now >= q->end);
 }
+
+void
+sc_cli_shm_labels(const struct sc_channel_cfg *ch, char *buf, size_t len)
+{
+    char g[INET_ADDRSTRLEN], i[INET_ADDRSTRLEN];
+
+    inet_ntop(AF_INET, &ch->group, g, sizeof(g));
+    inet_ntop(AF_INET, &ch->interface, i, sizeof(i));
+    snprintf(buf, len, "channel=%s,group=%s:%u,interface=%s,protocol=%s", ch->name, g, ch->port,
+             i, ch->protocol == SC_PROTOCOL_MOLDUDP64 ? "moldudp64" : "pgm");
+}
+
+int
+sc_cli_shm_open(struct sc_shmstat *s, struct sc_runner *run, const char *prog)
+{
+    struct sc_err err = { 0 };
+
+    if (!s)
+        return 0;
+    if (sc_shmstat_open(s, &err) < 0) {
+        fprintf(stderr, "%s: stats.shm: %s\n", prog, err.msg);
+        return -1;
+    }
+    return sc_runner_add(run, sc_shmstat_agent(s)) < 0 ? -1 : 0;
+}

@@ -13,6 +13,7 @@
 #include <seqcast/config.h>
 #include <seqcast/pub.h>
 #include <seqcast/pcap.h>
+#include <seqcast/shmstat.h>
 #include <seqcast/sub.h>
 
 #define SC_CLI_MAX_SETS 64
@@ -75,6 +76,10 @@ enum sc_cli_opt {
     SC_OPT_REWIND_SESSION,
     SC_OPT_ARCHIVE, /* seqcast-sub */
     SC_OPT_LATE_JOIN,
+    SC_OPT_ONCE, /* seqcast-stat */
+    SC_OPT_LOSS_LOG,
+    SC_OPT_PROMETHEUS,
+    SC_OPT_PID,
 };
 
 /* getopt_long entries for the channel options and their help text, to be
@@ -164,6 +169,13 @@ struct sc_cli_quiet {
 bool sc_cli_sub_ended(struct sc_cli_quiet *q, const struct sc_sub *sub,
                       const struct sc_channel_cfg *ch, const struct sc_xport *capture,
                       bool sources_ended, uint64_t now);
+
+/* Live counters (stats.shm): a block's labels for a channel
+ * ("channel=NAME,group=ADDR:PORT,interface=ADDR,protocol=pgm"), and opening
+ * a writer whose blocks are added and putting its agent on the runner (s NULL,
+ * stats.shm off: nothing). @return 0, or -1 after printing why. */
+void sc_cli_shm_labels(const struct sc_channel_cfg *ch, char *buf, size_t len);
+int sc_cli_shm_open(struct sc_shmstat *s, struct sc_runner *run, const char *prog);
 
 extern volatile int sc_cli_stop; /* set by SIGINT/SIGTERM */
 /* SIGINT/SIGTERM stop the loop, SIGPIPE ignored; timer slack 1 ns. */

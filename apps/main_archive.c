@@ -339,6 +339,8 @@ record(struct opts *o)
     static struct sc_osrv_stats rew;
     struct sc_sub_stats sst;
     struct sc_runner *run;
+    struct sc_shmstat *shm = NULL;
+    char labels[SC_SHMSTAT_LABELS];
     struct sc_err err;
     struct watch w = {.o = o};
     const char *dmg;
@@ -369,8 +371,22 @@ record(struct opts *o)
     w.next_stats = sc_clock_now() + (uint64_t)(o->cli.stats_every * 1e9);
     sc_runner_add(run, sc_archive_agent(w.a));
     sc_runner_add(run, (struct sc_agent){&watch_ops, &w});
+    sc_cli_shm_labels(ch, labels, sizeof(labels));
+    err.msg[0] = '\0';
+    if (sc_shmstat_create_cfg(&shm, &cfg.stats, "seqcast-archive", ch->name, &err) < 0 ||
+        sc_shmstat_add_archive(shm, w.a, labels, &err) < 0 ||
+        sc_shmstat_add_sub(shm, sc_archive_sub(w.a), labels, &err) < 0 ||
+        sc_cli_shm_open(shm, run, "seqcast-archive") < 0) {
+        if (shm && err.msg[0])
+            fprintf(stderr, "seqcast-archive: stats.shm: %s\n", err.msg);
+        sc_shmstat_destroy(shm);
+        sc_runner_destroy(run);
+        sc_archive_destroy(w.a);
+        return 1;
+    }
     sc_runner_run(run, stop_now, &w, NULL, MAX_SLEEP_NS);
     sc_runner_destroy(run);
+    sc_shmstat_destroy(shm);
     rc = sc_archive_error(w.a) ? 1 : 0;
     sc_archive_get_stats(w.a, &st);
     sc_sub_get_stats(sc_archive_sub(w.a), &sst);

@@ -46,6 +46,7 @@ struct app {
     bool csv, quiet;
     struct sc_book *book;
     struct sc_itch_feed *feed;
+    struct sc_shmstat *shm; /* stats.shm: the feed's, the books' and the subscriber's */
     char (*sym)[9];     /* by locate: the directory's symbol ("" unnamed) */
     uint8_t *want;      /* by locate: printed (NULL: every book) */
     char (*wanted)[9];  /* --symbols */
@@ -273,6 +274,7 @@ on_event(void *ctx, const struct sc_sub_event *ev)
 {
     struct app *a = ctx;
 
+    sc_shmstat_log_sub(a->shm, 2, ev);
     switch (ev->type) {
     case SC_EV_SOURCE_UP:
         a->sources_up++;
@@ -601,6 +603,53 @@ symbols(struct app *a, const char *list)
 
 /* --------------------------------------------------------------------- run */
 
+/* The getters of the live counters' feed and book blocks (open_shm). */
+static void
+get_feed(const void *o, void *st)
+{
+    sc_itch_feed_get_stats(o, st);
+}
+
+static void
+get_book(const void *o, void *st)
+{
+    sc_book_get_stats(o, st);
+}
+
+/* Live counters (stats.shm), on the network only: the feed (block 0), the
+ * books (1), the subscriber (2: its events go to the loss log there) and its
+ * link. @return 0, or -1 after saying why. */
+static int
+open_shm(struct app *a, const struct sc_config *cfg, const struct sc_channel_cfg *ch,
+         struct sc_sub *sub, struct sc_runner *run)
+{
+    const struct sc_shmstat_block feed = { SC_COUNTERS_ITCH_FEED, NULL, get_feed, a->feed,
+                                           sizeof(struct sc_itch_feed_stats), 0, true,
+                                           offsetof(struct sc_itch_feed_stats, bad) };
+    const struct sc_shmstat_block book = { SC_COUNTERS_BOOK, NULL, get_book, a->book,
+                                           sizeof(struct sc_book_stats), 0, false, 0 };
+    struct sc_shmstat_block b;
+    char labels[SC_SHMSTAT_LABELS];
+    struct sc_err err = { 0 };
+
+    sc_cli_shm_labels(ch, labels, sizeof(labels));
+    if (sc_shmstat_create_cfg(&a->shm, &cfg->stats, "seqcast-feedhandler", ch->name, &err) < 0)
+        goto fail;
+    b = feed;
+    b.labels = labels;
+    if (sc_shmstat_add(a->shm, &b, &err) < 0)
+        goto fail;
+    b = book;
+    b.labels = labels;
+    if (sc_shmstat_add(a->shm, &b, &err) < 0 || sc_shmstat_add_sub(a->shm, sub, labels, &err) < 0)
+        goto fail;
+    return sc_cli_shm_open(a->shm, run, "seqcast-feedhandler");
+fail:
+    fprintf(stderr, "seqcast-feedhandler: stats.shm: %s\n", err.msg);
+    return -1;
+}
+
+
 /* The subscriber on the network or on a capture; *base is the innermost transport. */
 static int
 create_sub(struct sc_sub **sub, const struct sc_config *cfg, const struct sc_channel_cfg *ch,
@@ -685,6 +734,8 @@ run(struct opts *o, struct app *a, struct watch *w)
     w->next_depth = w->t0 + (uint64_t)(o->every * 1e9);
     sc_runner_add(run, w->file ? (struct sc_agent){ &filer_ops, w->file } : sc_sub_agent(w->sub));
     sc_runner_add(run, (struct sc_agent){ &watch_ops, w });
+    if (w->sub && open_shm(a, &cfg, w->ch, w->sub, run) < 0)
+        return 1;
     sc_runner_run(run, stop_now, w, NULL, MAX_SLEEP_NS);
     if (w->bar)
         draw_bar(w, true);
@@ -692,6 +743,8 @@ run(struct opts *o, struct app *a, struct watch *w)
     if (w->file)
         a->t_first = w->t0, a->t_last = w->end;
     sc_runner_destroy(run);
+    sc_shmstat_destroy(a->shm);
+    a->shm = NULL;
     return -1;
 }
 

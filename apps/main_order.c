@@ -30,6 +30,7 @@ struct opts {
 struct app {
     struct sc_ocli *cli;
     struct sc_runner *run;
+    struct sc_shmstat *shm;  /* stats.shm */
     double rate;             /* orders per second; 0 = one in flight (ping-pong) */
     uint64_t t0, end;        /* started, gives up at */
     uint64_t n;              /* orders to send */
@@ -435,6 +436,22 @@ open_all(struct app *a, const struct opts *o, const struct sc_config *cfg)
     }
     sc_runner_add(a->run, sc_ocli_agent(a->cli));
     sc_runner_add(a->run, (struct sc_agent){ &sender_ops, a });
+    {
+        const char *name = o->session; /* else the first with a connect address, as the client */
+        char labels[SC_SHMSTAT_LABELS];
+        for (uint32_t i = 0; !name && i < cfg->nsessions; i++)
+            if (cfg->sessions[i].connect[0])
+                name = cfg->sessions[i].name;
+        name = name ? name : "-";
+        snprintf(labels, sizeof(labels), "session=%s", name);
+        if (sc_shmstat_create_cfg(&a->shm, &cfg->stats, PROG, name, &err) < 0 ||
+            sc_shmstat_add_ocli(a->shm, a->cli, labels, &err) < 0) {
+            fprintf(stderr, PROG ": stats.shm: %s\n", err.msg);
+            return 1;
+        }
+    }
+    if (sc_cli_shm_open(a->shm, a->run, PROG) < 0)
+        return 1;
     return 0;
 }
 
@@ -496,6 +513,7 @@ main(int argc, char **argv)
     sc_runner_run(a.run, finished, &a, &sc_cli_stop, 100000000);
     rc = report(&a);
     sc_ocli_logout(a.cli, sc_runner_now(a.run));
+    sc_shmstat_destroy(a.shm);
     sc_ocli_destroy(a.cli);
     sc_runner_destroy(a.run);
     return rc;

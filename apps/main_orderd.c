@@ -60,6 +60,7 @@ struct app {
     struct sc_runner *run;
     struct gw gw[MAX_SESSIONS];
     int ngw;
+    struct sc_shmstat *shm; /* stats.shm: one block per session */
 };
 
 static void say(const struct gw *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -367,6 +368,22 @@ open_all(struct app *a, const struct opts *o)
                 o->nnames ? " among those named" : "");
         return -1;
     }
+    if (sc_shmstat_create_cfg(&a->shm, &a->cfg.stats, PROG, a->gw[0].name, &err) < 0) {
+        fprintf(stderr, PROG ": stats.shm: %s\n", err.msg);
+        return -1;
+    }
+    for (int i = 0; i < a->ngw; i++) {
+        const struct sc_session_cfg *s = sc_config_session(&a->cfg, a->gw[i].name);
+        char labels[SC_SHMSTAT_LABELS];
+        snprintf(labels, sizeof(labels), "session=%s,listen=%.100s", a->gw[i].name,
+                 s ? s->listen : "");
+        if (sc_shmstat_add_osrv(a->shm, a->gw[i].srv, labels, &err) < 0) {
+            fprintf(stderr, PROG ": stats.shm: %s\n", err.msg);
+            return -1;
+        }
+    }
+    if (sc_cli_shm_open(a->shm, a->run, PROG) < 0)
+        return -1;
     return sc_runner_add(a->run, (struct sc_agent){ &gateway_ops, a });
 }
 
@@ -397,6 +414,7 @@ report(struct app *a)
 static void
 close_all(struct app *a)
 {
+    sc_shmstat_destroy(a->shm);
     for (int i = 0; i < a->ngw; i++) {
         sc_osrv_destroy(a->gw[i].srv);
         sc_idset_free(&a->gw[i].ids);

@@ -330,6 +330,8 @@ run(struct opts *o, const struct sc_channel_cfg **chp, struct result *r)
     static struct sc_config cfg;
     static struct feed f;
     struct sc_runner *run;
+    struct sc_shmstat *shm = NULL;
+    char labels[SC_SHMSTAT_LABELS];
     struct sc_err err;
 
     f.o = o;
@@ -347,6 +349,14 @@ run(struct opts *o, const struct sc_channel_cfg **chp, struct result *r)
     }
     sc_runner_add(run, (struct sc_agent){ &feed_ops, &f });
     sc_runner_add(run, sc_pub_agent(f.pub));
+    sc_cli_shm_labels(*chp, labels, sizeof(labels));
+    if (sc_shmstat_create_cfg(&shm, &cfg.stats, "seqcast-pub", (*chp)->name, &err) < 0 ||
+        sc_shmstat_add_pub(shm, f.pub, labels, &err) < 0) {
+        fprintf(stderr, "seqcast-pub: stats.shm: %s\n", err.msg);
+        return 1;
+    }
+    if (sc_cli_shm_open(shm, run, "seqcast-pub") < 0)
+        return 1;
     sc_cli_signals();
     if (o->cli.stats_every == 0 && f.tty)
         o->cli.stats_every = 1;
@@ -368,6 +378,7 @@ run(struct opts *o, const struct sc_channel_cfg **chp, struct result *r)
         fprintf(stderr, "seqcast-pub: interrupted while closing: the session's end was not "
                         "sent\n");
     sc_runner_destroy(run);
+    sc_shmstat_destroy(shm);
     sc_pub_destroy(f.pub);
     if (f.in && f.in != stdin)
         fclose(f.in);

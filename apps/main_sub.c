@@ -39,6 +39,7 @@ struct opts {
 /* What the callbacks see and count. */
 struct app {
     FILE *out;
+    struct sc_shmstat *shm; /* stats.shm: the loss log */
     bool verify, raw, quiet;
     uint64_t count;
     uint64_t delivered, verify_errors, lost_msgs, loss_events;
@@ -153,6 +154,7 @@ on_event(void *ctx, const struct sc_sub_event *ev)
 {
     struct app *a = ctx;
 
+    sc_shmstat_log_sub(a->shm, 0, ev);
     switch (ev->type) {
     case SC_EV_SOURCE_UP:
         a->sources_up++;
@@ -422,6 +424,7 @@ run(struct opts *o, struct app *a, struct watch *w, struct sc_sub_stats *st)
     static struct sc_config cfg;
     struct sc_sub_callbacks cb = { on_msg, on_event, a };
     struct sc_runner *run;
+    char labels[SC_SHMSTAT_LABELS];
     struct sc_err err;
 
     if (!(w->ch = sc_cli_config(&o->cli, &cfg)))
@@ -459,6 +462,14 @@ run(struct opts *o, struct app *a, struct watch *w, struct sc_sub_stats *st)
     w->next_stats = w->t0 + (uint64_t)(o->cli.stats_every * 1e9);
     sc_runner_add(run, sc_sub_agent(w->sub));
     sc_runner_add(run, (struct sc_agent){ &watch_ops, w });
+    sc_cli_shm_labels(w->ch, labels, sizeof(labels));
+    if (sc_shmstat_create_cfg(&a->shm, &cfg.stats, "seqcast-sub", w->ch->name, &err) < 0 ||
+        sc_shmstat_add_sub(a->shm, w->sub, labels, &err) < 0) {
+        fprintf(stderr, "seqcast-sub: stats.shm: %s\n", err.msg);
+        return 1;
+    }
+    if (sc_cli_shm_open(a->shm, run, "seqcast-sub") < 0)
+        return 1;
     sc_runner_run(run, stop_now, w, NULL, MAX_SLEEP_NS);
     sc_sub_get_stats(w->sub, st);
     if (a->out)
@@ -466,6 +477,8 @@ run(struct opts *o, struct app *a, struct watch *w, struct sc_sub_stats *st)
     w->t_last = w->t_last ? w->t_last : sc_runner_now(run);
     w->end = sc_runner_now(run); /* from here: when it ended */
     sc_runner_destroy(run);
+    sc_shmstat_destroy(a->shm);
+    a->shm = NULL;
     return -1;
 }
 

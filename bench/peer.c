@@ -60,6 +60,7 @@
 #include <seqcast/itch.h>
 #include <seqcast/itchgen.h>
 #include <seqcast/pub.h>
+#include <seqcast/shmstat.h>
 #include <seqcast/sub.h>
 
 #include "hist.h"
@@ -356,6 +357,7 @@ udp_close(void)
 static struct sc_pub *s_pub;
 static struct sc_sub *s_sub;
 static struct sc_runner *s_run;
+static struct sc_shmstat *s_shm; /* --set stats.shm=on: live counters, as the programs */
 static sc_sub_msg_fn *s_on_msg; /* the subscriber's on_msg (seqcast_on_msg unless set) */
 
 static void
@@ -399,6 +401,13 @@ seqcast_open(int sender)
                                               &err)) == 0)
             rc = sc_runner_add(s_run, sc_sub_agent(s_sub));
     }
+    /* the sender's shmstat runs where its engine does (no runner); the receiver's on its runner */
+    if (rc == 0 && (rc = sc_shmstat_create_cfg(&s_shm, &cfg.stats, sender ? "peer-send" : "peer-recv",
+                                               "bench", &err)) == 0 &&
+        (rc = sender ? sc_shmstat_add_pub(s_shm, s_pub, "", &err)
+                     : sc_shmstat_add_sub(s_shm, s_sub, "", &err)) >= 0 &&
+        (rc = sc_shmstat_open(s_shm, &err)) == 0 && s_shm && !sender)
+        rc = sc_runner_add(s_run, sc_shmstat_agent(s_shm));
     if (rc == 0)
         return;
 bad:
@@ -418,9 +427,11 @@ seqcast_send(const void *msg, size_t len)
         sc_pub_do_work(s_pub, now = now_ns());
     /* unpaced: run the engine every 256 messages, as seqcast-pub does (each
      * sc_pub_do_work reads the socket for NAKs: a system call) */
-    if (!o.rate && ++n % 256 == 0)
+    if (!o.rate && ++n % 256 == 0) {
         while (sc_pub_do_work(s_pub, now) > 0)
             now = now_ns();
+        sc_shmstat_do_work(s_shm, now);
+    }
 }
 
 static void
@@ -430,6 +441,7 @@ seqcast_flush(void)
 
     sc_pub_flush(s_pub, now);
     sc_pub_do_work(s_pub, now);
+    sc_shmstat_do_work(s_shm, now);
 }
 
 /* until `until`: run the engine when its deadline comes or a NAK arrives,
@@ -447,6 +459,7 @@ seqcast_serve(uint64_t until)
         if (now >= until)
             return;
         due = sc_pub_deadline(s_pub, now);
+        sc_shmstat_do_work(s_shm, now);
         if (due <= now) {
             sc_pub_do_work(s_pub, now);
             continue;
@@ -512,6 +525,7 @@ seqcast_close(void)
                  (unsigned long long)st.naks_sent, (unsigned long long)st.requests_sent,
                  (unsigned long long)st.request_msgs);
     }
+    sc_shmstat_destroy(s_shm);
     sc_pub_destroy(s_pub);
     sc_runner_destroy(s_run);
     sc_sub_destroy(s_sub);

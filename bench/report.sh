@@ -216,6 +216,16 @@ at 32 B and the same rate, run in the same reps; p50 and p99 are also given as a
 
 $(cat "$out/fh_latency-table.md" 2>/dev/null || echo "(section not run)")
 
+## Live counters: their cost on the hot path (\`bench/shm.sh\`)
+
+Issue 21's rules: publishing the counters in shared memory (\`stats.shm: on\`, a copy every
+100 ms from the agents' own stats) must leave throughput within noise, and so must a reader at
+1,000 reads a second (\`bench/statread\`: every file read as seqcast-stat reads it). Three
+variants of the throughput section's batched 32 B loopback row, interleaved, both ends with the
+same setting.
+
+$(cat "$out/shm-table.md" 2>/dev/null || echo "(section not run)")
+
 EOM
 cat <<EOM
 ## DPDK data path: publisher → subscriber throughput (\`bench/dpdk.sh\`)

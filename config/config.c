@@ -31,6 +31,7 @@ const char *const sc_cfg_profile_names[] = { "lan", "wan", NULL };
 #define DP(f) FIELD(struct sc_dpdk_cfg, f)
 #define SS(f) FIELD(struct sc_session_cfg, f)
 #define US(f) FIELD(struct sc_user_cfg, f)
+#define ST(f) FIELD(struct sc_stats_cfg, f)
 #define U16MAX 65535
 #define U32MAX UINT32_MAX
 
@@ -304,6 +305,21 @@ static const struct sc_cfg_key user_keys[] = {
     { "password", SC_VT_ALPHA, US(password), .doc = "Password (up to 10 characters)." },
 };
 
+static const struct sc_cfg_key stats_keys[] = {
+    { "shm", SC_VT_BOOL, ST(shm),
+      .doc = "Publish the program's counters and loss log in a shared-memory file "
+             "(`DIR/PROGRAM.PID.NAME.scstat`) that `seqcast-stat` reads while it runs. Copied "
+             "from the agents' stats every `shm_interval`: nothing on the hot path." },
+    { "shm_dir", SC_VT_STR, ST(shm_dir),
+      .doc = "Directory of the counters files. Empty: `$SEQCAST_STAT_DIR`, else "
+             "`/dev/shm/seqcast` (made mode 1777, as /tmp)." },
+    { "shm_interval", SC_VT_DURATION, ST(shm_interval_ns), .min = NS_MS, .max = 60 * NS_S,
+      .doc = "Between two publications of the counters (a reader sees values this old at most)." },
+    { "loss_log", SC_VT_UINT, ST(loss_log), .min = 1, .max = 65536,
+      .doc = "Entries in the file's loss log: the last losses, NAKs unanswered and sources up "
+             "and down (`seqcast-stat --loss`)." },
+};
+
 static const struct {
     const struct sc_cfg_key *keys;
     size_t n;
@@ -312,6 +328,7 @@ static const struct {
     [SC_SEC_DPDK] = { dpdk_keys, sizeof(dpdk_keys) / sizeof(dpdk_keys[0]) },
     [SC_SEC_SESSION] = { session_keys, sizeof(session_keys) / sizeof(session_keys[0]) },
     [SC_SEC_USER] = { user_keys, sizeof(user_keys) / sizeof(user_keys[0]) },
+    [SC_SEC_STATS] = { stats_keys, sizeof(stats_keys) / sizeof(stats_keys[0]) },
 };
 
 const struct sc_cfg_key *
@@ -1108,6 +1125,14 @@ dpdk_defaults(struct sc_dpdk_cfg *d)
     d->tx_desc = 1024;
 }
 
+static void
+stats_defaults(struct sc_stats_cfg *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->shm_interval_ns = 100 * NS_MS;
+    st->loss_log = 256;
+}
+
 void
 sc_cfg_session_defaults(struct sc_session_cfg *s)
 {
@@ -1135,6 +1160,7 @@ sc_config_init(struct sc_config *cfg)
     cfg->nchannels = 1;
     channel_lan(&cfg->channels[0]);
     dpdk_defaults(&cfg->dpdk);
+    stats_defaults(&cfg->stats);
 }
 
 /* --------------------------------------------------------------- validation */
@@ -1403,6 +1429,8 @@ sc_config_set(struct sc_config *cfg, const char *assignment, struct sc_err *err)
 
     if (!strncmp(key, "dpdk.", 5)) {
         rc = set_value(SC_SEC_DPDK, &cfg->dpdk, "dpdk.", key + 5, value, err);
+    } else if (!strncmp(key, "stats.", 6)) {
+        rc = set_value(SC_SEC_STATS, &cfg->stats, "stats.", key + 6, value, err);
     } else if (!strncmp(key, "channels.", 9) || !strncmp(key, "sessions.", 9)) {
         bool is_ch = key[0] == 'c';
         const char *dot = strchr(key + 9, '.');
@@ -1477,6 +1505,8 @@ sc_config_print(const struct sc_config *cfg, FILE *out)
         print_section(out, SC_SEC_CHANNEL, &cfg->channels[i], "", "  - ");
     fprintf(out, "dpdk:\n");
     print_section(out, SC_SEC_DPDK, &cfg->dpdk, "  ", "");
+    fprintf(out, "stats:\n");
+    print_section(out, SC_SEC_STATS, &cfg->stats, "  ", "");
     fprintf(out, "sessions:%s\n", cfg->nsessions ? "" : " []");
     for (uint32_t i = 0; i < cfg->nsessions; i++) {
         const struct sc_session_cfg *s = &cfg->sessions[i];
@@ -1498,11 +1528,13 @@ sc_config_print_reference(FILE *out)
     struct sc_dpdk_cfg d;
     struct sc_session_cfg s;
     struct sc_user_cfg u = { "", "" };
+    struct sc_stats_cfg st;
     char a[512], b[512];
 
     channel_lan(&lan);
     channel_wan(&wan);
     dpdk_defaults(&d);
+    stats_defaults(&st);
     sc_cfg_session_defaults(&s);
     fprintf(out, "#### `channels[]`\n\n| key | type | lan | wan | meaning |\n|---|---|---|---|---|\n");
     for (size_t i = 0; i < sections[SC_SEC_CHANNEL].n; i++) {
@@ -1529,5 +1561,11 @@ sc_config_print_reference(FILE *out)
         sc_cfg_format(&user_keys[i], &u, a, sizeof(a));
         fprintf(out, "| `%s` | %s | `%s` | %s |\n", user_keys[i].name, user_keys[i].type->ref,
                 a, user_keys[i].doc);
+    }
+    fprintf(out, "\n#### `stats`\n\n| key | type | default | meaning |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < sections[SC_SEC_STATS].n; i++) {
+        sc_cfg_format(&stats_keys[i], &st, a, sizeof(a));
+        fprintf(out, "| `%s` | %s | `%s` | %s |\n", stats_keys[i].name, stats_keys[i].type->ref,
+                a, stats_keys[i].doc);
     }
 }

@@ -16,6 +16,7 @@ enum sc_cfg_section {
     SC_SEC_DPDK,
     SC_SEC_SESSION,
     SC_SEC_USER,
+    SC_SEC_STATS,
     SC_SEC_COUNT
 };
 

@@ -8,7 +8,7 @@
  *
  * Order of application inside the file does not depend on key order:
  * `profiles` first, then the top-level `profile`, then channels (each starting
- * from its profile), dpdk and sessions.
+ * from its profile), dpdk, sessions and stats.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -390,7 +390,7 @@ walk_sessions(struct walk *w, yaml_node_t *seq)
 }
 
 static const char *const top_keys[] = { "version", "profile", "profiles", "channels", "dpdk",
-                                        "sessions", NULL };
+                                        "sessions", "stats", NULL };
 
 static int
 walk_top(struct walk *w, yaml_node_t *root)
@@ -418,7 +418,7 @@ walk_top(struct walk *w, yaml_node_t *root)
                 return fail(w, k, "%s: unknown key: channel settings go inside a channel "
                                   "(channels: - name: ...) or a profile", scalar(k));
             return fail(w, k, "%s: unknown key%s%s%s (expected version, profile, profiles, "
-                              "channels, dpdk, sessions)",
+                              "channels, dpdk, sessions, stats)",
                         scalar(k), s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
         }
     }
@@ -449,6 +449,9 @@ walk_top(struct walk *w, yaml_node_t *root)
         (v && (rc = walk_keys(w, SC_SEC_DPDK, v, &w->cfg->dpdk, "dpdk", "", NULL)) < 0))
         return rc;
     if ((rc = lookup(w, root, "sessions", "", &v)) < 0 || (v && (rc = walk_sessions(w, v)) < 0))
+        return rc;
+    if ((rc = lookup(w, root, "stats", "", &v)) < 0 ||
+        (v && (rc = walk_keys(w, SC_SEC_STATS, v, &w->cfg->stats, "stats", "", NULL)) < 0))
         return rc;
     return 0;
 }

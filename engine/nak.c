@@ -105,11 +105,12 @@ compact(struct sc_nak *n, struct sc_rxw *w)
 }
 
 static void
-missing(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t due_ns)
+missing(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t now_ns, uint64_t due_ns)
 {
     struct sc_rxw_slot *s = sc_rxw_slot(w, seq);
 
     s->state = SC_RXW_MISSING;
+    s->missing_us = (uint32_t)(now_ns / 1000);
     s->nak_state = SC_NAK_BACKOFF;
     s->ncf_retries = s->data_retries = 0;
     s->nakked = false;
@@ -126,7 +127,7 @@ missing(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t due_ns)
 void
 sc_nak_missing(struct sc_nak *n, struct sc_rxw *w, uint64_t seq, uint64_t now_ns)
 {
-    missing(n, w, seq, now_ns + backoff(n));
+    missing(n, w, seq, now_ns, now_ns + backoff(n));
 }
 
 void
@@ -136,7 +137,7 @@ sc_nak_missing_run(struct sc_nak *n, struct sc_rxw *w, uint64_t first, uint64_t 
     uint64_t due = now_ns + backoff(n);
 
     for (uint64_t q = first; q < end; q++)
-        missing(n, w, q, due);
+        missing(n, w, q, now_ns, due);
 }
 
 bool

@@ -43,6 +43,8 @@ struct sc_rxw_slot {
     uint16_t tsdu_len;
     bool rq_first;       /* MoldUDP64: the first message of a request since it went missing */
     uint8_t rq_tries;    /* MoldUDP64: data_retries when that request went out */
+    uint32_t missing_us; /* MISSING: when it was found missing (now_ns / 1000, mod 2^32),
+                            for repair_wait; it fits the padding */
     uint64_t nak_due_ns; /* MISSING: when its current state times out */
     uint8_t *buf;        /* HAVE: pool buffer */
     uint64_t frag_first; /* HAVE: sequence of its APDU's first packet */

@@ -379,6 +379,18 @@ arm_nak_timer(struct source *src, uint64_t due)
         sc_tw_arm(&src->sub->tw, &src->nak_timer, due);
 }
 
+/* A missing packet (message) arrived: how long it was missing, for the mean
+ * and the longest repair latency (repair_wait, repair_wait_max: microseconds). */
+static void
+repair_wait(struct sc_sub *s, const struct sc_rxw_slot *sl, uint64_t now_ns)
+{
+    uint32_t us = (uint32_t)(now_ns / 1000) - sl->missing_us;
+
+    s->st.repair_wait += us;
+    if (us > s->st.repair_wait_max)
+        s->st.repair_wait_max = us;
+}
+
 static void
 mark_missing(struct source *src, uint64_t first, uint64_t end, uint64_t now_ns)
 {
@@ -863,6 +875,7 @@ on_data(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, uint8_
         w->end = seq + 1;
     } else {
         s->st.repaired++;
+        repair_wait(s, sl, now_ns);
     }
     sl->state = SC_RXW_HAVE;
     sl->buf = buf;
@@ -1306,8 +1319,8 @@ mold_answer(struct sc_sub *s, struct source *src, uint32_t from, uint64_t seq, u
         if (wait > 60 * UINT64_C(1000000000))
             wait = 60 * UINT64_C(1000000000);
         src->nak.rdata_least_ns = wait;
-        if (wait / 1000 > s->st.answer_wait_peak_us && wait > s->ch.nak.rdata_ns)
-            s->st.answer_wait_peak_us = wait / 1000;
+        if (wait / 1000 > s->st.answer_wait_peak && wait > s->ch.nak.rdata_ns)
+            s->st.answer_wait_peak = wait / 1000;
     }
     s->st.not_in_window_answers += v.not_held;
     s->st.lost_packets += v.gone;
@@ -1510,6 +1523,7 @@ mold_data(struct sc_sub *s, struct source *src, struct sc_mold_iter *it,
             continue;
         } else {
             s->st.repaired++;
+            repair_wait(s, sl, now_ns);
             s->st.request_suppressed += sl->nak_state == SC_NAK_BACKOFF;
         }
         sl->state = SC_RXW_HAVE;

@@ -17,9 +17,11 @@ set -euo pipefail
 # build + tests (DESIGN.md s.1): the compiler, the libraries, OpenPGM for the
 # interop tests, tshark/tcpdump for the capture checks, iproute2/nftables for
 # the network-namespace tests; libclang-rt-dev holds libFuzzer and the
-# sanitizer runtimes, which clang only recommends (make fuzz links them)
+# sanitizer runtimes, which clang only recommends (make fuzz links them);
+# prometheus scrapes seqcast-stat --prometheus and tmux is the real terminal of
+# its live view (tests/integration/stat.sh)
 TEST_PKGS=(build-essential pkg-config clang libclang-rt-dev libdpdk-dev libpcap-dev libyaml-dev libcriterion-dev
-           libpgm-dev tshark tcpdump iproute2 nftables)
+           libpgm-dev tshark tcpdump iproute2 nftables prometheus tmux)
 # make bench adds ZeroMQ (its epgm column) and gnuplot (the plot)
 BENCH_PKGS=(libzmq3-dev gnuplot-nox)
 # tools of packages above that a machine may lack until that group is installed

@@ -213,6 +213,15 @@ struct sc_session_cfg {
     uint32_t lockout_addresses;     /* server: addresses whose failures are tracked */
 };
 
+/* Live counters (<seqcast/shmstat.h>): a program that honours them publishes
+ * its counters and loss log in a shared-memory file that seqcast-stat reads. */
+struct sc_stats_cfg {
+    bool shm;                      /* publish them */
+    char shm_dir[SC_CFG_PATH_MAX]; /* "" = $SEQCAST_STAT_DIR, else /dev/shm/seqcast */
+    uint64_t shm_interval_ns;      /* between two publications */
+    uint32_t loss_log;             /* loss-log entries */
+};
+
 struct sc_config {
     char origin[SC_CFG_PATH_MAX]; /* the file it was loaded from, or "<defaults>" */
     uint32_t nchannels;
@@ -220,6 +229,7 @@ struct sc_config {
     struct sc_dpdk_cfg dpdk;
     uint32_t nsessions;
     struct sc_session_cfg sessions[SC_CFG_MAX_SESSIONS];
+    struct sc_stats_cfg stats;
 };
 
 /* Built-in defaults: one channel "default" (lan profile, group 239.192.0.1,

@@ -172,7 +172,7 @@
     X(request_suppressed, C, "messages", Z,                                                \
       "requests not sent: the messages arrived during the back-off (A/B copy, reordering, " \
       "a multicast answer to another listener)")                                           \
-    X(answer_wait_peak_us, G, "us", Z,                                                     \
+    X(answer_wait_peak, G, "microseconds", Z,                                           \
       "the longest wait for an answer a slow re-request server made the subscriber use "    \
       "(above nak.rdata: its answers took that long; 0: none was slower)")                 \
     X(not_in_window_answers, C, "packets", Z,                                              \
@@ -205,7 +205,11 @@
     X(recovery_dropped, C, "messages", Z,                                                  \
       "live messages not kept while a rewind ran (the rewind delivers them, or had)")      \
     X(lost_not_in_archive, C, "messages", Z, "reported lost: not_in_archive")             \
-    X(rewind_failovers, C, "events", Z, "rewinds moved to the next archive")
+    X(rewind_failovers, C, "events", Z, "rewinds moved to the next archive")             \
+    X(repair_wait, C, "microseconds", N,                                                   \
+      "time from finding each repaired packet missing to its arrival, summed (/ repaired: " \
+      "the mean repair latency)")                                                          \
+    X(repair_wait_max, G, "microseconds", N, "the longest of those times")
 
 /* ----------------------------------------------------------- order server */
 

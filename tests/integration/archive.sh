@@ -118,7 +118,7 @@ sleep 1 # the archive must hear message 1, or the late subscriber cannot be made
 # over (s3): all it hears live is the End of Session, and all 20,000 come from
 # the archive. Both with the default timers (nak.rdata 4 ms): the archive's
 # answers take longer than that once requests queue up, and the subscriber's
-# wait follows them (answer_wait_peak_us) instead of giving up on, or reading
+# wait follows them (answer_wait_peak) instead of giving up on, or reading
 # as not held, what the archive holds. The control asks the publisher, during
 # the data.
 "$B/seqcast-pub" "${LIVE[@]}" --set window.packets=16 --set mold.eos_time=10s --count 20000 \
@@ -146,10 +146,10 @@ whole() { # $1: exit status, $2: the subscriber's JSON
         [ "$(field "$2" verify_errors)" = 0 ]
 }
 whole $src "$tmp/s3.json" && [ "$(field "$tmp/a3.json" mold_resp_msgs)" -gt 1000 ]; r=$?
-check "a late subscriber re-requesting from the archive after the data: $(field "$tmp/s3.json" received) of 20000 verified, none lost (answer wait up to $(field "$tmp/s3.json" answer_wait_peak_us) us); the archive (holding from message $(field "$tmp/a3.json" first_seq)) answered $(field "$tmp/a3.json" mold_req_answered) requests with $(field "$tmp/a3.json" mold_resp_msgs) messages (exit $src)" $r
+check "a late subscriber re-requesting from the archive after the data: $(field "$tmp/s3.json" received) of 20000 verified, none lost (answer wait up to $(field "$tmp/s3.json" answer_wait_peak) us); the archive (holding from message $(field "$tmp/a3.json" first_seq)) answered $(field "$tmp/a3.json" mold_req_answered) requests with $(field "$tmp/a3.json" mold_resp_msgs) messages (exit $src)" $r
 [ $r -eq 0 ] || tail -n 3 "$tmp/s3.err" "$tmp/a3.err" | sed 's/^/# /'
 whole $src4 "$tmp/s4.json"; r=$?
-check "a late subscriber re-requesting from the archive while the data flows: $(field "$tmp/s4.json" received) of 20000 verified, none lost (answer wait up to $(field "$tmp/s4.json" answer_wait_peak_us) us, exit $src4)" $r
+check "a late subscriber re-requesting from the archive while the data flows: $(field "$tmp/s4.json" received) of 20000 verified, none lost (answer wait up to $(field "$tmp/s4.json" answer_wait_peak) us, exit $src4)" $r
 [ $r -eq 0 ] || tail -n 3 "$tmp/s4.err" | sed 's/^/# /'
 [ "$(field "$tmp/c3.json" lost_messages)" -gt 1000 ] && grep -q 'not_in_window' "$tmp/c3.err"; r=$?
 check "the control, asking the publisher (window 16 packets): $(field "$tmp/c3.json" lost_messages) messages lost, not_in_window" $r

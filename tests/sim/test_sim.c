@@ -952,3 +952,32 @@ Test(sim, repairs_are_served_after_the_fin, .timeout = 60)
     cr_assert(so->down && so->down_reason == SC_DOWN_FIN);
     sim_fini(&sim);
 }
+
+/* The repair latency (repair_wait, repair_wait_max): every repaired
+ * packet adds how long it was missing, on the simulation's clock -- at least
+ * a NAK's round trip, which here is never 0 -- and the longest is kept. */
+Test(sim, repair_latency_is_counted, .timeout = 60)
+{
+    struct sc_loss_params lp = { .seed = 5, .drop_ppm = 50000 };
+    struct sc_channel_cfg ch;
+    struct sc_sub_stats st;
+    double mean;
+
+    sim_channel(&ch);
+    sim_init(&sim, &ch, 1, &lp, NULL);
+    sim_publish(&sim, 100000, 64);
+    cr_assert(sim_drain(&sim, 100000, S(15)));
+    assert_all_delivered(&sim, 100000, "repair latency");
+    sc_sub_get_stats(sim.subs[0].sub, &st);
+    cr_assert_gt(st.repaired, 100, "5 %% loss must have needed repairs (%llu)",
+                 (unsigned long long)st.repaired);
+    mean = (double)st.repair_wait / (double)st.repaired;
+    printf("# %llu repaired, mean repair latency %.1f us, longest %llu us (step %llu ns)\n",
+           (unsigned long long)st.repaired, mean, (unsigned long long)st.repair_wait_max,
+           (unsigned long long)sim.step_ns);
+    cr_assert_gt(mean, 0, "no repair latency counted");
+    cr_assert_geq((double)st.repair_wait_max, mean);
+    cr_assert_lt(st.repair_wait_max, 5000000, "a repair slower than 5 s: %llu us",
+                 (unsigned long long)st.repair_wait_max);
+    sim_fini(&sim);
+}

@@ -576,3 +576,25 @@ Test(config, sizes_and_durations_parse_as_the_keys_take_them)
     cr_assert_eq(sc_config_parse_duration("50", &v), -EINVAL, "a bare number is no duration");
     cr_assert_eq(sc_config_parse_duration("5x", &v), -EINVAL);
 }
+
+/* stats: the live-counter keys, from YAML and --set, with their defaults */
+Test(config, stats_section)
+{
+    struct sc_err err;
+
+    sc_config_init(&cfg);
+    cr_assert_not(cfg.stats.shm);
+    cr_assert_eq(cfg.stats.shm_interval_ns, 100000000);
+    cr_assert_eq(cfg.stats.loss_log, 256);
+    cr_assert_eq(load("stats: { shm: on, shm_dir: /tmp/x, shm_interval: 250ms, loss_log: 32 }\n",
+                      &err), 0, "%s", err.msg);
+    cr_assert(cfg.stats.shm);
+    cr_assert_str_eq(cfg.stats.shm_dir, "/tmp/x");
+    cr_assert_eq(cfg.stats.shm_interval_ns, 250000000);
+    cr_assert_eq(cfg.stats.loss_log, 32);
+    cr_assert_eq(sc_config_set(&cfg, "stats.shm=off", &err), 0, "%s", err.msg);
+    cr_assert_not(cfg.stats.shm);
+    cr_assert_lt(sc_config_set(&cfg, "stats.loss_log=0", &err), 0);
+    cr_assert_lt(load("stats: { shmm: on }\n", &err), 0);
+    cr_assert(strstr(err.msg, "shm") != NULL, "%s", err.msg);
+}

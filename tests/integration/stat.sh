@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# Live counters end to end: programs run with stats.shm publish their counters
+# in files that seqcast-stat reads while they run.
+#   - a subscriber killed with SIGKILL leaves its file: seqcast-stat finds it
+#     stale and removes it; a foreign and a truncated file are refused with a
+#     reason (exit 1), never followed;
+#   - a publisher and a subscriber in two network namespaces, nftables dropping
+#     5 % of what the publisher sends: seqcast-stat --once --json sees both,
+#     their counters move between two reads, NAKs among them; --loss shows the
+#     subscriber's log; the live view in a real terminal (tmux) shows both with
+#     their rates, and q quits it;
+#   - seqcast-stat --prometheus: promtool accepts the exposition, and a real
+#     Prometheus server scraping it answers a query with the publisher's NAKs;
+#   - the files go when the programs end;
+#   - the alert rules of docs/OPERATIONS.md pass promtool check rules.
+# Speaks TAP; without root or namespaces the network checks are skipped, as are
+# the tmux and Prometheus ones without those programs.
+set -u
+. "$(dirname "$0")/../support/tap.sh" "stat test" 10
+
+D=$tmp/shm
+mkdir -p "$D"
+SHM=(--set stats.shm=on --set "stats.shm_dir=$D" --set stats.shm_interval=50ms)
+S=("$B/seqcast-stat" --dir "$D")
+
+wait_file() { # PATTERN: wait up to 5 s for a file
+    local i
+    for i in $(seq 50); do
+        compgen -G "$D/$1" >/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# HTTP GET over bash's /dev/tcp: HOST PORT PATH -> the body on stdout
+http_get() {
+    exec 3<>"/dev/tcp/$1/$2" || return 1
+    printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$3" "$1" >&3
+    timeout 5 cat <&3 | sed '1,/^\r$/d'
+    exec 3<&-
+}
+
+# 1. a killed process's file is stale and removed
+"$B/seqcast-sub" "${SHM[@]}" --group 239.198.18.81:32310 --timeout 30 -q >/dev/null 2>&1 &
+victim=$!
+wait_file "seqcast-sub.$victim.*"; r=$?
+kill -9 $victim
+wait $victim 2>/dev/null
+[ $r -eq 0 ] && compgen -G "$D/seqcast-sub.$victim.*" >/dev/null \
+    && "${S[@]}" --once --json >"$tmp/stale.json" && grep -q '"stale_removed": 1' "$tmp/stale.json" \
+    && ! compgen -G "$D/seqcast-sub.$victim.*" >/dev/null; r=$?
+check "the file of a subscriber killed with SIGKILL is found stale and removed by seqcast-stat" $r
+
+# 2. hostile files: refused with a reason, no crash
+head -c 3000 /dev/urandom >"$D/evil.1.x.scstat"
+"$B/seqcast-sub" "${SHM[@]}" --group 239.198.18.81:32310 --timeout 30 -q >/dev/null 2>&1 &
+live=$!
+wait_file "seqcast-sub.$live.*"
+f=$(compgen -G "$D/seqcast-sub.$live.*")
+head -c 700 "$f" >"$D/seqcast-sub.$live.cut.scstat"
+"${S[@]}" --once >"$tmp/hostile.out" 2>"$tmp/hostile.err"; rc=$?
+sed 's/^/#   /' "$tmp/hostile.err"
+[ $rc -eq 1 ] && grep -q 'evil.1.x.scstat: not a seqcast counters file' "$tmp/hostile.err" \
+    && grep -q 'cut.scstat: header out of bounds' "$tmp/hostile.err" \
+    && grep -q "seqcast-sub *$live " "$tmp/hostile.out"; r=$?
+check "a foreign and a truncated file are refused with a reason (exit $rc), the live one still listed" $r
+kill $live
+wait $live 2>/dev/null
+rm -f "$D/evil.1.x.scstat" "$D/seqcast-sub.$live.cut.scstat"
+
+# 3. the alert rules the operations guide gives
+if command -v promtool >/dev/null; then
+    sed -n '/^<!-- alert-rules -->$/,/^<!-- \/alert-rules -->$/p' "$ROOT/docs/OPERATIONS.md" \
+        | grep -v '^<!--' | grep -v '^```' >"$tmp/rules.yml"
+    promtool check rules "$tmp/rules.yml" >"$tmp/rules.out" 2>&1; r=$?
+    sed 's/^/#   /' "$tmp/rules.out"
+    [ $r -eq 0 ] && grep -q 'SUCCESS: [1-9][0-9]* rules found' "$tmp/rules.out"; r=$?
+    check "the alert rules in docs/OPERATIONS.md pass promtool check rules" $r
+else
+    skip "the alert rules in docs/OPERATIONS.md" "needs promtool (Debian package prometheus)"
+fi
+
+# 4-10: pub and sub across namespaces, with loss
+netns_pair "sst$$" 198.18.24
+N=400000
+CH=(--group 239.198.18.82:32320 --set nak_port=32321)
+$NSB "$B/seqcast-sub" "${CH[@]}" "${SHM[@]}" --interface 198.18.24.2 --count $N --timeout 60 -q \
+    >"$tmp/sub.json" 2>"$tmp/sub.err" &
+sub=$!
+sleep 0.5
+$NSA nft add table netdev loss
+$NSA nft add chain netdev loss eg "{ type filter hook egress device eth0 priority 0; }"
+$NSA nft add rule netdev loss eg meta protocol ip numgen random mod 100 '<' 5 counter drop
+$NSA "$B/seqcast-pub" "${CH[@]}" "${SHM[@]}" --interface 198.18.24.1 --count $N --size 32 \
+    --rate 20000 --linger 3 >"$tmp/pub.json" 2>"$tmp/pub.err" &
+pub=$!
+wait_file "seqcast-pub.*"
+sleep 1.5
+# the namespaces' pids are ours: ip netns exec execs the program
+"${S[@]}" --once --json >"$tmp/one.json"
+sleep 1
+"${S[@]}" --once --json >"$tmp/two.json"
+"${S[@]}" --once --json --pid $pub >"$tmp/pub1.json"
+"${S[@]}" --once --json --pid $sub >"$tmp/sub1.json"
+grep -q "\"program\": \"seqcast-pub\", \"pid\": $pub," "$tmp/one.json" \
+    && grep -q "\"program\": \"seqcast-sub\", \"pid\": $sub," "$tmp/one.json" \
+    && grep -q '"labels": {"channel": "default", "group": "239.198.18.82:32320"' "$tmp/one.json"; r=$?
+check "seqcast-stat --once --json lists the publisher ($pub) and the subscriber ($sub) with their labels" $r
+
+sent1=$(field_first "$tmp/one.json" msgs_sent); sent2=$(field_first "$tmp/two.json" msgs_sent)
+got1=$(field_first "$tmp/one.json" msgs_delivered); got2=$(field_first "$tmp/two.json" msgs_delivered)
+naks=$(field_first "$tmp/sub1.json" naks_sent); nakr=$(field_first "$tmp/pub1.json" naks_received)
+echo "# msgs_sent $sent1 -> $sent2, msgs_delivered $got1 -> $got2, naks_sent $naks, naks_received $nakr"
+[ "${sent2:-0}" -gt "${sent1:-0}" ] && [ "${got2:-0}" -gt "${got1:-0}" ] && [ "${naks:-0}" -gt 0 ] \
+    && [ "${nakr:-0}" -gt 0 ]; r=$?
+check "the counters move between two reads a second apart, NAKs among them (5 % dropped)" $r
+
+"${S[@]}" --loss >"$tmp/loss.txt"
+"${S[@]}" --loss --json --pid $sub >"$tmp/loss.json"
+sed 's/^/#   /' "$tmp/loss.txt" | head -4
+grep -q "seqcast-sub *$sub *source_up *from_start" "$tmp/loss.txt" \
+    && grep -q '"event": "source_up", "reason": "from_start", "source": "[0-9a-f]*\.[0-9]*"' "$tmp/loss.json"; r=$?
+check "seqcast-stat --loss shows the subscriber's log: the source up, from its start" $r
+
+# the live view in a real terminal
+if command -v tmux >/dev/null; then
+    TM=(tmux -L "sst$$")
+    on_exit "${TM[*]} kill-server 2>/dev/null"
+    "${TM[@]}" new-session -d -s stat -x 200 -y 20 "$B/seqcast-stat --dir $D --interval 0.5"
+    sleep 2
+    "${TM[@]}" capture-pane -p -t stat >"$tmp/pane.txt"
+    sed 's/^/#   /' "$tmp/pane.txt" | grep -v '^#   $' | head -5
+    # the subscriber's line: MSG/S (5th column) is a rate above 0
+    rate=$(awk -v p="$sub" '$1 == "seqcast-sub" && $2 == p { print $5 }' "$tmp/pane.txt")
+    grep -q 'MSG/S *PKT/S *NAK/S *NCF/S *RPR/S' "$tmp/pane.txt" \
+        && grep -q "^seqcast-pub *$pub " "$tmp/pane.txt" && [ -n "$rate" ] && [ "$rate" != 0 ] \
+        && [ "$rate" != - ]; r=$?
+    "${TM[@]}" send-keys -t stat q
+    for i in $(seq 20); do "${TM[@]}" has-session -t stat 2>/dev/null || break; sleep 0.1; done
+    ! "${TM[@]}" has-session -t stat 2>/dev/null; q=$?
+    check "the live view in tmux shows the publisher and the subscriber at $rate msg/s, and q quits it ($q)" $((r | q))
+else
+    skip "the live view in tmux" "needs tmux"
+fi
+
+# Prometheus
+PP=$((20000 + $$ % 20000))
+"${S[@]}" --prometheus 127.0.0.1:$PP 2>"$tmp/prom-stat.err" &
+exporter=$!
+sleep 0.5
+http_get 127.0.0.1 $PP /metrics >"$tmp/metrics.txt"
+grep -E '^seqcast_(pub_naks_received|sub_naks_sent)_total' "$tmp/metrics.txt" | sed 's/^/#   /'
+# promtool: exit 1 is a format error; 3 is its lint, of which only one kind is
+# accepted -- names with "_b_" (line_b: the B line, not bytes)
+if command -v promtool >/dev/null; then
+    promtool check metrics <"$tmp/metrics.txt" >"$tmp/promtool.out" 2>&1; pr=$?
+    sed 's/^/#   promtool: /' "$tmp/promtool.out" | head -5
+    [ $pr -eq 3 ] && ! grep -v '_line_b_[a-z]*_total metric names should not contain abbreviated units' \
+        "$tmp/promtool.out" | grep -q . && pr=0
+else
+    pr=0
+fi
+[ $pr -eq 0 ] && grep -q '^# TYPE seqcast_sub_naks_sent_total counter$' "$tmp/metrics.txt" \
+    && grep -q '^# TYPE seqcast_pub_window_lead gauge$' "$tmp/metrics.txt" \
+    && grep -q "^seqcast_sub_naks_sent_total{program=\"seqcast-sub\",pid=\"$sub\",name=\"default\",channel=\"default\",group=\"239.198.18.82:32320\"" "$tmp/metrics.txt" \
+    && [ "$(grep -c '^# TYPE seqcast_pub_msgs_sent_total ' "$tmp/metrics.txt")" = 1 ]; r=$?
+check "--prometheus serves every counter with HELP, TYPE and labels (promtool check metrics: $pr)" $r
+
+if command -v prometheus >/dev/null; then
+    QP=$((PP + 1))
+    cat >"$tmp/prom.yml" <<EOF
+global: { scrape_interval: 1s, evaluation_interval: 1s }
+scrape_configs:
+  - job_name: seqcast
+    static_configs: [ { targets: ['127.0.0.1:$PP'] } ]
+EOF
+    prometheus --config.file="$tmp/prom.yml" --storage.tsdb.path="$tmp/tsdb" \
+        --web.listen-address=127.0.0.1:$QP >"$tmp/prometheus.log" 2>&1 &
+    prom=$!
+    val=
+    for i in $(seq 40); do
+        sleep 0.5
+        ans=$(http_get 127.0.0.1 $QP "/api/v1/query?query=seqcast_pub_naks_received_total" 2>/dev/null)
+        val=$(echo "$ans" | grep -o '"value":\[[0-9.]*,"[0-9]*"' | sed 's/.*,"//; s/"//')
+        [ -n "$val" ] && [ "$val" -gt 0 ] && break
+    done
+    echo "# Prometheus answered: ${ans:-nothing}" | cut -c1-300
+    live=$("${S[@]}" --once --json --pid $pub | grep -o '"naks_received": [0-9]*' | awk '{print $2}')
+    [ -n "$val" ] && [ "$val" -gt 0 ] && [ "${live:-0}" -ge "$val" ]; r=$?
+    check "a real Prometheus scraping it answers seqcast_pub_naks_received_total = $val (live now: $live)" $r
+    [ $r -eq 0 ] || tail -5 "$tmp/prometheus.log" | sed 's/^/#   /'
+    kill $prom
+    wait $prom 2>/dev/null
+else
+    skip "a real Prometheus scrapes the endpoint" "needs prometheus (Debian package prometheus)"
+fi
+
+kill $exporter
+wait $exporter
+wait $sub; rc=$?
+wait $pub
+$NSA nft delete table netdev loss
+echo "# subscriber: exit $rc, $(field "$tmp/sub.json" received) received, $(field "$tmp/sub.json" naks_sent) NAKs"
+! compgen -G "$D/seqcast-pub.$pub.*" >/dev/null && ! compgen -G "$D/seqcast-sub.$sub.*" >/dev/null; r=$?
+check "the files go when the programs end (subscriber exit $rc)" $r
+exit 0
