@@ -71,6 +71,8 @@ enum sc_cli_opt {
     SC_OPT_DUMP,
     SC_OPT_LIST,
     SC_OPT_SERVE,
+    SC_OPT_REPUBLISH, /* seqcast-sub */
+    SC_OPT_WAIT_READERS, /* seqcast-pub */
 };
 
 /* getopt_long entries for the channel options and their help text, to be

@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <seqcast/agent.h>
 #include <seqcast/pcap.h>
+#include <seqcast/pub.h>
 #include <seqcast/sub.h>
 
 #include "apps/cli.h"
@@ -30,6 +32,7 @@ struct opts {
     struct sc_record_params rec;    /* --record */
     const char *output;             /* --output */
     const char *pcap, *pcap_filter; /* --pcap: a capture instead of the network */
+    const char *republish;          /* --republish ipc:NAME */
     double loss_pct, timeout;       /* --loss, --timeout */
     uint64_t count;                 /* --count */
     bool verify, quiet;
@@ -53,6 +56,8 @@ struct app {
     bool nak_port_auto;  /* nak_port: auto */
     bool mold;           /* protocol: moldudp64 (re-requests, not NAKs) */
     bool pcap;           /* --pcap: NAKs go nowhere, by design */
+    struct sc_pub *rp;   /* --republish: every message delivered, written to a local log */
+    uint64_t rp_errors;  /* messages it refused (other than for a moment: -EAGAIN) */
 };
 
 /* One line when a source does not answer our NAKs, with the likely fix. */
@@ -131,6 +136,15 @@ on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, si
         fwrite(h, 1, 2, a->out);
         fwrite(msg, 1, len, a->out);
     }
+    if (a->rp) { /* the local log: under ipc.backpressure block, wait for its readers */
+        int rc;
+        while ((rc = sc_pub_send(a->rp, msg, len, sc_clock_now())) == -EAGAIN && !sc_cli_stop) {
+            sc_pub_do_work(a->rp, sc_clock_now());
+            nanosleep(&(struct timespec){ 0, 20000 }, NULL);
+        }
+        if (rc < 0 && rc != -EAGAIN)
+            a->rp_errors++;
+    }
     if (a->verify) {
         uint64_t n = seq;
         if (a->raw) { /* raw framing: the generated number travels in the message */
@@ -172,6 +186,8 @@ on_event(void *ctx, const struct sc_sub_event *ev)
                     ev->down.reason == SC_DOWN_FIN       ? "end of session"
                     : ev->down.reason == SC_DOWN_EVICTED ? "evicted: it never sent data and "
                                                            "the source table was full"
+                    : ev->down.reason == SC_DOWN_BAD_LOG ? "its log fails its checks: no "
+                                                           "longer read"
                                                          : "timeout");
         break;
     case SC_EV_NAK_UNANSWERED:
@@ -224,6 +240,8 @@ watch_work(void *self, uint64_t now)
         w->delivered_seen = a->delivered;
         w->t_last = sc_clock_now();
     }
+    if (a->rp)
+        sc_pub_do_work(a->rp, now); /* heartbeat, readers woken */
     if (w->o->cli.stats_every > 0 && now >= w->next_stats) {
         struct sc_sub_stats st;
         sc_sub_get_stats(w->sub, &st);
@@ -248,6 +266,8 @@ watch_deadline(const void *self, uint64_t now)
         d = w->next_stats;
     if (w->quiet.end && w->quiet.end < d)
         d = w->quiet.end;
+    if (w->a->rp && sc_pub_deadline(w->a->rp, now) < d)
+        d = sc_pub_deadline(w->a->rp, now);
     return d;
 }
 
@@ -275,6 +295,10 @@ usage(FILE *out)
             "  -n, --count N           stop after N messages\n"
             "  -t, --timeout SECONDS   give up after SECONDS (default: none)\n"
             "  -q, --quiet             no source up/down lines on stderr\n"
+            "      --republish ipc:NAME  write every message delivered to the same-host IPC\n"
+            "                          channel NAME (this channel's ipc.* keys, new sequence\n"
+            "                          numbers from 1): a network feed fanned out to local\n"
+            "                          readers (seqcast-sub --set transport=ipc --channel ...)\n"
             "      --loss PERCENT      drop this share of received packets on purpose (testing,\n"
             "                          demos: the repairs that follow are real)\n"
             "      --pcap FILE         read the channel's packets from a capture instead of the\n"
@@ -305,6 +329,8 @@ parse(int argc, char **argv, struct opts *o)
                                            { "quiet", no_argument, NULL, 'q' },
                                            { "loss", required_argument, NULL, SC_OPT_LOSS },
                                            { "pcap", required_argument, NULL, SC_OPT_PCAP },
+                                           { "republish", required_argument, NULL,
+                                             SC_OPT_REPUBLISH },
                                            { "pcap-filter", required_argument, NULL,
                                              SC_OPT_PCAP_FILTER },
                                            SC_RECORD_OPTS,
@@ -323,6 +349,7 @@ parse(int argc, char **argv, struct opts *o)
         }
         switch (c) {
         case SC_OPT_PCAP: o->pcap = optarg; break;
+        case SC_OPT_REPUBLISH: o->republish = optarg; break;
         case SC_OPT_PCAP_FILTER: o->pcap_filter = optarg; break;
         case SC_OPT_LOSS: o->loss_pct = strtod(optarg, &e); break;
         case 'o': o->output = optarg; break;
@@ -348,6 +375,10 @@ parse(int argc, char **argv, struct opts *o)
                 o->loss_pct);
         return 2;
     }
+    if (o->republish && (strncmp(o->republish, "ipc:", 4) || !o->republish[4])) {
+        fprintf(stderr, "seqcast-sub: --republish %s: expected ipc:NAME\n", o->republish);
+        return 2;
+    }
     if (o->pcap_filter && !o->pcap) {
         fprintf(stderr, "seqcast-sub: --pcap-filter needs --pcap FILE\n");
         return 2;
@@ -371,6 +402,15 @@ create(struct sc_sub **sub, const struct sc_config *cfg, const struct sc_channel
     struct sc_xport *x;
     int rc;
 
+    if (ch->transport == SC_TRANSPORT_IPC) { /* a local log: no packets to wrap */
+        if (o->pcap || o->loss_pct > 0 || o->rec.path) {
+            snprintf(err->msg, sizeof(err->msg), "--pcap, --loss and --record take a network "
+                                                 "channel, not transport: ipc");
+            return -EINVAL;
+        }
+        *base = NULL;
+        return sc_sub_create(sub, cfg, ch->name, cb, err);
+    }
     sc_xport_params_from(&xp, ch, SC_XPORT_SUB);
     rc = o->pcap ? sc_xport_pcap_open(&x, o->pcap, o->pcap_filter, &xp, err)
                  : sc_xport_open(&x, cfg, ch, SC_XPORT_SUB, err);
@@ -412,6 +452,18 @@ run(struct opts *o, struct app *a, struct watch *w, struct sc_sub_stats *st)
         }
         setvbuf(a->out, NULL, _IOFBF, 1 << 20);
     }
+    if (o->republish) {
+        static struct sc_config rcfg;
+        struct sc_channel_cfg *rch;
+        rcfg = cfg;
+        rch = sc_config_channel(&rcfg, w->ch->name);
+        snprintf(rch->name, sizeof(rch->name), "%s", o->republish + 4);
+        rch->transport = SC_TRANSPORT_IPC;
+        if (sc_pub_create(&a->rp, &rcfg, rch->name, &err) < 0) {
+            fprintf(stderr, "seqcast-sub: --republish %s: %s\n", o->republish, err.msg);
+            return 1;
+        }
+    }
     if (create(&w->sub, &cfg, w->ch, &cb, o, &w->base, &err) < 0 ||
         sc_runner_create(&run, o->cli.spin ? SC_IDLE_SPIN : SC_IDLE_SLEEP, &err) < 0) {
         fprintf(stderr, "seqcast-sub: %s\n", err.msg);
@@ -432,6 +484,11 @@ run(struct opts *o, struct app *a, struct watch *w, struct sc_sub_stats *st)
     sc_runner_add(run, (struct sc_agent){ &watch_ops, w });
     sc_runner_run(run, stop_now, w, NULL, MAX_SLEEP_NS);
     sc_sub_get_stats(w->sub, st);
+    if (a->rp) { /* its readers see the end at once */
+        sc_pub_close(a->rp, sc_clock_now());
+        sc_pub_destroy(a->rp);
+        a->rp = NULL;
+    }
     if (a->out)
         fflush(a->out);
     w->t_last = w->t_last ? w->t_last : sc_runner_now(run);
@@ -480,6 +537,11 @@ report(const struct opts *o, const struct app *a, const struct watch *w,
         fprintf(stderr, "seqcast-sub: %s: no packet for %s:%u (%s, %llu to other groups or ports)\n",
                 o->pcap, inet_ntoa(w->ch->group), w->ch->port, why,
                 (unsigned long long)(ps->datagrams - st->rx_pkts));
+    }
+    if (a->rp_errors) {
+        fprintf(stderr, "seqcast-sub: --republish: %llu messages refused by the local log\n",
+                (unsigned long long)a->rp_errors);
+        complete = false;
     }
     if (a->verify_errors)
         fprintf(stderr, "seqcast-sub: %llu damaged messages (first: %llu)\n",

@@ -28,6 +28,7 @@
 #include "engine/bigmem.h"
 #include "engine/channel.h"
 #include "engine/compiler.h"
+#include "engine/ipc.h"
 #include "engine/nak.h"
 #include "engine/rereq.h"
 #include "engine/rxw.h"
@@ -126,6 +127,9 @@ struct sc_sub {
     bool mold_session; /* mold.session set: only it is followed */
     uint8_t mold_sess[SC_MOLD_SESSION_LEN]; /* ... as on the wire */
     struct sc_rereq rereq;
+    /* transport: ipc -- the whole agent is the log's reader (engine/ipc.c);
+     * every call goes there instead, and nothing else is set up */
+    struct sc_ipc_reader *ipc;
 };
 
 /* ---------------------------------------------------------------- pool */
@@ -1595,6 +1599,8 @@ do_work(struct sc_sub *s, uint64_t now_ns, const bool mold)
 int
 sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
 {
+    if (unlikely(s->ipc))
+        return sc_ipcr_do_work(s->ipc, now_ns);
     return unlikely(s->mold) ? do_work(s, now_ns, true) : do_work(s, now_ns, false);
 }
 
@@ -1607,12 +1613,16 @@ sc_sub_cap_pool(struct sc_sub *s, unsigned chunks)
 int
 sc_sub_fd(const struct sc_sub *s)
 {
+    if (s->ipc)
+        return -1; /* nothing to poll: sc_sub_wait sleeps on the log's wake word */
     return sc_xport_fd(s->x);
 }
 
 int
 sc_sub_wait(struct sc_sub *s, uint64_t timeout_ns)
 {
+    if (s->ipc)
+        return sc_ipcr_wait(s->ipc, timeout_ns);
     if (sc_xport_fd(s->x) < 0 && !s->x->ops->rx_wait)
         return sc_xport_rx_pending(s->x) ? 1 : -1; /* a poll-mode transport: spin */
     return sc_xport_rx_wait(s->x, timeout_ns);
@@ -1622,6 +1632,8 @@ uint64_t
 sc_sub_deadline(const struct sc_sub *s, uint64_t now_ns)
 {
     (void)now_ns; /* the timers' due times are absolute */
+    if (s->ipc)
+        return sc_ipcr_deadline(s->ipc, now_ns);
     if (sc_xport_rx_pending(s->x))
         return 0; /* packets already read from the kernel wait for do_work */
     return sc_tw_next_ns(&s->tw);
@@ -1633,6 +1645,8 @@ void
 sc_sub_get_stats(const struct sc_sub *s, struct sc_sub_stats *st)
 {
     *st = s->st;
+    if (s->ipc)
+        return;
     st->rx_pkts = s->x->st.rx_pkts;
     st->rx_bytes = s->x->st.rx_bytes;
     st->tx_pkts = s->x->st.tx_pkts;
@@ -1647,6 +1661,7 @@ sc_sub_get_stats(const struct sc_sub *s, struct sc_sub_stats *st)
 static void
 free_sub(struct sc_sub *s)
 {
+    sc_ipcr_destroy(s->ipc);
     for (unsigned i = 0; s->src && i < s->nsrc; i++) {
         free(s->src[i].w.slot);
         free(s->src[i].reasm);
@@ -1743,6 +1758,19 @@ sc_sub_create(struct sc_sub **out, const struct sc_config *cfg, const char *chan
 
     if (!ch)
         return err ? err->code : -ENOENT;
+    if (ch->transport == SC_TRANSPORT_IPC) {
+        struct sc_sub *s = calloc(1, sizeof(*s));
+        if (!s)
+            return -ENOMEM;
+        s->ch = *ch;
+        s->cb = *cb;
+        if ((rc = sc_ipcr_create(&s->ipc, ch, cb, &s->st, err)) < 0) {
+            free(s);
+            return rc;
+        }
+        *out = s;
+        return 0;
+    }
     if ((rc = sc_xport_open(&x, cfg, ch, SC_XPORT_SUB, err)) < 0)
         return rc;
     return sc_sub_create_on(out, ch, x, cb, 0, err);
