@@ -718,7 +718,8 @@ seek_head(struct sc_ipc_reader *r, uint64_t *seq)
     char why[160];
 
     for (int i = 0; i < 16; i++) {
-        uint64_t hd = atomic_load_explicit(&r->h->head, memory_order_acquire), t, n;
+        uint64_t g = atomic_load_explicit(&r->h->gen, memory_order_acquire), t, n;
+        uint64_t hd = atomic_load_explicit(&r->h->head, memory_order_acquire);
         uint64_t off = hd & r->mask;
         uint8_t hdr[SC_IPC_REC_HDR];
         struct sc_ipc_rec rec;
@@ -727,6 +728,8 @@ seek_head(struct sc_ipc_reader *r, uint64_t *seq)
         if (!snapshot(r, &t, &n))
             return 0;
         if (hd % SC_IPC_ALIGN || t < hd || t - hd > r->info.log_size) {
+            if (atomic_load_explicit(&r->h->gen, memory_order_acquire) != g)
+                continue; /* read while the writer moved: again */
             bad_log(r, "head and tail out of order");
             return -1;
         }
