@@ -58,6 +58,7 @@ struct app {
     bool pcap;           /* --pcap: NAKs go nowhere, by design */
     struct sc_pub *rp;   /* --republish: every message delivered, written to a local log */
     uint64_t rp_errors;  /* messages it refused (other than for a moment: -EAGAIN) */
+    unsigned bad_logs;   /* transport: ipc: a log that failed its checks (SC_DOWN_BAD_LOG) */
 };
 
 /* One line when a source does not answer our NAKs, with the likely fix. */
@@ -181,6 +182,8 @@ on_event(void *ctx, const struct sc_sub_event *ev)
         a->sources_down++;
         if (ev->down.reason == SC_DOWN_FIN)
             a->fins++;
+        if (ev->down.reason == SC_DOWN_BAD_LOG)
+            a->bad_logs++;
         if (!a->quiet)
             fprintf(stderr, "seqcast-sub: source %s down (%s)\n", ev->src->name,
                     ev->down.reason == SC_DOWN_FIN       ? "end of session"
@@ -507,7 +510,8 @@ report(const struct opts *o, const struct app *a, const struct watch *w,
     bool complete = o->count ? a->delivered == o->count
                              : (a->fins > 0 || o->timeout > 0 || (w->quiet.end && a->delivered));
 
-    complete = complete && a->loss_events == 0 && a->verify_errors == 0 && !sc_cli_stop;
+    complete = complete && a->loss_events == 0 && a->verify_errors == 0 && !a->bad_logs &&
+               !sc_cli_stop;
     fprintf(summary,
             "{\"seqcast-sub\": {\"channel\": \"%s\", \"complete\": %s, \"received\": %llu, "
             "\"expected\": %llu, \"duplicates_dropped\": %llu, \"lost_messages\": %llu, "
