@@ -41,7 +41,8 @@ LREPS=${BENCH_LAT_REPS:-5} RREPS=${BENCH_LOSS_REPS:-3}
 others=("kernel UDP throughput: seqcast (PGM, MoldUDP64), the raw-UDP floor, OpenPGM, ZeroMQ; loopback and veth:throughput.sh"
         "DPDK data path:dpdk.sh" "order sessions:order.sh" "MoldUDP64 re-request server capacity:rereq.sh"
         "feed handler: order books from an ITCH file:feedhandler.sh"
-        "feed handler: publisher to BBO callback latency, beside the raw-UDP floor:fh_latency.sh")
+        "feed handler: publisher to BBO callback latency, beside the raw-UDP floor:fh_latency.sh"
+        "same-host IPC: one writer to 1 and 4 readers, beside a bare ring:ipc.sh")
 rounds=${#others[@]}
 [ "$LREPS" -gt "$rounds" ] && rounds=$LREPS
 [ "$RREPS" -gt "$rounds" ] && rounds=$RREPS
@@ -57,7 +58,7 @@ BUILD=$BUILD "$ROOT/bench/compare.sh" "$out/previous-BENCHMARKS.md" >"$out/compa
 BUILD=$BUILD "$ROOT/bench/report.sh" >"$doc.new" && mv "$doc.new" "$doc" || rc=1
 echo "== targets (issues 7 and 18) in this run; details in ${doc#$ROOT/}"
 sed -n '/^## Targets/,/^## Kernel UDP/p' "$doc" | grep '^|'
-{ echo "["; for f in "$out"/{throughput,latency,recovery,dpdk,order,rereq,feedhandler,fh_latency}.json; do [ -s "$f" ] && sed '1d;$d' "$f"; done | paste -sd, ; echo "]"; } >"$out/results.json"
+{ echo "["; for f in "$out"/{throughput,latency,recovery,dpdk,order,rereq,feedhandler,fh_latency,ipc}.json; do [ -s "$f" ] && sed '1d;$d' "$f"; done | paste -sd, ; echo "]"; } >"$out/results.json"
 echo "== wrote ${doc#$ROOT/}, ${png#$ROOT/} and $BUILD/bench/results.json in $(( $(date +%s) - t0 )) s"
 [ $rc -eq 0 ] || echo "== some section FAILED (see above)" >&2
 exit $rc

@@ -885,6 +885,7 @@ attach(struct sc_ipc_reader *r, uint64_t now_ns)
 {
     struct stat sb;
     char why[400];
+    bool stale = false;
     int fd, rc;
 
     r->st->ipc_polls++;
@@ -910,7 +911,7 @@ attach(struct sc_ipc_reader *r, uint64_t now_ns)
         goto refuse;
     }
     r->map_len = (size_t)sb.st_size;
-    r->map = mmap(NULL, r->map_len, PROT_READ, MAP_SHARED, fd, 0);
+    r->map = mmap(NULL, r->map_len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
     if (r->map == MAP_FAILED) {
         r->map = NULL;
         snprintf(why, sizeof(why), "mmap: %s", strerror(errno));
@@ -935,11 +936,20 @@ attach(struct sc_ipc_reader *r, uint64_t now_ns)
         }
         if (r->sh && (memcmp(r->sh->magic, SC_IPC_SLOTS_MAGIC, 8) ||
                       r->sh->epoch != r->info.epoch)) {
-            munmap(r->sh, r->smap_len); /* another session's, or damaged */
+            /* another session's (a writer replacing both files between our
+             * two opens, or a stale log under a new writer's), or damaged */
+            stale = !memcmp(r->sh->magic, SC_IPC_SLOTS_MAGIC, 8);
+            munmap(r->sh, r->smap_len);
             r->sh = NULL;
         }
     }
     if (r->info.flags & SC_IPC_F_BLOCK) {
+        if (!r->sh && stale) { /* the files are being replaced: look again soon */
+            detach(r);
+            r->dev = 0;
+            r->ino = 0;
+            return 0;
+        }
         if (!r->sh) {
             snprintf(why, sizeof(why), "ipc.backpressure is block: a reader registers in %.200s, "
                                        "which it cannot open for writing",
