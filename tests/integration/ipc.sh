@@ -15,10 +15,12 @@
 #   5. damaged, truncated, wrong-version files refused with a clear error;
 #      damage mid-stream ends the reading of that log, no crash
 #   6. a non-root reader without read permission: a clear error (user sctest)
+#   7. seqcast-sub --republish ipc:NAME: a network channel (PGM over loopback
+#      multicast) fanned out to two local readers, every message verified
 set -u
-. "$(dirname "$0")/../support/tap.sh" "ipc channel" 17
+. "$(dirname "$0")/../support/tap.sh" "ipc channel" 18
 chmod 0711 "$tmp"
-for d in 1 2 3 drop block 5 6 7; do mkdir -p "$tmp/shm$d" && chmod 0755 "$tmp/shm$d"; done
+for d in 1 2 3 drop block 5 6 7 8; do mkdir -p "$tmp/shm$d" && chmod 0755 "$tmp/shm$d"; done
 IPC="--set transport=ipc"
 N=${IPC_MESSAGES:-100000000}
 
@@ -202,3 +204,24 @@ else
     skip "a non-root reader without permission" "needs root and the user sctest"
     skip "with ipc.mode 0644 the same user reads it" "needs root and the user sctest"
 fi
+
+# ------------------------------------------------ 7. the network bridged
+S8="$IPC --set ipc.dir=$tmp/shm8 --set ipc.backpressure=block --set late_join=window --set name=bridge"
+NET="--group 239.192.23.1:32356 --set nak_port=32355"
+M=200000
+for i in 1 2; do
+    timeout 60 "$B/seqcast-sub" $S8 --verify >"$tmp/b$i.json" 2>"$tmp/b$i.err" &
+    eval "b$i=\$!"
+done
+timeout 60 "$B/seqcast-sub" $NET --count $M --republish ipc:bridge --set ipc.dir="$tmp/shm8" \
+    --set ipc.backpressure=block --quiet >"$tmp/bridge.json" 2>"$tmp/bridge.err" &
+br=$!
+wait_for "$tmp/b1.err" " up (from its start" 5 && wait_for "$tmp/b2.err" " up (from its start" 5
+timeout 60 "$B/seqcast-pub" $NET --count $M --linger 0.5 >"$tmp/netpub.json" 2>"$tmp/netpub.err"
+wait $br; brc=$?
+wait "$b1"; rc1=$?
+wait "$b2"; rc2=$?
+ok_sub "$tmp/b1.json" $M && ok_sub "$tmp/b2.json" $M && [ $brc -eq 0 ] && [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ]
+r=$?
+check "seqcast-sub --republish ipc:bridge: two local readers got all $M network messages, verified (status $brc, $rc1, $rc2)" $r
+[ $r -eq 0 ] || show "$tmp/bridge.err" "$tmp/b1.err" "$tmp/netpub.err"
