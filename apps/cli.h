@@ -73,6 +73,7 @@ enum sc_cli_opt {
     SC_OPT_SERVE,
     SC_OPT_REPUBLISH, /* seqcast-sub */
     SC_OPT_WAIT_READERS, /* seqcast-pub */
+    SC_OPT_PUBLISH,      /* seqcast-feedhandler */
 };
 
 /* getopt_long entries for the channel options and their help text, to be

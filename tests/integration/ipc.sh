@@ -17,10 +17,12 @@
 #   6. a non-root reader without read permission: a clear error (user sctest)
 #   7. seqcast-sub --republish ipc:NAME: a network channel (PGM over loopback
 #      multicast) fanned out to two local readers, every message verified
+#   8. seqcast-feedhandler --publish ipc:NAME: every BBO change and trade as a
+#      <seqcast/mdrec.h> record, the same as its JSON lines say
 set -u
-. "$(dirname "$0")/../support/tap.sh" "ipc channel" 18
+. "$(dirname "$0")/../support/tap.sh" "ipc channel" 19
 chmod 0711 "$tmp"
-for d in 1 2 3 drop block 5 6 7 8; do mkdir -p "$tmp/shm$d" && chmod 0755 "$tmp/shm$d"; done
+for d in 1 2 3 drop block 5 6 7 8 9; do mkdir -p "$tmp/shm$d" && chmod 0755 "$tmp/shm$d"; done
 IPC="--set transport=ipc"
 N=${IPC_MESSAGES:-100000000}
 
@@ -225,3 +227,22 @@ ok_sub "$tmp/b1.json" $M && ok_sub "$tmp/b2.json" $M && [ $brc -eq 0 ] && [ $rc1
 r=$?
 check "seqcast-sub --republish ipc:bridge: two local readers got all $M network messages, verified (status $brc, $rc1, $rc2)" $r
 [ $r -eq 0 ] || show "$tmp/bridge.err" "$tmp/b1.err" "$tmp/netpub.err"
+
+# ------------------------------------------- 8. the feed handler's records
+"$B/seqcast-itchgen" --messages 20000 --symbols 10 --seed 7 --output "$tmp/day.itch" >/dev/null
+S9="$IPC --set ipc.dir=$tmp/shm9 --set ipc.backpressure=block --set late_join=window --set name=md"
+timeout 30 "$B/seqcast-sub" $S9 -o "$tmp/recs" --timeout 20 >"$tmp/md.json" 2>"$tmp/md.err" &
+md=$!
+timeout 30 "$B/seqcast-feedhandler" --input "$tmp/day.itch" --publish ipc:md --set ipc.dir="$tmp/shm9" \
+    --set ipc.backpressure=block >"$tmp/fh.out" 2>"$tmp/fh.err"
+frc=$?
+wait $md
+bbo=$(grep -c '"type": "bbo"' "$tmp/fh.out") trades=$(grep -c '"type": "trade"' "$tmp/fh.out")
+recs=$(od -An -v -tu1 -w58 "$tmp/recs" | awk '$1 == 56 && $2 == 0 { n[$3]++ } END { printf("%d %d", n[81], n[84]) }')
+bids=$(od -An -v -tu1 -w58 "$tmp/recs" | awk '$3 == 81 { s += $27 + $28 * 256 + $29 * 65536 + $30 * 16777216 } END { printf("%.0f", s) }')
+jbids=$(grep '"type": "bbo"' "$tmp/fh.out" | grep -o '"bid": [0-9.]*' | awk '{ gsub(/\./, "", $2); s += $2 } END { printf("%.0f", s) }')
+[ $frc -eq 0 ] && [ "$recs" = "$bbo $trades" ] && [ "$bbo" -gt 0 ] && [ "$trades" -gt 0 ] && [ "$bids" = "$jbids" ] &&
+    [ "$(field_first "$tmp/md.json" received)" = $((bbo + trades)) ]
+r=$?
+check "seqcast-feedhandler --publish ipc:md: $bbo BBO and $trades trade records (read: $recs), bid prices summing as its JSON lines ($bids)" $r
+[ $r -eq 0 ] || show "$tmp/fh.err" "$tmp/md.err"
