@@ -57,6 +57,12 @@ fnv1a(const void *p, size_t n)
     return h;
 }
 
+uint64_t
+sc_ipc_hdr_check(const struct sc_ipc_hdr *h)
+{
+    return fnv1a(h, offsetof(struct sc_ipc_hdr, hdr_check));
+}
+
 static inline uint64_t
 rec_size(uint32_t len)
 {
@@ -93,7 +99,7 @@ sc_ipc_check_header(const void *map, uint64_t file_size, struct sc_ipc_info *out
                  SC_IPC_VERSION);
         return -EPROTONOSUPPORT;
     }
-    if (h.hdr_check != fnv1a(&h, offsetof(struct sc_ipc_hdr, hdr_check))) {
+    if (h.hdr_check != sc_ipc_hdr_check(&h)) {
         snprintf(why, why_len, "damaged header (check sum mismatch)");
         return -EPROTO;
     }
@@ -339,7 +345,7 @@ sc_ipcw_create(struct sc_ipc_writer **out, const struct sc_channel_cfg *ch,
     }
     w->h->writer_pid = (uint32_t)getpid();
     snprintf(w->h->channel, sizeof(w->h->channel), "%s", ch->name);
-    w->h->hdr_check = fnv1a(w->h, offsetof(struct sc_ipc_hdr, hdr_check));
+    w->h->hdr_check = sc_ipc_hdr_check(w->h);
     atomic_store(&w->h->next_seq, 1);
     if (rename(stmp, spath) < 0 || rename(tmp, path) < 0) {
         rc = -errno;

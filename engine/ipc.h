@@ -107,6 +107,9 @@ struct sc_ipc_info {
     char channel[SC_CFG_NAME_MAX];
 };
 
+/* The header's check: FNV-1a of its fixed fields (up to hdr_check). */
+uint64_t sc_ipc_hdr_check(const struct sc_ipc_hdr *h);
+
 /* Check a log's header against the file's real size. @return 0, or -EPROTO
  * (not a log, damaged), -EPROTONOSUPPORT (another version), -EBADF (size:
  * truncated) with why saying which field and what it holds. Reads only the

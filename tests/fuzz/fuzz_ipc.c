@@ -74,17 +74,6 @@ valid_header(struct sc_ipc_hdr *h)
     memcpy(h->channel, "fuzz", 5);
 }
 
-static uint64_t
-fnv1a(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    uint64_t x = 0xcbf29ce484222325ull;
-
-    for (size_t i = 0; i < n; i++)
-        x = (x ^ b[i]) * 0x100000001b3ull;
-    return x;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -116,7 +105,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memset(file, 0, sizeof(file));
     valid_header(h);
-    h->hdr_check = fnv1a(h, offsetof(struct sc_ipc_hdr, hdr_check));
+    h->hdr_check = sc_ipc_hdr_check(h);
     memcpy(w, data + 1, sizeof(w));
     body = size - 25 < LOG ? size - 25 : LOG;
     memcpy(file + SC_IPC_HDR_SIZE, data + 25, body);
