@@ -9,6 +9,11 @@
  *                              the records out and publishes its position; the
  *                              writer waits for the slowest reader
  *
+ *   ipc pingpong DIR N         round trips through two IPC channels (ping:
+ *                              parent -> child, pong: child -> parent), one
+ *                              32-byte message in flight, both sides spinning
+ *                              on do_work: p50/p99/p99.9/max in us
+ *
  * Both wait the same way (a spin with sched_yield: two vCPUs, R + 1
  * processes), both check every message's number in its first 8 bytes. The
  * rate is N messages from the writer's first send to the last reader's last
@@ -201,6 +206,109 @@ sc_writer(const struct sc_config *cfg, int readers, uint32_t size, uint64_t n, u
     return 0;
 }
 
+/* ---------------------------------------------------------- ping-pong */
+
+struct pp {
+    uint64_t got, last;
+};
+
+static void
+pp_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
+{
+    struct pp *p = ctx;
+
+    (void)src;
+    (void)seq;
+    if (len >= 8)
+        memcpy(&p->last, msg, 8);
+    p->got++;
+}
+
+static int
+pp_open(const char *dir, const char *name, struct sc_pub **pub, struct sc_sub **sub, struct pp *p)
+{
+    static struct sc_config cfg[2];
+    static int n;
+    struct sc_config *c = &cfg[n++ & 1];
+    struct sc_sub_callbacks cb = { pp_msg, NULL, p };
+    struct sc_err err;
+    char set[300];
+
+    sc_config_init(c);
+    snprintf(set, sizeof(set), "ipc.dir=%s", dir);
+    if (sc_config_set(c, "transport=ipc", &err) < 0 || sc_config_set(c, set, &err) < 0 ||
+        sc_config_set(c, "ipc.size=1MiB", &err) < 0 ||
+        sc_config_set(c, "late_join=window", &err) < 0) { /* from message 1, whenever joined */
+        fprintf(stderr, "ipc pingpong: %s\n", err.msg);
+        return -1;
+    }
+    snprintf(set, sizeof(set), "name=%s", name);
+    sc_config_set(c, set, &err);
+    if (pub && sc_pub_create(pub, c, name, &err) < 0) {
+        fprintf(stderr, "ipc pingpong: %s\n", err.msg);
+        return -1;
+    }
+    if (sub && sc_sub_create(sub, c, name, &cb, &err) < 0) {
+        fprintf(stderr, "ipc pingpong: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+u64cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int
+pingpong(const char *dir, uint64_t n)
+{
+    struct sc_pub *ping, *pong;
+    struct sc_sub *rping, *rpong;
+    struct pp a = { 0 }, b = { 0 };
+    uint8_t msg[32] = { 0 };
+    uint64_t *rtt = malloc(n * sizeof(*rtt)), warm = n / 10 + 1000;
+    pid_t pid;
+    int status;
+
+    if (!rtt || pp_open(dir, "ping", &ping, NULL, NULL) < 0 || pp_open(dir, "pong", &pong, NULL, NULL) < 0)
+        return 1;
+    if ((pid = fork()) == 0) { /* the echo: every ping back as a pong */
+        if (pp_open(dir, "ping", NULL, &rping, &b) < 0)
+            _exit(1);
+        while (b.got < n + warm) {
+            uint64_t seen = b.got;
+            sc_sub_do_work(rping, sc_clock_now());
+            if (b.got != seen) {
+                memcpy(msg, &b.last, 8);
+                if (sc_pub_send(pong, msg, sizeof(msg), 0) < 0)
+                    _exit(1);
+            }
+        }
+        _exit(0);
+    }
+    if (pp_open(dir, "pong", NULL, &rpong, &a) < 0)
+        return 1;
+    for (uint64_t i = 0; i < n + warm; i++) {
+        uint64_t t = sc_clock_now(), want = a.got + 1;
+        memcpy(msg, &t, 8);
+        sc_pub_send(ping, msg, sizeof(msg), 0);
+        while (a.got < want)
+            sc_sub_do_work(rpong, 0);
+        if (i >= warm)
+            rtt[i - warm] = sc_clock_now() - a.last;
+    }
+    waitpid(pid, &status, 0);
+    qsort(rtt, n, sizeof(*rtt), u64cmp);
+    printf("{\"system\": \"seqcast-ipc\", \"test\": \"pingpong\", \"size\": 32, \"count\": %llu, "
+           "\"p50_us\": %.3f, \"p99_us\": %.3f, \"p999_us\": %.3f, \"max_us\": %.3f}\n",
+           (unsigned long long)n, rtt[n / 2] / 1e3, rtt[n * 99 / 100] / 1e3,
+           rtt[n * 999 / 1000] / 1e3, rtt[n - 1] / 1e3);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -212,6 +320,8 @@ main(int argc, char **argv)
     static struct sc_config cfg;
     struct bare *b = NULL;
 
+    if (argc == 4 && !strcmp(argv[1], "pingpong"))
+        return pingpong(argv[2], strtoull(argv[3], NULL, 10));
     if (!(bare || (argc == 6 && !strcmp(argv[1], "seqcast")))) {
         fprintf(stderr, "usage: ipc seqcast DIR READERS SIZE N | ipc bare READERS SIZE N\n");
         return 2;
