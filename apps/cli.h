@@ -80,6 +80,9 @@ enum sc_cli_opt {
     SC_OPT_LOSS_LOG,
     SC_OPT_PROMETHEUS,
     SC_OPT_PID,
+    SC_OPT_REPUBLISH, /* seqcast-sub */
+    SC_OPT_WAIT_READERS, /* seqcast-pub */
+    SC_OPT_PUBLISH,      /* seqcast-feedhandler */
 };
 
 /* getopt_long entries for the channel options and their help text, to be

@@ -14,12 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <seqcast/agent.h>
 #include <seqcast/book.h>
 #include <seqcast/itch.h>
+#include <seqcast/mdrec.h>
 #include <seqcast/pcap.h>
+#include <seqcast/pub.h>
 #include <seqcast/sub.h>
 
 #include "apps/cli.h"
@@ -34,6 +37,7 @@ struct opts {
     const char *input;              /* --input: ITCH file framing */
     const char *pcap, *pcap_filter; /* --pcap: a capture instead of the network */
     const char *symbols;            /* --symbols A,B,C */
+    const char *publish;            /* --publish ipc:NAME */
     unsigned depth;                 /* --depth N */
     double every, timeout;          /* --every, --timeout */
     uint32_t max_orders, max_books, max_levels;
@@ -56,6 +60,8 @@ struct app {
     int join;           /* the last source's join (SC_JOIN_*) */
     bool first_checked; /* its first message looked at */
     uint64_t t_first, t_last;
+    struct sc_pub *rp;  /* --publish: BBO and trade records to a local IPC channel */
+    uint64_t rp_sent, rp_errors;
 };
 
 /* ------------------------------------------------------------------ output */
@@ -88,11 +94,49 @@ ts_now(const struct app *a)
     return sc_itch_feed_current(a->feed)->ts;
 }
 
+/* --publish: one record to the local channel; under ipc.backpressure: block
+ * it waits for the channel's readers */
+static void
+rp_send(struct app *a, const void *rec, size_t len)
+{
+    int rc;
+
+    while ((rc = sc_pub_send(a->rp, rec, len, sc_clock_now())) == -EAGAIN && !sc_cli_stop) {
+        sc_pub_do_work(a->rp, sc_clock_now());
+        nanosleep(&(struct timespec){ 0, 20000 }, NULL);
+    }
+    if (rc == 0)
+        a->rp_sent++;
+    else
+        a->rp_errors++;
+}
+
+static void
+rp_symbol(const struct app *a, uint16_t locate, char out[8])
+{
+    size_t n = strnlen(a->sym[locate], 8);
+
+    memset(out, ' ', 8);
+    memcpy(out, a->sym[locate], n);
+    if (!n)
+        memset(out, 0, 8);
+}
+
 static void
 on_bbo(void *ctx, const struct sc_book_bbo *q)
 {
     struct app *a = ctx;
     char b[16], s[16];
+
+    if (a->rp && wanted(a, q->locate)) {
+        struct sc_mdrec_bbo r = { .type = SC_MDREC_BBO, .version = SC_MDREC_VERSION,
+                                  .locate = q->locate, .stale = q->stale, .ts = ts_now(a),
+                                  .bid_price = q->bid_price, .ask_price = q->ask_price,
+                                  .bid_orders = q->bid_orders, .ask_orders = q->ask_orders,
+                                  .bid_shares = q->bid_shares, .ask_shares = q->ask_shares };
+        rp_symbol(a, q->locate, r.symbol);
+        rp_send(a, &r, sizeof(r));
+    }
 
     if (a->quiet || !wanted(a, q->locate))
         return;
@@ -118,6 +162,15 @@ on_trade(void *ctx, const struct sc_book_trade *t)
     struct app *a = ctx;
     char p[16];
 
+    if (a->rp && (!t->locate || wanted(a, t->locate))) {
+        struct sc_mdrec_trade r = { .type = SC_MDREC_TRADE, .version = SC_MDREC_VERSION,
+                                    .locate = t->locate, .kind = t->kind, .side = t->side,
+                                    .printable = t->printable, .cross_type = t->cross_type,
+                                    .ts = ts_now(a), .shares = t->shares, .match = t->match,
+                                    .ref = t->ref, .price = t->price };
+        rp_symbol(a, t->locate, r.symbol);
+        rp_send(a, &r, sizeof(r));
+    }
     if (a->quiet || (t->locate && !wanted(a, t->locate)))
         return;
     if (a->csv)
@@ -359,6 +412,8 @@ watch_work(void *self, uint64_t now)
     const struct app *a = w->a;
     bool input_done;
 
+    if (a->rp)
+        sc_pub_do_work(a->rp, now); /* heartbeat, readers woken */
     if (w->bar && now >= w->next_bar) {
         draw_bar(w, false);
         w->next_bar = now + PROGRESS_NS;
@@ -394,6 +449,8 @@ watch_deadline(const void *self, uint64_t now)
         d = w->next_depth;
     if (w->quiet.end && w->quiet.end < d)
         d = w->quiet.end;
+    if (w->a->rp && sc_pub_deadline(w->a->rp, now) < d)
+        d = sc_pub_deadline(w->a->rp, now);
     return d;
 }
 
@@ -436,6 +493,10 @@ usage(FILE *out)
             "                          end (1..%d)\n"
             "      --every SECONDS     ... and every SECONDS (needs --depth)\n"
             "  -q, --quiet             no BBO or trade lines, no source lines, no progress bar\n"
+            "      --publish ipc:NAME  also write every BBO change and trade (of --symbols) as\n"
+            "                          a fixed-layout record (<seqcast/mdrec.h>) to the\n"
+            "                          same-host IPC channel NAME, for strategy processes; its\n"
+            "                          ipc.* keys from --set (with --input too)\n"
             "  -t, --timeout SECONDS   stop after SECONDS (default: the end of the input)\n"
             "      --max-orders N      live orders the books hold (default 1048576)\n"
             "      --max-books N       instruments (default 8192)\n"
@@ -480,6 +541,7 @@ parse(int argc, char **argv, struct opts *o)
         { "pcap", required_argument, NULL, SC_OPT_PCAP },
         { "pcap-filter", required_argument, NULL, SC_OPT_PCAP_FILTER },
         { "csv", no_argument, NULL, SC_OPT_CSV },
+        { "publish", required_argument, NULL, SC_OPT_PUBLISH },
         { "symbols", required_argument, NULL, SC_OPT_SYMBOLS },
         { "depth", required_argument, NULL, SC_OPT_DEPTH },
         { "every", required_argument, NULL, SC_OPT_EVERY },
@@ -508,6 +570,7 @@ parse(int argc, char **argv, struct opts *o)
         case SC_OPT_PCAP_FILTER: o->pcap_filter = optarg; break;
         case SC_OPT_CSV: o->csv = true; break;
         case SC_OPT_SYMBOLS: o->symbols = optarg; break;
+        case SC_OPT_PUBLISH: o->publish = optarg; break;
         case 'q': o->quiet = true; break;
         case SC_OPT_DEPTH:
             if (!number(p, "depth", optarg, 1, MAX_DEPTH, &v))
@@ -557,8 +620,12 @@ parse(int argc, char **argv, struct opts *o)
         fprintf(stderr, "%s: --pcap-filter needs --pcap FILE\n", p);
         return 2;
     }
-    if (o->input && (o->cli.config || o->cli.channel || o->cli.group || o->cli.nsets ||
-                     o->cli.interface)) {
+    if (o->publish && (strncmp(o->publish, "ipc:", 4) || !o->publish[4])) {
+        fprintf(stderr, "%s: --publish %s: expected ipc:NAME\n", p, o->publish);
+        return 2;
+    }
+    if (o->input && !o->publish && (o->cli.config || o->cli.channel || o->cli.group ||
+                                    o->cli.nsets || o->cli.interface)) {
         fprintf(stderr, "%s: --input reads a file: the channel options do not apply\n", p);
         return 2;
     }
@@ -703,6 +770,21 @@ run(struct opts *o, struct app *a, struct watch *w)
         fprintf(stderr, "seqcast-feedhandler: %s\n", err.msg);
         return 1;
     }
+    if (o->publish) { /* the local channel: the channel options' keys, another name */
+        static struct sc_config pcfg;
+        const struct sc_channel_cfg *base = w->ch ? w->ch : sc_cli_config(&o->cli, &cfg);
+        struct sc_channel_cfg *pch;
+        if (!base)
+            return 2;
+        pcfg = cfg;
+        pch = sc_config_channel(&pcfg, base->name);
+        snprintf(pch->name, sizeof(pch->name), "%s", o->publish + 4);
+        pch->transport = SC_TRANSPORT_IPC;
+        if (sc_pub_create(&a->rp, &pcfg, pch->name, &err) < 0) {
+            fprintf(stderr, "seqcast-feedhandler: --publish %s: %s\n", o->publish, err.msg);
+            return 1;
+        }
+    }
     if (o->input) {
         struct stat sb;
         file.feed = a->feed;
@@ -740,6 +822,11 @@ run(struct opts *o, struct app *a, struct watch *w)
     if (w->bar)
         draw_bar(w, true);
     w->end = sc_runner_now(run); /* from here: when it ended */
+    if (a->rp) { /* its readers see the end at once */
+        sc_pub_close(a->rp, sc_clock_now());
+        sc_pub_destroy(a->rp);
+        a->rp = NULL;
+    }
     if (w->file)
         a->t_first = w->t0, a->t_last = w->end;
     sc_runner_destroy(run);
@@ -801,8 +888,16 @@ report(const struct opts *o, const struct app *a, const struct watch *w)
         sc_cli_json_sub(a->out, &ss);
         fprintf(a->out, "}");
     }
+    if (o->publish)
+        fprintf(a->out, ", \"published\": %llu, \"publish_refused\": %llu",
+                (unsigned long long)a->rp_sent, (unsigned long long)a->rp_errors);
     fprintf(a->out, "}}\n");
     fflush(a->out);
+    if (a->rp_errors) {
+        fprintf(stderr, "seqcast-feedhandler: --publish %s: %llu records refused\n", o->publish,
+                (unsigned long long)a->rp_errors);
+        complete = false;
+    }
     if (w->file && w->file->err)
         fprintf(stderr, "seqcast-feedhandler: %s: %s\n", o->input, strerror(w->file->err));
     if (fs.truncated)

@@ -29,6 +29,7 @@ struct opts {
     const char *input, *write_to;
     uint64_t count, size;
     double rate, linger;
+    uint32_t wait_readers; /* --wait-readers */
 };
 
 /* The feed: this program's work, an agent beside the publisher. */
@@ -41,7 +42,7 @@ struct feed {
     FILE *in;
     size_t held; /* length of a message read but refused for now (-EAGAIN); 0 = none */
     uint64_t in_msgs, sent, t0, linger_end, blocked_since, next_stats;
-    bool truncated, stopped, warned, tty;
+    bool truncated, stopped, warned, tty, readers_there;
     int error; /* a message sc_pub_send refused for good (-errno) */
     uint8_t msg[65536];
 };
@@ -72,6 +73,8 @@ usage(FILE *out)
             "  -l, --linger SECONDS    keep serving NAKs after the session's end (default 2)\n"
             "  -w, --write FILE        with --count: write the generated messages to FILE in\n"
             "                          --input's framing instead of publishing them\n"
+            "      --wait-readers N    transport: ipc with ipc.backpressure: block: publish only\n"
+            "                          once N readers have registered (none misses the start)\n"
             SC_RECORD_HELP
             SC_CLI_HELP
             "\n"
@@ -97,6 +100,8 @@ parse(int argc, char **argv, struct opts *o)
                                            { "rate", required_argument, NULL, 'r' },
                                            { "linger", required_argument, NULL, 'l' },
                                            { "write", required_argument, NULL, 'w' },
+                                           { "wait-readers", required_argument, NULL,
+                                             SC_OPT_WAIT_READERS },
                                            SC_RECORD_OPTS,
                                            { "help", no_argument, NULL, 'h' },
                                            { NULL, 0, NULL, 0 } };
@@ -119,6 +124,7 @@ parse(int argc, char **argv, struct opts *o)
         case 'r': o->rate = strtod(optarg, &end); break;
         case 'l': o->linger = strtod(optarg, &end); break;
         case 'w': o->write_to = optarg; break;
+        case SC_OPT_WAIT_READERS: o->wait_readers = (uint32_t)strtoul(optarg, &end, 10); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -259,6 +265,14 @@ feed_work(void *self, uint64_t now)
 
     switch (f->phase) {
     case FEEDING:
+        if (f->o->wait_readers && !f->readers_there) { /* ipc, block: until they registered */
+            struct sc_pub_stats st;
+            sc_pub_get_stats(f->pub, &st);
+            if (st.ipc_readers < f->o->wait_readers && !sc_cli_stop)
+                break;
+            f->readers_there = true;
+            f->t0 = now;
+        }
         if (sc_cli_stop) { /* the first signal ends the session, without the linger */
             f->stopped = true;
             sc_cli_stop = 0;
@@ -293,7 +307,11 @@ feed_deadline(const void *self, uint64_t now)
     const struct feed *f = self;
     uint64_t d = UINT64_MAX;
 
-    if (f->phase == FEEDING)
+    if (f->phase == FEEDING && f->o->wait_readers && !f->readers_there)
+        d = now + 1000000; /* look again in a millisecond */
+    else if (f->phase == FEEDING && f->held)
+        d = UINT64_MAX; /* refused for now: when the publisher says (its deadline) */
+    else if (f->phase == FEEDING)
         d = f->o->rate > 0 ? f->t0 + (uint64_t)((double)f->sent * 1e9 / f->o->rate) : now;
     else if (f->phase == LINGERING)
         d = f->linger_end;

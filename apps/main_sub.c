@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <seqcast/agent.h>
 #include <seqcast/pcap.h>
+#include <seqcast/pub.h>
 #include <seqcast/sub.h>
 
 #include "apps/cli.h"
@@ -30,6 +32,7 @@ struct opts {
     struct sc_record_params rec;    /* --record */
     const char *output;             /* --output */
     const char *pcap, *pcap_filter; /* --pcap: a capture instead of the network */
+    const char *republish;          /* --republish ipc:NAME */
     double loss_pct, timeout;       /* --loss, --timeout */
     uint64_t count;                 /* --count */
     bool verify, quiet;
@@ -55,6 +58,9 @@ struct app {
     bool nak_port_auto;  /* nak_port: auto */
     bool mold;           /* protocol: moldudp64 (re-requests, not NAKs) */
     bool pcap;           /* --pcap: NAKs go nowhere, by design */
+    struct sc_pub *rp;   /* --republish: every message delivered, written to a local log */
+    uint64_t rp_errors;  /* messages it refused (other than for a moment: -EAGAIN) */
+    unsigned bad_logs;   /* transport: ipc: a log that failed its checks (SC_DOWN_BAD_LOG) */
 };
 
 /* One line when a source does not answer our NAKs, with the likely fix. */
@@ -134,6 +140,15 @@ on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, si
         fwrite(h, 1, 2, a->out);
         fwrite(msg, 1, len, a->out);
     }
+    if (a->rp) { /* the local log: under ipc.backpressure block, wait for its readers */
+        int rc;
+        while ((rc = sc_pub_send(a->rp, msg, len, sc_clock_now())) == -EAGAIN && !sc_cli_stop) {
+            sc_pub_do_work(a->rp, sc_clock_now());
+            nanosleep(&(struct timespec){ 0, 20000 }, NULL);
+        }
+        if (rc < 0 && rc != -EAGAIN)
+            a->rp_errors++;
+    }
     if (a->verify) {
         uint64_t n = seq;
         if (a->raw) { /* raw framing: the generated number travels in the message */
@@ -172,11 +187,15 @@ on_event(void *ctx, const struct sc_sub_event *ev)
         a->sources_down++;
         if (ev->down.reason == SC_DOWN_FIN)
             a->fins++;
+        if (ev->down.reason == SC_DOWN_BAD_LOG)
+            a->bad_logs++;
         if (!a->quiet)
             fprintf(stderr, "seqcast-sub: source %s down (%s)\n", ev->src->name,
                     ev->down.reason == SC_DOWN_FIN       ? "end of session"
                     : ev->down.reason == SC_DOWN_EVICTED ? "evicted: it never sent data and "
                                                            "the source table was full"
+                    : ev->down.reason == SC_DOWN_BAD_LOG ? "its log fails its checks: no "
+                                                           "longer read"
                                                          : "timeout");
         break;
     case SC_EV_NAK_UNANSWERED:
@@ -229,6 +248,8 @@ watch_work(void *self, uint64_t now)
         w->delivered_seen = a->delivered;
         w->t_last = sc_clock_now();
     }
+    if (a->rp)
+        sc_pub_do_work(a->rp, now); /* heartbeat, readers woken */
     if (w->o->cli.stats_every > 0 && now >= w->next_stats) {
         struct sc_sub_stats st;
         sc_sub_get_stats(w->sub, &st);
@@ -253,6 +274,8 @@ watch_deadline(const void *self, uint64_t now)
         d = w->next_stats;
     if (w->quiet.end && w->quiet.end < d)
         d = w->quiet.end;
+    if (w->a->rp && sc_pub_deadline(w->a->rp, now) < d)
+        d = sc_pub_deadline(w->a->rp, now);
     return d;
 }
 
@@ -285,6 +308,10 @@ usage(FILE *out)
             "                          longer repair is rewound from them (recovery.rewind)\n"
             "      --late-join MODE    live, window, first, or archive[:SEQ] (a rewind from SEQ,\n"
             "                          default 1, merged into the live stream; needs --archive)\n"
+            "      --republish ipc:NAME  write every message delivered to the same-host IPC\n"
+            "                          channel NAME (this channel's ipc.* keys, new sequence\n"
+            "                          numbers from 1): a network feed fanned out to local\n"
+            "                          readers (seqcast-sub --set transport=ipc --channel ...)\n"
             "      --loss PERCENT      drop this share of received packets on purpose (testing,\n"
             "                          demos: the repairs that follow are real)\n"
             "      --pcap FILE         read the channel's packets from a capture instead of the\n"
@@ -318,6 +345,8 @@ parse(int argc, char **argv, struct opts *o)
                                            { "late-join", required_argument, NULL,
                                              SC_OPT_LATE_JOIN },
                                            { "pcap", required_argument, NULL, SC_OPT_PCAP },
+                                           { "republish", required_argument, NULL,
+                                             SC_OPT_REPUBLISH },
                                            { "pcap-filter", required_argument, NULL,
                                              SC_OPT_PCAP_FILTER },
                                            SC_RECORD_OPTS,
@@ -336,6 +365,7 @@ parse(int argc, char **argv, struct opts *o)
         }
         switch (c) {
         case SC_OPT_PCAP: o->pcap = optarg; break;
+        case SC_OPT_REPUBLISH: o->republish = optarg; break;
         case SC_OPT_PCAP_FILTER: o->pcap_filter = optarg; break;
         case SC_OPT_LOSS: o->loss_pct = strtod(optarg, &e); break;
         case SC_OPT_ARCHIVE:
@@ -379,6 +409,10 @@ parse(int argc, char **argv, struct opts *o)
         sc_cli_add_set(o->cli.prog, o->cli.sets, &o->cli.nsets, o->late_from);
     if (o->late_join[0])
         sc_cli_add_set(o->cli.prog, o->cli.sets, &o->cli.nsets, o->late_join);
+    if (o->republish && (strncmp(o->republish, "ipc:", 4) || !o->republish[4])) {
+        fprintf(stderr, "seqcast-sub: --republish %s: expected ipc:NAME\n", o->republish);
+        return 2;
+    }
     if (o->pcap_filter && !o->pcap) {
         fprintf(stderr, "seqcast-sub: --pcap-filter needs --pcap FILE\n");
         return 2;
@@ -402,6 +436,15 @@ create(struct sc_sub **sub, const struct sc_config *cfg, const struct sc_channel
     struct sc_xport *x;
     int rc;
 
+    if (ch->transport == SC_TRANSPORT_IPC) { /* a local log: no packets to wrap */
+        if (o->pcap || o->loss_pct > 0 || o->rec.path) {
+            snprintf(err->msg, sizeof(err->msg), "--pcap, --loss and --record take a network "
+                                                 "channel, not transport: ipc");
+            return -EINVAL;
+        }
+        *base = NULL;
+        return sc_sub_create(sub, cfg, ch->name, cb, err);
+    }
     sc_xport_params_from(&xp, ch, SC_XPORT_SUB);
     rc = o->pcap ? sc_xport_pcap_open(&x, o->pcap, o->pcap_filter, &xp, err)
                  : sc_xport_open(&x, cfg, ch, SC_XPORT_SUB, err);
@@ -444,6 +487,18 @@ run(struct opts *o, struct app *a, struct watch *w, struct sc_sub_stats *st)
         }
         setvbuf(a->out, NULL, _IOFBF, 1 << 20);
     }
+    if (o->republish) {
+        static struct sc_config rcfg;
+        struct sc_channel_cfg *rch;
+        rcfg = cfg;
+        rch = sc_config_channel(&rcfg, w->ch->name);
+        snprintf(rch->name, sizeof(rch->name), "%s", o->republish + 4);
+        rch->transport = SC_TRANSPORT_IPC;
+        if (sc_pub_create(&a->rp, &rcfg, rch->name, &err) < 0) {
+            fprintf(stderr, "seqcast-sub: --republish %s: %s\n", o->republish, err.msg);
+            return 1;
+        }
+    }
     if (create(&w->sub, &cfg, w->ch, &cb, o, &w->base, &err) < 0 ||
         sc_runner_create(&run, o->cli.spin ? SC_IDLE_SPIN : SC_IDLE_SLEEP, &err) < 0) {
         fprintf(stderr, "seqcast-sub: %s\n", err.msg);
@@ -472,6 +527,11 @@ run(struct opts *o, struct app *a, struct watch *w, struct sc_sub_stats *st)
         return 1;
     sc_runner_run(run, stop_now, w, NULL, MAX_SLEEP_NS);
     sc_sub_get_stats(w->sub, st);
+    if (a->rp) { /* its readers see the end at once */
+        sc_pub_close(a->rp, sc_clock_now());
+        sc_pub_destroy(a->rp);
+        a->rp = NULL;
+    }
     if (a->out)
         fflush(a->out);
     w->t_last = w->t_last ? w->t_last : sc_runner_now(run);
@@ -492,7 +552,8 @@ report(const struct opts *o, const struct app *a, const struct watch *w,
     bool complete = o->count ? a->delivered == o->count
                              : (a->fins > 0 || o->timeout > 0 || (w->quiet.end && a->delivered));
 
-    complete = complete && a->loss_events == 0 && a->verify_errors == 0 && !sc_cli_stop;
+    complete = complete && a->loss_events == 0 && a->verify_errors == 0 && !a->bad_logs &&
+               !sc_cli_stop;
     fprintf(summary,
             "{\"seqcast-sub\": {\"channel\": \"%s\", \"complete\": %s, \"received\": %llu, "
             "\"expected\": %llu, \"duplicates_dropped\": %llu, \"lost_messages\": %llu, "
@@ -522,6 +583,11 @@ report(const struct opts *o, const struct app *a, const struct watch *w,
         fprintf(stderr, "seqcast-sub: %s: no packet for %s:%u (%s, %llu to other groups or ports)\n",
                 o->pcap, inet_ntoa(w->ch->group), w->ch->port, why,
                 (unsigned long long)(ps->datagrams - st->rx_pkts));
+    }
+    if (a->rp_errors) {
+        fprintf(stderr, "seqcast-sub: --republish: %llu messages refused by the local log\n",
+                (unsigned long long)a->rp_errors);
+        complete = false;
     }
     if (a->verify_errors)
         fprintf(stderr, "seqcast-sub: %llu damaged messages (first: %llu)\n",

@@ -18,7 +18,8 @@
 
 /* ------------------------------------------------------------------ tables */
 
-static const char *const transport_names[] = { "udp", "dpdk", NULL };
+static const char *const transport_names[] = { "udp", "dpdk", "ipc", NULL };
+static const char *const ipc_backpressure_names[] = { "drop", "block", NULL };
 static const char *const framing_names[] = { "batched", "raw", NULL };
 static const char *const late_join_names[] = { "live", "window", "first", "archive", NULL };
 static const char *const protocol_names[] = { "pgm", "moldudp64", NULL };
@@ -63,7 +64,9 @@ static const struct sc_cfg_key channel_keys[] = {
       .doc = "Unicast address the publisher advertises for NAKs (SPM path NLA); 0.0.0.0 = "
              "`interface`." },
     { "transport", SC_VT_ENUM, CH(transport), .names = transport_names,
-      .flags = SC_KEY_IDENTITY, .doc = "`udp` (kernel sockets) or `dpdk` (raw Ethernet)." },
+      .flags = SC_KEY_IDENTITY,
+      .doc = "`udp` (kernel sockets), `dpdk` (raw Ethernet) or `ipc` (same host: a log in a "
+             "shared memory-mapped file, `ipc.*`; one writer, any number of reader processes)." },
     { "framing", SC_VT_ENUM, CH(framing), .names = framing_names, .flags = SC_KEY_IDENTITY,
       .doc = "`batched`: a MoldUDP64 block per packet, 64-bit message sequences; `raw`: one "
              "message per packet (OpenPGM's format)." },
@@ -230,6 +233,26 @@ static const struct sc_cfg_key channel_keys[] = {
       .max = 3600 * NS_S,
       .doc = "Subscriber: a recovery that delivers nothing for this long (every archive "
              "unreachable) reports what it waits for as `not_in_archive`." },
+    { "ipc.dir", SC_VT_STR, CH(ipc.dir), .flags = SC_KEY_IDENTITY,
+      .doc = "`transport: ipc`: the directory of the log, `DIR/seqcast.CHANNEL` (and "
+             "`DIR/seqcast.CHANNEL.readers`, the reader slots). /dev/shm keeps it in memory." },
+    { "ipc.size", SC_VT_SIZE, CH(ipc.size), .min = 64 << 10, .max = 1ull << 40,
+      .doc = "`transport: ipc`: bytes of the log's ring, a power of two; it retains the newest "
+             "messages (16 bytes of header each, 16-byte aligned). A late joiner with "
+             "`late_join: window` starts at the oldest retained message." },
+    { "ipc.mode", SC_VT_MODE, CH(ipc.mode),
+      .doc = "`transport: ipc`: permission bits of the log (octal); readers need read "
+             "permission. The reader-slot file gets write permission wherever the log has "
+             "read (readers register there under `ipc.backpressure: block`)." },
+    { "ipc.group", SC_VT_STR, CH(ipc.group),
+      .doc = "`transport: ipc`: group owning the log and the reader-slot file (a name); `\"\"` = "
+             "the writer's." },
+    { "ipc.backpressure", SC_VT_ENUM, CH(ipc.backpressure), .names = ipc_backpressure_names,
+      .doc = "`transport: ipc`: `drop`: the writer never waits; a reader it laps loses the "
+             "overwritten messages (a loss event, `not_in_window`). `block`: readers register "
+             "their position and the writer waits for the slowest (sc_pub_send returns "
+             "-EAGAIN; counted in `ipc_blocked`, `ipc_stall_ns`); a reader that died is "
+             "noticed and released." },
 };
 
 static const struct sc_cfg_key dpdk_keys[] = {
@@ -711,6 +734,31 @@ format_uint(const struct sc_cfg_key *k, const void *src, char *buf, size_t len)
         snprintf(buf, len, "%llu", (unsigned long long)v);
 }
 
+/* permission bits: octal digits, "0640" or "640" */
+static int
+parse_mode(const struct sc_cfg_key *k, const char *s, void *dst, char *why, size_t len)
+{
+    uint64_t v = 0;
+    const char *c = s;
+
+    (void)k;
+    for (; *c >= '0' && *c <= '7' && v <= 07777; c++)
+        v = v * 8 + (uint64_t)(*c - '0');
+    if (c == s || *c || v > 07777) {
+        snprintf(why, len, "expected permission bits in octal, e.g. 0640");
+        return -EINVAL;
+    }
+    *(uint32_t *)dst = (uint32_t)v;
+    return 0;
+}
+
+static void
+format_mode(const struct sc_cfg_key *k, const void *src, char *buf, size_t len)
+{
+    (void)k;
+    snprintf(buf, len, "0%o", *(const uint32_t *)src);
+}
+
 /* durations, sizes and rates: a number and one of the type's units (a bare
  * number only for sizes, or 0) */
 static int
@@ -921,6 +969,7 @@ format_addr_port(const struct sc_cfg_key *k, const void *src, char *buf, size_t 
     const struct sc_cfg_type sc_cfg_vt_##n = { ref, list, parse, format, units, expect }
 TYPE(bool, "bool", false, parse_bool, format_bool, NULL, NULL);
 TYPE(uint, "integer", false, parse_uint, format_uint, NULL, NULL);
+TYPE(mode, "octal", false, parse_mode, format_mode, NULL, NULL);
 TYPE(duration, "duration", false, parse_measure, format_measure, duration_units, DURATION_EXPECT);
 TYPE(size, "size", false, parse_measure, format_measure, size_units,
      "expected a size in bytes, e.g. 65536, 64KiB, 8MiB");
@@ -1044,6 +1093,10 @@ channel_lan(struct sc_channel_cfg *c)
     c->mold.request_max = 65534;
     c->mold.response_bytes = 0; /* auto */
     c->mold.request_count = 1000;
+    snprintf(c->ipc.dir, sizeof(c->ipc.dir), "/dev/shm");
+    c->ipc.size = 64u << 20;
+    c->ipc.mode = 0640;
+    c->ipc.backpressure = SC_IPC_DROP;
 }
 
 /* PGM's traditional timers (OpenPGM's examples): 50 ms back-off, seconds of
@@ -1241,6 +1294,11 @@ sc_cfg_check_channel(const struct sc_channel_cfg *c, char *path, size_t plen, ch
     if (c->recovery.nrewind && c->protocol == SC_PROTOCOL_PGM && c->framing != SC_FRAMING_BATCHED) {
         snprintf(path, plen, "recovery.rewind");
         snprintf(msg, mlen, "archives serve message sequences: PGM channels need framing: batched");
+        return -EINVAL;
+    }
+    if (c->ipc.size & (c->ipc.size - 1)) {
+        snprintf(path, plen, "ipc.size");
+        snprintf(msg, mlen, "must be a power of two (e.g. 64MiB)");
         return -EINVAL;
     }
     return check_mold(c, path, plen, msg, mlen);

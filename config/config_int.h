@@ -37,13 +37,14 @@ struct sc_cfg_type {
     const char *expect;              /* their "expected ..." message */
 };
 
-extern const struct sc_cfg_type sc_cfg_vt_bool, sc_cfg_vt_uint, sc_cfg_vt_duration,
+extern const struct sc_cfg_type sc_cfg_vt_bool, sc_cfg_vt_uint, sc_cfg_vt_mode, sc_cfg_vt_duration,
     sc_cfg_vt_size, sc_cfg_vt_rate, sc_cfg_vt_ipv4, sc_cfg_vt_mcast, sc_cfg_vt_enum,
     sc_cfg_vt_str, sc_cfg_vt_alpha, sc_cfg_vt_endpoint, sc_cfg_vt_duration_list,
     sc_cfg_vt_str_list, sc_cfg_vt_cidr_list, sc_cfg_vt_addr_port_list;
 
 #define SC_VT_BOOL (&sc_cfg_vt_bool)
 #define SC_VT_UINT (&sc_cfg_vt_uint)         /* width from size: 1, 2, 4 bytes */
+#define SC_VT_MODE (&sc_cfg_vt_mode)         /* uint32_t permission bits, octal */
 #define SC_VT_DURATION (&sc_cfg_vt_duration) /* uint64_t ns; "50us", "2ms", "1.5s", "0" */
 #define SC_VT_SIZE (&sc_cfg_vt_size)         /* uint64_t bytes; "8MiB", "64KiB", "1500" */
 #define SC_VT_RATE (&sc_cfg_vt_rate)         /* uint64_t bit/s; "100Mbit", "0" = unlimited */

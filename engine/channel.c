@@ -56,6 +56,15 @@ sc_xport_open(struct sc_xport **out, const struct sc_config *cfg,
     struct sc_xport_params xp;
 
     sc_xport_params_from(&xp, ch, role);
+    if (ch->transport == SC_TRANSPORT_IPC) {
+        if (err) {
+            err->code = -EINVAL;
+            snprintf(err->msg, sizeof(err->msg), "channel %s: transport: ipc is a shared-memory "
+                     "log, not a packet transport (sc_pub_create / sc_sub_create take it)",
+                     ch->name);
+        }
+        return -EINVAL;
+    }
     if (ch->transport == SC_TRANSPORT_DPDK)
         return sc_xport_dpdk_open(out, &xp, &cfg->dpdk, err);
     return sc_xport_udp_open(out, &xp, err);

@@ -44,6 +44,7 @@
 
 #include "engine/channel.h"
 #include "engine/compiler.h"
+#include "engine/ipc.h"
 #include "engine/pub_int.h"
 #include "engine/rate.h"
 #include "engine/rereq_srv.h"
@@ -143,6 +144,10 @@ struct sc_pub {
 
     uint8_t rx[SC_BURST][RX_BUF_SIZE];
     uint8_t apdu[SC_PGM_MAX_APDU + SC_MOLD_HDR_LEN + 2]; /* staging for fragmented APDUs */
+
+    /* transport: ipc -- the whole agent is the log's writer (engine/ipc.c);
+     * every call above goes there instead, and nothing else is set up */
+    struct sc_ipc_writer *ipc;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -586,6 +591,8 @@ clock_start(struct sc_pub *p, uint64_t now_ns)
 static __attribute__((noinline)) int
 send_slow(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
 {
+    if (unlikely(p->ipc))
+        return sc_ipcw_send(p->ipc, msg, len, now_ns);
     int rc;
 
     if (unlikely(p->state != PUB_OPEN))
@@ -623,6 +630,8 @@ sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
 static uint32_t
 max_msg(const struct sc_pub *p)
 {
+    if (p->ipc)
+        return sc_ipcw_max_msg(p->ipc);
     if (p->ch.framing == SC_FRAMING_RAW)
         return 65535;
     if (p->mold) /* one packet: the header and the block's length field */
@@ -639,6 +648,8 @@ sc_pub_max_msg(const struct sc_pub *p)
 int
 sc_pub_flush(struct sc_pub *p, uint64_t now_ns)
 {
+    if (p->ipc)
+        return 0; /* every message is out when sent */
     close_block(p, now_ns);
     return 0;
 }
@@ -932,6 +943,12 @@ close_step(struct sc_pub *p, uint64_t now_ns)
 int
 sc_pub_close(struct sc_pub *p, uint64_t now_ns)
 {
+    if (p->ipc) {
+        sc_ipcw_close(p->ipc, now_ns); /* readers see it at once: nothing to send */
+        p->state = PUB_CLOSED;
+        p->fin_out = true;
+        return 0;
+    }
     if (p->state != PUB_OPEN)
         return 0;
     clock_start(p, now_ns);
@@ -961,6 +978,8 @@ sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
     uint16_t got;
     int work = 0;
 
+    if (unlikely(p->ipc))
+        return sc_ipcw_do_work(p->ipc, now_ns);
     clock_start(p, now_ns);
     if (unlikely(!p->started) && p->mold) {
         /* the session announces itself at once (a late joiner learns it),
@@ -1039,12 +1058,16 @@ sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
 int
 sc_pub_fd(const struct sc_pub *p)
 {
+    if (p->ipc)
+        return -1;
     return sc_xport_fd(p->x);
 }
 
 int
 sc_pub_wait(struct sc_pub *p, uint64_t timeout_ns)
 {
+    if (p->ipc)
+        return sc_ipcw_wait(p->ipc, timeout_ns);
     if (sc_xport_fd(p->x) < 0 && !p->x->ops->rx_wait)
         return -1; /* a poll-mode transport: spin */
     return sc_xport_rx_wait(p->x, timeout_ns);
@@ -1056,6 +1079,8 @@ uint64_t
 sc_pub_deadline(const struct sc_pub *p, uint64_t now_ns)
 {
     (void)now_ns; /* every due time is absolute; a past one means at once */
+    if (p->ipc)
+        return sc_ipcw_deadline(p->ipc, now_ns);
     uint64_t d = sc_tw_next_ns(&p->tw), r = sc_rtx_deadline(&p->rtx);
 
     if (r < d)
@@ -1094,6 +1119,10 @@ void
 sc_pub_get_stats(const struct sc_pub *p, struct sc_pub_stats *st)
 {
     *st = p->st;
+    if (p->ipc) {
+        sc_ipcw_stats(p->ipc, st);
+        return;
+    }
     st->rtx_rate_limited = p->rtx.rate_limited;
     st->nak_budget_shared = p->rtx.budgets.budget_shared;
     st->mold_budget_shared = p->srv.budgets.budget_shared;
@@ -1213,6 +1242,18 @@ sc_pub_create(struct sc_pub **out, const struct sc_config *cfg, const char *chan
 
     if (!ch)
         return err ? err->code : -ENOENT;
+    if (ch->transport == SC_TRANSPORT_IPC) {
+        struct sc_pub *p = calloc(1, sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        p->ch = *ch;
+        if ((rc = sc_ipcw_create(&p->ipc, ch, &p->st, err)) < 0) {
+            free(p);
+            return rc;
+        }
+        *out = p;
+        return 0;
+    }
     if ((rc = sc_xport_open(&x, cfg, ch, SC_XPORT_PUB, err)) < 0)
         return rc;
     return sc_pub_create_on(out, ch, x, 0, err);
@@ -1223,6 +1264,11 @@ sc_pub_destroy(struct sc_pub *p)
 {
     if (!p)
         return;
+    if (p->ipc) {
+        sc_ipcw_destroy(p->ipc);
+        free(p);
+        return;
+    }
     sc_rereq_srv_fini(&p->srv);
     sc_rtx_fini(&p->rtx);
     sc_txw_fini(&p->w);

@@ -29,6 +29,7 @@
 #include "engine/bigmem.h"
 #include "engine/channel.h"
 #include "engine/compiler.h"
+#include "engine/ipc.h"
 #include "engine/nak.h"
 #include "engine/recovery.h"
 #include "engine/rereq.h"
@@ -130,6 +131,9 @@ struct sc_sub {
     uint8_t mold_sess[SC_MOLD_SESSION_LEN]; /* ... as on the wire */
     struct sc_rereq rereq;
     struct sc_recovery *rec; /* recovery.rewind set: between delivery and the callbacks */
+    /* transport: ipc -- the whole agent is the log's reader (engine/ipc.c);
+     * every call goes there instead, and nothing else is set up */
+    struct sc_ipc_reader *ipc;
 };
 
 /* ---------------------------------------------------------------- pool */
@@ -1647,8 +1651,11 @@ do_work(struct sc_sub *s, uint64_t now_ns, const bool mold)
 int
 sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
 {
-    int n = unlikely(s->rec != NULL) ? sc_recovery_do_work(s->rec, now_ns) : 0;
+    int n;
 
+    if (unlikely(s->ipc))
+        return sc_ipcr_do_work(s->ipc, now_ns);
+    n = unlikely(s->rec != NULL) ? sc_recovery_do_work(s->rec, now_ns) : 0;
     return n + (unlikely(s->mold) ? do_work(s, now_ns, true) : do_work(s, now_ns, false));
 }
 
@@ -1661,12 +1668,16 @@ sc_sub_cap_pool(struct sc_sub *s, unsigned chunks)
 int
 sc_sub_fd(const struct sc_sub *s)
 {
+    if (s->ipc)
+        return -1; /* nothing to poll: sc_sub_wait sleeps on the log's wake word */
     return sc_xport_fd(s->x);
 }
 
 int
 sc_sub_wait(struct sc_sub *s, uint64_t timeout_ns)
 {
+    if (s->ipc)
+        return sc_ipcr_wait(s->ipc, timeout_ns);
     if (sc_xport_fd(s->x) < 0 && !s->x->ops->rx_wait)
         return sc_xport_rx_pending(s->x) ? 1 : -1; /* a poll-mode transport: spin */
     if (s->rec && sc_recovery_fd(s->rec) >= 0 && sc_xport_fd(s->x) >= 0) {
@@ -1685,6 +1696,8 @@ sc_sub_deadline(const struct sc_sub *s, uint64_t now_ns)
 {
     uint64_t d, r;
 
+    if (s->ipc)
+        return sc_ipcr_deadline(s->ipc, now_ns);
     if (sc_xport_rx_pending(s->x))
         return 0; /* packets already read from the kernel wait for do_work */
     d = sc_tw_next_ns(&s->tw); /* the timers' due times are absolute */
@@ -1699,6 +1712,8 @@ void
 sc_sub_get_stats(const struct sc_sub *s, struct sc_sub_stats *st)
 {
     *st = s->st;
+    if (s->ipc)
+        return;
     st->rx_pkts = s->x->st.rx_pkts;
     st->rx_bytes = s->x->st.rx_bytes;
     st->tx_pkts = s->x->st.tx_pkts;
@@ -1715,6 +1730,7 @@ sc_sub_get_stats(const struct sc_sub *s, struct sc_sub_stats *st)
 static void
 free_sub(struct sc_sub *s)
 {
+    sc_ipcr_destroy(s->ipc);
     for (unsigned i = 0; s->src && i < s->nsrc; i++) {
         free(s->src[i].w.slot);
         free(s->src[i].reasm);
@@ -1819,6 +1835,19 @@ sc_sub_create(struct sc_sub **out, const struct sc_config *cfg, const char *chan
 
     if (!ch)
         return err ? err->code : -ENOENT;
+    if (ch->transport == SC_TRANSPORT_IPC) {
+        struct sc_sub *s = calloc(1, sizeof(*s));
+        if (!s)
+            return -ENOMEM;
+        s->ch = *ch;
+        s->cb = *cb;
+        if ((rc = sc_ipcr_create(&s->ipc, ch, cb, &s->st, err)) < 0) {
+            free(s);
+            return rc;
+        }
+        *out = s;
+        return 0;
+    }
     if ((rc = sc_xport_open(&x, cfg, ch, SC_XPORT_SUB, err)) < 0)
         return rc;
     return sc_sub_create_on(out, ch, x, cb, 0, err);

@@ -36,6 +36,7 @@
 enum sc_transport {
     SC_TRANSPORT_UDP = 0, /* kernel sockets */
     SC_TRANSPORT_DPDK,    /* raw Ethernet through DPDK */
+    SC_TRANSPORT_IPC,     /* same host: a shared-memory log (ipc.*), no network */
 };
 
 enum sc_framing {
@@ -132,6 +133,20 @@ struct sc_recovery_cfg {
     uint64_t timeout_ns; /* a recovery that makes no progress this long reports the loss */
 };
 
+/* transport: ipc channels (engine/ipc.h: the log's format). */
+enum sc_ipc_backpressure {
+    SC_IPC_DROP = 0, /* the writer never waits: a reader it laps gets a not_in_window loss */
+    SC_IPC_BLOCK,    /* the writer waits for the slowest registered reader (counted) */
+};
+
+struct sc_ipc_cfg {
+    char dir[SC_CFG_PATH_MAX];    /* where the log lives: DIR/seqcast.CHANNEL */
+    uint64_t size;                /* the log's ring, bytes: a power of two */
+    uint32_t mode;                /* the log's permission bits (readers need read) */
+    char group[SC_CFG_NAME_MAX];  /* the log's group; "" = the writer's */
+    enum sc_ipc_backpressure backpressure;
+};
+
 struct sc_channel_cfg {
     char name[SC_CFG_NAME_MAX];
     char profile[SC_CFG_NAME_MAX]; /* the profile its defaults came from */
@@ -169,6 +184,7 @@ struct sc_channel_cfg {
     uint64_t sndbuf; /* SO_SNDBUF bytes */
     struct sc_mold_cfg mold;
     struct sc_recovery_cfg recovery;
+    struct sc_ipc_cfg ipc;
 };
 
 struct sc_dpdk_cfg {

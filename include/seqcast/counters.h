@@ -123,7 +123,15 @@
     X(window_lead, G, "sequence", A, "newest packet sequence held")                        \
     X(next_msg_seq, G, "sequence", N, "sequence number the next message gets")             \
     X(rcvbuf_requested, G, "bytes", N, "SO_RCVBUF asked for (rcvbuf)")                     \
-    X(rcvbuf_effective, G, "bytes", N, "SO_RCVBUF the kernel granted")
+    X(rcvbuf_effective, G, "bytes", N, "SO_RCVBUF the kernel granted")                    \
+    X(ipc_blocked, C, "calls", Z,                                                          \
+      "transport: ipc, backpressure: block: sends refused (-EAGAIN) while a reader held the log") \
+    X(ipc_stall_ns, C, "ns", Z, "time from such a refusal to the next message accepted")   \
+    X(ipc_readers_reaped, C, "readers", Z,                                                 \
+      "reader slots released because their process was gone (it held the writer)")         \
+    X(ipc_wakeups, C, "calls", N, "futex wake-ups of readers asleep on the log")           \
+    X(ipc_readers, G, "readers", N,                                                        \
+      "transport: ipc: readers registered in the slot file (backpressure: block)")
 
 /* ------------------------------------------------------------- subscriber */
 
@@ -209,7 +217,13 @@
     X(repair_wait, C, "microseconds", N,                                                   \
       "time from finding each repaired packet missing to its arrival, summed (/ repaired: " \
       "the mean repair latency)")                                                          \
-    X(repair_wait_max, G, "microseconds", N, "the longest of those times")
+    X(repair_wait_max, G, "microseconds", N, "the longest of those times")                 \
+    X(ipc_lapped, C, "events", Z,                                                          \
+      "transport: ipc: the writer overwrote messages before this reader read them (loss: "  \
+      "not_in_window)")                                                                    \
+    X(ipc_bad_logs, C, "files", Z,                                                         \
+      "transport: ipc: logs refused or given up on (damaged, truncated, another version)") \
+    X(ipc_polls, C, "calls", N, "transport: ipc: looks for the log (it was absent or replaced)")
 
 /* ----------------------------------------------------------- order server */
 

@@ -109,6 +109,9 @@ enum sc_down_reason {
     SC_DOWN_FIN,         /* the publisher ended the session (OPT_FIN) */
     SC_DOWN_EVICTED,     /* it never sent data (SPMs only) and the source table was full
                             when a new source appeared: its place went to the newcomer */
+    SC_DOWN_BAD_LOG,     /* transport: ipc: the log holds something that fails its checks
+                            (damaged or hostile file): no longer read; a new log under the
+                            name is looked for */
 };
 
 struct sc_sub_event {

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# make bench, IPC section: one writer to 1 and to 4 reader processes on this
+# host, 32 B and 288 B messages, through a transport: ipc channel (bench/ipc
+# seqcast: the public API, a 4 MiB log, ipc.backpressure: block, every message
+# numbered and checked) and through a bare single-producer ring doing the same
+# copies (bench/ipc bare), in the same run, alternating. BENCH_IPC_MSGS
+# messages per run (default 20,000,000; QUICK: 2,000,000), BENCH_IPC_REPS runs
+# of each case (default 3; QUICK: 1); the row is the median run. Then round
+# trips through two IPC channels beside a Unix-socket ping-pong (BENCH_IPC_RTT,
+# default 200,000; QUICK: 100,000).
+set -u
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/lib.sh"
+out=$ROOT/$BUILD/bench
+N=${BENCH_IPC_MSGS:-20000000}
+[ "${QUICK:-0}" = 1 ] && N=${BENCH_IPC_MSGS:-2000000}
+REPS=${BENCH_IPC_REPS:-3}
+[ "${QUICK:-0}" = 1 ] && REPS=1
+tmp=$(mktemp -d /dev/shm/seqcast-bench-ipc-XXXXXX 2>/dev/null || mktemp -d /tmp/seqcast-bench-ipc-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$out"
+rc=0
+: >"$tmp/results"
+
+for readers in 1 4; do
+    for size in 32 288; do
+        for rep in $(seq 1 "$REPS"); do
+            for sys in seqcast bare; do
+                rm -rf "$tmp/log" && mkdir "$tmp/log"
+                if [ $sys = seqcast ]; then
+                    set -- seqcast "$tmp/log" $readers $size "$N"
+                else
+                    set -- bare $readers $size "$N"
+                fi
+                if ! timeout 120 "$ROOT/$BUILD/bench/ipc" "$@" >"$tmp/$sys-$rep.json" 2>"$tmp/$sys.err"; then
+                    rc=1
+                    echo "ipc: $sys, $readers readers, $size B, run $rep failed: $(head -3 "$tmp/$sys.err") $(cat "$tmp/$sys-$rep.json")" >&2
+                    rm -f "$tmp/$sys-$rep.json"
+                fi
+            done
+        done
+        s=$(median_run msgs_per_s 0 "$tmp"/seqcast-*.json)
+        b=$(median_run msgs_per_s 0 "$tmp"/bare-*.json)
+        if [ -n "$s" ] && [ -n "$b" ]; then
+            echo "{\"readers\": $readers, \"size\": $size, \"msgs\": $N, \"seqcast\": $(jget "$s" msgs_per_s), \"bare\": $(jget "$b" msgs_per_s), \"seqcast_runs\": \"$(for f in "$tmp"/seqcast-*.json; do jget "$f" msgs_per_s; done | sort -n | awk '{ printf("%s%.1fM", NR > 1 ? " / " : "", $1 / 1e6) }')\", \"bare_runs\": \"$(for f in "$tmp"/bare-*.json; do jget "$f" msgs_per_s; done | sort -n | awk '{ printf("%s%.1fM", NR > 1 ? " / " : "", $1 / 1e6) }')\", \"writer_blocked\": $(jget "$s" writer_blocked)}" >>"$tmp/results"
+        fi
+        rm -f "$tmp"/seqcast-*.json "$tmp"/bare-*.json
+    done
+done
+
+# ---- round trips: two IPC channels (both sides spinning) beside a Unix-socket
+# ping-pong (bench/pingpong, blocking reads) in the same run
+PPN=${BENCH_IPC_RTT:-200000}
+[ "${QUICK:-0}" = 1 ] && PPN=${BENCH_IPC_RTT:-100000}
+rm -rf "$tmp/log" && mkdir "$tmp/log"
+timeout 120 "$ROOT/$BUILD/bench/ipc" pingpong "$tmp/log" "$PPN" >"$tmp/rtt-ipc.json" 2>"$tmp/rtt.err" || {
+    rc=1; echo "ipc: pingpong failed: $(head -3 "$tmp/rtt.err")" >&2; }
+"$ROOT/$BUILD/bench/pingpong" server "unix:$tmp/pp.sock" 32 &
+srv=$!
+sleep 0.2
+timeout 120 "$ROOT/$BUILD/bench/pingpong" client "unix:$tmp/pp.sock" 32 "$PPN" >"$tmp/rtt-unix.json" 2>>"$tmp/rtt.err" || rc=1
+kill $srv 2>/dev/null
+wait $srv 2>/dev/null
+
+{
+echo "One writer process, 1 or 4 reader processes, $N messages a run, the median of $REPS runs; msgs/s from the first send to the last reader's last message (every reader gets every message: back-pressure holds the writer). **seqcast IPC**: \`transport: ipc\` through the public API (\`sc_pub_send\`; readers \`sc_sub_do_work\`), a 4 MiB log in /dev/shm, \`ipc.backpressure: block\`. **bare ring**: a single-producer ring in shared memory doing the same copies (16-byte header and the message in, the message out), no checks, no session, no liveness. Both check each message's number and yield the CPU when they must wait (2 vCPUs for up to 5 processes)."
+echo
+echo "| readers | size | seqcast IPC msgs/s | runs | bare ring msgs/s | runs | seqcast / bare | writer held (seqcast) |"
+echo "|---|---|---|---|---|---|---|---|"
+awk "$JAWK"'{ printf("| %s | %s B | %.1fM | %s | %.1fM | %s | %.2f | %s |\n", j("readers"), j("size"), j("seqcast") / 1e6,
+    j("seqcast_runs"), j("bare") / 1e6, j("bare_runs"), j("bare") > 0 ? j("seqcast") / j("bare") : 0, j("writer_blocked")) }' "$tmp/results"
+echo
+awk "$JAWK"'{ printf("* IPC, 1 writer to %s reader%s at %s B: %.2f × the bare ring (%.1fM msg/s) (target ≥ 0.7 ×: %s)\n", j("readers"),
+    j("readers") > 1 ? "s" : "", j("size"), j("bare") > 0 ? j("seqcast") / j("bare") : 0, j("seqcast") / 1e6,
+    j("bare") > 0 && j("seqcast") / j("bare") >= 0.7 ? "holds" : "does not hold") }' "$tmp/results"
+echo
+echo "Round trips, 32 B, one message in flight, $PPN of them: **seqcast IPC** through two channels (ping: writer → reader in the other process, pong: back), both sides spinning on \`sc_sub_do_work\`; **Unix socket**: \`bench/pingpong\` over a Unix stream socket, blocking reads (a wake-up per message: the kernel path an IPC channel avoids). Loopback UDP: one-way figures in the latency section (no UDP round trip here)."
+echo
+echo "| round trip | p50 | p99 | p99.9 | max |"
+echo "|---|---|---|---|---|"
+[ -s "$tmp/rtt-ipc.json" ] && printf "| seqcast IPC, spinning | %s µs | %s µs | %s µs | %s µs |\n" "$(jget "$tmp/rtt-ipc.json" p50_us)" \
+    "$(jget "$tmp/rtt-ipc.json" p99_us)" "$(jget "$tmp/rtt-ipc.json" p999_us)" "$(jget "$tmp/rtt-ipc.json" max_us)"
+[ -s "$tmp/rtt-unix.json" ] && printf "| Unix socket, blocking | %s µs | %s µs | %s µs | %s µs |\n" "$(jget "$tmp/rtt-unix.json" p50)" \
+    "$(jget "$tmp/rtt-unix.json" p99)" "$(jget "$tmp/rtt-unix.json" p999)" "$(jget "$tmp/rtt-unix.json" max)"
+} | tee "$out/ipc-table.md"
+{ echo "["; paste -sd, "$tmp/results"; echo "]"; } >"$out/ipc.json"
+exit $rc
