@@ -10,37 +10,51 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Written through a stdio buffer of our own, larger than stdio's (a page or
+ * two): one write(2) per WBUF bytes. */
+#define WBUF (1u << 20)
+
 struct sc_pcapw {
     pcap_t *dead;
     pcap_dumper_t *dump;
     int failed;
+    char *buf;
 };
 
 struct sc_pcapw *
 sc_pcapw_open(const char *path, int linktype, struct sc_err *err)
 {
     struct sc_pcapw *w = calloc(1, sizeof(*w));
+    FILE *f;
 
-    if (!w)
-        goto out_nomem;
+    if (!w || !(w->buf = malloc(WBUF)))
+        goto out_free;
     w->dead = pcap_open_dead_with_tstamp_precision(linktype, 65535, PCAP_TSTAMP_PRECISION_NANO);
     if (!w->dead)
         goto out_free;
-    w->dump = pcap_dump_open(w->dead, path);
+    f = fopen(path, "wb");
+    if (f)
+        setvbuf(f, w->buf, _IOFBF, WBUF);
+    w->dump = f ? pcap_dump_fopen(w->dead, f) : NULL;
     if (!w->dump) {
         if (err) {
             err->code = -EIO;
-            snprintf(err->msg, sizeof(err->msg), "%s: %s", path, pcap_geterr(w->dead));
+            snprintf(err->msg, sizeof(err->msg), "%s: %s", path,
+                     f ? pcap_geterr(w->dead) : strerror(errno));
         }
+        if (f)
+            fclose(f);
         pcap_close(w->dead);
+        free(w->buf);
         free(w);
         return NULL;
     }
     return w;
 
 out_free:
+    if (w)
+        free(w->buf);
     free(w);
-out_nomem:
     if (err) {
         err->code = -ENOMEM;
         snprintf(err->msg, sizeof(err->msg), "%s: out of memory", path);
@@ -75,8 +89,9 @@ sc_pcapw_close(struct sc_pcapw *w)
         return 0;
     if (pcap_dump_flush(w->dump) != 0)
         rc = -EIO;
-    pcap_dump_close(w->dump);
+    pcap_dump_close(w->dump); /* closes the file: the buffer is free after */
     pcap_close(w->dead);
+    free(w->buf);
     free(w);
     return rc;
 }

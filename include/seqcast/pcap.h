@@ -110,11 +110,23 @@ int sc_capd_format(char *buf, size_t len, const struct sc_capd *d);
  *           to pcap, as Ethernet/IPv4/UDP frames with nanosecond timestamps;
  *           bounded by size or count per file, rotating through numbered files;
  *           flushed when idle, so a reader of the growing file sees whole records.
+ *           The sending/receiving thread only stamps and copies each packet into
+ *           a single-producer ring; a writer thread of the wrapper's own builds
+ *           the frames and writes the file (1 MiB writes). When the ring is
+ *           full, the packet waits for room (SC_RECORD_BLOCK, counted in waited)
+ *           or is not recorded (SC_RECORD_DROP, counted in dropped). Closing
+ *           writes everything in the ring, then closes the file.
  *   pcap    a capture as the network: rx_burst returns the capture's datagrams
  *           for the endpoint's group and port, in order and as fast as asked;
  *           what the engine sends (NAKs) goes nowhere and is counted. A
  *           subscriber on it reports exactly which ranges the capture lacks.
  */
+
+/* What a full ring does to the packet that finds no room. */
+enum sc_record_full {
+    SC_RECORD_BLOCK = 0, /* the sender/receiver waits for the writer: every packet recorded */
+    SC_RECORD_DROP,      /* the packet is not recorded (the traffic never waits for the disk) */
+};
 
 struct sc_record_params {
     const char *path;     /* NULL: no recording */
@@ -122,17 +134,33 @@ struct sc_record_params {
     uint64_t max_packets; /* per file, 0 = unbounded */
     unsigned files;       /* with a bound: keep this many files, oldest overwritten
                              (0 = never overwrite) */
+    uint64_t ring_bytes;  /* the ring between the traffic and the writer thread, rounded up
+                             to a power of 2 in [256 KiB, 1 GiB]; 0 = 64 MiB */
+    enum sc_record_full full; /* when the ring is full */
 };
 
+/* Every packet offered is recorded (packets), dropped (dropped) or counted in
+ * write_errors (a frame that could not be written; after a rotation that
+ * failed to open its file, every packet). write_errors also counts files that
+ * failed to close or open. */
 struct sc_record_stats {
     uint64_t packets, bytes, files_opened, write_errors;
+    uint64_t dropped; /* SC_RECORD_DROP: packets that found the ring full, not recorded */
+    uint64_t waited;  /* SC_RECORD_BLOCK: packets that found the ring full and waited */
 };
 
-/* Files are path, path.1, path.2, ... Takes ownership of inner (also on failure). */
+/* Files are path, path.1, path.2, ... Takes ownership of inner (also on failure).
+ * @return 0, -EINVAL (ring_bytes or full out of range), -ENOMEM, -EIO (the
+ * first file cannot be created), or the error of starting the writer thread;
+ * err filled. */
 int sc_xport_record_wrap(struct sc_xport **out, struct sc_xport *inner,
                          const struct sc_xport_params *xp, const struct sc_record_params *rp,
                          struct sc_err *err);
-const struct sc_record_stats *sc_xport_record_stats(const struct sc_xport *x);
+/* A snapshot of x's counters (x as sc_xport_record_wrap returned it); any
+ * thread. packets, bytes, files_opened and write_errors grow as the writer
+ * thread works: final once x is closed. The link counters of the stats of a
+ * publisher or subscriber on x (record_*) carry them too. */
+void sc_xport_record_stats(const struct sc_xport *x, struct sc_record_stats *st);
 
 /* The capture at path (BPF filter may be NULL) as a transport for xp's group
  * and port. */
