@@ -96,8 +96,16 @@ push(struct sc_pcapw *w)
     if (!n)
         return 0;
     if (pwrite_all(w->fd, w->buf, n, w->off) < 0) {
-        w->failed = true;
-        return -EIO;
+        if (!w->direct || errno != EINVAL) {
+            w->failed = true;
+            return -EIO;
+        }
+        /* a file system that opens O_DIRECT but wants other alignments:
+         * buffered from here on (the blocks written so far stay) */
+        close(w->fd);
+        w->fd = w->fd_tail;
+        w->direct = false;
+        return push(w);
     }
     memmove(w->buf, w->buf + n, w->len - n);
     w->len -= n;

@@ -4,7 +4,7 @@
  * seqcast-replay, seqcast-sub --pcap and --record are made of, for programs of
  * your own.
  *
- *   sc_pcapw_*   write pcap files through libpcap's dumper (ns timestamps)
+ *   sc_pcapw_*   write pcap files as libpcap's dumper does (ns timestamps)
  *   sc_pcapr_*   read pcap and pcapng files down to their IPv4/UDP datagrams
  *   sc_xport_record_wrap   a transport wrapper writing every packet to pcap
  *   sc_xport_pcap_open     a capture read as the network
@@ -26,8 +26,9 @@
 
 /* ------------------------------------------------------------ files */
 
-/* pcap files through libpcap: written with its dumper (nanosecond
- * timestamps), read with pcap_open_offline (pcap and pcapng, any timestamp
+/* pcap files through libpcap: written as its dumper writes them, byte for
+ * byte (nanosecond timestamps), in 4 MiB buffers and whole blocks (O_DIRECT
+ * where the file system takes it); read with pcap_open_offline (pcap and pcapng, any timestamp
  * precision, a BPF filter) down to the IPv4/UDP datagrams inside.
  *
  * Link types read: Ethernet (VLAN tags skipped), raw IPv4, Linux cooked
@@ -41,10 +42,13 @@ struct sc_pcapw;
 /* Create (truncate) path as a pcap of linktype (DLT_EN10MB = 1 for Ethernet). */
 struct sc_pcapw *sc_pcapw_open(const char *path, int linktype, struct sc_err *err);
 
-/* Append one frame captured at ts_ns (ns since the epoch). @return 0 or -EIO. */
+/* Append one frame captured at ts_ns (ns since the epoch): buffered, written
+ * when 4 MiB are. @return 0, or -EIO once any write failed (nothing more is
+ * written). */
 int sc_pcapw_write(struct sc_pcapw *w, uint64_t ts_ns, const void *frame, size_t len);
 
-/* Push buffered records to the file. @return 0 or -EIO. */
+/* Push buffered records to the file: it ends at the last whole record
+ * (readers of the growing file). @return 0 or -EIO. */
 int sc_pcapw_flush(struct sc_pcapw *w);
 
 /* Flush and close; NULL is fine. @return 0 or -EIO if anything failed to reach disk. */
