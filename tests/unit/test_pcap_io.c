@@ -18,6 +18,8 @@
 #include <seqcast/proto/pgm.h>
 #include <seqcast/pcap.h>
 
+#include "tests/support/testutil.h"
+
 static char path[64];
 
 static void
@@ -454,24 +456,6 @@ Test(pcap_io, a_gso_datagram_is_split_into_its_pgm_packets, .init = setup, .fini
     sc_pcapr_close(r);
 }
 
-static uint8_t *
-slurp(const char *p, size_t *len)
-{
-    FILE *f = fopen(p, "rb");
-    uint8_t *b;
-    long n;
-
-    cr_assert_not_null(f, "%s", p);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = malloc((size_t)n + 1);
-    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 /* The writer writes the file libpcap's dumper writes, byte for byte (the
  * header for each link type, every record header, frames of every size up to
  * over the snap length, 9 MB in all: the 4 MiB buffer written out in blocks,
@@ -508,12 +492,13 @@ Test(pcap_io, the_writer_writes_libpcaps_file_byte_for_byte, .init = setup, .fin
             cr_assert_eq(sc_pcapw_write(w, ts, frame, len), 0);
             total += len + 16;
             if (i % 1000 == 999) { /* a flush: the file so far, whole */
-                size_t la, lb;
+                size_t la = 0, lb = 0;
                 uint8_t *a, *b;
                 cr_assert_eq(sc_pcapw_flush(w), 0);
                 pcap_dump_flush(d);
-                a = slurp(path, &la);
-                b = slurp(ref, &lb);
+                a = tu_slurp(path, &la);
+                b = tu_slurp(ref, &lb);
+                cr_assert(a && b);
                 cr_assert_eq(la, lb, "after record %u: %zu bytes, libpcap's %zu", i, la, lb);
                 cr_assert_eq(memcmp(a, b, la), 0, "after record %u", i);
                 free(a);
@@ -524,8 +509,9 @@ Test(pcap_io, the_writer_writes_libpcaps_file_byte_for_byte, .init = setup, .fin
         pcap_close(dead);
         cr_assert_eq(sc_pcapw_close(w), 0);
         {
-            size_t la, lb;
-            uint8_t *a = slurp(path, &la), *b = slurp(ref, &lb);
+            size_t la = 0, lb = 0;
+            uint8_t *a = tu_slurp(path, &la), *b = tu_slurp(ref, &lb);
+            cr_assert(a && b);
             cr_assert_eq(la, lb, "link type %d: %zu bytes, libpcap's %zu", lts[k], la, lb);
             cr_assert_eq(memcmp(a, b, la), 0, "link type %d: not libpcap's bytes", lts[k]);
             free(a);

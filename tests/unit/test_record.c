@@ -164,22 +164,33 @@ wrap(struct fake **fp, enum sc_xport_role role, const struct sc_record_params *r
     return x;
 }
 
-static uint8_t *
-slurp(const char *path, size_t *len)
+/* The capture dir/name holds packets numbered from 0 (their first 4 bytes),
+ * in order, each len bytes and carrying its number as its IPv4 id.
+ * @return how many. */
+static uint64_t
+read_numbered(const char *name, uint16_t len)
 {
-    FILE *f = fopen(path, "rb");
-    uint8_t *b;
-    long n;
+    char path[300];
+    struct sc_pcapr *rd;
+    struct sc_capd d;
+    struct sc_err err;
+    uint64_t n = 0;
 
-    cr_assert_not_null(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = malloc((size_t)n + 1);
-    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    rd = sc_pcapr_open(path, NULL, &err);
+    cr_assert_not_null(rd, "%s", err.msg);
+    while (sc_pcapr_next(rd, &d) == 1) {
+        uint32_t k;
+        uint16_t id;
+        memcpy(&k, d.payload, 4);
+        memcpy(&id, d.frame + 14 + 4, 2);
+        cr_assert_eq(k, n, "packet %llu of the capture is packet %u", (unsigned long long)n, k);
+        cr_assert_eq(d.len, len);
+        cr_assert_eq(ntohs(id), (uint16_t)n, "its IPv4 id");
+        n++;
+    }
+    sc_pcapr_close(rd);
+    return n;
 }
 
 /* ------------------------------------------------------ the expected capture */
@@ -329,12 +340,13 @@ Test(record, the_writer_thread_writes_the_synchronous_writers_capture, .init = s
         cr_assert_eq(files, total / 7 + 1);
         for (unsigned k = 0; k < files; k++) {
             char a[300], b[300];
-            size_t la, lb;
+            size_t la = 0, lb = 0;
             uint8_t *ga, *gb;
             snprintf(a, sizeof(a), "%s/%s%s%.0u", dir, rp.path, k ? "." : "", k);
             snprintf(b, sizeof(b), "%s/want.pcap%s%.0u", dir, k ? "." : "", k);
-            ga = slurp(a, &la);
-            gb = slurp(b, &lb);
+            ga = tu_slurp(a, &la);
+            gb = tu_slurp(b, &lb);
+            cr_assert(ga && gb, "%s or %s unreadable", a, b);
             cr_assert_eq(la, lb, "%s: %zu bytes, the synchronous writer's %zu", a, la, lb);
             cr_assert_eq(memcmp(ga, gb, la), 0, "%s differs from the synchronous writer's", a);
             free(ga);
@@ -358,13 +370,9 @@ Test(record, a_full_ring_drops_and_counts_every_drop, .init = setup, .fini = tea
     static uint8_t data[32][1000];
     struct sc_pkt pkts[32];
     struct sc_record_stats st;
-    struct sc_pcapr *rd;
-    struct sc_capd d;
-    struct sc_err err;
     struct fake *f;
     struct sc_xport *x;
-    char path[300];
-    uint64_t got = 0, offered = 0;
+    uint64_t got, offered = 0;
 
     gate_set(false);
     x = wrap(&f, SC_XPORT_PUB, &rp, &h);
@@ -385,20 +393,7 @@ Test(record, a_full_ring_drops_and_counts_every_drop, .init = setup, .fini = tea
     gate_set(true);
     sc_xport_close(x); /* writes what the ring holds */
 
-    snprintf(path, sizeof(path), "%s/drop.pcap", dir);
-    rd = sc_pcapr_open(path, NULL, &err);
-    cr_assert_not_null(rd, "%s", err.msg);
-    while (sc_pcapr_next(rd, &d) == 1) {
-        uint32_t k;
-        memcpy(&k, d.payload, 4);
-        cr_assert_eq(k, got, "packet %llu of the capture is packet %u", (unsigned long long)got, k);
-        cr_assert_eq(d.len, sizeof(data[0]));
-        uint16_t id;
-        memcpy(&id, d.frame + 14 + 4, 2);
-        cr_assert_eq(ntohs(id), got, "its IPv4 id");
-        got++;
-    }
-    sc_pcapr_close(rd);
+    got = read_numbered("drop.pcap", sizeof(data[0]));
     cr_assert_eq(got + st.dropped, offered, "%llu in the capture + %llu dropped != %llu offered",
                  (unsigned long long)got, (unsigned long long)st.dropped,
                  (unsigned long long)offered);
@@ -414,13 +409,8 @@ Test(record, a_full_ring_waits_and_closing_writes_everything, .init = setup, .fi
     static uint8_t data[1400];
     struct sc_pkt p = { .data = data, .len = sizeof(data), .addr = htonl(GROUP), .port = DPORT };
     struct sc_record_stats st;
-    struct sc_pcapr *rd;
-    struct sc_capd d;
-    struct sc_err err;
     struct fake *f;
     struct sc_xport *x;
-    char path[300];
-    uint32_t got = 0;
 
     writer_delay_us = 20;
     x = wrap(&f, SC_XPORT_PUB, &rp, &h);
@@ -435,17 +425,7 @@ Test(record, a_full_ring_waits_and_closing_writes_everything, .init = setup, .fi
     writer_delay_us = 0;
     sc_xport_close(x);
 
-    snprintf(path, sizeof(path), "%s/block.pcap", dir);
-    rd = sc_pcapr_open(path, NULL, &err);
-    cr_assert_not_null(rd, "%s", err.msg);
-    while (sc_pcapr_next(rd, &d) == 1) {
-        uint32_t k;
-        memcpy(&k, d.payload, 4);
-        cr_assert_eq(k, got);
-        got++;
-    }
-    sc_pcapr_close(rd);
-    cr_assert_eq(got, 3000);
+    cr_assert_eq(read_numbered("block.pcap", sizeof(data)), 3000);
 }
 
 /* A recording left open with nothing to write is flushed within a fraction
