@@ -271,6 +271,22 @@ sc_cli_record_option(struct sc_record_params *rp, const char *prog, int opt, con
 
     switch (opt) {
     case SC_OPT_RECORD: rp->path = arg; return 1;
+    case SC_OPT_RECORD_FULL:
+        if (strcmp(arg, "block") && strcmp(arg, "drop")) {
+            fprintf(stderr, "%s: --record-full %s: expected block or drop\n", prog, arg);
+            return -1;
+        }
+        rp->full = strcmp(arg, "drop") ? SC_RECORD_BLOCK : SC_RECORD_DROP;
+        return 1;
+    case SC_OPT_RECORD_RING:
+        v = strtod(arg, &end);
+        if (*arg == 0 || *end || !(v >= 0.25 && v <= 1024)) {
+            fprintf(stderr, "%s: --record-ring %s: expected megabytes from 0.25 to 1024\n", prog,
+                    arg);
+            return -1;
+        }
+        rp->ring_bytes = (uint64_t)(v * 1048576);
+        return 1;
     case SC_OPT_RECORD_SIZE: case SC_OPT_RECORD_COUNT: case SC_OPT_RECORD_FILES:
         v = strtod(arg, &end);
         if (*arg == 0 || *end || v < 0 || v > 1e15) {

@@ -46,6 +46,8 @@ enum sc_cli_opt {
     SC_OPT_RECORD_SIZE,
     SC_OPT_RECORD_COUNT,
     SC_OPT_RECORD_FILES,
+    SC_OPT_RECORD_RING,
+    SC_OPT_RECORD_FULL,
     SC_OPT_PCAP, /* seqcast-sub */
     SC_OPT_PCAP_FILTER,
     SC_OPT_LOSS, /* seqcast-sub, seqcast-replay */
@@ -146,13 +148,20 @@ void sc_cli_warn_rcvbuf(const char *prog, uint64_t requested, uint64_t effective
     { "record", required_argument, NULL, SC_OPT_RECORD },                                 \
         { "record-size", required_argument, NULL, SC_OPT_RECORD_SIZE },                   \
         { "record-count", required_argument, NULL, SC_OPT_RECORD_COUNT },                 \
-        { "record-files", required_argument, NULL, SC_OPT_RECORD_FILES }
+        { "record-files", required_argument, NULL, SC_OPT_RECORD_FILES },                 \
+        { "record-ring", required_argument, NULL, SC_OPT_RECORD_RING },                   \
+        { "record-full", required_argument, NULL, SC_OPT_RECORD_FULL }
 #define SC_RECORD_HELP                                                                    \
     "      --record FILE       write every packet sent and received to FILE (pcap, ns\n"   \
     "                          timestamps; read it with tshark or seqcast-replay)\n"      \
     "      --record-size MB    start a new file (FILE.1, FILE.2, ...) after MB megabytes\n" \
     "      --record-count N    ... or after N packets\n"                                   \
-    "      --record-files K    keep only K files, overwriting the oldest (default: all)\n"
+    "      --record-files K    keep only K files, overwriting the oldest (default: all)\n"   \
+    "      --record-ring MIB   the ring between the traffic and the thread writing FILE\n"  \
+    "                          (default 64; 0.25 to 1024, rounded up to a power of 2)\n"   \
+    "      --record-full block|drop  when that ring is full: wait for room (default: every\n" \
+    "                          packet recorded) or leave the packet out (the traffic never\n" \
+    "                          waits for the disk); counted in record_waited / record_dropped\n"
 /* @return 1 if opt was a record option, 0 if not, -1 (message printed) if bad. */
 int sc_cli_record_option(struct sc_record_params *rp, const char *prog, int opt, const char *arg);
 

@@ -188,6 +188,7 @@ awk "$JAWK"'
     { w = j("transport"); sz = j("size"); s = j("system"); f = j("framing"); v = j("msgs_per_s")
       if (s == "udp") fl[w, sz] = v; if (s == "zmq") zq[w, sz] = v; if (s == "openpgm") pg[w, sz] = v
       if (s == "seqcast" && f == "batched") sb[w, sz] = v; if (s == "seqcast" && f == "raw") sr[w, sz] = v
+      if (s == "seqcast-cli") cli[w, sz, f] = v
       ws[w] = 1 }
     function verdict(x, t) { return x >= t ? "holds" : "does not hold" }
     END { for (w in ws) {
@@ -199,7 +200,10 @@ awk "$JAWK"'
               if (pg[w, sz] > 0) printf("* %s: raw %d B = %.2f × OpenPGM, %.2f × the plain floor (target ≥ 1.5 × OpenPGM: %s)\n", l, sz,
                   sr[w, sz] / pg[w, sz], fl[w, sz] > 0 ? sr[w, sz] / fl[w, sz] : 0, verdict(sr[w, sz] / pg[w, sz], 1.5)) }
             if (fl[w, 1344] > 0) printf("* %s: raw 1344 B = %.2f × the floor in bytes/s (target ≥ 0.8: %s)\n", l,
-                sr[w, 1344] / fl[w, 1344], verdict(sr[w, 1344] / fl[w, 1344], 0.8)) } }' "$tmp/results"; } | sort
+                sr[w, 1344] / fl[w, 1344], verdict(sr[w, 1344] / fl[w, 1344], 0.8))
+            for (i = 1; i <= n; i++) { sz = szs[i]
+              if (cli[w, sz, "batched"] > 0) printf("* %s: seqcast-cli batched %d B with --record = %.2f × without (target ≥ 0.9: %s)\n", l, sz,
+                  cli[w, sz, "batched+record"] / cli[w, sz, "batched"], verdict(cli[w, sz, "batched+record"] / cli[w, sz, "batched"], 0.9)) } } }' "$tmp/results"; } | sort
 } | tee "$out/throughput-table.md"
 { echo "["; cat "$tmp/results" "$tmp/pairs" | paste -sd, ; echo "]"; } >"$out/throughput.json"
 exit $rc

@@ -93,4 +93,8 @@ sc_link_stats_from(struct sc_link_stats *l, const struct sc_xport_stats *x)
     l->gso_disabled = x->gso_disabled;
     l->rx_gro_msgs = x->rx_gro_msgs;
     l->tx_calls = x->tx_calls;
+    l->record_packets = x->record_packets;
+    l->record_dropped = x->record_dropped;
+    l->record_waited = x->record_waited;
+    l->record_write_errors = x->record_write_errors;
 }

@@ -4,79 +4,202 @@
 #include <seqcast/proto/pgm.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The writer formats records itself into a buffer of WBUF bytes and writes
+ * it out in whole blocks of BLK bytes with O_DIRECT when the file system
+ * takes it: the disk reads the buffer, the CPU copies nothing into the page
+ * cache (on the bench VM that copy cost a core at 1 GB/s; writes to a new
+ * file went 0.3-2.4 GB/s through the page cache, a steady 1.5 GB/s direct).
+ * A flush and the close write the last, partial block through a second,
+ * buffered descriptor, so the file always ends at its last whole record
+ * (the next direct write of that block takes its place). Without O_DIRECT
+ * (tmpfs) both are the one buffered descriptor.
+ *
+ * The file header is libpcap's own (its dumper, into memory: the link type
+ * mapped as libpcap maps it, nanosecond magic); each record is libpcap's
+ * struct pcap_sf_pkthdr (seconds, nanoseconds, caplen, len: 32 bits, host
+ * order) and the frame, as pcap_dump writes them. */
+#define WBUF (4u << 20)
+#define BLK 4096u
+#define SF_PKTHDR 16u
+
 struct sc_pcapw {
-    pcap_t *dead;
-    pcap_dumper_t *dump;
-    int failed;
+    int fd;        /* O_DIRECT, or the same as fd_tail */
+    int fd_tail;   /* buffered */
+    bool direct;
+    bool failed;   /* a write failed: nothing more is written */
+    uint8_t *buf;  /* BLK-aligned, WBUF bytes; buf[0] is at file offset off */
+    size_t len;
+    uint64_t off;  /* a multiple of BLK when direct */
 };
+
+/* The 24 bytes libpcap's dumper writes first, for linktype. */
+static int
+file_header(int linktype, uint8_t *out, size_t cap)
+{
+    pcap_t *dead = pcap_open_dead_with_tstamp_precision(linktype, 65535,
+                                                        PCAP_TSTAMP_PRECISION_NANO);
+    char *mem = NULL;
+    size_t mlen = 0;
+    FILE *f;
+    pcap_dumper_t *d;
+    int n = -1;
+
+    if (!dead)
+        return -1;
+    if ((f = open_memstream(&mem, &mlen)) && (d = pcap_dump_fopen(dead, f))) {
+        pcap_dump_flush(d);
+        if (mlen <= cap) {
+            memcpy(out, mem, mlen);
+            n = (int)mlen;
+        }
+        pcap_dump_close(d); /* closes f */
+    } else if (f) {
+        fclose(f);
+    }
+    free(mem);
+    pcap_close(dead);
+    return n;
+}
+
+static int
+pwrite_all(int fd, const uint8_t *b, size_t n, uint64_t off)
+{
+    while (n) {
+        ssize_t k = pwrite(fd, b, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -EIO;
+        b += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return 0;
+}
+
+/* Write what the buffer holds: whole blocks (direct), everything (buffered). */
+static int
+push(struct sc_pcapw *w)
+{
+    size_t n = w->direct ? w->len & ~(size_t)(BLK - 1) : w->len;
+
+    if (w->failed)
+        return -EIO;
+    if (!n)
+        return 0;
+    if (pwrite_all(w->fd, w->buf, n, w->off) < 0) {
+        if (!w->direct || errno != EINVAL) {
+            w->failed = true;
+            return -EIO;
+        }
+        /* a file system that opens O_DIRECT but wants other alignments:
+         * buffered from here on (the blocks written so far stay) */
+        close(w->fd);
+        w->fd = w->fd_tail;
+        w->direct = false;
+        return push(w);
+    }
+    memmove(w->buf, w->buf + n, w->len - n);
+    w->len -= n;
+    w->off += n;
+    return 0;
+}
 
 struct sc_pcapw *
 sc_pcapw_open(const char *path, int linktype, struct sc_err *err)
 {
     struct sc_pcapw *w = calloc(1, sizeof(*w));
+    int hl;
 
-    if (!w)
-        goto out_nomem;
-    w->dead = pcap_open_dead_with_tstamp_precision(linktype, 65535, PCAP_TSTAMP_PRECISION_NANO);
-    if (!w->dead)
-        goto out_free;
-    w->dump = pcap_dump_open(w->dead, path);
-    if (!w->dump) {
-        if (err) {
-            err->code = -EIO;
-            snprintf(err->msg, sizeof(err->msg), "%s: %s", path, pcap_geterr(w->dead));
-        }
-        pcap_close(w->dead);
+    if (!w || !(w->buf = aligned_alloc(BLK, WBUF))) {
         free(w);
+        if (err) {
+            err->code = -ENOMEM;
+            snprintf(err->msg, sizeof(err->msg), "%s: out of memory", path);
+        }
         return NULL;
     }
+    w->fd = w->fd_tail = -1;
+    if ((hl = file_header(linktype, w->buf, WBUF)) < 0) {
+        if (err) {
+            err->code = -EINVAL;
+            snprintf(err->msg, sizeof(err->msg), "%s: link type %d: no pcap header", path,
+                     linktype);
+        }
+        goto fail;
+    }
+    w->len = (size_t)hl;
+    w->fd_tail = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w->fd_tail < 0) {
+        if (err) {
+            err->code = -EIO;
+            snprintf(err->msg, sizeof(err->msg), "%s: %s", path, strerror(errno));
+        }
+        goto fail;
+    }
+    w->fd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+    w->direct = w->fd >= 0;
+    if (!w->direct)
+        w->fd = w->fd_tail;
     return w;
 
-out_free:
+fail:
+    free(w->buf);
     free(w);
-out_nomem:
-    if (err) {
-        err->code = -ENOMEM;
-        snprintf(err->msg, sizeof(err->msg), "%s: out of memory", path);
-    }
     return NULL;
 }
 
 int
 sc_pcapw_write(struct sc_pcapw *w, uint64_t ts_ns, const void *frame, size_t len)
 {
-    struct pcap_pkthdr h;
+    uint32_t h[4] = { (uint32_t)(ts_ns / 1000000000u), (uint32_t)(ts_ns % 1000000000u),
+                      (uint32_t)len, (uint32_t)len };
 
-    h.ts.tv_sec = (time_t)(ts_ns / 1000000000u);
-    h.ts.tv_usec = (suseconds_t)(ts_ns % 1000000000u); /* nanoseconds in NANO precision */
-    h.caplen = h.len = (bpf_u_int32)len;
-    pcap_dump((u_char *)w->dump, &h, frame);
+    if (w->failed || len > UINT32_MAX - SF_PKTHDR)
+        return -EIO;
+    if (w->len + SF_PKTHDR + len > WBUF && push(w) < 0)
+        return -EIO;
+    if (w->len + SF_PKTHDR + len > WBUF)
+        return -EIO; /* over 4 MiB less a block: never a frame */
+    memcpy(w->buf + w->len, h, SF_PKTHDR);
+    memcpy(w->buf + w->len + SF_PKTHDR, frame, len);
+    w->len += SF_PKTHDR + len;
     return 0;
 }
 
 int
 sc_pcapw_flush(struct sc_pcapw *w)
 {
-    return pcap_dump_flush(w->dump) == 0 ? 0 : -EIO;
+    if (push(w) < 0)
+        return -EIO;
+    if (w->len && pwrite_all(w->fd_tail, w->buf, w->len, w->off) < 0) {
+        w->failed = true;
+        return -EIO;
+    }
+    return 0; /* the tail stays: written again, whole, by the next push */
 }
 
 int
 sc_pcapw_close(struct sc_pcapw *w)
 {
-    int rc = 0;
+    int rc;
 
     if (!w)
         return 0;
-    if (pcap_dump_flush(w->dump) != 0)
+    rc = sc_pcapw_flush(w);
+    if (w->direct)
+        close(w->fd);
+    if (close(w->fd_tail) < 0)
         rc = -EIO;
-    pcap_dump_close(w->dump);
-    pcap_close(w->dead);
+    free(w->buf);
     free(w);
     return rc;
 }

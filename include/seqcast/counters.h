@@ -32,7 +32,8 @@
 /* ------------------------------------------------------------------- link */
 
 /* The transport under a channel: rx/arp/mbuf/neighbour counters are for
- * raw-Ethernet transports (0 on kernel UDP), the gso ones for kernel UDP.
+ * raw-Ethernet transports (0 on kernel UDP), the gso ones for kernel UDP,
+ * record_* for the --record wrapper (sc_xport_record_wrap, <seqcast/pcap.h>).
  * Named link_<name> in JSON. */
 #define SC_LINK_COUNTERS(X)                                                                \
     X(rx_filtered, C, "frames", Z, "frames not for this channel (raw Ethernet)")           \
@@ -44,7 +45,14 @@
     X(tx_gso_sends, C, "calls", N, "sends that carried a run of equal-size packets (UDP GSO)") \
     X(gso_disabled, G, "flag", Z, "1 if the kernel refused UDP GSO and it was turned off") \
     X(rx_gro_msgs, C, "reads", N, "reads that carried a run of datagrams (UDP GRO)")       \
-    X(tx_calls, C, "calls", N, "send calls into the transport (packets / calls = batching)")
+    X(tx_calls, C, "calls", N, "send calls into the transport (packets / calls = batching)") \
+    X(record_packets, C, "packets", N, "--record: packets written to the capture")         \
+    X(record_dropped, C, "packets", Z,                                                     \
+      "--record --record-full drop: packets that found the writer's ring full, not recorded") \
+    X(record_waited, C, "packets", Z,                                                      \
+      "--record (--record-full block): packets that found the writer's ring full and waited") \
+    X(record_write_errors, C, "events", Z,                                                 \
+      "--record: packets not written and files not opened or closed (the disk refused)")
 
 /* -------------------------------------------------------------- publisher */
 

@@ -4,7 +4,7 @@
  * seqcast-replay, seqcast-sub --pcap and --record are made of, for programs of
  * your own.
  *
- *   sc_pcapw_*   write pcap files through libpcap's dumper (ns timestamps)
+ *   sc_pcapw_*   write pcap files as libpcap's dumper does (ns timestamps)
  *   sc_pcapr_*   read pcap and pcapng files down to their IPv4/UDP datagrams
  *   sc_xport_record_wrap   a transport wrapper writing every packet to pcap
  *   sc_xport_pcap_open     a capture read as the network
@@ -26,8 +26,9 @@
 
 /* ------------------------------------------------------------ files */
 
-/* pcap files through libpcap: written with its dumper (nanosecond
- * timestamps), read with pcap_open_offline (pcap and pcapng, any timestamp
+/* pcap files through libpcap: written as its dumper writes them, byte for
+ * byte (nanosecond timestamps), in 4 MiB buffers and whole blocks (O_DIRECT
+ * where the file system takes it); read with pcap_open_offline (pcap and pcapng, any timestamp
  * precision, a BPF filter) down to the IPv4/UDP datagrams inside.
  *
  * Link types read: Ethernet (VLAN tags skipped), raw IPv4, Linux cooked
@@ -41,10 +42,13 @@ struct sc_pcapw;
 /* Create (truncate) path as a pcap of linktype (DLT_EN10MB = 1 for Ethernet). */
 struct sc_pcapw *sc_pcapw_open(const char *path, int linktype, struct sc_err *err);
 
-/* Append one frame captured at ts_ns (ns since the epoch). @return 0 or -EIO. */
+/* Append one frame captured at ts_ns (ns since the epoch): buffered, written
+ * when 4 MiB are. @return 0, or -EIO once any write failed (nothing more is
+ * written). */
 int sc_pcapw_write(struct sc_pcapw *w, uint64_t ts_ns, const void *frame, size_t len);
 
-/* Push buffered records to the file. @return 0 or -EIO. */
+/* Push buffered records to the file: it ends at the last whole record
+ * (readers of the growing file). @return 0 or -EIO. */
 int sc_pcapw_flush(struct sc_pcapw *w);
 
 /* Flush and close; NULL is fine. @return 0 or -EIO if anything failed to reach disk. */
@@ -110,11 +114,23 @@ int sc_capd_format(char *buf, size_t len, const struct sc_capd *d);
  *           to pcap, as Ethernet/IPv4/UDP frames with nanosecond timestamps;
  *           bounded by size or count per file, rotating through numbered files;
  *           flushed when idle, so a reader of the growing file sees whole records.
+ *           The sending/receiving thread only stamps and copies each packet into
+ *           a single-producer ring; a writer thread of the wrapper's own builds
+ *           the frames and writes the file (1 MiB writes). When the ring is
+ *           full, the packet waits for room (SC_RECORD_BLOCK, counted in waited)
+ *           or is not recorded (SC_RECORD_DROP, counted in dropped). Closing
+ *           writes everything in the ring, then closes the file.
  *   pcap    a capture as the network: rx_burst returns the capture's datagrams
  *           for the endpoint's group and port, in order and as fast as asked;
  *           what the engine sends (NAKs) goes nowhere and is counted. A
  *           subscriber on it reports exactly which ranges the capture lacks.
  */
+
+/* What a full ring does to the packet that finds no room. */
+enum sc_record_full {
+    SC_RECORD_BLOCK = 0, /* the sender/receiver waits for the writer: every packet recorded */
+    SC_RECORD_DROP,      /* the packet is not recorded (the traffic never waits for the disk) */
+};
 
 struct sc_record_params {
     const char *path;     /* NULL: no recording */
@@ -122,17 +138,33 @@ struct sc_record_params {
     uint64_t max_packets; /* per file, 0 = unbounded */
     unsigned files;       /* with a bound: keep this many files, oldest overwritten
                              (0 = never overwrite) */
+    uint64_t ring_bytes;  /* the ring between the traffic and the writer thread, rounded up
+                             to a power of 2 in [256 KiB, 1 GiB]; 0 = 64 MiB */
+    enum sc_record_full full; /* when the ring is full */
 };
 
+/* Every packet offered is recorded (packets), dropped (dropped) or counted in
+ * write_errors (a frame that could not be written; after a rotation that
+ * failed to open its file, every packet). write_errors also counts files that
+ * failed to close or open. */
 struct sc_record_stats {
     uint64_t packets, bytes, files_opened, write_errors;
+    uint64_t dropped; /* SC_RECORD_DROP: packets that found the ring full, not recorded */
+    uint64_t waited;  /* SC_RECORD_BLOCK: packets that found the ring full and waited */
 };
 
-/* Files are path, path.1, path.2, ... Takes ownership of inner (also on failure). */
+/* Files are path, path.1, path.2, ... Takes ownership of inner (also on failure).
+ * @return 0, -EINVAL (ring_bytes or full out of range), -ENOMEM, -EIO (the
+ * first file cannot be created), or the error of starting the writer thread;
+ * err filled. */
 int sc_xport_record_wrap(struct sc_xport **out, struct sc_xport *inner,
                          const struct sc_xport_params *xp, const struct sc_record_params *rp,
                          struct sc_err *err);
-const struct sc_record_stats *sc_xport_record_stats(const struct sc_xport *x);
+/* A snapshot of x's counters (x as sc_xport_record_wrap returned it); any
+ * thread. packets, bytes, files_opened and write_errors grow as the writer
+ * thread works: final once x is closed. The link counters of the stats of a
+ * publisher or subscriber on x (record_*) carry them too. */
+void sc_xport_record_stats(const struct sc_xport *x, struct sc_record_stats *st);
 
 /* The capture at path (BPF filter may be NULL) as a transport for xp's group
  * and port. */

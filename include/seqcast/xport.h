@@ -110,6 +110,8 @@ struct sc_xport_stats {
     uint64_t arp_replies;     /* ARP answered for our own address */
     uint64_t tx_no_mbuf;      /* mbuf pool exhausted */
     uint64_t tx_no_neighbour; /* unicast to an address whose MAC is not known yet (ARP sent) */
+    /* the record wrapper (<seqcast/pcap.h>, struct sc_record_stats) */
+    uint64_t record_packets, record_dropped, record_waited, record_write_errors;
 };
 
 /* Every transport starts with this (a wrapper's copy of the innermost

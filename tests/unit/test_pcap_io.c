@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,6 +17,8 @@
 #include <seqcast/proto/netframe.h>
 #include <seqcast/proto/pgm.h>
 #include <seqcast/pcap.h>
+
+#include "tests/support/testutil.h"
 
 static char path[64];
 
@@ -451,4 +454,69 @@ Test(pcap_io, a_gso_datagram_is_split_into_its_pgm_packets, .init = setup, .fini
     cr_assert_eq(sc_pcapr_stats(r)->gso_split, 1);
     cr_assert_eq(sc_pcapr_stats(r)->records, 1);
     sc_pcapr_close(r);
+}
+
+/* The writer writes the file libpcap's dumper writes, byte for byte (the
+ * header for each link type, every record header, frames of every size up to
+ * over the snap length, 9 MB in all: the 4 MiB buffer written out in blocks,
+ * O_DIRECT on a disk), and after each flush the file is exactly the dumper's
+ * records so far: a reader of the growing file sees whole records only. */
+Test(pcap_io, the_writer_writes_libpcaps_file_byte_for_byte, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+    static const int lts[] = { DLT_EN10MB, DLT_RAW, 113 /* Linux SLL */ };
+    static uint8_t frame[65600];
+    char ref[80];
+    struct sc_err err;
+
+    snprintf(ref, sizeof(ref), "%s.libpcap", path);
+    for (size_t k = 0; k < sizeof(lts) / sizeof(lts[0]); k++) {
+        pcap_t *dead = pcap_open_dead_with_tstamp_precision(lts[k], 65535,
+                                                            PCAP_TSTAMP_PRECISION_NANO);
+        pcap_dumper_t *d = pcap_dump_open(dead, ref);
+        struct sc_pcapw *w = sc_pcapw_open(path, lts[k], &err);
+        uint64_t seed = 7 + k, ts = 1765000000999999000ull;
+        size_t total = 0;
+
+        cr_assert_not_null(d);
+        cr_assert_not_null(w, "%s", err.msg);
+        for (unsigned i = 0; total < (k ? 300000u : 9000000u); i++) {
+            struct pcap_pkthdr h;
+            size_t len = i % 97 == 0 ? 65600 : (size_t)(seed = seed * 6364136223846793005ull + 1) >> 53;
+            memset(frame, (int)i, len);
+            ts += (seed >> 40) % 3000000000ull;
+            h.ts.tv_sec = (time_t)(ts / 1000000000u);
+            h.ts.tv_usec = (suseconds_t)(ts % 1000000000u);
+            h.caplen = h.len = (bpf_u_int32)len;
+            pcap_dump((u_char *)d, &h, frame);
+            cr_assert_eq(sc_pcapw_write(w, ts, frame, len), 0);
+            total += len + 16;
+            if (i % 1000 == 999) { /* a flush: the file so far, whole */
+                size_t la = 0, lb = 0;
+                uint8_t *a, *b;
+                cr_assert_eq(sc_pcapw_flush(w), 0);
+                pcap_dump_flush(d);
+                a = tu_slurp(path, &la);
+                b = tu_slurp(ref, &lb);
+                cr_assert(a && b);
+                cr_assert_eq(la, lb, "after record %u: %zu bytes, libpcap's %zu", i, la, lb);
+                cr_assert_eq(memcmp(a, b, la), 0, "after record %u", i);
+                free(a);
+                free(b);
+            }
+        }
+        pcap_dump_close(d);
+        pcap_close(dead);
+        cr_assert_eq(sc_pcapw_close(w), 0);
+        {
+            size_t la = 0, lb = 0;
+            uint8_t *a = tu_slurp(path, &la), *b = tu_slurp(ref, &lb);
+            cr_assert(a && b);
+            cr_assert_eq(la, lb, "link type %d: %zu bytes, libpcap's %zu", lts[k], la, lb);
+            cr_assert_eq(memcmp(a, b, la), 0, "link type %d: not libpcap's bytes", lts[k]);
+            free(a);
+            free(b);
+        }
+    }
+    unlink(ref);
 }
