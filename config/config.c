@@ -251,7 +251,7 @@ static const struct sc_cfg_key channel_keys[] = {
       .doc = "`transport: ipc`: `drop`: the writer never waits; a reader it laps loses the "
              "overwritten messages (a loss event, `not_in_window`). `block`: readers register "
              "their position and the writer waits for the slowest (sc_pub_send returns "
-             "-EAGAIN; counted in `ipc_blocked`, `ipc_stall_ns`); a reader that died is "
+             "-EAGAIN; counted in `ipc_blocked`, `ipc_stall`); a reader that died is "
              "noticed and released." },
 };
 

@@ -467,7 +467,7 @@ sc_ipcw_send(struct sc_ipc_writer *w, const void *msg, size_t len, uint64_t now_
     w->st->msgs_sent++;
     w->st->bytes_sent += len;
     if (unlikely(w->blocked_since)) {
-        w->st->ipc_stall_ns += now_ns > w->blocked_since ? now_ns - w->blocked_since : 0;
+        w->st->ipc_stall += now_ns > w->blocked_since ? now_ns - w->blocked_since : 0;
         w->blocked_since = 0;
     }
     return 0;

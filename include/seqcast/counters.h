@@ -134,7 +134,7 @@
     X(rcvbuf_effective, G, "bytes", N, "SO_RCVBUF the kernel granted")                    \
     X(ipc_blocked, C, "calls", Z,                                                          \
       "transport: ipc, backpressure: block: sends refused (-EAGAIN) while a reader held the log") \
-    X(ipc_stall_ns, C, "ns", Z, "time from such a refusal to the next message accepted")   \
+    X(ipc_stall, C, "nanoseconds", Z, "time from such a refusal to the next message accepted") \
     X(ipc_readers_reaped, C, "readers", Z,                                                 \
       "reader slots released because their process was gone (it held the writer)")         \
     X(ipc_wakeups, C, "calls", N, "futex wake-ups of readers asleep on the log")           \

@@ -149,7 +149,7 @@ for bp in drop block; do
         r=$?
         check "drop: the stopped reader gets a typed loss (not_in_window, $(field_first "$tmp/drop.json" lost_messages) messages) and the rest, verified" $r
     else
-        stall=$(field_first "$tmp/pblock.json" ipc_stall_ns)
+        stall=$(field_first "$tmp/pblock.json" ipc_stall)
         ok_sub "$tmp/block.json" 200000 && [ $src -eq 0 ] && [ $prc -eq 0 ] &&
             [ "$(field_first "$tmp/pblock.json" ipc_blocked)" -ge 1 ] && [ "${stall:-0}" -ge 500000000 ]
         r=$?

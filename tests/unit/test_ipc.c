@@ -192,7 +192,7 @@ Test(ipc, block_two_readers_every_byte_in_order)
     cr_assert_eq(a.bad + b.bad + a.losses + b.losses, 0);
     cr_assert_eq(sa.msgs_delivered, N);
     cr_assert_gt(ps.ipc_blocked, 0, "a 64 KiB log holds the writer");
-    cr_assert_gt(ps.ipc_stall_ns, 0);
+    cr_assert_gt(ps.ipc_stall, 0);
     cr_assert_eq(ps.ipc_readers, 2);
     cr_assert_eq(ps.msgs_sent, N);
     sc_sub_destroy(ra);
