@@ -51,18 +51,30 @@ wait_ns(const struct sc_nak *n, uint64_t full, uint32_t k)
 
 /* The wait for the data after the k-th request (k = 0 the first): nak.rdata
  * (ramped); from a server that answers (rdata_least_ns: the time its answers
- * take) at least that, doubled at each request asked again, up to 1024 times
- * -- a server that answers is busy (a queue, a per-requester budget) when it
- * leaves a request unanswered, not gone, and asking it faster only adds to
- * its queue or its budget (RFC 6298's back-off of TCP's timer). A server
- * never heard from keeps nak.rdata's waits. */
+ * take) at least that, doubled at each request asked again, but never
+ * doubled past SC_NAK_BACKOFF_CAP_NS -- a server that answers is busy (a
+ * queue, a per-requester budget of a second) when it leaves a request
+ * unanswered, not gone, and asking it faster only adds to its queue or its
+ * budget (RFC 6298's back-off of TCP's timer). The cap keeps a time learnt
+ * while the server's queue was long from growing into minutes for a repair
+ * lost later. A server never heard from keeps nak.rdata's waits. */
+#define SC_NAK_BACKOFF_CAP_NS UINT64_C(1000000000)
+
 static uint64_t
 data_wait_ns(const struct sc_nak *n, uint32_t k)
 {
     uint64_t w = wait_ns(n, n->p.rdata_ns, k);
-    uint64_t least = n->rdata_least_ns << (k < 10 ? k : 10);
+    uint64_t least = n->rdata_least_ns;
 
-    return w < least ? least : w;
+    if (least) {
+        uint64_t cap = least > SC_NAK_BACKOFF_CAP_NS ? least : SC_NAK_BACKOFF_CAP_NS;
+        uint64_t b = least << (k < 10 ? k : 10);
+        if (b > cap)
+            b = cap;
+        if (w < b)
+            w = b;
+    }
+    return w;
 }
 
 /* A wait ran out -- for the NCF (our NAK was not heard) or for the data (the
