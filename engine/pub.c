@@ -1251,6 +1251,7 @@ sc_pub_create(struct sc_pub **out, const struct sc_config *cfg, const char *chan
             free(p);
             return rc;
         }
+        p->max_msg = max_msg(p); /* (the log's, now that it exists) */
         *out = p;
         return 0;
     }

@@ -22,10 +22,11 @@ set -euo pipefail
 # its live view (tests/integration/stat.sh)
 TEST_PKGS=(build-essential pkg-config clang libclang-rt-dev libdpdk-dev libpcap-dev libyaml-dev libcriterion-dev
            libpgm-dev tshark tcpdump iproute2 nftables prometheus tmux)
-# make bench adds ZeroMQ (its epgm column) and gnuplot (the plot)
-BENCH_PKGS=(libzmq3-dev gnuplot-nox)
+# make bench adds ZeroMQ (its epgm column), gnuplot (the plot) and valgrind (callgrind:
+# bench/instr.sh's instructions per message)
+BENCH_PKGS=(libzmq3-dev gnuplot-nox valgrind)
 # tools of packages above that a machine may lack until that group is installed
-TOOLS=("gnuplot gnuplot-nox")
+TOOLS=("gnuplot gnuplot-nox" "valgrind valgrind" "callgrind_annotate valgrind")
 
 list=false
 case ${1:-} in

@@ -144,7 +144,10 @@ same_books "$tmp/gen.json" && [ "$msgs" = 200000 ] && [ "$(books "$tmp/ref.json"
 check "seqcast-itchgen's day ($msgs messages, $(books "$tmp/ref.json" | wc -l) books) -> seqcast-pub (MoldUDP64) -> 2 % loss (${dropped:-0} packets dropped, $(field "$tmp/gen.json" repaired) messages repaired) -> seqcast-feedhandler: the books --input builds (exit $rc)" $r
 [ $r -eq 0 ] || { head -5 "$tmp/gen.json.diff"; sed 's/^/# /' "$tmp/gen.err" | head -5; }
 
-# --- 11. (see the top) the late join of 7, from the archives
+# --- 11. (see the top) the late join of 7, from the archives (10 replaced the
+# reference: the small file's again)
+"$B/seqcast-feedhandler" --input "$F" "${FH[@]}" >"$tmp/ref.json" 2>"$tmp/ref.err"
+msgs=$(field "$tmp/ref.json" msgs)
 P=$((P + 1)); R=$((P + 7))
 CH=(--set protocol=moldudp64 --group 239.198.19.$((P % 200 + 20)):$P)
 "$B/seqcast-archive" "${CH[@]}" --interface 127.0.0.1 --dir "$tmp/arc" --rewind 127.0.0.1:$R \
