@@ -1,6 +1,6 @@
 /* Filling a caller's struct sc_err (<seqcast/err.h>) at set-up: one helper
- * for the engine's modules, so no module carries its own (shmstat.c uses it;
- * dpdk.c and order_server.c still have their copies, fail()). */
+ * for the engine's modules, so no module carries its own (shmstat.c and dpdk.c use it;
+ * order_server.c still has its copy, fail()). */
 #ifndef SC_ENGINE_SETERR_H
 #define SC_ENGINE_SETERR_H
 

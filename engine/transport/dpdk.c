@@ -25,7 +25,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +40,7 @@
 #include <rte_mempool.h>
 
 #include "engine/compiler.h"
+#include "engine/seterr.h"
 #include "engine/transport/transport.h"
 #include <seqcast/proto/netframe.h>
 
@@ -74,23 +74,6 @@ static struct dpdk *
 dpdk_of(struct sc_xport *x)
 {
     return sc_container_of(x, struct dpdk, x);
-}
-
-static int fail(struct sc_err *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(struct sc_err *err, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err) {
-        err->code = code;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
-    return code;
 }
 
 /* ------------------------------------------------------------------ EAL */
@@ -141,7 +124,7 @@ eal_init(const struct sc_dpdk_cfg *d, struct sc_err *err)
     rc = rte_eal_init(argc, argv);
     if (rc < 0) {
         rc = rte_errno ? -rte_errno : -EINVAL;
-        return fail(err, rc,
+        return sc_err_set(err, rc,
                     "DPDK EAL initialisation failed (%s): without hugepages, set dpdk.no_huge: "
                     "true or reserve them as root with scripts/hugepages.sh",
                     rte_strerror(-rc));
@@ -429,12 +412,12 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
     int rc, socket;
 
     if (cfg->burst < 1 || cfg->burst > SC_CFG_DPDK_BURST_MAX)
-        return fail(err, -EINVAL, "dpdk.burst %u: expected 1 to %d (frames per call to the port, "
+        return sc_err_set(err, -EINVAL, "dpdk.burst %u: expected 1 to %d (frames per call to the port, "
                                   "at most the engine's burst)", cfg->burst, SC_CFG_DPDK_BURST_MAX);
     if ((rc = eal_init(cfg, err)) < 0)
         return rc;
     if (!(d = calloc(1, sizeof(*d))))
-        return fail(err, -ENOMEM, "%s", "out of memory");
+        return sc_err_set(err, -ENOMEM, "%s", "out of memory");
     d->x.ops = &dpdk_ops;
     d->x.local_addr = p->interface;
     d->p = *p;
@@ -456,12 +439,12 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
         rc = rte_dev_probe(cfg->device);
         if (rc < 0 && rc != -EEXIST) {
             free(d);
-            return fail(err, rc, "DPDK: cannot attach device %.180s (check the devargs and that "
+            return sc_err_set(err, rc, "DPDK: cannot attach device %.180s (check the devargs and that "
                                  "the interface or socket exists)", cfg->device);
         }
         if (rte_eth_dev_get_port_by_name(d->name, &d->port) != 0) {
             free(d);
-            return fail(err, -ENODEV, "DPDK: device %.180s attached, but no ethdev port by that name",
+            return sc_err_set(err, -ENODEV, "DPDK: device %.180s attached, but no ethdev port by that name",
                         cfg->device);
         }
     } else {
@@ -469,7 +452,7 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
     }
     if (!rte_eth_dev_is_valid_port(d->port)) {
         free(d);
-        return fail(err, -ENODEV, "DPDK: no port %.180s (set dpdk.device or dpdk.port_id)",
+        return sc_err_set(err, -ENODEV, "DPDK: no port %.180s (set dpdk.device or dpdk.port_id)",
                     cfg->device[0] ? cfg->device : "0");
     }
     socket = rte_eth_dev_socket_id(d->port);
@@ -481,7 +464,7 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
     if (!d->pool) {
         rc = -rte_errno;
         free(d);
-        return fail(err, rc, "DPDK: cannot create an mbuf pool (%s): lower dpdk.mempool_size or "
+        return sc_err_set(err, rc, "DPDK: cannot create an mbuf pool (%s): lower dpdk.mempool_size or "
                              "give EAL more memory", rte_strerror(-rc));
     }
     memset(&conf, 0, sizeof(conf));
@@ -497,7 +480,7 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
         (rc = rte_eth_dev_start(d->port)) < 0) {
         rte_mempool_free(d->pool);
         free(d);
-        return fail(err, rc, "DPDK: cannot set up the port: %s", rte_strerror(-rc));
+        return sc_err_set(err, rc, "DPDK: cannot set up the port: %s", rte_strerror(-rc));
     }
     rte_eth_promiscuous_enable(d->port); /* best effort: not every PMD can */
     rte_eth_allmulticast_enable(d->port);
