@@ -973,18 +973,40 @@ sc_osrv_create_source(struct sc_osrv **out, const struct sc_session_cfg *sc,
     return create(out, sc, src, NULL, NULL, err);
 }
 
+/* Decimal digits then a space, below UINT64_MAX (TO + 1 is a sequence).
+ * @return past the space, or NULL */
+static const char *
+gap_num(const char *p, uint64_t *v)
+{
+    const char *q = p;
+    uint64_t x = 0;
+
+    for (; *q >= '0' && *q <= '9'; q++) {
+        if (x > (UINT64_MAX - 1 - (uint64_t)(*q - '0')) / 10)
+            return NULL;
+        x = x * 10 + (uint64_t)(*q - '0');
+    }
+    if (q == p || *q != ' ')
+        return NULL;
+    *v = x;
+    return q + 1;
+}
+
 int
 sc_osrv_parse_gap(const void *payload, size_t len, uint64_t *from, uint64_t *to, char *reason,
                   size_t cap)
 {
     char t[96], r[32];
-    unsigned long long a, b;
+    const char *p;
+    uint64_t a, b;
 
     if (len < 4 || len >= sizeof(t) || memcmp(payload, "gap ", 4))
         return -EINVAL;
     memcpy(t, payload, len);
     t[len] = 0;
-    if (sscanf(t, "gap %llu %llu %31s", &a, &b, r) != 3 || !a || b < a)
+    /* strictly digits: sscanf's %llu takes "-1" (UINT64_MAX), signs and blanks */
+    if (!(p = gap_num(t + 4, &a)) || !(p = gap_num(p, &b)) || sscanf(p, "%31s", r) != 1 ||
+        !a || b < a)
         return -EINVAL;
     *from = a;
     *to = b;

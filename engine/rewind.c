@@ -79,6 +79,7 @@ deliver(struct sc_rewind *r, const uint8_t *m, size_t len)
     }
     r->next = seq + 1;
     r->lack = 0;
+    r->fails = 0; /* progress, not a login: a server that accepts and drops is a failure */
     r->st_.msgs++;
     r->st_.bytes += len;
     if (r->on_msg)
@@ -165,10 +166,19 @@ parse(struct sc_rewind *r, uint64_t now)
                 failover(r, now);
                 return false;
             }
+            if (!p.accepted.seq) { /* sequences start at 1: its numbering is unusable */
+                r->st_.protocol_errors++;
+                failover(r, now);
+                return false;
+            }
             r->st = UP;
-            r->fails = 0;
             r->seq = p.accepted.seq;
             r->st_.logins++;
+            if (r->seq > r->next) { /* it starts past what was asked: it lacks next..seq-1,
+                                     * as a gap would say; delivering would skip them */
+                gap_seen(r, r->next, r->seq - 1, "skipped", now);
+                return false;
+            }
             break;
         case SC_SOUP_LOGIN_REJECTED:
             r->st_.rejected++;
