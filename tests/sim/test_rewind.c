@@ -372,6 +372,47 @@ Test(rewind, login_0_starts_live_one_ahead_of_the_archive_is_capped_below_its_fi
     sc_osrv_destroy(s[0]);
 }
 
+/* 40 logins from 1 that never read, at once: each would take its output
+ * buffer's worth from the source in one do_work (the archive's recording
+ * stalled for it and lost live messages); all of them together get at most
+ * about a MiB a do_work, in turns, and each gets its share. */
+Test(rewind, many_logins_from_1_share_a_bounded_read_per_do_work_in_turns, .init = setup,
+     .fini = teardown, .timeout = 60)
+{
+    enum { N = 40 };
+    struct src a = {.last = 200000};
+    struct sc_osrv *s[1] = {server(0, &a)};
+    struct sockaddr_un ad = {.sun_family = AF_UNIX};
+    struct sc_osrv_stats ss;
+    uint8_t b[4096];
+    int fd[N], n;
+
+    memcpy(ad.sun_path, path[0], strlen(path[0]) + 1);
+    n = sc_soup_encode_login_request(b, sizeof(b), "", "", "", 1);
+    for (int i = 0; i < N; i++) {
+        int rcv = 4096;
+        fd[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+        setsockopt(fd[i], SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+        cr_assert_eq(connect(fd[i], (struct sockaddr *)&ad, sizeof(ad)), 0);
+        cr_assert_eq(write(fd[i], b, (size_t)n), n);
+    }
+    sc_osrv_do_work(s[0], t);
+    sc_osrv_get_stats(s[0], &ss);
+    cr_assert_eq(ss.logins, N);
+    /* 1 MiB and one message past it, of messages 11 bytes or more with their header */
+    cr_assert_leq(ss.tx_sequenced, (1u << 20) / 11 + 1, "one do_work queued %llu messages",
+                  (unsigned long long)ss.tx_sequenced);
+    for (int i = 0; i < 400; i++) {
+        sc_osrv_do_work(s[0], t);
+        t += MS(1);
+    }
+    for (int i = 0; i < N; i++)
+        cr_assert_gt(recv(fd[i], b, sizeof(b), MSG_DONTWAIT), 0, "session %d got nothing", i);
+    for (int i = 0; i < N; i++)
+        close(fd[i]);
+    sc_osrv_destroy(s[0]);
+}
+
 /* ------------------------------- hostile servers against the client */
 
 /* A server that answers every connection with a fixed script (whatever the
