@@ -26,7 +26,7 @@ struct sc_rewind {
     uint64_t next;         /* the next sequence to deliver */
     uint64_t until;        /* 0: no end */
     uint64_t seq;          /* the sequence of the server's next Sequenced Data */
-    uint64_t retry_at, last_rx, last_tx, since;
+    uint64_t retry_at, last_rx, last_tx, since; /* last_rx: a whole packet */
     uint32_t lack;         /* servers that lack `next` (a bit each) */
     uint64_t lack_to;      /* the smallest end of the range they lack */
     char reason[32];
@@ -159,6 +159,7 @@ parse(struct sc_rewind *r, uint64_t now)
             return false;
         }
         off += (size_t)rc;
+        r->last_rx = now; /* a whole packet: bytes trickled into one do not hold it */
         switch (p.type) {
         case SC_SOUP_LOGIN_ACCEPTED:
             if (r->st != LOGGING_IN) {
@@ -296,7 +297,6 @@ sc_rewind_do_work(struct sc_rewind *r, uint64_t now)
             break;
         work++;
         r->rxlen += (size_t)n;
-        r->last_rx = now;
         if (!parse(r, now))
             return work;
         if ((size_t)n < want)

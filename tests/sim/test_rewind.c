@@ -421,6 +421,7 @@ struct fake {
     int lfd, fd;
     uint32_t accepts;
     bool hang;
+    uint32_t trickle, ticks; /* hang: a byte of a packet that never ends every `trickle` */
     size_t len;
     uint8_t out[1024];
 };
@@ -470,6 +471,8 @@ fake_step(struct fake *f)
 
     if (f->fd >= 0) {
         ssize_t n = recv(f->fd, b, sizeof(b), MSG_DONTWAIT);
+        if (f->trickle && ++f->ticks % f->trickle == 0)
+            send(f->fd, "x", 1, MSG_NOSIGNAL);
         if (n == 0 || (n < 0 && errno != EAGAIN)) {
             close(f->fd);
             f->fd = -1;
@@ -610,6 +613,37 @@ Test(rewind, servers_that_accept_then_drop_or_send_garbage_are_retried_at_the_re
     cr_assert_geq(f[0].accepts, 5);
     cr_assert_leq(st.connects, 2 * 12, "a reconnect loop: %llu connects in a second",
                   (unsigned long long)st.connects);
+    sc_rewind_destroy(r);
+    fake_close(&f[0]);
+    fake_close(&f[1]);
+}
+
+Test(rewind, a_server_trickling_bytes_of_a_packet_that_never_ends_times_out, .init = setup,
+     .fini = teardown, .timeout = 30)
+{
+    struct fake f[2] = {{0}, {0}};
+    struct got g = {0};
+    struct sc_rewind *r;
+    struct sc_rewind_stats st;
+
+    fake_listen(&f[0], 0);
+    fake_listen(&f[1], 1);
+    fake_accepted(&f[0], 1);
+    memcpy(f[0].out + f[0].len, "\xff\xff+", 3); /* a Debug packet of 65,534 bytes, */
+    f[0].len += 3;
+    f[0].hang = true;
+    f[0].trickle = 200; /* a byte every 100 ms (two fake_steps a millisecond) */
+    fake_accepted(&f[1], 1);
+    for (uint64_t s = 1; s <= 3; s++)
+        fake_msg(&f[1], s);
+    r = client(2, 1, 3, &g);
+    for (int i = 0; i < 10000 && !sc_rewind_done(r); i++)
+        fstep(f, 2, r);
+    sc_rewind_get_stats(r, &st);
+    cr_assert(sc_rewind_done(r), "held by the trickle at %llu", (unsigned long long)g.next);
+    cr_assert_eq(st.timeouts, 1);
+    cr_assert_eq(g.msgs, 3);
+    cr_assert_eq(g.bad, 0);
     sc_rewind_destroy(r);
     fake_close(&f[0]);
     fake_close(&f[1]);
