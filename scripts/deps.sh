@@ -19,11 +19,11 @@ set -euo pipefail
 # the network-namespace tests; libclang-rt-dev holds libFuzzer and the
 # sanitizer runtimes, which clang only recommends (make fuzz links them)
 TEST_PKGS=(build-essential pkg-config clang libclang-rt-dev libdpdk-dev libpcap-dev libyaml-dev libcriterion-dev
-           libpgm-dev tshark tcpdump iproute2 nftables)
+           libpgm-dev tshark tcpdump iproute2 nftables python3)
 # make bench adds ZeroMQ (its epgm column) and gnuplot (the plot)
 BENCH_PKGS=(libzmq3-dev gnuplot-nox)
 # tools of packages above that a machine may lack until that group is installed
-TOOLS=("gnuplot gnuplot-nox")
+TOOLS=("gnuplot gnuplot-nox" "python3 python3")
 
 list=false
 case ${1:-} in
