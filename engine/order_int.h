@@ -34,7 +34,8 @@ struct sc_osrv_source {
 int sc_osrv_create_source(struct sc_osrv **out, const struct sc_session_cfg *sc,
                           const struct sc_osrv_source *src, struct sc_err *err);
 
-/* Parse the Debug packet above. @return 0 and the range, -EINVAL if it is not one. */
+/* Parse the Debug packet above (FROM and TO decimal digits, 1 <= FROM <= TO <
+ * UINT64_MAX). @return 0 and the range, -EINVAL if it is not one. */
 int sc_osrv_parse_gap(const void *payload, size_t len, uint64_t *from, uint64_t *to,
                       char *reason, size_t cap);
 

@@ -50,8 +50,10 @@
 #define WAYS 8                  /* the guard table is set-associative */
 #define FD_MARGIN 16            /* descriptors besides the connections' */
 #define RETRY_NS 10000000u      /* output the kernel refused, a failed sync: again after */
-#define SOURCE_PASS (256u << 10) /* a source's bytes queued per session per do_work: many
-                                  * rewinds do not hold up the agent beside them */
+#define SOURCE_PASS (256u << 10) /* a source's bytes queued per session per do_work, */
+#define SOURCE_WORK (1u << 20)   /* and for all sessions: many rewinds (or logins from 1
+                                  * that never read, each taking its buffers' worth at
+                                  * once) do not hold up the agent beside them */
 
 struct conn {
     int fd;
@@ -107,6 +109,8 @@ struct sc_osrv {
     uint32_t nsess, npend;
     uint32_t sess_hi, pend_hi; /* slots from here up are closed: loops stop here (new
                                 * connections take the lowest free slot) */
+    size_t work_left;          /* of SOURCE_WORK, in this do_work's phase 3 */
+    uint32_t first;            /* the session phase 3 starts at: turns at SOURCE_WORK */
     /* what sc_osrv_wait's epoll_wait answered, for the next do_work */
     struct epoll_event *evs;
     int maxev, nev; /* nev -1: nothing waiting (do_work asks epoll itself) */
@@ -530,14 +534,14 @@ source_gap(struct sc_osrv *s, struct conn *c, int rc, uint64_t to)
 }
 
 /* Queue source messages next_seq..last() while the output buffer has room,
- * at most SOURCE_PASS bytes. */
+ * at most SOURCE_PASS bytes, and what is left of SOURCE_WORK. */
 static void
 catch_up_source(struct sc_osrv *s, struct conn *c)
 {
     uint64_t end = avail(s);
-    size_t queued = 0;
+    size_t queued = 0, pass = s->work_left < SOURCE_PASS ? s->work_left : SOURCE_PASS;
 
-    while (!c->gap && c->next_seq <= end && queued < SOURCE_PASS) {
+    while (!c->gap && c->next_seq <= end && queued < pass) {
         uint64_t to = 0;
         int n = s->src.get(s->src.ctx, c->next_seq, s->msg, sizeof(s->msg), &to);
         if (n < 0) {
@@ -549,6 +553,7 @@ catch_up_source(struct sc_osrv *s, struct conn *c)
             return; /* full: more after this write */
         }
         queued += 3 + (size_t)n;
+        s->work_left = s->work_left > 3 + (size_t)n ? s->work_left - 3 - (size_t)n : 0;
         s->st.replayed += c->next_seq <= c->replay_end;
         c->next_seq++;
         s->st.tx_sequenced++;
@@ -645,6 +650,7 @@ int
 sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
 {
     uint64_t before, timer = UINT64_MAX;
+    uint32_t hi;
     bool listen_ready = false;
     int work = 0, more = 0, rc;
 
@@ -702,12 +708,18 @@ sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
             conn_close(s, &s->pend[i], NULL);
             work++;
         }
-    for (uint32_t i = 0; i < s->sess_hi; i++) {
-        struct conn *c = &s->sess[i];
+    s->work_left = SOURCE_WORK;
+    hi = s->sess_hi;
+    if (s->first >= hi)
+        s->first = 0;
+    for (uint32_t k = 0; k < hi; k++) {
+        struct conn *c = &s->sess[(s->first + k) % hi];
         uint64_t due;
         if (c->fd < 0)
             continue;
         catch_up(s, c);
+        if (s->src.get && !s->work_left && c->next_seq <= avail(s))
+            more++; /* its turn comes after the agents beside this one */
         if (c->fd < 0) { /* closed: the journal cannot serve it */
             work++;
             continue;
@@ -757,6 +769,7 @@ sc_osrv_do_work(struct sc_osrv *s, uint64_t now)
         if (due < timer)
             timer = due;
     }
+    s->first++; /* the next do_work's SOURCE_WORK starts one session on */
     s->more = more > 0;
     s->timer = timer;
     return work;
@@ -973,18 +986,40 @@ sc_osrv_create_source(struct sc_osrv **out, const struct sc_session_cfg *sc,
     return create(out, sc, src, NULL, NULL, err);
 }
 
+/* Decimal digits then a space, below UINT64_MAX (TO + 1 is a sequence).
+ * @return past the space, or NULL */
+static const char *
+gap_num(const char *p, uint64_t *v)
+{
+    const char *q = p;
+    uint64_t x = 0;
+
+    for (; *q >= '0' && *q <= '9'; q++) {
+        if (x > (UINT64_MAX - 1 - (uint64_t)(*q - '0')) / 10)
+            return NULL;
+        x = x * 10 + (uint64_t)(*q - '0');
+    }
+    if (q == p || *q != ' ')
+        return NULL;
+    *v = x;
+    return q + 1;
+}
+
 int
 sc_osrv_parse_gap(const void *payload, size_t len, uint64_t *from, uint64_t *to, char *reason,
                   size_t cap)
 {
     char t[96], r[32];
-    unsigned long long a, b;
+    const char *p;
+    uint64_t a, b;
 
     if (len < 4 || len >= sizeof(t) || memcmp(payload, "gap ", 4))
         return -EINVAL;
     memcpy(t, payload, len);
     t[len] = 0;
-    if (sscanf(t, "gap %llu %llu %31s", &a, &b, r) != 3 || !a || b < a)
+    /* strictly digits: sscanf's %llu takes "-1" (UINT64_MAX), signs and blanks */
+    if (!(p = gap_num(t + 4, &a)) || !(p = gap_num(p, &b)) || sscanf(p, "%31s", r) != 1 ||
+        !a || b < a)
         return -EINVAL;
     *from = a;
     *to = b;

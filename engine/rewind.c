@@ -26,7 +26,7 @@ struct sc_rewind {
     uint64_t next;         /* the next sequence to deliver */
     uint64_t until;        /* 0: no end */
     uint64_t seq;          /* the sequence of the server's next Sequenced Data */
-    uint64_t retry_at, last_rx, last_tx, since;
+    uint64_t retry_at, last_rx, last_tx, since; /* last_rx: a whole packet */
     uint32_t lack;         /* servers that lack `next` (a bit each) */
     uint64_t lack_to;      /* the smallest end of the range they lack */
     char reason[32];
@@ -79,6 +79,7 @@ deliver(struct sc_rewind *r, const uint8_t *m, size_t len)
     }
     r->next = seq + 1;
     r->lack = 0;
+    r->fails = 0; /* progress, not a login: a server that accepts and drops is a failure */
     r->st_.msgs++;
     r->st_.bytes += len;
     if (r->on_msg)
@@ -158,6 +159,7 @@ parse(struct sc_rewind *r, uint64_t now)
             return false;
         }
         off += (size_t)rc;
+        r->last_rx = now; /* a whole packet: bytes trickled into one do not hold it */
         switch (p.type) {
         case SC_SOUP_LOGIN_ACCEPTED:
             if (r->st != LOGGING_IN) {
@@ -165,10 +167,19 @@ parse(struct sc_rewind *r, uint64_t now)
                 failover(r, now);
                 return false;
             }
+            if (!p.accepted.seq) { /* sequences start at 1: its numbering is unusable */
+                r->st_.protocol_errors++;
+                failover(r, now);
+                return false;
+            }
             r->st = UP;
-            r->fails = 0;
             r->seq = p.accepted.seq;
             r->st_.logins++;
+            if (r->seq > r->next) { /* it starts past what was asked: it lacks next..seq-1,
+                                     * as a gap would say; delivering would skip them */
+                gap_seen(r, r->next, r->seq - 1, "skipped", now);
+                return false;
+            }
             break;
         case SC_SOUP_LOGIN_REJECTED:
             r->st_.rejected++;
@@ -286,7 +297,6 @@ sc_rewind_do_work(struct sc_rewind *r, uint64_t now)
             break;
         work++;
         r->rxlen += (size_t)n;
-        r->last_rx = now;
         if (!parse(r, now))
             return work;
         if ((size_t)n < want)

@@ -19,14 +19,15 @@ set -euo pipefail
 # the network-namespace tests; libclang-rt-dev holds libFuzzer and the
 # sanitizer runtimes, which clang only recommends (make fuzz links them);
 # prometheus scrapes seqcast-stat --prometheus and tmux is the real terminal of
-# its live view (tests/integration/stat.sh)
+# its live view (tests/integration/stat.sh); python3 drives rewind.sh's hostile
+# SoupBinTCP clients (malformed byte sequences, a crowd of sockets)
 TEST_PKGS=(build-essential pkg-config clang libclang-rt-dev libdpdk-dev libpcap-dev libyaml-dev libcriterion-dev
-           libpgm-dev tshark tcpdump iproute2 nftables prometheus tmux)
+           libpgm-dev tshark tcpdump iproute2 nftables prometheus tmux python3)
 # make bench adds ZeroMQ (its epgm column), gnuplot (the plot) and valgrind (callgrind:
 # bench/instr.sh's instructions per message)
 BENCH_PKGS=(libzmq3-dev gnuplot-nox valgrind)
 # tools of packages above that a machine may lack until that group is installed
-TOOLS=("gnuplot gnuplot-nox" "valgrind valgrind" "callgrind_annotate valgrind")
+TOOLS=("gnuplot gnuplot-nox" "valgrind valgrind" "callgrind_annotate valgrind" "python3 python3")
 
 list=false
 case ${1:-} in

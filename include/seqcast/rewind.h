@@ -11,7 +11,9 @@
  * message says so in a Debug packet ("gap FROM TO REASON") and closes: the
  * other archives are asked in turn; when every one lacks it, the range (up to
  * the smallest TO any gave) is reported final through on_gap and the stream
- * goes on after it. With `until` set it stops after that sequence (logs out:
+ * goes on after it. A Login Accepted past the sequence asked counts as such a
+ * gap (reason "skipped"); a server's connections count as failures until one
+ * delivers a message. With `until` set it stops after that sequence (logs out:
  * done). An agent (<seqcast/agent.h>): time is a parameter. */
 #ifndef SEQCAST_REWIND_H
 #define SEQCAST_REWIND_H

@@ -22,9 +22,20 @@
 #   7. a late joiner whose archive itself started late: 1..its first reported
 #      lost as not_in_archive, everything after delivered;
 #   8. late_join: archive on a PGM channel (framing: batched), cmp-equal.
+# Hostile clients of the rewind server:
+#   9. malformed SoupBinTCP (lengths 0, 1, 65535, a short packet then a stall,
+#      Login Requests with a non-numeric, 20-digit, 2^64, negative, blank-split
+#      or left-justified sequence, a wrong session, a second login, data before
+#      the login, a Logout then data): each closed, at once or at the login
+#      deadline, never sent a message; 2^64 - 1 starts at the next archived;
+#  10. while 200,000 live messages are recorded: 300 connections that never log
+#      in, 40 logins from 1 that never read (half keep heartbeating, one reads a
+#      byte a second) and 5 rewinds from 1: the recording loses nothing, every
+#      rewind gets all 200,000 verified, the non-readers are closed (closed_slow,
+#      closed_timeout), the crowd evicted (pending_evicted).
 # Failover between archives on different hosts: rewind_netns.sh.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "seqcast-rewind" 9
+. "$(dirname "$0")/../support/tap.sh" "seqcast-rewind" 11
 P=$((26000 + $$ % 20000))
 R1=$((P + 1)) R2=$((P + 2))
 LIVE=(--set protocol=moldudp64 --group 239.198.18.81:$P --interface 127.0.0.1)
@@ -199,3 +210,120 @@ kill $arc 2>/dev/null; wait $arc
 [ $rc -eq 0 ] && cmp -s "$tmp/sent5.bin" "$tmp/got8.bin" && [ "$(field "$tmp/s8.json" msgs_rewind)" -gt 1000 ]; r=$?
 check "PGM batched, late_join: archive: $(field "$tmp/s8.json" received) of $N, $(field "$tmp/s8.json" msgs_rewind) by rewind, cmp-equal (exit $rc)" $r
 [ $r -eq 0 ] || show s8 a8
+
+# --- 9. malformed SoupBinTCP from hostile clients
+cat >"$tmp/rw.yaml" <<EOC
+sessions:
+  - name: rw
+    listen: unix:/unused
+    heartbeat: 200ms
+    timeout: 2s
+    login_timeout: 1s
+EOC
+RWS=(--config "$tmp/rw.yaml" --rewind-session rw)
+archive a9 $R1 "${LIVE[@]}" "${RWS[@]}"
+arc=$!
+sleep 0.3
+"$B/seqcast-pub" "${LIVE[@]}" --count 1000 --rate 20000 --linger 0.3 >/dev/null 2>&1
+python3 - $R1 >"$tmp/h9.out" 2>&1 <<'EOP'
+import socket, struct, sys, time
+port = int(sys.argv[1])
+def login(seq, session=b''):
+    body = b'L' + b' ' * 16 + session.rjust(10) + seq.rjust(20)
+    return struct.pack('>H', len(body)) + body
+def run(name, payload, within, want_first=None):
+    s = socket.create_connection(('127.0.0.1', port)); s.settimeout(within + 1)
+    s.sendall(payload); t0 = time.time(); data = b''
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d: break
+            data += d
+    except socket.timeout:
+        print('FAIL', name, 'still open after', within + 1, 's'); return
+    except ConnectionResetError:
+        pass
+    dt = time.time() - t0
+    types = []
+    while len(data) >= 3:
+        n = struct.unpack('>H', data[:2])[0]; types.append(chr(data[2])); data = data[2 + n:]
+    ok = dt <= within and 'S' not in types and (want_first is None or types[:1] == [want_first])
+    print('ok  ' if ok else 'FAIL', name, 'closed after %.2f s' % dt, 'packets', ''.join(types))
+run('length 0', b'\x00\x00', 0.5)
+run('length 1, unknown type', b'\x00\x01Z', 0.5)
+run('length 65535', b'\xff\xff+abc', 0.5)
+run('a short packet, then a stall', b'\x00\x64+' + b'x' * 10, 1.8)
+run('login, non-numeric', login(b'abc'), 0.5)
+run('login, 20 digits', login(b'99999999999999999999'), 0.5)
+run('login, 2^64', login(b'18446744073709551616'), 0.5)
+run('login, negative', login(b'-1'), 0.5)
+run('login, blank inside', login(b'12 34'), 0.5)
+run('login, left-justified', b'\x00\x2fL' + b' ' * 26 + b'1'.ljust(20), 0.5)
+run('login, wrong session', login(b'1', b'NOPE'), 0.5, 'J')
+run('data before login', b'\x00\x04Uabc', 0.5)
+run('two logins', login(b'0') + login(b'0'), 0.5, 'A')
+run('a Logout, then data', login(b'0') + b'\x00\x01O' + b'\x00\x04Uabc', 0.5, 'A')
+s = socket.create_connection(('127.0.0.1', port)); s.settimeout(2)
+s.sendall(login(b'18446744073709551615')); d = s.recv(33)
+print('ok  ' if d[2:3] == b'A' and d[13:33].strip() == b'1001' else 'FAIL',
+      'login 2^64 - 1 starts at', d[13:33].strip())
+EOP
+kill $arc 2>/dev/null; wait $arc
+! grep -q FAIL "$tmp/h9.out" && [ "$(grep -c '^ok' "$tmp/h9.out")" = 15 ] &&
+    [ "$(field "$tmp/a9.json" closed_protocol)" -ge 10 ] && [ "$(field "$tmp/a9.json" tx_sequenced)" = 0 ]; r=$?
+check "malformed SoupBinTCP: $(grep -c '^ok' "$tmp/h9.out") of 15 hostile clients closed unserved ($(field "$tmp/a9.json" closed_protocol) closed_protocol, $(field "$tmp/a9.json" closed_login_timeout) closed_login_timeout)" $r
+[ $r -eq 0 ] || { sed 's/^/# /' "$tmp/h9.out"; show a9; }
+
+# --- 10. a hostile crowd while the archive records
+N=200000
+archive a10 $R1 "${LIVE[@]}" "${RWS[@]}"
+arc=$!
+sleep 0.3
+"$B/seqcast-pub" "${LIVE[@]}" --count $N --rate 40000 --linger 0.5 >"$tmp/p10.json" 2>"$tmp/p10.err" &
+pub=$!
+sleep 1
+python3 - $R1 >"$tmp/h10.out" 2>&1 <<'EOP' &
+import socket, struct, sys, time
+port = int(sys.argv[1])
+login = struct.pack('>H', 47) + b'L' + b' ' * 26 + b'1'.rjust(20)
+def mk(rcvbuf=None):
+    s = socket.socket()
+    if rcvbuf: s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.connect(('127.0.0.1', port)); s.setblocking(False); return s
+crowd = [mk() for _ in range(300)]
+for s in crowd:
+    try: s.send(b'\x00')
+    except OSError: pass
+idle = [mk(4096) for _ in range(40)]
+for s in idle: s.send(login)
+slow = mk(4096); slow.send(login)
+for k in range(8):
+    for s in idle[::2] + [slow]:
+        try: s.send(b'\x00\x01R' * 2)
+        except OSError: pass
+    try: slow.recv(1)
+    except OSError: pass
+    time.sleep(1)
+EOP
+crowd=$!
+rews=()
+for i in 1 2 3 4 5; do
+    timeout 40 "$B/seqcast-rewind" --server 127.0.0.1:$R1 --from 1 --until $N --verify --timeout 15 \
+        >"$tmp/r10.$i.json" 2>"$tmp/r10.$i.err" &
+    rews+=($!)
+done
+wait $pub
+wait $crowd
+wait "${rews[@]}"
+sleep 0.5
+kill $arc 2>/dev/null; wait $arc
+full=0
+for i in 1 2 3 4 5; do
+    [ "$(field "$tmp/r10.$i.json" msgs)" = $N ] && [ "$(field "$tmp/r10.$i.json" verify_errors)" = 0 ] &&
+        [ "$(field "$tmp/r10.$i.json" out_of_order)" = 0 ] && full=$((full + 1))
+done
+[ "$(field_first "$tmp/a10.json" msgs_archived)" = $N ] && [ "$(field_first "$tmp/a10.json" gaps_recorded)" = 0 ] &&
+    [ $full = 5 ] && [ "$(field "$tmp/a10.json" closed_slow)" -ge 20 ] &&
+    [ "$(field "$tmp/a10.json" closed_timeout)" -ge 20 ] && [ "$(field "$tmp/a10.json" pending_evicted)" -gt 0 ]; r=$?
+check "a hostile crowd (300 never logging in, 40 logged in never reading, a byte-a-second reader) and 5 rewinds from 1 while recording: $(field_first "$tmp/a10.json" msgs_archived) of $N archived, $(field_first "$tmp/a10.json" gaps_recorded) gaps; $full of 5 rewinds whole and verified; closed_slow $(field "$tmp/a10.json" closed_slow), closed_timeout $(field "$tmp/a10.json" closed_timeout), pending_evicted $(field "$tmp/a10.json" pending_evicted)" $r
+[ $r -eq 0 ] || show a10

@@ -372,6 +372,314 @@ Test(rewind, login_0_starts_live_one_ahead_of_the_archive_is_capped_below_its_fi
     sc_osrv_destroy(s[0]);
 }
 
+/* 40 logins from 1 that never read, at once: each would take its output
+ * buffer's worth from the source in one do_work (the archive's recording
+ * stalled for it and lost live messages); all of them together get at most
+ * about a MiB a do_work, in turns, and each gets its share. */
+Test(rewind, many_logins_from_1_share_a_bounded_read_per_do_work_in_turns, .init = setup,
+     .fini = teardown, .timeout = 60)
+{
+    enum { N = 40 };
+    struct src a = {.last = 200000};
+    struct sc_osrv *s[1] = {server(0, &a)};
+    struct sockaddr_un ad = {.sun_family = AF_UNIX};
+    struct sc_osrv_stats ss;
+    uint8_t b[4096];
+    int fd[N], n;
+
+    memcpy(ad.sun_path, path[0], strlen(path[0]) + 1);
+    n = sc_soup_encode_login_request(b, sizeof(b), "", "", "", 1);
+    for (int i = 0; i < N; i++) {
+        int rcv = 4096;
+        fd[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+        setsockopt(fd[i], SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+        cr_assert_eq(connect(fd[i], (struct sockaddr *)&ad, sizeof(ad)), 0);
+        cr_assert_eq(write(fd[i], b, (size_t)n), n);
+    }
+    sc_osrv_do_work(s[0], t);
+    sc_osrv_get_stats(s[0], &ss);
+    cr_assert_eq(ss.logins, N);
+    /* 1 MiB and one message past it, of messages 11 bytes or more with their header */
+    cr_assert_leq(ss.tx_sequenced, (1u << 20) / 11 + 1, "one do_work queued %llu messages",
+                  (unsigned long long)ss.tx_sequenced);
+    for (int i = 0; i < 400; i++) {
+        sc_osrv_do_work(s[0], t);
+        t += MS(1);
+    }
+    for (int i = 0; i < N; i++)
+        cr_assert_gt(recv(fd[i], b, sizeof(b), MSG_DONTWAIT), 0, "session %d got nothing", i);
+    for (int i = 0; i < N; i++)
+        close(fd[i]);
+    sc_osrv_destroy(s[0]);
+}
+
+/* ------------------------------- hostile servers against the client */
+
+/* A server that answers every connection with a fixed script (whatever the
+ * login asked), then closes it (or keeps it open and drains it: hang). */
+struct fake {
+    int lfd, fd;
+    uint32_t accepts;
+    bool hang;
+    uint32_t trickle, ticks; /* hang: a byte of a packet that never ends every `trickle` */
+    size_t len;
+    uint8_t out[1024];
+};
+
+static void
+fake_listen(struct fake *f, int i)
+{
+    struct sockaddr_un ad = {.sun_family = AF_UNIX};
+
+    f->fd = -1;
+    f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    memcpy(ad.sun_path, path[i], strlen(path[i]) + 1);
+    cr_assert_eq(bind(f->lfd, (struct sockaddr *)&ad, sizeof(ad)), 0);
+    cr_assert_eq(listen(f->lfd, 16), 0);
+}
+
+static void
+fake_put(struct fake *f, uint8_t type, const void *payload, size_t len)
+{
+    cr_assert_leq(f->len + 3 + len, sizeof(f->out));
+    sc_soup_put_hdr(f->out + f->len, type, (uint16_t)len);
+    memcpy(f->out + f->len + 3, payload, len);
+    f->len += 3 + len;
+}
+
+static void
+fake_accepted(struct fake *f, uint64_t seq)
+{
+    int n = sc_soup_encode_login_accepted(f->out + f->len, sizeof(f->out) - f->len, "A", seq);
+
+    cr_assert_gt(n, 0);
+    f->len += (size_t)n;
+}
+
+static void
+fake_msg(struct fake *f, uint64_t seq)
+{
+    uint8_t b[64];
+
+    fake_put(f, SC_SOUP_SEQUENCED, b, msg_of(seq, b));
+}
+
+static void
+fake_step(struct fake *f)
+{
+    uint8_t b[256];
+
+    if (f->fd >= 0) {
+        ssize_t n = recv(f->fd, b, sizeof(b), MSG_DONTWAIT);
+        if (f->trickle && ++f->ticks % f->trickle == 0)
+            send(f->fd, "x", 1, MSG_NOSIGNAL);
+        if (n == 0 || (n < 0 && errno != EAGAIN)) {
+            close(f->fd);
+            f->fd = -1;
+        }
+        return;
+    }
+    if ((f->fd = accept4(f->lfd, NULL, NULL, SOCK_NONBLOCK)) < 0)
+        return;
+    f->accepts++;
+    cr_assert_eq(send(f->fd, f->out, f->len, MSG_NOSIGNAL), (ssize_t)f->len);
+    if (!f->hang) {
+        close(f->fd);
+        f->fd = -1;
+    }
+}
+
+static void
+fake_close(struct fake *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    close(f->lfd);
+}
+
+/* one simulated millisecond against fake servers */
+static void
+fstep(struct fake *f, int n, struct sc_rewind *r)
+{
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < n; i++)
+            fake_step(&f[i]);
+        sc_rewind_do_work(r, t);
+    }
+    t += MS(1);
+}
+
+Test(rewind, a_login_accepted_ahead_of_the_request_is_a_gap_not_a_silent_skip, .init = setup,
+     .fini = teardown, .timeout = 30)
+{
+    struct fake f[1] = {{0}};
+    struct got g = {0};
+    struct sc_rewind *r;
+    struct sc_rewind_stats st;
+
+    fake_listen(&f[0], 0);
+    fake_accepted(&f[0], 1000); /* asked for 5 */
+    fake_msg(&f[0], 1000);
+    fake_msg(&f[0], 1001);
+    r = client(1, 5, 1001, &g);
+    for (int i = 0; i < 2000 && !sc_rewind_done(r); i++)
+        fstep(f, 1, r);
+    sc_rewind_get_stats(r, &st);
+    cr_assert_eq(g.bad, 0, "delivered out of order (5..999 skipped unreported)");
+    cr_assert_eq(g.gaps, 1);
+    cr_assert_eq(g.gap[0][0], 5);
+    cr_assert_eq(g.gap[0][1], 999);
+    cr_assert(sc_rewind_done(r), "stopped at %llu", (unsigned long long)g.next);
+    cr_assert_eq(g.msgs, 2);
+    cr_assert_eq(st.duplicates, 0);
+    sc_rewind_destroy(r);
+    fake_close(&f[0]);
+}
+
+Test(rewind, a_gap_debug_packet_with_absurd_fields_is_ignored, .init = setup, .fini = teardown,
+     .timeout = 30)
+{
+    static const char *bad[] = {
+        "gap 5 3 not_held",                      /* FROM > TO */
+        "gap 0 3 not_held",                      /* FROM 0 */
+        "gap 1 -1 not_held",                     /* %llu takes it as 2^64 - 1 */
+        "gap -1 5 not_held",
+        "gap +1 5 not_held",
+        "gap  1 5 not_held",                     /* two blanks */
+        "gap 1 18446744073709551615 not_held",   /* 2^64 - 1: TO + 1 wraps to 0 */
+        "gap 1 18446744073709551616 not_held",   /* 2^64 */
+        "gap 1 99999999999999999999999 not_held", /* 23 digits */
+        "gap x y not_held",
+        "gap 1 5",
+        "gap 1 5 ",
+    };
+    struct fake f[1] = {{0}};
+    struct got g = {0};
+    struct sc_rewind *r;
+    struct sc_rewind_stats st;
+    uint64_t from, to;
+    char why[32];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(sc_osrv_parse_gap(bad[i], strlen(bad[i]), &from, &to, why, sizeof(why)),
+                     -EINVAL, "%s", bad[i]);
+    cr_assert_eq(sc_osrv_parse_gap("gap 1 18446744073709551614 x", 28, &from, &to, why, 32), 0);
+    cr_assert_eq(to, UINT64_MAX - 1);
+    /* the client, from a server that sends them all after its login, then 1..3:
+     * the stream goes on as if they were not there */
+    fake_listen(&f[0], 0);
+    fake_accepted(&f[0], 1);
+    fake_put(&f[0], SC_SOUP_DEBUG, "gap 1 -1 not_held", 17);
+    fake_put(&f[0], SC_SOUP_DEBUG, "gap 1 18446744073709551615 not_held", 35);
+    fake_put(&f[0], SC_SOUP_DEBUG, "gap 1 18446744073709551616 not_held", 35);
+    fake_put(&f[0], SC_SOUP_DEBUG, "gap 2 1 not_held", 16);
+    fake_put(&f[0], SC_SOUP_DEBUG, "\xff\x00gap", 5);
+    for (uint64_t s = 1; s <= 3; s++)
+        fake_msg(&f[0], s);
+    r = client(1, 1, 3, &g);
+    for (int i = 0; i < 2000 && !sc_rewind_done(r); i++)
+        fstep(f, 1, r);
+    sc_rewind_get_stats(r, &st);
+    cr_assert(sc_rewind_done(r), "stopped at %llu", (unsigned long long)sc_rewind_next(r));
+    cr_assert_eq(g.bad, 0);
+    cr_assert_eq(g.gaps, 0);
+    cr_assert_eq(g.msgs, 3);
+    cr_assert_eq(st.gaps_seen, 0);
+    sc_rewind_destroy(r);
+    fake_close(&f[0]);
+}
+
+Test(rewind, servers_that_accept_then_drop_or_send_garbage_are_retried_at_the_reconnect_pace,
+     .init = setup, .fini = teardown, .timeout = 30)
+{
+    struct fake f[2] = {{0}, {0}};
+    struct got g = {0};
+    struct sc_rewind *r;
+    struct sc_rewind_stats st;
+
+    fake_listen(&f[0], 0);
+    fake_listen(&f[1], 1);
+    fake_accepted(&f[0], 1); /* then closes */
+    fake_accepted(&f[1], 1);
+    memcpy(f[1].out + f[1].len, "\0\0\0", 3); /* then a packet of length 0 */
+    f[1].len += 3;
+    r = client(2, 1, 0, &g);
+    for (int i = 0; i < 1000; i++) /* a second; reconnect_ns is 100 ms */
+        fstep(f, 2, r);
+    sc_rewind_get_stats(r, &st);
+    cr_assert_eq(g.msgs, 0);
+    cr_assert_eq(g.gaps, 0);
+    cr_assert_geq(st.protocol_errors, 1);
+    cr_assert_geq(f[0].accepts, 5);
+    cr_assert_leq(st.connects, 2 * 12, "a reconnect loop: %llu connects in a second",
+                  (unsigned long long)st.connects);
+    sc_rewind_destroy(r);
+    fake_close(&f[0]);
+    fake_close(&f[1]);
+}
+
+Test(rewind, a_server_trickling_bytes_of_a_packet_that_never_ends_times_out, .init = setup,
+     .fini = teardown, .timeout = 30)
+{
+    struct fake f[2] = {{0}, {0}};
+    struct got g = {0};
+    struct sc_rewind *r;
+    struct sc_rewind_stats st;
+
+    fake_listen(&f[0], 0);
+    fake_listen(&f[1], 1);
+    fake_accepted(&f[0], 1);
+    memcpy(f[0].out + f[0].len, "\xff\xff+", 3); /* a Debug packet of 65,534 bytes, */
+    f[0].len += 3;
+    f[0].hang = true;
+    f[0].trickle = 200; /* a byte every 100 ms (two fake_steps a millisecond) */
+    fake_accepted(&f[1], 1);
+    for (uint64_t s = 1; s <= 3; s++)
+        fake_msg(&f[1], s);
+    r = client(2, 1, 3, &g);
+    for (int i = 0; i < 10000 && !sc_rewind_done(r); i++)
+        fstep(f, 2, r);
+    sc_rewind_get_stats(r, &st);
+    cr_assert(sc_rewind_done(r), "held by the trickle at %llu", (unsigned long long)g.next);
+    cr_assert_eq(st.timeouts, 1);
+    cr_assert_eq(g.msgs, 3);
+    cr_assert_eq(g.bad, 0);
+    sc_rewind_destroy(r);
+    fake_close(&f[0]);
+    fake_close(&f[1]);
+}
+
+/* Accepted at 0 (sequences start at 1) or with its own sequence: nothing delivered;
+ * behind the request: what it repeats is counted, not delivered twice. */
+Test(rewind, a_login_accepted_at_0_is_refused_and_one_behind_is_not_delivered_twice,
+     .init = setup, .fini = teardown, .timeout = 30)
+{
+    struct fake f[2] = {{0}, {0}};
+    struct got g = {0};
+    struct sc_rewind *r;
+    struct sc_rewind_stats st;
+
+    fake_listen(&f[0], 0);
+    fake_listen(&f[1], 1);
+    fake_accepted(&f[0], 0);
+    fake_msg(&f[0], 10);
+    fake_accepted(&f[1], 7); /* asked for 10 */
+    for (uint64_t s = 7; s <= 12; s++)
+        fake_msg(&f[1], s);
+    r = client(2, 10, 12, &g);
+    for (int i = 0; i < 2000 && !sc_rewind_done(r); i++)
+        fstep(f, 2, r);
+    sc_rewind_get_stats(r, &st);
+    cr_assert(sc_rewind_done(r));
+    cr_assert_eq(g.bad, 0);
+    cr_assert_eq(g.msgs, 3);
+    cr_assert_eq(st.duplicates, 3);
+    cr_assert_geq(st.protocol_errors, 1);
+    sc_rewind_destroy(r);
+    fake_close(&f[0]);
+    fake_close(&f[1]);
+}
+
 /* ------------------------------------------ the subscriber's recovery */
 
 #include <arpa/inet.h>
