@@ -29,9 +29,9 @@ out=$ROOT/$BUILD/bench
 RATE=100000
 SECS=${BENCH_FHLAT_SECONDS:-2}
 REPS=${BENCH_FHLAT_REPS:-5}
-[ "${QUICK:-0}" = 1 ] && { SECS=${BENCH_FHLAT_SECONDS:-1}; REPS=${BENCH_FHLAT_REPS:-1}; }
+[ "${QUICK:-0}" = 1 ] && { SECS=${BENCH_FHLAT_SECONDS:-0.5}; REPS=${BENCH_FHLAT_REPS:-1}; }
 SYMS=${BENCH_FHLAT_SYMBOLS:-1000}
-N=$((RATE * SECS))
+N=$(awk -v r="$RATE" -v s="$SECS" 'BEGIN { printf "%d", r * s }')
 tmp=$(mktemp -d /tmp/seqcast-bench-fhlat-XXXXXX)
 trap 'jobs -p | xargs -r kill 2>/dev/null; rm -rf "$tmp"' EXIT
 mkdir -p "$out"

@@ -21,7 +21,7 @@ out=$ROOT/$BUILD/bench
 mkdir -p "$out"
 tmp=$(mktemp -d /tmp/seqcast-instr-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-if [ "${QUICK:-0}" = 1 ]; then N1=20000 N2=120000; else N1=200000 N2=1200000; fi
+if [ "${QUICK:-0}" = 1 ]; then N1=10000 N2=60000; else N1=200000 N2=1200000; fi
 G=(--group 239.198.18.13:34201)
 
 # the inclusive instructions of each function named, and the total, of a
