@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/clock.h"
 #include "engine/channel.h"
 #include "engine/compiler.h"
 #include "engine/ipc.h"
@@ -338,11 +339,7 @@ sc_ipcw_create(struct sc_ipc_writer **out, const struct sc_channel_cfg *ch,
     w->h->max_msg = w->max_msg;
     w->h->flags = w->block ? SC_IPC_F_BLOCK : 0;
     w->h->epoch = w->epoch;
-    {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        w->h->created_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    }
+    w->h->created_ns = sc_clock_realtime_ns();
     w->h->writer_pid = (uint32_t)getpid();
     snprintf(w->h->channel, sizeof(w->h->channel), "%s", ch->name);
     w->h->hdr_check = sc_ipc_hdr_check(w->h);

@@ -35,6 +35,7 @@
 #include <seqcast/shmstat.h>
 #include <seqcast/sub.h>
 
+#include "engine/clock.h"
 #include "engine/seterr.h"
 
 #define HDR_SIZE 512u
@@ -164,15 +165,6 @@ sc_shmstat_dir(const char *dir)
         return dir;
     e = getenv(SC_SHMSTAT_ENV);
     return e && *e ? e : SC_SHMSTAT_DIR;
-}
-
-static uint64_t
-realtime_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* Field 22 of /proc/PID/stat, the start time in clock ticks since boot; 0
@@ -510,7 +502,7 @@ sc_shmstat_open(struct sc_shmstat *s, struct sc_err *err)
     s->hdr->pid = (int32_t)getpid();
     s->hdr->loss_cap = s->loss_cap;
     s->hdr->start_ticks = start_ticks((int)getpid());
-    s->hdr->created_ns = realtime_ns();
+    s->hdr->created_ns = sc_clock_realtime_ns();
     s->hdr->interval_ns = s->interval_ns;
     s->hdr->table_off = table_off;
     s->hdr->loss_off = s->size - (size_t)s->loss_cap * LOSS_SIZE;
@@ -583,7 +575,7 @@ sc_shmstat_publish(struct sc_shmstat *s, uint64_t now)
         return;
     for (uint32_t i = 0; i < s->nblocks; i++)
         publish_block(&s->blocks[i]);
-    __atomic_store_n(&s->hdr->updated_ns, realtime_ns(), __ATOMIC_RELEASE);
+    __atomic_store_n(&s->hdr->updated_ns, sc_clock_realtime_ns(), __ATOMIC_RELEASE);
     s->next = now + s->interval_ns;
 }
 
@@ -657,7 +649,7 @@ sc_shmstat_log(struct sc_shmstat *s, const struct sc_shmstat_event *ev)
     e = &s->loss[ord % s->loss_cap];
     __atomic_store_n(&e->begin, ord + 1, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
-    e->time_ns = ev->time_ns ? ev->time_ns : realtime_ns();
+    e->time_ns = ev->time_ns ? ev->time_ns : sc_clock_realtime_ns();
     e->first = ev->first;
     e->last = ev->last;
     e->count = ev->count;
