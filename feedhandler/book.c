@@ -1,10 +1,18 @@
 /* The order-book engine (<seqcast/book.h>).
  *
- * Two tables, both allocated at create:
+ * The tables, all allocated at create:
  *
- *   order map   ref -> order, open addressing with Robin Hood probing and
- *               backward-shift deletion (no tombstones), 32-byte slots, a
- *               power-of-two capacity >= max_orders / 0.7 (load <= 0.7)
+ *   ring        ref & rmask -> the latest order of that slot (32-byte slots,
+ *               a power of two >= 2 x max_orders, 2^22 at most). ITCH numbers its
+ *               orders in sequence and most operations touch recent orders, so
+ *               adds walk the ring in address order and a lookup is one
+ *               compare in a line the cache holds. An order still live when a
+ *               later reference takes its slot moves to:
+ *
+ *   overflow    ref -> order, open addressing with Robin Hood probing and
+ *   map         backward-shift deletion (no tombstones), 32-byte slots, a
+ *               power-of-two capacity >= max_orders / 0.7 (load <= 0.7 even
+ *               if every live order were there)
  *
  *                 slot: ref | priority | price | shares | book + 1 | side
  *                 book + 1 = 0: empty; along a probe sequence no entry is
@@ -12,13 +20,9 @@
  *                 there, so a lookup stops at the first entry that is
  *
  *               The home slot keeps runs of 8 consecutive references in
- *               consecutive slots (ITCH numbers its orders in sequence, and
- *               most of a day's operations touch recent orders: two share a
- *               cache line) and scatters the runs by a hash. Longer runs were
- *               faster on a generated day but slower where references come
- *               densely (+1): a long-lived order in the way of the advancing
- *               run displaces every later one (measurements in
- *               docs/ARCHITECTURE.md).
+ *               consecutive slots and scatters the runs by a hash. A lookup
+ *               reaches the map only for a reference within the bounds of
+ *               what it held since it was last empty.
  *
  *   sides       per book and side, an array of price levels {key, orders,
  *               shares} sorted by key with the BEST LEVEL LAST (key = price
@@ -58,6 +62,7 @@
 #define SCAN_TOP 8    /* levels scanned down from the best before bisecting */
 #define RUN_BITS 3    /* references kept side by side in the order map: 2^3 */
 #define RUN_MASK ((UINT64_C(1) << RUN_BITS) - 1)
+#define RING_MAX (UINT64_C(1) << 22) /* ring slots at most (128 MiB) */
 #define SIDE_GAP 12   /* levels before each side's array: SCAN_TOP sentinels, and a skew */
 
 struct order {
@@ -89,7 +94,11 @@ struct bk {
 };
 
 struct sc_book {
-    struct order *map;
+    struct order *ring; /* ref & rmask -> the latest order of that slot */
+    uint64_t rmask;
+    uint64_t ovf_n;          /* orders in the overflow map */
+    uint64_t ovf_lo, ovf_hi; /* bounds of the references it ever held since it was last empty */
+    struct order *map; /* the overflow map */
     uint64_t mask;
     unsigned hshift; /* 64 - log2(capacity) + RUN_BITS: home()'s shift */
     uint32_t max_orders;
@@ -208,6 +217,83 @@ map_remove(struct sc_book *b, struct order *o)
     b->map[i].book1 = 0;
 }
 
+/* ------------------------------------------------------------------ orders:
+ * the ring in front of the overflow map. A reference's ring slot is ref &
+ * rmask. A new order takes its slot; the order there before it (one that
+ * outlived rmask + 1 later references, or another reference of the same
+ * slot) moves to the overflow map. A lookup reads the slot and, only when the
+ * reference could be in the overflow map (within the bounds of what it held
+ * since it was last empty), the map. ITCH numbers orders in sequence, so adds
+ * walk the ring in address order and most operations find recent orders in
+ * lines the cache holds. */
+
+static inline bool
+in_ring(const struct sc_book *b, const struct order *o)
+{
+    return o >= b->ring && o <= b->ring + b->rmask;
+}
+
+static inline struct order *
+order_find(const struct sc_book *b, uint64_t ref)
+{
+    struct order *r = &b->ring[ref & b->rmask];
+
+    if (likely(r->book1 && r->ref == ref))
+        return r;
+    if (b->ovf_n && ref >= b->ovf_lo && ref <= b->ovf_hi)
+        return map_find(b, ref);
+    return NULL;
+}
+
+/* The slot for a new order ref (not live: order_find said so), its fields
+ * to be written by the caller, field by field: an order built on the stack
+ * and copied would be read back as 16-byte words over narrower stores, which
+ * the store buffer cannot forward (measured: a fifth of the add's time). */
+static inline struct order *
+order_slot(struct sc_book *b, uint64_t ref)
+{
+    struct order *r = &b->ring[ref & b->rmask];
+
+    if (unlikely(r->book1)) {
+        uint64_t at = 0, d = 0;
+
+        (void)map_probe(b, r->ref, &at, &d); /* not there: it was in the ring */
+        if (!b->ovf_n++) {
+            b->ovf_lo = b->ovf_hi = r->ref;
+        } else {
+            b->ovf_lo = r->ref < b->ovf_lo ? r->ref : b->ovf_lo;
+            b->ovf_hi = r->ref > b->ovf_hi ? r->ref : b->ovf_hi;
+        }
+        map_place(b, at, d, *r);
+        b->st.orders_overflowed++;
+    }
+    return r;
+}
+
+static inline void
+order_set(struct order *o, uint64_t ref, uint64_t prio, uint32_t price, uint32_t shares,
+          uint16_t book1, uint8_t side)
+{
+    o->ref = ref;
+    o->prio = prio;
+    o->price = price;
+    o->shares = shares;
+    o->book1 = book1;
+    o->side = side;
+}
+
+/* Remove o (from order_find). */
+static inline void
+order_remove(struct sc_book *b, struct order *o)
+{
+    if (likely(in_ring(b, o))) {
+        o->book1 = 0;
+        return;
+    }
+    map_remove(b, o);
+    b->ovf_n--;
+}
+
 /* ----------------------------------------------------------------- levels */
 
 static inline uint32_t
@@ -263,10 +349,11 @@ level_of(struct bk *bk, const struct order *o)
     return &sd->a[side_find(sd, key_of(o->side, o->price), &found)];
 }
 
-/* Close the level at lv (its last order went). */
+/* Close the level at lv of side s (its last order went). */
 static inline void
-level_close(struct sc_book *b, struct side *sd, struct level *lv)
+level_close(struct sc_book *b, struct bk *bk, unsigned s, struct level *lv)
 {
+    struct side *sd = &bk->side[s];
     uint32_t pos = (uint32_t)(lv - sd->a);
 
     memmove(lv, lv + 1, (sd->n - pos - 1) * sizeof(*lv));
@@ -461,8 +548,8 @@ order_unlink(struct sc_book *b, struct bk *bk, struct order *o)
 
     lv->shares -= o->shares;
     if (--lv->orders == 0)
-        level_close(b, &bk->side[o->side], lv);
-    map_remove(b, o);
+        level_close(b, bk, o->side, lv);
+    order_remove(b, o);
     b->st.orders_live--;
     bk->info.stats.orders--;
 }
@@ -471,7 +558,6 @@ static inline int
 order_add(struct sc_book *b, struct bk *bk, uint64_t ref, unsigned side, uint32_t shares,
           uint32_t price)
 {
-    uint64_t at, d;
     struct level *lv;
 
     if (unlikely(b->st.orders_live >= b->max_orders)) {
@@ -479,7 +565,7 @@ order_add(struct sc_book *b, struct bk *bk, uint64_t ref, unsigned side, uint32_
         refused(b, bk);
         return -ENOSPC;
     }
-    if (unlikely(map_probe(b, ref, &at, &d) < 0)) {
+    if (unlikely(order_find(b, ref) != NULL)) {
         b->st.dup_ref++;
         return -EEXIST;
     }
@@ -491,10 +577,8 @@ order_add(struct sc_book *b, struct bk *bk, uint64_t ref, unsigned side, uint32_
     }
     lv->shares += shares;
     lv->orders++;
-    map_place(b, at, d,
-              (struct order){ .ref = ref, .prio = ++b->prio, .price = price, .shares = shares,
-                              .book1 = (uint16_t)(bk - b->books + 1),
-                              .side = (uint8_t)side });
+    order_set(order_slot(b, ref), ref, ++b->prio, price, shares,
+              (uint16_t)(bk - b->books + 1), (uint8_t)side);
     if (++b->st.orders_live > b->st.orders_peak)
         b->st.orders_peak = b->st.orders_live;
     bk->info.stats.orders++;
@@ -534,7 +618,7 @@ static inline int
 reduce(struct sc_book *b, uint64_t ref, uint32_t shares, enum reduce_kind kind,
        uint32_t price, uint64_t match, bool printable)
 {
-    struct order *o = map_find(b, ref);
+    struct order *o = order_find(b, ref);
     struct bk *bk;
     unsigned side;
 
@@ -605,7 +689,7 @@ sc_book_cancel(struct sc_book *b, uint64_t ref, uint32_t shares)
 int
 sc_book_delete(struct sc_book *b, uint64_t ref)
 {
-    struct order *o = map_find(b, ref);
+    struct order *o = order_find(b, ref);
     struct bk *bk;
     unsigned side;
 
@@ -626,9 +710,8 @@ int
 sc_book_replace(struct sc_book *b, uint64_t ref, uint64_t new_ref, uint32_t shares,
                 uint32_t price)
 {
-    struct order *o = map_find(b, ref), old;
+    struct order *o = order_find(b, ref), old;
     struct bk *bk;
-    uint64_t at = 0, d = 0;
     int rc;
 
     if (unlikely(!o)) {
@@ -639,7 +722,7 @@ sc_book_replace(struct sc_book *b, uint64_t ref, uint64_t new_ref, uint32_t shar
     old = *o;
     b->st.replaces++;
     bk->info.stats.replaces++;
-    if (unlikely(!shares || (new_ref != ref && map_probe(b, new_ref, &at, &d) < 0))) {
+    if (unlikely(!shares || (new_ref != ref && order_find(b, new_ref) != NULL))) {
         order_unlink(b, bk, o);
         if (!shares) {
             b->st.zero_shares++;
@@ -656,12 +739,9 @@ sc_book_replace(struct sc_book *b, uint64_t ref, uint64_t new_ref, uint32_t shar
         struct level *lv = level_of(bk, &old);
 
         lv->shares = lv->shares - old.shares + shares;
-        map_remove(b, o);
-        (void)map_probe(b, new_ref, &at, &d);
-        old.ref = new_ref;
-        old.prio = ++b->prio;
-        old.shares = shares;
-        map_place(b, at, d, old);
+        order_remove(b, o);
+        order_set(order_slot(b, new_ref), new_ref, ++b->prio, old.price, shares, old.book1,
+                  old.side);
         bbo_check(b, bk, old.side);
         return 0;
     }
@@ -675,12 +755,8 @@ sc_book_replace(struct sc_book *b, uint64_t ref, uint64_t new_ref, uint32_t shar
 void
 sc_book_prefetch(const struct sc_book *b, uint64_t ref)
 {
-    const struct order *o = &b->map[home(b, ref)];
-
-    /* and the slot after it, which a removal reads (at the end of the map the
-     * address past it: a prefetch never faults) */
-    __builtin_prefetch(o);
-    __builtin_prefetch(o + 1);
+    /* its ring slot (an order in the overflow map, rare, is not prefetched) */
+    __builtin_prefetch(&b->ring[ref & b->rmask]);
 }
 
 void
@@ -885,6 +961,12 @@ sc_book_clear(struct sc_book *b, uint16_t locate)
     if (!bk)
         return -ENOENT;
     k = (uint16_t)(bk - b->books);
+    for (uint64_t i = 0; i <= b->rmask && n < bk->info.stats.orders; i++) {
+        if (b->ring[i].book1 == k + 1) {
+            b->ring[i].book1 = 0;
+            n++;
+        }
+    }
     /* map_remove shifts later entries back into slot i: look at it again.
      * Entries only move back from slots already looked at, or into them from
      * slot 0 at the wrap (looked at first), so none is missed. */
@@ -892,7 +974,7 @@ sc_book_clear(struct sc_book *b, uint16_t locate)
         struct order *o = &b->map[i];
 
         if (o->book1 == k + 1) {
-            map_remove(b, o);
+            order_remove(b, o);
             n++;
         } else {
             i++;
@@ -905,7 +987,9 @@ sc_book_clear(struct sc_book *b, uint16_t locate)
 void
 sc_book_clear_all(struct sc_book *b)
 {
+    memset(b->ring, 0, (b->rmask + 1) * sizeof(b->ring[0]));
     memset(b->map, 0, (b->mask + 1) * sizeof(b->map[0]));
+    b->ovf_n = 0;
     for (uint32_t i = 0; i < b->nbooks; i++)
         book_empty(b, &b->books[i]);
 }
@@ -958,7 +1042,7 @@ sc_book_info(const struct sc_book *b, uint16_t locate, struct sc_book_info *out)
 int
 sc_book_order(const struct sc_book *b, uint64_t ref, struct sc_book_order *out)
 {
-    const struct order *o = map_find(b, ref);
+    const struct order *o = order_find(b, ref);
 
     if (!o)
         return -ENOENT;
@@ -1008,8 +1092,8 @@ int
 sc_book_create(struct sc_book **bp, const struct sc_book_cfg *cfg, struct sc_err *err)
 {
     struct sc_book *b;
-    uint64_t cap;
-    size_t map_bytes, side_bytes, per_book;
+    uint64_t cap, rcap;
+    size_t map_bytes, ring_bytes, side_bytes, per_book;
 
     *bp = NULL;
     if (!cfg->max_orders || cfg->max_orders > MAX_ORDERS_LIMIT)
@@ -1032,18 +1116,26 @@ sc_book_create(struct sc_book **bp, const struct sc_book_cfg *cfg, struct sc_err
     b->mask = cap - 1;
     b->hshift = 64 - (unsigned)__builtin_ctzll(cap) + RUN_BITS;
     map_bytes = cap * sizeof(struct order);
+    /* the ring: two slots an order up to max_orders (an order outlives the ring
+     * only past twice max_orders later references), RING_MAX at most */
+    rcap = sc_pow2_roundup((uint64_t)cfg->max_orders * 2);
+    if (rcap > RING_MAX)
+        rcap = RING_MAX;
+    b->rmask = rcap - 1;
+    ring_bytes = rcap * sizeof(struct order);
     /* a book: a gap, its bids, a gap, its asks; the gaps (zeroed: the
      * sentinels) make neighbouring books' and sides' tops fall in different
      * cache sets */
     per_book = 2 * ((size_t)cfg->max_levels + SIDE_GAP);
     side_bytes = (size_t)cfg->max_books * per_book * sizeof(struct level);
     b->map = sc_mem_big_alloc(map_bytes);
+    b->ring = sc_mem_big_alloc(ring_bytes);
     b->levels = sc_mem_big_alloc(side_bytes);
     b->books = calloc(cfg->max_books, sizeof(struct bk));
     b->loc2book = calloc(65536, sizeof(uint16_t));
-    if (!b->map || !b->levels || !b->books || !b->loc2book)
+    if (!b->map || !b->ring || !b->levels || !b->books || !b->loc2book)
         goto nomem;
-    b->bytes = sizeof(*b) + map_bytes + side_bytes + cfg->max_books * sizeof(struct bk) +
+    b->bytes = sizeof(*b) + ring_bytes + map_bytes + side_bytes + cfg->max_books * sizeof(struct bk) +
                65536 * sizeof(uint16_t);
     for (uint32_t i = 0; i < cfg->max_books; i++) {
         b->books[i].side[0].a = b->levels + (size_t)i * per_book + SIDE_GAP;
@@ -1068,6 +1160,7 @@ sc_book_destroy(struct sc_book *b)
     if (!b)
         return;
     free(b->map);
+    free(b->ring);
     free(b->levels);
     free(b->books);
     free(b->loc2book);

@@ -340,6 +340,9 @@
     X(session_stale, C, "events", Z, "every book marked stale at once (a session gap)")   \
     X(rebuilt, C, "events", Z, "stale books declared rebuilt")                             \
     X(cleared_orders, C, "orders", N, "orders removed by a clear (a rebuild's start)")    \
+    X(orders_overflowed, C, "orders", N,                                                   \
+      "orders moved from the ring to the overflow map (they outlived the ring's span of "  \
+      "later references, or shared a ring slot)")                                         \
     X(state_changes, C, "messages", N, "trading state messages (H)")                       \
     X(reg_sho, C, "messages", N, "Reg SHO indicators (Y)")                                 \
     X(system_events, C, "messages", N, "system events (S)")                                \

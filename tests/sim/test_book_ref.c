@@ -359,7 +359,9 @@ ops_wanted(void)
 
 Test(book_ref, engine_agrees_with_the_reference_after_every_operation, .timeout = 600)
 {
-    struct sc_book_cfg cfg = { .max_orders = 1 << 16, .max_books = NLOC, .max_levels = 4096,
+    /* 8,192 orders (the stream's peak is ~4,000): a ring of 16,384 slots, which
+     * the longer-lived orders outlive, so the overflow map is exercised */
+    struct sc_book_cfg cfg = { .max_orders = 1 << 13, .max_books = NLOC, .max_levels = 4096,
                                .on_bbo = on_bbo, .on_trade = on_trade };
     struct sc_book *b;
     struct sc_err err;
@@ -548,6 +550,10 @@ Test(book_ref, engine_agrees_with_the_reference_after_every_operation, .timeout 
     cr_assert_eq(st.trades, done[7]);
     cr_assert_gt(st.exec_clamped, 0);
     cr_assert_gt(st.cancel_clamped, 0);
+    /* the stream's long-lived orders outlived the ring's span: the overflow
+     * map was exercised, not only the ring */
+    cr_assert_gt(st.orders_overflowed, 1000, "%llu orders overflowed",
+                 (unsigned long long)st.orders_overflowed);
     cr_log_info("%llu operations: %llu adds, %llu executions (%llu clamped), %llu cancels, "
                 "%llu deletes, %llu replaces, %llu unknown, %llu duplicates, %llu BBO updates; "
                 "%zu orders live at the end, peak %llu",

@@ -748,6 +748,43 @@ Test(book, order_map_survives_colliding_patterns_and_a_full_drain)
     sc_book_destroy(b);
 }
 
+/* Orders that outlive the ring's span of later references (max_orders 16:
+ * a ring of 32 slots) move to the overflow map and stay whole: found,
+ * executed, replaced, refused as duplicates, cleared. */
+Test(book, long_lived_orders_outlive_the_ring)
+{
+    struct sc_book *b = mk(16, 2, 8);
+    struct sc_book_order o;
+
+    cr_assert_eq(sc_book_add(b, 1, 5, BID, 100, 1000), 0);  /* long-lived */
+    cr_assert_eq(sc_book_add(b, 2, 6, ASK, 200, 2000), 0);  /* long-lived */
+    for (uint64_t r = 7; r < 7 + 1000; r++) {                /* 1,000 short-lived */
+        cr_assert_eq(sc_book_add(b, 1, r, BID, 1, 990), 0);
+        cr_assert_eq(sc_book_delete(b, r), 0);
+    }
+    cr_assert_geq(stats(b).orders_overflowed, 2);
+    cr_assert_eq(sc_book_order(b, 5, &o), 0);
+    cr_assert_eq(o.shares, 100);
+    cr_assert_eq(sc_book_add(b, 1, 5, BID, 1, 1000), -EEXIST, "a duplicate of an overflowed order");
+    cr_assert_eq(sc_book_execute(b, 5, 40, 1), 0);
+    check_level(b, 1, BID, 0, 1000, 60, 1);
+    /* a reference whose ring slot is 5's (5 + 32) is a different order */
+    cr_assert_eq(sc_book_add(b, 1, 37, BID, 7, 1000), 0);
+    check_level(b, 1, BID, 0, 1000, 67, 2);
+    cr_assert_eq(sc_book_order(b, 5, &o), 0);
+    cr_assert_eq(o.shares, 60);
+    cr_assert_eq(sc_book_replace(b, 6, 22, 50, 2100), 0);    /* out of the overflow map */
+    cr_assert_eq(sc_book_order(b, 6, &o), -ENOENT);
+    cr_assert_eq(sc_book_order(b, 22, &o), 0);
+    cr_assert_eq(o.price, 2100);
+    cr_assert_eq(sc_book_clear(b, 1), 2, "5 (overflow) and 37 (ring)");
+    cr_assert_eq(sc_book_order(b, 5, &o), -ENOENT);
+    cr_assert_eq(sc_book_order(b, 37, &o), -ENOENT);
+    cr_assert_eq(sc_book_delete(b, 22), 0);
+    cr_assert_eq(stats(b).orders_live, 0);
+    sc_book_destroy(b);
+}
+
 /* The prefetch hints read, never write: known and unknown references and
  * instruments, refs whose home slot is the map's last, leave every book,
  * order and counter as they were. */

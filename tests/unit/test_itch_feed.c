@@ -454,3 +454,65 @@ Test(itch_feed, create_needs_a_book)
     cr_assert(strstr(err.msg, "book"));
     cr_assert_eq(sc_itch_feed_book(feed), book);
 }
+
+/* The order types are applied straight from the wire (the fast path):
+ * sc_itch_feed_current still gives the whole message, decoded, after the call
+ * returns and the caller's buffer is reused; one byte more or less than the
+ * type's length is malformed, counted and not applied. */
+Test(itch_feed, order_types_fast_path_keeps_current_and_lengths)
+{
+    static const char types[] = "AFECXDU";
+    struct sc_itch_feed_stats st;
+    uint64_t bad = 0;
+
+    for (const char *t = types; *t; t++) {
+        struct sc_itch_msg m = msg(*t, 9);
+        uint8_t buf[SC_ITCH_MAX_LEN + 1], want[SC_ITCH_MAX_LEN], again[SC_ITCH_MAX_LEN];
+        size_t n;
+
+        /* every byte of the message set (references, shares, prices, match) */
+        memset(&m.add, 0, sizeof(m) - offsetof(struct sc_itch_msg, add));
+        switch (*t) {
+        case 'A': case 'F':
+            m.add.ref = 0x0102030405060708ull, m.add.side = 'S', m.add.shares = 0x11223344;
+            m.add.price = 0x55667788;
+            stock(m.add.stock, "ZZZZZZZZ");
+            if (*t == 'F')
+                memcpy(m.add.mpid, "MPID", 4);
+            break;
+        case 'E': case 'C':
+            m.exec.ref = 0x0a0b0c0d0e0f1011ull, m.exec.shares = 0x21222324;
+            m.exec.match = 0x3132333435363738ull;
+            if (*t == 'C')
+                m.exec.printable = 'Y', m.exec.price = 0x41424344;
+            break;
+        case 'X':
+            m.cancel.ref = 0x5152535455565758ull, m.cancel.shares = 0x61626364;
+            break;
+        case 'D':
+            m.del.ref = 0x7172737475767778ull;
+            break;
+        default:
+            m.replace.orig_ref = 0x8182838485868788ull, m.replace.new_ref = 0x9192939495969798ull;
+            m.replace.shares = 0xa1a2a3a4, m.replace.price = 0xb1b2b3b4;
+            break;
+        }
+        n = enc(buf, &m);
+        memcpy(want, buf, n);
+        cr_assert_eq(sc_itch_feed_msg(feed, buf, n), *t);
+        memset(buf, 0xee, sizeof(buf)); /* the caller reuses its buffer */
+        /* current, encoded again, is the message byte for byte */
+        cr_assert_eq(sc_itch_encode(again, sizeof(again), sc_itch_feed_current(feed)), (int)n);
+        cr_assert_eq(memcmp(again, want, n), 0, "%c: current is not the message", *t);
+
+        n = enc(buf, &m);
+        cr_assert_lt(sc_itch_feed_msg(feed, buf, n - 1), 0, "%c one byte short", *t);
+        buf[n] = 0;
+        cr_assert_lt(sc_itch_feed_msg(feed, buf, n + 1), 0, "%c one byte long", *t);
+        bad += 2;
+    }
+    sc_itch_feed_get_stats(feed, &st);
+    cr_assert_eq(st.bad_msgs, bad);
+    cr_assert_eq(st.msgs_A + st.msgs_F + st.msgs_E + st.msgs_C + st.msgs_X + st.msgs_D +
+                     st.msgs_U, 7);
+}
