@@ -28,7 +28,9 @@
 #include "apps/cli.h"
 
 #define MAX_SLEEP_NS 100000000u /* a cycle's longest sleep */
-#define CHUNK (1u << 20)        /* --input read size */
+#define CHUNK (1u << 16)        /* --input read size: small enough to stay in the cache beside
+                                   the books (1 MiB was 5 % slower on the generated day) */
+#define CHUNK_BUF (CHUNK + 2 + 65535) /* a chunk after the longest record a chunk can cut */
 #define MAX_DEPTH 1000
 #define PROGRESS_NS 100000000u  /* the progress bar's redraw */
 
@@ -272,7 +274,7 @@ filer_work(void *self, uint64_t now)
     (void)now;
     if (r->eof)
         return 0;
-    n = read(r->fd, r->buf + r->have, CHUNK - r->have);
+    n = read(r->fd, r->buf + r->have, CHUNK_BUF - r->have < CHUNK ? CHUNK_BUF - r->have : CHUNK);
     if (n <= 0) {
         if (n < 0 && errno == EINTR)
             return 0;
@@ -789,7 +791,7 @@ run(struct opts *o, struct app *a, struct watch *w)
         struct stat sb;
         file.feed = a->feed;
         file.fd = strcmp(o->input, "-") ? open(o->input, O_RDONLY) : STDIN_FILENO;
-        if (file.fd < 0 || !(file.buf = malloc(CHUNK))) {
+        if (file.fd < 0 || !(file.buf = malloc(CHUNK_BUF))) {
             fprintf(stderr, "seqcast-feedhandler: %s: %s\n", o->input, strerror(errno));
             return 1;
         }

@@ -59,11 +59,11 @@
 #define MAX_ORDERS_LIMIT (UINT32_C(1) << 28)
 #define MAX_LEVELS_LIMIT (UINT32_C(1) << 20)
 #define MAX_BOOKS_LIMIT 65535u
-#define SCAN_TOP 8    /* levels scanned down from the best before bisecting */
+#define SCAN_TOP 12    /* levels scanned down from the best before bisecting */
 #define RUN_BITS 3    /* references kept side by side in the order map: 2^3 */
 #define RUN_MASK ((UINT64_C(1) << RUN_BITS) - 1)
 #define RING_MAX (UINT64_C(1) << 22) /* ring slots at most (128 MiB) */
-#define SIDE_GAP 12   /* levels before each side's array: SCAN_TOP sentinels, and a skew */
+#define SIDE_GAP 16   /* levels before each side's array: SCAN_TOP sentinels, and a skew */
 
 struct order {
     uint64_t ref;
@@ -310,7 +310,7 @@ price_of(unsigned side, uint32_t key)
 
 /* The position of key in sd: *found, or where to insert it (the entries from
  * there up move one place). The top SCAN_TOP keys are compared without a
- * branch (8 entries of sentinels below a[0] hold key 0, which is never above
+ * branch (SCAN_TOP entries of sentinels below a[0] hold key 0, which is never above
  * a key): the count above key is the distance from the top. Only a key below
  * them all is bisected for. */
 static inline uint32_t
@@ -319,7 +319,7 @@ side_find(const struct side *sd, uint32_t key, bool *found)
     const struct level *top = sd->a + sd->n;
     uint32_t above = 0, lo;
 
-#pragma GCC unroll 8
+#pragma GCC unroll 12
     for (int j = 1; j <= SCAN_TOP; j++)
         above += top[-j].key > key;
     if (likely(above < SCAN_TOP)) {
