@@ -123,7 +123,7 @@ awk "$JAWK"'{ printf("| %s | %s | %.1fM | %s | %s | %s | %s (%s) | %s | %.0f MB 
     j("msgs_per_s") / 1e6, j("ns_per_msg"), j("runs"), j("books"), j("live_orders"), j("orders_peak"),
     j("bbo_updates"), j("memory_bytes") / 1e6, j("memory_bytes") / j("max_orders")) }' "$tmp/results"
 echo
-echo "Memory for the day: the same day again with the tables sized to what it needed -- its peak of live orders (--max-orders), its books, the most levels one side of a book held (--max-levels) -- and the same books built (BBO updates and live orders equal, nothing refused). Per live order: that memory over the peak of live orders (the order map at load <= 0.7, rounded up to a power of two, and every book's two level arrays)."
+echo "Memory for the day: the same day again with the tables sized to what it needed -- its peak of live orders (--max-orders), its books, the most levels one side of a book held (--max-levels) -- and the same books built (BBO updates and live orders equal, nothing refused). Per live order: that memory over the peak of live orders (the ring of recent orders, two slots an order, and the overflow map at load <= 0.7, each rounded up to a power of two, and every book's two level arrays)."
 echo
 echo "| symbols | peak live orders | books | levels a side (most) | memory | bytes per live order (peak) | msgs/s with these tables |"
 echo "|---|---|---|---|---|---|---|"
