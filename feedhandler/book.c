@@ -87,11 +87,22 @@ struct side {
     uint64_t last_shares;
 };
 
+/* A book. What an operation touches is in its first two cache lines: the
+ * sides and locate (line 0), the counters (line 1); the rest (names, state)
+ * is read by queries and the rare messages that set it. */
 struct bk {
-    struct side side[2];
+    struct side side[2]; /* 48 bytes */
+    uint32_t orders;     /* live orders (the stats' gauge) */
+    uint16_t locate;
     bool stale;
-    struct sc_book_info info; /* locate, symbol, state, stats (gauges filled on query) */
-};
+    uint64_t adds;
+    uint64_t executes, cancels, deletes, replaces, trades, bbo_updates, refused, stale_periods;
+    struct sc_book_info info; /* symbol, state; its locate, stale and stats are filled on query */
+} __attribute__((aligned(64)));
+
+/* fill_info names every per-book counter: a new one goes into struct bk too */
+_Static_assert(sizeof(struct sc_book_instr_stats) == 12 * sizeof(uint64_t),
+               "a per-book counter was added: keep it in struct bk and fill_info");
 
 struct sc_book {
     struct order *ring; /* ref & rmask -> the latest order of that slot */
@@ -392,7 +403,7 @@ static void
 fill_bbo(const struct bk *bk, struct sc_book_bbo *out)
 {
     memset(out, 0, sizeof(*out));
-    out->locate = bk->info.locate;
+    out->locate = bk->locate;
     out->stale = bk->stale;
     if (bk->side[0].n) {
         const struct level *lv = &bk->side[0].a[bk->side[0].n - 1];
@@ -434,7 +445,7 @@ static void
 bbo_report(struct sc_book *b, struct bk *bk)
 {
     b->st.bbo_updates++;
-    bk->info.stats.bbo_updates++;
+    bk->bbo_updates++;
     if (b->cfg.on_bbo) {
         struct sc_book_bbo q;
 
@@ -465,9 +476,15 @@ static void
 fill_info(const struct bk *bk, struct sc_book_info *out)
 {
     *out = bk->info;
+    out->locate = bk->locate;
     out->stale = bk->stale;
-    out->stats.bid_levels = bk->side[0].n;
-    out->stats.ask_levels = bk->side[1].n;
+    out->stats = (struct sc_book_instr_stats){
+        .adds = bk->adds, .executes = bk->executes, .cancels = bk->cancels,
+        .deletes = bk->deletes, .replaces = bk->replaces, .trades = bk->trades,
+        .bbo_updates = bk->bbo_updates, .refused = bk->refused,
+        .stale_periods = bk->stale_periods, .orders = bk->orders,
+        .bid_levels = bk->side[0].n, .ask_levels = bk->side[1].n,
+    };
 }
 
 static void
@@ -489,7 +506,7 @@ set_stale(struct sc_book *b, struct bk *bk, bool stale)
     bk->stale = stale;
     if (stale) {
         b->st.stale_books++;
-        bk->info.stats.stale_periods++;
+        bk->stale_periods++;
     } else {
         b->st.stale_books--;
     }
@@ -519,7 +536,7 @@ book_get(struct sc_book *b, uint16_t locate)
     }
     bk = &b->books[b->nbooks++];
     b->loc2book[locate] = (uint16_t)b->nbooks;
-    bk->info.locate = locate;
+    bk->locate = locate;
     b->st.books++;
     if (b->session_stale) {
         b->st.stale_marks++;
@@ -532,7 +549,7 @@ book_get(struct sc_book *b, uint16_t locate)
 static void
 refused(struct sc_book *b, struct bk *bk)
 {
-    bk->info.stats.refused++;
+    bk->refused++;
     if (!bk->stale)
         b->st.stale_marks++;
     set_stale(b, bk, true);
@@ -551,7 +568,7 @@ order_unlink(struct sc_book *b, struct bk *bk, struct order *o)
         level_close(b, bk, o->side, lv);
     order_remove(b, o);
     b->st.orders_live--;
-    bk->info.stats.orders--;
+    bk->orders--;
 }
 
 static inline int
@@ -581,7 +598,7 @@ order_add(struct sc_book *b, struct bk *bk, uint64_t ref, unsigned side, uint32_
               (uint16_t)(bk - b->books + 1), (uint8_t)side);
     if (++b->st.orders_live > b->st.orders_peak)
         b->st.orders_peak = b->st.orders_live;
-    bk->info.stats.orders++;
+    bk->orders++;
     bbo_check(b, bk, side);
     return 0;
 }
@@ -607,7 +624,7 @@ sc_book_add(struct sc_book *b, uint16_t locate, uint64_t ref, enum sc_book_side 
     rc = order_add(b, bk, ref, (unsigned)side, shares, price);
     if (likely(rc == 0)) {
         b->st.adds++;
-        bk->info.stats.adds++;
+        bk->adds++;
     }
     return rc;
 }
@@ -640,16 +657,16 @@ reduce(struct sc_book *b, uint64_t ref, uint32_t shares, enum reduce_kind kind,
     }
     if (kind == R_CANCEL) {
         b->st.cancels++;
-        bk->info.stats.cancels++;
+        bk->cancels++;
     } else {
         b->st.executes++;
-        bk->info.stats.executes++;
+        bk->executes++;
         if (kind == R_EXEC_PRICE)
             b->st.executes_price++;
         if (b->cfg.on_trade) {
             struct sc_book_trade t = {
                 .ref = ref, .match = match, .shares = shares,
-                .price = kind == R_EXEC_PRICE ? price : o->price, .locate = bk->info.locate,
+                .price = kind == R_EXEC_PRICE ? price : o->price, .locate = bk->locate,
                 .kind = kind == R_EXEC_PRICE ? 'C' : 'E', .side = side ? 'S' : 'B',
                 .printable = kind == R_EXEC_PRICE ? printable : true,
             };
@@ -700,7 +717,7 @@ sc_book_delete(struct sc_book *b, uint64_t ref)
     bk = &b->books[o->book1 - 1];
     side = o->side;
     b->st.deletes++;
-    bk->info.stats.deletes++;
+    bk->deletes++;
     order_unlink(b, bk, o);
     bbo_check(b, bk, side);
     return 0;
@@ -721,7 +738,7 @@ sc_book_replace(struct sc_book *b, uint64_t ref, uint64_t new_ref, uint32_t shar
     bk = &b->books[o->book1 - 1];
     old = *o;
     b->st.replaces++;
-    bk->info.stats.replaces++;
+    bk->replaces++;
     if (unlikely(!shares || (new_ref != ref && order_find(b, new_ref) != NULL))) {
         order_unlink(b, bk, o);
         if (!shares) {
@@ -780,7 +797,7 @@ sc_book_trade(struct sc_book *b, const struct sc_book_trade *t)
 
     b->st.trades++;
     if (bk)
-        bk->info.stats.trades++;
+        bk->trades++;
     if (b->cfg.on_trade)
         b->cfg.on_trade(b->cfg.ctx, t);
 }
@@ -820,7 +837,7 @@ sc_book_locate_of(const struct sc_book *b, const char symbol[8])
     copy_trim(sym, symbol, 8);
     for (uint32_t i = 0; i < b->nbooks; i++)
         if (sym[0] && strcmp(b->books[i].info.symbol, sym) == 0)
-            return b->books[i].info.locate;
+            return b->books[i].locate;
     return -ENOENT;
 }
 
@@ -945,9 +962,9 @@ book_empty(struct sc_book *b, struct bk *bk)
         b->st.levels_live -= sd->n;
         sd->n = 0;
     }
-    b->st.orders_live -= bk->info.stats.orders;
-    b->st.cleared_orders += bk->info.stats.orders;
-    bk->info.stats.orders = 0;
+    b->st.orders_live -= bk->orders;
+    b->st.cleared_orders += bk->orders;
+    bk->orders = 0;
     bbo_check2(b, bk);
 }
 
@@ -961,7 +978,7 @@ sc_book_clear(struct sc_book *b, uint16_t locate)
     if (!bk)
         return -ENOENT;
     k = (uint16_t)(bk - b->books);
-    for (uint64_t i = 0; i <= b->rmask && n < bk->info.stats.orders; i++) {
+    for (uint64_t i = 0; i <= b->rmask && n < bk->orders; i++) {
         if (b->ring[i].book1 == k + 1) {
             b->ring[i].book1 = 0;
             n++;
@@ -970,7 +987,7 @@ sc_book_clear(struct sc_book *b, uint16_t locate)
     /* map_remove shifts later entries back into slot i: look at it again.
      * Entries only move back from slots already looked at, or into them from
      * slot 0 at the wrap (looked at first), so none is missed. */
-    for (uint64_t i = 0; i <= b->mask && n < bk->info.stats.orders;) {
+    for (uint64_t i = 0; i <= b->mask && n < bk->orders;) {
         struct order *o = &b->map[i];
 
         if (o->book1 == k + 1) {
@@ -1050,7 +1067,7 @@ sc_book_order(const struct sc_book *b, uint64_t ref, struct sc_book_order *out)
     out->priority = o->prio;
     out->price = o->price;
     out->shares = o->shares;
-    out->locate = b->books[o->book1 - 1].info.locate;
+    out->locate = b->books[o->book1 - 1].locate;
     out->side = o->side ? SC_BOOK_ASK : SC_BOOK_BID;
     return 0;
 }
@@ -1059,7 +1076,7 @@ size_t
 sc_book_books(const struct sc_book *b, uint16_t *locates, size_t n)
 {
     for (size_t i = 0; i < n && i < b->nbooks; i++)
-        locates[i] = b->books[i].info.locate;
+        locates[i] = b->books[i].locate;
     return b->nbooks;
 }
 
@@ -1131,7 +1148,9 @@ sc_book_create(struct sc_book **bp, const struct sc_book_cfg *cfg, struct sc_err
     b->map = sc_mem_big_alloc(map_bytes);
     b->ring = sc_mem_big_alloc(ring_bytes);
     b->levels = sc_mem_big_alloc(side_bytes);
-    b->books = calloc(cfg->max_books, sizeof(struct bk));
+    b->books = aligned_alloc(64, cfg->max_books * sizeof(struct bk));
+    if (b->books)
+        memset(b->books, 0, cfg->max_books * sizeof(struct bk));
     b->loc2book = calloc(65536, sizeof(uint16_t));
     if (!b->map || !b->ring || !b->levels || !b->books || !b->loc2book)
         goto nomem;
