@@ -265,6 +265,8 @@ watch_work(void *self, uint64_t now)
         struct sc_sub_stats st;
         sc_sub_get_stats(w->sub, &st);
         sc_cli_sub_stats(stderr, &st, w->o->cli.json || !w->tty);
+        if (!w->o->cli.json && w->tty)
+            sc_cli_sub_sources(stderr, w->sub, false);
         w->next_stats = now + (uint64_t)(w->o->cli.stats_every * 1e9);
     }
     w->stop = sc_cli_stop || now >= w->end ||
@@ -582,6 +584,7 @@ report(const struct opts *o, const struct app *a, const struct watch *w,
                 reason_name(a->ranges[i].reason));
     fprintf(summary, "], ");
     sc_cli_json_sub(summary, st);
+    sc_cli_sub_sources(summary, w->sub, true);
     fprintf(summary, "}}\n");
     if (o->pcap && sc_xport_pcap_error(w->base)) {
         fprintf(stderr, "seqcast-sub: %s\n", sc_xport_pcap_error(w->base));

@@ -1875,8 +1875,8 @@ sc_sub_get_source(const struct sc_sub *s, unsigned i, struct sc_sub_source_stats
         return -ENOENT;
     src = &s->src[i];
     memset(st, 0, sizeof(*st));
-    if (!src->used && !src->held)
-        return 0;
+    if (!src->id.name[0])
+        return 0; /* never held a source */
     st->src = src->id;
     st->msgs_delivered = src->n.msgs;
     st->gaps = src->n.gaps;
@@ -1891,7 +1891,7 @@ sc_sub_get_source(const struct sc_sub *s, unsigned i, struct sc_sub_source_stats
         st->last_seq = src->delivered_any && src->w.next > base ? src->w.next - 1 - base : 0;
     end = s->mold ? src->high : src->w.end;
     st->lead = end > base ? end - 1 - base : 0;
-    st->lag = end > src->w.next ? end - src->w.next : 0;
+    st->lag = (src->used || src->held) && end > src->w.next ? end - src->w.next : 0;
     for (uint64_t q = src->w.next; q < src->w.end; q++)
         st->missing += src->w.slot[q & src->w.mask].state == SC_RXW_MISSING;
     st->up = src->used;

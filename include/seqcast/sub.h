@@ -249,9 +249,10 @@ uint64_t sc_sub_deadline(const struct sc_sub *s, uint64_t now_ns);
 struct sc_agent sc_sub_agent(struct sc_sub *s);
 void sc_sub_get_stats(const struct sc_sub *s, struct sc_sub_stats *st);
 /* Place i of the source table (0 .. max_sources - 1): @return 1 and *st when
- * it holds a source (followed, or timed out and held), 0 when it is free,
- * -ENOENT past the table (transport: ipc has none). A source keeps its place
- * while it is followed or held. Reads the source's state: not for every message. */
+ * it holds a source -- followed (up 1), or timed out, ended or evicted (up 0,
+ * its counters kept until another source takes the place) -- 0 when it never
+ * held one, -ENOENT past the table (transport: ipc has none). Reads the
+ * source's state: not for every message. */
 int sc_sub_get_source(const struct sc_sub *s, unsigned i, struct sc_sub_source_stats *st);
 
 /* Safe on NULL. */
