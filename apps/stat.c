@@ -364,7 +364,7 @@ sc_stat_top(FILE *out, const struct sc_stat_set *cur, const struct sc_stat_set *
         procs += cur->snap[i] != NULL;
     fprintf(out, "seqcast-stat  %s UTC  %s  %d process%s  (q: quit)\n", now,
             sc_shmstat_dir(dir), procs, procs == 1 ? "" : "es");
-    fprintf(out, "%-14s %7s %-10s %-5s", "PROGRAM", "PID", "NAME", "SET");
+    fprintf(out, "%-14s %7s %-10s %-6s", "PROGRAM", "PID", "NAME", "SET");
     for (int c = 0; c < C_COLS; c++)
         fprintf(out, " %8s", heads[c]);
     fprintf(out, " %10s %8s %8s  %s\n", "WINDOW", "RPR-MS", "LAG", "LABELS");
@@ -378,7 +378,7 @@ sc_stat_top(FILE *out, const struct sc_stat_set *cur, const struct sc_stat_set *
             if (rb->set == SC_COUNTERS_LINK || rb->set >= sizeof(columns) / sizeof(columns[0]) ||
                 rb->vacant)
                 continue;
-            fprintf(out, "%-14.14s %7d %-10.10s %-5.5s", s->program, s->pid, s->name,
+            fprintf(out, "%-14.14s %7d %-10.10s %-6.6s", s->program, s->pid, s->name,
                     sn ? sn : "?");
             for (int c = 0; c < C_COLS; c++) {
                 const char *name = columns[rb->set][c];

@@ -137,17 +137,20 @@ if command -v tmux >/dev/null; then
     on_exit "${TM[*]} kill-server 2>/dev/null"
     "${TM[@]}" new-session -d -s stat -x 200 -y 20 "$B/seqcast-stat --dir $D --interval 0.5"
     sleep 2
-    "${TM[@]}" capture-pane -p -t stat >"$tmp/pane.txt"
+    "${TM[@]}" capture-pane -p -J -t stat >"$tmp/pane.txt"
     sed 's/^/#   /' "$tmp/pane.txt" | grep -v '^#   $' | head -5
     # the subscriber's line: MSG/S (5th column) is a rate above 0
-    rate=$(awk -v p="$sub" '$1 == "seqcast-sub" && $2 == p { print $5 }' "$tmp/pane.txt")
-    grep -q 'MSG/S *PKT/S *NAK/S *NCF/S *RPR/S' "$tmp/pane.txt" \
+    rate=$(awk -v p="$sub" '$1 == "seqcast-sub" && $2 == p && $4 == "sub" { print $5 }' "$tmp/pane.txt")
+    # and its source's line, labelled with the source
+    srate=$(awk -v p="$sub" '$1 == "seqcast-sub" && $2 == p && $4 == "source" && /,source=[0-9a-f]*\.[0-9]*,gsi=[0-9a-f]*,port=[0-9]*/ { print $5 }' "$tmp/pane.txt")
+    grep -q 'MSG/S *PKT/S *NAK/S *NCF/S *RPR/S .* LAG' "$tmp/pane.txt" \
+        && [ -n "$srate" ] && [ "$srate" != - ] \
         && grep -q "^seqcast-pub *$pub " "$tmp/pane.txt" && [ -n "$rate" ] && [ "$rate" != 0 ] \
         && [ "$rate" != - ]; r=$?
     "${TM[@]}" send-keys -t stat q
     for i in $(seq 20); do "${TM[@]}" has-session -t stat 2>/dev/null || break; sleep 0.1; done
     ! "${TM[@]}" has-session -t stat 2>/dev/null; q=$?
-    check "the live view in tmux shows the publisher and the subscriber at $rate msg/s, and q quits it ($q)" $((r | q))
+    check "the live view in tmux shows the publisher, the subscriber at $rate msg/s and its source's line at $srate msg/s, and q quits it ($q)" $((r | q))
 else
     skip "the live view in tmux" "needs tmux"
 fi
