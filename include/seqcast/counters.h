@@ -249,7 +249,7 @@
       "its packets reported lost in loss events (MoldUDP64: messages)")                    \
     X(loss_events, C, "events", Z, "its loss events")                                      \
     X(repair_runs, C, "events", N,                                                         \
-      "runs of consecutive repaired packets (each a repair entry of the loss log)")        \
+      "repair events said: a gap's repairs each (a repair entry of the loss log)")          \
     X(last_seq, G, "sequence", A,                                                          \
       "the last sequence delivered (batched: message; raw: packet; MoldUDP64: message; "    \
       "0: none)")                                                                          \
