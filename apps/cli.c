@@ -257,30 +257,25 @@ void
 sc_cli_sub_sources(FILE *out, const struct sc_sub *sub, bool json)
 {
     struct sc_sub_source_stats st;
-    int rc, n = 0;
+    int rc;
 
-    if (json)
-        fputs(", \"sources\": [", out);
     for (unsigned i = 0; (rc = sc_sub_get_source(sub, i, &st)) >= 0; i++) {
         bool first = false;
         if (!rc)
             continue;
         if (json) {
-            fprintf(out, "%s{\"source\": \"", n ? ", " : "");
+            fputs("{\"stats\": \"source\", \"source\": \"", out);
             for (const char *c = st.src.name; *c; c++) /* MoldUDP64: printable, '?' else */
                 fprintf(out, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
             fputc('"', out);
             json_set(out, SC_COUNTERS_SUB_SOURCE, &st, "", &first);
-            fputc('}', out);
+            fputs("}\n", out);
         } else {
             fprintf(out, "sub source %s:", st.src.name);
             human_set(out, SC_COUNTERS_SUB_SOURCE, &st);
             fputc('\n', out);
         }
-        n++;
     }
-    if (json)
-        fputc(']', out);
     fflush(out);
 }
 

@@ -265,8 +265,7 @@ watch_work(void *self, uint64_t now)
         struct sc_sub_stats st;
         sc_sub_get_stats(w->sub, &st);
         sc_cli_sub_stats(stderr, &st, w->o->cli.json || !w->tty);
-        if (!w->o->cli.json && w->tty)
-            sc_cli_sub_sources(stderr, w->sub, false);
+        sc_cli_sub_sources(stderr, w->sub, w->o->cli.json || !w->tty);
         w->next_stats = now + (uint64_t)(w->o->cli.stats_every * 1e9);
     }
     w->stop = sc_cli_stop || now >= w->end ||
@@ -584,7 +583,6 @@ report(const struct opts *o, const struct app *a, const struct watch *w,
                 reason_name(a->ranges[i].reason));
     fprintf(summary, "], ");
     sc_cli_json_sub(summary, st);
-    sc_cli_sub_sources(summary, w->sub, true);
     fprintf(summary, "}}\n");
     if (o->pcap && sc_xport_pcap_error(w->base)) {
         fprintf(stderr, "seqcast-sub: %s\n", sc_xport_pcap_error(w->base));

@@ -487,13 +487,22 @@ sc_stat_prometheus(FILE *out, const struct sc_stat_set *set)
             fprintf(out, "} %.3f\n", age_s(set->snap[i]));
         }
     fputs("# HELP seqcast_loss_log_events_total events written to the process's loss log "
-          "(losses, NAKs unanswered, sources up and down)\n"
+          "(losses, repairs, NAKs unanswered, sources up and down)\n"
           "# TYPE seqcast_loss_log_events_total counter\n", out);
     for (int i = 0; i < set->n; i++)
         if (set->snap[i]) {
             fputs("seqcast_loss_log_events_total{", out);
             proc_labels(out, set->snap[i]);
             fprintf(out, "} %llu\n", (unsigned long long)set->snap[i]->loss_total);
+        }
+    fputs("# HELP seqcast_loss_log_repairs_unlogged_total repair events over the loss log's "
+          "budget (loss_log / 16 a second): counted, not logged\n"
+          "# TYPE seqcast_loss_log_repairs_unlogged_total counter\n", out);
+    for (int i = 0; i < set->n; i++)
+        if (set->snap[i]) {
+            fputs("seqcast_loss_log_repairs_unlogged_total{", out);
+            proc_labels(out, set->snap[i]);
+            fprintf(out, "} %llu\n", (unsigned long long)set->snap[i]->repairs_unlogged);
         }
     for (int i = 0; i < set->n; i++) {
         const struct sc_shmstat_snap *s = set->snap[i];

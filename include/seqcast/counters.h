@@ -246,8 +246,9 @@
     X(repaired, C, "packets", A,                                                           \
       "its packets that arrived after being found missing (MoldUDP64: messages)")          \
     X(lost_packets, C, "packets", A,                                                       \
-      "its packets reported lost in loss events (MoldUDP64: messages)")                    \
-    X(loss_events, C, "events", Z, "its loss events")                                      \
+      "its packets reported lost in loss events (MoldUDP64: messages; with recovery.rewind " \
+      "also those an archive then served)")                                                \
+    X(loss_events, C, "events", Z, "its loss events (before recovery.rewind takes them)")  \
     X(repair_runs, C, "events", N,                                                         \
       "repair events said: a gap's repairs each (a repair entry of the loss log)")          \
     X(last_seq, G, "sequence", A,                                                          \

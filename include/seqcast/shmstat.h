@@ -17,8 +17,8 @@
  * under a sequence lock (odd while being written), so readers never take a
  * lock and never see a torn block, and never disturb the writer.
  *
- * The loss log: a ring of the last events (losses, NAKs unanswered, sources
- * up and down) with time, source, sequence range, reason and, when known,
+ * The loss log: a ring of the last events (losses, repairs, NAKs unanswered,
+ * sources up and down) with time, source, sequence range, reason and, when known,
  * repair latency and the peer NAKed.
  *
  * Readers (sc_shmstat_read) use pread on the file, never a mapping, and check
@@ -174,7 +174,8 @@ struct sc_shmstat_event {
 void sc_shmstat_log(struct sc_shmstat *s, const struct sc_shmstat_event *ev);
 
 struct sc_sub_event;
-/* A subscriber's event (its on_event callback) into the log, for block. */
+/* A subscriber's event (its on_event callback, or on_repair: SC_EV_REPAIR)
+ * into the log, for block. */
 void sc_shmstat_log_sub(struct sc_shmstat *s, int block, const struct sc_sub_event *ev);
 
 /* "loss", "nak_unanswered", ...; the reason of an event as a word
