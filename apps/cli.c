@@ -254,6 +254,32 @@ sc_cli_sub_stats(FILE *out, const struct sc_sub_stats *st, bool json)
 }
 
 void
+sc_cli_sub_sources(FILE *out, const struct sc_sub *sub, bool json)
+{
+    struct sc_sub_source_stats st;
+    int rc;
+
+    for (unsigned i = 0; (rc = sc_sub_get_source(sub, i, &st)) >= 0; i++) {
+        bool first = false;
+        if (!rc)
+            continue;
+        if (json) {
+            fputs("{\"stats\": \"source\", \"source\": \"", out);
+            for (const char *c = st.src.name; *c; c++) /* MoldUDP64: printable, '?' else */
+                fprintf(out, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+            fputc('"', out);
+            json_set(out, SC_COUNTERS_SUB_SOURCE, &st, "", &first);
+            fputs("}\n", out);
+        } else {
+            fprintf(out, "sub source %s:", st.src.name);
+            human_set(out, SC_COUNTERS_SUB_SOURCE, &st);
+            fputc('\n', out);
+        }
+    }
+    fflush(out);
+}
+
+void
 sc_cli_warn_rcvbuf(const char *prog, uint64_t requested, uint64_t effective)
 {
     if (requested && effective && effective < requested)

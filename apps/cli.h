@@ -131,6 +131,11 @@ const struct sc_channel_cfg *sc_cli_config(struct sc_cli *c, struct sc_config *c
 /* Stats: one line, JSON or human. */
 void sc_cli_pub_stats(FILE *out, const struct sc_pub_stats *st, bool json);
 void sc_cli_sub_stats(FILE *out, const struct sc_sub_stats *st, bool json);
+/* A subscriber's sources (sc_sub_get_source), from their counter list, a line
+ * each after sc_cli_sub_stats's: JSON ({"stats": "source", "source": NAME,
+ * counters...}) or human ("sub source NAME: ..."). Not in the programs' JSON
+ * summaries: their counter names would repeat the subscriber's there. */
+void sc_cli_sub_sources(FILE *out, const struct sc_sub *sub, bool json);
 
 /* Every counter of a stats struct as JSON members ("name": value, ...). */
 void sc_cli_json_pub(FILE *out, const struct sc_pub_stats *st);

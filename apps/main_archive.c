@@ -40,6 +40,8 @@ struct opts {
 struct watch {
     const struct opts *o;
     struct sc_archive *a;
+    struct sc_shmstat *shm; /* stats.shm (its subscriber's events into the loss log) */
+    int sub_block;
     uint64_t end, next_stats;
     int error; /* the error last said */
     bool tty, stop;
@@ -329,6 +331,39 @@ stop_now(void *ctx)
     return ((const struct watch *)ctx)->stop;
 }
 
+/* The subscriber's events, repairs too, into the loss log (stats.shm). */
+static void
+sub_event(void *ctx, const struct sc_sub_event *ev)
+{
+    const struct watch *w = ctx;
+
+    sc_shmstat_log_sub(w->shm, w->sub_block, ev);
+}
+
+static void
+get_rewind(const void *a, void *st)
+{
+    sc_archive_get_rewind_stats(a, st);
+}
+
+/* The rewind server's sessions, as an order server's: "session=rewind". */
+static int
+add_rewind_block(struct sc_shmstat *shm, const struct sc_archive *a, const struct opts *o,
+                 const char *labels, struct sc_err *err)
+{
+    char l[SC_SHMSTAT_LABELS];
+    struct sc_shmstat_block b = { SC_COUNTERS_OSRV, l, get_rewind, a,
+                                  sizeof(struct sc_osrv_stats), 0, true,
+                                  offsetof(struct sc_osrv_stats, rx_bad) };
+
+    if (!o->ap.rewind)
+        return 0;
+    if (snprintf(l, sizeof(l), "%s%ssession=rewind", labels, *labels ? "," : "") >=
+        (int)sizeof(l))
+        snprintf(l, sizeof(l), "session=rewind"); /* the channel's labels fill it */
+    return sc_shmstat_add(shm, &b, err);
+}
+
 static int
 record(struct opts *o)
 {
@@ -350,6 +385,8 @@ record(struct opts *o)
         return 2;
     if (o->ap.rewind && !(o->ap.rewind_session = rewind_session(o, &cfg)))
         return 2;
+    o->ap.on_sub_event = sub_event;
+    o->ap.sub_event_ctx = &w;
     if (sc_archive_create(&w.a, &cfg, ch->name, &o->ap, &err) < 0 ||
         sc_runner_create(&run, o->cli.spin ? SC_IDLE_SPIN : SC_IDLE_SLEEP, &err) < 0) {
         fprintf(stderr, "seqcast-archive: %s\n", err.msg);
@@ -375,7 +412,8 @@ record(struct opts *o)
     err.msg[0] = '\0';
     if (sc_shmstat_create_cfg(&shm, &cfg.stats, "seqcast-archive", ch->name, &err) < 0 ||
         sc_shmstat_add_archive(shm, w.a, labels, &err) < 0 ||
-        sc_shmstat_add_sub(shm, sc_archive_sub(w.a), labels, &err) < 0 ||
+        (w.sub_block = sc_shmstat_add_sub(shm, sc_archive_sub(w.a), labels, &err)) < 0 ||
+        add_rewind_block(shm, w.a, o, labels, &err) < 0 ||
         sc_cli_shm_open(shm, run, "seqcast-archive") < 0) {
         if (shm && err.msg[0])
             fprintf(stderr, "seqcast-archive: stats.shm: %s\n", err.msg);
@@ -384,7 +422,9 @@ record(struct opts *o)
         sc_archive_destroy(w.a);
         return 1;
     }
+    w.shm = shm;
     sc_runner_run(run, stop_now, &w, NULL, MAX_SLEEP_NS);
+    w.shm = NULL;
     sc_runner_destroy(run);
     sc_shmstat_destroy(shm);
     rc = sc_archive_error(w.a) ? 1 : 0;

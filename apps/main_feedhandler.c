@@ -324,6 +324,15 @@ on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, si
     sc_itch_feed_msg(a->feed, msg, len);
 }
 
+/* A repaired run: only into the loss log (stats.shm). */
+static void
+on_repair(void *ctx, const struct sc_sub_event *ev)
+{
+    struct app *a = ctx;
+
+    sc_shmstat_log_sub(a->shm, 2, ev);
+}
+
 static void
 on_event(void *ctx, const struct sc_sub_event *ev)
 {
@@ -366,6 +375,8 @@ on_event(void *ctx, const struct sc_sub_event *ev)
     case SC_EV_NAK_UNANSWERED:
         fprintf(stderr, "seqcast-feedhandler: %s does not answer repair requests\n",
                 ev->src->name);
+        break;
+    case SC_EV_REPAIR: /* only to on_repair */
         break;
     }
 }
@@ -747,7 +758,7 @@ run(struct opts *o, struct app *a, struct watch *w)
     struct sc_book_cfg bc = { .max_orders = o->max_orders, .max_books = o->max_books,
                               .max_levels = o->max_levels, .on_bbo = on_bbo,
                               .on_trade = on_trade, .on_state = on_state, .ctx = a };
-    struct sc_sub_callbacks cb = { on_msg, on_event, a };
+    struct sc_sub_callbacks cb = { on_msg, on_event, a, on_repair };
     struct sc_itch_feed_cfg fc;
     struct sc_runner *run;
     struct sc_err err;

@@ -164,6 +164,15 @@ on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, si
     }
 }
 
+/* A repaired run: only into the loss log (stats.shm). */
+static void
+on_repair(void *ctx, const struct sc_sub_event *ev)
+{
+    struct app *a = ctx;
+
+    sc_shmstat_log_sub(a->shm, 0, ev);
+}
+
 static void
 on_event(void *ctx, const struct sc_sub_event *ev)
 {
@@ -200,6 +209,8 @@ on_event(void *ctx, const struct sc_sub_event *ev)
         break;
     case SC_EV_NAK_UNANSWERED:
         say_naks_unanswered(a, ev);
+        break;
+    case SC_EV_REPAIR: /* only to on_repair */
         break;
     case SC_EV_LOSS:
         a->loss_events++;
@@ -254,6 +265,7 @@ watch_work(void *self, uint64_t now)
         struct sc_sub_stats st;
         sc_sub_get_stats(w->sub, &st);
         sc_cli_sub_stats(stderr, &st, w->o->cli.json || !w->tty);
+        sc_cli_sub_sources(stderr, w->sub, w->o->cli.json || !w->tty);
         w->next_stats = now + (uint64_t)(w->o->cli.stats_every * 1e9);
     }
     w->stop = sc_cli_stop || now >= w->end ||
@@ -465,7 +477,7 @@ static int
 run(struct opts *o, struct app *a, struct watch *w, struct sc_sub_stats *st)
 {
     static struct sc_config cfg;
-    struct sc_sub_callbacks cb = { on_msg, on_event, a };
+    struct sc_sub_callbacks cb = { on_msg, on_event, a, on_repair };
     struct sc_runner *run;
     char labels[SC_SHMSTAT_LABELS];
     struct sc_err err;

@@ -170,10 +170,12 @@ sc_stat_json(FILE *out, const struct sc_stat_set *set, const char *dir)
                      "\"interval_ns\": %llu, \"blocks\": [",
                 s->stale ? "true" : "false", (unsigned long long)s->created_ns,
                 (unsigned long long)s->updated_ns, (unsigned long long)s->interval_ns);
-        for (uint32_t b = 0; b < s->nblocks; b++) {
+        for (uint32_t b = 0, nb = 0; b < s->nblocks; b++) {
             const struct sc_shmstat_rblock *rb = &s->blocks[b];
             const char *sn = sc_shmstat_set_name(rb->set);
-            fprintf(out, "%s{\"set\": \"%s\", \"labels\": {", b ? ", " : "", sn ? sn : "?");
+            if (rb->vacant)
+                continue;
+            fprintf(out, "%s{\"set\": \"%s\", \"labels\": {", nb++ ? ", " : "", sn ? sn : "?");
             labels_out(out, rb->labels, false);
             fputs("}, \"counters\": {", out);
             for (uint32_t k = 0; k < rb->n; k++) {
@@ -183,8 +185,8 @@ sc_stat_json(FILE *out, const struct sc_stat_set *set, const char *dir)
             }
             fputs("}}", out);
         }
-        fprintf(out, "], \"loss_log_total\": %llu, \"loss\": [",
-                (unsigned long long)s->loss_total);
+        fprintf(out, "], \"loss_log_total\": %llu, \"repairs_unlogged\": %llu, \"loss\": [",
+                (unsigned long long)s->loss_total, (unsigned long long)s->repairs_unlogged);
         for (uint32_t k = 0; k < s->nloss; k++) {
             fputs(k ? ", " : "", out);
             json_event(out, s, &s->loss[k]);
@@ -226,9 +228,10 @@ sc_stat_list(FILE *out, const struct sc_stat_set *set)
             continue;
         }
         fprintf(out, "%-20s %8d  %-16s %5.1fs  ", s->program, s->pid, s->name, age_s(s));
-        for (uint32_t b = 0; b < s->nblocks; b++) {
+        for (uint32_t b = 0, nb = 0; b < s->nblocks; b++) {
             const char *sn = sc_shmstat_set_name(s->blocks[b].set);
-            fprintf(out, "%s%s", b ? "," : "", sn ? sn : "?");
+            if (!s->blocks[b].vacant)
+                fprintf(out, "%s%s", nb++ ? "," : "", sn ? sn : "?");
         }
         fprintf(out, "%s\n", s->stale ? "  (stale)" : "");
     }
@@ -288,7 +291,13 @@ sc_stat_loss(FILE *out, const struct sc_stat_set *set, bool json)
         }
     }
     if (!json && !lines)
-        fprintf(out, "(no loss, NAK or source event logged)\n");
+        fprintf(out, "(no loss, repair, NAK or source event logged)\n");
+    for (int i = 0; !json && i < set->n; i++)
+        if (set->snap[i] && set->snap[i]->repairs_unlogged)
+            fprintf(out, "(%s %d: %llu repair event%s over the log's budget, not logged)\n",
+                    set->snap[i]->program, set->snap[i]->pid,
+                    (unsigned long long)set->snap[i]->repairs_unlogged,
+                    set->snap[i]->repairs_unlogged == 1 ? "" : "s");
 }
 
 /* The top view's columns: for each set, the counter behind each (NULL: none).
@@ -305,6 +314,8 @@ static const char *const columns[][C_COLS] = {
     [SC_COUNTERS_ITCH_FEED] = { "msgs", NULL, NULL, NULL, NULL, NULL, "lost_msgs", "loss_events" },
     [SC_COUNTERS_ARCHIVE] = { "msgs_archived", NULL, NULL, NULL, NULL, "gaps_recorded",
                               "gap_msgs", NULL },
+    [SC_COUNTERS_SUB_SOURCE] = { "msgs_delivered", NULL, "naks_sent", NULL, "repaired", "gaps",
+                                 "lost_packets", "loss_events" },
 };
 
 static const struct sc_shmstat_rblock *
@@ -313,7 +324,8 @@ prev_block(const struct sc_stat_set *prev, const struct sc_shmstat_snap *s, uint
     for (int i = 0; prev && i < prev->n; i++) {
         const struct sc_shmstat_snap *p = prev->snap[i];
         if (p && p->pid == s->pid && p->start_ticks == s->start_ticks &&
-            !strcmp(p->name, s->name) && b < p->nblocks && p->blocks[b].set == s->blocks[b].set)
+            !strcmp(p->name, s->name) && b < p->nblocks && p->blocks[b].set == s->blocks[b].set &&
+            !strcmp(p->blocks[b].labels, s->blocks[b].labels)) /* a source's place: the same one */
             return &p->blocks[b];
     }
     return NULL;
@@ -352,20 +364,21 @@ sc_stat_top(FILE *out, const struct sc_stat_set *cur, const struct sc_stat_set *
         procs += cur->snap[i] != NULL;
     fprintf(out, "seqcast-stat  %s UTC  %s  %d process%s  (q: quit)\n", now,
             sc_shmstat_dir(dir), procs, procs == 1 ? "" : "es");
-    fprintf(out, "%-14s %7s %-10s %-5s", "PROGRAM", "PID", "NAME", "SET");
+    fprintf(out, "%-14s %7s %-10s %-6s", "PROGRAM", "PID", "NAME", "SET");
     for (int c = 0; c < C_COLS; c++)
         fprintf(out, " %8s", heads[c]);
-    fprintf(out, " %10s %8s  %s\n", "WINDOW", "RPR-MS", "LABELS");
+    fprintf(out, " %10s %8s %8s  %s\n", "WINDOW", "RPR-MS", "LAG", "LABELS");
     for (int i = 0; i < cur->n; i++) {
         const struct sc_shmstat_snap *s = cur->snap[i];
         for (uint32_t b = 0; s && b < s->nblocks; b++) {
             const struct sc_shmstat_rblock *rb = &s->blocks[b], *pb = prev_block(prev, s, b);
             const char *sn = sc_shmstat_set_name(rb->set);
-            char cell[32], win[32] = "-", lat[32] = "-";
-            uint64_t lead, trail, w1, w0, r1, r0;
-            if (rb->set == SC_COUNTERS_LINK || rb->set >= sizeof(columns) / sizeof(columns[0]))
+            char cell[32], win[32] = "-", lat[32] = "-", lag[32] = "-";
+            uint64_t lead, trail, w1, w0, r1, r0, g;
+            if (rb->set == SC_COUNTERS_LINK || rb->set >= sizeof(columns) / sizeof(columns[0]) ||
+                rb->vacant)
                 continue;
-            fprintf(out, "%-14.14s %7d %-10.10s %-5.5s", s->program, s->pid, s->name,
+            fprintf(out, "%-14.14s %7d %-10.10s %-6.6s", s->program, s->pid, s->name,
                     sn ? sn : "?");
             for (int c = 0; c < C_COLS; c++) {
                 const char *name = columns[rb->set][c];
@@ -389,7 +402,12 @@ sc_stat_top(FILE *out, const struct sc_stat_set *cur, const struct sc_stat_set *
                 sc_shmstat_value(rb, "repaired", &r1) && sc_shmstat_value(pb, "repaired", &r0) &&
                 r1 > r0 && w1 >= w0)
                 snprintf(lat, sizeof(lat), "%.2f", (double)(w1 - w0) / (double)(r1 - r0) / 1e3);
-            fprintf(out, " %10s %8s  %s%s\n", win, lat, rb->labels, s->stale ? " (stale)" : "");
+            if (sc_shmstat_value(rb, "lag", &g))
+                fmt_num(lag, sizeof(lag), (double)g);
+            if (rb->set == SC_COUNTERS_SUB_SOURCE && sc_shmstat_value(rb, "missing", &g))
+                snprintf(win, sizeof(win), "%llu miss", (unsigned long long)g);
+            fprintf(out, " %10s %8s %8s  %s%s\n", win, lat, lag, rb->labels,
+                    s->stale ? " (stale)" : "");
         }
         if (!s)
             fprintf(out, "%s: %s\n", cur->paths[i], cur->errors[i] ? cur->errors[i] : "unreadable");
@@ -469,7 +487,7 @@ sc_stat_prometheus(FILE *out, const struct sc_stat_set *set)
             fprintf(out, "} %.3f\n", age_s(set->snap[i]));
         }
     fputs("# HELP seqcast_loss_log_events_total events written to the process's loss log "
-          "(losses, NAKs unanswered, sources up and down)\n"
+          "(losses, repairs, NAKs unanswered, sources up and down)\n"
           "# TYPE seqcast_loss_log_events_total counter\n", out);
     for (int i = 0; i < set->n; i++)
         if (set->snap[i]) {
@@ -477,10 +495,19 @@ sc_stat_prometheus(FILE *out, const struct sc_stat_set *set)
             proc_labels(out, set->snap[i]);
             fprintf(out, "} %llu\n", (unsigned long long)set->snap[i]->loss_total);
         }
+    fputs("# HELP seqcast_loss_log_repairs_unlogged_total repair events over the loss log's "
+          "budget (loss_log / 16 a second): counted, not logged\n"
+          "# TYPE seqcast_loss_log_repairs_unlogged_total counter\n", out);
+    for (int i = 0; i < set->n; i++)
+        if (set->snap[i]) {
+            fputs("seqcast_loss_log_repairs_unlogged_total{", out);
+            proc_labels(out, set->snap[i]);
+            fprintf(out, "} %llu\n", (unsigned long long)set->snap[i]->repairs_unlogged);
+        }
     for (int i = 0; i < set->n; i++) {
         const struct sc_shmstat_snap *s = set->snap[i];
         for (uint32_t b = 0; s && b < s->nblocks; b++)
-            for (uint32_t k = 0; k < s->blocks[b].n; k++) {
+            for (uint32_t k = 0; !s->blocks[b].vacant && k < s->blocks[b].n; k++) {
                 const struct sc_shmstat_counter *c = &s->blocks[b].c[k];
                 const char *sn = sc_shmstat_set_name(s->blocks[b].set);
                 if (n == cap) {

@@ -37,6 +37,9 @@ enum { KIND_C = 'c', KIND_G = 'g', SHOW_A = 'a', SHOW_Z = 'z', SHOW_N = 'n' };
 #define DESC_ARCHIVE(name, kind, unit, show, help)                                         \
     { #name, unit, help, offsetof(struct sc_archive_stats, name), KIND_##kind, SHOW_##show },
 
+#define DESC_SUB_SOURCE(name, kind, unit, show, help)                                      \
+    { #name, unit, help, offsetof(struct sc_sub_source_stats, name), KIND_##kind, SHOW_##show },
+
 #define DESC_REWIND(name, kind, unit, show, help)                                          \
     { #name, unit, help, offsetof(struct sc_rewind_stats, name), KIND_##kind, SHOW_##show },
 
@@ -51,6 +54,7 @@ static const struct sc_counter_desc itch_feed_descs[] = { SC_ITCH_FEED_COUNTERS(
 static const struct sc_counter_desc itchgen_descs[] = { SC_ITCHGEN_COUNTERS(DESC_ITCHGEN) };
 static const struct sc_counter_desc archive_descs[] = { SC_ARCHIVE_COUNTERS(DESC_ARCHIVE) };
 static const struct sc_counter_desc rewind_descs[] = { SC_REWIND_COUNTERS(DESC_REWIND) };
+static const struct sc_counter_desc sub_source_descs[] = { SC_SUB_SOURCE_COUNTERS(DESC_SUB_SOURCE) };
 
 const struct sc_counter_desc *
 sc_counter_descs(enum sc_counter_set set, size_t *n)
@@ -77,6 +81,9 @@ sc_counter_descs(enum sc_counter_set set, size_t *n)
     case SC_COUNTERS_REWIND:
         *n = sizeof(rewind_descs) / sizeof(rewind_descs[0]);
         return rewind_descs;
+    case SC_COUNTERS_SUB_SOURCE:
+        *n = sizeof(sub_source_descs) / sizeof(sub_source_descs[0]);
+        return sub_source_descs;
     default: break;
     }
     *n = 0;
@@ -106,6 +113,10 @@ sc_counters_print_reference(FILE *out)
               "Besides these: `rx_bad` (below) and the link counters, named `link_*`.");
     print_set(out, SC_COUNTERS_SUB, "Subscriber (`struct sc_sub_stats`, seqcast-sub)",
               "Besides these: `rx_bad` (below) and the link counters, named `link_*`.");
+    print_set(out, SC_COUNTERS_SUB_SOURCE,
+              "One source of a subscriber (`struct sc_sub_source_stats`, `sc_sub_get_source`)",
+              "A PGM session (GSI and TSI port) or a MoldUDP64 session; `source` lines of "
+              "seqcast-stat and `seqcast_source_*` in Prometheus, labelled with the source.");
     print_set(out, SC_COUNTERS_LINK, "Link (`struct sc_link_stats`, `link_*` in JSON)",
               "The transport under a channel, in the publisher's and the subscriber's stats.");
     print_set(out, SC_COUNTERS_OSRV, "Order server (`struct sc_osrv_stats`, seqcast-orderd)",

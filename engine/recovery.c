@@ -34,6 +34,9 @@ struct sc_recovery {
     uint64_t h_first, h_end;
     uint64_t timeout_ns;
     uint64_t taken_events, taken_msgs; /* the subscriber's loss events it took over */
+    /* a rewind started for a loss: said as a repair (app.on_repair) when it merges */
+    bool rep_loss;
+    uint64_t rep_first, rep_msgs, rep_at;
     struct sc_sub_stats st; /* its counters only */
 };
 
@@ -102,6 +105,16 @@ merge(struct sc_recovery *r)
 
     if (!r->active || r->h_end == r->h_first || r->next < r->h_first)
         return;
+    if (r->rep_loss && r->app.on_repair && r->st.msgs_rewind > r->rep_msgs) {
+        struct sc_sub_event ev = {.type = SC_EV_REPAIR, .src = &r->src};
+        ev.repair.how = SC_REPAIR_REWIND;
+        ev.repair.first = r->rep_first;
+        ev.repair.last = r->next - 1;
+        ev.repair.packets = r->st.msgs_rewind - r->rep_msgs;
+        ev.repair.wait_ns = r->now > r->rep_at ? r->now - r->rep_at : 1;
+        r->app.on_repair(r->app.ctx, &ev);
+    }
+    r->rep_loss = false;
     for (uint64_t seq = r->h_first; seq < r->h_end; seq++) {
         uint16_t n;
         memcpy(&n, r->hold + off, 2);
@@ -157,6 +170,10 @@ start(struct sc_recovery *r, uint64_t from)
     r->have_next = true;
     r->progress_at = r->now;
     r->st.recoveries++;
+    r->rep_loss = false; /* the caller says when it starts for a loss */
+    r->rep_first = from;
+    r->rep_msgs = r->st.msgs_rewind;
+    r->rep_at = r->now;
     stop_rewind(r);
     if (sc_rewind_create(&r->rw, &r->rc, from, 0, rw_msg, rw_gap, r, &err) < 0)
         r->rw = NULL; /* only out of memory: the timeout reports the loss */
@@ -236,8 +253,10 @@ on_event(void *ctx, const struct sc_sub_event *ev)
         ev->loss.last != UINT64_MAX) {
         r->taken_events++;
         r->taken_msgs += ev->loss.packets;
-        if (!r->active)
+        if (!r->active) {
             start(r, r->have_next && r->next < ev->loss.first ? r->next : ev->loss.first);
+            r->rep_loss = true;
+        }
         /* else: the rewind covers it; the live stream's next message restarts the hold */
         return;
     }

@@ -65,6 +65,7 @@ struct file_hdr {
     uint64_t loss_head;  /* atomic: events ever logged */
     char program[SC_SHMSTAT_PROGRAM];
     char name[SC_SHMSTAT_NAME];
+    uint64_t repairs_unlogged; /* atomic: repair events over the per-second budget */
 };
 
 struct file_block {
@@ -106,6 +107,7 @@ static const char *const set_names[SC_COUNTERS_SETS] = {
     [SC_COUNTERS_OCLI] = "ocli",       [SC_COUNTERS_BOOK] = "book",
     [SC_COUNTERS_BOOK_INSTR] = "book_instr", [SC_COUNTERS_ITCH_FEED] = "itch_feed",
     [SC_COUNTERS_ITCHGEN] = "itchgen", [SC_COUNTERS_ARCHIVE] = "archive",
+    [SC_COUNTERS_REWIND] = "rewind",   [SC_COUNTERS_SUB_SOURCE] = "source",
 };
 
 const char *
@@ -136,6 +138,7 @@ sc_shmstat_reason_name(uint32_t type, uint32_t r)
                : r == SC_LOSS_NOT_IN_WINDOW ? "not_in_window"
                : r == SC_LOSS_RX_WINDOW     ? "rx_window"
                : r == SC_LOSS_SOURCE_GONE   ? "source_gone"
+               : r == SC_LOSS_NOT_IN_ARCHIVE ? "not_in_archive"
                                             : "unknown";
     case SC_SHMSTAT_EV_NAK_UNANSWERED:
         return r == SC_NAK_UNREACHABLE ? "unreachable" : r == SC_NAK_NO_NCF ? "no_ncf" : "unknown";
@@ -151,7 +154,12 @@ sc_shmstat_reason_name(uint32_t type, uint32_t r)
                : r == SC_DOWN_FIN   ? "fin"
                : r == SC_DOWN_EVICTED ? "evicted"
                                       : "unknown";
-    case SC_SHMSTAT_EV_REPAIR: return "repaired";
+    case SC_SHMSTAT_EV_REPAIR:
+        return r == SC_REPAIR_NAK         ? "nak"
+               : r == SC_REPAIR_LATE      ? "late"
+               : r == SC_REPAIR_REREQUEST ? "rerequest"
+               : r == SC_REPAIR_REWIND    ? "rewind"
+                                          : "unknown";
     }
     return "unknown";
 }
@@ -238,6 +246,12 @@ name_part(char *dst, size_t cap, const char *src)
 struct wblock {
     struct sc_shmstat_block b;
     char labels[SC_SHMSTAT_LABELS];
+    /* a place of a subscriber's source table (set SC_COUNTERS_SUB_SOURCE):
+     * labels are base + the source's, written with the values ("": vacant) */
+    bool source;
+    unsigned place;
+    char base[SC_SHMSTAT_LABELS];
+    char *flabels;   /* the labels in the mapping */
     const struct sc_counter_desc *d;
     size_t nd;       /* counters from the list */
     uint32_t n;      /* nd, + SC_PERR_COUNT with rx_bad */
@@ -259,6 +273,8 @@ struct sc_shmstat {
     size_t size;
     struct file_hdr *hdr;
     struct file_loss *loss;
+    uint64_t rep_second;   /* the second (monotonic) repair entries are counted in */
+    uint32_t rep_in_second;
 };
 
 int
@@ -384,6 +400,7 @@ sc_shmstat_add_sub(struct sc_shmstat *s, const struct sc_sub *sub, const char *l
     struct sc_shmstat_block b = { SC_COUNTERS_SUB, labels, get_sub, sub,
                                   sizeof(struct sc_sub_stats), 0, true,
                                   offsetof(struct sc_sub_stats, rx_bad) };
+    struct sc_sub_source_stats st;
     int rc = sc_shmstat_add(s, &b, err);
 
     if (rc < 0)
@@ -391,7 +408,41 @@ sc_shmstat_add_sub(struct sc_shmstat *s, const struct sc_sub *sub, const char *l
     b.set = SC_COUNTERS_LINK;
     b.off = offsetof(struct sc_sub_stats, link);
     b.rx_bad = false;
-    return sc_shmstat_add(s, &b, err) < 0 ? -EINVAL : rc;
+    if (sc_shmstat_add(s, &b, err) < 0)
+        return -EINVAL;
+    /* a block per place of its source table, SC_SHMSTAT_SOURCES at most */
+    b = (struct sc_shmstat_block){ SC_COUNTERS_SUB_SOURCE, NULL, get_sub, sub,
+                                   sizeof(struct sc_sub_source_stats), 0, false, 0 };
+    for (unsigned i = 0; s && i < SC_SHMSTAT_SOURCES && sc_sub_get_source(sub, i, &st) >= 0;
+         i++) {
+        int k = sc_shmstat_add(s, &b, err);
+        if (k < 0)
+            return k;
+        s->blocks[k].source = true;
+        s->blocks[k].place = i;
+        put_str(s->blocks[k].base, sizeof(s->blocks[k].base), labels);
+        s->blocks[k].labels[0] = '\0';
+    }
+    return rc;
+}
+
+/* "base,source=NAME,gsi=HEX,port=N" (MoldUDP64: "base,source=NAME,session=NAME");
+ * ',' '=' '"' '\\' in a name become '_' so the labels split as written. */
+static void
+source_labels(char *out, size_t cap, const char *base, const struct sc_source *src, bool mold)
+{
+    char name[sizeof(src->name)];
+    size_t i;
+
+    for (i = 0; i + 1 < sizeof(name) && src->name[i]; i++)
+        name[i] = strchr(",=\"\\", src->name[i]) ? '_' : src->name[i];
+    name[i] = '\0';
+    if (mold)
+        snprintf(out, cap, "%s%ssource=%s,session=%s", base, *base ? "," : "", name, name);
+    else
+        snprintf(out, cap, "%s%ssource=%s,gsi=%02x%02x%02x%02x%02x%02x,port=%u", base,
+                 *base ? "," : "", name, src->gsi[0], src->gsi[1], src->gsi[2], src->gsi[3],
+                 src->gsi[4], src->gsi[5], src->sport);
 }
 
 int
@@ -530,6 +581,7 @@ sc_shmstat_open(struct sc_shmstat *s, struct sc_err *err)
         }
         off += w->n * (size_t)META_SIZE;
         fb[i].values_off = off;
+        w->flabels = fb[i].labels;
         w->seq = (uint64_t *)(void *)(s->map + off);
         w->values = w->seq + 1;
         off += 8 + w->n * 8u;
@@ -554,9 +606,22 @@ publish_block(struct wblock *w)
     uint64_t seq = __atomic_load_n(w->seq, __ATOMIC_RELAXED);
     const char *base = (const char *)w->scratch + w->b.off;
 
-    w->b.get(w->b.obj, w->scratch);
+    if (w->source) {
+        struct sc_sub_source_stats *st = w->scratch;
+        if (sc_sub_get_source(w->b.obj, w->place, st) == 1)
+            source_labels(w->labels, sizeof(w->labels), w->base, &st->src,
+                          !st->src.gsi[0] && !st->src.gsi[1] && !st->src.sport &&
+                              st->src.session[0]);
+        else
+            w->labels[0] = '\0';
+    } else {
+        w->b.get(w->b.obj, w->scratch);
+    }
     __atomic_store_n(w->seq, seq + 1, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
+    if (w->source)
+        for (size_t k = 0; k < SC_SHMSTAT_LABELS; k++) /* relaxed: the readers' copy races */
+            __atomic_store_n(&w->flabels[k], w->labels[k], __ATOMIC_RELAXED);
     for (size_t k = 0; k < w->nd; k++)
         __atomic_store_n(&w->values[k], sc_counter_get(&w->d[k], base), __ATOMIC_RELAXED);
     if (w->b.rx_bad) {
@@ -637,6 +702,14 @@ sc_shmstat_destroy(struct sc_shmstat *s)
 
 /* ------------------------------------------------------------- loss log */
 
+/* A sixteenth of the ring (4 at least): a burst of repairs takes 16 s to
+ * flush the ring of the losses it holds. */
+static uint32_t
+repairs_per_second(const struct sc_shmstat *s)
+{
+    return s->loss_cap / 16 > 4 ? s->loss_cap / 16 : 4;
+}
+
 void
 sc_shmstat_log(struct sc_shmstat *s, const struct sc_shmstat_event *ev)
 {
@@ -645,6 +718,20 @@ sc_shmstat_log(struct sc_shmstat *s, const struct sc_shmstat_event *ev)
 
     if (!s || !s->map)
         return;
+    if (ev->type == SC_SHMSTAT_EV_REPAIR) {
+        /* at most REPAIRS_PER_SECOND a second: repairs under steady loss must
+         * not flush the losses out of the ring; the rest are counted */
+        uint64_t sec = sc_clock_now() / 1000000000u;
+        if (sec != s->rep_second) {
+            s->rep_second = sec;
+            s->rep_in_second = 0;
+        }
+        if (++s->rep_in_second > repairs_per_second(s)) {
+            __atomic_store_n(&s->hdr->repairs_unlogged, s->hdr->repairs_unlogged + 1,
+                             __ATOMIC_RELAXED);
+            return;
+        }
+    }
     ord = __atomic_load_n(&s->hdr->loss_head, __ATOMIC_RELAXED);
     e = &s->loss[ord % s->loss_cap];
     __atomic_store_n(&e->begin, ord + 1, __ATOMIC_RELAXED);
@@ -674,6 +761,24 @@ sc_shmstat_log_sub(struct sc_shmstat *s, int block, const struct sc_sub_event *e
     if (ev->src)
         put_str(e.source, sizeof(e.source), ev->src->name);
     switch (ev->type) {
+    case SC_EV_REPAIR: {
+        struct in_addr a = { ev->repair.addr };
+        char ip[INET_ADDRSTRLEN];
+        e.type = SC_SHMSTAT_EV_REPAIR;
+        e.reason = ev->repair.how;
+        e.first = ev->repair.first;
+        e.last = ev->repair.last;
+        e.count = ev->repair.packets;
+        e.repair_ns = ev->repair.wait_ns ? ev->repair.wait_ns : 1;
+        if (ev->repair.addr) {
+            inet_ntop(AF_INET, &a, ip, sizeof(ip));
+            if (ev->repair.port)
+                snprintf(e.peer, sizeof(e.peer), "%s:%u", ip, ev->repair.port);
+            else
+                snprintf(e.peer, sizeof(e.peer), "%s", ip);
+        }
+        break;
+    }
     case SC_EV_LOSS:
         e.type = SC_SHMSTAT_EV_LOSS;
         e.reason = ev->loss.reason;
@@ -742,8 +847,11 @@ sc_shmstat_snap_free(struct sc_shmstat_snap *snap)
     free(snap);
 }
 
+/* The values, and the labels (at labels_off: a source's change with it),
+ * under the block's sequence lock. */
 static int
-read_values(int fd, const struct file_block *fb, uint64_t *vals)
+read_values(int fd, const struct file_block *fb, uint64_t *vals, uint64_t labels_off,
+            char *labels)
 {
     for (int t = 0; t < READ_TRIES; t++) {
         uint64_t s1, s2;
@@ -756,6 +864,7 @@ read_values(int fd, const struct file_block *fb, uint64_t *vals)
         }
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         if ((rc = read_at(fd, vals, fb->n * 8u, fb->values_off + 8)) < 0 ||
+            (rc = read_at(fd, labels, SC_SHMSTAT_LABELS, labels_off)) < 0 ||
             (rc = read_at(fd, &s2, 8, fb->values_off)) < 0)
             return rc;
         if (s1 == s2)
@@ -838,7 +947,10 @@ read_blocks(int fd, const struct file_hdr *h, struct sc_shmstat_snap *snap, cons
             rc = sc_err_set(err, -EBADMSG, "%s: block %u: cut short", path, i);
             goto out;
         }
-        if ((rc = read_values(fd, &fb[i], vals)) < 0) {
+        if ((rc = read_values(fd, &fb[i], vals,
+                              h->table_off + i * sizeof(*fb) + offsetof(struct file_block, labels),
+                              fb[i].labels)) < 0 ||
+            (!rc && !terminated(fb[i].labels, sizeof(fb[i].labels)) && (rc = -EBADMSG))) {
             rc = sc_err_set(err, rc, "%s: block %u: %s", path, i,
                          rc == -EAGAIN ? "always being written" : "cut short");
             goto out;
@@ -851,6 +963,7 @@ read_blocks(int fd, const struct file_hdr *h, struct sc_shmstat_snap *snap, cons
         rb->set = fb[i].set;
         rb->n = fb[i].n;
         memcpy(rb->labels, fb[i].labels, sizeof(rb->labels));
+        rb->vacant = fb[i].set == SC_COUNTERS_SUB_SOURCE && !rb->labels[0];
         for (uint32_t k = 0; k < fb[i].n; k++) {
             const struct file_meta *m = &meta[k];
             if (!terminated(m->name, sizeof(m->name)) || !m->name[0] ||
@@ -920,6 +1033,7 @@ sc_shmstat_read(const char *path, struct sc_shmstat_snap **out, struct sc_err *e
     snap->updated_ns = h.updated_ns;
     snap->interval_ns = h.interval_ns;
     snap->loss_total = h.loss_head;
+    snap->repairs_unlogged = h.repairs_unlogged;
     memcpy(snap->program, h.program, sizeof(snap->program));
     memcpy(snap->name, h.name, sizeof(snap->name));
     snap->stale = !sc_shmstat_alive(h.pid, h.start_ticks);

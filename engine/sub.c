@@ -93,6 +93,21 @@ struct source {
     /* MoldUDP64: ended by End of Session and remembered (a free place all the
      * same), so that its End of Session repeats start nothing */
     bool ended;
+    /* its counters (sc_sub_get_source), zeroed when a new session takes the place */
+    struct {
+        uint64_t msgs, gaps, naks, repaired, lost, loss_events, runs;
+    } n;
+    /* the repairs of one gap not said yet (on_repair): first..last holds
+     * them and what is still missing between them; said when a repair
+     * elsewhere comes, or once no repair can extend it */
+    struct {
+        bool open;
+        uint8_t how; /* enum sc_repair_how */
+        uint16_t port;
+        uint32_t addr;
+        uint32_t wait_us;
+        uint64_t first, last, count;
+    } rep;
 };
 
 struct sc_sub {
@@ -134,6 +149,11 @@ struct sc_sub {
     /* transport: ipc -- the whole agent is the log's reader (engine/ipc.c);
      * every call goes there instead, and nothing else is set up */
     struct sc_ipc_reader *ipc;
+    /* the application's on_repair (not the recovery's wrapped callbacks), and
+     * how many sources have a repair run open */
+    sc_sub_event_fn *on_repair;
+    void *repair_ctx;
+    unsigned rep_open;
 };
 
 /* ---------------------------------------------------------------- pool */
@@ -224,6 +244,8 @@ report_loss(struct source *src, uint64_t next_first)
             ev.loss.last = ev.loss.first; /* cannot happen with a sane publisher */
     }
     s->st.loss_events++;
+    src->n.loss_events++;
+    src->n.lost += ev.loss.packets;
     emit_event(s, &ev);
     src->loss_pkts = 0;
 }
@@ -243,6 +265,7 @@ deliver_apdu(struct source *src, const uint8_t *apdu, uint32_t len, uint64_t fir
     if (s->ch.framing == SC_FRAMING_RAW) {
         report_loss(src, 0);
         src->delivered_any = true;
+        src->n.msgs++;
         s->st.msgs_delivered++;
         s->st.bytes_delivered += len;
         s->cb.on_msg(s->cb.ctx, &src->id, first_pkt - SEQ_BASE, apdu, len);
@@ -271,6 +294,7 @@ deliver_apdu(struct source *src, const uint8_t *apdu, uint32_t len, uint64_t fir
     src->have_msg_seq = true;
     src->delivered_any = true;
     src->last_msg_seq = h.seq + h.count - 1; /* (iter_init: no wrap) */
+    src->n.msgs += h.count - skip;
     while (sc_mold_iter_next(&it, &seq, &m, &ml)) {
         if (unlikely(skip)) {
             skip--;
@@ -383,16 +407,109 @@ arm_nak_timer(struct source *src, uint64_t due)
         sc_tw_arm(&src->sub->tw, &src->nak_timer, due);
 }
 
-/* A missing packet (message) arrived: how long it was missing, for the mean
- * and the longest repair latency (repair_wait, repair_wait_max: microseconds). */
+/* Say src's open repair run (on_repair). */
 static void
-repair_wait(struct sc_sub *s, const struct sc_rxw_slot *sl, uint64_t now_ns)
+repair_say(struct source *src)
 {
+    struct sc_sub *s = src->sub;
+    const uint64_t base = s->mold ? 0 : SEQ_BASE;
+    struct sc_sub_event ev = { .type = SC_EV_REPAIR, .src = &src->id };
+
+    if (!src->rep.open)
+        return;
+    src->rep.open = false;
+    s->rep_open--;
+    src->n.runs++;
+    if (!s->on_repair)
+        return;
+    ev.repair.how = (enum sc_repair_how)src->rep.how;
+    ev.repair.first = src->rep.first - base;
+    ev.repair.last = src->rep.last - base;
+    ev.repair.packets = src->rep.count;
+    ev.repair.wait_ns = (uint64_t)src->rep.wait_us * 1000;
+    ev.repair.addr = src->rep.addr;
+    ev.repair.port = src->rep.port;
+    s->on_repair(s->repair_ctx, &ev);
+}
+
+#define REPAIR_REACH 64 /* a repair this far from a gap's run, all missing between, joins it */
+
+static bool
+is_missing(struct source *src, uint64_t q)
+{
+    return q >= src->w.next && q < src->w.end &&
+           sc_rxw_slot(&src->w, q)->state == SC_RXW_MISSING;
+}
+
+/* Is every packet strictly between a and b missing? */
+static bool
+missing_between(struct source *src, uint64_t a, uint64_t b)
+{
+    for (uint64_t q = a + 1; q < b; q++)
+        if (!is_missing(src, q))
+            return false;
+    return true;
+}
+
+/* Runs no repair can extend any more are said (nothing missing in them, nor
+ * just before or after them): once per do_work, while any is open. */
+static void
+repairs_said(struct sc_sub *s)
+{
+    for (unsigned i = 0; i < s->nsrc && s->rep_open; i++) {
+        struct source *src = &s->src[i];
+        bool open = false;
+        if (!src->rep.open)
+            continue;
+        if (is_missing(src, src->rep.last + 1) || is_missing(src, src->rep.first - 1))
+            continue;
+        for (uint64_t q = src->rep.first > src->w.next ? src->rep.first : src->w.next;
+             q <= src->rep.last && !open; q++)
+            open = is_missing(src, q);
+        if (!open)
+            repair_say(src);
+    }
+}
+
+/* A missing packet (message) seq arrived: how long it was missing, for the mean
+ * and the longest repair latency (repair_wait, repair_wait_max: microseconds);
+ * the source's repair run takes it (how, and where we NAKed: addr, port). */
+static void
+repair_wait(struct source *src, const struct sc_rxw_slot *sl, uint64_t seq, uint64_t now_ns,
+            enum sc_repair_how how, uint32_t addr, uint16_t port)
+{
+    struct sc_sub *s = src->sub;
     uint32_t us = (uint32_t)(now_ns / 1000) - sl->missing_us;
 
     s->st.repair_wait += us;
     if (us > s->st.repair_wait_max)
         s->st.repair_wait_max = us;
+    src->n.repaired++;
+    /* the same gap: within the run, or only missing packets between them */
+    if (src->rep.open &&
+        (how != src->rep.how || addr != src->rep.addr ||
+         (seq < src->rep.first &&
+          (src->rep.first - seq > REPAIR_REACH || !missing_between(src, seq, src->rep.first))) ||
+         (seq > src->rep.last &&
+          (seq - src->rep.last > REPAIR_REACH || !missing_between(src, src->rep.last, seq)))))
+        repair_say(src);
+    if (!src->rep.open) {
+        src->rep.open = true;
+        s->rep_open++;
+        src->rep.first = src->rep.last = seq;
+        src->rep.count = 0;
+        src->rep.wait_us = 0;
+        src->rep.how = (uint8_t)how;
+        src->rep.addr = addr;
+        src->rep.port = port;
+    }
+    if (seq < src->rep.first)
+        src->rep.first = seq;
+    if (seq > src->rep.last)
+        src->rep.last = seq;
+    src->rep.count++;
+    if (us > src->rep.wait_us)
+        src->rep.wait_us = us;
 }
 
 static void
@@ -402,6 +519,7 @@ mark_missing(struct source *src, uint64_t first, uint64_t end, uint64_t now_ns)
         sc_nak_missing(&src->nak, &src->w, q, now_ns);
     if (first < end) {
         src->sub->st.gaps++;
+        src->n.gaps++;
         arm_nak_timer(src, now_ns + 1000); /* the earliest back-off is >= 1 us */
     }
 }
@@ -432,6 +550,7 @@ send_nak(void *ctx, const uint64_t *seqs, unsigned n)
     s->txq[s->ntx++] = (struct sc_pkt){ .data = b, .len = (uint16_t)len, .addr = src->id.addr,
                                         .port = s->nak_dport };
     src->naks_unanswered++;
+    src->n.naks++;
     s->st.naks_sent++;
     s->st.nak_sqns += n;
 }
@@ -610,6 +729,7 @@ settle(struct source *src)
 {
     struct sc_sub *s = src->sub;
 
+    repair_say(src);
     /* whatever is still missing is lost; deliver what remains in order */
     give_up(src, src->w.end, SC_LOSS_SOURCE_GONE);
     src->fin = false; /* no recursion through deliver() */
@@ -804,6 +924,7 @@ start_source(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, u
     src->delivered_any = false;
     src->loss_pkts = 0;
     src->last_heard_ns = now_ns;
+    memset(&src->n, 0, sizeof(src->n));
 
     if (trail == 0 && (uint32_t)(lead + 1) <= cap) {
         src->join = SC_JOIN_FROM_START;
@@ -879,7 +1000,9 @@ on_data(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, uint8_
         w->end = seq + 1;
     } else {
         s->st.repaired++;
-        repair_wait(s, sl, now_ns);
+        repair_wait(src, sl, seq, now_ns,
+                    k->type == SC_PGM_RDATA ? SC_REPAIR_NAK : SC_REPAIR_LATE,
+                    sl->nakked ? src->id.addr : 0, sl->nakked ? s->nak_dport : 0);
     }
     sl->state = SC_RXW_HAVE;
     sl->buf = buf;
@@ -1121,6 +1244,7 @@ mold_msg(struct source *src, uint64_t seq, const uint8_t *m, uint16_t len)
     struct sc_sub *s = src->sub;
 
     src->delivered_any = true;
+    src->n.msgs++;
     s->st.msgs_delivered++;
     s->st.bytes_delivered += len;
     s->cb.on_msg(s->cb.ctx, &src->id, seq, m, len);
@@ -1258,6 +1382,7 @@ mold_emit(void *ctx, const void *owner, const uint8_t session[SC_MOLD_SESSION_LE
     s->txq[s->ntx++] = (struct sc_pkt){ .data = b, .len = SC_MOLD_REQUEST_LEN, .addr = to.addr,
                                         .port = to.port };
     src->naks_unanswered++;
+    src->n.naks++;
     s->st.requests_sent++;
     s->st.request_msgs += count;
     s->st.request_retries += retry;
@@ -1390,6 +1515,7 @@ mold_start_source(struct sc_sub *s, struct source *src, const struct sc_mold_hdr
     src->loss_pkts = 0;
     src->eos_seq = 0;
     src->last_heard_ns = now_ns;
+    memset(&src->n, 0, sizeof(src->n));
     if (h->seq == 1) {
         src->join = SC_JOIN_FROM_START;
         next = 1;
@@ -1457,6 +1583,7 @@ mold_tail(struct sc_sub *s, struct source *src, const struct sc_mold_hdr *h, boo
         s->st.heartbeats_received++;
     }
     s->st.gaps += h->seq > src->high;
+    src->n.gaps += h->seq > src->high;
     mold_known(src, h->seq);
     mold_advance(src, now_ns);
 }
@@ -1500,6 +1627,7 @@ mold_data(struct sc_sub *s, struct source *src, struct sc_mold_iter *it,
         return false;
     }
     s->st.gaps += h->seq > src->high;
+    src->n.gaps += h->seq > src->high;
     mold_known(src, end);
     if (unlikely(!s->nfree) && !(h->seq <= w->next && w->next < end)) {
         /* no free buffer to take this one's place in the read burst (on_data
@@ -1527,7 +1655,8 @@ mold_data(struct sc_sub *s, struct source *src, struct sc_mold_iter *it,
             continue;
         } else {
             s->st.repaired++;
-            repair_wait(s, sl, now_ns);
+            repair_wait(src, sl, q, now_ns, answer ? SC_REPAIR_REREQUEST : SC_REPAIR_LATE,
+                        answer ? from : 0, 0);
             s->st.request_suppressed += sl->nak_state == SC_NAK_BACKOFF;
         }
         sl->state = SC_RXW_HAVE;
@@ -1656,7 +1785,10 @@ sc_sub_do_work(struct sc_sub *s, uint64_t now_ns)
     if (unlikely(s->ipc))
         return sc_ipcr_do_work(s->ipc, now_ns);
     n = unlikely(s->rec != NULL) ? sc_recovery_do_work(s->rec, now_ns) : 0;
-    return n + (unlikely(s->mold) ? do_work(s, now_ns, true) : do_work(s, now_ns, false));
+    n += unlikely(s->mold) ? do_work(s, now_ns, true) : do_work(s, now_ns, false);
+    if (unlikely(s->rep_open))
+        repairs_said(s);
+    return n;
 }
 
 void
@@ -1723,6 +1855,47 @@ sc_sub_get_stats(const struct sc_sub *s, struct sc_sub_stats *st)
     sc_link_stats_from(&st->link, &s->x->st);
     if (s->rec)
         sc_recovery_stats(s->rec, st);
+    st->lag = 0;
+    for (unsigned i = 0; i < s->nsrc; i++) {
+        const struct source *src = &s->src[i];
+        uint64_t end = s->mold ? src->high : src->w.end;
+        if ((src->used || src->held) && end > src->w.next && end - src->w.next > st->lag)
+            st->lag = end - src->w.next;
+    }
+}
+
+int
+sc_sub_get_source(const struct sc_sub *s, unsigned i, struct sc_sub_source_stats *st)
+{
+    const struct source *src;
+    const uint64_t base = s->mold ? 0 : SEQ_BASE;
+    uint64_t end;
+
+    if (s->ipc || i >= s->nsrc)
+        return -ENOENT;
+    src = &s->src[i];
+    memset(st, 0, sizeof(*st));
+    if (!src->id.name[0])
+        return 0; /* never held a source */
+    st->src = src->id;
+    st->msgs_delivered = src->n.msgs;
+    st->gaps = src->n.gaps;
+    st->naks_sent = src->n.naks;
+    st->repaired = src->n.repaired;
+    st->lost_packets = src->n.lost;
+    st->loss_events = src->n.loss_events;
+    st->repair_runs = src->n.runs;
+    if (s->ch.framing == SC_FRAMING_BATCHED && !s->mold)
+        st->last_seq = src->have_msg_seq ? src->last_msg_seq : 0;
+    else
+        st->last_seq = src->delivered_any && src->w.next > base ? src->w.next - 1 - base : 0;
+    end = s->mold ? src->high : src->w.end;
+    st->lead = end > base ? end - 1 - base : 0;
+    st->lag = (src->used || src->held) && end > src->w.next ? end - src->w.next : 0;
+    for (uint64_t q = src->w.next; q < src->w.end; q++)
+        st->missing += src->w.slot[q & src->w.mask].state == SC_RXW_MISSING;
+    st->up = src->used;
+    return 1;
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -1761,6 +1934,8 @@ sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struct sc
     s->ch = *ch;
     s->x = x;
     s->cb = *cb;
+    s->on_repair = cb->on_repair;
+    s->repair_ctx = cb->ctx;
     if (ch->recovery.nrewind && sc_recovery_create(&s->rec, ch, cb, &s->cb, err) < 0) {
         sc_xport_close(x);
         free(s);

@@ -42,6 +42,8 @@ struct sc_archive {
     struct sc_pub_stats srv_st;
     /* the rewind server (or NULL) */
     struct sc_osrv *rew;
+    sc_sub_event_fn *on_sub_event; /* the params' (a loss log), or NULL */
+    void *sub_event_ctx;
     uint8_t rx[65536];
     uint8_t rbuf[65536];
 };
@@ -100,12 +102,23 @@ on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, si
     }
 }
 
+/* Repairs (SC_EV_REPAIR) go only to the params' on_sub_event. */
+static void
+on_repair(void *ctx, const struct sc_sub_event *ev)
+{
+    struct sc_archive *a = ctx;
+
+    a->on_sub_event(a->sub_event_ctx, ev);
+}
+
 static void
 on_event(void *ctx, const struct sc_sub_event *ev)
 {
     struct sc_archive *a = ctx;
     int rc;
 
+    if (a->on_sub_event)
+        a->on_sub_event(a->sub_event_ctx, ev);
     if (ev->type == SC_EV_SOURCE_UP && !a->have_src) {
         a->have_src = true;
         a->src = *ev->src;
@@ -309,6 +322,9 @@ sc_archive_create(struct sc_archive **out, const struct sc_config *cfg, const ch
         return rc;
     }
     cb.ctx = a;
+    a->on_sub_event = p->on_sub_event;
+    a->sub_event_ctx = p->sub_event_ctx;
+    cb.on_repair = p->on_sub_event ? on_repair : NULL;
     a->sock = a->epfd = -1;
     if ((rc = sc_sub_create(&a->sub, cfg, channel, &cb, err)) < 0) {
         sc_astore_close(&a->store);

@@ -83,6 +83,11 @@ struct sc_archive_params {
      * connection limits (its listen is ignored; no users: any login) */
     const char *rewind;
     const struct sc_session_cfg *rewind_session; /* needed with rewind */
+    /* may be NULL: every event of its subscriber (sources, losses, NAKs
+     * unanswered, and repairs: SC_EV_REPAIR), after the archive's own handling
+     * -- a loss log (sc_shmstat_log_sub) */
+    sc_sub_event_fn *on_sub_event;
+    void *sub_event_ctx;
 };
 
 struct sc_archive_stats {

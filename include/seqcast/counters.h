@@ -226,12 +226,42 @@
       "time from finding each repaired packet missing to its arrival, summed (/ repaired: " \
       "the mean repair latency)")                                                          \
     X(repair_wait_max, G, "microseconds", N, "the longest of those times")                 \
+    X(lag, G, "packets", Z,                                                                \
+      "the largest lag of its sources now: known to exist, not delivered yet (per source: "  \
+      "source_lag; MoldUDP64: messages)")                                                  \
     X(ipc_lapped, C, "events", Z,                                                          \
       "transport: ipc: the writer overwrote messages before this reader read them (loss: "  \
       "not_in_window)")                                                                    \
     X(ipc_bad_logs, C, "files", Z,                                                         \
       "transport: ipc: logs refused or given up on (damaged, truncated, another version)") \
     X(ipc_polls, C, "calls", N, "transport: ipc: looks for the log (it was absent or replaced)")
+
+/* One source of a subscriber (struct sc_sub_source_stats, sc_sub_get_source): a PGM
+ * session (GSI and TSI port) or a MoldUDP64 session. Kept per source on events
+ * (gaps, NAKs, repairs, losses), read from the source's state when asked. */
+#define SC_SUB_SOURCE_COUNTERS(X)                                                          \
+    X(msgs_delivered, C, "messages", A, "its messages delivered to on_msg")                \
+    X(gaps, C, "events", A, "holes detected in its stream")                                \
+    X(naks_sent, C, "packets", A, "NAK packets sent to it (MoldUDP64: re-requests)")       \
+    X(repaired, C, "packets", A,                                                           \
+      "its packets that arrived after being found missing (MoldUDP64: messages)")          \
+    X(lost_packets, C, "packets", A,                                                       \
+      "its packets reported lost in loss events (MoldUDP64: messages; with recovery.rewind " \
+      "also those an archive then served)")                                                \
+    X(loss_events, C, "events", Z, "its loss events (before recovery.rewind takes them)")  \
+    X(repair_runs, C, "events", N,                                                         \
+      "repair events said: a gap's repairs each (a repair entry of the loss log)")          \
+    X(last_seq, G, "sequence", A,                                                          \
+      "the last sequence delivered (batched: message; raw: packet; MoldUDP64: message; "    \
+      "0: none)")                                                                          \
+    X(lead, G, "sequence", N,                                                              \
+      "the highest packet sequence it sent or advertised (ODATA, SPM; MoldUDP64: the "      \
+      "highest message known from data, heartbeats, End of Session)")                      \
+    X(lag, G, "packets", A,                                                                \
+      "how far delivery is behind lead: packets known to exist, not delivered yet "        \
+      "(MoldUDP64: messages)")                                                             \
+    X(missing, G, "packets", N, "of them, missing now (NAKs or re-requests pending)")       \
+    X(up, G, "flag", N, "1 while followed; 0 timed out and held for its grace")
 
 /* ----------------------------------------------------------- order server */
 
@@ -506,6 +536,7 @@ enum sc_counter_set {
     SC_COUNTERS_ITCHGEN, /* struct sc_itchgen_stats (<seqcast/itchgen.h>) */
     SC_COUNTERS_ARCHIVE, /* struct sc_archive_stats (<seqcast/archive.h>) */
     SC_COUNTERS_REWIND,  /* struct sc_rewind_stats (<seqcast/rewind.h>) */
+    SC_COUNTERS_SUB_SOURCE, /* struct sc_sub_source_stats: one source of a subscriber */
     SC_COUNTERS_SETS
 };
 

@@ -17,8 +17,8 @@
  * under a sequence lock (odd while being written), so readers never take a
  * lock and never see a torn block, and never disturb the writer.
  *
- * The loss log: a ring of the last events (losses, NAKs unanswered, sources
- * up and down) with time, source, sequence range, reason and, when known,
+ * The loss log: a ring of the last events (losses, repairs, NAKs unanswered,
+ * sources up and down) with time, source, sequence range, reason and, when known,
  * repair latency and the peer NAKed.
  *
  * Readers (sc_shmstat_read) use pread on the file, never a mapping, and check
@@ -54,6 +54,7 @@
 #define SC_SHMSTAT_LABELS 160       /* a block's labels, NUL included */
 #define SC_SHMSTAT_NAME 64          /* the file's name part (channel, session) */
 #define SC_SHMSTAT_PROGRAM 32
+#define SC_SHMSTAT_SOURCES 16       /* source blocks of a subscriber, at most */
 
 /* --------------------------------------------------------------- writing */
 
@@ -100,7 +101,11 @@ int sc_shmstat_create_cfg(struct sc_shmstat **out, const struct sc_stats_cfg *cf
 int sc_shmstat_add(struct sc_shmstat *s, const struct sc_shmstat_block *b, struct sc_err *err);
 
 /* Blocks for the engine's agents, labelled with labels, as sc_shmstat_add:
- * pub and sub give two blocks (their set and their link's). */
+ * pub and sub give two blocks (their set and their link's); sub then one block
+ * per place of its source table (SC_COUNTERS_SUB_SOURCE, SC_SHMSTAT_SOURCES at
+ * most), labelled labels + "source=NAME,gsi=HEX,port=N" (MoldUDP64:
+ * "source=NAME,session=NAME") while a source holds the place, "" (vacant)
+ * while none does. @return the index of the first block (pub, sub). */
 struct sc_pub;
 struct sc_sub;
 struct sc_osrv;
@@ -146,7 +151,10 @@ enum sc_shmstat_ev {
     SC_SHMSTAT_EV_NAK_UNANSWERED, /* reason: enum sc_nak_fault; peer: where the NAKs went */
     SC_SHMSTAT_EV_SOURCE_UP,     /* reason: enum sc_join; first: its first packet */
     SC_SHMSTAT_EV_SOURCE_DOWN,   /* reason: enum sc_down_reason */
-    SC_SHMSTAT_EV_REPAIR,        /* first..last repaired; repair_ns: since the gap was seen */
+    SC_SHMSTAT_EV_REPAIR,        /* first..last repaired (reason: enum sc_repair_how);
+                                    repair_ns: the longest wait of them since found missing;
+                                    peer: where we NAKed or asked; at most loss_log / 16 a
+                                    second (4 at least), the rest counted (repairs_unlogged) */
 };
 
 struct sc_shmstat_event {
@@ -166,7 +174,8 @@ struct sc_shmstat_event {
 void sc_shmstat_log(struct sc_shmstat *s, const struct sc_shmstat_event *ev);
 
 struct sc_sub_event;
-/* A subscriber's event (its on_event callback) into the log, for block. */
+/* A subscriber's event (its on_event callback, or on_repair: SC_EV_REPAIR)
+ * into the log, for block. */
 void sc_shmstat_log_sub(struct sc_shmstat *s, int block, const struct sc_sub_event *ev);
 
 /* "loss", "nak_unanswered", ...; the reason of an event as a word
@@ -193,6 +202,7 @@ struct sc_shmstat_rblock {
     char labels[SC_SHMSTAT_LABELS];
     uint32_t n;
     struct sc_shmstat_counter *c;
+    bool vacant; /* a source block whose place holds no source now: skip it */
 };
 
 struct sc_shmstat_snap {
@@ -208,6 +218,7 @@ struct sc_shmstat_snap {
     struct sc_shmstat_rblock *blocks;
     uint64_t loss_total;   /* events ever logged */
     uint32_t nloss;        /* of them still in the ring, oldest first */
+    uint64_t repairs_unlogged; /* repair events over the per-second budget: not logged */
     struct sc_shmstat_event *loss;
 };
 

@@ -67,6 +67,15 @@ enum sc_sub_event_type {
     SC_EV_SOURCE_DOWN,
     SC_EV_LOSS,
     SC_EV_NAK_UNANSWERED, /* the source does not answer our NAKs: said once per source */
+    SC_EV_REPAIR,         /* the repairs of one gap: only to on_repair */
+};
+
+enum sc_repair_how {
+    SC_REPAIR_NAK = 1,   /* RDATA, after NAKs (ours or a peer's: peer says whose) */
+    SC_REPAIR_LATE,      /* the ODATA itself came late (reordering, the B line) */
+    SC_REPAIR_REREQUEST, /* MoldUDP64: an answer to a re-request */
+    SC_REPAIR_REWIND,    /* recovery.rewind: a loss fetched from an archive instead
+                            (addr, port: the archive that served it) */
 };
 
 enum sc_nak_fault {
@@ -143,6 +152,17 @@ struct sc_sub_event {
             uint8_t icmp_code;  /* SC_NAK_UNREACHABLE: the ICMP code (3 = port unreachable) */
             uint64_t naks;      /* NAK packets sent to the source since its last NCF or repair */
         } nak;
+        struct {
+            enum sc_repair_how how;
+            uint64_t first, last; /* PGM packet sequences (raw framing: as on_msg's; batched:
+                                     packets, not messages), MoldUDP64 message numbers */
+            uint64_t packets;     /* repaired in first..last (what of it was lost
+                                     meanwhile is in a loss event) */
+            uint64_t wait_ns;     /* the longest of them from found missing to repaired */
+            uint32_t addr;        /* where we NAKed or asked (network order; 0: we did not,
+                                     a peer's NAK brought it, or it came late) ... */
+            uint16_t port;        /* ... and the port */
+        } repair;
     };
 };
 
@@ -154,6 +174,10 @@ struct sc_sub_callbacks {
     sc_sub_msg_fn *on_msg;
     sc_sub_event_fn *on_event; /* may be NULL */
     void *ctx;
+    /* may be NULL: SC_EV_REPAIR events, the repairs of one gap each (packets
+     * repaired, only missing ones between them, in any order), said once
+     * nothing in or beside the gap is missing (a loss log: sc_shmstat_log_sub) */
+    sc_sub_event_fn *on_repair;
 };
 
 /* Every counter is in SC_SUB_COUNTERS (<seqcast/counters.h>), with what it
@@ -162,6 +186,12 @@ struct sc_sub_stats {
     SC_SUB_COUNTERS(SC_COUNTER_FIELD)
     uint64_t rx_bad[SC_PERR_COUNT + 1]; /* dropped, by codec class: index -enum sc_perr */
     struct sc_link_stats link;
+};
+
+/* One source's counters (SC_SUB_SOURCE_COUNTERS, <seqcast/counters.h>). */
+struct sc_sub_source_stats {
+    struct sc_source src;
+    SC_SUB_SOURCE_COUNTERS(SC_COUNTER_FIELD)
 };
 
 /* @return 0, or a negative errno with err->msg (e.g. the group could not be
@@ -218,6 +248,12 @@ uint64_t sc_sub_deadline(const struct sc_sub *s, uint64_t now_ns);
 /* The subscriber as an agent, for a runner (<seqcast/agent.h>). */
 struct sc_agent sc_sub_agent(struct sc_sub *s);
 void sc_sub_get_stats(const struct sc_sub *s, struct sc_sub_stats *st);
+/* Place i of the source table (0 .. max_sources - 1): @return 1 and *st when
+ * it holds a source -- followed (up 1), or timed out, ended or evicted (up 0,
+ * its counters kept until another source takes the place) -- 0 when it never
+ * held one, -ENOENT past the table (transport: ipc has none). Reads the
+ * source's state: not for every message. */
+int sc_sub_get_source(const struct sc_sub *s, unsigned i, struct sc_sub_source_stats *st);
 
 /* Safe on NULL. */
 void sc_sub_destroy(struct sc_sub *s);

@@ -12,11 +12,20 @@
 #   - seqcast-stat --prometheus: promtool accepts the exposition, and a real
 #     Prometheus server scraping it answers a query with the publisher's NAKs;
 #   - the files go when the programs end;
-#   - the alert rules of docs/OPERATIONS.md pass promtool check rules.
+#   - the alert rules of docs/OPERATIONS.md pass promtool check rules;
+#   - a subscriber and an archive with two publishers, one across namespaces
+#     (nftables drops its ODATA packets 1000-1009 once and, for a while, every
+#     NAK to it), one beside them: one source line per session labelled with its
+#     GSI and port (JSON and Prometheus); the lag behind the first above 0 while
+#     the gap holds delivery, 0 once the NAKs pass, and 0 all along behind the
+#     other; a repair entry 1000..1009 in the subscriber's loss log, NAKed to the
+#     publisher; the archive's subscriber's events in the archive's log.
+#     (Two publishers of a channel on one host share its NAK port: NAKs reach
+#     one of them, hence one in each namespace.)
 # Speaks TAP; without root or namespaces the network checks are skipped, as are
 # the tmux and Prometheus ones without those programs.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "stat test" 10
+. "$(dirname "$0")/../support/tap.sh" "stat test" 14
 
 D=$tmp/shm
 mkdir -p "$D"
@@ -128,17 +137,20 @@ if command -v tmux >/dev/null; then
     on_exit "${TM[*]} kill-server 2>/dev/null"
     "${TM[@]}" new-session -d -s stat -x 200 -y 20 "$B/seqcast-stat --dir $D --interval 0.5"
     sleep 2
-    "${TM[@]}" capture-pane -p -t stat >"$tmp/pane.txt"
+    "${TM[@]}" capture-pane -p -J -t stat >"$tmp/pane.txt"
     sed 's/^/#   /' "$tmp/pane.txt" | grep -v '^#   $' | head -5
     # the subscriber's line: MSG/S (5th column) is a rate above 0
-    rate=$(awk -v p="$sub" '$1 == "seqcast-sub" && $2 == p { print $5 }' "$tmp/pane.txt")
-    grep -q 'MSG/S *PKT/S *NAK/S *NCF/S *RPR/S' "$tmp/pane.txt" \
+    rate=$(awk -v p="$sub" '$1 == "seqcast-sub" && $2 == p && $4 == "sub" { print $5 }' "$tmp/pane.txt")
+    # and its source's line, labelled with the source
+    srate=$(awk -v p="$sub" '$1 == "seqcast-sub" && $2 == p && $4 == "source" && /,source=[0-9a-f]*\.[0-9]*,gsi=[0-9a-f]*,port=[0-9]*/ { print $5 }' "$tmp/pane.txt")
+    grep -q 'MSG/S *PKT/S *NAK/S *NCF/S *RPR/S .* LAG' "$tmp/pane.txt" \
+        && [ -n "$srate" ] && [ "$srate" != - ] \
         && grep -q "^seqcast-pub *$pub " "$tmp/pane.txt" && [ -n "$rate" ] && [ "$rate" != 0 ] \
         && [ "$rate" != - ]; r=$?
     "${TM[@]}" send-keys -t stat q
     for i in $(seq 20); do "${TM[@]}" has-session -t stat 2>/dev/null || break; sleep 0.1; done
     ! "${TM[@]}" has-session -t stat 2>/dev/null; q=$?
-    check "the live view in tmux shows the publisher and the subscriber at $rate msg/s, and q quits it ($q)" $((r | q))
+    check "the live view in tmux shows the publisher, the subscriber at $rate msg/s and its source's line at $srate msg/s, and q quits it ($q)" $((r | q))
 else
     skip "the live view in tmux" "needs tmux"
 fi
@@ -203,4 +215,112 @@ $NSA nft delete table netdev loss
 echo "# subscriber: exit $rc, $(field "$tmp/sub.json" received) received, $(field "$tmp/sub.json" naks_sent) NAKs"
 ! compgen -G "$D/seqcast-pub.$pub.*" >/dev/null && ! compgen -G "$D/seqcast-sub.$sub.*" >/dev/null; r=$?
 check "the files go when the programs end (subscriber exit $rc)" $r
+
+# 11-14: two sources, a range lost, repaired once the NAKs pass; the archive's log
+CH2=(--group 239.198.18.83:32330 --set nak_port=32331)
+NAKS=(--set nak.repeat=100ms --set nak.ncf_retries=200 --set nak.ramp=false)
+$NSB nft add table netdev hold
+$NSB nft add chain netdev hold eg "{ type filter hook egress device eth0 priority 0; }"
+$NSB nft add rule netdev hold eg udp dport 32331 counter drop
+# ODATA (PGM type 4, byte 4) whose sequence (bytes 16-19 of PGM) is 1000-1009
+$NSA nft add table netdev range
+$NSA nft add chain netdev range eg "{ type filter hook egress device eth0 priority 0; }"
+$NSA nft add rule netdev range eg udp dport 32330 @th,96,8 4 @th,192,32 1000-1009 counter drop
+$NSB "$B/seqcast-sub" "${CH2[@]}" "${SHM[@]}" "${NAKS[@]}" --interface 198.18.24.2 --timeout 12 \
+    -q >"$tmp/sub2.json" 2>"$tmp/sub2.err" &
+sub2=$!
+$NSB "$B/seqcast-archive" --dir "$tmp/arc" "${CH2[@]}" "${SHM[@]}" "${NAKS[@]}" \
+    --interface 198.18.24.2 --timeout 12 -q >"$tmp/arc.json" 2>"$tmp/arc.err" &
+arc=$!
+wait_file "seqcast-sub.$sub2.*"
+wait_file "seqcast-archive.$arc.*"
+$NSA "$B/seqcast-pub" "${CH2[@]}" --set gso=false --interface 198.18.24.1 --count 14000 \
+    --size 32 --rate 2000 --linger 2 >"$tmp/pub2.1.json" 2>&1 &
+pubs=($!)
+$NSB "$B/seqcast-pub" "${CH2[@]}" --set gso=false --set loop=true --interface 198.18.24.2 \
+    --count 14000 --size 32 --rate 2000 --linger 2 >"$tmp/pub2.2.json" 2>&1 &
+pubs+=($!)
+sleep 3.5
+"${S[@]}" --once --json --pid $sub2 >"$tmp/held.json"
+"${S[@]}" --prometheus 127.0.0.1:$((PP + 2)) 2>/dev/null &
+exporter=$!
+sleep 0.5
+http_get 127.0.0.1 $((PP + 2)) /metrics >"$tmp/metrics2.txt"
+kill $exporter
+wait $exporter
+$NSB nft delete table netdev hold
+sleep 2
+"${S[@]}" --once --json --pid $sub2 >"$tmp/after.json"
+"${S[@]}" --once --json --pid $arc >"$tmp/arc-log.json"
+"${S[@]}" --loss >"$tmp/loss2.txt"
+grep -E ' repair ' "$tmp/loss2.txt" | sed 's/^/#   /'
+# per source: "name gsi port lag missing", and the sources of the loss log's source_up events
+sources() {
+    python3 - "$1" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for p in d["processes"]:
+    for b in p["blocks"]:
+        if b["set"] == "source":
+            l, c = b["labels"], b["counters"]
+            print(l.get("source"), l.get("gsi"), l.get("port"), l.get("channel"), c["lag"],
+                  c["missing"], c["msgs_delivered"])
+    for e in p["loss"]:
+        if e["event"] == "source_up":
+            print("up", e["source"])
+PY
+}
+sources "$tmp/held.json" >"$tmp/held.txt"
+sources "$tmp/after.json" >"$tmp/after.txt"
+sed 's/^/#   held: /' "$tmp/held.txt"
+sed 's/^/#   after: /' "$tmp/after.txt"
+# two source lines, each labelled source=GSI.PORT, gsi=GSI, port=PORT, channel, and
+# the two are the sessions that came up
+awk '$1 != "up" { n++; if ($1 != $2 "." $3 || $4 != "default" || length($2) != 12 || $2 ~ /[^0-9a-f]/) bad++ }
+     $1 == "up" { up[$2]++ }
+     END { exit !(n == 2 && !bad) }' "$tmp/held.txt" \
+    && [ "$(awk '$1 == "up" {print $2}' "$tmp/held.txt" | sort)" = \
+         "$(awk '$1 != "up" {print $1}' "$tmp/held.txt" | sort)" ] \
+    && [ "$(grep -c "^seqcast_source_msgs_delivered_total{program=\"seqcast-sub\",pid=\"$sub2\",name=\"default\",channel=\"default\",group=\"239.198.18.83:32330\",.*source=\"[0-9a-f]*\.[0-9]*\",gsi=\"[0-9a-f]*\",port=\"[0-9]*\"}" "$tmp/metrics2.txt")" = 2 ]; r=$?
+check "one source line per session, labelled with its GSI and port (JSON, Prometheus)" $r
+
+# the held source: lag and 10 missing; the other: none
+lag_held=$(awk '$1 != "up" && $5 > 0 && $6 == 10 { n++ } END { print n + 0 }' "$tmp/held.txt")
+lag_none=$(awk '$1 != "up" && $5 == 0 && $6 == 0 && $7 > 0 { n++ } END { print n + 0 }' "$tmp/held.txt")
+lag_after=$(awk '$1 != "up" && $5 == 0 && $6 == 0 && $7 > 0 { n++ } END { print n + 0 }' "$tmp/after.txt")
+sublag=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print([b["counters"]["lag"] for p in d["processes"] for b in p["blocks"] if b["set"] == "sub"][0])' "$tmp/held.json")
+grep -E "^seqcast_source_lag\{.*pid=\"$sub2\"" "$tmp/metrics2.txt" | sed 's/^/#   /'
+[ "$lag_held" = 1 ] && [ "$lag_none" = 1 ] && [ "$lag_after" = 2 ] && [ "${sublag:-0}" -gt 0 ] \
+    && [ "$(grep -cE "^seqcast_source_lag\{.*pid=\"$sub2\".*\} [1-9][0-9]*$" "$tmp/metrics2.txt")" = 1 ]; r=$?
+check "the lag behind the source whose gap holds delivery above 0 (sub $sublag), behind the other 0; both 0 once repaired ($lag_held, $lag_none, $lag_after)" $r
+
+python3 - "$tmp/after.json" "$tmp/held.txt" >"$tmp/repairs.txt" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = [l.split()[0] for l in open(sys.argv[2]) if not l.startswith("up")]
+for p in d["processes"]:
+    for e in p["loss"]:
+        if e["event"] == "repair" and e["source"] in names:
+            print(e["source"], e["reason"], e["first"], e["last"], e["count"], e["peer"],
+                  e["repair_ns"])
+PY
+sed 's/^/#   /' "$tmp/repairs.txt"
+[ "$(awk '$2 == "nak" && $3 == 1000 && $4 == 1009 && $5 == 10 && $6 == "198.18.24.1:32331" \
+          && $7 > 1000000000' "$tmp/repairs.txt" | wc -l)" = 1 ]; r=$?
+check "a repair entry in the loss log: packets 1000..1009, NAKed to 198.18.24.1:32331, waited over 1 s" $r
+
+python3 - "$tmp/arc-log.json" >"$tmp/arc-log.txt" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for p in d["processes"]:
+    for e in p["loss"]:
+        print(p["program"], e["event"], e["reason"], e["first"], e["last"], e["source"])
+PY
+sed 's/^/#   /' "$tmp/arc-log.txt" | head -6
+grep -q '^seqcast-archive source_up ' "$tmp/arc-log.txt" \
+    && grep -q '^seqcast-archive repair nak 1000 1009 ' "$tmp/arc-log.txt"; r=$?
+check "the archive's subscriber writes its events to the archive's loss log (source up, repair 1000..1009)" $r
+for p in "${pubs[@]}"; do wait $p; done
+wait $sub2 $arc
+$NSA nft delete table netdev range
 exit 0

@@ -689,7 +689,22 @@ Test(rewind, a_login_accepted_at_0_is_refused_and_one_behind_is_not_delivered_tw
 struct app {
     uint64_t next, msgs, bad, losses, lost_first, lost_last;
     int reason;
+    uint64_t repairs, rep_first, rep_last, rep_packets, rep_wait_ns; /* on_repair */
+    int rep_how;
 };
+
+static void
+app_repair(void *ctx, const struct sc_sub_event *ev)
+{
+    struct app *a = ctx;
+
+    a->repairs++;
+    a->rep_first = ev->repair.first;
+    a->rep_last = ev->repair.last;
+    a->rep_packets = ev->repair.packets;
+    a->rep_wait_ns = ev->repair.wait_ns;
+    a->rep_how = ev->repair.how;
+}
 
 static void
 app_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *m, size_t len)
@@ -813,7 +828,7 @@ run_recovery(struct src *a, bool server, uint64_t first_live, struct app *app,
              struct sc_sub_stats *st)
 {
     struct sc_osrv *s = server ? tcp_server(a) : NULL;
-    struct sc_sub_callbacks acb = {app_msg, app_event, app}, cb;
+    struct sc_sub_callbacks acb = {app_msg, app_event, app, app_repair}, cb;
     struct sc_recovery *r;
     struct sc_err err;
 
@@ -842,6 +857,14 @@ Test(recovery, a_loss_the_window_cannot_repair_comes_from_the_archive_and_merges
     cr_assert_geq(st.msgs_rewind, 1000);
     cr_assert_gt(st.msgs_held, 0);
     cr_assert_eq(st.msgs_delivered, 10000);
+    /* said as a repair: the rewound range, from the loss's first message */
+    cr_assert_eq(app.repairs, 1);
+    cr_assert_eq(app.rep_how, SC_REPAIR_REWIND);
+    cr_assert_eq(app.rep_first, 2000);
+    cr_assert_geq(app.rep_last, 2999);
+    cr_assert_eq(app.rep_packets, st.msgs_rewind);
+    cr_assert_eq(app.rep_last - app.rep_first + 1, app.rep_packets);
+    cr_assert_gt(app.rep_wait_ns, 0);
 }
 
 Test(recovery, late_join_archive_with_a_small_hold_restarts_and_still_merges, .init = rsetup,

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <seqcast/shmstat.h>
+
 #include "apps/msggen.h"
 #include "engine/channel.h"
 #include "engine/pub_int.h"
@@ -979,5 +981,118 @@ Test(sim, repair_latency_is_counted, .timeout = 60)
     cr_assert_geq((double)st.repair_wait_max, mean);
     cr_assert_lt(st.repair_wait_max, 5000000, "a repair slower than 5 s: %llu us",
                  (unsigned long long)st.repair_wait_max);
+    sim_fini(&sim);
+}
+
+/* Per-source counters (sc_sub_get_source) and repair events (on_repair), two
+ * sources under 5 % loss: each source's counters add up to the subscriber's,
+ * nothing is missing or behind at the end, every repaired packet is in exactly
+ * one repair event (their packets add up to repaired), and a counters file
+ * shows one source block per source, labelled with its GSI and port, the
+ * other places vacant. */
+Test(sim, per_source_counters_and_repair_events, .timeout = 60)
+{
+    struct sc_loss_params lp = { .seed = 9, .drop_ppm = 50000 };
+    struct sc_channel_cfg ch;
+    struct sc_sub_stats st;
+    struct sc_sub_source_stats so[2], x;
+    struct sc_shmstat_params sp = { "/tmp", "sim-test", "per-source", 0, 0 };
+    struct sc_shmstat *shm;
+    struct sc_shmstat_snap *snap;
+    struct sc_err err = { 0 };
+    const uint64_t n = 50000;
+    uint64_t msgs = 0, gaps = 0, naks = 0, repaired = 0, lost = 0, runs = 0, end;
+    unsigned found = 0, blocks = 0, vacant = 0;
+    int rc;
+
+    sim_channel(&ch);
+    sim_init(&sim, &ch, 1, &lp, NULL);
+    sim_add_publisher(&sim);
+    sim_publish(&sim, n, 64);
+    end = sim.now + S(15);
+    for (;;) {
+        bool all = sim.subs[0].nsrc == 2;
+        for (unsigned k = 0; k < sim.subs[0].nsrc && all; k++)
+            all = sim.subs[0].src[k].next > n;
+        if (all || sim.now >= end)
+            break;
+        sim_run_for(&sim, 1000000);
+    }
+    sim_run_for(&sim, 1000000);
+    cr_assert_eq(sim.subs[0].order_errors + sim.subs[0].content_errors, 0, "%s",
+                 sim.subs[0].first_error);
+    sc_sub_get_stats(sim.subs[0].sub, &st);
+    for (unsigned i = 0; (rc = sc_sub_get_source(sim.subs[0].sub, i, &x)) >= 0; i++) {
+        if (!rc)
+            continue;
+        cr_assert_lt(found, 2, "more than two sources");
+        so[found++] = x;
+        msgs += x.msgs_delivered;
+        gaps += x.gaps;
+        naks += x.naks_sent;
+        repaired += x.repaired;
+        lost += x.lost_packets;
+        runs += x.repair_runs;
+        cr_assert_eq(x.msgs_delivered, n, "%s", x.src.name);
+        cr_assert_eq(x.last_seq, n, "%s: the last message delivered", x.src.name);
+        cr_assert_eq(x.lag, 0, "%s: nothing behind at the end", x.src.name);
+        cr_assert_eq(x.missing, 0);
+        cr_assert_eq(x.up, 1);
+        cr_assert_gt(x.lead, 0);
+        cr_assert_gt(x.repaired, 0, "%s: 5 %% loss needed repairs", x.src.name);
+    }
+    cr_assert_eq(rc, -ENOENT, "past the table");
+    cr_assert_eq(found, 2);
+    cr_assert_str_neq(so[0].src.name, so[1].src.name);
+    cr_assert_eq(msgs, st.msgs_delivered);
+    cr_assert_eq(gaps, st.gaps);
+    cr_assert_eq(naks, st.naks_sent);
+    cr_assert_eq(repaired, st.repaired);
+    cr_assert_eq(lost, st.lost_packets);
+    cr_assert_eq(st.lag, 0);
+    printf("# 2 sources: %llu repaired in %llu repair events (%llu runs), %llu gaps\n",
+           (unsigned long long)st.repaired, (unsigned long long)sim.subs[0].repair_events,
+           (unsigned long long)runs, (unsigned long long)st.gaps);
+    cr_assert_eq(sim.subs[0].repair_bad, 0, "repair events with fields that disagree");
+    cr_assert_eq(sim.subs[0].repair_packets, st.repaired, "each repair in one event");
+    cr_assert_eq(sim.subs[0].repair_events, runs);
+    cr_assert_lt(sim.subs[0].repair_events, st.repaired, "a gap's repairs in one event");
+
+    /* the counters file: a block per place, two of them the sources */
+    cr_assert_eq(sc_shmstat_create(&shm, &sp, &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_shmstat_add_sub(shm, sim.subs[0].sub, "channel=sim", &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_shmstat_open(shm, &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_shmstat_read(sc_shmstat_path(shm), &snap, &err), 0, "%s", err.msg);
+    for (uint32_t b = 0; b < snap->nblocks; b++) {
+        const struct sc_shmstat_rblock *rb = &snap->blocks[b];
+        char want[SC_SHMSTAT_LABELS];
+        uint64_t v;
+        if (rb->set != SC_COUNTERS_SUB_SOURCE)
+            continue;
+        blocks++;
+        if (rb->vacant) {
+            vacant++;
+            cr_assert_str_eq(rb->labels, "");
+            continue;
+        }
+        for (unsigned k = 0; k < 2; k++) {
+            const struct sc_source *s = &so[k].src;
+            snprintf(want, sizeof(want),
+                     "channel=sim,source=%s,gsi=%02x%02x%02x%02x%02x%02x,port=%u", s->name,
+                     s->gsi[0], s->gsi[1], s->gsi[2], s->gsi[3], s->gsi[4], s->gsi[5], s->sport);
+            if (!strcmp(rb->labels, want)) {
+                cr_assert(sc_shmstat_value(rb, "msgs_delivered", &v));
+                cr_assert_eq(v, so[k].msgs_delivered);
+                cr_assert(sc_shmstat_value(rb, "repaired", &v));
+                cr_assert_eq(v, so[k].repaired);
+                so[k].up = 2; /* seen */
+            }
+        }
+    }
+    cr_assert_eq(so[0].up + so[1].up, 4, "both sources' blocks, labelled with GSI and port");
+    cr_assert_eq(blocks, ch.max_sources < SC_SHMSTAT_SOURCES ? ch.max_sources : SC_SHMSTAT_SOURCES);
+    cr_assert_eq(vacant, blocks - 2);
+    sc_shmstat_snap_free(snap);
+    sc_shmstat_destroy(shm);
     sim_fini(&sim);
 }

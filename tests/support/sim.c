@@ -91,6 +91,19 @@ on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, si
 }
 
 static void
+on_repair(void *ctx, const struct sc_sub_event *ev)
+{
+    struct sim_sub *ss = ctx;
+
+    ss->repair_events++;
+    ss->repair_packets += ev->repair.packets;
+    ss->repair_bad += ev->type != SC_EV_REPAIR || ev->repair.first > ev->repair.last ||
+                      !ev->repair.packets ||
+                      ev->repair.packets > ev->repair.last - ev->repair.first + 1 ||
+                      !ev->repair.wait_ns;
+}
+
+static void
 on_event(void *ctx, const struct sc_sub_event *ev)
 {
     struct sim_sub *ss = ctx;
@@ -135,6 +148,7 @@ on_event(void *ctx, const struct sc_sub_event *ev)
             so->next = ev->loss.last + 1;
         break;
     case SC_EV_NAK_UNANSWERED:
+    case SC_EV_REPAIR: /* only to on_repair */
         break;
     }
 }
@@ -167,7 +181,7 @@ add_sub(struct sim *s, const struct sc_channel_cfg *ch, const struct sc_loss_par
     struct sc_xport_params xp;
     struct sc_xport *x;
     struct sc_err err;
-    struct sc_sub_callbacks cb = { on_msg, on_event, &s->subs[i] };
+    struct sc_sub_callbacks cb = { on_msg, on_event, &s->subs[i], on_repair };
     char addr[32];
 
     cr_assert_lt(i, SIM_MAX_SUBS);

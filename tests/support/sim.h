@@ -50,6 +50,9 @@ struct sim_sub {
     enum sc_nak_fault nak_reason;
     uint32_t nak_addr;
     uint16_t nak_port;
+    /* SC_EV_REPAIR (on_repair): how many, the packets they say, and those whose
+     * fields disagree (first > last, more packets than the range, no wait) */
+    uint64_t repair_events, repair_packets, repair_bad;
 };
 
 struct sim {

@@ -392,6 +392,63 @@ Test(shmstat, loss_log_keeps_the_last_events_in_order)
     sc_shmstat_destroy(s);
 }
 
+/* A subscriber's repair events: one entry each, with range, count, wait, how
+ * and where it NAKed; at most loss_log / 16 (4 at least) a second, the rest
+ * counted, and losses are logged whatever the repairs did. */
+Test(shmstat, repair_entries_within_their_budget)
+{
+    uint64_t base = 1;
+    struct sc_shmstat *s = make_writer("repair", &base, 64);
+    struct sc_shmstat_snap *snap;
+    struct sc_err err = { 0 };
+    struct sc_source src = { .name = "9c5f102344a1.4660" };
+    struct sc_sub_event ev = { .type = SC_EV_REPAIR, .src = &src };
+    const struct sc_shmstat_event *e;
+
+    ev.repair.how = SC_REPAIR_NAK;
+    ev.repair.first = 1000;
+    ev.repair.last = 1009;
+    ev.repair.packets = 10;
+    ev.repair.wait_ns = 3500000000ull;
+    ev.repair.addr = htonl(0xc6120001); /* 198.18.0.1 */
+    ev.repair.port = 3055;
+    sc_shmstat_log_sub(s, 0, &ev);
+    cr_assert_eq(sc_shmstat_read(sc_shmstat_path(s), &snap, &err), 0, "%s", err.msg);
+    cr_assert_eq(snap->nloss, 1);
+    e = &snap->loss[0];
+    cr_assert_str_eq(sc_shmstat_ev_name(e->type), "repair");
+    cr_assert_str_eq(sc_shmstat_reason_name(e->type, e->reason), "nak");
+    cr_assert_eq(e->first, 1000);
+    cr_assert_eq(e->last, 1009);
+    cr_assert_eq(e->count, 10);
+    cr_assert_eq(e->repair_ns, 3500000000ull);
+    cr_assert_str_eq(e->peer, "198.18.0.1:3055");
+    cr_assert_str_eq(e->source, "9c5f102344a1.4660");
+    sc_shmstat_snap_free(snap);
+
+    /* a MoldUDP64 answer: the server's address, no port */
+    ev.repair.how = SC_REPAIR_REREQUEST;
+    ev.repair.port = 0;
+    for (int i = 0; i < 100; i++)
+        sc_shmstat_log_sub(s, 0, &ev);
+    ev.type = SC_EV_LOSS;
+    ev.loss.reason = SC_LOSS_RETRIES;
+    ev.loss.first = ev.loss.last = ev.loss.packets = 1;
+    sc_shmstat_log_sub(s, 0, &ev);
+    cr_assert_eq(sc_shmstat_read(sc_shmstat_path(s), &snap, &err), 0, "%s", err.msg);
+    /* within one second (the test takes far less; at a second's edge the
+     * budget starts again once): 4 repairs, then the loss */
+    cr_assert(snap->loss_total == 5 || snap->loss_total == 9, "%llu",
+              (unsigned long long)snap->loss_total);
+    cr_assert_eq(snap->repairs_unlogged, 101 - (snap->loss_total - 1));
+    cr_assert_str_eq(sc_shmstat_reason_name(snap->loss[1].type, snap->loss[1].reason),
+                     "rerequest");
+    cr_assert_str_eq(snap->loss[1].peer, "198.18.0.1");
+    cr_assert_eq(snap->loss[snap->nloss - 1].type, SC_SHMSTAT_EV_LOSS);
+    sc_shmstat_snap_free(snap);
+    sc_shmstat_destroy(s);
+}
+
 /* ----------------------------------------------------------------- stale */
 
 Test(shmstat, dead_process_file_is_stale_and_cleaned)
