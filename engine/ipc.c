@@ -188,7 +188,7 @@ futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
 struct sc_ipc_writer {
     struct sc_channel_cfg ch;
     struct sc_pub_stats *st;
-    int fd, sfd;
+    int fd, sfd, lfd; /* lfd: DIR/seqcast.NAME.lock, flock'ed for the writer's life */
     struct sc_ipc_hdr *h;
     uint8_t *ring;
     size_t map_len, smap_len;
@@ -244,11 +244,11 @@ sc_ipcw_create(struct sc_ipc_writer **out, const struct sc_channel_cfg *ch,
                struct sc_pub_stats *st, struct sc_err *err)
 {
     char path[SC_CFG_PATH_MAX + 64], spath[sizeof(path) + 16], tmp[sizeof(spath) + 32],
-        stmp[sizeof(tmp)];
+        stmp[sizeof(tmp)], lpath[sizeof(spath)];
     struct sc_ipc_writer *w;
     gid_t gid = (gid_t)-1;
     uint64_t seed;
-    int fd, rc;
+    int lfd, rc;
 
     if (sc_ipc_path(path, sizeof(path), ch, "") < 0 ||
         sc_ipc_path(spath, sizeof(spath), ch, ".readers") < 0) {
@@ -264,21 +264,38 @@ sc_ipcw_create(struct sc_ipc_writer **out, const struct sc_channel_cfg *ch,
         }
         gid = g->gr_gid;
     }
-    /* one writer per log: the live one holds a lock on its file */
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-        bool busy = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-        close(fd);
-        if (busy) {
-            set_err(err, -EBUSY, "ipc writer: %.160s has a live writer already (channel %s)", path,
-                    ch->name);
-            return -EBUSY;
-        }
+    /* one writer per log: the live one holds an flock on DIR/seqcast.NAME.lock,
+     * a file never replaced nor removed, so every writer locks the same inode
+     * (the log itself is replaced by rename: a lock on it cannot exclude a
+     * writer that looked before the rename) */
+    if (sc_ipc_path(lpath, sizeof(lpath), ch, ".lock") < 0) {
+        set_err(err, -ENAMETOOLONG, "ipc writer %s: ipc.dir too long%s", ch->name, "");
+        return -ENAMETOOLONG;
     }
-    if (!(w = calloc(1, sizeof(*w))))
+    if ((lfd = open(lpath, O_RDONLY | O_CREAT | O_CLOEXEC, ch->ipc.mode & 0666)) < 0) {
+        rc = -errno;
+        set_err(err, rc, "ipc writer: cannot open the writer's lock %.200s: %s", lpath,
+                strerror(errno));
+        return rc;
+    }
+    if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+        rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+        if (rc == -EBUSY)
+            set_err(err, rc, "ipc writer: %.160s has a live writer already (channel %s)", path,
+                    ch->name);
+        else
+            set_err(err, rc, "ipc writer: cannot lock %.200s: %s", lpath, strerror(-rc));
+        close(lfd);
+        return rc;
+    }
+    if (!(w = calloc(1, sizeof(*w)))) {
+        close(lfd);
         return -ENOMEM;
+    }
     w->ch = *ch;
     w->st = st;
     w->fd = w->sfd = -1;
+    w->lfd = lfd;
     w->log_size = ch->ipc.size;
     w->mask = w->log_size - 1;
     w->max_msg = SC_IPC_MAX_MSG;
@@ -319,7 +336,6 @@ sc_ipcw_create(struct sc_ipc_writer **out, const struct sc_channel_cfg *ch,
         unlink(stmp);
         goto fail;
     }
-    flock(w->fd, LOCK_EX | LOCK_NB);
     w->map_len = SC_IPC_HDR_SIZE + w->log_size;
     w->h = mmap(NULL, w->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, w->fd, 0);
     if (w->h == MAP_FAILED) {
@@ -593,6 +609,8 @@ sc_ipcw_destroy(struct sc_ipc_writer *w)
         close(w->fd);
     if (w->sfd >= 0)
         close(w->sfd);
+    if (w->lfd >= 0)
+        close(w->lfd); /* the lock goes with it (the file stays: see sc_ipcw_create) */
     free(w);
 }
 

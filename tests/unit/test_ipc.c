@@ -544,3 +544,65 @@ Test(ipc, drop_concurrent_writer_never_tears)
     sc_sub_destroy(ra);
     sc_pub_destroy(p);
 }
+
+/* Writer processes started in the same instant: exactly one gets the log,
+ * every other is refused with the reason. (A lock on the log file alone let
+ * several through: each looked before another had renamed its new file in
+ * place.) Each child says on a pipe whether it won, with the error if not; a
+ * winner holds the log until the parent closes `hold`. */
+#define RACERS 12
+
+Test(ipc, writers_racing_one_wins)
+{
+    struct sc_err err;
+
+    /* a large log: each writer takes a while to make its files, the race is wide */
+    cr_assert_eq(sc_config_set(&cfg, "ipc.size=32MiB", &err), 0, "%s", err.msg);
+    for (int round = 0; round < 3; round++) {
+        int go[2], said[2], hold[2], won = 0, refused = 0;
+        pid_t kid[RACERS];
+
+        cr_assert_eq(pipe(go), 0);
+        cr_assert_eq(pipe(said), 0);
+        cr_assert_eq(pipe(hold), 0);
+        for (int i = 0; i < RACERS; i++) {
+            if ((kid[i] = fork()) == 0) {
+                struct sc_pub *p;
+                char c, line[sizeof(err.msg) + 2];
+                close(go[1]);
+                close(hold[1]);
+                (void)!read(go[0], &c, 1); /* the start: the parent closes go */
+                if (sc_pub_create(&p, &cfg, NULL, &err) == 0) {
+                    (void)!write(said[1], "W\n", 2);
+                    (void)!read(hold[0], &c, 1);
+                    sc_pub_destroy(p);
+                    _exit(0);
+                }
+                snprintf(line, sizeof(line), "%.200s\n", err.code == -EBUSY ? err.msg : "?");
+                (void)!write(said[1], line, strlen(line));
+                _exit(1);
+            }
+            cr_assert_gt(kid[i], 0);
+        }
+        close(go[0]);
+        close(hold[0]);
+        close(said[1]);
+        close(go[1]); /* go */
+        FILE *f = fdopen(said[0], "r");
+        char line[400];
+        for (int i = 0; i < RACERS && fgets(line, sizeof(line), f); i++) {
+            if (!strcmp(line, "W\n"))
+                won++;
+            else if (strstr(line, "has a live writer already"))
+                refused++;
+            else
+                cr_expect_fail("round %d: a writer failed otherwise: %s", round, line);
+        }
+        fclose(f);
+        close(hold[1]);
+        for (int i = 0; i < RACERS; i++)
+            waitpid(kid[i], NULL, 0);
+        cr_assert_eq(won, 1, "round %d: %d writers got the log, %d refused", round, won, refused);
+        cr_assert_eq(refused, RACERS - 1, "round %d: %d refused", round, refused);
+    }
+}
