@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -46,6 +47,7 @@
 #define BLOCKED_POLL_NS (1000u * 1000u) /* a blocked writer's deadline (readers wake it) */
 #define REAP_EVERY_NS (10u * 1000000u)  /* a blocked writer looks for dead readers */
 #define HB_MIN_NS (1000000u)            /* the heartbeat word is written at most this often */
+#define NO_POKE_POLL_NS (200u * 1000u)  /* a polled reader that cannot count itself: looks again */
 
 static uint64_t
 fnv1a(const void *p, size_t n)
@@ -506,11 +508,22 @@ reap(struct sc_ipc_writer *w)
     return n;
 }
 
+/* Wake readers asleep: pollers by a write to the log (their inotify watch
+ * fires), then the wake word raised and FUTEX_WAKE for those in sc_ipcr_wait.
+ * The poke comes first: a reader that sees the new wake count finds the
+ * event queued when it drains (sc_ipcr_do_work). */
 static void
-wake(struct sc_ipc_writer *w)
+wake(struct sc_ipc_writer *w, bool poke, bool futex_too)
 {
+    uint64_t n = atomic_load_explicit(&w->h->wake, memory_order_relaxed) + 1ull;
+
+    if (poke) {
+        if (pwrite(w->fd, &n, sizeof(n), SC_IPC_POKE_OFF) == (ssize_t)sizeof(n))
+            w->st->ipc_pokes++;
+    }
     atomic_fetch_add_explicit(&w->h->wake, 1, memory_order_release);
-    futex(&w->h->wake, FUTEX_WAKE, INT_MAX, NULL);
+    if (futex_too)
+        futex(&w->h->wake, FUTEX_WAKE, INT_MAX, NULL);
     w->woken_tail = w->tail;
     w->st->ipc_wakeups++;
 }
@@ -528,8 +541,10 @@ sc_ipcw_do_work(struct sc_ipc_writer *w, uint64_t now_ns)
         /* tail is out; a reader going to sleep counts itself, then reads
          * tail: one of us sees the other */
         atomic_thread_fence(memory_order_seq_cst);
-        if (atomic_load_explicit(&w->sh->waiters, memory_order_relaxed)) {
-            wake(w);
+        uint32_t sleepers = atomic_load_explicit(&w->sh->waiters, memory_order_relaxed);
+        uint32_t pollers = atomic_load_explicit(&w->sh->pollers, memory_order_relaxed);
+        if (sleepers || pollers) {
+            wake(w, pollers != 0, sleepers != 0);
             work++;
         } else {
             w->woken_tail = w->tail;
@@ -581,7 +596,7 @@ sc_ipcw_close(struct sc_ipc_writer *w, uint64_t now_ns)
     w->closed = true;
     atomic_store_explicit(&w->h->heartbeat_ns, now_ns, memory_order_relaxed);
     atomic_store_explicit(&w->h->closed, 1, memory_order_release);
-    wake(w);
+    wake(w, true, true);
 }
 
 void
@@ -646,6 +661,13 @@ struct sc_ipc_reader {
     uint64_t next_look_ns;
     char error[768];
     uint8_t *buf;
+
+    /* polled (sc_ipcr_fd asked for): an inotify watch of the log, which the
+     * writer pokes while this reader counts itself among sh->pollers (from
+     * an idle do_work to the next) */
+    int ifd, wd;
+    bool polled, armed;
+    uint64_t drained_wake; /* the log's wake count when the watch was last drained */
 };
 
 static void
@@ -680,8 +702,20 @@ source_down(struct sc_ipc_reader *r, enum sc_down_reason why)
 }
 
 static void
+disarm(struct sc_ipc_reader *r)
+{
+    if (r->armed && r->sh)
+        atomic_fetch_sub(&r->sh->pollers, 1);
+    r->armed = false;
+}
+
+static void
 detach(struct sc_ipc_reader *r)
 {
+    disarm(r);
+    if (r->wd >= 0)
+        inotify_rm_watch(r->ifd, r->wd);
+    r->wd = -1;
     if (r->slot)
         atomic_store(&r->slot->pid, 0);
     r->slot = NULL;
@@ -899,6 +933,20 @@ read_batch(struct sc_ipc_reader *r)
     return msgs;
 }
 
+/* A polled reader watches the log it maps: the inode, not whatever the name
+ * holds by now. */
+static void
+watch(struct sc_ipc_reader *r)
+{
+    char fdp[40];
+
+    if (r->ifd < 0 || r->fd < 0 || !r->h)
+        return;
+    snprintf(fdp, sizeof(fdp), "/proc/self/fd/%d", r->fd);
+    r->wd = inotify_add_watch(r->ifd, fdp, IN_MODIFY);
+    r->drained_wake = atomic_load(&r->h->wake);
+}
+
 /* Map the log at r->path. @return 1 attached, 0 absent (or the same log as
  * before), negative: refused (r->error says why). */
 static int
@@ -993,6 +1041,7 @@ attach(struct sc_ipc_reader *r, uint64_t now_ns)
         atomic_store(&r->slot->pos, atomic_load(&r->h->head));
         atomic_fetch_add(&r->sh->registrations, 1);
     }
+    watch(r);
     r->up_said = false;
     goto join;
 refuse:
@@ -1038,10 +1087,60 @@ join(struct sc_ipc_reader *r)
     return 1;
 }
 
+/* A polled reader woken (or merely called again): no longer among the
+ * pollers; the watch's events drained if the writer woke readers since the
+ * last drain (else there is nothing to read: no system call). */
+static void
+wake_up(struct sc_ipc_reader *r)
+{
+    uint64_t wk;
+
+    disarm(r);
+    if (!r->h || r->ifd < 0 ||
+        (wk = atomic_load_explicit(&r->h->wake, memory_order_acquire)) == r->drained_wake)
+        return;
+    r->drained_wake = wk;
+    for (int i = 0; i < 4; i++) {
+        char ev[1024];
+        if (read(r->ifd, ev, sizeof(ev)) < (ssize_t)sizeof(ev))
+            break;
+    }
+}
+
+/* An idle polled reader: counted among the pollers before the runner looks
+ * at tail again (sc_ipcr_deadline) and sleeps; the writer, having published
+ * tail, reads pollers: one of us sees the other. */
+static void
+arm(struct sc_ipc_reader *r)
+{
+    if (r->armed || !r->polled || r->ifd < 0 || r->wd < 0 || !r->sh || !r->h ||
+        r->state == R_OVER)
+        return;
+    atomic_fetch_add(&r->sh->pollers, 1);
+    r->armed = true;
+}
+
+int
+sc_ipcr_fd(struct sc_ipc_reader *r)
+{
+    if (!r->polled && !r->mem) {
+        r->polled = true;
+        /* none (the per-user inotify limit): -1, and a runner spins */
+        r->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        watch(r);
+    }
+    if (r->h && atomic_load(&r->h->tail) == r->pos)
+        arm(r);
+    return r->ifd;
+}
+
 int
 sc_ipcr_do_work(struct sc_ipc_reader *r, uint64_t now_ns)
 {
     int work = 0, n;
+
+    if (r->armed)
+        wake_up(r);
 
     if (!r->mem && r->state != R_UP && now_ns >= r->next_look_ns) {
         /* absent, ended, silent or bad: a (new) log under the name? */
@@ -1085,6 +1184,9 @@ sc_ipcr_do_work(struct sc_ipc_reader *r, uint64_t now_ns)
             work++;
         }
     }
+    if (r->polled && r->state != R_OVER &&
+        atomic_load_explicit(&r->h->tail, memory_order_relaxed) == r->pos)
+        arm(r);
     return work;
 }
 
@@ -1099,7 +1201,10 @@ sc_ipcr_deadline(const struct sc_ipc_reader *r, uint64_t now_ns)
         return 0;
     hb = atomic_load_explicit(&r->h->heartbeat_ns, memory_order_relaxed);
     d = hb ? hb + r->ch.source_timeout_ns + 1 : now_ns + LOOK_EVERY_NS;
-    return d > now_ns ? d : now_ns + LOOK_EVERY_NS;
+    d = d > now_ns ? d : now_ns + LOOK_EVERY_NS;
+    if (r->polled && !r->armed && d > now_ns + NO_POKE_POLL_NS)
+        d = now_ns + NO_POKE_POLL_NS; /* nothing will poke its fd: look at tail anyway */
+    return d;
 }
 
 int
@@ -1150,6 +1255,7 @@ reader_new(struct sc_ipc_reader **out, const struct sc_channel_cfg *ch,
     r->cb = *cb;
     r->st = st;
     r->fd = r->sfd = -1;
+    r->wd = r->ifd = -1;
     *out = r;
     return 0;
 }
@@ -1214,6 +1320,8 @@ sc_ipcr_destroy(struct sc_ipc_reader *r)
     if (!r)
         return;
     detach(r);
+    if (r->ifd >= 0)
+        close(r->ifd);
     free(r->buf);
     free(r);
 }

@@ -79,6 +79,11 @@ struct sc_ipc_hdr {
 
 #define SC_IPC_F_BLOCK 1u
 
+/* Where in the header page the writer pokes (pwrite of the wake count) to
+ * wake readers polling an inotify watch of the log: past struct sc_ipc_hdr,
+ * read by no one. */
+#define SC_IPC_POKE_OFF (SC_IPC_HDR_SIZE - 8)
+
 struct sc_ipc_slot {
     _Atomic uint32_t pid; /* 0 = free; a reader claims one by compare-and-swap */
     uint32_t pad_;
@@ -97,7 +102,9 @@ struct sc_ipc_slots_hdr {
                                        the writer reads the slots again */
     _Atomic uint32_t writer_waits; /* the writer, blocked, sleeps on moved ... */
     _Atomic uint32_t moved;        /* ... which a reader that moved on raises and wakes */
-    uint8_t pad_[24];
+    _Atomic uint32_t pollers; /* readers about to sleep in poll on their inotify fd: the
+                                 writer then writes SC_IPC_POKE_OFF (sc_ipcr_fd) */
+    uint8_t pad_[20];
 };
 
 /* What a header says, once checked. */
@@ -165,6 +172,11 @@ int sc_ipcr_create_mem(struct sc_ipc_reader **out, const struct sc_channel_cfg *
 int sc_ipcr_do_work(struct sc_ipc_reader *r, uint64_t now_ns);
 uint64_t sc_ipcr_deadline(const struct sc_ipc_reader *r, uint64_t now_ns);
 int sc_ipcr_wait(struct sc_ipc_reader *r, uint64_t timeout_ns);
+/* A descriptor readable when the writer wrote (an inotify watch of the log,
+ * which the writer pokes while the reader counts itself among the pollers),
+ * -1 if the system gives none. Asking for it makes this a polled reader: from
+ * then on an idle do_work counts it among the pollers until the next one. */
+int sc_ipcr_fd(struct sc_ipc_reader *r);
 /* Why the last log was refused or given up on ("" if none). */
 const char *sc_ipcr_error(const struct sc_ipc_reader *r);
 void sc_ipcr_destroy(struct sc_ipc_reader *r);

@@ -137,7 +137,9 @@
     X(ipc_stall, C, "nanoseconds", Z, "time from such a refusal to the next message accepted") \
     X(ipc_readers_reaped, C, "readers", Z,                                                 \
       "reader slots released because their process was gone (it held the writer)")         \
-    X(ipc_wakeups, C, "calls", N, "futex wake-ups of readers asleep on the log")           \
+    X(ipc_wakeups, C, "calls", N, "wake-ups of readers asleep on the log (futex, poke)")    \
+    X(ipc_pokes, C, "calls", N,                                                            \
+      "writes to the log that wake readers polling its inotify watch (sc_sub_fd)")        \
     X(ipc_readers, G, "readers", N,                                                        \
       "transport: ipc: readers registered in the slot file (backpressure: block)")
 

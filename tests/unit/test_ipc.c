@@ -606,3 +606,105 @@ Test(ipc, writers_racing_one_wins)
         cr_assert_eq(refused, RACERS - 1, "round %d: %d refused", round, refused);
     }
 }
+
+/* Two readers in one runner (SC_IDLE_SLEEP) have no wait of their own to
+ * sleep in: the runner ppolls their fds (sc_sub_fd: an inotify watch of the
+ * log that the writer pokes). Idle, they must not burn the core; a message
+ * must still wake them at once. A writer on another thread sends one every
+ * 100 ms. (With fd -1 the runner spun: ~100 % of a core.) */
+#include <seqcast/agent.h>
+#include <time.h>
+
+#define POKES 8
+static _Atomic uint64_t poke_sent[POKES + 1];
+struct polled {
+    uint64_t got, worst_ns;
+};
+
+static void
+on_msg_polled(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
+{
+    struct polled *pr = ctx;
+    uint64_t lat;
+
+    (void)src, (void)msg, (void)len;
+    if (seq > POKES)
+        return;
+    lat = sc_clock_now() - atomic_load(&poke_sent[seq]);
+    if (lat > pr->worst_ns)
+        pr->worst_ns = lat;
+    pr->got++;
+}
+
+static void *
+slow_writer(void *arg)
+{
+    struct sc_pub *p = arg;
+
+    for (uint64_t n = 1; n <= POKES; n++) {
+        for (int i = 0; i < 10; i++) { /* 100 ms of heartbeats */
+            sc_pub_do_work(p, sc_clock_now());
+            nanosleep(&(struct timespec){ 0, 10 * 1000000 }, NULL);
+        }
+        atomic_store(&poke_sent[n], sc_clock_now());
+        send_n(p, n, sc_clock_now());
+        sc_pub_do_work(p, sc_clock_now());
+    }
+    for (int i = 0; i < 20; i++) {
+        sc_pub_do_work(p, sc_clock_now());
+        nanosleep(&(struct timespec){ 0, 10 * 1000000 }, NULL);
+    }
+    return NULL;
+}
+
+static uint64_t
+thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * S + (uint64_t)ts.tv_nsec;
+}
+
+Test(ipc, polled_readers_sleep_in_a_runner)
+{
+    struct polled a = { 0 }, b = { 0 };
+    struct sc_sub_callbacks ca = { on_msg_polled, NULL, &a }, cb = { on_msg_polled, NULL, &b };
+    struct sc_pub *p = writer();
+    struct sc_sub *ra, *rb;
+    struct sc_runner *run;
+    struct sc_pub_stats ps;
+    struct sc_err err;
+    pthread_t t;
+    uint64_t cpu, wall;
+
+    cr_assert_eq(sc_sub_create(&ra, &cfg, NULL, &ca, &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_sub_create(&rb, &cfg, NULL, &cb, &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_runner_create(&run, SC_IDLE_SLEEP, &err), 0, "%s", err.msg);
+    sc_runner_add(run, sc_sub_agent(ra));
+    sc_runner_add(run, sc_sub_agent(rb));
+    sc_pub_do_work(p, sc_clock_now());
+    for (int i = 0; i < 10; i++) /* both joined */
+        sc_runner_run_once(run, MS);
+    cpu = thread_cpu_ns();
+    wall = sc_clock_now();
+    cr_assert_eq(pthread_create(&t, NULL, slow_writer, p), 0);
+    while ((a.got < POKES || b.got < POKES) && sc_clock_now() - wall < 5 * S)
+        sc_runner_run_once(run, 100 * MS);
+    cpu = thread_cpu_ns() - cpu;
+    wall = sc_clock_now() - wall;
+    pthread_join(t, NULL);
+    sc_pub_get_stats(p, &ps);
+    cr_assert_eq(a.got, POKES, "reader a got %llu", (unsigned long long)a.got);
+    cr_assert_eq(b.got, POKES, "reader b got %llu", (unsigned long long)b.got);
+    cr_expect_lt(cpu, wall / 10, "the runner used %llu ms of CPU in %llu ms",
+                 (unsigned long long)(cpu / MS), (unsigned long long)(wall / MS));
+    cr_expect_lt(a.worst_ns > b.worst_ns ? a.worst_ns : b.worst_ns, 30 * MS,
+                 "a message waited %llu us for a reader asleep (%llu pokes)",
+                 (unsigned long long)((a.worst_ns > b.worst_ns ? a.worst_ns : b.worst_ns) / 1000),
+                 (unsigned long long)ps.ipc_pokes);
+    cr_expect_geq(ps.ipc_pokes, POKES / 2, "the writer poked");
+    sc_runner_destroy(run);
+    sc_sub_destroy(ra);
+    sc_sub_destroy(rb);
+    sc_pub_destroy(p);
+}
