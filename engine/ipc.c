@@ -155,8 +155,12 @@ sc_ipc_parse_record(const uint8_t *p, size_t avail, uint64_t ring_left, uint32_t
         }
         return (long)ring_left; /* the rest of the ring, whether copied or not */
     }
-    if (rec->kind != SC_IPC_DATA) {
+    if (rec->kind != SC_IPC_DATA && rec->kind != SC_IPC_LOSS) {
         snprintf(why, why_len, "a record of unknown kind %#x", rec->kind);
+        return -EPROTO;
+    }
+    if (rec->kind == SC_IPC_LOSS && rec->len != SC_IPC_LOSS_LEN) {
+        snprintf(why, why_len, "a loss record of %u bytes, not %u", rec->len, SC_IPC_LOSS_LEN);
         return -EPROTO;
     }
     if (rec->len > max_msg || (size = rec_size(rec->len)) > ring_left) {
@@ -394,7 +398,7 @@ size_at(const struct sc_ipc_writer *w, uint64_t pos)
     memcpy(&kind, w->ring + off + 4, 4);
     if (kind == SC_IPC_PAD)
         return w->log_size - off;
-    return kind == SC_IPC_DATA && len <= w->max_msg ? rec_size(len) : 0;
+    return (kind == SC_IPC_DATA || kind == SC_IPC_LOSS) && len <= w->max_msg ? rec_size(len) : 0;
 }
 
 /* block: may the records below need be overwritten? */
@@ -420,8 +424,10 @@ readers_allow(struct sc_ipc_writer *w, uint64_t need)
     return need <= min;
 }
 
-int
-sc_ipcw_send(struct sc_ipc_writer *w, const void *msg, size_t len, uint64_t now_ns)
+/* One record of kind (DATA: numbered next_seq, which moves on; LOSS: numbered
+ * as the message after it). */
+static inline __attribute__((always_inline)) int
+append(struct sc_ipc_writer *w, uint32_t kind, const void *msg, size_t len, uint64_t now_ns)
 {
     uint64_t off = w->tail & w->mask, pad = 0, rs, end, at;
     uint8_t *r;
@@ -458,34 +464,62 @@ sc_ipcw_send(struct sc_ipc_writer *w, const void *msg, size_t len, uint64_t now_
     }
     atomic_store_explicit(&w->h->gen, w->tail * 2 + 1, memory_order_relaxed);
     if (pad) {
-        uint32_t plen = (uint32_t)(pad - SC_IPC_REC_HDR), kind = SC_IPC_PAD;
+        uint32_t plen = (uint32_t)(pad - SC_IPC_REC_HDR), pkind = SC_IPC_PAD;
         uint64_t zero = 0;
         r = w->ring + off;
         memcpy(r, &plen, 4);
-        memcpy(r + 4, &kind, 4);
+        memcpy(r + 4, &pkind, 4);
         memcpy(r + 8, &zero, 8);
     }
     at = (w->tail + pad) & w->mask;
     r = w->ring + at;
     {
-        uint32_t l = (uint32_t)len, kind = SC_IPC_DATA;
+        uint32_t l = (uint32_t)len;
         memcpy(r, &l, 4);
         memcpy(r + 4, &kind, 4);
         memcpy(r + 8, &w->next_seq, 8);
         memcpy(r + SC_IPC_REC_HDR, msg, len);
     }
     w->tail = end;
-    w->next_seq++;
-    atomic_store_explicit(&w->h->next_seq, w->next_seq, memory_order_relaxed);
+    if (kind == SC_IPC_DATA) {
+        w->next_seq++;
+        atomic_store_explicit(&w->h->next_seq, w->next_seq, memory_order_relaxed);
+    }
     atomic_store_explicit(&w->h->tail, end, memory_order_release);
     atomic_store_explicit(&w->h->gen, end * 2, memory_order_release);
-    w->st->msgs_sent++;
-    w->st->bytes_sent += len;
+    if (kind == SC_IPC_DATA) {
+        w->st->msgs_sent++;
+        w->st->bytes_sent += len;
+    } else {
+        w->st->ipc_loss_records++;
+    }
     if (unlikely(w->blocked_since)) {
         w->st->ipc_stall += now_ns > w->blocked_since ? now_ns - w->blocked_since : 0;
         w->blocked_since = 0;
     }
     return 0;
+}
+
+int
+sc_ipcw_send(struct sc_ipc_writer *w, const void *msg, size_t len, uint64_t now_ns)
+{
+    return append(w, SC_IPC_DATA, msg, len, now_ns);
+}
+
+int
+sc_ipcw_loss(struct sc_ipc_writer *w, const struct sc_sub_event *ev, uint64_t now_ns)
+{
+    struct sc_ipc_loss l = { .reason = (uint32_t)ev->loss.reason,
+                             .first = ev->loss.first,
+                             .last = ev->loss.last,
+                             .packets = ev->loss.packets };
+
+    if (ev->type != SC_EV_LOSS)
+        return -EINVAL;
+    if (ev->src)
+        memcpy(l.source, ev->src->name, sizeof(l.source));
+    l.source[sizeof(l.source) - 1] = '\0';
+    return append(w, SC_IPC_LOSS, &l, sizeof(l), now_ns);
 }
 
 /* block: release the slots of readers that are gone (kill -9), so a dead
@@ -817,7 +851,7 @@ seek_head(struct sc_ipc_reader *r, uint64_t *seq)
                 continue;
             rc = sc_ipc_parse_record(hdr, sizeof(hdr), r->info.log_size, r->info.max_msg, &rec,
                                      why, sizeof(why));
-            if (rc < 0 || rec.kind != SC_IPC_DATA) {
+            if (rc < 0 || rec.kind == SC_IPC_PAD) {
                 bad_log(r, rc < 0 ? why : "two padding records in a row");
                 return -1;
             }
@@ -866,6 +900,37 @@ publish_pos(struct sc_ipc_reader *r)
         atomic_fetch_add(&r->sh->moved, 1);
         futex(&r->sh->moved, FUTEX_WAKE, 1, NULL);
     }
+}
+
+/* A loss the writer's own source could not recover (a bridge's): this
+ * reader's SC_EV_LOSS, with the upstream reason and range. It is numbered as
+ * the message after it. @return 0, -1 if it fails its checks (said). */
+static int
+upstream_loss(struct sc_ipc_reader *r, const struct sc_ipc_rec *rec)
+{
+    struct sc_sub_event ev = { .type = SC_EV_LOSS };
+    struct sc_ipc_loss l;
+
+    memcpy(&l, rec->payload, sizeof(l));
+    if ((r->expect && rec->seq != r->expect) || l.reason < SC_LOSS_RETRIES ||
+        l.reason > SC_LOSS_NOT_IN_ARCHIVE || l.first > l.last) {
+        char why[160];
+        snprintf(why, sizeof(why), "a loss record (reason %u, %llu..%llu) numbered %llu where "
+                                   "%llu was next",
+                 l.reason, (unsigned long long)l.first, (unsigned long long)l.last,
+                 (unsigned long long)rec->seq, (unsigned long long)r->expect);
+        bad_log(r, why);
+        return -1;
+    }
+    ev.loss.reason = (enum sc_loss_reason)l.reason;
+    ev.loss.first = l.first;
+    ev.loss.last = l.last;
+    ev.loss.packets = l.packets;
+    r->st->lost_packets += l.packets;
+    r->st->loss_events++;
+    r->st->ipc_upstream_losses++;
+    emit(r, &ev);
+    return 0;
 }
 
 /* One look: copy, check, deliver. @return messages delivered, -1 when the log
@@ -925,6 +990,10 @@ read_batch(struct sc_ipc_reader *r)
             r->st->msgs_delivered++;
             r->st->bytes_delivered += rec.len;
             r->cb.on_msg(r->cb.ctx, &r->src, rec.seq, rec.payload, rec.len);
+            msgs++;
+        } else if (rec.kind == SC_IPC_LOSS) {
+            if (upstream_loss(r, &rec) < 0)
+                return -1;
             msgs++;
         }
         done += (uint64_t)rc;

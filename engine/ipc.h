@@ -51,6 +51,8 @@
 #define SC_IPC_NSLOTS 64
 #define SC_IPC_DATA 0x44435353u /* "SSCD" */
 #define SC_IPC_PAD 0x50435353u  /* "SSCP" */
+#define SC_IPC_LOSS 0x4c435353u /* "SSCL": a loss upstream (struct sc_ipc_loss), numbered
+                                   as the message after it: it takes no number */
 
 struct sc_ipc_hdr {
     char magic[8];
@@ -78,6 +80,18 @@ struct sc_ipc_hdr {
 };
 
 #define SC_IPC_F_BLOCK 1u
+
+/* The payload of a SC_IPC_LOSS record: what a bridge's own subscriber could
+ * not recover (seqcast-sub --republish), as its SC_EV_LOSS said -- reason
+ * and range in the upstream source's numbers. A reader reports it as its own
+ * SC_EV_LOSS, where it stands in the log. */
+struct sc_ipc_loss {
+    uint32_t reason; /* enum sc_loss_reason */
+    uint32_t reserved;
+    uint64_t first, last, packets;
+    char source[24]; /* the upstream source's name (struct sc_source), for tools */
+};
+#define SC_IPC_LOSS_LEN ((uint32_t)sizeof(struct sc_ipc_loss))
 
 /* Where in the header page the writer pokes (pwrite of the wake count) to
  * wake readers polling an inotify watch of the log: past struct sc_ipc_hdr,
@@ -146,6 +160,9 @@ struct sc_ipc_writer;
 int sc_ipcw_create(struct sc_ipc_writer **out, const struct sc_channel_cfg *ch,
                    struct sc_pub_stats *st, struct sc_err *err);
 int sc_ipcw_send(struct sc_ipc_writer *w, const void *msg, size_t len, uint64_t now_ns);
+/* A loss upstream, as a SC_IPC_LOSS record between the messages before and
+ * after it. @return as sc_ipcw_send. */
+int sc_ipcw_loss(struct sc_ipc_writer *w, const struct sc_sub_event *ev, uint64_t now_ns);
 int sc_ipcw_do_work(struct sc_ipc_writer *w, uint64_t now_ns);
 uint64_t sc_ipcw_deadline(const struct sc_ipc_writer *w, uint64_t now_ns);
 int sc_ipcw_wait(struct sc_ipc_writer *w, uint64_t timeout_ns);
