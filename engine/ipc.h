@@ -74,7 +74,9 @@ struct sc_ipc_hdr {
     _Atomic uint64_t heartbeat_ns;
     _Atomic uint32_t closed;
     _Atomic uint32_t wake;
-    _Atomic uint64_t next_seq;
+    /* for joiners only, on a line of their own: readers that follow poll the
+     * line above, and the writer's stores here do not take it from them */
+    _Alignas(64) _Atomic uint64_t next_seq;
     _Atomic uint64_t gen; /* odd while tail and next_seq change: a joiner reads both
                              between two equal even values */
 };
