@@ -127,6 +127,24 @@ reason_name(int r)
     return "unknown";
 }
 
+/* --republish: a message (or, ev set, a loss: its reason and range go to the
+ * local readers as theirs) into the local log; under ipc.backpressure block,
+ * wait for its readers. */
+static void
+republish(struct app *a, const void *msg, size_t len, const struct sc_sub_event *ev)
+{
+    int rc;
+
+    while ((rc = ev ? sc_pub_send_loss(a->rp, ev, sc_clock_now())
+                    : sc_pub_send(a->rp, msg, len, sc_clock_now())) == -EAGAIN &&
+           !sc_cli_stop) {
+        sc_pub_do_work(a->rp, sc_clock_now());
+        nanosleep(&(struct timespec){ 0, 20000 }, NULL);
+    }
+    if (rc < 0 && rc != -EAGAIN)
+        a->rp_errors++;
+}
+
 static void
 on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
 {
@@ -140,15 +158,8 @@ on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, si
         fwrite(h, 1, 2, a->out);
         fwrite(msg, 1, len, a->out);
     }
-    if (a->rp) { /* the local log: under ipc.backpressure block, wait for its readers */
-        int rc;
-        while ((rc = sc_pub_send(a->rp, msg, len, sc_clock_now())) == -EAGAIN && !sc_cli_stop) {
-            sc_pub_do_work(a->rp, sc_clock_now());
-            nanosleep(&(struct timespec){ 0, 20000 }, NULL);
-        }
-        if (rc < 0 && rc != -EAGAIN)
-            a->rp_errors++;
-    }
+    if (a->rp)
+        republish(a, msg, len, NULL);
     if (a->verify) {
         uint64_t n = seq;
         if (a->raw) { /* raw framing: the generated number travels in the message */
@@ -214,6 +225,8 @@ on_event(void *ctx, const struct sc_sub_event *ev)
         break;
     case SC_EV_LOSS:
         a->loss_events++;
+        if (a->rp)
+            republish(a, NULL, 0, ev);
         if (ev->loss.last != UINT64_MAX)
             a->lost_msgs += ev->loss.last - ev->loss.first + 1;
         if (a->nranges < MAX_RANGES)
@@ -322,8 +335,10 @@ usage(FILE *out)
             "                          default 1, merged into the live stream; needs --archive)\n"
             "      --republish ipc:NAME  write every message delivered to the same-host IPC\n"
             "                          channel NAME (this channel's ipc.* keys, new sequence\n"
-            "                          numbers from 1): a network feed fanned out to local\n"
-            "                          readers (seqcast-sub --set transport=ipc --channel ...)\n"
+            "                          numbers from 1), and every loss: its readers get it as\n"
+            "                          their loss event, with the reason and range (the\n"
+            "                          network's numbers) reported here: a network feed fanned\n"
+            "                          out to local readers (seqcast-sub --set transport=ipc)\n"
             "      --loss PERCENT      drop this share of received packets on purpose (testing,\n"
             "                          demos: the repairs that follow are real)\n"
             "      --pcap FILE         read the channel's packets from a capture instead of the\n"

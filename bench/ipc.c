@@ -9,6 +9,15 @@
  *                              the records out and publishes its position; the
  *                              writer waits for the slowest reader
  *
+ *   ipc mdlat DIR NAME SECS    a strategy's view of seqcast-feedhandler
+ *                              --publish ipc:NAME: reads <seqcast/mdrec.h>
+ *                              records, sleeping in sc_sub_wait between them,
+ *                              and takes now - the record's ts (bench/peer's
+ *                              feed sender stamps each ITCH message with its
+ *                              send time, CLOCK_MONOTONIC mod 2^48) per record:
+ *                              p50/p99/p99.9/max in us, until the channel ends
+ *                              or SECS pass
+ *
  *   ipc pingpong DIR N         round trips through two IPC channels (ping:
  *                              parent -> child, pong: child -> parent), one
  *                              32-byte message in flight, both sides spinning
@@ -30,8 +39,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/hist.h"
+
 #include <seqcast/agent.h>
 #include <seqcast/config.h>
+#include <seqcast/mdrec.h>
+#include <seqcast/proto/itch.h>
 #include <seqcast/pub.h>
 #include <seqcast/sub.h>
 
@@ -47,6 +60,25 @@ struct shared {
 };
 
 static struct shared *sh;
+
+/* BENCH_IPC_PIN=W,R: the writer on CPU W, every reader on CPU R (distinct
+ * cores: where the scheduler put them otherwise decided the figure -- on one
+ * core a yield hands the CPU over with the ring full, a batch no cache line
+ * crosses; on two the lines cross per message). Unset or on one CPU: no pin. */
+static int pin_w = -1, pin_r = -1;
+
+static void
+pin(int cpu)
+{
+    cpu_set_t set;
+
+    if (cpu < 0)
+        return;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) < 0)
+        perror("ipc bench: sched_setaffinity");
+}
 
 /* ---------------------------------------------------------- bare ring */
 
@@ -309,6 +341,80 @@ pingpong(const char *dir, uint64_t n)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
 
+/* ---------------------------------------------------------- mdlat */
+
+struct md {
+    struct hist lat;
+    uint64_t bbo, trades, other;
+    bool over;
+};
+
+static void
+md_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
+{
+    struct md *m = ctx;
+    const uint8_t *b = msg;
+    uint64_t ts, now = sc_clock_now();
+
+    (void)src;
+    (void)seq;
+    if (len < sizeof(struct sc_mdrec_bbo) || (b[0] != SC_MDREC_BBO && b[0] != SC_MDREC_TRADE)) {
+        m->other++;
+        return;
+    }
+    memcpy(&ts, b + offsetof(struct sc_mdrec_bbo, ts), 8); /* the same offset in both */
+    hist_add(&m->lat, (now - ts) & SC_ITCH_TS_MAX);
+    if (b[0] == SC_MDREC_BBO)
+        m->bbo++;
+    else
+        m->trades++;
+}
+
+static void
+md_event(void *ctx, const struct sc_sub_event *ev)
+{
+    if (ev->type == SC_EV_SOURCE_DOWN)
+        ((struct md *)ctx)->over = true;
+}
+
+static int
+mdlat(const char *dir, const char *name, double secs)
+{
+    static struct md m;
+    static struct sc_config cfg;
+    struct sc_sub_callbacks cb = { md_msg, md_event, &m };
+    struct sc_sub *sub;
+    struct sc_err err;
+    char set[300];
+    uint64_t end = sc_clock_now() + (uint64_t)(secs * 1e9);
+
+    sc_config_init(&cfg);
+    snprintf(set, sizeof(set), "ipc.dir=%s", dir);
+    if (sc_config_set(&cfg, "transport=ipc", &err) < 0 || sc_config_set(&cfg, set, &err) < 0 ||
+        sc_config_set(&cfg, "late_join=window", &err) < 0 ||
+        (snprintf(set, sizeof(set), "name=%s", name), sc_config_set(&cfg, set, &err) < 0) ||
+        sc_sub_create(&sub, &cfg, NULL, &cb, &err) < 0) {
+        fprintf(stderr, "ipc mdlat: %s\n", err.msg);
+        return 1;
+    }
+    while (!m.over && sc_clock_now() < end) {
+        uint64_t now = sc_clock_now(), d;
+        if (sc_sub_do_work(sub, now))
+            continue;
+        d = sc_sub_deadline(sub, now);
+        if (d > now)
+            sc_sub_wait(sub, d - now < 100000000 ? d - now : 100000000);
+    }
+    sc_sub_destroy(sub);
+    printf("{\"system\": \"seqcast-ipc\", \"test\": \"fh-to-strategy\", \"records\": %llu, "
+           "\"bbo\": %llu, \"trades\": %llu, \"p50_us\": %.2f, \"p99_us\": %.2f, "
+           "\"p999_us\": %.2f, \"max_us\": %.2f}\n",
+           (unsigned long long)m.lat.n, (unsigned long long)m.bbo, (unsigned long long)m.trades,
+           hist_pct(&m.lat, 50) / 1e3, hist_pct(&m.lat, 99) / 1e3, hist_pct(&m.lat, 99.9) / 1e3,
+           m.lat.max / 1e3);
+    return m.lat.n && !m.other ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -320,6 +426,10 @@ main(int argc, char **argv)
     static struct sc_config cfg;
     struct bare *b = NULL;
 
+    if (getenv("BENCH_IPC_PIN") && sscanf(getenv("BENCH_IPC_PIN"), "%d,%d", &pin_w, &pin_r) != 2)
+        pin_w = pin_r = -1;
+    if (argc == 5 && !strcmp(argv[1], "mdlat"))
+        return mdlat(argv[2], argv[3], atof(argv[4]));
     if (argc == 4 && !strcmp(argv[1], "pingpong"))
         return pingpong(argv[2], strtoull(argv[3], NULL, 10));
     if (!(bare || (argc == 6 && !strcmp(argv[1], "seqcast")))) {
@@ -352,12 +462,14 @@ main(int argc, char **argv)
     }
     for (int i = 0; i < readers; i++)
         if ((pid[i] = fork()) == 0) {
+            pin(pin_r);
             if (bare) {
                 bare_reader(b, i, n);
                 _exit(0);
             }
             _exit(sc_reader(&cfg, i, n));
         }
+    pin(pin_w);
     if (bare)
         while (atomic_load(&sh->ready) < (uint32_t)readers)
             usleep(1000);

@@ -5,9 +5,26 @@
 # numbered and checked) and through a bare single-producer ring doing the same
 # copies (bench/ipc bare), in the same run, alternating. BENCH_IPC_MSGS
 # messages per run (default 20,000,000; QUICK: 2,000,000), BENCH_IPC_REPS runs
-# of each case (default 3; QUICK: 1); the row is the median run. Then round
-# trips through two IPC channels beside a Unix-socket ping-pong (BENCH_IPC_RTT,
-# default 200,000; QUICK: 100,000).
+# of each case (default 5; QUICK: 1); the row is the median run.
+#
+# Placement: the writer is pinned to one CPU and every reader to another
+# (BENCH_IPC_PIN=W,R, default 0,1 on two or more CPUs; "none" to let the
+# scheduler choose), for both systems. Unpinned, the figure was the scheduler's
+# draw: a writer and reader that share a core hand it over at a yield with the
+# 4 MiB log full, a batch in which no cache line crosses cores (60-80M msg/s
+# at 32 B for both systems); on two cores every line crosses per message
+# (15-40M). A run took one or the other, each system its own, so the ratio
+# swung from 0.3 to 2 (the runs column showed 11.8M / 12.2M / 59.9M).
+#
+# Then round trips through two IPC channels beside a Unix-socket ping-pong
+# (BENCH_IPC_RTT, default 200,000; QUICK: 100,000), and the feed handler to a
+# strategy: bench/peer's feed sender (an ITCH day, 1,000 symbols, 100,000
+# msg/s, each message stamped with its send time) over loopback multicast
+# (MoldUDP64) to seqcast-feedhandler --publish ipc:md, whose records a
+# strategy process (bench/ipc mdlat, asleep in sc_sub_wait between records)
+# reads: now - the stamp per record, BENCH_IPC_FHLAT_SECONDS of feed (default
+# 2; QUICK: 0.5), BENCH_IPC_FHLAT_REPS runs (default 3; QUICK: 1), the run with
+# the median p99.
 set -u
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,8 +32,11 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 out=$ROOT/$BUILD/bench
 N=${BENCH_IPC_MSGS:-20000000}
 [ "${QUICK:-0}" = 1 ] && N=${BENCH_IPC_MSGS:-2000000}
-REPS=${BENCH_IPC_REPS:-3}
-[ "${QUICK:-0}" = 1 ] && REPS=1
+REPS=${BENCH_IPC_REPS:-5}
+[ "${QUICK:-0}" = 1 ] && REPS=${BENCH_IPC_REPS:-1}
+PIN=${BENCH_IPC_PIN:-0,1}
+[ "$(nproc)" -lt 2 ] && PIN=none
+if [ "$PIN" = none ]; then unset BENCH_IPC_PIN; else export BENCH_IPC_PIN=$PIN; fi
 tmp=$(mktemp -d /dev/shm/seqcast-bench-ipc-XXXXXX 2>/dev/null || mktemp -d /tmp/seqcast-bench-ipc-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
@@ -63,8 +83,35 @@ timeout 120 "$ROOT/$BUILD/bench/pingpong" client "unix:$tmp/pp.sock" 32 "$PPN" >
 kill $srv 2>/dev/null
 wait $srv 2>/dev/null
 
+# ---- the feed handler to a strategy process: p50/p99/p99.9 one-way
+FHS=${BENCH_IPC_FHLAT_SECONDS:-2}
+FHR=${BENCH_IPC_FHLAT_REPS:-3}
+[ "${QUICK:-0}" = 1 ] && { FHS=${BENCH_IPC_FHLAT_SECONDS:-0.5}; FHR=${BENCH_IPC_FHLAT_REPS:-1}; }
+FHN=$(awk -v s="$FHS" 'BEGIN { printf "%d", 100000 * s }')
+P=$((45000 + $$ % 4000))
+for rep in $(seq 1 "$FHR"); do
+    P=$((P + 2))
+    rm -rf "$tmp/md" && mkdir "$tmp/md"
+    timeout 60 "$ROOT/$BUILD/bench/ipc" mdlat "$tmp/md" md 30 >"$tmp/fhlat-$rep.json" 2>"$tmp/fhlat.err" &
+    md=$!
+    timeout 60 "$ROOT/$BUILD/bin/seqcast-feedhandler" --group 239.192.9.23:$P --set protocol=moldudp64 \
+        --quiet --publish ipc:md --set ipc.dir="$tmp/md" >/dev/null 2>"$tmp/fh.err" &
+    fh=$!
+    sleep 0.2
+    timeout 60 "$PEER" feed send --group 239.192.9.23:$P --rate 100000 --count "$FHN" --symbols 1000 \
+        --set protocol=moldudp64 --set mold.session=IPCLAT --linger 0.2 >/dev/null 2>"$tmp/fhsend.err"
+    wait $fh; frc=$?
+    wait $md; mrc=$?
+    if [ $frc -ne 0 ] || [ $mrc -ne 0 ]; then
+        rc=1
+        echo "ipc: feed handler to strategy, run $rep: status $frc, $mrc: $(head -2 "$tmp/fh.err" "$tmp/fhlat.err" "$tmp/fhsend.err")" >&2
+        rm -f "$tmp/fhlat-$rep.json"
+    fi
+done
+fhl=$(median_run p99_us 0 "$tmp"/fhlat-*.json)
+
 {
-echo "One writer process, 1 or 4 reader processes, $N messages a run, the median of $REPS runs; msgs/s from the first send to the last reader's last message (every reader gets every message: back-pressure holds the writer). **seqcast IPC**: \`transport: ipc\` through the public API (\`sc_pub_send\`; readers \`sc_sub_do_work\`), a 4 MiB log in /dev/shm, \`ipc.backpressure: block\`. **bare ring**: a single-producer ring in shared memory doing the same copies (16-byte header and the message in, the message out), no checks, no session, no liveness. Both check each message's number and yield the CPU when they must wait (2 vCPUs for up to 5 processes)."
+echo "One writer process, 1 or 4 reader processes, $N messages a run, the median of $REPS runs; msgs/s from the first send to the last reader's last message (every reader gets every message: back-pressure holds the writer). **seqcast IPC**: \`transport: ipc\` through the public API (\`sc_pub_send\`; readers \`sc_sub_do_work\`), a 4 MiB log in /dev/shm, \`ipc.backpressure: block\`. **bare ring**: a single-producer ring in shared memory doing the same copies (16-byte header and the message in, the message out), no checks, no session, no liveness. Both check each message's number and yield the CPU when they must wait. Placement: $([ "$PIN" = none ] && echo "the scheduler's (not pinned)" || echo "the writer pinned to CPU ${PIN%,*}, every reader to CPU ${PIN#*,} (2 vCPUs: 4 readers share one), both systems alike: every cache line crosses between two cores")."
 echo
 echo "| readers | size | seqcast IPC msgs/s | runs | bare ring msgs/s | runs | seqcast / bare | writer held (seqcast) |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -83,6 +130,13 @@ echo "|---|---|---|---|---|"
     "$(jget "$tmp/rtt-ipc.json" p99_us)" "$(jget "$tmp/rtt-ipc.json" p999_us)" "$(jget "$tmp/rtt-ipc.json" max_us)"
 [ -s "$tmp/rtt-unix.json" ] && printf "| Unix socket, blocking | %s µs | %s µs | %s µs | %s µs |\n" "$(jget "$tmp/rtt-unix.json" p50)" \
     "$(jget "$tmp/rtt-unix.json" p99)" "$(jget "$tmp/rtt-unix.json" p999)" "$(jget "$tmp/rtt-unix.json" max)"
+echo
+echo "Feed handler to strategy, one-way: bench/peer's feed sender (an ITCH day, 1,000 symbols, 100,000 msg/s, each message stamped with its send time) → loopback multicast (MoldUDP64) → \`seqcast-feedhandler --publish ipc:md\` (books, a <seqcast/mdrec.h> record per BBO change and trade) → a strategy process reading the records, asleep in \`sc_sub_wait\` (a futex) between them; now − the stamp per record; $FHS s of feed a run, the run with the median p99 of $FHR."
+echo
+echo "| path | records | p50 | p99 | p99.9 | max |"
+echo "|---|---|---|---|---|---|"
+[ -n "$fhl" ] && printf "| publisher → network → feed handler → IPC → strategy | %s | %s µs | %s µs | %s µs | %s µs |\n" \
+    "$(jget "$fhl" records)" "$(jget "$fhl" p50_us)" "$(jget "$fhl" p99_us)" "$(jget "$fhl" p999_us)" "$(jget "$fhl" max_us)"
 } | tee "$out/ipc-table.md"
-{ echo "["; paste -sd, "$tmp/results"; echo "]"; } >"$out/ipc.json"
+{ echo "["; { cat "$tmp/results"; [ -n "$fhl" ] && cat "$fhl"; } | paste -sd, ; echo "]"; } >"$out/ipc.json"
 exit $rc

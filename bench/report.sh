@@ -296,10 +296,18 @@ copies -- the ceiling for this design on this machine.
 
 $(cat "$out/ipc-table.md" 2>/dev/null || echo "(section not run)")
 
-* Two vCPUs carry the writer and up to four readers: with 4 readers every process waits its
-  turn for a CPU, and the figures swing between runs for both systems alike (read the ratio and
-  the runs column). Aeron's IPC publications measured 29–31 M msg/s at 32 B on this class of
-  machine (one reader); the issue's target is the ratio to the bare ring, ≥ 0.7 ×.
+* Two vCPUs carry the writer and up to four readers, pinned: the writer on one CPU, the readers
+  on the other (with 4 they take turns on it). Unpinned, the placement was the scheduler's draw:
+  a writer and reader on one core hand it over at a yield with the log full, a batch in which no
+  cache line crosses cores (60–80 M msg/s at 32 B for either system); on two cores every line
+  crosses per message. Each system took its own draw per run, so the 1-reader ratio swung from
+  0.30 (make bench) to 1.98 (alone) with the code unchanged. Pinned, both pay the crossing every
+  run; other work on the VM still moves both (read the ratio and the runs column). Aeron's IPC
+  publications measured 29–31 M msg/s at 32 B on this class of machine (one reader); the
+  issue's target is the ratio to the bare ring, ≥ 0.7 ×.
+* Feed handler to strategy: the strategy sleeps in a futex between records and shares 2 vCPUs
+  with the sender (pacing by spinning) and the feed handler; the p50 is mostly the feed
+  handler's network wake-up and the strategy's, the tail the VM's scheduling.
 
 ## This run against the previous one (\`bench/compare.sh\`)
 

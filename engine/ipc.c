@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -46,6 +47,7 @@
 #define BLOCKED_POLL_NS (1000u * 1000u) /* a blocked writer's deadline (readers wake it) */
 #define REAP_EVERY_NS (10u * 1000000u)  /* a blocked writer looks for dead readers */
 #define HB_MIN_NS (1000000u)            /* the heartbeat word is written at most this often */
+#define NO_POKE_POLL_NS (200u * 1000u)  /* a polled reader that cannot count itself: looks again */
 
 static uint64_t
 fnv1a(const void *p, size_t n)
@@ -153,8 +155,12 @@ sc_ipc_parse_record(const uint8_t *p, size_t avail, uint64_t ring_left, uint32_t
         }
         return (long)ring_left; /* the rest of the ring, whether copied or not */
     }
-    if (rec->kind != SC_IPC_DATA) {
+    if (rec->kind != SC_IPC_DATA && rec->kind != SC_IPC_LOSS) {
         snprintf(why, why_len, "a record of unknown kind %#x", rec->kind);
+        return -EPROTO;
+    }
+    if (rec->kind == SC_IPC_LOSS && rec->len != SC_IPC_LOSS_LEN) {
+        snprintf(why, why_len, "a loss record of %u bytes, not %u", rec->len, SC_IPC_LOSS_LEN);
         return -EPROTO;
     }
     if (rec->len > max_msg || (size = rec_size(rec->len)) > ring_left) {
@@ -188,7 +194,7 @@ futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
 struct sc_ipc_writer {
     struct sc_channel_cfg ch;
     struct sc_pub_stats *st;
-    int fd, sfd;
+    int fd, sfd, lfd; /* lfd: DIR/seqcast.NAME.lock, flock'ed for the writer's life */
     struct sc_ipc_hdr *h;
     uint8_t *ring;
     size_t map_len, smap_len;
@@ -244,11 +250,11 @@ sc_ipcw_create(struct sc_ipc_writer **out, const struct sc_channel_cfg *ch,
                struct sc_pub_stats *st, struct sc_err *err)
 {
     char path[SC_CFG_PATH_MAX + 64], spath[sizeof(path) + 16], tmp[sizeof(spath) + 32],
-        stmp[sizeof(tmp)];
+        stmp[sizeof(tmp)], lpath[sizeof(spath)];
     struct sc_ipc_writer *w;
     gid_t gid = (gid_t)-1;
     uint64_t seed;
-    int fd, rc;
+    int lfd, rc;
 
     if (sc_ipc_path(path, sizeof(path), ch, "") < 0 ||
         sc_ipc_path(spath, sizeof(spath), ch, ".readers") < 0) {
@@ -264,21 +270,38 @@ sc_ipcw_create(struct sc_ipc_writer **out, const struct sc_channel_cfg *ch,
         }
         gid = g->gr_gid;
     }
-    /* one writer per log: the live one holds a lock on its file */
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-        bool busy = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-        close(fd);
-        if (busy) {
-            set_err(err, -EBUSY, "ipc writer: %.160s has a live writer already (channel %s)", path,
-                    ch->name);
-            return -EBUSY;
-        }
+    /* one writer per log: the live one holds an flock on DIR/seqcast.NAME.lock,
+     * a file never replaced nor removed, so every writer locks the same inode
+     * (the log itself is replaced by rename: a lock on it cannot exclude a
+     * writer that looked before the rename) */
+    if (sc_ipc_path(lpath, sizeof(lpath), ch, ".lock") < 0) {
+        set_err(err, -ENAMETOOLONG, "ipc writer %s: ipc.dir too long%s", ch->name, "");
+        return -ENAMETOOLONG;
     }
-    if (!(w = calloc(1, sizeof(*w))))
+    if ((lfd = open(lpath, O_RDONLY | O_CREAT | O_CLOEXEC, ch->ipc.mode & 0666)) < 0) {
+        rc = -errno;
+        set_err(err, rc, "ipc writer: cannot open the writer's lock %.200s: %s", lpath,
+                strerror(errno));
+        return rc;
+    }
+    if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+        rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+        if (rc == -EBUSY)
+            set_err(err, rc, "ipc writer: %.160s has a live writer already (channel %s)", path,
+                    ch->name);
+        else
+            set_err(err, rc, "ipc writer: cannot lock %.200s: %s", lpath, strerror(-rc));
+        close(lfd);
+        return rc;
+    }
+    if (!(w = calloc(1, sizeof(*w)))) {
+        close(lfd);
         return -ENOMEM;
+    }
     w->ch = *ch;
     w->st = st;
     w->fd = w->sfd = -1;
+    w->lfd = lfd;
     w->log_size = ch->ipc.size;
     w->mask = w->log_size - 1;
     w->max_msg = SC_IPC_MAX_MSG;
@@ -319,7 +342,6 @@ sc_ipcw_create(struct sc_ipc_writer **out, const struct sc_channel_cfg *ch,
         unlink(stmp);
         goto fail;
     }
-    flock(w->fd, LOCK_EX | LOCK_NB);
     w->map_len = SC_IPC_HDR_SIZE + w->log_size;
     w->h = mmap(NULL, w->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, w->fd, 0);
     if (w->h == MAP_FAILED) {
@@ -376,7 +398,7 @@ size_at(const struct sc_ipc_writer *w, uint64_t pos)
     memcpy(&kind, w->ring + off + 4, 4);
     if (kind == SC_IPC_PAD)
         return w->log_size - off;
-    return kind == SC_IPC_DATA && len <= w->max_msg ? rec_size(len) : 0;
+    return (kind == SC_IPC_DATA || kind == SC_IPC_LOSS) && len <= w->max_msg ? rec_size(len) : 0;
 }
 
 /* block: may the records below need be overwritten? */
@@ -402,8 +424,10 @@ readers_allow(struct sc_ipc_writer *w, uint64_t need)
     return need <= min;
 }
 
-int
-sc_ipcw_send(struct sc_ipc_writer *w, const void *msg, size_t len, uint64_t now_ns)
+/* One record of kind (DATA: numbered next_seq, which moves on; LOSS: numbered
+ * as the message after it). */
+static inline __attribute__((always_inline)) int
+append(struct sc_ipc_writer *w, uint32_t kind, const void *msg, size_t len, uint64_t now_ns)
 {
     uint64_t off = w->tail & w->mask, pad = 0, rs, end, at;
     uint8_t *r;
@@ -440,34 +464,62 @@ sc_ipcw_send(struct sc_ipc_writer *w, const void *msg, size_t len, uint64_t now_
     }
     atomic_store_explicit(&w->h->gen, w->tail * 2 + 1, memory_order_relaxed);
     if (pad) {
-        uint32_t plen = (uint32_t)(pad - SC_IPC_REC_HDR), kind = SC_IPC_PAD;
+        uint32_t plen = (uint32_t)(pad - SC_IPC_REC_HDR), pkind = SC_IPC_PAD;
         uint64_t zero = 0;
         r = w->ring + off;
         memcpy(r, &plen, 4);
-        memcpy(r + 4, &kind, 4);
+        memcpy(r + 4, &pkind, 4);
         memcpy(r + 8, &zero, 8);
     }
     at = (w->tail + pad) & w->mask;
     r = w->ring + at;
     {
-        uint32_t l = (uint32_t)len, kind = SC_IPC_DATA;
+        uint32_t l = (uint32_t)len;
         memcpy(r, &l, 4);
         memcpy(r + 4, &kind, 4);
         memcpy(r + 8, &w->next_seq, 8);
         memcpy(r + SC_IPC_REC_HDR, msg, len);
     }
     w->tail = end;
-    w->next_seq++;
-    atomic_store_explicit(&w->h->next_seq, w->next_seq, memory_order_relaxed);
+    if (kind == SC_IPC_DATA) {
+        w->next_seq++;
+        atomic_store_explicit(&w->h->next_seq, w->next_seq, memory_order_relaxed);
+    }
     atomic_store_explicit(&w->h->tail, end, memory_order_release);
     atomic_store_explicit(&w->h->gen, end * 2, memory_order_release);
-    w->st->msgs_sent++;
-    w->st->bytes_sent += len;
+    if (kind == SC_IPC_DATA) {
+        w->st->msgs_sent++;
+        w->st->bytes_sent += len;
+    } else {
+        w->st->ipc_loss_records++;
+    }
     if (unlikely(w->blocked_since)) {
         w->st->ipc_stall += now_ns > w->blocked_since ? now_ns - w->blocked_since : 0;
         w->blocked_since = 0;
     }
     return 0;
+}
+
+int
+sc_ipcw_send(struct sc_ipc_writer *w, const void *msg, size_t len, uint64_t now_ns)
+{
+    return append(w, SC_IPC_DATA, msg, len, now_ns);
+}
+
+int
+sc_ipcw_loss(struct sc_ipc_writer *w, const struct sc_sub_event *ev, uint64_t now_ns)
+{
+    struct sc_ipc_loss l = { .reason = (uint32_t)ev->loss.reason,
+                             .first = ev->loss.first,
+                             .last = ev->loss.last,
+                             .packets = ev->loss.packets };
+
+    if (ev->type != SC_EV_LOSS)
+        return -EINVAL;
+    if (ev->src)
+        memcpy(l.source, ev->src->name, sizeof(l.source));
+    l.source[sizeof(l.source) - 1] = '\0';
+    return append(w, SC_IPC_LOSS, &l, sizeof(l), now_ns);
 }
 
 /* block: release the slots of readers that are gone (kill -9), so a dead
@@ -490,11 +542,22 @@ reap(struct sc_ipc_writer *w)
     return n;
 }
 
+/* Wake readers asleep: pollers by a write to the log (their inotify watch
+ * fires), then the wake word raised and FUTEX_WAKE for those in sc_ipcr_wait.
+ * The poke comes first: a reader that sees the new wake count finds the
+ * event queued when it drains (sc_ipcr_do_work). */
 static void
-wake(struct sc_ipc_writer *w)
+wake(struct sc_ipc_writer *w, bool poke, bool futex_too)
 {
+    uint64_t n = atomic_load_explicit(&w->h->wake, memory_order_relaxed) + 1ull;
+
+    if (poke) {
+        if (pwrite(w->fd, &n, sizeof(n), SC_IPC_POKE_OFF) == (ssize_t)sizeof(n))
+            w->st->ipc_pokes++;
+    }
     atomic_fetch_add_explicit(&w->h->wake, 1, memory_order_release);
-    futex(&w->h->wake, FUTEX_WAKE, INT_MAX, NULL);
+    if (futex_too)
+        futex(&w->h->wake, FUTEX_WAKE, INT_MAX, NULL);
     w->woken_tail = w->tail;
     w->st->ipc_wakeups++;
 }
@@ -512,8 +575,10 @@ sc_ipcw_do_work(struct sc_ipc_writer *w, uint64_t now_ns)
         /* tail is out; a reader going to sleep counts itself, then reads
          * tail: one of us sees the other */
         atomic_thread_fence(memory_order_seq_cst);
-        if (atomic_load_explicit(&w->sh->waiters, memory_order_relaxed)) {
-            wake(w);
+        uint32_t sleepers = atomic_load_explicit(&w->sh->waiters, memory_order_relaxed);
+        uint32_t pollers = atomic_load_explicit(&w->sh->pollers, memory_order_relaxed);
+        if (sleepers || pollers) {
+            wake(w, pollers != 0, sleepers != 0);
             work++;
         } else {
             w->woken_tail = w->tail;
@@ -565,7 +630,7 @@ sc_ipcw_close(struct sc_ipc_writer *w, uint64_t now_ns)
     w->closed = true;
     atomic_store_explicit(&w->h->heartbeat_ns, now_ns, memory_order_relaxed);
     atomic_store_explicit(&w->h->closed, 1, memory_order_release);
-    wake(w);
+    wake(w, true, true);
 }
 
 void
@@ -593,6 +658,8 @@ sc_ipcw_destroy(struct sc_ipc_writer *w)
         close(w->fd);
     if (w->sfd >= 0)
         close(w->sfd);
+    if (w->lfd >= 0)
+        close(w->lfd); /* the lock goes with it (the file stays: see sc_ipcw_create) */
     free(w);
 }
 
@@ -628,6 +695,13 @@ struct sc_ipc_reader {
     uint64_t next_look_ns;
     char error[768];
     uint8_t *buf;
+
+    /* polled (sc_ipcr_fd asked for): an inotify watch of the log, which the
+     * writer pokes while this reader counts itself among sh->pollers (from
+     * an idle do_work to the next) */
+    int ifd, wd;
+    bool polled, armed;
+    uint64_t drained_wake; /* the log's wake count when the watch was last drained */
 };
 
 static void
@@ -662,8 +736,20 @@ source_down(struct sc_ipc_reader *r, enum sc_down_reason why)
 }
 
 static void
+disarm(struct sc_ipc_reader *r)
+{
+    if (r->armed && r->sh)
+        atomic_fetch_sub(&r->sh->pollers, 1);
+    r->armed = false;
+}
+
+static void
 detach(struct sc_ipc_reader *r)
 {
+    disarm(r);
+    if (r->wd >= 0)
+        inotify_rm_watch(r->ifd, r->wd);
+    r->wd = -1;
     if (r->slot)
         atomic_store(&r->slot->pid, 0);
     r->slot = NULL;
@@ -765,7 +851,7 @@ seek_head(struct sc_ipc_reader *r, uint64_t *seq)
                 continue;
             rc = sc_ipc_parse_record(hdr, sizeof(hdr), r->info.log_size, r->info.max_msg, &rec,
                                      why, sizeof(why));
-            if (rc < 0 || rec.kind != SC_IPC_DATA) {
+            if (rc < 0 || rec.kind == SC_IPC_PAD) {
                 bad_log(r, rc < 0 ? why : "two padding records in a row");
                 return -1;
             }
@@ -816,6 +902,37 @@ publish_pos(struct sc_ipc_reader *r)
     }
 }
 
+/* A loss the writer's own source could not recover (a bridge's): this
+ * reader's SC_EV_LOSS, with the upstream reason and range. It is numbered as
+ * the message after it. @return 0, -1 if it fails its checks (said). */
+static int
+upstream_loss(struct sc_ipc_reader *r, const struct sc_ipc_rec *rec)
+{
+    struct sc_sub_event ev = { .type = SC_EV_LOSS };
+    struct sc_ipc_loss l;
+
+    memcpy(&l, rec->payload, sizeof(l));
+    if ((r->expect && rec->seq != r->expect) || l.reason < SC_LOSS_RETRIES ||
+        l.reason > SC_LOSS_NOT_IN_ARCHIVE || l.first > l.last) {
+        char why[160];
+        snprintf(why, sizeof(why), "a loss record (reason %u, %llu..%llu) numbered %llu where "
+                                   "%llu was next",
+                 l.reason, (unsigned long long)l.first, (unsigned long long)l.last,
+                 (unsigned long long)rec->seq, (unsigned long long)r->expect);
+        bad_log(r, why);
+        return -1;
+    }
+    ev.loss.reason = (enum sc_loss_reason)l.reason;
+    ev.loss.first = l.first;
+    ev.loss.last = l.last;
+    ev.loss.packets = l.packets;
+    r->st->lost_packets += l.packets;
+    r->st->loss_events++;
+    r->st->ipc_upstream_losses++;
+    emit(r, &ev);
+    return 0;
+}
+
 /* One look: copy, check, deliver. @return messages delivered, -1 when the log
  * can no longer be read. */
 static int
@@ -846,6 +963,26 @@ read_batch(struct sc_ipc_reader *r)
         return lapped(r) < 0 ? -1 : 0;
     while (done < n) {
         struct sc_ipc_rec rec;
+        const uint8_t *p = r->buf + done;
+        uint32_t len, kind;
+        uint64_t seq, size;
+
+        if (likely(n - done >= SC_IPC_REC_HDR)) { /* the common case, checked inline: the
+                                                     next message, whole in the copy */
+            memcpy(&len, p, 4);
+            memcpy(&kind, p + 4, 4);
+            memcpy(&seq, p + 8, 8);
+            if (likely(kind == SC_IPC_DATA && len <= r->info.max_msg && seq == r->expect &&
+                       (size = rec_size(len)) <= n - done)) {
+                r->expect = seq + 1;
+                r->st->msgs_delivered++;
+                r->st->bytes_delivered += len;
+                r->cb.on_msg(r->cb.ctx, &r->src, seq, p + SC_IPC_REC_HDR, len);
+                msgs++;
+                done += size;
+                continue;
+            }
+        }
         long rc = sc_ipc_parse_record(r->buf + done, n - done, r->info.log_size - off - done,
                                       r->info.max_msg, &rec, why, sizeof(why));
         if (rc < 0) {
@@ -874,11 +1011,29 @@ read_batch(struct sc_ipc_reader *r)
             r->st->bytes_delivered += rec.len;
             r->cb.on_msg(r->cb.ctx, &r->src, rec.seq, rec.payload, rec.len);
             msgs++;
+        } else if (rec.kind == SC_IPC_LOSS) {
+            if (upstream_loss(r, &rec) < 0)
+                return -1;
+            msgs++;
         }
         done += (uint64_t)rc;
     }
     r->pos += done;
     return msgs;
+}
+
+/* A polled reader watches the log it maps: the inode, not whatever the name
+ * holds by now. */
+static void
+watch(struct sc_ipc_reader *r)
+{
+    char fdp[40];
+
+    if (r->ifd < 0 || r->fd < 0 || !r->h)
+        return;
+    snprintf(fdp, sizeof(fdp), "/proc/self/fd/%d", r->fd);
+    r->wd = inotify_add_watch(r->ifd, fdp, IN_MODIFY);
+    r->drained_wake = atomic_load(&r->h->wake);
 }
 
 /* Map the log at r->path. @return 1 attached, 0 absent (or the same log as
@@ -975,6 +1130,7 @@ attach(struct sc_ipc_reader *r, uint64_t now_ns)
         atomic_store(&r->slot->pos, atomic_load(&r->h->head));
         atomic_fetch_add(&r->sh->registrations, 1);
     }
+    watch(r);
     r->up_said = false;
     goto join;
 refuse:
@@ -1020,10 +1176,60 @@ join(struct sc_ipc_reader *r)
     return 1;
 }
 
+/* A polled reader woken (or merely called again): no longer among the
+ * pollers; the watch's events drained if the writer woke readers since the
+ * last drain (else there is nothing to read: no system call). */
+static void
+wake_up(struct sc_ipc_reader *r)
+{
+    uint64_t wk;
+
+    disarm(r);
+    if (!r->h || r->ifd < 0 ||
+        (wk = atomic_load_explicit(&r->h->wake, memory_order_acquire)) == r->drained_wake)
+        return;
+    r->drained_wake = wk;
+    for (int i = 0; i < 4; i++) {
+        char ev[1024];
+        if (read(r->ifd, ev, sizeof(ev)) < (ssize_t)sizeof(ev))
+            break;
+    }
+}
+
+/* An idle polled reader: counted among the pollers before the runner looks
+ * at tail again (sc_ipcr_deadline) and sleeps; the writer, having published
+ * tail, reads pollers: one of us sees the other. */
+static void
+arm(struct sc_ipc_reader *r)
+{
+    if (r->armed || !r->polled || r->ifd < 0 || r->wd < 0 || !r->sh || !r->h ||
+        r->state == R_OVER)
+        return;
+    atomic_fetch_add(&r->sh->pollers, 1);
+    r->armed = true;
+}
+
+int
+sc_ipcr_fd(struct sc_ipc_reader *r)
+{
+    if (!r->polled && !r->mem) {
+        r->polled = true;
+        /* none (the per-user inotify limit): -1, and a runner spins */
+        r->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        watch(r);
+    }
+    if (r->h && atomic_load(&r->h->tail) == r->pos)
+        arm(r);
+    return r->ifd;
+}
+
 int
 sc_ipcr_do_work(struct sc_ipc_reader *r, uint64_t now_ns)
 {
     int work = 0, n;
+
+    if (r->armed)
+        wake_up(r);
 
     if (!r->mem && r->state != R_UP && now_ns >= r->next_look_ns) {
         /* absent, ended, silent or bad: a (new) log under the name? */
@@ -1043,6 +1249,8 @@ sc_ipcr_do_work(struct sc_ipc_reader *r, uint64_t now_ns)
         work += n;
         if (n == 0 && atomic_load_explicit(&r->h->tail, memory_order_relaxed) == r->pos)
             break;
+        if (r->slot)
+            publish_pos(r); /* each batch: a writer held by this reader goes on sooner */
     }
     publish_pos(r);
     {
@@ -1067,6 +1275,9 @@ sc_ipcr_do_work(struct sc_ipc_reader *r, uint64_t now_ns)
             work++;
         }
     }
+    if (r->polled && r->state != R_OVER &&
+        atomic_load_explicit(&r->h->tail, memory_order_relaxed) == r->pos)
+        arm(r);
     return work;
 }
 
@@ -1081,7 +1292,10 @@ sc_ipcr_deadline(const struct sc_ipc_reader *r, uint64_t now_ns)
         return 0;
     hb = atomic_load_explicit(&r->h->heartbeat_ns, memory_order_relaxed);
     d = hb ? hb + r->ch.source_timeout_ns + 1 : now_ns + LOOK_EVERY_NS;
-    return d > now_ns ? d : now_ns + LOOK_EVERY_NS;
+    d = d > now_ns ? d : now_ns + LOOK_EVERY_NS;
+    if (r->polled && !r->armed && d > now_ns + NO_POKE_POLL_NS)
+        d = now_ns + NO_POKE_POLL_NS; /* nothing will poke its fd: look at tail anyway */
+    return d;
 }
 
 int
@@ -1132,6 +1346,7 @@ reader_new(struct sc_ipc_reader **out, const struct sc_channel_cfg *ch,
     r->cb = *cb;
     r->st = st;
     r->fd = r->sfd = -1;
+    r->wd = r->ifd = -1;
     *out = r;
     return 0;
 }
@@ -1196,6 +1411,8 @@ sc_ipcr_destroy(struct sc_ipc_reader *r)
     if (!r)
         return;
     detach(r);
+    if (r->ifd >= 0)
+        close(r->ifd);
     free(r->buf);
     free(r);
 }

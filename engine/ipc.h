@@ -51,6 +51,8 @@
 #define SC_IPC_NSLOTS 64
 #define SC_IPC_DATA 0x44435353u /* "SSCD" */
 #define SC_IPC_PAD 0x50435353u  /* "SSCP" */
+#define SC_IPC_LOSS 0x4c435353u /* "SSCL": a loss upstream (struct sc_ipc_loss), numbered
+                                   as the message after it: it takes no number */
 
 struct sc_ipc_hdr {
     char magic[8];
@@ -72,12 +74,31 @@ struct sc_ipc_hdr {
     _Atomic uint64_t heartbeat_ns;
     _Atomic uint32_t closed;
     _Atomic uint32_t wake;
-    _Atomic uint64_t next_seq;
+    /* for joiners only, on a line of their own: readers that follow poll the
+     * line above, and the writer's stores here do not take it from them */
+    _Alignas(64) _Atomic uint64_t next_seq;
     _Atomic uint64_t gen; /* odd while tail and next_seq change: a joiner reads both
                              between two equal even values */
 };
 
 #define SC_IPC_F_BLOCK 1u
+
+/* The payload of a SC_IPC_LOSS record: what a bridge's own subscriber could
+ * not recover (seqcast-sub --republish), as its SC_EV_LOSS said -- reason
+ * and range in the upstream source's numbers. A reader reports it as its own
+ * SC_EV_LOSS, where it stands in the log. */
+struct sc_ipc_loss {
+    uint32_t reason; /* enum sc_loss_reason */
+    uint32_t reserved;
+    uint64_t first, last, packets;
+    char source[24]; /* the upstream source's name (struct sc_source), for tools */
+};
+#define SC_IPC_LOSS_LEN ((uint32_t)sizeof(struct sc_ipc_loss))
+
+/* Where in the header page the writer pokes (pwrite of the wake count) to
+ * wake readers polling an inotify watch of the log: past struct sc_ipc_hdr,
+ * read by no one. */
+#define SC_IPC_POKE_OFF (SC_IPC_HDR_SIZE - 8)
 
 struct sc_ipc_slot {
     _Atomic uint32_t pid; /* 0 = free; a reader claims one by compare-and-swap */
@@ -97,7 +118,9 @@ struct sc_ipc_slots_hdr {
                                        the writer reads the slots again */
     _Atomic uint32_t writer_waits; /* the writer, blocked, sleeps on moved ... */
     _Atomic uint32_t moved;        /* ... which a reader that moved on raises and wakes */
-    uint8_t pad_[24];
+    _Atomic uint32_t pollers; /* readers about to sleep in poll on their inotify fd: the
+                                 writer then writes SC_IPC_POKE_OFF (sc_ipcr_fd) */
+    uint8_t pad_[20];
 };
 
 /* What a header says, once checked. */
@@ -139,6 +162,9 @@ struct sc_ipc_writer;
 int sc_ipcw_create(struct sc_ipc_writer **out, const struct sc_channel_cfg *ch,
                    struct sc_pub_stats *st, struct sc_err *err);
 int sc_ipcw_send(struct sc_ipc_writer *w, const void *msg, size_t len, uint64_t now_ns);
+/* A loss upstream, as a SC_IPC_LOSS record between the messages before and
+ * after it. @return as sc_ipcw_send. */
+int sc_ipcw_loss(struct sc_ipc_writer *w, const struct sc_sub_event *ev, uint64_t now_ns);
 int sc_ipcw_do_work(struct sc_ipc_writer *w, uint64_t now_ns);
 uint64_t sc_ipcw_deadline(const struct sc_ipc_writer *w, uint64_t now_ns);
 int sc_ipcw_wait(struct sc_ipc_writer *w, uint64_t timeout_ns);
@@ -165,6 +191,11 @@ int sc_ipcr_create_mem(struct sc_ipc_reader **out, const struct sc_channel_cfg *
 int sc_ipcr_do_work(struct sc_ipc_reader *r, uint64_t now_ns);
 uint64_t sc_ipcr_deadline(const struct sc_ipc_reader *r, uint64_t now_ns);
 int sc_ipcr_wait(struct sc_ipc_reader *r, uint64_t timeout_ns);
+/* A descriptor readable when the writer wrote (an inotify watch of the log,
+ * which the writer pokes while the reader counts itself among the pollers),
+ * -1 if the system gives none. Asking for it makes this a polled reader: from
+ * then on an idle do_work counts it among the pollers until the next one. */
+int sc_ipcr_fd(struct sc_ipc_reader *r);
 /* Why the last log was refused or given up on ("" if none). */
 const char *sc_ipcr_error(const struct sc_ipc_reader *r);
 void sc_ipcr_destroy(struct sc_ipc_reader *r);

@@ -639,6 +639,14 @@ max_msg(const struct sc_pub *p)
     return SC_PGM_MAX_APDU - SC_MOLD_HDR_LEN - 2;
 }
 
+int
+sc_pub_send_loss(struct sc_pub *p, const struct sc_sub_event *ev, uint64_t now_ns)
+{
+    if (!p->ipc)
+        return -EOPNOTSUPP; /* a network channel's numbers are its own: nothing to carry */
+    return sc_ipcw_loss(p->ipc, ev, now_ns);
+}
+
 size_t
 sc_pub_max_msg(const struct sc_pub *p)
 {

@@ -1801,7 +1801,7 @@ int
 sc_sub_fd(const struct sc_sub *s)
 {
     if (s->ipc)
-        return -1; /* nothing to poll: sc_sub_wait sleeps on the log's wake word */
+        return sc_ipcr_fd(s->ipc); /* an inotify watch of the log, poked by its writer */
     return sc_xport_fd(s->x);
 }
 

@@ -137,9 +137,13 @@
     X(ipc_stall, C, "nanoseconds", Z, "time from such a refusal to the next message accepted") \
     X(ipc_readers_reaped, C, "readers", Z,                                                 \
       "reader slots released because their process was gone (it held the writer)")         \
-    X(ipc_wakeups, C, "calls", N, "futex wake-ups of readers asleep on the log")           \
+    X(ipc_wakeups, C, "calls", N, "wake-ups of readers asleep on the log (futex, poke)")    \
     X(ipc_readers, G, "readers", N,                                                        \
-      "transport: ipc: readers registered in the slot file (backpressure: block)")
+      "transport: ipc: readers registered in the slot file (backpressure: block)") \
+    X(ipc_pokes, C, "calls", N,                                                            \
+      "writes to the log that wake readers polling its inotify watch (sc_sub_fd)")        \
+    X(ipc_loss_records, C, "records", Z,                                                   \
+      "losses upstream written to the log for its readers (seqcast-sub --republish)")
 
 /* ------------------------------------------------------------- subscriber */
 
@@ -234,7 +238,9 @@
       "not_in_window)")                                                                    \
     X(ipc_bad_logs, C, "files", Z,                                                         \
       "transport: ipc: logs refused or given up on (damaged, truncated, another version)") \
-    X(ipc_polls, C, "calls", N, "transport: ipc: looks for the log (it was absent or replaced)")
+    X(ipc_polls, C, "calls", N, "transport: ipc: looks for the log (it was absent or replaced)") \
+    X(ipc_upstream_losses, C, "events", Z,                                                 \
+      "transport: ipc: losses of the writer's own source (a bridge's) reported from the log")
 
 /* One source of a subscriber (struct sc_sub_source_stats, sc_sub_get_source): a PGM
  * session (GSI and TSI port) or a MoldUDP64 session. Kept per source on events

@@ -61,6 +61,15 @@ int sc_pub_create(struct sc_pub **out, const struct sc_config *cfg, const char *
  * the window (call sc_pub_do_work and retry); -EPIPE after sc_pub_close. */
 int sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns);
 
+/* transport: ipc: pass a loss on to the log's readers -- ev (SC_EV_LOSS, a
+ * subscriber's) goes into the log where the next message would, and each
+ * reader reports it as its own SC_EV_LOSS with ev's reason, range (the
+ * upstream numbers) and packets, between the messages written before and
+ * after (seqcast-sub --republish). @return as sc_pub_send; -EOPNOTSUPP on a
+ * network channel. */
+struct sc_sub_event;
+int sc_pub_send_loss(struct sc_pub *p, const struct sc_sub_event *ev, uint64_t now_ns);
+
 /* The largest message sc_pub_send takes on this channel: 65535 (raw), 65533
  * (batched PGM: fragmented) or what one packet holds (MoldUDP64: mtu - 50). */
 size_t sc_pub_max_msg(const struct sc_pub *p);

@@ -238,7 +238,10 @@ int sc_sub_do_work(struct sc_sub *s, uint64_t now_ns);
 int sc_sub_wait(struct sc_sub *s, uint64_t timeout_ns);
 
 /* Readable when packets wait in the kernel (an epoll fd); -1 with a poll-mode
- * transport (DPDK): spin on sc_sub_do_work instead. */
+ * transport (DPDK): spin on sc_sub_do_work instead. transport: ipc: an inotify
+ * watch of the log that its writer pokes while this reader, idle after a
+ * sc_sub_do_work, counts itself asleep (asking for the fd turns that on; -1
+ * if the system gives no inotify instance). */
 int sc_sub_fd(const struct sc_sub *s);
 /* The latest time sc_sub_do_work must run again (NAK and source timers);
  * <= now_ns when packets it has read already wait, UINT64_MAX if nothing is

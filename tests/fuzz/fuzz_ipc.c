@@ -9,7 +9,8 @@
  *     meet the wrap). A reader follows it for a bounded number of do_work
  *     calls: whatever the bytes, every message it delivers is numbered one
  *     past the one before (or past a loss event), lies inside the reader's
- *     buffer, and it never crashes or loops.
+ *     buffer, and it never crashes or loops; a loss record's event carries
+ *     a known reason and an ordered range.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@ struct seen {
     uint64_t next; /* 0: nothing yet */
     uint64_t msgs, events, sum;
     bool down;
+    const struct sc_sub_stats *st;
+    uint64_t upstream; /* st->ipc_upstream_losses when last seen */
 };
 
 static void
@@ -47,7 +50,13 @@ on_event(void *ctx, const struct sc_sub_event *ev)
     struct seen *s = ctx;
 
     s->events++;
-    if (ev->type == SC_EV_LOSS) {
+    if (ev->type == SC_EV_LOSS && s->st->ipc_upstream_losses != s->upstream) {
+        /* a loss record: the upstream numbers, the local ones go on */
+        s->upstream = s->st->ipc_upstream_losses;
+        FUZZ_CHECK(ev->loss.reason >= SC_LOSS_RETRIES && ev->loss.reason <= SC_LOSS_NOT_IN_ARCHIVE);
+        FUZZ_CHECK(ev->loss.first <= ev->loss.last);
+        FUZZ_CHECK(s->next == 0 || ev->src != NULL);
+    } else if (ev->type == SC_EV_LOSS) {
         FUZZ_CHECK(ev->loss.reason == SC_LOSS_NOT_IN_WINDOW);
         FUZZ_CHECK(ev->loss.first <= ev->loss.last);
         FUZZ_CHECK(s->next == 0 || ev->loss.first == s->next);
@@ -123,6 +132,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ch.late_join = data[0] & 1 ? SC_LATE_JOIN_WINDOW : SC_LATE_JOIN_LIVE;
     ch.source_timeout_ns = 1000000000;
     memset(&st, 0, sizeof(st));
+    s.st = &st;
     FUZZ_CHECK(sc_ipcr_create_mem(&r, &ch, file, sizeof(file), &cb, &st, NULL) == 0);
     for (int i = 0; i < 64; i++) { /* bounded: each call returns */
         sc_ipcr_do_work(r, 2);

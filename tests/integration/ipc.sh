@@ -19,10 +19,13 @@
 #      multicast) fanned out to two local readers, every message verified
 #   8. seqcast-feedhandler --publish ipc:NAME: every BBO change and trade as a
 #      <seqcast/mdrec.h> record, the same as its JSON lines say
+#   9. a loss on the network that cannot be repaired (PGM, the publisher's
+#      window 16 packets, 10 % dropped at the bridge) reaches the local reader
+#      as its own loss events: the same reasons and ranges as the bridge's
 set -u
-. "$(dirname "$0")/../support/tap.sh" "ipc channel" 19
+. "$(dirname "$0")/../support/tap.sh" "ipc channel" 21
 chmod 0711 "$tmp"
-for d in 1 2 3 drop block 5 6 7 8 9; do mkdir -p "$tmp/shm$d" && chmod 0755 "$tmp/shm$d"; done
+for d in 1 2 3 drop block 5 6 7 8 9 10; do mkdir -p "$tmp/shm$d" && chmod 0755 "$tmp/shm$d"; done
 IPC="--set transport=ipc"
 N=${IPC_MESSAGES:-100000000}
 
@@ -246,3 +249,32 @@ jbids=$(grep '"type": "bbo"' "$tmp/fh.out" | grep -o '"bid": [0-9.]*' | awk '{ g
 r=$?
 check "seqcast-feedhandler --publish ipc:md: $bbo BBO and $trades trade records (read: $recs), bid prices summing as its JSON lines ($bids)" $r
 [ $r -eq 0 ] || show "$tmp/fh.err" "$tmp/md.err"
+
+# ------------------------------------------- 9. a loss upstream of the bridge
+S10="$IPC --set ipc.dir=$tmp/shm10 --set ipc.backpressure=block --set late_join=window --set name=gap"
+NET="--group 239.192.23.2:32358 --set nak_port=32357"
+M=20000
+timeout 60 "$B/seqcast-sub" $S10 -o "$tmp/gap-local.out" --timeout 30 >"$tmp/gl.json" 2>"$tmp/gl.err" &
+gl=$!
+timeout 60 "$B/seqcast-sub" $NET --count $M --loss 10 --republish ipc:gap --set ipc.dir="$tmp/shm10" \
+    --set ipc.backpressure=block --timeout 30 --quiet -o "$tmp/gap-bridge.out" >"$tmp/gb.json" 2>"$tmp/gb.err" &
+gb=$!
+wait_for "$tmp/gl.err" " up (from its start" 5
+timeout 60 "$B/seqcast-pub" $NET --set window.packets=16 --count $M --size 40 --rate 20000 --linger 1 \
+    >"$tmp/gp.json" 2>"$tmp/gp.err"
+wait $gb; gbrc=$?
+wait $gl; glrc=$?
+ranges() { grep -o '"lost_ranges": \[[^]]*\]' "$1"; }
+bl=$(field_first "$tmp/gb.json" loss_events) ll=$(field_first "$tmp/gl.json" loss_events)
+[ "${bl:-0}" -gt 0 ] && [ "$(ranges "$tmp/gb.json")" = "$(ranges "$tmp/gl.json")" ] &&
+    grep -q '"reason": "not_in_window"' "$tmp/gl.json" && [ "$ll" = "$bl" ] &&
+    [ "$(field_first "$tmp/gl.json" ipc_upstream_losses)" = "$bl" ] &&
+    [ "$(field_first "$tmp/gl.json" lost_messages)" = "$(field_first "$tmp/gb.json" lost_messages)" ]
+r=$?
+check "a loss upstream: the local reader's loss events are the bridge's ($ll of $bl, $(field_first "$tmp/gl.json" lost_messages) messages, not_in_window, the same ranges)" $r
+[ $r -eq 0 ] || { show "$tmp/gb.err" "$tmp/gl.err"; ranges "$tmp/gb.json" | cut -c1-300 | sed 's/^/  # bridge: /'; ranges "$tmp/gl.json" | cut -c1-300 | sed 's/^/  # local: /'; }
+cmp -s "$tmp/gap-bridge.out" "$tmp/gap-local.out" && [ $gbrc -eq 1 ] && [ $glrc -eq 1 ] &&
+    grep -q "down (end of session)" "$tmp/gl.err"
+r=$?
+check "around the losses the local reader got what the bridge delivered, byte for byte ($(field_first "$tmp/gl.json" received) messages; status $gbrc, $glrc: loss)" $r
+[ $r -eq 0 ] || show "$tmp/gb.err" "$tmp/gl.err" "$tmp/gp.err"

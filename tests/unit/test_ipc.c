@@ -544,3 +544,252 @@ Test(ipc, drop_concurrent_writer_never_tears)
     sc_sub_destroy(ra);
     sc_pub_destroy(p);
 }
+
+/* Writer processes started in the same instant: exactly one gets the log,
+ * every other is refused with the reason. (A lock on the log file alone let
+ * several through: each looked before another had renamed its new file in
+ * place.) Each child says on a pipe whether it won, with the error if not; a
+ * winner holds the log until the parent closes `hold`. */
+#define RACERS 12
+
+Test(ipc, writers_racing_one_wins)
+{
+    struct sc_err err;
+
+    /* a large log: each writer takes a while to make its files, the race is wide */
+    cr_assert_eq(sc_config_set(&cfg, "ipc.size=32MiB", &err), 0, "%s", err.msg);
+    for (int round = 0; round < 3; round++) {
+        int go[2], said[2], hold[2], won = 0, refused = 0;
+        pid_t kid[RACERS];
+
+        cr_assert_eq(pipe(go), 0);
+        cr_assert_eq(pipe(said), 0);
+        cr_assert_eq(pipe(hold), 0);
+        for (int i = 0; i < RACERS; i++) {
+            if ((kid[i] = fork()) == 0) {
+                struct sc_pub *p;
+                char c, line[sizeof(err.msg) + 2];
+                close(go[1]);
+                close(hold[1]);
+                (void)!read(go[0], &c, 1); /* the start: the parent closes go */
+                if (sc_pub_create(&p, &cfg, NULL, &err) == 0) {
+                    (void)!write(said[1], "W\n", 2);
+                    (void)!read(hold[0], &c, 1);
+                    sc_pub_destroy(p);
+                    _exit(0);
+                }
+                snprintf(line, sizeof(line), "%.200s\n", err.code == -EBUSY ? err.msg : "?");
+                (void)!write(said[1], line, strlen(line));
+                _exit(1);
+            }
+            cr_assert_gt(kid[i], 0);
+        }
+        close(go[0]);
+        close(hold[0]);
+        close(said[1]);
+        close(go[1]); /* go */
+        FILE *f = fdopen(said[0], "r");
+        char line[400];
+        for (int i = 0; i < RACERS && fgets(line, sizeof(line), f); i++) {
+            if (!strcmp(line, "W\n"))
+                won++;
+            else if (strstr(line, "has a live writer already"))
+                refused++;
+            else
+                cr_expect_fail("round %d: a writer failed otherwise: %s", round, line);
+        }
+        fclose(f);
+        close(hold[1]);
+        for (int i = 0; i < RACERS; i++)
+            waitpid(kid[i], NULL, 0);
+        cr_assert_eq(won, 1, "round %d: %d writers got the log, %d refused", round, won, refused);
+        cr_assert_eq(refused, RACERS - 1, "round %d: %d refused", round, refused);
+    }
+}
+
+/* Two readers in one runner (SC_IDLE_SLEEP) have no wait of their own to
+ * sleep in: the runner ppolls their fds (sc_sub_fd: an inotify watch of the
+ * log that the writer pokes). Idle, they must not burn the core; a message
+ * must still wake them at once. A writer on another thread sends one every
+ * 100 ms; each reaches them within 60 ms. (With fd -1 the runner spun: ~100 %
+ * of a core; without the writer's poke a message waited ~1 s.) */
+#include <seqcast/agent.h>
+#include <time.h>
+
+#define POKES 8
+static _Atomic uint64_t poke_sent[POKES + 1];
+struct polled {
+    uint64_t got, worst_ns;
+};
+
+static void
+on_msg_polled(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
+{
+    struct polled *pr = ctx;
+    uint64_t lat;
+
+    (void)src, (void)msg, (void)len;
+    if (seq > POKES)
+        return;
+    lat = sc_clock_now() - atomic_load(&poke_sent[seq]);
+    if (lat > pr->worst_ns)
+        pr->worst_ns = lat;
+    pr->got++;
+}
+
+static void *
+slow_writer(void *arg)
+{
+    struct sc_pub *p = arg;
+
+    for (uint64_t n = 1; n <= POKES; n++) {
+        for (int i = 0; i < 10; i++) { /* 100 ms of heartbeats */
+            sc_pub_do_work(p, sc_clock_now());
+            nanosleep(&(struct timespec){ 0, 10 * 1000000 }, NULL);
+        }
+        atomic_store(&poke_sent[n], sc_clock_now());
+        send_n(p, n, sc_clock_now());
+        sc_pub_do_work(p, sc_clock_now());
+    }
+    for (int i = 0; i < 20; i++) {
+        sc_pub_do_work(p, sc_clock_now());
+        nanosleep(&(struct timespec){ 0, 10 * 1000000 }, NULL);
+    }
+    return NULL;
+}
+
+static uint64_t
+thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * S + (uint64_t)ts.tv_nsec;
+}
+
+Test(ipc, polled_readers_sleep_in_a_runner)
+{
+    struct polled a = { 0 }, b = { 0 };
+    struct sc_sub_callbacks ca = { on_msg_polled, NULL, &a }, cb = { on_msg_polled, NULL, &b };
+    struct sc_pub *p = writer();
+    struct sc_sub *ra, *rb;
+    struct sc_runner *run;
+    struct sc_pub_stats ps;
+    struct sc_err err;
+    pthread_t t;
+    uint64_t cpu, wall;
+
+    cr_assert_eq(sc_sub_create(&ra, &cfg, NULL, &ca, &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_sub_create(&rb, &cfg, NULL, &cb, &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_runner_create(&run, SC_IDLE_SLEEP, &err), 0, "%s", err.msg);
+    sc_runner_add(run, sc_sub_agent(ra));
+    sc_runner_add(run, sc_sub_agent(rb));
+    sc_pub_do_work(p, sc_clock_now());
+    for (int i = 0; i < 10; i++) /* both joined */
+        sc_runner_run_once(run, MS);
+    cpu = thread_cpu_ns();
+    wall = sc_clock_now();
+    cr_assert_eq(pthread_create(&t, NULL, slow_writer, p), 0);
+    while ((a.got < POKES || b.got < POKES) && sc_clock_now() - wall < 5 * S)
+        sc_runner_run_once(run, S); /* unwoken, a reader would sleep to its deadline */
+    cpu = thread_cpu_ns() - cpu;
+    wall = sc_clock_now() - wall;
+    pthread_join(t, NULL);
+    sc_pub_get_stats(p, &ps);
+    cr_assert_eq(a.got, POKES, "reader a got %llu", (unsigned long long)a.got);
+    cr_assert_eq(b.got, POKES, "reader b got %llu", (unsigned long long)b.got);
+    cr_expect_lt(cpu, wall / 10, "the runner used %llu ms of CPU in %llu ms",
+                 (unsigned long long)(cpu / MS), (unsigned long long)(wall / MS));
+    cr_expect_lt(a.worst_ns > b.worst_ns ? a.worst_ns : b.worst_ns, 60 * MS,
+                 "a message waited %llu us for a reader asleep (%llu pokes)",
+                 (unsigned long long)((a.worst_ns > b.worst_ns ? a.worst_ns : b.worst_ns) / 1000),
+                 (unsigned long long)ps.ipc_pokes);
+    cr_expect_geq(ps.ipc_pokes, POKES / 2, "the writer poked");
+    sc_runner_destroy(run);
+    sc_sub_destroy(ra);
+    sc_sub_destroy(rb);
+    sc_pub_destroy(p);
+}
+
+/* A loss upstream of a bridge (sc_pub_send_loss: seqcast-sub --republish)
+ * reaches each reader as its own SC_EV_LOSS with the upstream reason, range
+ * and packet count, between the messages before and after it; the log's
+ * numbers go on without a gap. */
+struct lossrd {
+    uint64_t msgs, last_seq, losses, msgs_before_loss;
+    struct sc_sub_event ev;
+};
+
+static void
+on_msg_loss(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
+{
+    struct lossrd *l = ctx;
+    (void)src, (void)msg, (void)len;
+    cr_expect_eq(seq, l->last_seq + 1, "message %llu after %llu", (unsigned long long)seq,
+                 (unsigned long long)l->last_seq);
+    l->last_seq = seq;
+    l->msgs++;
+}
+
+static void
+on_event_loss(void *ctx, const struct sc_sub_event *ev)
+{
+    struct lossrd *l = ctx;
+    if (ev->type != SC_EV_LOSS)
+        return;
+    l->ev = *ev;
+    l->losses++;
+    l->msgs_before_loss = l->msgs;
+}
+
+Test(ipc, upstream_loss_reaches_readers)
+{
+    struct lossrd a = { 0 }, b = { 0 };
+    struct sc_sub_callbacks ca = { on_msg_loss, on_event_loss, &a },
+                            cb = { on_msg_loss, on_event_loss, &b };
+    struct sc_source up = { .name = "9c5f102344a1.4660" };
+    struct sc_sub_event ev = { .type = SC_EV_LOSS, .src = &up };
+    struct sc_pub *p = writer();
+    struct sc_sub *ra, *rb;
+    struct sc_sub_stats st;
+    struct sc_pub_stats ps;
+    struct sc_err err;
+
+    cr_assert_eq(sc_sub_create(&ra, &cfg, NULL, &ca, &err), 0, "%s", err.msg);
+    sc_pub_do_work(p, S);
+    sc_sub_do_work(ra, S);
+    for (uint64_t n = 1; n <= 5; n++)
+        cr_assert_eq(send_n(p, n, S), 0);
+    ev.loss.reason = SC_LOSS_RETRIES;
+    ev.loss.first = 1006;
+    ev.loss.last = 1015;
+    ev.loss.packets = 4;
+    cr_assert_eq(sc_pub_send_loss(p, &ev, S), 0);
+    for (uint64_t n = 6; n <= 8; n++)
+        cr_assert_eq(send_n(p, n, S), 0);
+    /* a reader joining later from the oldest record sees it too */
+    cr_assert_eq(sc_sub_create(&rb, &cfg, NULL, &cb, &err), 0, "%s", err.msg);
+    sc_sub_do_work(ra, S);
+    sc_sub_do_work(rb, S);
+    sc_pub_get_stats(p, &ps);
+    cr_assert_eq(ps.ipc_loss_records, 1);
+    cr_assert_eq(ps.msgs_sent, 8);
+    for (int i = 0; i < 2; i++) {
+        struct lossrd *l = i ? &b : &a;
+        cr_assert_eq(l->msgs, 8, "reader %d: %llu messages", i, (unsigned long long)l->msgs);
+        cr_assert_eq(l->last_seq, 8, "the log's numbers go on without a gap");
+        cr_assert_eq(l->losses, 1, "reader %d: %llu losses", i, (unsigned long long)l->losses);
+        cr_assert_eq(l->msgs_before_loss, 5, "where it was written");
+        cr_assert_eq(l->ev.loss.reason, SC_LOSS_RETRIES);
+        cr_assert_eq(l->ev.loss.first, 1006);
+        cr_assert_eq(l->ev.loss.last, 1015);
+        cr_assert_eq(l->ev.loss.packets, 4);
+    }
+    sc_sub_get_stats(ra, &st);
+    cr_assert_eq(st.loss_events, 1);
+    cr_assert_eq(st.ipc_upstream_losses, 1);
+    cr_assert_eq(st.lost_packets, 4);
+    cr_assert_eq(st.ipc_bad_logs, 0);
+    sc_sub_destroy(ra);
+    sc_sub_destroy(rb);
+    sc_pub_destroy(p);
+}
