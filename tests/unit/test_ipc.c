@@ -357,10 +357,10 @@ bad_magic(uint8_t *m, size_t *len)
     m[0] = 'X';
 }
 static void
-version_2(uint8_t *m, size_t *len)
+version_3(uint8_t *m, size_t *len)
 {
     (void)len;
-    m[8] = 2;
+    m[8] = 3;
 }
 static void
 geometry(uint8_t *m, size_t *len)
@@ -384,7 +384,7 @@ short_file(uint8_t *m, size_t *len)
 Test(ipc, refuses_damaged_truncated_and_wrong_version)
 {
     damaged(bad_magic, "not a seqcast IPC log");
-    damaged(version_2, "version 2, this build reads version 1");
+    damaged(version_3, "version 3, this build reads version 2");
     damaged(geometry, "damaged header");
     damaged(truncated, "truncated");
     damaged(short_file, "truncated");
