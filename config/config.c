@@ -223,7 +223,8 @@ static const struct sc_cfg_key channel_keys[] = {
              "each, for redundancy. A loss the publisher can no longer repair is fetched from "
              "them (the live stream held meanwhile) before it is reported; only a range every "
              "one lacks is a loss event, `not_in_archive`. `[]` = none (PGM batched or "
-             "MoldUDP64 channels)." },
+             "MoldUDP64 channels that follow one source -- `max_sources: 1`, or `mold.session` "
+             "-- as an archive records one)." },
     { "recovery.from", SC_VT_UINT, CH(recovery.from), .min = 1, .max = UINT64_MAX >> 1,
       .doc = "Subscriber, `late_join: archive`: the first sequence wanted (1 = the start)." },
     { "recovery.hold", SC_VT_SIZE, CH(recovery.hold_bytes), .min = 4096, .max = 1ull << 34,
@@ -1343,6 +1344,17 @@ sc_cfg_check_channel(const struct sc_channel_cfg *c, char *path, size_t plen, ch
     if (c->recovery.nrewind && c->protocol == SC_PROTOCOL_PGM && c->framing != SC_FRAMING_BATCHED) {
         snprintf(path, plen, "recovery.rewind");
         snprintf(msg, mlen, "archives serve message sequences: PGM channels need framing: batched");
+        return -EINVAL;
+    }
+    /* an archive records one source (the first it hears) and a rewind is one
+     * sequence space: recovering a second source from it would deliver the
+     * first one's messages under the second's sequences */
+    if (c->recovery.nrewind && c->max_sources != 1 &&
+        !(c->protocol == SC_PROTOCOL_MOLDUDP64 && c->mold.session[0])) {
+        snprintf(path, plen, "recovery.rewind");
+        snprintf(msg, mlen, "an archive records one source: set max_sources: 1%s, so the "
+                            "subscriber follows one source too",
+                 c->protocol == SC_PROTOCOL_MOLDUDP64 ? " (or mold.session)" : "");
         return -EINVAL;
     }
     if (c->ipc.size & (c->ipc.size - 1)) {

@@ -608,8 +608,8 @@ Test(config, archive_section)
 {
     static const char chans[] =
         "channels:\n"
-        "  - { name: feed, protocol: moldudp64, recovery: { rewind: [10.0.0.9:26600], user: "
-        "DESK1, password: pw1 } }\n"
+        "  - { name: feed, protocol: moldudp64, mold: { session: FEED }, recovery: { rewind: "
+        "[10.0.0.9:26600], user: DESK1, password: pw1 } }\n"
         "  - { name: pg, group: 239.1.1.9 }\n"
         "sessions:\n"
         "  - { name: rw, listen: unix:/unused, users: [{ name: DESK1, password: pw1 }] }\n";
@@ -679,4 +679,26 @@ Test(config, archive_section)
     }
     cr_assert_str_eq(cfg.channels[0].recovery.password, "pw1");
     free(text);
+}
+
+/* Recovery follows one source, as an archive records one: recovery.rewind on
+ * a channel that may follow several is refused, and how to fix it is said. */
+Test(config, recovery_needs_one_source)
+{
+    struct sc_err err;
+
+    cr_assert_lt(load("channels:\n  - { name: a, recovery: { rewind: [10.0.0.9:1] } }\n", &err), 0);
+    cr_assert(strstr(err.msg, "recovery.rewind: an archive records one source: set "
+                              "max_sources: 1, so"), "%s", err.msg);
+    cr_assert_lt(load("channels:\n  - { name: a, protocol: moldudp64, recovery: { rewind: "
+                      "[10.0.0.9:1] } }\n", &err), 0);
+    cr_assert(strstr(err.msg, "max_sources: 1 (or mold.session)"), "%s", err.msg);
+    cr_assert_eq(load("channels:\n  - { name: a, max_sources: 1, recovery: { rewind: "
+                      "[10.0.0.9:1] } }\n", &err), 0, "%s", err.msg);
+    cr_assert_eq(load("channels:\n  - { name: a, protocol: moldudp64, mold: { session: S }, "
+                      "recovery: { rewind: [10.0.0.9:1] } }\n", &err), 0, "%s", err.msg);
+    sc_config_init(&cfg);
+    cr_assert_lt(sc_config_set(&cfg, "recovery.rewind=10.0.0.9:1", &err), 0);
+    cr_assert_eq(sc_config_set(&cfg, "max_sources=1", &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_config_set(&cfg, "recovery.rewind=10.0.0.9:1", &err), 0, "%s", err.msg);
 }
