@@ -85,7 +85,7 @@ usage(FILE *out)
             "      --rewind-session NAME  the config's session whose users, heartbeat, timeout\n"
             "                          and limits the rewinds use (default: the session defaults,\n"
             "                          any login accepted)\n"
-            "  -n, --count N           stop after N messages archived\n"
+            "  -n, --count N           stop after N messages archived (on every channel)\n"
             "  -t, --timeout SECONDS   stop after SECONDS (default: on SIGINT/SIGTERM)\n"
             "  -q, --quiet             no source up/down lines\n"
             "      --dump DIR          read the archive in DIR (not being written): every\n"
@@ -263,20 +263,21 @@ parse(int argc, char **argv, struct opts *o)
 
 /* ---------------------------------------------------------------- record */
 
-/* The rewind's session: --rewind-session's, or the session defaults (a
- * configuration of that one session, made by the configuration's loader). */
+/* The rewind's session: name's (--rewind-session, archive[].rewind_session),
+ * or the session defaults (a configuration of that one session, made by the
+ * configuration's loader). */
 static const struct sc_session_cfg *
-rewind_session(const struct opts *o, struct sc_config *cfg)
+rewind_session(const char *name, struct sc_config *cfg)
 {
     static struct sc_config dflt;
     static const char yaml[] = "sessions:\n  - name: rewind\n    listen: unix:/unused\n";
     struct sc_session_cfg *s;
     struct sc_err err;
 
-    if (o->rewind_session) {
-        if (!(s = sc_config_session(cfg, o->rewind_session)))
-            fprintf(stderr, "seqcast-archive: --rewind-session %s: %s has no session so named\n",
-                    o->rewind_session, cfg->origin);
+    if (name && name[0]) {
+        if (!(s = sc_config_session(cfg, name)))
+            fprintf(stderr, "seqcast-archive: rewind session %s: %s has no session so named\n",
+                    name, cfg->origin);
         return s;
     }
     sc_config_init(&dflt);
@@ -377,11 +378,22 @@ open_one(struct opts *o, struct sc_config *cfg, const struct sc_archive_cfg *ac,
     const char *dmg;
     int rc;
 
-    if (ac) {
+    if (ac) { /* the entry's keys as the options would give them */
+        struct sc_archive_params p = {ac->dir, ac->segment_bytes, ac->index_bytes,
+                                      ac->retain_bytes, ac->retain_age_ns / 1000000000u, ac->fsync};
+        if (ac->nserve) {
+            p.serve_addr = ac->serve[0].addr.s_addr;
+            p.serve_port = ac->serve[0].port;
+        }
+        if (ac->rewind[0]) {
+            p.rewind = ac->rewind;
+            if (!(p.rewind_session = rewind_session(ac->rewind_session, cfg)))
+                return 1;
+        }
         r->dir = ac->dir;
         r->serve = ac->nserve;
         r->rewind = ac->rewind[0];
-        rc = sc_archive_create_cfg(&r->a, cfg, ac, &err);
+        rc = sc_archive_create(&r->a, cfg, ac->channel, &p, &err);
     } else {
         r->dir = o->ap.dir;
         r->serve = o->ap.serve_port;
@@ -461,7 +473,7 @@ record(struct opts *o)
     if (!(ch = sc_cli_config(&o->cli, &cfg)))
         return 2;
     if (o->ap.dir) { /* one channel, as the options say */
-        if (o->ap.rewind && !(o->ap.rewind_session = rewind_session(o, &cfg)))
+        if (o->ap.rewind && !(o->ap.rewind_session = rewind_session(o->rewind_session, &cfg)))
             return 2;
         recs[0].ch = ch;
         acs[0] = NULL;

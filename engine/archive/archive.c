@@ -12,7 +12,6 @@
 
 #include <seqcast/archive.h>
 
-#include "config/config_int.h"
 #include "engine/archive/store.h"
 #include "engine/order_int.h"
 #include "engine/rate.h"
@@ -335,30 +334,6 @@ sc_archive_create(struct sc_archive **out, const struct sc_config *cfg, const ch
     a->wall_off_ns = ((int64_t)rt.tv_sec - mt.tv_sec) * (int64_t)NS_S + (rt.tv_nsec - mt.tv_nsec);
     *out = a;
     return 0;
-}
-
-int
-sc_archive_create_cfg(struct sc_archive **out, const struct sc_config *cfg,
-                      const struct sc_archive_cfg *ac, struct sc_err *err)
-{
-    struct sc_archive_params p = {ac->dir, ac->segment_bytes, ac->index_bytes, ac->retain_bytes,
-                                  ac->retain_age_ns / NS_S, ac->fsync};
-    struct sc_session_cfg dflt;
-
-    sc_cfg_session_defaults(&dflt);
-    snprintf(dflt.name, sizeof(dflt.name), "rewind");
-    if (ac->nserve) {
-        p.serve_addr = ac->serve[0].addr.s_addr;
-        p.serve_port = ac->serve[0].port;
-    }
-    if (ac->rewind[0]) {
-        p.rewind = ac->rewind;
-        p.rewind_session = &dflt;
-        for (uint32_t i = 0; i < cfg->nsessions; i++)
-            if (!strcmp(cfg->sessions[i].name, ac->rewind_session))
-                p.rewind_session = &cfg->sessions[i];
-    }
-    return sc_archive_create(out, cfg, ac->channel, &p, err);
 }
 
 int

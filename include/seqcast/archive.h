@@ -94,11 +94,6 @@ struct sc_archive_stats {
  * does not stop it: see sc_archive_damage. */
 int sc_archive_create(struct sc_archive **out, const struct sc_config *cfg, const char *channel,
                       const struct sc_archive_params *p, struct sc_err *err);
-/* The same for an entry of the configuration's archive: list (its channel,
- * directory, store settings, serve, rewind; rewind_session: that session's
- * users and limits, else the session defaults with any login accepted). */
-int sc_archive_create_cfg(struct sc_archive **out, const struct sc_config *cfg,
-                          const struct sc_archive_cfg *ac, struct sc_err *err);
 int sc_archive_do_work(struct sc_archive *a, uint64_t now_ns);
 uint64_t sc_archive_deadline(const struct sc_archive *a, uint64_t now_ns);
 int sc_archive_wait(struct sc_archive *a, uint64_t timeout_ns);
