@@ -1,7 +1,8 @@
 /* seqcast-archive: record a channel to disk; read an archive back.
  *
  * parse   the options (apps/cli.h's channel options, the store's, --dump)
- * run     the archive agent on one runner beside a watch agent that prints
+ * run     the archive agents (--dir's, or one per entry of the configuration's
+ *         archive: list) on one runner beside a watch agent that prints
  *         stats, says when appends stop and resume, and says when to stop;
  *         or (--dump) read an archive from its first sequence to its last
  * report  the JSON summary and the exit status
@@ -33,17 +34,17 @@ struct opts {
     char rewind[200];   /* --rewind, as an endpoint */
     const char *rewind_session; /* --rewind-session NAME */
     bool list, verify, quiet;
+    const char *store_opts; /* the last of --segment-size .. --rewind-session given */
     uint64_t count;     /* --count */
     double timeout;     /* --timeout */
 };
 
+struct rec;
 struct watch {
     const struct opts *o;
-    struct sc_archive *a;
-    struct sc_shmstat *shm; /* stats.shm (its subscriber's events into the loss log) */
-    int sub_block;
+    struct rec *r; /* the channels recorded */
+    uint32_t n;
     uint64_t end, next_stats;
-    int error; /* the error last said */
     bool tty, stop;
 };
 
@@ -52,12 +53,18 @@ usage(FILE *out)
 {
     fprintf(out,
             "usage: seqcast-archive --dir DIR [options]        record a channel\n"
+            "       seqcast-archive --config FILE [--channel NAME] [options]\n"
+            "                                                  record the file's archive: list\n"
             "       seqcast-archive --dump DIR [--output FILE] [--verify] [--list]\n"
             "\n"
             "Subscribes to a channel (PGM or MoldUDP64, as seqcast-sub) and appends every\n"
             "message it delivers, with its 64-bit sequence, to segment files in DIR. What it\n"
             "never received (a loss, the time it was down) is recorded as a gap. Restarted on\n"
             "the same DIR it recovers (a torn tail record is cut) and carries on.\n"
+            "Without --dir, it records every channel of the configuration's archive: list\n"
+            "(docs/CONFIG.md), each in its own directory with its own re-request and rewind\n"
+            "servers, in one process (--channel NAME: that one only); the store and server\n"
+            "options below are then the list's keys, not options.\n"
             "\n"
             "  -d, --dir DIR           the archive's directory (created; its parent must exist)\n"
             "      --segment-size SIZE start a new segment file past SIZE (default 64M; K, M, G or\n"
@@ -78,7 +85,7 @@ usage(FILE *out)
             "      --rewind-session NAME  the config's session whose users, heartbeat, timeout\n"
             "                          and limits the rewinds use (default: the session defaults,\n"
             "                          any login accepted)\n"
-            "  -n, --count N           stop after N messages archived\n"
+            "  -n, --count N           stop after N messages archived (on every channel)\n"
             "  -t, --timeout SECONDS   stop after SECONDS (default: on SIGINT/SIGTERM)\n"
             "  -q, --quiet             no source up/down lines\n"
             "      --dump DIR          read the archive in DIR (not being written): every\n"
@@ -91,7 +98,8 @@ usage(FILE *out)
             "      --list              with --dump: one line per message, gap, damaged range\n"
             SC_CLI_HELP
             "\n"
-            "Prints a JSON summary on stdout (the archive's counters, then its subscriber's).\n"
+            "Prints a JSON summary on stdout (the archive's counters, then its subscriber's),\n"
+            "a line per channel recorded.\n"
             "Exit status 0, or 1 if appends were stopped at the end (disk full, I/O error)\n"
             "or the archive could not be opened; 2 for bad usage.\n"
             "Example:  seqcast-archive --dir /var/lib/seqcast/feed --set protocol=moldudp64\n");
@@ -149,14 +157,18 @@ parse(int argc, char **argv, struct opts *o)
                                          {"list", no_argument, NULL, SC_OPT_LIST},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    int c;
+    int c, li = -1;
 
     o->cli.prog = "seqcast-archive";
     o->ap.fsync = SC_FSYNC_BATCH;
-    while ((c = getopt_long(argc, argv, "c:d:n:t:qo:vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:d:n:t:qo:vh", opts, &li)) != -1) {
         char *e = NULL;
         if (sc_cli_option(&o->cli, c, optarg))
             continue;
+        if (c >= SC_OPT_SEGMENT_SIZE && c <= SC_OPT_REWIND_SESSION && c != SC_OPT_DUMP &&
+            c != SC_OPT_LIST && li >= 0) /* the store's and servers' (long options only) */
+            o->store_opts = opts[li].name;
+        li = -1;
         switch (c) {
         case 'd': o->ap.dir = optarg; break;
         case SC_OPT_SEGMENT_SIZE:
@@ -228,8 +240,14 @@ parse(int argc, char **argv, struct opts *o)
         fprintf(stderr, "seqcast-archive: unexpected argument '%s' (see --help)\n", argv[optind]);
         return 2;
     }
-    if (!o->dump && !o->ap.dir) {
-        fprintf(stderr, "seqcast-archive: --dir DIR is needed (or --dump DIR to read one; see --help)\n");
+    if (!o->dump && !o->ap.dir && !o->cli.config) {
+        fprintf(stderr, "seqcast-archive: --dir DIR is needed, or --config FILE with an archive: "
+                        "section (or --dump DIR to read one; see --help)\n");
+        return 2;
+    }
+    if (!o->dump && !o->ap.dir && o->store_opts) {
+        fprintf(stderr, "seqcast-archive: --%s goes with --dir; with the configuration's archive: "
+                        "section, set it there\n", o->store_opts);
         return 2;
     }
     if (o->dump && o->ap.dir) {
@@ -245,20 +263,21 @@ parse(int argc, char **argv, struct opts *o)
 
 /* ---------------------------------------------------------------- record */
 
-/* The rewind's session: --rewind-session's, or the session defaults (a
- * configuration of that one session, made by the configuration's loader). */
+/* The rewind's session: name's (--rewind-session, archive[].rewind_session),
+ * or the session defaults (a configuration of that one session, made by the
+ * configuration's loader). */
 static const struct sc_session_cfg *
-rewind_session(const struct opts *o, struct sc_config *cfg)
+rewind_session(const char *name, struct sc_config *cfg)
 {
     static struct sc_config dflt;
     static const char yaml[] = "sessions:\n  - name: rewind\n    listen: unix:/unused\n";
     struct sc_session_cfg *s;
     struct sc_err err;
 
-    if (o->rewind_session) {
-        if (!(s = sc_config_session(cfg, o->rewind_session)))
-            fprintf(stderr, "seqcast-archive: --rewind-session %s: %s has no session so named\n",
-                    o->rewind_session, cfg->origin);
+    if (name && name[0]) {
+        if (!(s = sc_config_session(cfg, name)))
+            fprintf(stderr, "seqcast-archive: rewind session %s: %s has no session so named\n",
+                    name, cfg->origin);
         return s;
     }
     sc_config_init(&dflt);
@@ -269,46 +288,66 @@ rewind_session(const struct opts *o, struct sc_config *cfg)
     return sc_config_session(&dflt, NULL);
 }
 
+/* One channel recorded: --dir's, or an entry of the archive: list. */
+struct rec {
+    struct sc_archive *a;
+    const struct sc_channel_cfg *ch;
+    const char *dir;
+    bool serve, rewind;
+    int error; /* the error last said */
+    struct sc_shmstat *shm; /* stats.shm (its subscriber's events into the loss log) */
+    int sub_block;
+};
+
 static int
 watch_work(void *self, uint64_t now)
 {
     struct watch *w = self;
-    struct sc_archive_stats st;
-    int err = sc_archive_error(w->a);
+    bool counted = false;
 
-    sc_archive_get_stats(w->a, &st);
-    if (err != w->error) {
-        if (err)
-            fprintf(stderr,
-                    "seqcast-archive: %s: appends stopped at sequence %llu: %s; messages are "
-                    "counted (msgs_not_archived) and appending is tried again every second\n",
-                    w->o->ap.dir, (unsigned long long)st.last_seq + 1, strerror(-err));
-        else
-            fprintf(stderr,
-                    "seqcast-archive: %s: appending again; %llu messages were not archived "
-                    "(recorded as a gap)\n",
-                    w->o->ap.dir, (unsigned long long)st.msgs_not_archived);
-        w->error = err;
-    }
-    if (w->o->cli.stats_every > 0 && now >= w->next_stats) {
-        if (w->o->cli.json || !w->tty) {
-            fprintf(stderr, "{\"stats\": \"archive\", ");
-            sc_cli_json_stats(stderr, SC_COUNTERS_ARCHIVE, &st, NULL);
-            fprintf(stderr, "}\n");
-        } else {
-            size_t n;
-            const struct sc_counter_desc *d = sc_counter_descs(SC_COUNTERS_ARCHIVE, &n);
-            fprintf(stderr, "archive:");
-            for (size_t i = 0; i < n; i++) {
-                uint64_t v = sc_counter_get(&d[i], &st);
-                if (d[i].show == 'a' || (d[i].show == 'z' && v))
-                    fprintf(stderr, " %s %llu", d[i].name, (unsigned long long)v);
-            }
-            fprintf(stderr, "\n");
+    for (uint32_t i = 0; i < w->n; i++) {
+        struct rec *r = &w->r[i];
+        struct sc_archive_stats st;
+        int err = sc_archive_error(r->a);
+
+        sc_archive_get_stats(r->a, &st);
+        if (err != r->error) {
+            if (err)
+                fprintf(stderr,
+                        "seqcast-archive: %s: appends stopped at sequence %llu: %s; messages are "
+                        "counted (msgs_not_archived) and appending is tried again every second\n",
+                        r->dir, (unsigned long long)st.last_seq + 1, strerror(-err));
+            else
+                fprintf(stderr,
+                        "seqcast-archive: %s: appending again; %llu messages were not archived "
+                        "(recorded as a gap)\n",
+                        r->dir, (unsigned long long)st.msgs_not_archived);
+            r->error = err;
         }
-        w->next_stats = now + (uint64_t)(w->o->cli.stats_every * 1e9);
+        if (w->o->cli.stats_every > 0 && now >= w->next_stats) {
+            if (w->o->cli.json || !w->tty) {
+                fprintf(stderr, "{\"stats\": \"archive\", \"channel\": \"%s\", ", r->ch->name);
+                sc_cli_json_stats(stderr, SC_COUNTERS_ARCHIVE, &st, NULL);
+                fprintf(stderr, "}\n");
+            } else {
+                size_t n;
+                const struct sc_counter_desc *d = sc_counter_descs(SC_COUNTERS_ARCHIVE, &n);
+                fprintf(stderr, "archive %s:", r->ch->name);
+                for (size_t k = 0; k < n; k++) {
+                    uint64_t v = sc_counter_get(&d[k], &st);
+                    if (d[k].show == 'a' || (d[k].show == 'z' && v))
+                        fprintf(stderr, " %s %llu", d[k].name, (unsigned long long)v);
+                }
+                fprintf(stderr, "\n");
+            }
+        }
+        /* --count: every channel has archived that many */
+        if (!w->o->count || st.msgs_archived < w->o->count)
+            counted = true;
     }
-    w->stop = sc_cli_stop || now >= w->end || (w->o->count && st.msgs_archived >= w->o->count);
+    if (w->o->cli.stats_every > 0 && now >= w->next_stats)
+        w->next_stats = now + (uint64_t)(w->o->cli.stats_every * 1e9);
+    w->stop = sc_cli_stop || now >= w->end || (w->o->count && !counted);
     return 0;
 }
 
@@ -335,9 +374,10 @@ stop_now(void *ctx)
 static void
 sub_event(void *ctx, const struct sc_sub_event *ev)
 {
-    const struct watch *w = ctx;
+    const struct rec *r = ctx;
 
-    sc_shmstat_log_sub(w->shm, w->sub_block, ev);
+    if (r->shm)
+        sc_shmstat_log_sub(r->shm, r->sub_block, ev);
 }
 
 static void
@@ -346,17 +386,17 @@ get_rewind(const void *a, void *st)
     sc_archive_get_rewind_stats(a, st);
 }
 
-/* The rewind server's sessions, as an order server's: "session=rewind". */
+/* r's rewind server's sessions, as an order server's: "session=rewind". */
 static int
-add_rewind_block(struct sc_shmstat *shm, const struct sc_archive *a, const struct opts *o,
-                 const char *labels, struct sc_err *err)
+add_rewind_block(struct sc_shmstat *shm, const struct rec *r, const char *labels,
+                 struct sc_err *err)
 {
     char l[SC_SHMSTAT_LABELS];
-    struct sc_shmstat_block b = { SC_COUNTERS_OSRV, l, get_rewind, a,
+    struct sc_shmstat_block b = { SC_COUNTERS_OSRV, l, get_rewind, r->a,
                                   sizeof(struct sc_osrv_stats), 0, true,
                                   offsetof(struct sc_osrv_stats, rx_bad) };
 
-    if (!o->ap.rewind)
+    if (!r->rewind)
         return 0;
     if (snprintf(l, sizeof(l), "%s%ssession=rewind", labels, *labels ? "," : "") >=
         (int)sizeof(l))
@@ -364,78 +404,78 @@ add_rewind_block(struct sc_shmstat *shm, const struct sc_archive *a, const struc
     return sc_shmstat_add(shm, &b, err);
 }
 
+/* Open r's archive: --dir's (the options), or cfg's archive entry ac. @return 0 or 1 */
 static int
-record(struct opts *o)
+open_one(struct opts *o, struct sc_config *cfg, const struct sc_archive_cfg *ac, struct rec *r)
 {
-    static struct sc_config cfg;
-    const struct sc_channel_cfg *ch;
+    struct sc_archive_stats st;
+    struct sc_sub_stats sst;
+    struct sc_err err;
+    const char *dmg;
+    int rc;
+
+    if (ac) { /* the entry's keys as the options would give them */
+        struct sc_archive_params p = {ac->dir, ac->segment_bytes, ac->index_bytes,
+                                      ac->retain_bytes, ac->retain_age_ns / 1000000000u, ac->fsync};
+        if (ac->nserve) {
+            p.serve_addr = ac->serve[0].addr.s_addr;
+            p.serve_port = ac->serve[0].port;
+        }
+        if (ac->rewind[0]) {
+            p.rewind = ac->rewind;
+            if (!(p.rewind_session = rewind_session(ac->rewind_session, cfg)))
+                return 1;
+        }
+        r->dir = ac->dir;
+        r->serve = ac->nserve;
+        r->rewind = ac->rewind[0];
+        p.on_sub_event = sub_event;
+        p.sub_event_ctx = r;
+        rc = sc_archive_create(&r->a, cfg, ac->channel, &p, &err);
+    } else {
+        r->dir = o->ap.dir;
+        r->serve = o->ap.serve_port;
+        r->rewind = o->ap.rewind;
+        o->ap.on_sub_event = sub_event;
+        o->ap.sub_event_ctx = r;
+        rc = sc_archive_create(&r->a, cfg, r->ch->name, &o->ap, &err);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "seqcast-archive: %s\n", err.msg);
+        return 1;
+    }
+    if ((dmg = sc_archive_damage(r->a)))
+        fprintf(stderr, "seqcast-archive: %s (never served; recording carries on)\n", dmg);
+    sc_archive_get_stats(r->a, &st);
+    if (st.torn_bytes && !o->quiet)
+        fprintf(stderr, "seqcast-archive: %s: a torn record (%llu bytes) cut from the end, "
+                        "recovering from sequence %llu\n", r->dir,
+                (unsigned long long)st.torn_bytes, (unsigned long long)st.last_seq + 1);
+    sc_sub_get_stats(sc_archive_sub(r->a), &sst);
+    sc_cli_warn_rcvbuf("seqcast-archive", sst.rcvbuf_requested, sst.rcvbuf_effective);
+    return 0;
+}
+
+/* The JSON summary of r (its archive destroyed first: synced and closed
+ * before the summary says so). @return 1 if appends were stopped at the end */
+static int
+report(struct rec *r)
+{
     struct sc_archive_stats st;
     static struct sc_pub_stats srv;
     static struct sc_osrv_stats rew;
     struct sc_sub_stats sst;
-    struct sc_runner *run;
-    struct sc_shmstat *shm = NULL;
-    char labels[SC_SHMSTAT_LABELS];
-    struct sc_err err;
-    struct watch w = {.o = o};
-    const char *dmg;
-    int rc;
+    int rc = sc_archive_error(r->a) ? 1 : 0;
 
-    if (!(ch = sc_cli_config(&o->cli, &cfg)))
-        return 2;
-    if (o->ap.rewind && !(o->ap.rewind_session = rewind_session(o, &cfg)))
-        return 2;
-    o->ap.on_sub_event = sub_event;
-    o->ap.sub_event_ctx = &w;
-    if (sc_archive_create(&w.a, &cfg, ch->name, &o->ap, &err) < 0 ||
-        sc_runner_create(&run, o->cli.spin ? SC_IDLE_SPIN : SC_IDLE_SLEEP, &err) < 0) {
-        fprintf(stderr, "seqcast-archive: %s\n", err.msg);
-        sc_archive_destroy(w.a);
-        return 1;
-    }
-    if ((dmg = sc_archive_damage(w.a)))
-        fprintf(stderr, "seqcast-archive: %s (never served; recording carries on)\n", dmg);
-    sc_archive_get_stats(w.a, &st);
-    if (st.torn_bytes && !o->quiet)
-        fprintf(stderr, "seqcast-archive: %s: a torn record (%llu bytes) cut from the end, "
-                        "recovering from sequence %llu\n", o->ap.dir,
-                (unsigned long long)st.torn_bytes, (unsigned long long)st.last_seq + 1);
-    sc_sub_get_stats(sc_archive_sub(w.a), &sst);
-    sc_cli_warn_rcvbuf("seqcast-archive", sst.rcvbuf_requested, sst.rcvbuf_effective);
-    sc_cli_signals();
-    w.tty = isatty(STDERR_FILENO);
-    w.end = o->timeout > 0 ? sc_clock_now() + (uint64_t)(o->timeout * 1e9) : UINT64_MAX;
-    w.next_stats = sc_clock_now() + (uint64_t)(o->cli.stats_every * 1e9);
-    sc_runner_add(run, sc_archive_agent(w.a));
-    sc_runner_add(run, (struct sc_agent){&watch_ops, &w});
-    sc_cli_shm_labels(ch, labels, sizeof(labels));
-    err.msg[0] = '\0';
-    if (sc_shmstat_create_cfg(&shm, &cfg.stats, "seqcast-archive", ch->name, &err) < 0 ||
-        sc_shmstat_add_archive(shm, w.a, labels, &err) < 0 ||
-        (w.sub_block = sc_shmstat_add_sub(shm, sc_archive_sub(w.a), labels, &err)) < 0 ||
-        add_rewind_block(shm, w.a, o, labels, &err) < 0 ||
-        sc_cli_shm_open(shm, run, "seqcast-archive") < 0) {
-        if (shm && err.msg[0])
-            fprintf(stderr, "seqcast-archive: stats.shm: %s\n", err.msg);
-        sc_shmstat_destroy(shm);
-        sc_runner_destroy(run);
-        sc_archive_destroy(w.a);
-        return 1;
-    }
-    w.shm = shm;
-    sc_runner_run(run, stop_now, &w, NULL, MAX_SLEEP_NS);
-    w.shm = NULL;
-    sc_runner_destroy(run);
-    sc_shmstat_destroy(shm);
-    rc = sc_archive_error(w.a) ? 1 : 0;
-    sc_archive_get_stats(w.a, &st);
-    sc_sub_get_stats(sc_archive_sub(w.a), &sst);
-    sc_archive_get_server_stats(w.a, &srv);
-    sc_archive_get_rewind_stats(w.a, &rew);
-    sc_archive_destroy(w.a); /* synced and closed before the summary says so */
-    printf("{\"seqcast-archive\": {\"channel\": \"%s\", \"dir\": \"%s\", ", ch->name, o->ap.dir);
+    sc_archive_get_stats(r->a, &st);
+    sc_sub_get_stats(sc_archive_sub(r->a), &sst);
+    sc_archive_get_server_stats(r->a, &srv);
+    sc_archive_get_rewind_stats(r->a, &rew);
+    sc_archive_destroy(r->a);
+    r->a = NULL;
+    printf("{\"seqcast-archive\": {\"channel\": \"%s\", \"dir\": \"%s\", ", r->ch->name, r->dir);
     sc_cli_json_stats(stdout, SC_COUNTERS_ARCHIVE, &st, NULL);
-    if (o->ap.serve_port) { /* the re-request server: the publisher's mold_* counters */
+    if (r->serve) { /* the re-request server: the publisher's mold_* counters */
         size_t n;
         const struct sc_counter_desc *d = sc_counter_descs(SC_COUNTERS_PUB, &n);
         printf(", \"server\": {");
@@ -445,7 +485,7 @@ record(struct opts *o)
                        (unsigned long long)sc_counter_get(&d[i], &srv));
         printf("}");
     }
-    if (o->ap.rewind) { /* the rewind server: the order server's counters */
+    if (r->rewind) { /* the rewind server: the order server's counters */
         printf(", \"rewind\": {");
         sc_cli_json_stats(stdout, SC_COUNTERS_OSRV, &rew, rew.rx_bad);
         printf("}");
@@ -453,6 +493,92 @@ record(struct opts *o)
     printf(", \"sub\": {");
     sc_cli_json_sub(stdout, &sst);
     printf("}}}\n");
+    return rc;
+}
+
+static int
+record(struct opts *o)
+{
+    static struct sc_config cfg;
+    static struct rec recs[SC_CFG_MAX_ARCHIVES];
+    const struct sc_channel_cfg *ch;
+    const struct sc_archive_cfg *acs[SC_CFG_MAX_ARCHIVES];
+    struct sc_runner *run = NULL;
+    struct sc_shmstat *shm = NULL;
+    char labels[SC_SHMSTAT_LABELS];
+    struct sc_err err;
+    struct watch w = {.o = o, .r = recs};
+    int rc = 0;
+
+    if (!(ch = sc_cli_config(&o->cli, &cfg)))
+        return 2;
+    if (o->ap.dir) { /* one channel, as the options say */
+        if (o->ap.rewind && !(o->ap.rewind_session = rewind_session(o->rewind_session, &cfg)))
+            return 2;
+        recs[0].ch = ch;
+        acs[0] = NULL;
+        w.n = 1;
+    } else { /* the archive: list (--channel: that channel's entry only) */
+        for (uint32_t i = 0; i < cfg.narchives; i++) {
+            if (o->cli.channel && strcmp(cfg.archives[i].channel, o->cli.channel))
+                continue;
+            acs[w.n] = &cfg.archives[i];
+            recs[w.n++].ch = sc_config_channel(&cfg, cfg.archives[i].channel);
+        }
+        if (!w.n) {
+            fprintf(stderr, "seqcast-archive: %s has no archive: entry%s%s (give --dir DIR, or "
+                            "list the channels to record under archive:)\n", cfg.origin,
+                    o->cli.channel ? " for channel " : "", o->cli.channel ? o->cli.channel : "");
+            return 2;
+        }
+    }
+    for (uint32_t i = 0; i < w.n && !rc; i++)
+        rc = open_one(o, &cfg, acs[i], &recs[i]);
+    if (!rc && sc_runner_create(&run, o->cli.spin ? SC_IDLE_SPIN : SC_IDLE_SLEEP, &err) < 0) {
+        fprintf(stderr, "seqcast-archive: %s\n", err.msg);
+        rc = 1;
+    }
+    if (rc) {
+        for (uint32_t i = 0; i < w.n; i++)
+            sc_archive_destroy(recs[i].a);
+        return 1;
+    }
+    sc_cli_signals();
+    w.tty = isatty(STDERR_FILENO);
+    w.end = o->timeout > 0 ? sc_clock_now() + (uint64_t)(o->timeout * 1e9) : UINT64_MAX;
+    w.next_stats = sc_clock_now() + (uint64_t)(o->cli.stats_every * 1e9);
+    for (uint32_t i = 0; i < w.n; i++)
+        sc_runner_add(run, sc_archive_agent(recs[i].a));
+    sc_runner_add(run, (struct sc_agent){&watch_ops, &w});
+    err.msg[0] = '\0';
+    rc = sc_shmstat_create_cfg(&shm, &cfg.stats, "seqcast-archive",
+                               w.n == 1 ? recs[0].ch->name : "archives", &err);
+    for (uint32_t i = 0; i < w.n && rc >= 0; i++) {
+        sc_cli_shm_labels(recs[i].ch, labels, sizeof(labels));
+        if ((rc = sc_shmstat_add_archive(shm, recs[i].a, labels, &err)) >= 0 &&
+            (rc = recs[i].sub_block = sc_shmstat_add_sub(shm, sc_archive_sub(recs[i].a), labels,
+                                                         &err)) >= 0)
+            rc = add_rewind_block(shm, &recs[i], labels, &err);
+    }
+    if (rc < 0 || sc_cli_shm_open(shm, run, "seqcast-archive") < 0) {
+        if (shm && err.msg[0])
+            fprintf(stderr, "seqcast-archive: stats.shm: %s\n", err.msg);
+        sc_shmstat_destroy(shm);
+        sc_runner_destroy(run);
+        for (uint32_t i = 0; i < w.n; i++)
+            sc_archive_destroy(recs[i].a);
+        return 1;
+    }
+    for (uint32_t i = 0; i < w.n; i++)
+        recs[i].shm = shm;
+    sc_runner_run(run, stop_now, &w, NULL, MAX_SLEEP_NS);
+    for (uint32_t i = 0; i < w.n; i++)
+        recs[i].shm = NULL;
+    sc_runner_destroy(run);
+    sc_shmstat_destroy(shm);
+    rc = 0;
+    for (uint32_t i = 0; i < w.n; i++)
+        rc |= report(&recs[i]);
     return rc;
 }
 

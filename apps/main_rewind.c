@@ -41,6 +41,7 @@ struct app {
     uint64_t ranges[MAX_RANGES][2];
     char reason[32];
     bool stop;
+    uint64_t t_first, t_done; /* the first message came, until was reached (clock ns) */
 };
 
 static void
@@ -140,6 +141,8 @@ on_msg(void *ctx, uint64_t seq, const void *msg, size_t len)
 {
     struct app *a = ctx;
 
+    if (!a->t_first)
+        a->t_first = sc_clock_now();
     if (a->last_seq && seq != a->last_seq + 1)
         a->out_of_order++; /* a reported gap comes between; see on_gap */
     a->last_seq = seq;
@@ -174,6 +177,8 @@ watch_work(void *self, uint64_t now)
 {
     struct app *a = self;
 
+    if (!a->t_done && sc_rewind_done(a->r))
+        a->t_done = now;
     a->stop = sc_cli_stop || now >= a->end || sc_rewind_done(a->r);
     return 0;
 }
@@ -235,6 +240,9 @@ main(int argc, char **argv)
         printf("%s{\"first\": %llu, \"last\": %llu}", i ? ", " : "",
                (unsigned long long)a.ranges[i][0], (unsigned long long)a.ranges[i][1]);
     printf("], ");
+    if (a.t_first && a.t_done > a.t_first) /* first message to until: the rewind's rate */
+        printf("\"seconds\": %.6f, \"msgs_per_s\": %.0f, ", (a.t_done - a.t_first) / 1e9,
+               (double)st.msgs * 1e9 / (double)(a.t_done - a.t_first));
     sc_cli_json_stats(stdout, SC_COUNTERS_REWIND, &st, NULL);
     printf("}}\n");
     if (a.verify_errors)

@@ -330,7 +330,8 @@ usage(FILE *out)
             "  -q, --quiet             no source up/down lines on stderr\n"
             "      --archive LIST      recover from these archives (seqcast-archive --rewind\n"
             "                          ADDR:PORT, comma-separated): what the publisher can no\n"
-            "                          longer repair is rewound from them (recovery.rewind)\n"
+            "                          longer repair is rewound from them (recovery.rewind;\n"
+            "                          and max_sources=1: an archive records one source)\n"
             "      --late-join MODE    live, window, first, or archive[:SEQ] (a rewind from SEQ,\n"
             "                          default 1, merged into the live stream; needs --archive)\n"
             "      --republish ipc:NAME  write every message delivered to the same-host IPC\n"
@@ -429,9 +430,12 @@ parse(int argc, char **argv, struct opts *o)
                 o->loss_pct);
         return 2;
     }
-    /* after every --set: recovery.rewind before the late_join that needs it */
-    if (o->archive[0])
+    /* after every --set: one source (an archive records one), recovery.rewind,
+     * then the late_join that needs it */
+    if (o->archive[0]) {
+        sc_cli_add_set(o->cli.prog, o->cli.sets, &o->cli.nsets, "max_sources=1");
         sc_cli_add_set(o->cli.prog, o->cli.sets, &o->cli.nsets, o->archive);
+    }
     if (o->late_from[0])
         sc_cli_add_set(o->cli.prog, o->cli.sets, &o->cli.nsets, o->late_from);
     if (o->late_join[0])

@@ -41,6 +41,7 @@ section() { # NAME SCRIPT [ARGS...]
 LREPS=${BENCH_LAT_REPS:-5} RREPS=${BENCH_LOSS_REPS:-3}
 others=("kernel UDP throughput: seqcast (PGM, MoldUDP64), the raw-UDP floor, OpenPGM, ZeroMQ; loopback and veth:throughput.sh"
         "DPDK data path:dpdk.sh" "instructions per message (callgrind):instr.sh" "order sessions:order.sh" "MoldUDP64 re-request server capacity:rereq.sh"
+        "archive: rewind and a late joiner's catch-up:archive.sh"
         "feed handler: order books from an ITCH file:feedhandler.sh"
         "feed handler: publisher to BBO callback latency, beside the raw-UDP floor:fh_latency.sh"
         "live counters: batched 32 B without and with shared-memory counters, and a reader:shm.sh"
@@ -60,7 +61,7 @@ BUILD=$BUILD "$ROOT/bench/compare.sh" "$out/previous-BENCHMARKS.md" >"$out/compa
 BUILD=$BUILD "$ROOT/bench/report.sh" >"$doc.new" && mv "$doc.new" "$doc" || rc=1
 echo "== targets (issues 7 and 18) in this run; details in ${doc#$ROOT/}"
 sed -n '/^## Targets/,/^## Kernel UDP/p' "$doc" | grep '^|'
-{ echo "["; for f in "$out"/{throughput,latency,recovery,dpdk,instr,order,rereq,feedhandler,fh_latency,shm,ipc}.json; do [ -s "$f" ] && sed '1d;$d' "$f"; done | paste -sd, ; echo "]"; } >"$out/results.json"
+{ echo "["; for f in "$out"/{throughput,latency,recovery,dpdk,instr,order,rereq,archive,feedhandler,fh_latency,shm,ipc}.json; do [ -s "$f" ] && sed '1d;$d' "$f"; done | paste -sd, ; echo "]"; } >"$out/results.json"
 echo "== wrote ${doc#$ROOT/}, ${png#$ROOT/} and $BUILD/bench/results.json in $(( $(date +%s) - t0 )) s"
 [ $rc -eq 0 ] || echo "== some section FAILED (see above)" >&2
 exit $rc

@@ -33,6 +33,7 @@ const char *const sc_cfg_profile_names[] = { "lan", "wan", NULL };
 #define SS(f) FIELD(struct sc_session_cfg, f)
 #define US(f) FIELD(struct sc_user_cfg, f)
 #define ST(f) FIELD(struct sc_stats_cfg, f)
+#define AR(f) FIELD(struct sc_archive_cfg, f)
 #define U16MAX 65535
 #define U32MAX UINT32_MAX
 
@@ -222,7 +223,8 @@ static const struct sc_cfg_key channel_keys[] = {
              "each, for redundancy. A loss the publisher can no longer repair is fetched from "
              "them (the live stream held meanwhile) before it is reported; only a range every "
              "one lacks is a loss event, `not_in_archive`. `[]` = none (PGM batched or "
-             "MoldUDP64 channels)." },
+             "MoldUDP64 channels that follow one source -- `max_sources: 1`, or `mold.session` "
+             "-- as an archive records one)." },
     { "recovery.from", SC_VT_UINT, CH(recovery.from), .min = 1, .max = UINT64_MAX >> 1,
       .doc = "Subscriber, `late_join: archive`: the first sequence wanted (1 = the start)." },
     { "recovery.hold", SC_VT_SIZE, CH(recovery.hold_bytes), .min = 4096, .max = 1ull << 34,
@@ -233,6 +235,12 @@ static const struct sc_cfg_key channel_keys[] = {
       .max = 3600 * NS_S,
       .doc = "Subscriber: a recovery that delivers nothing for this long (every archive "
              "unreachable) reports what it waits for as `not_in_archive`." },
+    { "recovery.user", SC_VT_ALPHA, CH(recovery.user),
+      .doc = "Subscriber: the username of the rewinds' Login Request (up to 6 characters; "
+             "`\"\"` = blanks): one of the archive's `archive[].rewind_session` users when that "
+             "session has any." },
+    { "recovery.password", SC_VT_ALPHA, CH(recovery.password),
+      .doc = "Subscriber: the rewinds' password (up to 10 characters)." },
     { "ipc.dir", SC_VT_STR, CH(ipc.dir), .flags = SC_KEY_IDENTITY,
       .doc = "`transport: ipc`: the directory of the log, `DIR/seqcast.CHANNEL` (and "
              "`DIR/seqcast.CHANNEL.readers`, the reader slots). /dev/shm keeps it in memory." },
@@ -343,6 +351,38 @@ static const struct sc_cfg_key stats_keys[] = {
              "and down (`seqcast-stat --loss`)." },
 };
 
+static const struct sc_cfg_key archive_keys[] = {
+    { "channel", SC_VT_STR, AR(channel),
+      .doc = "The channel recorded: a `channels[]` name (each at most once)." },
+    { "dir", SC_VT_STR, AR(dir),
+      .doc = "The channel's store: segment files, made if missing (its parent must exist); "
+             "a directory per channel, one process at a time." },
+    { "segment_size", SC_VT_SIZE, AR(segment_bytes), .min = 4096, .max = 1ull << 40,
+      .doc = "A new segment file past this size." },
+    { "index_every", SC_VT_SIZE, AR(index_bytes), .min = 64, .max = 1ull << 30,
+      .doc = "One entry of the in-memory sparse index per this many bytes of records." },
+    { "retain_size", SC_VT_SIZE, AR(retain_bytes), .max = UINT64_MAX >> 1,
+      .doc = "Delete whole oldest segments while the store is larger (0 = keep all)." },
+    { "retain_age", SC_VT_DURATION, AR(retain_age_ns), .max = 3650 * 86400 * NS_S,
+      .doc = "... and those last written longer ago (0 = keep all)." },
+    { "fsync", SC_VT_ENUM, AR(fsync), .names = fsync_names,
+      .doc = "`batch`: one fdatasync per wake-up that appended; `message`: after every "
+             "message; `none`: left to the kernel. Rewinds serve what is durable." },
+    { "serve", SC_VT_ADDR_PORT_LIST, AR(serve[0]),
+      .count_off = offsetof(struct sc_archive_cfg, nserve), .max_items = 1,
+      .doc = "MoldUDP64 channels: answer re-requests for anything archived on this unicast "
+             "`ADDR:PORT` (the channel's `mold.request_*`, `rtx.budget` and `rtx.rate` are "
+             "the defences). `[]` = none." },
+    { "rewind", SC_VT_ENDPOINT, AR(rewind),
+      .doc = "Serve rewinds (SoupBinTCP 4.0) on `tcp:HOST:PORT` or `unix:/path`: the "
+             "archive's messages from the Login Request's sequence, then live ones. `\"\"` = "
+             "none." },
+    { "rewind_session", SC_VT_STR, AR(rewind_session),
+      .doc = "A `sessions[]` name whose users (a login must match one), heartbeat, timeout "
+             "and limits the rewinds use (its `listen` is ignored). `\"\"` = the session "
+             "defaults, any login accepted." },
+};
+
 static const struct {
     const struct sc_cfg_key *keys;
     size_t n;
@@ -352,6 +392,7 @@ static const struct {
     [SC_SEC_SESSION] = { session_keys, sizeof(session_keys) / sizeof(session_keys[0]) },
     [SC_SEC_USER] = { user_keys, sizeof(user_keys) / sizeof(user_keys[0]) },
     [SC_SEC_STATS] = { stats_keys, sizeof(stats_keys) / sizeof(stats_keys[0]) },
+    [SC_SEC_ARCHIVE] = { archive_keys, sizeof(archive_keys) / sizeof(archive_keys[0]) },
 };
 
 const struct sc_cfg_key *
@@ -1187,6 +1228,15 @@ stats_defaults(struct sc_stats_cfg *st)
 }
 
 void
+sc_cfg_archive_defaults(struct sc_archive_cfg *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->segment_bytes = 64ull << 20;
+    a->index_bytes = 4096;
+    a->fsync = SC_FSYNC_BATCH;
+}
+
+void
 sc_cfg_session_defaults(struct sc_session_cfg *s)
 {
     memset(s, 0, sizeof(*s));
@@ -1296,6 +1346,17 @@ sc_cfg_check_channel(const struct sc_channel_cfg *c, char *path, size_t plen, ch
         snprintf(msg, mlen, "archives serve message sequences: PGM channels need framing: batched");
         return -EINVAL;
     }
+    /* an archive records one source (the first it hears) and a rewind is one
+     * sequence space: recovering a second source from it would deliver the
+     * first one's messages under the second's sequences */
+    if (c->recovery.nrewind && c->max_sources != 1 &&
+        !(c->protocol == SC_PROTOCOL_MOLDUDP64 && c->mold.session[0])) {
+        snprintf(path, plen, "recovery.rewind");
+        snprintf(msg, mlen, "an archive records one source: set max_sources: 1%s, so the "
+                            "subscriber follows one source too",
+                 c->protocol == SC_PROTOCOL_MOLDUDP64 ? " (or mold.session)" : "");
+        return -EINVAL;
+    }
     if (c->ipc.size & (c->ipc.size - 1)) {
         snprintf(path, plen, "ipc.size");
         snprintf(msg, mlen, "must be a power of two (e.g. 64MiB)");
@@ -1379,13 +1440,99 @@ _Static_assert(offsetof(struct sc_channel_cfg, name) == 0, "check_items: name co
 _Static_assert(offsetof(struct sc_session_cfg, name) == 0, "check_items: name comes first");
 
 int
+sc_cfg_check_archive(const struct sc_config *cfg, uint32_t i, char *path, size_t plen, char *msg,
+                     size_t mlen)
+{
+    const struct sc_archive_cfg *a = &cfg->archives[i];
+    const struct sc_channel_cfg *ch = NULL;
+
+    for (uint32_t k = 0; k < cfg->nchannels; k++)
+        if (!strcmp(cfg->channels[k].name, a->channel))
+            ch = &cfg->channels[k];
+    snprintf(path, plen, "channel");
+    if (!a->channel[0]) {
+        snprintf(msg, mlen, "an archive needs the channel it records (channel: NAME)");
+        return -EINVAL;
+    }
+    if (!ch) {
+        snprintf(msg, mlen, "bad value '%.32s': no channel so named in channels[]", a->channel);
+        return -EINVAL;
+    }
+    if (ch->transport == SC_TRANSPORT_IPC || (ch->protocol == SC_PROTOCOL_PGM &&
+                                              ch->framing != SC_FRAMING_BATCHED)) {
+        snprintf(msg, mlen, "'%.32s': archives record message sequences: PGM batched or "
+                            "MoldUDP64, over the network", a->channel);
+        return -EINVAL;
+    }
+    snprintf(path, plen, "dir");
+    if (!a->dir[0]) {
+        snprintf(msg, mlen, "an archive needs its directory (dir: PATH)");
+        return -EINVAL;
+    }
+    for (uint32_t k = 0; k < i; k++) {
+        snprintf(path, plen, !strcmp(cfg->archives[k].channel, a->channel) ? "channel" : "dir");
+        if (!strcmp(cfg->archives[k].channel, a->channel)) {
+            snprintf(msg, mlen, "'%.32s' is recorded by archive[%u] already", a->channel, k);
+            return -EINVAL;
+        }
+        if (!strcmp(cfg->archives[k].dir, a->dir)) {
+            snprintf(msg, mlen, "'%.100s' is archive[%u]'s: a directory per channel", a->dir, k);
+            return -EINVAL;
+        }
+        if (a->nserve && cfg->archives[k].nserve && a->serve[0].port == cfg->archives[k].serve[0].port &&
+            a->serve[0].addr.s_addr == cfg->archives[k].serve[0].addr.s_addr) {
+            snprintf(path, plen, "serve");
+            snprintf(msg, mlen, "archive[%u] serves on this address already", k);
+            return -EINVAL;
+        }
+        if (a->rewind[0] && !strcmp(cfg->archives[k].rewind, a->rewind)) {
+            snprintf(path, plen, "rewind");
+            snprintf(msg, mlen, "archive[%u] serves rewinds on '%.100s' already", k, a->rewind);
+            return -EINVAL;
+        }
+    }
+    if (a->nserve && ch->protocol != SC_PROTOCOL_MOLDUDP64) {
+        snprintf(path, plen, "serve");
+        snprintf(msg, mlen, "re-requests are MoldUDP64's: channel '%.32s' is not protocol: "
+                            "moldudp64", a->channel);
+        return -EINVAL;
+    }
+    if (a->rewind_session[0]) {
+        bool found = false;
+        for (uint32_t k = 0; k < cfg->nsessions; k++)
+            found |= !strcmp(cfg->sessions[k].name, a->rewind_session);
+        snprintf(path, plen, "rewind_session");
+        if (!found) {
+            snprintf(msg, mlen, "bad value '%.32s': no session so named in sessions[]",
+                     a->rewind_session);
+            return -EINVAL;
+        }
+        if (!a->rewind[0]) {
+            snprintf(msg, mlen, "without rewind: set rewind: tcp:HOST:PORT, or remove it");
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+int
 sc_config_validate(const struct sc_config *cfg, struct sc_err *err)
 {
     int rc = check_items(cfg, "channel", cfg->channels, sizeof(cfg->channels[0]), cfg->nchannels,
                          check_channel, err);
 
-    return rc < 0 ? rc : check_items(cfg, "session", cfg->sessions, sizeof(cfg->sessions[0]),
-                                     cfg->nsessions, check_session, err);
+    if (rc == 0)
+        rc = check_items(cfg, "session", cfg->sessions, sizeof(cfg->sessions[0]), cfg->nsessions,
+                         check_session, err);
+    for (uint32_t i = 0; i < cfg->narchives && rc == 0; i++) {
+        char path[32], msg[192];
+        if ((rc = sc_cfg_check_archive(cfg, i, path, sizeof(path), msg, sizeof(msg))) < 0 && err) {
+            err->code = rc;
+            snprintf(err->msg, sizeof(err->msg), "%.50s: archive[%u].%.20s: %.150s", cfg->origin, i,
+                     path, msg);
+        }
+    }
+    return rc;
 }
 
 /* --------------------------------------------------------------- look-ups */
@@ -1565,6 +1712,10 @@ sc_config_print(const struct sc_config *cfg, FILE *out)
     print_section(out, SC_SEC_DPDK, &cfg->dpdk, "  ", "");
     fprintf(out, "stats:\n");
     print_section(out, SC_SEC_STATS, &cfg->stats, "  ", "");
+    if (cfg->narchives)
+        fprintf(out, "archive:\n");
+    for (uint32_t i = 0; i < cfg->narchives; i++)
+        print_section(out, SC_SEC_ARCHIVE, &cfg->archives[i], "", "  - ");
     fprintf(out, "sessions:%s\n", cfg->nsessions ? "" : " []");
     for (uint32_t i = 0; i < cfg->nsessions; i++) {
         const struct sc_session_cfg *s = &cfg->sessions[i];
@@ -1587,6 +1738,7 @@ sc_config_print_reference(FILE *out)
     struct sc_session_cfg s;
     struct sc_user_cfg u = { "", "" };
     struct sc_stats_cfg st;
+    struct sc_archive_cfg ar;
     char a[512], b[512];
 
     channel_lan(&lan);
@@ -1625,5 +1777,13 @@ sc_config_print_reference(FILE *out)
         sc_cfg_format(&stats_keys[i], &st, a, sizeof(a));
         fprintf(out, "| `%s` | %s | `%s` | %s |\n", stats_keys[i].name, stats_keys[i].type->ref,
                 a, stats_keys[i].doc);
+    }
+    sc_cfg_archive_defaults(&ar);
+    fprintf(out, "\n#### `archive[]` (seqcast-archive: the channels it records)\n\n"
+                 "| key | type | default | meaning |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < sections[SC_SEC_ARCHIVE].n; i++) {
+        sc_cfg_format(&archive_keys[i], &ar, a, sizeof(a));
+        fprintf(out, "| `%s` | %s | `%s` | %s |\n", archive_keys[i].name,
+                archive_keys[i].type->ref, a, archive_keys[i].doc);
     }
 }

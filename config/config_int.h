@@ -17,6 +17,7 @@ enum sc_cfg_section {
     SC_SEC_SESSION,
     SC_SEC_USER,
     SC_SEC_STATS,
+    SC_SEC_ARCHIVE,
     SC_SEC_COUNT
 };
 
@@ -112,6 +113,11 @@ void sc_cfg_apply_profile(struct sc_channel_cfg *ch, const struct sc_channel_cfg
 
 /* Section defaults */
 void sc_cfg_session_defaults(struct sc_session_cfg *s);
+void sc_cfg_archive_defaults(struct sc_archive_cfg *a);
+/* archive[i]'s own checks and those against the channels and sessions (and
+ * the archives before it). @return 0 or -EINVAL with path and msg. */
+int sc_cfg_check_archive(const struct sc_config *cfg, uint32_t i, char *path, size_t plen,
+                         char *msg, size_t mlen);
 
 /* Per-section checks; msg gets the reason, path names the failing key. */
 int sc_cfg_check_channel(const struct sc_channel_cfg *ch, char *path, size_t plen, char *msg,

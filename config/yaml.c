@@ -389,8 +389,38 @@ walk_sessions(struct walk *w, yaml_node_t *seq)
     return 0;
 }
 
+/* archive: the channels seqcast-archive records, each checked as it is read
+ * (channels[] and sessions[] are read before it) */
+static int
+walk_archives(struct walk *w, yaml_node_t *seq)
+{
+    int rc;
+
+    if ((rc = expect(w, seq, YAML_SEQUENCE_NODE, "archive")) < 0)
+        return rc;
+    w->cfg->narchives = 0;
+    for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
+         it++) {
+        yaml_node_t *m = node(w, *it);
+        uint32_t i = w->cfg->narchives;
+        char path[32], kpath[32], msg[192];
+
+        snprintf(path, sizeof(path), "archive[%u]", i);
+        if (i == SC_CFG_MAX_ARCHIVES)
+            return fail(w, m, "%s: too many archived channels (at most %d)", path,
+                        SC_CFG_MAX_ARCHIVES);
+        sc_cfg_archive_defaults(&w->cfg->archives[i]);
+        if ((rc = walk_keys(w, SC_SEC_ARCHIVE, m, &w->cfg->archives[i], path, "", NULL)) < 0)
+            return rc;
+        if (sc_cfg_check_archive(w->cfg, i, kpath, sizeof(kpath), msg, sizeof(msg)) < 0)
+            return fail(w, m, "%s.%s: %s", path, kpath, msg);
+        w->cfg->narchives++;
+    }
+    return 0;
+}
+
 static const char *const top_keys[] = { "version", "profile", "profiles", "channels", "dpdk",
-                                        "sessions", "stats", NULL };
+                                        "sessions", "stats", "archive", NULL };
 
 static int
 walk_top(struct walk *w, yaml_node_t *root)
@@ -418,7 +448,7 @@ walk_top(struct walk *w, yaml_node_t *root)
                 return fail(w, k, "%s: unknown key: channel settings go inside a channel "
                                   "(channels: - name: ...) or a profile", scalar(k));
             return fail(w, k, "%s: unknown key%s%s%s (expected version, profile, profiles, "
-                              "channels, dpdk, sessions, stats)",
+                              "channels, dpdk, sessions, stats, archive)",
                         scalar(k), s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
         }
     }
@@ -452,6 +482,8 @@ walk_top(struct walk *w, yaml_node_t *root)
         return rc;
     if ((rc = lookup(w, root, "stats", "", &v)) < 0 ||
         (v && (rc = walk_keys(w, SC_SEC_STATS, v, &w->cfg->stats, "stats", "", NULL)) < 0))
+        return rc;
+    if ((rc = lookup(w, root, "archive", "", &v)) < 0 || (v && (rc = walk_archives(w, v)) < 0))
         return rc;
     return 0;
 }

@@ -17,10 +17,14 @@ struct sc_osrv_source {
     void *ctx;
     /* the last message that may be sent (0: none yet); it only grows */
     uint64_t (*last)(void *ctx);
-    /* message seq (<= last()) into buf. @return its length; or -ENODATA (never
-     * received), -EBADMSG (damaged), -ERANGE (no longer held) with *to the last
-     * sequence of that missing range; another negative errno: unreadable now */
-    int (*get)(void *ctx, uint64_t seq, void *buf, size_t cap, uint64_t *to);
+    /* message seq (<= last()) for reader (the session's slot, below the
+     * session's max_connections: a source may keep a reading position per
+     * reader, and a reader asks seq, seq + 1, ... until it asks elsewhere);
+     * *msg: its bytes, good until the next get for that reader. @return its
+     * length; or -ENODATA (never received), -EBADMSG (damaged), -ERANGE (no
+     * longer held) with *to the last sequence of that missing range; another
+     * negative errno: unreadable now */
+    int (*get)(void *ctx, uint32_t reader, uint64_t seq, const void **msg, uint64_t *to);
 };
 
 /* A server for session sc (listen address, users, heartbeat, limits) that

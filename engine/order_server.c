@@ -543,12 +543,13 @@ catch_up_source(struct sc_osrv *s, struct conn *c)
 
     while (!c->gap && c->next_seq <= end && queued < pass) {
         uint64_t to = 0;
-        int n = s->src.get(s->src.ctx, c->next_seq, s->msg, sizeof(s->msg), &to);
+        const void *m = NULL;
+        int n = s->src.get(s->src.ctx, (uint32_t)(c - s->sess), c->next_seq, &m, &to);
         if (n < 0) {
             source_gap(s, c, n, to);
             return;
         }
-        if (sc_obuf_packet(&c->out, SC_SOUP_SEQUENCED, s->msg, (size_t)n) < 0) {
+        if (sc_obuf_packet(&c->out, SC_SOUP_SEQUENCED, m, (size_t)n) < 0) {
             s->st.output_full++;
             return; /* full: more after this write */
         }

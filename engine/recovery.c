@@ -363,6 +363,8 @@ sc_recovery_create(struct sc_recovery **out, const struct sc_channel_cfg *ch,
         snprintf(r->rc.servers[i], sizeof(r->rc.servers[i]), "tcp:%s:%u", a,
                  ch->recovery.rewind[i].port);
     }
+    snprintf(r->rc.user, sizeof(r->rc.user), "%s", ch->recovery.user);
+    snprintf(r->rc.password, sizeof(r->rc.password), "%s", ch->recovery.password);
     r->rc.heartbeat_ns = HB_NS;
     r->rc.timeout_ns = TIMEOUT_NS;
     r->rc.reconnect_ns = RECONNECT_NS;

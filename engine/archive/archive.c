@@ -40,12 +40,14 @@ struct sc_archive {
     struct sc_rereq_srv srv;
     struct sc_rereq_source srv_src;
     struct sc_pub_stats srv_st;
-    /* the rewind server (or NULL) */
+    struct sc_astore_cursor srv_cur; /* the re-request server's reading position */
+    /* the rewind server (or NULL), and a reading position per session slot */
     struct sc_osrv *rew;
+    struct sc_astore_cursor *rcur;
+    uint32_t nrcur;
     sc_sub_event_fn *on_sub_event; /* the params' (a loss log), or NULL */
     void *sub_event_ctx;
     uint8_t rx[65536];
-    uint8_t rbuf[65536];
 };
 
 static bool
@@ -155,13 +157,14 @@ arc_walk(void *ctx, uint64_t first, uint32_t max, uint32_t max_bytes, struct sc_
     uint32_t n = 0, bytes = 0;
 
     for (uint64_t seq = first; n < max; seq++) {
-        int len = sc_astore_read(&a->store, seq, a->rbuf, sizeof(a->rbuf), &r);
+        const void *m;
+        int len = sc_astore_read_at(&a->store, &a->srv_cur, seq, &m, &r);
         if (len < 0) /* a gap, damage, the end: the response stops before it */
             break;
         if (n && bytes + sc_mold_msg_size((uint16_t)len) > max_bytes)
             break;
         if (e)
-            sc_mold_enc_add(e, a->rbuf, (uint16_t)len);
+            sc_mold_enc_add(e, m, (uint16_t)len);
         bytes += (uint32_t)sc_mold_msg_size((uint16_t)len);
         n++;
     }
@@ -177,11 +180,12 @@ rew_last(void *ctx)
 }
 
 static int
-rew_get(void *ctx, uint64_t seq, void *buf, size_t cap, uint64_t *to)
+rew_get(void *ctx, uint32_t reader, uint64_t seq, const void **msg, uint64_t *to)
 {
-    struct sc_astore *s = &((struct sc_archive *)ctx)->store;
+    struct sc_archive *a = ctx;
+    struct sc_astore *s = &a->store;
     struct sc_astore_rec r = {seq, seq};
-    int rc = sc_astore_read(s, seq, buf, cap, &r);
+    int rc = reader < a->nrcur ? sc_astore_read_at(s, &a->rcur[reader], seq, msg, &r) : -EIO;
 
     if (rc == -ERANGE) /* below the first held: retention deleted it, or never held */
         r.to = s->last && seq < s->first ? s->first - 1 : seq;
@@ -236,6 +240,11 @@ rewind_init(struct sc_archive *a, const struct sc_archive_params *p, struct sc_e
         return err->code = -EINVAL;
     }
     snprintf(sc.listen, sizeof(sc.listen), "%s", p->rewind);
+    if (!(a->rcur = calloc(sc.max_connections ? sc.max_connections : 1, sizeof(*a->rcur)))) {
+        snprintf(err->msg, sizeof(err->msg), "archive: out of memory");
+        return err->code = -ENOMEM;
+    }
+    a->nrcur = sc.max_connections;
     if ((rc = sc_osrv_create_source(&a->rew, &sc, &src, err)) < 0)
         return rc;
     if ((rc = watch_fd(a, sc_osrv_fd(a->rew))) < 0) {
@@ -479,6 +488,10 @@ sc_archive_destroy(struct sc_archive *a)
         return;
     sc_osrv_destroy(a->rew);
     sc_sub_destroy(a->sub);
+    for (uint32_t i = 0; i < a->nrcur; i++)
+        sc_astore_cursor_free(&a->rcur[i]);
+    free(a->rcur);
+    sc_astore_cursor_free(&a->srv_cur);
     sc_astore_close(&a->store);
     if (a->sock >= 0)
         close(a->sock);

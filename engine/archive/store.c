@@ -325,6 +325,7 @@ sc_astore_open(struct sc_astore *s, const char *dir, const struct sc_astore_cfg 
     memset(s, 0, sizeof(*s));
     s->dirfd = -1;
     s->sys_pwrite = pwrite;
+    s->sys_pread = pread;
     s->sys_fdatasync = fdatasync;
     s->sys_ftruncate = ftruncate;
     s->cfg = *cfg;
@@ -390,6 +391,7 @@ sc_astore_close(struct sc_astore *s)
     free(s->ix);
     free(s->dmg);
     free(s->wbuf);
+    sc_astore_cursor_free(&s->cur);
     memset(s, 0, sizeof(*s));
     s->dirfd = -1;
 }
@@ -543,7 +545,7 @@ sc_astore_sync(struct sc_astore *s)
     s->last = s->durable_last;
     s->nix = s->durable_nix;
     s->since_ix = s->cfg.index_bytes;
-    s->cur.seq = 0;
+    s->gen++;
     cut_back(s, g->size);
     return rc;
 }
@@ -587,7 +589,7 @@ sc_astore_retain(struct sc_astore *s, time_t now)
             memmove(s->dmg, s->dmg + k, (s->ndmg - k) * sizeof(*s->dmg));
             s->ndmg -= k;
         }
-        s->cur.seq = 0;
+        s->gen++;
         s->st.segments_deleted++;
         n++;
     }
@@ -607,14 +609,44 @@ find_seg(struct sc_astore *s, uint64_t id, size_t *i)
     return NULL;
 }
 
-int
-sc_astore_read(struct sc_astore *s, uint64_t seq, void *buf, size_t cap, struct sc_astore_rec *r)
+/* Make [off, off + need) of segment g readable in c's block. @return a pointer
+ * to it, or NULL (-EIO: *rc). */
+static const uint8_t *
+block(const struct sc_astore *s, struct sc_astore_cursor *c, const struct sc_astore_seg *g,
+      uint64_t off, size_t need, int *rc)
 {
-    uint8_t *h = s->wbuf;
+    size_t want;
+    ssize_t n;
+
+    if (c->blen && c->bseg == g->id && off >= c->boff && off + need <= c->boff + c->blen)
+        return c->blk + (off - c->boff);
+    if (!c->blk && !(c->blk = malloc(SC_ASTORE_BLOCK))) {
+        *rc = -ENOMEM;
+        return NULL;
+    }
+    /* bytes past g->size may be a write being rolled back: never cached */
+    want = g->size - off < SC_ASTORE_BLOCK ? (size_t)(g->size - off) : SC_ASTORE_BLOCK;
+    c->blen = 0;
+    if (want < need || (n = s->sys_pread(g->fd, c->blk, want, (off_t)off)) < (ssize_t)need) {
+        *rc = -EIO;
+        return NULL;
+    }
+    c->bseg = g->id;
+    c->boff = off;
+    c->blen = (size_t)n;
+    return c->blk;
+}
+
+int
+sc_astore_read_at(struct sc_astore *s, struct sc_astore_cursor *c, uint64_t seq,
+                  const void **msg, struct sc_astore_rec *r)
+{
     struct sc_astore_seg *g;
+    const uint8_t *h;
     uint64_t segid, off, end, rseq;
     size_t lo = 0, hi = s->nix, i;
     uint32_t lenf, len;
+    int rc = -EIO;
 
     if (!s->last || seq < s->first || seq > s->last)
         return -ERANGE;
@@ -624,9 +656,17 @@ sc_astore_read(struct sc_astore *s, uint64_t seq, void *buf, size_t cap, struct 
             r->to = s->dmg[k].to;
             return -EBADMSG;
         }
-    if (s->cur.seq && s->cur.seq == seq) {
-        segid = s->cur.seg;
-        off = s->cur.off;
+    if (c->gen != s->gen) { /* bytes were cut or deleted since: its block and place may be gone */
+        c->gen = s->gen;
+        c->seq = 0;
+        c->blen = 0;
+    }
+    if (c->seq && c->seq == seq) {
+        segid = c->seg;
+        off = c->off;
+    } else if (c->seq && c->pseq == seq) {
+        segid = c->seg;
+        off = c->poff;
     } else {
         while (hi - lo > 1) { /* the last entry at or before seq */
             size_t mid = (lo + hi) / 2;
@@ -650,13 +690,15 @@ sc_astore_read(struct sc_astore *s, uint64_t seq, void *buf, size_t cap, struct 
             off = MAGIC_LEN;
             continue;
         }
-        if (pread(g->fd, h, HDR, (off_t)off) != HDR)
+        if (!(h = block(s, c, g, off, HDR, &rc)))
             goto io;
         lenf = sc_load_be32(h);
         len = lenf & SC_REC_LEN_MASK;
         if (lenf & ~(SC_REC_LEN_MASK | SC_REC_GAP))
             goto bad;
-        if (len && pread(g->fd, h + HDR, len, (off_t)(off + HDR)) != (ssize_t)len)
+        if (off + HDR + len > g->size)
+            goto bad;
+        if (!(h = block(s, c, g, off, HDR + len, &rc)))
             goto io;
         if (!sc_rec_check(h, 2, 0, h + HDR) || ((lenf & SC_REC_GAP) && len != 8))
             goto bad;
@@ -667,26 +709,50 @@ sc_astore_read(struct sc_astore *s, uint64_t seq, void *buf, size_t cap, struct 
         off += HDR + len;
         if (end < seq)
             continue;
-        s->cur.seq = end + 1;
-        s->cur.seg = g->id;
-        s->cur.off = off;
+        c->seq = end + 1;
+        c->seg = g->id;
+        c->pseq = rseq;
+        c->poff = off - HDR - len;
+        c->off = off;
         if (lenf & SC_REC_GAP) {
             r->from = rseq;
             r->to = end;
             return -ENODATA;
         }
-        if (len > cap)
-            return -ENOSPC;
-        memcpy(buf, h + HDR, len);
+        *msg = h + HDR;
         r->from = r->to = seq;
         return (int)len;
     }
 io:
-    s->st.read_errors++;
-    return -EIO;
+    if (rc == -EIO)
+        s->st.read_errors++;
+    c->seq = 0;
+    return rc;
 bad:
     s->st.read_errors++;
-    s->cur.seq = 0;
+    c->seq = 0;
+    c->blen = 0;
     r->from = r->to = seq;
     return -EBADMSG;
+}
+
+void
+sc_astore_cursor_free(struct sc_astore_cursor *c)
+{
+    free(c->blk);
+    memset(c, 0, sizeof(*c));
+}
+
+int
+sc_astore_read(struct sc_astore *s, uint64_t seq, void *buf, size_t cap, struct sc_astore_rec *r)
+{
+    const void *m;
+    int n = sc_astore_read_at(s, &s->cur, seq, &m, r);
+
+    if (n < 0)
+        return n;
+    if ((size_t)n > cap)
+        return -ENOSPC;
+    memcpy(buf, m, (size_t)n);
+    return n;
 }

@@ -77,6 +77,24 @@ struct sc_astore_range {
     uint64_t from, to;
 };
 
+/* A reading position: where the sequence after its last read is, and a block
+ * of the segment read around it. Each reader keeps its own (a rewind session,
+ * the re-request server, a dump), so readers that take turns cost no search:
+ * reading forward is one pread a block (SC_ASTORE_BLOCK bytes, many records),
+ * not two a record. A cursor is only good with the store it was used on;
+ * whatever cuts or deletes segment bytes (a rolled back sync, retention)
+ * makes every cursor search again (gen). Zeroed: at no position. */
+#define SC_ASTORE_BLOCK (256u << 10)
+struct sc_astore_cursor {
+    uint64_t seq, seg, off;   /* seq 0: none */
+    uint64_t pseq, poff;      /* the last message read, at (seg, poff): read again
+                               * (a reader whose output was full) costs no search */
+    uint64_t gen;             /* the store's gen when it was last used */
+    uint64_t bseg, boff;      /* the block: segment id, file offset, */
+    size_t blen;              /* bytes held (0: none) */
+    uint8_t *blk;             /* SC_ASTORE_BLOCK bytes, allocated on first use */
+};
+
 struct sc_astore_stats {
     uint64_t appended, append_bytes;  /* data records written */
     uint64_t gaps, gap_seqs;          /* gap records written, sequences they cover */
@@ -104,12 +122,14 @@ struct sc_astore {
     uint64_t durable_last;   /* ... the last sequence they cover */
     uint64_t durable_nix;    /* ... and index entries */
     bool dirty, cut_pending;
-    struct { uint64_t seq, seg, off; } cur; /* where the sequence after the last read is */
+    struct sc_astore_cursor cur; /* sc_astore_read's */
+    uint64_t gen;            /* bumped whenever bytes cursors may hold are cut or deleted */
     struct sc_astore_stats st;
     char damage_msg[400];    /* the first damage found at open, or "" */
     uint8_t *wbuf;           /* a gap record and a data record, encoded */
     /* replaceable by tests to inject errors */
     ssize_t (*sys_pwrite)(int fd, const void *buf, size_t n, off_t off);
+    ssize_t (*sys_pread)(int fd, void *buf, size_t n, off_t off); /* cursors' reads */
     int (*sys_fdatasync)(int fd);
     int (*sys_ftruncate)(int fd, off_t len);
 };
@@ -147,5 +167,13 @@ int sc_astore_retain(struct sc_astore *s, time_t now);
  * cap too small; -EIO. Reading forward from the last read costs no search. */
 int sc_astore_read(struct sc_astore *s, uint64_t seq, void *buf, size_t cap,
                    struct sc_astore_rec *r);
+
+/* As sc_astore_read, through cursor c (its own block and position); on
+ * success *msg points at the payload inside c's block, good until c is used
+ * again. @return as sc_astore_read (never -ENOSPC), -ENOMEM. */
+int sc_astore_read_at(struct sc_astore *s, struct sc_astore_cursor *c, uint64_t seq,
+                      const void **msg, struct sc_astore_rec *r);
+/* Free c's block. */
+void sc_astore_cursor_free(struct sc_astore_cursor *c);
 
 #endif

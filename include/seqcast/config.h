@@ -131,6 +131,7 @@ struct sc_recovery_cfg {
     uint64_t from;       /* late_join: archive starts here */
     uint64_t hold_bytes; /* live messages held while a rewind catches up */
     uint64_t timeout_ns; /* a recovery that makes no progress this long reports the loss */
+    char user[7], password[11]; /* the rewinds' Login Request ("": blanks) */
 };
 
 /* transport: ipc channels (engine/ipc.h: the log's format). */
@@ -238,6 +239,23 @@ struct sc_stats_cfg {
     uint32_t loss_log;             /* loss-log entries */
 };
 
+#define SC_CFG_MAX_ARCHIVES 8
+
+/* seqcast-archive: one channel it records (the archive: list), into its own
+ * directory, serving re-requests and rewinds of that channel. */
+struct sc_archive_cfg {
+    char channel[SC_CFG_NAME_MAX];       /* a channels[] name */
+    char dir[SC_CFG_PATH_MAX];           /* the store (created; its parent must exist) */
+    uint64_t segment_bytes, index_bytes; /* a new segment past this; an index entry per this */
+    uint64_t retain_bytes;               /* 0: no size limit */
+    uint64_t retain_age_ns;              /* 0: no age limit */
+    enum sc_fsync fsync;
+    uint32_t nserve;                     /* 0 or 1: MoldUDP64 re-requests on this address */
+    struct sc_addr_port serve[1];
+    char rewind[SC_CFG_PATH_MAX];        /* rewinds: "tcp:HOST:PORT", "unix:/path"; "": none */
+    char rewind_session[SC_CFG_NAME_MAX]; /* a sessions[] name: its users and limits; "": defaults */
+};
+
 struct sc_config {
     char origin[SC_CFG_PATH_MAX]; /* the file it was loaded from, or "<defaults>" */
     uint32_t nchannels;
@@ -246,6 +264,8 @@ struct sc_config {
     uint32_t nsessions;
     struct sc_session_cfg sessions[SC_CFG_MAX_SESSIONS];
     struct sc_stats_cfg stats;
+    uint32_t narchives;
+    struct sc_archive_cfg archives[SC_CFG_MAX_ARCHIVES];
 };
 
 /* Built-in defaults: one channel "default" (lan profile, group 239.192.0.1,

@@ -20,8 +20,14 @@
 #      window no longer holds (not_in_window): the control;
 #   7-8. disk full (a 192 KiB tmpfs in a private mount namespace: root): appends
 #      stop with a clear message and exit status 1, what is there stays whole.
+#   9-10. several channels in one process (the configuration's archive: list):
+#      two MoldUDP64 channels and a PGM one, each into its own directory, each
+#      with its own re-request and rewind servers; each dump and each rewind
+#      cmp-equal to what that channel's publisher sent (sizes differ per
+#      channel), and a late subscriber of each MoldUDP64 channel (publisher's
+#      window 16 packets) made whole by re-requests to that channel's server.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "seqcast-archive" 9
+. "$(dirname "$0")/../support/tap.sh" "seqcast-archive" 11
 P=$((23000 + $$ % 20000))
 LIVE=(--set protocol=moldudp64 --group 239.198.18.80:$P --interface 127.0.0.1)
 
@@ -180,3 +186,88 @@ else
         [ "$(field "$tmp/fd.json" torn_bytes)" = 0 ] && [ "$(field "$tmp/fd.json" messages)" = "$(field "$tmp/f.json" msgs_archived)" ]; r=$?
     check "disk full: what is there is whole -- $(field "$tmp/fd.json" messages) messages (1..$(field_first "$tmp/fd.json" last)), none torn or damaged, every one verified" $r
 fi
+
+# --- 9-10. several channels in one process, from the archive: section
+cat >"$tmp/multi.yaml" <<EOC
+channels:
+  - name: m1
+    protocol: moldudp64
+    group: 239.198.18.82
+    port: $((P + 10))
+    interface: 127.0.0.1
+    mold: { session: MULTI1 }
+    rtx: { budget: 100000 }
+  - name: m2
+    protocol: moldudp64
+    group: 239.198.18.83
+    port: $((P + 11))
+    interface: 127.0.0.1
+    mold: { session: MULTI2 }
+    rtx: { budget: 100000 }
+  - name: pg
+    group: 239.198.18.84
+    port: $((P + 12))
+    interface: 127.0.0.1
+archive:
+  - channel: m1
+    dir: $tmp/mm1
+    serve: [127.0.0.1:$((P + 13))]
+    rewind: tcp:127.0.0.1:$((P + 14))
+  - channel: m2
+    dir: $tmp/mm2
+    serve: [127.0.0.1:$((P + 15))]
+    rewind: tcp:127.0.0.1:$((P + 16))
+  - channel: pg
+    dir: $tmp/mpg
+    rewind: tcp:127.0.0.1:$((P + 17))
+    segment_size: 64KiB
+EOC
+N=10000
+for c in m1:40 m2:24 pg:32; do
+    "$B/seqcast-pub" --count $N --size "${c#*:}" --write "$tmp/sent-${c%:*}.bin" >/dev/null 2>&1
+done
+"$B/seqcast-archive" --config "$tmp/multi.yaml" --timeout 40 --quiet >"$tmp/am.json" 2>"$tmp/am.err" &
+arc=$!
+sleep 0.5
+pubs=()
+for c in m1:40 m2:24 pg:32; do
+    "$B/seqcast-pub" --config "$tmp/multi.yaml" --channel "${c%:*}" --set window.packets=16 \
+        --set mold.eos_time=6s --count $N --size "${c#*:}" --rate 10000 --linger 6 \
+        >"$tmp/pm-${c%:*}.json" 2>"$tmp/pm-${c%:*}.err" &
+    pubs+=($!)
+done
+sleep 0.5
+subs=()
+for c in m1:13 m2:15; do # late, the publishers' windows 16 packets: made whole by their archive
+    "$B/seqcast-sub" --config "$tmp/multi.yaml" --channel "${c%:*}" --set "channels.${c%:*}.late_join=first" \
+        --set "channels.${c%:*}.mold.request_servers=127.0.0.1:$((P + ${c#*:}))" --count $N --output "$tmp/gotm-${c%:*}.bin" \
+        --timeout 25 --quiet >"$tmp/sm-${c%:*}.json" 2>"$tmp/sm-${c%:*}.err" &
+    subs+=($!)
+done
+wait "${subs[@]}"
+rws=0
+for c in m1:14 m2:16 pg:17; do
+    timeout 20 "$B/seqcast-rewind" --server 127.0.0.1:$((P + ${c#*:})) --from 1 --until $N \
+        --output "$tmp/rwm-${c%:*}.bin" --timeout 10 >"$tmp/rwm-${c%:*}.json" 2>"$tmp/rwm-${c%:*}.err" &&
+        cmp -s "$tmp/sent-${c%:*}.bin" "$tmp/rwm-${c%:*}.bin" && rws=$((rws + 1))
+done
+kill -TERM $arc "${pubs[@]}" 2>/dev/null
+wait $arc; arc_rc=$?
+wait "${pubs[@]}" 2>/dev/null
+dumps=0
+for c in m1:mm1 m2:mm2 pg:mpg; do
+    "$B/seqcast-archive" --dump "$tmp/${c#*:}" --output "$tmp/dm-${c%:*}.bin" >"$tmp/dm-${c%:*}.json" 2>&1 &&
+        cmp -s "$tmp/sent-${c%:*}.bin" "$tmp/dm-${c%:*}.bin" && dumps=$((dumps + 1))
+done
+[ $arc_rc -eq 0 ] && [ $dumps -eq 3 ] && [ $rws -eq 3 ] && [ "$(grep -c '"seqcast-archive"' "$tmp/am.json")" = 3 ]; r=$?
+check "three channels in one seqcast-archive (archive: list): $dumps of 3 dumps and $rws of 3 rewinds from 1 cmp-equal to their own channel's publisher (exit $arc_rc)" $r
+[ $r -eq 0 ] || { tail -n 3 "$tmp/am.err" "$tmp"/rwm-*.err; head -c 600 "$tmp/am.json"; } | sed 's/^/# /'
+subs_ok=0
+for c in m1 m2; do
+    cmp -s "$tmp/sent-$c.bin" "$tmp/gotm-$c.bin" && [ "$(field "$tmp/sm-$c.json" lost_messages)" = 0 ] &&
+        subs_ok=$((subs_ok + 1))
+done
+ans=$(grep -o '"mold_resp_msgs": [0-9]*' "$tmp/am.json" | awk '$2 > 100' | wc -l)
+[ $subs_ok -eq 2 ] && [ "$ans" -eq 2 ]; r=$?
+check "re-requests per channel: $subs_ok of 2 late MoldUDP64 subscribers (16-packet windows) cmp-equal, $ans of 2 channels' servers answered from their own store" $r
+[ $r -eq 0 ] || { tail -n 3 "$tmp"/sm-*.err; grep -o '"channel": "[a-z0-9]*"\|"mold_resp_msgs": [0-9]*\|"msgs_archived": [0-9]*' "$tmp/am.json"; } | sed 's/^/# /'

@@ -158,7 +158,7 @@ sleep 0.5
     --set window.time=1s --linger 0.5 >"$tmp/ar.pub.json" 2>"$tmp/ar.pub.err" &
 pub=$!
 sleep 1.5
-"$B/seqcast-feedhandler" "${CH[@]}" --set recovery.rewind=127.0.0.1:$R --set late_join=archive \
+"$B/seqcast-feedhandler" "${CH[@]}" --set max_sources=1 --set recovery.rewind=127.0.0.1:$R --set late_join=archive \
     --interface 127.0.0.1 "${FH[@]}" --timeout 30 >"$tmp/ar.json" 2>"$tmp/ar.err"
 rc=$?
 wait $pub

@@ -33,9 +33,13 @@
 #      byte a second) and 5 rewinds from 1: the recording loses nothing, every
 #      rewind gets all 200,000 verified, the non-readers are closed (closed_slow,
 #      closed_timeout), the crowd evicted (pending_evicted).
+#  12. a rewind session that requires a login (--rewind-session with users): a
+#      late joiner logging in with its channel's recovery.user/password is
+#      whole (cmp); one without them is refused (login_rejected_auth) and, no
+#      archive delivering, reports not_in_archive after recovery.timeout.
 # Failover between archives on different hosts: rewind_netns.sh.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "seqcast-rewind" 11
+. "$(dirname "$0")/../support/tap.sh" "seqcast-rewind" 12
 P=$((26000 + $$ % 20000))
 R1=$((P + 1)) R2=$((P + 2))
 LIVE=(--set protocol=moldudp64 --group 239.198.18.81:$P --interface 127.0.0.1)
@@ -327,3 +331,35 @@ done
     [ "$(field "$tmp/a10.json" closed_timeout)" -ge 20 ] && [ "$(field "$tmp/a10.json" pending_evicted)" -gt 0 ]; r=$?
 check "a hostile crowd (300 never logging in, 40 logged in never reading, a byte-a-second reader) and 5 rewinds from 1 while recording: $(field_first "$tmp/a10.json" msgs_archived) of $N archived, $(field_first "$tmp/a10.json" gaps_recorded) gaps; $full of 5 rewinds whole and verified; closed_slow $(field "$tmp/a10.json" closed_slow), closed_timeout $(field "$tmp/a10.json" closed_timeout), pending_evicted $(field "$tmp/a10.json" pending_evicted)" $r
 [ $r -eq 0 ] || show a10
+
+# --- 12. rewinds that require a login: recovery.user and recovery.password
+cat >"$tmp/auth.yaml" <<EOC
+sessions:
+  - name: rw
+    listen: unix:/unused
+    users: [ { name: DESK1, password: pw1 } ]
+EOC
+N=40000
+"$B/seqcast-pub" --count $N --size 40 --write "$tmp/sent12.bin" >/dev/null 2>&1
+archive a12 $R1 "${LIVE[@]}" --config "$tmp/auth.yaml" --rewind-session rw
+arc=$!
+sleep 0.3
+"$B/seqcast-pub" "${LIVE[@]}" --count $N --size 40 --rate 20000 --linger 0.5 >"$tmp/p12.json" 2>"$tmp/p12.err" &
+pub=$!
+sleep 1
+"$B/seqcast-sub" "${LIVE[@]}" --archive 127.0.0.1:$R1 --late-join archive --set recovery.user=DESK1 \
+    --set recovery.password=pw1 --count $N --output "$tmp/got12.bin" --timeout 15 --quiet \
+    >"$tmp/s12.json" 2>"$tmp/s12.err" &
+sub=$!
+"$B/seqcast-sub" "${LIVE[@]}" --archive 127.0.0.1:$R1 --late-join archive --set recovery.timeout=1s \
+    --count $N --timeout 4 --quiet >"$tmp/s12n.json" 2>"$tmp/s12n.err" &
+subn=$!
+wait $sub; rc=$?
+wait $subn
+wait $pub
+kill $arc 2>/dev/null; wait $arc
+[ $rc -eq 0 ] && cmp -s "$tmp/sent12.bin" "$tmp/got12.bin" && [ "$(field "$tmp/s12.json" msgs_rewind)" -gt 1000 ] &&
+    [ "$(field "$tmp/s12n.json" lost_not_in_archive)" -gt 1000 ] && grep -q not_in_archive "$tmp/s12n.err" &&
+    [ "$(field "$tmp/a12.json" login_rejected_auth)" -ge 1 ]; r=$?
+check "a rewind session requiring a login: with recovery.user/password $(field "$tmp/s12.json" received) of $N, $(field "$tmp/s12.json" msgs_rewind) by rewind, cmp-equal (exit $rc); without, refused ($(field "$tmp/a12.json" login_rejected_auth) login_rejected_auth) and $(field "$tmp/s12n.json" lost_not_in_archive) reported not_in_archive" $r
+[ $r -eq 0 ] || show s12 a12

@@ -50,11 +50,13 @@ src_last(void *ctx)
 }
 
 static int
-src_get(void *ctx, uint64_t seq, void *buf, size_t cap, uint64_t *to)
+src_get(void *ctx, uint32_t reader, uint64_t seq, const void **m, uint64_t *to)
 {
+    static uint8_t buf[64];
     struct src *s = ctx;
 
-    (void)cap;
+    (void)reader;
+    *m = buf;
     for (uint32_t i = 0; i < s->ngaps; i++)
         if (seq >= s->gap[i][0] && seq <= s->gap[i][1]) {
             *to = s->gap[i][1];

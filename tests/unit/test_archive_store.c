@@ -526,3 +526,84 @@ Test(astore, one_process_at_a_time)
     cr_assert(strstr(err.msg, "in use"), "%s", err.msg);
     sc_astore_close(&a);
 }
+
+static unsigned preads;
+
+static ssize_t
+counting_pread(int fd, void *b, size_t n, off_t off)
+{
+    preads++;
+    return pread(fd, b, n, off);
+}
+
+static void
+expect_at(struct sc_astore *s, struct sc_astore_cursor *c, uint64_t seq)
+{
+    char want[128];
+    const void *m;
+    struct sc_astore_rec r;
+    int w = msg(seq, want), n = sc_astore_read_at(s, c, seq, &m, &r);
+
+    cr_assert_eq(n, w, "seq %llu: read %d, want %d bytes", (unsigned long long)seq, n, w);
+    cr_assert_eq(memcmp(m, want, (size_t)n), 0, "seq %llu", (unsigned long long)seq);
+}
+
+/* Two readers taking turns (rewind sessions) each read forward through their
+ * own cursor: a pread a block, not two a record, and no search; a record read
+ * again (a session whose output was full) costs nothing. */
+Test(astore, cursors_read_forward_a_block_at_a_time)
+{
+    struct sc_astore_cfg cfg = {.segment_bytes = 1u << 20, .index_bytes = 4096,
+                                .fsync = SC_FSYNC_NONE};
+    struct sc_astore s;
+    struct sc_astore_cursor a = {0}, b = {0};
+    unsigned most;
+
+    open_store(&s, &cfg);
+    fill(&s, 1, 30000);
+    cr_assert_geq(s.nseg, 2);
+    s.sys_pread = counting_pread;
+    for (uint64_t i = 1; i <= 30000; i++) {
+        expect_at(&s, &a, i);
+        expect_at(&s, &a, i); /* again */
+        expect_at(&s, &b, i);
+    }
+    /* each cursor: the blocks of its bytes, and one more a segment */
+    most = 2 * (unsigned)(s.bytes / SC_ASTORE_BLOCK + 2 * s.nseg);
+    cr_assert_leq(preads, most, "%u preads for 2 x 30,000 records (%llu bytes): at most %u",
+                  preads, (unsigned long long)s.bytes, most);
+    sc_astore_cursor_free(&a);
+    sc_astore_cursor_free(&b);
+    sc_astore_close(&s);
+}
+
+/* A failed batch sync cuts bytes a cursor's block may hold; what is written in
+ * their place is read, never the block's stale copy. */
+Test(astore, a_rolled_back_sync_is_not_read_from_a_cursors_block)
+{
+    struct sc_astore_cfg cfg = small;
+    struct sc_astore s;
+    struct sc_astore_cursor c = {0};
+    struct sc_astore_rec r;
+    const void *m;
+
+    cfg.fsync = SC_FSYNC_BATCH;
+    open_store(&s, &cfg);
+    fill(&s, 1, 10);
+    cr_assert_eq(sc_astore_sync(&s), 0);
+    fill(&s, 11, 15);
+    for (uint64_t i = 1; i <= 15; i++)
+        expect_at(&s, &c, i);
+    s.sys_fdatasync = failing_fdatasync;
+    fail_syncs = 1;
+    cr_assert_eq(sc_astore_sync(&s), -EIO);
+    fill(&s, 16, 20); /* a gap record for 11-15 where 11 was */
+    cr_assert_eq(sc_astore_read_at(&s, &c, 15, &m, &r), -ENODATA);
+    cr_assert_eq(sc_astore_read_at(&s, &c, 11, &m, &r), -ENODATA);
+    cr_assert_eq(r.from, 11);
+    cr_assert_eq(r.to, 15);
+    for (uint64_t i = 16; i <= 20; i++)
+        expect_at(&s, &c, i);
+    sc_astore_cursor_free(&c);
+    sc_astore_close(&s);
+}

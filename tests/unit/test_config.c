@@ -598,3 +598,107 @@ Test(config, stats_section)
     cr_assert_lt(load("stats: { shmm: on }\n", &err), 0);
     cr_assert(strstr(err.msg, "shm") != NULL, "%s", err.msg);
 }
+
+/* archive: the channels seqcast-archive records -- each entry's keys, its
+ * defaults, and errors naming the entry, the key and the line: a channel that
+ * is not one, a channel or directory twice, re-requests on a PGM channel, a
+ * rewind session that is not one or without a rewind; the print round trip;
+ * and recovery's login. */
+Test(config, archive_section)
+{
+    static const char chans[] =
+        "channels:\n"
+        "  - { name: feed, protocol: moldudp64, mold: { session: FEED }, recovery: { rewind: "
+        "[10.0.0.9:26600], user: DESK1, password: pw1 } }\n"
+        "  - { name: pg, group: 239.1.1.9 }\n"
+        "sessions:\n"
+        "  - { name: rw, listen: unix:/unused, users: [{ name: DESK1, password: pw1 }] }\n";
+    static const struct err_case bad[] = {
+        { "archive:\n  - { channel: nope, dir: /a }\n",
+          "t.yaml:7:5: archive[0].channel: bad value 'nope': no channel so named" },
+        { "archive:\n  - { channel: feed }\n", "t.yaml:7:5: archive[0].dir: an archive needs" },
+        { "archive:\n  - { channel: pg, dir: /a, serve: [1.2.3.4:5] }\n",
+          "archive[0].serve: re-requests are MoldUDP64's" },
+        { "archive:\n  - { channel: feed, dir: /a }\n  - { channel: feed, dir: /b }\n",
+          "t.yaml:8:5: archive[1].channel: 'feed' is recorded by archive[0] already" },
+        { "archive:\n  - { channel: feed, dir: /a }\n  - { channel: pg, dir: /a }\n",
+          "archive[1].dir: '/a' is archive[0]'s" },
+        { "archive:\n  - { channel: feed, dir: /a, rewind: 'tcp:1.2.3.4:5', rewind_session: x }\n",
+          "archive[0].rewind_session: bad value 'x': no session so named" },
+        { "archive:\n  - { channel: feed, dir: /a, rewind_session: rw }\n",
+          "archive[0].rewind_session: without rewind" },
+        { "archive:\n  - { channel: feed, dir: /a, fsync: sometimes }\n", "archive[0].fsync" },
+        { "archive:\n  - { chanel: feed }\n", "did you mean 'channel'" },
+        { "archive: { channel: feed }\n", "archive" },
+    };
+    static struct sc_config a;
+    static char y[2048];
+    struct sc_err err;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(y, sizeof(y), "%s%s", chans, bad[i].yaml);
+        cr_assert_lt(load(y, &err), 0, "accepted: %s", bad[i].yaml);
+        cr_assert(strstr(err.msg, bad[i].msg), "%s\nwanted: %s", err.msg, bad[i].msg);
+    }
+    snprintf(y, sizeof(y), "%sarchive:\n"
+             "  - { channel: feed, dir: /a/feed, serve: [127.0.0.1:26500], rewind: "
+             "'tcp:127.0.0.1:26600', rewind_session: rw, retain_age: 7d, fsync: message }\n"
+             "  - { channel: pg, dir: /a/pg, segment_size: 1MiB }\n", chans);
+    cr_assert_eq(load(y, &err), 0, "%s", err.msg);
+    cr_assert_eq(cfg.narchives, 2);
+    cr_assert_str_eq(cfg.archives[0].rewind_session, "rw");
+    cr_assert_eq(cfg.archives[0].nserve, 1);
+    cr_assert_eq(cfg.archives[0].serve[0].port, 26500);
+    cr_assert_eq(cfg.archives[0].retain_age_ns, 7ull * 86400 * 1000000000);
+    cr_assert_eq(cfg.archives[0].fsync, SC_FSYNC_MESSAGE);
+    cr_assert_eq(cfg.archives[1].segment_bytes, 1u << 20);
+    cr_assert_eq(cfg.archives[1].index_bytes, 4096, "the default");
+    cr_assert_eq(cfg.archives[1].fsync, SC_FSYNC_BATCH, "the default");
+    cr_assert_eq(cfg.archives[1].nserve, 0);
+    cr_assert_str_eq(cfg.channels[0].recovery.user, "DESK1");
+    cr_assert_str_eq(cfg.channels[0].recovery.password, "pw1");
+    a = cfg;
+    m = open_memstream(&text, &len);
+    sc_config_print(&a, m);
+    fclose(m);
+    cr_assert_eq(sc_config_load_string(&cfg, "printed", text, len, &err), 0, "%s\n%s", err.msg,
+                 text);
+    cr_assert_eq(cfg.narchives, 2);
+    for (uint32_t o = 0; o < 2; o++) {
+        size_t nk;
+        const struct sc_cfg_key *k = sc_cfg_keys(SC_SEC_ARCHIVE, &nk);
+        for (size_t i = 0; i < nk; i++) {
+            static char vx[SC_CFG_FORMAT_MAX], vy[SC_CFG_FORMAT_MAX];
+            sc_cfg_format(&k[i], &a.archives[o], vx, sizeof(vx));
+            sc_cfg_format(&k[i], &cfg.archives[o], vy, sizeof(vy));
+            cr_assert_str_eq(vx, vy, "archive[%u].%s differs after round trip", o, k[i].name);
+        }
+    }
+    cr_assert_str_eq(cfg.channels[0].recovery.password, "pw1");
+    free(text);
+}
+
+/* Recovery follows one source, as an archive records one: recovery.rewind on
+ * a channel that may follow several is refused, and how to fix it is said. */
+Test(config, recovery_needs_one_source)
+{
+    struct sc_err err;
+
+    cr_assert_lt(load("channels:\n  - { name: a, recovery: { rewind: [10.0.0.9:1] } }\n", &err), 0);
+    cr_assert(strstr(err.msg, "recovery.rewind: an archive records one source: set "
+                              "max_sources: 1, so"), "%s", err.msg);
+    cr_assert_lt(load("channels:\n  - { name: a, protocol: moldudp64, recovery: { rewind: "
+                      "[10.0.0.9:1] } }\n", &err), 0);
+    cr_assert(strstr(err.msg, "max_sources: 1 (or mold.session)"), "%s", err.msg);
+    cr_assert_eq(load("channels:\n  - { name: a, max_sources: 1, recovery: { rewind: "
+                      "[10.0.0.9:1] } }\n", &err), 0, "%s", err.msg);
+    cr_assert_eq(load("channels:\n  - { name: a, protocol: moldudp64, mold: { session: S }, "
+                      "recovery: { rewind: [10.0.0.9:1] } }\n", &err), 0, "%s", err.msg);
+    sc_config_init(&cfg);
+    cr_assert_lt(sc_config_set(&cfg, "recovery.rewind=10.0.0.9:1", &err), 0);
+    cr_assert_eq(sc_config_set(&cfg, "max_sources=1", &err), 0, "%s", err.msg);
+    cr_assert_eq(sc_config_set(&cfg, "recovery.rewind=10.0.0.9:1", &err), 0, "%s", err.msg);
+}
