@@ -274,6 +274,13 @@ static const struct sc_cfg_key dpdk_keys[] = {
     { "tx_desc", SC_VT_UINT, DP(tx_desc), .min = 32, .max = 16384, .doc = "TX ring descriptors." },
     { "no_huge", SC_VT_BOOL, DP(no_huge),
       .doc = "Run without hugepages (`--no-huge`): works anywhere, slower." },
+    { "tx_zero_copy", SC_VT_BOOL, DP(tx_zero_copy),
+      .doc = "A publisher's data and repairs leave from its window's buffers themselves, "
+             "attached to mbufs as external buffers (`rte_pktmbuf_attach_extbuf`), not copied; "
+             "the window keeps room for the frame's headers in front of each packet. The "
+             "software PMDs (af_packet, af_xdp, memif, pcap, null) need nothing more; a NIC "
+             "would need the window's memory registered for DMA, which is not done: set "
+             "false there." },
 };
 
 static const struct sc_cfg_key session_keys[] = {
@@ -1174,6 +1181,7 @@ dpdk_defaults(struct sc_dpdk_cfg *d)
     d->mempool_size = 8191;
     d->mempool_cache = 256;
     d->burst = 32;
+    d->tx_zero_copy = true;
     d->rx_desc = 1024;
     d->tx_desc = 1024;
 }

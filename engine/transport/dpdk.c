@@ -21,6 +21,20 @@
  * 32) is cut into pieces of at most that many (rte_eth_tx_burst), stopping at
  * the first piece the port does not take whole. The engine never hands over
  * more than SC_BURST, so larger values are refused (the key's range).
+ *
+ * Zero copy (dpdk.tx_zero_copy, a publisher's transport): a packet of the
+ * publisher's window (SC_PKT_WINDOW) is not copied into an mbuf. Its frame
+ * headers are written into the SC_XPORT_TX_HEADROOM bytes the window keeps in
+ * front of it, and the window buffer is attached to an mbuf of a pool without
+ * data room (rte_pktmbuf_attach_extbuf). The refcount that tells when a device
+ * is done with it lives at the start of that headroom: the window holds one
+ * reference for good (so the free callback never runs), every attached mbuf
+ * one more until the device frees it; tx_busy is true while any is out. A
+ * buffer already out (the B line's copy in the same burst; a device that still
+ * holds the packet) is copied instead. The software PMDs copy or drop what
+ * they are given within rte_eth_tx_burst, so their buffers are never busy after
+ * it; the buffers' IOVA is their virtual address, which a NIC would need mapped
+ * for DMA (not done here: dpdk.tx_zero_copy: false for a NIC).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -59,6 +73,7 @@ struct dpdk {
     uint16_t port;
     uint16_t burst;
     struct rte_mempool *pool;
+    struct rte_mempool *ext_pool; /* zero copy: mbufs without data room, NULL when off */
     uint8_t mac[6];
     bool csum_offload;
     uint16_t ip_id;
@@ -256,13 +271,14 @@ dpdk_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
     return out;
 }
 
-/* Send the built mbufs m[0..built) (m[k] made from the caller's pkts[from[k]]);
+/* Send the built mbufs m[0..built) (m[k] made from the caller's pkts[from[k]];
+ * bit k of zc set when it is attached to the caller's buffer, not a copy);
  * the caller looked at pkts[0..done). @return how many of the caller's packets
  * were taken: all it looked at, or up to the first the port refused (which,
  * and everything after, stay with the caller: back-pressure). */
 static uint16_t
 tx_built(struct dpdk *d, const struct sc_pkt *pkts, struct rte_mbuf **m, const uint16_t *from,
-         uint16_t built, uint16_t done)
+         uint16_t built, uint16_t done, uint32_t zc)
 {
     uint16_t sent = 0;
 
@@ -278,12 +294,72 @@ tx_built(struct dpdk *d, const struct sc_pkt *pkts, struct rte_mbuf **m, const u
         d->x.st.tx_pkts++;
         d->x.st.tx_bytes += pkts[from[i]].len;
     }
+    if (zc)
+        d->x.st.tx_zero_copy += (uint64_t)__builtin_popcount(sent < 32 ? zc & ((1u << sent) - 1) : zc);
     if (sent < built) {
         done = from[sent];
         for (uint16_t i = sent; i < built; i++)
             rte_pktmbuf_free(m[i]);
     }
     return done;
+}
+
+/* ------------------------------------------------------------ zero copy */
+
+static void
+ext_free(void *addr, void *opaque)
+{
+    (void)addr;
+    (void)opaque; /* never called: the window holds a reference for good */
+}
+
+static struct rte_mbuf_ext_shared_info *
+ext_info(const uint8_t *data)
+{
+    return (struct rte_mbuf_ext_shared_info *)(uintptr_t)(data - SC_XPORT_TX_HEADROOM);
+}
+
+/* The window packet p framed in place and attached to an mbuf; NULL when it
+ * must be copied instead (its buffer is out already, or no mbuf to attach). */
+static struct rte_mbuf *
+attach(struct dpdk *d, const struct sc_pkt *p, const struct sc_udp4_meta *meta)
+{
+    struct rte_mbuf_ext_shared_info *sh = ext_info(p->data);
+    uint8_t *f = p->data - SC_UDP4_FRAME_OVERHEAD;
+    struct rte_mbuf *b;
+    int len;
+
+    if (sh->free_cb != ext_free) { /* the buffer's first send */
+        sh->free_cb = ext_free;
+        sh->fcb_opaque = NULL;
+        rte_mbuf_ext_refcnt_set(sh, 1);
+    } else if (rte_mbuf_ext_refcnt_read(sh) > 1) {
+        return NULL; /* out already: its headers must not change under it */
+    }
+    if (!(b = rte_pktmbuf_alloc(d->ext_pool)))
+        return NULL;
+    len = sc_udp4_build(f, SC_UDP4_FRAME_OVERHEAD + (size_t)p->len, meta, NULL, p->len,
+                        d->csum_offload ? SC_NF_NO_IP_CSUM : 0);
+    if (len < 0) {
+        rte_pktmbuf_free(b);
+        return NULL;
+    }
+    rte_mbuf_ext_refcnt_update(sh, 1);
+    rte_pktmbuf_attach_extbuf(b, f, (rte_iova_t)(uintptr_t)f, (uint16_t)len, sh);
+    b->data_len = b->pkt_len = (uint32_t)len;
+    return b;
+}
+
+static bool
+dpdk_tx_busy(struct sc_xport *x, const uint8_t *data)
+{
+    struct dpdk *d = dpdk_of(x);
+    struct rte_mbuf_ext_shared_info *sh = ext_info(data);
+
+    if (sh->free_cb != ext_free || rte_mbuf_ext_refcnt_read(sh) <= 1)
+        return false;
+    rte_eth_tx_done_cleanup(d->port, 0, 0); /* a device that holds sent mbufs: free them */
+    return rte_mbuf_ext_refcnt_read(sh) > 1;
 }
 
 /* Returns how many of the caller's packets were taken: sent, or dropped for
@@ -296,6 +372,7 @@ dpdk_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
     struct rte_mbuf *m[SC_BURST];
     uint16_t from[SC_BURST]; /* the caller's index of each built frame */
     uint16_t built = 0, done = 0;
+    uint32_t zc = 0;
 
     if (n > SC_BURST)
         n = SC_BURST;
@@ -321,18 +398,21 @@ dpdk_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
             memcpy(meta.dst_mac, mac, 6);
             meta.ttl = 64;
         }
-        if (!(b = rte_pktmbuf_alloc(d->pool))) {
+        if ((p->flags & SC_PKT_WINDOW) && d->ext_pool && (b = attach(d, p, &meta))) {
+            zc |= 1u << built;
+        } else if (!(b = rte_pktmbuf_alloc(d->pool))) {
             x->st.tx_no_mbuf++;
             break; /* the caller keeps this one and the rest */
+        } else {
+            len = sc_udp4_build(rte_pktmbuf_mtod(b, uint8_t *), rte_pktmbuf_tailroom(b), &meta,
+                                p->data, p->len, d->csum_offload ? SC_NF_NO_IP_CSUM : 0);
+            if (len < 0) {
+                rte_pktmbuf_free(b);
+                x->st.tx_dropped++; /* larger than an mbuf: cannot be framed */
+                continue;
+            }
+            b->data_len = b->pkt_len = (uint32_t)len;
         }
-        len = sc_udp4_build(rte_pktmbuf_mtod(b, uint8_t *), rte_pktmbuf_tailroom(b), &meta,
-                            p->data, p->len, d->csum_offload ? SC_NF_NO_IP_CSUM : 0);
-        if (len < 0) {
-            rte_pktmbuf_free(b);
-            x->st.tx_dropped++; /* larger than an mbuf: cannot be framed */
-            continue;
-        }
-        b->data_len = b->pkt_len = (uint32_t)len;
         if (d->csum_offload) {
             b->l2_len = SC_ETH_HDR_LEN;
             b->l3_len = SC_IPV4_HDR_LEN;
@@ -341,7 +421,7 @@ dpdk_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
         from[built] = done;
         m[built++] = b;
     }
-    return tx_built(d, pkts, m, from, built, done);
+    return tx_built(d, pkts, m, from, built, done, zc);
 }
 
 /* Whole frames, copied as they are (seqcast-replay --raw-frames). */
@@ -371,7 +451,7 @@ dpdk_tx_frames(struct sc_xport *x, const struct sc_pkt *frames, uint16_t n)
         from[built] = done;
         m[built++] = b;
     }
-    return tx_built(d, frames, m, from, built, done);
+    return tx_built(d, frames, m, from, built, done, 0);
 }
 
 static int
@@ -389,12 +469,18 @@ dpdk_close(struct sc_xport *x)
     rte_eth_dev_stop(d->port);
     rte_eth_dev_close(d->port);
     rte_mempool_free(d->pool);
+    rte_mempool_free(d->ext_pool);
     free(d);
 }
 
 static const struct sc_xport_ops dpdk_ops = {
     .name = "dpdk", .rx_burst = dpdk_rx, .tx_burst = dpdk_tx, .tx_frames = dpdk_tx_frames,
     .fd = dpdk_fd, .close = dpdk_close,
+};
+
+static const struct sc_xport_ops dpdk_zc_ops = { /* a publisher's, with dpdk.tx_zero_copy */
+    .name = "dpdk", .rx_burst = dpdk_rx, .tx_burst = dpdk_tx, .tx_frames = dpdk_tx_frames,
+    .fd = dpdk_fd, .tx_busy = dpdk_tx_busy, .close = dpdk_close,
 };
 
 /* ------------------------------------------------------------------- open */
@@ -461,6 +547,21 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
     snprintf(pool_name, sizeof(pool_name), "sc%u_%p", d->port, (void *)d);
     d->pool = rte_pktmbuf_pool_create(pool_name, cfg->mempool_size, cfg->mempool_cache, 0,
                                       RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    if (d->pool && cfg->tx_zero_copy && p->role != SC_XPORT_SUB) {
+        /* mbufs to attach window buffers to: no data room of their own */
+        snprintf(pool_name, sizeof(pool_name), "sx%u_%p", d->port, (void *)d);
+        d->ext_pool = rte_pktmbuf_pool_create(pool_name, cfg->mempool_size, cfg->mempool_cache, 0,
+                                              0, socket);
+        if (!d->ext_pool) {
+            rc = -rte_errno;
+            rte_mempool_free(d->pool);
+            free(d);
+            return sc_err_set(err, rc, "DPDK: cannot create the zero-copy mbuf pool (%s): lower "
+                                 "dpdk.mempool_size, give EAL more memory or set "
+                                 "dpdk.tx_zero_copy: false", rte_strerror(-rc));
+        }
+        d->x.ops = &dpdk_zc_ops;
+    }
     if (!d->pool) {
         rc = -rte_errno;
         free(d);
@@ -479,6 +580,7 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
         (rc = rte_eth_tx_queue_setup(d->port, 0, ntx, (unsigned)socket, NULL)) < 0 ||
         (rc = rte_eth_dev_start(d->port)) < 0) {
         rte_mempool_free(d->pool);
+        rte_mempool_free(d->ext_pool);
         free(d);
         return sc_err_set(err, rc, "DPDK: cannot set up the port: %s", rte_strerror(-rc));
     }
