@@ -47,6 +47,7 @@ sc_xport_params_from(struct sc_xport_params *x, const struct sc_channel_cfg *ch,
     x->sub_unicast = role == SC_XPORT_SUB && ch->protocol == SC_PROTOCOL_MOLDUDP64;
     x->rcvbuf = ch->rcvbuf;
     x->sndbuf = ch->sndbuf;
+    x->window = ch->window_packets;
 }
 
 int

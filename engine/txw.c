@@ -90,6 +90,10 @@ sc_txw_commit(struct sc_txw *w, uint16_t len, uint64_t msg_first, uint16_t msgs,
         const uint8_t *next = w->slot[(w->trail + w->count) & w->mask].buf;
         __builtin_prefetch(next, 1);
         __builtin_prefetch(next + 64, 1);
+        if (w->headroom) { /* and what a zero-copy transport writes there: frame, refcount */
+            __builtin_prefetch(next - 64, 1);
+            __builtin_prefetch(next - w->headroom, 1);
+        }
     }
 }
 

@@ -162,6 +162,8 @@ struct sc_xport_params {
                          (MoldUDP64 answers; kernel UDP: the sending socket, bound to an
                          ephemeral port; DPDK: its address at a port of its own) */
     uint64_t rcvbuf, sndbuf;
+    uint32_t window; /* publisher: packets its window holds (window.packets); DPDK zero copy
+                        keeps an mbuf attached to each buffer */
 };
 
 /* The channel's transport for a role: kernel UDP, or DPDK (cfg->dpdk) when

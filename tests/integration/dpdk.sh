@@ -8,7 +8,7 @@
 #  B. kernel publisher -> DPDK subscriber on net_af_packet, with loss: all delivered.
 #  C. net_memif: DPDK publisher and DPDK subscriber in two processes, 1,000,000
 #     messages in order. In A and C the publisher's window packets (data and, in A,
-#     repairs) left attached to mbufs, none copied (dpdk.tx_zero_copy).
+#     repairs) left attached to mbufs, none copied (dpdk.tx_zero_copy: true).
 #  D. net_pcap: the capture of run A fed in as a DPDK RX port delivers exactly the
 #     messages the kernel subscribers got live.
 #  E. that capture dissects in tshark as well-formed PGM.
@@ -86,7 +86,7 @@ ip netns exec "${T}dp" tcpdump -i eth0 -w "$tmp/cap.pcap" -U udp 2>/dev/null &
 cap=$!
 sleep 0.5
 nse dp "$B/seqcast-pub" "${CHA[@]}" "${DPDK[@]}" --set "dpdk.device=$AFP" --interface 198.18.2.1 \
-    --input "$tmp/in.bin" --rate 50000 --linger 3 >"$tmp/apub.json" 2>"$tmp/apub.err"
+    --set dpdk.tx_zero_copy=true --input "$tmp/in.bin" --rate 50000 --linger 3 >"$tmp/apub.json" 2>"$tmp/apub.err"
 rcp=$?
 wait %1; rc1=$?
 wait %2; rc2=$?
@@ -98,7 +98,7 @@ check "A: DPDK publisher (net_af_packet) -> 2 kernel subscribers, 2% loss: both 
 check "A: the kernel subscribers' unicast NAKs reached the DPDK publisher: $(field_first "$tmp/apub.json" naks_received) NAKs -> $(field_first "$tmp/apub.json" rdata_sent) RDATA; $(field_first "$tmp/a1.json" repaired) repaired at subscriber 1" $r
 [ "$(field_first "$tmp/apub.json" link_arp_replies)" -gt 0 ]; r=$?
 check "A: the DPDK side answered ARP for its address ($(field_first "$tmp/apub.json" link_arp_replies) replies; $(field_first "$tmp/apub.json" link_rx_filtered) frames filtered, $(field_first "$tmp/apub.json" link_no_mbuf) mbuf shortages)" $r
-# zero copy (dpdk.tx_zero_copy, the default): the repairs above went out attached too
+# zero copy (dpdk.tx_zero_copy: true, set above): the repairs went out attached too
 zc() { # JSON: every ODATA and RDATA sent left from a window buffer, not a copy; some RDATA if $2
     local z o d
     z=$(field_first "$1" link_tx_zero_copy) o=$(field_first "$1" odata_sent) d=$(field_first "$1" rdata_sent)
@@ -191,7 +191,7 @@ check "J: kernel publisher -> DPDK subscriber on net_af_xdp (no bpffs), 2% loss:
 MSOCK=$tmp/memif.sock
 CHC=(--group 239.198.18.9:33001 --set nak_port=33000 "${DPDK[@]}")
 "$B/seqcast-pub" "${CHC[@]}" --set "dpdk.device=net_memif0,role=server,socket=$MSOCK" \
-    --interface 198.18.3.1 --count 1000000 --size 32 --linger 3 >"$tmp/cpub.json" 2>"$tmp/cpub.err" &
+    --set dpdk.tx_zero_copy=true --interface 198.18.3.1 --count 1000000 --size 32 --linger 3 >"$tmp/cpub.json" 2>"$tmp/cpub.err" &
 cpub=$!
 sleep 1
 "$B/seqcast-sub" "${CHC[@]}" --set "dpdk.device=net_memif0,role=client,socket=$MSOCK" \
