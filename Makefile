@@ -197,6 +197,15 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libseqcast.a
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(INC_LIB) -o $@ $< $(LINK_LIBS)
 
+# bench/dpdk_ref: the reference DPDK publisher (bench/dpdk.sh), built with DPDK only
+ifeq ($(DPDK),1)
+$(BUILD)/bench/dpdk_ref: bench/dpdk_ref.c apps/msggen.c $(BUILD)/libseqcast.a
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) $(INC_LIB) $(DPDK_CFLAGS) -o $@ bench/dpdk_ref.c apps/msggen.c $(LINK_LIBS)
+else
+BENCH_BINS := $(filter-out $(BUILD)/bench/dpdk_ref,$(BENCH_BINS))
+endif
+
 # bench/peer drives every system the benchmarks compare; OpenPGM and ZeroMQ
 # are compiled in when their -dev packages are there (make bench installs them)
 ZMQ_PC := libzmq

@@ -3,7 +3,9 @@
 # 288-byte messages (batched), all in one run, side by side:
 #   kernel UDP over loopback | DPDK net_af_packet over a veth pair (two namespaces)
 #   | DPDK net_af_xdp over the same veth pair | DPDK net_memif between two processes
-#   | DPDK net_null (publisher only: the ceiling)
+#   | DPDK net_null (publisher only) | the reference publisher into net_null
+#   (bench/dpdk_ref.c: the same packets built in mbufs, no window, repair or timers),
+# and the issue's ratios: net_null publisher / reference, memif / net_null publisher.
 # Every transfer must deliver every message (the subscriber verifies each byte); a
 # run that loses data fails. Writes build/bench/dpdk.json and a table for
 # docs/BENCHMARKS.md. Needs root for the namespaces.
@@ -15,6 +17,10 @@ B=$ROOT/$BUILD/bin
 # 50,000 messages was over before the subscriber's link was up)
 N=${BENCH_DPDK_MSGS:-1000000}
 LINGER=${BENCH_DPDK_LINGER:-2} # the publisher's repairs after its last message (QUICK: 1)
+# net_null: messages a run (a run of 1,000,000 lasts ~0.03 s, as long as a VM hiccup), and
+# runs of each publisher, alternating (QUICK: one)
+NN=${BENCH_DPDK_NULL_MSGS:-5000000}
+NULL_REPS=${BENCH_DPDK_NULL_REPS:-5}
 out=$ROOT/$BUILD/bench
 mkdir -p "$out"
 tmp=$(mktemp -d /tmp/seqcast-bench-XXXXXX)
@@ -100,6 +106,14 @@ done
 ip -n "${T}a" link set "${T}x" name eth0 && ip -n "${T}a" link set eth0 up
 ip -n "${T}b" link set "${T}y" name eth0 && ip -n "${T}b" link set eth0 up
 
+# the reference publisher's packets are seqcast's: a seqcast subscriber takes and verifies them
+REF=$ROOT/$BUILD/bench/dpdk_ref
+"$REF" --device "net_pcap0,tx_pcap=$tmp/ref.pcap" --count 1000 --size 32 >/dev/null 2>&1 &&
+    timeout 20 "$B/seqcast-sub" --group 239.198.18.11:34001 --pcap "$tmp/ref.pcap" --count 1000 --verify \
+        --quiet >"$tmp/refsub.json" 2>/dev/null && [ "$(field "$tmp/refsub.json" received)" = 1000 ] ||
+    { echo "bench/dpdk.sh: the reference publisher's packets did not verify in seqcast-sub" >&2; exit 1; }
+median() { sort -n "$1" | awk '{v[NR] = $1} END {if (NR) printf "%.0f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; else print "FAIL"}'; }
+
 declare -A R
 for size in 32 288; do
     G=(--group 239.198.18.11:34001 --set nak_port=34000)
@@ -118,19 +132,41 @@ for size in 32 288; do
     R[memif,$size]=$(run "dpdk-memif" $size pub-first \
         "$B/seqcast-pub" "${G[@]}" "${DP[@]}" --set "dpdk.device=net_memif0,role=server,socket=$MS" --interface 198.18.5.1 -- \
         "$B/seqcast-sub" "${G[@]}" "${DP[@]}" --set "dpdk.device=net_memif0,role=client,socket=$MS" --interface 198.18.5.2)
-    "$B/seqcast-pub" "${G[@]}" "${DP[@]}" --set dpdk.device=net_null0,no-rx=1 --interface 198.18.6.1 \
-        --count "$N" --size "$size" --linger 0 >"$tmp/null.json" 2>/dev/null
-    R[null,$size]=$(awk -v n="$N" -v s="$(field "$tmp/null.json" seconds)" 'BEGIN{printf "%.0f", n/s}')
-    echo "{\"system\": \"seqcast\", \"transport\": \"dpdk-net_null (publisher only)\", \"size\": $size, \"test\": \"throughput\", \"msgs_per_s\": ${R[null,$size]}, \"mb_per_s\": $(awk -v m="${R[null,$size]}" -v s="$size" 'BEGIN {printf "%.1f", m * s / 1e6}'), \"lost\": 0, \"duplicates\": 0}" >>"$tmp/results"
+    # net_null: the seqcast publisher and the reference publisher (bench/dpdk_ref.c:
+    # the same packets built in mbufs, nothing else), alternating, NULL_REPS each;
+    # the medians, and the ratio of the medians
+    : >"$tmp/null.$size" && : >"$tmp/ref.$size"
+    for rep in $(seq 1 "$NULL_REPS"); do
+        "$B/seqcast-pub" "${G[@]}" "${DP[@]}" --set dpdk.device=net_null0,no-rx=1 --interface 198.18.6.1 \
+            --count "$NN" --size "$size" --linger 0 >"$tmp/null.json" 2>/dev/null &&
+            awk -v n="$NN" -v s="$(field "$tmp/null.json" seconds)" 'BEGIN{printf "%.0f\n", n/s}' >>"$tmp/null.$size"
+        "$REF" --device net_null0,no-rx=1 --count "$NN" --size "$size" >"$tmp/ref.json" 2>/dev/null &&
+            field "$tmp/ref.json" msgs_per_s >>"$tmp/ref.$size"
+    done
+    R[null,$size]=$(median "$tmp/null.$size")
+    R[ref,$size]=$(median "$tmp/ref.$size")
+    R[nullruns,$size]=$(sort -n "$tmp/null.$size" | awk '{printf "%s%.1f", (NR > 1 ? "/" : ""), $1/1e6}')
+    R[refruns,$size]=$(sort -n "$tmp/ref.$size" | awk '{printf "%s%.1f", (NR > 1 ? "/" : ""), $1/1e6}')
+    for k in null ref; do
+        [ "${R[$k,$size]}" = FAIL ] && continue
+        echo "{\"system\": \"$([ $k = ref ] && echo reference || echo seqcast)\", \"transport\": \"dpdk-net_null (publisher only)\", \"size\": $size, \"test\": \"throughput\", \"msgs_per_s\": ${R[$k,$size]}, \"mb_per_s\": $(awk -v m="${R[$k,$size]}" -v s="$size" 'BEGIN {printf "%.1f", m * s / 1e6}'), \"lost\": 0, \"duplicates\": 0}" >>"$tmp/results"
+    done
 done
 
 fmt() { [ "$1" = FAIL ] && echo FAIL || awk -v v="$1" 'BEGIN{printf "%.2fM", v/1e6}'; }
+ratio() { case "$1$2" in *FAIL*) echo FAIL ;; *) awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}' ;; esac; }
+holds() { case $1 in FAIL) echo "does not hold" ;; *) awk -v r="$1" -v t="$2" 'BEGIN{print ((r >= t) ? "holds" : "does not hold")}' ;; esac; }
 {
-    echo "| message | kernel UDP loopback | DPDK net_af_packet (veth) | DPDK net_af_xdp (veth) | DPDK net_memif | DPDK net_null ceiling (publisher only) |"
-    echo "|---|---|---|---|---|---|"
+    echo "| message | kernel UDP loopback | DPDK net_af_packet (veth) | DPDK net_af_xdp (veth) | DPDK net_memif | DPDK net_null (publisher only) | reference publisher, net_null | net_null ÷ reference | memif ÷ net_null |"
+    echo "|---|---|---|---|---|---|---|---|---|"
     for size in 32 288; do
-        echo "| $size B | $(fmt "${R[udp,$size]}") msg/s | $(fmt "${R[afp,$size]}") msg/s | $(fmt "${R[xdp,$size]}") msg/s | $(fmt "${R[memif,$size]}") msg/s | $(fmt "${R[null,$size]}") msg/s |"
+        R[rr,$size]=$(ratio "${R[null,$size]}" "${R[ref,$size]}")
+        R[mr,$size]=$(ratio "${R[memif,$size]}" "${R[null,$size]}")
+        echo "| $size B | $(fmt "${R[udp,$size]}") msg/s | $(fmt "${R[afp,$size]}") msg/s | $(fmt "${R[xdp,$size]}") msg/s | $(fmt "${R[memif,$size]}") msg/s | $(fmt "${R[null,$size]}") msg/s (runs ${R[nullruns,$size]}M) | $(fmt "${R[ref,$size]}") msg/s (runs ${R[refruns,$size]}M) | ${R[rr,$size]} × | ${R[mr,$size]} × |"
     done
+    echo
+    echo "* DPDK publisher into net_null ÷ the reference publisher, batched 32 B: ${R[rr,32]} × (target ≥ 0.7 ×: $(holds "${R[rr,32]}" 0.7))"
+    echo "* DPDK net_memif publisher → subscriber, every byte verified ÷ the net_null publisher, batched 32 B: ${R[mr,32]} × (target ≥ 0.8 ×: $(holds "${R[mr,32]}" 0.8))"
 } >"$out/dpdk-table.md"
 { echo "["; paste -sd, "$tmp/results"; echo "]"; } >"$out/dpdk.json"
 cat "$out/dpdk-table.md"

@@ -54,7 +54,7 @@ in 3 of 5 reps while its A/A copy read 35 µs).
 | measured in this run | target | |
 |---|---|---|
 $(cat "$out"/throughput-table.md "$out"/latency-table.md "$out"/recovery-table.md "$out"/order-table.md \
-      "$out"/feedhandler-table.md "$out"/ipc-table.md "$out"/archive-table.md 2>/dev/null |
+      "$out"/feedhandler-table.md "$out"/ipc-table.md "$out"/archive-table.md "$out"/dpdk-table.md 2>/dev/null |
   grep -E '^\* .*(holds|does not hold)\)$' | sed -E 's/^\* (.*) \(target (.*): (holds|does not hold)\)$/| \1 | \2 | \3 |/')
 
 ## Kernel UDP throughput (\`bench/throughput.sh\`)
@@ -253,9 +253,18 @@ section (with the 8 MiB default one run overran it at 288 B in all three tries).
 
 $(cat "$out/dpdk-table.md")
 
-* **net_null** is DPDK's own ceiling: a port that drops everything, so the figure is the publisher
-  alone (batching, ODATA encoding, framing, \`rte_eth_tx_burst\`). How close a transport gets to it
-  is what its link costs.
+* **net_null** is a port that drops everything, so the figure is the publisher alone (batching,
+  ODATA encoding, framing, \`rte_eth_tx_burst\`). How close a transport gets to it is what its link
+  costs: **memif ÷ net_null** (issue 22's target: ≥ 0.8 × at 32 B) is the memif transfer, every byte
+  verified at the subscriber, against the median net_null run of the same run.
+* The **reference publisher** (\`bench/dpdk_ref.c\`) is the practical limit of a publisher into
+  that port: the same frames (PGM ODATA with its checksum around a MoldUDP64 block of as many
+  messages as fit, the IPv4 checksum as the transport does it; a seqcast subscriber verifies a
+  capture of them before the section runs) and the same application work per message (the
+  test-message generator, the copy into the block), but each packet built directly in an mbuf
+  and sent 32 at a time -- no window, no repair, no timers. The net_null columns are the medians
+  of runs of ${BENCH_DPDK_NULL_MSGS:-5,000,000} messages, the two publishers alternating (each run's
+  figure in brackets); **net_null ÷ reference** is issue 22's target (≥ 0.7 × at 32 B).
 * At **32 B** (~40 messages a packet) the per-message path dominates; at **288 B** (5 a packet) the
   packet rate does, and memif (shared memory) moves the most packets.
 * af_packet on a veth crosses the kernel on both ends: it is the way to reach a kernel interface,
@@ -367,4 +376,6 @@ Each measured before and after on this machine (same commands, several runs).
 | the throughput-under-loss pairs (\`bench/recovery.sh\`) move 9M messages instead of 3M and pin receiver and sender to different vCPUs: unpinned, runs fell into two modes (~12M and ~19M msg/s, with or without loss alike), so the ratio of two medians was a draw between modes; a transfer of 0.2 s was also moved by a third by one VM stall | batched 32 B under 1 % loss ÷ without, veth | 0.75–1.00 between runs (unpinned, 3M); unpinned 10M pairs 0.65–0.94 | pinned 10M pairs 0.89–0.96 in 3 of 4 (one 0.71: its no-loss run reached 15.5M) |
 | the publisher confirms a sequence with one NCF per half \`rtx.holdoff\` instead of one per NAK (\`sc_rtx_confirm\`, \`engine/rtx.c\`): the NAKs of receivers the first NCF had not reached yet are counted (\`nak_ncf_held\`), not answered with NCFs that each go to every receiver | NCFs per repaired packet with 32 subscribers: \`tests/sim\` \`nak_suppression_bounds_implosion\` (2 % shared loss); \`bench/peer\`, 32 receivers in one namespace, 2,000 msg/s, 1 % loss (publisher's \`ncf_sent\`) | 1.61; 26 (3,662 for 140) | 1.00; 1.0 (163 for 161) -- worst receiver's p99 (1.3–1.5 ms) and CPU unchanged here: 32 receivers on 2 vCPUs are bound by the fan-out |
 | \`bench/run.sh\` runs the latency and loss reps apart in time, between the other sections, and receivers report ready (\`peer --ready\`) instead of a fixed sleep; the latency section runs the floor twice (A/A) | make bench time; what a p99 ratio means | 534 s; no measure of the noise | 542 s with the A/A rows; the floor against itself 0.93–2.11 × in one run |
+| zero copy on send, first cut (\`dpdk.tx_zero_copy\`, \`engine/transport/dpdk.c\`): the publisher's window keeps 128 bytes in front of each buffer for the frame and a refcount, and a window packet goes out attached to an mbuf (\`rte_pktmbuf_attach_extbuf\`) instead of copied; attached and detached at every send | DPDK publisher into net_null, batched 32 B: CPU time (user + sys) per message, 42M minus 2M messages, 5 interleaved runs, median (range); callgrind instructions per message (1.2M minus 0.2M), whole program | copy: 16.75 ns (14.25–24.25); 206 | 19.50 ns (18.75–22.50); 205 -- the 178-instruction \`memcpy\` per packet is gone, but attach, detach and the atomic refcount cost as much, and the busy check at each new window buffer read a line last touched a window (24 MB) ago |
+| zero copy, second cut: each window buffer keeps its mbuf attached for good (one per buffer, a window-sized pool; a device's free only drops the count to 1), the mbufs a device still holds after its tx burst are remembered so the window's busy check touches no memory when there are none (every software PMD), the headroom lines prefetched (a later prefetch of the next packet's mbuf in the same burst is not measured: the shared lock was held by other runs) | as above, 5 interleaved runs each | copy: 16.25 ns (15.50–19.00) | 17.25 ns (17.00–19.50): still no faster than the copy of cache-hot bytes it saves, so \`dpdk.tx_zero_copy\` is off by default; the reference publisher in the same runs: 12.50 ns (12.00–13.00), so the copying publisher is at 0.77 × the reference by CPU time (0.72 × by wall-clock medians of 7 interleaved 5M-message runs, a loaded machine) |
 EOM

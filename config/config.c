@@ -282,6 +282,14 @@ static const struct sc_cfg_key dpdk_keys[] = {
     { "tx_desc", SC_VT_UINT, DP(tx_desc), .min = 32, .max = 16384, .doc = "TX ring descriptors." },
     { "no_huge", SC_VT_BOOL, DP(no_huge),
       .doc = "Run without hugepages (`--no-huge`): works anywhere, slower." },
+    { "tx_zero_copy", SC_VT_BOOL, DP(tx_zero_copy),
+      .doc = "A publisher's data and repairs leave from its window's buffers themselves, "
+             "attached to mbufs as external buffers (`rte_pktmbuf_attach_extbuf`), not copied; "
+             "the window keeps room for the frame's headers in front of each packet. Off by "
+             "default: on the software PMDs (af_packet, af_xdp, memif, pcap, null) the copy it "
+             "saves is of cache-hot bytes, and into net_null it measured no faster (BENCHMARKS.md, "
+             "change table). A NIC would also need the window's memory registered for DMA, "
+             "which is not done." },
 };
 
 static const struct sc_cfg_key session_keys[] = {

@@ -47,6 +47,7 @@ sc_xport_params_from(struct sc_xport_params *x, const struct sc_channel_cfg *ch,
     x->sub_unicast = role == SC_XPORT_SUB && ch->protocol == SC_PROTOCOL_MOLDUDP64;
     x->rcvbuf = ch->rcvbuf;
     x->sndbuf = ch->sndbuf;
+    x->window = ch->window_packets;
 }
 
 int
@@ -88,6 +89,7 @@ sc_link_stats_from(struct sc_link_stats *l, const struct sc_xport_stats *x)
     l->arp_replies = x->arp_replies;
     l->no_mbuf = x->tx_no_mbuf;
     l->no_neighbour = x->tx_no_neighbour;
+    l->tx_zero_copy = x->tx_zero_copy;
     l->tx_dropped = x->tx_dropped;
     l->tx_gso_sends = x->tx_gso_sends;
     l->gso_disabled = x->gso_disabled;

@@ -136,6 +136,7 @@ struct sc_pub {
 
     /* output queue, flushed once per do_work */
     struct sc_pkt txq[SC_BURST];
+    uint16_t pkt_flags; /* SC_PKT_WINDOW on window packets for a zero-copy transport, or 0 */
     uint8_t txq_kind[SC_BURST];
     unsigned ntx;
     uint64_t odata_queued; /* next ODATA sequence to queue (>= w.next_tx) */
@@ -163,6 +164,14 @@ downstream(const struct sc_pub *p, uint8_t type)
 
 static int flush_txq(struct sc_pub *p);
 
+static bool
+window_busy(void *ctx, const uint8_t *buf)
+{
+    struct sc_pub *p = ctx;
+
+    return sc_xport_tx_busy(p->x, buf);
+}
+
 static void
 enqueue(struct sc_pub *p, uint8_t *data, uint16_t len, uint32_t addr, uint16_t port, uint8_t kind)
 {
@@ -172,7 +181,8 @@ enqueue(struct sc_pub *p, uint8_t *data, uint16_t len, uint32_t addr, uint16_t p
         p->st.tx_backpressure++; /* still full: the transport refuses; drop control packets */
         return;
     }
-    p->txq[p->ntx] = (struct sc_pkt){ .data = data, .len = len, .addr = addr, .port = port };
+    p->txq[p->ntx] = (struct sc_pkt){ .data = data, .len = len, .addr = addr, .port = port,
+                                      .flags = kind == TXQ_ODATA || kind == TXQ_RDATA ? p->pkt_flags : 0 };
     p->txq_kind[p->ntx++] = kind;
 }
 
@@ -704,6 +714,8 @@ send_rdata(void *ctx, uint64_t seq, struct sc_txw_slot *s)
         flush_txq(p);
     if (p->ntx == SC_BURST)
         return false;
+    if (unlikely(p->pkt_flags) && sc_xport_tx_busy(p->x, s->buf))
+        return false; /* a device still sends it: not rewritten now, repaired later */
     sc_pgm_make_rdata(s->buf, (uint32_t)p->w.trail);
     enqueue(p, s->buf, s->len, p->ch.group.s_addr, p->ch.port, TXQ_RDATA);
     return true;
@@ -1204,9 +1216,17 @@ sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc
     p->nla = ch->source.s_addr ? ch->source.s_addr : x->local_addr;
     p->next_msg_seq = p->sent_msg_end = 1;
     p->mold_hb_due_ns = UINT64_MAX; /* from the session's start */
-    rc = sc_txw_init(&p->w, ch->window_packets, p->tpdu_max, 0);
+    /* a zero-copy transport sends the window's buffers themselves: room in
+     * front of each for its frame, and no buffer reused while it holds it */
+    rc = sc_txw_init_room(&p->w, ch->window_packets, p->tpdu_max,
+                          x->ops->tx_busy ? SC_XPORT_TX_HEADROOM : 0, 0);
     if (rc < 0)
         goto out_free;
+    if (x->ops->tx_busy) {
+        p->w.busy = window_busy;
+        p->w.busy_ctx = p;
+        p->pkt_flags = SC_PKT_WINDOW;
+    }
     /* the rate buckets: 10 ms of rate, and always room for the largest packet */
     min_depth = sc_wire_bits(p->tpdu_max) > 12000 * 8 ? sc_wire_bits(p->tpdu_max) : 12000 * 8;
     /* the repair of the protocol: PGM's queue of RDATA, or the re-request server */
@@ -1280,7 +1300,7 @@ sc_pub_destroy(struct sc_pub *p)
     }
     sc_rereq_srv_fini(&p->srv);
     sc_rtx_fini(&p->rtx);
+    sc_xport_close(p->x); /* first: a zero-copy device may still hold window buffers */
     sc_txw_fini(&p->w);
-    sc_xport_close(p->x);
     free(p);
 }

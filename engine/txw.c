@@ -8,23 +8,34 @@
 #include "engine/compiler.h"
 
 int
-sc_txw_init(struct sc_txw *w, uint32_t packets, uint32_t buf_size, uint64_t first_seq)
+sc_txw_init_room(struct sc_txw *w, uint32_t packets, uint32_t buf_size, uint32_t headroom,
+                 uint64_t first_seq)
 {
     uint64_t cap = sc_pow2_roundup(packets);
+    uint64_t stride;
 
+    headroom = (headroom + 63u) & ~63u;
+    stride = headroom ? (headroom + buf_size + 63u) & ~(uint64_t)63 : buf_size;
     memset(w, 0, sizeof(*w));
     w->mask = (uint32_t)(cap - 1);
     w->buf_size = buf_size;
+    w->headroom = headroom;
     w->trail = w->next_tx = first_seq;
     w->slot = calloc(cap, sizeof(*w->slot));
-    w->mem = sc_mem_big_alloc(cap * buf_size);
+    w->mem = sc_mem_big_alloc(cap * stride);
     if (!w->slot || !w->mem) {
         sc_txw_fini(w);
         return -ENOMEM;
     }
     for (uint64_t i = 0; i < cap; i++)
-        w->slot[i].buf = w->mem + i * buf_size;
+        w->slot[i].buf = w->mem + i * stride + headroom;
     return 0;
+}
+
+int
+sc_txw_init(struct sc_txw *w, uint32_t packets, uint32_t buf_size, uint64_t first_seq)
+{
+    return sc_txw_init_room(w, packets, buf_size, 0, first_seq);
 }
 
 void
@@ -48,12 +59,15 @@ evict_oldest(struct sc_txw *w)
 uint8_t *
 sc_txw_reserve(struct sc_txw *w)
 {
-    if (w->count == sc_txw_capacity(w)) {
-        if (w->trail == w->next_tx)
-            return NULL; /* everything held is still unsent */
+    uint8_t *b = w->slot[(w->trail + w->count) & w->mask].buf;
+
+    if (w->count == sc_txw_capacity(w) && w->trail == w->next_tx)
+        return NULL; /* everything held is still unsent */
+    if (unlikely(w->busy) && w->busy(w->busy_ctx, b))
+        return NULL; /* the transport still sends it */
+    if (w->count == sc_txw_capacity(w))
         evict_oldest(w);
-    }
-    return w->slot[(w->trail + w->count) & w->mask].buf;
+    return b;
 }
 
 void
@@ -76,6 +90,10 @@ sc_txw_commit(struct sc_txw *w, uint16_t len, uint64_t msg_first, uint16_t msgs,
         const uint8_t *next = w->slot[(w->trail + w->count) & w->mask].buf;
         __builtin_prefetch(next, 1);
         __builtin_prefetch(next + 64, 1);
+        if (w->headroom) { /* and what a zero-copy transport writes there: frame, refcount */
+            __builtin_prefetch(next - 64, 1);
+            __builtin_prefetch(next - w->headroom, 1);
+        }
     }
 }
 

@@ -37,11 +37,20 @@ struct sc_txw {
     uint64_t evicted;
     uint32_t mask;
     uint32_t buf_size;
+    uint32_t headroom; /* bytes before each buffer that belong to the transport */
     struct sc_txw_slot *slot;
     uint8_t *mem;
+    /* Optional: true while buf (a buffer of this window) must not be reused --
+     * a zero-copy transport still holds it (sc_xport_tx_busy) */
+    bool (*busy)(void *ctx, const uint8_t *buf);
+    void *busy_ctx;
 };
 
 int sc_txw_init(struct sc_txw *w, uint32_t packets, uint32_t buf_size, uint64_t first_seq);
+/* The same, with headroom bytes (rounded up to a multiple of 64) in front of
+ * every buffer: a zero-copy transport's (SC_XPORT_TX_HEADROOM). */
+int sc_txw_init_room(struct sc_txw *w, uint32_t packets, uint32_t buf_size, uint32_t headroom,
+                     uint64_t first_seq);
 void sc_txw_fini(struct sc_txw *w);
 
 static inline uint64_t
@@ -66,7 +75,8 @@ sc_txw_get(struct sc_txw *w, uint64_t seq)
 }
 
 /* The buffer for the next sequence (trail + count), evicting the oldest sent
- * packet when full. NULL when the window is full of unsent packets. */
+ * packet when full. NULL when the window is full of unsent packets, or when
+ * that buffer is still busy (w->busy): nothing evicted then. */
 uint8_t *sc_txw_reserve(struct sc_txw *w);
 
 /* Store the reserved buffer as the next sequence, len bytes long, holding

@@ -87,6 +87,7 @@ copy_into(struct held *h, const struct sc_pkt *p)
 {
     h->p = *p;
     h->p.data = h->data;
+    h->p.flags = 0; /* a copy: not the window's buffer */
     memcpy(h->data, p->data, p->len);
 }
 

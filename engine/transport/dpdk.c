@@ -21,6 +21,22 @@
  * 32) is cut into pieces of at most that many (rte_eth_tx_burst), stopping at
  * the first piece the port does not take whole. The engine never hands over
  * more than SC_BURST, so larger values are refused (the key's range).
+ *
+ * Zero copy (dpdk.tx_zero_copy, a publisher's transport): a packet of the
+ * publisher's window (SC_PKT_WINDOW) is not copied into an mbuf. Its frame
+ * headers are written into the SC_XPORT_TX_HEADROOM bytes the window keeps in
+ * front of it, and the buffer is sent by an mbuf attached to it as an
+ * external buffer (rte_pktmbuf_attach_extbuf) at its first send and kept
+ * attached: the buffer's own mbuf, whose pointer and shared info live at the
+ * start of the headroom (struct zc_room). The transport holds one reference
+ * to that mbuf for good, so a device's free only drops the count back to 1 --
+ * no detach, no return to the pool; tx_busy is true while the count is above
+ * 1. A buffer already out (the B line's copy in the same burst; a device that
+ * still holds the packet) is copied instead, as is one whose mbuf the pool
+ * (window-sized) could not give. The software PMDs copy or drop what they are
+ * given within rte_eth_tx_burst, so their buffers are never busy after it; the
+ * buffers' IOVA is their virtual address, which a NIC would need mapped for
+ * DMA (not done here: dpdk.tx_zero_copy: false for a NIC).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -45,6 +61,7 @@
 #include <seqcast/proto/netframe.h>
 
 #define NEIGHBOURS 64
+#define HELD 4096 /* zero copy: attached mbufs a device may still hold (a power of two) */
 
 _Static_assert(SC_CFG_DPDK_BURST_MAX <= SC_BURST, "dpdk.burst above the engine's burst");
 
@@ -59,6 +76,12 @@ struct dpdk {
     uint16_t port;
     uint16_t burst;
     struct rte_mempool *pool;
+    struct rte_mempool *ext_pool; /* zero copy: mbufs without data room, NULL when off */
+    /* zero copy: the attached mbufs the port had not let go of when its tx
+     * burst returned, oldest first -- none on a software PMD, so tx_busy
+     * answers without touching the window's memory (allocated with it) */
+    struct rte_mbuf **held;
+    unsigned held_head, held_tail;
     uint8_t mac[6];
     bool csum_offload;
     uint16_t ip_id;
@@ -256,13 +279,14 @@ dpdk_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
     return out;
 }
 
-/* Send the built mbufs m[0..built) (m[k] made from the caller's pkts[from[k]]);
+/* Send the built mbufs m[0..built) (m[k] made from the caller's pkts[from[k]];
+ * bit k of zc set when it is attached to the caller's buffer, not a copy);
  * the caller looked at pkts[0..done). @return how many of the caller's packets
  * were taken: all it looked at, or up to the first the port refused (which,
  * and everything after, stay with the caller: back-pressure). */
 static uint16_t
 tx_built(struct dpdk *d, const struct sc_pkt *pkts, struct rte_mbuf **m, const uint16_t *from,
-         uint16_t built, uint16_t done)
+         uint16_t built, uint16_t done, uint32_t zc)
 {
     uint16_t sent = 0;
 
@@ -278,12 +302,102 @@ tx_built(struct dpdk *d, const struct sc_pkt *pkts, struct rte_mbuf **m, const u
         d->x.st.tx_pkts++;
         d->x.st.tx_bytes += pkts[from[i]].len;
     }
+    if (zc) {
+        zc &= sent < 32 ? (1u << sent) - 1 : ~0u;
+        d->x.st.tx_zero_copy += (uint64_t)__builtin_popcount(zc);
+        for (; zc; zc &= zc - 1) { /* still the device's: remembered for tx_busy */
+            struct rte_mbuf *b = m[__builtin_ctz(zc)];
+            if (rte_mbuf_refcnt_read(b) > 1)
+                d->held[d->held_tail++ & (HELD - 1)] = b;
+        }
+    }
     if (sent < built) {
         done = from[sent];
         for (uint16_t i = sent; i < built; i++)
             rte_pktmbuf_free(m[i]);
     }
     return done;
+}
+
+/* ------------------------------------------------------------ zero copy */
+
+static void
+ext_free(void *addr, void *opaque)
+{
+    (void)addr;
+    (void)opaque; /* never called: the window holds a reference for good */
+}
+
+/* At the start of a window buffer's headroom: the mbuf attached to it (NULL
+ * until its first send; the window's memory starts zeroed) and the shared
+ * info that attachment needs (its free callback never runs: the mbuf is never
+ * detached). */
+struct zc_room {
+    struct rte_mbuf *m;
+    struct rte_mbuf_ext_shared_info sh;
+};
+_Static_assert(sizeof(struct zc_room) + SC_UDP4_FRAME_OVERHEAD <= SC_XPORT_TX_HEADROOM,
+               "the headroom holds the room and the frame's headers");
+
+static struct zc_room *
+room(const uint8_t *data)
+{
+    return (struct zc_room *)(uintptr_t)(data - SC_XPORT_TX_HEADROOM);
+}
+
+/* The window packet p framed in place, its mbuf with a reference for the
+ * port; NULL when it must be copied instead (out already, or no mbuf). */
+static struct rte_mbuf *
+attach(struct dpdk *d, const struct sc_pkt *p, const struct sc_udp4_meta *meta)
+{
+    struct zc_room *r = room(p->data);
+    uint8_t *f = p->data - SC_UDP4_FRAME_OVERHEAD;
+    struct rte_mbuf *b = r->m;
+    int len;
+
+    if (unlikely(!b)) { /* the buffer's first send */
+        if (!(b = rte_pktmbuf_alloc(d->ext_pool)))
+            return NULL;
+        r->sh.free_cb = ext_free;
+        r->sh.fcb_opaque = NULL;
+        rte_mbuf_ext_refcnt_set(&r->sh, 1);
+        rte_pktmbuf_attach_extbuf(b, f, (rte_iova_t)(uintptr_t)f,
+                                  (uint16_t)(SC_UDP4_FRAME_OVERHEAD + p->len), &r->sh);
+        if (d->csum_offload) {
+            b->l2_len = SC_ETH_HDR_LEN;
+            b->l3_len = SC_IPV4_HDR_LEN;
+            b->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+        }
+        r->m = b;
+    } else if (rte_mbuf_refcnt_read(b) > 1) {
+        return NULL; /* out already: its headers must not change under it */
+    }
+    if (d->held_tail - d->held_head >= HELD - SC_BURST)
+        return NULL; /* the device holds too many to remember another */
+    len = sc_udp4_build(f, SC_UDP4_FRAME_OVERHEAD + (size_t)p->len, meta, NULL, p->len,
+                        d->csum_offload ? SC_NF_NO_IP_CSUM : 0);
+    if (len < 0)
+        return NULL;
+    b->buf_len = (uint16_t)len;
+    b->data_len = b->pkt_len = (uint32_t)len;
+    rte_mbuf_refcnt_set(b, 2); /* ours, and the port's until it frees it */
+    return b;
+}
+
+static bool
+dpdk_tx_busy(struct sc_xport *x, const uint8_t *data)
+{
+    struct dpdk *d = dpdk_of(x);
+    const struct rte_mbuf *m;
+
+    if (likely(d->held_head == d->held_tail))
+        return false; /* the device holds none */
+    rte_eth_tx_done_cleanup(d->port, 0, 0); /* a device that holds sent mbufs: free them */
+    while (d->held_head != d->held_tail &&
+           rte_mbuf_refcnt_read(d->held[d->held_head & (HELD - 1)]) <= 1)
+        d->held_head++;
+    m = room(data)->m;
+    return d->held_head != d->held_tail && m && rte_mbuf_refcnt_read(m) > 1;
 }
 
 /* Returns how many of the caller's packets were taken: sent, or dropped for
@@ -296,6 +410,7 @@ dpdk_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
     struct rte_mbuf *m[SC_BURST];
     uint16_t from[SC_BURST]; /* the caller's index of each built frame */
     uint16_t built = 0, done = 0;
+    uint32_t zc = 0;
 
     if (n > SC_BURST)
         n = SC_BURST;
@@ -321,18 +436,27 @@ dpdk_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
             memcpy(meta.dst_mac, mac, 6);
             meta.ttl = 64;
         }
-        if (!(b = rte_pktmbuf_alloc(d->pool))) {
+        if (done + 1 < n && (pkts[done + 1].flags & SC_PKT_WINDOW) && d->ext_pool &&
+            room(pkts[done + 1].data)->m) /* the next one's mbuf: last used a window ago */
+            rte_prefetch0(room(pkts[done + 1].data)->m);
+        if ((p->flags & SC_PKT_WINDOW) && d->ext_pool && (b = attach(d, p, &meta))) {
+            zc |= 1u << built;
+            from[built] = done;
+            m[built++] = b;
+            continue;
+        } else if (!(b = rte_pktmbuf_alloc(d->pool))) {
             x->st.tx_no_mbuf++;
             break; /* the caller keeps this one and the rest */
+        } else {
+            len = sc_udp4_build(rte_pktmbuf_mtod(b, uint8_t *), rte_pktmbuf_tailroom(b), &meta,
+                                p->data, p->len, d->csum_offload ? SC_NF_NO_IP_CSUM : 0);
+            if (len < 0) {
+                rte_pktmbuf_free(b);
+                x->st.tx_dropped++; /* larger than an mbuf: cannot be framed */
+                continue;
+            }
+            b->data_len = b->pkt_len = (uint32_t)len;
         }
-        len = sc_udp4_build(rte_pktmbuf_mtod(b, uint8_t *), rte_pktmbuf_tailroom(b), &meta,
-                            p->data, p->len, d->csum_offload ? SC_NF_NO_IP_CSUM : 0);
-        if (len < 0) {
-            rte_pktmbuf_free(b);
-            x->st.tx_dropped++; /* larger than an mbuf: cannot be framed */
-            continue;
-        }
-        b->data_len = b->pkt_len = (uint32_t)len;
         if (d->csum_offload) {
             b->l2_len = SC_ETH_HDR_LEN;
             b->l3_len = SC_IPV4_HDR_LEN;
@@ -341,7 +465,7 @@ dpdk_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
         from[built] = done;
         m[built++] = b;
     }
-    return tx_built(d, pkts, m, from, built, done);
+    return tx_built(d, pkts, m, from, built, done, zc);
 }
 
 /* Whole frames, copied as they are (seqcast-replay --raw-frames). */
@@ -371,7 +495,7 @@ dpdk_tx_frames(struct sc_xport *x, const struct sc_pkt *frames, uint16_t n)
         from[built] = done;
         m[built++] = b;
     }
-    return tx_built(d, frames, m, from, built, done);
+    return tx_built(d, frames, m, from, built, done, 0);
 }
 
 static int
@@ -389,12 +513,19 @@ dpdk_close(struct sc_xport *x)
     rte_eth_dev_stop(d->port);
     rte_eth_dev_close(d->port);
     rte_mempool_free(d->pool);
+    rte_mempool_free(d->ext_pool);
+    free(d->held);
     free(d);
 }
 
 static const struct sc_xport_ops dpdk_ops = {
     .name = "dpdk", .rx_burst = dpdk_rx, .tx_burst = dpdk_tx, .tx_frames = dpdk_tx_frames,
     .fd = dpdk_fd, .close = dpdk_close,
+};
+
+static const struct sc_xport_ops dpdk_zc_ops = { /* a publisher's, with dpdk.tx_zero_copy */
+    .name = "dpdk", .rx_burst = dpdk_rx, .tx_burst = dpdk_tx, .tx_frames = dpdk_tx_frames,
+    .fd = dpdk_fd, .tx_busy = dpdk_tx_busy, .close = dpdk_close,
 };
 
 /* ------------------------------------------------------------------- open */
@@ -461,6 +592,31 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
     snprintf(pool_name, sizeof(pool_name), "sc%u_%p", d->port, (void *)d);
     d->pool = rte_pktmbuf_pool_create(pool_name, cfg->mempool_size, cfg->mempool_cache, 0,
                                       RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    if (d->pool && cfg->tx_zero_copy && p->role != SC_XPORT_SUB) {
+        /* an mbuf for each window buffer, no data room of their own (the
+         * window rounds its size up to a power of two; the cache's share on top) */
+        uint32_t n = 16;
+        while (n < p->window)
+            n <<= 1;
+        snprintf(pool_name, sizeof(pool_name), "sx%u_%p", d->port, (void *)d);
+        d->ext_pool = rte_pktmbuf_pool_create(pool_name, n + 2 * cfg->mempool_cache + SC_BURST,
+                                              cfg->mempool_cache, 0, 0, socket);
+        if (!d->ext_pool) {
+            rc = -rte_errno;
+            rte_mempool_free(d->pool);
+            free(d);
+            return sc_err_set(err, rc, "DPDK: cannot create the zero-copy mbuf pool (%s): lower "
+                                 "dpdk.mempool_size, give EAL more memory or set "
+                                 "dpdk.tx_zero_copy: false", rte_strerror(-rc));
+        }
+        if (!(d->held = calloc(HELD, sizeof(*d->held)))) {
+            rte_mempool_free(d->ext_pool);
+            rte_mempool_free(d->pool);
+            free(d);
+            return sc_err_set(err, -ENOMEM, "%s", "out of memory");
+        }
+        d->x.ops = &dpdk_zc_ops;
+    }
     if (!d->pool) {
         rc = -rte_errno;
         free(d);
@@ -479,6 +635,8 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
         (rc = rte_eth_tx_queue_setup(d->port, 0, ntx, (unsigned)socket, NULL)) < 0 ||
         (rc = rte_eth_dev_start(d->port)) < 0) {
         rte_mempool_free(d->pool);
+        rte_mempool_free(d->ext_pool);
+        free(d->held);
         free(d);
         return sc_err_set(err, rc, "DPDK: cannot set up the port: %s", rte_strerror(-rc));
     }

@@ -73,6 +73,12 @@ fwd_tx_errors(struct sc_xport *x, struct sc_xport_txerr *e, uint16_t n)
     return sc_xport_tx_errors(wrap_of(x)->inner, e, n);
 }
 
+static bool
+fwd_tx_busy(struct sc_xport *x, const uint8_t *data)
+{
+    return sc_xport_tx_busy(wrap_of(x)->inner, data);
+}
+
 static void
 wrap_close(struct sc_xport *x)
 {
@@ -106,6 +112,8 @@ sc_xport_wrap_init(struct sc_xport_wrap *w, const struct sc_xport_ops *ops, stru
         w->ops.rx_wait = fwd_rx_wait;
     if (!w->ops.tx_errors && in->tx_errors)
         w->ops.tx_errors = fwd_tx_errors;
+    if (!w->ops.tx_busy && in->tx_busy)
+        w->ops.tx_busy = fwd_tx_busy;
     w->x.ops = &w->ops;
     w->x.local_addr = inner->local_addr;
     w->x.local_port = inner->local_port;

@@ -199,6 +199,7 @@ struct sc_dpdk_cfg {
     uint16_t rx_desc;
     uint16_t tx_desc;
     bool no_huge; /* run EAL with --no-huge (no hugepages needed, slower) */
+    bool tx_zero_copy; /* send the publisher's window buffers attached to mbufs, not copied (off) */
 };
 
 struct sc_user_cfg {

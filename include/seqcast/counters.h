@@ -41,6 +41,7 @@
     X(arp_replies, C, "packets", N, "ARP requests for our own address answered")           \
     X(no_mbuf, C, "packets", Z, "packet buffers (mbufs) exhausted: not sent")              \
     X(no_neighbour, C, "packets", Z, "unicast to a MAC not known yet (ARP asked)")         \
+    X(tx_zero_copy, C, "packets", N, "packets sent from the window's buffer itself (DPDK: attached, not copied)") \
     X(tx_dropped, C, "packets", Z, "packets the device or the kernel refused")             \
     X(tx_gso_sends, C, "calls", N, "sends that carried a run of equal-size packets (UDP GSO)") \
     X(gso_disabled, G, "flag", Z, "1 if the kernel refused UDP GSO and it was turned off") \

@@ -42,6 +42,14 @@
 #define SC_BURST 32      /* packets per burst, the most any call moves */
 #define SC_PKT_MAX 65535
 
+/* tx: data is a buffer of the publisher's window (sc_pkt.flags), for a
+ * transport with tx_busy: the SC_XPORT_TX_HEADROOM bytes before data are the
+ * transport's own, and the buffer stays as it is until tx_busy says the
+ * transport let go of it -- so the transport may send the buffer itself
+ * (DPDK: attached to an mbuf) instead of a copy. */
+#define SC_PKT_WINDOW 0x1
+#define SC_XPORT_TX_HEADROOM 128
+
 struct sc_pkt {
     uint8_t *data;
     uint16_t len;   /* bytes in data */
@@ -49,6 +57,7 @@ struct sc_pkt {
     uint32_t addr;  /* rx: sender's address; tx: destination (network order) */
     uint16_t port;  /* rx: sender's port; tx: destination port */
     uint16_t lport; /* rx: the local port it arrived on */
+    uint16_t flags; /* tx: SC_PKT_WINDOW or 0 (a wrapper that copies a packet clears it) */
 };
 
 /* An error the network returned for a datagram sent earlier (kernel UDP:
@@ -92,6 +101,12 @@ struct sc_xport_ops {
      * transport cannot tell -- NULL is the same). A subscriber's kernel UDP
      * transport reports them (IP_RECVERR on its sending socket). */
     uint16_t (*tx_errors)(struct sc_xport *x, struct sc_xport_txerr *errs, uint16_t n);
+    /* Optional: the transport sends SC_PKT_WINDOW packets in place (zero copy);
+     * true while it still holds the window buffer whose packet starts at data
+     * (a device has not finished with it): the publisher neither reuses nor
+     * rewrites that buffer until it is false. NULL: every packet is copied,
+     * the window needs no headroom. */
+    bool (*tx_busy)(struct sc_xport *x, const uint8_t *data);
     /* Release everything (a wrapper: its own state; see sc_xport_wrap_init). */
     void (*close)(struct sc_xport *x);
 };
@@ -110,6 +125,7 @@ struct sc_xport_stats {
     uint64_t arp_replies;     /* ARP answered for our own address */
     uint64_t tx_no_mbuf;      /* mbuf pool exhausted */
     uint64_t tx_no_neighbour; /* unicast to an address whose MAC is not known yet (ARP sent) */
+    uint64_t tx_zero_copy;    /* packets sent from the window's buffer itself, not a copy */
     /* the record wrapper (<seqcast/pcap.h>, struct sc_record_stats) */
     uint64_t record_packets, record_dropped, record_waited, record_write_errors;
 };
@@ -146,6 +162,8 @@ struct sc_xport_params {
                          (MoldUDP64 answers; kernel UDP: the sending socket, bound to an
                          ephemeral port; DPDK: its address at a port of its own) */
     uint64_t rcvbuf, sndbuf;
+    uint32_t window; /* publisher: packets its window holds (window.packets); DPDK zero copy
+                        keeps an mbuf attached to each buffer */
 };
 
 /* The channel's transport for a role: kernel UDP, or DPDK (cfg->dpdk) when
@@ -192,6 +210,13 @@ sc_xport_fd(const struct sc_xport *x)
     return x->ops->fd ? x->ops->fd(x) : -1;
 }
 
+/* See tx_busy in struct sc_xport_ops. */
+static inline bool
+sc_xport_tx_busy(struct sc_xport *x, const uint8_t *data)
+{
+    return x->ops->tx_busy && x->ops->tx_busy(x, data);
+}
+
 /* Sleep until there is something to read or timeout_ns passes: the
  * transport's rx_wait, else a poll on its fd (none: return 0 at once).
  * @return 1 if there is something to read, 0 otherwise. */
@@ -224,7 +249,7 @@ sc_xport_close(struct sc_xport *x)
 /* The base every wrapper starts with (first member): the transport it hands
  * out, the one it wraps, and its ops with every op it does not define
  * forwarding to the inner transport -- rx_burst, tx_burst, tx_frames, fd,
- * rx_pending, rx_wait, tx_errors (an op the inner transport lacks stays
+ * rx_pending, rx_wait, tx_errors, tx_busy (an op the inner transport lacks stays
  * absent), so an op added to the table is never lost behind a wrapper. The
  * forwarders keep x.st a copy of the inner transport's stats. */
 struct sc_xport_wrap {

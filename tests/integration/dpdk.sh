@@ -7,7 +7,8 @@
 #     NAKs reached it and were repaired.
 #  B. kernel publisher -> DPDK subscriber on net_af_packet, with loss: all delivered.
 #  C. net_memif: DPDK publisher and DPDK subscriber in two processes, 1,000,000
-#     messages in order.
+#     messages in order. In A and C the publisher's window packets (data and, in A,
+#     repairs) left attached to mbufs, none copied (dpdk.tx_zero_copy: true).
 #  D. net_pcap: the capture of run A fed in as a DPDK RX port delivers exactly the
 #     messages the kernel subscribers got live.
 #  E. that capture dissects in tshark as well-formed PGM.
@@ -26,7 +27,7 @@
 #  J. B again on net_af_xdp, without a bpffs (libxdp falls back to a single program):
 #     kernel publisher -> DPDK subscriber, 2% loss, all delivered.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "DPDK test" 17
+. "$(dirname "$0")/../support/tap.sh" "DPDK test" 19
 N=${DPDK_MSGS:-100000}
 T=sd$$
 grep -q 'DPDK=1' "$ROOT/$BUILD/.flags" 2>/dev/null || skip_all "built without DPDK (libdpdk-dev missing or DPDK=0)"
@@ -85,7 +86,7 @@ ip netns exec "${T}dp" tcpdump -i eth0 -w "$tmp/cap.pcap" -U udp 2>/dev/null &
 cap=$!
 sleep 0.5
 nse dp "$B/seqcast-pub" "${CHA[@]}" "${DPDK[@]}" --set "dpdk.device=$AFP" --interface 198.18.2.1 \
-    --input "$tmp/in.bin" --rate 50000 --linger 3 >"$tmp/apub.json" 2>"$tmp/apub.err"
+    --set dpdk.tx_zero_copy=true --input "$tmp/in.bin" --rate 50000 --linger 3 >"$tmp/apub.json" 2>"$tmp/apub.err"
 rcp=$?
 wait %1; rc1=$?
 wait %2; rc2=$?
@@ -97,6 +98,15 @@ check "A: DPDK publisher (net_af_packet) -> 2 kernel subscribers, 2% loss: both 
 check "A: the kernel subscribers' unicast NAKs reached the DPDK publisher: $(field_first "$tmp/apub.json" naks_received) NAKs -> $(field_first "$tmp/apub.json" rdata_sent) RDATA; $(field_first "$tmp/a1.json" repaired) repaired at subscriber 1" $r
 [ "$(field_first "$tmp/apub.json" link_arp_replies)" -gt 0 ]; r=$?
 check "A: the DPDK side answered ARP for its address ($(field_first "$tmp/apub.json" link_arp_replies) replies; $(field_first "$tmp/apub.json" link_rx_filtered) frames filtered, $(field_first "$tmp/apub.json" link_no_mbuf) mbuf shortages)" $r
+# zero copy (dpdk.tx_zero_copy: true, set above): the repairs went out attached too
+zc() { # JSON: every ODATA and RDATA sent left from a window buffer, not a copy; some RDATA if $2
+    local z o d
+    z=$(field_first "$1" link_tx_zero_copy) o=$(field_first "$1" odata_sent) d=$(field_first "$1" rdata_sent)
+    echo "$z of $o ODATA + $d RDATA"
+    [ "${z:-0}" -gt 0 ] && [ "$z" -eq $((o + d)) ] && { [ "$2" = 0 ] || [ "$d" -gt 0 ]; }
+}
+r=0; m=$(zc "$tmp/apub.json" 1) || r=1
+check "A: zero copy: every packet of the publisher's window left attached to an mbuf, repairs included ($m)" $r
 
 # --- H: MoldUDP64, the DPDK publisher as the exchange (requests to its data port: auto)
 NH=$(( N / 2 ))
@@ -181,7 +191,7 @@ check "J: kernel publisher -> DPDK subscriber on net_af_xdp (no bpffs), 2% loss:
 MSOCK=$tmp/memif.sock
 CHC=(--group 239.198.18.9:33001 --set nak_port=33000 "${DPDK[@]}")
 "$B/seqcast-pub" "${CHC[@]}" --set "dpdk.device=net_memif0,role=server,socket=$MSOCK" \
-    --interface 198.18.3.1 --count 1000000 --size 32 --linger 3 >"$tmp/cpub.json" 2>"$tmp/cpub.err" &
+    --set dpdk.tx_zero_copy=true --interface 198.18.3.1 --count 1000000 --size 32 --linger 3 >"$tmp/cpub.json" 2>"$tmp/cpub.err" &
 cpub=$!
 sleep 1
 "$B/seqcast-sub" "${CHC[@]}" --set "dpdk.device=net_memif0,role=client,socket=$MSOCK" \
@@ -190,6 +200,8 @@ rc=$?
 wait "$cpub"
 [ "$rc" -eq 0 ] && [ "$(field_first "$tmp/c.json" received)" -eq 1000000 ] && [ "$(field_first "$tmp/c.json" verify_errors)" -eq 0 ]; r=$?
 check "C: net_memif, DPDK publisher -> DPDK subscriber in another process: 1,000,000 messages in order, verified ($(field_first "$tmp/c.json" received) received in $(grep -o '"seconds": [0-9.]*' "$tmp/c.json" | awk '{print $2}') s)" $r
+r=0; m=$(zc "$tmp/cpub.json" 0) || r=1
+check "C: zero copy over net_memif: every packet of the publisher's window left attached to an mbuf ($m)" $r
 
 # --- F: seqcast-replay through DPDK (memif client) into a DPDK subscriber (server, up first)
 "$B/seqcast-sub" "${CHC[@]}" --set "dpdk.device=net_memif0,role=server,socket=$tmp/memif-f.sock" \

@@ -185,3 +185,132 @@ Test(dpdk, a_burst_the_engine_cannot_use_is_refused)
     cr_assert_lt(sc_config_set(&cfg, "dpdk.burst=64", &err), 0, "the config took 64");
     cr_assert(strstr(err.msg, "32"), "%s", err.msg);
 }
+
+/* A buffer laid out as the publisher's window keeps it for a zero-copy
+ * transport: SC_XPORT_TX_HEADROOM bytes in front of the packet. */
+struct wbuf {
+    _Alignas(64) uint8_t room[SC_XPORT_TX_HEADROOM];
+    uint8_t data[256];
+};
+
+static struct sc_xport *
+open_pub(const char *dev, bool zero_copy)
+{
+    struct sc_config cfg;
+    struct sc_xport_params p;
+    struct sc_xport *x;
+    struct sc_err err = { 0 };
+    int rc;
+
+    sc_config_init(&cfg);
+    snprintf(cfg.dpdk.device, sizeof(cfg.dpdk.device), "%s", dev);
+    cfg.dpdk.no_huge = true;
+    cfg.dpdk.mempool_size = 1023;
+    cfg.dpdk.mempool_cache = 32;
+    cfg.dpdk.tx_zero_copy = zero_copy;
+    params(&p);
+    p.role = SC_XPORT_PUB;
+    rc = sc_xport_dpdk_open(&x, &p, &cfg.dpdk, &err);
+    if (rc == -ENOTSUP)
+        cr_skip_test("built without DPDK: %s", err.msg);
+    if (rc < 0)
+        cr_skip_test("DPDK could not start a net_ring port here: %s", err.msg);
+    return x;
+}
+
+/* Read until n packets came back (packet k checked against w[k % SC_BURST]),
+ * or give up; n = 0: read a few times (what comes is filtered). */
+static unsigned
+read_back(struct sc_xport *x, struct wbuf *w, unsigned n)
+{
+    static uint8_t in[SC_BURST][2048];
+    struct sc_pkt rx[SC_BURST];
+    unsigned got = 0;
+
+    for (int tries = 0; (n ? got < n : tries < 10) && tries < 1000; tries++) {
+        uint16_t k;
+        for (unsigned i = 0; i < SC_BURST; i++)
+            rx[i] = (struct sc_pkt){ .data = in[i], .cap = sizeof(in[i]) };
+        k = sc_xport_rx(x, rx, SC_BURST);
+        for (uint16_t i = 0; i < k; i++, got++) {
+            const struct wbuf *e = &w[got % SC_BURST];
+            cr_assert_eq(rx[i].len, sizeof(e->data));
+            cr_assert(memcmp(rx[i].data, e->data, sizeof(e->data)) == 0,
+                      "packet %u came back changed", got);
+        }
+    }
+    return got;
+}
+
+/* dpdk.tx_zero_copy: window packets leave attached, not copied. A net_ring
+ * port holds what it is sent in its ring until it is read back -- as a NIC
+ * holds a packet until it is on the wire -- so tx_busy is true for exactly
+ * that time, and a buffer sent again while out is copied (its headers must not
+ * change under the first send). The first frame, multicast, comes back to
+ * teach the port its own MAC, so the rest can go to its own address (the
+ * publisher's NAK port: kept by its RX filter). */
+Test(dpdk, window_packets_leave_attached_and_busy_until_the_port_lets_go, .timeout = 60)
+{
+    static struct wbuf w[SC_BURST];
+    struct sc_pkt tx[SC_BURST];
+    struct sc_xport *x;
+
+    if (!rte_eth_dev_get_port_by_name)
+        cr_skip_test("built without DPDK (no ethdev library linked)");
+    x = open_pub("net_ring2", true);
+    cr_assert_not_null(x->ops->tx_busy, "a zero-copy publisher's transport has tx_busy");
+    for (unsigned i = 0; i < SC_BURST; i++) {
+        for (unsigned j = 0; j < sizeof(w[i].data); j++)
+            w[i].data[j] = (uint8_t)(i * 7 + j);
+        tx[i] = (struct sc_pkt){ .data = w[i].data, .len = sizeof(w[i].data),
+                                 .addr = inet_addr("198.18.16.1"), .port = 31701,
+                                 .flags = SC_PKT_WINDOW };
+    }
+    tx[0].addr = inet_addr("239.198.16.1"); /* learn our MAC from our own frame */
+    cr_assert_eq(sc_xport_tx(x, tx, 1), 1);
+    cr_assert(sc_xport_tx_busy(x, w[0].data), "out in the ring, yet not busy");
+    cr_assert_eq(read_back(x, w, 0), 0);
+    cr_assert_not(sc_xport_tx_busy(x, w[0].data), "read back (filtered), yet still busy");
+    cr_assert_eq(x->st.tx_zero_copy, 1);
+
+    tx[0].addr = inet_addr("198.18.16.1");
+    cr_assert_eq(sc_xport_tx(x, tx, SC_BURST), SC_BURST);
+    cr_assert_eq(x->st.tx_zero_copy, 1 + SC_BURST, "%llu sent attached",
+                 (unsigned long long)x->st.tx_zero_copy);
+    for (unsigned i = 0; i < SC_BURST; i++)
+        cr_assert(sc_xport_tx_busy(x, w[i].data), "packet %u out in the ring, yet not busy", i);
+    cr_assert_eq(sc_xport_tx(x, tx, 1), 1, "a busy buffer sent again");
+    cr_assert_eq(x->st.tx_zero_copy, 1 + SC_BURST, "a busy buffer was attached twice");
+    cr_assert_eq(read_back(x, w, SC_BURST + 1), SC_BURST + 1, "not every packet came back");
+    for (unsigned i = 0; i < SC_BURST; i++)
+        cr_assert_not(sc_xport_tx_busy(x, w[i].data), "packet %u read back, yet busy", i);
+    sc_xport_close(x);
+}
+
+/* dpdk.tx_zero_copy: false -- every packet copied, no tx_busy (the window
+ * keeps no headroom), the same bytes arrive. */
+Test(dpdk, without_tx_zero_copy_every_packet_is_copied, .timeout = 60)
+{
+    static struct wbuf w[2];
+    struct sc_pkt tx[2];
+    struct sc_xport *x;
+
+    if (!rte_eth_dev_get_port_by_name)
+        cr_skip_test("built without DPDK (no ethdev library linked)");
+    x = open_pub("net_ring3", false);
+    cr_assert_null(x->ops->tx_busy);
+    for (unsigned i = 0; i < 2; i++) {
+        memset(w[i].data, 0x40 + (int)i, sizeof(w[i].data));
+        tx[i] = (struct sc_pkt){ .data = w[i].data, .len = sizeof(w[i].data),
+                                 .addr = inet_addr("198.18.16.1"), .port = 31701,
+                                 .flags = SC_PKT_WINDOW };
+    }
+    tx[0].addr = inet_addr("239.198.16.1");
+    cr_assert_eq(sc_xport_tx(x, tx, 1), 1);
+    read_back(x, w, 0);
+    tx[0].addr = inet_addr("198.18.16.1");
+    cr_assert_eq(sc_xport_tx(x, tx, 2), 2);
+    cr_assert_eq(read_back(x, w, 2), 2);
+    cr_assert_eq(x->st.tx_zero_copy, 0);
+    sc_xport_close(x);
+}

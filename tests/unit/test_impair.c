@@ -14,6 +14,7 @@ struct fake {
     struct sc_xport x;
     uint32_t next_rx; /* rx: the number of the next packet handed out */
     unsigned n;       /* tx: packets given */
+    unsigned window;  /* tx: of them, flagged SC_PKT_WINDOW */
     uint32_t got[2 * N];
 };
 
@@ -44,6 +45,7 @@ fake_tx(struct sc_xport *x, const struct sc_pkt *p, uint16_t n)
 
     for (uint16_t i = 0; i < n; i++) {
         cr_assert_lt(f->n, 2 * N);
+        f->window += !!(p[i].flags & SC_PKT_WINDOW);
         memcpy(&f->got[f->n++], p[i].data, 4);
     }
     return n;
@@ -122,5 +124,26 @@ Test(impair, reorder_on_tx_one_packet_per_call_holds_it_behind_the_next)
     for (int i = 0; i < 64; i++) /* calls that send nothing release what is held */
         sc_xport_tx(x, NULL, 0);
     check_reordered(f.got, f.n, sc_xport_loss_stats(x));
+    sc_xport_close(x);
+}
+
+/* A copy is not the window's buffer: a zero-copy transport under the wrapper
+ * must not take the wrapper's buffers (no headroom, reused) for the
+ * publisher's, so what the wrapper sends from its copies is unflagged. */
+Test(impair, what_it_sends_from_its_copies_is_not_flagged_as_window_buffers)
+{
+    static struct fake f = { .x = { .ops = &fake_ops } };
+    struct sc_loss_params lp = { .seed = 5, .drop_ppm = 1000, .on_tx = true };
+    struct sc_xport *x;
+    uint8_t buf[64] = { 0 };
+
+    cr_assert_eq(sc_xport_loss_wrap(&x, &f.x, &lp), 0);
+    for (uint32_t i = 0; i < 100; i++) {
+        struct sc_pkt p = { .data = buf, .len = sizeof(buf), .flags = SC_PKT_WINDOW };
+        memcpy(buf, &i, 4);
+        cr_assert_eq(sc_xport_tx(x, &p, 1), 1);
+    }
+    cr_assert_gt(f.n, 50);
+    cr_assert_eq(f.window, 0, "%u of %u sent flagged as the window's", f.window, f.n);
     sc_xport_close(x);
 }

@@ -304,3 +304,44 @@ Test(txw, find_msg_in_an_empty_window)
     cr_assert_eq(sc_txw_find_msg(&x, 6), UINT64_MAX);
     sc_txw_fini(&x);
 }
+
+static const uint8_t *busy_buf;
+
+static bool
+busy_if(void *ctx, const uint8_t *buf)
+{
+    (void)ctx;
+    return buf == busy_buf;
+}
+
+/* A zero-copy transport's window: headroom (a multiple of 64) before every
+ * buffer, buffers apart from each other, and a full window does not evict its
+ * oldest packet for a buffer the transport still holds (reserve says NULL,
+ * the packet stays repairable) -- it does once the transport lets go. */
+Test(txw, a_buffer_the_transport_holds_is_not_reused)
+{
+    uint64_t first;
+
+    cr_assert_eq(sc_txw_init_room(&w, 4, 1472, 100, 0), 0);
+    cr_assert_eq(w.headroom, 128);
+    for (unsigned i = 0; i < 4; i++) {
+        cr_assert_eq((uintptr_t)w.slot[i].buf % 16, 0); /* the transport keeps pointers there */
+        if (i)
+            cr_assert_geq(w.slot[i].buf - w.slot[i - 1].buf, 1472 + 128);
+        memset(w.slot[i].buf - 128, 0xEE, 128); /* the headroom is there to write */
+    }
+    first = put(1, 100, 0);
+    for (int i = 0; i < 3; i++)
+        put(2, 100, 0);
+    w.next_tx = w.trail + w.count; /* all sent */
+    w.busy = busy_if;
+    busy_buf = sc_txw_get(&w, first)->buf;
+    cr_assert_null(sc_txw_reserve(&w), "the held buffer was handed out again");
+    check_held(first, 1, 100);
+    cr_assert_eq(w.evicted, 0);
+    busy_buf = NULL;
+    put(3, 100, 0);
+    cr_assert_null(sc_txw_get(&w, first));
+    cr_assert_eq(w.evicted, 1);
+    sc_txw_fini(&w);
+}
