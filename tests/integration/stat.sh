@@ -13,6 +13,9 @@
 #     Prometheus server scraping it answers a query with the publisher's NAKs;
 #   - the files go when the programs end;
 #   - the alert rules of docs/OPERATIONS.md pass promtool check rules;
+#   - an order gateway (seqcast-orderd) and its client (seqcast-order) on
+#     loopback TCP: one block per session, labelled session=NAME, whose
+#     counters say what went through (orders in, acknowledgements out);
 #   - a subscriber and an archive with two publishers, one across namespaces
 #     (nftables drops its ODATA packets 1000-1009 once and, for a while, every
 #     NAK to it), one beside them: one source line per session labelled with its
@@ -25,7 +28,7 @@
 # Speaks TAP; without root or namespaces the network checks are skipped, as are
 # the tmux and Prometheus ones without those programs.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "stat test" 14
+. "$(dirname "$0")/../support/tap.sh" "stat test" 15
 
 D=$tmp/shm
 mkdir -p "$D"
@@ -89,7 +92,42 @@ else
     skip "the alert rules in docs/OPERATIONS.md" "needs promtool (Debian package prometheus)"
 fi
 
-# 4-10: pub and sub across namespaces, with loss
+# 4. order sessions: a block per session, from the gateway and from the client
+OP=$((33000 + $$ % 2000))
+cat >"$tmp/orders.yaml" <<EOC
+sessions:
+  - name: gw1
+    session_id: GW1
+    listen: tcp:127.0.0.1:$OP
+    connect: tcp:127.0.0.1:$OP
+    heartbeat: 200ms
+    timeout: 2s
+    users: [ { name: DESK1, password: pw1 } ]
+    login: { user: DESK1, password: pw1 }
+    journal: $tmp/orders.journal
+EOC
+"$B/seqcast-orderd" --config "$tmp/orders.yaml" "${SHM[@]}" >"$tmp/orderd.json" 2>"$tmp/orderd.err" &
+od=$!
+wait_file "seqcast-orderd.$od.*"
+"$B/seqcast-order" --config "$tmp/orders.yaml" "${SHM[@]}" --count 2000 --rate 2000 --timeout 20 \
+    >"$tmp/order.json" 2>"$tmp/order.err" &
+oc=$!
+wait_file "seqcast-order.$oc.*"
+sleep 0.5
+"${S[@]}" --once --json --pid $od >"$tmp/od.json"
+"${S[@]}" --once --json --pid $oc >"$tmp/oc.json"
+wait $oc; orc=$?
+"${S[@]}" --once --json --pid $od >"$tmp/od2.json"
+kill -INT $od; wait $od 2>/dev/null
+sed 's/^/#   /' "$tmp/order.err" | tail -2
+grep -q '"session": "gw1"' "$tmp/od.json" && grep -q '"session": "gw1"' "$tmp/oc.json"; r1=$?
+in_mid=$(field_first "$tmp/od.json" rx_msgs); in_end=$(field_first "$tmp/od2.json" rx_msgs)
+acks=$(field_first "$tmp/od2.json" tx_sequenced)
+[ $r1 -eq 0 ] && [ $orc -eq 0 ] && [ "${in_mid:-0}" -gt 0 ] && [ "${in_mid:-0}" -lt 2000 ] \
+    && [ "${in_end:-0}" -eq 2000 ] && [ "${acks:-0}" -eq 2000 ]; r=$?
+check "order sessions: the gateway's and the client's block labelled session=gw1; orders in mid-run $in_mid, at the end ${in_end:-?} of 2000, ${acks:-?} acknowledged" $r
+
+# 5-11: pub and sub across namespaces, with loss
 netns_pair "sst$$" 198.18.24
 N=400000
 CH=(--group 239.198.18.82:32320 --set nak_port=32321)
@@ -216,7 +254,7 @@ echo "# subscriber: exit $rc, $(field "$tmp/sub.json" received) received, $(fiel
 ! compgen -G "$D/seqcast-pub.$pub.*" >/dev/null && ! compgen -G "$D/seqcast-sub.$sub.*" >/dev/null; r=$?
 check "the files go when the programs end (subscriber exit $rc)" $r
 
-# 11-14: two sources, a range lost, repaired once the NAKs pass; the archive's log
+# 12-15: two sources, a range lost, repaired once the NAKs pass; the archive's log
 CH2=(--group 239.198.18.83:32330 --set nak_port=32331)
 NAKS=(--set nak.repeat=100ms --set nak.ncf_retries=200 --set nak.ramp=false)
 $NSB nft add table netdev hold
