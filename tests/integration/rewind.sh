@@ -279,6 +279,17 @@ check "malformed SoupBinTCP: $(grep -c '^ok' "$tmp/h9.out") of 15 hostile client
 [ $r -eq 0 ] || { sed 's/^/# /' "$tmp/h9.out"; show a9; }
 
 # --- 10. a hostile crowd while the archive records
+# every connection the server accepted, closed by one of its defences or logged out
+# (how many of the crowd log in before the pending ones are evicted depends on timing:
+# in one loaded run 29 of 46 did, 189 were evicted pending)
+closed_all() {
+    local t=0 k
+    for k in closed_timeout closed_logout closed_protocol closed_peer closed_login_timeout \
+             pending_evicted closed_slow closed_gap refused_full; do
+        t=$((t + $(field "$1" $k)))
+    done
+    echo $t
+}
 N=200000
 archive a10 $R1 "${LIVE[@]}" "${RWS[@]}"
 arc=$!
@@ -327,9 +338,10 @@ for i in 1 2 3 4 5; do
         [ "$(field "$tmp/r10.$i.json" out_of_order)" = 0 ] && full=$((full + 1))
 done
 [ "$(field_first "$tmp/a10.json" msgs_archived)" = $N ] && [ "$(field_first "$tmp/a10.json" gaps_recorded)" = 0 ] &&
-    [ $full = 5 ] && [ "$(field "$tmp/a10.json" closed_slow)" -ge 20 ] &&
-    [ "$(field "$tmp/a10.json" closed_timeout)" -ge 20 ] && [ "$(field "$tmp/a10.json" pending_evicted)" -gt 0 ]; r=$?
-check "a hostile crowd (300 never logging in, 40 logged in never reading, a byte-a-second reader) and 5 rewinds from 1 while recording: $(field_first "$tmp/a10.json" msgs_archived) of $N archived, $(field_first "$tmp/a10.json" gaps_recorded) gaps; $full of 5 rewinds whole and verified; closed_slow $(field "$tmp/a10.json" closed_slow), closed_timeout $(field "$tmp/a10.json" closed_timeout), pending_evicted $(field "$tmp/a10.json" pending_evicted)" $r
+    [ $full = 5 ] && { [ "$(field "$tmp/a10.json" closed_slow)" -ge 1 ] || [ "$(field "$tmp/a10.json" logins)" -le 5 ]; } &&
+    [ "$(field "$tmp/a10.json" pending_evicted)" -gt 0 ] && [ "$(field "$tmp/a10.json" connections)" = 0 ] &&
+    [ "$(field "$tmp/a10.json" accepted)" = "$(closed_all "$tmp/a10.json")" ]; r=$?
+check "a hostile crowd (300 never logging in, 40 logged in never reading, a byte-a-second reader) and 5 rewinds from 1 while recording: $(field_first "$tmp/a10.json" msgs_archived) of $N archived, $(field_first "$tmp/a10.json" gaps_recorded) gaps; $full of 5 rewinds whole and verified; closed_slow $(field "$tmp/a10.json" closed_slow), closed_timeout $(field "$tmp/a10.json" closed_timeout), pending_evicted $(field "$tmp/a10.json" pending_evicted); $(closed_all "$tmp/a10.json") of $(field "$tmp/a10.json" accepted) accepted closed" $r
 [ $r -eq 0 ] || show a10
 
 # --- 12. rewinds that require a login: recovery.user and recovery.password
