@@ -97,6 +97,9 @@ for rep in $(seq 1 "$FHR"); do
     timeout 60 "$ROOT/$BUILD/bin/seqcast-feedhandler" --group 239.192.9.23:$P --set protocol=moldudp64 \
         --quiet --publish ipc:md --set ipc.dir="$tmp/md" >/dev/null 2>"$tmp/fh.err" &
     fh=$!
+    # the feed handler's log is there once it runs (its channel joined just before):
+    # a sender that started before the join made it miss message 1 and exit 1
+    for i in $(seq 100); do [ -e "$tmp/md/seqcast.md.lock" ] && break; sleep 0.05; done
     sleep 0.2
     timeout 60 "$PEER" feed send --group 239.192.9.23:$P --rate 100000 --count "$FHN" --symbols 1000 \
         --set protocol=moldudp64 --set mold.session=IPCLAT --linger 0.2 >/dev/null 2>"$tmp/fhsend.err"
