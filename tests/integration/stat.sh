@@ -117,7 +117,12 @@ sleep 0.5
 "${S[@]}" --once --json --pid $od >"$tmp/od.json"
 "${S[@]}" --once --json --pid $oc >"$tmp/oc.json"
 wait $oc; orc=$?
-"${S[@]}" --once --json --pid $od >"$tmp/od2.json"
+# the gateway's block is a copy made every stats.shm_interval (50 ms): read until it has caught up
+for i in $(seq 40); do
+    "${S[@]}" --once --json --pid $od >"$tmp/od2.json"
+    [ "$(field_first "$tmp/od2.json" tx_sequenced)" = 2000 ] && break
+    sleep 0.05
+done
 kill -INT $od; wait $od 2>/dev/null
 sed 's/^/#   /' "$tmp/order.err" | tail -2
 grep -q '"session": "gw1"' "$tmp/od.json" && grep -q '"session": "gw1"' "$tmp/oc.json"; r1=$?
