@@ -208,11 +208,14 @@ bad(struct sc_itch_feed *f, int rc)
     return rc;
 }
 
-/* The order types' exact lengths (a copy of the codec's for these types, which
- * the unit test holds equal), 0 for every other type. */
-static const uint8_t order_len[256] = {
-    ['A'] = 36, ['F'] = 40, ['E'] = 31, ['C'] = 36, ['X'] = 23, ['D'] = 19, ['U'] = 35,
-};
+/* A F E C X D U: the types that name an order (the reference at byte 11) */
+static inline bool
+is_order_type(uint8_t type)
+{
+    unsigned t = (unsigned)type - 'A';
+
+    return t < 32 && (ORDER_TYPES >> t & 1);
+}
 
 /* A F E C X D U of exactly their length, applied from the wire: the fields
  * the book takes are read where the codec would read them (proto/itch.c's
@@ -259,7 +262,7 @@ sc_itch_feed_msg(struct sc_itch_feed *f, const void *msg, size_t len)
     uint8_t type = len ? p[0] : 0;
     int rc;
 
-    if (likely(len == order_len[type] && len)) {
+    if (likely(len && len == sc_itch_len_table[type] && is_order_type(type))) {
         keep_raw(f->cur, p, len);
         f->by_type[type]++;
         apply_order(f, p, type);
@@ -282,9 +285,7 @@ sc_itch_feed_msg(struct sc_itch_feed *f, const void *msg, size_t len)
 static inline void
 prefetch_msg(const struct sc_itch_feed *f, const uint8_t *p, size_t len)
 {
-    unsigned t = (unsigned)p[0] - 'A';
-
-    if (t < 32 && (ORDER_TYPES >> t & 1) && len >= SC_ITCH_HDR_LEN + 8) {
+    if (is_order_type(p[0]) && len >= SC_ITCH_HDR_LEN + 8) {
         sc_book_prefetch(f->book, sc_load_be64(p + SC_ITCH_HDR_LEN));
         sc_book_prefetch_book(f->book, sc_load_be16(p + 1));
     }

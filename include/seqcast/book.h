@@ -202,7 +202,8 @@ int sc_book_delete(struct sc_book *b, uint64_t ref);
 int sc_book_replace(struct sc_book *b, uint64_t ref, uint64_t new_ref, uint32_t shares,
                     uint32_t price);
 
-/* Start loading ref's place in the order map into the cache: a feed handler
+/* Start loading ref's slot in the ring of recent orders into the cache (an
+ * order that outlived the ring, in the overflow map, is not): a feed handler
  * that decodes ahead calls it for a message a few messages before applying
  * it, so that the map's cache miss overlaps the work in between. A hint: no
  * effect on the books. */
