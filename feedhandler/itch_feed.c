@@ -33,28 +33,44 @@
     T(P) T(Q) T(B) T(I) T(N) T(O)
 
 /* The message being applied. The order types' fast path applies them from
- * the wire and keeps a copy of their bytes, which sc_itch_feed_current decodes
- * into m on demand: the same contract as decoding every message, for the
- * cost of three 16-byte copies. */
+ * the wire and points src at their bytes, which sc_itch_feed_current decodes
+ * into m on demand. Inside a call src is the caller's buffer; before a call
+ * returns, pin() copies the last message's bytes into raw: the same contract
+ * as decoding every message, for one copy a call instead of one a message. */
 struct current {
-    uint8_t raw[48]; /* when !valid: the message m is to be decoded from */
+    const uint8_t *src; /* when !valid: the bytes m is to be decoded from */
+    uint8_t raw[48];    /* src's copy once the call that brought it returns */
     uint8_t len;
     bool valid;
     struct sc_itch_msg m;
 };
 
-/* Keep the order message p (19..40 bytes) in c->raw: [0,16), [off,off+16)
- * with off 16 past 32 bytes, and [len-16,len): every byte, none read past len. */
+/* The order message p (19..40 bytes) is current; m is decoded on demand. */
 static inline void
-keep_raw(struct current *c, const uint8_t *p, size_t len)
+keep(struct current *c, const uint8_t *p, size_t len)
 {
-    size_t off = len > 32 ? 16 : 0;
-
-    memcpy(c->raw, p, 16);
-    memcpy(c->raw + off, p + off, 16);
-    memcpy(c->raw + len - 16, p + len - 16, 16);
+    c->src = p;
     c->len = (uint8_t)len;
     c->valid = false;
+}
+
+/* Before a call returns: current's bytes out of the caller's buffer. */
+static inline void
+pin(struct current *c)
+{
+    if (!c->valid && c->src != c->raw) {
+        memcpy(c->raw, c->src, c->len);
+        c->src = c->raw;
+    }
+}
+
+/* A F E C X D U: the types that name an order (the reference at byte 11) */
+static inline bool
+is_order_type(uint8_t type)
+{
+    unsigned t = (unsigned)type - 'A';
+
+    return t < 32 && (ORDER_TYPES >> t & 1);
 }
 
 struct sc_itch_feed {
@@ -63,6 +79,7 @@ struct sc_itch_feed {
     void *ctx;
     struct current *cur; /* &cur_store: writable through a const feed (a cache) */
     struct current cur_store;
+    uint8_t fast_len[256]; /* A F E C X D U: their length; every other type 0 */
     uint64_t by_type[256];
     struct sc_itch_feed_stats st; /* the rest: bad[], loss, blocks */
 };
@@ -91,6 +108,8 @@ sc_itch_feed_create(struct sc_itch_feed **out, const struct sc_itch_feed_cfg *cf
     f->book = cfg->book;
     f->cur = &f->cur_store;
     f->cur->valid = true;
+    for (unsigned t = 0; t < 256; t++)
+        f->fast_len[t] = is_order_type((uint8_t)t) ? sc_itch_len_table[t] : 0;
     f->on_raw = cfg->on_raw;
     f->ctx = cfg->ctx;
     *out = f;
@@ -208,15 +227,6 @@ bad(struct sc_itch_feed *f, int rc)
     return rc;
 }
 
-/* A F E C X D U: the types that name an order (the reference at byte 11) */
-static inline bool
-is_order_type(uint8_t type)
-{
-    unsigned t = (unsigned)type - 'A';
-
-    return t < 32 && (ORDER_TYPES >> t & 1);
-}
-
 /* A F E C X D U of exactly their length, applied from the wire: the fields
  * the book takes are read where the codec would read them (proto/itch.c's
  * layouts), and nothing else is decoded. The same effect as decode + apply. */
@@ -255,20 +265,20 @@ apply_order(struct sc_itch_feed *f, const uint8_t *p, uint8_t type)
     }
 }
 
-int
-sc_itch_feed_msg(struct sc_itch_feed *f, const void *msg, size_t len)
+/* One message; current's bytes left in the caller's buffer (pin them). */
+static inline int
+feed_one(struct sc_itch_feed *f, const uint8_t *p, size_t len)
 {
-    const uint8_t *p = msg;
     uint8_t type = len ? p[0] : 0;
     int rc;
 
-    if (likely(len && len == sc_itch_len_table[type] && is_order_type(type))) {
-        keep_raw(f->cur, p, len);
+    if (likely(len == f->fast_len[type] && len)) {
+        keep(f->cur, p, len);
         f->by_type[type]++;
         apply_order(f, p, type);
         return type;
     }
-    rc = sc_itch_decode(msg, len, &f->cur->m);
+    rc = sc_itch_decode(p, len, &f->cur->m);
     if (unlikely(rc < 0)) {
         f->cur->len = 0; /* m is undefined now: current() answers zeros */
         f->cur->valid = false;
@@ -279,13 +289,22 @@ sc_itch_feed_msg(struct sc_itch_feed *f, const void *msg, size_t len)
     return type;
 }
 
+int
+sc_itch_feed_msg(struct sc_itch_feed *f, const void *msg, size_t len)
+{
+    int rc = feed_one(f, msg, len);
+
+    pin(f->cur);
+    return rc;
+}
+
 /* For the types that name an order (the reference at byte 11; U: the
  * original), the order map's slot of the message at p (len bytes) and the
  * top of its book's sides (the locate at byte 1). */
 static inline void
 prefetch_msg(const struct sc_itch_feed *f, const uint8_t *p, size_t len)
 {
-    if (is_order_type(p[0]) && len >= SC_ITCH_HDR_LEN + 8) {
+    if (len == f->fast_len[p[0]]) {
         sc_book_prefetch(f->book, sc_load_be64(p + SC_ITCH_HDR_LEN));
         sc_book_prefetch_book(f->book, sc_load_be16(p + 1));
     }
@@ -314,9 +333,10 @@ sc_itch_feed_mold(struct sc_itch_feed *f, const void *block, size_t len)
         uint16_t pl;
         if (PREFETCH_AHEAD && sc_mold_iter_next(&ahead, &seq, &pm, &pl) && pl)
             prefetch_msg(f, pm, pl);
-        sc_itch_feed_msg(f, msg, mlen);
+        feed_one(f, msg, mlen);
         n++;
     }
+    pin(f->cur);
     return n;
 }
 
@@ -346,9 +366,10 @@ sc_itch_feed_file(struct sc_itch_feed *f, const void *buf, size_t len)
                 a += 2 + al;
             }
         }
-        sc_itch_feed_msg(f, p + 2, l);
+        feed_one(f, p + 2, l);
         p += 2 + l;
     }
+    pin(f->cur);
     return (size_t)(p - (const uint8_t *)buf);
 }
 
@@ -373,7 +394,7 @@ sc_itch_feed_current(const struct sc_itch_feed *f)
     struct current *c = f->cur;
 
     if (!c->valid) {
-        if (!c->len || sc_itch_decode(c->raw, c->len, &c->m) < 0)
+        if (!c->len || sc_itch_decode(c->src, c->len, &c->m) < 0)
             memset(&c->m, 0, sizeof(c->m));
         c->valid = true;
     }

@@ -516,3 +516,58 @@ Test(itch_feed, order_types_fast_path_keeps_current_and_lengths)
     cr_assert_eq(st.msgs_A + st.msgs_F + st.msgs_E + st.msgs_C + st.msgs_X + st.msgs_D +
                      st.msgs_U, 7);
 }
+
+/* The batch calls apply order messages from the caller's buffer: inside the
+ * call, current is the message being applied (the first three adds move the
+ * BBO: on_bbo sees each one's time); after the call, the last message (an add
+ * behind the best, no callback read it), whatever the caller then does with
+ * its buffer. File framing, then a MoldUDP64 block. */
+Test(itch_feed, batch_calls_keep_current_past_the_callers_buffer)
+{
+    uint8_t file[4 * (2 + SC_ITCH_MAX_LEN)], blk[1500], want[SC_ITCH_MAX_LEN],
+        again[SC_ITCH_MAX_LEN];
+    uint64_t ts[4];
+    size_t flen = 0, n = 0;
+    struct sc_mold_enc e;
+
+    for (int i = 0; i < 4; i++) {
+        struct sc_itch_msg m = msg('A', 3);
+
+        m.add.ref = 100 + (uint64_t)i, m.add.side = 'B', m.add.shares = 100;
+        m.add.price = i < 3 ? 1000 + (uint32_t)i : 900; /* better bids, then a worse one */
+        stock(m.add.stock, "ZZZZ");
+        ts[i] = m.ts;
+        n = enc(file + flen + 2, &m);
+        file[flen] = 0, file[flen + 1] = (uint8_t)n;
+        memcpy(want, file + flen + 2, n);
+        flen += 2 + n;
+    }
+    seen.bbos = 0;
+    cr_assert_eq(sc_itch_feed_file(feed, file, flen), flen);
+    cr_assert_eq(seen.bbos, 3);
+    cr_assert_eq(seen.bbo_ts, ts[2], "inside the call: the message being applied");
+    memset(file, 0xee, sizeof(file)); /* the caller reuses its buffer */
+    cr_assert_eq(sc_itch_encode(again, sizeof(again), sc_itch_feed_current(feed)), (int)n);
+    cr_assert_eq(memcmp(again, want, n), 0, "file: current is not the last message");
+
+    cr_assert_eq(sc_mold_enc_init(&e, blk, sizeof(blk), (const uint8_t *)"SESSION001", 1), 0);
+    for (int i = 0; i < 4; i++) {
+        struct sc_itch_msg m = msg('A', 3);
+        uint8_t b[SC_ITCH_MAX_LEN];
+
+        m.add.ref = 200 + (uint64_t)i, m.add.side = 'S', m.add.shares = 50;
+        m.add.price = i < 3 ? 2000 - (uint32_t)i : 3000;
+        stock(m.add.stock, "ZZZZ");
+        ts[i] = m.ts;
+        n = enc(b, &m);
+        memcpy(want, b, n);
+        cr_assert_eq(sc_mold_enc_add(&e, b, (uint16_t)n), 0);
+    }
+    seen.bbos = 0;
+    cr_assert_eq(sc_itch_feed_mold(feed, blk, e.len), 4);
+    cr_assert_eq(seen.bbos, 3);
+    cr_assert_eq(seen.bbo_ts, ts[2]);
+    memset(blk, 0xee, sizeof(blk));
+    cr_assert_eq(sc_itch_encode(again, sizeof(again), sc_itch_feed_current(feed)), (int)n);
+    cr_assert_eq(memcmp(again, want, n), 0, "mold: current is not the last message");
+}
