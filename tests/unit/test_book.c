@@ -785,6 +785,55 @@ Test(book, long_lived_orders_outlive_the_ring)
     sc_book_destroy(b);
 }
 
+/* References anywhere in 64 bits, in the ring or the overflow map, keep their
+ * order's fields and priority (a query's): an order moved to the map by a
+ * later reference of its ring slot keeps its priority. A ring of 32 slots. */
+Test(book, high_references_and_priorities)
+{
+    struct sc_book *b = mk(16, 2, 8);
+    const uint64_t top = (UINT64_C(1) << 37) - 1, past = UINT64_C(1) << 37;
+    struct sc_book_order o, o2, o3;
+
+    cr_assert_eq(sc_book_add(b, 1, top, BID, 10, 1000), 0);
+    cr_assert_eq(sc_book_add(b, 1, past, BID, 20, 1000), 0);
+    cr_assert_eq(sc_book_add(b, 1, past + 31, BID, 30, 1000), 0); /* top's ring slot */
+    cr_assert_eq(sc_book_add(b, 1, UINT64_MAX, ASK, 40, 2000), 0);
+    cr_assert_geq(stats(b).orders_overflowed, 1, "top, to the map");
+    cr_assert_eq(sc_book_order(b, top, &o), 0);
+    cr_assert_eq(o.shares, 10);
+    cr_assert_eq(sc_book_order(b, past, &o2), 0);
+    cr_assert_eq(o2.shares, 20);
+    cr_assert_gt(o2.priority, o.priority);
+    cr_assert_eq(sc_book_order(b, past + 31, &o3), 0);
+    cr_assert_eq(o3.shares, 30);
+    cr_assert_eq(sc_book_order(b, past - 1 + 32, &o3), 0, "past + 31 is past - 1 + 32");
+    cr_assert_eq(sc_book_order(b, past + 63, &o3), -ENOENT, "same slot, not that order");
+    cr_assert_eq(sc_book_add(b, 1, past, BID, 1, 1000), -EEXIST);
+    check_level(b, 1, BID, 0, 1000, 60, 3);
+    cr_assert_eq(sc_book_execute(b, UINT64_MAX, 15, 1), 0);
+    cr_assert_eq(sc_book_order(b, UINT64_MAX, &o3), 0);
+    cr_assert_eq(o3.shares, 25);
+    cr_assert_eq(o3.side, ASK);
+    cr_assert_eq(sc_book_delete(b, past), 0);
+    cr_assert_eq(sc_book_order(b, past, &o2), -ENOENT);
+    /* a ring order moved to the map by a later reference of its slot keeps
+     * its priority */
+    cr_assert_eq(sc_book_add(b, 2, 3, ASK, 5, 3000), 0);
+    cr_assert_eq(sc_book_order(b, 3, &o), 0);
+    cr_assert_eq(sc_book_add(b, 2, 3 + 32, ASK, 6, 3000), 0);
+    cr_assert_geq(stats(b).orders_overflowed, 2);
+    cr_assert_eq(sc_book_order(b, 3, &o2), 0);
+    cr_assert_eq(o2.priority, o.priority, "the priority moved with the order");
+    cr_assert_eq(o2.shares, 5);
+    cr_assert_eq(sc_book_order(b, 35, &o3), 0);
+    cr_assert_gt(o3.priority, o2.priority);
+    cr_assert_eq(sc_book_clear(b, 1), 3);
+    cr_assert_eq(sc_book_order(b, top, &o), -ENOENT);
+    cr_assert_eq(sc_book_order(b, past + 31, &o), -ENOENT);
+    cr_assert_eq(stats(b).orders_live, 2);
+    sc_book_destroy(b);
+}
+
 /* The prefetch hints read, never write: known and unknown references and
  * instruments, refs whose home slot is the map's last, leave every book,
  * order and counter as they were. */
