@@ -20,7 +20,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/lib.sh"
 B=$ROOT/$BUILD/bin
 out=$ROOT/$BUILD/bench
-N=${BENCH_MSGS:-300000}   # per transfer, one message per packet; batched moves more
+N=${BENCH_TPUT_MSGS:-${BENCH_MSGS:-300000}} # per transfer, one message per packet; batched moves more
 tmp=$(mktemp -d /tmp/seqcast-bench-tp-XXXXXX)
 trap 'jobs -p | xargs -r kill 2>/dev/null; netns_down; rm -rf "$tmp"' EXIT
 mkdir -p "$out"
