@@ -46,6 +46,8 @@ struct app {
     bool verify, raw, quiet;
     uint64_t count;
     uint64_t delivered, verify_errors, lost_msgs, loss_events;
+    uint64_t past_count; /* delivered after --count was reached (one work cycle can
+                            deliver many: a rewind's): neither written nor counted */
     unsigned nranges;
     struct {
         uint64_t first, last;
@@ -151,6 +153,10 @@ on_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, si
     struct app *a = ctx;
 
     (void)src;
+    if (a->count && a->delivered + a->lost_msgs >= a->count) {
+        a->past_count++;
+        return;
+    }
     if (!a->delivered++)
         a->t_first = sc_clock_now();
     if (a->out) {
@@ -325,7 +331,8 @@ usage(FILE *out)
             "                          big-endian length then the bytes (seqcast-pub --input's\n"
             "                          framing: a round trip is checked with cmp)\n"
             "  -v, --verify            check every byte of seqcast-pub --count's generated messages\n"
-            "  -n, --count N           stop after N messages\n"
+            "  -n, --count N           stop after N messages (more delivered in the same work\n"
+            "                          cycle, as a rewind delivers, are dropped: past_count)\n"
             "  -t, --timeout SECONDS   give up after SECONDS (default: none)\n"
             "  -q, --quiet             no source up/down lines on stderr\n"
             "      --archive LIST      recover from these archives (seqcast-archive --rewind\n"
@@ -587,11 +594,13 @@ report(const struct opts *o, const struct app *a, const struct watch *w,
                !sc_cli_stop;
     fprintf(summary,
             "{\"seqcast-sub\": {\"channel\": \"%s\", \"complete\": %s, \"received\": %llu, "
-            "\"expected\": %llu, \"duplicates_dropped\": %llu, \"lost_messages\": %llu, "
+            "\"expected\": %llu, \"past_count\": %llu, \"duplicates_dropped\": %llu, "
+            "\"lost_messages\": %llu, "
             "\"verify_errors\": %llu, \"seconds\": %.3f, \"msgs_per_s\": %.0f, "
             "\"lost_ranges\": [",
             w->ch->name, complete ? "true" : "false", (unsigned long long)a->delivered,
-            (unsigned long long)o->count, (unsigned long long)st->duplicates,
+            (unsigned long long)o->count, (unsigned long long)a->past_count,
+            (unsigned long long)st->duplicates,
             (unsigned long long)a->lost_msgs, (unsigned long long)a->verify_errors,
             (double)(w->end - w->t0) / 1e9,
             w->t_last > a->t_first ? (double)a->delivered * 1e9 / (double)(w->t_last - a->t_first)

@@ -14,7 +14,8 @@
 # The subscriber (recovery.rewind, seqcast-sub --archive, --late-join archive):
 #   5. a late joiner (--late-join archive) a second and a half into the data:
 #      from message 1 by rewind, merged into the live stream; its output is
-#      cmp-equal to what the publisher sent;
+#      cmp-equal to what the publisher sent; another with --count 1000 ends
+#      with exactly the first 1,000 (a rewind delivers many in one cycle);
 #   6. a subscriber losing 10 % of packets from a publisher whose window is 16
 #      packets: every loss the publisher can no longer repair is fetched from
 #      the archive -- no loss event, output cmp-equal; the control without
@@ -39,7 +40,7 @@
 #      archive delivering, reports not_in_archive after recovery.timeout.
 # Failover between archives on different hosts: rewind_netns.sh.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "seqcast-rewind" 12
+. "$(dirname "$0")/../support/tap.sh" "seqcast-rewind" 13
 P=$((26000 + $$ % 20000))
 R1=$((P + 1)) R2=$((P + 2))
 LIVE=(--set protocol=moldudp64 --group 239.198.18.81:$P --interface 127.0.0.1)
@@ -143,15 +144,24 @@ sleep 0.3
 "$B/seqcast-pub" "${LIVE[@]}" --count $N --size 40 --rate 20000 --linger 0.5 >"$tmp/p5.json" 2>"$tmp/p5.err" &
 pub=$!
 sleep 1.5
+timeout 25 "$B/seqcast-sub" "${LIVE[@]}" --archive 127.0.0.1:$R1 --late-join archive --count 1000 \
+    --output "$tmp/got5c.bin" --timeout 20 --quiet >"$tmp/s5c.json" 2>"$tmp/s5c.err" &
+sub5c=$!
 timeout 25 "$B/seqcast-sub" "${LIVE[@]}" --archive 127.0.0.1:$R1 --late-join archive --count $N \
     --output "$tmp/got5.bin" --timeout 20 --quiet >"$tmp/s5.json" 2>"$tmp/s5.err"
 rc=$?
+wait $sub5c; rc5c=$?
 wait $pub
 kill $arc 2>/dev/null; wait $arc
 [ $rc -eq 0 ] && cmp -s "$tmp/sent5.bin" "$tmp/got5.bin" && [ "$(field "$tmp/s5.json" msgs_rewind)" -gt 1000 ] &&
     [ "$(field "$tmp/s5.json" lost_messages)" = 0 ]; r=$?
 check "late_join: archive 1.5 s into the data: $(field "$tmp/s5.json" received) of $N, $(field "$tmp/s5.json" msgs_rewind) by rewind, $(field "$tmp/s5.json" msgs_held) held then merged, the rest live; cmp-equal to what was sent (exit $rc)" $r
 [ $r -eq 0 ] || show s5 a5
+# the rewind delivers its history in large cycles: --count 1000 stops at 1000
+head -c $((1000 * 42)) "$tmp/sent5.bin" >"$tmp/sent5c.bin"
+[ $rc5c -eq 0 ] && [ "$(field "$tmp/s5c.json" received)" = 1000 ] && cmp -s "$tmp/sent5c.bin" "$tmp/got5c.bin"; r=$?
+check "late_join: archive with --count 1000: exactly the first 1,000 written, $(field "$tmp/s5c.json" past_count) delivered past the count dropped (exit $rc5c)" $r
+[ $r -eq 0 ] || show s5c a5
 
 # --- 6. losses the publisher's window cannot repair, fetched from the archive
 N=40000
