@@ -213,7 +213,11 @@ PGM=(--group 239.198.18.81:$((P + 3)) --interface 127.0.0.1)
 archive a8 $R2 "${PGM[@]}"
 arc=$!
 sleep 0.3
-"$B/seqcast-pub" "${PGM[@]}" --count $N --size 40 --rate 20000 --linger 0.5 >"$tmp/p8.json" 2>"$tmp/p8.err" &
+# a window of 64 packets (~2,000 messages): message 1 is out of it when the
+# subscriber joins, so history can only come by rewind (with the default
+# window a join could be served from it: one run got 0 by rewind)
+"$B/seqcast-pub" "${PGM[@]}" --set window.packets=64 --count $N --size 40 --rate 20000 --linger 0.5 \
+    >"$tmp/p8.json" 2>"$tmp/p8.err" &
 pub=$!
 sleep 1.5
 timeout 25 "$B/seqcast-sub" "${PGM[@]}" --archive 127.0.0.1:$R2 --late-join archive --count $N \
