@@ -2,11 +2,17 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <seqcast/agent.h>
 
@@ -30,6 +36,67 @@ sc_cli_signals(void)
     /* and wake on time: the default 50 us timer slack delays every timed
      * wake-up, NAK back-offs of tens of microseconds included (OPERATIONS.md) */
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+}
+
+int
+sc_cli_input_open(const char *prog, const char *path, uint64_t *size, pid_t *child)
+{
+    unsigned char magic[2];
+    struct stat sb;
+    int fd, pfd[2], rc;
+    posix_spawn_file_actions_t fa;
+    char *argv[] = { (char[]){ "gzip" }, (char[]){ "-dc" }, (char[]){ "--" }, NULL, NULL };
+
+    *size = 0;
+    *child = 0;
+    if (!strcmp(path, "-"))
+        return STDIN_FILENO;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+        if (pread(fd, magic, 2, 0) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
+            *size = (uint64_t)sb.st_size;
+            return fd;
+        }
+    } else {
+        return fd; /* a pipe or a device: read as it is */
+    }
+    /* gzip: its output through a pipe */
+    close(fd);
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+        return -1;
+    }
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
+    rc = (argv[3] = strdup(path)) ? posix_spawnp(child, "gzip", &fa, NULL, argv, environ) : ENOMEM;
+    free(argv[3]);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pfd[1]);
+    if (rc != 0) {
+        close(pfd[0]);
+        *child = 0;
+        fprintf(stderr, "%s: %s is gzip-compressed and gzip could not be run: %s\n", prog, path,
+                strerror(rc));
+        return -1;
+    }
+    return pfd[0];
+}
+
+int
+sc_cli_input_close(int fd, pid_t child)
+{
+    int status = 0;
+
+    if (fd > STDIN_FILENO)
+        close(fd); /* before the wait: a gzip still writing gets EPIPE and ends */
+    if (!child)
+        return 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 bool

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <seqcast/config.h>
 #include <seqcast/pub.h>
@@ -193,6 +194,16 @@ bool sc_cli_sub_ended(struct sc_cli_quiet *q, const struct sc_sub *sub,
  * stats.shm off: nothing). @return 0, or -1 after printing why. */
 void sc_cli_shm_labels(const struct sc_channel_cfg *ch, char *buf, size_t len);
 int sc_cli_shm_open(struct sc_shmstat *s, struct sc_runner *run, const char *prog);
+
+/* An input in NASDAQ's file framing (seqcast-pub and seqcast-feedhandler
+ * --input): "-" is stdin; a gzip file (1f 8b: NASDAQ publishes its days as
+ * .gz) is read through `gzip -dc` (Debian's gzip is Essential). @return an fd
+ * to read, *size the bytes it holds when known (an uncompressed regular file;
+ * else 0), *child gzip's pid (0: none); -1 after printing why. */
+int sc_cli_input_open(const char *prog, const char *path, uint64_t *size, pid_t *child);
+/* Close it. @return 0; -1 when gzip found the file damaged or cut (gzip said
+ * why on stderr): the input was not read whole. */
+int sc_cli_input_close(int fd, pid_t child);
 
 extern volatile int sc_cli_stop; /* set by SIGINT/SIGTERM */
 /* SIGINT/SIGTERM stop the loop, SIGPIPE ignored; timer slack 1 ns. */

@@ -259,7 +259,9 @@ struct filer {
     int fd;
     uint8_t *buf;
     size_t have;           /* bytes in buf not applied yet (a record cut by the chunk) */
-    uint64_t done, size;   /* bytes applied; the file's size (0: a pipe) */
+    uint64_t done, size;   /* bytes applied; the file's size (0: a pipe, a gzip file) */
+    pid_t gzip;            /* reading a gzip file through gzip -dc: its pid */
+    bool gzip_bad;         /* gzip found the file damaged or cut */
     bool eof;
     int err;               /* errno of a failed read */
 };
@@ -280,6 +282,8 @@ filer_work(void *self, uint64_t now)
             return 0;
         r->err = n < 0 ? errno : 0;
         r->eof = true;
+        r->gzip_bad = sc_cli_input_close(r->fd, r->gzip) < 0;
+        r->fd = -1;
         if (r->have)
             sc_itch_feed_truncated(r->feed, r->have);
         return 1;
@@ -488,7 +492,8 @@ usage(FILE *out)
             "\n"
             "Input (one of):\n"
             "  -i, --input FILE        NASDAQ's ITCH file format: each message a 2-byte\n"
-            "                          big-endian length, then its bytes ('-' = stdin)\n"
+            "                          big-endian length, then its bytes ('-' = stdin; a\n"
+            "                          gzip file, as NASDAQ publishes them, is decompressed)\n"
             "      --pcap FILE         the channel's packets from a capture (e.g. seqcast-pub\n"
             "                          --record): gaps are detected and reported as on the\n"
             "                          network (NAKs go nowhere)\n"
@@ -799,15 +804,14 @@ run(struct opts *o, struct app *a, struct watch *w)
         }
     }
     if (o->input) {
-        struct stat sb;
         file.feed = a->feed;
-        file.fd = strcmp(o->input, "-") ? open(o->input, O_RDONLY) : STDIN_FILENO;
-        if (file.fd < 0 || !(file.buf = malloc(CHUNK_BUF))) {
-            fprintf(stderr, "seqcast-feedhandler: %s: %s\n", o->input, strerror(errno));
+        file.fd = sc_cli_input_open("seqcast-feedhandler", o->input, &file.size, &file.gzip);
+        if (file.fd < 0)
+            return 1;
+        if (!(file.buf = malloc(CHUNK_BUF))) {
+            fprintf(stderr, "seqcast-feedhandler: out of memory\n");
             return 1;
         }
-        if (fstat(file.fd, &sb) == 0 && S_ISREG(sb.st_mode))
-            file.size = (uint64_t)sb.st_size;
         w->file = &file;
     } else if (create_sub(&w->sub, &cfg, w->ch, &cb, o, &w->base, &err) < 0) {
         fprintf(stderr, "seqcast-feedhandler: %s\n", err.msg);
@@ -868,7 +872,7 @@ report(const struct opts *o, const struct app *a, const struct watch *w)
             stale_periods += info.stats.stale_periods;
     }
     if (w->file)
-        read_whole = w->file->eof && !w->file->err && !fs.truncated;
+        read_whole = w->file->eof && !w->file->err && !w->file->gzip_bad && !fs.truncated;
     else
         read_whole = !sc_cli_stop && (a->fins > 0 || w->quiet.end) &&
                      (!o->pcap || !sc_xport_pcap_error(w->base));
@@ -913,6 +917,8 @@ report(const struct opts *o, const struct app *a, const struct watch *w)
     }
     if (w->file && w->file->err)
         fprintf(stderr, "seqcast-feedhandler: %s: %s\n", o->input, strerror(w->file->err));
+    if (w->file && w->file->gzip_bad)
+        fprintf(stderr, "seqcast-feedhandler: %s: gzip could not decompress it whole\n", o->input);
     if (fs.truncated)
         fprintf(stderr, "seqcast-feedhandler: %s: the last record is cut short (%llu bytes)\n",
                 o->input, (unsigned long long)fs.truncated);
@@ -948,7 +954,8 @@ main(int argc, char **argv)
     sc_book_destroy(a.book);
     if (w.file) {
         free(w.file->buf);
-        close(w.file->fd);
+        if (w.file->fd >= 0) /* stopped before the end */
+            sc_cli_input_close(w.file->fd, w.file->gzip);
     }
     free(a.sym);
     free(a.want);

@@ -40,6 +40,7 @@ struct feed {
     struct sc_pub *pub;
     enum phase phase;
     FILE *in;
+    pid_t gzip;  /* --input a gzip file: gzip -dc's pid */
     size_t held; /* length of a message read but refused for now (-EAGAIN); 0 = none */
     uint64_t in_msgs, sent, t0, linger_end, blocked_since, next_stats;
     bool truncated, stopped, warned, tty, readers_there;
@@ -63,7 +64,8 @@ usage(FILE *out)
             "Publishes messages as sequenced PGM multicast and repairs what receivers lose.\n"
             "\n"
             "  -i, --input FILE        messages from FILE ('-' = stdin), each a 2-byte big-endian\n"
-            "                          length then the bytes (NASDAQ's binary ITCH file framing)\n"
+            "                          length then the bytes (NASDAQ's binary ITCH file framing;\n"
+            "                          a gzip file, as NASDAQ publishes them, is decompressed)\n"
             "  -n, --count N           N generated messages; their content is a function of the\n"
             "                          sequence (seqcast-sub --verify checks every byte)\n"
             "  -s, --size BYTES        generated message size (default 0 = mixed: 8 to 64 bytes,\n"
@@ -354,9 +356,16 @@ run(struct opts *o, const struct sc_channel_cfg **chp, struct result *r)
 
     f.o = o;
     f.tty = isatty(STDERR_FILENO);
-    if (o->input && !(f.in = strcmp(o->input, "-") ? fopen(o->input, "rb") : stdin)) {
-        fprintf(stderr, "seqcast-pub: %s: %s\n", o->input, strerror(errno));
-        return 1;
+    if (o->input) {
+        uint64_t size;
+        int fd = sc_cli_input_open("seqcast-pub", o->input, &size, &f.gzip);
+
+        if (fd < 0)
+            return 1;
+        if (!(f.in = fd == STDIN_FILENO ? stdin : fdopen(fd, "rb"))) {
+            fprintf(stderr, "seqcast-pub: %s: %s\n", o->input, strerror(errno));
+            return 1;
+        }
     }
     if (!(*chp = sc_cli_config(&o->cli, &cfg)))
         return 2;
@@ -382,6 +391,15 @@ run(struct opts *o, const struct sc_channel_cfg **chp, struct result *r)
     f.next_stats = f.t0 + (uint64_t)(o->cli.stats_every * 1e9);
     while (f.phase != DONE)
         sc_runner_run_once(run, MAX_SLEEP_NS);
+    if (f.in && f.in != stdin) {
+        fclose(f.in);
+        f.in = NULL;
+        /* gzip's verdict counts only when the whole file was asked for */
+        if (sc_cli_input_close(-1, f.gzip) < 0 && !f.stopped && !f.truncated && !f.error) {
+            fprintf(stderr, "seqcast-pub: %s: gzip could not decompress it whole\n", o->input);
+            f.truncated = true;
+        }
+    }
     sc_pub_get_stats(f.pub, &r->st);
     r->sent = f.sent;
     r->ns = sc_runner_now(run) - f.t0;
@@ -398,8 +416,6 @@ run(struct opts *o, const struct sc_channel_cfg **chp, struct result *r)
     sc_runner_destroy(run);
     sc_shmstat_destroy(shm);
     sc_pub_destroy(f.pub);
-    if (f.in && f.in != stdin)
-        fclose(f.in);
     return -1;
 }
 

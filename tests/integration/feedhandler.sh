@@ -16,8 +16,11 @@
 #        message 1) with late_join: archive: a seqcast-archive that recorded from the start
 #        rewinds it from message 1 into the live stream -- the books are the reference's,
 #        none stale, exit 0.
+#   12.  NASDAQ publishes its days gzip-compressed: --input FILE.gz (seqcast-feedhandler and
+#        seqcast-pub, through gzip -dc) gives the reference's books; a .gz cut short exits 1
+#        saying so.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "seqcast-feedhandler" 11
+. "$(dirname "$0")/../support/tap.sh" "seqcast-feedhandler" 12
 N=30000
 F=$tmp/day.itch
 "$ROOT/$BUILD/tests/itch_file" "$F" $N 7 || skip_all "tests/itch_file not built"
@@ -61,7 +64,7 @@ live() { # NAME CHANNEL-ARGS...: publish the file on loopback into a live feed h
         >"$tmp/$name.json" 2>"$tmp/$name.err" &
     local fh=$!
     sleep 0.3
-    "$B/seqcast-pub" "$@" --interface 127.0.0.1 --input "$F" --rate 50000 --linger 0.5 \
+    "$B/seqcast-pub" "$@" --interface 127.0.0.1 --input "${IN:-$F}" --rate 50000 --linger 0.5 \
         --record "$tmp/$name.pcap" >"$tmp/$name.pub.json" 2>"$tmp/$name.pub.err"
     wait $fh
     echo $? >"$tmp/$name.rc"
@@ -167,4 +170,20 @@ same_books "$tmp/ar.json" && [ $rc -eq 0 ] && [ "$(field "$tmp/ar.json" stale_bo
     [ "$(field "$tmp/ar.json" msgs_rewind)" -gt 1000 ]; r=$?
 check "a late join with late_join: archive: $(field "$tmp/ar.json" msgs_rewind) messages from the archive's rewind, the rest live: the same books as from the file, $(field "$tmp/ar.json" stale_books) stale (exit $rc)" $r
 [ $r -eq 0 ] || { head -3 "$tmp/ar.json.diff" 2>/dev/null; sed 's/^/# /' "$tmp/ar.err" "$tmp/arc.err" | head -8; }
+
+# --- 12. gzip-compressed input (the reference is the small file's, from 11)
+gzip -c "$F" >"$tmp/day.itch.gz"
+head -c $(($(stat -c %s "$tmp/day.itch.gz") / 2)) "$tmp/day.itch.gz" >"$tmp/cut.itch.gz"
+"$B/seqcast-feedhandler" --input "$tmp/day.itch.gz" "${FH[@]}" >"$tmp/gz.json" 2>"$tmp/gz.err"
+grc=$?
+"$B/seqcast-feedhandler" --input "$tmp/cut.itch.gz" "${FH[@]}" >"$tmp/gzcut.json" 2>"$tmp/gzcut.err"
+gcrc=$?
+P=$((P + 1))
+IN=$tmp/day.itch.gz live gzpub --set protocol=moldudp64 --group 239.198.19.$((P % 200 + 20)):$P
+same_books "$tmp/gz.json" && [ $grc -eq 0 ] && [ $gcrc -eq 1 ] &&
+    grep -q 'gzip could not decompress it whole' "$tmp/gzcut.err" &&
+    [ "$(field "$tmp/gzcut.json" complete)" = false ] && same_books "$tmp/gzpub.json" &&
+    [ "$(cat "$tmp/gzpub.rc")" = 0 ]; r=$?
+check "gzip input: seqcast-feedhandler --input FILE.gz the reference's books (exit $grc); cut short: exit $gcrc, said; seqcast-pub --input FILE.gz -> seqcast-feedhandler: the same books (exit $(cat "$tmp/gzpub.rc"))" $r
+[ $r -eq 0 ] || sed 's/^/# /' "$tmp/gz.err" "$tmp/gzcut.err" "$tmp/gzpub.err" "$tmp/gzpub.pub.err" | head -8
 exit 0
