@@ -64,6 +64,7 @@
 #define RUN_MASK ((UINT64_C(1) << RUN_BITS) - 1)
 #define RING_MAX (UINT64_C(1) << 22) /* ring slots at most (128 MiB) */
 #define SIDE_GAP 16   /* levels before each side's array: SCAN_TOP sentinels, and a skew */
+#define SIDE_TAIL SCAN_TOP /* levels after it: room for move_top's fixed-size moves */
 
 struct order {
     uint64_t ref;
@@ -335,8 +336,9 @@ side_find(const struct side *sd, uint32_t key, bool *found)
         above += top[-j].key > key;
     if (likely(above < SCAN_TOP)) {
         lo = sd->n - above;
-        *found = lo > 0 && sd->a[lo - 1].key == key;
-        return *found ? lo - 1 : lo;
+        /* a[-1] is a sentinel: read without a branch on lo */
+        *found = (lo > 0) & ((sd->a + lo)[-1].key == key);
+        return lo - *found;
     }
     /* below the scanned top: the first entry with key >= key in [0, n - SCAN_TOP),
      * bisected without a branch on the keys (a conditional move a step) */
@@ -344,7 +346,7 @@ side_find(const struct side *sd, uint32_t key, bool *found)
     uint32_t len = sd->n - SCAN_TOP;
 
     for (uint32_t m = len; m > 1; m -= m / 2)
-        base = base[m / 2 - 1].key < key ? base + m / 2 : base;
+        base += (base[m / 2 - 1].key < key) * (m / 2); /* a multiply: gcc made the ?: a branch */
     lo = (uint32_t)(base - sd->a) + (len > 0 && base->key < key);
     *found = sd->a[lo].key == key;
     return lo;
@@ -360,6 +362,19 @@ level_of(struct bk *bk, const struct order *o)
     return &sd->a[side_find(sd, key_of(o->side, o->price), &found)];
 }
 
+/* Move SCAN_TOP - 1 levels from src to dst, one apart, whatever of them is
+ * past the side's top (SIDE_TAIL levels of room after each side): a fixed
+ * size, so no branch on how many (glibc's memmove branches on the size, and
+ * the levels above a change near the top vary from 0 to SCAN_TOP - 1). */
+static inline void
+move_top(struct level *dst, const struct level *src)
+{
+    struct level t[SCAN_TOP - 1];
+
+    memcpy(t, src, sizeof(t));
+    memcpy(dst, t, sizeof(t));
+}
+
 /* Close the level at lv of side s (its last order went). */
 static inline void
 level_close(struct sc_book *b, struct bk *bk, unsigned s, struct level *lv)
@@ -367,7 +382,10 @@ level_close(struct sc_book *b, struct bk *bk, unsigned s, struct level *lv)
     struct side *sd = &bk->side[s];
     uint32_t pos = (uint32_t)(lv - sd->a);
 
-    memmove(lv, lv + 1, (sd->n - pos - 1) * sizeof(*lv));
+    if (likely(sd->n - pos <= SCAN_TOP))
+        move_top(lv, lv + 1);
+    else
+        memmove(lv, lv + 1, (sd->n - pos - 1) * sizeof(*lv));
     sd->n--;
     b->st.levels_live--;
 }
@@ -387,7 +405,10 @@ level_get(struct sc_book *b, struct bk *bk, unsigned side, uint32_t price)
         return lv;
     if (unlikely(sd->n == b->max_levels))
         return NULL;
-    memmove(lv + 1, lv, (sd->n - pos) * sizeof(*lv));
+    if (likely(sd->n - pos < SCAN_TOP))
+        move_top(lv + 1, lv);
+    else
+        memmove(lv + 1, lv, (sd->n - pos) * sizeof(*lv));
     lv->key = key;
     lv->orders = 0;
     lv->shares = 0;
@@ -434,7 +455,7 @@ top_moved(struct side *sd, unsigned side)
         price = price_of(side, lv->key);
         shares = lv->shares;
     }
-    if (price == sd->last_price && shares == sd->last_shares)
+    if (!((price ^ sd->last_price) | (shares ^ sd->last_shares))) /* one branch, not two */
         return false;
     sd->last_price = price;
     sd->last_shares = shares;
@@ -1143,7 +1164,7 @@ sc_book_create(struct sc_book **bp, const struct sc_book_cfg *cfg, struct sc_err
     /* a book: a gap, its bids, a gap, its asks; the gaps (zeroed: the
      * sentinels) make neighbouring books' and sides' tops fall in different
      * cache sets */
-    per_book = 2 * ((size_t)cfg->max_levels + SIDE_GAP);
+    per_book = 2 * ((size_t)cfg->max_levels + SIDE_GAP + SIDE_TAIL);
     side_bytes = (size_t)cfg->max_books * per_book * sizeof(struct level);
     b->map = sc_mem_big_alloc(map_bytes);
     b->ring = sc_mem_big_alloc(ring_bytes);
@@ -1159,6 +1180,7 @@ sc_book_create(struct sc_book **bp, const struct sc_book_cfg *cfg, struct sc_err
     for (uint32_t i = 0; i < cfg->max_books; i++) {
         b->books[i].side[0].a = b->levels + (size_t)i * per_book + SIDE_GAP;
         b->books[i].side[1].a = b->levels + (size_t)i * per_book + per_book / 2 + SIDE_GAP;
+        /* side[0]'s tail ends where side[1]'s gap begins */
     }
     *bp = b;
     return 0;

@@ -239,10 +239,11 @@ apply_order(struct sc_itch_feed *f, const uint8_t *p, uint8_t type)
     switch (type) {
     case 'A':
     case 'F':
+        /* B: bid (0), S: ask (1), anything else 2 (refused, counted); without a
+         * branch: buys and sells come in no order a predictor could learn */
         sc_book_add(b, sc_load_be16(p + 1), ref,
-                    p[19] == 'B'   ? SC_BOOK_BID
-                    : p[19] == 'S' ? SC_BOOK_ASK
-                                   : (enum sc_book_side)2,
+                    (enum sc_book_side)((unsigned)(p[19] != 'B') +
+                                        ((unsigned)(p[19] != 'B') & (unsigned)(p[19] != 'S'))),
                     sc_load_be32(p + 20), sc_load_be32(p + 32));
         break;
     case 'E':

@@ -834,6 +834,56 @@ Test(book, high_references_and_priorities)
     sc_book_destroy(b);
 }
 
+/* Opening and closing a level within SCAN_TOP of the top moves a fixed block
+ * of levels (past the top too, into room kept after each side): sides filled
+ * to max_levels at the top and at the bottom, then emptied from either end,
+ * stay exact, and so does the next book, whose sentinels lie just after. */
+Test(book, full_sides_moved_at_the_top_leave_their_neighbours_whole)
+{
+    struct sc_book *b = mk(256, 4, 16);
+    uint64_t ref = 1;
+
+    /* book 1: 16 asks, each a new best; the 8 best closed and opened again
+     * (what a move carries past the top is then no longer zeros) */
+    for (int round = 0; round < 3; round++) {
+        for (uint32_t i = 0; i < 16; i++)
+            if (round == 0 || i >= 8)
+                cr_assert_eq(sc_book_add(b, 1, ref++, ASK, 10 + i, 2000 - i), 0);
+        if (round < 2)
+            for (uint64_t r = ref - 1; r > ref - 9; r--)
+                cr_assert_eq(sc_book_delete(b, r), 0);
+    }
+    for (uint32_t i = 0; i < 16; i++) /* and 16 bids, each a new worst: 0-15 moved up */
+        cr_assert_eq(sc_book_add(b, 1, ref++, BID, 25 - i, 1015 - i), 0);
+    cr_assert_eq(sc_book_add(b, 2, ref++, BID, 5, 100), 0); /* book 2 after it */
+    cr_assert_eq(sc_book_add(b, 2, ref++, BID, 6, 101), 0);
+    cr_assert_eq(sc_book_add(b, 2, ref++, BID, 7, 99), 0);
+    cr_assert_eq(sc_book_add(b, 2, ref++, ASK, 8, 300), 0);
+    check_level(b, 2, BID, 0, 101, 6, 1);
+    check_level(b, 2, BID, 1, 100, 5, 1);
+    check_level(b, 2, BID, 2, 99, 7, 1);
+    check_level(b, 2, ASK, 0, 300, 8, 1);
+    for (int i = 0; i < 16; i++) {
+        check_level(b, 1, ASK, i, 1985 + (uint32_t)i, 25 - (uint64_t)i, 1);
+        check_level(b, 1, BID, i, 1015 - (uint32_t)i, 25 - (uint64_t)i, 1);
+    }
+    /* close the best levels one by one: the longest moves the other way */
+    for (uint64_t r = 32; r >= 25; r--) /* the live asks: 25-32 (best first), 1-8 */
+        cr_assert_eq(sc_book_delete(b, r), 0);
+    for (uint64_t r = 8; r >= 1; r--)
+        cr_assert_eq(sc_book_delete(b, r), 0);
+    cr_assert_eq(bbo(b, 1).ask_price, 0);
+    for (uint64_t r = 48; r >= 37; r--) /* the 12 worst bids, worst first: 15-4 moved down */
+        cr_assert_eq(sc_book_delete(b, r), 0);
+    for (int i = 0; i < 4; i++)
+        check_level(b, 1, BID, i, 1015 - (uint32_t)i, 25 - (uint64_t)i, 1);
+    cr_assert_eq(sc_book_depth(b, 1, BID, (struct sc_book_level[8]){ 0 }, 8), 4);
+    check_level(b, 2, BID, 0, 101, 6, 1);
+    check_level(b, 2, BID, 2, 99, 7, 1);
+    cr_assert_eq(stats(b).levels_full, 0);
+    sc_book_destroy(b);
+}
+
 /* The prefetch hints read, never write: known and unknown references and
  * instruments, refs whose home slot is the map's last, leave every book,
  * order and counter as they were. */
