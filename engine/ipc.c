@@ -203,8 +203,23 @@ struct sc_ipc_writer {
     uint64_t log_size, mask, epoch;
     uint32_t max_msg;
     uint64_t tail, head, next_seq; /* the writer's own copies */
+    /* bnd[k]: the first record boundary at or past the chunk start c with
+     * (c / chunk) % SC_IPC_CHUNKS == k, for the last c written over -- where
+     * head may move to without reading the old records' headers (which the
+     * writer would otherwise load from the line it is about to overwrite,
+     * one per record) */
+    /* a record ending at or before fast_end needs no padding, no head moved,
+     * no chunk start marked, no stall counted: sc_ipcw_send writes it
+     * straight (0 while closed or after a refused send: append decides) */
+    uint64_t fast_end;
+    uint64_t chunk; /* log_size / SC_IPC_CHUNKS, a power of two */
+    unsigned cshift;
+    uint64_t bnd[SC_IPC_CHUNKS];
     uint64_t min_reader;           /* block: no registered reader is below this ... */
     uint32_t registrations;        /* ... unless the slot file's count moved from this */
+    unsigned slots_used;           /* slots past this held no reader of this session at
+                                      the last registration (a reader registers after it
+                                      takes its slot: the count moves, all are read) */
     bool block, closed;
     uint64_t hb_ns, hb_every;
     uint64_t woken_tail;
@@ -304,6 +319,8 @@ sc_ipcw_create(struct sc_ipc_writer **out, const struct sc_channel_cfg *ch,
     w->lfd = lfd;
     w->log_size = ch->ipc.size;
     w->mask = w->log_size - 1;
+    w->chunk = w->log_size / SC_IPC_CHUNKS;
+    w->cshift = (unsigned)__builtin_ctzll(w->chunk);
     w->max_msg = SC_IPC_MAX_MSG;
     while (rec_size(w->max_msg) > w->log_size / 4)
         w->max_msg /= 2;
@@ -406,14 +423,22 @@ static bool
 readers_allow(struct sc_ipc_writer *w, uint64_t need)
 {
     uint64_t min = UINT64_MAX;
+    uint32_t regs = atomic_load(&w->sh->registrations);
+    unsigned n = w->slots_used;
 
-    w->registrations = atomic_load(&w->sh->registrations);
-    for (unsigned i = 0; i < SC_IPC_NSLOTS; i++) {
+    if (regs != w->registrations) { /* someone registered: every slot */
+        w->registrations = regs;
+        n = SC_IPC_NSLOTS;
+        w->slots_used = 0;
+    }
+    for (unsigned i = 0; i < n; i++) {
         struct sc_ipc_slot *s = &w->slots[i];
         uint64_t pos;
         if (!atomic_load_explicit(&s->pid, memory_order_acquire) ||
             atomic_load_explicit(&s->epoch, memory_order_relaxed) != w->epoch)
             continue;
+        if (n == SC_IPC_NSLOTS)
+            w->slots_used = i + 1;
         pos = atomic_load_explicit(&s->pos, memory_order_acquire);
         if (pos > w->tail) /* nonsense: holds nothing back */
             continue;
@@ -424,9 +449,53 @@ readers_allow(struct sc_ipc_writer *w, uint64_t need)
     return need <= min;
 }
 
+/* A record [start, end) written: the chunk starts it covers get their first
+ * boundary (start itself if it is one, else end). */
+static inline void
+mark(struct sc_ipc_writer *w, uint64_t start, uint64_t end)
+{
+    uint64_t c = (start + w->chunk - 1) & ~(w->chunk - 1);
+
+    for (; unlikely(c < end); c += w->chunk)
+        w->bnd[(c >> w->cshift) & (SC_IPC_CHUNKS - 1)] = c == start ? start : end;
+}
+
+/* Where head goes so that the bytes below need may be overwritten: the first
+ * record boundary at or past the chunk start at or past need (a jump of up
+ * to a chunk beyond need, so head moves once a chunk, not once a record). A
+ * table entry not of this lap (never: the chunk start is below tail, see
+ * append) falls back to the records' own lengths. */
+static uint64_t
+next_head(const struct sc_ipc_writer *w, uint64_t need)
+{
+    uint64_t c = (need + w->chunk - 1) & ~(w->chunk - 1), h = w->bnd[(c >> w->cshift) & (SC_IPC_CHUNKS - 1)];
+
+    if (likely(h >= c && h <= w->tail))
+        return h;
+    for (h = w->head; h < need;) {
+        uint64_t s = size_at(w, h);
+        h = s ? h + s : need;
+    }
+    return h;
+}
+
+/* fast_end after a record ending at end: below the next chunk start (and so
+ * the ring's end), and below what head lets be overwritten. A record ending
+ * on a chunk start leaves the next one to append (it starts on one). */
+static inline void
+set_fast_end(struct sc_ipc_writer *w, uint64_t end)
+{
+    uint64_t next = (end | (w->chunk - 1)) + 1;
+
+    if (!(end & (w->chunk - 1)))
+        next = end;
+    w->fast_end = next < w->head + w->log_size ? next : w->head + w->log_size;
+}
+
 /* One record of kind (DATA: numbered next_seq, which moves on; LOSS: numbered
- * as the message after it). */
-static inline __attribute__((always_inline)) int
+ * as the message after it): every case (sc_ipcw_send takes the common one
+ * itself). */
+static __attribute__((noinline)) int
 append(struct sc_ipc_writer *w, uint32_t kind, const void *msg, size_t len, uint64_t now_ns)
 {
     uint64_t off = w->tail & w->mask, pad = 0, rs, end, at;
@@ -440,28 +509,30 @@ append(struct sc_ipc_writer *w, uint32_t kind, const void *msg, size_t len, uint
     if (w->log_size - off < rs)
         pad = w->log_size - off;
     end = w->tail + pad + rs;
-    if (end > w->head + w->log_size) { /* the oldest records go */
-        uint64_t need = end - w->log_size;
+    if (unlikely(end > w->head + w->log_size)) { /* the oldest records go */
+        /* need + a chunk <= tail: rs + pad <= log_size / 2, chunk <= log_size / 64 */
+        uint64_t nh = next_head(w, end - w->log_size);
         if (w->block &&
-            (need > w->min_reader ||
+            (nh > w->min_reader ||
              atomic_load_explicit(&w->sh->registrations, memory_order_acquire) !=
                  w->registrations) &&
-            !readers_allow(w, need)) {
+            !readers_allow(w, nh)) {
             w->st->ipc_blocked++;
-            w->blocked_need = need;
+            w->blocked_need = nh;
+            w->fast_end = 0; /* the next send counts the stall */
             if (!w->blocked_since)
                 w->blocked_since = now_ns ? now_ns : 1;
             return -EAGAIN;
         }
-        while (w->head < need) {
-            uint64_t s = size_at(w, w->head);
-            w->head = s ? w->head + s : need;
-        }
+        w->head = nh;
         atomic_store_explicit(&w->h->head, w->head, memory_order_relaxed);
         /* head is out before the bytes it frees change (x86: stores in order;
          * elsewhere the fence) */
         atomic_thread_fence(memory_order_release);
     }
+    if (pad)
+        mark(w, w->tail, w->tail + pad);
+    mark(w, w->tail + pad, end);
     atomic_store_explicit(&w->h->gen, w->tail * 2 + 1, memory_order_relaxed);
     if (pad) {
         uint32_t plen = (uint32_t)(pad - SC_IPC_REC_HDR), pkind = SC_IPC_PAD;
@@ -497,12 +568,33 @@ append(struct sc_ipc_writer *w, uint32_t kind, const void *msg, size_t len, uint
         w->st->ipc_stall += now_ns > w->blocked_since ? now_ns - w->blocked_since : 0;
         w->blocked_since = 0;
     }
+    set_fast_end(w, end);
     return 0;
 }
 
 int
 sc_ipcw_send(struct sc_ipc_writer *w, const void *msg, size_t len, uint64_t now_ns)
 {
+    uint64_t end = w->tail + rec_size((uint32_t)len);
+
+    if (likely(len <= w->max_msg && end <= w->fast_end)) { /* append's common case */
+        uint8_t *r = w->ring + (w->tail & w->mask);
+        uint32_t l = (uint32_t)len, kind = SC_IPC_DATA;
+
+        atomic_store_explicit(&w->h->gen, w->tail * 2 + 1, memory_order_relaxed);
+        memcpy(r, &l, 4);
+        memcpy(r + 4, &kind, 4);
+        memcpy(r + 8, &w->next_seq, 8);
+        memcpy(r + SC_IPC_REC_HDR, msg, len);
+        w->tail = end;
+        w->next_seq++;
+        atomic_store_explicit(&w->h->next_seq, w->next_seq, memory_order_relaxed);
+        atomic_store_explicit(&w->h->tail, end, memory_order_release);
+        atomic_store_explicit(&w->h->gen, end * 2, memory_order_release);
+        w->st->msgs_sent++;
+        w->st->bytes_sent += len;
+        return 0;
+    }
     return append(w, SC_IPC_DATA, msg, len, now_ns);
 }
 
@@ -628,6 +720,7 @@ sc_ipcw_close(struct sc_ipc_writer *w, uint64_t now_ns)
     if (w->closed)
         return;
     w->closed = true;
+    w->fast_end = 0;
     atomic_store_explicit(&w->h->heartbeat_ns, now_ns, memory_order_relaxed);
     atomic_store_explicit(&w->h->closed, 1, memory_order_release);
     wake(w, true, true);
@@ -933,15 +1026,18 @@ upstream_loss(struct sc_ipc_reader *r, const struct sc_ipc_rec *rec)
     return 0;
 }
 
-/* One look: copy, check, deliver. @return messages delivered, -1 when the log
- * can no longer be read. */
+/* One look: copy, check, deliver. @return messages delivered (1 for a lap
+ * caught), -1 when the log can no longer be read; *more: tail, as read for
+ * this look (once: the line the writer stores it into per record), is
+ * further still. */
 static int
-read_batch(struct sc_ipc_reader *r)
+read_batch(struct sc_ipc_reader *r, bool *more)
 {
     uint64_t t = atomic_load_explicit(&r->h->tail, memory_order_acquire), off, n, hd, done = 0;
     char why[160];
     int msgs = 0;
 
+    *more = false;
     if (t == r->pos)
         return 0;
     off = r->pos & r->mask;
@@ -950,7 +1046,7 @@ read_batch(struct sc_ipc_reader *r)
         return -1;
     }
     if (t - r->pos > r->info.log_size)
-        return lapped(r) < 0 ? -1 : 0;
+        return lapped(r) < 0 ? -1 : (*more = true);
     n = t - r->pos;
     if (n > r->info.log_size - off)
         n = r->info.log_size - off;
@@ -960,7 +1056,7 @@ read_batch(struct sc_ipc_reader *r)
     atomic_thread_fence(memory_order_acquire);
     hd = atomic_load_explicit(&r->h->head, memory_order_relaxed);
     if (hd > r->pos)
-        return lapped(r) < 0 ? -1 : 0;
+        return lapped(r) < 0 ? -1 : (*more = true);
     while (done < n) {
         struct sc_ipc_rec rec;
         const uint8_t *p = r->buf + done;
@@ -1019,6 +1115,7 @@ read_batch(struct sc_ipc_reader *r)
         done += (uint64_t)rc;
     }
     r->pos += done;
+    *more = r->pos != t;
     return msgs;
 }
 
@@ -1244,11 +1341,12 @@ sc_ipcr_do_work(struct sc_ipc_reader *r, uint64_t now_ns)
     if (r->state == R_OVER || !r->h)
         return work;
     for (int b = 0; b < READ_BATCHES; b++) {
-        if ((n = read_batch(r)) < 0)
+        bool more;
+        if ((n = read_batch(r, &more)) < 0)
             return work;
         work += n;
-        if (n == 0 && atomic_load_explicit(&r->h->tail, memory_order_relaxed) == r->pos)
-            break;
+        if (!more)
+            break; /* caught up with the tail it read: the next do_work reads it again */
         if (r->slot)
             publish_pos(r); /* each batch: a writer held by this reader goes on sooner */
     }

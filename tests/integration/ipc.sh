@@ -173,8 +173,8 @@ refuse() { # DESCRIPTION PATTERN: seqcast-sub refuses $LOG, saying PATTERN
     r=$?
     check "$1: refused, status $rc: $(head -1 "$tmp/f.err" | cut -c1-150)" $r
 }
-printf '\x03' | dd of="$LOG" bs=1 seek=8 conv=notrunc status=none
-refuse "a log of format version 3" "version 3, this build reads version 2"
+printf '\x02' | dd of="$LOG" bs=1 seek=8 conv=notrunc status=none
+refuse "a log of format version 2" "version 2, this build reads version 3"
 cp "$tmp/good" "$LOG"
 truncate -s 5000 "$LOG"
 refuse "a truncated log" "truncated: 5000 bytes"

@@ -357,10 +357,10 @@ bad_magic(uint8_t *m, size_t *len)
     m[0] = 'X';
 }
 static void
-version_3(uint8_t *m, size_t *len)
+version_next(uint8_t *m, size_t *len)
 {
     (void)len;
-    m[8] = 3;
+    m[8] = SC_IPC_VERSION + 1;
 }
 static void
 geometry(uint8_t *m, size_t *len)
@@ -384,7 +384,7 @@ short_file(uint8_t *m, size_t *len)
 Test(ipc, refuses_damaged_truncated_and_wrong_version)
 {
     damaged(bad_magic, "not a seqcast IPC log");
-    damaged(version_3, "version 3, this build reads version 2");
+    damaged(version_next, "version 4, this build reads version 3");
     damaged(geometry, "damaged header");
     damaged(truncated, "truncated");
     damaged(short_file, "truncated");
