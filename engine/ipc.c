@@ -22,11 +22,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <pthread.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
@@ -792,10 +794,80 @@ struct sc_ipc_reader {
     /* polled (sc_ipcr_fd asked for): an inotify watch of the log, which the
      * writer pokes while this reader counts itself among sh->pollers (from
      * an idle do_work to the next) */
-    int ifd, wd;
+    struct inotify_inst *in; /* the process's instance (sc_ipcr_fd), shared */
+    int wd;
     bool polled, armed;
     uint64_t drained_wake; /* the log's wake count when the watch was last drained */
 };
+
+/* One inotify instance per process for all its polled readers, each reader
+ * a watch in it (readers of one log share the watch: the kernel gives one wd
+ * per inode, counted here). The instances a user may have are few
+ * (fs.inotify.max_user_instances, 128 by default) and one per reader ran out
+ * at 128 readers; one per process runs out at 128 processes. Then the
+ * process's readers get an eventfd no one writes (ipc_no_inotify, and
+ * sc_ipcr_error says so): a runner sleeps in ppoll to their deadline, at most
+ * NO_POKE_POLL_NS away, instead of spinning. Any reader of the instance may
+ * drain all of its events: they only say "look at tail", which every reader
+ * in the runner does each cycle. A child after fork makes its own. */
+struct inotify_inst {
+    int fd;
+    bool inotify; /* false: the eventfd in its place */
+    pid_t pid;
+    unsigned users, nw, cap;
+    struct {
+        int wd;
+        unsigned refs;
+    } *w;
+};
+
+static pthread_mutex_t inst_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct inotify_inst *inst_cur;
+
+static struct inotify_inst *
+inst_get(int *err)
+{
+    struct inotify_inst *in;
+
+    *err = 0;
+    pthread_mutex_lock(&inst_mu);
+    if (!inst_cur || inst_cur->pid != getpid()) {
+        if ((in = calloc(1, sizeof(*in)))) {
+            in->pid = getpid();
+            in->inotify = (in->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0;
+            if (!in->inotify) {
+                *err = errno;
+                in->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); /* -1: a runner spins */
+            }
+        }
+        inst_cur = in;
+    } else if (!inst_cur->inotify) {
+        *err = EMFILE;
+    }
+    if ((in = inst_cur))
+        in->users++;
+    pthread_mutex_unlock(&inst_mu);
+    return in;
+}
+
+static void
+inst_put(struct inotify_inst *in)
+{
+    if (!in)
+        return;
+    pthread_mutex_lock(&inst_mu);
+    if (--in->users == 0) {
+        if (in->fd >= 0)
+            close(in->fd);
+        if (inst_cur == in)
+            inst_cur = NULL;
+        free(in->w);
+        free(in);
+    }
+    pthread_mutex_unlock(&inst_mu);
+}
+
+static void unwatch(struct sc_ipc_reader *r);
 
 static void
 emit(struct sc_ipc_reader *r, struct sc_sub_event *ev)
@@ -840,9 +912,7 @@ static void
 detach(struct sc_ipc_reader *r)
 {
     disarm(r);
-    if (r->wd >= 0)
-        inotify_rm_watch(r->ifd, r->wd);
-    r->wd = -1;
+    unwatch(r);
     if (r->slot)
         atomic_store(&r->slot->pid, 0);
     r->slot = NULL;
@@ -1124,13 +1194,56 @@ read_batch(struct sc_ipc_reader *r, bool *more)
 static void
 watch(struct sc_ipc_reader *r)
 {
+    struct inotify_inst *in = r->in;
     char fdp[40];
+    unsigned i;
 
-    if (r->ifd < 0 || r->fd < 0 || !r->h)
+    if (!in || !in->inotify || r->fd < 0 || !r->h || r->wd >= 0)
         return;
     snprintf(fdp, sizeof(fdp), "/proc/self/fd/%d", r->fd);
-    r->wd = inotify_add_watch(r->ifd, fdp, IN_MODIFY);
+    pthread_mutex_lock(&inst_mu);
+    if ((r->wd = inotify_add_watch(in->fd, fdp, IN_MODIFY)) >= 0) {
+        for (i = 0; i < in->nw && in->w[i].wd != r->wd; i++)
+            ;
+        if (i == in->nw) {
+            void *w = in->nw == in->cap ? realloc(in->w, (in->cap * 2 + 8) * sizeof(*in->w)) : in->w;
+            if (!w) { /* cannot count it: not kept */
+                inotify_rm_watch(in->fd, r->wd);
+                r->wd = -1;
+                goto out;
+            }
+            if (in->nw == in->cap)
+                in->cap = in->cap * 2 + 8;
+            in->w = w;
+            in->w[in->nw++].refs = 0;
+            in->w[i].wd = r->wd;
+        }
+        in->w[i].refs++;
+    }
+out:
+    pthread_mutex_unlock(&inst_mu);
     r->drained_wake = atomic_load(&r->h->wake);
+}
+
+/* The reader's watch given back: removed once no reader of the log needs it. */
+static void
+unwatch(struct sc_ipc_reader *r)
+{
+    struct inotify_inst *in = r->in;
+
+    if (r->wd < 0 || !in)
+        return;
+    pthread_mutex_lock(&inst_mu);
+    for (unsigned i = 0; i < in->nw; i++)
+        if (in->w[i].wd == r->wd) {
+            if (--in->w[i].refs == 0) {
+                inotify_rm_watch(in->fd, r->wd);
+                in->w[i] = in->w[--in->nw];
+            }
+            break;
+        }
+    pthread_mutex_unlock(&inst_mu);
+    r->wd = -1;
 }
 
 /* Map the log at r->path. @return 1 attached, 0 absent (or the same log as
@@ -1282,13 +1395,13 @@ wake_up(struct sc_ipc_reader *r)
     uint64_t wk;
 
     disarm(r);
-    if (!r->h || r->ifd < 0 ||
+    if (!r->h || r->wd < 0 ||
         (wk = atomic_load_explicit(&r->h->wake, memory_order_acquire)) == r->drained_wake)
         return;
     r->drained_wake = wk;
     for (int i = 0; i < 4; i++) {
         char ev[1024];
-        if (read(r->ifd, ev, sizeof(ev)) < (ssize_t)sizeof(ev))
+        if (read(r->in->fd, ev, sizeof(ev)) < (ssize_t)sizeof(ev))
             break;
     }
 }
@@ -1299,7 +1412,7 @@ wake_up(struct sc_ipc_reader *r)
 static void
 arm(struct sc_ipc_reader *r)
 {
-    if (r->armed || !r->polled || r->ifd < 0 || r->wd < 0 || !r->sh || !r->h ||
+    if (r->armed || !r->polled || r->wd < 0 || !r->sh || !r->h ||
         r->state == R_OVER)
         return;
     atomic_fetch_add(&r->sh->pollers, 1);
@@ -1310,14 +1423,21 @@ int
 sc_ipcr_fd(struct sc_ipc_reader *r)
 {
     if (!r->polled && !r->mem) {
+        int e;
         r->polled = true;
-        /* none (the per-user inotify limit): -1, and a runner spins */
-        r->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        r->in = inst_get(&e);
+        if (!r->in || !r->in->inotify) {
+            r->st->ipc_no_inotify++;
+            snprintf(r->error, sizeof(r->error),
+                     "%.300s: no inotify instance for this process (%s: "
+                     "fs.inotify.max_user_instances): its readers look at the log every %u us",
+                     r->path, strerror(e ? e : ENOMEM), NO_POKE_POLL_NS / 1000);
+        }
         watch(r);
     }
     if (r->h && atomic_load(&r->h->tail) == r->pos)
         arm(r);
-    return r->ifd;
+    return r->in ? r->in->fd : -1;
 }
 
 int
@@ -1444,7 +1564,7 @@ reader_new(struct sc_ipc_reader **out, const struct sc_channel_cfg *ch,
     r->cb = *cb;
     r->st = st;
     r->fd = r->sfd = -1;
-    r->wd = r->ifd = -1;
+    r->wd = -1;
     *out = r;
     return 0;
 }
@@ -1509,8 +1629,7 @@ sc_ipcr_destroy(struct sc_ipc_reader *r)
     if (!r)
         return;
     detach(r);
-    if (r->ifd >= 0)
-        close(r->ifd);
+    inst_put(r->in);
     free(r->buf);
     free(r);
 }

@@ -793,3 +793,132 @@ Test(ipc, upstream_loss_reaches_readers)
     sc_sub_destroy(rb);
     sc_pub_destroy(p);
 }
+
+/* Polled readers of one process share one inotify instance (a user may have
+ * fs.inotify.max_user_instances, 128 by default: one per reader ran out at
+ * the 129th). 130 readers of one log: one instance, every sc_sub_fd that one,
+ * one watch; a message poked makes it readable and reaches all of them; the
+ * instance goes with the last reader. */
+static int
+inotify_fds(void)
+{
+    char path[64], link[64];
+    int n = 0;
+
+    for (int fd = 0; fd < 4096; fd++) {
+        ssize_t l;
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        if ((l = readlink(path, link, sizeof(link) - 1)) < 0)
+            continue;
+        link[l] = '\0';
+        n += strstr(link, "inotify") != NULL;
+    }
+    return n;
+}
+
+#include <poll.h>
+#define SHARERS 130
+
+Test(ipc, readers_in_a_process_share_one_inotify_instance)
+{
+    static struct rd r[SHARERS];
+    static struct sc_sub *s[SHARERS];
+    struct sc_pub *p = writer();
+    struct sc_sub_stats st;
+    struct pollfd pfd;
+    int before = inotify_fds(), fd0 = -1;
+
+    sc_pub_do_work(p, S);
+    for (int i = 0; i < SHARERS; i++) {
+        s[i] = reader(&r[i]);
+        sc_sub_do_work(s[i], S);
+        int fd = sc_sub_fd(s[i]);
+        cr_assert_geq(fd, 0, "reader %d has no fd", i);
+        if (i == 0)
+            fd0 = fd;
+        cr_assert_eq(fd, fd0, "reader %d: fd %d, reader 0's %d", i, fd, fd0);
+    }
+    cr_assert_eq(inotify_fds() - before, 1, "%d inotify instances for %d readers",
+                 inotify_fds() - before, SHARERS);
+    pfd = (struct pollfd){ .fd = fd0, .events = POLLIN };
+    cr_assert_eq(poll(&pfd, 1, 0), 0, "nothing written: not readable");
+    cr_assert_eq(send_n(p, 1, S), 0);
+    sc_pub_do_work(p, S);
+    cr_assert_eq(poll(&pfd, 1, 1000), 1, "the writer's poke wakes the shared instance");
+    for (int i = 0; i < SHARERS; i++) {
+        sc_sub_do_work(s[i], S);
+        cr_assert_eq(r[i].delivered, 1, "reader %d got %llu", i,
+                     (unsigned long long)r[i].delivered);
+        sc_sub_get_stats(s[i], &st);
+        cr_assert_eq(st.ipc_no_inotify, 0);
+    }
+    cr_assert_eq(poll(&pfd, 1, 0), 0, "drained");
+    for (int i = 0; i < SHARERS; i++)
+        sc_sub_destroy(s[i]);
+    cr_assert_eq(inotify_fds(), before, "the instance goes with the last reader");
+    sc_pub_destroy(p);
+}
+
+/* No inotify instance to be had (a user namespace whose limit is 0): the
+ * reader counts it (ipc_no_inotify) and its fd is one that never fires, its
+ * deadline at most 200 us away -- a runner sleeps in ppoll to it and looks
+ * at the log, instead of spinning on fd -1. In a child: the user namespace. */
+#include <sched.h>
+
+static int
+no_inotify_child(void)
+{
+    struct rd r = { 0 };
+    struct sc_sub *s;
+    struct sc_sub_stats st;
+    struct sc_pub *p;
+    struct sc_err err;
+    struct sc_sub_callbacks cb = { on_msg, NULL, &r };
+    struct pollfd pfd;
+    int fd, f;
+    uint64_t now;
+
+    if (unshare(CLONE_NEWUSER) < 0)
+        return 10;
+    if ((f = open("/proc/self/uid_map", O_WRONLY)) < 0 || write(f, "0 0 1", 5) != 5)
+        return 11;
+    close(f);
+    if ((f = open("/proc/sys/user/max_inotify_instances", O_WRONLY)) < 0 || write(f, "0", 1) != 1)
+        return 12;
+    close(f);
+    if (sc_pub_create(&p, &cfg, NULL, &err) < 0 || sc_sub_create(&s, &cfg, NULL, &cb, &err) < 0)
+        return 13;
+    sc_pub_do_work(p, S);
+    sc_sub_do_work(s, S);
+    if ((fd = sc_sub_fd(s)) < 0)
+        return 14; /* a runner would spin */
+    sc_sub_get_stats(s, &st);
+    if (st.ipc_no_inotify != 1)
+        return 15;
+    now = sc_clock_now();
+    if (sc_sub_deadline(s, now) > now + 200000)
+        return 16;
+    send_n(p, 1, S);
+    sc_pub_do_work(p, S);
+    pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+    if (poll(&pfd, 1, 0) != 0)
+        return 17;
+    sc_sub_do_work(s, S);
+    if (r.delivered != 1)
+        return 18;
+    sc_sub_destroy(s);
+    sc_pub_destroy(p);
+    return 0;
+}
+
+Test(ipc, no_inotify_instance_is_counted_and_polled)
+{
+    int status;
+    pid_t pid = fork();
+
+    if (pid == 0)
+        _exit(no_inotify_child());
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status), "the child died");
+    cr_assert_eq(WEXITSTATUS(status), 0, "the child failed at step %d", WEXITSTATUS(status));
+}
