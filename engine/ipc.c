@@ -616,6 +616,34 @@ sc_ipcw_loss(struct sc_ipc_writer *w, const struct sc_sub_event *ev, uint64_t no
     return append(w, SC_IPC_LOSS, &l, sizeof(l), now_ns);
 }
 
+/* The lock a reader holds on its slot's bytes in the slots file for as long
+ * as it has the slot: an open file description lock (F_OFD_SETLK), which the
+ * kernel drops when the reader's process ends however it ends, and which any
+ * process that has the file open sees (F_OFD_GETLK), whatever PID namespace
+ * it or the reader is in -- a pid, which a reader in another namespace
+ * reports in its own numbering, is not evidence of anything here. */
+static struct flock
+slot_range(unsigned i, short type)
+{
+    return (struct flock){ .l_type = type,
+                           .l_whence = SEEK_SET,
+                           .l_start = (off_t)(sizeof(struct sc_ipc_slots_hdr) +
+                                              i * sizeof(struct sc_ipc_slot)),
+                           .l_len = (off_t)sizeof(struct sc_ipc_slot) };
+}
+
+/* Is the reader in slot i (pid as it wrote it) alive? Its lock says; where
+ * the file system has no such locks (none taken either), kill(pid, 0). */
+static bool
+slot_alive(const struct sc_ipc_writer *w, unsigned i, uint32_t pid)
+{
+    struct flock fl = slot_range(i, F_WRLCK);
+
+    if (fcntl(w->sfd, F_OFD_GETLK, &fl) == 0)
+        return fl.l_type != F_UNLCK;
+    return pid <= INT_MAX && !(kill((pid_t)pid, 0) < 0 && errno == ESRCH);
+}
+
 /* block: release the slots of readers that are gone (kill -9), so a dead
  * reader does not hold the writer for ever. */
 static int
@@ -626,8 +654,7 @@ reap(struct sc_ipc_writer *w)
     for (unsigned i = 0; i < SC_IPC_NSLOTS; i++) {
         struct sc_ipc_slot *s = &w->slots[i];
         uint32_t pid = atomic_load(&s->pid);
-        if (pid && (pid > INT_MAX || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)) &&
-            atomic_compare_exchange_strong(&s->pid, &pid, 0)) {
+        if (pid && !slot_alive(w, i, pid) && atomic_compare_exchange_strong(&s->pid, &pid, 0)) {
             w->st->ipc_readers_reaped++;
             n++;
         }
@@ -1324,11 +1351,21 @@ attach(struct sc_ipc_reader *r, uint64_t now_ns)
                      r->spath);
             goto refuse;
         }
+        /* a slot is this reader's once it holds the slot's lock (slot_range:
+         * the writer reaps a slot whose lock no one holds; a pid left there
+         * is a dead reader's), or, on a file system without such locks, once
+         * it put its pid in a free one */
         for (unsigned i = 0; i < SC_IPC_NSLOTS && !r->slot; i++) {
+            struct sc_ipc_slot *sl = (struct sc_ipc_slot *)(r->sh + 1) + i;
+            struct flock fl = slot_range(i, F_WRLCK);
             uint32_t free_ = 0;
-            if (atomic_compare_exchange_strong(&((struct sc_ipc_slot *)(r->sh + 1))[i].pid,
-                                               &free_, (uint32_t)getpid()))
-                r->slot = (struct sc_ipc_slot *)(r->sh + 1) + i;
+            if (fcntl(r->sfd, F_OFD_SETLK, &fl) == 0) {
+                atomic_store(&sl->pid, (uint32_t)getpid());
+                r->slot = sl;
+            } else if (errno != EAGAIN && errno != EACCES &&
+                       atomic_compare_exchange_strong(&sl->pid, &free_, (uint32_t)getpid())) {
+                r->slot = sl;
+            }
         }
         if (!r->slot) {
             snprintf(why, sizeof(why), "all %u reader slots are taken", SC_IPC_NSLOTS);

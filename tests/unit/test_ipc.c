@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -921,4 +922,71 @@ Test(ipc, no_inotify_instance_is_counted_and_polled)
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(WIFEXITED(status), "the child died");
     cr_assert_eq(WEXITSTATUS(status), 0, "the child failed at step %d", WEXITSTATUS(status));
+}
+
+/* block: a reader in another PID namespace (pid 1 there, a live process
+ * here) is reaped when it dies and only then -- its slot's lock says, not
+ * its pid. (By pid, kill(1, 0) found init alive: the dead reader held the
+ * writer for good.) */
+Test(ipc, reader_in_another_pid_namespace)
+{
+    struct sc_err err;
+    struct sc_pub_stats ps;
+    struct sc_pub *p;
+    uint64_t n = 1, now = S;
+    int up[2], hold[2], status, rc;
+    pid_t mid, g = 0;
+
+    cr_assert_eq(sc_config_set(&cfg, "ipc.backpressure=block", &err), 0);
+    p = writer();
+    cr_assert_eq(pipe(up), 0);
+    cr_assert_eq(pipe(hold), 0);
+    if ((mid = fork()) == 0) {
+        close(hold[1]);
+        if (unshare(CLONE_NEWPID) < 0)
+            _exit(10);
+        if ((g = fork()) == 0) { /* pid 1 of the new namespace: registers, then waits */
+            struct rd a = { 0 };
+            struct sc_sub_callbacks cb = { on_msg, NULL, &a };
+            struct sc_sub *s;
+            char c;
+            if (getpid() != 1 || sc_sub_create(&s, &cfg, NULL, &cb, &err) < 0)
+                _exit(11);
+            (void)!write(up[1], &(pid_t){ 1 }, sizeof(pid_t));
+            (void)!read(hold[0], &c, 1);
+            _exit(0);
+        }
+        (void)!write(up[1], &g, sizeof(g)); /* its pid here */
+        waitpid(g, NULL, 0);
+        _exit(0);
+    }
+    close(hold[0]);
+    pid_t got[2];
+    cr_assert_eq(read(up[0], &got[0], sizeof(pid_t)), (ssize_t)sizeof(pid_t));
+    cr_assert_eq(read(up[0], &got[1], sizeof(pid_t)), (ssize_t)sizeof(pid_t));
+    g = got[0] == 1 ? got[1] : got[0];
+    cr_assert_gt(g, 1, "the reader's pid here");
+    sc_pub_get_stats(p, &ps);
+    cr_assert_eq(ps.ipc_readers, 1);
+    while ((rc = send_n(p, n, now)) == 0)
+        n++;
+    cr_assert_eq(rc, -EAGAIN, "the reader holds the writer");
+    for (int i = 0; i < 3; i++) {
+        sc_pub_do_work(p, now);
+        now += 20 * MS;
+    }
+    sc_pub_get_stats(p, &ps);
+    cr_assert_eq(ps.ipc_readers_reaped, 0, "a live reader in another namespace is not reaped");
+    cr_assert_eq(send_n(p, n, now), -EAGAIN);
+    kill(g, SIGKILL);
+    cr_assert_eq(waitpid(mid, &status, 0), mid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    sc_pub_do_work(p, now);
+    now += 20 * MS;
+    sc_pub_do_work(p, now);
+    sc_pub_get_stats(p, &ps);
+    cr_assert_eq(ps.ipc_readers_reaped, 1, "the dead reader is reaped");
+    cr_assert_eq(ps.ipc_readers, 0);
+    cr_assert_eq(send_n(p, n, now), 0);
+    sc_pub_destroy(p);
 }
