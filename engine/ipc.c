@@ -610,7 +610,9 @@ sc_ipcw_loss(struct sc_ipc_writer *w, const struct sc_sub_event *ev, uint64_t no
 
     if (ev->type != SC_EV_LOSS)
         return -EINVAL;
-    if (ev->src)
+    if (ev->loss.upstream) /* a bridge of a bridge: the network source's name goes on */
+        snprintf(l.source, sizeof(l.source), "%s", ev->loss.upstream);
+    else if (ev->src)
         memcpy(l.source, ev->src->name, sizeof(l.source));
     l.source[sizeof(l.source) - 1] = '\0';
     return append(w, SC_IPC_LOSS, &l, sizeof(l), now_ns);
@@ -813,6 +815,7 @@ struct sc_ipc_reader {
     enum sc_join join;
     uint64_t pos, expect; /* expect: the next sequence; 0 = the first seen */
     struct sc_source src;
+    char upstream[sizeof(((struct sc_ipc_loss *)0)->source)]; /* a loss record's source */
 
     uint64_t next_look_ns;
     char error[768];
@@ -1116,6 +1119,15 @@ upstream_loss(struct sc_ipc_reader *r, const struct sc_ipc_rec *rec)
     ev.loss.first = l.first;
     ev.loss.last = l.last;
     ev.loss.packets = l.packets;
+    /* the upstream source's name, as printable text without quotes or
+     * backslashes (JSON as it is) whatever the file holds */
+    for (size_t i = 0; i < sizeof(l.source) - 1; i++)
+        r->upstream[i] = !l.source[i]                                              ? '\0'
+                         : l.source[i] > ' ' && l.source[i] < 0x7f && !strchr("\"\\", l.source[i]) ? l.source[i]
+                                                                                    : '?';
+    r->upstream[sizeof(r->upstream) - 1] = '\0';
+    if (r->upstream[0])
+        ev.loss.upstream = r->upstream;
     r->st->lost_packets += l.packets;
     r->st->loss_events++;
     r->st->ipc_upstream_losses++;

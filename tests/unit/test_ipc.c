@@ -718,6 +718,7 @@ Test(ipc, polled_readers_sleep_in_a_runner)
 struct lossrd {
     uint64_t msgs, last_seq, losses, msgs_before_loss;
     struct sc_sub_event ev;
+    char upstream[32], src[32];
 };
 
 static void
@@ -738,6 +739,8 @@ on_event_loss(void *ctx, const struct sc_sub_event *ev)
     if (ev->type != SC_EV_LOSS)
         return;
     l->ev = *ev;
+    snprintf(l->upstream, sizeof(l->upstream), "%s", ev->loss.upstream ? ev->loss.upstream : "(null)");
+    snprintf(l->src, sizeof(l->src), "%s", ev->src->name);
     l->losses++;
     l->msgs_before_loss = l->msgs;
 }
@@ -784,6 +787,8 @@ Test(ipc, upstream_loss_reaches_readers)
         cr_assert_eq(l->ev.loss.first, 1006);
         cr_assert_eq(l->ev.loss.last, 1015);
         cr_assert_eq(l->ev.loss.packets, 4);
+        cr_assert_str_eq(l->upstream, "9c5f102344a1.4660", "the upstream source's name");
+        cr_assert_str_neq(l->src, "9c5f102344a1.4660", "src is the log");
     }
     sc_sub_get_stats(ra, &st);
     cr_assert_eq(st.loss_events, 1);
