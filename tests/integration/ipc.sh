@@ -21,9 +21,10 @@
 #      <seqcast/mdrec.h> record, the same as its JSON lines say
 #   9. a loss on the network that cannot be repaired (PGM, the publisher's
 #      window 16 packets, 10 % dropped at the bridge) reaches the local reader
-#      as its own loss events: the same reasons and ranges as the bridge's
+#      as its own loss events: the same reasons and ranges as the bridge's, and
+#      the same network source named for each
 set -u
-. "$(dirname "$0")/../support/tap.sh" "ipc channel" 21
+. "$(dirname "$0")/../support/tap.sh" "ipc channel" 22
 chmod 0711 "$tmp"
 for d in 1 2 3 drop block 5 6 7 8 9 10; do mkdir -p "$tmp/shm$d" && chmod 0755 "$tmp/shm$d"; done
 IPC="--set transport=ipc"
