@@ -108,7 +108,11 @@ struct sc_ipc_loss {
 #define SC_IPC_POKE_OFF (SC_IPC_HDR_SIZE - 8)
 
 struct sc_ipc_slot {
-    _Atomic uint32_t pid; /* 0 = free; a reader claims one by compare-and-swap */
+    _Atomic uint32_t pid; /* 0 = free. A reader's while it holds an F_OFD_SETLK write lock on
+                             this slot's bytes of the file (the writer reaps a slot whose lock
+                             no one holds: namespace-safe, unlike the pid, kept for people);
+                             where the file system has no such locks, claimed by
+                             compare-and-swap and checked by kill(pid, 0) */
     uint32_t pad_;
     _Atomic uint64_t pos;   /* every byte before it is read */
     _Atomic uint64_t epoch; /* the session it follows */
