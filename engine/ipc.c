@@ -1121,10 +1121,10 @@ upstream_loss(struct sc_ipc_reader *r, const struct sc_ipc_rec *rec)
     ev.loss.packets = l.packets;
     /* the upstream source's name, as printable text without quotes or
      * backslashes (JSON as it is) whatever the file holds */
-    for (size_t i = 0; i < sizeof(l.source) - 1; i++)
-        r->upstream[i] = !l.source[i]                                              ? '\0'
-                         : l.source[i] > ' ' && l.source[i] < 0x7f && !strchr("\"\\", l.source[i]) ? l.source[i]
-                                                                                    : '?';
+    for (size_t i = 0; i < sizeof(l.source) - 1; i++) {
+        char c = l.source[i];
+        r->upstream[i] = !c ? '\0' : c > ' ' && c < 0x7f && c != '"' && c != '\\' ? c : '?';
+    }
     r->upstream[sizeof(r->upstream) - 1] = '\0';
     if (r->upstream[0])
         ev.loss.upstream = r->upstream;
