@@ -52,6 +52,7 @@ struct app {
     struct {
         uint64_t first, last;
         int reason;
+        char upstream[24]; /* transport: ipc: the network source a bridge lost them from */
     } ranges[MAX_RANGES];
     unsigned sources_up, sources_down, fins;
     uint64_t first_verify_error;
@@ -235,11 +236,21 @@ on_event(void *ctx, const struct sc_sub_event *ev)
             republish(a, NULL, 0, ev);
         if (ev->loss.last != UINT64_MAX)
             a->lost_msgs += ev->loss.last - ev->loss.first + 1;
-        if (a->nranges < MAX_RANGES)
-            a->ranges[a->nranges++].first = ev->loss.first,
-                         a->ranges[a->nranges - 1].last = ev->loss.last,
-                         a->ranges[a->nranges - 1].reason = ev->loss.reason;
-        if (a->mold) /* the range is messages, and so is loss.packets */
+        if (a->nranges < MAX_RANGES) {
+            a->ranges[a->nranges].first = ev->loss.first;
+            a->ranges[a->nranges].last = ev->loss.last;
+            a->ranges[a->nranges].reason = ev->loss.reason;
+            snprintf(a->ranges[a->nranges].upstream, sizeof(a->ranges[0].upstream), "%s",
+                     ev->loss.upstream ? ev->loss.upstream : "");
+            a->nranges++;
+        }
+        if (ev->loss.upstream) /* the range is the network source's, through the log */
+            fprintf(stderr, "seqcast-sub: LOSS from %s (upstream, through the log of %s): "
+                            "messages %llu..%llu (%llu packets): %s\n",
+                    ev->loss.upstream, ev->src->name, (unsigned long long)ev->loss.first,
+                    (unsigned long long)ev->loss.last, (unsigned long long)ev->loss.packets,
+                    reason_name(ev->loss.reason));
+        else if (a->mold) /* the range is messages, and so is loss.packets */
             fprintf(stderr, "seqcast-sub: LOSS from %s: messages %llu..%llu: %s\n",
                     ev->src->name, (unsigned long long)ev->loss.first,
                     (unsigned long long)ev->loss.last, reason_name(ev->loss.reason));
@@ -605,10 +616,14 @@ report(const struct opts *o, const struct app *a, const struct watch *w,
             (double)(w->end - w->t0) / 1e9,
             w->t_last > a->t_first ? (double)a->delivered * 1e9 / (double)(w->t_last - a->t_first)
                                    : 0.0);
-    for (unsigned i = 0; i < a->nranges; i++)
-        fprintf(summary, "%s{\"first\": %llu, \"last\": %llu, \"reason\": \"%s\"}", i ? ", " : "",
+    for (unsigned i = 0; i < a->nranges; i++) {
+        fprintf(summary, "%s{\"first\": %llu, \"last\": %llu, \"reason\": \"%s\"", i ? ", " : "",
                 (unsigned long long)a->ranges[i].first, (unsigned long long)a->ranges[i].last,
                 reason_name(a->ranges[i].reason));
+        if (a->ranges[i].upstream[0]) /* printable, no quotes (engine/ipc.c) */
+            fprintf(summary, ", \"upstream\": \"%s\"", a->ranges[i].upstream);
+        fprintf(summary, "}");
+    }
     fprintf(summary, "], ");
     sc_cli_json_sub(summary, st);
     fprintf(summary, "}}\n");

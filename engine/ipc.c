@@ -22,11 +22,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <pthread.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
@@ -203,8 +205,23 @@ struct sc_ipc_writer {
     uint64_t log_size, mask, epoch;
     uint32_t max_msg;
     uint64_t tail, head, next_seq; /* the writer's own copies */
+    /* bnd[k]: the first record boundary at or past the chunk start c with
+     * (c / chunk) % SC_IPC_CHUNKS == k, for the last c written over -- where
+     * head may move to without reading the old records' headers (which the
+     * writer would otherwise load from the line it is about to overwrite,
+     * one per record) */
+    /* a record ending at or before fast_end needs no padding, no head moved,
+     * no chunk start marked, no stall counted: sc_ipcw_send writes it
+     * straight (0 while closed or after a refused send: append decides) */
+    uint64_t fast_end;
+    uint64_t chunk; /* log_size / SC_IPC_CHUNKS, a power of two */
+    unsigned cshift;
+    uint64_t bnd[SC_IPC_CHUNKS];
     uint64_t min_reader;           /* block: no registered reader is below this ... */
     uint32_t registrations;        /* ... unless the slot file's count moved from this */
+    unsigned slots_used;           /* slots past this held no reader of this session at
+                                      the last registration (a reader registers after it
+                                      takes its slot: the count moves, all are read) */
     bool block, closed;
     uint64_t hb_ns, hb_every;
     uint64_t woken_tail;
@@ -304,6 +321,8 @@ sc_ipcw_create(struct sc_ipc_writer **out, const struct sc_channel_cfg *ch,
     w->lfd = lfd;
     w->log_size = ch->ipc.size;
     w->mask = w->log_size - 1;
+    w->chunk = w->log_size / SC_IPC_CHUNKS;
+    w->cshift = (unsigned)__builtin_ctzll(w->chunk);
     w->max_msg = SC_IPC_MAX_MSG;
     while (rec_size(w->max_msg) > w->log_size / 4)
         w->max_msg /= 2;
@@ -406,14 +425,22 @@ static bool
 readers_allow(struct sc_ipc_writer *w, uint64_t need)
 {
     uint64_t min = UINT64_MAX;
+    uint32_t regs = atomic_load(&w->sh->registrations);
+    unsigned n = w->slots_used;
 
-    w->registrations = atomic_load(&w->sh->registrations);
-    for (unsigned i = 0; i < SC_IPC_NSLOTS; i++) {
+    if (regs != w->registrations) { /* someone registered: every slot */
+        w->registrations = regs;
+        n = SC_IPC_NSLOTS;
+        w->slots_used = 0;
+    }
+    for (unsigned i = 0; i < n; i++) {
         struct sc_ipc_slot *s = &w->slots[i];
         uint64_t pos;
         if (!atomic_load_explicit(&s->pid, memory_order_acquire) ||
             atomic_load_explicit(&s->epoch, memory_order_relaxed) != w->epoch)
             continue;
+        if (n == SC_IPC_NSLOTS)
+            w->slots_used = i + 1;
         pos = atomic_load_explicit(&s->pos, memory_order_acquire);
         if (pos > w->tail) /* nonsense: holds nothing back */
             continue;
@@ -424,9 +451,53 @@ readers_allow(struct sc_ipc_writer *w, uint64_t need)
     return need <= min;
 }
 
+/* A record [start, end) written: the chunk starts it covers get their first
+ * boundary (start itself if it is one, else end). */
+static inline void
+mark(struct sc_ipc_writer *w, uint64_t start, uint64_t end)
+{
+    uint64_t c = (start + w->chunk - 1) & ~(w->chunk - 1);
+
+    for (; unlikely(c < end); c += w->chunk)
+        w->bnd[(c >> w->cshift) & (SC_IPC_CHUNKS - 1)] = c == start ? start : end;
+}
+
+/* Where head goes so that the bytes below need may be overwritten: the first
+ * record boundary at or past the chunk start at or past need (a jump of up
+ * to a chunk beyond need, so head moves once a chunk, not once a record). A
+ * table entry not of this lap (never: the chunk start is below tail, see
+ * append) falls back to the records' own lengths. */
+static uint64_t
+next_head(const struct sc_ipc_writer *w, uint64_t need)
+{
+    uint64_t c = (need + w->chunk - 1) & ~(w->chunk - 1), h = w->bnd[(c >> w->cshift) & (SC_IPC_CHUNKS - 1)];
+
+    if (likely(h >= c && h <= w->tail))
+        return h;
+    for (h = w->head; h < need;) {
+        uint64_t s = size_at(w, h);
+        h = s ? h + s : need;
+    }
+    return h;
+}
+
+/* fast_end after a record ending at end: below the next chunk start (and so
+ * the ring's end), and below what head lets be overwritten. A record ending
+ * on a chunk start leaves the next one to append (it starts on one). */
+static inline void
+set_fast_end(struct sc_ipc_writer *w, uint64_t end)
+{
+    uint64_t next = (end | (w->chunk - 1)) + 1;
+
+    if (!(end & (w->chunk - 1)))
+        next = end;
+    w->fast_end = next < w->head + w->log_size ? next : w->head + w->log_size;
+}
+
 /* One record of kind (DATA: numbered next_seq, which moves on; LOSS: numbered
- * as the message after it). */
-static inline __attribute__((always_inline)) int
+ * as the message after it): every case (sc_ipcw_send takes the common one
+ * itself). */
+static __attribute__((noinline)) int
 append(struct sc_ipc_writer *w, uint32_t kind, const void *msg, size_t len, uint64_t now_ns)
 {
     uint64_t off = w->tail & w->mask, pad = 0, rs, end, at;
@@ -440,28 +511,30 @@ append(struct sc_ipc_writer *w, uint32_t kind, const void *msg, size_t len, uint
     if (w->log_size - off < rs)
         pad = w->log_size - off;
     end = w->tail + pad + rs;
-    if (end > w->head + w->log_size) { /* the oldest records go */
-        uint64_t need = end - w->log_size;
+    if (unlikely(end > w->head + w->log_size)) { /* the oldest records go */
+        /* need + a chunk <= tail: rs + pad <= log_size / 2, chunk <= log_size / 64 */
+        uint64_t nh = next_head(w, end - w->log_size);
         if (w->block &&
-            (need > w->min_reader ||
+            (nh > w->min_reader ||
              atomic_load_explicit(&w->sh->registrations, memory_order_acquire) !=
                  w->registrations) &&
-            !readers_allow(w, need)) {
+            !readers_allow(w, nh)) {
             w->st->ipc_blocked++;
-            w->blocked_need = need;
+            w->blocked_need = nh;
+            w->fast_end = 0; /* the next send counts the stall */
             if (!w->blocked_since)
                 w->blocked_since = now_ns ? now_ns : 1;
             return -EAGAIN;
         }
-        while (w->head < need) {
-            uint64_t s = size_at(w, w->head);
-            w->head = s ? w->head + s : need;
-        }
+        w->head = nh;
         atomic_store_explicit(&w->h->head, w->head, memory_order_relaxed);
         /* head is out before the bytes it frees change (x86: stores in order;
          * elsewhere the fence) */
         atomic_thread_fence(memory_order_release);
     }
+    if (pad)
+        mark(w, w->tail, w->tail + pad);
+    mark(w, w->tail + pad, end);
     atomic_store_explicit(&w->h->gen, w->tail * 2 + 1, memory_order_relaxed);
     if (pad) {
         uint32_t plen = (uint32_t)(pad - SC_IPC_REC_HDR), pkind = SC_IPC_PAD;
@@ -497,12 +570,33 @@ append(struct sc_ipc_writer *w, uint32_t kind, const void *msg, size_t len, uint
         w->st->ipc_stall += now_ns > w->blocked_since ? now_ns - w->blocked_since : 0;
         w->blocked_since = 0;
     }
+    set_fast_end(w, end);
     return 0;
 }
 
 int
 sc_ipcw_send(struct sc_ipc_writer *w, const void *msg, size_t len, uint64_t now_ns)
 {
+    uint64_t end = w->tail + rec_size((uint32_t)len);
+
+    if (likely(len <= w->max_msg && end <= w->fast_end)) { /* append's common case */
+        uint8_t *r = w->ring + (w->tail & w->mask);
+        uint32_t l = (uint32_t)len, kind = SC_IPC_DATA;
+
+        atomic_store_explicit(&w->h->gen, w->tail * 2 + 1, memory_order_relaxed);
+        memcpy(r, &l, 4);
+        memcpy(r + 4, &kind, 4);
+        memcpy(r + 8, &w->next_seq, 8);
+        memcpy(r + SC_IPC_REC_HDR, msg, len);
+        w->tail = end;
+        w->next_seq++;
+        atomic_store_explicit(&w->h->next_seq, w->next_seq, memory_order_relaxed);
+        atomic_store_explicit(&w->h->tail, end, memory_order_release);
+        atomic_store_explicit(&w->h->gen, end * 2, memory_order_release);
+        w->st->msgs_sent++;
+        w->st->bytes_sent += len;
+        return 0;
+    }
     return append(w, SC_IPC_DATA, msg, len, now_ns);
 }
 
@@ -516,10 +610,40 @@ sc_ipcw_loss(struct sc_ipc_writer *w, const struct sc_sub_event *ev, uint64_t no
 
     if (ev->type != SC_EV_LOSS)
         return -EINVAL;
-    if (ev->src)
+    if (ev->loss.upstream) /* a bridge of a bridge: the network source's name goes on */
+        snprintf(l.source, sizeof(l.source), "%s", ev->loss.upstream);
+    else if (ev->src)
         memcpy(l.source, ev->src->name, sizeof(l.source));
     l.source[sizeof(l.source) - 1] = '\0';
     return append(w, SC_IPC_LOSS, &l, sizeof(l), now_ns);
+}
+
+/* The lock a reader holds on its slot's bytes in the slots file for as long
+ * as it has the slot: an open file description lock (F_OFD_SETLK), which the
+ * kernel drops when the reader's process ends however it ends, and which any
+ * process that has the file open sees (F_OFD_GETLK), whatever PID namespace
+ * it or the reader is in -- a pid, which a reader in another namespace
+ * reports in its own numbering, is not evidence of anything here. */
+static struct flock
+slot_range(unsigned i, short type)
+{
+    return (struct flock){ .l_type = type,
+                           .l_whence = SEEK_SET,
+                           .l_start = (off_t)(sizeof(struct sc_ipc_slots_hdr) +
+                                              i * sizeof(struct sc_ipc_slot)),
+                           .l_len = (off_t)sizeof(struct sc_ipc_slot) };
+}
+
+/* Is the reader in slot i (pid as it wrote it) alive? Its lock says; where
+ * the file system has no such locks (none taken either), kill(pid, 0). */
+static bool
+slot_alive(const struct sc_ipc_writer *w, unsigned i, uint32_t pid)
+{
+    struct flock fl = slot_range(i, F_WRLCK);
+
+    if (fcntl(w->sfd, F_OFD_GETLK, &fl) == 0)
+        return fl.l_type != F_UNLCK;
+    return pid <= INT_MAX && !(kill((pid_t)pid, 0) < 0 && errno == ESRCH);
 }
 
 /* block: release the slots of readers that are gone (kill -9), so a dead
@@ -532,8 +656,7 @@ reap(struct sc_ipc_writer *w)
     for (unsigned i = 0; i < SC_IPC_NSLOTS; i++) {
         struct sc_ipc_slot *s = &w->slots[i];
         uint32_t pid = atomic_load(&s->pid);
-        if (pid && (pid > INT_MAX || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)) &&
-            atomic_compare_exchange_strong(&s->pid, &pid, 0)) {
+        if (pid && !slot_alive(w, i, pid) && atomic_compare_exchange_strong(&s->pid, &pid, 0)) {
             w->st->ipc_readers_reaped++;
             n++;
         }
@@ -628,6 +751,7 @@ sc_ipcw_close(struct sc_ipc_writer *w, uint64_t now_ns)
     if (w->closed)
         return;
     w->closed = true;
+    w->fast_end = 0;
     atomic_store_explicit(&w->h->heartbeat_ns, now_ns, memory_order_relaxed);
     atomic_store_explicit(&w->h->closed, 1, memory_order_release);
     wake(w, true, true);
@@ -691,6 +815,7 @@ struct sc_ipc_reader {
     enum sc_join join;
     uint64_t pos, expect; /* expect: the next sequence; 0 = the first seen */
     struct sc_source src;
+    char upstream[sizeof(((struct sc_ipc_loss *)0)->source)]; /* a loss record's source */
 
     uint64_t next_look_ns;
     char error[768];
@@ -699,10 +824,80 @@ struct sc_ipc_reader {
     /* polled (sc_ipcr_fd asked for): an inotify watch of the log, which the
      * writer pokes while this reader counts itself among sh->pollers (from
      * an idle do_work to the next) */
-    int ifd, wd;
+    struct inotify_inst *in; /* the process's instance (sc_ipcr_fd), shared */
+    int wd;
     bool polled, armed;
     uint64_t drained_wake; /* the log's wake count when the watch was last drained */
 };
+
+/* One inotify instance per process for all its polled readers, each reader
+ * a watch in it (readers of one log share the watch: the kernel gives one wd
+ * per inode, counted here). The instances a user may have are few
+ * (fs.inotify.max_user_instances, 128 by default) and one per reader ran out
+ * at 128 readers; one per process runs out at 128 processes. Then the
+ * process's readers get an eventfd no one writes (ipc_no_inotify, and
+ * sc_ipcr_error says so): a runner sleeps in ppoll to their deadline, at most
+ * NO_POKE_POLL_NS away, instead of spinning. Any reader of the instance may
+ * drain all of its events: they only say "look at tail", which every reader
+ * in the runner does each cycle. A child after fork makes its own. */
+struct inotify_inst {
+    int fd;
+    bool inotify; /* false: the eventfd in its place */
+    pid_t pid;
+    unsigned users, nw, cap;
+    struct {
+        int wd;
+        unsigned refs;
+    } *w;
+};
+
+static pthread_mutex_t inst_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct inotify_inst *inst_cur;
+
+static struct inotify_inst *
+inst_get(int *err)
+{
+    struct inotify_inst *in;
+
+    *err = 0;
+    pthread_mutex_lock(&inst_mu);
+    if (!inst_cur || inst_cur->pid != getpid()) {
+        if ((in = calloc(1, sizeof(*in)))) {
+            in->pid = getpid();
+            in->inotify = (in->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0;
+            if (!in->inotify) {
+                *err = errno;
+                in->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); /* -1: a runner spins */
+            }
+        }
+        inst_cur = in;
+    } else if (!inst_cur->inotify) {
+        *err = EMFILE;
+    }
+    if ((in = inst_cur))
+        in->users++;
+    pthread_mutex_unlock(&inst_mu);
+    return in;
+}
+
+static void
+inst_put(struct inotify_inst *in)
+{
+    if (!in)
+        return;
+    pthread_mutex_lock(&inst_mu);
+    if (--in->users == 0) {
+        if (in->fd >= 0)
+            close(in->fd);
+        if (inst_cur == in)
+            inst_cur = NULL;
+        free(in->w);
+        free(in);
+    }
+    pthread_mutex_unlock(&inst_mu);
+}
+
+static void unwatch(struct sc_ipc_reader *r);
 
 static void
 emit(struct sc_ipc_reader *r, struct sc_sub_event *ev)
@@ -747,9 +942,7 @@ static void
 detach(struct sc_ipc_reader *r)
 {
     disarm(r);
-    if (r->wd >= 0)
-        inotify_rm_watch(r->ifd, r->wd);
-    r->wd = -1;
+    unwatch(r);
     if (r->slot)
         atomic_store(&r->slot->pid, 0);
     r->slot = NULL;
@@ -926,6 +1119,15 @@ upstream_loss(struct sc_ipc_reader *r, const struct sc_ipc_rec *rec)
     ev.loss.first = l.first;
     ev.loss.last = l.last;
     ev.loss.packets = l.packets;
+    /* the upstream source's name, as printable text without quotes or
+     * backslashes (JSON as it is) whatever the file holds */
+    for (size_t i = 0; i < sizeof(l.source) - 1; i++) {
+        char c = l.source[i];
+        r->upstream[i] = !c ? '\0' : c > ' ' && c < 0x7f && c != '"' && c != '\\' ? c : '?';
+    }
+    r->upstream[sizeof(r->upstream) - 1] = '\0';
+    if (r->upstream[0])
+        ev.loss.upstream = r->upstream;
     r->st->lost_packets += l.packets;
     r->st->loss_events++;
     r->st->ipc_upstream_losses++;
@@ -933,15 +1135,18 @@ upstream_loss(struct sc_ipc_reader *r, const struct sc_ipc_rec *rec)
     return 0;
 }
 
-/* One look: copy, check, deliver. @return messages delivered, -1 when the log
- * can no longer be read. */
+/* One look: copy, check, deliver. @return messages delivered (1 for a lap
+ * caught), -1 when the log can no longer be read; *more: tail, as read for
+ * this look (once: the line the writer stores it into per record), is
+ * further still. */
 static int
-read_batch(struct sc_ipc_reader *r)
+read_batch(struct sc_ipc_reader *r, bool *more)
 {
     uint64_t t = atomic_load_explicit(&r->h->tail, memory_order_acquire), off, n, hd, done = 0;
     char why[160];
     int msgs = 0;
 
+    *more = false;
     if (t == r->pos)
         return 0;
     off = r->pos & r->mask;
@@ -950,7 +1155,7 @@ read_batch(struct sc_ipc_reader *r)
         return -1;
     }
     if (t - r->pos > r->info.log_size)
-        return lapped(r) < 0 ? -1 : 0;
+        return lapped(r) < 0 ? -1 : (*more = true);
     n = t - r->pos;
     if (n > r->info.log_size - off)
         n = r->info.log_size - off;
@@ -960,7 +1165,7 @@ read_batch(struct sc_ipc_reader *r)
     atomic_thread_fence(memory_order_acquire);
     hd = atomic_load_explicit(&r->h->head, memory_order_relaxed);
     if (hd > r->pos)
-        return lapped(r) < 0 ? -1 : 0;
+        return lapped(r) < 0 ? -1 : (*more = true);
     while (done < n) {
         struct sc_ipc_rec rec;
         const uint8_t *p = r->buf + done;
@@ -1019,6 +1224,7 @@ read_batch(struct sc_ipc_reader *r)
         done += (uint64_t)rc;
     }
     r->pos += done;
+    *more = r->pos != t;
     return msgs;
 }
 
@@ -1027,13 +1233,56 @@ read_batch(struct sc_ipc_reader *r)
 static void
 watch(struct sc_ipc_reader *r)
 {
+    struct inotify_inst *in = r->in;
     char fdp[40];
+    unsigned i;
 
-    if (r->ifd < 0 || r->fd < 0 || !r->h)
+    if (!in || !in->inotify || r->fd < 0 || !r->h || r->wd >= 0)
         return;
     snprintf(fdp, sizeof(fdp), "/proc/self/fd/%d", r->fd);
-    r->wd = inotify_add_watch(r->ifd, fdp, IN_MODIFY);
+    pthread_mutex_lock(&inst_mu);
+    if ((r->wd = inotify_add_watch(in->fd, fdp, IN_MODIFY)) >= 0) {
+        for (i = 0; i < in->nw && in->w[i].wd != r->wd; i++)
+            ;
+        if (i == in->nw) {
+            void *w = in->nw == in->cap ? realloc(in->w, (in->cap * 2 + 8) * sizeof(*in->w)) : in->w;
+            if (!w) { /* cannot count it: not kept */
+                inotify_rm_watch(in->fd, r->wd);
+                r->wd = -1;
+                goto out;
+            }
+            if (in->nw == in->cap)
+                in->cap = in->cap * 2 + 8;
+            in->w = w;
+            in->w[in->nw++].refs = 0;
+            in->w[i].wd = r->wd;
+        }
+        in->w[i].refs++;
+    }
+out:
+    pthread_mutex_unlock(&inst_mu);
     r->drained_wake = atomic_load(&r->h->wake);
+}
+
+/* The reader's watch given back: removed once no reader of the log needs it. */
+static void
+unwatch(struct sc_ipc_reader *r)
+{
+    struct inotify_inst *in = r->in;
+
+    if (r->wd < 0 || !in)
+        return;
+    pthread_mutex_lock(&inst_mu);
+    for (unsigned i = 0; i < in->nw; i++)
+        if (in->w[i].wd == r->wd) {
+            if (--in->w[i].refs == 0) {
+                inotify_rm_watch(in->fd, r->wd);
+                in->w[i] = in->w[--in->nw];
+            }
+            break;
+        }
+    pthread_mutex_unlock(&inst_mu);
+    r->wd = -1;
 }
 
 /* Map the log at r->path. @return 1 attached, 0 absent (or the same log as
@@ -1114,11 +1363,21 @@ attach(struct sc_ipc_reader *r, uint64_t now_ns)
                      r->spath);
             goto refuse;
         }
+        /* a slot is this reader's once it holds the slot's lock (slot_range:
+         * the writer reaps a slot whose lock no one holds; a pid left there
+         * is a dead reader's), or, on a file system without such locks, once
+         * it put its pid in a free one */
         for (unsigned i = 0; i < SC_IPC_NSLOTS && !r->slot; i++) {
+            struct sc_ipc_slot *sl = (struct sc_ipc_slot *)(r->sh + 1) + i;
+            struct flock fl = slot_range(i, F_WRLCK);
             uint32_t free_ = 0;
-            if (atomic_compare_exchange_strong(&((struct sc_ipc_slot *)(r->sh + 1))[i].pid,
-                                               &free_, (uint32_t)getpid()))
-                r->slot = (struct sc_ipc_slot *)(r->sh + 1) + i;
+            if (fcntl(r->sfd, F_OFD_SETLK, &fl) == 0) {
+                atomic_store(&sl->pid, (uint32_t)getpid());
+                r->slot = sl;
+            } else if (errno != EAGAIN && errno != EACCES &&
+                       atomic_compare_exchange_strong(&sl->pid, &free_, (uint32_t)getpid())) {
+                r->slot = sl;
+            }
         }
         if (!r->slot) {
             snprintf(why, sizeof(why), "all %u reader slots are taken", SC_IPC_NSLOTS);
@@ -1185,13 +1444,13 @@ wake_up(struct sc_ipc_reader *r)
     uint64_t wk;
 
     disarm(r);
-    if (!r->h || r->ifd < 0 ||
+    if (!r->h || r->wd < 0 ||
         (wk = atomic_load_explicit(&r->h->wake, memory_order_acquire)) == r->drained_wake)
         return;
     r->drained_wake = wk;
     for (int i = 0; i < 4; i++) {
         char ev[1024];
-        if (read(r->ifd, ev, sizeof(ev)) < (ssize_t)sizeof(ev))
+        if (read(r->in->fd, ev, sizeof(ev)) < (ssize_t)sizeof(ev))
             break;
     }
 }
@@ -1202,7 +1461,7 @@ wake_up(struct sc_ipc_reader *r)
 static void
 arm(struct sc_ipc_reader *r)
 {
-    if (r->armed || !r->polled || r->ifd < 0 || r->wd < 0 || !r->sh || !r->h ||
+    if (r->armed || !r->polled || r->wd < 0 || !r->sh || !r->h ||
         r->state == R_OVER)
         return;
     atomic_fetch_add(&r->sh->pollers, 1);
@@ -1213,14 +1472,21 @@ int
 sc_ipcr_fd(struct sc_ipc_reader *r)
 {
     if (!r->polled && !r->mem) {
+        int e;
         r->polled = true;
-        /* none (the per-user inotify limit): -1, and a runner spins */
-        r->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        r->in = inst_get(&e);
+        if (!r->in || !r->in->inotify) {
+            r->st->ipc_no_inotify++;
+            snprintf(r->error, sizeof(r->error),
+                     "%.300s: no inotify instance for this process (%s: "
+                     "fs.inotify.max_user_instances): its readers look at the log every %u us",
+                     r->path, strerror(e ? e : ENOMEM), NO_POKE_POLL_NS / 1000);
+        }
         watch(r);
     }
     if (r->h && atomic_load(&r->h->tail) == r->pos)
         arm(r);
-    return r->ifd;
+    return r->in ? r->in->fd : -1;
 }
 
 int
@@ -1244,11 +1510,12 @@ sc_ipcr_do_work(struct sc_ipc_reader *r, uint64_t now_ns)
     if (r->state == R_OVER || !r->h)
         return work;
     for (int b = 0; b < READ_BATCHES; b++) {
-        if ((n = read_batch(r)) < 0)
+        bool more;
+        if ((n = read_batch(r, &more)) < 0)
             return work;
         work += n;
-        if (n == 0 && atomic_load_explicit(&r->h->tail, memory_order_relaxed) == r->pos)
-            break;
+        if (!more)
+            break; /* caught up with the tail it read: the next do_work reads it again */
         if (r->slot)
             publish_pos(r); /* each batch: a writer held by this reader goes on sooner */
     }
@@ -1346,7 +1613,7 @@ reader_new(struct sc_ipc_reader **out, const struct sc_channel_cfg *ch,
     r->cb = *cb;
     r->st = st;
     r->fd = r->sfd = -1;
-    r->wd = r->ifd = -1;
+    r->wd = -1;
     *out = r;
     return 0;
 }
@@ -1411,8 +1678,7 @@ sc_ipcr_destroy(struct sc_ipc_reader *r)
     if (!r)
         return;
     detach(r);
-    if (r->ifd >= 0)
-        close(r->ifd);
+    inst_put(r->in);
     free(r->buf);
     free(r);
 }

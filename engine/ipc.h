@@ -14,8 +14,9 @@
  *
  *   0     struct sc_ipc_hdr: magic "SCIPCLOG", version, geometry, epoch (the
  *         session: a restarted writer is a new source), hdr_check (FNV-1a of
- *         the fixed fields), then on a line of its own the writer's words:
- *         tail (next byte position written), head (oldest position retained),
+ *         the fixed fields), then on a line of its own tail (next byte
+ *         position written), on the next head (oldest position retained: the
+ *         writer raises it a chunk of log_size / SC_IPC_CHUNKS at a time),
  *         heartbeat (CLOCK_MONOTONIC ns), closed, wake (futex word)
  *   4096  the ring: log_size bytes (a power of two), records 16-byte aligned,
  *         never across the ring's end (a PAD record fills the rest):
@@ -42,13 +43,14 @@
 
 #define SC_IPC_MAGIC "SCIPCLOG"
 #define SC_IPC_SLOTS_MAGIC "SCIPCRDR"
-#define SC_IPC_VERSION 2
+#define SC_IPC_VERSION 3 /* 3: head off tail's cache line */
 #define SC_IPC_HDR_SIZE 4096
 #define SC_IPC_REC_HDR 16
 #define SC_IPC_ALIGN 16
 #define SC_IPC_MAX_MSG 65535
 #define SC_IPC_MIN_LOG (64u << 10)
 #define SC_IPC_NSLOTS 64
+#define SC_IPC_CHUNKS 64 /* head moves by about log_size / SC_IPC_CHUNKS */
 #define SC_IPC_DATA 0x44435353u /* "SSCD" */
 #define SC_IPC_PAD 0x50435353u  /* "SSCP" */
 #define SC_IPC_LOSS 0x4c435353u /* "SSCL": a loss upstream (struct sc_ipc_loss), numbered
@@ -68,9 +70,14 @@ struct sc_ipc_hdr {
     uint32_t reserved;
     char channel[SC_CFG_NAME_MAX];
     uint64_t hdr_check; /* FNV-1a of the bytes above */
-    /* the writer's words, on a cache line of their own */
+    /* the writer's words readers poll. tail, written per record, alone on its
+     * line: a reader takes that line once per look. The rest on another,
+     * written seldom (head a chunk at a time, the heartbeat at most once a
+     * millisecond), so the reader's check of head after each copy, and of
+     * heartbeat and closed, hits its own cache instead of taking the line
+     * the writer is storing tail into. */
     _Alignas(64) _Atomic uint64_t tail;
-    _Atomic uint64_t head;
+    _Alignas(64) _Atomic uint64_t head;
     _Atomic uint64_t heartbeat_ns;
     _Atomic uint32_t closed;
     _Atomic uint32_t wake;
@@ -101,7 +108,11 @@ struct sc_ipc_loss {
 #define SC_IPC_POKE_OFF (SC_IPC_HDR_SIZE - 8)
 
 struct sc_ipc_slot {
-    _Atomic uint32_t pid; /* 0 = free; a reader claims one by compare-and-swap */
+    _Atomic uint32_t pid; /* 0 = free. A reader's while it holds an F_OFD_SETLK write lock on
+                             this slot's bytes of the file (the writer reaps a slot whose lock
+                             no one holds: namespace-safe, unlike the pid, kept for people);
+                             where the file system has no such locks, claimed by
+                             compare-and-swap and checked by kill(pid, 0) */
     uint32_t pad_;
     _Atomic uint64_t pos;   /* every byte before it is read */
     _Atomic uint64_t epoch; /* the session it follows */

@@ -634,6 +634,8 @@ sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
         p->st.bytes_sent += len;
         return 0;
     }
+    if (p->ipc) /* a tail call: sc_ipcw_send has its own common case */
+        return sc_ipcw_send(p->ipc, msg, len, now_ns);
     return send_slow(p, msg, len, now_ns);
 }
 

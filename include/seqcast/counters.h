@@ -241,7 +241,10 @@
       "transport: ipc: logs refused or given up on (damaged, truncated, another version)") \
     X(ipc_polls, C, "calls", N, "transport: ipc: looks for the log (it was absent or replaced)") \
     X(ipc_upstream_losses, C, "events", Z,                                                 \
-      "transport: ipc: losses of the writer's own source (a bridge's) reported from the log")
+      "transport: ipc: losses of the writer's own source (a bridge's) reported from the log") \
+    X(ipc_no_inotify, C, "readers", Z,                                                     \
+      "transport: ipc: polled readers whose process has no inotify instance "              \
+      "(fs.inotify.max_user_instances): they look at the log every 200 us")
 
 /* One source of a subscriber (struct sc_sub_source_stats, sc_sub_get_source): a PGM
  * session (GSI and TSI port) or a MoldUDP64 session. Kept per source on events

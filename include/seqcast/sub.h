@@ -144,6 +144,11 @@ struct sc_sub_event {
                                      SC_JOIN_RESUMED, delivery goes on after that gap) */
             uint64_t packets;     /* PGM packets that could not be recovered
                                      (MoldUDP64: messages, last - first + 1) */
+            const char *upstream; /* transport: ipc, a loss a bridge's own subscriber
+                                     reported (SC_IPC_LOSS): the name of the network
+                                     source that lost them, whose numbers first..last
+                                     are (src is the log); NULL otherwise. Valid
+                                     during the callback. */
         } loss;
         struct {
             enum sc_nak_fault reason;

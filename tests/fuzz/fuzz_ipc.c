@@ -56,8 +56,14 @@ on_event(void *ctx, const struct sc_sub_event *ev)
         FUZZ_CHECK(ev->loss.reason >= SC_LOSS_RETRIES && ev->loss.reason <= SC_LOSS_NOT_IN_ARCHIVE);
         FUZZ_CHECK(ev->loss.first <= ev->loss.last);
         FUZZ_CHECK(s->next == 0 || ev->src != NULL);
+        /* the upstream source's name: printable, JSON as it is, bounded */
+        for (size_t i = 0; ev->loss.upstream && i < 24 && ev->loss.upstream[i]; i++)
+            FUZZ_CHECK(ev->loss.upstream[i] > ' ' && ev->loss.upstream[i] < 0x7f &&
+                       ev->loss.upstream[i] != '"' && ev->loss.upstream[i] != '\\');
+        FUZZ_CHECK(!ev->loss.upstream || memchr(ev->loss.upstream, 0, 24));
     } else if (ev->type == SC_EV_LOSS) {
         FUZZ_CHECK(ev->loss.reason == SC_LOSS_NOT_IN_WINDOW);
+        FUZZ_CHECK(ev->loss.upstream == NULL);
         FUZZ_CHECK(ev->loss.first <= ev->loss.last);
         FUZZ_CHECK(s->next == 0 || ev->loss.first == s->next);
         s->next = ev->loss.last + 1;

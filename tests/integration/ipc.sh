@@ -21,9 +21,10 @@
 #      <seqcast/mdrec.h> record, the same as its JSON lines say
 #   9. a loss on the network that cannot be repaired (PGM, the publisher's
 #      window 16 packets, 10 % dropped at the bridge) reaches the local reader
-#      as its own loss events: the same reasons and ranges as the bridge's
+#      as its own loss events: the same reasons and ranges as the bridge's, and
+#      the same network source named for each
 set -u
-. "$(dirname "$0")/../support/tap.sh" "ipc channel" 21
+. "$(dirname "$0")/../support/tap.sh" "ipc channel" 22
 chmod 0711 "$tmp"
 for d in 1 2 3 drop block 5 6 7 8 9 10; do mkdir -p "$tmp/shm$d" && chmod 0755 "$tmp/shm$d"; done
 IPC="--set transport=ipc"
@@ -173,8 +174,8 @@ refuse() { # DESCRIPTION PATTERN: seqcast-sub refuses $LOG, saying PATTERN
     r=$?
     check "$1: refused, status $rc: $(head -1 "$tmp/f.err" | cut -c1-150)" $r
 }
-printf '\x03' | dd of="$LOG" bs=1 seek=8 conv=notrunc status=none
-refuse "a log of format version 3" "version 3, this build reads version 2"
+printf '\x02' | dd of="$LOG" bs=1 seek=8 conv=notrunc status=none
+refuse "a log of format version 2" "version 2, this build reads version 3"
 cp "$tmp/good" "$LOG"
 truncate -s 5000 "$LOG"
 refuse "a truncated log" "truncated: 5000 bytes"
@@ -264,7 +265,10 @@ timeout 60 "$B/seqcast-pub" $NET --set window.packets=16 --count $M --size 40 --
     >"$tmp/gp.json" 2>"$tmp/gp.err"
 wait $gb; gbrc=$?
 wait $gl; glrc=$?
-ranges() { grep -o '"lost_ranges": \[[^]]*\]' "$1"; }
+ranges() { grep -o '"lost_ranges": \[[^]]*\]' "$1" | sed 's/, "upstream": "[^"]*"//g'; }
+# "NAME FIRST..LAST" per LOSS line: the network source a loss was the bridge's
+# from, and the local reader's (upstream, through the log)
+losses() { sed -n 's/^seqcast-sub: LOSS from \([^ :]*\).*messages \([0-9]*\.\.[0-9]*\).*/\1 \2/p' "$1"; }
 bl=$(field_first "$tmp/gb.json" loss_events) ll=$(field_first "$tmp/gl.json" loss_events)
 [ "${bl:-0}" -gt 0 ] && [ "$(ranges "$tmp/gb.json")" = "$(ranges "$tmp/gl.json")" ] &&
     grep -q '"reason": "not_in_window"' "$tmp/gl.json" && [ "$ll" = "$bl" ] &&
@@ -273,6 +277,13 @@ bl=$(field_first "$tmp/gb.json" loss_events) ll=$(field_first "$tmp/gl.json" los
 r=$?
 check "a loss upstream: the local reader's loss events are the bridge's ($ll of $bl, $(field_first "$tmp/gl.json" lost_messages) messages, not_in_window, the same ranges)" $r
 [ $r -eq 0 ] || { show "$tmp/gb.err" "$tmp/gl.err"; ranges "$tmp/gb.json" | cut -c1-300 | sed 's/^/  # bridge: /'; ranges "$tmp/gl.json" | cut -c1-300 | sed 's/^/  # local: /'; }
+up=$(losses "$tmp/gb.err" | head -1 | cut -d' ' -f1)
+[ -n "$up" ] && [ "$(losses "$tmp/gb.err")" = "$(losses "$tmp/gl.err")" ] &&
+    [ "$(grep -c "LOSS from $up (upstream, through the log of " "$tmp/gl.err")" = "$bl" ] &&
+    [ "$(grep -o '"upstream": "[^"]*"' "$tmp/gl.json" | sort -u)" = "\"upstream\": \"$up\"" ]
+r=$?
+check "the local reader names the network source of each loss ($up), as the bridge does" $r
+[ $r -eq 0 ] || { losses "$tmp/gb.err" | head -3 | sed 's/^/  # bridge: /'; grep LOSS "$tmp/gl.err" | head -3 | sed 's/^/  # local: /'; }
 cmp -s "$tmp/gap-bridge.out" "$tmp/gap-local.out" && [ $gbrc -eq 1 ] && [ $glrc -eq 1 ] &&
     grep -q "down (end of session)" "$tmp/gl.err"
 r=$?

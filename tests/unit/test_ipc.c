@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -357,10 +358,10 @@ bad_magic(uint8_t *m, size_t *len)
     m[0] = 'X';
 }
 static void
-version_3(uint8_t *m, size_t *len)
+version_next(uint8_t *m, size_t *len)
 {
     (void)len;
-    m[8] = 3;
+    m[8] = SC_IPC_VERSION + 1;
 }
 static void
 geometry(uint8_t *m, size_t *len)
@@ -384,7 +385,7 @@ short_file(uint8_t *m, size_t *len)
 Test(ipc, refuses_damaged_truncated_and_wrong_version)
 {
     damaged(bad_magic, "not a seqcast IPC log");
-    damaged(version_3, "version 3, this build reads version 2");
+    damaged(version_next, "version 4, this build reads version 3");
     damaged(geometry, "damaged header");
     damaged(truncated, "truncated");
     damaged(short_file, "truncated");
@@ -717,6 +718,7 @@ Test(ipc, polled_readers_sleep_in_a_runner)
 struct lossrd {
     uint64_t msgs, last_seq, losses, msgs_before_loss;
     struct sc_sub_event ev;
+    char upstream[32], src[32];
 };
 
 static void
@@ -737,6 +739,8 @@ on_event_loss(void *ctx, const struct sc_sub_event *ev)
     if (ev->type != SC_EV_LOSS)
         return;
     l->ev = *ev;
+    snprintf(l->upstream, sizeof(l->upstream), "%s", ev->loss.upstream ? ev->loss.upstream : "(null)");
+    snprintf(l->src, sizeof(l->src), "%s", ev->src->name);
     l->losses++;
     l->msgs_before_loss = l->msgs;
 }
@@ -783,6 +787,8 @@ Test(ipc, upstream_loss_reaches_readers)
         cr_assert_eq(l->ev.loss.first, 1006);
         cr_assert_eq(l->ev.loss.last, 1015);
         cr_assert_eq(l->ev.loss.packets, 4);
+        cr_assert_str_eq(l->upstream, "9c5f102344a1.4660", "the upstream source's name");
+        cr_assert_str_neq(l->src, "9c5f102344a1.4660", "src is the log");
     }
     sc_sub_get_stats(ra, &st);
     cr_assert_eq(st.loss_events, 1);
@@ -791,5 +797,201 @@ Test(ipc, upstream_loss_reaches_readers)
     cr_assert_eq(st.ipc_bad_logs, 0);
     sc_sub_destroy(ra);
     sc_sub_destroy(rb);
+    sc_pub_destroy(p);
+}
+
+/* Polled readers of one process share one inotify instance (a user may have
+ * fs.inotify.max_user_instances, 128 by default: one per reader ran out at
+ * the 129th). 130 readers of one log: one instance, every sc_sub_fd that one,
+ * one watch; a message poked makes it readable and reaches all of them; the
+ * instance goes with the last reader. */
+static int
+inotify_fds(void)
+{
+    char path[64], link[64];
+    int n = 0;
+
+    for (int fd = 0; fd < 4096; fd++) {
+        ssize_t l;
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        if ((l = readlink(path, link, sizeof(link) - 1)) < 0)
+            continue;
+        link[l] = '\0';
+        n += strstr(link, "inotify") != NULL;
+    }
+    return n;
+}
+
+#include <poll.h>
+#define SHARERS 130
+
+Test(ipc, readers_in_a_process_share_one_inotify_instance)
+{
+    static struct rd r[SHARERS];
+    static struct sc_sub *s[SHARERS];
+    struct sc_pub *p = writer();
+    struct sc_sub_stats st;
+    struct pollfd pfd;
+    int before = inotify_fds(), fd0 = -1;
+
+    sc_pub_do_work(p, S);
+    for (int i = 0; i < SHARERS; i++) {
+        s[i] = reader(&r[i]);
+        sc_sub_do_work(s[i], S);
+        int fd = sc_sub_fd(s[i]);
+        cr_assert_geq(fd, 0, "reader %d has no fd", i);
+        if (i == 0)
+            fd0 = fd;
+        cr_assert_eq(fd, fd0, "reader %d: fd %d, reader 0's %d", i, fd, fd0);
+    }
+    cr_assert_eq(inotify_fds() - before, 1, "%d inotify instances for %d readers",
+                 inotify_fds() - before, SHARERS);
+    pfd = (struct pollfd){ .fd = fd0, .events = POLLIN };
+    cr_assert_eq(poll(&pfd, 1, 0), 0, "nothing written: not readable");
+    cr_assert_eq(send_n(p, 1, S), 0);
+    sc_pub_do_work(p, S);
+    cr_assert_eq(poll(&pfd, 1, 1000), 1, "the writer's poke wakes the shared instance");
+    for (int i = 0; i < SHARERS; i++) {
+        sc_sub_do_work(s[i], S);
+        cr_assert_eq(r[i].delivered, 1, "reader %d got %llu", i,
+                     (unsigned long long)r[i].delivered);
+        sc_sub_get_stats(s[i], &st);
+        cr_assert_eq(st.ipc_no_inotify, 0);
+    }
+    cr_assert_eq(poll(&pfd, 1, 0), 0, "drained");
+    for (int i = 0; i < SHARERS; i++)
+        sc_sub_destroy(s[i]);
+    cr_assert_eq(inotify_fds(), before, "the instance goes with the last reader");
+    sc_pub_destroy(p);
+}
+
+/* No inotify instance to be had (a user namespace whose limit is 0): the
+ * reader counts it (ipc_no_inotify) and its fd is one that never fires, its
+ * deadline at most 200 us away -- a runner sleeps in ppoll to it and looks
+ * at the log, instead of spinning on fd -1. In a child: the user namespace. */
+#include <sched.h>
+
+static int
+no_inotify_child(void)
+{
+    struct rd r = { 0 };
+    struct sc_sub *s;
+    struct sc_sub_stats st;
+    struct sc_pub *p;
+    struct sc_err err;
+    struct sc_sub_callbacks cb = { on_msg, NULL, &r };
+    struct pollfd pfd;
+    int fd, f;
+    uint64_t now;
+
+    if (unshare(CLONE_NEWUSER) < 0)
+        return 10;
+    if ((f = open("/proc/self/uid_map", O_WRONLY)) < 0 || write(f, "0 0 1", 5) != 5)
+        return 11;
+    close(f);
+    if ((f = open("/proc/sys/user/max_inotify_instances", O_WRONLY)) < 0 || write(f, "0", 1) != 1)
+        return 12;
+    close(f);
+    if (sc_pub_create(&p, &cfg, NULL, &err) < 0 || sc_sub_create(&s, &cfg, NULL, &cb, &err) < 0)
+        return 13;
+    sc_pub_do_work(p, S);
+    sc_sub_do_work(s, S);
+    if ((fd = sc_sub_fd(s)) < 0)
+        return 14; /* a runner would spin */
+    sc_sub_get_stats(s, &st);
+    if (st.ipc_no_inotify != 1)
+        return 15;
+    now = sc_clock_now();
+    if (sc_sub_deadline(s, now) > now + 200000)
+        return 16;
+    send_n(p, 1, S);
+    sc_pub_do_work(p, S);
+    pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+    if (poll(&pfd, 1, 0) != 0)
+        return 17;
+    sc_sub_do_work(s, S);
+    if (r.delivered != 1)
+        return 18;
+    sc_sub_destroy(s);
+    sc_pub_destroy(p);
+    return 0;
+}
+
+Test(ipc, no_inotify_instance_is_counted_and_polled)
+{
+    int status;
+    pid_t pid = fork();
+
+    if (pid == 0)
+        _exit(no_inotify_child());
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status), "the child died");
+    cr_assert_eq(WEXITSTATUS(status), 0, "the child failed at step %d", WEXITSTATUS(status));
+}
+
+/* block: a reader in another PID namespace (pid 1 there, a live process
+ * here) is reaped when it dies and only then -- its slot's lock says, not
+ * its pid. (By pid, kill(1, 0) found init alive: the dead reader held the
+ * writer for good.) */
+Test(ipc, reader_in_another_pid_namespace)
+{
+    struct sc_err err;
+    struct sc_pub_stats ps;
+    struct sc_pub *p;
+    uint64_t n = 1, now = S;
+    int up[2], hold[2], status, rc;
+    pid_t mid, g = 0;
+
+    cr_assert_eq(sc_config_set(&cfg, "ipc.backpressure=block", &err), 0);
+    p = writer();
+    cr_assert_eq(pipe(up), 0);
+    cr_assert_eq(pipe(hold), 0);
+    if ((mid = fork()) == 0) {
+        close(hold[1]);
+        if (unshare(CLONE_NEWPID) < 0)
+            _exit(10);
+        if ((g = fork()) == 0) { /* pid 1 of the new namespace: registers, then waits */
+            struct rd a = { 0 };
+            struct sc_sub_callbacks cb = { on_msg, NULL, &a };
+            struct sc_sub *s;
+            char c;
+            if (getpid() != 1 || sc_sub_create(&s, &cfg, NULL, &cb, &err) < 0)
+                _exit(11);
+            (void)!write(up[1], &(pid_t){ 1 }, sizeof(pid_t));
+            (void)!read(hold[0], &c, 1);
+            _exit(0);
+        }
+        (void)!write(up[1], &g, sizeof(g)); /* its pid here */
+        waitpid(g, NULL, 0);
+        _exit(0);
+    }
+    close(hold[0]);
+    pid_t got[2];
+    cr_assert_eq(read(up[0], &got[0], sizeof(pid_t)), (ssize_t)sizeof(pid_t));
+    cr_assert_eq(read(up[0], &got[1], sizeof(pid_t)), (ssize_t)sizeof(pid_t));
+    g = got[0] == 1 ? got[1] : got[0];
+    cr_assert_gt(g, 1, "the reader's pid here");
+    sc_pub_get_stats(p, &ps);
+    cr_assert_eq(ps.ipc_readers, 1);
+    while ((rc = send_n(p, n, now)) == 0)
+        n++;
+    cr_assert_eq(rc, -EAGAIN, "the reader holds the writer");
+    for (int i = 0; i < 3; i++) {
+        sc_pub_do_work(p, now);
+        now += 20 * MS;
+    }
+    sc_pub_get_stats(p, &ps);
+    cr_assert_eq(ps.ipc_readers_reaped, 0, "a live reader in another namespace is not reaped");
+    cr_assert_eq(send_n(p, n, now), -EAGAIN);
+    kill(g, SIGKILL);
+    cr_assert_eq(waitpid(mid, &status, 0), mid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+    sc_pub_do_work(p, now);
+    now += 20 * MS;
+    sc_pub_do_work(p, now);
+    sc_pub_get_stats(p, &ps);
+    cr_assert_eq(ps.ipc_readers_reaped, 1, "the dead reader is reaped");
+    cr_assert_eq(ps.ipc_readers, 0);
+    cr_assert_eq(send_n(p, n, now), 0);
     sc_pub_destroy(p);
 }
