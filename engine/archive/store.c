@@ -336,8 +336,15 @@ sc_astore_open(struct sc_astore *s, const char *dir, const struct sc_astore_cfg 
     if (strlen(dir) >= sizeof(s->dir))
         return fail(err, -ENAMETOOLONG, dir, "directory name");
     snprintf(s->dir, sizeof(s->dir), "%s", dir);
-    if (!(s->wbuf = malloc(BUF_CAP)))
+    if (s->cfg.fsync == SC_FSYNC_MESSAGE)
+        s->cfg.write_buffer = 0;
+    if (s->cfg.write_buffer && s->cfg.write_buffer < BUF_CAP)
+        s->cfg.write_buffer = BUF_CAP;
+    if (!(s->wbuf = malloc(BUF_CAP)) ||
+        (s->cfg.write_buffer && !(s->pend = malloc(s->cfg.write_buffer)))) {
+        free(s->wbuf);
         return fail(err, -ENOMEM, dir, "buffer");
+    }
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
         rc = fail(err, -errno, dir, "mkdir");
         goto bad;
@@ -381,6 +388,8 @@ bad:
 void
 sc_astore_close(struct sc_astore *s)
 {
+    if (s->nseg)
+        sc_astore_flush(s);
     if (s->dirty)
         sc_astore_sync(s);
     for (size_t i = 0; i < s->nseg; i++)
@@ -391,6 +400,7 @@ sc_astore_close(struct sc_astore *s)
     free(s->ix);
     free(s->dmg);
     free(s->wbuf);
+    free(s->pend);
     sc_astore_cursor_free(&s->cur);
     memset(s, 0, sizeof(*s));
     s->dirfd = -1;
@@ -445,18 +455,32 @@ write_records(struct sc_astore *s, uint64_t gap_from, uint64_t gap_to, uint64_t 
         return write_error(s, rc);
     g = active(s);
     if (g->size > MAGIC_LEN && g->size + need > s->cfg.segment_bytes) {
+        if ((rc = sc_astore_flush(s)) < 0)
+            return rc;
         if (s->cfg.fsync == SC_FSYNC_BATCH && (rc = sc_astore_sync(s)) < 0)
             return rc;
         if ((rc = new_seg(s, NULL)) < 0)
             return write_error(s, rc);
         g = active(s);
     }
-    errno = 0;
-    n = s->sys_pwrite(g->fd, p, need, (off_t)g->size);
-    if (n != (ssize_t)need) {
-        rc = n < 0 && errno ? -errno : -ENOSPC; /* a short write: the disk filled up */
-        cut_back(s, g->size);
-        return write_error(s, rc);
+    if (s->pend) {
+        if (s->npend + need > s->cfg.write_buffer && (rc = sc_astore_flush(s)) < 0)
+            return rc;
+        if (!s->npend) {
+            s->pend_off = g->size;
+            s->written_last = s->last;
+            s->written_nix = s->nix;
+        }
+        memcpy(s->pend + s->npend, p, need);
+        s->npend += need;
+    } else {
+        errno = 0;
+        n = s->sys_pwrite(g->fd, p, need, (off_t)g->size);
+        if (n != (ssize_t)need) {
+            rc = n < 0 && errno ? -errno : -ENOSPC; /* a short write: the disk filled up */
+            cut_back(s, g->size);
+            return write_error(s, rc);
+        }
     }
     if (s->cfg.fsync == SC_FSYNC_MESSAGE) {
         if (s->sys_fdatasync(g->fd) < 0) {
@@ -483,7 +507,7 @@ write_records(struct sc_astore *s, uint64_t gap_from, uint64_t gap_to, uint64_t 
     }
     g->size += need;
     s->bytes += need;
-    if (s->cfg.fsync != SC_FSYNC_BATCH) {
+    if (s->cfg.fsync != SC_FSYNC_BATCH && !s->pend) {
         s->durable_end = g->size;
         s->durable_last = s->last;
         s->durable_nix = s->nix;
@@ -519,11 +543,48 @@ sc_astore_gap(struct sc_astore *s, uint64_t from, uint64_t to)
 }
 
 int
+sc_astore_flush(struct sc_astore *s)
+{
+    struct sc_astore_seg *g = active(s);
+    ssize_t n;
+    int rc;
+
+    if (!s->npend)
+        return 0;
+    errno = 0;
+    n = s->sys_pwrite(g->fd, s->pend, s->npend, (off_t)s->pend_off);
+    s->npend = 0;
+    if (n == (ssize_t)(g->size - s->pend_off)) {
+        if (s->cfg.fsync == SC_FSYNC_NONE) {
+            s->durable_end = g->size;
+            s->durable_last = s->last;
+            s->durable_nix = s->nix;
+        }
+        return 0;
+    }
+    /* a failed or short write: what was gathered is given up, as a failed sync's */
+    rc = n < 0 && errno ? -errno : -ENOSPC;
+    s->st.rolled_back += s->last - s->written_last;
+    s->bytes -= g->size - s->pend_off;
+    g->size = s->pend_off;
+    g->last = s->written_last;
+    s->last = s->written_last;
+    s->nix = s->written_nix;
+    s->since_ix = s->cfg.index_bytes;
+    s->gen++;
+    s->dirty = s->cfg.fsync == SC_FSYNC_BATCH && g->size > s->durable_end;
+    cut_back(s, g->size);
+    return write_error(s, rc);
+}
+
+int
 sc_astore_sync(struct sc_astore *s)
 {
     struct sc_astore_seg *g = active(s);
     int rc;
 
+    if ((rc = sc_astore_flush(s)) < 0)
+        return rc;
     if (!s->dirty)
         return 0;
     if (s->sys_fdatasync(g->fd) == 0) {
@@ -648,6 +709,8 @@ sc_astore_read_at(struct sc_astore *s, struct sc_astore_cursor *c, uint64_t seq,
     uint32_t lenf, len;
     int rc = -EIO;
 
+    if (s->npend)
+        sc_astore_flush(s); /* (a failure rolls back: then seq may be past the last) */
     if (!s->last || seq < s->first || seq > s->last)
         return -ERANGE;
     for (size_t k = 0; k < s->ndmg; k++)

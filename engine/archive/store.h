@@ -56,6 +56,11 @@ struct sc_astore_cfg {
     uint64_t retain_bytes;  /* 0: no size limit */
     uint64_t retain_age_s;  /* 0: no age limit */
     enum sc_fsync fsync;
+    /* fsync none or batch: records gather in memory and reach the file in one
+     * pwrite per this many bytes (and at every sync, read, roll and close); 0:
+     * a pwrite per append. A failed flush rolls back everything gathered since
+     * the last one (rolled_back), as a failed sync does. fsync message: 0. */
+    uint32_t write_buffer;
 };
 
 struct sc_astore_seg {
@@ -127,6 +132,10 @@ struct sc_astore {
     struct sc_astore_stats st;
     char damage_msg[400];    /* the first damage found at open, or "" */
     uint8_t *wbuf;           /* a gap record and a data record, encoded */
+    uint8_t *pend;           /* records gathered, not written yet (cfg.write_buffer) */
+    size_t npend;
+    uint64_t pend_off;       /* where pend[0] goes in the segment being written */
+    uint64_t written_last, written_nix; /* last and nix when pend was empty */
     /* replaceable by tests to inject errors */
     ssize_t (*sys_pwrite)(int fd, const void *buf, size_t n, off_t off);
     ssize_t (*sys_pread)(int fd, void *buf, size_t n, off_t off); /* cursors' reads */
@@ -157,6 +166,11 @@ int sc_astore_gap(struct sc_astore *s, uint64_t from, uint64_t to);
 /* fsync batch: make everything durable. @return 0 or the negative errno of a
  * failed fdatasync: what was not durable is rolled back (rolled_back). */
 int sc_astore_sync(struct sc_astore *s);
+/* Write the records gathered in memory (cfg.write_buffer). @return 0 or the
+ * negative errno of the failed write: what was gathered is rolled back
+ * (rolled_back) and the next append records it as a gap. Reads, syncs, rolls
+ * and close flush first. */
+int sc_astore_flush(struct sc_astore *s);
 /* Delete whole oldest segments per the retention limits, now: wall-clock
  * seconds. @return segments deleted, or a negative errno. */
 int sc_astore_retain(struct sc_astore *s, time_t now);
