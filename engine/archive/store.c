@@ -138,6 +138,8 @@ load_record(void *arg, uint64_t pos, const struct sc_rec *r)
 
 static int
 new_seg(struct sc_astore *s, struct sc_err *err);
+static int
+collect(struct sc_astore *s, bool wait);
 
 /* Scan segment id (is_last: the newest file) into the index. */
 static int
@@ -388,10 +390,22 @@ bad:
 void
 sc_astore_close(struct sc_astore *s)
 {
-    if (s->nseg)
+    if (s->nseg) {
+        collect(s, true);
         sc_astore_flush(s);
+    }
     if (s->dirty)
         sc_astore_sync(s);
+    if (s->syncer) {
+        pthread_mutex_lock(&s->syncer->mu);
+        s->syncer->stop = true;
+        pthread_cond_broadcast(&s->syncer->cv);
+        pthread_mutex_unlock(&s->syncer->mu);
+        pthread_join(s->syncer->th, NULL);
+        pthread_cond_destroy(&s->syncer->cv);
+        pthread_mutex_destroy(&s->syncer->mu);
+        free(s->syncer);
+    }
     for (size_t i = 0; i < s->nseg; i++)
         close(s->seg[i].fd);
     if (s->dirfd >= 0)
@@ -577,27 +591,15 @@ sc_astore_flush(struct sc_astore *s)
     return write_error(s, rc);
 }
 
-int
-sc_astore_sync(struct sc_astore *s)
+/* A failed sync, as the journal's: what was not durable is given up, and the
+ * cut stays dirty until a sync succeeds. */
+static void
+give_up_undurable(struct sc_astore *s)
 {
     struct sc_astore_seg *g = active(s);
-    int rc;
 
-    if ((rc = sc_astore_flush(s)) < 0)
-        return rc;
-    if (!s->dirty)
-        return 0;
-    if (s->sys_fdatasync(g->fd) == 0) {
-        s->dirty = false;
-        s->st.syncs++;
-        s->durable_end = g->size;
-        s->durable_last = s->last;
-        s->durable_nix = s->nix;
-        return 0;
-    }
-    /* as the journal: what was not durable is given up, and the cut stays
-     * dirty until a sync succeeds */
-    rc = errno ? -errno : -EIO;
+    s->dirty = true;
+    s->npend = 0;
     s->st.sync_errors++;
     s->st.rolled_back += s->last - s->durable_last;
     s->bytes -= g->size - s->durable_end;
@@ -608,6 +610,138 @@ sc_astore_sync(struct sc_astore *s)
     s->since_ix = s->cfg.index_bytes;
     s->gen++;
     cut_back(s, g->size);
+}
+
+static void *
+syncer_main(void *arg)
+{
+    struct sc_astore *s = arg;
+    struct sc_astore_syncer *y = s->syncer;
+    int rc;
+
+    pthread_mutex_lock(&y->mu);
+    for (;;) {
+        while (!y->stop && !(y->busy && !y->done))
+            pthread_cond_wait(&y->cv, &y->mu);
+        if (y->stop)
+            break;
+        pthread_mutex_unlock(&y->mu);
+        errno = 0;
+        rc = s->sys_fdatasync(y->fd) < 0 ? (errno ? -errno : -EIO) : 0;
+        pthread_mutex_lock(&y->mu);
+        y->rc = rc;
+        y->done = true;
+        pthread_cond_broadcast(&y->cv);
+    }
+    pthread_mutex_unlock(&y->mu);
+    return NULL;
+}
+
+/* Collect the sync in flight (waiting for it if wait). */
+static int
+collect(struct sc_astore *s, bool wait)
+{
+    struct sc_astore_syncer *y = s->syncer;
+    int rc;
+
+    if (!y || !y->busy)
+        return 0;
+    pthread_mutex_lock(&y->mu);
+    while (wait && !y->done)
+        pthread_cond_wait(&y->cv, &y->mu);
+    if (!y->done) {
+        pthread_mutex_unlock(&y->mu);
+        return 0;
+    }
+    y->busy = false;
+    rc = y->rc;
+    pthread_mutex_unlock(&y->mu);
+    if (rc < 0) {
+        give_up_undurable(s);
+        return rc;
+    }
+    s->st.syncs++;
+    if (y->seg == active(s)->id && y->end > s->durable_end) {
+        s->durable_end = y->end;
+        s->durable_last = y->last;
+        s->durable_nix = y->nix;
+    }
+    return 0;
+}
+
+int
+sc_astore_sync_poll(struct sc_astore *s)
+{
+    return collect(s, false);
+}
+
+bool
+sc_astore_syncing(const struct sc_astore *s)
+{
+    return s->syncer && s->syncer->busy;
+}
+
+int
+sc_astore_sync_start(struct sc_astore *s)
+{
+    struct sc_astore_syncer *y = s->syncer;
+    struct sc_astore_seg *g;
+    int rc;
+
+    if (s->cfg.fsync != SC_FSYNC_BATCH || (y && y->busy))
+        return sc_astore_flush(s);
+    if ((rc = sc_astore_flush(s)) < 0 || !s->dirty)
+        return rc;
+    if (!y) {
+        if (!(y = calloc(1, sizeof(*y))))
+            return sc_astore_sync(s); /* here, then */
+        pthread_mutex_init(&y->mu, NULL);
+        pthread_cond_init(&y->cv, NULL);
+        s->syncer = y;
+        if (pthread_create(&y->th, NULL, syncer_main, s) != 0) {
+            pthread_cond_destroy(&y->cv);
+            pthread_mutex_destroy(&y->mu);
+            free(y);
+            s->syncer = NULL;
+            return sc_astore_sync(s);
+        }
+    }
+    g = active(s);
+    pthread_mutex_lock(&y->mu);
+    y->fd = g->fd;
+    y->seg = g->id;
+    y->end = g->size;
+    y->last = s->last;
+    y->nix = s->nix;
+    y->busy = true;
+    y->done = false;
+    pthread_cond_broadcast(&y->cv);
+    pthread_mutex_unlock(&y->mu);
+    s->dirty = false;
+    return 0;
+}
+
+int
+sc_astore_sync(struct sc_astore *s)
+{
+    struct sc_astore_seg *g = active(s);
+    int rc;
+
+    if ((rc = collect(s, true)) < 0 || (rc = sc_astore_flush(s)) < 0)
+        return rc;
+    if (!s->dirty)
+        return 0;
+    errno = 0;
+    if (s->sys_fdatasync(g->fd) == 0) {
+        s->dirty = false;
+        s->st.syncs++;
+        s->durable_end = g->size;
+        s->durable_last = s->last;
+        s->durable_nix = s->nix;
+        return 0;
+    }
+    rc = errno ? -errno : -EIO;
+    give_up_undurable(s);
     return rc;
 }
 

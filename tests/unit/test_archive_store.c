@@ -676,3 +676,52 @@ Test(astore, a_failed_flush_rolls_back_and_the_loss_becomes_a_gap)
     expect_range(&s, 16, 20);
     sc_astore_close(&s);
 }
+
+/* fsync batch off the appending thread: appends go on while the store's thread
+ * syncs; durable_last moves when the sync is collected, and a failed one rolls
+ * back everything not durable, as sc_astore_sync's does. */
+Test(astore, a_sync_in_the_background_moves_durable_last_or_rolls_back)
+{
+    struct sc_astore_cfg cfg = small;
+    struct sc_astore s;
+    int rc = 0;
+
+    cfg.fsync = SC_FSYNC_BATCH;
+    cfg.write_buffer = 64u << 10;
+    open_store(&s, &cfg);
+    fill(&s, 1, 10);
+    cr_assert_eq(sc_astore_sync_start(&s), 0);
+    cr_assert(sc_astore_syncing(&s));
+    fill(&s, 11, 12); /* while it runs */
+    cr_assert_eq(sc_astore_sync_start(&s), 0, "one at a time: this one only writes");
+    for (int i = 0; i < 5000 && sc_astore_syncing(&s); i++) {
+        cr_assert_eq(sc_astore_sync_poll(&s), 0);
+        usleep(1000);
+    }
+    cr_assert(!sc_astore_syncing(&s));
+    cr_assert_eq(s.durable_last, 10);
+    cr_assert(s.dirty);
+    s.sys_fdatasync = failing_fdatasync;
+    fail_syncs = 1;
+    cr_assert_eq(sc_astore_sync_start(&s), 0);
+    fill(&s, 13, 15);
+    for (int i = 0; i < 5000 && sc_astore_syncing(&s) && !rc; i++) {
+        rc = sc_astore_sync_poll(&s);
+        usleep(1000);
+    }
+    cr_assert_eq(rc, -EIO);
+    cr_assert_eq(s.last, 10, "11-15 were not durable");
+    cr_assert_eq(s.st.rolled_back, 5);
+    fill(&s, 16, 20);
+    cr_assert_eq(sc_astore_sync(&s), 0);
+    expect_range(&s, 1, 10);
+    expect_gap(&s, 13, 11, 15);
+    expect_range(&s, 16, 20);
+    sc_astore_close(&s);
+    open_store(&s, &cfg);
+    cr_assert_eq(s.st.torn_bytes, 0);
+    expect_range(&s, 1, 10);
+    expect_gap(&s, 11, 11, 15);
+    expect_range(&s, 16, 20);
+    sc_astore_close(&s);
+}
