@@ -18,9 +18,9 @@
 #      while the data flows, one after it; each gets all 20,000, verified; one
 #      that joins a second into the data asking the publisher loses what its
 #      window no longer holds (not_in_window): the control; one that joins with
-#      it asking the publisher first and the archive as its second line
-#      (recovery.request_servers) gets all 20,000, the ones the publisher no
-#      longer holds from the archive (requests_second_line);
+#      it asking the publisher first and two archives as its second line
+#      (recovery.request_servers), the first of them down, gets all 20,000, the
+#      ones the publisher no longer holds from the other (requests_second_line);
 #   7-8. disk full (a 192 KiB tmpfs in a private mount namespace: root): appends
 #      stop with a clear message and exit status 1, what is there stays whole.
 #   9-10. several channels in one process (the configuration's archive: list):
@@ -140,7 +140,7 @@ ctl=$!
 "$B/seqcast-sub" "${LIVE[@]}" --set late_join=first --set mold.request_servers=127.0.0.1:$S \
     --count 20000 --verify --timeout 30 --quiet >"$tmp/s4.json" 2>"$tmp/s4.err" &
 sub4=$!
-"$B/seqcast-sub" "${LIVE[@]}" --set late_join=first --set recovery.request_servers=127.0.0.1:$S \
+"$B/seqcast-sub" "${LIVE[@]}" --set late_join=first --set recovery.request_servers=127.0.0.1:$((P + 19)),127.0.0.1:$S \
     --count 20000 --verify --timeout 30 --quiet >"$tmp/s5.json" 2>"$tmp/s5.err" &
 sub5=$!
 sleep 1.5
@@ -165,7 +165,7 @@ whole $src4 "$tmp/s4.json"; r=$?
 check "a late subscriber re-requesting from the archive while the data flows: $(field "$tmp/s4.json" received) of 20000 verified, none lost (answer wait up to $(field "$tmp/s4.json" answer_wait_peak) us, exit $src4)" $r
 [ $r -eq 0 ] || tail -n 3 "$tmp/s4.err" | sed 's/^/# /'
 whole $src5 "$tmp/s5.json" && [ "$(field "$tmp/s5.json" requests_second_line)" -gt 1000 ]; r=$?
-check "a late subscriber asking the publisher, the archive its second line (recovery.request_servers): $(field "$tmp/s5.json" received) of 20000 verified, none lost, $(field "$tmp/s5.json" requests_second_line) messages the publisher no longer held asked of the archive (exit $src5)" $r
+check "a late subscriber asking the publisher, two archives its second line (recovery.request_servers), the first down: $(field "$tmp/s5.json" received) of 20000 verified, none lost, $(field "$tmp/s5.json" requests_second_line) messages the publisher no longer held asked of the archive (exit $src5)" $r
 [ $r -eq 0 ] || tail -n 3 "$tmp/s5.err" | sed 's/^/# /'
 [ "$(field "$tmp/c3.json" lost_messages)" -gt 1000 ] && grep -q 'not_in_window' "$tmp/c3.err"; r=$?
 check "the control, asking the publisher (window 16 packets): $(field "$tmp/c3.json" lost_messages) messages lost, not_in_window" $r
