@@ -299,6 +299,7 @@ struct rec {
     int sub_block;
     /* the ingest rate: msgs_archived when first seen above 0, and when last seen to grow */
     uint64_t n0, t0, n1, t1;
+    bool other_said; /* another source's messages were said (once) */
 };
 
 static int
@@ -319,6 +320,16 @@ watch_work(void *self, uint64_t now)
         } else if (st.msgs_archived > r->n1) {
             r->n1 = st.msgs_archived;
             r->t1 = now;
+        }
+        if (st.msgs_other_source && !r->other_said) {
+            r->other_said = true;
+            fprintf(stderr,
+                    "seqcast-archive: %s: another source's messages are not recorded "
+                    "(msgs_other_source): this directory holds the session of the first source "
+                    "heard, one sequence space; a publisher's new session (a restart numbers "
+                    "from 1 again) needs an archive on a directory of its own "
+                    "(docs/OPERATIONS.md, \"One source\")\n",
+                    r->dir);
         }
         if (err != r->error) {
             if (err)
