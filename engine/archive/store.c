@@ -446,25 +446,13 @@ static int
 write_records(struct sc_astore *s, uint64_t gap_from, uint64_t gap_to, uint64_t seq,
               const void *msg, uint16_t len)
 {
-    uint8_t *p = s->wbuf;
-    size_t need = 0;
+    uint8_t *p;
+    size_t need = (gap_to ? GAP_REC : 0) + (msg ? HDR + len : 0), at = 0;
     struct sc_astore_seg *g;
     struct sc_rec gr = {0}, dr = {0};
     ssize_t n;
     int rc;
 
-    if (gap_to) {
-        sc_store_be64(p + HDR, gap_to - gap_from + 1);
-        sc_rec_put_header(p, 2, gap_from, p + HDR, SC_REC_GAP | 8);
-        gr = (struct sc_rec){gap_from, SC_REC_GAP, 8, p + HDR};
-        need = GAP_REC;
-    }
-    if (msg) {
-        memcpy(p + need + HDR, msg, len);
-        sc_rec_put_header(p + need, 2, seq, p + need + HDR, len);
-        dr = (struct sc_rec){seq, 0, len, p + need + HDR};
-        need += HDR + len;
-    }
     if (s->cut_pending && (rc = cut_back(s, active(s)->size)) < 0)
         return write_error(s, rc);
     g = active(s);
@@ -477,15 +465,27 @@ write_records(struct sc_astore *s, uint64_t gap_from, uint64_t gap_to, uint64_t 
             return write_error(s, rc);
         g = active(s);
     }
+    if (s->pend && s->npend + need > s->cfg.write_buffer && (rc = sc_astore_flush(s)) < 0)
+        return rc;
+    /* encoded where it is written from: the write buffer, or wbuf */
+    p = s->pend ? s->pend + s->npend : s->wbuf;
+    if (gap_to) {
+        sc_store_be64(p + HDR, gap_to - gap_from + 1);
+        sc_rec_put_header(p, 2, gap_from, p + HDR, SC_REC_GAP | 8);
+        gr = (struct sc_rec){gap_from, SC_REC_GAP, 8, p + HDR};
+        at = GAP_REC;
+    }
+    if (msg) {
+        memcpy(p + at + HDR, msg, len);
+        sc_rec_put_header(p + at, 2, seq, p + at + HDR, len);
+        dr = (struct sc_rec){seq, 0, len, p + at + HDR};
+    }
     if (s->pend) {
-        if (s->npend + need > s->cfg.write_buffer && (rc = sc_astore_flush(s)) < 0)
-            return rc;
         if (!s->npend) {
             s->pend_off = g->size;
             s->written_last = s->last;
             s->written_nix = s->nix;
         }
-        memcpy(s->pend + s->npend, p, need);
         s->npend += need;
     } else {
         errno = 0;

@@ -725,3 +725,26 @@ Test(astore, a_sync_in_the_background_moves_durable_last_or_rolls_back)
     expect_range(&s, 16, 20);
     sc_astore_close(&s);
 }
+
+/* The records' CRC-32 (IEEE, reflected): the check value, and every length
+ * and alignment against a byte at a time (the table steps of 8 and 4). */
+Test(astore, crc32_is_the_standard_one_at_every_length)
+{
+    uint8_t b[80];
+
+    cr_assert_eq(sc_crc32(0, "123456789", 9), 0xCBF43926u);
+    for (unsigned i = 0; i < sizeof(b); i++)
+        b[i] = (uint8_t)(i * 37 + 11);
+    for (unsigned off = 0; off < 8; off++)
+        for (unsigned n = 0; off + n <= sizeof(b); n++) {
+            uint32_t c = 0xFFFFFFFFu;
+            for (unsigned i = 0; i < n; i++) {
+                c ^= b[off + i];
+                for (int k = 0; k < 8; k++)
+                    c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            }
+            cr_assert_eq(sc_crc32(0, b + off, n), ~c, "offset %u length %u", off, n);
+            cr_assert_eq(sc_crc32(sc_crc32(0, b + off, n / 3), b + off + n / 3, n - n / 3), ~c,
+                         "in two calls: offset %u length %u", off, n);
+        }
+}
