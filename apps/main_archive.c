@@ -297,6 +297,9 @@ struct rec {
     int error; /* the error last said */
     struct sc_shmstat *shm; /* stats.shm (its subscriber's events into the loss log) */
     int sub_block;
+    /* the ingest rate: msgs_archived when first seen above 0, and when last seen to grow */
+    uint64_t n0, t0, n1, t1;
+    bool other_said; /* another source's messages were said (once) */
 };
 
 static int
@@ -311,6 +314,23 @@ watch_work(void *self, uint64_t now)
         int err = sc_archive_error(r->a);
 
         sc_archive_get_stats(r->a, &st);
+        if (st.msgs_archived && !r->t0) {
+            r->n0 = r->n1 = st.msgs_archived;
+            r->t0 = r->t1 = now;
+        } else if (st.msgs_archived > r->n1) {
+            r->n1 = st.msgs_archived;
+            r->t1 = now;
+        }
+        if (st.msgs_other_source && !r->other_said) {
+            r->other_said = true;
+            fprintf(stderr,
+                    "seqcast-archive: %s: another source's messages are not recorded "
+                    "(msgs_other_source): this directory holds the session of the first source "
+                    "heard, one sequence space; a publisher's new session (a restart numbers "
+                    "from 1 again) needs an archive on a directory of its own "
+                    "(docs/OPERATIONS.md, \"One source\")\n",
+                    r->dir);
+        }
         if (err != r->error) {
             if (err)
                 fprintf(stderr,
@@ -474,6 +494,9 @@ report(struct rec *r)
     sc_archive_destroy(r->a);
     r->a = NULL;
     printf("{\"seqcast-archive\": {\"channel\": \"%s\", \"dir\": \"%s\", ", r->ch->name, r->dir);
+    /* from the first wake-up that archived to the last (the first's messages not counted) */
+    printf("\"seconds\": %.6f, \"msgs_per_s\": %.0f, ", (double)(r->t1 - r->t0) / 1e9,
+           r->t1 > r->t0 ? (double)(r->n1 - r->n0) * 1e9 / (double)(r->t1 - r->t0) : 0.0);
     sc_cli_json_stats(stdout, SC_COUNTERS_ARCHIVE, &st, NULL);
     if (r->serve) { /* the re-request server: the publisher's mold_* counters */
         size_t n;

@@ -241,6 +241,15 @@ static const struct sc_cfg_key channel_keys[] = {
              "session has any." },
     { "recovery.password", SC_VT_ALPHA, CH(recovery.password),
       .doc = "Subscriber: the rewinds' password (up to 10 characters)." },
+    { "recovery.request_servers", SC_VT_ADDR_PORT_LIST, CH(recovery.request_servers[0]),
+      .count_off = offsetof(struct sc_channel_cfg, recovery.nrequest_servers),
+      .max_items = SC_CFG_MAX_REQUEST_SERVERS,
+      .doc = "MoldUDP64 subscriber: re-request servers of the second line (archives' "
+             "`archive[].serve`), `ADDR:PORT` each, several for redundancy, tried in turn on "
+             "retries. Messages a `mold.request_servers` server (by default the publisher) "
+             "answers it no longer holds are asked for here, with `nak.data_retries` "
+             "requests of their own (`requests_second_line`), before they are lost "
+             "(`not_in_window`). `[]` = none." },
     { "ipc.dir", SC_VT_STR, CH(ipc.dir), .flags = SC_KEY_IDENTITY,
       .doc = "`transport: ipc`: the directory of the log, `DIR/seqcast.CHANNEL` (and "
              "`DIR/seqcast.CHANNEL.readers`, the reader slots). /dev/shm keeps it in memory." },
@@ -1352,6 +1361,12 @@ sc_cfg_check_channel(const struct sc_channel_cfg *c, char *path, size_t plen, ch
     if (c->recovery.nrewind && c->protocol == SC_PROTOCOL_PGM && c->framing != SC_FRAMING_BATCHED) {
         snprintf(path, plen, "recovery.rewind");
         snprintf(msg, mlen, "archives serve message sequences: PGM channels need framing: batched");
+        return -EINVAL;
+    }
+    if (c->recovery.nrequest_servers && c->protocol != SC_PROTOCOL_MOLDUDP64) {
+        snprintf(path, plen, "recovery.request_servers");
+        snprintf(msg, mlen, "re-requests are MoldUDP64's: a PGM channel's second line is "
+                            "recovery.rewind");
         return -EINVAL;
     }
     /* an archive records one source (the first it hears) and a rewind is one

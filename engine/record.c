@@ -1,16 +1,28 @@
 #include "engine/record.h"
 
-#include <pthread.h>
 #include <string.h>
 
 #include <seqcast/proto/endian.h>
 
 static uint32_t crc_table[8][256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static inline uint32_t
+load_le32(const uint8_t *p)
+{
+    uint32_t v;
+
+    memcpy(&v, p, 4);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    return v;
+}
 
 /* slicing-by-8: eight bytes a step through eight tables (table k: a byte
- * followed by k zero bytes); the archive reads and checks every record it serves */
-static void
+ * followed by k zero bytes), four a step for a tail of four or more; the
+ * archive checks every record it writes and serves, so the tables are made
+ * when the library loads rather than checked for on every call */
+__attribute__((constructor)) static void
 crc_init(void)
 {
     for (uint32_t i = 0; i < 256; i++) {
@@ -29,14 +41,19 @@ sc_crc32(uint32_t c, const void *buf, size_t n)
 {
     const uint8_t *p = buf;
 
-    pthread_once(&crc_once, crc_init);
     c = ~c;
     for (; n >= 8; n -= 8, p += 8) {
-        uint32_t lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                           (uint32_t)p[3] << 24);
+        uint32_t lo = c ^ load_le32(p);
         c = crc_table[7][lo & 0xFF] ^ crc_table[6][(lo >> 8) & 0xFF] ^
             crc_table[5][(lo >> 16) & 0xFF] ^ crc_table[4][lo >> 24] ^ crc_table[3][p[4]] ^
             crc_table[2][p[5]] ^ crc_table[1][p[6]] ^ crc_table[0][p[7]];
+    }
+    if (n >= 4) {
+        uint32_t lo = c ^ load_le32(p);
+        c = crc_table[3][lo & 0xFF] ^ crc_table[2][(lo >> 8) & 0xFF] ^
+            crc_table[1][(lo >> 16) & 0xFF] ^ crc_table[0][lo >> 24];
+        n -= 4;
+        p += 4;
     }
     while (n--)
         c = crc_table[0][(c ^ *p++) & 0xFF] ^ (c >> 8);

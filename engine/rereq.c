@@ -19,6 +19,12 @@ sc_rereq_init(struct sc_rereq *q, const struct sc_channel_cfg *ch, sc_rereq_emit
     for (unsigned i = 0; i < q->nservers; i++)
         q->server[i] = (struct sc_rereq_dest){ ch->mold.request_servers[i].addr.s_addr,
                                                ch->mold.request_servers[i].port };
+    q->nsecond = ch->recovery.nrequest_servers;
+    if (q->nsecond > SC_CFG_MAX_REQUEST_SERVERS)
+        q->nsecond = SC_CFG_MAX_REQUEST_SERVERS;
+    for (unsigned i = 0; i < q->nsecond; i++)
+        q->second[i] = (struct sc_rereq_dest){ ch->recovery.request_servers[i].addr.s_addr,
+                                               ch->recovery.request_servers[i].port };
     q->emit = emit;
     q->ctx = ctx;
 }
@@ -29,6 +35,15 @@ sc_rereq_server(const struct sc_rereq *q, uint32_t data_addr, unsigned k)
     if (!q->nservers)
         return (struct sc_rereq_dest){ data_addr, q->data_port };
     return q->server[k % q->nservers];
+}
+
+struct sc_rereq_dest
+sc_rereq_server_for(const struct sc_rereq *q, uint32_t data_addr, const struct sc_rxw_slot *sl,
+                    unsigned k)
+{
+    if (SC_REREQ_SECOND(sl) && q->nsecond)
+        return q->second[k % q->nsecond];
+    return sc_rereq_server(q, data_addr, k);
 }
 
 void
@@ -56,7 +71,7 @@ sc_rereq_add(struct sc_rereq *q, const void *owner, const uint8_t session[SC_MOL
 {
     for (unsigned i = 0; i < n; i++) {
         struct sc_rxw_slot *sl = sc_rxw_slot(w, seqs[i]);
-        struct sc_rereq_dest to = sc_rereq_server(q, data_addr, sl->data_retries);
+        struct sc_rereq_dest to = sc_rereq_server_for(q, data_addr, sl, sl->data_retries);
 
         if (q->open && q->owner == owner && q->to.addr == to.addr && q->to.port == to.port &&
             seqs[i] == q->first + q->count && q->count < q->max_count) {
@@ -86,7 +101,7 @@ waits_on(const struct sc_rereq *q, uint32_t data_addr, const struct sc_rxw_slot 
          uint32_t from)
 {
     return sl->state == SC_RXW_MISSING && sl->nak_state == SC_NAK_WAIT_DATA &&
-           sc_rereq_server(q, data_addr, sl->data_retries).addr == from;
+           sc_rereq_server_for(q, data_addr, sl, sl->data_retries).addr == from;
 }
 
 /* The oldest request still open from owner to `from` that began at seq:
@@ -132,7 +147,14 @@ sc_rereq_answer(struct sc_rereq *q, const void *owner, uint32_t data_addr, struc
             if (!sc_rxw_in_window(w, m))
                 continue;
             sl = sc_rxw_slot(w, m);
-            if (waits_on(q, data_addr, sl, from)) {
+            if (waits_on(q, data_addr, sl, from) && q->nsecond && !SC_REREQ_SECOND(sl)) {
+                SC_REREQ_SECOND(sl) = 1; /* the second line, from its first try */
+                sl->data_retries = sl->rq_tries = 0;
+                sl->rq_first = false;
+                sl->nak_state = SC_NAK_BACKOFF;
+                sl->nak_due_ns = now_ns;
+                v->second++;
+            } else if (waits_on(q, data_addr, sl, from)) {
                 sl->state = SC_RXW_LOST;
                 sl->loss_reason = SC_LOSS_NOT_IN_WINDOW;
                 v->gone++;

@@ -77,6 +77,8 @@ struct sc_rereq {
     uint16_t data_port;
     unsigned nservers;  /* 0: auto */
     struct sc_rereq_dest server[SC_CFG_MAX_REQUEST_SERVERS];
+    unsigned nsecond;   /* recovery.request_servers (0: none) */
+    struct sc_rereq_dest second[SC_CFG_MAX_REQUEST_SERVERS];
     sc_rereq_emit_fn *emit;
     void *ctx;
     /* the request being coalesced */
@@ -98,6 +100,16 @@ void sc_rereq_init(struct sc_rereq *q, const struct sc_channel_cfg *ch, sc_rereq
  * data_addr goes. */
 struct sc_rereq_dest sc_rereq_server(const struct sc_rereq *q, uint32_t data_addr, unsigned k);
 
+/* The second line: a message a server says it no longer holds (a not-held
+ * answer, see above) is asked for again at once of recovery.request_servers,
+ * in turn, with nak.data_retries requests of its own, and lost only when they
+ * say so too or do not answer. A slot's line is kept in ncf_retries, which a
+ * MoldUDP64 slot never uses (no NCF) and nak.c zeroes when it goes missing. */
+#define SC_REREQ_SECOND(sl) ((sl)->ncf_retries)
+/* Where the k-th request for slot sl goes (its line's servers). */
+struct sc_rereq_dest sc_rereq_server_for(const struct sc_rereq *q, uint32_t data_addr,
+                                         const struct sc_rxw_slot *sl, unsigned k);
+
 /* A batch of sc_nak_poll for one source (owner): its missing messages seqs[n],
  * ascending, each just sent to WAIT-DATA. Marks each slot's rq_first. */
 void sc_rereq_add(struct sc_rereq *q, const void *owner, const uint8_t session[SC_MOLD_SESSION_LEN],
@@ -111,6 +123,7 @@ void sc_rereq_flush(struct sc_rereq *q);
 
 struct sc_rereq_verdict {
     uint64_t gone;  /* messages made LOST, reason not_in_window */
+    uint64_t second; /* messages not held, set to be asked of the second line now */
     uint64_t again; /* messages set to be asked for again at once (due now) */
     bool not_held;  /* the answer said the server no longer holds some of it */
     uint64_t took_ns; /* matched to its request: how long it took (else 0) */

@@ -1204,6 +1204,9 @@ mold_requests_go_to(const struct sc_sub *s, const struct source *src, uint32_t a
         if (d.addr == addr && d.port == port)
             return true;
     }
+    for (unsigned k = 0; k < s->rereq.nsecond; k++)
+        if (s->rereq.second[k].addr == addr && s->rereq.second[k].port == port)
+            return true;
     return false;
 }
 
@@ -1400,8 +1403,8 @@ mold_slot_lost(void *ctx, uint64_t seq)
 
     if (src->naks_unanswered >= s->ch.nak.data_retries && !src->nak_fault_said) {
         /* the last request went out before retry() counted its expiry */
-        struct sc_rereq_dest d = sc_rereq_server(&s->rereq, src->id.addr,
-                                                 sl->data_retries ? sl->data_retries - 1u : 0);
+        struct sc_rereq_dest d = sc_rereq_server_for(&s->rereq, src->id.addr, sl,
+                                                     sl->data_retries ? sl->data_retries - 1u : 0);
         s->st.nak_unanswered++;
         nak_fault(src, SC_NAK_NO_NCF, 0, d.addr, d.port);
     }
@@ -1454,7 +1457,8 @@ mold_answer(struct sc_sub *s, struct source *src, uint32_t from, uint64_t seq, u
     s->st.not_in_window_answers += v.not_held;
     s->st.lost_packets += v.gone;
     s->st.request_continued += v.again;
-    if (v.again)
+    s->st.requests_second_line += v.second;
+    if (v.again || v.second)
         arm_nak_timer(src, now_ns);
 }
 

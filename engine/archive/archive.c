@@ -22,6 +22,8 @@
 #define NS_S 1000000000ull
 #define RETRY_NS NS_S  /* appends stopped: try again this often */
 #define RETAIN_NS NS_S /* retention: checked this often */
+#define SYNC_POLL_NS 1000000ull /* a sync in flight: looked at this often */
+#define WRITE_BUFFER (1u << 20) /* records reach the file a pwrite per MiB and per wake-up */
 
 struct sc_archive {
     struct sc_astore store;
@@ -304,7 +306,7 @@ sc_archive_create(struct sc_archive **out, const struct sc_config *cfg, const ch
                   const struct sc_archive_params *p, struct sc_err *err)
 {
     struct sc_astore_cfg sc = {p->segment_bytes, p->index_bytes, p->retain_bytes, p->retain_age_s,
-                               p->fsync};
+                               p->fsync, WRITE_BUFFER};
     struct sc_sub_callbacks cb = {on_msg, on_event, NULL};
     struct sc_archive *a = calloc(1, sizeof(*a));
     struct timespec rt, mt;
@@ -374,7 +376,10 @@ sc_archive_do_work(struct sc_archive *a, uint64_t now)
         }
         n += sc_rereq_srv_poll(&a->srv, &a->srv_src, now, send_resp, a);
     }
-    if (a->store.dirty && (rc = sc_astore_sync(&a->store)) < 0)
+    /* fsync batch: the store's thread syncs what this wake-up appended while
+     * this one receives (an fdatasync here stalled the receive loop: a full-rate
+     * feed overran the socket and the publisher's window) */
+    if ((rc = sc_astore_sync_poll(&a->store)) < 0 || (rc = sc_astore_sync_start(&a->store)) < 0)
         stopped(a, rc); /* rolled back: recorded as a gap by the next append */
     if (now >= a->next_retain) {
         sc_astore_retain(&a->store, (time_t)(((int64_t)now + a->wall_off_ns) / (int64_t)NS_S));
@@ -394,6 +399,8 @@ sc_archive_deadline(const struct sc_archive *a, uint64_t now)
         d = r;
     if (a->rew && (r = sc_osrv_deadline(a->rew, now)) < d)
         d = r;
+    if (sc_astore_syncing(&a->store) && now + SYNC_POLL_NS < d)
+        d = now + SYNC_POLL_NS; /* collect it: durable_last moves the rewinds on */
     return a->next_retain < d ? a->next_retain : d;
 }
 

@@ -138,6 +138,8 @@ load_record(void *arg, uint64_t pos, const struct sc_rec *r)
 
 static int
 new_seg(struct sc_astore *s, struct sc_err *err);
+static int
+collect(struct sc_astore *s, bool wait);
 
 /* Scan segment id (is_last: the newest file) into the index. */
 static int
@@ -336,8 +338,15 @@ sc_astore_open(struct sc_astore *s, const char *dir, const struct sc_astore_cfg 
     if (strlen(dir) >= sizeof(s->dir))
         return fail(err, -ENAMETOOLONG, dir, "directory name");
     snprintf(s->dir, sizeof(s->dir), "%s", dir);
-    if (!(s->wbuf = malloc(BUF_CAP)))
+    if (s->cfg.fsync == SC_FSYNC_MESSAGE)
+        s->cfg.write_buffer = 0;
+    if (s->cfg.write_buffer && s->cfg.write_buffer < BUF_CAP)
+        s->cfg.write_buffer = BUF_CAP;
+    if (!(s->wbuf = malloc(BUF_CAP)) ||
+        (s->cfg.write_buffer && !(s->pend = malloc(s->cfg.write_buffer)))) {
+        free(s->wbuf);
         return fail(err, -ENOMEM, dir, "buffer");
+    }
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
         rc = fail(err, -errno, dir, "mkdir");
         goto bad;
@@ -381,8 +390,22 @@ bad:
 void
 sc_astore_close(struct sc_astore *s)
 {
+    if (s->nseg) {
+        collect(s, true);
+        sc_astore_flush(s);
+    }
     if (s->dirty)
         sc_astore_sync(s);
+    if (s->syncer) {
+        pthread_mutex_lock(&s->syncer->mu);
+        s->syncer->stop = true;
+        pthread_cond_broadcast(&s->syncer->cv);
+        pthread_mutex_unlock(&s->syncer->mu);
+        pthread_join(s->syncer->th, NULL);
+        pthread_cond_destroy(&s->syncer->cv);
+        pthread_mutex_destroy(&s->syncer->mu);
+        free(s->syncer);
+    }
     for (size_t i = 0; i < s->nseg; i++)
         close(s->seg[i].fd);
     if (s->dirfd >= 0)
@@ -391,6 +414,7 @@ sc_astore_close(struct sc_astore *s)
     free(s->ix);
     free(s->dmg);
     free(s->wbuf);
+    free(s->pend);
     sc_astore_cursor_free(&s->cur);
     memset(s, 0, sizeof(*s));
     s->dirfd = -1;
@@ -422,41 +446,55 @@ static int
 write_records(struct sc_astore *s, uint64_t gap_from, uint64_t gap_to, uint64_t seq,
               const void *msg, uint16_t len)
 {
-    uint8_t *p = s->wbuf;
-    size_t need = 0;
+    uint8_t *p;
+    size_t need = (gap_to ? GAP_REC : 0) + (msg ? HDR + len : 0), at = 0;
     struct sc_astore_seg *g;
     struct sc_rec gr = {0}, dr = {0};
     ssize_t n;
     int rc;
 
-    if (gap_to) {
-        sc_store_be64(p + HDR, gap_to - gap_from + 1);
-        sc_rec_put_header(p, 2, gap_from, p + HDR, SC_REC_GAP | 8);
-        gr = (struct sc_rec){gap_from, SC_REC_GAP, 8, p + HDR};
-        need = GAP_REC;
-    }
-    if (msg) {
-        memcpy(p + need + HDR, msg, len);
-        sc_rec_put_header(p + need, 2, seq, p + need + HDR, len);
-        dr = (struct sc_rec){seq, 0, len, p + need + HDR};
-        need += HDR + len;
-    }
     if (s->cut_pending && (rc = cut_back(s, active(s)->size)) < 0)
         return write_error(s, rc);
     g = active(s);
     if (g->size > MAGIC_LEN && g->size + need > s->cfg.segment_bytes) {
+        if ((rc = sc_astore_flush(s)) < 0)
+            return rc;
         if (s->cfg.fsync == SC_FSYNC_BATCH && (rc = sc_astore_sync(s)) < 0)
             return rc;
         if ((rc = new_seg(s, NULL)) < 0)
             return write_error(s, rc);
         g = active(s);
     }
-    errno = 0;
-    n = s->sys_pwrite(g->fd, p, need, (off_t)g->size);
-    if (n != (ssize_t)need) {
-        rc = n < 0 && errno ? -errno : -ENOSPC; /* a short write: the disk filled up */
-        cut_back(s, g->size);
-        return write_error(s, rc);
+    if (s->pend && s->npend + need > s->cfg.write_buffer && (rc = sc_astore_flush(s)) < 0)
+        return rc;
+    /* encoded where it is written from: the write buffer, or wbuf */
+    p = s->pend ? s->pend + s->npend : s->wbuf;
+    if (gap_to) {
+        sc_store_be64(p + HDR, gap_to - gap_from + 1);
+        sc_rec_put_header(p, 2, gap_from, p + HDR, SC_REC_GAP | 8);
+        gr = (struct sc_rec){gap_from, SC_REC_GAP, 8, p + HDR};
+        at = GAP_REC;
+    }
+    if (msg) {
+        memcpy(p + at + HDR, msg, len);
+        sc_rec_put_header(p + at, 2, seq, p + at + HDR, len);
+        dr = (struct sc_rec){seq, 0, len, p + at + HDR};
+    }
+    if (s->pend) {
+        if (!s->npend) {
+            s->pend_off = g->size;
+            s->written_last = s->last;
+            s->written_nix = s->nix;
+        }
+        s->npend += need;
+    } else {
+        errno = 0;
+        n = s->sys_pwrite(g->fd, p, need, (off_t)g->size);
+        if (n != (ssize_t)need) {
+            rc = n < 0 && errno ? -errno : -ENOSPC; /* a short write: the disk filled up */
+            cut_back(s, g->size);
+            return write_error(s, rc);
+        }
     }
     if (s->cfg.fsync == SC_FSYNC_MESSAGE) {
         if (s->sys_fdatasync(g->fd) < 0) {
@@ -483,7 +521,7 @@ write_records(struct sc_astore *s, uint64_t gap_from, uint64_t gap_to, uint64_t 
     }
     g->size += need;
     s->bytes += need;
-    if (s->cfg.fsync != SC_FSYNC_BATCH) {
+    if (s->cfg.fsync != SC_FSYNC_BATCH && !s->pend) {
         s->durable_end = g->size;
         s->durable_last = s->last;
         s->durable_nix = s->nix;
@@ -519,24 +557,49 @@ sc_astore_gap(struct sc_astore *s, uint64_t from, uint64_t to)
 }
 
 int
-sc_astore_sync(struct sc_astore *s)
+sc_astore_flush(struct sc_astore *s)
 {
     struct sc_astore_seg *g = active(s);
+    ssize_t n;
     int rc;
 
-    if (!s->dirty)
+    if (!s->npend)
         return 0;
-    if (s->sys_fdatasync(g->fd) == 0) {
-        s->dirty = false;
-        s->st.syncs++;
-        s->durable_end = g->size;
-        s->durable_last = s->last;
-        s->durable_nix = s->nix;
+    errno = 0;
+    n = s->sys_pwrite(g->fd, s->pend, s->npend, (off_t)s->pend_off);
+    s->npend = 0;
+    if (n == (ssize_t)(g->size - s->pend_off)) {
+        if (s->cfg.fsync == SC_FSYNC_NONE) {
+            s->durable_end = g->size;
+            s->durable_last = s->last;
+            s->durable_nix = s->nix;
+        }
         return 0;
     }
-    /* as the journal: what was not durable is given up, and the cut stays
-     * dirty until a sync succeeds */
-    rc = errno ? -errno : -EIO;
+    /* a failed or short write: what was gathered is given up, as a failed sync's */
+    rc = n < 0 && errno ? -errno : -ENOSPC;
+    s->st.rolled_back += s->last - s->written_last;
+    s->bytes -= g->size - s->pend_off;
+    g->size = s->pend_off;
+    g->last = s->written_last;
+    s->last = s->written_last;
+    s->nix = s->written_nix;
+    s->since_ix = s->cfg.index_bytes;
+    s->gen++;
+    s->dirty = s->cfg.fsync == SC_FSYNC_BATCH && g->size > s->durable_end;
+    cut_back(s, g->size);
+    return write_error(s, rc);
+}
+
+/* A failed sync, as the journal's: what was not durable is given up, and the
+ * cut stays dirty until a sync succeeds. */
+static void
+give_up_undurable(struct sc_astore *s)
+{
+    struct sc_astore_seg *g = active(s);
+
+    s->dirty = true;
+    s->npend = 0;
     s->st.sync_errors++;
     s->st.rolled_back += s->last - s->durable_last;
     s->bytes -= g->size - s->durable_end;
@@ -547,6 +610,138 @@ sc_astore_sync(struct sc_astore *s)
     s->since_ix = s->cfg.index_bytes;
     s->gen++;
     cut_back(s, g->size);
+}
+
+static void *
+syncer_main(void *arg)
+{
+    struct sc_astore *s = arg;
+    struct sc_astore_syncer *y = s->syncer;
+    int rc;
+
+    pthread_mutex_lock(&y->mu);
+    for (;;) {
+        while (!y->stop && !(y->busy && !y->done))
+            pthread_cond_wait(&y->cv, &y->mu);
+        if (y->stop)
+            break;
+        pthread_mutex_unlock(&y->mu);
+        errno = 0;
+        rc = s->sys_fdatasync(y->fd) < 0 ? (errno ? -errno : -EIO) : 0;
+        pthread_mutex_lock(&y->mu);
+        y->rc = rc;
+        y->done = true;
+        pthread_cond_broadcast(&y->cv);
+    }
+    pthread_mutex_unlock(&y->mu);
+    return NULL;
+}
+
+/* Collect the sync in flight (waiting for it if wait). */
+static int
+collect(struct sc_astore *s, bool wait)
+{
+    struct sc_astore_syncer *y = s->syncer;
+    int rc;
+
+    if (!y || !y->busy)
+        return 0;
+    pthread_mutex_lock(&y->mu);
+    while (wait && !y->done)
+        pthread_cond_wait(&y->cv, &y->mu);
+    if (!y->done) {
+        pthread_mutex_unlock(&y->mu);
+        return 0;
+    }
+    y->busy = false;
+    rc = y->rc;
+    pthread_mutex_unlock(&y->mu);
+    if (rc < 0) {
+        give_up_undurable(s);
+        return rc;
+    }
+    s->st.syncs++;
+    if (y->seg == active(s)->id && y->end > s->durable_end) {
+        s->durable_end = y->end;
+        s->durable_last = y->last;
+        s->durable_nix = y->nix;
+    }
+    return 0;
+}
+
+int
+sc_astore_sync_poll(struct sc_astore *s)
+{
+    return collect(s, false);
+}
+
+bool
+sc_astore_syncing(const struct sc_astore *s)
+{
+    return s->syncer && s->syncer->busy;
+}
+
+int
+sc_astore_sync_start(struct sc_astore *s)
+{
+    struct sc_astore_syncer *y = s->syncer;
+    struct sc_astore_seg *g;
+    int rc;
+
+    if (s->cfg.fsync != SC_FSYNC_BATCH || (y && y->busy))
+        return sc_astore_flush(s);
+    if ((rc = sc_astore_flush(s)) < 0 || !s->dirty)
+        return rc;
+    if (!y) {
+        if (!(y = calloc(1, sizeof(*y))))
+            return sc_astore_sync(s); /* here, then */
+        pthread_mutex_init(&y->mu, NULL);
+        pthread_cond_init(&y->cv, NULL);
+        s->syncer = y;
+        if (pthread_create(&y->th, NULL, syncer_main, s) != 0) {
+            pthread_cond_destroy(&y->cv);
+            pthread_mutex_destroy(&y->mu);
+            free(y);
+            s->syncer = NULL;
+            return sc_astore_sync(s);
+        }
+    }
+    g = active(s);
+    pthread_mutex_lock(&y->mu);
+    y->fd = g->fd;
+    y->seg = g->id;
+    y->end = g->size;
+    y->last = s->last;
+    y->nix = s->nix;
+    y->busy = true;
+    y->done = false;
+    pthread_cond_broadcast(&y->cv);
+    pthread_mutex_unlock(&y->mu);
+    s->dirty = false;
+    return 0;
+}
+
+int
+sc_astore_sync(struct sc_astore *s)
+{
+    struct sc_astore_seg *g = active(s);
+    int rc;
+
+    if ((rc = collect(s, true)) < 0 || (rc = sc_astore_flush(s)) < 0)
+        return rc;
+    if (!s->dirty)
+        return 0;
+    errno = 0;
+    if (s->sys_fdatasync(g->fd) == 0) {
+        s->dirty = false;
+        s->st.syncs++;
+        s->durable_end = g->size;
+        s->durable_last = s->last;
+        s->durable_nix = s->nix;
+        return 0;
+    }
+    rc = errno ? -errno : -EIO;
+    give_up_undurable(s);
     return rc;
 }
 
@@ -648,6 +843,8 @@ sc_astore_read_at(struct sc_astore *s, struct sc_astore_cursor *c, uint64_t seq,
     uint32_t lenf, len;
     int rc = -EIO;
 
+    if (s->npend)
+        sc_astore_flush(s); /* (a failure rolls back: then seq may be past the last) */
     if (!s->last || seq < s->first || seq > s->last)
         return -ERANGE;
     for (size_t k = 0; k < s->ndmg; k++)

@@ -41,6 +41,7 @@
 #ifndef SC_ENGINE_ARCHIVE_STORE_H
 #define SC_ENGINE_ARCHIVE_STORE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +57,11 @@ struct sc_astore_cfg {
     uint64_t retain_bytes;  /* 0: no size limit */
     uint64_t retain_age_s;  /* 0: no age limit */
     enum sc_fsync fsync;
+    /* fsync none or batch: records gather in memory and reach the file in one
+     * pwrite per this many bytes (and at every sync, read, roll and close); 0:
+     * a pwrite per append. A failed flush rolls back everything gathered since
+     * the last one (rolled_back), as a failed sync does. fsync message: 0. */
+    uint32_t write_buffer;
 };
 
 struct sc_astore_seg {
@@ -105,6 +111,17 @@ struct sc_astore_stats {
     uint64_t read_errors;             /* records that failed their CRC when read */
 };
 
+/* fsync batch off the appending thread (sc_astore_sync_start): one
+ * fdatasync at a time, of the segment being written up to a point. */
+struct sc_astore_syncer {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool busy, done, stop; /* busy: one asked, not collected; done: its rc is set */
+    int fd, rc;
+    uint64_t seg, end, last, nix; /* what it makes durable */
+};
+
 struct sc_astore {
     char dir[200];
     int dirfd;
@@ -127,6 +144,11 @@ struct sc_astore {
     struct sc_astore_stats st;
     char damage_msg[400];    /* the first damage found at open, or "" */
     uint8_t *wbuf;           /* a gap record and a data record, encoded */
+    uint8_t *pend;           /* records gathered, not written yet (cfg.write_buffer) */
+    size_t npend;
+    uint64_t pend_off;       /* where pend[0] goes in the segment being written */
+    uint64_t written_last, written_nix; /* last and nix when pend was empty */
+    struct sc_astore_syncer *syncer; /* made by the first sc_astore_sync_start */
     /* replaceable by tests to inject errors */
     ssize_t (*sys_pwrite)(int fd, const void *buf, size_t n, off_t off);
     ssize_t (*sys_pread)(int fd, void *buf, size_t n, off_t off); /* cursors' reads */
@@ -157,6 +179,21 @@ int sc_astore_gap(struct sc_astore *s, uint64_t from, uint64_t to);
 /* fsync batch: make everything durable. @return 0 or the negative errno of a
  * failed fdatasync: what was not durable is rolled back (rolled_back). */
 int sc_astore_sync(struct sc_astore *s);
+/* fsync batch without waiting: write what is gathered and have a thread of
+ * the store's fdatasync the segment up to here; one at a time (while one runs
+ * this only writes). sc_astore_sync_poll collects it: durable_last moves on,
+ * or a failure rolls back as sc_astore_sync's does (the same -errno); a roll
+ * and sc_astore_sync wait for it first. fsync none: a flush. @return 0 or a
+ * negative errno (the flush's, or one collected). */
+int sc_astore_sync_start(struct sc_astore *s);
+int sc_astore_sync_poll(struct sc_astore *s);
+/* A sync started and not collected yet. */
+bool sc_astore_syncing(const struct sc_astore *s);
+/* Write the records gathered in memory (cfg.write_buffer). @return 0 or the
+ * negative errno of the failed write: what was gathered is rolled back
+ * (rolled_back) and the next append records it as a gap. Reads, syncs, rolls
+ * and close flush first. */
+int sc_astore_flush(struct sc_astore *s);
 /* Delete whole oldest segments per the retention limits, now: wall-clock
  * seconds. @return segments deleted, or a negative errno. */
 int sc_astore_retain(struct sc_astore *s, time_t now);

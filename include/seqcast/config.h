@@ -132,6 +132,10 @@ struct sc_recovery_cfg {
     uint64_t hold_bytes; /* live messages held while a rewind catches up */
     uint64_t timeout_ns; /* a recovery that makes no progress this long reports the loss */
     char user[7], password[11]; /* the rewinds' Login Request ("": blanks) */
+    /* MoldUDP64: re-request servers (archives' serve) asked, in turn, for what
+     * a mold.request_servers server says it no longer holds */
+    uint32_t nrequest_servers;
+    struct sc_addr_port request_servers[SC_CFG_MAX_REQUEST_SERVERS];
 };
 
 /* transport: ipc channels (engine/ipc.h: the log's format). */

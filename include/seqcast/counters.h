@@ -198,6 +198,8 @@
       "(above nak.rdata: its answers took that long; 0: none was slower)")                 \
     X(not_in_window_answers, C, "packets", Z,                                              \
       "answers saying the server no longer holds messages asked for (loss: not_in_window)") \
+    X(requests_second_line, C, "messages", Z,                                              \
+      "messages a server no longer held, asked for again of recovery.request_servers")     \
     X(heartbeats_received, C, "packets", N, "MoldUDP64 heartbeats received")               \
     X(eos_received, C, "packets", N, "MoldUDP64 End of Session packets received")          \
     X(msg_duplicates, C, "messages", N,                                                    \

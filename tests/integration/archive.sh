@@ -17,7 +17,10 @@
 #      seqcast-archive --serve, late_join: first, default timers: one joins
 #      while the data flows, one after it; each gets all 20,000, verified; one
 #      that joins a second into the data asking the publisher loses what its
-#      window no longer holds (not_in_window): the control;
+#      window no longer holds (not_in_window): the control; one that joins with
+#      it asking the publisher first and two archives as its second line
+#      (recovery.request_servers), the first of them down, gets all 20,000, the
+#      ones the publisher no longer holds from the other (requests_second_line);
 #   7-8. disk full (a 192 KiB tmpfs in a private mount namespace: root): appends
 #      stop with a clear message and exit status 1, what is there stays whole.
 #   9-10. several channels in one process (the configuration's archive: list):
@@ -26,8 +29,12 @@
 #      cmp-equal to what that channel's publisher sent (sizes differ per
 #      channel), and a late subscriber of each MoldUDP64 channel (publisher's
 #      window 16 packets) made whole by re-requests to that channel's server.
+#   13. a restarted publisher (a new PGM source, numbering from 1 again): the
+#      archive keeps the first source's session (one sequence space: 1..2000),
+#      counts the other's messages (msgs_other_source) and says once on stderr
+#      that a new session needs an archive of its own.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "seqcast-archive" 11
+. "$(dirname "$0")/../support/tap.sh" "seqcast-archive" 13
 P=$((23000 + $$ % 20000))
 LIVE=(--set protocol=moldudp64 --group 239.198.18.80:$P --interface 127.0.0.1)
 
@@ -137,12 +144,16 @@ ctl=$!
 "$B/seqcast-sub" "${LIVE[@]}" --set late_join=first --set mold.request_servers=127.0.0.1:$S \
     --count 20000 --verify --timeout 30 --quiet >"$tmp/s4.json" 2>"$tmp/s4.err" &
 sub4=$!
+"$B/seqcast-sub" "${LIVE[@]}" --set late_join=first --set recovery.request_servers=127.0.0.1:$((P + 19)),127.0.0.1:$S \
+    --count 20000 --verify --timeout 30 --quiet >"$tmp/s5.json" 2>"$tmp/s5.err" &
+sub5=$!
 sleep 1.5
 "$B/seqcast-sub" "${LIVE[@]}" --set late_join=first --set mold.request_servers=127.0.0.1:$S \
     --count 20000 --verify --timeout 30 --quiet >"$tmp/s3.json" 2>"$tmp/s3.err" &
 sub=$!
 wait $sub; src=$?
 wait $sub4; src4=$?
+wait $sub5; src5=$?
 wait $ctl
 wait $pub
 kill -TERM $arc 2>/dev/null # (it serves until the subscribers are done, however slow the machine)
@@ -157,6 +168,10 @@ check "a late subscriber re-requesting from the archive after the data: $(field 
 whole $src4 "$tmp/s4.json"; r=$?
 check "a late subscriber re-requesting from the archive while the data flows: $(field "$tmp/s4.json" received) of 20000 verified, none lost (answer wait up to $(field "$tmp/s4.json" answer_wait_peak) us, exit $src4)" $r
 [ $r -eq 0 ] || tail -n 3 "$tmp/s4.err" | sed 's/^/# /'
+whole $src5 "$tmp/s5.json" && [ "$(field "$tmp/s5.json" requests_second_line)" -gt 1000 ] &&
+    [ "$(field "$tmp/s5.json" request_retries)" -gt 0 ]; r=$?
+check "a late subscriber asking the publisher, two archives its second line (recovery.request_servers), the first down: $(field "$tmp/s5.json" received) of 20000 verified, none lost, $(field "$tmp/s5.json" requests_second_line) messages the publisher no longer held asked of the archives, $(field "$tmp/s5.json" request_retries) requests retried past the one down (exit $src5)" $r
+[ $r -eq 0 ] || tail -n 3 "$tmp/s5.err" | sed 's/^/# /'
 [ "$(field "$tmp/c3.json" lost_messages)" -gt 1000 ] && grep -q 'not_in_window' "$tmp/c3.err"; r=$?
 check "the control, asking the publisher (window 16 packets): $(field "$tmp/c3.json" lost_messages) messages lost, not_in_window" $r
 
@@ -271,3 +286,18 @@ ans=$(grep -o '"mold_resp_msgs": [0-9]*' "$tmp/am.json" | awk '$2 > 100' | wc -l
 [ $subs_ok -eq 2 ] && [ "$ans" -eq 2 ]; r=$?
 check "re-requests per channel: $subs_ok of 2 late MoldUDP64 subscribers (16-packet windows) cmp-equal, $ans of 2 channels' servers answered from their own store" $r
 [ $r -eq 0 ] || { tail -n 3 "$tmp"/sm-*.err; grep -o '"channel": "[a-z0-9]*"\|"mold_resp_msgs": [0-9]*\|"msgs_archived": [0-9]*' "$tmp/am.json"; } | sed 's/^/# /'
+
+# --- 13. a restarted publisher: a new source
+NS=(--group 239.198.18.85:$((P + 21)) --interface 127.0.0.1 --set framing=batched)
+"$B/seqcast-archive" --dir "$tmp/ans" "${NS[@]}" --timeout 20 --quiet >"$tmp/ans.json" 2>"$tmp/ans.err" &
+arc=$!
+sleep 0.3
+"$B/seqcast-pub" "${NS[@]}" --count 2000 --size 40 --rate 20000 --linger 0.3 >/dev/null 2>&1
+"$B/seqcast-pub" "${NS[@]}" --count 3000 --size 40 --rate 20000 --linger 0.3 >/dev/null 2>&1
+kill -TERM $arc 2>/dev/null
+wait $arc
+[ "$(field "$tmp/ans.json" msgs_archived)" = 2000 ] && [ "$(field "$tmp/ans.json" last_seq)" = 2000 ] &&
+    [ "$(field "$tmp/ans.json" msgs_other_source)" = 3000 ] &&
+    [ "$(grep -c "another source's messages are not recorded" "$tmp/ans.err")" = 1 ]; r=$?
+check "a restarted publisher (a new source from 1): the first session kept ($(field "$tmp/ans.json" msgs_archived) archived, last $(field "$tmp/ans.json" last_seq)), the new one's $(field "$tmp/ans.json" msgs_other_source) counted (msgs_other_source) and said once" $r
+[ $r -eq 0 ] || sed 's/^/# /' "$tmp/ans.err" | head -5

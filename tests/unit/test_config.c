@@ -702,3 +702,21 @@ Test(config, recovery_needs_one_source)
     cr_assert_eq(sc_config_set(&cfg, "max_sources=1", &err), 0, "%s", err.msg);
     cr_assert_eq(sc_config_set(&cfg, "recovery.rewind=10.0.0.9:1", &err), 0, "%s", err.msg);
 }
+
+/* recovery.request_servers: MoldUDP64 re-request servers, several; a PGM
+ * channel is told its second line is recovery.rewind. */
+Test(config, recovery_request_servers)
+{
+    struct sc_err err;
+
+    cr_assert_eq(load("channels:\n  - { name: a, protocol: moldudp64, recovery: { "
+                      "request_servers: [10.0.0.9:7001, 10.0.0.10:7001] } }\n", &err), 0, "%s",
+                 err.msg);
+    cr_assert_eq(cfg.channels[0].recovery.nrequest_servers, 2);
+    cr_assert_eq(cfg.channels[0].recovery.request_servers[1].port, 7001);
+    cr_assert_eq(cfg.channels[0].mold.nrequest_servers, 0, "the first line stays the publisher");
+    cr_assert_lt(load("channels:\n  - { name: a, recovery: { request_servers: [10.0.0.9:7001] } }\n",
+                      &err), 0);
+    cr_assert(strstr(err.msg, "recovery.request_servers: re-requests are MoldUDP64's"), "%s",
+              err.msg);
+}
