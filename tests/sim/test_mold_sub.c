@@ -196,6 +196,9 @@ on_event(void *ctx, const struct sc_sub_event *ev)
             m->nak_port = ev->nak.port;
         }
         break;
+    case SC_EV_REPAIR: /* repairs come through on_repair only */
+        fail_sub(m, "a repair entry through on_event");
+        break;
     }
 }
 
