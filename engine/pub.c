@@ -135,10 +135,11 @@ struct sc_pub {
     uint64_t close_progress_ns;
 
     /* output queue, flushed once per do_work */
-    struct sc_pkt txq[SC_BURST];
+    struct sc_pkt txq[SC_BURST_MAX];
     uint16_t pkt_flags; /* SC_PKT_WINDOW on window packets for a zero-copy transport, or 0 */
-    uint8_t txq_kind[SC_BURST];
+    uint8_t txq_kind[SC_BURST_MAX];
     unsigned ntx;
+    unsigned burst;        /* packets per send: the transport's (sc_xport_burst) */
     uint64_t odata_queued; /* next ODATA sequence to queue (>= w.next_tx) */
     unsigned ctrl_next;
     uint8_t ctrl[CTRL_BUFS][CTRL_BUF_SIZE];
@@ -175,9 +176,9 @@ window_busy(void *ctx, const uint8_t *buf)
 static void
 enqueue(struct sc_pub *p, uint8_t *data, uint16_t len, uint32_t addr, uint16_t port, uint8_t kind)
 {
-    if (p->ntx == SC_BURST)
+    if (p->ntx == p->burst)
         flush_txq(p);
-    if (p->ntx == SC_BURST) {
+    if (p->ntx == p->burst) {
         p->st.tx_backpressure++; /* still full: the transport refuses; drop control packets */
         return;
     }
@@ -196,7 +197,7 @@ ctrl_buf(struct sc_pub *p)
  * (runs stay runs for GSO). A copy the transport refuses is not retried -- the
  * A copy is out and repairs cover both -- but counted.
  *
- * A burst of at most half SC_BURST goes out as A copies then B copies in one
+ * A burst of at most half the transport's burst goes out as A copies then B copies in one
  * transport call (one sendmmsg): both copies are queued at a receiver before
  * it runs, so it reads them in one wake-up instead of being woken twice per
  * packet. Larger bursts send the B copies in a second call.
@@ -204,9 +205,9 @@ ctrl_buf(struct sc_pub *p)
 static uint16_t
 send_lines(struct sc_pub *p)
 {
-    struct sc_pkt b[SC_BURST];
+    struct sc_pkt b[SC_BURST_MAX];
     unsigned na = p->ntx, nb = 0, nb_sent_a = 0;
-    bool one_call = na <= SC_BURST / 2;
+    bool one_call = na <= p->burst / 2;
     unsigned off = one_call ? na : 0; /* where the B copies start in b[] */
     uint16_t sent, sent_a, sent_b;
 
@@ -683,7 +684,7 @@ queue_odata(struct sc_pub *p, uint64_t now_ns)
         p->odata_queued = p->w.next_tx;
     sc_tbucket_refill(&p->data_rate, now_ns);
     p->rate_wait_bits = 0;
-    while (p->odata_queued < end && p->ntx < SC_BURST) {
+    while (p->odata_queued < end && p->ntx < p->burst) {
         struct sc_txw_slot *s = sc_txw_get(&p->w, p->odata_queued);
         uint64_t bits = sc_wire_bits(s->len);
         if (!sc_tbucket_take(&p->data_rate, bits)) {
@@ -710,9 +711,9 @@ send_rdata(void *ctx, uint64_t seq, struct sc_txw_slot *s)
     struct sc_pub *p = ctx;
 
     (void)seq;
-    if (p->ntx == SC_BURST)
+    if (p->ntx == p->burst)
         flush_txq(p);
-    if (p->ntx == SC_BURST)
+    if (p->ntx == p->burst)
         return false;
     if (unlikely(p->pkt_flags) && sc_xport_tx_busy(p->x, s->buf))
         return false; /* a device still sends it: not rewritten now, repaired later */
@@ -832,9 +833,9 @@ send_resp(void *ctx, uint8_t *data, uint16_t len, uint32_t addr, uint16_t port)
 {
     struct sc_pub *p = ctx;
 
-    if (p->ntx == SC_BURST)
+    if (p->ntx == p->burst)
         flush_txq(p);
-    if (p->ntx == SC_BURST)
+    if (p->ntx == p->burst)
         return false;
     enqueue(p, data, len, addr, port, TXQ_RESP);
     return true;
@@ -1037,10 +1038,10 @@ sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
     for (int b = 0; b < 8; b++) {
         int q = queue_odata(p, now_ns);
         work += q;
-        if (p->ntx < SC_BURST)
+        if (p->ntx < p->burst)
             break;
         flush_txq(p);
-        if (p->ntx == SC_BURST || q == 0)
+        if (p->ntx == p->burst || q == 0)
             break; /* back-pressure */
     }
     flush_txq(p);
@@ -1196,6 +1197,7 @@ sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc
     }
     p->ch = *ch;
     p->x = x;
+    p->burst = sc_xport_burst(x);
     p->mold = ch->protocol == SC_PROTOCOL_MOLDUDP64;
     p->data_off = p->mold ? 0 : ODATA_HDR;
     p->tpdu_max = ch->mtu - SC_IP_UDP_OVERHEAD;

@@ -131,8 +131,9 @@ struct sc_sub {
     uint32_t nfree, npool;
     /* the read's buffers, kept from one do_work to the next: in[0..nin) hold a
      * free buffer each (only those a packet kept are replaced) */
-    struct sc_pkt in[SC_BURST];
+    struct sc_pkt in[SC_BURST_MAX];
     uint16_t nin;
+    uint16_t burst; /* packets per read: the transport's (sc_xport_burst) */
     /* NAKs out, flushed once per do_work */
     struct sc_pkt txq[SC_BURST];
     unsigned ntx;
@@ -1738,7 +1739,7 @@ do_work(struct sc_sub *s, uint64_t now_ns, const bool mold)
     for (int burst = 0; burst < 64; burst++) {
         uint16_t want, got, keep = 0;
         bool holes = false;
-        while (s->nin < SC_BURST && s->nfree) /* top up after packets kept buffers */
+        while (s->nin < s->burst && s->nfree) /* top up after packets kept buffers */
             s->in[s->nin++] = (struct sc_pkt){ .data = buf_get(s),
                                                .cap = (uint16_t)(mold ? s->rx_cap : s->buf_size) };
         if (!(want = s->nin)) {
@@ -1962,7 +1963,8 @@ sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struct sc
     s->chunk = calloc(s->nsrc, sizeof(*s->chunk));
     if (!s->src || !s->chunk)
         goto out_free;
-    s->npool = window + 2 * SC_BURST;
+    s->burst = (uint16_t)sc_xport_burst(x);
+    s->npool = window + 2 * s->burst;
     s->chunk[0] = sc_mem_big_alloc((size_t)s->npool * s->buf_size);
     s->nchunks = 1;
     s->max_chunks = s->nsrc;

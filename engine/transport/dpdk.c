@@ -17,10 +17,11 @@
  * frame they send. TX returns how many the port took; the caller keeps the rest.
  *
  * dpdk.burst is the most frames per call to the port: one receive reads at most
- * that many (rte_eth_rx_burst), and a send of the engine's burst (SC_BURST,
- * 32) is cut into pieces of at most that many (rte_eth_tx_burst), stopping at
- * the first piece the port does not take whole. The engine never hands over
- * more than SC_BURST, so larger values are refused (the key's range).
+ * that many (rte_eth_rx_burst), and a send is cut into pieces of at most that
+ * many (rte_eth_tx_burst), stopping at the first piece the port does not take
+ * whole. It is also the transport's burst (sc_xport.burst): the engine's
+ * sends and a subscriber's reads come in bursts of that size, up to
+ * SC_BURST_MAX; other callers (seqcast-replay) send SC_BURST at a time.
  *
  * Zero copy (dpdk.tx_zero_copy, a publisher's transport): a packet of the
  * publisher's window (SC_PKT_WINDOW) is not copied into an mbuf. Its frame
@@ -63,7 +64,7 @@
 #define NEIGHBOURS 64
 #define HELD 4096 /* zero copy: attached mbufs a device may still hold (a power of two) */
 
-_Static_assert(SC_CFG_DPDK_BURST_MAX <= SC_BURST, "dpdk.burst above the engine's burst");
+_Static_assert(SC_CFG_DPDK_BURST_MAX <= SC_BURST_MAX, "dpdk.burst above the engine's largest burst");
 
 struct neighbour {
     uint32_t ip;
@@ -235,7 +236,7 @@ static uint16_t
 dpdk_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
 {
     struct dpdk *d = dpdk_of(x);
-    struct rte_mbuf *m[SC_BURST];
+    struct rte_mbuf *m[SC_BURST_MAX];
     uint16_t got, out = 0;
 
     if (n > d->burst)
@@ -372,7 +373,7 @@ attach(struct dpdk *d, const struct sc_pkt *p, const struct sc_udp4_meta *meta)
     } else if (rte_mbuf_refcnt_read(b) > 1) {
         return NULL; /* out already: its headers must not change under it */
     }
-    if (d->held_tail - d->held_head >= HELD - SC_BURST)
+    if (d->held_tail - d->held_head >= HELD - SC_BURST_MAX)
         return NULL; /* the device holds too many to remember another */
     len = sc_udp4_build(f, SC_UDP4_FRAME_OVERHEAD + (size_t)p->len, meta, NULL, p->len,
                         d->csum_offload ? SC_NF_NO_IP_CSUM : 0);
@@ -407,13 +408,13 @@ static uint16_t
 dpdk_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
 {
     struct dpdk *d = dpdk_of(x);
-    struct rte_mbuf *m[SC_BURST];
-    uint16_t from[SC_BURST]; /* the caller's index of each built frame */
+    struct rte_mbuf *m[SC_BURST_MAX];
+    uint16_t from[SC_BURST_MAX]; /* the caller's index of each built frame */
     uint16_t built = 0, done = 0;
     uint32_t zc = 0;
 
-    if (n > SC_BURST)
-        n = SC_BURST;
+    if (n > SC_BURST_MAX)
+        n = SC_BURST_MAX;
     for (; done < n; done++) {
         const struct sc_pkt *p = &pkts[done];
         struct sc_udp4_meta meta = { .src_ip = d->p.interface, .dst_ip = p->addr,
@@ -473,12 +474,12 @@ static uint16_t
 dpdk_tx_frames(struct sc_xport *x, const struct sc_pkt *frames, uint16_t n)
 {
     struct dpdk *d = dpdk_of(x);
-    struct rte_mbuf *m[SC_BURST];
+    struct rte_mbuf *m[SC_BURST_MAX];
     uint16_t built = 0, done = 0;
-    uint16_t from[SC_BURST];
+    uint16_t from[SC_BURST_MAX];
 
-    if (n > SC_BURST)
-        n = SC_BURST;
+    if (n > SC_BURST_MAX)
+        n = SC_BURST_MAX;
     for (; done < n; done++) {
         struct rte_mbuf *b;
         if (!(b = rte_pktmbuf_alloc(d->pool))) {
@@ -544,7 +545,7 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
 
     if (cfg->burst < 1 || cfg->burst > SC_CFG_DPDK_BURST_MAX)
         return sc_err_set(err, -EINVAL, "dpdk.burst %u: expected 1 to %d (frames per call to the port, "
-                                  "at most the engine's burst)", cfg->burst, SC_CFG_DPDK_BURST_MAX);
+                                  "at most the engine's largest burst)", cfg->burst, SC_CFG_DPDK_BURST_MAX);
     if ((rc = eal_init(cfg, err)) < 0)
         return rc;
     if (!(d = calloc(1, sizeof(*d))))
@@ -553,6 +554,7 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
     d->x.local_addr = p->interface;
     d->p = *p;
     d->burst = cfg->burst;
+    d->x.burst = cfg->burst;
     if (p->role == SC_XPORT_SUB && p->sub_unicast) {
         /* an ephemeral port of our own address (nothing else shares it): the
          * answers to our requests are told from the group's data by it */
@@ -599,7 +601,7 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
         while (n < p->window)
             n <<= 1;
         snprintf(pool_name, sizeof(pool_name), "sx%u_%p", d->port, (void *)d);
-        d->ext_pool = rte_pktmbuf_pool_create(pool_name, n + 2 * cfg->mempool_cache + SC_BURST,
+        d->ext_pool = rte_pktmbuf_pool_create(pool_name, n + 2 * cfg->mempool_cache + SC_BURST_MAX,
                                               cfg->mempool_cache, 0, 0, socket);
         if (!d->ext_pool) {
             rc = -rte_errno;

@@ -117,5 +117,6 @@ sc_xport_wrap_init(struct sc_xport_wrap *w, const struct sc_xport_ops *ops, stru
     w->x.ops = &w->ops;
     w->x.local_addr = inner->local_addr;
     w->x.local_port = inner->local_port;
+    w->x.burst = inner->burst;
     w->x.st = inner->st;
 }

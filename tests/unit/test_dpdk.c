@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include <seqcast/config.h>
+#include <seqcast/pub.h>
+#include <seqcast/sub.h>
 
 #include "engine/transport/transport.h"
 
@@ -176,14 +178,73 @@ Test(dpdk, a_burst_the_engine_cannot_use_is_refused)
 
     sc_config_init(&cfg);
     params(&p);
-    cfg.dpdk.burst = SC_BURST + 1;
+    cfg.dpdk.burst = SC_BURST_MAX + 1;
     rc = sc_xport_dpdk_open(&x, &p, &cfg.dpdk, &err);
     if (rc == -ENOTSUP)
         cr_skip_test("built without DPDK: %s", err.msg);
     cr_assert_eq(rc, -EINVAL);
-    cr_assert(strstr(err.msg, "dpdk.burst 33"), "%s", err.msg);
-    cr_assert_lt(sc_config_set(&cfg, "dpdk.burst=64", &err), 0, "the config took 64");
-    cr_assert(strstr(err.msg, "32"), "%s", err.msg);
+    cr_assert(strstr(err.msg, "dpdk.burst 129"), "%s", err.msg);
+    cr_assert_lt(sc_config_set(&cfg, "dpdk.burst=129", &err), 0, "the config took 129");
+    cr_assert(strstr(err.msg, "128"), "%s", err.msg);
+    cr_assert_lt(sc_config_set(&cfg, "dpdk.burst=0", &err), 0, "the config took 0");
+    cr_assert_eq(sc_config_set(&cfg, "dpdk.burst=128", &err), 0, "%s", err.msg);
+    cr_assert_eq(cfg.dpdk.burst, 128);
+}
+
+static void
+drop_msg(void *ctx, const struct sc_source *src, uint64_t seq, const void *msg, size_t len)
+{
+    (void)ctx;
+    (void)src;
+    (void)seq;
+    (void)msg;
+    (void)len;
+}
+
+/* dpdk.burst is the engine's burst too: a publisher on the port queues and
+ * sends that many packets at a time (one rte_eth_tx_burst of 64, where the
+ * engine's fixed burst made two of 32), and a subscriber's read asks the port
+ * for that many. */
+Test(dpdk, the_engine_sends_and_reads_in_bursts_of_dpdk_burst, .timeout = 60)
+{
+    struct calls rx = { 0 }, tx = { 0 }, srx = { 0 }, stx = { 0 };
+    struct sc_config cfg;
+    struct sc_channel_cfg ch;
+    struct sc_sub_callbacks cb = { .on_msg = drop_msg };
+    struct sc_pub *pub;
+    struct sc_sub *sub;
+    struct sc_xport *x;
+    struct sc_err err = { 0 };
+    uint8_t msg[64] = { 0 };
+
+    if (!rte_eth_add_rx_callback || !rte_eth_add_tx_callback || !rte_eth_dev_get_port_by_name)
+        cr_skip_test("built without DPDK (no ethdev library linked)");
+    sc_config_init(&cfg);
+    ch = cfg.channels[0];
+    ch.group.s_addr = inet_addr("239.198.16.1");
+    ch.port = 31700;
+    ch.nak_port = 31701;
+    ch.interface.s_addr = inet_addr("198.18.16.1");
+    ch.framing = SC_FRAMING_RAW; /* a packet a message */
+
+    x = open_ring("net_ring4", 64, &rx, &tx);
+    cr_assert_eq(sc_xport_burst(x), 64);
+    cr_assert_eq(sc_pub_create_on(&pub, &ch, x, 5, &err), 0, "%s", err.msg);
+    sc_pub_do_work(pub, 1000000000u); /* the two SPMs, each alone */
+    tx.max = 0;
+    for (unsigned i = 0; i < 100; i++)
+        cr_assert_geq(sc_pub_send(pub, msg, sizeof(msg), 1000000000u), 0);
+    sc_pub_do_work(pub, 1000000000u);
+    printf("# dpdk.burst 64: the publisher handed the port %u frames in one call, %u in all\n",
+           tx.max, tx.frames);
+    cr_assert_eq(tx.max, 64, "the publisher's largest send was %u packets", tx.max);
+    sc_pub_destroy(pub);
+
+    x = open_ring("net_ring5", 64, &srx, &stx);
+    cr_assert_eq(sc_sub_create_on(&sub, &ch, x, &cb, 7, &err), 0, "%s", err.msg);
+    sc_sub_do_work(sub, 1000000000u);
+    cr_assert_eq(srx.max, 64, "the subscriber's read asked for %u frames", srx.max);
+    sc_sub_destroy(sub);
 }
 
 /* A buffer laid out as the publisher's window keeps it for a zero-copy
