@@ -134,6 +134,10 @@ struct sc_sub {
     struct sc_pkt in[SC_BURST_MAX];
     uint16_t nin;
     uint16_t burst; /* packets per read: the transport's (sc_xport_burst) */
+    /* receive in place (a PGM channel on a transport with rx_lend): in[] holds
+     * the packets lent by a read, until their release; lending while on_packet
+     * looks at them */
+    bool lend, lending;
     /* NAKs out, flushed once per do_work */
     struct sc_pkt txq[SC_BURST];
     unsigned ntx;
@@ -957,6 +961,7 @@ on_data(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, uint8_
     struct sc_rxw *w = &src->w;
     uint64_t seq = sc_seq32_widen(w->end, k->data.sqn);
     struct sc_rxw_slot *sl;
+    bool keeps;
 
     if (k->type == SC_PGM_RDATA) {
         s->st.rdata_received++;
@@ -983,7 +988,9 @@ on_data(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, uint8_
         s->st.duplicates++; /* held already, or too late: already reported lost */
         return false;
     }
-    if (unlikely(!s->nfree) && seq != w->next) {
+    /* lent (receive in place): only the next in order, whole, is not kept */
+    keeps = seq != w->next || (k->opt.present & SC_PGM_HAS_FRAGMENT);
+    if (unlikely(!s->nfree) && (s->lending ? keeps : seq != w->next)) {
         /* No free buffer to take this one's place in the read burst: keeping
          * it would shrink the burst, and once every buffer waited in a window
          * for a repair, reading -- and with it the repairs -- would stop. It
@@ -1005,9 +1012,27 @@ on_data(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, uint8_
                     k->type == SC_PGM_RDATA ? SC_REPAIR_NAK : SC_REPAIR_LATE,
                     sl->nakked ? src->id.addr : 0, sl->nakked ? s->nak_dport : 0);
     }
+    if (s->lending) {
+        /* receive in place: the next in order is delivered from the lent
+         * packet; anything kept (out of order, a fragment) is copied, up to
+         * the end of its TSDU, into a pool buffer (there is one: see above) */
+        uint8_t *b;
+        if (!keeps) {
+            deliver_apdu(src, k->tsdu, k->tsdu_len, seq);
+            sl->state = SC_RXW_EMPTY;
+            w->next++;
+            deliver(src);
+            return false;
+        }
+        b = buf_get(s);
+        memcpy(b, buf, (size_t)(k->tsdu - buf) + k->tsdu_len);
+        sl->tsdu_off = (uint16_t)(k->tsdu - buf);
+        buf = b;
+    } else {
+        sl->tsdu_off = (uint16_t)(k->tsdu - buf);
+    }
     sl->state = SC_RXW_HAVE;
     sl->buf = buf;
-    sl->tsdu_off = (uint16_t)(k->tsdu - buf);
     sl->tsdu_len = k->tsdu_len;
     if (k->opt.present & SC_PGM_HAS_FRAGMENT) {
         sl->frag_first = sc_seq32_widen(seq, k->opt.frag.first_sqn);
@@ -1736,7 +1761,20 @@ do_work(struct sc_sub *s, uint64_t now_ns, const bool mold)
     /* Drain the socket (bounded) before timers: after a stall, the NCFs and
      * repairs that answer our NAKs are queued there, and a timer that fired
      * first would retry -- or give up -- without having seen them. */
-    for (int burst = 0; burst < 64; burst++) {
+    for (int burst = 0; !mold && s->lend && burst < 64; burst++) {
+        /* receive in place: the packets lent by the transport, looked at where
+         * they are (on_data copies what it keeps), given back */
+        uint16_t got = sc_xport_rx_lend(s->x, in, s->burst);
+        s->lending = true;
+        for (uint16_t i = 0; i < got; i++)
+            on_packet(s, &in[i], now_ns);
+        s->lending = false;
+        sc_xport_rx_release(s->x);
+        work += got;
+        if (got < s->burst)
+            break;
+    }
+    for (int burst = 0; (mold || !s->lend) && burst < 64; burst++) {
         uint16_t want, got, keep = 0;
         bool holes = false;
         while (s->nin < s->burst && s->nfree) /* top up after packets kept buffers */
@@ -1964,6 +2002,9 @@ sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struct sc
     if (!s->src || !s->chunk)
         goto out_free;
     s->burst = (uint16_t)sc_xport_burst(x);
+    s->lend = x->ops->rx_lend && x->ops->rx_release && ch->protocol != SC_PROTOCOL_MOLDUDP64;
+    for (unsigned i = 0; s->lend && i < SC_BURST_MAX; i++)
+        s->in[i].cap = (uint16_t)s->buf_size; /* the most a lent packet may be: a copy fits a buffer */
     s->npool = window + 2 * s->burst;
     s->chunk[0] = sc_mem_big_alloc((size_t)s->npool * s->buf_size);
     s->nchunks = 1;

@@ -15,6 +15,8 @@
  * back; publisher: our address and NAK ports) and counts the rest; it answers ARP for our own address (kernel
  * receivers must reach us with unicast NAKs) and learns peers' MACs from every
  * frame they send. TX returns how many the port took; the caller keeps the rest.
+ * Receiving in place (rx_lend, the subscriber's read): the packets' payloads
+ * are lent where they are, in their mbufs, until rx_release frees them.
  *
  * dpdk.burst is the most frames per call to the port: one receive reads at most
  * that many (rte_eth_rx_burst), and a send is cut into pieces of at most that
@@ -87,6 +89,8 @@ struct dpdk {
     bool csum_offload;
     uint16_t ip_id;
     uint16_t uc_port; /* subscriber with sub_unicast: the port requests leave from, 0 = none */
+    uint16_t nlent;   /* receive in place: the mbufs of the packets lent, until released */
+    struct rte_mbuf *lent[SC_BURST_MAX];
     unsigned nneigh, next_evict;
     struct neighbour neigh[NEIGHBOURS];
     char name[SC_CFG_PATH_MAX];
@@ -232,6 +236,42 @@ for_us(const struct dpdk *d, const struct sc_frame *f)
            (f->udp.dst_port == d->p.nak_port || f->udp.dst_port == d->p.port);
 }
 
+/* One received frame: ARP answered, peers learnt, ours described in *p
+ * (payload in the mbuf). @return true if it is ours. */
+static bool
+rx_frame(struct dpdk *d, struct rte_mbuf *mb, struct sc_pkt *p)
+{
+    struct sc_frame f;
+    const uint8_t *frame = rte_pktmbuf_mtod(mb, const uint8_t *);
+    /* UDP checksums are not verified: PGM's own (mandatory for data) covers
+     * the payload, and frames from a kernel sender on a veth reach
+     * AF_PACKET with checksum offload's partial sums */
+    int rc = sc_frame_parse_flags(frame, rte_pktmbuf_data_len(mb), &f, SC_NF_NO_UDP_CSUM);
+
+    if (rc < 0) {
+        d->x.st.rx_malformed++;
+    } else if (f.kind == SC_FRAME_ARP) {
+        learn(d, f.arp.spa, f.arp.sha);
+        if (f.arp.op == SC_ARP_REQUEST && f.arp.tpa == d->p.interface)
+            send_arp(d, SC_ARP_REPLY, f.arp.spa, f.arp.sha);
+    } else if (f.kind != SC_FRAME_UDP4) {
+        d->x.st.rx_filtered++;
+    } else {
+        learn(d, f.udp.src_ip, f.src_mac);
+        if (!for_us(d, &f)) {
+            d->x.st.rx_filtered++;
+        } else {
+            p->data = (uint8_t *)(uintptr_t)f.payload;
+            p->len = f.payload_len;
+            p->addr = f.udp.src_ip;
+            p->port = f.udp.src_port;
+            p->lport = f.udp.dst_port;
+            return true;
+        }
+    }
+    return false;
+}
+
 static uint16_t
 dpdk_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
 {
@@ -243,34 +283,18 @@ dpdk_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
         n = d->burst;
     got = rte_eth_rx_burst(d->port, 0, m, n);
     for (uint16_t i = 0; i < got; i++) {
-        struct sc_frame f;
-        const uint8_t *frame = rte_pktmbuf_mtod(m[i], const uint8_t *);
-        /* UDP checksums are not verified: PGM's own (mandatory for data) covers
-         * the payload, and frames from a kernel sender on a veth reach
-         * AF_PACKET with checksum offload's partial sums */
-        int rc = sc_frame_parse_flags(frame, rte_pktmbuf_data_len(m[i]), &f, SC_NF_NO_UDP_CSUM);
-
-        if (rc < 0) {
-            x->st.rx_malformed++;
-        } else if (f.kind == SC_FRAME_ARP) {
-            learn(d, f.arp.spa, f.arp.sha);
-            if (f.arp.op == SC_ARP_REQUEST && f.arp.tpa == d->p.interface)
-                send_arp(d, SC_ARP_REPLY, f.arp.spa, f.arp.sha);
-        } else if (f.kind != SC_FRAME_UDP4) {
-            x->st.rx_filtered++;
-        } else {
-            learn(d, f.udp.src_ip, f.src_mac);
-            if (!for_us(d, &f)) {
-                x->st.rx_filtered++;
-            } else if (f.payload_len > pkts[out].cap) {
+        struct sc_pkt f;
+        if (rx_frame(d, m[i], &f)) {
+            struct sc_pkt *p = &pkts[out];
+            if (f.len > p->cap) {
                 x->st.rx_truncated++;
             } else {
-                struct sc_pkt *p = &pkts[out++];
-                memcpy(p->data, f.payload, f.payload_len);
-                p->len = f.payload_len;
-                p->addr = f.udp.src_ip;
-                p->port = f.udp.src_port;
-                p->lport = f.udp.dst_port;
+                memcpy(p->data, f.data, f.len);
+                p->len = f.len;
+                p->addr = f.addr;
+                p->port = f.port;
+                p->lport = f.lport;
+                out++;
                 x->st.rx_pkts++;
                 x->st.rx_bytes += p->len;
             }
@@ -278,6 +302,48 @@ dpdk_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
         rte_pktmbuf_free(m[i]);
     }
     return out;
+}
+
+/* Receive in place: our packets' payloads where they are, in their mbufs,
+ * kept (d->lent) until dpdk_rx_release; the rest freed at once. */
+static uint16_t
+dpdk_rx_lend(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
+{
+    struct dpdk *d = dpdk_of(x);
+    struct rte_mbuf *m[SC_BURST_MAX];
+    uint16_t got, out = 0;
+
+    if (n > d->burst)
+        n = d->burst;
+    got = rte_eth_rx_burst(d->port, 0, m, n);
+    for (uint16_t i = 0; i < got; i++) {
+        struct sc_pkt *p = &pkts[out];
+        uint16_t cap = p->cap;
+        if (!rx_frame(d, m[i], p)) {
+            rte_pktmbuf_free(m[i]);
+        } else if (p->len > cap) {
+            x->st.rx_truncated++;
+            p->cap = cap;
+            rte_pktmbuf_free(m[i]);
+        } else {
+            p->cap = cap;
+            x->st.rx_pkts++;
+            x->st.rx_bytes += p->len;
+            d->lent[out++] = m[i];
+        }
+    }
+    d->nlent = out;
+    return out;
+}
+
+static void
+dpdk_rx_release(struct sc_xport *x)
+{
+    struct dpdk *d = dpdk_of(x);
+
+    if (d->nlent)
+        rte_pktmbuf_free_bulk(d->lent, d->nlent);
+    d->nlent = 0;
 }
 
 /* Send the built mbufs m[0..built) (m[k] made from the caller's pkts[from[k]];
@@ -511,6 +577,7 @@ dpdk_close(struct sc_xport *x)
 {
     struct dpdk *d = dpdk_of(x);
 
+    dpdk_rx_release(x);
     rte_eth_dev_stop(d->port);
     rte_eth_dev_close(d->port);
     rte_mempool_free(d->pool);
@@ -521,12 +588,13 @@ dpdk_close(struct sc_xport *x)
 
 static const struct sc_xport_ops dpdk_ops = {
     .name = "dpdk", .rx_burst = dpdk_rx, .tx_burst = dpdk_tx, .tx_frames = dpdk_tx_frames,
-    .fd = dpdk_fd, .close = dpdk_close,
+    .fd = dpdk_fd, .rx_lend = dpdk_rx_lend, .rx_release = dpdk_rx_release, .close = dpdk_close,
 };
 
 static const struct sc_xport_ops dpdk_zc_ops = { /* a publisher's, with dpdk.tx_zero_copy */
     .name = "dpdk", .rx_burst = dpdk_rx, .tx_burst = dpdk_tx, .tx_frames = dpdk_tx_frames,
-    .fd = dpdk_fd, .tx_busy = dpdk_tx_busy, .close = dpdk_close,
+    .fd = dpdk_fd, .tx_busy = dpdk_tx_busy, .rx_lend = dpdk_rx_lend,
+    .rx_release = dpdk_rx_release, .close = dpdk_close,
 };
 
 /* ------------------------------------------------------------------- open */

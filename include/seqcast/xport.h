@@ -109,6 +109,14 @@ struct sc_xport_ops {
      * rewrites that buffer until it is false. NULL: every packet is copied,
      * the window needs no headroom. */
     bool (*tx_busy)(struct sc_xport *x, const uint8_t *data);
+    /* Optional, a pair (receive in place): as rx_burst (cap, set by the
+     * caller, is the most it takes: a longer packet is dropped and counted
+     * rx_truncated), but each packet's data points into the transport's own
+     * buffer, lent until rx_release, which the caller calls before its next
+     * rx_lend or rx_burst. A caller that keeps a packet past that copies it.
+     * NULL: the caller reads with rx_burst (kernel UDP). */
+    uint16_t (*rx_lend)(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n);
+    void (*rx_release)(struct sc_xport *x);
     /* Release everything (a wrapper: its own state; see sc_xport_wrap_init). */
     void (*close)(struct sc_xport *x);
 };
@@ -191,6 +199,19 @@ sc_xport_burst(const struct sc_xport *x)
     return x->burst && x->burst <= SC_BURST_MAX ? x->burst : SC_BURST;
 }
 
+/* Receive in place (the rx_lend/rx_release pair; the caller checked rx_lend) */
+static inline uint16_t
+sc_xport_rx_lend(struct sc_xport *x, struct sc_pkt *p, uint16_t n)
+{
+    return x->ops->rx_lend(x, p, n);
+}
+
+static inline void
+sc_xport_rx_release(struct sc_xport *x)
+{
+    x->ops->rx_release(x);
+}
+
 static inline bool
 sc_xport_rx_pending(const struct sc_xport *x)
 {
@@ -263,7 +284,10 @@ sc_xport_close(struct sc_xport *x)
  * forwarding to the inner transport -- rx_burst, tx_burst, tx_frames, fd,
  * rx_pending, rx_wait, tx_errors, tx_busy (an op the inner transport lacks stays
  * absent), so an op added to the table is never lost behind a wrapper. The
- * forwarders keep x.st a copy of the inner transport's stats. x.burst is the
+ * forwarders keep x.st a copy of the inner transport's stats. rx_lend and
+ * rx_release forward only when the wrapper does not define rx_burst (one that
+ * sees what is received must see it all: the record and loss wrappers take
+ * the copying read). x.burst is the
  * inner transport's: a wrapper whose own ops take fewer sets it back. */
 struct sc_xport_wrap {
     struct sc_xport x;
