@@ -51,6 +51,7 @@
 #include "engine/rtx.h"
 #include "engine/timerwheel.h"
 #include "engine/txw.h"
+#include <seqcast/proto/endian.h>
 #include <seqcast/proto/mold.h>
 #include <seqcast/proto/pgm.h>
 #include <seqcast/proto/seq.h>
@@ -496,6 +497,7 @@ close_block(struct sc_pub *p, uint64_t now_ns)
 
     if (!p->open)
         return;
+    sc_store_be16(p->enc.buf + 18, p->enc.count); /* sc_pub_send's appends leave it */
     n = p->mold ? (int)p->enc.len
                 : encode_odata(p, p->open_buf, (uint32_t)p->enc.len, NULL, seq);
     sc_txw_commit(&p->w, (uint16_t)n, p->next_msg_seq - p->enc.count, p->enc.count, now_ns);
@@ -626,10 +628,22 @@ send_slow(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
 int
 sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
 {
-    if (likely(p->open && len <= p->max_msg &&
-               p->enc.cap - p->enc.len >= sc_mold_msg_size((uint16_t)len) + sc_mold_msg_size(1) &&
-               p->ch.batch_delay_ns && p->state == PUB_OPEN) &&
-        likely(sc_mold_enc_add(&p->enc, msg, (uint16_t)len) == 0)) {
+    struct sc_mold_enc *e = &p->enc;
+
+    /* A block is open between calls only with batch_delay set and the session
+     * open (send_batched closes it at once otherwise, sc_pub_close before
+     * closing): p->open says all three. Room for this message and one more
+     * bounds len below max_msg and the block's count below SC_MOLD_MAX_COUNT
+     * (a block is under 64 KiB), so sc_mold_enc_add's checks are not repeated,
+     * and the count goes into the block's header when it closes (close_block). */
+    if (likely(p->open && len <= UINT16_MAX &&
+               e->cap - e->len >= sc_mold_msg_size((uint16_t)len) + sc_mold_msg_size(1))) {
+        uint8_t *d = e->buf + e->len;
+        d[0] = (uint8_t)(len >> 8);
+        d[1] = (uint8_t)len;
+        sc_mold_copy_(d + 2, (const uint8_t *)msg, len);
+        e->len += sc_mold_msg_size((uint16_t)len);
+        e->count++;
         p->next_msg_seq++;
         p->st.msgs_sent++;
         p->st.bytes_sent += len;
