@@ -625,6 +625,32 @@ send_slow(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
  * room for another after it, so it neither closes a block nor opens one --
  * send_batched's outcome, without its calls (bench/instr.sh). Everything
  * else goes the general way. */
+/* sc_pub_send's append (the checks are its own) */
+static inline int
+append(struct sc_pub *p, const void *msg, size_t len)
+{
+    struct sc_mold_enc *e = &p->enc;
+    uint8_t *d = e->buf + e->len;
+
+    d[0] = (uint8_t)(len >> 8);
+    d[1] = (uint8_t)len;
+    sc_mold_copy_(d + 2, (const uint8_t *)msg, len);
+    e->len += sc_mold_msg_size((uint16_t)len);
+    e->count++;
+    p->next_msg_seq++;
+    p->st.msgs_sent++;
+    p->st.bytes_sent += len;
+    return 0;
+}
+
+/* over 64 bytes: the copy calls memcpy, out of line so that sc_pub_send's own
+ * path saves no registers (a tail call) */
+static __attribute__((noinline)) int
+append_long(struct sc_pub *p, const void *msg, size_t len)
+{
+    return append(p, msg, len);
+}
+
 int
 sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
 {
@@ -637,18 +663,8 @@ sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
      * (a block is under 64 KiB), so sc_mold_enc_add's checks are not repeated,
      * and the count goes into the block's header when it closes (close_block). */
     if (likely(p->open && len <= UINT16_MAX &&
-               e->cap - e->len >= sc_mold_msg_size((uint16_t)len) + sc_mold_msg_size(1))) {
-        uint8_t *d = e->buf + e->len;
-        d[0] = (uint8_t)(len >> 8);
-        d[1] = (uint8_t)len;
-        sc_mold_copy_(d + 2, (const uint8_t *)msg, len);
-        e->len += sc_mold_msg_size((uint16_t)len);
-        e->count++;
-        p->next_msg_seq++;
-        p->st.msgs_sent++;
-        p->st.bytes_sent += len;
-        return 0;
-    }
+               e->cap - e->len >= sc_mold_msg_size((uint16_t)len) + sc_mold_msg_size(1)))
+        return len <= 64 ? append(p, msg, len) : append_long(p, msg, len);
     return send_slow(p, msg, len, now_ns);
 }
 
