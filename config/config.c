@@ -285,8 +285,9 @@ static const struct sc_cfg_key dpdk_keys[] = {
     { "mempool_cache", SC_VT_UINT, DP(mempool_cache), .max = 512, .doc = "Per-lcore mbuf cache." },
     { "burst", SC_VT_UINT, DP(burst), .min = 1, .max = SC_CFG_DPDK_BURST_MAX,
       .doc = "Frames per call to the port: the most one poll reads (`rte_eth_rx_burst`), and "
-             "the size of the pieces a send is cut into (`rte_eth_tx_burst`). At most 32, the "
-             "engine's own burst." },
+             "the size of the pieces a send is cut into (`rte_eth_tx_burst`). Also the engine's "
+             "burst on this channel: a publisher queues and sends this many packets at a time, a "
+             "subscriber reads this many (its buffer pool keeps two bursts spare). 1 to 128." },
     { "rx_desc", SC_VT_UINT, DP(rx_desc), .min = 32, .max = 16384, .doc = "RX ring descriptors." },
     { "tx_desc", SC_VT_UINT, DP(tx_desc), .min = 32, .max = 16384, .doc = "TX ring descriptors." },
     { "no_huge", SC_VT_BOOL, DP(no_huge),

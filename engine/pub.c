@@ -51,6 +51,7 @@
 #include "engine/rtx.h"
 #include "engine/timerwheel.h"
 #include "engine/txw.h"
+#include <seqcast/proto/endian.h>
 #include <seqcast/proto/mold.h>
 #include <seqcast/proto/pgm.h>
 #include <seqcast/proto/seq.h>
@@ -135,10 +136,11 @@ struct sc_pub {
     uint64_t close_progress_ns;
 
     /* output queue, flushed once per do_work */
-    struct sc_pkt txq[SC_BURST];
+    struct sc_pkt txq[SC_BURST_MAX];
     uint16_t pkt_flags; /* SC_PKT_WINDOW on window packets for a zero-copy transport, or 0 */
-    uint8_t txq_kind[SC_BURST];
+    uint8_t txq_kind[SC_BURST_MAX];
     unsigned ntx;
+    unsigned burst;        /* packets per send: the transport's (sc_xport_burst) */
     uint64_t odata_queued; /* next ODATA sequence to queue (>= w.next_tx) */
     unsigned ctrl_next;
     uint8_t ctrl[CTRL_BUFS][CTRL_BUF_SIZE];
@@ -175,9 +177,9 @@ window_busy(void *ctx, const uint8_t *buf)
 static void
 enqueue(struct sc_pub *p, uint8_t *data, uint16_t len, uint32_t addr, uint16_t port, uint8_t kind)
 {
-    if (p->ntx == SC_BURST)
+    if (p->ntx == p->burst)
         flush_txq(p);
-    if (p->ntx == SC_BURST) {
+    if (p->ntx == p->burst) {
         p->st.tx_backpressure++; /* still full: the transport refuses; drop control packets */
         return;
     }
@@ -196,7 +198,7 @@ ctrl_buf(struct sc_pub *p)
  * (runs stay runs for GSO). A copy the transport refuses is not retried -- the
  * A copy is out and repairs cover both -- but counted.
  *
- * A burst of at most half SC_BURST goes out as A copies then B copies in one
+ * A burst of at most half the transport's burst goes out as A copies then B copies in one
  * transport call (one sendmmsg): both copies are queued at a receiver before
  * it runs, so it reads them in one wake-up instead of being woken twice per
  * packet. Larger bursts send the B copies in a second call.
@@ -204,9 +206,9 @@ ctrl_buf(struct sc_pub *p)
 static uint16_t
 send_lines(struct sc_pub *p)
 {
-    struct sc_pkt b[SC_BURST];
+    struct sc_pkt b[SC_BURST_MAX];
     unsigned na = p->ntx, nb = 0, nb_sent_a = 0;
-    bool one_call = na <= SC_BURST / 2;
+    bool one_call = na <= p->burst / 2;
     unsigned off = one_call ? na : 0; /* where the B copies start in b[] */
     uint16_t sent, sent_a, sent_b;
 
@@ -495,6 +497,7 @@ close_block(struct sc_pub *p, uint64_t now_ns)
 
     if (!p->open)
         return;
+    sc_store_be16(p->enc.buf + 18, p->enc.count); /* sc_pub_send's appends leave it */
     n = p->mold ? (int)p->enc.len
                 : encode_odata(p, p->open_buf, (uint32_t)p->enc.len, NULL, seq);
     sc_txw_commit(&p->w, (uint16_t)n, p->next_msg_seq - p->enc.count, p->enc.count, now_ns);
@@ -622,18 +625,46 @@ send_slow(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
  * room for another after it, so it neither closes a block nor opens one --
  * send_batched's outcome, without its calls (bench/instr.sh). Everything
  * else goes the general way. */
+/* sc_pub_send's append (the checks are its own) */
+static inline int
+append(struct sc_pub *p, const void *msg, size_t len)
+{
+    struct sc_mold_enc *e = &p->enc;
+    uint8_t *d = e->buf + e->len;
+
+    d[0] = (uint8_t)(len >> 8);
+    d[1] = (uint8_t)len;
+    sc_mold_copy_(d + 2, (const uint8_t *)msg, len);
+    e->len += sc_mold_msg_size((uint16_t)len);
+    e->count++;
+    p->next_msg_seq++;
+    p->st.msgs_sent++;
+    p->st.bytes_sent += len;
+    return 0;
+}
+
+/* over 64 bytes: the copy calls memcpy, out of line so that sc_pub_send's own
+ * path saves no registers (a tail call) */
+static __attribute__((noinline)) int
+append_long(struct sc_pub *p, const void *msg, size_t len)
+{
+    return append(p, msg, len);
+}
+
 int
 sc_pub_send(struct sc_pub *p, const void *msg, size_t len, uint64_t now_ns)
 {
-    if (likely(p->open && len <= p->max_msg &&
-               p->enc.cap - p->enc.len >= sc_mold_msg_size((uint16_t)len) + sc_mold_msg_size(1) &&
-               p->ch.batch_delay_ns && p->state == PUB_OPEN) &&
-        likely(sc_mold_enc_add(&p->enc, msg, (uint16_t)len) == 0)) {
-        p->next_msg_seq++;
-        p->st.msgs_sent++;
-        p->st.bytes_sent += len;
-        return 0;
-    }
+    struct sc_mold_enc *e = &p->enc;
+
+    /* A block is open between calls only with batch_delay set and the session
+     * open (send_batched closes it at once otherwise, sc_pub_close before
+     * closing): p->open says all three. Room for this message and one more
+     * bounds len below max_msg and the block's count below SC_MOLD_MAX_COUNT
+     * (a block is under 64 KiB), so sc_mold_enc_add's checks are not repeated,
+     * and the count goes into the block's header when it closes (close_block). */
+    if (likely(p->open && len <= UINT16_MAX &&
+               e->cap - e->len >= sc_mold_msg_size((uint16_t)len) + sc_mold_msg_size(1)))
+        return len <= 64 ? append(p, msg, len) : append_long(p, msg, len);
     if (p->ipc) /* a tail call: sc_ipcw_send has its own common case */
         return sc_ipcw_send(p->ipc, msg, len, now_ns);
     return send_slow(p, msg, len, now_ns);
@@ -685,7 +716,7 @@ queue_odata(struct sc_pub *p, uint64_t now_ns)
         p->odata_queued = p->w.next_tx;
     sc_tbucket_refill(&p->data_rate, now_ns);
     p->rate_wait_bits = 0;
-    while (p->odata_queued < end && p->ntx < SC_BURST) {
+    while (p->odata_queued < end && p->ntx < p->burst) {
         struct sc_txw_slot *s = sc_txw_get(&p->w, p->odata_queued);
         uint64_t bits = sc_wire_bits(s->len);
         if (!sc_tbucket_take(&p->data_rate, bits)) {
@@ -712,9 +743,9 @@ send_rdata(void *ctx, uint64_t seq, struct sc_txw_slot *s)
     struct sc_pub *p = ctx;
 
     (void)seq;
-    if (p->ntx == SC_BURST)
+    if (p->ntx == p->burst)
         flush_txq(p);
-    if (p->ntx == SC_BURST)
+    if (p->ntx == p->burst)
         return false;
     if (unlikely(p->pkt_flags) && sc_xport_tx_busy(p->x, s->buf))
         return false; /* a device still sends it: not rewritten now, repaired later */
@@ -834,9 +865,9 @@ send_resp(void *ctx, uint8_t *data, uint16_t len, uint32_t addr, uint16_t port)
 {
     struct sc_pub *p = ctx;
 
-    if (p->ntx == SC_BURST)
+    if (p->ntx == p->burst)
         flush_txq(p);
-    if (p->ntx == SC_BURST)
+    if (p->ntx == p->burst)
         return false;
     enqueue(p, data, len, addr, port, TXQ_RESP);
     return true;
@@ -1039,10 +1070,10 @@ sc_pub_do_work(struct sc_pub *p, uint64_t now_ns)
     for (int b = 0; b < 8; b++) {
         int q = queue_odata(p, now_ns);
         work += q;
-        if (p->ntx < SC_BURST)
+        if (p->ntx < p->burst)
             break;
         flush_txq(p);
-        if (p->ntx == SC_BURST || q == 0)
+        if (p->ntx == p->burst || q == 0)
             break; /* back-pressure */
     }
     flush_txq(p);
@@ -1198,6 +1229,7 @@ sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc
     }
     p->ch = *ch;
     p->x = x;
+    p->burst = sc_xport_burst(x);
     p->mold = ch->protocol == SC_PROTOCOL_MOLDUDP64;
     p->data_off = p->mold ? 0 : ODATA_HDR;
     p->tpdu_max = ch->mtu - SC_IP_UDP_OVERHEAD;

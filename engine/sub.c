@@ -36,6 +36,7 @@
 #include "engine/rxw.h"
 #include "engine/sub_int.h"
 #include "engine/timerwheel.h"
+#include <seqcast/proto/endian.h>
 #include <seqcast/proto/mold.h>
 #include <seqcast/proto/pgm.h>
 #include <seqcast/proto/seq.h>
@@ -131,8 +132,13 @@ struct sc_sub {
     uint32_t nfree, npool;
     /* the read's buffers, kept from one do_work to the next: in[0..nin) hold a
      * free buffer each (only those a packet kept are replaced) */
-    struct sc_pkt in[SC_BURST];
+    struct sc_pkt in[SC_BURST_MAX];
     uint16_t nin;
+    uint16_t burst; /* packets per read: the transport's (sc_xport_burst) */
+    /* receive in place (a PGM channel on a transport with rx_lend): in[] holds
+     * the packets lent by a read, until their release; lending while on_packet
+     * looks at them */
+    bool lend, lending;
     /* NAKs out, flushed once per do_work */
     struct sc_pkt txq[SC_BURST];
     unsigned ntx;
@@ -295,14 +301,22 @@ deliver_apdu(struct source *src, const uint8_t *apdu, uint32_t len, uint64_t fir
     src->delivered_any = true;
     src->last_msg_seq = h.seq + h.count - 1; /* (iter_init: no wrap) */
     src->n.msgs += h.count - skip;
-    while (sc_mold_iter_next(&it, &seq, &m, &ml)) {
-        if (unlikely(skip)) {
-            skip--;
-            continue;
+    /* iter_init checked every length: the block is walked without its
+     * iterator's checks; the counters move once a block */
+    for (uint64_t i = 0; i < skip; i++)
+        sc_mold_iter_next(&it, &seq, &m, &ml);
+    {
+        const uint8_t *p = it.p;
+        uint64_t bytes = 0, n = h.count - skip;
+        seq = h.seq + skip;
+        for (uint64_t i = 0; i < n; i++) {
+            ml = sc_load_be16(p);
+            s->cb.on_msg(s->cb.ctx, &src->id, seq++, p + 2, ml);
+            bytes += ml;
+            p += 2u + ml;
         }
-        s->st.msgs_delivered++;
-        s->st.bytes_delivered += ml;
-        s->cb.on_msg(s->cb.ctx, &src->id, seq, m, ml);
+        s->st.msgs_delivered += n;
+        s->st.bytes_delivered += bytes;
     }
 }
 
@@ -956,6 +970,7 @@ on_data(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, uint8_
     struct sc_rxw *w = &src->w;
     uint64_t seq = sc_seq32_widen(w->end, k->data.sqn);
     struct sc_rxw_slot *sl;
+    bool keeps;
 
     if (k->type == SC_PGM_RDATA) {
         s->st.rdata_received++;
@@ -982,7 +997,9 @@ on_data(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, uint8_
         s->st.duplicates++; /* held already, or too late: already reported lost */
         return false;
     }
-    if (unlikely(!s->nfree) && seq != w->next) {
+    /* lent (receive in place): only the next in order, whole, is not kept */
+    keeps = seq != w->next || (k->opt.present & SC_PGM_HAS_FRAGMENT);
+    if (unlikely(!s->nfree) && (s->lending ? keeps : seq != w->next)) {
         /* No free buffer to take this one's place in the read burst: keeping
          * it would shrink the burst, and once every buffer waited in a window
          * for a repair, reading -- and with it the repairs -- would stop. It
@@ -1004,9 +1021,27 @@ on_data(struct sc_sub *s, struct source *src, const struct sc_pgm_pkt *k, uint8_
                     k->type == SC_PGM_RDATA ? SC_REPAIR_NAK : SC_REPAIR_LATE,
                     sl->nakked ? src->id.addr : 0, sl->nakked ? s->nak_dport : 0);
     }
+    if (s->lending) {
+        /* receive in place: the next in order is delivered from the lent
+         * packet; anything kept (out of order, a fragment) is copied, up to
+         * the end of its TSDU, into a pool buffer (there is one: see above) */
+        uint8_t *b;
+        if (!keeps) {
+            deliver_apdu(src, k->tsdu, k->tsdu_len, seq);
+            sl->state = SC_RXW_EMPTY;
+            w->next++;
+            deliver(src);
+            return false;
+        }
+        b = buf_get(s);
+        memcpy(b, buf, (size_t)(k->tsdu - buf) + k->tsdu_len);
+        sl->tsdu_off = (uint16_t)(k->tsdu - buf);
+        buf = b;
+    } else {
+        sl->tsdu_off = (uint16_t)(k->tsdu - buf);
+    }
     sl->state = SC_RXW_HAVE;
     sl->buf = buf;
-    sl->tsdu_off = (uint16_t)(k->tsdu - buf);
     sl->tsdu_len = k->tsdu_len;
     if (k->opt.present & SC_PGM_HAS_FRAGMENT) {
         sl->frag_first = sc_seq32_widen(seq, k->opt.frag.first_sqn);
@@ -1739,10 +1774,23 @@ do_work(struct sc_sub *s, uint64_t now_ns, const bool mold)
     /* Drain the socket (bounded) before timers: after a stall, the NCFs and
      * repairs that answer our NAKs are queued there, and a timer that fired
      * first would retry -- or give up -- without having seen them. */
-    for (int burst = 0; burst < 64; burst++) {
+    for (int burst = 0; !mold && s->lend && burst < 64; burst++) {
+        /* receive in place: the packets lent by the transport, looked at where
+         * they are (on_data copies what it keeps), given back */
+        uint16_t got = sc_xport_rx_lend(s->x, in, s->burst);
+        s->lending = true;
+        for (uint16_t i = 0; i < got; i++)
+            on_packet(s, &in[i], now_ns);
+        s->lending = false;
+        sc_xport_rx_release(s->x);
+        work += got;
+        if (got < s->burst)
+            break;
+    }
+    for (int burst = 0; (mold || !s->lend) && burst < 64; burst++) {
         uint16_t want, got, keep = 0;
         bool holes = false;
-        while (s->nin < SC_BURST && s->nfree) /* top up after packets kept buffers */
+        while (s->nin < s->burst && s->nfree) /* top up after packets kept buffers */
             s->in[s->nin++] = (struct sc_pkt){ .data = buf_get(s),
                                                .cap = (uint16_t)(mold ? s->rx_cap : s->buf_size) };
         if (!(want = s->nin)) {
@@ -1966,7 +2014,11 @@ sc_sub_create_on(struct sc_sub **out, const struct sc_channel_cfg *ch, struct sc
     s->chunk = calloc(s->nsrc, sizeof(*s->chunk));
     if (!s->src || !s->chunk)
         goto out_free;
-    s->npool = window + 2 * SC_BURST;
+    s->burst = (uint16_t)sc_xport_burst(x);
+    s->lend = x->ops->rx_lend && x->ops->rx_release && ch->protocol != SC_PROTOCOL_MOLDUDP64;
+    for (unsigned i = 0; s->lend && i < SC_BURST_MAX; i++)
+        s->in[i].cap = (uint16_t)s->buf_size; /* the most a lent packet may be: a copy fits a buffer */
+    s->npool = window + 2 * s->burst;
     s->chunk[0] = sc_mem_big_alloc((size_t)s->npool * s->buf_size);
     s->nchunks = 1;
     s->max_chunks = s->nsrc;

@@ -75,30 +75,29 @@ int
 sc_mold_iter_init(struct sc_mold_iter *it, const uint8_t *buf, size_t len,
                   struct sc_mold_hdr *hdr)
 {
-    const uint8_t *p, *end = buf + len;
+    size_t off = SC_MOLD_HDR_LEN, last;
 
     if (len < SC_MOLD_HDR_LEN)
         return SC_PERR_SHORT;
     get_hdr(buf, hdr);
     it->p = buf + SC_MOLD_HDR_LEN;
-    it->end = end;
+    it->end = buf + len;
     it->seq = hdr->seq;
     it->left = 0;
     if (hdr->count == SC_MOLD_COUNT_HEARTBEAT || hdr->count == SC_MOLD_COUNT_EOS)
         return len == SC_MOLD_HDR_LEN ? 0 : SC_PERR_LENGTH;
     if (hdr->seq + hdr->count < hdr->seq)
         return SC_PERR_OVERSIZE;
-    p = it->p;
+    /* one check a message: a length prefix must start at or before len - 2
+     * (offsets, so a length running past the end cannot wrap a pointer; the
+     * next check or the last one catches it) */
+    last = len - 2;
     for (unsigned i = 0; i < hdr->count; i++) {
-        size_t n;
-        if (end - p < 2)
+        if (off > last)
             return SC_PERR_LENGTH;
-        n = sc_load_be16(p);
-        if ((size_t)(end - p - 2) < n)
-            return SC_PERR_LENGTH;
-        p += 2 + n;
+        off += 2u + sc_load_be16(buf + off);
     }
-    if (p != end)
+    if (off != len)
         return SC_PERR_LENGTH;
     it->left = hdr->count;
     return 0;

@@ -256,6 +256,7 @@ sc_xport_loss_wrap(struct sc_xport **out, struct sc_xport *inner, const struct s
         return -ENOMEM;
     }
     sc_xport_wrap_init(&l->w, &loss_ops, inner);
+    l->w.x.burst = 0; /* its fifo and scratch take SC_BURST a call, whatever inner takes */
     l->p = *p;
     l->rng = p->seed ? p->seed : 1;
     *out = &l->w.x;

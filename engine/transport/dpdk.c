@@ -15,12 +15,15 @@
  * back; publisher: our address and NAK ports) and counts the rest; it answers ARP for our own address (kernel
  * receivers must reach us with unicast NAKs) and learns peers' MACs from every
  * frame they send. TX returns how many the port took; the caller keeps the rest.
+ * Receiving in place (rx_lend, the subscriber's read): the packets' payloads
+ * are lent where they are, in their mbufs, until rx_release frees them.
  *
  * dpdk.burst is the most frames per call to the port: one receive reads at most
- * that many (rte_eth_rx_burst), and a send of the engine's burst (SC_BURST,
- * 32) is cut into pieces of at most that many (rte_eth_tx_burst), stopping at
- * the first piece the port does not take whole. The engine never hands over
- * more than SC_BURST, so larger values are refused (the key's range).
+ * that many (rte_eth_rx_burst), and a send is cut into pieces of at most that
+ * many (rte_eth_tx_burst), stopping at the first piece the port does not take
+ * whole. It is also the transport's burst (sc_xport.burst): the engine's
+ * sends and a subscriber's reads come in bursts of that size, up to
+ * SC_BURST_MAX; other callers (seqcast-replay) send SC_BURST at a time.
  *
  * Zero copy (dpdk.tx_zero_copy, a publisher's transport): a packet of the
  * publisher's window (SC_PKT_WINDOW) is not copied into an mbuf. Its frame
@@ -63,7 +66,7 @@
 #define NEIGHBOURS 64
 #define HELD 4096 /* zero copy: attached mbufs a device may still hold (a power of two) */
 
-_Static_assert(SC_CFG_DPDK_BURST_MAX <= SC_BURST, "dpdk.burst above the engine's burst");
+_Static_assert(SC_CFG_DPDK_BURST_MAX <= SC_BURST_MAX, "dpdk.burst above the engine's largest burst");
 
 struct neighbour {
     uint32_t ip;
@@ -86,6 +89,8 @@ struct dpdk {
     bool csum_offload;
     uint16_t ip_id;
     uint16_t uc_port; /* subscriber with sub_unicast: the port requests leave from, 0 = none */
+    uint16_t nlent;   /* receive in place: the mbufs of the packets lent, until released */
+    struct rte_mbuf *lent[SC_BURST_MAX];
     unsigned nneigh, next_evict;
     struct neighbour neigh[NEIGHBOURS];
     char name[SC_CFG_PATH_MAX];
@@ -231,45 +236,65 @@ for_us(const struct dpdk *d, const struct sc_frame *f)
            (f->udp.dst_port == d->p.nak_port || f->udp.dst_port == d->p.port);
 }
 
+/* One received frame: ARP answered, peers learnt, ours described in *p
+ * (payload in the mbuf). @return true if it is ours. */
+static bool
+rx_frame(struct dpdk *d, struct rte_mbuf *mb, struct sc_pkt *p)
+{
+    struct sc_frame f;
+    const uint8_t *frame = rte_pktmbuf_mtod(mb, const uint8_t *);
+    /* UDP checksums are not verified: PGM's own (mandatory for data) covers
+     * the payload, and frames from a kernel sender on a veth reach
+     * AF_PACKET with checksum offload's partial sums */
+    int rc = sc_frame_parse_flags(frame, rte_pktmbuf_data_len(mb), &f, SC_NF_NO_UDP_CSUM);
+
+    if (rc < 0) {
+        d->x.st.rx_malformed++;
+    } else if (f.kind == SC_FRAME_ARP) {
+        learn(d, f.arp.spa, f.arp.sha);
+        if (f.arp.op == SC_ARP_REQUEST && f.arp.tpa == d->p.interface)
+            send_arp(d, SC_ARP_REPLY, f.arp.spa, f.arp.sha);
+    } else if (f.kind != SC_FRAME_UDP4) {
+        d->x.st.rx_filtered++;
+    } else {
+        learn(d, f.udp.src_ip, f.src_mac);
+        if (!for_us(d, &f)) {
+            d->x.st.rx_filtered++;
+        } else {
+            p->data = (uint8_t *)(uintptr_t)f.payload;
+            p->len = f.payload_len;
+            p->addr = f.udp.src_ip;
+            p->port = f.udp.src_port;
+            p->lport = f.udp.dst_port;
+            return true;
+        }
+    }
+    return false;
+}
+
 static uint16_t
 dpdk_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
 {
     struct dpdk *d = dpdk_of(x);
-    struct rte_mbuf *m[SC_BURST];
+    struct rte_mbuf *m[SC_BURST_MAX];
     uint16_t got, out = 0;
 
     if (n > d->burst)
         n = d->burst;
     got = rte_eth_rx_burst(d->port, 0, m, n);
     for (uint16_t i = 0; i < got; i++) {
-        struct sc_frame f;
-        const uint8_t *frame = rte_pktmbuf_mtod(m[i], const uint8_t *);
-        /* UDP checksums are not verified: PGM's own (mandatory for data) covers
-         * the payload, and frames from a kernel sender on a veth reach
-         * AF_PACKET with checksum offload's partial sums */
-        int rc = sc_frame_parse_flags(frame, rte_pktmbuf_data_len(m[i]), &f, SC_NF_NO_UDP_CSUM);
-
-        if (rc < 0) {
-            x->st.rx_malformed++;
-        } else if (f.kind == SC_FRAME_ARP) {
-            learn(d, f.arp.spa, f.arp.sha);
-            if (f.arp.op == SC_ARP_REQUEST && f.arp.tpa == d->p.interface)
-                send_arp(d, SC_ARP_REPLY, f.arp.spa, f.arp.sha);
-        } else if (f.kind != SC_FRAME_UDP4) {
-            x->st.rx_filtered++;
-        } else {
-            learn(d, f.udp.src_ip, f.src_mac);
-            if (!for_us(d, &f)) {
-                x->st.rx_filtered++;
-            } else if (f.payload_len > pkts[out].cap) {
+        struct sc_pkt f;
+        if (rx_frame(d, m[i], &f)) {
+            struct sc_pkt *p = &pkts[out];
+            if (f.len > p->cap) {
                 x->st.rx_truncated++;
             } else {
-                struct sc_pkt *p = &pkts[out++];
-                memcpy(p->data, f.payload, f.payload_len);
-                p->len = f.payload_len;
-                p->addr = f.udp.src_ip;
-                p->port = f.udp.src_port;
-                p->lport = f.udp.dst_port;
+                memcpy(p->data, f.data, f.len);
+                p->len = f.len;
+                p->addr = f.addr;
+                p->port = f.port;
+                p->lport = f.lport;
+                out++;
                 x->st.rx_pkts++;
                 x->st.rx_bytes += p->len;
             }
@@ -277,6 +302,48 @@ dpdk_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
         rte_pktmbuf_free(m[i]);
     }
     return out;
+}
+
+/* Receive in place: our packets' payloads where they are, in their mbufs,
+ * kept (d->lent) until dpdk_rx_release; the rest freed at once. */
+static uint16_t
+dpdk_rx_lend(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
+{
+    struct dpdk *d = dpdk_of(x);
+    struct rte_mbuf *m[SC_BURST_MAX];
+    uint16_t got, out = 0;
+
+    if (n > d->burst)
+        n = d->burst;
+    got = rte_eth_rx_burst(d->port, 0, m, n);
+    for (uint16_t i = 0; i < got; i++) {
+        struct sc_pkt *p = &pkts[out];
+        uint16_t cap = p->cap;
+        if (!rx_frame(d, m[i], p)) {
+            rte_pktmbuf_free(m[i]);
+        } else if (p->len > cap) {
+            x->st.rx_truncated++;
+            p->cap = cap;
+            rte_pktmbuf_free(m[i]);
+        } else {
+            p->cap = cap;
+            x->st.rx_pkts++;
+            x->st.rx_bytes += p->len;
+            d->lent[out++] = m[i];
+        }
+    }
+    d->nlent = out;
+    return out;
+}
+
+static void
+dpdk_rx_release(struct sc_xport *x)
+{
+    struct dpdk *d = dpdk_of(x);
+
+    if (d->nlent)
+        rte_pktmbuf_free_bulk(d->lent, d->nlent);
+    d->nlent = 0;
 }
 
 /* Send the built mbufs m[0..built) (m[k] made from the caller's pkts[from[k]];
@@ -372,7 +439,7 @@ attach(struct dpdk *d, const struct sc_pkt *p, const struct sc_udp4_meta *meta)
     } else if (rte_mbuf_refcnt_read(b) > 1) {
         return NULL; /* out already: its headers must not change under it */
     }
-    if (d->held_tail - d->held_head >= HELD - SC_BURST)
+    if (d->held_tail - d->held_head >= HELD - SC_BURST_MAX)
         return NULL; /* the device holds too many to remember another */
     len = sc_udp4_build(f, SC_UDP4_FRAME_OVERHEAD + (size_t)p->len, meta, NULL, p->len,
                         d->csum_offload ? SC_NF_NO_IP_CSUM : 0);
@@ -407,13 +474,13 @@ static uint16_t
 dpdk_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
 {
     struct dpdk *d = dpdk_of(x);
-    struct rte_mbuf *m[SC_BURST];
-    uint16_t from[SC_BURST]; /* the caller's index of each built frame */
+    struct rte_mbuf *m[SC_BURST_MAX];
+    uint16_t from[SC_BURST_MAX]; /* the caller's index of each built frame */
     uint16_t built = 0, done = 0;
     uint32_t zc = 0;
 
-    if (n > SC_BURST)
-        n = SC_BURST;
+    if (n > SC_BURST_MAX)
+        n = SC_BURST_MAX;
     for (; done < n; done++) {
         const struct sc_pkt *p = &pkts[done];
         struct sc_udp4_meta meta = { .src_ip = d->p.interface, .dst_ip = p->addr,
@@ -473,12 +540,12 @@ static uint16_t
 dpdk_tx_frames(struct sc_xport *x, const struct sc_pkt *frames, uint16_t n)
 {
     struct dpdk *d = dpdk_of(x);
-    struct rte_mbuf *m[SC_BURST];
+    struct rte_mbuf *m[SC_BURST_MAX];
     uint16_t built = 0, done = 0;
-    uint16_t from[SC_BURST];
+    uint16_t from[SC_BURST_MAX];
 
-    if (n > SC_BURST)
-        n = SC_BURST;
+    if (n > SC_BURST_MAX)
+        n = SC_BURST_MAX;
     for (; done < n; done++) {
         struct rte_mbuf *b;
         if (!(b = rte_pktmbuf_alloc(d->pool))) {
@@ -510,6 +577,7 @@ dpdk_close(struct sc_xport *x)
 {
     struct dpdk *d = dpdk_of(x);
 
+    dpdk_rx_release(x);
     rte_eth_dev_stop(d->port);
     rte_eth_dev_close(d->port);
     rte_mempool_free(d->pool);
@@ -520,12 +588,13 @@ dpdk_close(struct sc_xport *x)
 
 static const struct sc_xport_ops dpdk_ops = {
     .name = "dpdk", .rx_burst = dpdk_rx, .tx_burst = dpdk_tx, .tx_frames = dpdk_tx_frames,
-    .fd = dpdk_fd, .close = dpdk_close,
+    .fd = dpdk_fd, .rx_lend = dpdk_rx_lend, .rx_release = dpdk_rx_release, .close = dpdk_close,
 };
 
 static const struct sc_xport_ops dpdk_zc_ops = { /* a publisher's, with dpdk.tx_zero_copy */
     .name = "dpdk", .rx_burst = dpdk_rx, .tx_burst = dpdk_tx, .tx_frames = dpdk_tx_frames,
-    .fd = dpdk_fd, .tx_busy = dpdk_tx_busy, .close = dpdk_close,
+    .fd = dpdk_fd, .tx_busy = dpdk_tx_busy, .rx_lend = dpdk_rx_lend,
+    .rx_release = dpdk_rx_release, .close = dpdk_close,
 };
 
 /* ------------------------------------------------------------------- open */
@@ -544,7 +613,7 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
 
     if (cfg->burst < 1 || cfg->burst > SC_CFG_DPDK_BURST_MAX)
         return sc_err_set(err, -EINVAL, "dpdk.burst %u: expected 1 to %d (frames per call to the port, "
-                                  "at most the engine's burst)", cfg->burst, SC_CFG_DPDK_BURST_MAX);
+                                  "at most the engine's largest burst)", cfg->burst, SC_CFG_DPDK_BURST_MAX);
     if ((rc = eal_init(cfg, err)) < 0)
         return rc;
     if (!(d = calloc(1, sizeof(*d))))
@@ -553,6 +622,7 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
     d->x.local_addr = p->interface;
     d->p = *p;
     d->burst = cfg->burst;
+    d->x.burst = cfg->burst;
     if (p->role == SC_XPORT_SUB && p->sub_unicast) {
         /* an ephemeral port of our own address (nothing else shares it): the
          * answers to our requests are told from the group's data by it */
@@ -599,7 +669,7 @@ sc_xport_dpdk_open(struct sc_xport **out, const struct sc_xport_params *p,
         while (n < p->window)
             n <<= 1;
         snprintf(pool_name, sizeof(pool_name), "sx%u_%p", d->port, (void *)d);
-        d->ext_pool = rte_pktmbuf_pool_create(pool_name, n + 2 * cfg->mempool_cache + SC_BURST,
+        d->ext_pool = rte_pktmbuf_pool_create(pool_name, n + 2 * cfg->mempool_cache + SC_BURST_MAX,
                                               cfg->mempool_cache, 0, 0, socket);
         if (!d->ext_pool) {
             rc = -rte_errno;

@@ -47,6 +47,22 @@ fwd_tx_frames(struct sc_xport *x, const struct sc_pkt *f, uint16_t n)
     return sent;
 }
 
+static uint16_t
+fwd_rx_lend(struct sc_xport *x, struct sc_pkt *p, uint16_t n)
+{
+    struct sc_xport_wrap *w = wrap_of(x);
+    uint16_t got = sc_xport_rx_lend(w->inner, p, n);
+
+    x->st = w->inner->st;
+    return got;
+}
+
+static void
+fwd_rx_release(struct sc_xport *x)
+{
+    sc_xport_rx_release(wrap_of(x)->inner);
+}
+
 static int
 fwd_fd(const struct sc_xport *x)
 {
@@ -98,6 +114,10 @@ sc_xport_wrap_init(struct sc_xport_wrap *w, const struct sc_xport_ops *ops, stru
     w->ops = *ops;
     w->fini = ops->close;
     w->ops.close = wrap_close;
+    if (!w->ops.rx_burst && !w->ops.rx_lend && in->rx_lend) {
+        w->ops.rx_lend = fwd_rx_lend;
+        w->ops.rx_release = fwd_rx_release;
+    }
     if (!w->ops.rx_burst)
         w->ops.rx_burst = fwd_rx_burst;
     if (!w->ops.tx_burst)
@@ -117,5 +137,6 @@ sc_xport_wrap_init(struct sc_xport_wrap *w, const struct sc_xport_ops *ops, stru
     w->x.ops = &w->ops;
     w->x.local_addr = inner->local_addr;
     w->x.local_port = inner->local_port;
+    w->x.burst = inner->burst;
     w->x.st = inner->st;
 }

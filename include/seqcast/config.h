@@ -29,7 +29,7 @@
 #define SC_CFG_MAX_EAL_ARGS 32
 #define SC_CFG_EAL_ARG_MAX 128
 #define SC_CFG_MAX_SOURCE_ALLOW 16
-#define SC_CFG_DPDK_BURST_MAX 32 /* dpdk.burst: the engine's burst (frames per call) */
+#define SC_CFG_DPDK_BURST_MAX 128 /* dpdk.burst: frames per call, the engine's largest burst (SC_BURST_MAX) */
 #define SC_CFG_MAX_REQUEST_SERVERS 8 /* mold.request_servers */
 #define SC_CFG_MOLD_SESSION_MAX 10   /* mold.session: the wire field's width */
 

@@ -39,7 +39,9 @@
 #include <seqcast/config.h>
 #include <seqcast/err.h>
 
-#define SC_BURST 32      /* packets per burst, the most any call moves */
+#define SC_BURST 32      /* packets per burst, the most any call moves -- unless the
+                            transport says more (sc_xport.burst) */
+#define SC_BURST_MAX 128 /* the most a transport's burst may be */
 #define SC_PKT_MAX 65535
 
 /* tx: data is a buffer of the publisher's window (sc_pkt.flags), for a
@@ -107,6 +109,14 @@ struct sc_xport_ops {
      * rewrites that buffer until it is false. NULL: every packet is copied,
      * the window needs no headroom. */
     bool (*tx_busy)(struct sc_xport *x, const uint8_t *data);
+    /* Optional, a pair (receive in place): as rx_burst (cap, set by the
+     * caller, is the most it takes: a longer packet is dropped and counted
+     * rx_truncated), but each packet's data points into the transport's own
+     * buffer, lent until rx_release, which the caller calls before its next
+     * rx_lend or rx_burst. A caller that keeps a packet past that copies it.
+     * NULL: the caller reads with rx_burst (kernel UDP). */
+    uint16_t (*rx_lend)(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n);
+    void (*rx_release)(struct sc_xport *x);
     /* Release everything (a wrapper: its own state; see sc_xport_wrap_init). */
     void (*close)(struct sc_xport *x);
 };
@@ -136,6 +146,9 @@ struct sc_xport {
     const struct sc_xport_ops *ops;
     uint32_t local_addr; /* the unicast address peers reach us at (network order) */
     uint16_t local_port; /* the port our datagrams leave from (0: not known until sent) */
+    uint16_t burst;      /* the most packets a call to it moves, up to SC_BURST_MAX
+                            (DPDK: dpdk.burst); 0: SC_BURST. The engine's sends and a
+                            subscriber's reads come in bursts of this size */
     struct sc_xport_stats st;
 };
 
@@ -178,6 +191,26 @@ void sc_xport_params_from(struct sc_xport_params *x, const struct sc_channel_cfg
                           enum sc_xport_role role);
 
 /* ------------------------------------------------------------------ calls */
+
+/* The transport's burst (sc_xport.burst), SC_BURST when it says none */
+static inline unsigned
+sc_xport_burst(const struct sc_xport *x)
+{
+    return x->burst && x->burst <= SC_BURST_MAX ? x->burst : SC_BURST;
+}
+
+/* Receive in place (the rx_lend/rx_release pair; the caller checked rx_lend) */
+static inline uint16_t
+sc_xport_rx_lend(struct sc_xport *x, struct sc_pkt *p, uint16_t n)
+{
+    return x->ops->rx_lend(x, p, n);
+}
+
+static inline void
+sc_xport_rx_release(struct sc_xport *x)
+{
+    x->ops->rx_release(x);
+}
 
 static inline bool
 sc_xport_rx_pending(const struct sc_xport *x)
@@ -251,7 +284,11 @@ sc_xport_close(struct sc_xport *x)
  * forwarding to the inner transport -- rx_burst, tx_burst, tx_frames, fd,
  * rx_pending, rx_wait, tx_errors, tx_busy (an op the inner transport lacks stays
  * absent), so an op added to the table is never lost behind a wrapper. The
- * forwarders keep x.st a copy of the inner transport's stats. */
+ * forwarders keep x.st a copy of the inner transport's stats. rx_lend and
+ * rx_release forward only when the wrapper does not define rx_burst (one that
+ * sees what is received must see it all: the record and loss wrappers take
+ * the copying read). x.burst is the
+ * inner transport's: a wrapper whose own ops take fewer sets it back. */
 struct sc_xport_wrap {
     struct sc_xport x;
     struct sc_xport *inner;

@@ -14,7 +14,7 @@ CASES=(
     "1 --config $tmp/syntax.yaml"
     "1 --config $tmp/range.yaml"
     "1 --set no.such.key=1"
-    "1 --set dpdk.burst=64"
+    "1 --set dpdk.burst=129"
     "1 --config $tmp/ok.yaml --set rtx.budget=0"
     "0 --config $tmp/ok.yaml --print"
     "0 --reference"

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "apps/msggen.h"
@@ -14,6 +15,7 @@
 #define PUB_ADDR "198.18.0.1"
 
 static struct sim *current; /* callbacks find their sim here (one sim at a time) */
+bool sim_lend;
 
 static void tick(struct sim *s);
 
@@ -174,6 +176,61 @@ sim_new_publisher(struct sim *s, const struct sc_loss_params *tx_loss)
     s->sent = 0;
 }
 
+static struct sim_lender *
+lender_of(struct sc_xport *x)
+{
+    return (struct sim_lender *)(void *)x;
+}
+
+static uint16_t
+lender_lend(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
+{
+    struct sim_lender *l = lender_of(x);
+    struct sc_pkt in[SC_BURST_MAX];
+    uint16_t got, out = 0;
+
+    if (l->nlent)
+        l->unreleased++;
+    if (n > SC_BURST_MAX)
+        n = SC_BURST_MAX;
+    for (uint16_t i = 0; i < n; i++)
+        in[i] = (struct sc_pkt){ .data = l->buf[i], .cap = sizeof(l->buf[i]) };
+    got = sc_xport_rx(l->w.inner, in, n);
+    x->st = l->w.inner->st;
+    for (uint16_t i = 0; i < got; i++) {
+        uint16_t cap = pkts[out].cap;
+        if (in[i].len > cap)
+            continue;
+        pkts[out] = in[i];
+        pkts[out++].cap = cap;
+    }
+    l->lends++;
+    l->lent_pkts += out;
+    l->nlent = got;
+    return out;
+}
+
+static void
+lender_release(struct sc_xport *x)
+{
+    struct sim_lender *l = lender_of(x);
+
+    for (uint16_t i = 0; i < l->nlent; i++)
+        memset(l->buf[i], 0xA5, sizeof(l->buf[i]));
+    l->nlent = 0;
+    l->releases++;
+}
+
+static void
+lender_close(struct sc_xport *x)
+{
+    (void)x; /* the sim_sub owns it (its counters outlive the subscriber) */
+}
+
+static const struct sc_xport_ops lender_ops = {
+    .name = "lender", .rx_lend = lender_lend, .rx_release = lender_release, .close = lender_close,
+};
+
 static void
 add_sub(struct sim *s, const struct sc_channel_cfg *ch, const struct sc_loss_params *loss)
 {
@@ -193,6 +250,13 @@ add_sub(struct sim *s, const struct sc_channel_cfg *ch, const struct sc_loss_par
         lp.seed = loss->seed * 7919 + i + 1;
         cr_assert_eq(sc_xport_loss_wrap(&s->subs[i].loss_x, x, &lp), 0);
         x = s->subs[i].loss_x;
+    }
+    if (sim_lend) {
+        struct sim_lender *l = calloc(1, sizeof(*l));
+        cr_assert_not_null(l);
+        sc_xport_wrap_init(&l->w, &lender_ops, x);
+        s->subs[i].lender = l;
+        x = &l->w.x;
     }
     cr_assert_eq(sc_sub_create_on(&s->subs[i].sub, ch, x, &cb, 77 + i, &err), 0, "%s", err.msg);
 }
@@ -278,10 +342,13 @@ sim_fini(struct sim *s)
         sc_pub_destroy(s->pub);
     for (unsigned i = 0; i < s->nmore; i++)
         sc_pub_destroy(s->more[i]);
-    for (unsigned i = 0; i < s->nsubs; i++)
+    for (unsigned i = 0; i < s->nsubs; i++) {
         sc_sub_destroy(s->subs[i].sub);
+        free(s->subs[i].lender);
+    }
     sc_memnet_destroy(s->net);
     current = NULL;
+    sim_lend = false;
 }
 
 static void

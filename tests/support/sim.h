@@ -37,9 +37,21 @@ struct sim_source { /* what one subscriber saw of one source */
     struct sim_loss loss[SIM_MAX_LOSS];
 };
 
+/* A subscriber's lending transport (sim_lend): its packets read from the
+ * transport below into buffers of its own, lent (rx_lend), and poisoned when
+ * released -- a subscriber that used a lent packet after its release would
+ * deliver the poison */
+struct sim_lender {
+    struct sc_xport_wrap w;
+    uint8_t buf[SC_BURST_MAX][2048];
+    uint16_t nlent;
+    uint64_t lends, lent_pkts, releases, unreleased; /* unreleased: a lend before the release */
+};
+
 struct sim_sub {
     struct sc_sub *sub;
     struct sc_xport *loss_x; /* its loss wrapper (for the stats) */
+    struct sim_lender *lender; /* with sim_lend */
     unsigned nsrc;
     struct sim_source src[SIM_MAX_SOURCES];
     uint64_t order_errors, content_errors;
@@ -73,6 +85,10 @@ struct sim {
      * down events are only counted */
     uint32_t ignore_net, ignore_mask;
 };
+
+/* Set before sim_init: the subscribers receive in place (struct sim_lender
+ * between each one and its loss wrapper). Cleared by sim_fini. */
+extern bool sim_lend;
 
 /* A channel for simulations: defaults (lan) with overrides applied by the caller. */
 void sim_channel(struct sc_channel_cfg *ch);

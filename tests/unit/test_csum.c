@@ -85,6 +85,29 @@ Test(csum, all_ones_and_long_buffers)
     cr_assert_eq(folded(b, sizeof(b)), (uint16_t)~ref_sum(b, sizeof(b)));
 }
 
+/* Buffers past the 64 KiB chunk of the vector sum's 32-bit lanes, random and
+ * all ones, every alignment: the reference in 64 bits. */
+Test(csum, buffers_of_several_chunks_match_the_reference)
+{
+    static uint8_t b[3 * 65536 + 200];
+    uint64_t r = 11;
+
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < sizeof(b); i++)
+            b[i] = pass ? 0xFF : (uint8_t)tu_rand(&r);
+        for (size_t off = 0; off < 4; off++) {
+            size_t len = sizeof(b) - off - (off & 1);
+            uint64_t s = 0;
+            for (size_t i = 0; i + 1 < len; i += 2)
+                s += (uint64_t)b[off + i] << 8 | b[off + i + 1];
+            while (s >> 16)
+                s = (s & 0xFFFF) + (s >> 16);
+            cr_assert_eq(folded(b + off, len), (uint16_t)~s, "pass %d off %zu len %zu", pass, off,
+                         len);
+        }
+    }
+}
+
 Test(csum, every_length_and_alignment_matches_the_reference)
 {
     static uint8_t buf[600];
