@@ -272,8 +272,11 @@ rx_frame(struct dpdk *d, struct rte_mbuf *mb, struct sc_pkt *p)
     return false;
 }
 
-static uint16_t
-dpdk_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
+/* A burst of our packets: copied into the caller's buffers (lend false: the
+ * mbufs freed at once), or lent -- their payloads where they are, in their
+ * mbufs, kept (d->lent) until dpdk_rx_release; the rest freed at once. */
+static inline uint16_t
+rx_burst(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n, bool lend)
 {
     struct dpdk *d = dpdk_of(x);
     struct rte_mbuf *m[SC_BURST_MAX];
@@ -283,57 +286,47 @@ dpdk_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
         n = d->burst;
     got = rte_eth_rx_burst(d->port, 0, m, n);
     for (uint16_t i = 0; i < got; i++) {
-        struct sc_pkt f;
-        if (rx_frame(d, m[i], &f)) {
-            struct sc_pkt *p = &pkts[out];
-            if (f.len > p->cap) {
-                x->st.rx_truncated++;
-            } else {
-                memcpy(p->data, f.data, f.len);
-                p->len = f.len;
-                p->addr = f.addr;
-                p->port = f.port;
-                p->lport = f.lport;
-                out++;
-                x->st.rx_pkts++;
-                x->st.rx_bytes += p->len;
-            }
+        struct sc_pkt f, *p = &pkts[out];
+
+        if (!rx_frame(d, m[i], &f)) {
+            rte_pktmbuf_free(m[i]);
+            continue;
         }
-        rte_pktmbuf_free(m[i]);
+        if (f.len > p->cap) {
+            x->st.rx_truncated++;
+            rte_pktmbuf_free(m[i]);
+            continue;
+        }
+        if (lend) {
+            p->data = f.data;
+            d->lent[out] = m[i];
+        } else {
+            memcpy(p->data, f.data, f.len);
+            rte_pktmbuf_free(m[i]);
+        }
+        p->len = f.len;
+        p->addr = f.addr;
+        p->port = f.port;
+        p->lport = f.lport;
+        out++;
+        x->st.rx_pkts++;
+        x->st.rx_bytes += f.len;
     }
+    if (lend)
+        d->nlent = out;
     return out;
 }
 
-/* Receive in place: our packets' payloads where they are, in their mbufs,
- * kept (d->lent) until dpdk_rx_release; the rest freed at once. */
+static uint16_t
+dpdk_rx(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
+{
+    return rx_burst(x, pkts, n, false);
+}
+
 static uint16_t
 dpdk_rx_lend(struct sc_xport *x, struct sc_pkt *pkts, uint16_t n)
 {
-    struct dpdk *d = dpdk_of(x);
-    struct rte_mbuf *m[SC_BURST_MAX];
-    uint16_t got, out = 0;
-
-    if (n > d->burst)
-        n = d->burst;
-    got = rte_eth_rx_burst(d->port, 0, m, n);
-    for (uint16_t i = 0; i < got; i++) {
-        struct sc_pkt *p = &pkts[out];
-        uint16_t cap = p->cap;
-        if (!rx_frame(d, m[i], p)) {
-            rte_pktmbuf_free(m[i]);
-        } else if (p->len > cap) {
-            x->st.rx_truncated++;
-            p->cap = cap;
-            rte_pktmbuf_free(m[i]);
-        } else {
-            p->cap = cap;
-            x->st.rx_pkts++;
-            x->st.rx_bytes += p->len;
-            d->lent[out++] = m[i];
-        }
-    }
-    d->nlent = out;
-    return out;
+    return rx_burst(x, pkts, n, true);
 }
 
 static void
