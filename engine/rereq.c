@@ -147,14 +147,16 @@ sc_rereq_answer(struct sc_rereq *q, const void *owner, uint32_t data_addr, struc
             if (!sc_rxw_in_window(w, m))
                 continue;
             sl = sc_rxw_slot(w, m);
-            if (waits_on(q, data_addr, sl, from) && q->nsecond && !SC_REREQ_SECOND(sl)) {
+            if (!waits_on(q, data_addr, sl, from))
+                continue;
+            if (q->nsecond && !SC_REREQ_SECOND(sl)) {
                 SC_REREQ_SECOND(sl) = 1; /* the second line, from its first try */
                 sl->data_retries = sl->rq_tries = 0;
                 sl->rq_first = false;
                 sl->nak_state = SC_NAK_BACKOFF;
                 sl->nak_due_ns = now_ns;
                 v->second++;
-            } else if (waits_on(q, data_addr, sl, from)) {
+            } else {
                 sl->state = SC_RXW_LOST;
                 sl->loss_reason = SC_LOSS_NOT_IN_WINDOW;
                 v->gone++;

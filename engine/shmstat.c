@@ -224,6 +224,20 @@ put_str(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
+/* A peer as "ADDR:PORT", or "ADDR" with port 0 (addr in network order) */
+static void
+put_peer(char *dst, size_t cap, uint32_t addr, uint16_t port)
+{
+    struct in_addr a = { addr };
+    char ip[INET_ADDRSTRLEN];
+
+    inet_ntop(AF_INET, &a, ip, sizeof(ip));
+    if (port)
+        snprintf(dst, cap, "%s:%u", ip, port);
+    else
+        snprintf(dst, cap, "%s", ip);
+}
+
 /* A file-name part: [A-Za-z0-9_.:-] kept, anything else '_'. */
 static void
 name_part(char *dst, size_t cap, const char *src)
@@ -761,24 +775,16 @@ sc_shmstat_log_sub(struct sc_shmstat *s, int block, const struct sc_sub_event *e
     if (ev->src)
         put_str(e.source, sizeof(e.source), ev->src->name);
     switch (ev->type) {
-    case SC_EV_REPAIR: {
-        struct in_addr a = { ev->repair.addr };
-        char ip[INET_ADDRSTRLEN];
+    case SC_EV_REPAIR:
         e.type = SC_SHMSTAT_EV_REPAIR;
         e.reason = ev->repair.how;
         e.first = ev->repair.first;
         e.last = ev->repair.last;
         e.count = ev->repair.packets;
         e.repair_ns = ev->repair.wait_ns ? ev->repair.wait_ns : 1;
-        if (ev->repair.addr) {
-            inet_ntop(AF_INET, &a, ip, sizeof(ip));
-            if (ev->repair.port)
-                snprintf(e.peer, sizeof(e.peer), "%s:%u", ip, ev->repair.port);
-            else
-                snprintf(e.peer, sizeof(e.peer), "%s", ip);
-        }
+        if (ev->repair.addr)
+            put_peer(e.peer, sizeof(e.peer), ev->repair.addr, ev->repair.port);
         break;
-    }
     case SC_EV_LOSS:
         e.type = SC_SHMSTAT_EV_LOSS;
         e.reason = ev->loss.reason;
@@ -786,16 +792,12 @@ sc_shmstat_log_sub(struct sc_shmstat *s, int block, const struct sc_sub_event *e
         e.last = ev->loss.last;
         e.count = ev->loss.packets;
         break;
-    case SC_EV_NAK_UNANSWERED: {
-        struct in_addr a = { ev->nak.addr };
-        char ip[INET_ADDRSTRLEN];
+    case SC_EV_NAK_UNANSWERED:
         e.type = SC_SHMSTAT_EV_NAK_UNANSWERED;
         e.reason = ev->nak.reason;
         e.count = ev->nak.naks;
-        inet_ntop(AF_INET, &a, ip, sizeof(ip));
-        snprintf(e.peer, sizeof(e.peer), "%s:%u", ip, ev->nak.port);
+        put_peer(e.peer, sizeof(e.peer), ev->nak.addr, ev->nak.port);
         break;
-    }
     case SC_EV_SOURCE_UP:
         e.type = SC_SHMSTAT_EV_SOURCE_UP;
         e.reason = ev->up.join;

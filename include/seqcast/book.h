@@ -149,7 +149,7 @@ struct sc_book_cfg {
     uint32_t max_books;  /* instruments (1 .. 65,535) */
     uint32_t max_levels; /* price levels kept per side of each book (1 .. 2^20): every
                             level is kept, this bounds how many; memory is
-                            max_books x 2 x (max_levels + 16) x 16 bytes */
+                            max_books x 2 x (max_levels + 28) x 16 bytes */
     sc_book_bbo_fn *on_bbo;       /* a book's best bid or offer changed (price or shares) */
     sc_book_trade_fn *on_trade;   /* E, C executions, and what sc_book_trade reports */
     sc_book_state_fn *on_state;   /* trading state, Reg SHO, staleness, name changed */
