@@ -401,6 +401,71 @@ on_event(void *ctx, const struct sc_sub_event *ev)
     }
 }
 
+/* ------------------------------------------------------------------ limits */
+
+/* The tables' limits (--max-orders, --max-books, --max-levels): an order or a
+ * book refused for one leaves its book stale. Said once on stderr as it
+ * happens, and counted in the summary (limits_report). */
+struct limit {
+    const char *opt, *what, *effect; /* "<what> <opt> N: <effect>" */
+    uint64_t (*count)(const struct sc_book_stats *);
+};
+
+static uint64_t lim_orders(const struct sc_book_stats *s) { return s->orders_full; }
+static uint64_t lim_books(const struct sc_book_stats *s) { return s->books_full; }
+static uint64_t lim_levels(const struct sc_book_stats *s) { return s->levels_full; }
+
+static const struct limit limits[] = {
+    { "--max-orders", "the live orders reached",
+      "an add that does not fit is refused and its book is stale", lim_orders },
+    { "--max-books", "the instruments reached",
+      "the messages of one more are dropped (it has no book)", lim_books },
+    { "--max-levels", "a side of a book reached",
+      "an order at a new price there is refused and the book is stale", lim_levels },
+};
+#define NLIMITS (sizeof(limits) / sizeof(limits[0]))
+
+static uint32_t
+limit_value(const struct opts *o, size_t i)
+{
+    return i == 0 ? o->max_orders : i == 1 ? o->max_books : o->max_levels;
+}
+
+/* Each limit's first refusal, once. */
+static void
+limits_warn(const struct opts *o, const struct sc_book *book, bool *warned)
+{
+    struct sc_book_stats bs;
+
+    sc_book_get_stats(book, &bs);
+    for (size_t i = 0; i < NLIMITS; i++) {
+        if (!warned[i] && limits[i].count(&bs)) {
+            warned[i] = true;
+            fprintf(stderr, "seqcast-feedhandler: warning: %s %s %u: %s; raise %s\n",
+                    limits[i].what, limits[i].opt, limit_value(o, i), limits[i].effect,
+                    limits[i].opt);
+        }
+    }
+}
+
+/* At the end: what each limit refused. @return whether any refused. */
+static bool
+limits_report(const struct opts *o, const struct sc_book_stats *bs)
+{
+    bool any = false;
+
+    for (size_t i = 0; i < NLIMITS; i++) {
+        if (limits[i].count(bs)) {
+            any = true;
+            fprintf(stderr, "seqcast-feedhandler: %s %u: %llu messages refused "
+                    "(%llu books stale at the end); raise %s\n", limits[i].opt, limit_value(o, i),
+                    (unsigned long long)limits[i].count(bs), (unsigned long long)bs->stale_books,
+                    limits[i].opt);
+        }
+    }
+    return any;
+}
+
 /* ------------------------------------------------------------------- watch */
 
 /* Beside the input: the progress bar, --every's snapshots, when to stop. */
@@ -412,6 +477,7 @@ struct watch {
     struct sc_sub *sub;    /* else */
     struct sc_xport *base; /* the capture, with --pcap */
     uint64_t t0, end, next_depth, next_bar, delivered_seen;
+    bool warned[NLIMITS]; /* limits_warn */
     struct sc_cli_quiet quiet; /* --pcap, the capture read */
     bool bar, stop;
 };
@@ -451,6 +517,7 @@ watch_work(void *self, uint64_t now)
         draw_bar(w, false);
         w->next_bar = now + PROGRESS_NS;
     }
+    limits_warn(w->o, a->book, w->warned);
     if (w->o->every > 0 && now >= w->next_depth) {
         print_depth(w->a, w->o->depth);
         w->next_depth = now + (uint64_t)(w->o->every * 1e9);
@@ -547,7 +614,9 @@ usage(FILE *out)
             "live, or a window that no longer holds it). Ends at the end of the input (a live\n"
             "source's end of session), --timeout or SIGINT; prints a JSON summary last. A\n"
             "progress bar goes to stderr when it is a terminal and the input a file.\n"
-            "Exit status: 0 when the input was read whole with no loss; 1 otherwise; 2 bad usage.\n"
+            "Exit status: 0 when the input was read whole with no loss and nothing refused for\n"
+            "a table's limit (--max-*: each said on stderr as first hit); 1 otherwise; 2 bad\n"
+            "usage.\n"
             "Example:  seqcast-feedhandler --input day.itch --symbols AAPL --depth 5 --quiet\n",
             MAX_DEPTH);
 }
@@ -939,6 +1008,8 @@ report(const struct opts *o, const struct app *a, const struct watch *w)
                 (unsigned long long)a->rp_errors);
         complete = false;
     }
+    if (limits_report(o, &bs))
+        complete = false;
     if (w->file && w->file->err)
         fprintf(stderr, "seqcast-feedhandler: %s: %s\n", o->input, strerror(w->file->err));
     if (w->file && w->file->gzip_bad)

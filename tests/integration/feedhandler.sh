@@ -19,8 +19,11 @@
 #   12.  NASDAQ publishes its days gzip-compressed: --input FILE.gz (seqcast-feedhandler and
 #        seqcast-pub, through gzip -dc) gives the reference's books; a .gz cut short exits 1
 #        saying so.
+#   13.  tables too small for the day (--max-levels 2, --max-orders 50): each limit said once
+#        on stderr as first hit, naming the option to raise, counted in the summary, exit 1;
+#        the file through a pipe (read, not mapped) gives the reference's books.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "seqcast-feedhandler" 12
+. "$(dirname "$0")/../support/tap.sh" "seqcast-feedhandler" 13
 N=30000
 F=$tmp/day.itch
 "$ROOT/$BUILD/tests/itch_file" "$F" $N 7 || skip_all "tests/itch_file not built"
@@ -186,4 +189,18 @@ same_books "$tmp/gz.json" && [ $grc -eq 0 ] && [ $gcrc -eq 1 ] &&
     [ "$(cat "$tmp/gzpub.rc")" = 0 ]; r=$?
 check "gzip input: seqcast-feedhandler --input FILE.gz the reference's books (exit $grc); cut short: exit $gcrc, said; seqcast-pub --input FILE.gz -> seqcast-feedhandler: the same books (exit $(cat "$tmp/gzpub.rc"))" $r
 [ $r -eq 0 ] || sed 's/^/# /' "$tmp/gz.err" "$tmp/gzcut.err" "$tmp/gzpub.err" "$tmp/gzpub.pub.err" | head -8
+
+# --- 13. the tables' limits said; the file through a pipe
+"$B/seqcast-feedhandler" --input "$F" --quiet --max-levels 2 --max-orders 50 >"$tmp/lim.json" 2>"$tmp/lim.err"
+lrc=$?
+"$B/seqcast-feedhandler" --input - "${FH[@]}" <"$F" >"$tmp/pipe.json" 2>"$tmp/pipe.err"
+prc=$?
+[ $lrc -eq 1 ] && [ "$(grep -c 'warning: a side of a book reached --max-levels 2: .*raise --max-levels' "$tmp/lim.err")" = 1 ] &&
+    [ "$(grep -c 'warning: the live orders reached --max-orders 50: .*raise --max-orders' "$tmp/lim.err")" = 1 ] &&
+    grep -q -- '--max-levels 2: [0-9]* messages refused' "$tmp/lim.err" &&
+    [ "$(field "$tmp/lim.json" levels_full)" -gt 0 ] && [ "$(field "$tmp/lim.json" orders_full)" -gt 0 ] &&
+    [ "$(field "$tmp/lim.json" stale_books)" -gt 0 ] && ! grep -q max-books "$tmp/lim.err" &&
+    [ $prc -eq 0 ] && same_books "$tmp/pipe.json"; r=$?
+check "tables too small: each limit said once as first hit and counted ($(field "$tmp/lim.json" levels_full) refused for --max-levels, $(field "$tmp/lim.json" orders_full) for --max-orders), exit $lrc; the file through a pipe: the reference's books (exit $prc)" $r
+[ $r -eq 0 ] || sed 's/^/# /' "$tmp/lim.err" "$tmp/pipe.err" | head -8
 exit 0
