@@ -67,6 +67,7 @@ enum sc_cli_opt {
     SC_OPT_MAX_ORDERS,
     SC_OPT_MAX_BOOKS,
     SC_OPT_MAX_LEVELS,
+    SC_OPT_LEVEL_POOL,
     SC_OPT_SEGMENT_SIZE, /* seqcast-archive */
     SC_OPT_INDEX_EVERY,
     SC_OPT_RETAIN_SIZE,

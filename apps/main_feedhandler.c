@@ -43,7 +43,7 @@ struct opts {
     const char *publish;            /* --publish ipc:NAME */
     unsigned depth;                 /* --depth N */
     double every, timeout;          /* --every, --timeout */
-    uint32_t max_orders, max_books, max_levels;
+    uint32_t max_orders, max_books, max_levels, level_pool;
     bool csv, quiet;
 };
 
@@ -403,7 +403,7 @@ on_event(void *ctx, const struct sc_sub_event *ev)
 
 /* ------------------------------------------------------------------ limits */
 
-/* The tables' limits (--max-orders, --max-books, --max-levels): an order or a
+/* The tables' limits (--max-orders, --max-books, --max-levels, --level-pool): an order or a
  * book refused for one leaves its book stale. Said once on stderr as it
  * happens, and counted in the summary (limits_report). */
 struct limit {
@@ -414,6 +414,7 @@ struct limit {
 static uint64_t lim_orders(const struct sc_book_stats *s) { return s->orders_full; }
 static uint64_t lim_books(const struct sc_book_stats *s) { return s->books_full; }
 static uint64_t lim_levels(const struct sc_book_stats *s) { return s->levels_full; }
+static uint64_t lim_pool(const struct sc_book_stats *s) { return s->level_pool_full; }
 
 static const struct limit limits[] = {
     { "--max-orders", "the live orders reached",
@@ -422,13 +423,17 @@ static const struct limit limits[] = {
       "the messages of one more are dropped (it has no book)", lim_books },
     { "--max-levels", "a side of a book reached",
       "an order at a new price there is refused and the book is stale", lim_levels },
+    { "--level-pool", "a side outgrew its block and no larger one is left in",
+      "an order at a new price there is refused and the book is stale", lim_pool },
 };
 #define NLIMITS (sizeof(limits) / sizeof(limits[0]))
 
 static uint32_t
 limit_value(const struct opts *o, size_t i)
 {
-    return i == 0 ? o->max_orders : i == 1 ? o->max_books : o->max_levels;
+    const uint32_t v[] = { o->max_orders, o->max_books, o->max_levels, o->level_pool };
+
+    return v[i];
 }
 
 /* Each limit's first refusal, once. */
@@ -601,7 +606,10 @@ usage(FILE *out)
             "  -t, --timeout SECONDS   stop after SECONDS (default: the end of the input)\n"
             "      --max-orders N      live orders the books hold (default 1048576)\n"
             "      --max-books N       instruments (default 8192)\n"
-            "      --max-levels N      price levels a side of a book (default 256)\n"
+            "      --max-levels N      price levels a side of a book at most (default 65536)\n"
+            "      --level-pool N      levels for the sides deeper than 32, all books together\n"
+            "                          (default 2097152: 32 MiB); a side takes blocks of 64,\n"
+            "                          128, ... levels (+ 28) as it grows\n"
             "\n"
             "Live channel and capture options:\n"
             SC_CLI_HELP
@@ -653,6 +661,7 @@ parse(int argc, char **argv, struct opts *o)
         { "max-orders", required_argument, NULL, SC_OPT_MAX_ORDERS },
         { "max-books", required_argument, NULL, SC_OPT_MAX_BOOKS },
         { "max-levels", required_argument, NULL, SC_OPT_MAX_LEVELS },
+        { "level-pool", required_argument, NULL, SC_OPT_LEVEL_POOL },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -663,7 +672,8 @@ parse(int argc, char **argv, struct opts *o)
     o->cli.prog = p;
     o->max_orders = 1u << 20;
     o->max_books = 8192;
-    o->max_levels = 256;
+    o->max_levels = 1u << 16;
+    o->level_pool = 1u << 21;
     while ((c = getopt_long(argc, argv, "c:i:qt:h", opts, NULL)) != -1) {
         if (sc_cli_option(&o->cli, c, optarg))
             continue;
@@ -704,6 +714,11 @@ parse(int argc, char **argv, struct opts *o)
             if (!number(p, "max-levels", optarg, 1, 1 << 20, &v))
                 return 2;
             o->max_levels = (uint32_t)v;
+            break;
+        case SC_OPT_LEVEL_POOL:
+            if (!number(p, "level-pool", optarg, 1, 1 << 30, &v))
+                return 2;
+            o->level_pool = (uint32_t)v;
             break;
         case 'h': usage(stdout); return 0;
         default:
@@ -846,7 +861,8 @@ run(struct opts *o, struct app *a, struct watch *w)
     static struct sc_config cfg;
     static struct filer file;
     struct sc_book_cfg bc = { .max_orders = o->max_orders, .max_books = o->max_books,
-                              .max_levels = o->max_levels, .on_bbo = on_bbo,
+                              .max_levels = o->max_levels, .level_pool = o->level_pool,
+                              .on_bbo = on_bbo,
                               .on_trade = on_trade, .on_state = on_state, .ctx = a };
     struct sc_sub_callbacks cb = { on_msg, on_event, a, on_repair };
     struct sc_itch_feed_cfg fc;

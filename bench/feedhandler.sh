@@ -65,13 +65,17 @@ for syms in 100 1000 8000; do
         --quiet --max-orders $MAXO --max-books $MAXB --max-levels $MAXL || continue
     f=$tmp/feedhandler-$syms.json
     # memory for the day: the tables sized to what it needed (its peak of live
-    # orders, its books, the most levels one side held), the same books built
+    # orders, its books, the most levels one side held, the level pool its deeper
+    # sides took), the same books built
     fo=$(jget "$f" orders_peak) fb=$(jget "$f" books) fl=$(jget "$f" levels_side_peak)
+    fp=$(jget "$f" level_pool_taken)
+    [ "${fp:-0}" -gt 0 ] 2>/dev/null || fp=1
     fit_mem=0 fit_rate=0
     if "${PIN[@]}" "$B/seqcast-feedhandler" --input "$tmp/day.itch" --quiet --max-orders "$fo" \
-        --max-books "$fb" --max-levels "$fl" >"$tmp/fit.json" 2>"$tmp/fit.err" &&
+        --max-books "$fb" --max-levels "$fl" --level-pool "$fp" >"$tmp/fit.json" 2>"$tmp/fit.err" &&
         [ "$(jget "$tmp/fit.json" unknown_refs)" = 0 ] && [ "$(jget "$tmp/fit.json" orders_full)" = 0 ] &&
         [ "$(jget "$tmp/fit.json" levels_full)" = 0 ] && [ "$(jget "$tmp/fit.json" books_full)" = 0 ] &&
+        [ "$(jget "$tmp/fit.json" level_pool_full)" = 0 ] &&
         [ "$(jget "$tmp/fit.json" bbo_updates)" = "$(jget "$f" bbo_updates)" ] &&
         [ "$(jget "$tmp/fit.json" live_orders)" = "$(jget "$f" live_orders)" ]; then
         fit_mem=$(jget "$tmp/fit.json" memory_bytes) fit_rate=$(jget "$tmp/fit.json" msgs_per_s)
@@ -123,7 +127,7 @@ awk "$JAWK"'{ printf("| %s | %s | %.1fM | %s | %s | %s | %s (%s) | %s | %.0f MB 
     j("msgs_per_s") / 1e6, j("ns_per_msg"), j("runs"), j("books"), j("live_orders"), j("orders_peak"),
     j("bbo_updates"), j("memory_bytes") / 1e6, j("memory_bytes") / j("max_orders")) }' "$tmp/results"
 echo
-echo "Memory for the day: the same day again with the tables sized to what it needed -- its peak of live orders (--max-orders), its books, the most levels one side of a book held (--max-levels) -- and the same books built (BBO updates and live orders equal, nothing refused). Per live order: that memory over the peak of live orders (the ring of recent orders, two slots an order, and the overflow map at load <= 0.7, each rounded up to a power of two, and every book's two level arrays)."
+echo "Memory for the day: the same day again with the tables sized to what it needed -- its peak of live orders (--max-orders), its books, the most levels one side of a book held (--max-levels), the level-pool levels its sides deeper than 32 took (--level-pool) -- and the same books built (BBO updates and live orders equal, nothing refused). Per live order: that memory over the peak of live orders (the ring of recent orders, two slots an order, and the overflow map at load <= 0.7, each rounded up to a power of two, every book's first 32 levels a side, and the level pool)."
 echo
 echo "| symbols | peak live orders | books | levels a side (most) | memory | bytes per live order (peak) | msgs/s with these tables |"
 echo "|---|---|---|---|---|---|---|"

@@ -37,7 +37,10 @@ sample(uint8_t *buf)
 int
 main(int argc, char **argv)
 {
-    struct sc_book_cfg bc = { .max_orders = 1 << 20, .max_books = 8192, .max_levels = 256 };
+    /* sides deeper than 32 levels share a pool of 1 Mi levels (16 MiB); one side holds
+     * 65,536 at most */
+    struct sc_book_cfg bc = { .max_orders = 1 << 20, .max_books = 8192, .max_levels = 1 << 16,
+                              .level_pool = 1 << 20 };
     static uint8_t buf[1 << 20];
     struct sc_book *book;
     struct sc_itch_feed *feed;

@@ -26,7 +26,7 @@
  *
  *   sides       per book and side, an array of price levels {key, orders,
  *               shares} sorted by key with the BEST LEVEL LAST (key = price
- *               for bids, ~price for asks), max_levels long:
+ *               for bids, ~price for asks), up to max_levels long:
  *
  *                 [ worst ... ... next-best | best ]   n entries
  *                                                  ^ BBO = a[n - 1]
@@ -36,9 +36,18 @@
  *               bisecting). Most operations are near the top of the book, so
  *               the level is in the cache line the BBO check reads anyway, and
  *               the memmove that opens or closes a level moves only the few
- *               levels above it. Depth-N reads the last N entries. The arrays
- *               of neighbouring books start at addresses skewed by a cache
- *               line, so the books' tops do not share cache sets.
+ *               levels above it. Depth-N reads the last N entries.
+ *
+ *               A side starts in its book's place in the books' fixed area
+ *               (FIRST_CAP levels); one that outgrows it moves to a block
+ *               twice as large from the level pool, and so on up to
+ *               max_levels (a block it leaves goes to its size's free list,
+ *               for the next side that grows to that size). Most books are
+ *               shallow and a few deep: memory follows the levels held, not
+ *               max_books x max_levels. Each block is a gap of zeroed levels
+ *               (the sentinels below a[0]), the levels, and move_top's room;
+ *               neighbouring books' sides are 15 cache lines apart, so their
+ *               tops do not share cache sets.
  *               (docs/ARCHITECTURE.md, "The order-book engine", has the
  *               measurements behind these choices.)
  *
@@ -65,6 +74,10 @@
 #define RING_MAX (UINT64_C(1) << 22) /* ring slots at most (128 MiB) */
 #define SIDE_GAP 16   /* levels before each side's array: SCAN_TOP sentinels, and a skew */
 #define SIDE_TAIL SCAN_TOP /* levels after it: room for move_top's fixed-size moves */
+#define FIRST_CAP 32u /* levels of a side in the books' fixed area */
+#define CLASSES 16    /* level-pool block sizes: FIRST_CAP << 1 .. 15 levels (2^20 >= max_levels) */
+#define LEVEL_POOL_DEFAULT (UINT32_C(1) << 21) /* level-pool slots (32 MiB) */
+#define LEVEL_POOL_LIMIT (UINT32_C(1) << 30)
 
 struct order {
     uint64_t ref;
@@ -96,6 +109,7 @@ struct bk {
     uint32_t orders;     /* live orders (the stats' gauge) */
     uint16_t locate;
     bool stale;
+    uint8_t cls;         /* each side's block: FIRST_CAP << class levels; side 0's in bits 0-3 */
     uint64_t adds;
     uint64_t executes, cancels, deletes, replaces, trades, bbo_updates, refused, stale_periods;
     struct sc_book_info info; /* symbol, state; its locate, stale and stats are filled on query */
@@ -119,7 +133,10 @@ struct sc_book {
     uint32_t nbooks;
     uint64_t prio;
     struct bk *books;
-    struct level *levels; /* every side's array */
+    struct level *levels; /* every side's first place (FIRST_CAP levels) */
+    struct level *pool;   /* the level pool: blocks of the sides that outgrew it */
+    uint64_t pool_slots, pool_top; /* its levels; those handed out so far */
+    struct level *pool_free[CLASSES]; /* freed blocks by class, linked through a[0] */
     uint16_t *loc2book;   /* locate -> book index + 1, 0 = none */
     bool session_stale;
     struct sc_book_system sys;
@@ -375,6 +392,54 @@ move_top(struct level *dst, const struct level *src)
     memcpy(dst, t, sizeof(t));
 }
 
+/* ------------------------------------------------------------ level pool */
+
+/* Levels a block of class c takes: its gap, its levels, move_top's room. */
+static inline uint64_t
+block_slots(unsigned c)
+{
+    return ((uint64_t)FIRST_CAP << c) + SIDE_GAP + SIDE_TAIL;
+}
+
+static inline unsigned
+side_cls(const struct bk *bk, unsigned s)
+{
+    return (bk->cls >> (4 * s)) & 15u;
+}
+
+/* Move side s of bk (full: FIRST_CAP << class levels) to a block twice the
+ * size: a freed one of that class, else the pool's next. The gap of a block
+ * is never written (its levels start at a[0], the free list's link too), so
+ * its sentinels are the zeroes the pool was allocated with.
+ * @return 0; -ENOSPC the pool is used up (counted) */
+static int
+side_grow(struct sc_book *b, struct bk *bk, unsigned s)
+{
+    struct side *sd = &bk->side[s];
+    unsigned c = side_cls(bk, s), nc = c + 1;
+    struct level *a;
+
+    if ((a = b->pool_free[nc])) {
+        memcpy(&b->pool_free[nc], a, sizeof(a));
+    } else if (b->pool_top + block_slots(nc) <= b->pool_slots) {
+        a = b->pool + b->pool_top + SIDE_GAP;
+        b->pool_top += block_slots(nc);
+        b->st.level_pool_taken = b->pool_top;
+    } else {
+        b->st.level_pool_full++;
+        return -ENOSPC;
+    }
+    memcpy(a, sd->a, sd->n * sizeof(*a));
+    if (c) { /* a pool block: to its free list (the fixed area's place stays the book's) */
+        memcpy(sd->a, &b->pool_free[c], sizeof(sd->a));
+        b->pool_free[c] = sd->a;
+    }
+    sd->a = a;
+    bk->cls = (uint8_t)((bk->cls & ~(15u << (4 * s))) | nc << (4 * s));
+    b->st.sides_grown++;
+    return 0;
+}
+
 /* Close the level at lv of side s (its last order went). */
 static inline void
 level_close(struct sc_book *b, struct bk *bk, unsigned s, struct level *lv)
@@ -391,7 +456,8 @@ level_close(struct sc_book *b, struct bk *bk, unsigned s, struct level *lv)
 }
 
 /* The level of price on side, opened when new. @return it (valid until the
- * side next changes), NULL when the side holds max_levels already. */
+ * side next changes), NULL when the side holds max_levels already or the level
+ * pool cannot hold it (counted). */
 static inline struct level *
 level_get(struct sc_book *b, struct bk *bk, unsigned side, uint32_t price)
 {
@@ -403,8 +469,15 @@ level_get(struct sc_book *b, struct bk *bk, unsigned side, uint32_t price)
 
     if (found)
         return lv;
-    if (unlikely(sd->n == b->max_levels))
+    if (unlikely(sd->n == b->max_levels)) {
+        b->st.levels_full++;
         return NULL;
+    }
+    if (unlikely(sd->n == FIRST_CAP << side_cls(bk, side))) {
+        if (side_grow(b, bk, side) < 0)
+            return NULL;
+        lv = &sd->a[pos];
+    }
     if (likely(sd->n - pos < SCAN_TOP))
         move_top(lv + 1, lv);
     else
@@ -608,8 +681,7 @@ order_add(struct sc_book *b, struct bk *bk, uint64_t ref, unsigned side, uint32_
         return -EEXIST;
     }
     lv = level_get(b, bk, side, price);
-    if (unlikely(!lv)) {
-        b->st.levels_full++;
+    if (unlikely(!lv)) { /* levels_full or level_pool_full */
         refused(b, bk);
         return -ENOSPC;
     }
@@ -1131,7 +1203,7 @@ sc_book_create(struct sc_book **bp, const struct sc_book_cfg *cfg, struct sc_err
 {
     struct sc_book *b;
     uint64_t cap, rcap;
-    size_t map_bytes, ring_bytes, side_bytes, per_book;
+    size_t map_bytes, ring_bytes, side_bytes, per_book, pool_bytes;
 
     *bp = NULL;
     if (!cfg->max_orders || cfg->max_orders > MAX_ORDERS_LIMIT)
@@ -1140,6 +1212,8 @@ sc_book_create(struct sc_book **bp, const struct sc_book_cfg *cfg, struct sc_err
         return fail(err, -EINVAL, "max_books", cfg->max_books, MAX_BOOKS_LIMIT);
     if (!cfg->max_levels || cfg->max_levels > MAX_LEVELS_LIMIT)
         return fail(err, -EINVAL, "max_levels", cfg->max_levels, MAX_LEVELS_LIMIT);
+    if (cfg->level_pool > LEVEL_POOL_LIMIT)
+        return fail(err, -EINVAL, "level_pool", cfg->level_pool, LEVEL_POOL_LIMIT);
     b = calloc(1, sizeof(*b));
     if (!b)
         goto nomem;
@@ -1161,22 +1235,24 @@ sc_book_create(struct sc_book **bp, const struct sc_book_cfg *cfg, struct sc_err
         rcap = RING_MAX;
     b->rmask = rcap - 1;
     ring_bytes = rcap * sizeof(struct order);
-    /* a book: a gap, its bids, a gap, its asks; the gaps (zeroed: the
-     * sentinels) make neighbouring books' and sides' tops fall in different
-     * cache sets */
-    per_book = 2 * ((size_t)cfg->max_levels + SIDE_GAP + SIDE_TAIL);
+    /* a book's first place: a gap, its bids, room, a gap, its asks, room; the
+     * gaps (zeroed: the sentinels) */
+    per_book = 2 * block_slots(0);
     side_bytes = (size_t)cfg->max_books * per_book * sizeof(struct level);
+    b->pool_slots = cfg->level_pool ? cfg->level_pool : LEVEL_POOL_DEFAULT;
+    pool_bytes = b->pool_slots * sizeof(struct level);
     b->map = sc_mem_big_alloc(map_bytes);
     b->ring = sc_mem_big_alloc(ring_bytes);
     b->levels = sc_mem_big_alloc(side_bytes);
+    b->pool = sc_mem_big_alloc(pool_bytes);
     b->books = aligned_alloc(64, cfg->max_books * sizeof(struct bk));
     if (b->books)
         memset(b->books, 0, cfg->max_books * sizeof(struct bk));
     b->loc2book = calloc(65536, sizeof(uint16_t));
-    if (!b->map || !b->ring || !b->levels || !b->books || !b->loc2book)
+    if (!b->map || !b->ring || !b->levels || !b->pool || !b->books || !b->loc2book)
         goto nomem;
-    b->bytes = sizeof(*b) + ring_bytes + map_bytes + side_bytes + cfg->max_books * sizeof(struct bk) +
-               65536 * sizeof(uint16_t);
+    b->bytes = sizeof(*b) + ring_bytes + map_bytes + side_bytes + pool_bytes +
+               cfg->max_books * sizeof(struct bk) + 65536 * sizeof(uint16_t);
     for (uint32_t i = 0; i < cfg->max_books; i++) {
         b->books[i].side[0].a = b->levels + (size_t)i * per_book + SIDE_GAP;
         b->books[i].side[1].a = b->levels + (size_t)i * per_book + per_book / 2 + SIDE_GAP;
@@ -1189,8 +1265,9 @@ nomem:
     if (err) {
         err->code = -ENOMEM;
         snprintf(err->msg, sizeof(err->msg),
-                 "book: cannot allocate the tables for %u orders, %u books of %u levels",
-                 cfg->max_orders, cfg->max_books, cfg->max_levels);
+                 "book: cannot allocate the tables for %u orders, %u books and a level pool "
+                 "of %llu levels", cfg->max_orders, cfg->max_books,
+                 (unsigned long long)(cfg->level_pool ? cfg->level_pool : LEVEL_POOL_DEFAULT));
     }
     return -ENOMEM;
 }
@@ -1203,6 +1280,7 @@ sc_book_destroy(struct sc_book *b)
     free(b->map);
     free(b->ring);
     free(b->levels);
+    free(b->pool);
     free(b->books);
     free(b->loc2book);
     free(b);

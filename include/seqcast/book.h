@@ -3,7 +3,7 @@
  * C, X, D, U; P, Q, B; H, Y, S; R), with best bid/offer and depth-N.
  *
  *   struct sc_book_cfg cfg = { .max_orders = 1 << 22, .max_books = 8192,
- *                              .max_levels = 1024, .on_bbo = show, .ctx = me };
+ *                              .max_levels = 65536, .on_bbo = show, .ctx = me };
  *   struct sc_book *b;
  *   if (sc_book_create(&b, &cfg, &err) < 0) ...
  *   sc_book_instrument(b, 12, "AAPL    ");                     R
@@ -148,8 +148,14 @@ struct sc_book_cfg {
     uint32_t max_orders; /* live orders, all books together (1 .. 2^28) */
     uint32_t max_books;  /* instruments (1 .. 65,535) */
     uint32_t max_levels; /* price levels kept per side of each book (1 .. 2^20): every
-                            level is kept, this bounds how many; memory is
-                            max_books x 2 x (max_levels + 28) x 16 bytes */
+                            level is kept, this bounds how many */
+    uint32_t level_pool; /* levels for the sides that outgrow their first 32, all books
+                            together (0: 2,097,152, 32 MiB; at most 2^30): a side that
+                            fills its block moves to one twice as large (64, 128, ...
+                            levels), taking that + 28 levels from the pool; a block it
+                            leaves is kept for the next side that grows to its size.
+                            Memory: max_books x 2 x 60 x 16 bytes (every side's first
+                            32 levels) + level_pool x 16 bytes */
     sc_book_bbo_fn *on_bbo;       /* a book's best bid or offer changed (price or shares) */
     sc_book_trade_fn *on_trade;   /* E, C executions, and what sc_book_trade reports */
     sc_book_state_fn *on_state;   /* trading state, Reg SHO, staleness, name changed */

@@ -378,6 +378,9 @@
       "operations refused: a new instrument past max_books")                              \
     X(levels_full, C, "orders", Z,                                                         \
       "adds refused: a new price past max_levels on its side (the book marked stale)")    \
+    X(level_pool_full, C, "orders", Z,                                                     \
+      "adds refused: a side outgrew its block and the level pool had no larger one "      \
+      "(the book marked stale; raise level_pool)")                                       \
     X(stale_marks, C, "events", Z, "books marked stale (a loss, a limit)")                 \
     X(session_stale, C, "events", Z, "every book marked stale at once (a session gap)")   \
     X(rebuilt, C, "events", Z, "stale books declared rebuilt")                             \
@@ -393,6 +396,11 @@
     X(levels_live, G, "levels", N, "price levels in the books now (both sides)")           \
     X(levels_side_peak, G, "levels", N,                                                    \
       "the most price levels one side of one book has held (max_levels: its bound)")      \
+    X(sides_grown, C, "events", N,                                                         \
+      "sides moved to a block twice as large (past 32, 64, ... levels)")                  \
+    X(level_pool_taken, G, "levels", N,                                                    \
+      "level-pool levels handed out (blocks of grown sides, free ones reused first; "     \
+      "level_pool: its bound)")                                                           \
     X(books, G, "books", A, "instruments known")                                           \
     X(stale_books, G, "books", Z, "books stale now")
 

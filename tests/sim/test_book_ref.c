@@ -554,6 +554,11 @@ Test(book_ref, engine_agrees_with_the_reference_after_every_operation, .timeout 
      * map was exercised, not only the ring */
     cr_assert_gt(st.orders_overflowed, 1000, "%llu orders overflowed",
                  (unsigned long long)st.orders_overflowed);
+    /* sides outgrew their first 32 levels into the level pool, and blocks
+     * were handed on: the moves were checked after every operation */
+    cr_assert_gt(st.levels_side_peak, 64, "a side's peak: %llu levels",
+                 (unsigned long long)st.levels_side_peak);
+    cr_assert_gt(st.sides_grown, 2 * NLOC, "%llu sides grown", (unsigned long long)st.sides_grown);
     cr_log_info("%llu operations: %llu adds, %llu executions (%llu clamped), %llu cancels, "
                 "%llu deletes, %llu replaces, %llu unknown, %llu duplicates, %llu BBO updates; "
                 "%zu orders live at the end, peak %llu",

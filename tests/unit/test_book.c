@@ -138,8 +138,12 @@ Test(book, create_checks_every_size_and_says_which)
     cr_assert_eq(sc_book_create(&b, &cfg, &err), -EINVAL);
     cr_assert(strstr(err.msg, "max_levels"), "%s", err.msg);
     cfg.max_levels = 8;
+    cfg.level_pool = (1u << 30) + 1;
+    cr_assert_eq(sc_book_create(&b, &cfg, &err), -EINVAL);
+    cr_assert(strstr(err.msg, "level_pool"), "%s", err.msg);
+    cfg.level_pool = 1000;
     cr_assert_eq(sc_book_create(&b, &cfg, &err), 0);
-    cr_assert_gt(sc_book_memory(b), 10 * 32 + 4 * 2 * 8 * 8);
+    cr_assert_gt(sc_book_memory(b), 10 * 32 + 4 * 2 * 60 * 16 + 1000 * 16, "the pool counted");
     sc_book_destroy(b);
     sc_book_destroy(NULL);
 }
@@ -495,6 +499,85 @@ Test(book, max_levels_refuses_a_new_price_but_not_a_known_one)
     check_level(b, 1, BID, 0, 102, 10, 1);
     check_level(b, 1, BID, 1, 101, 10, 1);
     check_level(b, 1, BID, 2, 50, 10, 1);
+    sc_book_destroy(b);
+}
+
+/* Side s of loc holds n levels of 7 shares and one order each, from best down by step. */
+static void
+check_side(const struct sc_book *b, uint16_t loc, enum sc_book_side s, uint32_t best, int n,
+           int step)
+{
+    struct sc_book_level lv[1024];
+
+    cr_assert_eq(sc_book_depth(b, loc, s, lv, 1024), n, "side %d of %u: %d levels", s, loc, n);
+    for (int i = 0; i < n; i++)
+        cr_assert(lv[i].price == best - (uint32_t)(i * step) && lv[i].shares == 7 &&
+                      lv[i].orders == 1,
+                  "side %d of %u level %d: %u x %llu (%u orders), expected %u x 7", s, loc, i,
+                  lv[i].price, (unsigned long long)lv[i].shares, lv[i].orders,
+                  best - (uint32_t)(i * step));
+}
+
+Test(book, sides_outgrow_their_first_32_levels_into_the_level_pool)
+{
+    /* a pool of 248 levels: one block of 64 (92 with its gap and room) and one
+     * of 128 (156) */
+    struct sc_book_cfg cfg = { .max_orders = 1024, .max_books = 4, .max_levels = 1000,
+                               .level_pool = 92 + 156 };
+    struct sc_book *b;
+    struct sc_err err = { 0 };
+    uint64_t ref = 1;
+
+    cr_assert_eq(sc_book_create(&b, &cfg, &err), 0, "%s", err.msg);
+    /* book 1's bids: 64 levels, each new one the worst (the bottom of the
+     * array, beside the sentinels), then one more as the best */
+    for (uint32_t i = 0; i < 64; i++)
+        cr_assert_eq(sc_book_add(b, 1, ref++, BID, 7, 1000 - i), 0, "level %u", i);
+    cr_assert_eq(stats(b).sides_grown, 1, "32 -> 64");
+    cr_assert_eq(stats(b).level_pool_taken, 92);
+    check_side(b, 1, BID, 1000, 64, 1);
+    cr_assert_eq(sc_book_add(b, 1, ref++, BID, 7, 1001), 0);
+    cr_assert_eq(stats(b).sides_grown, 2, "64 -> 128");
+    cr_assert_eq(stats(b).level_pool_taken, 248);
+    check_side(b, 1, BID, 1001, 65, 1);
+    cr_assert_eq(bbo(b, 1).bid_price, 1001);
+    /* book 2's bids take the block of 64 book 1 left (the pool is used up) */
+    uint64_t ref2 = ref;
+
+    for (uint32_t i = 0; i < 64; i++)
+        cr_assert_eq(sc_book_add(b, 2, ref++, BID, 7, 10 + 2 * i), 0, "bid level %u", i);
+    cr_assert_eq(stats(b).sides_grown, 3);
+    cr_assert_eq(stats(b).level_pool_taken, 248, "a freed block reused");
+    /* the 65th: no block of 128 left -- refused, counted, stale; the side whole */
+    cr_assert_eq(sc_book_add(b, 2, ref++, BID, 7, 5), -ENOSPC);
+    cr_assert_eq(stats(b).level_pool_full, 1);
+    cr_assert_eq(stats(b).levels_full, 0, "not max_levels");
+    cr_assert(bbo(b, 2).stale);
+    cr_assert(!bbo(b, 1).stale);
+    check_side(b, 2, BID, 10 + 2 * 63, 64, 2);
+    cr_assert_eq(sc_book_add(b, 2, ref++, ASK, 7, 9000), 0, "the other side has its own room");
+    /* down to 4 levels: the top's scan reads the reused block's sentinels */
+    for (uint64_t r = ref2 + 4; r < ref2 + 64; r++)
+        cr_assert_eq(sc_book_delete(b, r), 0);
+    check_side(b, 2, BID, 16, 4, 2);
+    cr_assert_eq(sc_book_add(b, 2, ref++, BID, 7, 9), 0);
+    cr_assert_eq(sc_book_add(b, 2, ref++, BID, 7, 17), 0);
+    {
+        const uint32_t want[] = { 17, 16, 14, 12, 10, 9 };
+
+        cr_assert_eq(levels(b, 2, BID), 6);
+        for (int i = 0; i < 6; i++)
+            check_level(b, 2, BID, i, want[i], 7, 1);
+    }
+    /* book 1 emptied from the best down, then refilled: its block stays */
+    for (uint64_t r = 65; r >= 1; r--)
+        cr_assert_eq(sc_book_delete(b, r), 0);
+    cr_assert_eq(levels(b, 1, BID), 0);
+    cr_assert_eq(bbo(b, 1).bid_price, 0);
+    for (uint32_t i = 0; i < 100; i++)
+        cr_assert_eq(sc_book_add(b, 1, ref++, BID, 7, 2000 + 3 * i), 0);
+    check_side(b, 1, BID, 2000 + 3 * 99, 100, 3);
+    cr_assert_eq(stats(b).sides_grown, 3, "no move: 100 fit its 128");
     sc_book_destroy(b);
 }
 
