@@ -137,7 +137,8 @@ struct sc_pub {
 
     /* output queue, flushed once per do_work */
     struct sc_pkt txq[SC_BURST_MAX];
-    uint16_t pkt_flags; /* SC_PKT_WINDOW on window packets for a zero-copy transport, or 0 */
+    uint16_t pkt_flags; /* SC_PKT_WINDOW (and SC_PKT_PGM_CSUM but for MoldUDP64) on window
+                           packets for a zero-copy transport, or 0 */
     uint8_t txq_kind[SC_BURST_MAX];
     unsigned ntx;
     unsigned burst;        /* packets per send: the transport's (sc_xport_burst) */
@@ -521,8 +522,8 @@ store_fragmented(struct sc_pub *p, const uint8_t *apdu, uint32_t len, uint64_t n
 
     if (nfrag > sc_txw_capacity(&p->w) / 2)
         return -EMSGSIZE; /* the window could not hold it for repair */
-    if (unsent(p) + nfrag > sc_txw_capacity(&p->w))
-        return -EAGAIN;
+    if (unsent(p) + nfrag > sc_txw_capacity(&p->w) || !sc_txw_none_busy(&p->w, nfrag))
+        return -EAGAIN; /* every reserve below must return a buffer */
     for (uint32_t i = 0; i < nfrag; i++) {
         uint8_t *b = sc_txw_reserve(&p->w);
         uint32_t chunk = len - f.offset < p->frag_max ? len - f.offset : p->frag_max;
@@ -1259,7 +1260,7 @@ sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc
     if (x->ops->tx_busy) {
         p->w.busy = window_busy;
         p->w.busy_ctx = p;
-        p->pkt_flags = SC_PKT_WINDOW;
+        p->pkt_flags = SC_PKT_WINDOW | (p->mold ? 0 : SC_PKT_PGM_CSUM);
     }
     /* the rate buckets: 10 ms of rate, and always room for the largest packet */
     min_depth = sc_wire_bits(p->tpdu_max) > 12000 * 8 ? sc_wire_bits(p->tpdu_max) : 12000 * 8;

@@ -47,6 +47,9 @@ struct sc_udp4_meta {
 /* Build flags */
 #define SC_NF_NO_IP_CSUM 0x1  /* leave the IPv4 checksum 0 (hardware offload fills it) */
 #define SC_NF_UDP_CSUM 0x2    /* compute the UDP checksum (optional over IPv4) */
+#define SC_NF_SUMS_ZERO 0x4   /* with SC_NF_UDP_CSUM: the payload's one's-complement sum is
+                                 zero (0xFFFF), as a PGM packet carrying its checksum's is:
+                                 the checksum is made from the headers, the payload unread */
 
 /* Write Ethernet + IPv4 + UDP headers in front of a payload of len bytes
  * already at buf + SC_UDP4_FRAME_OVERHEAD (in-place), or copied from payload
@@ -54,6 +57,14 @@ struct sc_udp4_meta {
  * @return the frame length, SC_PERR_NOSPACE or SC_PERR_OVERSIZE. */
 int sc_udp4_build(uint8_t *buf, size_t cap, const struct sc_udp4_meta *m, const void *payload,
                   size_t len, unsigned flags);
+
+/* The same frame's headers alone (SC_UDP4_FRAME_OVERHEAD bytes at hdr), for a
+ * payload of len bytes kept apart at payload (read for the UDP checksum only):
+ * the frame is hdr then payload. Not for frames that need padding (len under
+ * SC_ETH_MIN_FRAME - SC_UDP4_FRAME_OVERHEAD bytes).
+ * @return SC_UDP4_FRAME_OVERHEAD, SC_PERR_NOSPACE (padding needed) or SC_PERR_OVERSIZE. */
+int sc_udp4_headers(uint8_t hdr[SC_UDP4_FRAME_OVERHEAD], const struct sc_udp4_meta *m,
+                    const void *payload, size_t len, unsigned flags);
 
 struct sc_arp {
     uint16_t op;
