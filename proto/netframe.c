@@ -24,32 +24,41 @@ sc_mcast_mac(uint32_t group, uint8_t mac[6])
     mac[5] = g[3];
 }
 
-/* One's-complement sum over the UDP pseudo-header and header, and the
- * payload (len bytes, anywhere: in place after the header or apart; NULL: a
- * payload whose sum is zero, SC_NF_SUMS_ZERO). */
+/* One's-complement sum over the UDP pseudo-header and datagram; with
+ * payload_zero, over the pseudo-header and UDP header only, for a payload
+ * whose sum is zero (SC_NF_SUMS_ZERO). */
 static uint32_t
-udp4_sum(const uint8_t *ip, const uint8_t *udp, const uint8_t *payload, size_t len)
+udp4_sum(const uint8_t *ip, const uint8_t *udp, size_t ulen, bool payload_zero)
 {
     uint8_t pseudo[12];
-    uint32_t sum;
 
     memcpy(pseudo, ip + 12, 8); /* src, dst */
     pseudo[8] = 0;
     pseudo[9] = SC_IPPROTO_UDP;
-    sc_store_be16(pseudo + 10, (uint16_t)(SC_UDP_HDR_LEN + len));
-    sum = sc_csum_partial(udp, SC_UDP_HDR_LEN, sc_csum_partial(pseudo, sizeof(pseudo), 0));
-    /* adding 0xFFFF (one's-complement zero) changes no nonzero sum's fold */
-    return payload ? sc_csum_partial(payload, len, sum) : sum + 0xFFFFu;
+    sc_store_be16(pseudo + 10, (uint16_t)ulen);
+    if (payload_zero) /* adding 0xFFFF (one's-complement zero) changes no nonzero sum's fold */
+        return sc_csum_partial(udp, SC_UDP_HDR_LEN, sc_csum_partial(pseudo, sizeof(pseudo), 0)) +
+               0xFFFFu;
+    return sc_csum_partial(udp, ulen, sc_csum_partial(pseudo, sizeof(pseudo), 0));
 }
 
-/* The Ethernet, IPv4 and UDP headers at buf for a payload of len bytes at
- * payload (read for the UDP checksum only) */
-static void
-udp4_headers(uint8_t *buf, const struct sc_udp4_meta *m, const uint8_t *payload, size_t len,
-             unsigned flags)
+int
+sc_udp4_build(uint8_t *buf, size_t cap, const struct sc_udp4_meta *m, const void *payload,
+              size_t len, unsigned flags)
 {
+    size_t flen = SC_UDP4_FRAME_OVERHEAD + len;
     uint8_t *ip = buf + SC_ETH_HDR_LEN, *udp = ip + SC_IPV4_HDR_LEN;
 
+    if (len > 65535 - SC_IPV4_HDR_LEN - SC_UDP_HDR_LEN)
+        return SC_PERR_OVERSIZE;
+    if (cap < flen || cap < SC_ETH_MIN_FRAME)
+        return SC_PERR_NOSPACE;
+    if (payload)
+        memmove(udp + SC_UDP_HDR_LEN, payload, len);
+    if (flen < SC_ETH_MIN_FRAME) {
+        memset(buf + flen, 0, SC_ETH_MIN_FRAME - flen);
+        flen = SC_ETH_MIN_FRAME;
+    }
     memcpy(buf, m->dst_mac, 6);
     memcpy(buf + 6, m->src_mac, 6);
     sc_store_be16(buf + 12, SC_ETHERTYPE_IPV4);
@@ -72,42 +81,10 @@ udp4_headers(uint8_t *buf, const struct sc_udp4_meta *m, const uint8_t *payload,
     sc_store_be16(udp + 4, (uint16_t)(SC_UDP_HDR_LEN + len));
     sc_store_be16(udp + 6, 0);
     if (flags & SC_NF_UDP_CSUM) {
-        uint16_t c = sc_csum_fold(udp4_sum(ip, udp, flags & SC_NF_SUMS_ZERO ? NULL : payload, len));
+        uint16_t c = sc_csum_fold(udp4_sum(ip, udp, SC_UDP_HDR_LEN + len, flags & SC_NF_SUMS_ZERO));
         sc_store_be16(udp + 6, c == 0 ? 0xFFFF : c); /* 0 on the wire = "none" */
     }
-}
-
-int
-sc_udp4_build(uint8_t *buf, size_t cap, const struct sc_udp4_meta *m, const void *payload,
-              size_t len, unsigned flags)
-{
-    size_t flen = SC_UDP4_FRAME_OVERHEAD + len;
-    uint8_t *data = buf + SC_UDP4_FRAME_OVERHEAD;
-
-    if (len > 65535 - SC_IPV4_HDR_LEN - SC_UDP_HDR_LEN)
-        return SC_PERR_OVERSIZE;
-    if (cap < flen || cap < SC_ETH_MIN_FRAME)
-        return SC_PERR_NOSPACE;
-    if (payload)
-        memmove(data, payload, len);
-    if (flen < SC_ETH_MIN_FRAME) {
-        memset(buf + flen, 0, SC_ETH_MIN_FRAME - flen);
-        flen = SC_ETH_MIN_FRAME;
-    }
-    udp4_headers(buf, m, data, len, flags);
     return (int)flen;
-}
-
-int
-sc_udp4_headers(uint8_t hdr[SC_UDP4_FRAME_OVERHEAD], const struct sc_udp4_meta *m,
-                const void *payload, size_t len, unsigned flags)
-{
-    if (len > 65535 - SC_IPV4_HDR_LEN - SC_UDP_HDR_LEN)
-        return SC_PERR_OVERSIZE;
-    if (SC_UDP4_FRAME_OVERHEAD + len < SC_ETH_MIN_FRAME)
-        return SC_PERR_NOSPACE;
-    udp4_headers(hdr, m, payload, len, flags);
-    return SC_UDP4_FRAME_OVERHEAD;
 }
 
 int
@@ -182,7 +159,7 @@ parse_ipv4(const uint8_t *ip, size_t len, struct sc_frame *out, unsigned flags)
     if (ulen < SC_UDP_HDR_LEN || ulen != tot - ihl)
         return SC_PERR_LENGTH;
     if (!(flags & SC_NF_NO_UDP_CSUM) && sc_load_be16(udp + 6) != 0 &&
-        sc_csum_fold(udp4_sum(ip, udp, udp + SC_UDP_HDR_LEN, ulen - SC_UDP_HDR_LEN)) != 0)
+        sc_csum_fold(udp4_sum(ip, udp, ulen, false)) != 0)
         return SC_PERR_CHECKSUM;
     out->kind = SC_FRAME_UDP4;
     memcpy(&out->udp.src_ip, ip + 12, 4);

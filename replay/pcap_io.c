@@ -158,13 +158,10 @@ fail:
 }
 
 int
-sc_pcapw_write2(struct sc_pcapw *w, uint64_t ts_ns, const void *head, size_t hlen,
-                const void *rest, size_t rlen)
+sc_pcapw_write(struct sc_pcapw *w, uint64_t ts_ns, const void *frame, size_t len)
 {
-    size_t len = hlen + rlen;
     uint32_t h[4] = { (uint32_t)(ts_ns / 1000000000u), (uint32_t)(ts_ns % 1000000000u),
                       (uint32_t)len, (uint32_t)len };
-    uint8_t *o;
 
     if (w->failed || len > UINT32_MAX - SF_PKTHDR)
         return -EIO;
@@ -172,19 +169,10 @@ sc_pcapw_write2(struct sc_pcapw *w, uint64_t ts_ns, const void *head, size_t hle
         return -EIO;
     if (w->len + SF_PKTHDR + len > WBUF)
         return -EIO; /* over 4 MiB less a block: never a frame */
-    o = w->buf + w->len;
-    memcpy(o, h, SF_PKTHDR);
-    memcpy(o + SF_PKTHDR, head, hlen);
-    if (rlen)
-        memcpy(o + SF_PKTHDR + hlen, rest, rlen);
+    memcpy(w->buf + w->len, h, SF_PKTHDR);
+    memcpy(w->buf + w->len + SF_PKTHDR, frame, len);
     w->len += SF_PKTHDR + len;
     return 0;
-}
-
-int
-sc_pcapw_write(struct sc_pcapw *w, uint64_t ts_ns, const void *frame, size_t len)
-{
-    return sc_pcapw_write2(w, ts_ns, frame, len, NULL, 0);
 }
 
 int

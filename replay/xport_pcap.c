@@ -33,34 +33,13 @@
  * writer. An entry never wraps: one that does not fit before cap starts at 0
  * after a pad entry (size 0) -- or, with fewer than a header's bytes left,
  * after an implied one. The producer publishes entries by a release store of
- * head (once per burst), the writer frees them by a release store of tail.
- *
- * A packet sent from the publisher's window (SC_PKT_WINDOW) is not copied: its
- * entry points at the window buffer (ref) and has room for the headers only,
- * and the wrapper's tx_busy holds the buffer (neither reused nor rewritten
- * into RDATA) until the writer has passed that entry -- the entry's end is
- * kept in the buffer's headroom, which the window zeroes when it is made;
- * tx_busy waits for it.
- * Only with --record-full block (the default) and over a transport that sends
- * from copies (no tx_busy of its own): a dropping recorder must never hold
- * the traffic, and a zero-copy device owns the headroom. The traffic then
- * waits for the writer at the window (counted in waited) rather than at the
- * ring. Packets of fewer than REC_REF_MIN bytes are copied
- * (cheaper than the reference, and frames under 60 bytes are padded). */
+ * head (once per burst), the writer frees them by a release store of tail. */
 #define REC_RING_DEFAULT (64u << 20)
 #define REC_RING_MIN (256u << 10) /* two of the largest entries and their pads */
 #define REC_RING_MAX (1ull << 30)
 #define REC_FLUSH_NS 100000000u   /* idle this long with unwritten records: flushed */
 #define REC_IDLE_NS 1000000       /* the writer's sleep when the ring is empty */
 #define REC_MIN_FRAME 60
-#define REC_REF_MIN 256
-
-/* where in a window buffer's headroom the end of its latest entry is kept */
-static uint64_t *
-ref_end(const uint8_t *data)
-{
-    return (uint64_t *)(uintptr_t)(data - sizeof(uint64_t));
-}
 
 struct rec_ent {
     uint64_t ts_ns;
@@ -69,7 +48,6 @@ struct rec_ent {
     uint16_t ip_id, len;   /* len: the UDP payload */
     uint32_t size;         /* the entry's bytes (a multiple of 8); 0: a pad to the ring's end */
     uint32_t nf_flags;     /* sc_udp4_build's flags for its frame */
-    const uint8_t *ref;    /* the payload in the publisher's window, or NULL: copied here */
 };
 
 struct rec {
@@ -81,7 +59,6 @@ struct rec {
     _Alignas(64) uint64_t head, tail_seen;
     uint64_t dropped, waited; /* written here, read by any thread (relaxed) */
     uint16_t ip_id;
-    bool zc;                  /* window packets referenced, not copied */
     /* the writer's */
     _Alignas(64) uint64_t tail;
     uint64_t packets, bytes, files_opened, write_errors; /* as dropped and waited */
@@ -173,18 +150,8 @@ rec_write(struct rec *r, struct rec_ent *e)
     }
     mac_for(e->dst, m.dst_mac);
     mac_for(e->src, m.src_mac);
-    if (e->ref) {
-        flen = sc_udp4_headers(frame, &m, e->ref, e->len, e->nf_flags);
-        if (flen >= 0 && sc_pcapw_write2(r->pw, e->ts_ns, frame, (size_t)flen, e->ref, e->len) < 0)
-            flen = -1;
-        else if (flen >= 0)
-            flen += e->len;
-    } else {
-        flen = sc_udp4_build(frame, room, &m, NULL, e->len, e->nf_flags);
-        if (flen >= 0 && sc_pcapw_write(r->pw, e->ts_ns, frame, (size_t)flen) < 0)
-            flen = -1;
-    }
-    if (flen < 0) {
+    flen = sc_udp4_build(frame, room, &m, NULL, e->len, e->nf_flags);
+    if (flen < 0 || sc_pcapw_write(r->pw, e->ts_ns, frame, (size_t)flen) < 0) {
         bump(&r->write_errors, 1);
         return;
     }
@@ -276,7 +243,9 @@ rec_room(struct rec *r, uint64_t need)
  * carry (received: from each one's sender; sent: from local:sport), stamped
  * with one clock reading for the burst (the packets of one call cross the
  * transport together). Every packet takes the next IPv4 id, a dropped one
- * too: a gap in the ids of a capture shows where. */
+ * too: a gap in the ids of a capture shows where. A sent packet flagged
+ * SC_PKT_PGM_CSUM gets its frame's UDP checksum from the headers alone (its
+ * payload sums to zero): the writer does not read the payload for it. */
 static void
 rec_put(struct rec *r, const struct sc_pkt *pkts, uint16_t n, bool rx, uint32_t local,
         uint16_t sport)
@@ -285,9 +254,8 @@ rec_put(struct rec *r, const struct sc_pkt *pkts, uint16_t n, bool rx, uint32_t 
 
     for (uint16_t i = 0; i < n; i++) {
         const struct sc_pkt *p = &pkts[i];
-        bool ref = r->zc && !rx && (p->flags & SC_PKT_WINDOW) && p->len >= REC_REF_MIN;
-        size_t frame = SC_UDP4_FRAME_OVERHEAD + (ref ? 0 : (size_t)p->len);
-        uint64_t need = (sizeof(struct rec_ent) + (frame < REC_MIN_FRAME && !ref ? REC_MIN_FRAME : frame) +
+        size_t frame = SC_UDP4_FRAME_OVERHEAD + (size_t)p->len;
+        uint64_t need = (sizeof(struct rec_ent) + (frame < REC_MIN_FRAME ? REC_MIN_FRAME : frame) +
                          7) & ~(uint64_t)7;
         uint16_t ip_id = r->ip_id++;
         int64_t skip = rec_room(r, need);
@@ -326,13 +294,9 @@ rec_put(struct rec *r, const struct sc_pkt *pkts, uint16_t n, bool rx, uint32_t 
         e->ip_id = ip_id;
         e->len = p->len;
         e->size = (uint32_t)need;
-        e->ref = ref ? p->data : NULL;
         e->nf_flags = SC_NF_UDP_CSUM | (!rx && (p->flags & SC_PKT_PGM_CSUM) ? SC_NF_SUMS_ZERO : 0);
-        if (!ref)
-            memcpy((uint8_t *)(e + 1) + SC_UDP4_FRAME_OVERHEAD, p->data, p->len);
+        memcpy((uint8_t *)(e + 1) + SC_UDP4_FRAME_OVERHEAD, p->data, p->len);
         r->head += need;
-        if (ref)
-            *ref_end(p->data) = r->head; /* held until the writer's tail passes it */
     }
     __atomic_store_n(&r->head, r->head, __ATOMIC_RELEASE);
 }
@@ -381,27 +345,6 @@ rec_tx(struct sc_xport *x, const struct sc_pkt *pkts, uint16_t n)
     return sent;
 }
 
-/* A window buffer is held while an entry not yet written points at it: the
- * caller waits here for the writer, as a packet waits for room in a full ring
- * (--record-full block), rather than being told to come back -- a publisher
- * told "busy" sleeps until its next timer. @return false: free. */
-static bool
-rec_tx_busy(struct sc_xport *x, const uint8_t *data)
-{
-    struct rec *r = rec_of(x);
-    uint64_t end = *ref_end(data);
-
-    if (end <= r->tail_seen)
-        return false;
-    if (end <= (r->tail_seen = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE)))
-        return false;
-    bump(&r->waited, 1);
-    do
-        sched_yield();
-    while (end > (r->tail_seen = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE)));
-    return false;
-}
-
 static void
 rec_free(struct rec *r)
 {
@@ -446,7 +389,6 @@ sc_xport_record_wrap(struct sc_xport **out, struct sc_xport *inner,
                      struct sc_err *err)
 {
     uint64_t want = rp->ring_bytes ? rp->ring_bytes : REC_RING_DEFAULT, cap = REC_RING_MIN;
-    struct sc_xport_ops ops = rec_ops;
     struct rec *r = NULL;
     sigset_t all, old;
     int rc;
@@ -473,11 +415,7 @@ sc_xport_record_wrap(struct sc_xport **out, struct sc_xport *inner,
         sc_xport_close(inner);
         return rec_fail(err, -ENOMEM, "out of memory");
     }
-    /* window packets by reference: see the ring's comment */
-    r->zc = rp->full == SC_RECORD_BLOCK && !inner->ops->tx_busy && xp->role == SC_XPORT_PUB;
-    if (r->zc)
-        ops.tx_busy = rec_tx_busy;
-    sc_xport_wrap_init(&r->w, &ops, inner);
+    sc_xport_wrap_init(&r->w, &rec_ops, inner);
     r->xp = *xp;
     r->rp = *rp;
     r->rp.path = NULL; /* the caller's: r->path is ours */

@@ -47,11 +47,6 @@ struct sc_pcapw *sc_pcapw_open(const char *path, int linktype, struct sc_err *er
  * written). */
 int sc_pcapw_write(struct sc_pcapw *w, uint64_t ts_ns, const void *frame, size_t len);
 
-/* The same for a frame in two pieces: hlen bytes at head, then rlen at rest
- * (a frame's headers built apart from a payload left where it is). */
-int sc_pcapw_write2(struct sc_pcapw *w, uint64_t ts_ns, const void *head, size_t hlen,
-                    const void *rest, size_t rlen);
-
 /* Push buffered records to the file: it ends at the last whole record
  * (readers of the growing file). @return 0 or -EIO. */
 int sc_pcapw_flush(struct sc_pcapw *w);
@@ -121,15 +116,11 @@ int sc_capd_format(char *buf, size_t len, const struct sc_capd *d);
  *           flushed when idle, so a reader of the growing file sees whole records.
  *           The sending/receiving thread only stamps (once a burst) and copies
  *           each packet into a single-producer ring; a writer thread of the
- *           wrapper's own builds the frames and writes the file (4 MiB writes).
- *           A publisher's window packets of 256 bytes and more are not copied
- *           with SC_RECORD_BLOCK over a transport that copies (kernel UDP): the
- *           ring points at the window buffer, which the publisher does not reuse
- *           until the writer has written it (the wrapper's tx_busy). When the
- *           ring is full, or the window buffer the publisher needs next is still
- *           held, the packet waits (SC_RECORD_BLOCK, counted in waited) or is
- *           not recorded (SC_RECORD_DROP, ring full, counted in dropped). Closing
- *           writes everything in the ring, then closes the file.
+ *           wrapper's own builds the frames and writes the file (4 MiB writes;
+ *           a PGM packet's UDP checksum from its headers, SC_PKT_PGM_CSUM). When
+ *           the ring is full, the packet waits for room (SC_RECORD_BLOCK,
+ *           counted in waited) or is not recorded (SC_RECORD_DROP, counted in
+ *           dropped). Closing writes everything in the ring, then closes the file.
  *   pcap    a capture as the network: rx_burst returns the capture's datagrams
  *           for the endpoint's group and port, in order and as fast as asked;
  *           what the engine sends (NAKs) goes nowhere and is counted. A
@@ -160,8 +151,7 @@ struct sc_record_params {
 struct sc_record_stats {
     uint64_t packets, bytes, files_opened, write_errors;
     uint64_t dropped; /* SC_RECORD_DROP: packets that found the ring full, not recorded */
-    uint64_t waited;  /* SC_RECORD_BLOCK: packets that found the ring full and waited, and
-                         window buffers the publisher waited for the writer to release */
+    uint64_t waited;  /* SC_RECORD_BLOCK: packets that found the ring full and waited */
 };
 
 /* Files are path, path.1, path.2, ... Takes ownership of inner (also on failure).

@@ -46,7 +46,7 @@
 
 /* tx: data is a buffer of the publisher's window (sc_pkt.flags), for a
  * transport with tx_busy: the SC_XPORT_TX_HEADROOM bytes before data are the
- * transport's own (zeroed when the window is made), and the buffer stays as it is until tx_busy says the
+ * transport's own, and the buffer stays as it is until tx_busy says the
  * transport let go of it -- so the transport may send the buffer itself
  * (DPDK: attached to an mbuf) instead of a copy. */
 #define SC_PKT_WINDOW 0x1

@@ -58,14 +58,6 @@ struct sc_udp4_meta {
 int sc_udp4_build(uint8_t *buf, size_t cap, const struct sc_udp4_meta *m, const void *payload,
                   size_t len, unsigned flags);
 
-/* The same frame's headers alone (SC_UDP4_FRAME_OVERHEAD bytes at hdr), for a
- * payload of len bytes kept apart at payload (read for the UDP checksum only):
- * the frame is hdr then payload. Not for frames that need padding (len under
- * SC_ETH_MIN_FRAME - SC_UDP4_FRAME_OVERHEAD bytes).
- * @return SC_UDP4_FRAME_OVERHEAD, SC_PERR_NOSPACE (padding needed) or SC_PERR_OVERSIZE. */
-int sc_udp4_headers(uint8_t hdr[SC_UDP4_FRAME_OVERHEAD], const struct sc_udp4_meta *m,
-                    const void *payload, size_t len, unsigned flags);
-
 struct sc_arp {
     uint16_t op;
     uint8_t sha[6];
