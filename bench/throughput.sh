@@ -104,7 +104,7 @@ rm -f "$DISKDIR/dd.tmp"
 # WHAT batched, record (to RECDIR: the row framed batched+record-<its file system>) or
 # record-disk (to DISKDIR: batched+record-disk)
 cli_transfer() {
-    local size=$1 what=$2 framing=batched rec=() n got bad mps src dir="" cap=0 secs extra=""
+    local size=$1 what=$2 framing=batched rec=() n got bad mps src dir="" cap=0 extra=""
     n=$(count seqcast batched "$size")
     P=$((P + 4))
     case $what in
@@ -124,10 +124,9 @@ cli_transfer() {
     wait $s; src=$?
     got=$(jget "$tmp/sub.json" received); bad=$(jget "$tmp/sub.json" verify_errors)
     mps=$(jget "$tmp/sub.json" msgs_per_s)
-    secs=$(jget "$tmp/sub.json" seconds)
     if [ -n "$dir" ]; then
         extra=$(printf ', "record": "%s", "record_dir": "%s", "record_fs": "%s", "capture_gb_per_s": %s, "disk_gb_per_s": %s' "$what" "$dir" \
-            "$(fs_of "$dir")" "$(awk -v b="$cap" -v s="${secs:-0}" 'BEGIN {printf "%.2f", (s > 0 ? b / s / 1e9 : 0)}')" "${dd_gbs:-0}")
+            "$(fs_of "$dir")" "$(awk -v b="$cap" -v n="$n" -v m="${mps:-0}" 'BEGIN {printf "%.2f", (n > 0 ? b * m / n / 1e9 : 0)}')" "${dd_gbs:-0}")
     fi
     if [ "$src" -ne 0 ] || [ "$got" != "$n" ] || [ "$bad" != 0 ]; then
         rc=1
