@@ -137,7 +137,8 @@ struct sc_pub {
 
     /* output queue, flushed once per do_work */
     struct sc_pkt txq[SC_BURST_MAX];
-    uint16_t pkt_flags; /* SC_PKT_WINDOW on window packets for a zero-copy transport, or 0 */
+    uint16_t pkt_flags; /* on window packets: SC_PKT_PGM_CSUM but for MoldUDP64, and
+                           SC_PKT_WINDOW for a zero-copy transport */
     uint8_t txq_kind[SC_BURST_MAX];
     unsigned ntx;
     unsigned burst;        /* packets per send: the transport's (sc_xport_burst) */
@@ -521,8 +522,8 @@ store_fragmented(struct sc_pub *p, const uint8_t *apdu, uint32_t len, uint64_t n
 
     if (nfrag > sc_txw_capacity(&p->w) / 2)
         return -EMSGSIZE; /* the window could not hold it for repair */
-    if (unsent(p) + nfrag > sc_txw_capacity(&p->w))
-        return -EAGAIN;
+    if (unsent(p) + nfrag > sc_txw_capacity(&p->w) || !sc_txw_none_busy(&p->w, nfrag))
+        return -EAGAIN; /* every reserve below must return a buffer */
     for (uint32_t i = 0; i < nfrag; i++) {
         uint8_t *b = sc_txw_reserve(&p->w);
         uint32_t chunk = len - f.offset < p->frag_max ? len - f.offset : p->frag_max;
@@ -747,7 +748,7 @@ send_rdata(void *ctx, uint64_t seq, struct sc_txw_slot *s)
         flush_txq(p);
     if (p->ntx == p->burst)
         return false;
-    if (unlikely(p->pkt_flags) && sc_xport_tx_busy(p->x, s->buf))
+    if (unlikely(p->pkt_flags & SC_PKT_WINDOW) && sc_xport_tx_busy(p->x, s->buf))
         return false; /* a device still sends it: not rewritten now, repaired later */
     sc_pgm_make_rdata(s->buf, (uint32_t)p->w.trail);
     enqueue(p, s->buf, s->len, p->ch.group.s_addr, p->ch.port, TXQ_RDATA);
@@ -1256,10 +1257,11 @@ sc_pub_create_on(struct sc_pub **out, const struct sc_channel_cfg *ch, struct sc
                           x->ops->tx_busy ? SC_XPORT_TX_HEADROOM : 0, 0);
     if (rc < 0)
         goto out_free;
+    p->pkt_flags = p->mold ? 0 : SC_PKT_PGM_CSUM;
     if (x->ops->tx_busy) {
         p->w.busy = window_busy;
         p->w.busy_ctx = p;
-        p->pkt_flags = SC_PKT_WINDOW;
+        p->pkt_flags |= SC_PKT_WINDOW;
     }
     /* the rate buckets: 10 ms of rate, and always room for the largest packet */
     min_depth = sc_wire_bits(p->tpdu_max) > 12000 * 8 ? sc_wire_bits(p->tpdu_max) : 12000 * 8;

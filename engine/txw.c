@@ -70,6 +70,17 @@ sc_txw_reserve(struct sc_txw *w)
     return b;
 }
 
+bool
+sc_txw_none_busy(struct sc_txw *w, uint32_t n)
+{
+    if (likely(!w->busy))
+        return true;
+    for (uint32_t i = 0; i < n; i++)
+        if (w->busy(w->busy_ctx, w->slot[(w->trail + w->count + i) & w->mask].buf))
+            return false;
+    return true;
+}
+
 void
 sc_txw_commit(struct sc_txw *w, uint16_t len, uint64_t msg_first, uint16_t msgs, uint64_t now_ns)
 {

@@ -79,6 +79,11 @@ sc_txw_get(struct sc_txw *w, uint64_t seq)
  * that buffer is still busy (w->busy): nothing evicted then. */
 uint8_t *sc_txw_reserve(struct sc_txw *w);
 
+/* Is none of the buffers of the next n sequences busy (w->busy)? Then n
+ * reserves in a row each return a buffer, if the window also has room for n
+ * more unsent packets. */
+bool sc_txw_none_busy(struct sc_txw *w, uint32_t n);
+
 /* Store the reserved buffer as the next sequence, len bytes long, holding
  * messages [msg_first, msg_first + msgs). */
 void sc_txw_commit(struct sc_txw *w, uint16_t len, uint64_t msg_first, uint16_t msgs,

@@ -24,9 +24,11 @@ sc_mcast_mac(uint32_t group, uint8_t mac[6])
     mac[5] = g[3];
 }
 
-/* One's-complement sum over the UDP pseudo-header and datagram. */
+/* One's-complement sum over the UDP pseudo-header and datagram; with
+ * payload_zero, over the pseudo-header and UDP header only, for a payload
+ * whose sum is zero (SC_NF_SUMS_ZERO). */
 static uint32_t
-udp4_sum(const uint8_t *ip, const uint8_t *udp, size_t ulen)
+udp4_sum(const uint8_t *ip, const uint8_t *udp, size_t ulen, bool payload_zero)
 {
     uint8_t pseudo[12];
 
@@ -34,6 +36,9 @@ udp4_sum(const uint8_t *ip, const uint8_t *udp, size_t ulen)
     pseudo[8] = 0;
     pseudo[9] = SC_IPPROTO_UDP;
     sc_store_be16(pseudo + 10, (uint16_t)ulen);
+    if (payload_zero) /* adding 0xFFFF (one's-complement zero) changes no nonzero sum's fold */
+        return sc_csum_partial(udp, SC_UDP_HDR_LEN, sc_csum_partial(pseudo, sizeof(pseudo), 0)) +
+               0xFFFFu;
     return sc_csum_partial(udp, ulen, sc_csum_partial(pseudo, sizeof(pseudo), 0));
 }
 
@@ -76,7 +81,7 @@ sc_udp4_build(uint8_t *buf, size_t cap, const struct sc_udp4_meta *m, const void
     sc_store_be16(udp + 4, (uint16_t)(SC_UDP_HDR_LEN + len));
     sc_store_be16(udp + 6, 0);
     if (flags & SC_NF_UDP_CSUM) {
-        uint16_t c = sc_csum_fold(udp4_sum(ip, udp, SC_UDP_HDR_LEN + len));
+        uint16_t c = sc_csum_fold(udp4_sum(ip, udp, SC_UDP_HDR_LEN + len, flags & SC_NF_SUMS_ZERO));
         sc_store_be16(udp + 6, c == 0 ? 0xFFFF : c); /* 0 on the wire = "none" */
     }
     return (int)flen;
@@ -154,7 +159,7 @@ parse_ipv4(const uint8_t *ip, size_t len, struct sc_frame *out, unsigned flags)
     if (ulen < SC_UDP_HDR_LEN || ulen != tot - ihl)
         return SC_PERR_LENGTH;
     if (!(flags & SC_NF_NO_UDP_CSUM) && sc_load_be16(udp + 6) != 0 &&
-        sc_csum_fold(udp4_sum(ip, udp, ulen)) != 0)
+        sc_csum_fold(udp4_sum(ip, udp, ulen, false)) != 0)
         return SC_PERR_CHECKSUM;
     out->kind = SC_FRAME_UDP4;
     memcpy(&out->udp.src_ip, ip + 12, 4);

@@ -47,7 +47,7 @@ struct rec_ent {
     uint16_t sport, dport;
     uint16_t ip_id, len;   /* len: the UDP payload */
     uint32_t size;         /* the entry's bytes (a multiple of 8); 0: a pad to the ring's end */
-    uint32_t pad_;
+    uint32_t nf_flags;     /* sc_udp4_build's flags for its frame */
 };
 
 struct rec {
@@ -150,7 +150,7 @@ rec_write(struct rec *r, struct rec_ent *e)
     }
     mac_for(e->dst, m.dst_mac);
     mac_for(e->src, m.src_mac);
-    flen = sc_udp4_build(frame, room, &m, NULL, e->len, SC_NF_UDP_CSUM);
+    flen = sc_udp4_build(frame, room, &m, NULL, e->len, e->nf_flags);
     if (flen < 0 || sc_pcapw_write(r->pw, e->ts_ns, frame, (size_t)flen) < 0) {
         bump(&r->write_errors, 1);
         return;
@@ -240,20 +240,24 @@ rec_room(struct rec *r, uint64_t need)
 }
 
 /* The producer: pkts into the ring, with the addresses their frames will
- * carry (received: from each one's sender; sent: from local:sport). Every
- * packet takes the next IPv4 id, a dropped one too: a gap in the ids of a
- * capture shows where. */
+ * carry (received: from each one's sender; sent: from local:sport), stamped
+ * with one clock reading for the burst (the packets of one call cross the
+ * transport together). Every packet takes the next IPv4 id, a dropped one
+ * too: a gap in the ids of a capture shows where. A sent packet flagged
+ * SC_PKT_PGM_CSUM gets its frame's UDP checksum from the headers alone (its
+ * payload sums to zero): the writer does not read the payload for it. */
 static void
 rec_put(struct rec *r, const struct sc_pkt *pkts, uint16_t n, bool rx, uint32_t local,
         uint16_t sport)
 {
+    uint64_t ts = r->hooks.clock ? r->hooks.clock(r->hooks.arg) : realtime_ns();
+
     for (uint16_t i = 0; i < n; i++) {
         const struct sc_pkt *p = &pkts[i];
         size_t frame = SC_UDP4_FRAME_OVERHEAD + (size_t)p->len;
         uint64_t need = (sizeof(struct rec_ent) + (frame < REC_MIN_FRAME ? REC_MIN_FRAME : frame) +
                          7) & ~(uint64_t)7;
         uint16_t ip_id = r->ip_id++;
-        uint64_t ts = r->hooks.clock ? r->hooks.clock(r->hooks.arg) : realtime_ns();
         int64_t skip = rec_room(r, need);
         struct rec_ent *e;
 
@@ -290,6 +294,7 @@ rec_put(struct rec *r, const struct sc_pkt *pkts, uint16_t n, bool rx, uint32_t 
         e->ip_id = ip_id;
         e->len = p->len;
         e->size = (uint32_t)need;
+        e->nf_flags = SC_NF_UDP_CSUM | (!rx && (p->flags & SC_PKT_PGM_CSUM) ? SC_NF_SUMS_ZERO : 0);
         memcpy((uint8_t *)(e + 1) + SC_UDP4_FRAME_OVERHEAD, p->data, p->len);
         r->head += need;
     }

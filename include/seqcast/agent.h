@@ -36,7 +36,12 @@
  *   SC_IDLE_SPIN   never sleep (lowest latency, one core at 100 %)
  *
  * A poll-mode agent (its wait returns -1 and its fd is -1: DPDK) makes SLEEP
- * spin. An agent with neither a wait nor an fd op has no input (an
+ * spin -- yielding (sched_yield) after a cycle that did no work, as it does
+ * when a deadline has already passed and the cycle did no work (the
+ * transport refused what was due): the nearest it can come to the sleep it
+ * would take, and what lets a peer on the same CPU (a memif subscriber
+ * draining the ring a refused publisher waits on) run before the scheduler's
+ * time slice ends. An agent with neither a wait nor an fd op has no input (an
  * application's own work: orders to send, a feed): only its deadline wakes it,
  * so it takes no part in the sleep -- the one agent with input beside it still
  * sleeps in its own wait(); with none, the runner sleeps until the deadline.

@@ -114,12 +114,13 @@ int sc_capd_format(char *buf, size_t len, const struct sc_capd *d);
  *           to pcap, as Ethernet/IPv4/UDP frames with nanosecond timestamps;
  *           bounded by size or count per file, rotating through numbered files;
  *           flushed when idle, so a reader of the growing file sees whole records.
- *           The sending/receiving thread only stamps and copies each packet into
- *           a single-producer ring; a writer thread of the wrapper's own builds
- *           the frames and writes the file (1 MiB writes). When the ring is
- *           full, the packet waits for room (SC_RECORD_BLOCK, counted in waited)
- *           or is not recorded (SC_RECORD_DROP, counted in dropped). Closing
- *           writes everything in the ring, then closes the file.
+ *           The sending/receiving thread only stamps (once a burst) and copies
+ *           each packet into a single-producer ring; a writer thread of the
+ *           wrapper's own builds the frames and writes the file (4 MiB writes;
+ *           a PGM packet's UDP checksum from its headers, SC_PKT_PGM_CSUM). When
+ *           the ring is full, the packet waits for room (SC_RECORD_BLOCK,
+ *           counted in waited) or is not recorded (SC_RECORD_DROP, counted in
+ *           dropped). Closing writes everything in the ring, then closes the file.
  *   pcap    a capture as the network: rx_burst returns the capture's datagrams
  *           for the endpoint's group and port, in order and as fast as asked;
  *           what the engine sends (NAKs) goes nowhere and is counted. A

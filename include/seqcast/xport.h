@@ -51,6 +51,9 @@
  * (DPDK: attached to an mbuf) instead of a copy. */
 #define SC_PKT_WINDOW 0x1
 #define SC_XPORT_TX_HEADROOM 128
+/* tx: data is a PGM packet carrying its checksum, so its one's-complement sum
+ * is zero: a recorder makes the frame's UDP checksum without reading it */
+#define SC_PKT_PGM_CSUM 0x2
 
 struct sc_pkt {
     uint8_t *data;
@@ -59,7 +62,8 @@ struct sc_pkt {
     uint32_t addr;  /* rx: sender's address; tx: destination (network order) */
     uint16_t port;  /* rx: sender's port; tx: destination port */
     uint16_t lport; /* rx: the local port it arrived on */
-    uint16_t flags; /* tx: SC_PKT_WINDOW or 0 (a wrapper that copies a packet clears it) */
+    uint16_t flags; /* tx: SC_PKT_WINDOW, SC_PKT_PGM_CSUM or 0 (a wrapper that copies a
+                       packet clears SC_PKT_WINDOW) */
 };
 
 /* An error the network returned for a datagram sent earlier (kernel UDP:

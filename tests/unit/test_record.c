@@ -16,6 +16,7 @@
 
 #include <seqcast/pcap.h>
 #include <seqcast/proto/netframe.h>
+#include <seqcast/proto/pgm.h>
 
 #include "replay/record_int.h"
 #include "tests/support/testutil.h"
@@ -196,7 +197,8 @@ read_numbered(const char *name, uint16_t len)
 /* ------------------------------------------------------ the expected capture */
 
 /* The synchronous writer, as the wrapper was before its writer thread: each
- * packet, in the order the transport moved it, stamped by the clock, numbered
+ * packet, in the order the transport moved it, stamped by the clock (one
+ * reading for the packets of one call), numbered
  * by the next IPv4 id, built by sc_udp4_build with the UDP checksum and
  * multicast or 02:53:<address> MACs, written by sc_pcapw_write; a new file
  * after max_packets. */
@@ -233,7 +235,7 @@ ref_open(struct ref *rf)
 }
 
 static void
-ref_write(struct ref *rf, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+ref_write(struct ref *rf, uint64_t ts, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
           const uint8_t *data, uint16_t len)
 {
     static uint8_t frame[SC_PKT_MAX + 128];
@@ -245,7 +247,7 @@ ref_write(struct ref *rf, uint32_t src, uint16_t sport, uint32_t dst, uint16_t d
     ref_mac(src, m.src_mac);
     flen = sc_udp4_build(frame, sizeof(frame), &m, data, len, SC_NF_UDP_CSUM);
     cr_assert_gt(flen, 0);
-    cr_assert_eq(sc_pcapw_write(rf->w, test_clock(NULL), frame, (size_t)flen), 0);
+    cr_assert_eq(sc_pcapw_write(rf->w, ts, frame, (size_t)flen), 0);
     if (rf->max && ++rf->in_file >= rf->max) {
         sc_pcapw_close(rf->w);
         rf->seq++;
@@ -297,6 +299,7 @@ Test(record, the_writer_thread_writes_the_synchronous_writers_capture, .init = s
                 pkts[i].addr = htonl(b % 3 ? PEER : GROUP);
                 pkts[i].port = (uint16_t)(b % 3 ? 50000 + i : DPORT);
                 pkts[i].lport = (uint16_t)(b % 2 ? DPORT : NPORT);
+                pkts[i].flags = 0; /* not the window's: copied */
             }
             if (b % 2) { /* received */
                 static uint8_t rxbuf[32][SC_PKT_MAX];
@@ -321,6 +324,7 @@ Test(record, the_writer_thread_writes_the_synchronous_writers_capture, .init = s
         ref_open(&rf);
         for (unsigned b = 0; b < 40; b++) {
             uint16_t n = (uint16_t)(1 + tu_rand(&seed) % 32);
+            uint64_t ts = test_clock(NULL); /* one reading a burst */
             for (uint16_t i = 0; i < n; i++) {
                 uint16_t len = sizes[tu_rand(&seed) % (sizeof(sizes) / sizeof(sizes[0]))];
                 uint32_t peer = htonl(b % 3 ? PEER : GROUP);
@@ -328,11 +332,11 @@ Test(record, the_writer_thread_writes_the_synchronous_writers_capture, .init = s
                 uint16_t lport = (uint16_t)(b % 2 ? DPORT : NPORT);
                 fill(buf[i], len, &seed);
                 if (b % 2) /* received: to the group on a subscriber's data port, else to us */
-                    ref_write(&rf, peer, pport,
+                    ref_write(&rf, ts, peer, pport,
                               role && lport == DPORT ? htonl(GROUP) : htonl(LOCAL), lport,
                               buf[i], len);
                 else /* sent from the inner transport's port */
-                    ref_write(&rf, htonl(LOCAL), 40001, peer, pport, buf[i], len);
+                    ref_write(&rf, ts, htonl(LOCAL), 40001, peer, pport, buf[i], len);
             }
         }
         sc_pcapw_close(rf.w);
@@ -356,6 +360,68 @@ Test(record, the_writer_thread_writes_the_synchronous_writers_capture, .init = s
         seed = 42;
     }
     cr_assert_gt(total, 100);
+}
+
+/* A publisher's PGM packets (SC_PKT_PGM_CSUM: their one's-complement sum is
+ * zero) get their frames' UDP checksum from the headers alone; the capture is
+ * still the synchronous writer's (every checksum computed over the payload)
+ * byte for byte -- for PGM ODATA of every size class, and beside them packets
+ * of no PGM (a MoldUDP64 channel's) without the flag. */
+Test(record, a_pgm_packets_udp_checksum_is_made_from_its_headers, .init = setup,
+     .fini = teardown, .timeout = 30)
+{
+    enum { N = 28 };
+    static const uint16_t tsdu[] = { 0, 1, 2, 100, 233, 500, 1376 }; /* odd lengths too */
+    static uint8_t data[N][1500];
+    const struct sc_record_hooks h = { .clock = test_clock };
+    struct sc_record_params rp = { .path = "pgm.pcap" };
+    const uint8_t gsi[6] = { 1, 2, 3, 4, 5, 6 };
+    struct sc_pgm_odata_tmpl t;
+    struct sc_pkt pkts[N];
+    struct ref rf = { 0 };
+    struct fake *f;
+    struct sc_xport *x;
+    uint64_t seed = 9, t0 = clock_next, ts;
+    char a[300], b[300];
+    size_t la = 0, lb = 0;
+    uint8_t *ga, *gb;
+
+    sc_pgm_odata_tmpl_init(&t, 40001, DPORT, gsi);
+    for (unsigned i = 0; i < N; i++) {
+        uint16_t n = tsdu[i % (sizeof(tsdu) / sizeof(tsdu[0]))];
+        bool pgm = i % 4 != 3; /* every fourth: no PGM, no flag */
+        fill(data[i] + SC_PGM_HDR_LEN + SC_PGM_DATA_BODY_LEN, n, &seed);
+        if (pgm)
+            pkts[i].len = (uint16_t)sc_pgm_encode_odata(data[i], &t, i * 7919u, 0, n);
+        else
+            fill(data[i], pkts[i].len = (uint16_t)(SC_PGM_HDR_LEN + SC_PGM_DATA_BODY_LEN + n), &seed);
+        pkts[i].data = data[i];
+        pkts[i].addr = htonl(GROUP);
+        pkts[i].port = DPORT;
+        pkts[i].flags = pgm ? SC_PKT_PGM_CSUM : 0;
+    }
+    x = wrap(&f, SC_XPORT_PUB, &rp, &h);
+    cr_assert_eq(sc_xport_tx(x, pkts, N / 2), N / 2);
+    cr_assert_eq(sc_xport_tx(x, pkts + N / 2, N / 2), N / 2);
+    sc_xport_close(x);
+
+    clock_next = t0;
+    snprintf(b, sizeof(b), "%s/want.pcap", dir);
+    cr_assert_not_null(rf.w = sc_pcapw_open(b, 1, NULL));
+    for (unsigned k = 0; k < 2; k++) {
+        ts = test_clock(NULL);
+        for (unsigned i = k * N / 2; i < (k + 1) * N / 2; i++)
+            ref_write(&rf, ts, htonl(LOCAL), 40001, htonl(GROUP), DPORT, data[i], pkts[i].len);
+    }
+    sc_pcapw_close(rf.w);
+    snprintf(a, sizeof(a), "%s/pgm.pcap", dir);
+    ga = tu_slurp(a, &la);
+    gb = tu_slurp(b, &lb);
+    cr_assert(ga && gb);
+    cr_assert_eq(la, lb, "%zu bytes, the synchronous writer's %zu", la, lb);
+    cr_assert_eq(memcmp(ga, gb, la), 0, "the capture differs from the synchronous writer's");
+    free(ga);
+    free(gb);
 }
 
 /* With --record-full drop and the writer held, a full ring drops: every

@@ -7,6 +7,8 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -318,4 +320,78 @@ Test(runner, bad_input_is_refused)
     cr_assert_eq(sc_runner_add(r, agent(&f[SC_RUNNER_MAX_AGENTS])), -ENOSPC);
     sc_runner_destroy(r);
     sc_runner_destroy(NULL);
+}
+
+/* Two poll-mode runners (SC_IDLE_SLEEP, an agent that cannot sleep) on one
+ * CPU that take turns -- each can work only after the other has -- hand over
+ * at once: a cycle that could not sleep and did no work yields the CPU. Without
+ * the yield each turn waited for the scheduler's time slice to end (a memif
+ * publisher spinning on a ring its subscriber, on the same CPU, drains: 5.4 M
+ * msg/s instead of 40-60 M). */
+struct turn {
+    volatile unsigned *ball; /* whose turn: the low bit */
+    unsigned me, rounds;
+};
+
+static int
+turn_work(void *self, uint64_t now)
+{
+    struct turn *t = self;
+    unsigned b = __atomic_load_n(t->ball, __ATOMIC_ACQUIRE);
+
+    (void)now;
+    if ((b & 1) != t->me || b >= t->rounds)
+        return 0;
+    __atomic_store_n(t->ball, b + 1, __ATOMIC_RELEASE);
+    return 1;
+}
+
+static int
+turn_wait(void *self, uint64_t ns)
+{
+    (void)self, (void)ns;
+    return -1; /* poll-mode: cannot sleep */
+}
+
+static bool
+turn_done(void *ctx)
+{
+    const struct turn *t = ctx;
+    return __atomic_load_n(t->ball, __ATOMIC_ACQUIRE) >= t->rounds;
+}
+
+static void *
+turn_run(void *arg)
+{
+    static const struct sc_agent_ops turn_ops = { "turn", turn_work, NULL, turn_wait, NULL };
+    struct turn *t = arg;
+    struct sc_runner *r;
+    cpu_set_t one;
+
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof(one), &one), 0);
+    cr_assert_eq(sc_runner_create(&r, SC_IDLE_SLEEP, NULL), 0);
+    sc_runner_add(r, (struct sc_agent){ &turn_ops, t });
+    sc_runner_run(r, turn_done, t, NULL, 1000000);
+    sc_runner_destroy(r);
+    return NULL;
+}
+
+Test(runner, two_poll_mode_runners_on_one_cpu_take_turns_at_once, .timeout = 60)
+{
+    enum { ROUNDS = 400 };
+    volatile unsigned ball = 0;
+    struct turn t[2] = { { &ball, 0, ROUNDS }, { &ball, 1, ROUNDS } };
+    pthread_t th[2];
+    uint64_t t0 = sc_clock_now(), took;
+
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(pthread_create(&th[i], NULL, turn_run, &t[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    took = sc_clock_now() - t0;
+    cr_assert_eq(ball, ROUNDS);
+    /* a turn at a time slice's end is 0.75-4 ms: 400 of them 0.3-1.6 s */
+    cr_assert_lt(took, 150000000u, "%u turns took %.1f ms", ROUNDS, (double)took / 1e6);
 }

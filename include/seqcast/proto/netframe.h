@@ -47,6 +47,9 @@ struct sc_udp4_meta {
 /* Build flags */
 #define SC_NF_NO_IP_CSUM 0x1  /* leave the IPv4 checksum 0 (hardware offload fills it) */
 #define SC_NF_UDP_CSUM 0x2    /* compute the UDP checksum (optional over IPv4) */
+#define SC_NF_SUMS_ZERO 0x4   /* with SC_NF_UDP_CSUM: the payload's one's-complement sum is
+                                 zero (0xFFFF), as a PGM packet carrying its checksum's is:
+                                 the checksum is made from the headers, the payload unread */
 
 /* Write Ethernet + IPv4 + UDP headers in front of a payload of len bytes
  * already at buf + SC_UDP4_FRAME_OVERHEAD (in-place), or copied from payload
