@@ -43,6 +43,7 @@ struct feed {
     pid_t gzip;  /* --input a gzip file: gzip -dc's pid */
     size_t held; /* length of a message read but refused for now (-EAGAIN); 0 = none */
     uint64_t in_msgs, sent, t0, linger_end, blocked_since, next_stats;
+    uint64_t tick; /* --rate: publish on this grid from t0 (batch_delay); 0 = at each due time */
     bool truncated, stopped, warned, tty, readers_there;
     int error; /* a message sc_pub_send refused for good (-errno) */
     uint8_t msg[65536];
@@ -71,7 +72,11 @@ usage(FILE *out)
             "  -s, --size BYTES        generated message size (default 0 = mixed: 8 to 64 bytes,\n"
             "                          and every thousandth message 3000 bytes, or what one\n"
             "                          packet holds on a MoldUDP64 channel)\n"
-            "  -r, --rate MSGS         messages per second (default 0 = as fast as possible)\n"
+            "  -r, --rate MSGS         messages per second (default 0 = as fast as possible);\n"
+            "                          batched framing: the messages due within one\n"
+            "                          batch_delay share a packet (sent at the end of each\n"
+            "                          batch_delay from the start), batch_delay 0 sends each\n"
+            "                          alone at its time\n"
             "  -l, --linger SECONDS    keep serving NAKs after the session's end (default 2)\n"
             "  -w, --write FILE        with --count: write the generated messages to FILE in\n"
             "                          --input's framing instead of publishing them\n"
@@ -202,8 +207,23 @@ next_message(struct feed *f, size_t *len)
     return 1;
 }
 
+/* --rate: when the next message goes -- its time, or the first tick at or
+ * after it */
+static uint64_t
+next_due(const struct feed *f)
+{
+    uint64_t t = (uint64_t)((double)f->sent * 1e9 / f->o->rate); /* from t0 */
+
+    if (f->tick)
+        t = (t + f->tick - 1) / f->tick * f->tick;
+    return f->t0 + t;
+}
+
 /* Publish what is due: everything (256 at a time) without a rate, else on
- * schedule. @return messages published; moves to CLOSING at the end. */
+ * schedule -- every message whose time has come, then a flush: a paced feed
+ * wakes at each message's time (f->tick 0) or on f->tick's grid, so a message
+ * waits at most a tick (batch_delay) to leave, with the others due in it.
+ * @return messages published; moves to CLOSING at the end. */
 static int
 publish_due(struct feed *f, uint64_t now)
 {
@@ -212,6 +232,9 @@ publish_due(struct feed *f, uint64_t now)
                                : f->sent + 256;
     int work = 0, r = 1, rc;
     size_t len;
+
+    if (f->tick && now < next_due(f) && !f->held)
+        return 0; /* (the runner calls between ticks too: a deadline that close is spun for) */
 
     while (f->sent < due && (r = next_message(f, &len)) > 0) {
         if ((rc = sc_pub_send(f->pub, f->msg, len, now)) == -EAGAIN) {
@@ -242,7 +265,7 @@ publish_due(struct feed *f, uint64_t now)
         sc_pub_close(f->pub, now);
         f->phase = CLOSING;
     } else if (o->rate > 0) {
-        sc_pub_flush(f->pub, now); /* paced: each message leaves at once */
+        sc_pub_flush(f->pub, now); /* paced: what is due leaves now */
     }
     return work;
 }
@@ -314,7 +337,7 @@ feed_deadline(const void *self, uint64_t now)
     else if (f->phase == FEEDING && f->held)
         d = UINT64_MAX; /* refused for now: when the publisher says (its deadline) */
     else if (f->phase == FEEDING)
-        d = f->o->rate > 0 ? f->t0 + (uint64_t)((double)f->sent * 1e9 / f->o->rate) : now;
+        d = f->o->rate > 0 ? next_due(f) : now;
     else if (f->phase == LINGERING)
         d = f->linger_end;
     if (f->o->cli.stats_every > 0 && f->next_stats < d)
@@ -374,6 +397,11 @@ run(struct opts *o, const struct sc_channel_cfg **chp, struct result *r)
         fprintf(stderr, "seqcast-pub: %s\n", err.msg);
         return 1;
     }
+    /* paced batched PGM or MoldUDP64 packets: the messages due within one
+     * batch_delay share one (ipc and raw framing have no packets to share) */
+    if (o->rate > 0 && (*chp)->framing == SC_FRAMING_BATCHED &&
+        (*chp)->transport != SC_TRANSPORT_IPC)
+        f.tick = (*chp)->batch_delay_ns;
     sc_runner_add(run, (struct sc_agent){ &feed_ops, &f });
     sc_runner_add(run, sc_pub_agent(f.pub));
     sc_cli_shm_labels(*chp, labels, sizeof(labels));

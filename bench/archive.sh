@@ -18,7 +18,8 @@
 #              any loss fails the section), and the ratio to that publisher
 #              row's rate in the same make bench run ($out/throughput.json).
 #   catch-up   a feed at BENCH_ARCHIVE_LIVE msg/s (default 1,000,000, the issue's;
-#              QUICK 200,000, and the table says which) recorded by
+#              QUICK 200,000, and the table says which; seqcast-pub --rate: the
+#              messages due within batch_delay, 10 us, share a packet) recorded by
 #              the archive; after J messages a subscriber joins with --late-join
 #              archive: its time to deliver those J messages (from 1, by rewind,
 #              while the live ones are held and merged), and that rate against
