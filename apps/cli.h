@@ -73,6 +73,7 @@ enum sc_cli_opt {
     SC_OPT_RETAIN_SIZE,
     SC_OPT_RETAIN_AGE,
     SC_OPT_FSYNC,
+    SC_OPT_FSYNC_INTERVAL,
     SC_OPT_DUMP,
     SC_OPT_LIST,
     SC_OPT_SERVE,

@@ -74,6 +74,8 @@ usage(FILE *out)
             "      --retain-age SECS   ... and those last written SECS ago (s, m, h, d; default: keep)\n"
             "      --fsync POLICY      batch (default: once per wake-up that appended), message,\n"
             "                          or none (left to the kernel)\n"
+            "      --fsync-interval D  batch: a sync starts at most every D (default 5ms; 0: one\n"
+            "                          after another); rewinds serve what is durable\n"
             "      --serve ADDR:PORT   answer MoldUDP64 re-requests for anything archived, on\n"
             "                          this unicast address (point subscribers' mold.request_servers\n"
             "                          at it); the publisher's defences: mold.request_allow,\n"
@@ -145,6 +147,8 @@ parse(int argc, char **argv, struct opts *o)
                                          {"retain-size", required_argument, NULL, SC_OPT_RETAIN_SIZE},
                                          {"retain-age", required_argument, NULL, SC_OPT_RETAIN_AGE},
                                          {"fsync", required_argument, NULL, SC_OPT_FSYNC},
+                                         {"fsync-interval", required_argument, NULL,
+                                          SC_OPT_FSYNC_INTERVAL},
                                          {"serve", required_argument, NULL, SC_OPT_SERVE},
                                          {"rewind", required_argument, NULL, SC_OPT_REWIND},
                                          {"rewind-session", required_argument, NULL, SC_OPT_REWIND_SESSION},
@@ -161,6 +165,7 @@ parse(int argc, char **argv, struct opts *o)
 
     o->cli.prog = "seqcast-archive";
     o->ap.fsync = SC_FSYNC_BATCH;
+    o->ap.fsync_interval_ns = 5000000;
     while ((c = getopt_long(argc, argv, "c:d:n:t:qo:vh", opts, &li)) != -1) {
         char *e = NULL;
         if (sc_cli_option(&o->cli, c, optarg))
@@ -196,6 +201,11 @@ parse(int argc, char **argv, struct opts *o)
                 o->ap.fsync = SC_FSYNC_NONE;
             else
                 return bad("--fsync", optarg, "batch, message or none");
+            break;
+        case SC_OPT_FSYNC_INTERVAL:
+            if (sc_config_parse_duration(optarg, &o->ap.fsync_interval_ns) < 0 ||
+                o->ap.fsync_interval_ns > 10000000000ull)
+                return bad("--fsync-interval", optarg, "a duration up to 10s, e.g. 5ms or 0");
             break;
         case SC_OPT_SERVE: {
             char host[64];
@@ -436,7 +446,8 @@ open_one(struct opts *o, struct sc_config *cfg, const struct sc_archive_cfg *ac,
 
     if (ac) { /* the entry's keys as the options would give them */
         struct sc_archive_params p = {ac->dir, ac->segment_bytes, ac->index_bytes,
-                                      ac->retain_bytes, ac->retain_age_ns / 1000000000u, ac->fsync};
+                                      ac->retain_bytes, ac->retain_age_ns / 1000000000u, ac->fsync,
+                                      ac->fsync_interval_ns};
         if (ac->nserve) {
             p.serve_addr = ac->serve[0].addr.s_addr;
             p.serve_port = ac->serve[0].port;

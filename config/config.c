@@ -386,6 +386,10 @@ static const struct sc_cfg_key archive_keys[] = {
     { "fsync", SC_VT_ENUM, AR(fsync), .names = fsync_names,
       .doc = "`batch`: one fdatasync per wake-up that appended; `message`: after every "
              "message; `none`: left to the kernel. Rewinds serve what is durable." },
+    { "fsync_interval", SC_VT_DURATION, AR(fsync_interval_ns), .max = 10 * NS_S,
+      .doc = "`fsync: batch`: a sync starts at most this often (what came meanwhile waits for "
+             "the next; 0 = one after another as soon as the last is done, 2,000-5,000 a "
+             "second at 1 M msg/s)." },
     { "serve", SC_VT_ADDR_PORT_LIST, AR(serve[0]),
       .count_off = offsetof(struct sc_archive_cfg, nserve), .max_items = 1,
       .doc = "MoldUDP64 channels: answer re-requests for anything archived on this unicast "
@@ -1252,6 +1256,7 @@ sc_cfg_archive_defaults(struct sc_archive_cfg *a)
     a->segment_bytes = 64ull << 20;
     a->index_bytes = 4096;
     a->fsync = SC_FSYNC_BATCH;
+    a->fsync_interval_ns = 5 * NS_MS;
 }
 
 void

@@ -71,6 +71,8 @@ struct sc_archive_params {
     uint64_t retain_bytes;  /* delete whole oldest segments past this total (0: keep all) */
     uint64_t retain_age_s;  /* ... or once last written this long ago (0: keep all) */
     enum sc_fsync fsync;    /* batch: once per do_work that appended */
+    uint64_t fsync_interval_ns; /* batch: a sync starts at most this often (0: one after
+                                   another, as soon as the last is done) */
     /* MoldUDP64 channels: answer re-requests (the channel's request and
      * response format, mold.request_allow, mold.request_max,
      * mold.response_bytes, rtx.budget and rtx.rate: the publisher's server and

@@ -255,6 +255,7 @@ struct sc_archive_cfg {
     uint64_t retain_bytes;               /* 0: no size limit */
     uint64_t retain_age_ns;              /* 0: no age limit */
     enum sc_fsync fsync;
+    uint64_t fsync_interval_ns;          /* fsync batch: a sync starts at most this often */
     uint32_t nserve;                     /* 0 or 1: MoldUDP64 re-requests on this address */
     struct sc_addr_port serve[1];
     char rewind[SC_CFG_PATH_MAX];        /* rewinds: "tcp:HOST:PORT", "unix:/path"; "": none */

@@ -33,8 +33,12 @@
 #      archive keeps the first source's session (one sequence space: 1..2000),
 #      counts the other's messages (msgs_other_source) and says once on stderr
 #      that a new session needs an archive of its own.
+#   14. fsync: batch with --fsync-interval 100ms: a second of feed takes at most ~15 syncs
+#      (with 0: one after another, several times as many), and the tail is made durable by
+#      the interval's deadline, with nothing more arriving: a rewind from 1 right after the
+#      feed gets every message (rewinds serve what is durable), cmp-equal to what was sent.
 set -u
-. "$(dirname "$0")/../support/tap.sh" "seqcast-archive" 13
+. "$(dirname "$0")/../support/tap.sh" "seqcast-archive" 14
 P=$((23000 + $$ % 20000))
 LIVE=(--set protocol=moldudp64 --group 239.198.18.80:$P --interface 127.0.0.1)
 
@@ -301,3 +305,25 @@ wait $arc
     [ "$(grep -c "another source's messages are not recorded" "$tmp/ans.err")" = 1 ]; r=$?
 check "a restarted publisher (a new source from 1): the first session kept ($(field "$tmp/ans.json" msgs_archived) archived, last $(field "$tmp/ans.json" last_seq)), the new one's $(field "$tmp/ans.json" msgs_other_source) counted (msgs_other_source) and said once" $r
 [ $r -eq 0 ] || sed 's/^/# /' "$tmp/ans.err" | head -5
+
+# --- 14. fsync: batch, a sync at most every --fsync-interval; the tail synced by its deadline
+FI=(--group 239.198.18.86:$((P + 23)) --interface 127.0.0.1 --set framing=batched)
+"$B/seqcast-pub" --count 20000 --size 40 --write "$tmp/fi-sent.bin" >/dev/null 2>&1
+syncs=()
+for iv in 100ms 0; do
+    rm -rf "$tmp/afi"
+    "$B/seqcast-archive" --dir "$tmp/afi" "${FI[@]}" --fsync-interval $iv --rewind 127.0.0.1:$((P + 24)) \
+        --timeout 20 --quiet >"$tmp/afi.json" 2>"$tmp/afi.err" &
+    arc=$!
+    sleep 0.3
+    "$B/seqcast-pub" "${FI[@]}" --count 20000 --size 40 --rate 20000 --linger 0.1 >/dev/null 2>&1
+    timeout 10 "$B/seqcast-rewind" --server 127.0.0.1:$((P + 24)) --from 1 --until 20000 \
+        --output "$tmp/fi-rw-$iv.bin" --timeout 5 >"$tmp/fi-rw-$iv.json" 2>"$tmp/fi-rw-$iv.err"
+    kill -TERM $arc 2>/dev/null
+    wait $arc
+    syncs+=("$(field "$tmp/afi.json" syncs)")
+done
+cmp -s "$tmp/fi-sent.bin" "$tmp/fi-rw-100ms.bin" && [ "${syncs[0]:-99}" -le 15 ] 2>/dev/null &&
+    [ "${syncs[1]:-0}" -gt $((3 * ${syncs[0]:-99})) ] 2>/dev/null; r=$?
+check "fsync: batch, --fsync-interval 100ms: ${syncs[0]:-?} syncs for a second of feed (0: ${syncs[1]:-?}); a rewind from 1 right after it: $(stat -c %s "$tmp/fi-rw-100ms.bin" 2>/dev/null || echo 0) bytes, cmp-equal to what was sent" $r
+[ $r -eq 0 ] || sed 's/^/# /' "$tmp/afi.err" "$tmp/fi-rw-100ms.err" | head -6
