@@ -482,7 +482,8 @@ struct watch {
     struct sc_sub *sub;    /* else */
     struct sc_xport *base; /* the capture, with --pcap */
     uint64_t t0, end, next_depth, next_bar, delivered_seen;
-    bool warned[NLIMITS]; /* limits_warn */
+    uint64_t next_limits; /* limits_warn: every PROGRESS_NS, not every cycle */
+    bool warned[NLIMITS];
     struct sc_cli_quiet quiet; /* --pcap, the capture read */
     bool bar, stop;
 };
@@ -522,7 +523,10 @@ watch_work(void *self, uint64_t now)
         draw_bar(w, false);
         w->next_bar = now + PROGRESS_NS;
     }
-    limits_warn(w->o, a->book, w->warned);
+    if (now >= w->next_limits) {
+        limits_warn(w->o, a->book, w->warned);
+        w->next_limits = now + PROGRESS_NS;
+    }
     if (w->o->every > 0 && now >= w->next_depth) {
         print_depth(w->a, w->o->depth);
         w->next_depth = now + (uint64_t)(w->o->every * 1e9);
@@ -945,6 +949,7 @@ run(struct opts *o, struct app *a, struct watch *w)
     if (w->sub && open_shm(a, &cfg, w->ch, w->sub, run) < 0)
         return 1;
     sc_runner_run(run, stop_now, w, NULL, MAX_SLEEP_NS);
+    limits_warn(o, a->book, w->warned); /* a limit first hit since the last look */
     if (w->bar)
         draw_bar(w, true);
     w->end = sc_runner_now(run); /* from here: when it ended */
